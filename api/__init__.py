@@ -1,0 +1,1 @@
+"""The ways in: the FastAPI app, the GraphQL schema, webhooks, the dashboard and the CLI."""

@@ -1,0 +1,1 @@
+"""Built-in CRM connectors; each sub-package is a ``crmkpi.connectors`` plugin."""

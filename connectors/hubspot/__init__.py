@@ -1,0 +1,1 @@
+"""The Hubspot connector (a crmkpi.connectors plugin)."""

@@ -1,0 +1,1 @@
+"""The Pipedrive connector (a crmkpi.connectors plugin)."""

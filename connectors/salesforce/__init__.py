@@ -1,0 +1,1 @@
+"""The Salesforce connector (a crmkpi.connectors plugin)."""

@@ -1,0 +1,123 @@
+"""Engines, sessions and the dialect-aware bulk upsert (the only SQL shared by every writer)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Table, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from core.errors import ConfigurationError
+
+#: SQLite caps bound parameters per statement (32766 on modern builds); stay well below it.
+_SQLITE_MAX_PARAMS = 30000
+#: PostgreSQL's wire protocol caps parameters at 32767 per statement.
+_POSTGRES_MAX_PARAMS = 32000
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    """WAL lets the API read while a sync writes; busy_timeout waits instead of failing."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    """An async engine for ``sqlite+aiosqlite://`` or ``postgresql+asyncpg://`` URLs."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigurationError(f"invalid database URL: {exc}") from None
+    if parsed.drivername == "sqlite+aiosqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(parsed, echo=echo)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    if parsed.drivername == "postgresql+asyncpg":
+        return create_async_engine(
+            parsed, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True
+        )
+    raise ConfigurationError(
+        f"unsupported database driver {parsed.drivername!r}: "
+        "use sqlite+aiosqlite:// or postgresql+asyncpg://"
+    )
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def session_scope(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """A session committed on success and rolled back on error."""
+    async with sessionmaker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+def _insert_for(dialect_name: str, table: Table) -> Any:
+    if dialect_name == "postgresql":
+        return postgresql.insert(table)
+    if dialect_name == "sqlite":
+        return sqlite.insert(table)
+    raise ConfigurationError(f"upsert is not supported on {dialect_name}")
+
+
+async def upsert(
+    conn: AsyncConnection | AsyncSession,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    conflict_columns: Sequence[str],
+    update_columns: Sequence[str] | None = None,
+) -> int:
+    """INSERT ... ON CONFLICT (conflict_columns) DO UPDATE, in as few statements as allowed.
+
+    ``update_columns`` defaults to every column the rows carry except the conflict key; an
+    empty list means DO NOTHING. All rows must carry the same keys. Returns rows written.
+    """
+    if not rows:
+        return 0
+    dialect = (conn.bind if isinstance(conn, AsyncSession) else conn).dialect.name
+    keys = list(rows[0].keys())
+    if update_columns is None:
+        update_columns = [k for k in keys if k not in conflict_columns]
+    limit = _POSTGRES_MAX_PARAMS if dialect == "postgresql" else _SQLITE_MAX_PARAMS
+    chunk = max(1, limit // max(1, len(keys)))
+    written = 0
+    for start in range(0, len(rows), chunk):
+        part = rows[start : start + chunk]
+        stmt = _insert_for(dialect, table).values(list(part))
+        if update_columns:
+            stmt = stmt.on_conflict_do_update(
+                index_elements=list(conflict_columns),
+                set_={c: stmt.excluded[c] for c in update_columns},
+            )
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict_columns))
+        await conn.execute(stmt)
+        written += len(part)
+    return written

@@ -1,0 +1,63 @@
+"""The normalized model and tenancy, as SQLAlchemy 2 typed tables (Alembic reads ``Base``)."""
+
+from core.models.base import SYNCED_COLUMNS, Base, SyncedMixin, new_id, utcnow
+from core.models.business import FxRate, Spend, SurveyResponse, Target, Visitors
+from core.models.connection import Connection, RecordError, SyncRun, SyncState
+from core.models.crm import (
+    Account,
+    Activity,
+    Contact,
+    Deal,
+    DealStageHistory,
+    Lead,
+    Pipeline,
+    Stage,
+    Team,
+    User,
+)
+from core.models.tenancy import ApiKey, Organization, Workspace
+
+#: Synced tables by the record type name connectors yield.
+SYNCED_MODELS: dict[str, type[SyncedMixin]] = {
+    "user": User,
+    "team": Team,
+    "pipeline": Pipeline,
+    "stage": Stage,
+    "account": Account,
+    "contact": Contact,
+    "lead": Lead,
+    "deal": Deal,
+    "deal_stage_history": DealStageHistory,
+    "activity": Activity,
+}
+
+__all__ = [
+    "SYNCED_COLUMNS",
+    "SYNCED_MODELS",
+    "Account",
+    "Activity",
+    "ApiKey",
+    "Base",
+    "Connection",
+    "Contact",
+    "Deal",
+    "DealStageHistory",
+    "FxRate",
+    "Lead",
+    "Organization",
+    "Pipeline",
+    "RecordError",
+    "Spend",
+    "Stage",
+    "SurveyResponse",
+    "SyncRun",
+    "SyncState",
+    "SyncedMixin",
+    "Target",
+    "Team",
+    "User",
+    "Visitors",
+    "Workspace",
+    "new_id",
+    "utcnow",
+]

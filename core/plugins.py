@@ -1,0 +1,54 @@
+"""The plugin manager factory (no global manager: tests build their own)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+import structlog
+
+from core import hookspecs
+
+if TYPE_CHECKING:
+    from core.sync.connector import Connector
+
+ENTRY_POINT_GROUP = "crmkpi.connectors"
+hookimpl = pluggy.HookimplMarker("crmkpi")
+_log = structlog.get_logger(__name__)
+
+
+def create_plugin_manager(
+    *, load_entrypoints: bool = True, plugins: Sequence[object] = ()
+) -> pluggy.PluginManager:
+    """A manager with the hookspecs, ``plugins`` registered and, optionally, entry points.
+
+    ``CRMKPI_TRACE_PLUGINS=1`` logs every hook call.
+    """
+    pm = pluggy.PluginManager("crmkpi")
+    pm.add_hookspecs(hookspecs)
+    for plugin in plugins:
+        pm.register(plugin)
+    if load_entrypoints:
+        pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    if os.environ.get("CRMKPI_TRACE_PLUGINS") == "1":
+
+        def before(hook_name: str, impls: Any, kwargs: Mapping[str, Any]) -> None:
+            _log.debug("hook.call", hook=hook_name, plugins=[i.plugin_name for i in impls])
+
+        def after(outcome: Any, hook_name: str, impls: Any, kwargs: Mapping[str, Any]) -> None:
+            _log.debug("hook.done", hook=hook_name)
+
+        pm.add_hookcall_monitoring(before, after)
+    return pm
+
+
+def connector_classes(pm: pluggy.PluginManager) -> dict[str, type[Connector]]:
+    """Connector classes by name; a duplicate name is a configuration error."""
+    found: dict[str, type[Connector]] = {}
+    for cls in pm.hook.crmkpi_connector_class():
+        if cls.name in found:
+            raise ValueError(f"two plugins provide a connector named {cls.name!r}")
+        found[cls.name] = cls
+    return dict(sorted(found.items()))

@@ -1,0 +1,59 @@
+"""The one settings class, read from ``CRMKPI_*`` environment variables (and ``.env``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    """Process-wide configuration shared by the API, the CLI and the workers."""
+
+    model_config = SettingsConfigDict(env_prefix="CRMKPI_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite+aiosqlite:///{DEFAULT_DATA_DIR / 'crmkpi.db'}",
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+asyncpg://...",
+    )
+    secret_keys: SecretStr | None = Field(
+        default=None,
+        description="Comma-separated Fernet keys; the first encrypts, all decrypt (rotation).",
+    )
+    secret_keys_file: Path = Field(
+        default=DEFAULT_DATA_DIR / "secret.key",
+        description="Where keys are read from when CRMKPI_SECRET_KEYS is unset.",
+    )
+    log_level: str = "INFO"
+    log_format: Literal["auto", "json", "console"] = "auto"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    cors_origins: list[str] = Field(default_factory=list)
+    graphql_max_depth: int = 12
+    graphql_max_aliases: int = 30
+    graphql_max_tokens: int = 4000
+    max_page_size: int = 500
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "CRMKPI_DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
+            )
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings for this process, read once."""
+    return Settings()

@@ -1,0 +1,213 @@
+"""The connector contract: a Connector declares auth, limits and streams; a Stream declares
+requests, extraction, mapping and cursors. The engine (core.sync.runner) owns the loops.
+
+A connector never touches the database, state or retries. The engine calls, per stream::
+
+    await stream.prepare(http, ctx)                 # optional metadata reads (fields, describe)
+    request = stream.first_request(ctx)             # from ctx.start_cursor in INCREMENTAL mode
+    while request is not None:
+        page = await http.send(request)             # rate limit, retries, auth refresh
+        raws = stream.extract(page)
+        records = [r for raw in raws for r in stream.map(raw, ctx)]   # MappingError: quarantine
+        upsert(records); commit(cursor=max(stream.cursor_of(raw) for raw in raws))
+        request = stream.next_request(page, request, ctx)
+    request = stream.deletions_request(ctx)         # where the CRM lists deleted records
+    while request is not None:
+        page = await http.send(request)
+        soft_delete(stream.extract_deleted(page))
+        request = stream.next_deletions_request(page, request, ctx)
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, Protocol
+
+import httpx
+
+from core.models.enums import SyncMode
+from core.sync.pagination import BasePaginator
+from core.sync.records import AnyRecord, Record
+
+
+class MappingError(ValueError):
+    """A raw record cannot be mapped; the engine quarantines it with this message."""
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One HTTP call. ``path`` is relative to the base URL, or an absolute URL."""
+
+    method: str = "GET"
+    path: str = ""
+    params: Mapping[str, Any] | None = None
+    json: Any = None
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Cursor:
+    """Incremental position: last-modified time, then the remote id to break ties."""
+
+    updated_at: datetime
+    remote_id: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {"updated_at": self.updated_at.isoformat(), "remote_id": self.remote_id}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Cursor:
+        return cls(datetime.fromisoformat(data["updated_at"]), str(data.get("remote_id", "")))
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialField:
+    name: str
+    description: str
+    secret: bool = True
+    required: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitPolicy:
+    """The CRM's allowance per account, and the headers that report what is left of it."""
+
+    requests: int
+    per_seconds: float
+    remaining_header: str | None = None
+    reset_header: str | None = None
+
+
+@dataclass(slots=True)
+class Auth:
+    """What a request needs to be authenticated.
+
+    ``base_url`` overrides the connection's (Salesforce's ``instance_url``);
+    ``credentials`` is set when a refresh produced new ones for the engine to store.
+    """
+
+    headers: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    base_url: str | None = None
+    credentials: dict[str, str] | None = None
+
+
+class HttpClient(Protocol):
+    """The engine's HTTP policy as streams see it (rate limit, retries, auth included)."""
+
+    async def send(self, request: Request) -> Any:
+        """Send ``request`` and return the decoded JSON body."""
+
+
+@dataclass(slots=True)
+class StreamContext:
+    """What a stream knows about the run it is part of."""
+
+    connection_id: str
+    mode: SyncMode
+    start_cursor: Cursor | None = None
+    lookback: timedelta = timedelta(minutes=10)
+    #: Field mappings of the connection (core.sync.mappings.FieldMappings as a dict).
+    mappings: dict[str, Any] = field(default_factory=dict)
+    #: Scratch space shared by the streams of one run (field metadata, describe results).
+    shared: dict[str, Any] = field(default_factory=dict)
+    #: Run start; incremental reads never ask beyond it.
+    now: datetime | None = None
+
+    def since(self) -> datetime | None:
+        """The incremental lower bound: the cursor minus the look-back window."""
+        if self.mode is SyncMode.FULL or self.start_cursor is None:
+            return None
+        return self.start_cursor.updated_at - self.lookback
+
+
+class Stream(ABC):
+    """A declarative stream, singer-style: set the class attributes, override what differs."""
+
+    name: ClassVar[str]
+    #: Record classes this stream yields (documentation and `crmkpi connectors list`).
+    produces: ClassVar[tuple[type[Record], ...]] = ()
+    #: Streams whose data this one reads from ``ctx.shared`` (they run first).
+    depends_on: ClassVar[tuple[str, ...]] = ()
+    incremental: ClassVar[bool] = False
+    #: True when deletions_request() lists deleted records.
+    finds_deletions: ClassVar[bool] = False
+    paginator: ClassVar[BasePaginator[Any] | None] = None
+
+    async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:  # noqa: B027
+        """Read metadata before the first page (custom field definitions, describe)."""
+
+    @abstractmethod
+    def first_request(self, ctx: StreamContext) -> Request:
+        """The first page: a full read, or an incremental read from ``ctx.since()``."""
+
+    def next_request(self, page: Any, request: Request, ctx: StreamContext) -> Request | None:
+        """The request of the next page, or None after the last page."""
+        if self.paginator is None:
+            return None
+        return self.paginator.next_request(page, request)
+
+    @abstractmethod
+    def extract(self, page: Any) -> Sequence[Mapping[str, Any]]:
+        """The raw records of a page."""
+
+    @abstractmethod
+    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        """Pure mapping of one raw record (may yield several); raise MappingError if bad."""
+
+    def cursor_of(self, raw: Mapping[str, Any]) -> Cursor | None:
+        """The cursor a raw record advances the stream to (incremental streams)."""
+        return None
+
+    def remote_id_of(self, raw: Mapping[str, Any]) -> str | None:
+        """The remote id, for quarantine records; override when it is not ``raw["id"]``."""
+        value = raw.get("id") if isinstance(raw, Mapping) else None
+        return None if value is None else str(value)
+
+    def deletions_request(self, ctx: StreamContext) -> Request | None:
+        """The first page of deleted / archived records, or None."""
+        return None
+
+    def next_deletions_request(
+        self, page: Any, request: Request, ctx: StreamContext
+    ) -> Request | None:
+        return self.next_request(page, request, ctx)
+
+    def extract_deleted(self, page: Any) -> Sequence[tuple[type[Record], str]]:
+        """(record class, remote id) of each deleted record in a deletions page."""
+        return []
+
+
+class Connector(ABC):
+    """One CRM. Subclasses set the class attributes and implement auth and streams."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    default_base_url: ClassVar[str]
+    credential_fields: ClassVar[tuple[CredentialField, ...]]
+    rate_limit: ClassVar[RateLimitPolicy]
+
+    @abstractmethod
+    def streams(self) -> Sequence[Stream]:
+        """The streams, in the order they should run (dependency order)."""
+
+    @abstractmethod
+    async def authenticate(
+        self,
+        http: httpx.AsyncClient,
+        credentials: Mapping[str, str],
+        base_url: str,
+        *,
+        refresh: bool = False,
+    ) -> Auth:
+        """Headers/params for requests; ``refresh=True`` after a 401 (OAuth refresh)."""
+
+    def account_key(self, credentials: Mapping[str, str], base_url: str) -> str:
+        """Identifies the CRM account whose rate limit is shared (default: the base URL)."""
+        return f"{self.name}:{base_url}"
+
+    def is_auth_error(self, response: httpx.Response) -> bool:
+        """True when ``response`` means the token expired (401 by default)."""
+        return response.status_code == 401

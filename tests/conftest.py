@@ -1,0 +1,88 @@
+"""Shared fixtures: every storage test runs on SQLite and on a real PostgreSQL.
+
+The PostgreSQL cluster is started once per test session from the machine's server binaries
+(see tests/support/postgres.py); each backend gets one migrated database, and tables are
+emptied after every test. Test ids end in ``[sqlite]`` or ``[postgresql]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from core.db import create_engine, create_sessionmaker
+from core.migrate import upgrade
+from core.models import Base
+from tests.support.postgres import PostgresCluster, start_cluster
+
+os.environ.setdefault("CRMKPI_LOG_FORMAT", "console")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PostgresCluster]:
+    cluster = start_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def _migrate(url: str) -> None:
+    async def run() -> None:
+        engine = create_engine(url)
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated, empty database of each backend, shared by the session."""
+    if request.param == "sqlite":
+        path: Path = tmp_path_factory.mktemp("sqlite") / "test.db"
+        url = f"sqlite+aiosqlite:///{path}"
+    else:
+        cluster: PostgresCluster = request.getfixturevalue("pg_cluster")
+        url = cluster.create_database("crmkpi_test")
+    _migrate(url)
+    return url
+
+
+async def _truncate(engine: AsyncEngine) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                await conn.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url)
+    try:
+        yield engine
+    finally:
+        await _truncate(engine)
+        await engine.dispose()
+
+
+@pytest.fixture
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return create_sessionmaker(engine)
+
+
+@pytest.fixture
+async def session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with sessionmaker() as session:
+        yield session

@@ -1,0 +1,71 @@
+"""The dialect-aware bulk upsert."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.db import upsert
+from core.models import Deal, Organization, Workspace
+
+
+def _deal(remote_id: str, amount: str) -> dict[str, object]:
+    return {
+        "workspace_id": "ws_1",
+        "connection_id": "conn_1",
+        "remote_id": remote_id,
+        "synced_at": datetime(2026, 1, 1, tzinfo=UTC),
+        "amount": Decimal(amount),
+        "currency": "EUR",
+        "status": "OPEN",
+    }
+
+
+async def test_upsert_inserts_then_updates_on_conflict(session: AsyncSession) -> None:
+    rows = [_deal(str(i), "10.5") for i in range(2500)]
+    await upsert(session, Deal.__table__, rows, conflict_columns=["connection_id", "remote_id"])
+    await upsert(
+        session,
+        Deal.__table__,
+        [_deal("7", "99.25")],
+        conflict_columns=["connection_id", "remote_id"],
+    )
+    await session.commit()
+    assert await session.scalar(select(func.count()).select_from(Deal)) == 2500
+    amount = await session.scalar(select(Deal.amount).where(Deal.remote_id == "7"))
+    assert amount == Decimal("99.25")
+
+
+async def test_upsert_do_nothing_keeps_existing(session: AsyncSession) -> None:
+    await upsert(
+        session, Deal.__table__, [_deal("1", "1")], conflict_columns=["connection_id", "remote_id"]
+    )
+    await upsert(
+        session,
+        Deal.__table__,
+        [_deal("1", "2")],
+        conflict_columns=["connection_id", "remote_id"],
+        update_columns=[],
+    )
+    assert await session.scalar(select(Deal.amount)) == Decimal("1")
+
+
+async def test_timestamps_round_trip_as_utc(session: AsyncSession) -> None:
+    org = Organization(name="Acme")
+    session.add(org)
+    await session.flush()
+    session.add(Workspace(organization_id=org.id, name="EU", timezone="Europe/Madrid"))
+    await session.flush()
+    stamp = datetime.fromisoformat("2026-03-31T23:30:00+02:00")
+    await upsert(
+        session,
+        Deal.__table__,
+        [{**_deal("x", "1"), "closed_at": stamp}],
+        conflict_columns=["connection_id", "remote_id"],
+    )
+    closed = await session.scalar(select(Deal.closed_at))
+    assert closed == stamp and closed.tzinfo is not None
+    assert closed.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
