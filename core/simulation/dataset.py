@@ -340,7 +340,7 @@ def generate(
         created = moment(start, anchor)
         account = rng.choice(accounts)
         choices: list[SimContact | None] = [*contacts_by_account.get(account.id, [])] or [None]
-        contact = rng.choice(choices)
+        buyer = rng.choice(choices)
         amount = Decimal(str(round(math.exp(rng.gauss(8.5, 0.8)), 2)))
         cur = currency if rng.random() < 0.8 else rng.choice(tuple(FX_TO_USD))
         deal = SimDeal(
@@ -351,7 +351,7 @@ def generate(
             pipeline_id=pipeline.id,
             owner_id=rng.choice(users).id,
             account_id=account.id,
-            contact_id=contact.id if contact else None,
+            contact_id=buyer.id if buyer else None,
             source=rng.choice(SOURCES),
             deal_type=rng.choice(DEAL_TYPES),
             created_at=created,
