@@ -15,7 +15,6 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import String, and_, cast, select, tuple_
-from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement, FromClause
 
 from core.errors import ValidationError
@@ -142,60 +141,68 @@ class Grouping:
 
 
 def grouping(src: FromClause, ref: DimensionRef) -> Grouping:
-    """The key (our id or the value) and label a breakdown groups ``src`` rows by."""
+    """The key (our id or the value) and label a breakdown groups ``src`` rows by.
+
+    Joins use plain table aliases, not ORM entities, so that no ORM loader criteria (the
+    API's tenancy hook) can move into the WHERE clause and turn an outer join into an inner
+    one: rows without an owner or account must stay, in the "(none)" group.
+    """
     dim = ref.dimension
     if dim in (Dimension.OWNER, Dimension.TEAM):
-        user = aliased(User)
+        user = User.__table__.alias("bd_user")
         joined = src.outerjoin(
             user,
             and_(
-                user.connection_id == src.c.connection_id,
-                user.remote_id == src.c.owner_remote_id,
-                user.deleted_at.is_(None),
+                user.c.connection_id == src.c.connection_id,
+                user.c.remote_id == src.c.owner_remote_id,
+                user.c.deleted_at.is_(None),
             ),
         )
         if dim is Dimension.OWNER:
-            return Grouping(joined, cast(user.id, String), user.name)
-        team = aliased(Team)
+            return Grouping(joined, cast(user.c.id, String), user.c.name)
+        team = Team.__table__.alias("bd_team")
         joined = joined.outerjoin(
             team,
-            and_(team.connection_id == user.connection_id, team.remote_id == user.team_remote_id),
+            and_(
+                team.c.connection_id == user.c.connection_id,
+                team.c.remote_id == user.c.team_remote_id,
+            ),
         )
-        return Grouping(joined, cast(team.id, String), team.name)
+        return Grouping(joined, cast(team.c.id, String), team.c.name)
     if dim in _ID_TABLES:
-        table = aliased(_ID_TABLES[dim])
+        table = _ID_TABLES[dim].__table__.alias("bd_ref")
         joined = src.outerjoin(
             table,
             and_(
-                table.connection_id == src.c.connection_id,
-                table.remote_id == src.c[REQUIRED_COLUMN[dim]],
+                table.c.connection_id == src.c.connection_id,
+                table.c.remote_id == src.c[REQUIRED_COLUMN[dim]],
             ),
         )
-        return Grouping(joined, cast(table.id, String), table.name)
+        return Grouping(joined, cast(table.c.id, String), table.c.name)
     if dim in _ACCOUNT_FIELD:
-        account = aliased(Account)
+        account = Account.__table__.alias("bd_account")
         joined = src.outerjoin(
             account,
             and_(
-                account.connection_id == src.c.connection_id,
-                account.remote_id == src.c.account_remote_id,
-                account.deleted_at.is_(None),
+                account.c.connection_id == src.c.connection_id,
+                account.c.remote_id == src.c.account_remote_id,
+                account.c.deleted_at.is_(None),
             ),
         )
-        value = getattr(account, _ACCOUNT_FIELD[dim].key)
+        value = account.c[_ACCOUNT_FIELD[dim].key]
         return Grouping(joined, value, value)
-    if dim is Dimension.CONNECTION:
-        joined = src.outerjoin(Connection, Connection.id == src.c.connection_id)
-        return Grouping(joined, src.c.connection_id, Connection.name)
-    if dim is Dimension.WORKSPACE:
-        joined = src.outerjoin(Workspace, Workspace.id == src.c.workspace_id)
-        return Grouping(joined, src.c.workspace_id, Workspace.name)
+    if dim in (Dimension.CONNECTION, Dimension.WORKSPACE):
+        model = Connection if dim is Dimension.CONNECTION else Workspace
+        column = src.c.connection_id if dim is Dimension.CONNECTION else src.c.workspace_id
+        named = model.__table__.alias("bd_named")
+        joined = src.outerjoin(named, named.c.id == column)
+        return Grouping(joined, column, named.c.name)
     if dim is Dimension.CUSTOM:
         assert ref.field is not None
-        value = _custom(src, ref.field)
-        return Grouping(src, value, value)
-    column = src.c[REQUIRED_COLUMN[dim]]
-    return Grouping(src, column, column)
+        extracted = _custom(src, ref.field)
+        return Grouping(src, extracted, extracted)
+    plain = src.c[REQUIRED_COLUMN[dim]]
+    return Grouping(src, plain, plain)
 
 
 __all__ = ["Dimension", "DimensionRef", "Grouping", "filter_clause", "grouping"]

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import CrmkpiError, NotFoundError, ValidationError
 from core.metrics.compiler import compile_cells, compile_order_statistic
@@ -40,6 +39,7 @@ from core.metrics.query import (
     KpiResult,
     PeriodInfo,
     Point,
+    Reader,
     Scope,
 )
 from core.metrics.registry import MetricRegistry
@@ -48,6 +48,8 @@ from core.metrics.types import PERCENTILES, Agg, Entity, Frame, Statistic
 from core.models import Workspace
 
 GroupKey = tuple[Segment, str]
+
+
 Values = dict[Cell, float | None]
 
 
@@ -134,7 +136,7 @@ class MetricsExecutor:
 
     async def run(
         self,
-        session: AsyncSession,
+        session: Reader,
         scope: Scope,
         requests: Sequence[KpiRequest],
         now: datetime | None = None,
@@ -251,7 +253,7 @@ class MetricsExecutor:
 
     async def _evaluate(
         self,
-        session: AsyncSession,
+        session: Reader,
         plan: _Plan,
         values: Values,
         frame: Frame,
@@ -286,7 +288,7 @@ class MetricsExecutor:
 
     async def _assemble(
         self,
-        session: AsyncSession,
+        session: Reader,
         plan: _Plan,
         values: Values,
         groups: dict[str, tuple[str, Values]] | None,

@@ -6,10 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.metrics.dimensions import Dimension
-from core.metrics.query import Freshness
+from core.metrics.query import Freshness, Reader
 from core.metrics.segments import Segment
 from core.models import Connection
 
@@ -19,9 +18,7 @@ STALE_AFTER = timedelta(hours=24)
 ConnectionRow = tuple[str, str, datetime | None]
 
 
-async def load_connections(
-    session: AsyncSession, workspace_ids: Sequence[str]
-) -> list[ConnectionRow]:
+async def load_connections(session: Reader, workspace_ids: Sequence[str]) -> list[ConnectionRow]:
     """(id, workspace id, last successful sync) of every connection in scope."""
     rows = await session.execute(
         select(Connection.id, Connection.workspace_id, Connection.last_synced_at).where(

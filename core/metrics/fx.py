@@ -27,6 +27,7 @@ from sqlalchemy.sql import ColumnElement, case, null
 
 from core.errors import ValidationError
 from core.metrics.periods import to_utc
+from core.metrics.query import Reader
 from core.models import FxRate
 
 #: How many days back a missing day's rate may be taken from.
@@ -95,7 +96,7 @@ def _factor(latest: dict[Pair, float], cur: str, reporting: str) -> float | None
 
 
 async def load_fx(
-    session: AsyncSession,
+    session: Reader,
     workspace_ids: Sequence[str],
     reporting: str,
     timezone: str,

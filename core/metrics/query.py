@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Executable, Result, ScalarResult
 
 from core.metrics.periods import PeriodSpec, Preset
 from core.metrics.segments import Breakdown, Segment
@@ -101,3 +104,11 @@ class KpiResult:
     series: tuple[Point, ...] | None = None
     breakdown: tuple[Point, ...] | None = None
     extra: dict[str, float] = field(default_factory=dict)
+
+
+class Reader(Protocol):
+    """What the executor needs of a session (an AsyncSession, or the API's serialised one)."""
+
+    async def execute(self, statement: Executable, params: Any = None) -> Result[Any]: ...
+
+    async def scalars(self, statement: Executable, params: Any = None) -> ScalarResult[Any]: ...
