@@ -36,6 +36,8 @@ class Entity(StrEnum):
     STAGE_STAYS = "STAGE_STAYS"
     #: One row per deal that ever entered a PROPOSAL-kind stage, with its first entry.
     PROPOSALS = "PROPOSALS"
+    #: One row per (deal, stage of its pipeline it reached): entered it or a later one.
+    STAGE_REACH = "STAGE_REACH"
 
 
 class Agg(StrEnum):
