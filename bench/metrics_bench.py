@@ -67,7 +67,7 @@ def hand_written(dialect: str) -> dict[str, str]:
         "dealsLost": f"SELECT COUNT(*) {deals} AND status = 'LOST' AND closed_at >= :s AND "
         "closed_at < :e",
         "winRate": "SELECT 1.0 * SUM(CASE WHEN status = 'WON' THEN 1 ELSE 0 END) / COUNT(*) "
-        "{deals} "
+        f"{deals} "
         "AND status IN ('WON', 'LOST') AND closed_at >= :s AND closed_at < :e",
         "averageDealSize": f"SELECT AVG(amount) {won}",
         "closeRate": f"SELECT 1.0 * (SELECT COUNT(*) {won}) / (SELECT COUNT(*) {deals} "
