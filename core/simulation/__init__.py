@@ -1,0 +1,1 @@
+"""Building blocks shared by the CRM simulators (fault injection)."""
