@@ -23,6 +23,7 @@ import httpx
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
+    retry_if_exception,
     retry_if_exception_type,
     stop_after_attempt,
     wait_random_exponential,
@@ -107,14 +108,25 @@ class SyncHttp:
         async with self._auth_lock:
             if self._auth is not None and self._auth_generation != seen_generation:
                 return
+            retrying = AsyncRetrying(
+                retry=retry_if_exception(_auth_retryable),
+                wait=wait_random_exponential(multiplier=self.retry.base, max=self.retry.cap),
+                stop=stop_after_attempt(self.retry.attempts),
+                before_sleep=self._count_retry,
+                reraise=True,
+            )
+            auth: Auth | None = None
             try:
-                auth = await self.connector.authenticate(
-                    self.client, self.credentials, self.base_url, refresh=refresh
-                )
+                async for attempt in retrying:
+                    with attempt:
+                        auth = await self.connector.authenticate(
+                            self.client, self.credentials, self.base_url, refresh=refresh
+                        )
             except httpx.HTTPError as exc:
                 raise AuthFailed(
-                    f"{self.connector.name}: authentication request failed ({type(exc).__name__})"
+                    f"{self.connector.name}: authentication request failed ({_describe(exc)})"
                 ) from None
+            assert auth is not None
             if auth.credentials:
                 self.credentials = dict(auth.credentials)
                 if self.on_credentials is not None:
@@ -209,6 +221,21 @@ class SyncHttp:
             return json.loads(response.content)
         except ValueError:
             raise _Retryable(status, _path(request) + " (truncated JSON)", None) from None
+
+
+def _auth_retryable(exc: BaseException) -> bool:
+    """Token requests are retried like any other on 429, 5xx and connection errors."""
+    if isinstance(exc, httpx.HTTPStatusError):
+        status = exc.response.status_code
+        return status == 429 or status >= 500
+    return isinstance(exc, httpx.TransportError)
+
+
+def _describe(exc: httpx.HTTPError) -> str:
+    """An HTTP error without its URL (which may carry credentials in the query string)."""
+    if isinstance(exc, httpx.HTTPStatusError):
+        return f"HTTP {exc.response.status_code}"
+    return type(exc).__name__
 
 
 def _path(request: Request) -> str:
