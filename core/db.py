@@ -22,6 +22,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from core.errors import ConfigurationError
 
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
     """WAL lets the API read while a sync writes; busy_timeout waits instead of failing."""
     cursor = dbapi_connection.cursor()
