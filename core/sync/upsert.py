@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.db import upsert
 from core.models import SYNCED_MODELS, FxRate, RecordError, Workspace
+from core.sync.pgcopy import copy_upsert
 from core.sync.records import AnyRecord, FxRateRecord, Record
 
 _FX_KEY = ("base_currency", "currency", "day")
@@ -165,6 +166,12 @@ class RecordWriter:
     async def _upsert_synced(
         self, conn: AsyncConnection, table: Table, rows: list[dict[str, Any]], counts: WriteCounts
     ) -> None:
+        if conn.dialect.name == "postgresql":
+            inserted, updated = await copy_upsert(conn, table, rows)
+            counts.inserted += inserted
+            counts.updated += updated
+            counts.unchanged += len(rows) - inserted - updated
+            return
         columns = list(rows[0].keys())
         stored: dict[str, Any] = {}
         ids = [row["remote_id"] for row in rows]
