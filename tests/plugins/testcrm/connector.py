@@ -37,7 +37,7 @@ from core.sync.records import (
     stage_history_id,
 )
 
-PAGE_SIZE = 500
+PAGE_SIZE = 1000
 
 
 def _dt(value: Any) -> datetime | None:
@@ -295,7 +295,9 @@ class TestCrmConnector(Connector):
         from tests.plugins.testcrm.dataset import Dataset
         from tests.plugins.testcrm.simulator import Simulator
 
-        app: ASGIApp = Simulator(Dataset.sized(deals)).app(faults)
+        dataset = Dataset.sized(deals)
+        dataset.warm()
+        app: ASGIApp = Simulator(dataset).app(faults)
         return app
 
     @classmethod

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +24,10 @@ from tests.plugins.testcrm.dataset import FX, KINDS, PIPELINES, Dataset
 
 REFRESH_TOKEN = "test-refresh-token"
 MAX_LIMIT = 1000
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
 
 
 class Simulator:
@@ -64,18 +69,27 @@ class Simulator:
         limit = min(int(params.get("limit", "100")), MAX_LIMIT)
         after = params.get("after")
         since = params.get("updated_since")
-        records, nxt = self.data.page(
+        items, nxt = self.data.page(
             kind,
             None if after is None else int(after),
             limit,
             datetime.fromisoformat(since) if since else None,
         )
-        if self.overrides:
-            records = [self.overrides.get(r["id"], r) for r in records]
-        body: dict[str, Any] = {"results": records}
+        parts = []
+        for item in items:
+            if isinstance(item, int):
+                override = self.overrides.get(f"{kind[0]}{item}")
+                parts.append(self.data.encoded(kind, item) if override is None else _json(override))
+            else:
+                parts.append(_json(self.overrides.get(item["id"], item)))
+        body = b'{"results":[' + b",".join(parts) + b"]"
         if nxt is not None:
-            body["next"] = str(nxt)
-        return JSONResponse(body, headers={"x-ratelimit-remaining": "1000"})
+            body += b',"next":"' + str(nxt).encode() + b'"'
+        return Response(
+            body + b"}",
+            media_type="application/json",
+            headers={"x-ratelimit-remaining": "1000"},
+        )
 
     async def deleted(self, request: Request) -> Response:
         self.requests += 1
