@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.db import create_engine
 from core.errors import ConfigurationError
 from core.models.enums import SyncMode
+from core.observability import SyncMetricsPlugin
 from core.plugins import create_plugin_manager
 from core.secrets import Vault
 from core.settings import Settings
@@ -67,7 +68,7 @@ def _resources_for(settings: Settings) -> WorkerResources:
         found = WorkerResources(
             create_engine(settings.database_url),
             Vault.from_settings(settings),
-            create_plugin_manager(),
+            create_plugin_manager(plugins=[SyncMetricsPlugin()]),
         )
         _resources[settings.database_url] = found
     return found
