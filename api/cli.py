@@ -8,7 +8,18 @@ import typer
 from pydantic import ValidationError as SettingsError
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.commands import db, demo, fx, serve, tenancy
+from api.commands import (
+    connections,
+    connectors,
+    db,
+    demo,
+    fx,
+    serve,
+    simulate,
+    sync,
+    tenancy,
+    worker,
+)
 from api.commands.common import console
 from core.errors import CrmkpiError
 from core.logging import configure_logging
@@ -31,6 +42,11 @@ app.add_typer(import_app, name="import")
 app.command("serve")(serve.serve)
 app.command("schema")(serve.schema)
 app.command("demo")(demo.demo)
+app.command("worker")(worker.worker)
+app.add_typer(connections.app, name="connection")
+app.add_typer(connectors.app, name="connectors")
+app.command("sync")(sync.sync)
+app.command("simulate")(simulate.simulate)
 
 
 def main() -> None:
