@@ -202,6 +202,11 @@ async def test_series_fills_empty_buckets_and_comparison_is_aligned(seed: Seed) 
         ("2026-03", 1),
         ("2026-04", 0),
     ]
+    single = await seed.one(
+        KpiRequest("dealsWon", period=MARCH, granularity=Granularity.MONTH), now=NOW
+    )
+    assert single.series is not None
+    assert [(p.label, p.value) for p in single.series] == [("2026-03", 1)]
     # 10 March, 12:00: this month so far against 1-10 February (noon).
     mtd = await seed.one(
         KpiRequest(
