@@ -145,6 +145,11 @@ async def test_segment_and_breakdown_sums_agree_with_total(seed: Seed) -> None:
     assert sum(p.numerator or 0 for p in both.breakdown) == both.numerator
 
 
+def test_segment_ids_must_be_numeric() -> None:
+    with pytest.raises(ValidationError, match="owner ids must be the numeric ids"):
+        Segment.of([(DimensionRef(Dimension.OWNER), ["usr_1"])])
+
+
 async def test_unsupported_segment_gives_null_with_reason(seed: Seed) -> None:
     pipelines = DimensionRef(Dimension.PIPELINE)
     result = await seed.one(
