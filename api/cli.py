@@ -8,7 +8,7 @@ import typer
 from pydantic import ValidationError as SettingsError
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.commands import db, demo, imports, serve, tenancy
+from api.commands import db, demo, imports, serve, targets, tenancy
 from api.commands.common import console
 from core.errors import CrmkpiError
 from core.logging import configure_logging
@@ -26,6 +26,7 @@ app.add_typer(tenancy.org_app, name="org")
 app.add_typer(tenancy.workspace_app, name="workspace")
 app.add_typer(tenancy.apikey_app, name="apikey")
 app.add_typer(imports.import_app, name="import")
+app.add_typer(targets.target_app, name="target")
 app.command("serve")(serve.serve)
 app.command("schema")(serve.schema)
 app.command("demo")(demo.demo)

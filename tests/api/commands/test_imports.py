@@ -5,25 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from core.organizations import create_organization, create_workspace
 from tests.api.test_cli import crmkpi
 
 SAMPLES = Path(__file__).parents[3] / "docs" / "samples"
-
-
-@pytest.fixture
-async def workspace(
-    database_url: str, sessionmaker: async_sessionmaker[AsyncSession]
-) -> tuple[str, dict[str, str]]:
-    """A workspace made in-process (``sessionmaker`` empties the tables after the test)."""
-    async with sessionmaker() as session:
-        org = await create_organization(session, "Acme")
-        ws = await create_workspace(session, organization_id=org.id, name="EU")
-        await session.commit()
-    return ws.id, {"CRMKPI_DATABASE_URL": database_url, "CRMKPI_LOG_FORMAT": "json"}
 
 
 def test_sample_files_import_twice_to_the_same_rows(
