@@ -8,7 +8,7 @@ import typer
 from pydantic import ValidationError as SettingsError
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.commands import db, demo, imports, serve, targets, tenancy
+from api.commands import db, demo, fx, imports, serve, targets, tenancy
 from api.commands.common import console
 from core.errors import CrmkpiError
 from core.logging import configure_logging
@@ -25,6 +25,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(tenancy.org_app, name="org")
 app.add_typer(tenancy.workspace_app, name="workspace")
 app.add_typer(tenancy.apikey_app, name="apikey")
+imports.import_app.command("fx")(fx.import_fx)
 app.add_typer(imports.import_app, name="import")
 app.add_typer(targets.target_app, name="target")
 app.command("serve")(serve.serve)

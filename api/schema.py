@@ -10,11 +10,12 @@ from api.errors import should_mask_error
 from api.mutations.import_spend import ImportSpendMutation
 from api.mutations.import_surveys import ImportSurveysMutation
 from api.mutations.import_visitors import ImportVisitorsMutation
+from api.queries.metrics import MetricsQuery
 from api.queries.tenancy import TenancyQuery
 from core.settings import Settings
 
 #: Every domain adds its query type here.
-QUERY_TYPES: tuple[type, ...] = (TenancyQuery,)
+QUERY_TYPES: tuple[type, ...] = (TenancyQuery, MetricsQuery)
 #: Every mutation (one per file under api/mutations/) is added here.
 MUTATION_TYPES: tuple[type, ...] = (
     ImportSpendMutation,
