@@ -10,6 +10,7 @@ from api.errors import should_mask_error
 from api.mutations.import_spend import ImportSpendMutation
 from api.mutations.import_surveys import ImportSurveysMutation
 from api.mutations.import_visitors import ImportVisitorsMutation
+from api.mutations.set_target import SetTargetMutation
 from api.queries.metrics import MetricsQuery
 from api.queries.tenancy import TenancyQuery
 from core.settings import Settings
@@ -21,6 +22,7 @@ MUTATION_TYPES: tuple[type, ...] = (
     ImportSpendMutation,
     ImportVisitorsMutation,
     ImportSurveysMutation,
+    SetTargetMutation,
 )
 
 

@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import upsert
 from core.errors import NotFoundError, ValidationError
+from core.metrics.dimensions import Dimension
+from core.metrics.segments import Segment
 from core.models import Target, Workspace, utcnow
 
 #: Targets are Numeric(24, 6): keep clear of the 18 integer digits.
@@ -45,7 +47,7 @@ _ALIASES = {
     "connections": "CONNECTION",
     "workspaces": "WORKSPACE",
 }
-DIMENSIONS = frozenset(_ALIASES.values())
+DIMENSIONS = frozenset(d.value for d in Dimension if d is not Dimension.CUSTOM)
 
 
 def canonical_segment(segment: SegmentSpec | None) -> dict[str, list[str]]:
@@ -70,6 +72,15 @@ def _add(result: dict[str, set[str]], key: str, values: Any) -> None:
     if isinstance(values, str) or not isinstance(values, Iterable):
         raise ValidationError(f"segment filter {key!r} needs a list of values")
     result.setdefault(key, set()).update(str(v) for v in values)
+
+
+def segment_of(segment: Segment) -> dict[str, list[str]]:
+    """The canonical form of a metrics request's segment (the same as ``canonical_segment``)."""
+    spec: dict[str, list[str]] = {}
+    for ref, values in segment.filters:
+        key = f"CUSTOM:{ref.field}" if ref.field else ref.dimension.value
+        spec[key] = list(values)
+    return canonical_segment(spec)
 
 
 def segment_key(segment: Mapping[str, list[str]] | None) -> str:
@@ -163,7 +174,7 @@ async def find_targets(
     return found
 
 
-def attainment(value: float | None, target: Decimal | None) -> float | None:
+def attainment(value: float | None, target: Decimal | float | None) -> float | None:
     """value ÷ target; null when either is unknown or the target is 0."""
     if value is None or target is None or target == 0:
         return None
