@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -26,10 +29,27 @@ from core.errors import ConfigurationError
 _SQLITE_MAX_PARAMS = 30000
 #: PostgreSQL's wire protocol caps parameters at 32767 per statement.
 _POSTGRES_MAX_PARAMS = 32000
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _local_day(stored: str | None, timezone: str | None) -> int | None:
+    """SQLite's ``crmkpi_local_day(ts, tz)``: days since 1970-01-01 of a stored UTC
+    timestamp's local date in ``tz`` (PostgreSQL does this natively; see
+    core.metrics._sql.LocalDay)."""
+    if stored is None or timezone is None:
+        return None
+    instant = datetime.fromisoformat(stored).replace(tzinfo=UTC)
+    return instant.astimezone(_zone(timezone)).date().toordinal() - _EPOCH_ORDINAL
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
     """WAL lets the API read while a sync writes; busy_timeout waits instead of failing."""
+    dbapi_connection.create_function("crmkpi_local_day", 2, _local_day, deterministic=True)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")

@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
+from core.metrics.customers import customer_stretches
 from core.metrics.types import Entity
 from core.models import Activity, Contact, Deal, DealStageHistory, Lead, Stage
 from core.models.enums import DealStatus, StageKind
@@ -258,6 +259,7 @@ _BUILDERS = {
     Entity.ACTIVITIES: _activities,
     Entity.STAGE_STAYS: _stage_stays,
     Entity.PROPOSALS: _proposals,
+    Entity.CUSTOMERS: customer_stretches,
 }
 
 

@@ -36,6 +36,8 @@ class Entity(StrEnum):
     STAGE_STAYS = "STAGE_STAYS"
     #: One row per deal that ever entered a PROPOSAL-kind stage, with its first entry.
     PROPOSALS = "PROPOSALS"
+    #: One row per active stretch of a customer (core.metrics.customers).
+    CUSTOMERS = "CUSTOMERS"
 
 
 class Agg(StrEnum):

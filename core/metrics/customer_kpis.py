@@ -1,0 +1,120 @@
+"""Customer lifecycle and recurring-revenue KPIs of KPIS.md, as data (see customers.py).
+
+The descriptions are the GraphQL descriptions; they state the choices made where KPIS.md
+leaves room (which day a customer is lost on, what a period in progress reads).
+"""
+
+from __future__ import annotations
+
+from core.metrics.definitions import KpiDefinition
+from core.metrics.formulas import Decline, LifetimeValue, Ratio, Single
+from core.metrics.types import KpiKind, Unit
+
+FLOW, STOCK = KpiKind.FLOW, KpiKind.STOCK
+_LIFECYCLE = (
+    " Lifecycle on the workspace's local dates: an account (or, without one, a contact) is "
+    "active on a day when a won deal closed within the previous inactivityDays (default 365) "
+    "or a won deal's recurring contract covers it; it becomes a customer on the first day of "
+    "an active stretch and is lost on the first day after the stretch. For a period in "
+    "progress, stocks and losses are read at asOf (default now)."
+)
+_NO_START = "no customers were active at the period's start"
+
+
+def _k(name: str, kind: KpiKind, unit: Unit, description: str, formula: object) -> KpiDefinition:
+    return KpiDefinition(name, kind, unit, description, formula)  # type: ignore[arg-type]
+
+
+CUSTOMER_KPIS: tuple[KpiDefinition, ...] = (
+    _k(
+        "newCustomers",
+        FLOW,
+        Unit.COUNT,
+        "Accounts that became customers in the period (their first win, or their first win "
+        "after being lost)." + _LIFECYCLE,
+        Single("customers_new"),
+    ),
+    _k(
+        "activeCustomers",
+        STOCK,
+        Unit.COUNT,
+        "Customers active on the period's last day." + _LIFECYCLE,
+        Single("customers_active_end"),
+    ),
+    _k(
+        "customerChurnRate",
+        FLOW,
+        Unit.RATIO,
+        "Customers lost in the period ÷ customers active at its start (on the day before its "
+        "first day)." + _LIFECYCLE,
+        Ratio("customers_lost", "customers_active_start", _NO_START),
+    ),
+    _k(
+        "netCustomerChurnRate",
+        FLOW,
+        Unit.RATIO,
+        "(Customers active at the period's start - active at its end) ÷ active at its start; "
+        "negative when the base grew." + _LIFECYCLE,
+        Decline("customers_active_start", "customers_active_end", _NO_START),
+    ),
+    _k(
+        "customerRetentionRate",
+        FLOW,
+        Unit.RATIO,
+        "Customers active at the period's start and still active at its end without having "
+        "been lost in between ÷ customers active at its start." + _LIFECYCLE,
+        Ratio("customers_retained", "customers_active_start", _NO_START),
+    ),
+    _k(
+        "averageCustomerLifetimeDays",
+        FLOW,
+        Unit.DAYS,
+        "Mean days from becoming a customer to being lost, customers lost in the period."
+        + _LIFECYCLE,
+        Ratio("customer_lifetime_days", "customers_lost", "no customers were lost in the period"),
+    ),
+    _k(
+        "arpa",
+        FLOW,
+        Unit.MONEY,
+        "Average revenue per account: salesRevenue ÷ customers active at any day of the "
+        "period." + _LIFECYCLE,
+        Ratio("won_amount", "customers_active_any", "no customers were active in the period"),
+    ),
+    _k(
+        "customerLifetimeValue",
+        FLOW,
+        Unit.MONEY,
+        "Revenue per active customer per year (salesRevenue ÷ customers active in the period, "
+        "scaled to 365 days) times mean lifetime in years of the customers lost in the period."
+        + _LIFECYCLE,
+        LifetimeValue(
+            "won_amount", "customers_active_any", "customer_lifetime_days", "customers_lost"
+        ),
+    ),
+    _k(
+        "upsellCrossSellRate",
+        FLOW,
+        Unit.RATIO,
+        "Won deals of type UPSELL or CROSS_SELL in the period ÷ customers active at its start."
+        + _LIFECYCLE,
+        Ratio("deals_upsold", "customers_active_start", _NO_START),
+    ),
+    _k(
+        "expansionRevenue",
+        FLOW,
+        Unit.MONEY,
+        "Won amount of UPSELL, CROSS_SELL and UPGRADE deals in the period, at the close date's "
+        "FX rate.",
+        Single("expansion_amount"),
+    ),
+    _k(
+        "mrr",
+        STOCK,
+        Unit.MONEY,
+        "Sum of the monthly recurring amounts of won deals whose contract covers the period's "
+        "last local day (from contract start, or the close time without one, to contract end "
+        "inclusive, or open-ended), at that day's FX rate.",
+        Single("mrr_amount"),
+    ),
+)

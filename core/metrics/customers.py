@@ -1,0 +1,235 @@
+"""The customer lifecycle of KPIS.md, in SQL: active stretches, and the measures on them.
+
+A customer is an account (or, for deals without one, a contact) of one connection. Every
+won deal with local close date ``c`` makes it active on the local days ``[c, c +
+inactivityDays)``, and a won deal's recurring contract on ``[contract_start,
+contract_end]`` (open-ended without an end). Overlapping or touching intervals merge into
+*stretches* (gaps and islands: a window running-max of interval ends); a stretch starts on
+the day the account becomes a customer (new again after being lost) and ends on the first
+day it is no longer active, the day it is *lost*.
+
+All arithmetic is on day numbers (days since 1970-01-01) of the workspace's local dates;
+frames contribute their local first day ``S``, and the day ``T`` at which a stock is read:
+the period's last day, or the as-of day when that is earlier (a period in progress: a loss
+that has not happened yet is not counted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import (
+    FromClause,
+    Integer,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.sql import ColumnElement
+
+from core.metrics._sql import EPOCH_ORDINAL, DayNumber, LocalDay
+from core.metrics.measures import Cols, Measure, within
+from core.metrics.periods import local_date
+from core.metrics.types import Agg, Entity, Frame, FxDate
+from core.models import Deal, Workspace
+from core.models.enums import DealStatus, DealType
+
+#: The end of an open-ended contract: a day number far beyond any report.
+_FOREVER = 1_000_000
+
+
+def _day(day: date) -> int:
+    return day.toordinal() - EPOCH_ORDINAL
+
+
+def first_day(f: Frame) -> int:
+    return _day(f.start_date)
+
+
+def stock_day(f: Frame) -> int:
+    """The day a frame's stocks are read: its last day, or the as-of day if earlier."""
+    return min(_day(f.last_day), _day(local_date(f.as_of, f.timezone)))
+
+
+def _customer_key(deal: type[Deal]) -> ColumnElement[str]:
+    return case(
+        (deal.account_remote_id.is_not(None), literal("a:") + deal.account_remote_id),
+        else_=literal("c:") + deal.contact_remote_id,
+    )
+
+
+def customer_stretches(workspace_ids: Sequence[str]) -> FromClause:
+    """One row per stretch: ``start_day`` (became a customer), ``end_day`` (lost)."""
+    won = and_(
+        Deal.workspace_id.in_(workspace_ids),
+        Deal.deleted_at.is_(None),
+        Deal.status == DealStatus.WON,
+        or_(Deal.account_remote_id.is_not(None), Deal.contact_remote_id.is_not(None)),
+    )
+    common = (
+        Deal.workspace_id,
+        Deal.connection_id,
+        _customer_key(Deal).label("customer"),
+        Deal.account_remote_id,
+    )
+    close_day = LocalDay(Deal.closed_at, Workspace.timezone)
+    by_wins = (
+        select(
+            *common,
+            close_day.label("s"),
+            (close_day + Workspace.inactivity_days).label("e"),
+        )
+        .join(Workspace, Workspace.id == Deal.workspace_id)
+        .where(won, Deal.closed_at.is_not(None))
+    )
+    contract_end = case(
+        (Deal.contract_end.is_(None), literal(_FOREVER)),
+        else_=DayNumber(Deal.contract_end) + 1,
+    )
+    by_contracts = select(
+        *common, DayNumber(Deal.contract_start).label("s"), contract_end.label("e")
+    ).where(won, Deal.contract_start.is_not(None))
+    intervals = union_all(by_wins, by_contracts).subquery("customer_intervals")
+    i = intervals.c
+    partition = (i.connection_id, i.customer)
+    order = (i.s, i.e)
+    reach = func.max(i.e).over(partition_by=partition, order_by=order, rows=(None, -1))
+    flagged = select(
+        i.workspace_id,
+        i.connection_id,
+        i.customer,
+        i.account_remote_id,
+        i.s,
+        i.e,
+        case((or_(reach.is_(None), i.s > reach), 1), else_=0).label("starts"),
+    ).subquery("customer_starts")
+    g = flagged.c
+    stretch = func.sum(g.starts).over(
+        partition_by=(g.connection_id, g.customer), order_by=(g.s, g.e), rows=(None, 0)
+    )
+    numbered = select(
+        g.workspace_id,
+        g.connection_id,
+        g.customer,
+        g.account_remote_id,
+        g.s,
+        g.e,
+        stretch.label("stretch"),
+    ).subquery("customer_numbered")
+    n = numbered.c
+    return (
+        select(
+            n.workspace_id,
+            n.connection_id,
+            n.customer,
+            func.max(n.account_remote_id).label("account_remote_id"),
+            cast(func.min(n.s), Integer).label("start_day"),
+            cast(func.max(n.e), Integer).label("end_day"),
+        )
+        .group_by(n.workspace_id, n.connection_id, n.customer, n.stretch)
+        .subquery("customers_src")
+    )
+
+
+# -- conditions on a stretch for a frame -------------------------------------------------
+
+
+def active_on(c: Cols, day: int) -> ColumnElement[bool]:
+    return and_(c.start_day <= day, c.end_day > day)
+
+
+def _new(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return and_(c.start_day >= first_day(f), c.start_day <= stock_day(f))
+
+
+def _lost(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return and_(c.end_day >= first_day(f), c.end_day <= stock_day(f))
+
+
+def _active_start(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return active_on(c, first_day(f) - 1)
+
+
+def _active_end(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return active_on(c, stock_day(f))
+
+
+def _retained(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return and_(c.start_day <= first_day(f) - 1, c.end_day > stock_day(f))
+
+
+def _active_any(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return and_(c.start_day <= stock_day(f), c.end_day > first_day(f))
+
+
+C = Entity.CUSTOMERS
+
+CUSTOMER_MEASURES: tuple[Measure, ...] = (
+    Measure("customers_new", C, Agg.COUNT, _new, description="stretches begun in the frame"),
+    Measure("customers_lost", C, Agg.COUNT, _lost, description="stretches ended in the frame"),
+    Measure("customers_active_start", C, Agg.COUNT, _active_start, description="active day S-1"),
+    Measure("customers_active_end", C, Agg.COUNT, _active_end, description="active on day T"),
+    Measure("customers_retained", C, Agg.COUNT, _retained, description="one stretch S-1..T"),
+    Measure("customers_active_any", C, Agg.COUNT, _active_any, description="active in [S, T]"),
+    Measure(
+        "customer_lifetime_days",
+        C,
+        Agg.SUM,
+        _lost,
+        lambda c, f: c.end_day - c.start_day,
+        description="days from becoming a customer to being lost, stretches lost in the frame",
+    ),
+)
+
+
+# -- deal measures the customer KPIs need -------------------------------------------------
+
+_EXPANSION = (DealType.UPSELL, DealType.CROSS_SELL, DealType.UPGRADE)
+
+
+def _won_in(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return and_(c.status == DealStatus.WON, within(c.closed_at, f))
+
+
+def _upsold(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return and_(_won_in(c, f), c.deal_type.in_([DealType.UPSELL, DealType.CROSS_SELL]))
+
+
+def _expansion(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return and_(_won_in(c, f), c.deal_type.in_(_EXPANSION))
+
+
+def _contract_active(c: Cols, f: Frame) -> ColumnElement[bool]:
+    """A won deal's recurring contract covers the frame's last local day (a contract
+    without a start date starts at the close time; without an end it runs on)."""
+    return and_(
+        c.status == DealStatus.WON,
+        c.recurring_amount.is_not(None),
+        or_(
+            c.contract_start <= f.last_day,
+            and_(c.contract_start.is_(None), c.closed_at < f.end),
+        ),
+        or_(c.contract_end.is_(None), c.contract_end >= f.last_day),
+    )
+
+
+D = Entity.DEALS
+
+CUSTOMER_MEASURES += (
+    Measure("deals_upsold", D, Agg.COUNT, _upsold, description="upsell/cross-sell deals won"),
+    Measure("expansion_amount", D, Agg.MONEY, _expansion, lambda c, f: c.amount, FxDate.CLOSE),
+    Measure(
+        "mrr_amount",
+        D,
+        Agg.MONEY,
+        _contract_active,
+        lambda c, f: c.recurring_amount,
+        FxDate.FRAME_END,
+    ),
+)
