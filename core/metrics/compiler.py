@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.sql import ColumnElement, FromClause
 
 from core.metrics.dimensions import DimensionRef, grouping
@@ -89,6 +89,7 @@ def compile_cells(
     c = src.c
     columns: list[ColumnElement[Any]] = []
     labels: Labels = []
+    conditions = [measure.where(c, frame) for measure, frame in cells]
     for measure, frame in cells:
         for name, expression in _aggregates(measure, frame, c, fx):
             columns.append(expression.label(f"c{len(labels)}"))
@@ -98,10 +99,12 @@ def compile_cells(
         return Compiled(statement, labels, 0)
     group = grouping(src, breakdown)
     key, label = group.key.label("group_key"), group.label.label("group_label")
+    # Only groups with at least one row in some cell: an owner with no deal in the period is
+    # not a group of this period's breakdown.
     statement = (
         select(key, label, *columns)
         .select_from(group.from_clause)
-        .where(segment.clause(src))
+        .where(segment.clause(src), or_(*conditions))
         .group_by(group.key, group.label)
     )
     return Compiled(statement, labels, 2)

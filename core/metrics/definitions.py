@@ -220,6 +220,17 @@ BUILTIN_KPIS: tuple[KpiDefinition, ...] = (
         breakdown=DimensionRef(Dimension.STAGE),
     ),
     _k(
+        "stageConversion",
+        COHORT,
+        Unit.RATIO,
+        "Per stage of a pipeline (breakdown by stage; LOST stages left out): among deals "
+        "created in the period, those that reached the stage (entered it or a later one, by "
+        "display order) are the denominator, and those that went on to a later stage the "
+        "numerator. The value is the same share over all stages together.",
+        Ratio("stage_passed", "stage_reached", "no deal created in the period reached a stage"),
+        breakdown=DimensionRef(Dimension.STAGE),
+    ),
+    _k(
         "averageProfitMargin",
         FLOW,
         Unit.RATIO,

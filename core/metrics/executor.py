@@ -395,8 +395,10 @@ class MetricsExecutor:
             o = formula.evaluate(vals, frame)
             return Point(label, o.value, o.numerator, o.denominator, o.null_reason, key=key)
 
+        # Groups come from every KPI sharing this breakdown; keep those this KPI's cells read.
+        own = set(formula.cells(frame))
         ranked = sorted(
-            (point(k, label, vals) for k, (label, vals) in groups.items()),
+            (point(k, label, vals) for k, (label, vals) in groups.items() if own & vals.keys()),
             key=lambda p: (p.value is None, -(p.value or 0.0), p.label),
         )
         top, rest = ranked[: breakdown.top], ranked[breakdown.top :]

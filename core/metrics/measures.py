@@ -308,6 +308,18 @@ MEASURES: tuple[Measure, ...] = (
         _days("entered_at", "exited_at"),
     ),
     _count("stage_exits", Entity.STAGE_STAYS, lambda c, f: within(c.exited_at, f), "stage exits"),
+    _count(
+        "stage_reached",
+        Entity.STAGE_REACH,
+        lambda c, f: within(c.remote_created_at, f),
+        "(deal, stage) pairs reached, deals created in the frame",
+    ),
+    _count(
+        "stage_passed",
+        Entity.STAGE_REACH,
+        lambda c, f: and_(within(c.remote_created_at, f), c.max_order > c.stage_order),
+        "(deal, stage) pairs the deal went beyond, deals created in the frame",
+    ),
 )
 
 __all__ = ["MEASURES", "Measure", "open_at", "within"]

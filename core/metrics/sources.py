@@ -12,10 +12,12 @@ from collections.abc import Sequence
 
 from sqlalchemy import (
     Boolean,
+    ColumnElement,
     FromClause,
     and_,
     func,
     literal,
+    or_,
     select,
     union_all,
 )
@@ -253,6 +255,80 @@ def _proposals(workspace_ids: Sequence[str]) -> FromClause:
     )
 
 
+def _not_lost(stage: type[Stage]) -> ColumnElement[bool]:
+    return or_(stage.kind.is_(None), stage.kind != StageKind.LOST)
+
+
+def _stage_reach(workspace_ids: Sequence[str]) -> FromClause:
+    """Per deal, every non-lost stage of its pipeline up to the furthest one it reached.
+
+    "Reached" is entered (stage history) or currently in; order is the stages' display order,
+    so a deal that skipped a stage still reached it.
+    """
+    visited = union_all(
+        select(
+            DealStageHistory.connection_id.label("connection_id"),
+            DealStageHistory.deal_remote_id.label("deal_remote_id"),
+            DealStageHistory.stage_remote_id.label("stage_remote_id"),
+        ).where(
+            DealStageHistory.workspace_id.in_(workspace_ids),
+            DealStageHistory.deleted_at.is_(None),
+        ),
+        select(Deal.connection_id, Deal.remote_id, Deal.stage_remote_id).where(
+            Deal.workspace_id.in_(workspace_ids), Deal.deleted_at.is_(None)
+        ),
+    ).subquery()
+    seen = aliased(Stage)
+    furthest = (
+        select(
+            visited.c.connection_id,
+            visited.c.deal_remote_id,
+            func.max(seen.display_order).label("max_order"),
+        )
+        .join(
+            seen,
+            and_(
+                seen.connection_id == visited.c.connection_id,
+                seen.remote_id == visited.c.stage_remote_id,
+            ),
+        )
+        .where(_not_lost(seen))
+        .group_by(visited.c.connection_id, visited.c.deal_remote_id)
+        .subquery()
+    )
+    deal = aliased(Deal)
+    stage = aliased(Stage)
+    return (
+        select(
+            deal.workspace_id,
+            deal.connection_id,
+            deal.remote_created_at,
+            stage.remote_id.label("stage_remote_id"),
+            stage.display_order.label("stage_order"),
+            furthest.c.max_order,
+            *_deal_dims(deal),
+        )
+        .join(
+            furthest,
+            and_(
+                furthest.c.connection_id == deal.connection_id,
+                furthest.c.deal_remote_id == deal.remote_id,
+            ),
+        )
+        .join(
+            stage,
+            and_(
+                stage.connection_id == deal.connection_id,
+                stage.pipeline_remote_id == deal.pipeline_remote_id,
+                stage.display_order <= furthest.c.max_order,
+                _not_lost(stage),
+            ),
+        )
+        .where(deal.workspace_id.in_(workspace_ids), deal.deleted_at.is_(None))
+        .subquery("reach_src")
+    )
+
+
 _BUILDERS = {
     Entity.DEALS: _deals,
     Entity.PROSPECTS: _prospects,
@@ -260,6 +336,7 @@ _BUILDERS = {
     Entity.STAGE_STAYS: _stage_stays,
     Entity.PROPOSALS: _proposals,
     Entity.CUSTOMERS: customer_stretches,
+    Entity.STAGE_REACH: _stage_reach,
 }
 
 

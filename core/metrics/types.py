@@ -38,6 +38,8 @@ class Entity(StrEnum):
     PROPOSALS = "PROPOSALS"
     #: One row per active stretch of a customer (core.metrics.customers).
     CUSTOMERS = "CUSTOMERS"
+    #: One row per (deal, stage of its pipeline it reached): entered it or a later one.
+    STAGE_REACH = "STAGE_REACH"
 
 
 class Agg(StrEnum):

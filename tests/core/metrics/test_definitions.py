@@ -173,3 +173,32 @@ async def test_opportunities_proposals_and_cycle(seed: Seed) -> None:
     assert created.value == 50 + 3
     assert proposals.value == 30
     assert cycle.value == pytest.approx((10 + 20 + 30 + 60) / 4)
+
+
+async def test_stage_conversion_and_duration_per_stage(seed: Seed) -> None:
+    pipeline = await seed.pipeline("Sales")
+    lead_in = await seed.stage(pipeline, "Lead", kind="LEAD_IN", display_order=1)
+    proposal = await seed.stage(pipeline, "Proposal", kind="PROPOSAL", display_order=2)
+    won = await seed.stage(pipeline, "Won", kind="WON", display_order=3)
+    await seed.stage(pipeline, "Lost", kind="LOST", display_order=4)
+    on = {"pipeline_remote_id": pipeline.remote_id, "remote_created_at": IN_MARCH}
+    # 4 deals: all reached Lead; 3 reached Proposal (one skipped Lead); 1 reached Won.
+    d1 = await seed.deal(stage_remote_id=lead_in.remote_id, **on)
+    await seed.stay(d1, lead_in, IN_MARCH, None)
+    d2 = await seed.deal(stage_remote_id=proposal.remote_id, **on)
+    await seed.stay(d2, lead_in, utc(2026, 3, 11), utc(2026, 3, 13))
+    await seed.stay(d2, proposal, utc(2026, 3, 13), None)
+    await seed.deal(stage_remote_id=proposal.remote_id, **on)  # no history: current stage
+    d4 = await seed.deal(
+        stage_remote_id=won.remote_id, status="WON", closed_at=utc(2026, 3, 20), **on
+    )
+    await seed.stay(d4, lead_in, utc(2026, 3, 11), utc(2026, 3, 12))
+    await seed.stay(d4, proposal, utc(2026, 3, 12), utc(2026, 3, 20))
+    await seed.stay(d4, won, utc(2026, 3, 20), None)
+    conversion, duration = await seed.run(req("stageConversion"), req("stageDuration"), now=NOW)
+    shares = {p.label: (p.numerator, p.denominator) for p in conversion.breakdown or ()}
+    assert shares == {"Lead": (3, 4), "Proposal": (1, 3), "Won": (0, 1)}
+    assert (conversion.numerator, conversion.denominator) == (4, 8)
+    days = {p.label: p.value for p in duration.breakdown or ()}
+    assert days == {"Lead": pytest.approx(1.5), "Proposal": pytest.approx(8)}
+    assert duration.value == pytest.approx((2 + 1 + 8) / 3)
