@@ -56,7 +56,12 @@ def _aggregates(
         return [(measure.name, func.sum(value).filter(where))]
     if fx is None:
         raise ValueError(f"money measure {measure.name} needs an FX table")
-    factor = c[_FX_COLUMN] if measure.fx is FxDate.CLOSE else fx.on_day(c.currency, frame.last_day)
+    if measure.fx is FxDate.CLOSE:
+        factor = c[_FX_COLUMN]
+    elif measure.fx is FxDate.DAY:
+        factor = fx.by_day(c.currency, c.day)
+    else:
+        factor = fx.on_day(c.currency, frame.last_day)
     return [
         (measure.name, func.sum(value * factor).filter(where)),
         (

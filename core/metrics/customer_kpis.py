@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from core.metrics.definitions import KpiDefinition
 from core.metrics.formulas import Decline, LifetimeValue, Ratio, Single
+from core.metrics.marketing import NetReturn
 from core.metrics.types import KpiKind, Unit
 
 FLOW, STOCK = KpiKind.FLOW, KpiKind.STOCK
@@ -116,5 +117,67 @@ CUSTOMER_KPIS: tuple[KpiDefinition, ...] = (
         "last local day (from contract start, or the close time without one, to contract end "
         "inclusive, or open-ended), at that day's FX rate.",
         Single("mrr_amount"),
+    ),
+)
+
+_NO_NEW = "no new customers in the period"
+_NO_SPEND = "no spend was imported for the period"
+_SPEND = (
+    " Spend is imported (crmkpi import spend) per local day and converted at that day's FX "
+    "rate; segment by sources to read one channel."
+)
+
+MARKETING_KPIS: tuple[KpiDefinition, ...] = (
+    _k(
+        "customerAcquisitionCost",
+        FLOW,
+        Unit.MONEY,
+        "Sales + marketing spend in the period ÷ new customers in the period." + _SPEND,
+        Ratio("spend", "customers_new", _NO_NEW),
+    ),
+    _k(
+        "costPerAcquisition",
+        FLOW,
+        Unit.MONEY,
+        "Marketing spend in the period ÷ new customers in the period." + _SPEND,
+        Ratio("marketing_spend", "customers_new", _NO_NEW),
+    ),
+    _k(
+        "costPerLead",
+        FLOW,
+        Unit.MONEY,
+        "Marketing spend in the period ÷ leads created in the period." + _SPEND,
+        Ratio("marketing_spend", "leads_created", "no leads were created in the period"),
+    ),
+    _k(
+        "roi",
+        FLOW,
+        Unit.RATIO,
+        "(salesRevenue - sales and marketing spend) ÷ that spend, in the period." + _SPEND,
+        NetReturn("won_amount", "spend", _NO_SPEND),
+    ),
+    _k(
+        "visitorToLeadRate",
+        FLOW,
+        Unit.RATIO,
+        "Leads created in the period ÷ website visitors in the period (imported with crmkpi "
+        "import visitors, per local day and channel).",
+        Ratio("leads_created", "visitors", "no visitors were imported for the period"),
+    ),
+    _k(
+        "nps",
+        FLOW,
+        Unit.SCORE,
+        "Net Promoter Score of the NPS responses in the period: % promoters (9-10) - % "
+        "detractors (0-6), from -100 to 100. Numerator: promoters x 100 - detractors x 100; "
+        "denominator: responses.",
+        Ratio("nps_points", "nps_responses", "no NPS responses in the period"),
+    ),
+    _k(
+        "csat",
+        FLOW,
+        Unit.RATIO,
+        "Share of the CSAT responses in the period scoring 4 or 5 (of 1-5).",
+        Ratio("csat_satisfied", "csat_responses", "no CSAT responses in the period"),
     ),
 )

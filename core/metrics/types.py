@@ -40,6 +40,10 @@ class Entity(StrEnum):
     CUSTOMERS = "CUSTOMERS"
     #: One row per (deal, stage of its pipeline it reached): entered it or a later one.
     STAGE_REACH = "STAGE_REACH"
+    #: Imported rows (core.metrics.marketing): spend per day, visitors per day, surveys.
+    SPEND = "SPEND"
+    VISITORS = "VISITORS"
+    SURVEYS = "SURVEYS"
 
 
 class Agg(StrEnum):
@@ -54,6 +58,7 @@ class FxDate(StrEnum):
 
     CLOSE = "CLOSE"  # the record's local close date
     FRAME_END = "FRAME_END"  # the frame's last local day (stock KPIs)
+    DAY = "DAY"  # the row's own local ``day`` column (imported spend)
 
 
 class Granularity(StrEnum):
