@@ -54,6 +54,8 @@ def _aggregates(
     value = measure.value(c, frame)
     if measure.agg is Agg.SUM:
         return [(measure.name, func.sum(value).filter(where))]
+    if measure.agg is Agg.COUNT_DISTINCT:
+        return [(measure.name, func.count(value.distinct()).filter(where))]
     if fx is None:
         raise ValueError(f"money measure {measure.name} needs an FX table")
     if measure.fx is FxDate.CLOSE:

@@ -7,7 +7,7 @@ leaves room (which day a customer is lost on, what a period in progress reads).
 from __future__ import annotations
 
 from core.metrics.definitions import KpiDefinition
-from core.metrics.formulas import Decline, LifetimeValue, Ratio, Single
+from core.metrics.formulas import Decline, Incremental, LifetimeValue, Ratio, Single
 from core.metrics.marketing import NetReturn
 from core.metrics.types import KpiKind, Unit
 
@@ -94,6 +94,22 @@ CUSTOMER_KPIS: tuple[KpiDefinition, ...] = (
         ),
     ),
     _k(
+        "averageCustomerValue",
+        FLOW,
+        Unit.MONEY,
+        "salesRevenue ÷ distinct customers (accounts, or contacts for deals without one) with "
+        "a deal won in the period.",
+        Ratio("won_amount", "customers_with_win", "no customer won a deal in the period"),
+    ),
+    _k(
+        "referralCustomers",
+        FLOW,
+        Unit.COUNT,
+        "New customers in the period whose first deal of the stretch has a referral source "
+        "(a source containing 'referr', any case)." + _LIFECYCLE,
+        Single("customers_referred"),
+    ),
+    _k(
         "upsellCrossSellRate",
         FLOW,
         Unit.RATIO,
@@ -155,6 +171,15 @@ MARKETING_KPIS: tuple[KpiDefinition, ...] = (
         Unit.RATIO,
         "(salesRevenue - sales and marketing spend) ÷ that spend, in the period." + _SPEND,
         NetReturn("won_amount", "spend", _NO_SPEND),
+    ),
+    _k(
+        "incrementalRevenue",
+        FLOW,
+        Unit.MONEY,
+        "salesRevenue - the mean salesRevenue of the 3 previous equal periods - marketing "
+        "spend in the period. Numerator: revenue above that baseline; denominator: the "
+        "baseline." + _SPEND,
+        Incremental("won_amount", "marketing_spend"),
     ),
     _k(
         "visitorToLeadRate",

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from sqlalchemy import (
     FromClause,
@@ -57,7 +58,8 @@ def stock_day(f: Frame) -> int:
     return min(_day(f.last_day), _day(local_date(f.as_of, f.timezone)))
 
 
-def _customer_key(deal: type[Deal]) -> ColumnElement[str]:
+def _customer_key(deal: Any) -> ColumnElement[str]:
+    """``a:<account>``, or ``c:<contact>`` for a deal without an account (a Deal or a source)."""
     return case(
         (deal.account_remote_id.is_not(None), literal("a:") + deal.account_remote_id),
         else_=literal("c:") + deal.contact_remote_id,
@@ -65,7 +67,8 @@ def _customer_key(deal: type[Deal]) -> ColumnElement[str]:
 
 
 def customer_stretches(workspace_ids: Sequence[str]) -> FromClause:
-    """One row per stretch: ``start_day`` (became a customer), ``end_day`` (lost)."""
+    """One row per stretch: ``start_day`` (became a customer), ``end_day`` (lost), and the
+    ``source`` of the deal that began it (the acquisition channel)."""
     won = and_(
         Deal.workspace_id.in_(workspace_ids),
         Deal.deleted_at.is_(None),
@@ -77,6 +80,7 @@ def customer_stretches(workspace_ids: Sequence[str]) -> FromClause:
         Deal.connection_id,
         _customer_key(Deal).label("customer"),
         Deal.account_remote_id,
+        Deal.source,
     )
     close_day = LocalDay(Deal.closed_at, Workspace.timezone)
     by_wins = (
@@ -105,6 +109,7 @@ def customer_stretches(workspace_ids: Sequence[str]) -> FromClause:
         i.connection_id,
         i.customer,
         i.account_remote_id,
+        i.source,
         i.s,
         i.e,
         case((or_(reach.is_(None), i.s > reach), 1), else_=0).label("starts"),
@@ -118,6 +123,8 @@ def customer_stretches(workspace_ids: Sequence[str]) -> FromClause:
         g.connection_id,
         g.customer,
         g.account_remote_id,
+        g.source,
+        g.starts,
         g.s,
         g.e,
         stretch.label("stretch"),
@@ -129,6 +136,7 @@ def customer_stretches(workspace_ids: Sequence[str]) -> FromClause:
             n.connection_id,
             n.customer,
             func.max(n.account_remote_id).label("account_remote_id"),
+            func.max(case((n.starts == 1, n.source))).label("source"),
             cast(func.min(n.s), Integer).label("start_day"),
             cast(func.max(n.e), Integer).label("end_day"),
         )
@@ -168,6 +176,10 @@ def _active_any(c: Cols, f: Frame) -> ColumnElement[bool]:
     return and_(c.start_day <= stock_day(f), c.end_day > first_day(f))
 
 
+def _referred(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return and_(_new(c, f), func.lower(c.source).like("%referr%"))
+
+
 C = Entity.CUSTOMERS
 
 CUSTOMER_MEASURES: tuple[Measure, ...] = (
@@ -177,6 +189,7 @@ CUSTOMER_MEASURES: tuple[Measure, ...] = (
     Measure("customers_active_end", C, Agg.COUNT, _active_end, description="active on day T"),
     Measure("customers_retained", C, Agg.COUNT, _retained, description="one stretch S-1..T"),
     Measure("customers_active_any", C, Agg.COUNT, _active_any, description="active in [S, T]"),
+    Measure("customers_referred", C, Agg.COUNT, _referred, description="new, source referral"),
     Measure(
         "customer_lifetime_days",
         C,
@@ -221,7 +234,22 @@ def _contract_active(c: Cols, f: Frame) -> ColumnElement[bool]:
 
 D = Entity.DEALS
 
+
+def _customer_won_in(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return and_(
+        _won_in(c, f), or_(c.account_remote_id.is_not(None), c.contact_remote_id.is_not(None))
+    )
+
+
 CUSTOMER_MEASURES += (
+    Measure(
+        "customers_with_win",
+        D,
+        Agg.COUNT_DISTINCT,
+        _customer_won_in,
+        lambda c, f: c.connection_id + literal(":") + _customer_key(c),
+        description="distinct customers with a deal won in the frame",
+    ),
     Measure("deals_upsold", D, Agg.COUNT, _upsold, description="upsell/cross-sell deals won"),
     Measure("expansion_amount", D, Agg.MONEY, _expansion, lambda c, f: c.amount, FxDate.CLOSE),
     Measure(

@@ -175,3 +175,37 @@ class LifetimeValue:
         if years == 0:
             return Outcome(None, null_reason="lost customers had no lifetime")
         return Outcome(per_year * years, per_year, 1.0 / years)
+
+
+@dataclass(frozen=True, slots=True)
+class Incremental:
+    """``revenue - mean revenue of the previous equal periods - spend``.
+
+    Numerator: the revenue above the baseline; denominator: the baseline.
+    """
+
+    revenue: str
+    spend: str
+    baseline_periods: int = 3
+
+    def measures(self) -> tuple[str, ...]:
+        return (self.revenue, self.spend)
+
+    def _previous(self, frame: Frame) -> list[Frame]:
+        frames, current = [], frame
+        for _ in range(self.baseline_periods):
+            current = previous_frame(current)
+            frames.append(current)
+        return frames
+
+    def cells(self, frame: Frame) -> list[Cell]:
+        return [(self.revenue, frame), (self.spend, frame)] + [
+            (self.revenue, f) for f in self._previous(frame)
+        ]
+
+    def evaluate(self, values: Values, frame: Frame) -> Outcome:
+        revenue = _get(values, (self.revenue, frame))
+        previous = [_get(values, (self.revenue, f)) for f in self._previous(frame)]
+        baseline = sum(previous) / len(previous)
+        spend = _get(values, (self.spend, frame))
+        return Outcome(revenue - baseline - spend, revenue - baseline, baseline)

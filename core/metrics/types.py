@@ -48,6 +48,8 @@ class Entity(StrEnum):
 
 class Agg(StrEnum):
     COUNT = "COUNT"
+    #: Distinct values of ``value`` among the rows meeting the condition.
+    COUNT_DISTINCT = "COUNT_DISTINCT"
     SUM = "SUM"
     #: A sum of amounts converted to the reporting currency (with a missing-FX count).
     MONEY = "MONEY"

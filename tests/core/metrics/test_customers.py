@@ -221,3 +221,29 @@ async def test_upsell_rate_and_expansion_revenue(session: AsyncSession) -> None:
     r = await _kpis(seed, MARCH, "upsellCrossSellRate", "expansionRevenue")
     assert r["upsellCrossSellRate"].value == pytest.approx(2 / 4)
     assert r["expansionRevenue"].value == 175
+
+
+async def test_average_customer_value_and_referral_customers(session: AsyncSession) -> None:
+    seed = await Seed.create(session)
+    for account, day, source in (("a", 3, "Referral"), ("a", 9, "ads"), ("b", 4, "ads")):
+        await seed.deal(
+            status="WON",
+            closed_at=utc(2026, 3, day),
+            amount=100,
+            account_remote_id=account,
+            source=source,
+        )
+    await seed.deal(
+        status="WON",
+        closed_at=utc(2026, 3, 5),
+        amount=60,
+        contact_remote_id="p1",
+        source="partner referral",
+    )
+    await seed.deal(
+        status="WON", closed_at=utc(2025, 12, 1), amount=1, account_remote_id="c", source="referral"
+    )  # an earlier customer: not new in March
+    r = await _kpis(seed, MARCH, "averageCustomerValue", "referralCustomers", "newCustomers")
+    value = r["averageCustomerValue"]
+    assert (value.value, value.numerator, value.denominator) == (120, 360, 3)
+    assert r["referralCustomers"].value == 2 and r["newCustomers"].value == 3

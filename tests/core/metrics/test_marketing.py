@@ -123,3 +123,14 @@ async def test_without_imports_the_denominators_are_empty(session: AsyncSession)
     assert len(r) == len(names)
     for name, result in r.items():
         assert result.value is None and result.null_reason, name
+
+
+async def test_incremental_revenue_over_three_previous_months(session: AsyncSession) -> None:
+    seed = await Seed.create(session)
+    for month, amount in ((12, 1000), (1, 2000), (2, 3000), (3, 5000)):
+        year = 2025 if month == 12 else 2026
+        await seed.deal(status="WON", closed_at=utc(year, month, 10), amount=amount)
+    await _import(seed, "spend", "day,kind,amount\n2026-03-02,MARKETING,500\n2026-03-02,SALES,7\n")
+    r = (await _kpis(seed, "incrementalRevenue"))["incrementalRevenue"]
+    assert r.value == 5000 - 2000 - 500
+    assert (r.numerator, r.denominator) == (3000, 2000)
