@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.sql import ColumnElement, FromClause
 
 from core.metrics.dimensions import DimensionRef, grouping
@@ -64,15 +65,16 @@ def _aggregates(
         factor = fx.by_day(c.currency, c.day)
     else:
         factor = fx.on_day(c.currency, frame.last_day)
+    # Money values are amounts of the row's currency: a row is convertible when its amount
+    # is set and its currency has a rate (checked on the amount, not the value, so costly
+    # values such as the weighted amount are computed once per row).
+    present = c.amount.is_not(None)
     return [
         (measure.name, func.sum(value * factor).filter(where)),
-        (
-            f"{measure.name}.missing",
-            func.count().filter(and_(where, value.is_not(None), factor.is_(None))),
-        ),
+        (f"{measure.name}.missing", func.count().filter(and_(where, present, factor.is_(None)))),
         (
             f"{measure.name}.converted",
-            func.count().filter(and_(where, value.is_not(None), factor.is_not(None))),
+            func.count().filter(and_(where, present, factor.is_not(None))),
         ),
     ]
 
@@ -85,8 +87,14 @@ def compile_cells(
     segment: Segment,
     fx: FxTable | None = None,
     breakdown: DimensionRef | None = None,
+    buckets: tuple[str, Sequence[datetime]] | None = None,
 ) -> Compiled:
-    """One statement computing every cell of ``entity``, optionally grouped by ``breakdown``."""
+    """One statement computing every cell of ``entity``, optionally grouped.
+
+    ``breakdown`` groups by a dimension; ``buckets`` = (time column, UTC starts of the second
+    and later buckets) groups a series by bucket index, the bounds computed in Python (so
+    DST-correct) and compared as plain instants: one aggregate per measure, not per bucket.
+    """
     src = source(entity, workspace_ids)
     needs_close_fx = any(m.fx is FxDate.CLOSE for m, _ in cells)
     if needs_close_fx:
@@ -101,6 +109,18 @@ def compile_cells(
         for name, expression in _aggregates(measure, frame, c, fx):
             columns.append(expression.label(f"c{len(labels)}"))
             labels.append((name, frame))
+    if buckets is not None:
+        column, bounds = buckets
+        index = case(
+            *[(c[column] < bound, i) for i, bound in enumerate(bounds)], else_=len(bounds)
+        ).label("bucket")
+        statement = (
+            select(index, *columns)
+            .select_from(src)
+            .where(segment.clause(src), or_(*conditions))
+            .group_by(index)
+        )
+        return Compiled(statement, labels, 1)
     if breakdown is None:
         statement = select(*columns).select_from(src).where(segment.clause(src))
         return Compiled(statement, labels, 0)

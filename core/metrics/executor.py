@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -116,8 +116,10 @@ class MetricsExecutor:
             comparison = (other, frame, aligned)
         series = []
         if request.granularity is not None:
+            # Every bucket follows cohorts to the series' as-of, so buckets differ only by
+            # their time range and can be grouped in one statement.
             for bucket, label in buckets(period, request.granularity):
-                series.append((bucket, label, bucket.frame(as_of, request.within_days)))
+                series.append((bucket, label, bucket.frame(main.as_of, request.within_days)))
         breakdown = request.breakdown or (
             Breakdown(kpi.breakdown, top=50) if kpi.breakdown else None
         )
@@ -175,13 +177,20 @@ class MetricsExecutor:
             defaultdict(lambda: defaultdict(set))
         )
         money_days: dict[str, list[Frame]] = defaultdict(list)
+        bucketed: dict[
+            tuple[GroupKey, tuple[Frame, ...]], dict[tuple[Entity, str], set[Measure]]
+        ] = defaultdict(lambda: defaultdict(set))
         for plan in ok:
             key = (plan.request.segment, plan.main.timezone)
+            series = tuple(f for _, _, f in plan.series)
             for frame in plan.frames():
                 for measure, f in self._cells(plan, frame):
-                    totals[key][measure.entity].add((measure, f))
                     if measure.agg is Agg.MONEY:
                         money_days[f.timezone].append(f)
+                    if measure.time is not None and f in series:
+                        bucketed[(key, series)][(measure.entity, measure.time)].add(measure)
+                    else:
+                        totals[key][measure.entity].add((measure, f))
             if plan.breakdown is not None:
                 for measure, f in self._cells(plan, plan.main):
                     grouped[(key, plan.breakdown)][measure.entity].add((measure, f))
@@ -210,6 +219,23 @@ class MetricsExecutor:
                 row = (await session.execute(compiled.statement)).one()
                 for (name, frame), value in zip(compiled.labels, row, strict=True):
                     values[key][(name, frame)] = None if value is None else float(value)
+        for (key, series), by_column in bucketed.items():
+            span = replace(series[0], end=series[-1].end, end_date=series[-1].end_date)
+            bounds = [f.start for f in series[1:]]
+            for (entity, column), measures in by_column.items():
+                compiled = compile_cells(
+                    entity,
+                    _ordered({(m, span) for m in measures}),
+                    workspace_ids=ws_ids,
+                    segment=key[0],
+                    fx=fx_tables.get(key[1]),
+                    buckets=(column, bounds),
+                )
+                found = values.setdefault(key, {})
+                for row in await session.execute(compiled.statement):
+                    frame = series[int(row[0])]
+                    for (name, _), value in zip(compiled.labels, row[1:], strict=True):
+                        found[(name, frame)] = None if value is None else float(value)
         groups: dict[tuple[GroupKey, Breakdown], dict[str, tuple[str, Values]]] = {}
         for (key, breakdown), by_entity in grouped.items():
             out: dict[str, tuple[str, Values]] = {}

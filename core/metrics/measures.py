@@ -8,7 +8,7 @@ aggregate (``FILTER (WHERE ...)``) of its entity's single scan.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import and_, exists, func, literal, or_, select
@@ -44,6 +44,10 @@ class Measure:
     value: Value | None = None
     fx: FxDate | None = None
     description: str = ""
+    #: For flow and cohort measures: the column whose value must fall in the frame. The
+    #: condition must differ between two frames of equal as-of only by that range, which
+    #: lets a series group rows by bucket of this column instead of one aggregate per bucket.
+    time: str | None = None
 
     def __post_init__(self) -> None:
         if (self.agg is Agg.COUNT) != (self.value is None):
@@ -241,7 +245,7 @@ def _days(start: str, end: str) -> Value:
 
 D, P, A = Entity.DEALS, Entity.PROSPECTS, Entity.ACTIVITIES
 
-MEASURES: tuple[Measure, ...] = (
+_MEASURES: tuple[Measure, ...] = (
     _count("deals_created", D, lambda c, f: within(c.remote_created_at, f), "deals created"),
     _count("deals_won", D, _won, "deals won (closed as won in the frame)"),
     _count("deals_lost", D, _lost, "deals lost in the frame"),
@@ -321,5 +325,38 @@ MEASURES: tuple[Measure, ...] = (
         "(deal, stage) pairs the deal went beyond, deals created in the frame",
     ),
 )
+
+#: The time column of every flow and cohort measure (see Measure.time).
+TIME_COLUMNS = {
+    "deals_created": "remote_created_at",
+    "deals_won": "closed_at",
+    "deals_lost": "closed_at",
+    "deals_closed": "closed_at",
+    "won_amount": "closed_at",
+    "cycle_days": "closed_at",
+    "cycle_deals": "closed_at",
+    "margin_amount": "closed_at",
+    "margin_revenue": "closed_at",
+    "leads_created": "created_at",
+    "leads_converted": "created_at",
+    "mqls": "mql_at",
+    "mqls_converted": "mql_at",
+    "sqls": "sql_at",
+    "sqls_converted": "sql_at",
+    "leads_followed_up": "created_at",
+    "response_hours": "created_at",
+    "responded_leads": "created_at",
+    "convert_days": "conv_at",
+    "leads_converted_in": "conv_at",
+    "activities_done": "done_at",
+    "meetings": "remote_created_at",
+    "proposals_sent": "first_at",
+    "stay_days": "exited_at",
+    "stage_exits": "exited_at",
+    "stage_reached": "remote_created_at",
+    "stage_passed": "remote_created_at",
+}
+
+MEASURES: tuple[Measure, ...] = tuple(replace(m, time=TIME_COLUMNS.get(m.name)) for m in _MEASURES)
 
 __all__ = ["MEASURES", "Measure", "open_at", "within"]
