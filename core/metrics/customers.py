@@ -2,8 +2,9 @@
 
 A customer is an account (or, for deals without one, a contact) of one connection. Every
 won deal with local close date ``c`` makes it active on the local days ``[c, c +
-inactivityDays)``, and a won deal's recurring contract on ``[contract_start,
-contract_end]`` (open-ended without an end). Overlapping or touching intervals merge into
+inactivityDays)``, and a won deal's recurring contract (a contract start or a recurring
+amount) on ``[contract_start or c, contract_end]`` (open-ended without an end), as mrr
+reads it. Overlapping or touching intervals merge into
 *stretches* (gaps and islands: a window running-max of interval ends); a stretch starts on
 the day the account becomes a customer (new again after being lost) and ends on the first
 day it is no longer active, the day it is *lost*.
@@ -96,9 +97,16 @@ def customer_stretches(workspace_ids: Sequence[str]) -> FromClause:
         (Deal.contract_end.is_(None), literal(_FOREVER)),
         else_=DayNumber(Deal.contract_end) + 1,
     )
-    by_contracts = select(
-        *common, DayNumber(Deal.contract_start).label("s"), contract_end.label("e")
-    ).where(won, Deal.contract_start.is_not(None))
+    contract_start = func.coalesce(DayNumber(Deal.contract_start), close_day)
+    by_contracts = (
+        select(*common, contract_start.label("s"), contract_end.label("e"))
+        .join(Workspace, Workspace.id == Deal.workspace_id)
+        .where(
+            won,
+            or_(Deal.contract_start.is_not(None), Deal.recurring_amount.is_not(None)),
+            or_(Deal.contract_start.is_not(None), Deal.closed_at.is_not(None)),
+        )
+    )
     intervals = union_all(by_wins, by_contracts).subquery("customer_intervals")
     i = intervals.c
     partition = (i.connection_id, i.customer)
