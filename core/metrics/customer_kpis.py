@@ -7,7 +7,14 @@ leaves room (which day a customer is lost on, what a period in progress reads).
 from __future__ import annotations
 
 from core.metrics.definitions import KpiDefinition
-from core.metrics.formulas import Decline, Incremental, LifetimeValue, Ratio, Single
+from core.metrics.formulas import (
+    Decline,
+    Difference,
+    Incremental,
+    LifetimeValue,
+    Ratio,
+    Single,
+)
 from core.metrics.marketing import NetReturn
 from core.metrics.types import KpiKind, Unit
 
@@ -108,6 +115,23 @@ CUSTOMER_KPIS: tuple[KpiDefinition, ...] = (
         "New customers in the period whose first deal of the stretch has a referral source "
         "(a source containing 'referr', any case)." + _LIFECYCLE,
         Single("customers_referred"),
+    ),
+    _k(
+        "inactiveCustomers",
+        STOCK,
+        Unit.COUNT,
+        "At the period's end: accounts that were ever customers and are no longer active, or "
+        "active with no done activity (linked to the account, or the contact of a contact "
+        "customer) in the last noContactDays (workspace setting, default 90)." + _LIFECYCLE,
+        Difference("customers_ever", "customers_contacted"),
+    ),
+    _k(
+        "existingCustomerEngagement",
+        FLOW,
+        Unit.RATIO,
+        "Share of the customers active at the period's start with at least one done activity "
+        "(linked to the account, or the contact of a contact customer) in the period." + _LIFECYCLE,
+        Ratio("customers_engaged", "customers_active_start", _NO_START),
     ),
     _k(
         "upsellCrossSellRate",

@@ -18,7 +18,7 @@ that has not happened yet is not counted).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -27,6 +27,7 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    exists,
     func,
     literal,
     or_,
@@ -35,11 +36,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import ColumnElement
 
-from core.metrics._sql import EPOCH_ORDINAL, DayNumber, LocalDay
+from core.metrics._sql import EPOCH_ORDINAL, DayNumber, EpochSeconds, LocalDay
 from core.metrics.measures import Cols, Measure, within
-from core.metrics.periods import local_date
+from core.metrics.periods import local_date, to_utc
 from core.metrics.types import Agg, Entity, Frame, FxDate
-from core.models import Deal, Workspace
+from core.models import Activity, Deal, Workspace
 from core.models.enums import DealStatus, DealType
 
 #: The end of an open-ended contract: a day number far beyond any report.
@@ -87,6 +88,7 @@ def customer_stretches(workspace_ids: Sequence[str]) -> FromClause:
     by_wins = (
         select(
             *common,
+            Workspace.no_contact_days,
             close_day.label("s"),
             (close_day + Workspace.inactivity_days).label("e"),
         )
@@ -99,7 +101,9 @@ def customer_stretches(workspace_ids: Sequence[str]) -> FromClause:
     )
     contract_start = func.coalesce(DayNumber(Deal.contract_start), close_day)
     by_contracts = (
-        select(*common, contract_start.label("s"), contract_end.label("e"))
+        select(
+            *common, Workspace.no_contact_days, contract_start.label("s"), contract_end.label("e")
+        )
         .join(Workspace, Workspace.id == Deal.workspace_id)
         .where(
             won,
@@ -118,6 +122,7 @@ def customer_stretches(workspace_ids: Sequence[str]) -> FromClause:
         i.customer,
         i.account_remote_id,
         i.source,
+        i.no_contact_days,
         i.s,
         i.e,
         case((or_(reach.is_(None), i.s > reach), 1), else_=0).label("starts"),
@@ -132,6 +137,7 @@ def customer_stretches(workspace_ids: Sequence[str]) -> FromClause:
         g.customer,
         g.account_remote_id,
         g.source,
+        g.no_contact_days,
         g.starts,
         g.s,
         g.e,
@@ -145,6 +151,7 @@ def customer_stretches(workspace_ids: Sequence[str]) -> FromClause:
             n.customer,
             func.max(n.account_remote_id).label("account_remote_id"),
             func.max(case((n.starts == 1, n.source))).label("source"),
+            func.max(n.no_contact_days).label("no_contact_days"),
             cast(func.min(n.s), Integer).label("start_day"),
             cast(func.max(n.e), Integer).label("end_day"),
         )
@@ -184,6 +191,50 @@ def _active_any(c: Cols, f: Frame) -> ColumnElement[bool]:
     return and_(c.start_day <= stock_day(f), c.end_day > first_day(f))
 
 
+def _contacted(c: Cols, after: ColumnElement[bool], before: datetime) -> ColumnElement[bool]:
+    """The customer has an activity done before ``before`` and meeting ``after``: linked by
+    its account, or by its contact for a contact customer."""
+    return exists().where(
+        Activity.connection_id == c.connection_id,
+        or_(
+            and_(
+                c.account_remote_id.is_not(None),
+                Activity.account_remote_id == c.account_remote_id,
+            ),
+            and_(
+                c.account_remote_id.is_(None),
+                literal("c:") + Activity.contact_remote_id == c.customer,
+            ),
+        ),
+        Activity.deleted_at.is_(None),
+        Activity.done_at.is_not(None),
+        Activity.done_at < before,
+        after,
+    )
+
+
+def _stock_instant(f: Frame) -> datetime:
+    """The end of the stock day T as an instant (never after as-of)."""
+    end = to_utc(date.fromordinal(stock_day(f) + EPOCH_ORDINAL + 1), f.timezone)
+    return min(end, f.as_of)
+
+
+def _engaged(c: Cols, f: Frame) -> ColumnElement[bool]:
+    end = _stock_instant(f)
+    return and_(_active_start(c, f), _contacted(c, Activity.done_at >= f.start, end))
+
+
+def _recently_contacted(c: Cols, f: Frame) -> ColumnElement[bool]:
+    """Active on day T with an activity done in the workspace's last noContactDays."""
+    end = _stock_instant(f)
+    since = literal(end.timestamp()) - c.no_contact_days * 86400.0
+    return and_(_active_end(c, f), _contacted(c, EpochSeconds(Activity.done_at) >= since, end))
+
+
+def _ever(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return and_(c.start_day <= stock_day(f))
+
+
 def _referred(c: Cols, f: Frame) -> ColumnElement[bool]:
     return and_(_new(c, f), func.lower(c.source).like("%referr%"))
 
@@ -198,6 +249,22 @@ CUSTOMER_MEASURES: tuple[Measure, ...] = (
     Measure("customers_retained", C, Agg.COUNT, _retained, description="one stretch S-1..T"),
     Measure("customers_active_any", C, Agg.COUNT, _active_any, description="active in [S, T]"),
     Measure("customers_referred", C, Agg.COUNT, _referred, description="new, source referral"),
+    Measure("customers_engaged", C, Agg.COUNT, _engaged, description="active at S-1, contacted"),
+    Measure(
+        "customers_ever",
+        C,
+        Agg.COUNT_DISTINCT,
+        _ever,
+        lambda c, f: c.connection_id + literal(":") + c.customer,
+        description="distinct accounts that became customers by day T",
+    ),
+    Measure(
+        "customers_contacted",
+        C,
+        Agg.COUNT,
+        _recently_contacted,
+        description="active on day T with a done activity in the last noContactDays",
+    ),
     Measure(
         "customer_lifetime_days",
         C,

@@ -209,3 +209,20 @@ class Incremental:
         baseline = sum(previous) / len(previous)
         spend = _get(values, (self.spend, frame))
         return Outcome(revenue - baseline - spend, revenue - baseline, baseline)
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """``minuend - subtrahend`` (e.g. customers ever minus those still active and in touch)."""
+
+    minuend: str
+    subtrahend: str
+
+    def measures(self) -> tuple[str, ...]:
+        return (self.minuend, self.subtrahend)
+
+    def cells(self, frame: Frame) -> list[Cell]:
+        return [(self.minuend, frame), (self.subtrahend, frame)]
+
+    def evaluate(self, values: Values, frame: Frame) -> Outcome:
+        return Outcome(_get(values, (self.minuend, frame)) - _get(values, (self.subtrahend, frame)))

@@ -247,3 +247,24 @@ async def test_average_customer_value_and_referral_customers(session: AsyncSessi
     value = r["averageCustomerValue"]
     assert (value.value, value.numerator, value.denominator) == (120, 360, 3)
     assert r["referralCustomers"].value == 2 and r["newCustomers"].value == 3
+
+
+async def test_inactive_customers_and_existing_customer_engagement(
+    session: AsyncSession,
+) -> None:
+    seed = await Seed.create(session, inactivity_days=365, no_contact_days=30)
+    for account, won in (("lost", utc(2024, 6, 1)), ("quiet", utc(2025, 9, 1))):
+        await seed.deal(status="WON", closed_at=won, account_remote_id=account)
+    for account in ("called", "old-call"):
+        await seed.deal(status="WON", closed_at=utc(2025, 9, 1), account_remote_id=account)
+    await seed.deal(status="WON", closed_at=utc(2025, 9, 1), contact_remote_id="p1")
+    await seed.activity(account_remote_id="called", done_at=utc(2026, 3, 20))
+    await seed.activity(account_remote_id="old-call", done_at=utc(2026, 2, 20))  # > 30 days
+    await seed.activity(contact_remote_id="p1", done_at=utc(2026, 3, 30))
+    await seed.activity(account_remote_id="quiet", done_at=None, due_at=utc(2026, 3, 5))
+    await seed.activity(account_remote_id="called", done_at=utc(2026, 3, 21), deleted_at=NOW)
+    r = await _kpis(seed, MARCH, "inactiveCustomers", "existingCustomerEngagement")
+    # Ever customers: 5; active on 31 March and contacted since 1 March: called, p1.
+    assert r["inactiveCustomers"].value == 3
+    engagement = r["existingCustomerEngagement"]
+    assert (engagement.numerator, engagement.denominator) == (2, 4)
