@@ -77,39 +77,40 @@ def customer_stretches(workspace_ids: Sequence[str]) -> FromClause:
         Deal.status == DealStatus.WON,
         or_(Deal.account_remote_id.is_not(None), Deal.contact_remote_id.is_not(None)),
     )
-    common = (
-        Deal.workspace_id,
-        Deal.connection_id,
-        _customer_key(Deal).label("customer"),
-        Deal.account_remote_id,
-        Deal.source,
-    )
-    close_day = LocalDay(Deal.closed_at, Workspace.timezone)
-    by_wins = (
+    # One row per won deal with its local close day, computed once (a CTE read twice).
+    deals = (
         select(
-            *common,
+            Deal.workspace_id,
+            Deal.connection_id,
+            _customer_key(Deal).label("customer"),
+            Deal.account_remote_id,
+            Deal.source,
+            Deal.contract_start,
+            Deal.contract_end,
+            Deal.recurring_amount,
             Workspace.no_contact_days,
-            close_day.label("s"),
-            (close_day + Workspace.inactivity_days).label("e"),
+            Workspace.inactivity_days,
+            LocalDay(Deal.closed_at, Workspace.timezone).label("d"),
         )
         .join(Workspace, Workspace.id == Deal.workspace_id)
-        .where(won, Deal.closed_at.is_not(None))
+        .where(won)
+        .cte("won_deals")
     )
+    w = deals.c
+    common = (w.workspace_id, w.connection_id, w.customer, w.account_remote_id, w.source)
+    by_wins = select(
+        *common, w.no_contact_days, w.d.label("s"), (w.d + w.inactivity_days).label("e")
+    ).where(w.d.is_not(None))
+    contract_start = func.coalesce(DayNumber(w.contract_start), w.d)
     contract_end = case(
-        (Deal.contract_end.is_(None), literal(_FOREVER)),
-        else_=DayNumber(Deal.contract_end) + 1,
+        (w.contract_end.is_(None), literal(_FOREVER)),
+        else_=DayNumber(w.contract_end) + 1,
     )
-    contract_start = func.coalesce(DayNumber(Deal.contract_start), close_day)
-    by_contracts = (
-        select(
-            *common, Workspace.no_contact_days, contract_start.label("s"), contract_end.label("e")
-        )
-        .join(Workspace, Workspace.id == Deal.workspace_id)
-        .where(
-            won,
-            or_(Deal.contract_start.is_not(None), Deal.recurring_amount.is_not(None)),
-            or_(Deal.contract_start.is_not(None), Deal.closed_at.is_not(None)),
-        )
+    by_contracts = select(
+        *common, w.no_contact_days, contract_start.label("s"), contract_end.label("e")
+    ).where(
+        or_(w.contract_start.is_not(None), w.recurring_amount.is_not(None)),
+        contract_start.is_not(None),
     )
     intervals = union_all(by_wins, by_contracts).subquery("customer_intervals")
     i = intervals.c
