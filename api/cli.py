@@ -20,6 +20,7 @@ from api.commands import (
     sync,
     targets,
     tenancy,
+    worker,
 )
 from api.commands.common import console
 from core.errors import CrmkpiError
@@ -43,6 +44,7 @@ app.add_typer(targets.target_app, name="target")
 app.command("serve")(serve.serve)
 app.command("schema")(serve.schema)
 app.command("demo")(demo.demo)
+app.command("worker")(worker.worker)
 app.add_typer(connections.app, name="connection")
 app.add_typer(connectors.app, name="connectors")
 app.command("sync")(sync.sync)

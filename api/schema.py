@@ -11,6 +11,7 @@ from api.mutations.import_spend import ImportSpendMutation
 from api.mutations.import_surveys import ImportSurveysMutation
 from api.mutations.import_visitors import ImportVisitorsMutation
 from api.mutations.set_target import SetTargetMutation
+from api.observability import GraphQLLatency
 from api.queries.metrics import MetricsQuery
 from api.queries.tenancy import TenancyQuery
 from core.settings import Settings
@@ -37,6 +38,7 @@ def create_schema(settings: Settings | None = None) -> strawberry.Schema:
             lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
             lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
             lambda: MaskErrors(should_mask_error=should_mask_error),
+            GraphQLLatency,
         ],
     )
 
