@@ -55,9 +55,16 @@ def _aggregates(
     value = measure.value(c, frame)
     if measure.agg is Agg.SUM:
         return [(measure.name, func.sum(value).filter(where))]
+    if measure.agg is Agg.COUNT_DISTINCT:
+        return [(measure.name, func.count(value.distinct()).filter(where))]
     if fx is None:
         raise ValueError(f"money measure {measure.name} needs an FX table")
-    factor = c[_FX_COLUMN] if measure.fx is FxDate.CLOSE else fx.on_day(c.currency, frame.last_day)
+    if measure.fx is FxDate.CLOSE:
+        factor = c[_FX_COLUMN]
+    elif measure.fx is FxDate.DAY:
+        factor = fx.by_day(c.currency, c.day)
+    else:
+        factor = fx.on_day(c.currency, frame.last_day)
     # Money values are amounts of the row's currency: a row is convertible when its amount
     # is set and its currency has a rate (checked on the amount, not the value, so costly
     # values such as the weighted amount are computed once per row).
