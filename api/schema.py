@@ -7,11 +7,12 @@ from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimite
 from strawberry.tools import merge_types
 
 from api.errors import should_mask_error
+from api.queries.records import RecordsQuery
 from api.queries.tenancy import TenancyQuery
 from core.settings import Settings
 
 #: Every domain adds its query type here.
-QUERY_TYPES: tuple[type, ...] = (TenancyQuery,)
+QUERY_TYPES: tuple[type, ...] = (TenancyQuery, RecordsQuery)
 
 
 def create_schema(settings: Settings | None = None) -> strawberry.Schema:
