@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from strawberry.fastapi import GraphQLRouter
 
 from api.context import Context
+from api.ratelimit import RateLimiter, graphql_guard
 from api.schema import create_schema
 from api.session import SerialSession
 from core.db import create_engine, create_sessionmaker
@@ -75,6 +76,13 @@ def create_app(
             allow_methods=["GET", "POST", "OPTIONS"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
         )
+
+    limiter = (
+        RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
+        if settings.rate_limit_per_minute > 0
+        else None
+    )
+    app.middleware("http")(graphql_guard(limiter, max_body_bytes=settings.max_request_bytes))
 
     @app.middleware("http")
     async def request_id(
