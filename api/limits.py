@@ -5,6 +5,9 @@ not see that ``deals(first: 500) { edges { node { owner { name } } } }`` asked t
 under aliases is 10,000 deals with their owners. Here every field costs one, times the page
 sizes (``first`` or ``limit``, given or defaulted) of the lists it is inside; fragments are
 counted where they are spread. A query over the limit is refused whole, with its cost.
+
+Input hygiene that no single resolver should have to repeat lives here too: NUL characters
+in strings (which PostgreSQL cannot store or compare) are refused before execution.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from graphql import (
     GraphQLError,
     IntValueNode,
     OperationDefinitionNode,
+    StringValueNode,
     ValidationContext,
     ValidationRule,
     VariableNode,
@@ -121,4 +125,46 @@ class QueryCostLimiter(SchemaExtension):
         ctx = self.execution_context
         rule = _cost_rule(dict(ctx.variables or {}), self.max_cost, ctx.operation_name)
         ctx.validation_rules = (*ctx.validation_rules, rule)
+        yield
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _nul_rule(variables: dict[str, Any]) -> type:
+    class NoNulCharacters(ValidationRule):
+        """PostgreSQL text cannot hold NUL: refuse it as input instead of failing in SQL."""
+
+        def enter_document(self, *_: Any) -> None:
+            bad = sorted(name for name, value in variables.items() if _has_nul(value))
+            if bad:
+                self.report_error(_nul_error(f"variable ${bad[0]}"))
+
+        def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
+            if "\x00" in node.value:
+                self.report_error(_nul_error("a string argument"))
+
+    return NoNulCharacters
+
+
+def _nul_error(where: str) -> GraphQLError:
+    return GraphQLError(
+        f"{where} contains a NUL character, which no field accepts",
+        extensions={"code": "INVALID_INPUT"},
+    )
+
+
+class NulCharacterGuard(SchemaExtension):
+    """Refuses NUL characters in string arguments and variables before anything runs."""
+
+    def on_operation(self) -> Iterator[None]:
+        ctx = self.execution_context
+        ctx.validation_rules = (*ctx.validation_rules, _nul_rule(dict(ctx.variables or {})))
         yield

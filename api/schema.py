@@ -7,7 +7,7 @@ from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimite
 from strawberry.tools import merge_types
 
 from api.errors import should_mask_error
-from api.limits import QueryCostLimiter
+from api.limits import NulCharacterGuard, QueryCostLimiter
 from api.mutations.create_api_key import CreateApiKeyMutation
 from api.mutations.create_workspace import CreateWorkspaceMutation
 from api.mutations.delete_connection import DeleteConnectionMutation
@@ -48,6 +48,7 @@ def create_schema(settings: Settings | None = None) -> strawberry.Schema:
             lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
             lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
             lambda: QueryCostLimiter(max_cost=settings.graphql_max_cost),
+            NulCharacterGuard,
             lambda: MaskErrors(should_mask_error=should_mask_error),
         ],
     )
