@@ -7,16 +7,18 @@ outside the caller's workspaces).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
+from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api.context import Context
-from api.loaders import load_ref
+from api.loaders import RemoteKey, load_ref
 from core.models import Account as AccountRow
 from core.models import Activity as ActivityRow
 from core.models import Contact as ContactRow
@@ -26,6 +28,8 @@ from core.models import Pipeline as PipelineRow
 from core.models import Stage as StageRow
 from core.models import SyncedMixin
 from core.models import User as UserRow
+
+NodeT = TypeVar("NodeT")
 
 
 def _synced(row: SyncedMixin) -> dict[str, Any]:
@@ -38,6 +42,17 @@ def _synced(row: SyncedMixin) -> dict[str, Any]:
         "remote_updated_at": row.remote_updated_at,
         "custom": row.custom,
     }
+
+
+async def _ref(
+    loader: DataLoader[RemoteKey, Any],
+    to_node: Callable[[Any], NodeT],
+    connection_id: str,
+    remote_id: str | None,
+) -> NodeT | None:
+    """The GraphQL node of a referenced record, batched through the request's loader."""
+    row = await load_ref(loader, connection_id, remote_id)
+    return to_node(row) if row else None
 
 
 @strawberry.interface(description="Fields every record copied from a CRM carries.")
@@ -102,8 +117,9 @@ class Account(SyncedRecord):
 
     @strawberry.field(description="The user who owns it.")
     async def owner(self, info: Info[Context, Any]) -> User | None:
-        row = await load_ref(info.context.loaders.user, self.connection_id, self.owner_remote_id)
-        return User.from_row(row) if row else None
+        return await _ref(
+            info.context.loaders.user, User.from_row, self.connection_id, self.owner_remote_id
+        )
 
     @classmethod
     def from_row(cls, row: AccountRow) -> Account:
@@ -132,15 +148,18 @@ class Contact(SyncedRecord):
 
     @strawberry.field(description="The user who owns it.")
     async def owner(self, info: Info[Context, Any]) -> User | None:
-        row = await load_ref(info.context.loaders.user, self.connection_id, self.owner_remote_id)
-        return User.from_row(row) if row else None
+        return await _ref(
+            info.context.loaders.user, User.from_row, self.connection_id, self.owner_remote_id
+        )
 
     @strawberry.field(description="The company the person works for.")
     async def account(self, info: Info[Context, Any]) -> Account | None:
-        row = await load_ref(
-            info.context.loaders.account, self.connection_id, self.account_remote_id
+        return await _ref(
+            info.context.loaders.account,
+            Account.from_row,
+            self.connection_id,
+            self.account_remote_id,
         )
-        return Account.from_row(row) if row else None
 
     @classmethod
     def from_row(cls, row: ContactRow) -> Contact:
@@ -173,15 +192,18 @@ class Lead(SyncedRecord):
 
     @strawberry.field(description="The user who owns it.")
     async def owner(self, info: Info[Context, Any]) -> User | None:
-        row = await load_ref(info.context.loaders.user, self.connection_id, self.owner_remote_id)
-        return User.from_row(row) if row else None
+        return await _ref(
+            info.context.loaders.user, User.from_row, self.connection_id, self.owner_remote_id
+        )
 
     @strawberry.field(description="The company of the lead, when known.")
     async def account(self, info: Info[Context, Any]) -> Account | None:
-        row = await load_ref(
-            info.context.loaders.account, self.connection_id, self.account_remote_id
+        return await _ref(
+            info.context.loaders.account,
+            Account.from_row,
+            self.connection_id,
+            self.account_remote_id,
         )
-        return Account.from_row(row) if row else None
 
     @classmethod
     def from_row(cls, row: LeadRow) -> Lead:
@@ -220,34 +242,42 @@ class Deal(SyncedRecord):
 
     @strawberry.field(description="The user who owns it.")
     async def owner(self, info: Info[Context, Any]) -> User | None:
-        row = await load_ref(info.context.loaders.user, self.connection_id, self.owner_remote_id)
-        return User.from_row(row) if row else None
+        return await _ref(
+            info.context.loaders.user, User.from_row, self.connection_id, self.owner_remote_id
+        )
 
     @strawberry.field(description="The company it is sold to.")
     async def account(self, info: Info[Context, Any]) -> Account | None:
-        row = await load_ref(
-            info.context.loaders.account, self.connection_id, self.account_remote_id
+        return await _ref(
+            info.context.loaders.account,
+            Account.from_row,
+            self.connection_id,
+            self.account_remote_id,
         )
-        return Account.from_row(row) if row else None
 
     @strawberry.field(description="The main contact.")
     async def contact(self, info: Info[Context, Any]) -> Contact | None:
-        row = await load_ref(
-            info.context.loaders.contact, self.connection_id, self.contact_remote_id
+        return await _ref(
+            info.context.loaders.contact,
+            Contact.from_row,
+            self.connection_id,
+            self.contact_remote_id,
         )
-        return Contact.from_row(row) if row else None
 
     @strawberry.field(description="Its pipeline.")
     async def pipeline(self, info: Info[Context, Any]) -> Pipeline | None:
-        row = await load_ref(
-            info.context.loaders.pipeline, self.connection_id, self.pipeline_remote_id
+        return await _ref(
+            info.context.loaders.pipeline,
+            Pipeline.from_row,
+            self.connection_id,
+            self.pipeline_remote_id,
         )
-        return Pipeline.from_row(row) if row else None
 
     @strawberry.field(description="Its current stage.")
     async def stage(self, info: Info[Context, Any]) -> Stage | None:
-        row = await load_ref(info.context.loaders.stage, self.connection_id, self.stage_remote_id)
-        return Stage.from_row(row) if row else None
+        return await _ref(
+            info.context.loaders.stage, Stage.from_row, self.connection_id, self.stage_remote_id
+        )
 
     @classmethod
     def from_row(cls, row: DealRow) -> Deal:
@@ -287,22 +317,27 @@ class Activity(SyncedRecord):
 
     @strawberry.field(description="The user who owns it.")
     async def owner(self, info: Info[Context, Any]) -> User | None:
-        row = await load_ref(info.context.loaders.user, self.connection_id, self.owner_remote_id)
-        return User.from_row(row) if row else None
+        return await _ref(
+            info.context.loaders.user, User.from_row, self.connection_id, self.owner_remote_id
+        )
 
     @strawberry.field(description="The company it concerns.")
     async def account(self, info: Info[Context, Any]) -> Account | None:
-        row = await load_ref(
-            info.context.loaders.account, self.connection_id, self.account_remote_id
+        return await _ref(
+            info.context.loaders.account,
+            Account.from_row,
+            self.connection_id,
+            self.account_remote_id,
         )
-        return Account.from_row(row) if row else None
 
     @strawberry.field(description="The person it concerns.")
     async def contact(self, info: Info[Context, Any]) -> Contact | None:
-        row = await load_ref(
-            info.context.loaders.contact, self.connection_id, self.contact_remote_id
+        return await _ref(
+            info.context.loaders.contact,
+            Contact.from_row,
+            self.connection_id,
+            self.contact_remote_id,
         )
-        return Contact.from_row(row) if row else None
 
     @classmethod
     def from_row(cls, row: ActivityRow) -> Activity:
