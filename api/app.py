@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from strawberry.fastapi import GraphQLRouter
 
+from api.background import SyncLauncher
 from api.context import Context
 from api.ratelimit import RateLimiter, graphql_guard
 from api.schema import create_schema
@@ -35,6 +36,7 @@ class AppState:
     sessionmaker: async_sessionmaker[AsyncSession]
     plugins: pluggy.PluginManager
     settings: Settings
+    syncs: SyncLauncher
 
 
 def _bearer(request: Request) -> str | None:
@@ -56,15 +58,18 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own_engine = engine is None
         eng = engine or create_engine(settings.database_url)
+        pm = plugins or create_plugin_manager()
         app.state.crmkpi = AppState(
             engine=eng,
             sessionmaker=create_sessionmaker(eng),
-            plugins=plugins or create_plugin_manager(),
+            plugins=pm,
             settings=settings,
+            syncs=SyncLauncher(eng, pm, settings),
         )
         try:
             yield
         finally:
+            await app.state.crmkpi.syncs.close()
             if own_engine:
                 await eng.dispose()
 
@@ -121,6 +126,7 @@ def create_app(
                 settings=state.settings,
                 plugins=state.plugins,
                 viewer=viewer,
+                syncs=state.syncs,
             )
 
     graphql = GraphQLRouter(

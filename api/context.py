@@ -8,6 +8,7 @@ import pluggy
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.fastapi import BaseContext
 
+from api.background import SyncLauncher
 from api.errors import AuthenticationError
 from api.loaders import Loaders
 from api.session import SerialSession
@@ -25,6 +26,7 @@ class Context(BaseContext):
     settings: Settings
     plugins: pluggy.PluginManager
     viewer: Viewer | None
+    syncs: SyncLauncher | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -8,15 +8,18 @@ from strawberry.tools import merge_types
 
 from api.errors import should_mask_error
 from api.limits import NulCharacterGuard, QueryCostLimiter
+from api.mutations.add_connection import AddConnectionMutation
 from api.mutations.create_api_key import CreateApiKeyMutation
 from api.mutations.create_workspace import CreateWorkspaceMutation
 from api.mutations.delete_connection import DeleteConnectionMutation
 from api.mutations.pause_connection import PauseConnectionMutation
 from api.mutations.revoke_api_key import RevokeApiKeyMutation
 from api.mutations.set_target import SetTargetMutation
+from api.mutations.trigger_sync import TriggerSyncMutation
 from api.mutations.update_connection_mappings import UpdateConnectionMappingsMutation
 from api.mutations.update_organization import UpdateOrganizationMutation
 from api.mutations.update_workspace import UpdateWorkspaceMutation
+from api.mutations.verify_credentials import VerifyCredentialsMutation
 from api.queries.connections import ConnectionsQuery
 from api.queries.records import RecordsQuery
 from api.queries.tenancy import TenancyQuery
@@ -35,6 +38,9 @@ MUTATION_TYPES: tuple[type, ...] = (
     PauseConnectionMutation,
     UpdateConnectionMappingsMutation,
     DeleteConnectionMutation,
+    AddConnectionMutation,
+    VerifyCredentialsMutation,
+    TriggerSyncMutation,
 )
 
 

@@ -1,4 +1,6 @@
-"""Managing connections: pause and resume, field mappings, and deletion with their data.
+"""Managing connections: pause and resume, checking credentials, deletion with their data.
+
+(Creating connections and editing mappings is core.sync.connections, shared with the CLI.)
 
 Synced tables reference their connection by id without a foreign key (rows are upserted in
 bulk, in any order), so deleting a connection deletes its rows from every synced table
@@ -8,19 +10,25 @@ here, in the same transaction; its runs, cursors and quarantined records go with
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from collections.abc import Mapping
 
+import httpx
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.errors import NotFoundError, ValidationError
+from core.errors import NotFoundError
 from core.models import SYNCED_MODELS, Connection, RecordError, SyncRun, SyncState, Workspace
+from core.models.enums import SyncMode
+from core.sync.connections import check_credentials
+from core.sync.connector import Connector, StreamContext
+from core.sync.errors import SyncError
+from core.sync.http import RetryPolicy, SyncHttp, create_http_client
+from core.sync.ratelimit import RateLimiter
 
 ACTIVE = "ACTIVE"
 PAUSED = "PAUSED"
-#: Mappings are small documents (stage kinds, lifecycle values, custom fields).
-MAX_MAPPINGS_BYTES = 256 * 1024
+#: A credential check is one request: fail fast rather than wait out a long retry budget.
+_CHECK_RETRY = RetryPolicy(attempts=2, base=0.2, cap=1.0)
 
 
 async def get_connection(session: AsyncSession, connection_id: str) -> Connection:
@@ -34,20 +42,6 @@ async def set_paused(session: AsyncSession, connection_id: str, paused: bool) ->
     """A paused connection keeps its data and is skipped by the scheduler."""
     connection = await get_connection(session, connection_id)
     connection.status = PAUSED if paused else ACTIVE
-    await session.flush()
-    return connection
-
-
-async def update_mappings(
-    session: AsyncSession, connection_id: str, mappings: dict[str, Any]
-) -> Connection:
-    """Replace the field mappings; they apply from the next sync."""
-    if not isinstance(mappings, dict):
-        raise ValidationError("mappings must be a JSON object")
-    if len(json.dumps(mappings)) > MAX_MAPPINGS_BYTES:
-        raise ValidationError(f"mappings are larger than {MAX_MAPPINGS_BYTES // 1024} KiB")
-    connection = await get_connection(session, connection_id)
-    connection.mappings = mappings
     await session.flush()
     return connection
 
@@ -78,3 +72,45 @@ async def delete_connection(session: AsyncSession, connection_id: str) -> int:
     await session.delete(connection)
     await session.flush()
     return deleted
+
+
+async def verify_credentials(
+    connector_cls: type[Connector],
+    credentials: Mapping[str, str],
+    base_url: str | None = None,
+    *,
+    client: httpx.AsyncClient | None = None,
+) -> str | None:
+    """None when the CRM accepts the credentials, otherwise why it did not.
+
+    Authenticates, then reads the first page of the connector's first stream through the
+    engine's HTTP policy: an API-token CRM only refuses a bad token on a real request.
+    Nothing is stored, and the message never contains a credential value.
+    """
+    check_credentials(connector_cls, credentials)
+    connector = connector_cls()
+    streams = connector.streams()
+    own_client = client is None
+    http_client = client or create_http_client(timeout=15.0)
+    http = SyncHttp(
+        client=http_client,
+        connector=connector,
+        credentials=credentials,
+        base_url=base_url or connector.default_base_url,
+        limiter=RateLimiter(connector.rate_limit),
+        retry=_CHECK_RETRY,
+    )
+    try:
+        if streams:
+            ctx = StreamContext(connection_id="credential-check", mode=SyncMode.FULL)
+            await http.send(streams[0].first_request(ctx))
+        else:
+            await http.auth()
+    except SyncError as exc:
+        return str(exc)
+    except httpx.HTTPError as exc:
+        return f"{connector_cls.name}: {type(exc).__name__} reaching the CRM"
+    finally:
+        if own_client:
+            await http_client.aclose()
+    return None

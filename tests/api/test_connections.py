@@ -71,14 +71,20 @@ async def test_pause_resume_and_mappings(engine: AsyncEngine, tenant: Tenant) ->
     pause = """mutation($id: ID!, $p: Boolean!) { pauseConnection(input: {id: $id, paused: $p}) {
       ... on PauseConnectionSuccess { connection { status } } ... on MutationError { code } } }"""
     mappings = """mutation($id: ID!, $m: JSON!) {
-      updateConnectionMappings(input: {id: $id, mappings: $m}) {
+      updateConnectionMappings(input: {id: $id, changes: $m}) {
       ... on UpdateConnectionMappingsSuccess { connection { mappings } }
       ... on MutationError { code message } } }"""
     async with api_client(engine) as client:
         paused = await client.graphql(pause, {"id": conn, "p": True}, key=tenant.keys["editor"])
         resumed = await client.graphql(pause, {"id": conn, "p": False}, key=tenant.keys["editor"])
         mapped = await client.graphql(
-            mappings, {"id": conn, "m": {"stages": {"s3": "LOST"}}}, key=tenant.keys["editor"]
+            mappings, {"id": conn, "m": {"stage_kinds": {"s3": "LOST"}}}, key=tenant.keys["editor"]
+        )
+        bad_kind = await client.graphql(
+            mappings, {"id": conn, "m": {"stage_kinds": {"s3": "MAYBE"}}}, key=tenant.keys["editor"]
+        )
+        bad_shape = await client.graphql(
+            mappings, {"id": conn, "m": {"stage_kinds": 5}}, key=tenant.keys["editor"]
         )
         not_object = await client.graphql(
             mappings, {"id": conn, "m": [1, 2]}, key=tenant.keys["editor"]
@@ -86,9 +92,10 @@ async def test_pause_resume_and_mappings(engine: AsyncEngine, tenant: Tenant) ->
         viewer = await client.graphql(pause, {"id": conn, "p": True}, key=tenant.keys["viewer"])
     assert paused["data"]["pauseConnection"]["connection"]["status"] == "PAUSED"
     assert resumed["data"]["pauseConnection"]["connection"]["status"] == "ACTIVE"
-    assert mapped["data"]["updateConnectionMappings"]["connection"]["mappings"] == {
-        "stages": {"s3": "LOST"}
-    }
+    stored = mapped["data"]["updateConnectionMappings"]["connection"]["mappings"]
+    assert stored["stage_kinds"] == {"s3": "LOST"}
+    assert "is not one of" in bad_kind["data"]["updateConnectionMappings"]["message"]
+    assert bad_shape["data"]["updateConnectionMappings"]["code"] == "INVALID"
     assert not_object["data"]["updateConnectionMappings"]["code"] == "INVALID"
     assert viewer["data"] is None and "editor or admin needed" in viewer["errors"][0]["message"]
 

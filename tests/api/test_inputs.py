@@ -48,7 +48,7 @@ STRING_ARGUMENTS = [
     "mutation($s: ID!) { revokeApiKey(input: {id: $s}) { __typename } }",
     "mutation($s: ID!) { pauseConnection(input: {id: $s}) { __typename } }",
     "mutation($s: ID!) { deleteConnection(input: {id: $s}) { __typename } }",
-    "mutation($s: ID!) { updateConnectionMappings(input: {id: $s, mappings: {a: $s}})"
+    "mutation($s: ID!) { updateConnectionMappings(input: {id: $s, changes: {a: {b: $s}}})"
     " { __typename } }",
     'mutation($s: String!) { setTarget(input: {workspaceId: $s, kpi: $s, periodStart: "2026-01-01",'
     ' periodEnd: "2026-02-01", value: "1"}) { __typename } }',

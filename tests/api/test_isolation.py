@@ -179,7 +179,7 @@ async def _snapshot(engine: AsyncEngine, tenant: Tenant) -> tuple[Any, ...]:
 def _attack(name: str, input_type: str, kind: str, target_id: str) -> tuple[str, dict[str, Any]]:
     payload: dict[str, Any] = {"id": target_id}
     if name == "updateConnectionMappings":
-        payload["mappings"] = {"stages": {}}
+        payload["changes"] = {"stage_kinds": {}}
     if name == "updateWorkspace":
         payload["timezone"] = "Asia/Tokyo"
     if name == "setTarget":

@@ -1,0 +1,72 @@
+"""Syncs started from the API run as tasks of the API process, tracked and cancelled at exit.
+
+``triggerSync`` must answer at once, while a sync may take minutes. The embedded default
+(one ``crmkpi serve`` process) runs the sync right here; the sync lock (core.sync.locks)
+keeps it exclusive with the scheduler and other workers whatever process started it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pluggy
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.errors import CrmkpiError
+from core.models.enums import SyncMode
+from core.secrets import Vault
+from core.settings import Settings
+from core.sync.runner import SyncOptions, run_sync
+
+_log = structlog.get_logger(__name__)
+
+
+class SyncLauncher:
+    def __init__(self, engine: AsyncEngine, plugins: pluggy.PluginManager, settings: Settings):
+        self.engine = engine
+        self.plugins = plugins
+        self.settings = settings
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+
+    def running(self, connection_id: str) -> bool:
+        task = self.tasks.get(connection_id)
+        return task is not None and not task.done()
+
+    def launch(self, connection_id: str, mode: SyncMode) -> bool:
+        """Start a sync unless this process already runs one for the connection."""
+        if self.running(connection_id):
+            return False
+        vault = Vault.from_settings(self.settings)  # fails here, in the request, if unset
+        task = asyncio.create_task(self._run(connection_id, mode, vault))
+        self.tasks[connection_id] = task
+        task.add_done_callback(lambda _: self._forget(connection_id, task))
+        return True
+
+    def _forget(self, connection_id: str, task: asyncio.Task[None]) -> None:
+        if self.tasks.get(connection_id) is task:
+            del self.tasks[connection_id]
+
+    async def _run(self, connection_id: str, mode: SyncMode, vault: Vault) -> None:
+        try:
+            result = await run_sync(
+                connection_id,
+                engine=self.engine,
+                pm=self.plugins,
+                vault=vault,
+                options=SyncOptions(mode=mode),
+            )
+            _log.info("sync.api_finished", connection_id=connection_id, status=result.status)
+        except CrmkpiError as exc:  # already running elsewhere, unknown connector, ...
+            _log.warning("sync.api_refused", connection_id=connection_id, error=str(exc))
+        except Exception:  # a background task has no caller to raise to: log it
+            _log.exception("sync.api_failed", connection_id=connection_id)
+
+    async def wait(self) -> None:
+        """Let running syncs finish (tests, and a graceful shutdown)."""
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+
+    async def close(self) -> None:
+        for task in self.tasks.values():
+            task.cancel()
+        await self.wait()
