@@ -12,6 +12,7 @@ from api.mutations.add_connection import AddConnectionMutation
 from api.mutations.create_api_key import CreateApiKeyMutation
 from api.mutations.create_workspace import CreateWorkspaceMutation
 from api.mutations.delete_connection import DeleteConnectionMutation
+from api.mutations.import_data import ImportDataMutation
 from api.mutations.pause_connection import PauseConnectionMutation
 from api.mutations.revoke_api_key import RevokeApiKeyMutation
 from api.mutations.set_target import SetTargetMutation
@@ -41,6 +42,7 @@ MUTATION_TYPES: tuple[type, ...] = (
     AddConnectionMutation,
     VerifyCredentialsMutation,
     TriggerSyncMutation,
+    ImportDataMutation,
 )
 
 

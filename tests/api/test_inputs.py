@@ -50,6 +50,11 @@ STRING_ARGUMENTS = [
     "mutation($s: ID!) { deleteConnection(input: {id: $s}) { __typename } }",
     "mutation($s: ID!) { updateConnectionMappings(input: {id: $s, changes: {a: {b: $s}}})"
     " { __typename } }",
+    "mutation($s: ID!) { importData(input: {workspaceId: $s, kind: SPEND, csv: $s})"
+    " { __typename } }",
+    "mutation($s: ID!) { triggerSync(input: {connectionId: $s}) { __typename } }",
+    "mutation($s: String!) { verifyCredentials(input: {connector: $s, credentials:"
+    " [{name: $s, value: $s}], baseUrl: $s}) { __typename } }",
     'mutation($s: String!) { setTarget(input: {workspaceId: $s, kpi: $s, periodStart: "2026-01-01",'
     ' periodEnd: "2026-02-01", value: "1"}) { __typename } }',
 ]

@@ -58,6 +58,9 @@ ATTACKS = [
     ("updateWorkspace", "UpdateWorkspaceInput", "workspace"),
     ("revokeApiKey", "RevokeApiKeyInput", "key"),
     ("setTarget", "SetTargetInput", "workspace"),
+    ("importData", "ImportDataInput", "workspace"),
+    ("triggerSync", "TriggerSyncInput", "connection"),
+    ("verifyCredentials", "VerifyCredentialsInput", "connection"),
 ]
 
 
@@ -185,6 +188,10 @@ def _attack(name: str, input_type: str, kind: str, target_id: str) -> tuple[str,
     if name == "setTarget":
         payload = {"workspaceId": target_id, "kpi": "dealsWon", "periodStart": "2026-01-01",
                    "periodEnd": "2026-02-01", "value": "1"}  # fmt: skip
+    if name == "importData":
+        payload = {"workspaceId": target_id, "kind": "VISITORS", "csv": "day,count\n2026-01-01,1\n"}
+    if name in ("triggerSync", "verifyCredentials"):
+        payload = {"connectionId": target_id}
     query = (
         f"mutation($input: {input_type}!) {{ {name}(input: $input) {{ __typename "
         "... on MutationError { code message } } }"
