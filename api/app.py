@@ -23,8 +23,11 @@ from api.ratelimit import RateLimiter, graphql_guard
 from api.schema import create_schema
 from api.session import SerialSession
 from core.db import create_engine, create_sessionmaker
+from core.errors import ConfigurationError
 from core.plugins import create_plugin_manager
+from core.secrets import Vault
 from core.settings import Settings
+from core.sync.scheduler import EmbeddedScheduler
 from core.tenancy import authenticate, tenant_session
 
 _log = structlog.get_logger(__name__)
@@ -43,6 +46,28 @@ def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _start_scheduler(
+    settings: Settings, engine: AsyncEngine, pm: pluggy.PluginManager
+) -> EmbeddedScheduler | None:
+    """The in-process scheduler of the single-process product (SQLite by default)."""
+    if not settings.embedded_scheduler:
+        return None
+    try:
+        vault = Vault.from_settings(settings)
+    except ConfigurationError as exc:
+        _log.warning("scheduler.disabled", reason=str(exc))
+        return None
+    scheduler = EmbeddedScheduler(
+        engine,
+        pm,
+        vault,
+        poll_seconds=settings.scheduler_poll_seconds,
+        concurrency=settings.sync_concurrency,
+    )
+    scheduler.start()
+    return scheduler
 
 
 def create_app(
@@ -66,10 +91,13 @@ def create_app(
             settings=settings,
             syncs=SyncLauncher(eng, pm, settings),
         )
+        scheduler = _start_scheduler(settings, eng, pm)
         try:
             yield
         finally:
             await app.state.crmkpi.syncs.close()
+            if scheduler is not None:
+                await scheduler.stop()
             if own_engine:
                 await eng.dispose()
 

@@ -38,6 +38,7 @@ async def api_client(
     engine: AsyncEngine, *, plugins: Sequence[object] = (), **settings: Any
 ) -> AsyncIterator[ApiClient]:
     """``plugins`` are registered instead of the installed connectors (none by default)."""
+    settings.setdefault("scheduler", "off")
     app = create_app(
         Settings(database_url=str(engine.url.render_as_string(hide_password=False)), **settings),
         engine=engine,
