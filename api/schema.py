@@ -12,6 +12,7 @@ from api.mutations.add_connection import AddConnectionMutation
 from api.mutations.create_api_key import CreateApiKeyMutation
 from api.mutations.create_workspace import CreateWorkspaceMutation
 from api.mutations.delete_connection import DeleteConnectionMutation
+from api.mutations.delete_workspace import DeleteWorkspaceMutation
 from api.mutations.import_data import ImportDataMutation
 from api.mutations.pause_connection import PauseConnectionMutation
 from api.mutations.revoke_api_key import RevokeApiKeyMutation
@@ -33,6 +34,7 @@ MUTATION_TYPES: tuple[type, ...] = (
     UpdateOrganizationMutation,
     CreateWorkspaceMutation,
     UpdateWorkspaceMutation,
+    DeleteWorkspaceMutation,
     CreateApiKeyMutation,
     RevokeApiKeyMutation,
     SetTargetMutation,

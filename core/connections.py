@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import httpx
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import NotFoundError
@@ -114,3 +114,27 @@ async def verify_credentials(
         if own_client:
             await http_client.aclose()
     return None
+
+
+async def delete_workspace(session: AsyncSession, workspace_id: str) -> int:
+    """Delete a workspace with its connections and every record; returns records deleted."""
+    workspace = await session.get(Workspace, workspace_id)
+    if workspace is None:
+        raise NotFoundError(f"workspace {workspace_id!r} not found")
+    connection_ids = (
+        await session.scalars(select(Connection.id).where(Connection.workspace_id == workspace_id))
+    ).all()
+    deleted = 0
+    for connection_id in connection_ids:
+        deleted += await delete_connection(session, connection_id)
+    # Rows left without a connection (imports, targets, FX) go by ON DELETE CASCADE; synced
+    # rows are keyed by workspace too, in case a connection row was removed by hand.
+    for model in SYNCED_MODELS.values():
+        await session.execute(
+            delete(model)
+            .where(model.workspace_id == workspace_id)
+            .execution_options(synchronize_session=False)
+        )
+    await session.delete(workspace)
+    await session.flush()
+    return deleted

@@ -126,3 +126,24 @@ async def test_delete_connection_removes_its_data_only(
         left = await session.scalar(select(func.count()).select_from(Deal))
         runs = await session.scalar(select(func.count()).select_from(SyncRun))
     assert left == 10 + 3 and runs == 0
+
+
+async def test_delete_workspace_with_its_data(
+    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession], tenant: Tenant
+) -> None:
+    delete = """mutation($id: ID!) { deleteWorkspace(input: {id: $id}) {
+      ... on DeleteWorkspaceSuccess { deletedRecords } ... on MutationError { code message } } }"""
+    gone, kept = tenant.workspace_ids
+    async with api_client(engine) as client:
+        editor = await client.graphql(delete, {"id": gone}, key=tenant.keys["editor"])
+        deleted = await client.graphql(delete, {"id": gone}, key=tenant.keys["admin"])
+        listed = await client.graphql(
+            "{ workspaces { id } deals { totalCount } }", key=tenant.keys["admin"]
+        )
+    assert "admin needed" in editor["errors"][0]["message"]
+    assert deleted["data"]["deleteWorkspace"]["deletedRecords"] == 52
+    assert listed["data"] == {"workspaces": [{"id": kept}], "deals": {"totalCount": 10}}
+    async with sessionmaker() as session:
+        runs = await session.scalar(select(func.count()).select_from(SyncRun))
+        errors = await session.scalar(select(func.count()).select_from(RecordError))
+    assert runs == 0 and errors == 0

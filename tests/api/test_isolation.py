@@ -56,6 +56,7 @@ ATTACKS = [
     ("deleteConnection", "DeleteConnectionInput", "connection"),
     ("updateConnectionMappings", "UpdateConnectionMappingsInput", "connection"),
     ("updateWorkspace", "UpdateWorkspaceInput", "workspace"),
+    ("deleteWorkspace", "DeleteWorkspaceInput", "workspace"),
     ("revokeApiKey", "RevokeApiKeyInput", "key"),
     ("setTarget", "SetTargetInput", "workspace"),
     ("importData", "ImportDataInput", "workspace"),
