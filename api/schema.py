@@ -22,6 +22,7 @@ from api.mutations.update_connection_mappings import UpdateConnectionMappingsMut
 from api.mutations.update_organization import UpdateOrganizationMutation
 from api.mutations.update_workspace import UpdateWorkspaceMutation
 from api.mutations.verify_credentials import VerifyCredentialsMutation
+from api.observability import GraphQLLatency
 from api.queries.connections import ConnectionsQuery
 from api.queries.records import RecordsQuery
 from api.queries.tenancy import TenancyQuery
@@ -60,6 +61,7 @@ def create_schema(settings: Settings | None = None) -> strawberry.Schema:
             lambda: QueryCostLimiter(max_cost=settings.graphql_max_cost),
             NulCharacterGuard,
             lambda: MaskErrors(should_mask_error=should_mask_error),
+            GraphQLLatency,
         ],
     )
 
