@@ -1,8 +1,10 @@
-"""Syncs started from the API run as tasks of the API process, tracked and cancelled at exit.
+"""Syncs started from the API: queued for the workers, or run by the API process itself.
 
-``triggerSync`` must answer at once, while a sync may take minutes. The embedded default
-(one ``crmkpi serve`` process) runs the sync right here; the sync lock (core.sync.locks)
-keeps it exclusive with the scheduler and other workers whatever process started it.
+``triggerSync`` must answer at once, while a sync may take minutes. With ``crmkpi worker``
+processes (PostgreSQL, no embedded scheduler) the sync is deferred to their queue
+(core.sync.worker, debounced per connection). The embedded default (one ``crmkpi serve``
+process) runs it here as a tracked task, cancelled at exit. Either way the sync lock
+(core.sync.locks) keeps it exclusive with every other run of the connection.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from core.models.enums import SyncMode
 from core.secrets import Vault
 from core.settings import Settings
 from core.sync.runner import SyncOptions, run_sync
+from core.sync.worker import create_queue, defer_sync
 
 _log = structlog.get_logger(__name__)
 
@@ -33,8 +36,16 @@ class SyncLauncher:
         task = self.tasks.get(connection_id)
         return task is not None and not task.done()
 
-    def launch(self, connection_id: str, mode: SyncMode) -> bool:
-        """Start a sync unless this process already runs one for the connection."""
+    @property
+    def uses_queue(self) -> bool:
+        return not self.settings.is_sqlite and not self.settings.embedded_scheduler
+
+    async def launch(self, connection_id: str, mode: SyncMode) -> bool:
+        """Queue or start a sync; False when one is already waiting or running here."""
+        if self.uses_queue:
+            queue = create_queue(self.settings)
+            async with queue.open_async():
+                return await defer_sync(queue, connection_id, mode) == 1
         if self.running(connection_id):
             return False
         vault = Vault.from_settings(self.settings)  # fails here, in the request, if unset

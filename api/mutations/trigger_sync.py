@@ -24,9 +24,12 @@ class TriggerSyncInput:
     )
 
 
-@strawberry.type(description="The sync started; follow it in connection.lastRuns.")
+@strawberry.type(description="The sync started or is queued; follow it in connection.lastRuns.")
 class TriggerSyncSuccess:
     connection: CrmConnection
+    queued: bool = strawberry.field(
+        description="true: queued for the sync workers; false: running in the API process."
+    )
 
 
 @strawberry.type(description="No sync was started.")
@@ -57,8 +60,12 @@ class TriggerSyncMutation:
             if ctx.syncs is None:
                 raise ConfigurationError("this server does not run syncs")
             mode = SyncMode.FULL if input.full else SyncMode.INCREMENTAL
-            if not ctx.syncs.launch(connection_id, mode):
-                raise ValidationError(f"a sync of connection {connection_id!r} is running")
+            if not await ctx.syncs.launch(connection_id, mode):
+                raise ValidationError(
+                    f"a sync of connection {connection_id!r} is already running or queued"
+                )
         except CrmkpiError as exc:
             return TriggerSyncError.from_error(exc)
-        return TriggerSyncSuccess(connection=CrmConnection.from_row(row))
+        return TriggerSyncSuccess(
+            connection=CrmConnection.from_row(row), queued=ctx.syncs.uses_queue
+        )
