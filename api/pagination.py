@@ -34,7 +34,7 @@ def decode_cursor(kind: str, cursor: str) -> int:
     try:
         decoded = base64.urlsafe_b64decode(cursor.encode()).decode()
         prefix, _, raw = decoded.partition(":")
-        if prefix != kind:
+        if prefix != kind or not 0 <= int(raw) < 2**63:
             raise ValueError(prefix)
         return int(raw)
     except (ValueError, binascii.Error, UnicodeError):

@@ -108,6 +108,19 @@ class Period:
         return start, end
 
 
+#: Ids are 64-bit integers; anything else cannot name a record (and must not reach SQL).
+_MAX_ID = 2**63 - 1
+
+
+def parse_record_id(value: str) -> int | None:
+    """The integer id in ``value``, or None when it cannot be a record id."""
+    try:
+        number = int(value)
+    except ValueError:
+        return None
+    return number if 0 < number <= _MAX_ID else None
+
+
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(p.title() for p in rest)

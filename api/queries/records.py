@@ -28,7 +28,7 @@ from core.models import Deal as DealRow
 from core.models import Lead as LeadRow
 from core.models import SyncedMixin
 from core.models import Workspace as WorkspaceRow
-from core.records import live, period_condition, plural, segment_conditions
+from core.records import live, parse_record_id, period_condition, plural, segment_conditions
 
 NodeT = TypeVar("NodeT")
 
@@ -91,9 +91,8 @@ async def list_records(
 
 async def get_record(info: Info[Context, Any], model: type[SyncedMixin], id: str) -> Any:
     """The live row with this id, or None: a foreign id reads exactly like a missing one."""
-    try:
-        row_id = int(id)
-    except ValueError:
+    row_id = parse_record_id(id)
+    if row_id is None:
         return None
     return await info.context.session.scalar(select(model).where(model.id == row_id, live(model)))
 

@@ -7,18 +7,16 @@ from datetime import date
 import strawberry
 
 from core.errors import ValidationError
-from core.records import Period, Segment, TimeField
+from core.records import Period, Segment, TimeField, parse_record_id
 
 
 def _ids(values: list[strawberry.ID] | None, what: str) -> list[int]:
     out = []
     for value in values or []:
-        try:
-            out.append(int(value))
-        except ValueError:
-            raise ValidationError(
-                f"segment.{what}: {str(value)[:40]!r} is not a record id"
-            ) from None
+        number = parse_record_id(str(value))
+        if number is None:
+            raise ValidationError(f"segment.{what}: {str(value)[:40]!r} is not a record id")
+        out.append(number)
     return out
 
 

@@ -242,6 +242,8 @@ def test_no_query_crosses_tenants(world: tuple[asyncio.AbstractEventLoop, dict[s
         checked["own"] += tenant.canary in body
         parsed = json.loads(body)
         assert parsed.get("data") is not None or parsed.get("errors")
+        messages = [e.get("message") for e in parsed.get("errors") or []]
+        assert "Unexpected error." not in messages, (text, variables, body[:500])
 
     try:
         run()
@@ -259,4 +261,4 @@ def test_no_query_crosses_tenants(world: tuple[asyncio.AbstractEventLoop, dict[s
     finally:
         loop.run_until_complete(client_cm.__aexit__(None, None, None))
     assert checked["requests"] >= 100
-    assert checked["own"] >= 20  # the queries did read data: the test is not vacuous
+    assert checked["own"] >= 10  # the queries did read data: the test is not vacuous

@@ -122,8 +122,9 @@ async def test_single_records_and_foreign_ids(
         foreign = await client.graphql(query, {"id": foreign_id}, key=tenant.keys["viewer"])
         missing = await client.graphql(query, {"id": "987654321"}, key=tenant.keys["viewer"])
         garbage = await client.graphql(query, {"id": "x' OR 1=1"}, key=tenant.keys["viewer"])
+        huge = await client.graphql(query, {"id": str(2**70)}, key=tenant.keys["viewer"])
     assert own["data"]["deal"]["id"] == own_id
-    assert foreign == missing == garbage == {"data": {"deal": None}}
+    assert foreign == missing == garbage == huge == {"data": {"deal": None}}
 
 
 @pytest.mark.parametrize(
@@ -139,6 +140,7 @@ async def test_single_records_and_foreign_ids(
          "does not apply to deals"),
         ({"segment": {"activityTypes": ["CALL"]}}, "segment.activityTypes does not apply"),
         ({"segment": {"owners": ["abc"]}}, "is not a record id"),
+        ({"segment": {"owners": [str(2**70)]}}, "is not a record id"),
         ({"segment": {"sources": ["x"] * 101}}, "more than 100 values"),
         ({"ws": ["ws_unknown"]}, "workspace 'ws_unknown' not found"),
     ],
