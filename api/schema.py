@@ -24,12 +24,13 @@ from api.mutations.update_workspace import UpdateWorkspaceMutation
 from api.mutations.verify_credentials import VerifyCredentialsMutation
 from api.observability import GraphQLLatency
 from api.queries.connections import ConnectionsQuery
+from api.queries.metrics import MetricsQuery
 from api.queries.records import RecordsQuery
 from api.queries.tenancy import TenancyQuery
 from core.settings import Settings
 
 #: Every domain adds its query type here.
-QUERY_TYPES: tuple[type, ...] = (TenancyQuery, RecordsQuery, ConnectionsQuery)
+QUERY_TYPES: tuple[type, ...] = (TenancyQuery, MetricsQuery, RecordsQuery, ConnectionsQuery)
 #: Every mutation file adds its type here (one mutation per file, STYLE.md).
 MUTATION_TYPES: tuple[type, ...] = (
     UpdateOrganizationMutation,
