@@ -65,12 +65,15 @@ class SalesforceSimulator:
         multi_currency: bool = True,
         daily_limit: int = 5_000_000,
         session_requests: int | None = None,
+        batch_size: int = MAX_BATCH,
         faults: str | None = None,
     ) -> None:
         self.data = data
+        _no_future_stamps(data)
         self.multi_currency = multi_currency
         self.daily_limit = daily_limit
         self.session_requests = session_requests
+        self.batch_size = batch_size
         self.faults = faults
         self.used = 0
         self.token_requests = 0
@@ -282,7 +285,7 @@ class SalesforceSimulator:
             value = options.removeprefix("batchSize=")
             if value.isdigit():
                 return max(200, min(MAX_BATCH, int(value)))
-        return MAX_BATCH
+        return self.batch_size
 
     def _page(self, request: Request, found: _Locator, name: str | None, offset: int) -> Response:
         end = offset + found.batch
@@ -298,6 +301,14 @@ class SalesforceSimulator:
             body["nextRecordsUrl"] = f"/services/data/v{version}/{resource}/{name}-{end}"
         body["records"] = [soql.project(r, found.query) for r in found.rows[offset:end]]
         return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
+
+
+def _no_future_stamps(data: Dataset) -> None:
+    """Salesforce never stamps a row after now. ``generate`` can leave an open deal's
+    ``updated_at`` past the anchor (a stage move it then dropped): use its last real move."""
+    for deal in data.deals:
+        if deal.updated_at > data.anchor and deal.deleted_at is None:
+            deal.updated_at = max(at for _, at in deal.history)
 
 
 def create_simulator(
