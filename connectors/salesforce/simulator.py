@@ -27,7 +27,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from connectors.salesforce import _sim_soql as soql
-from connectors.salesforce._sim_render import Table, render, stamp
+from connectors.salesforce._sim_render import render
+from connectors.salesforce._sim_tables import Table, stamp
 from core.simulation.dataset import Dataset, generate
 
 CREDENTIALS = {
