@@ -213,10 +213,19 @@ def _by(names: list[str]) -> Callable[[dict[str, Any]], Any]:
     return lambda row: tuple((row.get(n) is None, row.get(n) or "") for n in names)
 
 
-def _sort_key(order_by: list[tuple[str, bool]]) -> Callable[[dict[str, Any]], Any] | None:
+#: Orders rows already have: tables are kept sorted by (SystemModstamp, Id), and child rows
+#: (history) are written in time order, so these sorts can be skipped.
+_TABLE_ORDER = (["SystemModstamp", "Id"], ["SystemModstamp"])
+_CHILD_ORDER = (["CreatedDate"], ["SystemModstamp"])
+
+
+def _sort_key(
+    order_by: list[tuple[str, bool]], presorted: tuple[list[str], ...]
+) -> Callable[[dict[str, Any]], Any] | None:
     if not order_by or any(desc for _, desc in order_by):
         return None
-    return _by([n for n, _ in order_by])
+    names = [n for n, _ in order_by]
+    return None if names in presorted else _by(names)
 
 
 def run(query: Query, tables: dict[str, Table], *, include_deleted: bool) -> list[dict[str, Any]]:
@@ -241,10 +250,10 @@ def run(query: Query, tables: dict[str, Table], *, include_deleted: bool) -> lis
                 break
         if ok:
             rows.append(row)
-    key = _sort_key(query.order_by)
+    key = _sort_key(query.order_by, _TABLE_ORDER)
     if key is not None:
         rows.sort(key=key)
-    else:
+    elif any(desc for _, desc in query.order_by):
         for name, desc in reversed(query.order_by):
             rows.sort(key=_by([name]), reverse=desc)
     return rows if query.limit is None else rows[: query.limit]
@@ -257,7 +266,7 @@ def project(row: dict[str, Any], query: Query) -> dict[str, Any]:
         out[name] = row.get(name)
     for child in query.children:
         found = row.get("_children", {}).get(child.sobject, [])
-        key = _sort_key(child.order_by)
+        key = _sort_key(child.order_by, _CHILD_ORDER)
         ordered = sorted(found, key=key) if key else found
         out[child.sobject] = (
             {

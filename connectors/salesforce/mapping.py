@@ -47,15 +47,16 @@ _CALL_OUTCOMES = {
 
 def parse_datetime(value: Any, field: str = "datetime") -> datetime | None:
     """A Salesforce dateTime as an aware UTC datetime."""
-    if value in (None, ""):
+    if value is None or value == "":
         return None
     try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError as exc:
+        parsed = datetime.fromisoformat(value if value[-1] != "Z" else value[:-1] + "+00:00")
+    except (TypeError, ValueError, IndexError) as exc:
         raise MappingError(f"{field}: not a datetime: {value!r}") from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    offset = parsed.utcoffset()
+    if offset is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.replace(tzinfo=UTC) if not offset else parsed.astimezone(UTC)
 
 
 def parse_date(value: Any, field: str = "date") -> date | None:
@@ -105,17 +106,16 @@ def id_with_prefix(value: Any, *prefixes: str) -> str | None:
 
 
 def custom_fields(raw: Mapping[str, Any]) -> dict[str, Any] | None:
-    found = {k: v for k, v in raw.items() if k.endswith("__c")}
+    found = {k: v for k, v in raw.items() if k[-3:] == "__c"}
     return found or None
+
+
+_NOT_DATA = frozenset({"attributes", settings.HISTORY_RELATIONSHIP})
 
 
 def remote_data(raw: Mapping[str, Any]) -> dict[str, Any]:
     """The raw record without the per-row ``attributes`` and child relationships."""
-    return {
-        k: v
-        for k, v in raw.items()
-        if k != "attributes" and not (isinstance(v, Mapping) and "records" in v)
-    }
+    return {k: v for k, v in raw.items() if k not in _NOT_DATA}
 
 
 def _base(raw: Mapping[str, Any]) -> dict[str, Any]:
