@@ -3,10 +3,11 @@
 It answers what the connector uses, in Salesforce's shapes: the OAuth token endpoint
 (refresh-token grant; ``instance_url`` is the simulator itself), ``query``/``queryAll`` with
 ``nextRecordsUrl`` paging over a SOQL subset, ``describe`` and the global describe,
-``getDeleted``, ``limits``, ``Sforce-Limit-Info`` on every data response, and the real error
-bodies (``INVALID_SESSION_ID``, ``REQUEST_LIMIT_EXCEEDED``, ``INVALID_FIELD`` ...).
+``getDeleted``, ``limits``, Bulk API 2.0 query jobs (CSV results, ``Sforce-Locator``),
+``Sforce-Limit-Info`` on every data response, and the real error bodies
+(``INVALID_SESSION_ID``, ``REQUEST_LIMIT_EXCEEDED``, ``INVALID_FIELD`` ...).
 Knobs for tests: sessions that expire after N calls, a daily request allocation, a
-single-currency org.
+single-currency org, the page size.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from connectors.salesforce import _sim_soql as soql
+from connectors.salesforce._sim_bulk import BulkJobs
 from connectors.salesforce._sim_render import render
 from connectors.salesforce._sim_tables import Table, stamp
 from core.simulation.dataset import Dataset, generate
@@ -82,6 +84,7 @@ class SalesforceSimulator:
         self.locators: OrderedDict[str, _Locator] = OrderedDict()
         self._ids = itertools.count(1)
         self.tables: dict[str, Table] = {}
+        self.bulk = BulkJobs(lambda: self.tables)
         self.rerender()
         self.app = Starlette(routes=self._routes())
 
@@ -116,6 +119,10 @@ class SalesforceSimulator:
             Route(f"{data}/queryAll", self._data(self.query)),
             Route(f"{data}/query/{{locator}}", self._data(self.query_more)),
             Route(f"{data}/queryAll/{{locator}}", self._data(self.query_more)),
+            Route(f"{data}/jobs/query", self._data(self.bulk.create), methods=["POST"]),
+            Route(f"{data}/jobs/query/{{job}}", self._data(self.bulk.status)),
+            Route(f"{data}/jobs/query/{{job}}", self._data(self.bulk.delete), methods=["DELETE"]),
+            Route(f"{data}/jobs/query/{{job}}/results", self._data(self.bulk.results)),
         ]
 
     def _data(self, handler: Handler) -> Handler:
