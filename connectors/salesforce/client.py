@@ -24,6 +24,10 @@ class SalesforceAuthError(CrmkpiError):
     """The token endpoint refused the credentials (``invalid_grant``, ``invalid_client``)."""
 
 
+class DailyLimitReached(CrmkpiError):
+    """The org's rolling 24 h API allocation is (almost) used up: stop, resume later."""
+
+
 @dataclass(frozen=True, slots=True)
 class Token:
     access_token: str
@@ -116,6 +120,18 @@ class ApiUsage:
     @property
     def should_stop(self) -> bool:
         return self.share >= settings.DAILY_LIMIT_STOP_AT
+
+
+def check_limits(response: httpx.Response) -> None:
+    """Raise :class:`DailyLimitReached` on ``REQUEST_LIMIT_EXCEEDED``, or once usage passes
+    ``DAILY_LIMIT_STOP_AT`` so the org keeps some allocation for its other integrations."""
+    usage = api_usage(response.headers)
+    if is_daily_limit_exceeded(response) or (usage is not None and usage.should_stop):
+        shown = f" (api-usage={usage.used}/{usage.limit})" if usage else ""
+        raise DailyLimitReached(
+            f"Salesforce daily API request limit reached{shown}: the sync stopped and resumes "
+            "from its saved cursors on the next run"
+        )
 
 
 def api_usage(headers: Mapping[str, str]) -> ApiUsage | None:

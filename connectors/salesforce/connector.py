@@ -105,6 +105,14 @@ class SalesforceConnector(Connector):
         return f"{self.name}:{base_url}:{credentials.get('client_id', '')}"
 
     def is_auth_error(self, response: httpx.Response) -> bool:
+        """401 ``INVALID_SESSION_ID``; raises :class:`client.DailyLimitReached` at the limit.
+
+        The engine's HTTP policy calls this on every answer before decoding it, the one
+        place a connector sees raw responses, so Salesforce's own limit signals (403
+        ``REQUEST_LIMIT_EXCEEDED``, ``Sforce-Limit-Info``) are checked here: the stream stops
+        with a clear message and, its cursor being committed per page, the next run resumes.
+        """
+        client.check_limits(response)
         return client.is_session_expired(response)
 
     def is_quota_exhausted(self, response: httpx.Response) -> bool:

@@ -324,3 +324,27 @@ def create_simulator(
 ) -> SalesforceSimulator:
     """A simulator over ``generate(seed=seed, deals=deals)``; ``options`` go to the class."""
     return SalesforceSimulator(generate(seed=seed, deals=deals), faults=faults, **options)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m connectors.salesforce.simulator [--port P] [--seed S] [--deals N]``."""
+    import argparse
+
+    import uvicorn
+
+    parser = argparse.ArgumentParser(description="A simulated Salesforce org")
+    parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--deals", type=int, default=1000)
+    parser.add_argument("--single-currency", action="store_true")
+    args = parser.parse_args(argv)
+    sim = create_simulator(
+        seed=args.seed, deals=args.deals, multi_currency=not args.single_currency
+    )
+    print(f"login URL: http://127.0.0.1:{args.port}")
+    print(" ".join(f"--credential {k}={v}" for k, v in CREDENTIALS.items()))
+    uvicorn.run(sim.app, host="127.0.0.1", port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

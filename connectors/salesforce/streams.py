@@ -77,6 +77,8 @@ class SalesforceStream(Stream):
 
     sobject: ClassVar[str]
     incremental = True
+    #: Pages come in (SystemModstamp, Id) order: the engine may commit the cursor per page.
+    cursor_ordered = True
     finds_deletions = True
     paginator = NextUrlPaginator(("nextRecordsUrl",))
     #: Read with ``queryAll`` (archived activities are hidden from ``query``).

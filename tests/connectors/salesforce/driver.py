@@ -12,14 +12,11 @@ from typing import Any
 
 import httpx
 
+from connectors.salesforce.client import DailyLimitReached as QuotaExhausted  # noqa: F401 (re-exported for tests)
 from connectors.salesforce.connector import SalesforceConnector
 from core.models.enums import SyncMode
 from core.sync.connector import Auth, Cursor, Request, StreamContext
 from core.sync.records import AnyRecord, Record
-
-
-class QuotaExhausted(Exception):
-    pass
 
 
 @dataclass
@@ -61,8 +58,6 @@ class Http:
                 self.refreshes += 1
                 await self.login(refresh=True)
                 continue
-            if self.connector.is_quota_exhausted(response):
-                raise QuotaExhausted(response.text)
             response.raise_for_status()
             return response.json()
         raise AssertionError("unreachable")

@@ -90,7 +90,14 @@ def test_error_classification() -> None:
     )
     denied = _response(403, [{"message": "no", "errorCode": "INSUFFICIENT_ACCESS"}])
     connector = SalesforceConnector()
-    assert connector.is_auth_error(expired) and not connector.is_auth_error(limit)
+    assert connector.is_auth_error(expired) and not connector.is_auth_error(denied)
+    with pytest.raises(client.DailyLimitReached, match="resumes from its saved cursors"):
+        connector.is_auth_error(limit)
+    near = httpx.Response(200, json={}, headers={"Sforce-Limit-Info": "api-usage=99/100"})
+    with pytest.raises(client.DailyLimitReached, match=r"api-usage=99/100"):
+        connector.is_auth_error(near)
+    fine = httpx.Response(200, json={}, headers={"Sforce-Limit-Info": "api-usage=50/100"})
+    assert not connector.is_auth_error(fine)
     assert connector.is_quota_exhausted(limit)
     assert not connector.is_quota_exhausted(denied) and not connector.is_quota_exhausted(expired)
     assert client.error_codes(_response(200, {"records": []})) == []

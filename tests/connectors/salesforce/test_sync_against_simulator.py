@@ -136,12 +136,12 @@ async def test_expired_session_mid_sync_refreshes_once_per_expiry() -> None:
 
 
 async def test_daily_limit_stops_the_run_then_it_resumes_from_the_cursor() -> None:
-    sim = create_simulator(seed=9, deals=300, daily_limit=18, batch_size=200)
+    sim = create_simulator(seed=9, deals=300, daily_limit=19, batch_size=200)
     sim_deals = {d.name for d in sim.data.deals}
     async with await _client(sim) as client:
         http = driver.Http(client, SalesforceConnector(), dict(CREDENTIALS), LOGIN)
         partial = driver.Result()
-        with pytest.raises(driver.QuotaExhausted, match="REQUEST_LIMIT_EXCEEDED"):
+        with pytest.raises(driver.QuotaExhausted, match="daily API request limit reached"):
             await driver.run(http, result=partial)
         assert http.last_usage is not None and http.last_usage.should_stop
         assert 0 < len(_deals(partial)) < len(sim_deals)  # stopped inside the deals stream
