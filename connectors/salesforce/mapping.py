@@ -53,10 +53,11 @@ def parse_datetime(value: Any, field: str = "datetime") -> datetime | None:
         parsed = datetime.fromisoformat(value if value[-1] != "Z" else value[:-1] + "+00:00")
     except (TypeError, ValueError, IndexError) as exc:
         raise MappingError(f"{field}: not a datetime: {value!r}") from exc
-    offset = parsed.utcoffset()
-    if offset is None:
+    if parsed.tzinfo is UTC:  # ``+0000``: fromisoformat already gives the UTC singleton
+        return parsed
+    if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
-    return parsed.replace(tzinfo=UTC) if not offset else parsed.astimezone(UTC)
+    return parsed.astimezone(UTC)
 
 
 def parse_date(value: Any, field: str = "date") -> date | None:
@@ -115,7 +116,10 @@ _NOT_DATA = frozenset({"attributes", settings.HISTORY_RELATIONSHIP})
 
 def remote_data(raw: Mapping[str, Any]) -> dict[str, Any]:
     """The raw record without the per-row ``attributes`` and child relationships."""
-    return {k: v for k, v in raw.items() if k not in _NOT_DATA}
+    data = dict(raw)
+    for key in _NOT_DATA:
+        data.pop(key, None)
+    return data
 
 
 def _base(raw: Mapping[str, Any]) -> dict[str, Any]:

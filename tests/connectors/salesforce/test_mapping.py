@@ -209,3 +209,19 @@ def test_currency_rates_are_inverted_to_corporate_units() -> None:
     )
     assert first.day == date(1, 1, 1) and second.day == date(2026, 10, 1)
     assert second.rate == (Decimal(1) / Decimal("0.9")).quantize(Decimal("0.0000000001"))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-01-01T10:00:00.000+0000", _utc(2026, 1, 1, 10)),
+        ("2026-01-01T10:00:00.000+0200", _utc(2026, 1, 1, 8)),
+        ("2026-01-01T10:00:00Z", _utc(2026, 1, 1, 10)),
+        ("2026-01-01T10:00:00", _utc(2026, 1, 1, 10)),
+        (None, None),
+    ],
+)
+def test_datetimes_are_aware_utc(text: str | None, expected: datetime | None) -> None:
+    parsed = mapping.parse_datetime(text)
+    assert parsed == expected
+    assert parsed is None or parsed.utcoffset() is not None
