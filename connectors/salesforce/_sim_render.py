@@ -7,6 +7,7 @@ datetimes, ids with the object's key prefix). Rendering runs once per dataset ch
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from connectors.salesforce._sim_sales import render_activities, render_currencies, render_deals
@@ -247,8 +248,50 @@ def render(data: Dataset, *, version: str, multi_currency: bool = True) -> dict[
             for lead in data.leads
         ],
     )
+    _render_lead_history(data, tables, version, lead_status)
     render_deals(data, version, multi_currency, add)
     render_activities(data, version, add)
     if multi_currency:
         render_currencies(data, add)
     return tables
+
+
+def _render_lead_history(
+    data: Dataset, tables: dict[str, Table], version: str, statuses: dict[str, str]
+) -> None:
+    """LeadHistory: a ``created`` row, then the Status changes (child ``Histories``)."""
+    opened = statuses["Open"]
+    history = make_table(
+        "LeadHistory",
+        ("Id", "LeadId", "Field", "OldValue", "NewValue", "IsDeleted", "CreatedDate"),
+    )
+    leads = tables["Lead"]
+    leads.children = {"Histories": "LeadHistory"}
+    for lead, row in zip(data.leads, leads.rows, strict=True):
+        changes: list[tuple[str, str | None, str | None, datetime]] = [
+            ("created", None, None, lead.created_at)
+        ]
+        if lead.converted_at is not None:
+            changes.append(("Status", opened, statuses["Converted"], lead.converted_at))
+            changes.append(("leadConverted", None, None, lead.converted_at))
+        elif lead.status != "Open":
+            changes.append(("Status", opened, statuses[lead.status], lead.updated_at))
+        children = []
+        for field_name, old, new, at in changes:
+            child = api_row(
+                "LeadHistory",
+                version,
+                {
+                    "Id": sfid("LeadHistory", len(history.rows) + 1),
+                    "LeadId": row["Id"],
+                    "Field": field_name,
+                    "OldValue": old,
+                    "NewValue": new,
+                    "IsDeleted": row["IsDeleted"],
+                    "CreatedDate": stamp(at),
+                },
+            )
+            children.append(child)
+            history.rows.append(child)
+        row["_children"] = {"Histories": children}
+    tables["LeadHistory"] = history

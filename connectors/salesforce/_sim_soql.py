@@ -46,6 +46,8 @@ class Query:
     where: list[tuple[str, str, Any]] = field(default_factory=list)
     order_by: list[tuple[str, bool]] = field(default_factory=list)
     limit: int | None = None
+    #: The WHERE clause compiled against the object's field types (set by ``validate``).
+    tests: list[tuple[str, Callable[[Any, Any], bool], Any]] = field(default_factory=list)
 
 
 def _tokens(text: str) -> list[str]:
@@ -185,6 +187,12 @@ def literal_value(raw: str, kind: str, name: str) -> Any:
     return raw
 
 
+def _compile(query: Query, kinds: dict[str, str]) -> None:
+    query.tests = [
+        (name, _OPS[op], literal_value(raw, kinds[name], name)) for name, op, raw in query.where
+    ]
+
+
 def validate(query: Query, tables: dict[str, Table]) -> Table:
     """The queried table, once every field and child relationship is known."""
     table = tables.get(query.sobject)
@@ -194,6 +202,7 @@ def validate(query: Query, tables: dict[str, Table]) -> Table:
     for name in [*query.fields, *(w[0] for w in query.where), *(o[0] for o in query.order_by)]:
         if name not in known:
             raise _no_column(name, query.sobject)
+    _compile(query, known)
     for child in query.children:
         child_name = table.children.get(child.sobject)
         if child_name is None:
@@ -202,10 +211,23 @@ def validate(query: Query, tables: dict[str, Table]) -> Table:
                 f"Didn't understand relationship '{child.sobject}' in FROM part of query call.",
             )
         child_known = tables[child_name].all_fields()
-        for name in [*child.fields, *(o[0] for o in child.order_by)]:
+        names = [*child.fields, *(w[0] for w in child.where), *(o[0] for o in child.order_by)]
+        for name in names:
             if name not in child_known:
                 raise _no_column(name, child_name)
+        _compile(child, child_known)
     return table
+
+
+def _matches(row: dict[str, Any], tests: list[tuple[str, Callable[[Any, Any], bool], Any]]) -> bool:
+    for name, test, value in tests:
+        current = row.get(name)
+        if value is None or current is None:
+            if not (test(current, value) if test in (operator.eq, operator.ne) else False):
+                return False
+        elif not test(current, value):
+            return False
+    return True
 
 
 def _by(names: list[str]) -> Callable[[dict[str, Any]], Any]:
@@ -231,25 +253,13 @@ def _sort_key(
 def run(query: Query, tables: dict[str, Table], *, include_deleted: bool) -> list[dict[str, Any]]:
     """The matching rows, ordered and limited (not yet projected)."""
     table = validate(query, tables)
-    kinds = table.all_fields()
-    tests = [
-        (name, _OPS[op], literal_value(raw, kinds[name], name)) for name, op, raw in query.where
+    tests = query.tests
+    rows = [
+        row
+        for row in table.rows
+        if (include_deleted or not (row.get("IsDeleted") or row.get("IsArchived")))
+        and (not tests or _matches(row, tests))
     ]
-    rows = []
-    for row in table.rows:
-        if not include_deleted and (row.get("IsDeleted") or row.get("IsArchived")):
-            continue
-        ok = True
-        for name, test, value in tests:
-            current = row.get(name)
-            if value is None or current is None:
-                ok = test(current, value) if test in (operator.eq, operator.ne) else False
-            else:
-                ok = test(current, value)
-            if not ok:
-                break
-        if ok:
-            rows.append(row)
     key = _sort_key(query.order_by, _TABLE_ORDER)
     if key is not None:
         rows.sort(key=key)
@@ -266,6 +276,8 @@ def project(row: dict[str, Any], query: Query) -> dict[str, Any]:
         out[name] = row.get(name)
     for child in query.children:
         found = row.get("_children", {}).get(child.sobject, [])
+        if child.tests:
+            found = [r for r in found if _matches(r, child.tests)]
         key = _sort_key(child.order_by, _CHILD_ORDER)
         ordered = sorted(found, key=key) if key else found
         out[child.sobject] = (

@@ -16,6 +16,7 @@ PREFIXES = {
     "Lead": "00Q",
     "Opportunity": "006",
     "OpportunityHistory": "008",
+    "LeadHistory": "017",
     "Task": "00T",
     "Event": "00U",
     "Note": "002",

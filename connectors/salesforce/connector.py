@@ -8,12 +8,11 @@ from typing import Any
 import httpx
 
 from connectors.salesforce import client, settings
+from connectors.salesforce.currencies import CurrenciesStream, DatedRatesStream
 from connectors.salesforce.streams import (
     AccountsStream,
     ApiPaths,
     ContactsStream,
-    CurrenciesStream,
-    DatedRatesStream,
     DealsStream,
     EventsStream,
     LeadsStream,

@@ -9,12 +9,24 @@ currency rates are per one unit of the org's corporate currency.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from connectors.salesforce import settings
+from connectors.salesforce.values import (
+    custom_fields,
+    flag,
+    id_with_prefix,
+    midnight_utc,
+    parse_date,
+    parse_datetime,
+    parse_decimal,
+    percent,
+    remote_data,
+    text,
+)
 from core.sync.connector import MappingError
 from core.sync.records import (
     AccountRecord,
@@ -40,86 +52,6 @@ _CALL_OUTCOMES = {
     "busy": "BUSY",
     "wrong number": "WRONG_NUMBER",
 }
-
-
-# -- value helpers -------------------------------------------------------------------------
-
-
-def parse_datetime(value: Any, field: str = "datetime") -> datetime | None:
-    """A Salesforce dateTime as an aware UTC datetime."""
-    if value is None or value == "":
-        return None
-    try:
-        parsed = datetime.fromisoformat(value if value[-1] != "Z" else value[:-1] + "+00:00")
-    except (TypeError, ValueError, IndexError) as exc:
-        raise MappingError(f"{field}: not a datetime: {value!r}") from exc
-    if parsed.tzinfo is UTC:  # ``+0000``: fromisoformat already gives the UTC singleton
-        return parsed
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
-def parse_date(value: Any, field: str = "date") -> date | None:
-    if value in (None, ""):
-        return None
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError as exc:
-        raise MappingError(f"{field}: not a date: {value!r}") from exc
-
-
-def midnight_utc(day: date | None) -> datetime | None:
-    return None if day is None else datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
-def parse_decimal(value: Any, field: str) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, bool):
-        raise MappingError(f"{field}: not a number: {value!r}")
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation as exc:
-        raise MappingError(f"{field}: not a number: {value!r}") from exc
-    if not number.is_finite():
-        raise MappingError(f"{field}: not a finite number: {value!r}")
-    return number
-
-
-def percent(value: Any, field: str) -> float | None:
-    number = parse_decimal(value, field)
-    return None if number is None else float(number) / 100.0
-
-
-def flag(value: Any) -> bool:
-    """Booleans as JSON gives them, or as Bulk API CSV text."""
-    return value is True or (isinstance(value, str) and value.lower() == "true")
-
-
-def text(value: Any) -> str | None:
-    return None if value in (None, "") else str(value)
-
-
-def id_with_prefix(value: Any, *prefixes: str) -> str | None:
-    """The id when it points at one of the objects with ``prefixes`` (polymorphic lookups)."""
-    return str(value) if isinstance(value, str) and value[:3] in prefixes else None
-
-
-def custom_fields(raw: Mapping[str, Any]) -> dict[str, Any] | None:
-    found = {k: v for k, v in raw.items() if k[-3:] == "__c"}
-    return found or None
-
-
-_NOT_DATA = frozenset({"attributes", settings.HISTORY_RELATIONSHIP})
-
-
-def remote_data(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """The raw record without the per-row ``attributes`` and child relationships."""
-    data = dict(raw)
-    for key in _NOT_DATA:
-        data.pop(key, None)
-    return data
 
 
 def _base(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -210,9 +142,44 @@ def map_contact(raw: Mapping[str, Any]) -> ContactRecord:
     )
 
 
-def map_lead(raw: Mapping[str, Any]) -> LeadRecord:
+#: Classifies a lead status as lead | mql | sql | customer (the connection's field mappings).
+Classifier = Callable[[str | None], str | None]
+
+
+def status_times(raw: Mapping[str, Any]) -> list[tuple[str, datetime]]:
+    """(status, entered at) of a lead, oldest first, from its ``Histories`` Status rows.
+
+    The status before the first change held since creation; with no change (or field
+    history tracking off) the current status is taken as held since creation.
+    """
+    child = raw.get(settings.LEAD_HISTORY_RELATIONSHIP)
+    rows = child.get("records") if isinstance(child, Mapping) else None
+    changes = []
+    for row in rows or ():
+        if row.get("Field") != "Status":
+            continue
+        at = parse_datetime(row.get("CreatedDate"), "LeadHistory.CreatedDate")
+        if at is None:
+            raise MappingError("LeadHistory row without CreatedDate")
+        changes.append((at, text(row.get("OldValue")), text(row.get("NewValue"))))
+    changes.sort(key=lambda change: change[0])
+    created = parse_datetime(raw.get("CreatedDate"), "CreatedDate")
+    first = changes[0][1] if changes else text(raw.get("Status"))
+    times = [(first, created)] if first and created else []
+    times += [(new, at) for at, _, new in changes if new]
+    return times
+
+
+def map_lead(raw: Mapping[str, Any], classify: Classifier | None = None) -> LeadRecord:
+    """A lead; with ``classify``, MQL/SQL times are when its status first meant them."""
     converted = flag(raw.get("IsConverted"))
     converted_on = parse_date(raw.get("ConvertedDate"), "ConvertedDate") if converted else None
+    reached: dict[str, datetime] = {}
+    if classify is not None:
+        for status, at in status_times(raw):
+            kind = classify(status)
+            if kind is not None:
+                reached.setdefault(kind, at)
     return LeadRecord(
         **_base(raw),
         name=_name(raw),
@@ -221,6 +188,8 @@ def map_lead(raw: Mapping[str, Any]) -> LeadRecord:
         owner_remote_id=_owner(raw),
         account_remote_id=text(raw.get("ConvertedAccountId")),
         contact_remote_id=text(raw.get("ConvertedContactId")),
+        mql_at=reached.get("mql"),
+        sql_at=reached.get("sql"),
         converted_at=midnight_utc(converted_on),
         converted_deal_remote_id=text(raw.get("ConvertedOpportunityId")) if converted else None,
         converted_account_remote_id=text(raw.get("ConvertedAccountId")) if converted else None,

@@ -158,6 +158,9 @@ FIELDS: dict[str, tuple[str, ...]] = {
 #: Child relationship read with each opportunity: its stage history, oldest first.
 HISTORY_RELATIONSHIP = "OpportunityHistories"
 HISTORY_FIELDS = ("StageName", "CreatedDate")
+#: Child relationship read with each lead: its Status changes (LeadHistory), for MQL/SQL times.
+LEAD_HISTORY_RELATIONSHIP = "Histories"
+LEAD_HISTORY_FIELDS = ("Field", "OldValue", "NewValue", "CreatedDate")
 
 #: Opportunity.Type picklist values (standard and common custom ones) -> DealType.
 DEAL_TYPES = {

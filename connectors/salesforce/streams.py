@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from connectors.salesforce import mapping, settings, soql
+from connectors.salesforce import mapping, settings, soql, values
 from core.sync.connector import Cursor, HttpClient, MappingError, Request, Stream, StreamContext
 from core.sync.pagination import NextUrlPaginator
 from core.sync.records import (
@@ -56,6 +56,14 @@ async def describe(http: HttpClient, api: ApiPaths, ctx: StreamContext, sobject:
     if key not in ctx.shared:
         ctx.shared[key] = await http.send(Request(path=api.data(f"/sobjects/{sobject}/describe")))
     return ctx.shared[key]
+
+
+def lifecycle_classifier(ctx: StreamContext) -> mapping.Classifier | None:
+    """Lead status -> lead | mql | sql | customer, from the connection's field mappings.
+
+    None until the engine's ``core.sync.mappings`` is available on this branch.
+    """
+    return None
 
 
 def selectable_fields(wanted: Sequence[str], described: Any) -> list[str]:
@@ -127,7 +135,7 @@ class SalesforceStream(Stream):
 
     def cursor_of(self, raw: Mapping[str, Any]) -> Cursor | None:
         try:
-            stamp = mapping.parse_datetime(raw.get("SystemModstamp"), "SystemModstamp")
+            stamp = values.parse_datetime(raw.get("SystemModstamp"), "SystemModstamp")
         except MappingError:
             return None
         return None if stamp is None else Cursor(stamp, str(raw.get("Id") or ""))
@@ -196,7 +204,7 @@ class PipelinesStream(SalesforceStream):
             PipelineRecord(
                 remote_id=settings.PIPELINE_ID,
                 name=settings.PIPELINE_NAME,
-                remote_data=mapping.remote_data(raw),
+                remote_data=values.remote_data(raw),
             )
         ]
 
@@ -235,13 +243,35 @@ class ContactsStream(SalesforceStream):
 
 
 class LeadsStream(SalesforceStream):
+    """Leads with their Status changes (LeadHistory child rows) for MQL/SQL times."""
+
     name = "leads"
     sobject = "Lead"
     produces = (LeadRecord,)
     deleted_type = LeadRecord
+    history = soql.select(
+        settings.LEAD_HISTORY_RELATIONSHIP,
+        settings.LEAD_HISTORY_FIELDS,
+        where=["Field = 'Status'"],
+        order_by=("CreatedDate",),
+    )
+
+    def query(self, ctx: StreamContext) -> str:
+        described = ctx.shared.get(_describe_key(self.sobject))
+        relationships = described.get("childRelationships", []) if described else []
+        has_history = any(
+            r.get("relationshipName") == settings.LEAD_HISTORY_RELATIONSHIP for r in relationships
+        )
+        return soql.select(
+            self.sobject,
+            self.fields(ctx),
+            where=self.where(ctx),
+            order_by=("SystemModstamp", "Id"),
+            children=(self.history,) if has_history else (),
+        )
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        return [mapping.map_lead(raw)]
+        return [mapping.map_lead(raw, lifecycle_classifier(ctx))]
 
 
 CURRENCY_KEY = "salesforce:default_currency"
@@ -274,7 +304,7 @@ class DealsStream(SalesforceStream):
             await http.send(Request(path=self.api.data("/query"), params={"q": text}))
         )
         ctx.shared[CURRENCY_KEY] = (
-            mapping.text(rows[0].get("DefaultCurrencyIsoCode")) if rows else None
+            values.text(rows[0].get("DefaultCurrencyIsoCode")) if rows else None
         )
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
@@ -316,70 +346,3 @@ class NotesStream(SalesforceStream):
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
         return [mapping.map_note(raw)]
-
-
-SOBJECTS_KEY = "salesforce:sobjects"
-CORPORATE_KEY = "salesforce:corporate_currency"
-
-
-class _RatesStream(SalesforceStream):
-    """Conversion rates, only where the org has multi-currency (else the object is missing)."""
-
-    #: Yields FxRateRecord (written to fx_rates; not a synced Record subclass).
-    produces = ()
-    incremental = False
-    finds_deletions = False
-
-    def _available(self, ctx: StreamContext) -> bool:
-        return self.sobject in ctx.shared.get(SOBJECTS_KEY, ())
-
-    async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
-        if SOBJECTS_KEY not in ctx.shared:
-            listing = await http.send(Request(path=self.api.data("/sobjects/")))
-            objects = listing.get("sobjects", []) if isinstance(listing, Mapping) else []
-            ctx.shared[SOBJECTS_KEY] = frozenset(o.get("name") for o in objects)
-        if not self._available(ctx) or CORPORATE_KEY in ctx.shared:
-            return
-        text = soql.select("CurrencyType", ["IsoCode"], where=["IsCorporate = true"])
-        rows = self.extract(
-            await http.send(Request(path=self.api.data("/query"), params={"q": text}))
-        )
-        ctx.shared[CORPORATE_KEY] = mapping.text(rows[0].get("IsoCode")) if rows else None
-
-    def query(self, ctx: StreamContext) -> str:
-        if not self._available(ctx) or not ctx.shared.get(CORPORATE_KEY):
-            # A valid query that returns nothing: the contract wants a first request.
-            return soql.select("Organization", ["Id"], limit=0)
-        return soql.select(self.sobject, settings.FIELDS[self.sobject], order_by=("Id",))
-
-    def corporate(self, raw: Mapping[str, Any], ctx: StreamContext) -> str | None:
-        """The corporate currency, or None for its own row (always 1)."""
-        corporate = ctx.shared.get(CORPORATE_KEY)
-        if not corporate:
-            raise MappingError("conversion rate without a corporate currency")
-        return None if raw.get("IsoCode") == corporate else str(corporate)
-
-
-class CurrenciesStream(_RatesStream):
-    """CurrencyType: the rates in force today."""
-
-    name = "currencies"
-    sobject = "CurrencyType"
-
-    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        corporate = self.corporate(raw, ctx)
-        if corporate is None:
-            return []
-        day = (ctx.now or datetime.now(UTC)).date()
-        return [mapping.map_currency_type(raw, corporate=corporate, day=day)]
-
-
-class DatedRatesStream(_RatesStream):
-    """DatedConversionRate (advanced currency management): one rate per validity range."""
-
-    name = "fx_rates"
-    sobject = "DatedConversionRate"
-
-    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        corporate = self.corporate(raw, ctx)
-        return [] if corporate is None else [mapping.map_dated_rate(raw, corporate=corporate)]

@@ -211,17 +211,26 @@ def test_currency_rates_are_inverted_to_corporate_units() -> None:
     assert second.rate == (Decimal(1) / Decimal("0.9")).quantize(Decimal("0.0000000001"))
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("2026-01-01T10:00:00.000+0000", _utc(2026, 1, 1, 10)),
-        ("2026-01-01T10:00:00.000+0200", _utc(2026, 1, 1, 8)),
-        ("2026-01-01T10:00:00Z", _utc(2026, 1, 1, 10)),
-        ("2026-01-01T10:00:00", _utc(2026, 1, 1, 10)),
-        (None, None),
-    ],
-)
-def test_datetimes_are_aware_utc(text: str | None, expected: datetime | None) -> None:
-    parsed = mapping.parse_datetime(text)
-    assert parsed == expected
-    assert parsed is None or parsed.utcoffset() is not None
+def _classify(status: str | None) -> str | None:
+    return {
+        "Working - Contacted": "mql",
+        "Closed - Converted": "sql",
+        "Open - Not Contacted": "lead",
+    }.get(status or "")
+
+
+def test_lead_mql_and_sql_times_come_from_status_history() -> None:
+    converted, queued, _ = (mapping.map_lead(r, _classify) for r in _records("leads.json"))
+    assert converted.mql_at == _utc(2026, 7, 22, 10)
+    assert converted.sql_at == _utc(2026, 8, 1, 9, 15)
+    assert "Histories" not in (converted.remote_data or {})
+    # no history rows: the current status is held since creation
+    assert queued.mql_at is None and queued.sql_at is None
+    no_history = {**_records("leads.json")[0], "Histories": None}
+    lead = mapping.map_lead(no_history, _classify)
+    assert lead.sql_at == _utc(2026, 7, 20, 8)  # Closed - Converted since CreatedDate
+    assert mapping.map_lead(_records("leads.json")[0]).mql_at is None  # no classifier
+    broken = {**_records("leads.json")[0]}
+    broken["Histories"] = {"records": [{"Field": "Status", "NewValue": "X"}]}
+    with pytest.raises(MappingError, match="LeadHistory"):
+        mapping.map_lead(broken, _classify)

@@ -187,3 +187,19 @@ async def test_single_currency_org_has_no_currency_objects_or_field() -> None:
         assert response.json()[0]["errorCode"] == "INVALID_TYPE"
         unknown = await c.get("/services/data/v12.0/limits")
         assert unknown.status_code == 404
+
+
+async def test_child_subquery_where_filters_lead_history(
+    client: httpx.AsyncClient, sim: SalesforceSimulator
+) -> None:
+    q = (
+        "SELECT Id, Status, (SELECT Field, NewValue, CreatedDate FROM Histories "
+        "WHERE Field = 'Status' ORDER BY CreatedDate) FROM Lead WHERE IsConverted = true"
+    )
+    body = (await client.get(f"{DATA}/query", params={"q": q})).json()
+    converted = [lead for lead in sim.data.leads if lead.converted_at]
+    assert body["totalSize"] == len(converted) > 0
+    for record in body["records"]:
+        rows = record["Histories"]["records"]
+        assert [r["Field"] for r in rows] == ["Status"]
+        assert rows[0]["NewValue"] == record["Status"] == "Closed - Converted"

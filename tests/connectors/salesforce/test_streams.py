@@ -8,7 +8,7 @@ import httpx
 import pytest
 import respx
 
-from connectors.salesforce import streams
+from connectors.salesforce import currencies, streams
 from connectors.salesforce.connector import SalesforceConnector
 from core.models.enums import SyncMode
 from core.sync.connector import Cursor, Request, StreamContext
@@ -173,7 +173,7 @@ def test_next_records_url_is_followed_as_is_and_never_twice() -> None:
 async def test_fx_streams_skip_single_currency_orgs() -> None:
     respx.get(f"{DATA}/sobjects/").respond(json={"sobjects": [{"name": "Account"}]})
     route = respx.get(f"{DATA}/query").respond(json={"totalSize": 0, "done": True, "records": []})
-    assert await drain(streams.DatedRatesStream(), ctx()) == []
+    assert await drain(currencies.DatedRatesStream(), ctx()) == []
     assert soql_of(route.calls.last.request) == "SELECT Id FROM Organization LIMIT 0"
 
 
@@ -194,13 +194,13 @@ async def test_fx_streams_read_rates_against_the_corporate_currency() -> None:
 
     respx.get(f"{DATA}/query").mock(side_effect=answer)
     context = ctx()
-    dated = await drain(streams.DatedRatesStream(), context)
+    dated = await drain(currencies.DatedRatesStream(), context)
     assert [(r.currency, r.day.isoformat()) for r in dated] == [
         ("EUR", "0001-01-01"),
         ("EUR", "2026-10-01"),
     ]
     usd, eur, _ = load_fixture("currency_types.json")["records"]
-    stream = streams.CurrenciesStream()
+    stream = currencies.CurrenciesStream()
     assert list(stream.map(usd, context)) == []  # the corporate currency itself
     (rate,) = stream.map(eur, context)
     assert isinstance(rate, FxRateRecord) and rate.day == context.now.date()  # type: ignore[union-attr]
@@ -234,3 +234,18 @@ def test_look_back_is_applied_to_incremental_reads_only() -> None:
     context.lookback = timedelta(hours=1)
     assert "SystemModstamp >= 2026-10-31T23:00:00Z" in streams.LeadsStream().query(context)
     assert "WHERE" not in streams.StagesStream().query(context)  # stages are read whole
+
+
+def test_leads_read_status_history_only_where_the_org_has_it() -> None:
+    stream = streams.LeadsStream()
+    context = ctx()
+    described = {"fields": [{"name": "Id"}, {"name": "Status"}], "childRelationships": []}
+    context.shared["salesforce:describe:Lead"] = described
+    assert "Histories" not in stream.query(context)
+    described["childRelationships"] = [
+        {"relationshipName": "Histories", "childSObject": "LeadHistory"}
+    ]
+    assert stream.query(context) == (
+        "SELECT Id, Status, (SELECT Field, OldValue, NewValue, CreatedDate FROM Histories "
+        "WHERE Field = 'Status' ORDER BY CreatedDate) FROM Lead ORDER BY SystemModstamp, Id"
+    )
