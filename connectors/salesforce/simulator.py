@@ -32,6 +32,7 @@ from connectors.salesforce._sim_bulk import BulkJobs
 from connectors.salesforce._sim_render import render
 from connectors.salesforce._sim_tables import Table, stamp
 from core.simulation.dataset import Dataset, generate
+from core.simulation.faults import FaultMiddleware
 
 CREDENTIALS = {
     "client_id": "3MVG9sim.client.id",
@@ -86,7 +87,8 @@ class SalesforceSimulator:
         self.tables: dict[str, Table] = {}
         self.bulk = BulkJobs(lambda: self.tables)
         self.rerender()
-        self.app = Starlette(routes=self._routes())
+        #: The org wrapped in the shared fault injection (429/5xx/drops/latency, ``--faults``).
+        self.app = FaultMiddleware(Starlette(routes=self._routes()), faults)
 
     # -- state knobs ---------------------------------------------------------------------
 
@@ -337,9 +339,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--deals", type=int, default=1000)
     parser.add_argument("--single-currency", action="store_true")
+    parser.add_argument("--faults", default=None, help='e.g. "5xx=0.1,429every=7,drop=0.01"')
     args = parser.parse_args(argv)
     sim = create_simulator(
-        seed=args.seed, deals=args.deals, multi_currency=not args.single_currency
+        seed=args.seed,
+        deals=args.deals,
+        faults=args.faults,
+        multi_currency=not args.single_currency,
     )
     print(f"login URL: http://127.0.0.1:{args.port}")
     print(" ".join(f"--credential {k}={v}" for k, v in CREDENTIALS.items()))

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from connectors.salesforce import mapping, settings, soql, values
 from core.sync.connector import Cursor, HttpClient, MappingError, Request, Stream, StreamContext
+from core.sync.mappings import FieldMappings
 from core.sync.pagination import NextUrlPaginator
 from core.sync.records import (
     AccountRecord,
@@ -58,12 +59,17 @@ async def describe(http: HttpClient, api: ApiPaths, ctx: StreamContext, sobject:
     return ctx.shared[key]
 
 
-def lifecycle_classifier(ctx: StreamContext) -> mapping.Classifier | None:
-    """Lead status -> lead | mql | sql | customer, from the connection's field mappings.
+_MAPPINGS_KEY = "salesforce:field_mappings"
 
-    None until the engine's ``core.sync.mappings`` is available on this branch.
-    """
-    return None
+
+def lifecycle_classifier(ctx: StreamContext) -> mapping.Classifier:
+    """Lead status -> lead | mql | sql | customer, from the connection's field mappings
+    (their ``lifecycle`` part, over the engine's defaults); parsed once per run."""
+    found = ctx.shared.get(_MAPPINGS_KEY)
+    if found is None:
+        found = ctx.shared[_MAPPINGS_KEY] = FieldMappings.from_dict(ctx.mappings)
+    classify: mapping.Classifier = found.lifecycle_kind
+    return classify
 
 
 def selectable_fields(wanted: Sequence[str], described: Any) -> list[str]:
