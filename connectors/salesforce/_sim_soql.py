@@ -49,6 +49,14 @@ class Query:
     #: The WHERE clause compiled against the object's field types (set by ``validate``).
     tests: list[tuple[str, Callable[[Any, Any], bool], Any]] = field(default_factory=list)
 
+    @property
+    def signature(self) -> str:
+        """What shapes a projected row: the object, its fields and the child subqueries."""
+        children = ";".join(
+            f"{c.sobject}:{','.join(c.fields)}:{c.where}:{c.order_by}" for c in self.children
+        )
+        return f"{self.sobject}|{','.join(self.fields)}|{children}"
+
 
 def _tokens(text: str) -> list[str]:
     tokens, pos = [], 0
