@@ -99,7 +99,8 @@ class SalesforceStream(Stream):
     query_all: ClassVar[bool] = False
     #: The record class soft-deleted for rows listed by the deletions query.
     deleted_type: ClassVar[type[Record] | None] = None
-    children: ClassVar[tuple[str, ...]] = ()
+    #: Child relationship -> subquery, read with each row where the org's describe has it.
+    children: ClassVar[dict[str, str]] = {}
 
     def __init__(self, api: ApiPaths | None = None) -> None:
         self.api = api or ApiPaths()
@@ -121,6 +122,14 @@ class SalesforceStream(Stream):
             clauses.append(f"SystemModstamp <= {soql.literal(ctx.now)}")
         return clauses
 
+    def subqueries(self, ctx: StreamContext) -> list[str]:
+        """The child subqueries whose relationship the org has (all, before describe)."""
+        described = ctx.shared.get(_describe_key(self.sobject))
+        if described is None:
+            return list(self.children.values())
+        present = {r.get("relationshipName") for r in described.get("childRelationships", [])}
+        return [text for name, text in self.children.items() if name in present]
+
     def query(self, ctx: StreamContext) -> str:
         order = ("SystemModstamp", "Id") if self.incremental else ("Id",)
         return soql.select(
@@ -128,7 +137,7 @@ class SalesforceStream(Stream):
             self.fields(ctx),
             where=self.where(ctx),
             order_by=order,
-            children=self.children,
+            children=self.subqueries(ctx),
         )
 
     def first_request(self, ctx: StreamContext) -> Request:
@@ -255,26 +264,14 @@ class LeadsStream(SalesforceStream):
     sobject = "Lead"
     produces = (LeadRecord,)
     deleted_type = LeadRecord
-    history = soql.select(
-        settings.LEAD_HISTORY_RELATIONSHIP,
-        settings.LEAD_HISTORY_FIELDS,
-        where=["Field = 'Status'"],
-        order_by=("CreatedDate",),
-    )
-
-    def query(self, ctx: StreamContext) -> str:
-        described = ctx.shared.get(_describe_key(self.sobject))
-        relationships = described.get("childRelationships", []) if described else []
-        has_history = any(
-            r.get("relationshipName") == settings.LEAD_HISTORY_RELATIONSHIP for r in relationships
+    children = {
+        settings.LEAD_HISTORY_RELATIONSHIP: soql.select(
+            settings.LEAD_HISTORY_RELATIONSHIP,
+            settings.LEAD_HISTORY_FIELDS,
+            where=["Field = 'Status'"],
+            order_by=("CreatedDate",),
         )
-        return soql.select(
-            self.sobject,
-            self.fields(ctx),
-            where=self.where(ctx),
-            order_by=("SystemModstamp", "Id"),
-            children=(self.history,) if has_history else (),
-        )
+    }
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
         return [mapping.map_lead(raw, lifecycle_classifier(ctx))]
@@ -292,13 +289,11 @@ class DealsStream(SalesforceStream):
     produces = (DealRecord, DealStageHistoryRecord)
     depends_on = ("stages",)
     deleted_type = DealRecord
-    children = (
-        soql.select(
-            settings.HISTORY_RELATIONSHIP,
-            settings.HISTORY_FIELDS,
-            order_by=("CreatedDate",),
-        ),
-    )
+    children = {
+        settings.HISTORY_RELATIONSHIP: soql.select(
+            settings.HISTORY_RELATIONSHIP, settings.HISTORY_FIELDS, order_by=("CreatedDate",)
+        )
+    }
 
     async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
         """Single-currency orgs have no CurrencyIsoCode: every amount is in the org's one."""

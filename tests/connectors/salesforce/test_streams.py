@@ -249,3 +249,12 @@ def test_leads_read_status_history_only_where_the_org_has_it() -> None:
         "SELECT Id, Status, (SELECT Field, OldValue, NewValue, CreatedDate FROM Histories "
         "WHERE Field = 'Status' ORDER BY CreatedDate) FROM Lead ORDER BY SystemModstamp, Id"
     )
+
+
+def test_deals_skip_the_history_subquery_where_the_org_hides_it() -> None:
+    context = ctx()
+    described = load_fixture("describe_opportunity.json")
+    context.shared["salesforce:describe:Opportunity"] = described
+    assert "FROM OpportunityHistories" in streams.DealsStream().query(context)
+    described["childRelationships"] = []
+    assert "OpportunityHistories" not in streams.DealsStream().query(context)
