@@ -17,14 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import connectors.salesforce as salesforce_plugin
 from connectors.salesforce.simulator import CREDENTIALS, SalesforceSimulator, create_simulator
-from core.models import SYNCED_MODELS, Connection, Organization, SyncState, Workspace
+from core.models import SYNCED_MODELS, Connection, FxRate, Organization, SyncState, Workspace
 from core.models.enums import SyncMode, SyncStatus
 from core.plugins import create_plugin_manager
 from core.secrets import Vault
 from core.sync.http import RetryPolicy
 from core.sync.ratelimit import RateLimiters
 from core.sync.runner import SyncOptions, SyncResult, run_sync
-from tests.core.sync.snapshots import snapshot, table_rows
 from tests.support.server import serve
 
 FAST_RETRY = RetryPolicy(attempts=10, base=0.01, cap=0.05)
@@ -90,18 +89,39 @@ def sync(engine: AsyncEngine, pm: pluggy.PluginManager, vault: Vault) -> Sync:
     return run
 
 
-async def _rows_of(engine: AsyncEngine, connection_id: str) -> dict[str, Any]:
-    """Every synced row of one connection, without the columns that differ between runs."""
-    drop = {"id", "synced_at", "connection_id", "workspace_id"}
+async def _table(engine: AsyncEngine, record_type: str, connection_id: str) -> dict[str, Any]:
+    """One connection's rows of a synced table by remote id (several connections of one
+    database share remote ids: they sync the same simulated org)."""
+    table = SYNCED_MODELS[record_type].__table__  # type: ignore[attr-defined]
+    async with engine.connect() as conn:
+        result = await conn.execute(select(table).where(table.c.connection_id == connection_id))
+        return {row["remote_id"]: dict(row) for row in result.mappings()}
+
+
+async def _rows_of(
+    engine: AsyncEngine, connection_id: str, *, with_sync_times: bool = False
+) -> dict[str, Any]:
+    """Every synced row and FX rate of one connection; without what differs between runs
+    unless ``with_sync_times``."""
+    drop = {"id"} if with_sync_times else {"id", "synced_at", "connection_id", "workspace_id"}
     out: dict[str, Any] = {}
     for record_type in SYNCED_MODELS:
-        rows = await table_rows(engine, record_type)
+        rows = await _table(engine, record_type, connection_id)
         out[record_type] = {
-            rid: {k: v for k, v in row.items() if k not in drop}
-            for rid, row in rows.items()
-            if row["connection_id"] == connection_id
+            rid: {k: v for k, v in row.items() if k not in drop} for rid, row in rows.items()
         }
+    out["fx"] = await _fx(engine, connection_id)
     return out
+
+
+async def _fx(engine: AsyncEngine, connection_id: str) -> list[tuple[Any, ...]]:
+    async with engine.connect() as conn:
+        result = await conn.execute(
+            select(FxRate.currency, FxRate.day, FxRate.rate).where(
+                FxRate.connection_id == connection_id
+            )
+        )
+        return sorted(tuple(r) for r in result)
 
 
 def _by_name(rows: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -115,7 +135,7 @@ async def test_full_sync_fills_every_table(engine: AsyncEngine, connect: Any, sy
     result = await sync(connection.id)
     assert result.status is SyncStatus.SUCCEEDED, (result.error, result.stats.to_json())
 
-    deals = await table_rows(engine, "deal")
+    deals = await _table(engine, "deal", connection.id)
     assert len(deals) == len(data.deals)
     assert Counter(d["status"] for d in deals.values()) == Counter(d.status for d in data.deals)
     assert sum(d["amount"] for d in deals.values()) == sum(d.amount for d in data.deals)
@@ -124,19 +144,19 @@ async def test_full_sync_fills_every_table(engine: AsyncEngine, connect: Any, sy
         row = by_name[deal.name]
         assert row["currency"] == deal.currency and row["closed_at"] == deal.closed_at
         assert row["lost_reason"] == deal.lost_reason
-    history = await table_rows(engine, "deal_stage_history")
+    history = await _table(engine, "deal_stage_history", connection.id)
     assert len(history) == sum(len(d.history) for d in data.deals)
-    stages = await table_rows(engine, "stage")
+    stages = await _table(engine, "stage", connection.id)
     assert {s["name"]: s["kind"] for s in stages.values() if s["is_closed"]} == {
         "Closed won": "WON",
         "Closed lost": "LOST",
     }
-    assert len(await table_rows(engine, "pipeline")) == 1
-    assert len(await table_rows(engine, "user")) == len(data.users)
-    assert len(await table_rows(engine, "team")) == len(data.teams)
-    assert len(await table_rows(engine, "account")) == len(data.accounts)
-    assert len(await table_rows(engine, "contact")) == len(data.contacts)
-    leads = await table_rows(engine, "lead")
+    assert len(await _table(engine, "pipeline", connection.id)) == 1
+    assert len(await _table(engine, "user", connection.id)) == len(data.users)
+    assert len(await _table(engine, "team", connection.id)) == len(data.teams)
+    assert len(await _table(engine, "account", connection.id)) == len(data.accounts)
+    assert len(await _table(engine, "contact", connection.id)) == len(data.contacts)
+    leads = await _table(engine, "lead", connection.id)
     assert len(leads) == len(data.leads)
     assert sum(1 for r in leads.values() if r["converted_at"]) == sum(
         1 for lead in data.leads if lead.converted_at
@@ -148,11 +168,11 @@ async def test_full_sync_fills_every_table(engine: AsyncEngine, connect: Any, sy
         for lead in data.leads
         if lead.converted_at
     }
-    activities = await table_rows(engine, "activity")
+    activities = await _table(engine, "activity", connection.id)
     assert Counter(a["type"] for a in activities.values()) == Counter(
         a.type for a in data.activities
     )
-    fx = (await snapshot(engine))["fx"]
+    fx = await _fx(engine, connection.id)
     # daily DatedConversionRate rows; today's CurrencyType rates land on the anchor's day
     assert len(fx) == len(data.fx_rates)
     eur = {day: rate for currency, day, rate in fx if currency == "EUR"}
@@ -167,12 +187,12 @@ async def test_repeat_sync_changes_nothing_and_edits_and_deletions_arrive(
     sim = create_simulator(seed=22, deals=200)
     connection = await connect(sim)
     assert (await sync(connection.id)).status is SyncStatus.SUCCEEDED
-    before = await snapshot(engine)
+    before = await _rows_of(engine, connection.id, with_sync_times=True)
 
     again = await sync(connection.id)
     assert again.status is SyncStatus.SUCCEEDED
     assert all(s.inserted == 0 and s.updated == 0 for s in again.stats.streams.values())
-    assert await snapshot(engine) == before
+    assert await _rows_of(engine, connection.id, with_sync_times=True) == before
 
     at = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=30)
     edited = sim.data.edit_deals(5, at)
@@ -183,13 +203,13 @@ async def test_repeat_sync_changes_nothing_and_edits_and_deletions_arrive(
     sim.rerender()
     third = await sync(connection.id)
     assert third.status is SyncStatus.SUCCEEDED, third.error
-    deals = _by_name(await table_rows(engine, "deal"))
+    deals = _by_name(await _table(engine, "deal", connection.id))
     for deal in edited:
         assert deals[deal.name]["amount"] == deal.amount
     assert {n for n, r in deals.items() if r["deleted_at"] is not None} == {
         d.name for d in gone_deals
     }
-    contacts = _by_name(await table_rows(engine, "contact"))
+    contacts = _by_name(await _table(engine, "contact", connection.id))
     names = {f"{c.first_name} {c.last_name}" for c in gone_contacts}
     assert {n for n, r in contacts.items() if r["deleted_at"] is not None} == names
     assert third.stats.streams["deals"].updated >= len(edited)
@@ -223,7 +243,7 @@ async def test_daily_limit_stops_cleanly_then_the_next_run_resumes(
     assert probe.status is SyncStatus.SUCCEEDED
     needed = sim.used
     for table in ("deal", "deal_stage_history"):
-        assert len(await table_rows(engine, table)) > 0
+        assert len(await _table(engine, table, connection.id)) > 0
 
     sim2 = create_simulator(seed=24, deals=600, batch_size=200, daily_limit=needed // 2)
     connection2 = await connect(sim2)
@@ -247,9 +267,7 @@ async def test_daily_limit_stops_cleanly_then_the_next_run_resumes(
     sim2.daily_limit = 1_000_000
     resumed = await sync(connection2.id)
     assert resumed.status is SyncStatus.SUCCEEDED, resumed.error
-    rows = await table_rows(engine, "deal")
-    mine = [r for r in rows.values() if r["connection_id"] == connection2.id]
-    assert len(mine) == len(sim2.data.deals)
+    assert len(await _table(engine, "deal", connection2.id)) == len(sim2.data.deals)
 
 
 async def test_faults_end_with_exactly_the_data_of_a_clean_sync(
@@ -267,4 +285,24 @@ async def test_faults_end_with_exactly_the_data_of_a_clean_sync(
     result = await sync(second.id)
     assert result.status is SyncStatus.SUCCEEDED, result.error
     assert result.stats.retries > 0
-    assert await _rows_of(engine, second.id) == expected
+    got = await _rows_of(engine, second.id)
+    assert not _differences(got, expected), _differences(got, expected)
+
+
+def _differences(got: dict[str, Any], expected: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """(table, remote id, column, got, expected) of the first differing values."""
+    found: list[tuple[Any, ...]] = []
+    for table in sorted(set(got) | set(expected)):
+        mine, theirs = got.get(table), expected.get(table)
+        if not isinstance(mine, dict) or not isinstance(theirs, dict):
+            if mine != theirs:
+                found.append((table, None, None, len(mine or ()), len(theirs or ())))
+            continue
+        for rid in sorted(set(mine) | set(theirs)):
+            a, b = mine.get(rid) or {}, theirs.get(rid) or {}
+            found += [
+                (table, rid, k, a.get(k), b.get(k))
+                for k in sorted(set(a) | set(b))
+                if a.get(k) != b.get(k)
+            ]
+    return found[:10]
