@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from strawberry.fastapi import GraphQLRouter
 
 from api.context import Context
+from api.dashboard import router as dashboard_router
 from api.schema import create_schema
 from api.session import SerialSession
 from core.db import create_engine, create_sessionmaker
@@ -121,6 +122,7 @@ def create_app(
         graphql_ide="graphiql",
     )
     app.include_router(graphql, prefix="/graphql")
+    app.include_router(dashboard_router)  # the page at /dashboard, a client of /graphql
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
