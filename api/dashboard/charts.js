@@ -50,10 +50,13 @@ export function lineChart(points, { title, format, onSelect }) {
     chart.appendChild(el("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), class: "grid" }));
     chart.appendChild(el("text", { x: L - 4, y: y(v) + 3, class: "axis", "text-anchor": "end" }, format(v, true)));
   }
-  const every = Math.ceil(points.length / 6);
+  // About five labels: every n-th bucket and the last, never two crowding each other.
+  const every = Math.ceil(points.length / 5);
+  const last = points.length - 1;
   points.forEach((p, i) => {
-    if (i % every === 0 || i === points.length - 1) {
-      chart.appendChild(el("text", { x: x(i), y: H - 8, class: "axis", "text-anchor": "middle" }, p.label));
+    if ((i % every === 0 && last - i >= every / 2) || i === last) {
+      const anchor = i === points.length - 1 && points.length > 1 ? "end" : i === 0 ? "start" : "middle";
+      chart.appendChild(el("text", { x: x(i), y: H - 8, class: "axis", "text-anchor": anchor }, p.label));
     }
   });
   // The line breaks where a bucket has no value (null, e.g. an empty denominator).

@@ -38,7 +38,7 @@ export function formatValue(value, unit, currency, { compact = false } = {}) {
  */
 export function formatChange(kpi, unit, comparison) {
   if (!comparison || comparison.change === null || comparison.change === undefined) {
-    return { text: "no comparison value", tone: "flat" };
+    return { text: "no change to show", tone: "flat" };
   }
   const { change, changeRatio } = comparison;
   const sign = change > 0 ? "+" : change < 0 ? "−" : "±";
@@ -71,6 +71,7 @@ export function presetLabel(preset) {
 /** A record field value for a table cell: dates shortened, money and null shown plainly. */
 export function formatCell(value) {
   if (value === null || value === undefined) return "";
+  if (typeof value === "object") return value.name ?? JSON.stringify(value);
   if (typeof value === "string" && /^\d{4}-\d\d-\d\dT/.test(value)) {
     return value.slice(0, 16).replace("T", " ");
   }

@@ -30,6 +30,10 @@ const PREFERRED_COLUMNS = ["name", "title", "subject", "type", "status", "amount
   "stageName", "source", "email", "createdAt", "remoteCreatedAt", "closedAt", "doneAt",
   "dueAt", "lifecycleStage"];
 const MAX_COLUMNS = 7;
+/** Leaf fields never worth a column (raw JSON, internal references). */
+const HIDDEN_COLUMNS = new Set(["custom", "remoteData", "workspaceId", "connectionId"]);
+/** Related records shown by name, when the record type links them: owner { name }. */
+const NAMED_REFERENCES = ["owner", "account", "pipeline", "stage"];
 
 /** The metrics part of the schema, with what the page needs to know about it. */
 export class MetricsSchema {
@@ -108,13 +112,18 @@ export class MetricsSchema {
     const node = this.schema.fieldType(this.schema.field(edge, "node"));
     const columns = new Map();
     const fragments = this.schema.concreteTypes(node).map((t) => {
-      const leaves = t.fields.filter((f) => isLeaf(f.type) && f.name !== "id");
+      const leaves = t.fields.filter((f) => isLeaf(f.type) && f.name !== "id" && !HIDDEN_COLUMNS.has(f.name));
       const ranked = [
         ...PREFERRED_COLUMNS.filter((n) => leaves.some((f) => f.name === n)),
         ...leaves.map((f) => f.name).filter((n) => !PREFERRED_COLUMNS.includes(n)),
       ].slice(0, MAX_COLUMNS);
-      columns.set(t.name, ranked);
-      return ranked.length ? `... on ${t.name} { ${ranked.join(" ")} }` : "";
+      const named = NAMED_REFERENCES.filter((n) => {
+        const ref = this.schema.field(t, n);
+        return ref && !isLeaf(ref.type) && this.schema.field(this.schema.fieldType(ref), "name");
+      });
+      columns.set(t.name, [...ranked, ...named]);
+      const select = [...ranked, ...named.map((n) => `${n} { name }`)];
+      return select.length ? `... on ${t.name} { ${select.join(" ")} }` : "";
     });
     const inner = [
       this.schema.field(conn, "totalCount") ? "totalCount" : "",

@@ -74,9 +74,10 @@ function tile(page, kpi, result, error, args) {
   }
   if (page.state.compare && "comparison" in result) {
     const change = formatChange(kpi, result.unit, result.comparison);
-    const text = result.comparison
-      ? `${change.text} vs ${formatValue(result.comparison.value, result.unit, result.currency)}`
-      : change.text;
+    const before = result.comparison?.value;
+    const text = before === null || before === undefined
+      ? "no value in the comparison period"
+      : `${change.text} vs ${formatValue(before, result.unit, result.currency)}`;
     details.appendChild(node("span", { class: `change ${change.tone}`, testid: "tile-change" }, text));
   }
   if (result.target) {
