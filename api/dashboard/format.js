@@ -72,6 +72,7 @@ export function presetLabel(preset) {
 export function formatCell(value) {
   if (value === null || value === undefined) return "";
   if (typeof value === "object") return value.name ?? JSON.stringify(value);
+  if (typeof value === "number") return value.toLocaleString(LOCALE);
   if (typeof value === "string" && /^\d{4}-\d\d-\d\dT/.test(value)) {
     return value.slice(0, 16).replace("T", " ");
   }

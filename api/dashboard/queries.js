@@ -193,15 +193,26 @@ class Variables {
 export function metricsQuery(metrics, name, scope, items) {
   const vars = new Variables();
   const rootArgs = vars.args(metrics.root, scope);
+  // A selection shared by several KPIs is written once, as a fragment: the server caps
+  // the tokens of a query, and a fragment keeps a 50-tile query well under that cap.
+  const fragments = new Map();
+  const shared = (select, field) => {
+    const count = items.filter((i) => i.select === select).length;
+    if (count < 2 || metrics.schema.fieldType(field) !== metrics.resultType) return select;
+    if (!fragments.has(select)) fragments.set(select, `K${fragments.size}`);
+    return `...${fragments.get(select)}`;
+  };
   const body = items.map((item) => {
     const field = metrics.kpi(item.kpi);
     const alias = item.alias && item.alias !== item.kpi ? `${item.alias}: ` : "";
-    const select = typeof item.select === "function" ? item.select(vars) : item.select;
+    const select = typeof item.select === "function" ? item.select(vars) : shared(item.select, field);
     return `${alias}${item.kpi}${vars.args(field, item.args ?? {})} { ${select} }`;
   });
   const declarations = vars.declarations.length ? `(${vars.declarations.join(", ")})` : "";
+  const definitions = [...fragments].map(
+    ([select, fragment]) => ` fragment ${fragment} on ${metrics.resultType.name} { ${select} }`);
   return {
-    query: `query ${name}${declarations} { metrics${rootArgs} { ${body.join(" ")} } }`,
+    query: `query ${name}${declarations} { metrics${rootArgs} { ${body.join(" ")} } }${definitions.join("")}`,
     variables: vars.values,
   };
 }

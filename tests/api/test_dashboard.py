@@ -12,23 +12,26 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
+import httpx
 import pytest
 from playwright.async_api import Page, expect
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.dashboard import ASSETS, DASHBOARD_DIR
 from api.schema import create_schema
 from core.models import Connection, Deal, Pipeline, Stage, User
 from core.organizations import create_organization, create_workspace
 from core.tenancy import create_api_key
-from tests.support.api import api_client
-from tests.support.browser import ARTIFACTS, chromium
-from tests.support.live_server import live_server
+from tests.support import contract_api
+from tests.support.browser import artifact, chromium
+from tests.support.live_server import crmkpi_app, live_server
 
 #: The page's own JavaScript imports: every one must be a served asset.
 _IMPORT = re.compile(r'from\s+"\./([\w.-]+)"')
 _TIMEOUT_MS = 10_000
+_VIEWPORT = {"width": 1280, "height": 900}
 
 
 @dataclass
@@ -125,12 +128,15 @@ async def _seed(session: AsyncSession) -> Seeded:
 # ---- how the page is served ----
 
 
-async def test_dashboard_is_served_with_its_assets_only(engine: AsyncEngine) -> None:
-    async with api_client(engine) as client:
-        redirect = await client.http.get("/dashboard?key=ck_x", follow_redirects=False)
-        page = await client.http.get("/dashboard/")
-        assets = {name: await client.http.get(f"/dashboard/{name}") for name in ASSETS}
-        private = await client.http.get("/dashboard/__init__.py")
+async def test_dashboard_is_served_with_its_assets_only(tmp_path: Path) -> None:
+    # Static files only: an app whose database is never opened is enough.
+    app = crmkpi_app(f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}")
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        redirect = await http.get("/dashboard?key=ck_x", follow_redirects=False)
+        page = await http.get("/dashboard/")
+        assets = {name: await http.get(f"/dashboard/{name}") for name in ASSETS}
+        private = await http.get("/dashboard/__init__.py")
     assert redirect.status_code == 307
     assert redirect.headers["location"] == "/dashboard/?key=ck_x"
     assert page.status_code == 200 and "<title>crmkpi dashboard</title>" in page.text
@@ -159,6 +165,17 @@ def _has_metrics() -> bool:
     return "metrics(" in str(create_schema())
 
 
+def _collect_failures(page: Page) -> list[str]:
+    """Script errors and failed loads of the page, as they happen."""
+    failures: list[str] = []
+    page.on("pageerror", lambda exc: failures.append(f"page error: {exc}"))
+    page.on(
+        "console",
+        lambda msg: failures.append(f"console: {msg.text}") if msg.type == "error" else None,
+    )
+    return failures
+
+
 async def _settled(page: Page) -> None:
     """Wait until the page's last refresh has rendered every widget."""
     await expect(page.locator("body")).to_have_attribute(
@@ -172,20 +189,11 @@ async def test_the_page_in_headless_chromium(
 ) -> None:
     async with sessionmaker() as session:
         seeded = await _seed(session)
-    failures: list[str] = []
-    with live_server(database_url) as base:
+    with live_server(crmkpi_app(database_url)) as base:
         async with chromium() as browser:
-            context = await browser.new_context(
-                locale="en-US", viewport={"width": 1280, "height": 900}
-            )
+            context = await browser.new_context(locale="en-US", viewport=_VIEWPORT)
             page = await context.new_page()
-            page.on("pageerror", lambda exc: failures.append(f"page error: {exc}"))
-            page.on(
-                "console",
-                lambda msg: (
-                    failures.append(f"console: {msg.text}") if msg.type == "error" else None
-                ),
-            )
+            failures = _collect_failures(page)
             await page.goto(f"{base}/dashboard?key={seeded.key}")
 
             # Authenticated with the key from the URL, which then leaves the address bar.
@@ -207,8 +215,7 @@ async def test_the_page_in_headless_chromium(
             else:
                 # Before the metrics core is on this branch: the page says so and stays up.
                 await expect(page.get_by_test_id("tiles")).to_contain_text("no metrics yet")
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            shot = ARTIFACTS / "dashboard.png"
+            shot = artifact("dashboard.png")
             await page.screenshot(path=shot, full_page=True)
             await context.close()
     assert shot.stat().st_size > 10_000
@@ -273,3 +280,48 @@ async def _assert_tiles_and_drilldown(page: Page, seeded: Seeded) -> None:
     await expect(page.get_by_test_id("tile-change").first).to_be_visible()
     assert await page.locator('[data-testid="breakdown"] rect.bar').count() >= 1
     assert await page.locator('[data-testid="trend"] path.line').count() >= 1
+
+
+async def test_the_page_renders_every_part_of_the_contract() -> None:
+    """Target attainment, the stage funnel and paged records behind a number, rendered from
+    the contract stand-in (the real server gets those parts in later issues)."""
+    with live_server(contract_api.contract_app()) as base:
+        async with chromium() as browser:
+            context = await browser.new_context(locale="en-US", viewport=_VIEWPORT)
+            page = await context.new_page()
+            failures = _collect_failures(page)
+            await page.goto(f"{base}/dashboard/?key={contract_api.KEY}")
+            await expect(page.get_by_test_id("status")).to_have_text(
+                "Connected · 1 workspace", timeout=_TIMEOUT_MS
+            )
+            await _settled(page)
+            tile = page.locator('[data-testid="tile"][data-kpi="salesRevenue"]')
+            await expect(tile.get_by_test_id("tile-value")).to_have_text("$80,000")
+            await expect(tile.get_by_test_id("tile-target")).to_have_text("80% of target $100,000")
+            funnel = page.get_by_test_id("funnel")
+            await expect(funnel.locator("rect.stage")).to_have_count(len(contract_api.STAGES))
+            await expect(funnel).to_contain_text("Lead in · 50")
+            await expect(funnel).to_contain_text("→ 60% next")  # 30 of 50 went on
+            await expect(page.locator('[data-testid="trend"] circle.dot')).to_have_count(3)
+            await expect(page.locator('[data-testid="breakdown"] rect.bar')).to_have_count(1)
+
+            await page.get_by_test_id("compare").select_option("PREVIOUS_PERIOD")
+            await _settled(page)
+            await expect(tile.get_by_test_id("tile-change")).to_have_text("+25.0% vs $64,000")
+
+            await page.screenshot(path=artifact("dashboard-contract.png"), full_page=True)
+
+            # The records behind the number, a page at a time.
+            await tile.get_by_test_id("tile-value").click()
+            rows = page.get_by_test_id("drill-row")
+            await expect(rows).to_have_count(25, timeout=_TIMEOUT_MS)
+            await expect(page.locator("#drill-summary")).to_contain_text(
+                f"{contract_api.DEAL_COUNT} records (showing 25)"
+            )
+            await expect(rows.first).to_contain_text("Deal 1")
+            await page.locator("#drill-more").click()
+            await expect(rows).to_have_count(contract_api.DEAL_COUNT, timeout=_TIMEOUT_MS)
+            await expect(page.locator("#drill-more")).to_be_hidden()
+            await page.screenshot(path=artifact("dashboard-drilldown.png"))
+            await context.close()
+    assert failures == []

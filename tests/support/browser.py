@@ -26,6 +26,12 @@ FLAGS = [
 ARTIFACTS = Path(os.environ.get("CRMKPI_TEST_ARTIFACTS", "var/test-artifacts"))
 
 
+def artifact(name: str) -> Path:
+    """A path under ARTIFACTS for a screenshot (the folder is created)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS / name
+
+
 def _require_chromium() -> None:
     if not Path(CHROMIUM).exists():
         raise RuntimeError(

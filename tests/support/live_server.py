@@ -1,7 +1,7 @@
-"""The real app served by uvicorn on a random local port, in a thread, for browser tests.
+"""An ASGI app served by uvicorn on a random local port, in a thread, for browser tests.
 
-The server builds its own engine on ``database_url`` inside its own event loop (the app's
-lifespan), so a test can seed the same database through its own fixtures meanwhile.
+The real app (:func:`crmkpi_app`) builds its own engine on ``database_url`` inside the
+server's event loop (its lifespan), so a test can seed the same database meanwhile.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import uvicorn
+from fastapi import FastAPI
 
 from api.app import create_app
 from core.plugins import create_plugin_manager
@@ -21,13 +22,16 @@ from core.settings import Settings
 _START_TIMEOUT = 15.0
 
 
-@contextmanager
-def live_server(database_url: str) -> Iterator[str]:
-    """Serve the app until the block ends; yields its base URL (http://127.0.0.1:PORT)."""
-    app = create_app(
+def crmkpi_app(database_url: str) -> FastAPI:
+    return create_app(
         Settings(database_url=database_url),
         plugins=create_plugin_manager(load_entrypoints=False),
     )
+
+
+@contextmanager
+def live_server(app: FastAPI) -> Iterator[str]:
+    """Serve ``app`` until the block ends; yields its base URL (http://127.0.0.1:PORT)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
