@@ -54,7 +54,7 @@ export function lineChart(points, { title, format, onSelect }) {
   const every = Math.ceil(points.length / 5);
   const last = points.length - 1;
   points.forEach((p, i) => {
-    if ((i % every === 0 && last - i >= every / 2) || i === last) {
+    if ((i % every === 0 && last - i >= every) || i === last) {
       const anchor = i === points.length - 1 && points.length > 1 ? "end" : i === 0 ? "start" : "middle";
       chart.appendChild(el("text", { x: x(i), y: H - 8, class: "axis", "text-anchor": anchor }, p.label));
     }

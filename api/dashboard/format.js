@@ -55,12 +55,13 @@ export function formatChange(kpi, unit, comparison) {
   return { text, tone: `${change > 0 ? "up" : "down"}-${good ? "good" : "bad"}` };
 }
 
+/** Abbreviations that stay in capitals when a name is humanized. */
+const ACRONYMS = /\b(mql|sql|nps|csat|mrr|arpa|roi|id|fx)\b/g;
+
 /** "salesRevenue" -> "Sales revenue" (the catalogue's descriptions give the meaning). */
 export function humanize(name) {
-  const words = name.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
-  return words.charAt(0).toUpperCase() + words.slice(1)
-    .replace(/\bnps\b/, "NPS").replace(/\bcsat\b/, "CSAT").replace(/\bmrr\b/, "MRR")
-    .replace(/\barpa\b/, "ARPA").replace(/\broi\b/, "ROI");
+  const words = name.replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase().replace(ACRONYMS, (w) => w.toUpperCase());
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 /** "LAST_365_DAYS" -> "Last 365 days". */

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -323,5 +323,24 @@ async def test_the_page_renders_every_part_of_the_contract() -> None:
             await expect(rows).to_have_count(contract_api.DEAL_COUNT, timeout=_TIMEOUT_MS)
             await expect(page.locator("#drill-more")).to_be_hidden()
             await page.screenshot(path=artifact("dashboard-drilldown.png"))
+            await page.locator("#drill-close").click()
+
+            # A bar of the breakdown and a point of a trend open their own records.
+            # A bar of the breakdown: the same KPI narrowed to that owner.
+            await page.locator('[data-testid="breakdown"] rect.bar').click()
+            await expect(page.locator("#drill-title")).to_have_text("Sales revenue · Ada")
+            await expect(rows).to_have_count(25, timeout=_TIMEOUT_MS)
+            period, segment = contract_api.REQUESTS[-1]
+            assert segment is not None and segment.owners == ["u1"]
+            await page.locator("#drill-close").click()
+            # A point of a trend: the same KPI over that month.
+            await page.locator('[data-testid="trend"] circle.dot').nth(1).click()
+            await expect(page.locator("#drill-title")).to_have_text("Sales revenue · 2026-02")
+            await expect(rows).to_have_count(25, timeout=_TIMEOUT_MS)
+            period, segment = contract_api.REQUESTS[-1]
+            assert period is not None
+            assert (period.start, period.end) == (date(2026, 2, 1), date(2026, 3, 1))
+            await page.locator("#drill-close").click()
+            await expect(page.get_by_test_id("drilldown")).to_be_hidden()
             await context.close()
     assert failures == []

@@ -26,6 +26,8 @@ DEAL_COUNT = 45
 #: (stage, deals that reached it) in pipeline order: the funnel.
 STAGES = [("Lead in", 50), ("Qualified", 30), ("Proposal", 20), ("Won", 10)]
 REVENUE, TARGET = 80_000.0, 100_000.0
+#: The (period, segment) of every salesRevenue request, for tests to check what was asked.
+REQUESTS: list[tuple[PeriodInput | None, SegmentInput | None]] = []
 
 
 @strawberry.enum
@@ -204,6 +206,7 @@ class Metrics:
         granularity: Granularity | None = None,
         breakdown: BreakdownInput | None = None,
     ) -> KpiResult:
+        REQUESTS.append((period, segment))
         months = [date(2026, m, 1) for m in range(1, 5)]
         return KpiResult(
             name="salesRevenue",
