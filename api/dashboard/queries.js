@@ -24,6 +24,7 @@ export const RESULT_PARTS = {
   target: [["target", ["value", "attainment"]]],
   series: [["series", ["start", "end", "label", "value", "numerator", "denominator"]]],
   breakdown: [["breakdown", ["key", "label", "value", "numerator", "denominator"]]],
+  freshness: [["freshness", ["syncedAt", "staleConnections"]]],
 };
 /** Columns worth showing first in a drill-down table, when the record type has them. */
 const PREFERRED_COLUMNS = ["name", "title", "subject", "type", "status", "amount", "currency",

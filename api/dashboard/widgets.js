@@ -44,14 +44,35 @@ export async function renderTiles(page, container) {
     message(container, "Choose KPIs in the KPIs menu.");
     return null;
   }
-  const parts = ["base", "target", ...(state.compare ? ["comparison"] : [])];
+  const parts = ["base", "target", "freshness", ...(state.compare ? ["comparison"] : [])];
   const args = page.kpiArgs({ compareTo: state.compare || undefined });
   const items = names.map((kpi) => ({ alias: kpi, kpi, args, select: metrics.resultSelection(parts) }));
   const q = metricsQuery(metrics, "DashboardTiles", page.scope(), items);
   const { data, errors } = await page.client.requestPartial(q.query, q.variables);
   container.replaceChildren(...names.map((kpi) => tile(page, kpi, data?.metrics?.[kpi], errorsFor(errors, kpi), args)));
-  const first = names.map((n) => data?.metrics?.[n]).find((r) => r?.period);
-  return first?.period ?? null;
+  const results = names.map((n) => data?.metrics?.[n]).filter(Boolean);
+  showFreshness(results);
+  return results.find((r) => r.period)?.period ?? null;
+}
+
+/** How current the numbers are: the oldest sync behind any tile, and stale connections. */
+function showFreshness(results) {
+  const notice = document.getElementById("notice");
+  const known = results.filter((r) => r.freshness);
+  if (!known.length) {
+    notice.hidden = true;
+    return;
+  }
+  const never = known.some((r) => !r.freshness.syncedAt);
+  const synced = known.map((r) => r.freshness.syncedAt).filter(Boolean).sort()[0];
+  const stale = new Set(known.flatMap((r) => r.freshness.staleConnections ?? []));
+  // A never-synced connection is also a stale one: say it once.
+  notice.textContent = never
+    ? "Some connections have never synced"
+    : `Data as of ${new Date(synced).toLocaleString()}` +
+      (stale.size ? ` · ${stale.size} connection${stale.size === 1 ? "" : "s"} not synced for a day or more` : "");
+  notice.classList.toggle("stale", never || stale.size > 0);
+  notice.hidden = false;
 }
 
 function tile(page, kpi, result, error, args) {

@@ -194,6 +194,10 @@ async def test_the_page_in_headless_chromium(
             context = await browser.new_context(locale="en-US", viewport=_VIEWPORT)
             page = await context.new_page()
             failures = _collect_failures(page)
+            await page.goto(f"{base}/dashboard?key=ck_not-a-key")
+            await expect(page.get_by_test_id("status")).to_contain_text(
+                "Not connected: missing or invalid API key", timeout=_TIMEOUT_MS
+            )
             await page.goto(f"{base}/dashboard?key={seeded.key}")
 
             # Authenticated with the key from the URL, which then leaves the address bar.
@@ -231,6 +235,7 @@ async def _assert_tiles_and_drilldown(page: Page, seeded: Seeded) -> None:
     """Northwind: won 1,500 (2 days ago, Ada) and 2,500 (5 days ago, Bo); Iberia: won 1,000."""
     await _assert_tile(page, "dealsWon", "2")
     await _assert_tile(page, "salesRevenue", "$4,000")
+    await expect(page.locator("#notice")).to_have_text("Some connections have never synced")
 
     # Segment filter: one owner.
     await page.locator('[data-testid="filter-OWNER"] summary').click()
