@@ -3,7 +3,7 @@
 // queries in queries.js, the HTTP client in graphql.js.
 
 import { DrillDown } from "./drill.js";
-import { humanize, nextDay, presetLabel } from "./format.js";
+import { humanize, nextDay, presetLabel, previousDay } from "./format.js";
 import { Client, Schema } from "./graphql.js";
 import { MetricsSchema, SEGMENT_DIMENSIONS, metricsQuery, selection } from "./queries.js";
 import { DEFAULT_TILES, renderBreakdown, renderFunnel, renderTiles, renderTrends, trendPeriod } from "./widgets.js";
@@ -30,6 +30,7 @@ class Page {
     };
     this.definitions = new Map();
     this.generation = 0;
+    this.optionsGeneration = 0;
     this.drillDown = new DrillDown();
   }
 
@@ -128,7 +129,47 @@ class Page {
     this.setUpFilters();
     this.setUpTilePicker();
     this.setUpBreakdown();
+    this.readView();
     this.syncVisibility();
+  }
+
+  /** The view as the URL's fragment, so a dashboard can be bookmarked (never the key). */
+  writeView() {
+    const { state } = this;
+    const view = new URLSearchParams({ ws: state.workspace });
+    if (state.workspace === ALL && state.currency) view.set("currency", state.currency);
+    if (state.period.preset) view.set("period", state.period.preset);
+    else view.set("range", `${state.period.start}..${state.period.end}`);
+    if (state.compare) view.set("compare", state.compare);
+    for (const [dim, values] of Object.entries(state.filters)) {
+      for (const value of values) view.append(dim.toLowerCase(), value);
+    }
+    window.history.replaceState(null, "", `#${view}`);
+  }
+
+  /** Apply a fragment written by writeView; anything unknown keeps its default. */
+  readView() {
+    const view = new URLSearchParams(window.location.hash.slice(1));
+    const { state } = this;
+    const pick = (select, value) => {
+      if (value && [...$(select).options].some((o) => o.value === value)) $(select).value = value;
+      return $(select).value;
+    };
+    state.workspace = pick("workspace", view.get("ws"));
+    state.currency = pick("currency", view.get("currency"));
+    state.compare = pick("compare", view.get("compare"));
+    const [start, end] = (view.get("range") ?? "").split("..");
+    if (/^\d{4}-\d\d-\d\d$/.test(start) && /^\d{4}-\d\d-\d\d$/.test(end ?? "")) {
+      $("period").value = "CUSTOM";
+      $("range-start").value = start;
+      $("range-end").value = previousDay(end);
+      state.period = { start, end };
+    } else {
+      state.period = { preset: pick("period", view.get("period")) };
+    }
+    for (const dim of Object.keys(state.filters)) {
+      state.filters[dim] = new Set(view.getAll(dim.toLowerCase()));
+    }
   }
 
   syncVisibility() {
@@ -159,6 +200,7 @@ class Page {
 
   /** Filter values from breakdowns of one deal KPI over the last year, per dimension. */
   async loadFilterOptions() {
+    const generation = ++this.optionsGeneration;
     const kpi = OPTION_KPIS.find((n) => this.metrics.supports(n, "breakdown", "breakdown"));
     const menus = [...$("filters").querySelectorAll("details[data-dim]")];
     if (!kpi || !menus.length) {
@@ -174,6 +216,7 @@ class Page {
     }));
     const q = metricsQuery(this.metrics, "DashboardFilterValues", this.scope(), items);
     const { data } = await this.client.requestPartial(q.query, q.variables).catch(() => ({ data: null }));
+    if (generation !== this.optionsGeneration) return; // the workspace changed meanwhile
     for (const menu of menus) {
       const dim = menu.dataset.dim;
       const rows = (data?.metrics?.[`by${dim}`]?.breakdown ?? []).filter((r) => r.key !== null && r.key !== undefined);
@@ -294,6 +337,7 @@ class Page {
   /** Refresh every widget; answers to an older refresh are dropped. */
   async refresh({ options = false, tilesOnly = false } = {}) {
     const generation = ++this.generation;
+    this.writeView();
     document.body.dataset.loading = "true";
     if (options) this.guard(this.loadFilterOptions(), $("filters"));
     const period = await this.guard(renderTiles(this, $("tiles")), $("tiles"));

@@ -19,6 +19,7 @@ export class DrillDown {
 
   /** ``what``: {kpi, args, scope, title}; ``ctx``: {client, metrics}. */
   async open(ctx, what) {
+    this.opened = (this.opened ?? 0) + 1;
     this.ctx = ctx;
     this.what = what;
     this.after = null;
@@ -44,14 +45,16 @@ export class DrillDown {
     const select = (vars) =>
       `value unit currency records${vars.args(records.field, { first: PAGE_SIZE, after: this.after })} { ${records.inner} }`;
     const q = metricsQuery(metrics, "DrillDown", scope, [{ alias: "kpi", kpi, args, select }]);
+    const opened = this.opened;
     let data;
     let errors;
     try {
       ({ data, errors } = await client.requestPartial(q.query, q.variables));
     } catch (err) {
-      $("drill-summary").textContent = err.message;
+      if (opened === this.opened) $("drill-summary").textContent = err.message;
       return;
     }
+    if (opened !== this.opened) return; // another number was clicked meanwhile
     const result = data?.metrics?.kpi;
     if (!result?.records) {
       $("drill-summary").textContent = errorsFor(errors, "kpi") ?? "No records returned.";

@@ -198,7 +198,9 @@ async def test_the_page_in_headless_chromium(
             await expect(page.get_by_test_id("status")).to_contain_text(
                 "Not connected: missing or invalid API key", timeout=_TIMEOUT_MS
             )
-            await page.goto(f"{base}/dashboard?key={seeded.key}")
+            # The demo's link: the key, and a view (workspace and period) in the fragment.
+            view = f"ws={seeded.us}&period=LAST_365_DAYS"
+            await page.goto(f"{base}/dashboard?key={seeded.key}#{view}")
 
             # Authenticated with the key from the URL, which then leaves the address bar.
             await expect(page.get_by_test_id("status")).to_have_text(
@@ -209,16 +211,18 @@ async def test_the_page_in_headless_chromium(
             await expect(options).to_have_text(
                 ["All workspaces", "Iberia Foods (ES) (EUR)", "Northwind (US) (USD)"]
             )
-            await _settled(page)
-
-            await page.get_by_test_id("workspace").select_option(seeded.us)
-            await page.get_by_test_id("period").select_option("LAST_365_DAYS")
+            await expect(page.get_by_test_id("workspace")).to_have_value(seeded.us)
+            await expect(page.get_by_test_id("period")).to_have_value("LAST_365_DAYS")
             await _settled(page)
             if _has_metrics():
-                await _assert_tiles_and_drilldown(page, seeded)
+                await _assert_metrics(page, seeded)
             else:
                 # Before the metrics core is on this branch: the page says so and stays up.
+                await page.get_by_test_id("workspace").select_option(seeded.es)
+                await page.get_by_test_id("period").select_option("LAST_MONTH")
+                await _settled(page)
                 await expect(page.get_by_test_id("tiles")).to_contain_text("no metrics yet")
+                assert f"ws={seeded.es}" in page.url and "period=LAST_MONTH" in page.url
             shot = artifact("dashboard.png")
             await page.screenshot(path=shot, full_page=True)
             await context.close()
@@ -231,8 +235,9 @@ async def _assert_tile(page: Page, kpi: str, text: str) -> None:
     await expect(value).to_have_text(text, timeout=_TIMEOUT_MS)
 
 
-async def _assert_tiles_and_drilldown(page: Page, seeded: Seeded) -> None:
-    """Northwind: won 1,500 (2 days ago, Ada) and 2,500 (5 days ago, Bo); Iberia: won 1,000."""
+async def _assert_metrics(page: Page, seeded: Seeded) -> None:
+    """Northwind won 1,500 (2 days ago, Ada) and 2,500 (5 days ago, Bo), lost one (8 days
+    ago); Iberia won 1,000 (2 days ago) and lost two (5 and 8 days ago)."""
     await _assert_tile(page, "dealsWon", "2")
     await _assert_tile(page, "salesRevenue", "$4,000")
     await expect(page.locator("#notice")).to_have_text("Some connections have never synced")
@@ -241,32 +246,33 @@ async def _assert_tiles_and_drilldown(page: Page, seeded: Seeded) -> None:
     await page.locator('[data-testid="filter-OWNER"] summary').click()
     bo = page.locator('[data-testid="filter-OWNER"] label', has_text="Bo Seller")
     await bo.locator("input").check()
+    await page.locator('[data-testid="filter-OWNER"] summary').click()
     await _settled(page)
     await _assert_tile(page, "dealsWon", "1")
     await _assert_tile(page, "salesRevenue", "$2,500")
-    await bo.locator("input").uncheck()
-    await page.locator('[data-testid="filter-OWNER"] summary').click()
 
-    # Custom range: the last three days hold only the 1,500 deal.
+    # The other workspace (its filters start empty), in its own currency.
+    await page.get_by_test_id("workspace").select_option(seeded.es)
+    await _settled(page)
+    await _assert_tile(page, "salesRevenue", "€1,000")
+    await _assert_tile(page, "winRate", "33.3%")
+
+    # Custom range: the last three days hold the win but neither loss.
     today = datetime.now(UTC).date()
     await page.get_by_test_id("period").select_option("CUSTOM")
     await page.get_by_test_id("range-start").fill((today - timedelta(days=3)).isoformat())
     await page.get_by_test_id("range-end").fill(today.isoformat())
     await page.locator("#range-apply").click()
     await _settled(page)
-    await _assert_tile(page, "dealsWon", "1")
-    await _assert_tile(page, "salesRevenue", "$1,500")
+    await _assert_tile(page, "winRate", "100%")
 
-    # The other workspace, in its own currency; then the roll-up of both, in dollars.
-    await page.get_by_test_id("workspace").select_option(seeded.es)
-    await _settled(page)
-    await _assert_tile(page, "salesRevenue", "€1,000")
+    # The roll-up of both workspaces, in euros (the first one's): the dollar deal has no
+    # rate (none was seeded), so it is left out and counted.
     await page.get_by_test_id("workspace").select_option("*")
-    await page.get_by_test_id("currency").select_option("USD")
     await _settled(page)
     await _assert_tile(page, "dealsWon", "2")
     revenue = page.locator('[data-testid="tile"][data-kpi="salesRevenue"]')
-    await expect(revenue).to_contain_text("1 without FX rate")  # no EUR rate was seeded
+    await expect(revenue).to_contain_text("1 without FX rate")
 
     # A click on a number lists what is behind it.
     await page.locator('[data-kpi="dealsWon"] [data-testid="tile-value"]').click()
@@ -312,6 +318,14 @@ async def test_the_page_renders_every_part_of_the_contract() -> None:
 
             await page.get_by_test_id("compare").select_option("PREVIOUS_PERIOD")
             await _settled(page)
+            await expect(tile.get_by_test_id("tile-change")).to_have_text("+25.0% vs $64,000")
+
+            # The view lives in the URL's fragment and the key in localStorage: a reload
+            # (or a bookmark) comes back to the same dashboard without asking for the key.
+            assert "compare=PREVIOUS_PERIOD" in page.url and "key=" not in page.url
+            await page.reload()
+            await _settled(page)
+            await expect(page.get_by_test_id("compare")).to_have_value("PREVIOUS_PERIOD")
             await expect(tile.get_by_test_id("tile-change")).to_have_text("+25.0% vs $64,000")
 
             await page.screenshot(path=artifact("dashboard-contract.png"), full_page=True)
