@@ -20,12 +20,22 @@ const DEFAULT_PRESET = "THIS_QUARTER";
 const OPTION_KPIS = ["opportunitiesCreated", "dealsWon", "salesRevenue", "openDeals"];
 const $ = (id) => document.getElementById(id);
 
+/** The tiles chosen in this browser, or null (never trust what storage holds). */
+function storedTiles() {
+  try {
+    const tiles = JSON.parse(localStorage.getItem(TILES_STORAGE) ?? "null");
+    return Array.isArray(tiles) && tiles.every((t) => typeof t === "string") ? tiles : null;
+  } catch {
+    return null;
+  }
+}
+
 class Page {
   constructor() {
     this.state = {
       workspace: "", currency: "", period: { preset: DEFAULT_PRESET }, compare: "",
       filters: Object.fromEntries(SEGMENT_DIMENSIONS.map((d) => [d.dim, new Set()])),
-      tiles: JSON.parse(localStorage.getItem(TILES_STORAGE) ?? "null") ?? DEFAULT_TILES,
+      tiles: storedTiles() ?? DEFAULT_TILES,
       breakdownKpi: "", breakdownBy: "",
     };
     this.definitions = new Map();
@@ -54,6 +64,10 @@ class Page {
       return false;
     }
     localStorage.setItem(KEY_STORAGE, key);
+    if (!this.workspaces.length) {
+      this.status("Connected, but this API key can read no workspace.", true);
+      return false;
+    }
     await this.loadDefinitions();
     this.status(`Connected · ${this.workspaces.length} workspace${this.workspaces.length === 1 ? "" : "s"}`);
     this.setUpControls();
@@ -90,9 +104,12 @@ class Page {
 
   /** The current segment narrowed to one more value (a clicked bar or stage). */
   segmentWith(dim, key) {
+    // DEAL_TYPE -> dealTypes, INDUSTRY -> industries: the SegmentInput field of a dimension.
+    const camel = dim.toLowerCase().replace(/_(\w)/g, (_, c) => c.toUpperCase());
+    const plural = camel.endsWith("y") ? `${camel.slice(0, -1)}ies` : `${camel}s`;
     const input = this.metrics.argInputType("segment");
     const field = this.metrics.segmentField(dim) ??
-      input?.inputFields?.find((f) => f.name === `${dim.toLowerCase()}s`)?.name;
+      input?.inputFields?.find((f) => f.name === plural)?.name;
     const base = this.segment() ?? {};
     if (!field || key === null || key === undefined) return Object.keys(base).length ? base : undefined;
     return { ...base, [field]: [key] };
@@ -237,7 +254,7 @@ class Page {
           this.updateFilterSummary(menu);
           this.refresh();
         });
-        label.append(box, ` ${r.label || r.key}`);
+        label.append(box, ` ${r.label || r.key || "(none)"}`);
         return label;
       }));
       this.updateFilterSummary(menu);
