@@ -212,7 +212,8 @@ export async function renderFunnel(page, container) {
     message(container, "No deals created in this period.");
     return;
   }
-  const isRatio = stages.every((s) => s.count <= 1) && rows.every((r) => r.numerator === undefined);
+  // Without counts (no numerator), bars are sized by the shares themselves.
+  const isRatio = stages.every((s) => s.count <= 1) && rows.every((r) => r.numerator === undefined || r.numerator === null);
   const formatCount = (v) => formatValue(v, isRatio ? "RATIO" : "COUNT");
   const formatRate = (v) => formatValue(v, "RATIO");
   const onSelect = (s) => page.drill({ kpi: "stageConversion", args: page.kpiArgs({ segment: page.segmentWith("STAGE", s.key) }), title: `Stage ${s.label}` });
