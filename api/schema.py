@@ -8,11 +8,12 @@ from strawberry.tools import merge_types
 
 from api.errors import should_mask_error
 from api.observability import GraphQLLatency
+from api.queries.metrics import MetricsQuery
 from api.queries.tenancy import TenancyQuery
 from core.settings import Settings
 
 #: Every domain adds its query type here.
-QUERY_TYPES: tuple[type, ...] = (TenancyQuery,)
+QUERY_TYPES: tuple[type, ...] = (TenancyQuery, MetricsQuery)
 
 
 def create_schema(settings: Settings | None = None) -> strawberry.Schema:
