@@ -178,7 +178,12 @@ export async function renderBreakdown(page, container) {
   container.replaceChildren(barChart(result.breakdown, { title: `${humanize(kpi)} by ${by.toLowerCase()}`, format, onSelect }));
 }
 
-/** Stage conversion as a funnel; the KPI's shape is read from the schema. */
+/**
+ * Stage conversion as a funnel. On a KpiResult, each breakdown group is a stage with
+ * denominator = deals that reached it and value = the share that went on (KPIS.md); the
+ * stages come back by size, and since "reached" shrinks along a pipeline, sorting by it
+ * gives pipeline order. Other shapes (a list of stage objects) are read by field names.
+ */
 export async function renderFunnel(page, container) {
   const { metrics, schema } = page;
   const field = metrics.kpi("stageConversion");
@@ -187,34 +192,41 @@ export async function renderFunnel(page, container) {
     return;
   }
   const type = schema.fieldType(field);
-  const spec = schema.field(type, "breakdown")
+  const grouped = Boolean(schema.field(type, "breakdown"));
+  const spec = grouped
     ? [["breakdown", ["key", "label", "value", "numerator", "denominator"]]]
-    : ["stageName", "label", "stage", "name", "key", "reached", "count", "deals", "numerator", "value"];
-  const q = metricsQuery(metrics, "DashboardFunnel", page.scope(), [{ alias: "stageConversion", kpi: "stageConversion", args: page.kpiArgs(), select: selection(schema, type, spec) }]);
+    : ["stageName", "label", "stage", "name", "key", "reached", "count", "deals", "value"];
+  const byStage = grouped && metrics.breakdownDimensions().includes("STAGE") && schema.arg(field, "breakdown");
+  const args = page.kpiArgs(byStage ? { breakdown: { by: "STAGE", top: 50 } } : {});
+  const q = metricsQuery(metrics, "DashboardFunnel", page.scope(), [{ alias: "stageConversion", kpi: "stageConversion", args, select: selection(schema, type, spec) }]);
   const { data, errors } = await page.client.requestPartial(q.query, q.variables);
   const result = data?.metrics?.stageConversion;
-  const rows = Array.isArray(result) ? result : result?.breakdown;
-  if (!rows) {
+  const rows = grouped ? result?.breakdown : result;
+  if (!Array.isArray(rows)) {
     message(container, errorsFor(errors, "stageConversion") ?? "no stages");
     return;
   }
   const pick = (row, names) => names.map((n) => row[n]).find((v) => v !== undefined && v !== null);
-  const stages = rows.map((row) => ({
-    key: row.key ?? null,
-    label: String(pick(row, ["stageName", "label", "stage", "name", "key"]) ?? "?"),
-    count: pick(row, ["reached", "count", "deals", "numerator", "value"]) ?? 0,
-  }));
-  stages.forEach((s, i) => {
-    const next = stages[i + 1];
-    s.rate = next && s.count ? next.count / s.count : null;
-  });
+  let stages;
+  if (grouped) {
+    stages = rows.filter((r) => r.key !== null) // not the "other" bucket
+      .map((r) => ({ key: r.key, label: r.label || r.key, count: r.denominator ?? 0, rate: r.value }))
+      .sort((a, b) => b.count - a.count);
+  } else {
+    stages = rows.map((r) => ({
+      key: r.key ?? null,
+      label: String(pick(r, ["stageName", "label", "stage", "name", "key"]) ?? "?"),
+      count: pick(r, ["reached", "count", "deals"]) ?? 0,
+      rate: pick(r, ["value"]) ?? null,
+    }));
+  }
+  stages = stages.filter((s) => s.count > 0);
   if (!stages.length) {
     message(container, "No deals created in this period.");
     return;
   }
-  // Without counts (no numerator), bars are sized by the shares themselves.
-  const isRatio = stages.every((s) => s.count <= 1) && rows.every((r) => r.numerator === undefined || r.numerator === null);
-  const formatCount = (v) => formatValue(v, isRatio ? "RATIO" : "COUNT");
+  stages.at(-1).rate = null; // the last stage has no next one
+  const formatCount = (v) => formatValue(v, "COUNT");
   const formatRate = (v) => formatValue(v, "RATIO");
   const onSelect = (s) => page.drill({ kpi: "stageConversion", args: page.kpiArgs({ segment: page.segmentWith("STAGE", s.key) }), title: `Stage ${s.label}` });
   container.replaceChildren(funnel(stages, { title: "Stage conversion", formatCount, formatRate, onSelect }));

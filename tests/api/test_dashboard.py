@@ -307,8 +307,10 @@ async def test_the_page_renders_every_part_of_the_contract() -> None:
             await expect(tile.get_by_test_id("tile-target")).to_have_text("80% of target $100,000")
             funnel = page.get_by_test_id("funnel")
             await expect(funnel.locator("rect.stage")).to_have_count(len(contract_api.STAGES))
-            await expect(funnel).to_contain_text("Lead in · 50")
-            await expect(funnel).to_contain_text("→ 60% next")  # 30 of 50 went on
+            # In pipeline order (the server lists stages by value), "other" left out.
+            labels = await funnel.locator("text.stage-label").all_text_contents()
+            assert labels == [f"{name} · {n}" for name, n in contract_api.STAGES]
+            await expect(funnel).to_contain_text("→ 60% next")  # 30 of the 50 went on
             await expect(page.locator('[data-testid="trend"] circle.dot')).to_have_count(3)
             await expect(page.locator('[data-testid="breakdown"] rect.bar')).to_have_count(1)
 

@@ -191,6 +191,18 @@ class KpiResult:
         )
 
 
+def _stage_groups() -> list[KpiGroup]:
+    """As the real KPI: per stage, denominator = deals that reached it, numerator = those
+    that went on; listed by value (not in pipeline order), then the "other" bucket."""
+    going_on = [n for _, n in STAGES[1:]] + [0]
+    groups = [
+        KpiGroup(key=f"s{i}", label=name, value=on / reached, numerator=on, denominator=reached)
+        for i, ((name, reached), on) in enumerate(zip(STAGES, going_on, strict=True))
+    ]
+    other = KpiGroup(key=None, label="Other", value=0.5, numerator=1, denominator=2)
+    return [*sorted(groups, key=lambda g: g.value or 0), other]
+
+
 def _period() -> Period:
     return Period(start=date(2026, 1, 1), end=date(2026, 4, 1), timezone="UTC")
 
@@ -237,9 +249,11 @@ class Metrics:
 
     @strawberry.field
     def stage_conversion(
-        self, period: PeriodInput | None = None, segment: SegmentInput | None = None
+        self,
+        period: PeriodInput | None = None,
+        segment: SegmentInput | None = None,
+        breakdown: BreakdownInput | None = None,
     ) -> KpiResult:
-        created = STAGES[0][1]
         return KpiResult(
             name="stageConversion",
             unit="RATIO",
@@ -252,12 +266,7 @@ class Metrics:
             period=_period(),
             comparison=None,
             series=None,
-            breakdown=[
-                KpiGroup(
-                    key=f"s{i}", label=name, value=n / created, numerator=n, denominator=created
-                )
-                for i, (name, n) in enumerate(STAGES)
-            ],
+            breakdown=_stage_groups(),
             target=None,
         )
 
