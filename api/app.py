@@ -19,6 +19,7 @@ from strawberry.fastapi import GraphQLRouter
 
 from api.background import SyncLauncher
 from api.context import Context
+from api.dashboard import router as dashboard_router
 from api.observability import metrics_endpoint
 from api.ratelimit import RateLimiter, graphql_guard
 from api.schema import create_schema
@@ -167,6 +168,7 @@ def create_app(
         graphql_ide="graphiql",
     )
     app.include_router(graphql, prefix="/graphql")
+    app.include_router(dashboard_router)  # the page at /dashboard, a client of /graphql
 
     app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
 
