@@ -61,7 +61,7 @@ def simulator(deals: int) -> Iterator[str]:
         cwd=ROOT,
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 600  # 200k records are encoded before it listens
         while True:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
                 break
