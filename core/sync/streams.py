@@ -4,7 +4,8 @@ Memory stays constant whatever the stream's size: at most two pages are alive (t
 being written and the next one being fetched, through a queue of size one). Each page is
 written in its own transaction together with the cursor it covers, so a crash between
 two pages loses nothing (the next run re-reads from the committed cursor) and duplicates
-nothing (writes are upserts on the remote id).
+nothing (writes are upserts on the remote id). A quarantined record still advances the
+cursor: it is kept in ``record_errors``, and its next edit in the CRM brings it back.
 """
 
 from __future__ import annotations
@@ -57,7 +58,11 @@ async def _prefetched(
     first: Request | None,
     next_request: Callable[[Any, Request], Request | None],
 ) -> AsyncIterator[tuple[Any, bool]]:
-    """Yield (page, is_last) while the next page is already being fetched."""
+    """Yield (page, is_last) while the next page is already being fetched.
+
+    The producer fetches page n+1 while page n is consumed, then waits until the consumer
+    takes it (``queue.join``): at most two pages are alive at any time.
+    """
     if first is None:
         return
     queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=1)
@@ -69,6 +74,7 @@ async def _prefetched(
                 page = await http.send(request)
                 request = next_request(page, request)
                 await queue.put((page, request is None))
+                await queue.join()
             await queue.put(_END)
         except Exception as exc:
             await queue.put(exc)
@@ -77,6 +83,7 @@ async def _prefetched(
     try:
         while True:
             item = await queue.get()
+            queue.task_done()
             if item is _END:
                 return
             if isinstance(item, Exception):
@@ -96,16 +103,18 @@ def map_page(
     bad: list[Quarantined] = []
     map_one = stream.map
     extend = records.extend
+    needs_mapping = bool(mappings.deal_attributes or mappings.custom_dimensions)
     for raw in raws:
         try:
-            extend(map_one(raw, ctx))
+            mapped = list(map_one(raw, ctx))
+            for record in mapped:
+                if needs_mapping or isinstance(record, StageRecord):
+                    apply_mappings(record, mappings)
         except MAPPING_FAILURES as exc:
             reason = str(exc) if isinstance(exc, MappingError) else f"{type(exc).__name__}: {exc}"
             bad.append(Quarantined(stream.name, _remote_id(stream, raw), reason, raw))
-    needs_mapping = bool(mappings.deal_attributes or mappings.custom_dimensions)
-    for record in records:
-        if needs_mapping or isinstance(record, StageRecord):
-            apply_mappings(record, mappings)
+            continue
+        extend(mapped)
     return records, bad
 
 
