@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, literal_column, or_, select
 from sqlalchemy.sql import ColumnElement, FromClause
 
 from core.metrics.dimensions import DimensionRef, grouping
@@ -111,15 +111,13 @@ def compile_cells(
             labels.append((name, frame))
     if buckets is not None:
         column, bounds = buckets
-        index = case(
-            *[(c[column] < bound, i) for i, bound in enumerate(bounds)], else_=len(bounds)
-        ).label("bucket")
-        statement = (
-            select(index, *columns)
-            .select_from(src)
-            .where(segment.clause(src), or_(*conditions))
-            .group_by(index)
-        )
+        statement = select(literal_column("0").label("bucket"), *columns).select_from(src)
+        statement = statement.where(segment.clause(src), or_(*conditions))
+        if bounds:  # a single bucket needs no grouping (and CASE needs a WHEN)
+            index = case(
+                *[(c[column] < bound, i) for i, bound in enumerate(bounds)], else_=len(bounds)
+            ).label("bucket")
+            statement = statement.with_only_columns(index, *columns).group_by(index)
         return Compiled(statement, labels, 1)
     if breakdown is None:
         statement = select(*columns).select_from(src).where(segment.clause(src))
