@@ -4,12 +4,13 @@ A search query never returns more than 10,000 records (``after`` >= 10000 is a 4
 takes a single sort. Reads go in two phases, both encoded in the request body so the next
 request follows from the previous one and its page alone:
 
-- **range**: ``modified >= since`` (and ``< now``), sorted by ``modified`` ascending. When
-  the cap is near, the query restarts from the last timestamp seen (``>=``: records on that
-  timestamp are read again, upserts are idempotent).
-- **tie**: when a whole capped window shares one timestamp ``T`` (a bulk edit), the records
-  at ``T`` are read by ``hs_object_id`` ascending, restarting after the last id at the cap;
-  then the range phase goes on with ``modified > T``.
+- **range**: ``modified >= since`` (and ``< now``), sorted by ``modified`` ascending, until
+  the cap is reached. Records sharing the last timestamp seen ``T`` may straddle the cap, so
+- **tie**: the records at exactly ``T`` are read by ``hs_object_id`` ascending (restarting
+  after the last id whenever the cap is reached again: a bulk edit can put more than 10,000
+  records on one timestamp), then the range phase goes on with ``modified > T``.
+
+Some records at ``T`` are read twice; upserts are idempotent. No window is ever re-read.
 """
 
 from __future__ import annotations
@@ -120,6 +121,4 @@ def next_request(page: Any, request: Request) -> Request | None:
     if tie:
         return _tie(obj, properties, at, int(last["id"]), upper)
     last_at = _ms(parse_datetime(str(last["properties"][obj.modified_property]), "modified"))
-    if last_at > at:
-        return _range(obj, properties, last_at, "GTE", upper)
-    return _tie(obj, properties, at, 0, upper)
+    return _tie(obj, properties, last_at, 0, upper)

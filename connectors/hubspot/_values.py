@@ -8,11 +8,13 @@ MappingError naming the property, so the engine quarantines the record with the 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from core.sync.connector import MappingError
+
+_ZERO = timedelta(0)
 
 
 def text(props: Mapping[str, Any], name: str) -> str | None:
@@ -34,12 +36,12 @@ def parse_datetime(value: str, name: str) -> datetime:
     if value.isdigit():
         return datetime.fromtimestamp(int(value) / 1000, UTC)
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value)  # 3.11 reads "Z" and fractions itself
     except ValueError:
         raise MappingError(f"{name}: {value!r} is not a date") from None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    return parsed if parsed.utcoffset() == _ZERO else parsed.astimezone(UTC)
 
 
 def day(props: Mapping[str, Any], name: str) -> date | None:

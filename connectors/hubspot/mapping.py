@@ -78,6 +78,7 @@ _LEAD_STATUSES = {
     settings.LEAD_QUALIFIED_STAGE: "Qualified",
     "unqualified-stage-id": "Unqualified",
 }
+_STAGE_DATE_PREFIXES = settings.DATE_ENTERED_PREFIXES + settings.DATE_EXITED_PREFIXES
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,11 +367,13 @@ def stage_history(
                 entries.append((at, stage))
     else:
         for name, value in props.items():
+            if value is None or value == "" or not name.startswith(_STAGE_DATE_PREFIXES):
+                continue
             for prefix in settings.DATE_ENTERED_PREFIXES:
-                if name.startswith(prefix) and value not in (None, ""):
+                if name.startswith(prefix):
                     entries.append((v.parse_datetime(str(value), name), name[len(prefix) :]))
             for prefix in settings.DATE_EXITED_PREFIXES:
-                if name.startswith(prefix) and value not in (None, ""):
+                if name.startswith(prefix):
                     exits[name[len(prefix) :]] = v.parse_datetime(str(value), name)
     unique = sorted(set(entries))
     records = []

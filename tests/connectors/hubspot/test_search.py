@@ -44,14 +44,20 @@ def test_last_page_ends_the_read() -> None:
     assert _search.next_request(page(("5", MS0 + 1)), first()) is None
 
 
-def test_cap_restarts_from_the_last_timestamp_seen() -> None:
+def test_cap_reads_the_last_timestamp_by_id_then_goes_on_after_it() -> None:
     capped = _search.next_request(page(("9", MS0 + 500), after=settings.SEARCH_RESULT_CAP), first())
     assert "after" not in capped.json
     assert filters(capped) == [
-        ("hs_lastmodifieddate", "GTE", str(MS0 + 500)),
+        ("hs_lastmodifieddate", "EQ", str(MS0 + 500)),
+        ("hs_object_id", "GT", "0"),
         ("hs_lastmodifieddate", "LT", str(NOW_MS)),
     ]
-    assert capped.json["sorts"][0]["propertyName"] == "hs_lastmodifieddate"
+    assert capped.json["sorts"] == [{"propertyName": "hs_object_id", "direction": "ASCENDING"}]
+    after_tie = _search.next_request(page(("9", MS0 + 500)), capped)
+    assert filters(after_tie) == [
+        ("hs_lastmodifieddate", "GT", str(MS0 + 500)),
+        ("hs_lastmodifieddate", "LT", str(NOW_MS)),
+    ]
 
 
 def test_a_capped_window_of_one_timestamp_switches_to_ids() -> None:
