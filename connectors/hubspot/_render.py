@@ -335,6 +335,24 @@ def engagement(a: SimActivity) -> tuple[str, Rendered]:
     return object_type, Rendered(a.id, body, assoc, a.deleted_at is not None)
 
 
+def exchange_rates(data: Dataset) -> list[dict[str, Any]]:
+    """Daily rates to the company currency (the dataset's rates are per 1 unit, in USD)."""
+    return [
+        {
+            "id": f"{rate.currency}-{rate.day.isoformat()}",
+            "fromCurrencyCode": rate.currency,
+            "toCurrencyCode": "USD",
+            "conversionRate": float(rate.usd),
+            "effectiveAt": f"{rate.day.isoformat()}T00:00:00.000Z",
+            "visibleInUI": True,
+            "createdAt": f"{rate.day.isoformat()}T00:00:00.000Z",
+            "updatedAt": f"{rate.day.isoformat()}T00:00:00.000Z",
+        }
+        for rate in data.fx_rates
+        if data.currency == "USD"
+    ]
+
+
 def render(data: Dataset) -> dict[str, list[Rendered]]:
     """Every CRM object of ``data`` by HubSpot object type, sorted by id."""
     stage_ids = {s.id: stage_id(s, data.pipelines) for s in data.stages}

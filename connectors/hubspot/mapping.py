@@ -24,6 +24,7 @@ from core.sync.records import (
     ContactRecord,
     DealRecord,
     DealStageHistoryRecord,
+    FxRateRecord,
     LeadRecord,
     PipelineRecord,
     Record,
@@ -239,6 +240,24 @@ def map_pipeline(raw: Mapping[str, Any]) -> list[Record]:
             )
         )
     return records
+
+
+def map_exchange_rate(raw: Mapping[str, Any]) -> FxRateRecord:
+    """An exchange rate of the multicurrency settings: ``1 from = conversionRate to``.
+
+    ``toCurrencyCode`` is the portal's company currency; the rate holds from ``effectiveAt``.
+    """
+    source = v.text(raw, "fromCurrencyCode")
+    target = v.text(raw, "toCurrencyCode")
+    effective = v.timestamp(raw, "effectiveAt")
+    rate = v.decimal(raw, "conversionRate")
+    if not source or not target or effective is None or rate is None:
+        raise MappingError("exchange rate without currencies, effectiveAt or conversionRate")
+    if rate <= 0:
+        raise MappingError(f"conversionRate: {rate} is not positive")
+    return FxRateRecord(
+        base_currency=target.upper(), currency=source.upper(), day=effective.date(), rate=rate
+    )
 
 
 def map_company(raw: Mapping[str, Any], custom: Sequence[str] = ()) -> AccountRecord:

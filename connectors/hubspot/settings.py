@@ -14,6 +14,7 @@ OBJECTS_PATH = "/crm/v3/objects"
 OWNERS_PATH = "/crm/v3/owners"
 DEAL_PIPELINES_PATH = "/crm/v3/pipelines/deals"
 ASSOCIATIONS_V4_PATH = "/crm/v4/associations"
+EXCHANGE_RATES_PATH = "/settings/v3/currencies/exchange-rates"
 TOKEN_PATH = "/oauth/v1/token"  # noqa: S105 (a path, not a secret)
 
 #: List endpoints: at most 100 records a page.

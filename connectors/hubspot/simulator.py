@@ -112,6 +112,7 @@ class HubSpotSimulator:
         self.stores: dict[str, _ObjectStore] = {}
         self.owners: list[bytes] = []
         self.pipelines = b""
+        self.rates: list[bytes] = []
         self.refresh()
         self.app = Starlette(routes=self._routes())
         self.app.state.simulator = self
@@ -126,12 +127,14 @@ class HubSpotSimulator:
         self.owners = [json.dumps(_render.owner(u, self.data)).encode() for u in self.data.users]
         pipelines = [_render.pipeline(p, self.data) for p in self.data.pipelines]
         self.pipelines = json.dumps({"results": pipelines}).encode()
+        self.rates = [json.dumps(r).encode() for r in _render.exchange_rates(self.data)]
 
     def _routes(self) -> list[Route]:
         return [
             Route("/oauth/v1/token", self.token, methods=["POST"]),
             Route("/crm/v3/owners", self._guard(self.list_owners), methods=["GET"]),
             Route("/crm/v3/pipelines/deals", self._guard(self.list_pipelines), methods=["GET"]),
+            Route(settings.EXCHANGE_RATES_PATH, self._guard(self.list_rates), methods=["GET"]),
             Route(
                 "/crm/v3/objects/{object_type}/search",
                 self._guard(self.search, search=True),
@@ -229,11 +232,10 @@ class HubSpotSimulator:
     async def list_owners(self, request: Request) -> Response:
         if request.query_params.get("archived") == "true":
             return _json(b'{"results":[]}')
-        limit = _limit(request, default=100, maximum=500)
-        start = int(request.query_params.get("after") or 0)
-        chunk = self.owners[start : start + limit]
-        paging = start + limit < len(self.owners)
-        return _json(_page(chunk, str(start + limit) if paging else None))
+        return _offset_page(request, self.owners, default=100, maximum=500)
+
+    async def list_rates(self, request: Request) -> Response:
+        return _offset_page(request, self.rates, default=10, maximum=100)
 
     async def list_pipelines(self, request: Request) -> Response:
         return _json(self.pipelines)
@@ -310,6 +312,13 @@ class HubSpotSimulator:
 def _limit(request: Request, *, default: int, maximum: int) -> int:
     raw = request.query_params.get("limit")
     return min(maximum, max(1, int(raw))) if raw and raw.isdigit() else default
+
+
+def _offset_page(request: Request, items: list[bytes], *, default: int, maximum: int) -> Response:
+    limit = _limit(request, default=default, maximum=maximum)
+    start = int(request.query_params.get("after") or 0)
+    more = start + limit < len(items)
+    return _json(_page(items[start : start + limit], str(start + limit) if more else None))
 
 
 def _page(chunk: list[bytes], after: str | None) -> bytes:

@@ -92,6 +92,23 @@ class PipelinesStream(Stream):
         return mapping.map_pipeline(raw)
 
 
+class ExchangeRatesStream(Stream):
+    """The portal's exchange rates to its company currency (multicurrency settings)."""
+
+    name = "exchange_rates"
+    produces = ()
+    paginator = _AFTER
+
+    def first_request(self, ctx: StreamContext) -> Request:
+        return Request("GET", settings.EXCHANGE_RATES_PATH, params={"limit": 100})
+
+    def extract(self, page: Any) -> Sequence[Mapping[str, Any]]:
+        return _results(page)
+
+    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        return [mapping.map_exchange_rate(raw)]
+
+
 class ObjectStream(Stream):
     """A CRM object read in full, or incrementally through search, with its deletions."""
 
@@ -312,5 +329,6 @@ def all_streams() -> list[Stream]:
         MeetingsStream,
         NotesStream,
         TasksStream,
+        ExchangeRatesStream,
     ]
     return [cls() for cls in classes]

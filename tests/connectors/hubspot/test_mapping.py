@@ -285,3 +285,16 @@ def test_archived_records_are_deleted() -> None:
     raw = {**load("companies.json")["results"][0], "archived": True}
     raw["archivedAt"] = "2024-10-01T00:00:00Z"
     assert mapping.map_company(raw).deleted is True
+
+
+def test_exchange_rates_to_the_company_currency() -> None:
+    eur, mxn, zero, undated = load("exchange_rates.json")["results"]
+    rate = mapping.map_exchange_rate(eur)
+    assert (rate.base_currency, rate.currency, rate.day) == ("USD", "EUR", date(2024, 6, 1))
+    assert rate.rate == Decimal("1.084512")
+    assert mapping.map_exchange_rate(mxn).currency == "MXN"
+    assert mapping.map_exchange_rate(mxn).rate == Decimal("0.055")
+    with pytest.raises(MappingError, match="not positive"):
+        mapping.map_exchange_rate(zero)
+    with pytest.raises(MappingError, match="effectiveAt"):
+        mapping.map_exchange_rate(undated)

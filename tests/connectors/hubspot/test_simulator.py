@@ -26,6 +26,7 @@ from core.sync.records import (
     ContactRecord,
     DealRecord,
     DealStageHistoryRecord,
+    FxRateRecord,
     LeadRecord,
     PipelineRecord,
     StageRecord,
@@ -224,6 +225,9 @@ async def test_every_stream_reads_back_the_seeded_business(sim, data) -> None:
     for stream in streams.all_streams():
         records += await read_all(sim, stream, ctx)
     counts = Counter(type(r) for r in records)
+    assert counts[FxRateRecord] == len(data.fx_rates)
+    rates = {(r.currency, r.day): r.rate for r in records if isinstance(r, FxRateRecord)}
+    assert all(rates[(fx.currency, fx.day)] == fx.usd for fx in data.fx_rates)
     assert counts[UserRecord] == len(data.users)
     assert len({r.remote_id for r in records if isinstance(r, TeamRecord)}) == len(data.teams)
     assert counts[PipelineRecord] == len(data.pipelines)
