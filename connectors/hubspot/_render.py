@@ -101,23 +101,17 @@ class Rendered:
     archived: bool = False
 
 
-_SINGULAR = {
-    "companies": "company",
-    "contacts": "contact",
-    "deals": "deal",
-    "leads": "lead",
-    "calls": "call",
-    "emails": "email",
-    "meetings": "meeting",
-    "notes": "note",
-    "tasks": "task",
-}
-
-
 def _assoc(from_type: str, to_type: str, *ids: int | None) -> list[dict[str, str]]:
-    """v3 association entries, with the primary type name (``deal_to_company``)."""
-    kind = f"{_SINGULAR[from_type]}_to_{_SINGULAR[to_type]}"
-    return [{"id": str(i), "type": kind} for i in ids if i is not None]
+    """v3 association entries: a company link is primary plus unlabeled, as HubSpot lists it."""
+    kind = f"{settings.SINGULAR[from_type]}_to_{settings.SINGULAR[to_type]}"
+    entries = []
+    for i in ids:
+        if i is None:
+            continue
+        entries.append({"id": str(i), "type": kind})
+        if to_type == "companies":
+            entries.append({"id": str(i), "type": f"{kind}_unlabeled"})
+    return entries
 
 
 def _object(

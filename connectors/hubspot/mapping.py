@@ -101,12 +101,17 @@ def stage_infos(pipelines: Sequence[Mapping[str, Any]]) -> dict[str, StageInfo]:
     return infos
 
 
+def _closed_kind(won: bool) -> str:
+    return "WON" if won else "LOST"
+
+
 def map_pipeline(raw: Mapping[str, Any]) -> list[Record]:
     """A deal pipeline and its stages.
 
     ``metadata.isClosed`` and ``metadata.probability`` (strings) give the stage kind of
-    closed stages: probability 1.0 is WON, anything else LOST. Open stages keep kind None
-    and the engine guesses from name and probability.
+    closed stages: probability 1.0 is WON, anything else LOST. Open stages of the default
+    pipeline are known by their fixed ids; other open stages keep kind None and the engine
+    guesses from name and probability.
     """
     remote_id, _ = object_parts({**raw, "properties": {}})
     records: list[Record] = [
@@ -135,7 +140,9 @@ def map_pipeline(raw: Mapping[str, Any]) -> list[Record]:
                 name=v.identifier(stage.get("label")),
                 display_order=int(stage.get("displayOrder") or 0),
                 probability=probability,
-                kind=("WON" if won else "LOST") if closed else None,
+                kind=("WON" if won else "LOST")
+                if closed
+                else settings.DEFAULT_STAGE_KINDS.get(stage_id),
                 is_closed=closed,
                 is_won=won,
                 deleted=bool(stage.get("archived") or raw.get("archived")),

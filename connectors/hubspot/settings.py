@@ -44,6 +44,14 @@ RATE_LIMIT_HEADERS = (
 #: Calculated per-stage deal properties; the stage id is appended.
 DATE_ENTERED_PREFIXES = ("hs_date_entered_", "hs_v2_date_entered_")
 DATE_EXITED_PREFIXES = ("hs_date_exited_", "hs_v2_date_exited_")
+#: Stage kinds of the open stages of HubSpot's default deal pipeline (by their fixed ids).
+DEFAULT_STAGE_KINDS = {
+    "appointmentscheduled": "LEAD_IN",
+    "qualifiedtobuy": "QUALIFIED",
+    "presentationscheduled": "PROPOSAL",
+    "decisionmakerboughtin": "NEGOTIATION",
+    "contractsent": "NEGOTIATION",
+}
 #: Contact lifecycle stage entry dates: ``hs_lifecyclestage_<stage>_date``.
 LIFECYCLE_DATE = "hs_lifecyclestage_{}_date"
 LIFECYCLE_LEAD_STAGES = ("subscriber", "lead")
@@ -72,6 +80,20 @@ CALL_DISPOSITIONS = {
     "73a0d17f-1163-4015-bdd5-ec830791da20": "NO_ANSWER",
     "9d9162e7-6cf3-4944-bf63-4dff82258764": "BUSY",
     "17b47fee-58de-441e-a44c-c6300d46f273": "WRONG_NUMBER",
+}
+
+
+#: Object type -> its singular, as in association type names (``deal_to_company``).
+SINGULAR = {
+    "companies": "company",
+    "contacts": "contact",
+    "deals": "deal",
+    "leads": "lead",
+    "calls": "call",
+    "emails": "email",
+    "meetings": "meeting",
+    "notes": "note",
+    "tasks": "task",
 }
 
 

@@ -29,6 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from connectors.hubspot import _render, settings
+from connectors.hubspot._simerrors import HubSpotErrorBodies, error_body, rate_limit_body
 from connectors.hubspot._simsearch import SearchError, SearchIndex, run_search
 from core.simulation.dataset import Dataset, generate
 
@@ -38,30 +39,6 @@ CLIENT_ID = "sim-client-id"
 CLIENT_SECRET = "sim-client-secret"  # noqa: S105
 DAILY_LIMIT = 1_000_000
 _MODIFIED = {"contacts": settings.CONTACTS.modified_property}
-
-
-def error_body(message: str, category: str, **extra: Any) -> dict[str, Any]:
-    """HubSpot's v3 ``Error`` shape."""
-    return {
-        "status": "error",
-        "message": message,
-        "correlationId": str(uuid.uuid4()),
-        "category": category,
-        **extra,
-    }
-
-
-def rate_limit_body(policy: str) -> dict[str, Any]:
-    """The body of a HubSpot 429."""
-    limit = "secondly" if policy == "SECONDLY" else "ten_secondly_rolling"
-    return {
-        "status": "error",
-        "message": f"You have reached your {limit} limit.",
-        "errorType": "RATE_LIMIT",
-        "correlationId": str(uuid.uuid4()),
-        "policyName": policy,
-        "requestId": str(uuid.uuid4()),
-    }
 
 
 class _ObjectStore:
@@ -193,6 +170,10 @@ class HubSpotSimulator:
         self._window.append(now)
         return None
 
+    def exhausted(self) -> dict[str, str]:
+        """Rate-limit headers saying nothing is left of the 10-second allowance."""
+        return {**self._headers(), "X-HubSpot-RateLimit-Remaining": "0"}
+
     def _headers(self) -> dict[str, str]:
         limit = self.rate_limit or 190
         remaining = max(0, limit - len(self._window)) if self.rate_limit else limit - 1
@@ -285,14 +266,8 @@ class HubSpotSimulator:
                 {
                     "from": {"id": str(item["id"])},
                     "to": [
-                        {
-                            "toObjectId": int(t["id"]),
-                            "associationTypes": [
-                                {"category": "HUBSPOT_DEFINED", "typeId": 1, "label": "Primary"},
-                                {"category": "HUBSPOT_DEFINED", "typeId": 2, "label": None},
-                            ],
-                        }
-                        for t in targets
+                        {"toObjectId": int(target_id), "associationTypes": types}
+                        for target_id, types in _v4_targets(targets)
                     ],
                 }
             )
@@ -307,6 +282,23 @@ class HubSpotSimulator:
                 )
             ]
         return JSONResponse(body, status_code=207 if missing else 200)
+
+
+def _v4_targets(entries: list[dict[str, str]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """v3 association entries grouped per target, as v4 association types."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for entry in entries:
+        primary = not entry["type"].endswith("_unlabeled") and any(
+            e["id"] == entry["id"] and e["type"].endswith("_unlabeled") for e in entries
+        )
+        grouped.setdefault(entry["id"], []).append(
+            {
+                "category": "HUBSPOT_DEFINED",
+                "typeId": 1 if primary else 2,
+                "label": "Primary" if primary else None,
+            }
+        )
+    return list(grouped.items())
 
 
 def _limit(request: Request, *, default: int, maximum: int) -> int:
@@ -344,9 +336,18 @@ def create_simulator(
     return HubSpotSimulator(data or generate(seed=seed, deals=deals), **options)
 
 
-def create_app(*, seed: int = 1, deals: int = 1000, faults: str | None = None) -> Any:
-    """The simulator's ASGI app (``faults`` is applied by the generic fault middleware)."""
-    return create_simulator(seed=seed, deals=deals).app
+def create_app(
+    *,
+    seed: int = 1,
+    deals: int = 1000,
+    faults: str | None = None,
+    simulator: HubSpotSimulator | None = None,
+) -> Any:
+    """The simulator's ASGI app wrapped in the fault middleware of ``faults``."""
+    from core.simulation.faults import FaultMiddleware
+
+    sim = simulator or create_simulator(seed=seed, deals=deals)
+    return HubSpotErrorBodies(FaultMiddleware(sim.app, faults), sim.exhausted)
 
 
 def main() -> None:  # pragma: no cover - a manual entry point

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 from connectors.hubspot import _search, mapping, settings
 from connectors.hubspot._values import parse_datetime
 from core.sync.connector import Cursor, HttpClient, Request, Stream, StreamContext
+from core.sync.errors import RequestFailed
 from core.sync.pagination import CursorPaginator
 from core.sync.records import (
     AccountRecord,
@@ -186,7 +187,8 @@ class ObjectStream(Stream):
         for item in results:
             target = self._pending.get(str((item.get("from") or {}).get("id")))
             if target is not None:
-                target["associations"][to_type] = {"results": _v3_associations(item)}
+                converted = _v3_associations(item, self.object_type.name, to_type)
+                target["associations"][to_type] = {"results": converted}
         self._association_index += 1
         if self._association_index < len(self.object_type.associations):
             return []
@@ -211,15 +213,27 @@ def _is_association(request: Request) -> bool:
     return request.path.startswith(settings.ASSOCIATIONS_V4_PATH)
 
 
-def _v3_associations(item: Mapping[str, Any]) -> list[dict[str, str]]:
-    """A v4 batch association result in the v3 list shape (primary ones unsuffixed)."""
+def _v3_associations(item: Mapping[str, Any], from_type: str, to_type: str) -> list[dict[str, str]]:
+    """A v4 batch association result in the v3 list shape.
+
+    v3 names each association type: ``deal_to_company`` for the primary (or the only,
+    unlabeled) one, ``deal_to_company_unlabeled`` next to a primary, and the label for
+    custom labels; an id appears once per type, as v3 lists do.
+    """
+    base = f"{settings.SINGULAR[from_type]}_to_{settings.SINGULAR[to_type]}"
     converted = []
     for target in item.get("to") or ():
-        labels = [str(t.get("label") or "") for t in target.get("associationTypes") or ()]
-        primary = any(label.lower() == "primary" for label in labels)
-        converted.append(
-            {"id": str(target["toObjectId"]), "type": "primary" if primary else "_unlabeled"}
-        )
+        types = list(target.get("associationTypes") or ())
+        labels = [t.get("label") for t in types]
+        has_primary = "Primary" in labels
+        for label in labels or [None]:
+            if label == "Primary" or (label is None and not has_primary):
+                name = base
+            elif label is None:
+                name = f"{base}_unlabeled"
+            else:
+                name = f"{base}_{str(label).lower().replace(' ', '_')}"
+            converted.append({"id": str(target["toObjectId"]), "type": name})
     return converted
 
 
@@ -245,10 +259,36 @@ class ContactsStream(ObjectStream):
 
 
 class LeadsStream(ObjectStream):
+    """The Leads object, on portals that have it (Sales Hub Pro and up).
+
+    ``prepare`` asks for one lead; a 400/403/404 there means the portal has no Leads object
+    (or the app lacks its scope), and the stream then reads nothing instead of failing.
+    """
+
     name = "leads"
     object_type = settings.LEADS
     record_class = LeadRecord
     produces = (LeadRecord,)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.available = True
+
+    async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
+        probe = Request("GET", f"{settings.OBJECTS_PATH}/leads", params={"limit": 1})
+        try:
+            await http.send(probe)
+        except RequestFailed as exc:
+            if exc.status not in (400, 403, 404):
+                raise
+            self.available = False
+
+    def first_request(self, ctx: StreamContext) -> Request:
+        # None (no read) is what the engine expects when there is nothing to read.
+        return super().first_request(ctx) if self.available else None  # type: ignore[return-value]
+
+    def deletions_request(self, ctx: StreamContext) -> Request | None:
+        return super().deletions_request(ctx) if self.available else None
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
         return [mapping.map_lead(raw, extra_properties(ctx))]

@@ -67,7 +67,9 @@ def test_pipeline_stages_kinds_from_metadata() -> None:
         0,
     )
     by_id = {r.remote_id: r for r in records if isinstance(r, StageRecord)}
-    assert by_id["appointmentscheduled"].kind is None
+    assert by_id["appointmentscheduled"].kind == "LEAD_IN"  # a default stage id
+    assert by_id["presentationscheduled"].kind == "PROPOSAL"
+    assert by_id["1139420"].kind is None  # a custom open stage: the engine guesses
     assert by_id["appointmentscheduled"].probability == pytest.approx(0.2)
     assert by_id["appointmentscheduled"].is_closed is False
     won, lost = by_id["closedwon"], by_id["closedlost"]
