@@ -15,6 +15,7 @@ from connectors.hubspot.simulator import (
     CLIENT_ID,
     CLIENT_SECRET,
     REFRESH_TOKEN,
+    create_app,
     create_simulator,
 )
 from core.models.enums import SyncMode
@@ -311,3 +312,27 @@ async def test_incremental_read_finds_edits_and_deletions(data) -> None:
     assert all(changed[str(d.id)].account_remote_id == str(d.account_id) for d in edited)
     assert {rid for _, rid in second.deleted} == {str(d.id) for d in deleted}
     assert second.cursor.updated_at == at
+
+
+async def test_injected_faults_carry_hubspot_bodies_and_headers(data) -> None:
+    sim = create_simulator(data=data)
+    app = create_app(simulator=sim, faults="429every=2,retry_after=3")
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://sim", headers=AUTH
+    ) as client:
+        ok = await client.get("/crm/v3/owners")
+        limited = await client.get("/crm/v3/owners")
+    assert ok.status_code == 200 and ok.json()["results"]
+    assert limited.status_code == 429
+    assert limited.json()["errorType"] == "RATE_LIMIT"
+    assert limited.json()["policyName"] == "TEN_SECONDLY_ROLLING"
+    assert limited.headers["retry-after"] == "3"
+    assert limited.headers["X-HubSpot-RateLimit-Remaining"] == "0"
+    errors = create_app(simulator=sim, faults="5xx=1.0")
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=errors), base_url="http://sim", headers=AUTH
+    ) as client:
+        failed = await client.get("/crm/v3/owners")
+    assert failed.status_code in (500, 502, 503)
+    assert failed.json()["status"] == "error" and failed.json()["correlationId"]
+    assert failed.headers["x-hubspot-correlation-id"] == failed.json()["correlationId"]

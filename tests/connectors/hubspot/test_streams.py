@@ -13,6 +13,7 @@ import respx
 from connectors.hubspot import streams
 from core.models.enums import SyncMode
 from core.sync.connector import Cursor, StreamContext
+from core.sync.errors import RequestFailed
 from core.sync.records import (
     AccountRecord,
     ActivityRecord,
@@ -218,3 +219,29 @@ def test_every_stream_has_a_unique_name_and_produces_records() -> None:
     assert all(s.produces for s in all_streams if s.name != "exchange_rates")
     assert names.index("pipelines") < names.index("deals")
     assert any(AccountRecord in s.produces for s in all_streams)
+
+
+class RefusingHttp:
+    """An engine HTTP policy whose every request fails with one status."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+        self.sent: list = []
+
+    async def send(self, request):
+        self.sent.append(request)
+        raise RequestFailed(f"hubspot: HTTP {self.status}", status=self.status)
+
+
+async def test_leads_stream_reads_nothing_on_portals_without_the_leads_object() -> None:
+    stream = streams.LeadsStream()
+    http = RefusingHttp(403)
+    await stream.prepare(http, full_ctx())
+    assert len(http.sent) == 1 and http.sent[0].path == "/crm/v3/objects/leads"
+    assert stream.first_request(full_ctx()) is None
+    assert stream.deletions_request(full_ctx()) is None
+
+
+async def test_leads_stream_fails_on_other_errors() -> None:
+    with pytest.raises(RequestFailed):
+        await streams.LeadsStream().prepare(RefusingHttp(500), full_ctx())
