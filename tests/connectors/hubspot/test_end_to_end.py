@@ -14,11 +14,27 @@ from connectors.hubspot._render import DEFAULT_STAGE_IDS
 from core.models import SYNCED_MODELS
 from core.models.enums import SyncStatus
 from tests.connectors.hubspot.conftest import ConnectionFactory, Syncer, make_simulator
-from tests.core.sync.snapshots import snapshot, table_rows
+from tests.core.sync.snapshots import snapshot
 
 pytestmark = pytest.mark.usefixtures("fast_limits")
 
 MAPPINGS = {"deal_attributes": {"cost": "deal_cost"}}
+
+
+async def _rows(engine: AsyncEngine, connection_id: str) -> dict[str, dict[str, Any]]:
+    """Every synced row of one connection (other tests' rows never count), by table and
+    remote id, without surrogate ids and sync times."""
+    skip = {"id", "synced_at", "connection_id", "workspace_id"}
+    found: dict[str, dict[str, Any]] = {}
+    async with engine.connect() as conn:
+        for record_type, model in SYNCED_MODELS.items():
+            table = model.__table__
+            result = await conn.execute(select(table).where(table.c.connection_id == connection_id))
+            found[record_type] = {
+                row["remote_id"]: {k: v for k, v in row.items() if k not in skip}
+                for row in result.mappings()
+            }
+    return found
 
 
 async def test_full_sync_fills_every_table_as_the_business_says(
@@ -33,34 +49,34 @@ async def test_full_sync_fills_every_table_as_the_business_says(
     result = await sync(connection.id)
     assert result.status is SyncStatus.SUCCEEDED, result.error
 
-    users = await table_rows(engine, "user")
+    users = (await _rows(engine, connection.id))["user"]
     assert set(users) == {str(u.id) for u in data.users}
-    assert set(await table_rows(engine, "team")) == {str(t.id) for t in data.teams}
-    assert len(await table_rows(engine, "pipeline")) == len(data.pipelines)
-    stages = await table_rows(engine, "stage")
+    assert set((await _rows(engine, connection.id))["team"]) == {str(t.id) for t in data.teams}
+    assert len((await _rows(engine, connection.id))["pipeline"]) == len(data.pipelines)
+    stages = (await _rows(engine, connection.id))["stage"]
     default = next(p for p in data.pipelines if p.order == 0)
     assert [stages[sid]["kind"] for sid in DEFAULT_STAGE_IDS] == [s.kind for s in default.stages]
     assert Counter(s["kind"] for s in stages.values() if s["is_closed"]) == Counter(
         s.kind for s in data.stages if s.is_closed
     )
-    accounts = await table_rows(engine, "account")
+    accounts = (await _rows(engine, connection.id))["account"]
     assert len(accounts) == len(data.accounts)
     account = accounts[str(data.accounts[0].id)]
     assert (account["country"], account["region"]) == (
         data.accounts[0].country,
         data.accounts[0].region,
     )
-    contacts = await table_rows(engine, "contact")
+    contacts = (await _rows(engine, connection.id))["contact"]
     assert len(contacts) == len(data.contacts)
     for sim_contact in data.contacts:
         row = contacts[str(sim_contact.id)]
         assert row["mql_at"] == sim_contact.lifecycle.get("marketingqualifiedlead")
         assert row["is_lead"] is True
-    leads = await table_rows(engine, "lead")
+    leads = (await _rows(engine, connection.id))["lead"]
     assert {rid for rid, row in leads.items() if row["converted_deal_remote_id"]} == {
         str(lead.id) for lead in data.leads if lead.converted_deal_id
     }
-    deals = await table_rows(engine, "deal")
+    deals = (await _rows(engine, connection.id))["deal"]
     assert len(deals) == len(data.deals)
     for sim_deal in data.deals:
         row = deals[str(sim_deal.id)]
@@ -71,14 +87,14 @@ async def test_full_sync_fills_every_table_as_the_business_says(
         assert row["account_remote_id"] == str(sim_deal.account_id)
         if sim_deal.status != "OPEN":
             assert stages[row["stage_remote_id"]]["kind"] == sim_deal.status
-    history = await table_rows(engine, "deal_stage_history")
+    history = (await _rows(engine, connection.id))["deal_stage_history"]
     assert len(history) == sum(len(d.history) for d in data.deals)
-    activities = await table_rows(engine, "activity")
+    activities = (await _rows(engine, connection.id))["activity"]
     assert Counter(a["type"] for a in activities.values()) == Counter(
         a.type for a in data.activities
     )
-    fx = (await snapshot(engine))["fx"]
-    assert len(fx) == len(data.fx_rates)
+    fx = set((await snapshot(engine))["fx"])
+    assert {(r.currency, r.day, r.usd) for r in data.fx_rates} <= fx
 
 
 async def test_second_sync_is_a_no_op(
@@ -118,7 +134,7 @@ async def test_edits_and_deletions_are_picked_up_incrementally(
 
     result = await sync(connection.id)
     assert result.status is SyncStatus.SUCCEEDED, result.error
-    deals = await table_rows(engine, "deal")
+    deals = (await _rows(engine, connection.id))["deal"]
     for deal in edited:
         assert deals[str(deal.id)]["amount"] == deal.amount
         assert deals[str(deal.id)]["account_remote_id"] == str(deal.account_id)
@@ -126,7 +142,7 @@ async def test_edits_and_deletions_are_picked_up_incrementally(
     assert {rid for rid, row in deals.items() if row["deleted_at"]} == {
         str(d.id) for d in gone_deals
     }
-    contacts = await table_rows(engine, "contact")
+    contacts = (await _rows(engine, connection.id))["contact"]
     assert {rid for rid, row in contacts.items() if row["deleted_at"]} == {
         str(c.id) for c in gone_contacts
     }
@@ -148,24 +164,9 @@ async def test_more_than_ten_thousand_changed_deals_in_one_window(
     result = await sync(connection.id, streams=["deals"])
     assert result.status is SyncStatus.SUCCEEDED, result.error
     assert result.stats.streams["deals"].fetched >= 10_050
-    deals = await table_rows(engine, "deal")
+    deals = (await _rows(engine, connection.id))["deal"]
     assert all(deals[str(d.id)]["amount"] == d.amount for d in sim.data.deals)
     assert all(row["remote_updated_at"] == at for row in deals.values())
-
-
-async def _rows(engine: AsyncEngine, connection_id: str) -> dict[str, dict[str, Any]]:
-    """Every synced row of one connection, by table and remote id, without sync times."""
-    skip = {"id", "synced_at", "connection_id", "workspace_id"}
-    found: dict[str, dict[str, Any]] = {}
-    async with engine.connect() as conn:
-        for record_type, model in SYNCED_MODELS.items():
-            table = model.__table__
-            result = await conn.execute(select(table).where(table.c.connection_id == connection_id))
-            found[record_type] = {
-                row["remote_id"]: {k: v for k, v in row.items() if k not in skip}
-                for row in result.mappings()
-            }
-    return found
 
 
 async def test_faults_give_exactly_the_clean_result(
