@@ -8,7 +8,17 @@ import typer
 from pydantic import ValidationError as SettingsError
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.commands import connections, connectors, db, demo, serve, simulate, sync, tenancy
+from api.commands import (
+    connections,
+    connectors,
+    db,
+    demo,
+    serve,
+    simulate,
+    sync,
+    tenancy,
+    worker,
+)
 from api.commands.common import console
 from core.errors import CrmkpiError
 from core.logging import configure_logging
@@ -28,6 +38,7 @@ app.add_typer(tenancy.apikey_app, name="apikey")
 app.command("serve")(serve.serve)
 app.command("schema")(serve.schema)
 app.command("demo")(demo.demo)
+app.command("worker")(worker.worker)
 app.add_typer(connections.app, name="connection")
 app.add_typer(connectors.app, name="connectors")
 app.command("sync")(sync.sync)
