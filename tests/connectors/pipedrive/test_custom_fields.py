@@ -1,0 +1,58 @@
+"""Hash-keyed custom fields named and labelled from the field metadata."""
+
+from __future__ import annotations
+
+from connectors.pipedrive.custom_fields import FieldCatalog, dimensions, is_custom_key, pick
+
+SET_KEY = "1234567890abcdef1234567890abcdef12345678"
+ADDR_KEY = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+
+def _catalog() -> FieldCatalog:
+    return FieldCatalog.from_metadata(
+        [
+            {
+                "key": SET_KEY,
+                "name": "Competitors",
+                "field_type": "set",
+                "options": [{"id": 70, "label": "Acme"}, {"id": 71, "label": "Globex"}],
+            },
+            {"key": ADDR_KEY, "name": "HQ", "field_type": "address"},
+            {"key": "title", "name": "Title", "field_type": "varchar"},
+            {"name": "no key, ignored"},
+        ]
+    )
+
+
+def test_is_custom_key_only_for_40_hex_characters() -> None:
+    assert is_custom_key(SET_KEY)
+    assert not is_custom_key("title")
+    assert not is_custom_key(SET_KEY.upper())
+    assert not is_custom_key(SET_KEY[:-1])
+
+
+def test_set_values_as_list_or_v1_comma_string_and_unknown_options() -> None:
+    catalog = _catalog()
+    assert catalog.decode({SET_KEY: [70, 71]}) == {"Competitors": ["Acme", "Globex"]}
+    assert catalog.decode({SET_KEY: "70,72"}) == {"Competitors": ["Acme", "72"]}
+
+
+def test_address_and_v1_top_level_keys() -> None:
+    catalog = _catalog()
+    raw = {"title": "x", ADDR_KEY: {"value": "1 Main St", "formatted_address": "1 Main St, Town"}}
+    assert catalog.custom_of_v1(raw) == {"HQ": "1 Main St, Town"}
+
+
+def test_pick_is_case_insensitive_and_reads_monetary_amounts() -> None:
+    custom = {"deal TYPE": "Upsell", "Cost": {"value": 12.5, "currency": "EUR"}}
+    assert pick(custom, "deal_type", "deal", {}) == "Upsell"
+    assert pick(custom, "cost", "deal", {}) == 12.5
+    assert pick(custom, "source", "deal", {}) is None
+    assert pick(custom, "source", "deal", {"custom_fields": {"deal": {"source": "cost"}}}) == 12.5
+
+
+def test_dimensions_follow_the_connection_mapping() -> None:
+    custom = {"Competitors": ["Acme"], "Other": 1}
+    mappings = {"dimensions": {"deal": {"competitor": "competitors", "missing": "Nope"}}}
+    assert dimensions(custom, "deal", mappings) == {"competitor": ["Acme"]}
+    assert dimensions(custom, "person", mappings) == {}
