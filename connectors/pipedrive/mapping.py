@@ -15,6 +15,7 @@ record cannot be mapped; the engine quarantines it and goes on.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
@@ -39,6 +40,7 @@ from core.sync.records import (
 )
 
 _DEAL_STATUSES = {"open": "OPEN", "won": "WON", "lost": "LOST"}
+_TAGS = re.compile(r"<[^>]+>")
 
 
 # --- value parsers -------------------------------------------------------------------
@@ -452,6 +454,11 @@ def map_stage_history(
 # --- activities ------------------------------------------------------------------------
 
 
+def note_id(note: Any) -> str:
+    """Notes share the activities table with activities: their ids get a prefix."""
+    return f"note:{note}"
+
+
 def _due_at(raw: Mapping[str, Any]) -> datetime | None:
     day = parse_date(raw.get("due_date"), "activity.due_date")
     if day is None:
@@ -492,5 +499,27 @@ def map_activity(raw: Mapping[str, Any], type_icons: Mapping[str, str]) -> Activ
         done_at=done_at,
         deleted=bool(raw.get("is_deleted")),
         custom={"type_key": key} if key and key not in ACTIVITY_TYPES else None,
+        remote_data=dict(raw),
+    )
+
+
+def map_note(raw: Mapping[str, Any]) -> ActivityRecord:
+    """``GET /api/v1/notes`` item: a NOTE done when written. ``content`` is HTML."""
+    remote_id = note_id(_remote_id(raw, "note"))
+    created = parse_time(raw.get("add_time"), "note.add_time")
+    content = str(raw.get("content") or "")
+    return ActivityRecord(
+        remote_id=remote_id,
+        remote_created_at=created,
+        remote_updated_at=parse_time(raw.get("update_time"), "note.update_time"),
+        type="NOTE",
+        subject=_TAGS.sub("", content)[:500] or None,
+        owner_remote_id=_id(raw.get("user_id")),
+        deal_remote_id=_id(raw.get("deal_id")),
+        contact_remote_id=_id(raw.get("person_id")),
+        account_remote_id=_id(raw.get("org_id")),
+        lead_remote_id=_id(raw.get("lead_id")),
+        done_at=created,
+        deleted=raw.get("active_flag") is False,
         remote_data=dict(raw),
     )

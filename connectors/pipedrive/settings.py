@@ -37,6 +37,11 @@ V1_PERSON_FIELDS: Final = "/api/v1/personFields"
 V1_ORGANIZATION_FIELDS: Final = "/api/v1/organizationFields"
 V1_ACTIVITY_TYPES: Final = "/api/v1/activityTypes"
 V1_DEAL_FLOW: Final = "/api/v1/deals/{id}/flow"
+V1_NOTES: Final = "/api/v1/notes"
+#: ``items=delete_log`` lists deletions of every object kind since a v1 timestamp (UTC).
+V1_RECENTS: Final = "/api/v1/recents"
+#: Deletions are read from this instant on a full sync (the log keeps about a month).
+RECENTS_EPOCH: Final = "1970-01-01 00:00:00"
 
 #: Field metadata endpoints per object kind (``ctx.shared`` key -> path).
 FIELD_ENDPOINTS: Final[dict[str, str]] = {

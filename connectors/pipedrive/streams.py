@@ -128,6 +128,42 @@ class PipedriveStream(Stream):
     def extract(self, page: Any) -> Sequence[Mapping[str, Any]]:
         return _data(page)
 
+    #: Object kind whose deletions ``/v1/recents?items=delete_log`` lists for this stream.
+    deleted_item_type: ClassVar[str | None] = None
+    deleted_record: ClassVar[type[Record]] = Record
+
+    def deletions_request(self, ctx: StreamContext) -> Request | None:
+        if self.deleted_item_type is None:
+            return None
+        since = ctx.since()
+        return Request(
+            path=settings.V1_RECENTS,
+            params={
+                "items": "delete_log",
+                "since_timestamp": (
+                    settings.RECENTS_EPOCH if since is None else since.strftime("%Y-%m-%d %H:%M:%S")
+                ),
+                "limit": settings.PAGE_SIZE,
+            },
+        )
+
+    def next_deletions_request(
+        self, page: Any, request: Request, ctx: StreamContext
+    ) -> Request | None:
+        return V1_PAGINATOR.next_request(page, request)
+
+    def extract_deleted(self, page: Any) -> Sequence[tuple[type[Record], str]]:
+        """The ``delete_log`` items of this stream's object kind."""
+        found = []
+        for item in _data(page):
+            data = item.get("data") if item.get("item") == "delete_log" else None
+            if isinstance(data, Mapping) and data.get("item_type") == self.deleted_item_type:
+                found.append((self.deleted_record, self.deleted_id(data.get("item_id"))))
+        return found
+
+    def deleted_id(self, item_id: Any) -> str:
+        return str(item_id)
+
     def cursor_of(self, raw: Mapping[str, Any]) -> Cursor | None:
         if not self.incremental:
             return None
@@ -191,6 +227,9 @@ class OrganizationsStream(PipedriveStream):
     name = "accounts"
     produces = (AccountRecord,)
     incremental = True
+    finds_deletions = True
+    deleted_item_type = "organization"
+    deleted_record = AccountRecord
     path = settings.V2_ORGANIZATIONS
 
     async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
@@ -205,6 +244,9 @@ class PersonsStream(PipedriveStream):
     name = "contacts"
     produces = (ContactRecord,)
     incremental = True
+    finds_deletions = True
+    deleted_item_type = "person"
+    deleted_record = ContactRecord
     path = settings.V2_PERSONS
 
     async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
@@ -315,6 +357,9 @@ class ActivitiesStream(PipedriveStream):
     name = "activities"
     produces = (ActivityRecord,)
     incremental = True
+    finds_deletions = True
+    deleted_item_type = "activity"
+    deleted_record = ActivityRecord
     path = settings.V2_ACTIVITIES
 
     async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
@@ -326,6 +371,38 @@ class ActivitiesStream(PipedriveStream):
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
         return [mapping.map_activity(raw, ctx.shared.get(Shared.ACTIVITY_ICONS, {}))]
+
+
+class NotesStream(PipedriveStream):
+    """Notes (v1 only): activities of type NOTE, ids prefixed ``note:``."""
+
+    name = "notes"
+    produces = (ActivityRecord,)
+    incremental = True
+    finds_deletions = True
+    deleted_item_type = "note"
+    deleted_record = ActivityRecord
+    path = settings.V1_NOTES
+    paginator = V1_PAGINATOR
+
+    def incremental_params(self, since: str | None) -> dict[str, Any]:
+        params: dict[str, Any] = {"sort": "update_time ASC"}
+        if since is not None:
+            params["updated_since"] = since
+        return params
+
+    def deleted_id(self, item_id: Any) -> str:
+        return mapping.note_id(item_id)
+
+    def remote_id_of(self, raw: Mapping[str, Any]) -> str | None:
+        return None if raw.get("id") is None else mapping.note_id(raw["id"])
+
+    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        return [mapping.map_note(raw)]
+
+    def cursor_of(self, raw: Mapping[str, Any]) -> Cursor | None:
+        cursor = super().cursor_of(raw)
+        return None if cursor is None else Cursor(cursor.updated_at, mapping.note_id(raw["id"]))
 
 
 class DealStageHistoryStream(Stream):
@@ -402,5 +479,6 @@ def all_streams() -> list[Stream]:
         DealsStream(),
         LeadsStream(),
         ActivitiesStream(),
+        NotesStream(),
         DealStageHistoryStream(),
     ]
