@@ -1,0 +1,140 @@
+"""The FastAPI application: GraphQL at /graphql (GraphiQL in a browser), health probes."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import pluggy
+import structlog
+from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from strawberry.fastapi import GraphQLRouter
+
+from api.context import Context
+from api.schema import create_schema
+from api.session import SerialSession
+from core.db import create_engine, create_sessionmaker
+from core.plugins import create_plugin_manager
+from core.settings import Settings
+from core.tenancy import authenticate, tenant_session
+
+_log = structlog.get_logger(__name__)
+
+
+@dataclass
+class AppState:
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    plugins: pluggy.PluginManager
+    settings: Settings
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: AsyncEngine | None = None,
+    plugins: pluggy.PluginManager | None = None,
+) -> FastAPI:
+    """Build the app; the engine and plugins are created in the lifespan unless given."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own_engine = engine is None
+        eng = engine or create_engine(settings.database_url)
+        app.state.crmkpi = AppState(
+            engine=eng,
+            sessionmaker=create_sessionmaker(eng),
+            plugins=plugins or create_plugin_manager(),
+            settings=settings,
+        )
+        try:
+            yield
+        finally:
+            if own_engine:
+                await eng.dispose()
+
+    app = FastAPI(title="crmkpi", lifespan=lifespan, docs_url=None, redoc_url=None)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+        )
+
+    @app.middleware("http")
+    async def request_id(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
+        structlog.contextvars.bind_contextvars(request_id=rid)
+        started = time.perf_counter()
+        try:
+            response = await call_next(request)
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id")
+        response.headers["X-Request-ID"] = rid
+        _log.info(
+            "http.request",
+            request_id=rid,
+            method=request.method,
+            path=request.url.path,
+            status=response.status_code,
+            ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        return response
+
+    async def get_context(request: Request) -> AsyncIterator[Context]:
+        state: AppState = request.app.state.crmkpi
+        token = _bearer(request)
+        viewer = None
+        if token:
+            async with state.sessionmaker() as system_session:
+                viewer = await authenticate(system_session, token)
+                await system_session.commit()
+        async with tenant_session(state.sessionmaker, viewer) as session:
+            yield Context(
+                session=SerialSession(session),
+                sessionmaker=state.sessionmaker,
+                settings=state.settings,
+                plugins=state.plugins,
+                viewer=viewer,
+            )
+
+    graphql = GraphQLRouter(
+        create_schema(settings),
+        context_getter=get_context,
+        graphql_ide="graphiql",
+    )
+    app.include_router(graphql, prefix="/graphql")
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        state: AppState = request.app.state.crmkpi
+        try:
+            async with state.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:  # the probe reports any failure as not ready
+            _log.warning("readyz.database_unavailable", error=type(exc).__name__)
+            return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "up"})
+
+    return app

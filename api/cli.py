@@ -1,0 +1,56 @@
+"""The ``crmkpi`` command. Errors of ours become one clear line and a non-zero exit."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from pydantic import ValidationError as SettingsError
+from sqlalchemy.exc import SQLAlchemyError
+
+from api.commands import db, demo, serve, tenancy
+from api.commands.common import console
+from core.errors import CrmkpiError
+from core.logging import configure_logging
+from core.settings import get_settings
+
+app = typer.Typer(
+    name="crmkpi",
+    help="Sales KPIs from HubSpot, Pipedrive and Salesforce, as a GraphQL API.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(tenancy.org_app, name="org")
+app.add_typer(tenancy.workspace_app, name="workspace")
+app.add_typer(tenancy.apikey_app, name="apikey")
+app.command("serve")(serve.serve)
+app.command("schema")(serve.schema)
+app.command("demo")(demo.demo)
+
+
+def main() -> None:
+    try:
+        settings = get_settings()
+        configure_logging(settings.log_level, settings.log_format)
+        app()
+    except SettingsError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "settings"
+        console.print(f"[red]error:[/] invalid setting CRMKPI_{field.upper()}: {first['msg']}")
+        sys.exit(2)
+    except CrmkpiError as exc:
+        console.print(f"[red]error:[/] {exc}", markup=True, highlight=False)
+        sys.exit(1)
+    except SQLAlchemyError as exc:
+        reason = getattr(exc, "orig", None) or exc
+        console.print(f"[red]error:[/] database: {reason}", highlight=False)
+        sys.exit(1)
+    except OSError as exc:  # unreachable database, port in use, unreadable file
+        console.print(f"[red]error:[/] {exc}", highlight=False)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The ``crmkpi`` sub-commands, one module per noun, registered in :mod:`api.cli`."""

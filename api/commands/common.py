@@ -1,0 +1,67 @@
+"""What every command shares: the database from settings, output as text or JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from core.db import create_engine, create_sessionmaker
+from core.errors import ConfigurationError
+from core.migrate import current_revision, head_revision, upgrade
+from core.settings import Settings, get_settings
+
+T = TypeVar("T")
+console = Console(stderr=True, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
+
+
+def run(coro: Awaitable[T]) -> T:
+    async def _wrap() -> T:
+        return await coro
+
+    return asyncio.run(_wrap())
+
+
+async def ensure_schema(engine: AsyncEngine, *, migrate: bool) -> None:
+    """Migrate (embedded default) or refuse with a clear message when not at head."""
+    if migrate:
+        await upgrade(engine)
+        return
+    if await current_revision(engine) != head_revision():
+        raise ConfigurationError("the database schema is not current: run `crmkpi db upgrade`")
+
+
+@asynccontextmanager
+async def database(
+    settings: Settings | None = None, *, migrate: bool | None = None
+) -> AsyncIterator[tuple[AsyncEngine, Callable[[], AsyncSession]]]:
+    """An engine and a session factory; SQLite databases are migrated on first use."""
+    settings = settings or get_settings()
+    engine = create_engine(settings.database_url)
+    try:
+        try:
+            await ensure_schema(engine, migrate=settings.is_sqlite if migrate is None else migrate)
+        except OSError as exc:
+            where = engine.url.render_as_string(hide_password=True)
+            raise ConfigurationError(f"cannot reach the database {where}: {exc}") from None
+        yield engine, create_sessionmaker(engine)
+    finally:
+        await engine.dispose()
+
+
+def emit(data: Mapping[str, Any], *, as_json: bool, created_id: str | None = None) -> None:
+    """Print a result; the id of what was created comes alone on the last line."""
+    if as_json:
+        out.print_json(json.dumps(data, default=str))
+        return
+    for key, value in data.items():
+        if key != "id":
+            out.print(f"{key}: {value}")
+    if created_id is not None:
+        out.print(created_id)

@@ -1,0 +1,41 @@
+"""`crmkpi serve` and `crmkpi schema`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from api.commands.common import database, out, run
+from core.settings import get_settings
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface (default CRMKPI_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default CRMKPI_PORT).")] = None,
+) -> None:
+    """Serve the GraphQL API (GraphiQL at /graphql in a browser), /healthz and /readyz."""
+    from api.app import create_app
+
+    settings = get_settings()
+
+    async def _check() -> None:
+        async with database(settings):
+            pass
+
+    run(_check())
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,
+        access_log=False,
+    )
+
+
+def schema() -> None:
+    """Print the GraphQL schema (SDL); schema.graphql in the repository is this output."""
+    from api.schema import schema_sdl
+
+    out.print(schema_sdl(), end="", markup=False)

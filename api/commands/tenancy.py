@@ -1,0 +1,90 @@
+"""`crmkpi org create`, `crmkpi workspace create`, `crmkpi apikey create`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from api.commands.common import database, emit, run
+from core.organizations import create_organization, create_workspace
+from core.tenancy import create_api_key
+
+org_app = typer.Typer(help="Organizations (tenants).", no_args_is_help=True)
+workspace_app = typer.Typer(help="Workspaces (client businesses).", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys.", no_args_is_help=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+@org_app.command("create")
+def org_create(name: str, as_json: JsonOption = False) -> None:
+    """Create an organization; prints its id on the last line."""
+
+    async def _create() -> dict[str, str]:
+        async with database() as (_, sessions), sessions() as session:
+            org = await create_organization(session, name)
+            await session.commit()
+            return {"id": org.id, "name": org.name}
+
+    data = run(_create())
+    emit(data, as_json=as_json, created_id=data["id"])
+
+
+@workspace_app.command("create")
+def workspace_create(
+    org: Annotated[str, typer.Option("--org", help="Organization id.")],
+    name: Annotated[str, typer.Option("--name", help="Workspace name.")],
+    timezone: Annotated[str, typer.Option(help="IANA timezone.")] = "UTC",
+    currency: Annotated[str, typer.Option(help="ISO 4217 reporting currency.")] = "USD",
+    fiscal_start: Annotated[int, typer.Option(help="Fiscal-year start month, 1-12.")] = 1,
+    week_start: Annotated[int, typer.Option(help="ISO weekday weeks start on, 1-7.")] = 1,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a workspace; prints its id on the last line."""
+
+    async def _create() -> dict[str, object]:
+        async with database() as (_, sessions), sessions() as session:
+            ws = await create_workspace(
+                session,
+                organization_id=org,
+                name=name,
+                timezone=timezone,
+                currency=currency.upper(),
+                fiscal_year_start_month=fiscal_start,
+                week_start=week_start,
+            )
+            await session.commit()
+            return {"id": ws.id, "name": ws.name, "timezone": ws.timezone, "currency": ws.currency}
+
+    data = run(_create())
+    emit(data, as_json=as_json, created_id=str(data["id"]))
+
+
+@apikey_app.command("create")
+def apikey_create(
+    org: Annotated[str, typer.Option("--org", help="Organization id.")],
+    role: Annotated[str, typer.Option(help="admin, editor or viewer.")] = "viewer",
+    workspace: Annotated[
+        list[str] | None, typer.Option("--workspace", help="Limit the key to these workspaces.")
+    ] = None,
+    name: Annotated[str, typer.Option(help="A label for the key.")] = "",
+    as_json: JsonOption = False,
+) -> None:
+    """Create an API key. The key is shown once, on the last line; only its hash is stored."""
+
+    async def _create() -> dict[str, object]:
+        async with database() as (_, sessions), sessions() as session:
+            key, plain = await create_api_key(
+                session, organization_id=org, role=role, workspace_ids=workspace, name=name
+            )
+            await session.commit()
+            return {
+                "id": key.id,
+                "role": key.role,
+                "workspaces": key.workspace_ids or "all",
+                "key": plain,
+            }
+
+    data = run(_create())
+    emit(data, as_json=as_json, created_id=str(data["key"]))

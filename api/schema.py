@@ -1,0 +1,33 @@
+"""The GraphQL schema: per-domain query types merged at the root, limits in one place."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.tools import merge_types
+
+from api.errors import should_mask_error
+from api.queries.tenancy import TenancyQuery
+from core.settings import Settings
+
+#: Every domain adds its query type here.
+QUERY_TYPES: tuple[type, ...] = (TenancyQuery,)
+
+
+def create_schema(settings: Settings | None = None) -> strawberry.Schema:
+    settings = settings or Settings()
+    query = merge_types("Query", QUERY_TYPES)
+    return strawberry.Schema(
+        query=query,
+        extensions=[
+            lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+            lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+            lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+            lambda: MaskErrors(should_mask_error=should_mask_error),
+        ],
+    )
+
+
+def schema_sdl() -> str:
+    """The SDL as ``crmkpi schema`` prints it and ``schema.graphql`` stores it."""
+    return str(create_schema()) + "\n"

@@ -1,0 +1,66 @@
+"""A request's database session, safe for resolvers that graphql-core runs concurrently.
+
+Sibling fields of a query are resolved concurrently, and one ``AsyncSession`` must never be
+used by two coroutines at once; every call here takes the request's lock first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import Executable, Result, ScalarResult
+from sqlalchemy.ext.asyncio import AsyncSession
+
+T = TypeVar("T")
+
+
+class SerialSession:
+    """The subset of AsyncSession resolvers use, one call at a time."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.raw = session
+        self._lock = asyncio.Lock()
+
+    @property
+    def info(self) -> dict[Any, Any]:
+        return self.raw.info
+
+    async def execute(self, statement: Executable, params: Any = None) -> Result[Any]:
+        async with self._lock:
+            return await self.raw.execute(statement, params)
+
+    async def scalar(self, statement: Executable, params: Any = None) -> Any:
+        async with self._lock:
+            return await self.raw.scalar(statement, params)
+
+    async def scalars(self, statement: Executable, params: Any = None) -> ScalarResult[Any]:
+        async with self._lock:
+            return await self.raw.scalars(statement, params)
+
+    async def get(self, entity: type[T], ident: Any) -> T | None:
+        async with self._lock:
+            return await self.raw.get(entity, ident)
+
+    async def add_all(self, instances: Sequence[object]) -> None:
+        async with self._lock:
+            self.raw.add_all(instances)
+            await self.raw.flush()
+
+    async def flush(self) -> None:
+        async with self._lock:
+            await self.raw.flush()
+
+    async def commit(self) -> None:
+        async with self._lock:
+            await self.raw.commit()
+
+    async def rollback(self) -> None:
+        async with self._lock:
+            await self.raw.rollback()
+
+    async def delete(self, instance: object) -> None:
+        async with self._lock:
+            await self.raw.delete(instance)
+            await self.raw.flush()

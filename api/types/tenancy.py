@@ -1,0 +1,48 @@
+"""Organization, workspace and viewer types."""
+
+from __future__ import annotations
+
+import strawberry
+
+from core.models import Workspace as WorkspaceRow
+from core.tenancy import Viewer as ViewerData
+
+
+@strawberry.type(description="One client business: its own calendar and reporting currency.")
+class Workspace:
+    id: strawberry.ID
+    name: str
+    timezone: str = strawberry.field(description="IANA timezone of the business's calendar.")
+    currency: str = strawberry.field(description="ISO 4217 reporting currency.")
+    fiscal_year_start_month: int
+    week_start: int = strawberry.field(description="ISO weekday the week starts on (1=Monday).")
+    inactivity_days: int
+    no_contact_days: int
+
+    @classmethod
+    def from_row(cls, row: WorkspaceRow) -> Workspace:
+        return cls(
+            id=strawberry.ID(row.id),
+            name=row.name,
+            timezone=row.timezone,
+            currency=row.currency,
+            fiscal_year_start_month=row.fiscal_year_start_month,
+            week_start=row.week_start,
+            inactivity_days=row.inactivity_days,
+            no_contact_days=row.no_contact_days,
+        )
+
+
+@strawberry.type(description="The caller, as its API key defines it.")
+class Viewer:
+    organization_id: strawberry.ID
+    role: str
+    workspace_ids: list[strawberry.ID]
+
+    @classmethod
+    def from_viewer(cls, viewer: ViewerData) -> Viewer:
+        return cls(
+            organization_id=strawberry.ID(viewer.organization_id),
+            role=viewer.role.value,
+            workspace_ids=[strawberry.ID(w) for w in sorted(viewer.workspace_ids)],
+        )

@@ -1,0 +1,73 @@
+"""The HTTP surface: probes, authentication, tenant scoping, error masking, limits."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from core.organizations import create_organization, create_workspace
+from core.tenancy import create_api_key
+from tests.support.api import api_client
+
+
+async def _tenant(session: AsyncSession, name: str) -> tuple[str, str, str]:
+    org = await create_organization(session, name)
+    ws = await create_workspace(
+        session, organization_id=org.id, name=f"{name} WS", timezone="Europe/Madrid", currency="EUR"
+    )
+    _, key = await create_api_key(session, organization_id=org.id, role="viewer")
+    await session.commit()
+    return org.id, ws.id, key
+
+
+async def test_health_and_readiness(engine: AsyncEngine) -> None:
+    async with api_client(engine) as client:
+        assert (await client.http.get("/healthz")).json() == {"status": "ok"}
+        ready = await client.http.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["database"] == "up"
+        assert ready.headers["x-request-id"]
+
+
+async def test_graphql_requires_a_valid_key(
+    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessionmaker() as session:
+        await _tenant(session, "Acme")
+    async with api_client(engine) as client:
+        anonymous = await client.graphql("{ viewer { role } }")
+        wrong = await client.graphql("{ viewer { role } }", key="ck_not-a-real-key")
+    for body in (anonymous, wrong):
+        assert body["data"] is None
+        assert "missing or invalid API key" in body["errors"][0]["message"]
+
+
+async def test_each_key_sees_only_its_own_workspaces(
+    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessionmaker() as session:
+        org_a, ws_a, key_a = await _tenant(session, "Acme")
+        _, ws_b, key_b = await _tenant(session, "Globex")
+    query = (
+        "query($id: ID!) { viewer { organizationId } workspaces { id } workspace(id: $id) { id } }"
+    )
+    async with api_client(engine) as client:
+        own = await client.graphql(query, {"id": ws_a}, key=key_a)
+        foreign = await client.graphql(query, {"id": ws_b}, key=key_a)
+        other = await client.graphql(query, {"id": ws_b}, key=key_b)
+    assert own["data"] == {
+        "viewer": {"organizationId": org_a},
+        "workspaces": [{"id": ws_a}],
+        "workspace": {"id": ws_a},
+    }
+    assert foreign["data"]["workspace"] is None  # foreign id: exactly like a missing one
+    assert other["data"]["workspaces"] == [{"id": ws_b}]
+
+
+async def test_deep_and_aliased_queries_are_refused(
+    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessionmaker() as session:
+        _, _, key = await _tenant(session, "Acme")
+    aliases = " ".join(f"a{i}: viewer {{ role }}" for i in range(40))
+    async with api_client(engine, graphql_max_aliases=30) as client:
+        body = await client.graphql(f"{{ {aliases} }}", key=key)
+    assert "aliases" in body["errors"][0]["message"].lower()
