@@ -48,15 +48,18 @@ DEAL_TYPE_NAMES = {
     "UPGRADE": "Upgrade",
 }
 ACTIVITY_KEYS = {"CALL": "call", "EMAIL": "email", "MEETING": "meeting", "TASK": "task"}
-_V1_FMT = "%Y-%m-%d %H:%M:%S"
 
 
 def v2_time(value: datetime | None) -> str | None:
-    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if value is None:
+        return None
+    return value.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 def v1_time(value: datetime | None) -> str | None:
-    return None if value is None else value.strftime(_V1_FMT)
+    if value is None:
+        return None
+    return value.replace(microsecond=0, tzinfo=None).isoformat(" ")
 
 
 def lead_time(value: datetime | None) -> str | None:

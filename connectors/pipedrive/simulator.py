@@ -54,8 +54,8 @@ class Table:
     updated_by_id: list[datetime] = field(default_factory=list)
 
     @classmethod
-    def of(cls, rows: Iterable[tuple[datetime, Any, dict[str, Any]]]) -> Table:
-        ordered = sorted(((u, i, _dump(r)) for u, i, r in rows), key=lambda x: (x[0], x[1]))
+    def of(cls, rows: Iterable[tuple[datetime, Any, bytes]]) -> Table:
+        ordered = sorted(rows, key=lambda x: (x[0], x[1]))
         by_id = sorted(ordered, key=lambda x: x[1])
         return cls(
             by_id=[r for _, _, r in by_id],
@@ -82,6 +82,14 @@ class Table:
 
 def _dump(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def _json(make: Callable[..., Any], *args: Any) -> bytes:
+    return _dump(make(*args))
+
+
+def _json_items(make: Callable[..., list[Any]], *args: Any) -> list[bytes]:
+    return [_dump(item) for item in make(*args)]
 
 
 def _encode_cursor(offset: int) -> str:
@@ -120,53 +128,81 @@ class PipedriveSimulator:
         self._window_start = 0.0
         self._window_used = 0
         self.requests = 0
+        self._cache: dict[tuple[str, Any], tuple[Any, Any]] = {}
         self.refresh()
         self.app = Starlette(routes=self._routes())
         self.app.state.simulator = self
 
     # --- rendering ------------------------------------------------------------------
 
+    def _memo(self, kind: str, obj: Any, make: Callable[..., Any], *args: Any) -> Any:
+        """``make(*args)`` for ``obj``, rendered again only when it was updated or deleted."""
+        version = (obj.updated_at, obj.deleted_at)
+        hit = self._cache.get((kind, obj.id))
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        value = make(*args)
+        self._cache[(kind, obj.id)] = (version, value)
+        return value
+
     def refresh(self) -> None:
-        """Render the dataset again (after ``edit_deals`` / ``delete``)."""
+        """Render the dataset again after ``edit_deals`` / ``delete`` (changed objects only)."""
         ds = self.dataset
-        deals_live: list[tuple[datetime, Any, dict[str, Any]]] = []
-        deals_deleted: list[tuple[datetime, Any, dict[str, Any]]] = []
+        memo = self._memo
+        deals_live: list[tuple[datetime, Any, bytes]] = []
+        deals_deleted: list[tuple[datetime, Any, bytes]] = []
         flows: dict[str, list[bytes]] = {}
         for d in ds.deals:
             stays = render.open_stays(ds, d)
-            row = (_second(d.updated_at), d.id, render.deal(ds, d, stays))
-            (deals_deleted if d.deleted_at else deals_live).append(row)
+            body = memo("deal", d, _json, render.deal, ds, d, stays)
+            (deals_deleted if d.deleted_at else deals_live).append(
+                (_second(d.updated_at), d.id, body)
+            )
             if len(stays) > 1 and d.deleted_at is None:
-                flows[str(d.id)] = [_dump(item) for item in render.deal_flow(d, stays)]
+                flows[str(d.id)] = memo(
+                    "flow",
+                    d,
+                    _json_items,
+                    render.deal_flow,
+                    d,
+                    stays,
+                )
         self.deals = Table.of(deals_live)
         self.deleted_deals = Table.of(deals_deleted)
         self.archived_deals = Table()
         self.flows = flows
         self.deal_ids = {str(d.id) for d in ds.deals}
-        live_orgs = [a for a in ds.accounts if a.deleted_at is None]
         self.organizations = Table.of(
-            (_second(a.updated_at), a.id, render.organization(a)) for a in live_orgs
+            (_second(a.updated_at), a.id, memo("org", a, _json, render.organization, a))
+            for a in ds.accounts
+            if a.deleted_at is None
         )
         self.persons = Table.of(
-            (_second(c.updated_at), c.id, render.person(c)) for c in ds.contacts if not c.deleted_at
+            (_second(c.updated_at), c.id, memo("person", c, _json, render.person, c))
+            for c in ds.contacts
+            if c.deleted_at is None
         )
         self.activities = Table.of(
-            (_second(a.updated_at), a.id, render.activity(ds, a))
+            (_second(a.updated_at), a.id, memo("act", a, _json, render.activity, ds, a))
             for a in ds.activities
             if a.type != "NOTE" and a.deleted_at is None
         )
         self.notes = Table.of(
-            (_second(a.updated_at), a.id, render.note(ds, a))
+            (_second(a.updated_at), a.id, memo("note", a, _json, render.note, ds, a))
             for a in ds.activities
             if a.type == "NOTE" and a.deleted_at is None
         )
         self.leads = Table.of(
-            (_milli(x.updated_at), render.lead_uuid(ds.seed, x.id), render.lead(ds, x))
+            (
+                _milli(x.updated_at),
+                render.lead_uuid(ds.seed, x.id),
+                memo("lead", x, _json, render.lead, ds, x),
+            )
             for x in ds.leads
             if x.deleted_at is None
         )
         self.archived_leads = Table()
-        deleted: list[tuple[datetime, Any, dict[str, Any]]] = []
+        deleted: list[tuple[datetime, Any, bytes]] = []
         for kind, objects in (
             ("deal", ds.deals),
             ("person", ds.contacts),
@@ -177,7 +213,8 @@ class PipedriveSimulator:
             for obj in objects:
                 if obj.deleted_at is not None:
                     at = _second(obj.deleted_at)
-                    deleted.append((at, (kind, obj.id), render.delete_log(kind, obj.id, at)))
+                    log = _dump(render.delete_log(kind, obj.id, at))
+                    deleted.append((at, (kind, obj.id), log))
         self.delete_log = Table.of(deleted)
         self.pipelines = _by_update_time(render.pipelines(ds))
         self.stages = _by_update_time(render.stages(ds))
@@ -420,7 +457,7 @@ def _since(q: Any, name: str) -> datetime | None:
 
 
 def _by_update_time(rows: list[dict[str, Any]]) -> Table:
-    return Table.of((parse_time(r["update_time"]) or _EPOCH, r["id"], r) for r in rows)
+    return Table.of((parse_time(r["update_time"]) or _EPOCH, r["id"], _dump(r)) for r in rows)
 
 
 def _second(value: datetime) -> datetime:
