@@ -17,10 +17,35 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime, time
-from decimal import Decimal, InvalidOperation
+from datetime import UTC, datetime, time
 from typing import Any
 
+__all__ = [
+    "map_activity",
+    "map_deal",
+    "map_lead",
+    "map_note",
+    "map_organization",
+    "map_person",
+    "map_pipeline",
+    "map_stage",
+    "map_stage_history",
+    "map_team",
+    "map_user",
+    "note_id",
+    "parse_date",
+    "parse_money",
+    "parse_time",
+    "team_members",
+]
+
+from connectors.pipedrive._values import (
+    foreign_id,
+    parse_date,
+    parse_money,
+    parse_time,
+    remote_id_of,
+)
 from connectors.pipedrive.custom_fields import FieldCatalog, dimensions, pick
 from connectors.pipedrive.settings import ACTIVITY_TYPES, DEAL_TYPE_LABELS
 from core.sync.connector import MappingError
@@ -41,66 +66,6 @@ from core.sync.records import (
 
 _DEAL_STATUSES = {"open": "OPEN", "won": "WON", "lost": "LOST"}
 _TAGS = re.compile(r"<[^>]+>")
-
-
-# --- value parsers -------------------------------------------------------------------
-
-
-def parse_time(value: Any, what: str = "timestamp") -> datetime | None:
-    """A v1 (``YYYY-MM-DD HH:MM:SS``, UTC) or v2 (RFC 3339) timestamp as aware UTC."""
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise MappingError(f"{what}: expected a string, got {value!r}")
-    text = value.strip().replace("Z", "+00:00")
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise MappingError(f"{what}: unparseable timestamp {value!r}") from exc
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
-def parse_date(value: Any, what: str = "date") -> date | None:
-    if value is None or value == "":
-        return None
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError as exc:
-        raise MappingError(f"{what}: unparseable date {value!r}") from exc
-
-
-def parse_money(value: Any, what: str = "amount") -> Decimal | None:
-    """Money as Decimal (via ``str`` so 0.1 stays 0.1); None stays None."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, Mapping):
-        value = value.get("value", value.get("amount"))
-        if value is None:
-            return None
-    if isinstance(value, bool):
-        raise MappingError(f"{what}: not a number: {value!r}")
-    try:
-        return Decimal(str(value))
-    except InvalidOperation as exc:
-        raise MappingError(f"{what}: not a number: {value!r}") from exc
-
-
-def _id(value: Any) -> str | None:
-    """A foreign id as a string; v1 sometimes expands it to ``{"value": 3, "name": ...}``."""
-    if isinstance(value, Mapping):
-        value = value.get("value", value.get("id"))
-    if value is None or value == "" or value == 0:
-        return None
-    return str(value)
-
-
-def _remote_id(raw: Mapping[str, Any], kind: str) -> str:
-    value = raw.get("id")
-    if value is None or value == "":
-        raise MappingError(f"{kind} without an id")
-    return str(value)
 
 
 def _custom(
@@ -131,7 +96,7 @@ def _labels(catalog: FieldCatalog, field_key: str, ids: Any) -> list[str]:
 
 def map_user(raw: Mapping[str, Any], team_of_user: Mapping[str, str]) -> UserRecord:
     """``GET /api/v1/users`` item; the team comes from the teams read earlier in the run."""
-    remote_id = _remote_id(raw, "user")
+    remote_id = remote_id_of(raw, "user")
     return UserRecord(
         remote_id=remote_id,
         remote_created_at=parse_time(raw.get("created"), "user.created"),
@@ -147,7 +112,7 @@ def map_user(raw: Mapping[str, Any], team_of_user: Mapping[str, str]) -> UserRec
 def map_team(raw: Mapping[str, Any]) -> TeamRecord:
     """``GET /api/v1/legacyTeams`` item."""
     return TeamRecord(
-        remote_id=_remote_id(raw, "team"),
+        remote_id=remote_id_of(raw, "team"),
         remote_created_at=parse_time(raw.get("add_time"), "team.add_time"),
         name=raw.get("name"),
         deleted=bool(raw.get("deleted_flag")) or raw.get("active_flag") is False,
@@ -169,7 +134,7 @@ def team_members(teams: Iterable[Mapping[str, Any]]) -> dict[str, str]:
 def map_pipeline(raw: Mapping[str, Any]) -> PipelineRecord:
     """``GET /api/v2/pipelines`` item."""
     return PipelineRecord(
-        remote_id=_remote_id(raw, "pipeline"),
+        remote_id=remote_id_of(raw, "pipeline"),
         remote_created_at=parse_time(raw.get("add_time"), "pipeline.add_time"),
         remote_updated_at=parse_time(raw.get("update_time"), "pipeline.update_time"),
         name=raw.get("name"),
@@ -183,7 +148,7 @@ def map_stage(raw: Mapping[str, Any], mappings: Mapping[str, Any]) -> StageRecor
     """``GET /api/v2/stages`` item. Pipedrive stages are never won/lost (the deal status is),
     so ``kind`` comes only from the connection's ``stage_kinds`` mapping; otherwise None and
     the engine guesses it from the order, probability and name."""
-    remote_id = _remote_id(raw, "stage")
+    remote_id = remote_id_of(raw, "stage")
     probability = raw.get("deal_probability")
     kind = (mappings.get("stage_kinds") or {}).get(remote_id)
     rotten = raw.get("days_to_rotten") if raw.get("is_deal_rot_enabled") else None
@@ -191,7 +156,7 @@ def map_stage(raw: Mapping[str, Any], mappings: Mapping[str, Any]) -> StageRecor
         remote_id=remote_id,
         remote_created_at=parse_time(raw.get("add_time"), "stage.add_time"),
         remote_updated_at=parse_time(raw.get("update_time"), "stage.update_time"),
-        pipeline_remote_id=_id(raw.get("pipeline_id")),
+        pipeline_remote_id=foreign_id(raw.get("pipeline_id")),
         name=raw.get("name"),
         display_order=int(raw.get("order_nr") or 0),
         probability=None if probability is None else float(probability) / 100,
@@ -218,14 +183,14 @@ def map_organization(
     industry = pick(decoded, "industry", "organization", mappings)
     source = pick(decoded, "source", "organization", mappings)
     return AccountRecord(
-        remote_id=_remote_id(raw, "organization"),
+        remote_id=remote_id_of(raw, "organization"),
         remote_created_at=parse_time(raw.get("add_time"), "organization.add_time"),
         remote_updated_at=parse_time(raw.get("update_time"), "organization.update_time"),
         name=raw.get("name"),
         country=address.get("country") or None,
         region=address.get("admin_area_level_1") or None,
         industry=None if industry is None else str(industry),
-        owner_remote_id=_id(raw.get("owner_id")),
+        owner_remote_id=foreign_id(raw.get("owner_id")),
         source=None if source is None else str(source),
         deleted=bool(raw.get("is_deleted")),
         custom=_custom(decoded, "organization", mappings),
@@ -251,13 +216,13 @@ def map_person(
     )
     source = pick(decoded, "source", "person", mappings)
     return ContactRecord(
-        remote_id=_remote_id(raw, "person"),
+        remote_id=remote_id_of(raw, "person"),
         remote_created_at=parse_time(raw.get("add_time"), "person.add_time"),
         remote_updated_at=parse_time(raw.get("update_time"), "person.update_time"),
         name=name or None,
         email=_primary_email(raw.get("emails", raw.get("email"))),
-        account_remote_id=_id(raw.get("org_id")),
-        owner_remote_id=_id(raw.get("owner_id")),
+        account_remote_id=foreign_id(raw.get("org_id")),
+        owner_remote_id=foreign_id(raw.get("owner_id")),
         source=None if source is None else str(source),
         deleted=bool(raw.get("is_deleted")),
         custom=_custom(decoded, "person", mappings),
@@ -279,7 +244,7 @@ def map_lead(
     lead id to (deal id, deal add time, deal organization) for deals whose
     ``source_lead_id`` is that lead. The source is the marketing channel when set, else
     the lead's ``source_name`` (how it was created)."""
-    remote_id = _remote_id(raw, "lead")
+    remote_id = remote_id_of(raw, "lead")
     decoded = deal_fields.custom_of_v1(raw)
     labels = [lead_labels.get(str(i), str(i)) for i in raw.get("label_ids") or ()]
     source = (
@@ -300,9 +265,9 @@ def map_lead(
         name=raw.get("title"),
         status=status,
         source=None if source is None else str(source),
-        owner_remote_id=_id(raw.get("owner_id")),
-        account_remote_id=_id(raw.get("organization_id")),
-        contact_remote_id=_id(raw.get("person_id")),
+        owner_remote_id=foreign_id(raw.get("owner_id")),
+        account_remote_id=foreign_id(raw.get("organization_id")),
+        contact_remote_id=foreign_id(raw.get("person_id")),
         converted_deal_remote_id=converted[0] if converted else None,
         converted_at=converted[1] if converted else None,
         converted_account_remote_id=converted[2] if converted else None,
@@ -328,7 +293,7 @@ def map_deal(
 ) -> list[Record]:
     """``GET /api/v2/deals`` item -> the deal, plus its only stage stay when it never moved
     (``stage_change_time`` null); moved deals get their stays from the deal flow."""
-    remote_id = _remote_id(raw, "deal")
+    remote_id = remote_id_of(raw, "deal")
     raw_status = raw.get("status")
     deleted = bool(raw.get("is_deleted")) or bool(raw.get("is_archived"))
     if raw_status == "deleted":
@@ -359,13 +324,13 @@ def map_deal(
         name=raw.get("title"),
         amount=parse_money(raw.get("value"), f"deal {remote_id} value"),
         currency=(str(raw["currency"]).upper() if raw.get("currency") else None),
-        pipeline_remote_id=_id(raw.get("pipeline_id")),
-        stage_remote_id=_id(raw.get("stage_id")),
+        pipeline_remote_id=foreign_id(raw.get("pipeline_id")),
+        stage_remote_id=foreign_id(raw.get("stage_id")),
         status=status,
-        owner_remote_id=_id(raw.get("owner_id")),
-        account_remote_id=_id(raw.get("org_id")),
-        contact_remote_id=_id(raw.get("person_id")),
-        lead_remote_id=_id(raw.get("source_lead_id")),
+        owner_remote_id=foreign_id(raw.get("owner_id")),
+        account_remote_id=foreign_id(raw.get("org_id")),
+        contact_remote_id=foreign_id(raw.get("person_id")),
+        lead_remote_id=foreign_id(raw.get("source_lead_id")),
         closed_at=closed_at,
         expected_close_date=parse_date(raw.get("expected_close_date"), "deal.expected_close"),
         lost_reason=raw.get("lost_reason") if status == "LOST" else None,
@@ -408,7 +373,7 @@ def map_stage_history(
     The first stay starts at ``add_time`` in the first change's old stage; each change
     closes the running stay and opens the next; the last one stays open.
     """
-    deal_id = _remote_id(deal, "deal")
+    deal_id = remote_id_of(deal, "deal")
     created = parse_time(deal.get("add_time"), "deal.add_time")
     if created is None:
         raise MappingError(f"deal {deal_id}: no add_time to start its stage history")
@@ -419,21 +384,22 @@ def map_stage_history(
     )
     stays: list[tuple[str, datetime]] = []
     if ordered:
-        first_old = _id(ordered[0].get("old_value"))
+        first_old = foreign_id(ordered[0].get("old_value"))
         if first_old is not None:
             stays.append((first_old, created))
         for change in ordered:
-            new_stage = _id(change.get("new_value"))
+            new_stage = foreign_id(change.get("new_value"))
             at = parse_time(change.get("log_time"), "flow.log_time")
             if new_stage is None or at is None:
                 raise MappingError(f"deal {deal_id}: stage change without new stage or time")
             stays.append((new_stage, at))
     else:
-        current = _id(deal.get("stage_id"))
+        current = foreign_id(deal.get("stage_id"))
         if current is None:
             return []
         stays.append((current, created))
     deleted = bool(deal.get("is_deleted")) or bool(deal.get("is_archived"))
+    default_pipeline = foreign_id(deal.get("pipeline_id"))
     records = []
     for index, (stage, entered) in enumerate(stays):
         exited = stays[index + 1][1] if index + 1 < len(stays) else None
@@ -442,7 +408,7 @@ def map_stage_history(
                 remote_id=stage_history_id(deal_id, stage, entered),
                 deal_remote_id=deal_id,
                 stage_remote_id=stage,
-                pipeline_remote_id=pipeline_of_stage.get(stage) or _id(deal.get("pipeline_id")),
+                pipeline_remote_id=pipeline_of_stage.get(stage) or default_pipeline,
                 entered_at=entered,
                 exited_at=exited,
                 deleted=deleted,
@@ -476,7 +442,7 @@ def _due_at(raw: Mapping[str, Any]) -> datetime | None:
 def map_activity(raw: Mapping[str, Any], type_icons: Mapping[str, str]) -> ActivityRecord:
     """``GET /api/v2/activities`` item. ``type`` is the activity type key; company-defined
     keys map through their icon (``type_icons``: key -> icon key), else TASK."""
-    remote_id = _remote_id(raw, "activity")
+    remote_id = remote_id_of(raw, "activity")
     key = str(raw.get("type") or "")
     kind = ACTIVITY_TYPES.get(key) or ACTIVITY_TYPES.get(type_icons.get(key, ""), "TASK")
     due_at = _due_at(raw)
@@ -490,11 +456,11 @@ def map_activity(raw: Mapping[str, Any], type_icons: Mapping[str, str]) -> Activ
         remote_updated_at=parse_time(raw.get("update_time"), "activity.update_time"),
         type=kind,
         subject=raw.get("subject"),
-        owner_remote_id=_id(raw.get("owner_id", raw.get("user_id"))),
-        deal_remote_id=_id(raw.get("deal_id")),
-        contact_remote_id=_id(raw.get("person_id")),
-        account_remote_id=_id(raw.get("org_id")),
-        lead_remote_id=_id(raw.get("lead_id")),
+        owner_remote_id=foreign_id(raw.get("owner_id", raw.get("user_id"))),
+        deal_remote_id=foreign_id(raw.get("deal_id")),
+        contact_remote_id=foreign_id(raw.get("person_id")),
+        account_remote_id=foreign_id(raw.get("org_id")),
+        lead_remote_id=foreign_id(raw.get("lead_id")),
         due_at=due_at,
         done_at=done_at,
         deleted=bool(raw.get("is_deleted")),
@@ -505,7 +471,7 @@ def map_activity(raw: Mapping[str, Any], type_icons: Mapping[str, str]) -> Activ
 
 def map_note(raw: Mapping[str, Any]) -> ActivityRecord:
     """``GET /api/v1/notes`` item: a NOTE done when written. ``content`` is HTML."""
-    remote_id = note_id(_remote_id(raw, "note"))
+    remote_id = note_id(remote_id_of(raw, "note"))
     created = parse_time(raw.get("add_time"), "note.add_time")
     content = str(raw.get("content") or "")
     return ActivityRecord(
@@ -514,11 +480,11 @@ def map_note(raw: Mapping[str, Any]) -> ActivityRecord:
         remote_updated_at=parse_time(raw.get("update_time"), "note.update_time"),
         type="NOTE",
         subject=_TAGS.sub("", content)[:500] or None,
-        owner_remote_id=_id(raw.get("user_id")),
-        deal_remote_id=_id(raw.get("deal_id")),
-        contact_remote_id=_id(raw.get("person_id")),
-        account_remote_id=_id(raw.get("org_id")),
-        lead_remote_id=_id(raw.get("lead_id")),
+        owner_remote_id=foreign_id(raw.get("user_id")),
+        deal_remote_id=foreign_id(raw.get("deal_id")),
+        contact_remote_id=foreign_id(raw.get("person_id")),
+        account_remote_id=foreign_id(raw.get("org_id")),
+        lead_remote_id=foreign_id(raw.get("lead_id")),
         done_at=created,
         deleted=raw.get("active_flag") is False,
         remote_data=dict(raw),
