@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import httpx
 
@@ -59,6 +59,20 @@ class PipedriveConnector(Connector):
         refresh: bool = False,
     ) -> Auth:
         return await client.authenticate(http, credentials, base_url, refresh=refresh)
+
+    @classmethod
+    def simulator(cls, *, seed: int = 1, deals: int = 1000, faults: str | None = None) -> Any:
+        """The Pipedrive simulator (ASGI) over the shared business of ``seed`` and ``deals``."""
+        from connectors.pipedrive.simulator import create_app
+
+        return create_app(seed=seed, deals=deals, faults=faults)
+
+    @classmethod
+    def simulator_credentials(cls) -> dict[str, str]:
+        """What ``crmkpi connection add --credential`` needs to read the simulator."""
+        from connectors.pipedrive.simulator import API_TOKEN
+
+        return {"api_token": API_TOKEN}
 
     def account_key(self, credentials: Mapping[str, str], base_url: str) -> str:
         """Pipedrive limits per company: the company domain (OAuth ``api_domain``) or the

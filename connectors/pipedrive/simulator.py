@@ -473,9 +473,14 @@ def create_app(
     seed: int = 1,
     deals: int = 1000,
     burst_limit: int | None = None,
+    faults: str | None = None,
     dataset: Dataset | None = None,
 ) -> Starlette:
-    """The simulator app of a freshly generated business (``crmkpi simulate pipedrive``)."""
+    """The simulator app of a freshly generated business (``crmkpi simulate pipedrive``).
+
+    ``faults`` (e.g. ``"5xx=0.1,429=7,drop=0.01"``) is not applied yet: the generic fault
+    middleware is not on main.
+    """
     simulator = PipedriveSimulator(
         dataset or generate(seed=seed, deals=deals), burst_limit=burst_limit
     )
