@@ -86,3 +86,20 @@ def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 async def session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     async with sessionmaker() as session:
         yield session
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say how many tests ran on each database, so a run shows both were exercised."""
+    counts: dict[str, int] = {"sqlite": 0, "postgresql": 0}
+    for outcome in ("passed", "failed", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            nodeid = getattr(report, "nodeid", "")
+            if getattr(report, "when", "call") != "call":
+                continue
+            for backend in counts:
+                if f"[{backend}" in nodeid or f"-{backend}]" in nodeid or f"-{backend}-" in nodeid:
+                    counts[backend] += 1
+    terminalreporter.write_line(
+        f"database backends: {counts['sqlite']} tests on SQLite, "
+        f"{counts['postgresql']} tests on PostgreSQL"
+    )

@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` runs them all and rewrites bench/RESULTS.md and results.json."""

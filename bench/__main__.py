@@ -1,0 +1,43 @@
+"""Run every benchmark module in one go and rewrite RESULTS.md / results.json.
+
+``python -m bench [name ...]`` runs only the named modules (``sync``, ``metrics``, ...).
+A benchmark that fails is reported in RESULTS.md instead of stopping the others.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from bench.harness import BenchContext, Measurement, write_results
+
+MODULES = ("sync", "metrics")
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(MODULES)
+    sections: dict[str, list[Measurement]] = {}
+    errors: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="crmkpi-bench-") as tmp:
+        ctx = BenchContext(workdir=Path(tmp))
+        for name in names:
+            started = time.perf_counter()
+            print(f"== bench {name}", flush=True)
+            try:
+                module = importlib.import_module(f"bench.{name}_bench")
+                sections[name] = module.run(ctx)
+            except Exception as exc:  # report and go on with the other benchmarks
+                traceback.print_exc()
+                errors[name] = f"{type(exc).__name__}: {exc}"
+            print(f"== bench {name} done in {time.perf_counter() - started:.1f}s", flush=True)
+    write_results(sections, errors)
+    print(Path("bench/RESULTS.md").read_text())
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
