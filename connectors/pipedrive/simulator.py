@@ -7,7 +7,8 @@ v1 lists with ``additional_data.pagination``; custom fields under hash keys with
 ``*Fields`` metadata; deleted deals under ``status=deleted``; a ``delete_log`` in
 ``/v1/recents``; per-deal flows; Pipedrive's error envelope and rate-limit headers
 (``x-ratelimit-limit/remaining/reset``, a 2-second burst window, 429 + ``Retry-After``
-when ``burst_limit`` is exceeded); API token or OAuth bearer auth and a token endpoint.
+when ``burst_limit`` is exceeded, and past a ``daily_tokens`` budget); API token or
+OAuth bearer auth and a token endpoint.
 
 Every record is rendered to JSON bytes once (:meth:`PipedriveSimulator.refresh`, to be
 called after changing the dataset); a page is a slice joined into the envelope, so the
@@ -118,6 +119,7 @@ class PipedriveSimulator:
         api_token: str = API_TOKEN,
         burst_limit: int | None = None,
         window_seconds: float = 2.0,
+        daily_tokens: int | None = None,
     ):
         self.dataset = dataset
         self.api_token = api_token
@@ -125,6 +127,8 @@ class PipedriveSimulator:
         self.refresh_tokens: set[str] = {"sim-refresh-token"}
         self.burst_limit = burst_limit
         self.window_seconds = window_seconds
+        self.daily_tokens = daily_tokens
+        self.tokens_used = 0
         self._window_start = 0.0
         self._window_used = 0
         self.requests = 0
@@ -278,9 +282,9 @@ class PipedriveSimulator:
     def _endpoint(self, handler: Callable[..., bytes], *, with_path: bool = False) -> Any:
         async def endpoint(request: Request) -> Response:
             self.requests += 1
-            headers = self._rate_headers()
+            headers = self._rate_headers(request.url.path)
             if headers.get("retry-after"):
-                return _error(429, "Request over limit", headers)
+                return _error(429, "Too Many Requests", headers)
             if not self._authorized(request):
                 return _error(401, "unauthorized access", headers)
             try:
@@ -301,12 +305,15 @@ class PipedriveSimulator:
         scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
         return scheme.lower() == "bearer" and bearer in self.access_tokens
 
-    def _rate_headers(self) -> dict[str, str]:
-        """Pipedrive's burst headers over a rolling 2-second window."""
+    def _rate_headers(self, path: str) -> dict[str, str]:
+        """Pipedrive's burst headers over a rolling 2-second window, and the daily token
+        budget: a list read costs 20 tokens on v1 and half that on v2 (Pipedrive prices
+        v2 50% lower); past the budget every request gets 429 until midnight UTC."""
         now = time.monotonic()
         if now - self._window_start >= self.window_seconds:
             self._window_start, self._window_used = now, 0
         self._window_used += 1
+        self.tokens_used += 10 if path.startswith("/api/v2/") else 20
         limit = self.burst_limit or 100_000
         reset = max(1, math.ceil(self.window_seconds - (now - self._window_start)))
         headers = {
@@ -316,6 +323,10 @@ class PipedriveSimulator:
         }
         if self.burst_limit is not None and self._window_used > self.burst_limit:
             headers["retry-after"] = str(reset)
+        elif self.daily_tokens is not None and self.tokens_used > self.daily_tokens:
+            midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+            left = 86_400 - (datetime.now(UTC) - midnight).total_seconds()
+            headers["retry-after"] = str(max(1, math.ceil(left)))
         return headers
 
     async def _token(self, request: Request) -> Response:

@@ -137,8 +137,19 @@ async def test_burst_limit_answers_429_with_retry_after(dataset: Dataset) -> Non
         ]
         last = await c.get("/api/v2/pipelines", headers={"x-api-token": API_TOKEN})
     assert codes == [200, 200, 200, 429, 429]
-    assert last.json()["error"] == "Request over limit"
+    assert last.json()["error"] == "Too Many Requests" and last.json()["success"] is False
     assert last.headers["x-ratelimit-remaining"] == "0" and int(last.headers["retry-after"]) >= 1
+
+
+async def test_daily_token_budget_blocks_until_midnight(dataset: Dataset) -> None:
+    sim = PipedriveSimulator(dataset, daily_tokens=35)  # v2 list: 10 tokens, v1: 20
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sim.app), base_url=BASE) as c:
+        h = {"x-api-token": API_TOKEN}
+        codes = [(await c.get("/api/v2/stages", headers=h)).status_code for _ in range(3)]
+        over = await c.get("/api/v1/users", headers=h)
+    assert codes == [200, 200, 200]
+    assert over.status_code == 429 and 1 <= int(over.headers["retry-after"]) <= 86_400
+    assert sim.tokens_used == 50
 
 
 async def test_oauth_refresh_then_bearer(client: httpx.AsyncClient) -> None:
