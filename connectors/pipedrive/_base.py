@@ -80,6 +80,9 @@ class PipedriveStream(Stream):
 
     path: ClassVar[str]
     paginator: ClassVar[BasePaginator[Any] | None] = V2_PAGINATOR
+    #: Incremental reads sort by update time ascending (v2 ``sort_by=update_time``, v1
+    #: ``sort=update_time ASC``), so the engine may commit the cursor with every page.
+    cursor_ordered: ClassVar[bool] = True
     #: v2 filters by ``updated_since`` + ``sort_by``; v1 leads spell it differently.
     extra_params: ClassVar[Mapping[str, Any]] = {}
 

@@ -4,8 +4,9 @@ metadata endpoints name them and label their options.
 A :class:`FieldCatalog` is built once per run from a fields endpoint (``prepare`` of the
 stream) and turns ``{"a1b2...": 27}`` into ``{"Deal type": "Upsell"}`` for ``custom``.
 The mapping then reads deal / account attributes out of those named values
-(:meth:`FieldCatalog.pick`), using the connection's mapping or the default names of
-:data:`connectors.pipedrive.settings.DEFAULT_CUSTOM_FIELDS`.
+(:func:`pick`) by the usual field names of
+:data:`connectors.pipedrive.settings.DEFAULT_CUSTOM_FIELDS`; a connection's own field
+mappings are applied by the engine on the same names.
 """
 
 from __future__ import annotations
@@ -75,6 +76,13 @@ class FieldCatalog:
             if definition is None:
                 named[key] = value
                 continue
+            if isinstance(value, Mapping) and definition.field_type == "monetary":
+                # {"value": 10, "currency": "EUR"}: the amount under the field's name (so
+                # mappings read a number), the currency beside it, as v1 does.
+                named[definition.name] = value.get("value")
+                if value.get("currency"):
+                    named[f"{definition.name} currency"] = value["currency"]
+                continue
             named[definition.name] = _decode_value(definition, value)
         return named
 
@@ -102,43 +110,17 @@ def _scalar(value: Any) -> Any:
     return value
 
 
-def pick(
-    custom: Mapping[str, Any],
-    attribute: str,
-    kind: str,
-    mappings: Mapping[str, Any],
-) -> Any:
+def pick(custom: Mapping[str, Any], attribute: str, kind: str) -> Any:
     """The named custom value that feeds ``attribute`` of a ``kind`` record, or None.
 
-    ``mappings["custom_fields"][kind][attribute]`` (a field name) wins over the defaults.
-    Monetary values (``{"value": 10, "currency": "EUR"}``) give their amount.
+    Reads the usual field names of :data:`DEFAULT_CUSTOM_FIELDS` (case-insensitive). A
+    connection's own ``deal_attributes`` / ``custom_dimensions`` mappings are applied on
+    top of this by the engine (core.sync.mappings), from the same named ``custom`` values.
     """
-    configured: Mapping[str, Any] = (mappings.get("custom_fields") or {}).get(kind) or {}
-    names: tuple[str, ...]
-    if attribute in configured:
-        names = (str(configured[attribute]),)
-    else:
-        defaults: Mapping[str, tuple[str, ...]] = DEFAULT_CUSTOM_FIELDS.get(kind, {})
-        names = defaults.get(attribute, ())
+    defaults: Mapping[str, tuple[str, ...]] = DEFAULT_CUSTOM_FIELDS.get(kind, {})
     lowered = {name.lower(): value for name, value in custom.items()}
-    for name in names:
+    for name in defaults.get(attribute, ()):
         value = lowered.get(name.lower())
         if value is not None:
-            if isinstance(value, Mapping):
-                return value.get("value", value.get("amount"))
             return value
     return None
-
-
-def dimensions(custom: Mapping[str, Any], kind: str, mappings: Mapping[str, Any]) -> dict[str, Any]:
-    """Custom dimensions declared for ``kind``: ``mappings["dimensions"][kind]`` is a
-    ``{dimension name: field name}`` table; the values are added to ``custom`` under
-    ``dimensions`` so that segments and breakdowns find them under one stable key."""
-    declared = (mappings.get("dimensions") or {}).get(kind) or {}
-    lowered = {name.lower(): value for name, value in custom.items()}
-    found = {}
-    for dimension, field_name in declared.items():
-        value = lowered.get(str(field_name).lower())
-        if value is not None:
-            found[str(dimension)] = value
-    return found

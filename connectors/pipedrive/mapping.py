@@ -46,7 +46,7 @@ from connectors.pipedrive._values import (
     parse_time,
     remote_id_of,
 )
-from connectors.pipedrive.custom_fields import FieldCatalog, dimensions, pick
+from connectors.pipedrive.custom_fields import FieldCatalog, pick
 from connectors.pipedrive.settings import ACTIVITY_TYPES, DEAL_TYPE_LABELS
 from core.sync.connector import MappingError
 from core.sync.records import (
@@ -68,18 +68,11 @@ _DEAL_STATUSES = {"open": "OPEN", "won": "WON", "lost": "LOST"}
 _TAGS = re.compile(r"<[^>]+>")
 
 
-def _custom(
-    decoded: dict[str, Any],
-    kind: str,
-    mappings: Mapping[str, Any],
-    labels: list[str] | None = None,
-) -> dict[str, Any] | None:
+def _custom(decoded: dict[str, Any], labels: list[str] | None = None) -> dict[str, Any] | None:
+    """Named custom values, plus the label names under ``labels``."""
     out = dict(decoded)
     if labels:
         out["labels"] = labels
-    found = dimensions(decoded, kind, mappings)
-    if found:
-        out["dimensions"] = found
     return out or None
 
 
@@ -144,13 +137,13 @@ def map_pipeline(raw: Mapping[str, Any]) -> PipelineRecord:
     )
 
 
-def map_stage(raw: Mapping[str, Any], mappings: Mapping[str, Any]) -> StageRecord:
-    """``GET /api/v2/stages`` item. Pipedrive stages are never won/lost (the deal status is),
-    so ``kind`` comes only from the connection's ``stage_kinds`` mapping; otherwise None and
-    the engine guesses it from the order, probability and name."""
+def map_stage(raw: Mapping[str, Any]) -> StageRecord:
+    """``GET /api/v2/stages`` item. Pipedrive stages carry no kind and are never won/lost
+    (the deal status is), so ``kind`` stays None: the engine applies the connection's
+    ``stage_kinds`` mapping or guesses it from the name and probability. Rotting settings
+    go to ``custom``."""
     remote_id = remote_id_of(raw, "stage")
     probability = raw.get("deal_probability")
-    kind = (mappings.get("stage_kinds") or {}).get(remote_id)
     rotten = raw.get("days_to_rotten") if raw.get("is_deal_rot_enabled") else None
     return StageRecord(
         remote_id=remote_id,
@@ -160,9 +153,6 @@ def map_stage(raw: Mapping[str, Any], mappings: Mapping[str, Any]) -> StageRecor
         name=raw.get("name"),
         display_order=int(raw.get("order_nr") or 0),
         probability=None if probability is None else float(probability) / 100,
-        kind=kind,
-        is_closed=kind in ("WON", "LOST"),
-        is_won=kind == "WON",
         deleted=bool(raw.get("is_deleted")),
         custom={"rotten_days": rotten} if rotten is not None else None,
         remote_data=dict(raw),
@@ -172,16 +162,14 @@ def map_stage(raw: Mapping[str, Any], mappings: Mapping[str, Any]) -> StageRecor
 # --- organizations and persons ---------------------------------------------------------
 
 
-def map_organization(
-    raw: Mapping[str, Any], catalog: FieldCatalog, mappings: Mapping[str, Any]
-) -> AccountRecord:
+def map_organization(raw: Mapping[str, Any], catalog: FieldCatalog) -> AccountRecord:
     """``GET /api/v2/organizations`` item; address parts give country and region."""
     decoded = catalog.decode(raw.get("custom_fields"))
     address: Mapping[str, Any] = raw.get("address") or {}
     if not isinstance(address, Mapping):
         address = {}
-    industry = pick(decoded, "industry", "organization", mappings)
-    source = pick(decoded, "source", "organization", mappings)
+    industry = pick(decoded, "industry", "organization")
+    source = pick(decoded, "source", "organization")
     return AccountRecord(
         remote_id=remote_id_of(raw, "organization"),
         remote_created_at=parse_time(raw.get("add_time"), "organization.add_time"),
@@ -193,7 +181,7 @@ def map_organization(
         owner_remote_id=foreign_id(raw.get("owner_id")),
         source=None if source is None else str(source),
         deleted=bool(raw.get("is_deleted")),
-        custom=_custom(decoded, "organization", mappings),
+        custom=_custom(decoded),
         remote_data=dict(raw),
     )
 
@@ -206,15 +194,13 @@ def _primary_email(emails: Any) -> str | None:
     return None if primary is None else str(primary["value"])
 
 
-def map_person(
-    raw: Mapping[str, Any], catalog: FieldCatalog, mappings: Mapping[str, Any]
-) -> ContactRecord:
+def map_person(raw: Mapping[str, Any], catalog: FieldCatalog) -> ContactRecord:
     """``GET /api/v2/persons`` item."""
     decoded = catalog.decode(raw.get("custom_fields"))
     name = raw.get("name") or " ".join(
         p for p in (raw.get("first_name"), raw.get("last_name")) if p
     )
-    source = pick(decoded, "source", "person", mappings)
+    source = pick(decoded, "source", "person")
     return ContactRecord(
         remote_id=remote_id_of(raw, "person"),
         remote_created_at=parse_time(raw.get("add_time"), "person.add_time"),
@@ -225,7 +211,7 @@ def map_person(
         owner_remote_id=foreign_id(raw.get("owner_id")),
         source=None if source is None else str(source),
         deleted=bool(raw.get("is_deleted")),
-        custom=_custom(decoded, "person", mappings),
+        custom=_custom(decoded),
         remote_data=dict(raw),
     )
 
@@ -238,7 +224,6 @@ def map_lead(
     deal_fields: FieldCatalog,
     lead_labels: Mapping[str, str],
     conversions: Mapping[str, tuple[str, datetime | None, str | None]],
-    mappings: Mapping[str, Any],
 ) -> LeadRecord:
     """``GET /api/v1/leads`` item (leads share the deal fields). ``conversions`` maps a
     lead id to (deal id, deal add time, deal organization) for deals whose
@@ -248,14 +233,14 @@ def map_lead(
     decoded = deal_fields.custom_of_v1(raw)
     labels = [lead_labels.get(str(i), str(i)) for i in raw.get("label_ids") or ()]
     source = (
-        pick(decoded, "source", "deal", mappings)
+        pick(decoded, "source", "deal")
         or deal_fields.option_label("channel", raw.get("channel"))
         or raw.get("source_name")
     )
     converted = conversions.get(remote_id)
     status = "Converted" if converted else ("Archived" if raw.get("is_archived") else "Open")
     value = raw.get("value") if isinstance(raw.get("value"), Mapping) else None
-    custom = _custom(decoded, "deal", mappings, labels)
+    custom = _custom(decoded, labels)
     if value is not None:
         custom = {**(custom or {}), "value": value}
     return LeadRecord(
@@ -288,9 +273,7 @@ def _deal_type(value: Any) -> str | None:
     )
 
 
-def map_deal(
-    raw: Mapping[str, Any], catalog: FieldCatalog, mappings: Mapping[str, Any]
-) -> list[Record]:
+def map_deal(raw: Mapping[str, Any], catalog: FieldCatalog) -> list[Record]:
     """``GET /api/v2/deals`` item -> the deal, plus its only stage stay when it never moved
     (``stage_change_time`` null); moved deals get their stays from the deal flow."""
     remote_id = remote_id_of(raw, "deal")
@@ -310,13 +293,13 @@ def map_deal(
     decoded = catalog.decode(raw.get("custom_fields"))
     labels = _labels(catalog, "label", raw.get("label_ids"))
     source = (
-        pick(decoded, "source", "deal", mappings)
+        pick(decoded, "source", "deal")
         or catalog.option_label("channel", raw.get("channel"))
         or raw.get("origin")
     )
     probability = raw.get("probability")
     created = parse_time(raw.get("add_time"), "deal.add_time")
-    mrr = pick(decoded, "recurring_amount", "deal", mappings)
+    mrr = pick(decoded, "recurring_amount", "deal")
     deal = DealRecord(
         remote_id=remote_id,
         remote_created_at=created,
@@ -335,14 +318,14 @@ def map_deal(
         expected_close_date=parse_date(raw.get("expected_close_date"), "deal.expected_close"),
         lost_reason=raw.get("lost_reason") if status == "LOST" else None,
         source=None if source is None else str(source),
-        deal_type=_deal_type(pick(decoded, "deal_type", "deal", mappings)),
+        deal_type=_deal_type(pick(decoded, "deal_type", "deal")),
         probability=None if probability is None else float(probability) / 100,
         recurring_amount=parse_money(mrr if mrr is not None else raw.get("mrr"), "deal mrr"),
-        cost=parse_money(pick(decoded, "cost", "deal", mappings), "deal cost"),
-        contract_start=parse_date(pick(decoded, "contract_start", "deal", mappings)),
-        contract_end=parse_date(pick(decoded, "contract_end", "deal", mappings)),
+        cost=parse_money(pick(decoded, "cost", "deal"), "deal cost"),
+        contract_start=parse_date(pick(decoded, "contract_start", "deal")),
+        contract_end=parse_date(pick(decoded, "contract_end", "deal")),
         deleted=deleted,
-        custom=_custom(decoded, "deal", mappings, labels),
+        custom=_custom(decoded, labels),
         remote_data=dict(raw),
     )
     records: list[Record] = [deal]

@@ -47,7 +47,7 @@ __all__ = ["PipedriveStream", "Shared", "all_streams"]
 
 
 class TeamsStream(PipedriveStream):
-    """Teams (``/v1/legacyTeams``, Advanced plans and above); also records membership."""
+    """Teams (``/v1/legacyTeams``; plans without teams answer 403 and fail this stream only)."""
 
     name = "teams"
     produces = (TeamRecord,)
@@ -55,18 +55,30 @@ class TeamsStream(PipedriveStream):
     paginator = V1_PAGINATOR
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        members = ctx.shared.setdefault(Shared.TEAM_OF_USER, {})
-        for user_id, team_id in mapping.team_members([raw]).items():
-            members.setdefault(user_id, team_id)
         return [mapping.map_team(raw)]
 
 
 class UsersStream(PipedriveStream):
+    """Users (v1 only lists them). A user's team is read from the teams list here rather
+    than through a dependency on the teams stream, so that plans without teams still get
+    their users."""
+
     name = "users"
     produces = (UserRecord,)
-    depends_on = ("teams",)
     path = settings.V1_USERS
     paginator = V1_PAGINATOR
+
+    async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
+        if Shared.TEAM_OF_USER in ctx.shared:
+            return
+        try:
+            teams = await read_all(http, Request(path=settings.V1_TEAMS), V1_PAGINATOR)
+        except Exception as exc:
+            # 402/403: the plan has no teams; anything else is a real failure.
+            if getattr(exc, "status", None) not in (402, 403, 404):
+                raise
+            teams = []
+        ctx.shared[Shared.TEAM_OF_USER] = mapping.team_members(teams)
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
         return [mapping.map_user(raw, ctx.shared.get(Shared.TEAM_OF_USER, {}))]
@@ -87,7 +99,7 @@ class StagesStream(PipedriveStream):
     path = settings.V2_STAGES
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        record = mapping.map_stage(raw, ctx.mappings)
+        record = mapping.map_stage(raw)
         if record.pipeline_remote_id is not None:
             ctx.shared.setdefault(Shared.PIPELINE_OF_STAGE, {})[record.remote_id] = (
                 record.pipeline_remote_id
@@ -109,7 +121,7 @@ class OrganizationsStream(PipedriveStream):
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
         catalog = ctx.shared[Shared.fields("organization")]
-        return [mapping.map_organization(raw, catalog, ctx.mappings)]
+        return [mapping.map_organization(raw, catalog)]
 
 
 class PersonsStream(PipedriveStream):
@@ -126,7 +138,7 @@ class PersonsStream(PipedriveStream):
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
         catalog = ctx.shared[Shared.fields("person")]
-        return [mapping.map_person(raw, catalog, ctx.mappings)]
+        return [mapping.map_person(raw, catalog)]
 
 
 class DealsStream(PipedriveStream):
@@ -143,7 +155,7 @@ class DealsStream(PipedriveStream):
         await field_catalog(http, ctx, "deal")
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        records = mapping.map_deal(raw, ctx.shared[Shared.fields("deal")], ctx.mappings)
+        records = mapping.map_deal(raw, ctx.shared[Shared.fields("deal")])
         deal = records[0]
         assert isinstance(deal, DealRecord)
         if deal.lead_remote_id is not None:
@@ -212,7 +224,6 @@ class LeadsStream(PipedriveStream):
                 ctx.shared[Shared.fields("deal")],
                 ctx.shared.get(Shared.LEAD_LABELS, {}),
                 ctx.shared.get(Shared.CONVERSIONS, {}),
-                ctx.mappings,
             )
         ]
 

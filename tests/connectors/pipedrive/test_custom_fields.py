@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connectors.pipedrive.custom_fields import FieldCatalog, dimensions, is_custom_key, pick
+from connectors.pipedrive.custom_fields import FieldCatalog, is_custom_key, pick
 
 SET_KEY = "1234567890abcdef1234567890abcdef12345678"
 ADDR_KEY = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -43,16 +43,20 @@ def test_address_and_v1_top_level_keys() -> None:
     assert catalog.custom_of_v1(raw) == {"HQ": "1 Main St, Town"}
 
 
-def test_pick_is_case_insensitive_and_reads_monetary_amounts() -> None:
-    custom = {"deal TYPE": "Upsell", "Cost": {"value": 12.5, "currency": "EUR"}}
-    assert pick(custom, "deal_type", "deal", {}) == "Upsell"
-    assert pick(custom, "cost", "deal", {}) == 12.5
-    assert pick(custom, "source", "deal", {}) is None
-    assert pick(custom, "source", "deal", {"custom_fields": {"deal": {"source": "cost"}}}) == 12.5
+def test_pick_reads_the_usual_field_names_case_insensitively() -> None:
+    custom = {"deal TYPE": "Upsell", "Cost": 12.5, "Lead source": "Referral"}
+    assert pick(custom, "deal_type", "deal") == "Upsell"
+    assert pick(custom, "cost", "deal") == 12.5
+    assert pick(custom, "source", "deal") == "Referral"
+    assert pick(custom, "recurring_amount", "deal") is None
+    assert pick(custom, "industry", "organization") is None
 
 
-def test_dimensions_follow_the_connection_mapping() -> None:
-    custom = {"Competitors": ["Acme"], "Other": 1}
-    mappings = {"dimensions": {"deal": {"competitor": "competitors", "missing": "Nope"}}}
-    assert dimensions(custom, "deal", mappings) == {"competitor": ["Acme"]}
-    assert dimensions(custom, "person", mappings) == {}
+def test_monetary_values_split_into_amount_and_currency() -> None:
+    key = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+    catalog = FieldCatalog.from_metadata([{"key": key, "name": "Cost", "field_type": "monetary"}])
+    assert catalog.decode({key: {"value": 3, "currency": "EUR"}}) == {
+        "Cost": 3,
+        "Cost currency": "EUR",
+    }
+    assert catalog.decode({key: 7}) == {"Cost": 7}  # v1: the amount alone

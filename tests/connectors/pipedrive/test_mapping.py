@@ -19,7 +19,7 @@ def _deals() -> dict[int, dict]:
 
 
 def test_won_deal_with_custom_fields_labels_and_channel(deal_catalog: FieldCatalog) -> None:
-    records = mapping.map_deal(_deals()[101], deal_catalog, {})
+    records = mapping.map_deal(_deals()[101], deal_catalog)
     assert len(records) == 1  # moved deal: its stays come from the flow
     deal = records[0]
     assert isinstance(deal, DealRecord)
@@ -42,7 +42,7 @@ def test_won_deal_with_custom_fields_labels_and_channel(deal_catalog: FieldCatal
 
 
 def test_lost_deal_never_moved_yields_its_single_stay(deal_catalog: FieldCatalog) -> None:
-    deal, stay = mapping.map_deal(_deals()[102], deal_catalog, {})
+    deal, stay = mapping.map_deal(_deals()[102], deal_catalog)
     assert isinstance(deal, DealRecord) and isinstance(stay, DealStageHistoryRecord)
     assert (deal.status, deal.lost_reason, deal.probability) == ("LOST", "Price", 0.35)
     assert deal.closed_at == datetime(2026, 2, 20, 8, tzinfo=UTC)
@@ -56,7 +56,7 @@ def test_lost_deal_never_moved_yields_its_single_stay(deal_catalog: FieldCatalog
 
 
 def test_open_deal_with_nulls_and_unknown_custom_key(deal_catalog: FieldCatalog) -> None:
-    deal = mapping.map_deal(_deals()[103], deal_catalog, {})[0]
+    deal = mapping.map_deal(_deals()[103], deal_catalog)[0]
     assert isinstance(deal, DealRecord)
     assert (deal.status, deal.closed_at, deal.amount, deal.currency) == ("OPEN", None, None, None)
     assert deal.source == "ManuallyCreated"  # channel 99 is not a known option
@@ -64,7 +64,7 @@ def test_open_deal_with_nulls_and_unknown_custom_key(deal_catalog: FieldCatalog)
 
 
 def test_deleted_deal_is_soft_deleted_and_string_value_parsed(deal_catalog: FieldCatalog) -> None:
-    deal, stay = mapping.map_deal(_deals()[106], deal_catalog, {})
+    deal, stay = mapping.map_deal(_deals()[106], deal_catalog)
     assert deal.deleted and stay.deleted
     assert isinstance(deal, DealRecord) and deal.amount == Decimal("99.90")
 
@@ -76,26 +76,14 @@ def test_unmappable_deals_raise_precise_reasons(
     deal_catalog: FieldCatalog, deal_id: int, reason: str
 ) -> None:
     with pytest.raises(MappingError, match=reason):
-        mapping.map_deal(_deals()[deal_id], deal_catalog, {})
+        mapping.map_deal(_deals()[deal_id], deal_catalog)
 
 
-def test_connection_mapping_overrides_custom_field_names(deal_catalog: FieldCatalog) -> None:
-    mappings = {
-        "custom_fields": {"deal": {"source": "Region", "cost": "MRR"}},
-        "dimensions": {"deal": {"competitor": "Competitors"}},
-    }
-    raw = dict(_deals()[101])
-    raw["custom_fields"] = {
-        **raw["custom_fields"],
-        "abcdefabcdefabcdefabcdefabcdefabcdefabcd": "EMEA",
-    }
-    deal = mapping.map_deal(raw, deal_catalog, mappings)[0]
-    assert isinstance(deal, DealRecord)
-    assert deal.source == "EMEA"
-    assert deal.cost == Decimal("1041.68")
-    assert deal.custom is not None and deal.custom["dimensions"] == {
-        "competitor": ["Acme", "Globex"]
-    }
+def test_monetary_custom_values_are_flattened_for_mappings(deal_catalog: FieldCatalog) -> None:
+    deal = mapping.map_deal(_deals()[101], deal_catalog)[0]
+    assert deal.custom is not None
+    assert (deal.custom["Cost"], deal.custom["Cost currency"]) == (4000.5, "EUR")
+    assert deal.custom["MRR"] == 1041.68
 
 
 def test_stage_history_from_flow_changes() -> None:
@@ -123,9 +111,7 @@ def test_stage_history_rejects_changes_without_time() -> None:
 
 def test_organization_address_and_industry_option() -> None:
     catalog = FieldCatalog.from_metadata(load("organization_fields")["data"])
-    acme, gone = (
-        mapping.map_organization(o, catalog, {}) for o in load("organizations_v2")["data"]
-    )
+    acme, gone = (mapping.map_organization(o, catalog) for o in load("organizations_v2")["data"])
     assert (acme.country, acme.region, acme.industry) == ("Germany", "Bavaria", "Manufacturing")
     assert acme.owner_remote_id == "7" and not acme.deleted
     assert gone.deleted and gone.country is None and gone.custom is None
@@ -133,7 +119,7 @@ def test_organization_address_and_industry_option() -> None:
 
 def test_person_primary_email_and_name_fallback() -> None:
     catalog = FieldCatalog.from_metadata(load("person_fields")["data"])
-    ana, bo = (mapping.map_person(p, catalog, {}) for p in load("persons_v2")["data"])
+    ana, bo = (mapping.map_person(p, catalog) for p in load("persons_v2")["data"])
     assert (ana.email, ana.account_remote_id, ana.source) == ("ana@acme.example", "201", "Referral")
     assert (bo.name, bo.email, bo.account_remote_id) == ("Bo", None, None)
 
@@ -143,8 +129,7 @@ def test_lead_with_labels_channel_and_conversion(deal_catalog: FieldCatalog) -> 
     converted_at = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
     conversions = {"adf21080-0e10-11eb-879b-05d71fb426ec": ("101", converted_at, "201")}
     lead, web = (
-        mapping.map_lead(raw, deal_catalog, labels, conversions, {})
-        for raw in load("leads_v1")["data"]
+        mapping.map_lead(raw, deal_catalog, labels, conversions) for raw in load("leads_v1")["data"]
     )
     assert (lead.status, lead.converted_deal_remote_id, lead.converted_at) == (
         "Converted",
@@ -188,11 +173,10 @@ def test_users_teams_pipelines_stages() -> None:
     assert two.active is False
     pipeline = mapping.map_pipeline(load("pipelines_v2")["data"][0])
     assert (pipeline.name, pipeline.display_order) == ("Sales", 0)
-    first, proposal = (mapping.map_stage(s, {}) for s in load("stages_v2")["data"])
+    first, proposal = (mapping.map_stage(s) for s in load("stages_v2")["data"])
     assert (proposal.probability, proposal.display_order, proposal.kind) == (0.6, 3, None)
     assert proposal.custom == {"rotten_days": 14} and first.custom is None
-    mapped = mapping.map_stage(load("stages_v2")["data"][0], {"stage_kinds": {"1": "WON"}})
-    assert (mapped.kind, mapped.is_closed, mapped.is_won) == ("WON", True, True)
+    assert (first.is_closed, first.is_won) == (False, False)  # won/lost is the deal status
 
 
 @pytest.mark.parametrize(

@@ -162,21 +162,42 @@ async def test_leads_page_by_offset_and_archived_are_deletions(http: Http) -> No
 
 
 @respx.mock
-async def test_users_get_their_team_from_the_teams_stream(http: Http) -> None:
-    respx.get(f"{BASE}/api/v1/legacyTeams").mock(
+async def test_users_read_their_team_membership(http: Http) -> None:
+    teams = respx.get(f"{BASE}/api/v1/legacyTeams").mock(
         return_value=httpx.Response(200, json=load("teams_v1"))
     )
     respx.get(f"{BASE}/api/v1/users").mock(return_value=httpx.Response(200, json=load("users_v1")))
     ctx = _ctx()
-    teams = await run_stream(streams.TeamsStream(), http, ctx)
+    team_records = await run_stream(streams.TeamsStream(), http, ctx)
     users = await run_stream(streams.UsersStream(), http, ctx)
-    assert [t.remote_id for t in teams.records] == ["1", "2"]
+    assert [t.remote_id for t in team_records.records] == ["1", "2"]
     assert [
         (u.remote_id, u.team_remote_id) for u in users.records if isinstance(u, UserRecord)
     ] == [
         ("7", "1"),
         ("8", "1"),
     ]
+    assert teams.call_count == 2
+
+
+@respx.mock
+async def test_users_without_teams_on_the_plan(http: Http) -> None:
+    respx.get(f"{BASE}/api/v1/legacyTeams").mock(
+        return_value=httpx.Response(403, json={"success": False, "error": "Forbidden"})
+    )
+    respx.get(f"{BASE}/api/v1/users").mock(return_value=httpx.Response(200, json=load("users_v1")))
+
+    class StatusHttp(Http):  # what the engine raises: an error carrying the HTTP status
+        async def send(self, request):  # type: ignore[no-untyped-def]
+            try:
+                return await super().send(request)
+            except httpx.HTTPStatusError as exc:
+                error = RuntimeError("refused")
+                error.status = exc.response.status_code  # type: ignore[attr-defined]
+                raise error from exc
+
+    users = await run_stream(streams.UsersStream(), StatusHttp(http.client, http.headers), _ctx())
+    assert [u.team_remote_id for u in users.records if isinstance(u, UserRecord)] == [None, None]
 
 
 @respx.mock
