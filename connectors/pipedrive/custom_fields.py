@@ -110,17 +110,22 @@ def _scalar(value: Any) -> Any:
     return value
 
 
-def pick(custom: Mapping[str, Any], attribute: str, kind: str) -> Any:
-    """The named custom value that feeds ``attribute`` of a ``kind`` record, or None.
+def picks(custom: Mapping[str, Any], kind: str) -> dict[str, Any]:
+    """The named custom values that feed the attributes of a ``kind`` record.
 
-    Reads the usual field names of :data:`DEFAULT_CUSTOM_FIELDS` (case-insensitive). A
-    connection's own ``deal_attributes`` / ``custom_dimensions`` mappings are applied on
-    top of this by the engine (core.sync.mappings), from the same named ``custom`` values.
+    Reads the usual field names of :data:`DEFAULT_CUSTOM_FIELDS` (case-insensitive), the
+    first non-null one per attribute. A connection's own ``deal_attributes`` /
+    ``custom_dimensions`` mappings are applied on top by the engine (core.sync.mappings),
+    from the same named ``custom`` values.
     """
-    defaults: Mapping[str, tuple[str, ...]] = DEFAULT_CUSTOM_FIELDS.get(kind, {})
+    if not custom:
+        return {}
     lowered = {name.lower(): value for name, value in custom.items()}
-    for name in defaults.get(attribute, ()):
-        value = lowered.get(name.lower())
-        if value is not None:
-            return value
-    return None
+    found: dict[str, Any] = {}
+    for attribute, names in DEFAULT_CUSTOM_FIELDS.get(kind, {}).items():
+        for name in names:
+            value = lowered.get(name.lower())
+            if value is not None:
+                found[attribute] = value
+                break
+    return found

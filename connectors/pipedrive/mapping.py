@@ -46,7 +46,7 @@ from connectors.pipedrive._values import (
     parse_time,
     remote_id_of,
 )
-from connectors.pipedrive.custom_fields import FieldCatalog, pick
+from connectors.pipedrive.custom_fields import FieldCatalog, picks
 from connectors.pipedrive.settings import ACTIVITY_TYPES, DEAL_TYPE_LABELS
 from core.sync.connector import MappingError
 from core.sync.records import (
@@ -168,8 +168,8 @@ def map_organization(raw: Mapping[str, Any], catalog: FieldCatalog) -> AccountRe
     address: Mapping[str, Any] = raw.get("address") or {}
     if not isinstance(address, Mapping):
         address = {}
-    industry = pick(decoded, "industry", "organization")
-    source = pick(decoded, "source", "organization")
+    attributes = picks(decoded, "organization")
+    industry, source = attributes.get("industry"), attributes.get("source")
     return AccountRecord(
         remote_id=remote_id_of(raw, "organization"),
         remote_created_at=parse_time(raw.get("add_time"), "organization.add_time"),
@@ -200,7 +200,7 @@ def map_person(raw: Mapping[str, Any], catalog: FieldCatalog) -> ContactRecord:
     name = raw.get("name") or " ".join(
         p for p in (raw.get("first_name"), raw.get("last_name")) if p
     )
-    source = pick(decoded, "source", "person")
+    source = picks(decoded, "person").get("source")
     return ContactRecord(
         remote_id=remote_id_of(raw, "person"),
         remote_created_at=parse_time(raw.get("add_time"), "person.add_time"),
@@ -233,7 +233,7 @@ def map_lead(
     decoded = deal_fields.custom_of_v1(raw)
     labels = [lead_labels.get(str(i), str(i)) for i in raw.get("label_ids") or ()]
     source = (
-        pick(decoded, "source", "deal")
+        picks(decoded, "deal").get("source")
         or deal_fields.option_label("channel", raw.get("channel"))
         or raw.get("source_name")
     )
@@ -292,14 +292,15 @@ def map_deal(raw: Mapping[str, Any], catalog: FieldCatalog) -> list[Record]:
             raise MappingError(f"deal {remote_id}: status {raw_status} without {own}/close_time")
     decoded = catalog.decode(raw.get("custom_fields"))
     labels = _labels(catalog, "label", raw.get("label_ids"))
+    attributes = picks(decoded, "deal")
     source = (
-        pick(decoded, "source", "deal")
+        attributes.get("source")
         or catalog.option_label("channel", raw.get("channel"))
         or raw.get("origin")
     )
     probability = raw.get("probability")
     created = parse_time(raw.get("add_time"), "deal.add_time")
-    mrr = pick(decoded, "recurring_amount", "deal")
+    mrr = attributes.get("recurring_amount")
     deal = DealRecord(
         remote_id=remote_id,
         remote_created_at=created,
@@ -318,12 +319,12 @@ def map_deal(raw: Mapping[str, Any], catalog: FieldCatalog) -> list[Record]:
         expected_close_date=parse_date(raw.get("expected_close_date"), "deal.expected_close"),
         lost_reason=raw.get("lost_reason") if status == "LOST" else None,
         source=None if source is None else str(source),
-        deal_type=_deal_type(pick(decoded, "deal_type", "deal")),
+        deal_type=_deal_type(attributes.get("deal_type")),
         probability=None if probability is None else float(probability) / 100,
         recurring_amount=parse_money(mrr if mrr is not None else raw.get("mrr"), "deal mrr"),
-        cost=parse_money(pick(decoded, "cost", "deal"), "deal cost"),
-        contract_start=parse_date(pick(decoded, "contract_start", "deal")),
-        contract_end=parse_date(pick(decoded, "contract_end", "deal")),
+        cost=parse_money(attributes.get("cost"), "deal cost"),
+        contract_start=parse_date(attributes.get("contract_start"), "deal contract start"),
+        contract_end=parse_date(attributes.get("contract_end"), "deal contract end"),
         deleted=deleted,
         custom=_custom(decoded, labels),
         remote_data=dict(raw),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connectors.pipedrive.custom_fields import FieldCatalog, is_custom_key, pick
+from connectors.pipedrive.custom_fields import FieldCatalog, is_custom_key, picks
 
 SET_KEY = "1234567890abcdef1234567890abcdef12345678"
 ADDR_KEY = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -44,12 +44,10 @@ def test_address_and_v1_top_level_keys() -> None:
 
 
 def test_pick_reads_the_usual_field_names_case_insensitively() -> None:
-    custom = {"deal TYPE": "Upsell", "Cost": 12.5, "Lead source": "Referral"}
-    assert pick(custom, "deal_type", "deal") == "Upsell"
-    assert pick(custom, "cost", "deal") == 12.5
-    assert pick(custom, "source", "deal") == "Referral"
-    assert pick(custom, "recurring_amount", "deal") is None
-    assert pick(custom, "industry", "organization") is None
+    custom = {"deal TYPE": "Upsell", "Cost": 12.5, "Lead source": "Referral", "Source": None}
+    assert picks(custom, "deal") == {"deal_type": "Upsell", "cost": 12.5, "source": "Referral"}
+    assert picks(custom, "organization") == {"source": "Referral"}
+    assert picks({}, "deal") == {}
 
 
 def test_monetary_values_split_into_amount_and_currency() -> None:
