@@ -164,7 +164,7 @@ class DealsStream(PipedriveStream):
                 deal.remote_created_at,
                 deal.account_remote_id,
             )
-        if raw.get("stage_change_time") is not None:
+        if _moved_since(raw.get("stage_change_time"), ctx):
             ctx.shared.setdefault(Shared.MOVED_DEALS, {})[deal.remote_id] = {
                 k: raw.get(k)
                 for k in ("id", "add_time", "stage_id", "pipeline_id", "is_deleted", "is_archived")
@@ -293,10 +293,12 @@ class NotesStream(PipedriveStream):
 
 
 class DealStageHistoryStream(Stream):
-    """Stage stays of the deals whose stage moved in this run's deals read, from each deal's
-    flow (``/v1/deals/{id}/flow?items=dealChange``): one request per moved deal, so an
-    incremental run only pays for the deals that changed. Deals that never moved got their
-    single stay from the deal itself."""
+    """Stage stays of the deals whose stage moved (in the window of this run's deals read),
+    from each deal's flow (``/v1/deals/{id}/flow?items=dealChange``): Pipedrive has no bulk
+    history, so this is one request per moved deal, and an incremental run only pays for
+    the deals that moved since the last one. Deals that never moved got their single stay
+    from the deal itself. A run whose history read fails leaves those deals' earlier stays
+    to the next full sync (this stream keeps no cursor of its own)."""
 
     name = "deal_stage_history"
     produces = (DealStageHistoryRecord,)
@@ -348,6 +350,21 @@ class DealStageHistoryStream(Stream):
         return mapping.map_stage_history(
             deal, raw["changes"], ctx.shared.get(Shared.PIPELINE_OF_STAGE, {})
         )
+
+
+def _moved_since(stage_change_time: Any, ctx: StreamContext) -> bool:
+    """Whether a deal's flow must be read: it moved stage at least once and, in an
+    incremental run, within the window read (an edit of another field needs no flow)."""
+    if stage_change_time is None:
+        return False
+    since = ctx.since()
+    if since is None:
+        return True
+    try:
+        moved = mapping.parse_time(stage_change_time)
+    except MappingError:
+        return True
+    return moved is None or moved >= since
 
 
 def _numeric(value: str) -> tuple[int, str]:

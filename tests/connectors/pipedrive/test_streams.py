@@ -237,3 +237,24 @@ async def test_stage_history_reads_the_flow_of_each_moved_deal(http: Http) -> No
 
 async def test_stage_history_without_moved_deals_sends_nothing() -> None:
     assert streams.DealStageHistoryStream().first_request(_ctx()) is None
+
+
+@respx.mock
+async def test_incremental_reads_flows_only_of_deals_that_moved_in_the_window(http: Http) -> None:
+    _mock_deal_fields(respx.mock)
+    deal = load("deals_v2")["data"][0]  # stage_change_time 2026-02-01T12:00:00Z
+    recent = {**deal, "id": 7, "stage_change_time": "2026-03-02T09:59:00Z"}
+    respx.get(f"{BASE}/api/v2/deals").mock(
+        side_effect=lambda req: httpx.Response(
+            200, json=_page([] if req.url.params.get("status") else [deal, recent])
+        )
+    )
+    respx.get(f"{BASE}/api/v2/deals/archived").mock(
+        return_value=httpx.Response(200, json=_page([]))
+    )
+    ctx = _ctx(SyncMode.INCREMENTAL, Cursor(datetime(2026, 3, 2, 10, tzinfo=UTC)))
+    await run_stream(streams.DealsStream(), http, ctx)
+    assert set(ctx.shared[streams.Shared.MOVED_DEALS]) == {"7"}
+    full = _ctx()
+    await run_stream(streams.DealsStream(), http, full)
+    assert set(full.shared[streams.Shared.MOVED_DEALS]) == {"101", "7"}
