@@ -8,7 +8,7 @@ import typer
 from pydantic import ValidationError as SettingsError
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.commands import db, demo, serve, tenancy
+from api.commands import connections, connectors, db, demo, serve, simulate, sync, tenancy
 from api.commands.common import console
 from core.errors import CrmkpiError
 from core.logging import configure_logging
@@ -28,6 +28,10 @@ app.add_typer(tenancy.apikey_app, name="apikey")
 app.command("serve")(serve.serve)
 app.command("schema")(serve.schema)
 app.command("demo")(demo.demo)
+app.add_typer(connections.app, name="connection")
+app.add_typer(connectors.app, name="connectors")
+app.command("sync")(sync.sync)
+app.command("simulate")(simulate.simulate)
 
 
 def main() -> None:

@@ -22,11 +22,6 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from core.errors import ConfigurationError
 
-#: SQLite caps bound parameters per statement (32766 on modern builds); stay well below it.
-_SQLITE_MAX_PARAMS = 30000
-#: PostgreSQL's wire protocol caps parameters at 32767 per statement.
-_POSTGRES_MAX_PARAMS = 32000
-
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
     """WAL lets the API read while a sync writes; busy_timeout waits instead of failing."""
@@ -94,10 +89,14 @@ async def upsert(
     conflict_columns: Sequence[str],
     update_columns: Sequence[str] | None = None,
 ) -> int:
-    """INSERT ... ON CONFLICT (conflict_columns) DO UPDATE, in as few statements as allowed.
+    """INSERT ... ON CONFLICT (conflict_columns) DO UPDATE for every row, in one executemany.
 
     ``update_columns`` defaults to every column the rows carry except the conflict key; an
     empty list means DO NOTHING. All rows must carry the same keys. Returns rows written.
+
+    The statement has one row of bind parameters and is executed with the list of rows
+    (executemany), so SQLAlchemy compiles it once and caches it; a multi-row ``.values()``
+    would be compiled anew for every batch, which costs more than the database work.
     """
     if not rows:
         return 0
@@ -105,19 +104,13 @@ async def upsert(
     keys = list(rows[0].keys())
     if update_columns is None:
         update_columns = [k for k in keys if k not in conflict_columns]
-    limit = _POSTGRES_MAX_PARAMS if dialect == "postgresql" else _SQLITE_MAX_PARAMS
-    chunk = max(1, limit // max(1, len(keys)))
-    written = 0
-    for start in range(0, len(rows), chunk):
-        part = rows[start : start + chunk]
-        stmt = _insert_for(dialect, table).values(list(part))
-        if update_columns:
-            stmt = stmt.on_conflict_do_update(
-                index_elements=list(conflict_columns),
-                set_={c: stmt.excluded[c] for c in update_columns},
-            )
-        else:
-            stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict_columns))
-        await conn.execute(stmt)
-        written += len(part)
-    return written
+    stmt = _insert_for(dialect, table)
+    if update_columns:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(conflict_columns),
+            set_={c: stmt.excluded[c] for c in update_columns},
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict_columns))
+    await conn.execute(stmt, [dict(row) for row in rows])
+    return len(rows)

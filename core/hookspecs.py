@@ -30,6 +30,17 @@ def crmkpi_connector_class() -> type[Connector]:
     Called once when the plugin manager is asked for the available connectors (API start-up,
     CLI, workers). Every plugin returns its own class; all results are collected.
 
+    The class declares, as class attributes: ``name``, ``title``, ``default_base_url``,
+    ``credential_fields`` (which are secret, which required) and ``rate_limit`` (the CRM's
+    allowance per account and its quota headers); ``streams()`` lists its streams in
+    dependency order, each with a full read, optionally an incremental read from a
+    ``Cursor`` (last-modified time, then remote id) and a deletions listing, and pure
+    ``map()`` functions from raw JSON to ``core.sync.records``. ``authenticate()`` returns
+    headers for requests (``refresh=True`` after a 401). The engine (``core.sync.runner``)
+    owns everything else: paging loops, concurrency, the rate limiter, retries, auth
+    refresh, cursors, writes, quarantine and run bookkeeping. Optional: ``simulator()``
+    and ``simulator_credentials()`` for ``crmkpi simulate``.
+
     Args:
         (none)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,8 @@ def create_plugin_manager(
 ) -> pluggy.PluginManager:
     """A manager with the hookspecs, ``plugins`` registered and, optionally, entry points.
 
+    With entry points, ``CRMKPI_PLUGINS`` (comma-separated module names) registers more
+    plugin modules, for a connector under development that is not packaged yet.
     ``CRMKPI_TRACE_PLUGINS=1`` logs every hook call.
     """
     pm = pluggy.PluginManager("crmkpi")
@@ -32,6 +35,10 @@ def create_plugin_manager(
         pm.register(plugin)
     if load_entrypoints:
         pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+        for module_name in filter(None, os.environ.get("CRMKPI_PLUGINS", "").split(",")):
+            module_name = module_name.strip()
+            if pm.get_plugin(module_name) is None:
+                pm.register(importlib.import_module(module_name), name=module_name)
     if os.environ.get("CRMKPI_TRACE_PLUGINS") == "1":
 
         def before(hook_name: str, impls: Any, kwargs: Mapping[str, Any]) -> None:

@@ -19,6 +19,7 @@ from api.commands.common import database, out, run
 from api.commands.serve import serve
 from core.models import Organization
 from core.organizations import create_organization, create_workspace
+from core.secrets import ensure_key_file
 from core.settings import DEFAULT_DATA_DIR, get_settings
 from core.tenancy import create_api_key
 
@@ -72,6 +73,8 @@ def demo(
 ) -> None:
     """Set up a demo agency on SQLite, print how to query it, and serve the API."""
     settings = get_settings()
+    if settings.secret_keys is None:  # the key that encrypts CRM credentials, mode 0600
+        ensure_key_file(settings.secret_keys_file)
     state = run(_setup(_load_state(STATE_FILE)))
     _save_state(STATE_FILE, state)
     base = f"http://{settings.host}:{port or settings.port}"

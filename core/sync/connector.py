@@ -21,16 +21,19 @@ A connector never touches the database, state or retries. The engine calls, per 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeAlias
 
 import httpx
 
 from core.models.enums import SyncMode
 from core.sync.pagination import BasePaginator
 from core.sync.records import AnyRecord, Record
+
+#: An ASGI application (scope, receive, send); typed loosely to keep core free of starlette.
+ASGIApp: TypeAlias = Callable[..., Awaitable[None]]
 
 
 class MappingError(ValueError):
@@ -135,6 +138,10 @@ class Stream(ABC):
     #: True when deletions_request() lists deleted records.
     finds_deletions: ClassVar[bool] = False
     paginator: ClassVar[BasePaginator[Any] | None] = None
+    #: True when reads return records in ascending cursor order (last-modified, then id):
+    #: the engine then commits the cursor with every page, so a crashed run resumes where
+    #: it stopped. False (safe default): the cursor is committed when the stream completes.
+    cursor_ordered: ClassVar[bool] = False
 
     async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:  # noqa: B027
         """Read metadata before the first page (custom field definitions, describe)."""
@@ -211,3 +218,17 @@ class Connector(ABC):
     def is_auth_error(self, response: httpx.Response) -> bool:
         """True when ``response`` means the token expired (401 by default)."""
         return response.status_code == 401
+
+    @classmethod
+    def simulator(cls, *, seed: int, deals: int, faults: str | None) -> ASGIApp | None:
+        """An ASGI app serving a generated dataset in this CRM's shapes (``crmkpi simulate``).
+
+        ``faults`` is a :class:`core.simulation.faults.FaultSpec` string the app should wrap
+        itself in; None (the default) means the connector ships no simulator.
+        """
+        return None
+
+    @classmethod
+    def simulator_credentials(cls) -> dict[str, str]:
+        """The credentials the simulator accepts (printed by ``crmkpi simulate``)."""
+        return {}

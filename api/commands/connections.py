@@ -1,0 +1,71 @@
+"""`crmkpi connection add`: a CRM account in a workspace, its credentials encrypted."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from api.commands.common import database, emit, run
+from core.errors import ValidationError
+from core.plugins import connector_classes, create_plugin_manager
+from core.secrets import Vault
+from core.settings import get_settings
+from core.sync.connections import create_connection
+
+app = typer.Typer(help="Connections to CRM accounts.", no_args_is_help=True)
+
+
+def parse_credentials(pairs: list[str]) -> dict[str, str]:
+    """``KEY=VALUE`` pairs; the message of a bad pair names the key, never the value."""
+    credentials: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValidationError("a --credential must be KEY=VALUE")
+        credentials[key.strip()] = value
+    return credentials
+
+
+@app.command("add")
+def add(
+    workspace: Annotated[str, typer.Option("--workspace", help="Workspace id.")],
+    connector: Annotated[str, typer.Option("--connector", help="Connector name.")],
+    credential: Annotated[
+        list[str] | None,
+        typer.Option("--credential", help="KEY=VALUE, repeatable (`crmkpi connectors list`)."),
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="API base URL (sandbox, EU, simulator).")
+    ] = None,
+    name: Annotated[str, typer.Option(help="A label for the connection.")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Add a connection; prints its id on the last line. Credentials are stored encrypted."""
+    credentials = parse_credentials(credential or [])
+    settings = get_settings()
+    vault = Vault.from_settings(settings)
+    classes = connector_classes(create_plugin_manager())
+
+    async def _add() -> dict[str, object]:
+        async with database(settings) as (_, sessions), sessions() as session:
+            connection = await create_connection(
+                session,
+                vault,
+                classes,
+                workspace_id=workspace,
+                connector=connector,
+                credentials=credentials,
+                base_url=base_url,
+                name=name,
+            )
+            await session.commit()
+            return {
+                "id": connection.id,
+                "workspace": connection.workspace_id,
+                "connector": connection.connector,
+                "base_url": connection.base_url or classes[connector].default_base_url,
+            }
+
+    data = run(_add())
+    emit(data, as_json=as_json, created_id=str(data["id"]))

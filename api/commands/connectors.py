@@ -1,0 +1,55 @@
+"""`crmkpi connectors list`: the installed connector plugins and what they need."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from api.commands.common import out
+from core.plugins import connector_classes, create_plugin_manager
+from core.sync.connector import Connector
+
+app = typer.Typer(help="Connector plugins.", no_args_is_help=True)
+
+
+def describe() -> list[dict[str, Any]]:
+    """Each connector with its credential fields, streams and default base URL."""
+    rows = []
+    for name, cls in connector_classes(create_plugin_manager()).items():
+        rows.append(
+            {
+                "name": name,
+                "title": cls.title,
+                "default_base_url": cls.default_base_url,
+                "credentials": [
+                    {"name": f.name, "secret": f.secret, "required": f.required}
+                    for f in cls.credential_fields
+                ],
+                "streams": [s.name for s in cls().streams()],
+                "simulator": any("simulator" in vars(k) for k in cls.__mro__ if k is not Connector),
+            }
+        )
+    return rows
+
+
+@app.command("list")
+def list_connectors(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List installed connectors."""
+    rows = describe()
+    if as_json:
+        out.print_json(json.dumps(rows))
+        return
+    table = Table("connector", "credentials", "streams", "default base URL")
+    for row in rows:
+        creds = ", ".join(
+            c["name"] + ("*" if c["required"] else "") + (" (secret)" if c["secret"] else "")
+            for c in row["credentials"]
+        )
+        table.add_row(row["name"], creds, ", ".join(row["streams"]), row["default_base_url"])
+    out.print(table)
+    out.print("* required")

@@ -1,0 +1,49 @@
+"""`crmkpi simulate NAME`: a connector's CRM simulator on its own, until Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from api.commands.common import out
+from core.errors import ConfigurationError
+from core.plugins import connector_classes, create_plugin_manager
+from core.simulation.faults import FaultSpec
+from core.sync.connections import connector_class
+
+
+def simulate(
+    name: str,
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    seed: Annotated[int, typer.Option(help="Seed of the generated dataset.")] = 1,
+    deals: Annotated[int, typer.Option(help="How many deals the dataset holds.")] = 1000,
+    faults: Annotated[
+        str | None,
+        typer.Option(help='Faults to inject, e.g. "5xx=0.1,429every=7,drop=0.01,latency=200ms".'),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Serve NAME's simulator; prints its base URL and the credentials it accepts."""
+    FaultSpec.parse(faults)  # a bad spec fails here, with its explanation
+    cls = connector_class(connector_classes(create_plugin_manager()), name)
+    app = cls.simulator(seed=seed, deals=deals, faults=faults)
+    if app is None:
+        raise ConfigurationError(f"connector {name!r} ships no simulator")
+    base_url = f"http://{host}:{port}"
+    credentials = cls.simulator_credentials()
+    if as_json:
+        out.print_json(json.dumps({"base_url": base_url, "credentials": credentials}))
+    else:
+        out.print(f"{cls.title} simulator at {base_url} (seed {seed}, {deals} deals)")
+        out.print(
+            "credentials: " + " ".join(f"--credential {k}={v}" for k, v in credentials.items())
+        )
+        out.print(
+            f"  crmkpi connection add --workspace WS --connector {name} --base-url {base_url}"
+        )
+        out.print(base_url)
+    uvicorn.run(app, host=host, port=port, log_level="warning", lifespan="off")

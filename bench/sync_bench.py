@@ -1,0 +1,234 @@
+"""Sync benchmark: the test CRM simulator -> the engine -> SQLite and PostgreSQL.
+
+For each dataset size (50k and 200k raw records) and backend, a fresh database is
+migrated and a connection created; the sync then runs in its own process (so its peak RSS
+is its own: ``ru_maxrss`` of that process, reported by it at exit) against the simulator
+served by uvicorn in another process, over real HTTP. Reported: records/s end to end
+(raw CRM records fetched / wall time of ``run_sync``) and peak RSS, 50k next to 200k to
+show memory does not grow with the dataset.
+
+Runnable alone: ``python -m bench.sync_bench [--quick]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from bench.harness import BenchContext, Measurement
+
+#: Raw records per dataset of N deals: 10 users + 2 pipelines + N/4 accounts + N/2 contacts
+#: + N deals + N activities + 6 FX rates (deals also yield 1-2 stage-history rows each).
+RECORDS_PER_DEAL = 2.75
+SIZES = (50_000, 200_000)
+QUICK_SIZES = (5_000, 20_000)
+PLUGIN = "tests.plugins.testcrm"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def deals_for(records: int) -> int:
+    return round(records / RECORDS_PER_DEAL)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT), "CRMKPI_LOG_LEVEL": "WARNING"}
+
+
+@contextlib.contextmanager
+def simulator(deals: int) -> Iterator[str]:
+    """The test CRM simulator in its own process; yields its base URL."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.sync_bench", "serve", str(deals), str(port)],
+        env=_env(),
+        cwd=ROOT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError("the simulator did not start")
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def _prepare(database_url: str, base_url: str, key: str) -> str:
+    """Migrate, create a workspace and a connection to the simulator; return its id."""
+    from core.db import create_engine, create_sessionmaker
+    from core.migrate import upgrade
+    from core.models import Organization
+    from core.organizations import create_organization, create_workspace
+    from core.plugins import connector_classes, create_plugin_manager
+    from core.secrets import Vault
+    from core.sync.connections import create_connection
+
+    engine = create_engine(database_url)
+    try:
+        await upgrade(engine)
+        pm = create_plugin_manager(
+            load_entrypoints=False, plugins=[__import__(PLUGIN, fromlist=["x"])]
+        )
+        async with create_sessionmaker(engine)() as session:
+            org: Organization = await create_organization(session, "Bench")
+            ws = await create_workspace(session, organization_id=org.id, name="Bench")
+            cls = connector_classes(pm)["testcrm"]
+            connection = await create_connection(
+                session,
+                Vault([key]),
+                connector_classes(pm),
+                workspace_id=ws.id,
+                connector="testcrm",
+                credentials=cls.simulator_credentials(),
+                base_url=base_url,
+            )
+            await session.commit()
+            return connection.id
+    finally:
+        await engine.dispose()
+
+
+async def _sync(database_url: str, connection_id: str, key: str) -> dict[str, Any]:
+    from core.db import create_engine
+    from core.models.enums import SyncMode
+    from core.plugins import create_plugin_manager
+    from core.secrets import Vault
+    from core.sync.runner import SyncOptions, run_sync
+
+    engine = create_engine(database_url)
+    pm = create_plugin_manager(load_entrypoints=False, plugins=[__import__(PLUGIN, fromlist=["x"])])
+    try:
+        started = time.perf_counter()
+        result = await run_sync(
+            connection_id,
+            engine=engine,
+            pm=pm,
+            vault=Vault([key]),
+            options=SyncOptions(mode=SyncMode.FULL),
+        )
+        seconds = time.perf_counter() - started
+    finally:
+        await engine.dispose()
+    rows = sum(s.inserted + s.updated for s in result.stats.streams.values())
+    return {
+        "status": result.status.value,
+        "records": result.records,
+        "rows": rows,
+        "seconds": seconds,
+        "requests": result.stats.requests,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def measure(database_url: str, base_url: str) -> dict[str, Any]:
+    """One full sync in a child process; its own report (records, seconds, peak RSS)."""
+    from cryptography.fernet import Fernet
+
+    key = Fernet.generate_key().decode()
+    connection_id = asyncio.run(_prepare(database_url, base_url, key))
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.sync_bench", "sync", database_url, connection_id, key],
+        env=_env(),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return report
+
+
+def run(ctx: BenchContext) -> list[Measurement]:
+    from tests.support.postgres import start_cluster
+
+    sizes = QUICK_SIZES if ctx.quick else SIZES
+    cluster = ctx.extra.get("pg_cluster") or start_cluster()
+    results: list[Measurement] = []
+    try:
+        for size in sizes:
+            with simulator(deals_for(size)) as base_url:
+                for backend in ("sqlite", "postgresql"):
+                    name = f"sync_{backend}_{size // 1000}k"
+                    if backend == "sqlite":
+                        url = f"sqlite+aiosqlite:///{ctx.workdir / (name + '.db')}"
+                    else:
+                        url = cluster.create_database(name)
+                    report = measure(url, base_url)
+                    print(f"   {name}: {report}", flush=True)
+                    rate = report["records"] / report["seconds"]
+                    notes = (
+                        f"{report['records']:,} records ({report['rows']:,} rows) in "
+                        f"{report['seconds']:.1f}s, {report['requests']:,} requests, "
+                        f"status {report['status']}"
+                    )
+                    results.append(
+                        Measurement(
+                            f"sync {size // 1000}k records into {backend}",
+                            rate,
+                            "records/s",
+                            target=">= 10,000 records/s (PostgreSQL)",
+                            notes=notes,
+                            key=f"{name}_records_per_s",
+                        )
+                    )
+                    results.append(
+                        Measurement(
+                            f"sync {size // 1000}k records into {backend}: peak RSS",
+                            report["peak_rss_mb"],
+                            "MB",
+                            target="< 300 MB, flat in dataset size",
+                            notes="RSS of the syncing process",
+                            key=f"{name}_peak_rss_mb",
+                        )
+                    )
+    finally:
+        if "pg_cluster" not in ctx.extra:
+            cluster.stop()
+    return results
+
+
+def _main(argv: list[str]) -> None:
+    if argv and argv[0] == "serve":
+        import uvicorn
+
+        from tests.plugins.testcrm.connector import TestCrmConnector
+
+        app = TestCrmConnector.simulator(seed=1, deals=int(argv[1]), faults=None)
+        uvicorn.run(app, host="127.0.0.1", port=int(argv[2]), log_level="warning", access_log=False)
+    elif argv and argv[0] == "sync":
+        print(json.dumps(asyncio.run(_sync(argv[1], argv[2], argv[3]))))
+    else:
+        from bench.harness import write_results
+
+        with tempfile.TemporaryDirectory(prefix="crmkpi-bench-") as tmp:
+            ctx = BenchContext(workdir=Path(tmp), quick="--quick" in argv)
+            measurements = run(ctx)
+        for m in measurements:
+            print(f"{m.name}: {m.value:,.1f} {m.unit}  {m.notes}")
+        if "--write" in argv:
+            write_results({"sync": measurements}, {})
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1:])

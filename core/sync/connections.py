@@ -1,0 +1,85 @@
+"""Creating connections and editing their field mappings (shared by the CLI and GraphQL).
+
+Credentials are checked against the connector's declared fields, then stored encrypted;
+nothing here returns or formats a credential value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.errors import NotFoundError, ValidationError
+from core.models import Connection, Workspace
+from core.secrets import Vault
+from core.sync.connector import Connector
+from core.sync.errors import UnknownConnector
+from core.sync.mappings import FieldMappings
+
+
+def connector_class(classes: Mapping[str, type[Connector]], name: str) -> type[Connector]:
+    try:
+        return classes[name]
+    except KeyError:
+        raise UnknownConnector(
+            f"unknown connector {name!r}; installed: {', '.join(classes) or 'none'}"
+        ) from None
+
+
+def check_credentials(cls: type[Connector], credentials: Mapping[str, str]) -> None:
+    """Every required field present, no unknown field (a typo would be silently ignored)."""
+    known = {f.name for f in cls.credential_fields}
+    unknown = sorted(set(credentials) - known)
+    if unknown:
+        raise ValidationError(
+            f"{cls.name} has no credential field {', '.join(unknown)}; "
+            f"its fields are: {', '.join(sorted(known)) or 'none'}"
+        )
+    missing = [f.name for f in cls.credential_fields if f.required and not credentials.get(f.name)]
+    if missing:
+        raise ValidationError(f"{cls.name} needs the credential field(s) {', '.join(missing)}")
+
+
+async def create_connection(
+    session: AsyncSession,
+    vault: Vault,
+    classes: Mapping[str, type[Connector]],
+    *,
+    workspace_id: str,
+    connector: str,
+    credentials: Mapping[str, str],
+    base_url: str | None = None,
+    name: str = "",
+) -> Connection:
+    cls = connector_class(classes, connector)
+    check_credentials(cls, credentials)
+    if await session.get(Workspace, workspace_id) is None:
+        raise NotFoundError(f"no workspace {workspace_id}")
+    if base_url is not None and not base_url.startswith(("http://", "https://")):
+        raise ValidationError(f"base URL {base_url!r} must start with http:// or https://")
+    connection = Connection(
+        workspace_id=workspace_id,
+        connector=cls.name,
+        name=name or cls.title,
+        base_url=base_url.rstrip("/") if base_url else None,
+        credentials_encrypted=vault.encrypt(credentials),
+        mappings=FieldMappings().to_dict(),
+    )
+    session.add(connection)
+    await session.flush()
+    return connection
+
+
+async def update_mappings(
+    session: AsyncSession, connection_id: str, changes: Mapping[str, Any]
+) -> FieldMappings:
+    """Apply ``changes`` (per section; a None value removes an entry) and store the result."""
+    connection = await session.get(Connection, connection_id)
+    if connection is None:
+        raise NotFoundError(f"no connection {connection_id}")
+    mappings = FieldMappings.from_dict(connection.mappings).merged(changes)
+    connection.mappings = mappings.to_dict()
+    await session.flush()
+    return mappings

@@ -1,0 +1,243 @@
+"""The HTTP policy every connector gets: timeouts, keep-alive, rate limit, retries, auth.
+
+:class:`SyncHttp` implements ``core.sync.connector.HttpClient``. Per request it waits for
+the account's rate limiter, sends, then
+
+- 2xx: returns the decoded JSON body;
+- 401 (``Connector.is_auth_error``): refreshes the token once (single-flight: concurrent
+  streams that hit the same expired token wait for one refresh) and resends once;
+- 429, 5xx, connection and read errors: retries with exponential backoff and full jitter
+  (tenacity), honouring Retry-After, which also pauses the whole account's limiter;
+- any other 4xx: raises :class:`RequestFailed` at once (retrying cannot fix it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
+from core.sync.connector import Auth, Connector, Request
+from core.sync.errors import AuthFailed, RequestFailed
+from core.sync.ratelimit import RateLimiter, parse_reset
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Attempts per request and the backoff: random in [0, min(cap, base * 2^n)]."""
+
+    attempts: int = 8
+    base: float = 0.5
+    cap: float = 30.0
+    #: Longest Retry-After obeyed; beyond it the request fails rather than hang a worker.
+    max_retry_after: float = 300.0
+
+
+def create_http_client(*, timeout: float = 30.0, max_connections: int = 16) -> httpx.AsyncClient:
+    """One client per connection: pooled keep-alive connections and a timeout on every call."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(timeout, connect=10.0),
+        limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        ),
+        follow_redirects=True,
+    )
+
+
+class _Retryable(Exception):
+    """A 429 or 5xx answer: worth another attempt, after ``retry_after`` if the CRM said so."""
+
+    def __init__(self, status: int, path: str, retry_after: float | None) -> None:
+        super().__init__(f"HTTP {status} on {path}")
+        self.status = status
+        self.retry_after = retry_after
+
+
+_RETRY_ON = (_Retryable, httpx.TransportError)
+
+
+class SyncHttp:
+    """The engine's HTTP client for one connection's run (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        client: httpx.AsyncClient,
+        connector: Connector,
+        credentials: Mapping[str, str],
+        base_url: str,
+        limiter: RateLimiter,
+        retry: RetryPolicy | None = None,
+        on_credentials: Callable[[dict[str, str]], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.connector = connector
+        self.credentials = dict(credentials)
+        self.base_url = base_url.rstrip("/")
+        self.limiter = limiter
+        self.retry = retry or RetryPolicy()
+        self.on_credentials = on_credentials
+        self.requests = 0
+        self.retries = 0
+        self._auth: Auth | None = None
+        self._auth_generation = 0
+        self._auth_lock = asyncio.Lock()
+
+    # -- auth ---------------------------------------------------------------------------
+
+    async def auth(self) -> Auth:
+        if self._auth is None:
+            await self._refresh(self._auth_generation, refresh=False)
+        assert self._auth is not None
+        return self._auth
+
+    async def _refresh(self, seen_generation: int, *, refresh: bool) -> None:
+        """Authenticate unless another task already did since ``seen_generation``."""
+        async with self._auth_lock:
+            if self._auth is not None and self._auth_generation != seen_generation:
+                return
+            retrying = AsyncRetrying(
+                retry=retry_if_exception(_auth_retryable),
+                wait=wait_random_exponential(multiplier=self.retry.base, max=self.retry.cap),
+                stop=stop_after_attempt(self.retry.attempts),
+                before_sleep=self._count_retry,
+                reraise=True,
+            )
+            auth: Auth | None = None
+            try:
+                async for attempt in retrying:
+                    with attempt:
+                        auth = await self.connector.authenticate(
+                            self.client, self.credentials, self.base_url, refresh=refresh
+                        )
+            except httpx.HTTPError as exc:
+                raise AuthFailed(
+                    f"{self.connector.name}: authentication request failed ({_describe(exc)})"
+                ) from None
+            assert auth is not None
+            if auth.credentials:
+                self.credentials = dict(auth.credentials)
+                if self.on_credentials is not None:
+                    self.on_credentials(dict(auth.credentials))
+            self._auth = auth
+            self._auth_generation += 1
+
+    # -- requests -----------------------------------------------------------------------
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _Retryable) and exc.retry_after is not None:
+            return exc.retry_after
+        backoff = wait_random_exponential(multiplier=self.retry.base, max=self.retry.cap)
+        return float(backoff(state))
+
+    def _count_retry(self, state: RetryCallState) -> None:
+        self.retries += 1
+
+    async def send(self, request: Request) -> Any:
+        """Send ``request`` under the policy and return its decoded JSON body."""
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(_RETRY_ON),
+            wait=self._wait,
+            stop=stop_after_attempt(self.retry.attempts),
+            before_sleep=self._count_retry,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._send_authenticated(request)
+        except _Retryable as exc:
+            raise RequestFailed(
+                f"{self.connector.name}: {exc} still failing after {self.retry.attempts} attempts",
+                status=exc.status,
+            ) from None
+        except httpx.TransportError as exc:
+            raise RequestFailed(
+                f"{self.connector.name}: {type(exc).__name__} on {_path(request)} still "
+                f"failing after {self.retry.attempts} attempts"
+            ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _send_authenticated(self, request: Request) -> Any:
+        auth = await self.auth()
+        generation = self._auth_generation
+        response = await self._send_once(request, auth)
+        if self.connector.is_auth_error(response):
+            await self._refresh(generation, refresh=True)
+            response = await self._send_once(request, await self.auth())
+            if self.connector.is_auth_error(response):
+                raise AuthFailed(
+                    f"{self.connector.name}: the CRM refused the credentials "
+                    f"(HTTP {response.status_code} on {_path(request)}, after a token refresh)"
+                )
+        return self._decode(request, response)
+
+    async def _send_once(self, request: Request, auth: Auth) -> httpx.Response:
+        await self.limiter.acquire()
+        self.requests += 1
+        url = request.path
+        if not url.startswith(("http://", "https://")):
+            url = f"{(auth.base_url or self.base_url).rstrip('/')}/{url.lstrip('/')}"
+        params = {**auth.params, **(request.params or {})} or None
+        response = await self.client.request(
+            request.method,
+            url,
+            params=params,
+            json=request.json,
+            headers=auth.headers,
+        )
+        self.limiter.observe(response.headers)
+        return response
+
+    def _decode(self, request: Request, response: httpx.Response) -> Any:
+        status = response.status_code
+        if status == 429 or status >= 500:
+            retry_after = parse_reset(response.headers.get("retry-after"))
+            if retry_after is not None:
+                retry_after = min(retry_after, self.retry.max_retry_after)
+                if status == 429:
+                    self.limiter.pause(retry_after)
+            raise _Retryable(status, _path(request), retry_after)
+        if status >= 400:
+            raise RequestFailed(
+                f"{self.connector.name}: HTTP {status} on {_path(request)}", status=status
+            )
+        if not response.content:
+            return None
+        try:
+            return json.loads(response.content)
+        except ValueError:
+            raise _Retryable(status, _path(request) + " (truncated JSON)", None) from None
+
+
+def _auth_retryable(exc: BaseException) -> bool:
+    """Token requests are retried like any other on 429, 5xx and connection errors."""
+    if isinstance(exc, httpx.HTTPStatusError):
+        status = exc.response.status_code
+        return status == 429 or status >= 500
+    return isinstance(exc, httpx.TransportError)
+
+
+def _describe(exc: httpx.HTTPError) -> str:
+    """An HTTP error without its URL (which may carry credentials in the query string)."""
+    if isinstance(exc, httpx.HTTPStatusError):
+        return f"HTTP {exc.response.status_code}"
+    return type(exc).__name__
+
+
+def _path(request: Request) -> str:
+    """The request's path without query or host, safe to put in messages and logs."""
+    return httpx.URL(request.path).path or "/"

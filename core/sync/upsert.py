@@ -1,0 +1,286 @@
+"""Records -> rows, and the one writer of the normalized tables.
+
+A page batch is written by :meth:`RecordWriter.write_page` inside the caller's transaction:
+rows are built straight from the record dataclasses (one dict per record, field names are
+the column names), compared with what is stored so that only new or changed rows are
+written (a re-sync of unchanged data writes nothing, and the counts say what happened),
+then upserted with one statement per table through :func:`core.db.upsert`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from core.db import upsert
+from core.models import SYNCED_MODELS, FxRate, RecordError, Workspace
+from core.sync.pgcopy import copy_upsert
+from core.sync.records import AnyRecord, FxRateRecord, Record
+
+_FX_KEY = ("base_currency", "currency", "day")
+
+
+@dataclass(slots=True)
+class WriteCounts:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    quarantined: int = 0
+
+    @property
+    def changed(self) -> int:
+        return self.inserted + self.updated + self.deleted + self.quarantined
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantined:
+    """A raw record the stream could not map, and why."""
+
+    stream: str
+    remote_id: str | None
+    reason: str
+    raw: Any
+
+
+_FIELDS: dict[type[Any], tuple[str, ...]] = {}
+
+
+def _fields(cls: type[Any]) -> tuple[str, ...]:
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.name != "deleted")
+    return names
+
+
+def _table(record_type: str) -> Table:
+    return SYNCED_MODELS[record_type].__table__  # type: ignore[attr-defined,no-any-return]
+
+
+def table_of(record_class: type[Record]) -> Table:
+    """The synced table a record class is written to."""
+    return _table(record_class.record_type)
+
+
+def _same(stored: Mapping[str, Any], row: Mapping[str, Any]) -> bool:
+    """True when writing ``row`` over ``stored`` would change nothing but ``synced_at``."""
+    for key, value in row.items():
+        if key == "synced_at":
+            continue
+        if key == "deleted_at":
+            if (stored[key] is None) != (value is None):
+                return False
+            continue
+        if stored[key] != value:
+            return False
+    return True
+
+
+class RecordWriter:
+    """Writes one connection's records; stateless between pages except its constants."""
+
+    def __init__(self, *, workspace_id: str, connection_id: str, source: str) -> None:
+        self.workspace_id = workspace_id
+        self.connection_id = connection_id
+        self.source = source
+
+    def rows_by_table(
+        self, records: Iterable[AnyRecord], now: datetime
+    ) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+        """Synced rows grouped by table (last record of a remote id wins) and FX rows."""
+        tables: dict[str, dict[str, dict[str, Any]]] = {}
+        fx: dict[tuple[Any, ...], dict[str, Any]] = {}
+        base = {
+            "workspace_id": self.workspace_id,
+            "connection_id": self.connection_id,
+            "synced_at": now,
+        }
+        for record in records:
+            if isinstance(record, FxRateRecord):
+                row = {name: getattr(record, name) for name in _fields(FxRateRecord)}
+                row.update(
+                    workspace_id=self.workspace_id,
+                    connection_id=self.connection_id,
+                    source=self.source,
+                )
+                fx[(row["base_currency"], row["currency"], row["day"])] = row
+                continue
+            row = {name: getattr(record, name) for name in _fields(type(record))}
+            row.update(base)
+            row["deleted_at"] = now if record.deleted else None
+            tables.setdefault(record.record_type, {})[record.remote_id] = row
+        return {k: list(v.values()) for k, v in tables.items()}, list(fx.values())
+
+    async def write_page(
+        self,
+        conn: AsyncConnection,
+        records: Sequence[AnyRecord],
+        now: datetime,
+        *,
+        deleted: Sequence[tuple[type[Record], str]] = (),
+        quarantined: Sequence[Quarantined] = (),
+        run_id: int | None = None,
+    ) -> WriteCounts:
+        """Write one batch in ``conn``'s transaction; bumps the workspace's data version
+        when anything changed, so cached metrics are recomputed."""
+        counts = WriteCounts()
+        synced, fx = self.rows_by_table(records, now)
+        for record_type, rows in synced.items():
+            await self._upsert_synced(conn, _table(record_type), rows, counts)
+        if fx:
+            await self._upsert_fx(conn, fx, counts)
+        if deleted:
+            await self._soft_delete(conn, deleted, now, counts)
+        if quarantined:
+            await conn.execute(
+                insert(RecordError),
+                [
+                    {
+                        "workspace_id": self.workspace_id,
+                        "connection_id": self.connection_id,
+                        "sync_run_id": run_id,
+                        "stream": q.stream,
+                        "remote_id": q.remote_id,
+                        "reason": q.reason,
+                        "raw": q.raw if isinstance(q.raw, dict) else {"value": q.raw},
+                        "created_at": now,
+                    }
+                    for q in quarantined
+                ],
+            )
+            counts.quarantined = len(quarantined)
+        if counts.changed:
+            await conn.execute(
+                update(Workspace)
+                .where(Workspace.id == self.workspace_id)
+                .values(data_version=Workspace.data_version + 1)
+            )
+        return counts
+
+    async def _upsert_synced(
+        self, conn: AsyncConnection, table: Table, rows: list[dict[str, Any]], counts: WriteCounts
+    ) -> None:
+        if conn.dialect.name == "postgresql":
+            inserted, updated = await copy_upsert(conn, table, rows)
+            counts.inserted += inserted
+            counts.updated += updated
+            counts.unchanged += len(rows) - inserted - updated
+            return
+        columns = list(rows[0].keys())
+        stored: dict[str, Any] = {}
+        ids = [row["remote_id"] for row in rows]
+        result = await conn.execute(
+            select(*(table.c[c] for c in columns)).where(
+                table.c.connection_id == self.connection_id, table.c.remote_id.in_(ids)
+            )
+        )
+        for found in result.mappings():
+            stored[found["remote_id"]] = found
+        write: list[dict[str, Any]] = []
+        for row in rows:
+            old = stored.get(row["remote_id"])
+            if old is None:
+                counts.inserted += 1
+            elif _same(old, row):
+                counts.unchanged += 1
+                continue
+            else:
+                counts.updated += 1
+                if row["deleted_at"] is not None and old["deleted_at"] is not None:
+                    row["deleted_at"] = old["deleted_at"]
+            write.append(row)
+        if write:
+            await upsert(conn, table, write, conflict_columns=["connection_id", "remote_id"])
+
+    async def _upsert_fx(
+        self, conn: AsyncConnection, rows: list[dict[str, Any]], counts: WriteCounts
+    ) -> None:
+        table: Table = FxRate.__table__  # type: ignore[assignment]
+        result = await conn.execute(
+            select(table.c.base_currency, table.c.currency, table.c.day, table.c.rate).where(
+                table.c.workspace_id == self.workspace_id,
+                table.c.day.in_({row["day"] for row in rows}),
+            )
+        )
+        stored = {(b, c, d): rate for b, c, d, rate in result}
+        write = []
+        for row in rows:
+            old = stored.get((row["base_currency"], row["currency"], row["day"]))
+            if old is None:
+                counts.inserted += 1
+            elif old == row["rate"]:
+                counts.unchanged += 1
+                continue
+            else:
+                counts.updated += 1
+            write.append(row)
+        if write:
+            await upsert(conn, table, write, conflict_columns=["workspace_id", *_FX_KEY])
+
+    async def _soft_delete(
+        self,
+        conn: AsyncConnection,
+        deleted: Sequence[tuple[type[Record], str]],
+        now: datetime,
+        counts: WriteCounts,
+    ) -> None:
+        by_table: dict[str, list[str]] = {}
+        for record_class, remote_id in deleted:
+            by_table.setdefault(record_class.record_type, []).append(remote_id)
+        for record_type, ids in by_table.items():
+            table = _table(record_type)
+            result = await conn.execute(
+                update(table)
+                .where(
+                    table.c.connection_id == self.connection_id,
+                    table.c.remote_id.in_(ids),
+                    table.c.deleted_at.is_(None),
+                )
+                .values(deleted_at=now, synced_at=now)
+            )
+            counts.deleted += result.rowcount
+
+    async def sweep(
+        self, conn: AsyncConnection, record_classes: Iterable[type[Record]], started: datetime
+    ) -> int:
+        """Soft-delete rows a completed full read did not see (reconciliation sweep).
+
+        Only valid when every row seen by the read had its ``synced_at`` set at or after
+        ``started`` (see :meth:`touch`).
+        """
+        total = 0
+        for record_class in record_classes:
+            table = table_of(record_class)
+            result = await conn.execute(
+                update(table)
+                .where(
+                    table.c.connection_id == self.connection_id,
+                    table.c.deleted_at.is_(None),
+                    table.c.synced_at < started,
+                )
+                .values(deleted_at=started)
+            )
+            total += result.rowcount
+        return total
+
+    async def touch(
+        self, conn: AsyncConnection, records: Sequence[AnyRecord], now: datetime
+    ) -> None:
+        """Mark unchanged records as seen by this run (full reads that sweep afterwards)."""
+        by_table: dict[str, list[str]] = {}
+        for record in records:
+            if isinstance(record, Record):
+                by_table.setdefault(record.record_type, []).append(record.remote_id)
+        for record_type, ids in by_table.items():
+            table = _table(record_type)
+            await conn.execute(
+                update(table)
+                .where(table.c.connection_id == self.connection_id, table.c.remote_id.in_(ids))
+                .values(synced_at=now)
+            )

@@ -1,0 +1,148 @@
+"""The HTTP policy: retries, Retry-After, auth refresh single-flight, no retry on 4xx."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import httpx
+import pytest
+
+from core.sync.connector import Auth, Connector, RateLimitPolicy, Request, Stream
+from core.sync.errors import AuthFailed, RequestFailed
+from core.sync.http import RetryPolicy, SyncHttp
+from core.sync.ratelimit import RateLimiter
+
+FAST = RetryPolicy(attempts=5, base=0.001, cap=0.01)
+
+
+class FakeConnector(Connector):
+    name = "fake"
+    title = "Fake"
+    default_base_url = "https://crm.test"
+    credential_fields = ()
+    rate_limit = RateLimitPolicy(requests=1000, per_seconds=1.0)
+
+    def __init__(self) -> None:
+        self.refreshes = 0
+
+    def streams(self) -> Sequence[Stream]:
+        return []
+
+    async def authenticate(
+        self,
+        http: httpx.AsyncClient,
+        credentials: Mapping[str, str],
+        base_url: str,
+        *,
+        refresh: bool = False,
+    ) -> Auth:
+        if refresh:
+            self.refreshes += 1
+            await asyncio.sleep(0.01)  # concurrent callers pile up behind the lock
+        return Auth(headers={"Authorization": f"Bearer t{self.refreshes}"})
+
+
+def _http(
+    handler: Callable[[httpx.Request], httpx.Response], connector: FakeConnector | None = None
+) -> SyncHttp:
+    connector = connector or FakeConnector()
+    return SyncHttp(
+        client=httpx.AsyncClient(transport=httpx.MockTransport(handler)),
+        connector=connector,
+        credentials={"token": "s3cr3t"},
+        base_url="https://crm.test",
+        limiter=RateLimiter(connector.rate_limit),
+        retry=FAST,
+    )
+
+
+def _sequence(*responses: httpx.Response | Exception) -> Callable[[httpx.Request], Any]:
+    queue = list(responses)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        item = queue.pop(0)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    return handler
+
+
+async def test_5xx_and_transport_errors_are_retried_then_succeed() -> None:
+    http = _http(
+        _sequence(
+            httpx.Response(503),
+            httpx.ConnectError("refused"),
+            httpx.ReadError("reset"),
+            httpx.Response(200, json={"ok": 1}),
+        )
+    )
+    assert await http.send(Request(path="/x")) == {"ok": 1}
+    assert http.retries == 3 and http.requests == 4
+
+
+async def test_429_honours_retry_after() -> None:
+    http = _http(
+        _sequence(httpx.Response(429, headers={"Retry-After": "0.3"}), httpx.Response(200, json=1))
+    )
+    started = time.monotonic()
+    assert await http.send(Request(path="/x")) == 1
+    assert time.monotonic() - started >= 0.3
+
+
+async def test_other_4xx_fails_at_once_without_leaking_the_query() -> None:
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        return httpx.Response(404)
+
+    http = _http(handler)
+    with pytest.raises(RequestFailed) as info:
+        await http.send(Request(path="/deals?api_token=s3cr3t"))
+    assert calls == 1 and info.value.status == 404
+    assert "s3cr3t" not in str(info.value) and "/deals" in str(info.value)
+
+
+async def test_retries_exhausted_raise_request_failed() -> None:
+    http = _http(lambda request: httpx.Response(500))
+    with pytest.raises(RequestFailed, match="after 5 attempts"):
+        await http.send(Request(path="/x"))
+    assert http.requests == 5
+
+
+async def test_401_refreshes_once_for_all_concurrent_requests() -> None:
+    connector = FakeConnector()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.headers["Authorization"] == "Bearer t0":
+            return httpx.Response(401)
+        return httpx.Response(200, json={"auth": request.headers["Authorization"]})
+
+    http = _http(handler, connector)
+    results = await asyncio.gather(*(http.send(Request(path=f"/{i}")) for i in range(8)))
+    assert results == [{"auth": "Bearer t1"}] * 8
+    assert connector.refreshes == 1
+
+
+async def test_401_after_refresh_is_an_auth_failure() -> None:
+    http = _http(lambda request: httpx.Response(401))
+    with pytest.raises(AuthFailed, match="after a token refresh"):
+        await http.send(Request(path="/x"))
+
+
+async def test_relative_and_absolute_paths_and_auth_params() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(200, json={})
+
+    http = _http(handler)
+    await http.send(Request(path="/v1/deals", params={"limit": 5}))
+    await http.send(Request(path="https://other.test/next?page=2"))
+    assert seen == ["https://crm.test/v1/deals?limit=5", "https://other.test/next?page=2"]
