@@ -36,6 +36,7 @@ from starlette.routing import Route
 from connectors.pipedrive import _render as render
 from connectors.pipedrive.mapping import parse_time
 from core.simulation.dataset import Dataset, generate
+from core.simulation.faults import FaultMiddleware
 from core.sync.connector import MappingError
 
 API_TOKEN = "sim-pipedrive-token"  # noqa: S105 (the simulator's documented test token)
@@ -132,10 +133,16 @@ class PipedriveSimulator:
         self._window_start = 0.0
         self._window_used = 0
         self.requests = 0
+        #: Requests answered 429 by the burst limit or the daily budget.
+        self.throttled = 0
         self._cache: dict[tuple[str, Any], tuple[Any, Any]] = {}
         self.refresh()
         self.app = Starlette(routes=self._routes())
         self.app.state.simulator = self
+
+    def asgi(self, faults: str | None = None) -> FaultMiddleware:
+        """The app behind the shared fault injection (429s, 5xx, drops, latency)."""
+        return FaultMiddleware(self.app, faults)
 
     # --- rendering ------------------------------------------------------------------
 
@@ -284,6 +291,7 @@ class PipedriveSimulator:
             self.requests += 1
             headers = self._rate_headers(request.url.path)
             if headers.get("retry-after"):
+                self.throttled += 1
                 return _error(429, "Too Many Requests", headers)
             if not self._authorized(request):
                 return _error(401, "unauthorized access", headers)
@@ -486,13 +494,10 @@ def create_app(
     burst_limit: int | None = None,
     faults: str | None = None,
     dataset: Dataset | None = None,
-) -> Starlette:
-    """The simulator app of a freshly generated business (``crmkpi simulate pipedrive``).
-
-    ``faults`` (e.g. ``"5xx=0.1,429=7,drop=0.01"``) is not applied yet: the generic fault
-    middleware is not on main.
-    """
+) -> FaultMiddleware:
+    """The simulator app of a freshly generated business (``crmkpi simulate pipedrive``),
+    wrapped in the shared fault injection (``faults``: a FaultSpec string)."""
     simulator = PipedriveSimulator(
         dataset or generate(seed=seed, deals=deals), burst_limit=burst_limit
     )
-    return simulator.app
+    return simulator.asgi(faults)
