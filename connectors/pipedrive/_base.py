@@ -30,6 +30,7 @@ class Shared:
     MOVED_ORDER = "pipedrive.moved_deals_order"
     ACTIVITY_ICONS = "pipedrive.activity_type_icons"
     LEAD_LABELS = "pipedrive.lead_labels"
+    FIELD_MAPPINGS = "pipedrive.field_mappings"
 
     @staticmethod
     def fields(kind: str) -> str:

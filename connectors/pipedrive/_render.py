@@ -39,6 +39,12 @@ COST_KEY = _key("cost")
 MRR_KEY = _key("mrr")
 INDUSTRY_KEY = _key("industry")
 PERSON_SOURCE_KEY = _key("person source")
+LIFECYCLE_KEY = _key("lifecycle stage")
+MQL_DATE_KEY = _key("mql date")
+SQL_DATE_KEY = _key("sql date")
+#: The dataset's lifecycle stages as a Pipedrive company would label them (a custom
+#: "Lifecycle stage" option field, with custom date fields for the qualification days).
+LIFECYCLE_LABELS = {"lead": "Lead", "marketingqualifiedlead": "MQL", "salesqualifiedlead": "SQL"}
 UNQUALIFIED_LABEL = "5b3c2d1e-0000-4000-8000-00000000000a"
 DEAL_TYPE_NAMES = {
     "NEW_BUSINESS": "New business",
@@ -137,6 +143,15 @@ def person_fields() -> list[dict[str, Any]]:
     return [
         _field(1, "name", "Name", "varchar"),
         _field(60, PERSON_SOURCE_KEY, "Source", "varchar"),
+        _field(
+            61,
+            LIFECYCLE_KEY,
+            "Lifecycle stage",
+            "enum",
+            options=_options(LIFECYCLE_LABELS.values()),
+        ),
+        _field(62, MQL_DATE_KEY, "MQL date", "date"),
+        _field(63, SQL_DATE_KEY, "SQL date", "date"),
     ]
 
 
@@ -302,8 +317,17 @@ def person(c: SimContact) -> dict[str, Any]:
         "label_ids": [],
         "emails": [{"value": c.email, "primary": True, "label": "work"}],
         "phones": [],
-        "custom_fields": {PERSON_SOURCE_KEY: c.source},
+        "custom_fields": {
+            PERSON_SOURCE_KEY: c.source,
+            LIFECYCLE_KEY: list(LIFECYCLE_LABELS).index(c.lifecycle_stage) + 1,
+            MQL_DATE_KEY: _day(c.lifecycle.get("marketingqualifiedlead")),
+            SQL_DATE_KEY: _day(c.lifecycle.get("salesqualifiedlead")),
+        },
     }
+
+
+def _day(value: datetime | None) -> str | None:
+    return None if value is None else value.date().isoformat()
 
 
 def lead(ds: Dataset, x: SimLead) -> dict[str, Any]:

@@ -16,7 +16,7 @@ record cannot be mapped; the engine quarantines it and goes on.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -195,12 +195,15 @@ def _primary_email(emails: Any) -> str | None:
 
 
 def map_person(raw: Mapping[str, Any], catalog: FieldCatalog) -> ContactRecord:
-    """``GET /api/v2/persons`` item."""
+    """``GET /api/v2/persons`` item. Pipedrive has no lifecycle of its own: companies keep
+    it in custom fields, read by their usual names ("Lifecycle stage", "MQL date", ...);
+    date fields hold days, taken as midnight UTC."""
     decoded = catalog.decode(raw.get("custom_fields"))
     name = raw.get("name") or " ".join(
         p for p in (raw.get("first_name"), raw.get("last_name")) if p
     )
-    source = picks(decoded, "person").get("source")
+    attributes = picks(decoded, "person")
+    source, stage = attributes.get("source"), attributes.get("lifecycle_stage")
     return ContactRecord(
         remote_id=remote_id_of(raw, "person"),
         remote_created_at=parse_time(raw.get("add_time"), "person.add_time"),
@@ -210,10 +213,26 @@ def map_person(raw: Mapping[str, Any], catalog: FieldCatalog) -> ContactRecord:
         account_remote_id=foreign_id(raw.get("org_id")),
         owner_remote_id=foreign_id(raw.get("owner_id")),
         source=None if source is None else str(source),
+        lifecycle_stage=None if stage is None else str(stage),
+        lead_at=_day_start(attributes.get("lead_at"), "person lead date"),
+        mql_at=_day_start(attributes.get("mql_at"), "person MQL date"),
+        sql_at=_day_start(attributes.get("sql_at"), "person SQL date"),
+        customer_at=_day_start(attributes.get("customer_at"), "person customer date"),
         deleted=bool(raw.get("is_deleted")),
         custom=_custom(decoded),
         remote_data=dict(raw),
     )
+
+
+def _day_start(value: Any, what: str) -> datetime | None:
+    """A date (or timestamp) custom field as an aware UTC instant."""
+    if value is None or value == "":
+        return None
+    text = str(value)
+    if len(text) == 10:
+        day = parse_date(text, what)
+        return None if day is None else datetime.combine(day, time(), UTC)
+    return parse_time(text, what)
 
 
 # --- leads ---------------------------------------------------------------------------
@@ -224,11 +243,16 @@ def map_lead(
     deal_fields: FieldCatalog,
     lead_labels: Mapping[str, str],
     conversions: Mapping[str, tuple[str, datetime | None, str | None]],
+    lifecycle_kind: Callable[[str], str | None] = lambda label: None,
 ) -> LeadRecord:
     """``GET /api/v1/leads`` item (leads share the deal fields). ``conversions`` maps a
     lead id to (deal id, deal add time, deal organization) for deals whose
     ``source_lead_id`` is that lead. The source is the marketing channel when set, else
-    the lead's ``source_name`` (how it was created)."""
+    the lead's ``source_name`` (how it was created).
+
+    MQL / SQL come from the lead's labels through the connection's lifecycle mapping
+    (``lifecycle_kind``: label -> lead | mql | sql | customer). Pipedrive keeps no label
+    history, so a labelled lead counts as qualified from its creation."""
     remote_id = remote_id_of(raw, "lead")
     decoded = deal_fields.custom_of_v1(raw)
     labels = [lead_labels.get(str(i), str(i)) for i in raw.get("label_ids") or ()]
@@ -243,9 +267,11 @@ def map_lead(
     custom = _custom(decoded, labels)
     if value is not None:
         custom = {**(custom or {}), "value": value}
+    created = parse_time(raw.get("add_time"), "lead.add_time")
+    kinds = {lifecycle_kind(label) for label in labels}
     return LeadRecord(
         remote_id=remote_id,
-        remote_created_at=parse_time(raw.get("add_time"), "lead.add_time"),
+        remote_created_at=created,
         remote_updated_at=parse_time(raw.get("update_time"), "lead.update_time"),
         name=raw.get("title"),
         status=status,
@@ -253,6 +279,8 @@ def map_lead(
         owner_remote_id=foreign_id(raw.get("owner_id")),
         account_remote_id=foreign_id(raw.get("organization_id")),
         contact_remote_id=foreign_id(raw.get("person_id")),
+        mql_at=created if kinds & {"mql", "sql"} else None,
+        sql_at=created if "sql" in kinds else None,
         converted_deal_remote_id=converted[0] if converted else None,
         converted_at=converted[1] if converted else None,
         converted_account_remote_id=converted[2] if converted else None,

@@ -80,6 +80,11 @@ DEFAULT_CUSTOM_FIELDS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
     },
     "person": {
         "source": ("Source", "Lead source"),
+        "lifecycle_stage": ("Lifecycle stage", "Lifecycle"),
+        "lead_at": ("Lead date",),
+        "mql_at": ("MQL date", "Marketing qualified date"),
+        "sql_at": ("SQL date", "Sales qualified date"),
+        "customer_at": ("Customer date", "Customer since"),
     },
 }
 

@@ -28,6 +28,7 @@ from connectors.pipedrive._base import (
     rfc3339_since,
 )
 from core.sync.connector import Cursor, HttpClient, MappingError, Request, Stream, StreamContext
+from core.sync.mappings import FieldMappings
 from core.sync.records import (
     AccountRecord,
     ActivityRecord,
@@ -224,6 +225,7 @@ class LeadsStream(PipedriveStream):
                 ctx.shared[Shared.fields("deal")],
                 ctx.shared.get(Shared.LEAD_LABELS, {}),
                 ctx.shared.get(Shared.CONVERSIONS, {}),
+                _field_mappings(ctx).lifecycle_kind,
             )
         ]
 
@@ -350,6 +352,15 @@ class DealStageHistoryStream(Stream):
         return mapping.map_stage_history(
             deal, raw["changes"], ctx.shared.get(Shared.PIPELINE_OF_STAGE, {})
         )
+
+
+def _field_mappings(ctx: StreamContext) -> FieldMappings:
+    """The connection's field mappings, parsed once per run."""
+    parsed = ctx.shared.get(Shared.FIELD_MAPPINGS)
+    if parsed is None:
+        parsed = ctx.shared[Shared.FIELD_MAPPINGS] = FieldMappings.from_dict(ctx.mappings)
+    result: FieldMappings = parsed
+    return result
 
 
 def _moved_since(stage_change_time: Any, ctx: StreamContext) -> bool:

@@ -117,11 +117,17 @@ def test_organization_address_and_industry_option() -> None:
     assert gone.deleted and gone.country is None and gone.custom is None
 
 
-def test_person_primary_email_and_name_fallback() -> None:
+def test_person_primary_email_lifecycle_fields_and_name_fallback() -> None:
     catalog = FieldCatalog.from_metadata(load("person_fields")["data"])
-    ana, bo = (mapping.map_person(p, catalog) for p in load("persons_v2")["data"])
+    ana_raw, bo_raw = load("persons_v2")["data"]
+    ana = mapping.map_person(ana_raw, catalog)
     assert (ana.email, ana.account_remote_id, ana.source) == ("ana@acme.example", "201", "Referral")
-    assert (bo.name, bo.email, bo.account_remote_id) == ("Bo", None, None)
+    assert (ana.lifecycle_stage, ana.sql_at) == ("MQL", None)
+    assert ana.mql_at == datetime(2025, 12, 1, tzinfo=UTC)
+    with pytest.raises(MappingError, match="MQL date"):  # not a date: quarantined
+        mapping.map_person(bo_raw, catalog)
+    bo = mapping.map_person({**bo_raw, "custom_fields": {}}, catalog)
+    assert (bo.name, bo.email, bo.account_remote_id, bo.mql_at) == ("Bo", None, None, None)
 
 
 def test_lead_with_labels_channel_and_conversion(deal_catalog: FieldCatalog) -> None:

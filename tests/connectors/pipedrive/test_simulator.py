@@ -208,6 +208,16 @@ async def test_full_read_carries_the_whole_business(
     assert {(c.remote_id, c.email, c.source) for c in contacts.values()} == {
         (str(c.id), c.email, c.source) for c in dataset.contacts
     }
+    mql_days = {
+        c.remote_id: c.mql_at.date()
+        for c in contacts.values()
+        if isinstance(c, ContactRecord) and c.mql_at
+    }
+    assert mql_days == {
+        str(c.id): c.lifecycle["marketingqualifiedlead"].date()
+        for c in dataset.contacts
+        if "marketingqualifiedlead" in c.lifecycle
+    }
     leads = _of(results, LeadRecord)
     converted = {r.remote_id for r in leads.values() if r.converted_deal_remote_id}
     assert converted == {

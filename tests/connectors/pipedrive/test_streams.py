@@ -155,6 +155,12 @@ async def test_leads_page_by_offset_and_archived_are_deletions(http: Http) -> No
     ]
     first = result.records[0]
     assert isinstance(first, LeadRecord) and first.converted_deal_remote_id == "101"
+    assert first.mql_at is None  # no lifecycle mapping for its "Hot" label
+    ctx.mappings = {"lifecycle": {"Hot": "sql"}}
+    ctx.shared.pop(streams.Shared.FIELD_MAPPINGS, None)
+    hot = next(iter(streams.LeadsStream().map(leads["data"][0], ctx)))
+    assert isinstance(hot, LeadRecord)
+    assert hot.sql_at == hot.mql_at == hot.remote_created_at is not None
     assert archived.call_count == 1 and result.deleted == [(LeadRecord, "dead-beef")]
     assert result.cursor == Cursor(
         datetime(2026, 2, 1, 8, tzinfo=UTC), "bbf21080-0e10-11eb-879b-05d71fb426ec"
