@@ -21,8 +21,11 @@ from api.context import Context
 from api.schema import create_schema
 from api.session import SerialSession
 from core.db import create_engine, create_sessionmaker
+from core.errors import ConfigurationError
 from core.plugins import create_plugin_manager
+from core.secrets import Vault
 from core.settings import Settings
+from core.sync.scheduler import EmbeddedScheduler
 from core.tenancy import authenticate, tenant_session
 
 _log = structlog.get_logger(__name__)
@@ -42,6 +45,28 @@ def _bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+def _start_scheduler(
+    settings: Settings, engine: AsyncEngine, pm: pluggy.PluginManager
+) -> EmbeddedScheduler | None:
+    """The in-process scheduler of the single-process product (SQLite by default)."""
+    if not settings.embedded_scheduler:
+        return None
+    try:
+        vault = Vault.from_settings(settings)
+    except ConfigurationError as exc:
+        _log.warning("scheduler.disabled", reason=str(exc))
+        return None
+    scheduler = EmbeddedScheduler(
+        engine,
+        pm,
+        vault,
+        poll_seconds=settings.scheduler_poll_seconds,
+        concurrency=settings.sync_concurrency,
+    )
+    scheduler.start()
+    return scheduler
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -55,15 +80,16 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own_engine = engine is None
         eng = engine or create_engine(settings.database_url)
+        pm = plugins or create_plugin_manager()
         app.state.crmkpi = AppState(
-            engine=eng,
-            sessionmaker=create_sessionmaker(eng),
-            plugins=plugins or create_plugin_manager(),
-            settings=settings,
+            engine=eng, sessionmaker=create_sessionmaker(eng), plugins=pm, settings=settings
         )
+        scheduler = _start_scheduler(settings, eng, pm)
         try:
             yield
         finally:
+            if scheduler is not None:
+                await scheduler.stop()
             if own_engine:
                 await eng.dispose()
 

@@ -34,6 +34,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     cors_origins: list[str] = Field(default_factory=list)
+    scheduler: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="In-process scheduler in `crmkpi serve`; auto = on with SQLite, off with "
+        "PostgreSQL (where `crmkpi worker` processes run the syncs).",
+    )
+    scheduler_poll_seconds: float = Field(default=30.0, gt=0)
+    sync_concurrency: int = Field(default=2, ge=1, le=64)
     graphql_max_depth: int = 12
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 4000
@@ -51,6 +58,10 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def embedded_scheduler(self) -> bool:
+        return self.scheduler == "on" or (self.scheduler == "auto" and self.is_sqlite)
 
 
 @lru_cache(maxsize=1)

@@ -33,6 +33,7 @@ class ApiClient:
 
 @asynccontextmanager
 async def api_client(engine: AsyncEngine, **settings: Any) -> AsyncIterator[ApiClient]:
+    settings.setdefault("scheduler", "off")
     app = create_app(
         Settings(database_url=str(engine.url.render_as_string(hide_password=False)), **settings),
         engine=engine,

@@ -1,0 +1,157 @@
+"""Which connections are due, and the embedded scheduler that runs them in-process.
+
+The embedded scheduler is the single-process default (``crmkpi serve`` on SQLite): it polls
+for due connections and runs their syncs in the background. With PostgreSQL and
+``crmkpi worker`` processes, the same ``due_syncs`` feeds procrastinate instead
+(core.sync.worker), so both paths agree on what is due.
+
+A connection is due for an incremental run when its schedule says so, and for a full
+reconciliation (which also sweeps deletions) when its last full run is older than
+``full_every`` (nightly by default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pluggy
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.db import create_sessionmaker
+from core.errors import ValidationError
+from core.models import Connection, utcnow
+from core.models.enums import SyncMode
+from core.secrets import Vault
+from core.sync.errors import SyncAlreadyRunning
+from core.sync.runner import SyncOptions, run_sync
+from core.sync.schedules import parse_schedule
+
+_log = structlog.get_logger(__name__)
+FULL_EVERY = timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class DueSync:
+    connection_id: str
+    mode: SyncMode
+
+
+async def due_syncs(
+    engine: AsyncEngine, now: datetime | None = None, *, full_every: timedelta = FULL_EVERY
+) -> list[DueSync]:
+    """Active, scheduled connections whose next run is due, oldest first."""
+    now = now or utcnow()
+    async with create_sessionmaker(engine)() as session:
+        rows: Sequence[Connection] = (
+            await session.scalars(
+                select(Connection)
+                .where(Connection.schedule.is_not(None), Connection.status == "ACTIVE")
+                .order_by(
+                    Connection.last_sync_started_at.is_not(None), Connection.last_sync_started_at
+                )
+            )
+        ).all()
+    due: list[DueSync] = []
+    for conn in rows:
+        try:
+            schedule = parse_schedule(conn.schedule or "")
+        except ValidationError:
+            _log.warning("scheduler.bad_schedule", connection_id=conn.id, schedule=conn.schedule)
+            continue
+        if not schedule.is_due(conn.last_sync_started_at, now):
+            continue
+        full = conn.last_full_sync_at is None or now - conn.last_full_sync_at >= full_every
+        due.append(DueSync(conn.id, SyncMode.FULL if full else SyncMode.INCREMENTAL))
+    return due
+
+
+class EmbeddedScheduler:
+    """Polls for due syncs and runs them in this process, ``concurrency`` at a time."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        pm: pluggy.PluginManager,
+        vault: Vault,
+        *,
+        poll_seconds: float = 30.0,
+        concurrency: int = 2,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.engine = engine
+        self.pm = pm
+        self.vault = vault
+        self.poll_seconds = poll_seconds
+        self.clock = clock
+        self._slots = asyncio.Semaphore(concurrency)
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def tick(self) -> list[str]:
+        """Start every due sync not already running here; returns the connection ids."""
+        started = []
+        for item in await due_syncs(self.engine, self.clock()):
+            if item.connection_id in self._running:
+                continue
+            task = asyncio.create_task(self._run(item), name=f"sync-{item.connection_id}")
+            self._running[item.connection_id] = task
+            task.add_done_callback(functools.partial(self._forget, item.connection_id))
+            started.append(item.connection_id)
+        return started
+
+    def _forget(self, connection_id: str, _task: asyncio.Task[None]) -> None:
+        self._running.pop(connection_id, None)
+
+    async def _run(self, item: DueSync) -> None:
+        async with self._slots:
+            try:
+                result = await run_sync(
+                    item.connection_id,
+                    engine=self.engine,
+                    pm=self.pm,
+                    vault=self.vault,
+                    options=SyncOptions(mode=item.mode),
+                )
+                _log.info(
+                    "scheduler.sync_done",
+                    connection_id=item.connection_id,
+                    status=result.status.value,
+                    records=result.records,
+                )
+            except SyncAlreadyRunning:
+                _log.info("scheduler.already_running", connection_id=item.connection_id)
+            except Exception:  # one failing connection must not stop the scheduler
+                _log.exception("scheduler.sync_failed", connection_id=item.connection_id)
+
+    async def wait_idle(self) -> None:
+        while self._running:
+            await asyncio.gather(*list(self._running.values()), return_exceptions=True)
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except Exception:  # a database hiccup: log and poll again
+                _log.exception("scheduler.tick_failed")
+            await asyncio.sleep(self.poll_seconds)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="crmkpi-scheduler")
+
+    async def stop(self) -> None:
+        """Stop polling and let running syncs end their current batch (cancellation is
+        delivered between batches' transactions, so cursors stay consistent)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for task in list(self._running.values()):
+            task.cancel()
+        await asyncio.gather(*list(self._running.values()), return_exceptions=True)
