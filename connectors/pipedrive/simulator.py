@@ -18,13 +18,10 @@ simulator is far faster than any client.
 from __future__ import annotations
 
 import base64
-import json
 import math
 import secrets
 import time
-from bisect import bisect_left
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +31,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from connectors.pipedrive import _render as render
+from connectors.pipedrive._pages import (
+    Table,
+    as_json,
+    as_json_items,
+    decode_cursor,
+    dump,
+    v1_all,
+    v1_page,
+    v2_page,
+)
 from connectors.pipedrive.mapping import parse_time
 from core.simulation.dataset import Dataset, generate
 from core.simulation.faults import FaultMiddleware
@@ -44,63 +51,6 @@ CLIENT_ID = "sim-client"
 CLIENT_SECRET = "sim-secret"  # noqa: S105
 ERROR_INFO = "Please check developers.pipedrive.com for more information about Pipedrive API."
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-@dataclass
-class Table:
-    """Rendered records in two orders: by id, and by (update time, id)."""
-
-    by_id: list[bytes] = field(default_factory=list)
-    by_update: list[bytes] = field(default_factory=list)
-    update_keys: list[datetime] = field(default_factory=list)
-    updated_by_id: list[datetime] = field(default_factory=list)
-
-    @classmethod
-    def of(cls, rows: Iterable[tuple[datetime, Any, bytes]]) -> Table:
-        ordered = sorted(rows, key=lambda x: (x[0], x[1]))
-        by_id = sorted(ordered, key=lambda x: x[1])
-        return cls(
-            by_id=[r for _, _, r in by_id],
-            by_update=[r for _, _, r in ordered],
-            update_keys=[u for u, _, _ in ordered],
-            updated_by_id=[u for u, _, _ in by_id],
-        )
-
-    def select(
-        self, since: datetime | None, until: datetime | None, by_update: bool
-    ) -> Sequence[bytes]:
-        if by_update:
-            lo = 0 if since is None else bisect_left(self.update_keys, since)
-            hi = len(self.update_keys) if until is None else bisect_left(self.update_keys, until)
-            return self.by_update[lo:hi]
-        if since is None and until is None:
-            return self.by_id
-        return [
-            r
-            for r, u in zip(self.by_id, self.updated_by_id, strict=True)
-            if (since is None or u >= since) and (until is None or u < until)
-        ]
-
-
-def _dump(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode()
-
-
-def _json(make: Callable[..., Any], *args: Any) -> bytes:
-    return _dump(make(*args))
-
-
-def _json_items(make: Callable[..., list[Any]], *args: Any) -> list[bytes]:
-    return [_dump(item) for item in make(*args)]
-
-
-def _encode_cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(_dump({"offset": offset})).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> int:
-    padded = cursor + "=" * (-len(cursor) % 4)
-    return int(json.loads(base64.urlsafe_b64decode(padded))["offset"])
 
 
 class ApiError(Exception):
@@ -165,7 +115,7 @@ class PipedriveSimulator:
         flows: dict[str, list[bytes]] = {}
         for d in ds.deals:
             stays = render.open_stays(ds, d)
-            body = memo("deal", d, _json, render.deal, ds, d, stays)
+            body = memo("deal", d, as_json, render.deal, ds, d, stays)
             (deals_deleted if d.deleted_at else deals_live).append(
                 (_second(d.updated_at), d.id, body)
             )
@@ -173,7 +123,7 @@ class PipedriveSimulator:
                 flows[str(d.id)] = memo(
                     "flow",
                     d,
-                    _json_items,
+                    as_json_items,
                     render.deal_flow,
                     d,
                     stays,
@@ -184,22 +134,22 @@ class PipedriveSimulator:
         self.flows = flows
         self.deal_ids = {str(d.id) for d in ds.deals}
         self.organizations = Table.of(
-            (_second(a.updated_at), a.id, memo("org", a, _json, render.organization, a))
+            (_second(a.updated_at), a.id, memo("org", a, as_json, render.organization, a))
             for a in ds.accounts
             if a.deleted_at is None
         )
         self.persons = Table.of(
-            (_second(c.updated_at), c.id, memo("person", c, _json, render.person, c))
+            (_second(c.updated_at), c.id, memo("person", c, as_json, render.person, c))
             for c in ds.contacts
             if c.deleted_at is None
         )
         self.activities = Table.of(
-            (_second(a.updated_at), a.id, memo("act", a, _json, render.activity, ds, a))
+            (_second(a.updated_at), a.id, memo("act", a, as_json, render.activity, ds, a))
             for a in ds.activities
             if a.type != "NOTE" and a.deleted_at is None
         )
         self.notes = Table.of(
-            (_second(a.updated_at), a.id, memo("note", a, _json, render.note, ds, a))
+            (_second(a.updated_at), a.id, memo("note", a, as_json, render.note, ds, a))
             for a in ds.activities
             if a.type == "NOTE" and a.deleted_at is None
         )
@@ -207,7 +157,7 @@ class PipedriveSimulator:
             (
                 _milli(x.updated_at),
                 render.lead_uuid(ds.seed, x.id),
-                memo("lead", x, _json, render.lead, ds, x),
+                memo("lead", x, as_json, render.lead, ds, x),
             )
             for x in ds.leads
             if x.deleted_at is None
@@ -224,21 +174,21 @@ class PipedriveSimulator:
             for obj in objects:
                 if obj.deleted_at is not None:
                     at = _second(obj.deleted_at)
-                    log = _dump(render.delete_log(kind, obj.id, at))
+                    log = dump(render.delete_log(kind, obj.id, at))
                     deleted.append((at, (kind, obj.id), log))
         self.delete_log = Table.of(deleted)
         self.pipelines = _by_update_time(render.pipelines(ds))
         self.stages = _by_update_time(render.stages(ds))
         self.small = {
-            "users": [_dump(u) for u in render.users(ds)],
-            "teams": [_dump(t) for t in render.teams(ds)],
-            "dealFields": [_dump(f) for f in render.deal_fields()],
-            "personFields": [_dump(f) for f in render.person_fields()],
-            "organizationFields": [_dump(f) for f in render.organization_fields()],
-            "activityTypes": [_dump(t) for t in render.activity_types()],
-            "leadLabels": [_dump(x) for x in render.lead_labels()],
+            "users": [dump(u) for u in render.users(ds)],
+            "teams": [dump(t) for t in render.teams(ds)],
+            "dealFields": [dump(f) for f in render.deal_fields()],
+            "personFields": [dump(f) for f in render.person_fields()],
+            "organizationFields": [dump(f) for f in render.organization_fields()],
+            "activityTypes": [dump(t) for t in render.activity_types()],
+            "leadLabels": [dump(x) for x in render.lead_labels()],
             "currencies": [
-                _dump(
+                dump(
                     {
                         "id": i + 1,
                         "code": c,
@@ -344,7 +294,7 @@ class PipedriveSimulator:
         refresh = str(form.get("refresh_token") or "")
         if not secrets.compare_digest(auth, expected) or refresh not in self.refresh_tokens:
             return Response(
-                _dump({"success": False, "message": "Invalid grant"}),
+                dump({"success": False, "message": "Invalid grant"}),
                 status_code=401,
                 media_type="application/json",
             )
@@ -358,7 +308,7 @@ class PipedriveSimulator:
             "scope": "base,deals:read",
             "api_domain": str(request.base_url).rstrip("/"),
         }
-        return Response(_dump(body), media_type="application/json")
+        return Response(dump(body), media_type="application/json")
 
     # --- list endpoints ---------------------------------------------------------------
 
@@ -382,40 +332,15 @@ class PipedriveSimulator:
         items = table.select(_since(q, "updated_since"), _since(q, "updated_until"), by_update)
         cursor = q.get("cursor")
         try:
-            start = _decode_cursor(cursor) if cursor else 0
+            start = decode_cursor(cursor) if cursor else 0
         except (ValueError, KeyError) as exc:
             raise ApiError(400, "Invalid cursor") from exc
-        end = start + limit
-        nxt = _dump(_encode_cursor(end)) if end < len(items) else b"null"
-        return (
-            b'{"success":true,"data":['
-            + b",".join(items[start:end])
-            + b'],"additional_data":{"next_cursor":'
-            + nxt
-            + b"}}"
-        )
+        return v2_page(items, start, limit)
 
     def _v1(self, items: Sequence[bytes], q: Any, *, paged: bool = True) -> bytes:
         if not paged:
-            return b'{"success":true,"data":[' + b",".join(items) + b"]}"
-        start, limit = int(q.get("start", 0)), _limit(q, 100)
-        chunk = items[start : start + limit]
-        more = start + limit < len(items)
-        pagination: dict[str, Any] = {
-            "start": start,
-            "limit": limit,
-            "more_items_in_collection": more,
-        }
-        if more:
-            pagination["next_start"] = start + limit
-        data = b"[" + b",".join(chunk) + b"]" if chunk else b"null"
-        return (
-            b'{"success":true,"data":'
-            + data
-            + b',"additional_data":{"pagination":'
-            + _dump(pagination)
-            + b"}}"
-        )
+            return v1_all(items)
+        return v1_page(items, int(q.get("start", 0)), _limit(q, 100))
 
     def _leads(self, table: Table, q: Any) -> bytes:
         sort = q.get("sort")
@@ -455,7 +380,7 @@ def _error(status: int, message: str, headers: dict[str, str]) -> Response:
         "data": None,
         "additional_data": None,
     }
-    return Response(_dump(body), status_code=status, media_type="application/json", headers=headers)
+    return Response(dump(body), status_code=status, media_type="application/json", headers=headers)
 
 
 def _limit(q: Any, default: int) -> int:
@@ -476,7 +401,7 @@ def _since(q: Any, name: str) -> datetime | None:
 
 
 def _by_update_time(rows: list[dict[str, Any]]) -> Table:
-    return Table.of((parse_time(r["update_time"]) or _EPOCH, r["id"], _dump(r)) for r in rows)
+    return Table.of((parse_time(r["update_time"]) or _EPOCH, r["id"], dump(r)) for r in rows)
 
 
 def _second(value: datetime) -> datetime:
