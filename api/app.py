@@ -18,10 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from strawberry.fastapi import GraphQLRouter
 
 from api.context import Context
+from api.observability import metrics_endpoint
 from api.schema import create_schema
 from api.session import SerialSession
 from core.db import create_engine, create_sessionmaker
 from core.errors import ConfigurationError
+from core.observability import SyncMetricsPlugin
 from core.plugins import create_plugin_manager
 from core.secrets import Vault
 from core.settings import Settings
@@ -81,6 +83,8 @@ def create_app(
         own_engine = engine is None
         eng = engine or create_engine(settings.database_url)
         pm = plugins or create_plugin_manager()
+        if not any(isinstance(p, SyncMetricsPlugin) for p in pm.get_plugins()):
+            pm.register(SyncMetricsPlugin())
         app.state.crmkpi = AppState(
             engine=eng, sessionmaker=create_sessionmaker(eng), plugins=pm, settings=settings
         )
@@ -147,6 +151,8 @@ def create_app(
         graphql_ide="graphiql",
     )
     app.include_router(graphql, prefix="/graphql")
+
+    app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -8,7 +8,18 @@ import typer
 from pydantic import ValidationError as SettingsError
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.commands import connections, connectors, db, demo, serve, simulate, sync, tenancy
+from api.commands import (
+    connections,
+    connectors,
+    db,
+    demo,
+    fx,
+    serve,
+    simulate,
+    sync,
+    tenancy,
+    worker,
+)
 from api.commands.common import console
 from core.errors import CrmkpiError
 from core.logging import configure_logging
@@ -25,9 +36,13 @@ app.add_typer(db.app, name="db")
 app.add_typer(tenancy.org_app, name="org")
 app.add_typer(tenancy.workspace_app, name="workspace")
 app.add_typer(tenancy.apikey_app, name="apikey")
+import_app = typer.Typer(help="Import data the CRMs do not hold.", no_args_is_help=True)
+import_app.command("fx")(fx.import_fx)
+app.add_typer(import_app, name="import")
 app.command("serve")(serve.serve)
 app.command("schema")(serve.schema)
 app.command("demo")(demo.demo)
+app.command("worker")(worker.worker)
 app.add_typer(connections.app, name="connection")
 app.add_typer(connectors.app, name="connectors")
 app.command("sync")(sync.sync)

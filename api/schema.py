@@ -7,11 +7,13 @@ from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimite
 from strawberry.tools import merge_types
 
 from api.errors import should_mask_error
+from api.observability import GraphQLLatency
+from api.queries.metrics import MetricsQuery
 from api.queries.tenancy import TenancyQuery
 from core.settings import Settings
 
 #: Every domain adds its query type here.
-QUERY_TYPES: tuple[type, ...] = (TenancyQuery,)
+QUERY_TYPES: tuple[type, ...] = (TenancyQuery, MetricsQuery)
 
 
 def create_schema(settings: Settings | None = None) -> strawberry.Schema:
@@ -24,6 +26,7 @@ def create_schema(settings: Settings | None = None) -> strawberry.Schema:
             lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
             lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
             lambda: MaskErrors(should_mask_error=should_mask_error),
+            GraphQLLatency,
         ],
     )
 

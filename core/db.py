@@ -46,8 +46,15 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     if parsed.drivername == "postgresql+asyncpg":
+        # JIT off: metric statements carry hundreds of conditional aggregates, and compiling
+        # them costs seconds for queries that run in milliseconds.
         return create_async_engine(
-            parsed, echo=echo, pool_size=10, max_overflow=10, pool_pre_ping=True
+            parsed,
+            echo=echo,
+            pool_size=10,
+            max_overflow=10,
+            pool_pre_ping=True,
+            connect_args={"server_settings": {"jit": "off"}},
         )
     raise ConfigurationError(
         f"unsupported database driver {parsed.drivername!r}: "

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     )
     scheduler_poll_seconds: float = Field(default=30.0, gt=0)
     sync_concurrency: int = Field(default=2, ge=1, le=64)
+    worker_stalled_seconds: float = Field(
+        default=30.0, gt=0, description="A worker silent this long is presumed dead."
+    )
     graphql_max_depth: int = 12
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 4000

@@ -29,6 +29,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from core.observability import record_crm_response
 from core.sync.connector import Auth, Connector, Request
 from core.sync.errors import AuthFailed, RequestFailed
 from core.sync.ratelimit import RateLimiter, parse_reset
@@ -204,6 +205,7 @@ class SyncHttp:
 
     def _decode(self, request: Request, response: httpx.Response) -> Any:
         status = response.status_code
+        record_crm_response(self.connector.name, status)
         if status == 429 or status >= 500:
             retry_after = parse_reset(response.headers.get("retry-after"))
             if retry_after is not None:

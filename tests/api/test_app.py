@@ -71,3 +71,15 @@ async def test_deep_and_aliased_queries_are_refused(
     async with api_client(engine, graphql_max_aliases=30) as client:
         body = await client.graphql(f"{{ {aliases} }}", key=key)
     assert "aliases" in body["errors"][0]["message"].lower()
+
+
+async def test_metrics_endpoint_counts_graphql_operations(
+    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessionmaker() as session:
+        _, _, key = await _tenant(session, "Acme")
+    async with api_client(engine) as client:
+        await client.graphql("query DashboardProbe { viewer { role } }", key=key)
+        text = (await client.http.get("/metrics")).text
+    assert 'crmkpi_graphql_seconds_count{operation="DashboardProbe"}' in text
+    assert "crmkpi_sync_runs_total" in text

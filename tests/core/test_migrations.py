@@ -9,13 +9,15 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.migrate import current_revision, head_revision
+from core.migrate import current_revision, head_revision, include_name
 from core.models import Base
 
 
 async def test_migrated_schema_matches_models(engine: AsyncEngine) -> None:
     def diff(connection: Connection) -> list[Any]:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_name": include_name}
+        )
         return list(compare_metadata(context, Base.metadata))
 
     async with engine.connect() as conn:

@@ -1,0 +1,51 @@
+"""`crmkpi import fx FILE.csv`: FX rates for currencies the CRMs do not convert."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from api.commands.common import database, emit, run
+from core.errors import NotFoundError, ValidationError
+from core.metrics.fx import parse_fx_csv, store_fx
+from core.models import Workspace
+
+
+def import_fx(
+    file: Annotated[Path, typer.Argument(help="CSV with day,currency,rate[,base] rows.")],
+    workspace: Annotated[
+        str | None,
+        typer.Option("--workspace", help="Workspace the rates belong to; default: global."),
+    ] = None,
+    base: Annotated[
+        str | None,
+        typer.Option(help="Base currency of rows without one; default: the workspace's."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Import FX rates: each row says 1 `currency` = `rate` `base` on `day`.
+
+    Rates replace those of the same day, currency and base; global rates serve every
+    workspace that has none of its own.
+    """
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise ValidationError(f"cannot read {file}: {exc.strerror}") from None
+
+    async def _import() -> dict[str, object]:
+        async with database() as (_, sessions), sessions() as session:
+            default_base = base.upper() if base else None
+            if workspace is not None:
+                row = await session.get(Workspace, workspace)
+                if row is None:
+                    raise NotFoundError(f"workspace {workspace!r} not found")
+                default_base = default_base or row.currency
+            rows = parse_fx_csv(text, default_base)
+            count = await store_fx(session, rows, workspace)
+            await session.commit()
+            return {"imported": count, "workspace": workspace or "global"}
+
+    emit(run(_import()), as_json=as_json)

@@ -1,0 +1,27 @@
+"""`crmkpi worker`: a sync worker process for PostgreSQL deployments."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from api.commands.common import console, database, run
+from core.settings import get_settings
+from core.sync.worker import run_worker
+
+
+def worker(
+    concurrency: Annotated[int, typer.Option(help="Syncs run at once by this worker.")] = 2,
+    name: Annotated[str | None, typer.Option(help="Worker name shown in job tables.")] = None,
+) -> None:
+    """Run scheduled, webhook and manual syncs from the PostgreSQL job queue until SIGTERM."""
+    settings = get_settings()
+
+    async def _work() -> None:
+        async with database(settings, migrate=False):
+            pass
+        console.print(f"worker started (concurrency {concurrency}); Ctrl-C or SIGTERM stops it")
+        await run_worker(settings, concurrency=concurrency, name=name)
+
+    run(_work())

@@ -1,0 +1,263 @@
+"""The ``metrics`` and ``kpiDefinitions`` root fields; ``Metrics`` is generated from the registry.
+
+Every KPI of the registry becomes a field of ``Metrics`` (``strawberry.tools.create_type``)
+with the same arguments and its definition as description. All KPI fields of one
+``metrics`` selection go through one DataLoader, so the executor receives them as one batch
+and answers those sharing a period and segment with one statement per table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+import strawberry
+from strawberry.dataloader import DataLoader
+from strawberry.tools import create_type
+from strawberry.types import Info
+
+from api.context import Context
+from api.permissions import IsAuthenticated
+from api.session import SerialSession
+from api.types.metrics import (
+    BreakdownInput,
+    ComparisonKind,
+    Granularity,
+    KpiDefinition,
+    KpiResult,
+    PeriodInput,
+    SegmentInput,
+    Statistic,
+)
+from core import metrics as m
+from core.errors import ValidationError
+
+_CURRENCY = re.compile(r"^[A-Za-z]{3}$")
+
+
+@dataclass
+class MetricsRoot:
+    """What the generated ``Metrics`` fields need: the batching loader of one selection."""
+
+    loader: DataLoader[m.KpiRequest, m.KpiResult]
+
+
+def _request(
+    kpi: str,
+    period: PeriodInput | None,
+    segment: SegmentInput | None,
+    compare_to: Any,
+    granularity: Any,
+    breakdown: BreakdownInput | None,
+    as_of: datetime | None,
+    statistic: Any = m.Statistic.MEAN,
+    within_days: int | None = None,
+) -> m.KpiRequest:
+    p = period or PeriodInput(preset=m.Preset.THIS_MONTH)
+    return m.KpiRequest(
+        kpi=kpi,
+        period=p.to_core(),
+        timezone=p.timezone,
+        fiscal_year_start_month=p.fiscal_year_start_month,
+        week_start=p.week_start,
+        segment=segment.to_core() if segment else m.Segment(),
+        compare_to=m.Comparison(compare_to) if compare_to is not None else None,
+        granularity=m.Granularity(granularity) if granularity is not None else None,
+        breakdown=breakdown.to_core() if breakdown else None,
+        as_of=as_of,
+        statistic=m.Statistic(statistic),
+        within_days=within_days,
+    )
+
+
+async def _load(root: Any, request: m.KpiRequest) -> KpiResult | None:
+    if not isinstance(root, MetricsRoot):
+        raise TypeError("Metrics fields resolve on a MetricsRoot")
+    return KpiResult.of(await root.loader.load(request))
+
+
+def _resolver(kpi: m.KpiDefinition) -> Callable[..., Any]:
+    """A resolver named after the KPI (create_type keys fields by python name)."""
+    resolver = _arguments_for(kpi)
+    resolver.__name__ = resolver.__qualname__ = kpi.name
+    return resolver
+
+
+def _arguments_for(kpi: m.KpiDefinition) -> Callable[..., Any]:
+    """A resolver with the arguments this KPI takes (statistic / withinDays when it has them)."""
+    name = kpi.name
+    if kpi.percentile is not None:
+
+        async def with_statistic(
+            root: strawberry.Parent[Any],
+            period: PeriodInput | None = None,
+            segment: SegmentInput | None = None,
+            compare_to: ComparisonKind | None = None,  # type: ignore[valid-type]
+            granularity: Granularity | None = None,  # type: ignore[valid-type]
+            breakdown: BreakdownInput | None = None,
+            as_of: datetime | None = None,
+            statistic: Statistic = m.Statistic.MEAN,  # type: ignore[valid-type]
+        ) -> KpiResult | None:
+            request = _request(
+                name, period, segment, compare_to, granularity, breakdown, as_of, statistic
+            )
+            return await _load(root, request)
+
+        return with_statistic
+    if kpi.cohort_window:
+
+        async def with_window(
+            root: strawberry.Parent[Any],
+            period: PeriodInput | None = None,
+            segment: SegmentInput | None = None,
+            compare_to: ComparisonKind | None = None,  # type: ignore[valid-type]
+            granularity: Granularity | None = None,  # type: ignore[valid-type]
+            breakdown: BreakdownInput | None = None,
+            as_of: datetime | None = None,
+            within_days: Annotated[
+                int | None,
+                strawberry.argument(description="Count only conversions within this many days."),
+            ] = None,
+        ) -> KpiResult | None:
+            request = _request(
+                name,
+                period,
+                segment,
+                compare_to,
+                granularity,
+                breakdown,
+                as_of,
+                within_days=within_days,
+            )
+            return await _load(root, request)
+
+        return with_window
+
+    async def plain(
+        root: strawberry.Parent[Any],
+        period: PeriodInput | None = None,
+        segment: SegmentInput | None = None,
+        compare_to: ComparisonKind | None = None,  # type: ignore[valid-type]
+        granularity: Granularity | None = None,  # type: ignore[valid-type]
+        breakdown: BreakdownInput | None = None,
+        as_of: datetime | None = None,
+    ) -> KpiResult | None:
+        request = _request(name, period, segment, compare_to, granularity, breakdown, as_of)
+        return await _load(root, request)
+
+    return plain
+
+
+async def _any_kpi(
+    root: strawberry.Parent[Any],
+    name: str,
+    period: PeriodInput | None = None,
+    segment: SegmentInput | None = None,
+    compare_to: ComparisonKind | None = None,  # type: ignore[valid-type]
+    granularity: Granularity | None = None,  # type: ignore[valid-type]
+    breakdown: BreakdownInput | None = None,
+    as_of: datetime | None = None,
+    statistic: Statistic = m.Statistic.MEAN,  # type: ignore[valid-type]
+    within_days: int | None = None,
+) -> KpiResult | None:
+    request = _request(
+        name, period, segment, compare_to, granularity, breakdown, as_of, statistic, within_days
+    )
+    return await _load(root, request)
+
+
+def _description(kpi: m.KpiDefinition) -> str:
+    """The definition; KPI fields are nullable so one bad argument fails only its field."""
+    return f"{kpi.description} ({kpi.kind.value.lower()} KPI, unit {kpi.unit.value})"
+
+
+def create_metrics_type(registry: m.MetricRegistry) -> type:
+    """The ``Metrics`` type: one field per registered KPI, plus ``kpi(name:)``."""
+    fields: list[Any] = [
+        strawberry.field(resolver=_resolver(kpi), name=kpi.name, description=_description(kpi))
+        for kpi in registry.kpis.values()
+    ]
+    fields.append(
+        strawberry.field(
+            resolver=_any_kpi,
+            name="kpi",
+            description="Any KPI of the registry by name, built-in or user-defined.",
+        )
+    )
+    return create_type(
+        "Metrics", fields, description="Every KPI of KPIS.md as a field (see kpiDefinitions)."
+    )
+
+
+def _batch(
+    session: SerialSession, scope: m.Scope, executor: m.MetricsExecutor
+) -> Callable[[list[m.KpiRequest]], Any]:
+    async def load(requests: list[m.KpiRequest]) -> Sequence[m.KpiResult | BaseException]:
+        return await executor.run(session, scope, requests)
+
+    return load
+
+
+def _scope(
+    info: Info[Context, Any],
+    workspace_id: strawberry.ID | None,
+    workspace_ids: list[strawberry.ID] | None,
+    currency: str | None,
+) -> m.Scope:
+    viewer = info.context.require_viewer()
+    if workspace_id is not None and workspace_ids:
+        raise ValidationError("give workspaceId or workspaceIds, not both")
+    wanted = (
+        [str(workspace_id)] if workspace_id is not None else [str(w) for w in workspace_ids or []]
+    )
+    ids = [viewer.require_workspace(w) for w in wanted] or sorted(viewer.workspace_ids)
+    if not ids:
+        raise ValidationError("this API key cannot read any workspace")
+    if currency is not None and not _CURRENCY.match(currency):
+        raise ValidationError(f"{currency!r} is not an ISO 4217 currency code")
+    return m.Scope(tuple(dict.fromkeys(ids)), currency.upper() if currency else None)
+
+
+def create_metrics_query(registry: m.MetricRegistry | None = None) -> type:
+    """The per-domain query type with ``metrics`` and ``kpiDefinitions``."""
+    registry = registry or m.build_registry()
+    metrics_type = create_metrics_type(registry)
+    executor = m.MetricsExecutor(registry)
+
+    def metrics(
+        info: Info[Context, Any],
+        workspace_id: strawberry.ID | None = None,
+        workspace_ids: list[strawberry.ID] | None = None,
+        currency: str | None = None,
+    ) -> MetricsRoot:
+        scope = _scope(info, workspace_id, workspace_ids, currency)
+        return MetricsRoot(DataLoader(load_fn=_batch(info.context.session, scope, executor)))
+
+    def kpi_definitions() -> list[KpiDefinition]:
+        return [
+            KpiDefinition(name=k.name, kind=k.kind, unit=k.unit, description=k.description)
+            for k in registry.kpis.values()
+        ]
+
+    root_fields: list[Any] = [
+        strawberry.field(
+            resolver=metrics,
+            name="metrics",
+            graphql_type=metrics_type,
+            permission_classes=[IsAuthenticated],
+            description="KPIs over one workspace, several (roll-up), or every readable one; "
+            "money in `currency` (default: the first workspace's).",
+        ),
+        strawberry.field(
+            resolver=kpi_definitions,
+            name="kpiDefinitions",
+            description="Every KPI: name, kind, unit and definition.",
+        ),
+    ]
+    return create_type("MetricsQuery", root_fields)
+
+
+MetricsQuery = create_metrics_query()

@@ -1,0 +1,276 @@
+"""GraphQL types of the metrics core: inputs, the KpiResult shape, and conversions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import strawberry
+
+from core import metrics as m
+from core.errors import ValidationError
+from core.metrics.query import ComparisonResult as CoreComparison
+from core.metrics.query import PeriodInfo as CorePeriodInfo
+from core.metrics.query import Point as CorePoint
+
+PeriodPreset = strawberry.enum(m.Preset, name="PeriodPreset", description="Calendar presets.")
+ComparisonKind = strawberry.enum(
+    m.Comparison, name="Comparison", description="What a KPI is compared with."
+)
+Granularity = strawberry.enum(m.Granularity, name="Granularity", description="Series buckets.")
+Statistic = strawberry.enum(
+    m.Statistic, name="Statistic", description="MEAN, or MEDIAN / P90 (linear interpolation)."
+)
+Dimension = strawberry.enum(m.Dimension, name="Dimension", description="Segment dimensions.")
+Unit = strawberry.enum(m.Unit, name="Unit", description="Unit of a KPI's value.")
+KpiKind = strawberry.enum(m.KpiKind, name="KpiKind", description="flow, stock or cohort.")
+
+
+@strawberry.input(description="A preset, or start and end local dates (end exclusive).")
+class PeriodInput:
+    preset: PeriodPreset | None = None  # type: ignore[valid-type]
+    start: date | None = None
+    end: date | None = strawberry.field(default=None, description="Exclusive.")
+    timezone: str | None = strawberry.field(
+        default=None, description="IANA timezone; default the workspace's."
+    )
+    fiscal_year_start_month: int | None = None
+    week_start: int | None = strawberry.field(default=None, description="1 = Monday ... 7.")
+
+    def to_core(self) -> m.PeriodSpec:
+        preset = m.Preset(self.preset) if self.preset is not None else None
+        return m.PeriodSpec(preset=preset, start=self.start, end=self.end)
+
+
+@strawberry.input(description="A custom dimension declared through field mappings.")
+class CustomFilterInput:
+    field: str
+    values: list[str]
+
+
+@strawberry.input(
+    description="Filters combine with AND, values of one filter with OR. Ids are the API's ids "
+    "(users, teams, pipelines, stages, connections, workspaces); others are values."
+)
+class SegmentInput:
+    owners: list[strawberry.ID] | None = None
+    teams: list[strawberry.ID] | None = None
+    pipelines: list[strawberry.ID] | None = None
+    stages: list[strawberry.ID] | None = None
+    sources: list[str] | None = None
+    countries: list[str] | None = None
+    regions: list[str] | None = None
+    industries: list[str] | None = None
+    deal_types: list[str] | None = None
+    activity_types: list[str] | None = None
+    connections: list[strawberry.ID] | None = None
+    workspaces: list[strawberry.ID] | None = None
+    custom: list[CustomFilterInput] | None = None
+
+    def to_core(self) -> m.Segment:
+        D = m.Dimension
+        pairs: list[tuple[m.DimensionRef, list[str]]] = []
+        for dim, values in [
+            (D.OWNER, self.owners),
+            (D.TEAM, self.teams),
+            (D.PIPELINE, self.pipelines),
+            (D.STAGE, self.stages),
+            (D.SOURCE, self.sources),
+            (D.COUNTRY, self.countries),
+            (D.REGION, self.regions),
+            (D.INDUSTRY, self.industries),
+            (D.DEAL_TYPE, self.deal_types),
+            (D.ACTIVITY_TYPE, self.activity_types),
+            (D.CONNECTION, self.connections),
+            (D.WORKSPACE, self.workspaces),
+        ]:
+            if values:
+                pairs.append((m.DimensionRef(dim), [str(v) for v in values]))
+        for custom in self.custom or []:
+            pairs.append((m.DimensionRef(D.CUSTOM, custom.field), custom.values))
+        return m.Segment.of(pairs)
+
+
+@strawberry.input(description="Group by one dimension (or a custom field); top N plus 'other'.")
+class BreakdownInput:
+    by: Dimension | None = None  # type: ignore[valid-type]
+    custom: str | None = None
+    top: int = 10
+
+    def to_core(self) -> m.Breakdown:
+        if (self.by is None) == (self.custom is None):
+            raise ValidationError("a breakdown needs either 'by' or 'custom'")
+        if self.custom is not None:
+            return m.Breakdown(m.DimensionRef(m.Dimension.CUSTOM, self.custom), self.top)
+        assert self.by is not None
+        if self.by == m.Dimension.CUSTOM:
+            raise ValidationError('use breakdown {custom: "field"} for custom dimensions')
+        return m.Breakdown(m.DimensionRef(m.Dimension(self.by)), self.top)
+
+
+@strawberry.type(description="The period a value covers.")
+class Period:
+    start: date = strawberry.field(description="First local day.")
+    end: date = strawberry.field(description="Local day after the last (exclusive).")
+    timezone: str
+    start_utc: datetime
+    end_utc: datetime = strawberry.field(
+        description="Exclusive; earlier than end when the comparison is aligned."
+    )
+    in_progress: bool
+
+    @classmethod
+    def of(cls, info: CorePeriodInfo) -> Period:
+        return cls(
+            start=info.start,
+            end=info.end,
+            timezone=info.timezone,
+            start_utc=info.start_utc,
+            end_utc=info.end_utc,
+            in_progress=info.in_progress,
+        )
+
+
+@strawberry.type(description="The same KPI over the comparison period.")
+class KpiComparison:
+    value: float | None
+    numerator: float | None
+    denominator: float | None
+    null_reason: str | None
+    change: float | None = strawberry.field(description="value - comparison value.")
+    change_ratio: float | None = strawberry.field(
+        description="change ÷ |comparison value|; null when that is 0."
+    )
+    period: Period
+    aligned: bool = strawberry.field(
+        description="True when the period is in progress and the comparison period was cut to "
+        "the same elapsed part (local wall-clock time)."
+    )
+
+    @classmethod
+    def of(cls, c: CoreComparison) -> KpiComparison:
+        return cls(
+            value=c.value,
+            numerator=c.numerator,
+            denominator=c.denominator,
+            null_reason=c.null_reason,
+            change=c.change,
+            change_ratio=c.change_ratio,
+            period=Period.of(c.period),
+            aligned=c.aligned,
+        )
+
+
+@strawberry.type(description="One bucket of a series.")
+class KpiPoint:
+    start: date
+    end: date
+    label: str
+    value: float | None
+    numerator: float | None
+    denominator: float | None
+    null_reason: str | None
+
+    @classmethod
+    def of(cls, p: CorePoint) -> KpiPoint:
+        assert p.start is not None and p.end is not None
+        return cls(
+            start=p.start,
+            end=p.end,
+            label=p.label,
+            value=p.value,
+            numerator=p.numerator,
+            denominator=p.denominator,
+            null_reason=p.null_reason,
+        )
+
+
+@strawberry.type(description="One group of a breakdown; key null is the 'other' bucket.")
+class KpiGroup:
+    key: str | None = strawberry.field(description="Our id, or the value; '' when unset.")
+    label: str
+    value: float | None
+    numerator: float | None
+    denominator: float | None
+    null_reason: str | None
+
+    @classmethod
+    def of(cls, p: CorePoint) -> KpiGroup:
+        return cls(
+            key=p.key,
+            label=p.label,
+            value=p.value,
+            numerator=p.numerator,
+            denominator=p.denominator,
+            null_reason=p.null_reason,
+        )
+
+
+@strawberry.type(description="Target attainment (targets arrive in a later issue).")
+class KpiTarget:
+    value: float | None
+    attainment: float | None
+
+
+@strawberry.type(description="How current the data behind a value is.")
+class Freshness:
+    synced_at: datetime | None = strawberry.field(
+        description="Oldest last successful sync among the connections read; null when one "
+        "never synced."
+    )
+    stale_connections: list[strawberry.ID] = strawberry.field(
+        description="Connections never synced or not synced for 24 hours."
+    )
+
+
+@strawberry.type(description="A KPI value with what makes it explainable.")
+class KpiResult:
+    name: str
+    kind: KpiKind  # type: ignore[valid-type]
+    unit: Unit  # type: ignore[valid-type]
+    statistic: Statistic  # type: ignore[valid-type]
+    value: float | None
+    numerator: float | None
+    denominator: float | None
+    null_reason: str | None
+    currency: str | None = strawberry.field(description="Reporting currency of money values.")
+    missing_fx_count: int = strawberry.field(
+        description="Records left out because their currency had no FX rate."
+    )
+    period: Period
+    comparison: KpiComparison | None
+    series: list[KpiPoint] | None
+    breakdown: list[KpiGroup] | None
+    freshness: Freshness
+    target: KpiTarget | None = None
+    projection: float | None = None
+
+    @classmethod
+    def of(cls, r: m.KpiResult) -> KpiResult:
+        return cls(
+            name=r.name,
+            kind=r.kind,
+            unit=r.unit,
+            statistic=r.statistic,
+            value=r.value,
+            numerator=r.numerator,
+            denominator=r.denominator,
+            null_reason=r.null_reason,
+            currency=r.currency,
+            missing_fx_count=r.missing_fx_count,
+            period=Period.of(r.period),
+            comparison=KpiComparison.of(r.comparison) if r.comparison else None,
+            series=[KpiPoint.of(p) for p in r.series] if r.series is not None else None,
+            breakdown=[KpiGroup.of(p) for p in r.breakdown] if r.breakdown is not None else None,
+            freshness=Freshness(
+                synced_at=r.freshness.synced_at,
+                stale_connections=[strawberry.ID(c) for c in r.freshness.stale_connections],
+            ),
+        )
+
+
+@strawberry.type(description="A KPI of the registry, built-in or user-defined.")
+class KpiDefinition:
+    name: str
+    kind: KpiKind  # type: ignore[valid-type]
+    unit: Unit  # type: ignore[valid-type]
+    description: str

@@ -1,0 +1,155 @@
+"""The only place metric SQL is built: (measure, frame) cells -> one statement per entity.
+
+Every cell becomes a conditional aggregate (``COUNT(*) FILTER (WHERE ...)``,
+``SUM(x) FILTER (WHERE ...)``) of a single scan of its entity, so all KPIs of a request, the
+comparison period and every series bucket share one pass over each table. Frame bounds are
+bound parameters holding UTC instants computed in Python. A breakdown is the same statement
+grouped by the dimension's key and label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy.sql import ColumnElement, FromClause
+
+from core.metrics.dimensions import DimensionRef, grouping
+from core.metrics.fx import FxTable
+from core.metrics.measures import Measure
+from core.metrics.segments import Segment
+from core.metrics.sources import source
+from core.metrics.types import Agg, Entity, Frame, FxDate
+
+#: Cell name and frame each result column stands for, in column order.
+Labels = list[tuple[str, Frame]]
+
+_FX_COLUMN = "fx_close"
+
+
+@dataclass(frozen=True)
+class Compiled:
+    statement: Select[Any]
+    labels: Labels
+    #: Number of leading group columns (key, label) before the aggregates.
+    group_columns: int
+
+
+def _with_fx(src: FromClause, fx: FxTable) -> FromClause:
+    """``src`` plus the factor of each deal at its close date, computed once per row."""
+    return select(src, fx.at_instant(src.c.currency, src.c.closed_at).label(_FX_COLUMN)).subquery(
+        "deals_fx"
+    )
+
+
+def _aggregates(
+    measure: Measure, frame: Frame, c: Any, fx: FxTable | None
+) -> list[tuple[str, ColumnElement[Any]]]:
+    where = measure.where(c, frame)
+    if measure.agg is Agg.COUNT:
+        return [(measure.name, func.count().filter(where))]
+    assert measure.value is not None
+    value = measure.value(c, frame)
+    if measure.agg is Agg.SUM:
+        return [(measure.name, func.sum(value).filter(where))]
+    if fx is None:
+        raise ValueError(f"money measure {measure.name} needs an FX table")
+    factor = c[_FX_COLUMN] if measure.fx is FxDate.CLOSE else fx.on_day(c.currency, frame.last_day)
+    # Money values are amounts of the row's currency: a row is convertible when its amount
+    # is set and its currency has a rate (checked on the amount, not the value, so costly
+    # values such as the weighted amount are computed once per row).
+    present = c.amount.is_not(None)
+    return [
+        (measure.name, func.sum(value * factor).filter(where)),
+        (f"{measure.name}.missing", func.count().filter(and_(where, present, factor.is_(None)))),
+        (
+            f"{measure.name}.converted",
+            func.count().filter(and_(where, present, factor.is_not(None))),
+        ),
+    ]
+
+
+def compile_cells(
+    entity: Entity,
+    cells: Sequence[tuple[Measure, Frame]],
+    *,
+    workspace_ids: Sequence[str],
+    segment: Segment,
+    fx: FxTable | None = None,
+    breakdown: DimensionRef | None = None,
+    buckets: tuple[str, Sequence[datetime]] | None = None,
+) -> Compiled:
+    """One statement computing every cell of ``entity``, optionally grouped.
+
+    ``breakdown`` groups by a dimension; ``buckets`` = (time column, UTC starts of the second
+    and later buckets) groups a series by bucket index, the bounds computed in Python (so
+    DST-correct) and compared as plain instants: one aggregate per measure, not per bucket.
+    """
+    src = source(entity, workspace_ids)
+    needs_close_fx = any(m.fx is FxDate.CLOSE for m, _ in cells)
+    if needs_close_fx:
+        if fx is None:
+            raise ValueError("money measures need an FX table")
+        src = _with_fx(src, fx)
+    c = src.c
+    columns: list[ColumnElement[Any]] = []
+    labels: Labels = []
+    conditions = [measure.where(c, frame) for measure, frame in cells]
+    for measure, frame in cells:
+        for name, expression in _aggregates(measure, frame, c, fx):
+            columns.append(expression.label(f"c{len(labels)}"))
+            labels.append((name, frame))
+    if buckets is not None:
+        column, bounds = buckets
+        index = case(
+            *[(c[column] < bound, i) for i, bound in enumerate(bounds)], else_=len(bounds)
+        ).label("bucket")
+        statement = (
+            select(index, *columns)
+            .select_from(src)
+            .where(segment.clause(src), or_(*conditions))
+            .group_by(index)
+        )
+        return Compiled(statement, labels, 1)
+    if breakdown is None:
+        statement = select(*columns).select_from(src).where(segment.clause(src))
+        return Compiled(statement, labels, 0)
+    group = grouping(src, breakdown)
+    key, label = group.key.label("group_key"), group.label.label("group_label")
+    # Only groups with at least one row in some cell: an owner with no deal in the period is
+    # not a group of this period's breakdown.
+    statement = (
+        select(key, label, *columns)
+        .select_from(group.from_clause)
+        .where(segment.clause(src), or_(*conditions))
+        .group_by(group.key, group.label)
+    )
+    return Compiled(statement, labels, 2)
+
+
+def compile_order_statistic(
+    measure: Measure,
+    frame: Frame,
+    offset: int,
+    *,
+    workspace_ids: Sequence[str],
+    segment: Segment,
+) -> Select[Any]:
+    """The ``offset``-th and next smallest per-row values of a SUM measure in a frame.
+
+    MEDIAN and P90 interpolate between these two values; only two values leave the database.
+    """
+    assert measure.value is not None
+    src = source(measure.entity, workspace_ids)
+    value = measure.value(src.c, frame).label("v")
+    return (
+        select(value)
+        .select_from(src)
+        .where(segment.clause(src), measure.where(src.c, frame))
+        .order_by(value)
+        .limit(2)
+        .offset(offset)
+    )

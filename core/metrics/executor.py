@@ -1,0 +1,423 @@
+"""Runs a batch of KPI requests: plan frames, compile, execute, assemble results.
+
+Requests that share a segment (and timezone) are answered together: all their cells for
+every frame (period, comparison, series buckets, previous periods) go into one statement per
+entity; breakdowns add one grouped statement per entity and dimension. Only aggregates come
+back from the database.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from core.errors import CrmkpiError, NotFoundError, ValidationError
+from core.metrics.compiler import compile_cells, compile_order_statistic
+from core.metrics.definitions import KpiDefinition
+from core.metrics.dimensions import DimensionRef
+from core.metrics.formulas import Cell, Outcome, Ratio
+from core.metrics.freshness import freshness, load_connections
+from core.metrics.fx import FxTable, load_fx
+from core.metrics.measures import Measure
+from core.metrics.periods import (
+    Calendar,
+    LocalPeriod,
+    aligned_frame,
+    buckets,
+    comparison_period,
+    resolve,
+)
+from core.metrics.query import (
+    ComparisonResult,
+    Freshness,
+    KpiRequest,
+    KpiResult,
+    PeriodInfo,
+    Point,
+    Reader,
+    Scope,
+)
+from core.metrics.registry import MetricRegistry
+from core.metrics.segments import Breakdown, Segment
+from core.metrics.types import PERCENTILES, Agg, Entity, Frame, Statistic
+from core.models import Workspace
+
+GroupKey = tuple[Segment, str]
+
+
+Values = dict[Cell, float | None]
+
+
+@dataclass
+class _Plan:
+    request: KpiRequest
+    kpi: KpiDefinition
+    period: LocalPeriod
+    main: Frame
+    comparison: tuple[LocalPeriod, Frame, bool] | None
+    series: list[tuple[LocalPeriod, str, Frame]]
+    breakdown: Breakdown | None
+    unsupported: str | None
+
+    def frames(self) -> list[Frame]:
+        out = [self.main] + [f for _, _, f in self.series]
+        if self.comparison is not None:
+            out.append(self.comparison[1])
+        return out
+
+
+def _info(period: LocalPeriod, frame: Frame, now: datetime) -> PeriodInfo:
+    return PeriodInfo(
+        period.start,
+        period.end,
+        frame.timezone,
+        frame.start,
+        frame.end,
+        frame.start <= now < frame.end,
+    )
+
+
+class MetricsExecutor:
+    """Answers KPI requests from the normalized model with the registry's definitions."""
+
+    def __init__(self, registry: MetricRegistry) -> None:
+        self.registry = registry
+
+    def _plan(self, request: KpiRequest, workspace: Workspace, now: datetime) -> _Plan:
+        kpi = self.registry.get(request.kpi)
+        if kpi is None:
+            raise ValidationError(f"unknown KPI {request.kpi!r}")
+        if request.statistic is not Statistic.MEAN and kpi.percentile is None:
+            raise ValidationError(f"{kpi.name} has no {request.statistic.value} statistic")
+        if request.within_days is not None and (not kpi.cohort_window or request.within_days < 0):
+            raise ValidationError(f"withinDays is not available on {kpi.name} (or is negative)")
+        calendar = Calendar(
+            request.timezone or workspace.timezone,
+            request.fiscal_year_start_month or workspace.fiscal_year_start_month,
+            request.week_start or workspace.week_start,
+        )
+        as_of = request.as_of or now
+        if as_of.tzinfo is None:
+            raise ValidationError("asOf must carry a timezone offset")
+        period = resolve(request.period, calendar, now)
+        main = period.frame(as_of, request.within_days)
+        comparison = None
+        if request.compare_to is not None:
+            other = comparison_period(period, request.compare_to)
+            frame, aligned = aligned_frame(
+                period, other, now, other.frame(as_of, request.within_days)
+            )
+            comparison = (other, frame, aligned)
+        series = []
+        if request.granularity is not None:
+            # Every bucket follows cohorts to the series' as-of, so buckets differ only by
+            # their time range and can be grouped in one statement.
+            for bucket, label in buckets(period, request.granularity):
+                series.append((bucket, label, bucket.frame(main.as_of, request.within_days)))
+        breakdown = request.breakdown or (
+            Breakdown(kpi.breakdown, top=50) if kpi.breakdown else None
+        )
+        entities = self.registry.entities(kpi)
+        if breakdown is not None:
+            for entity in entities:
+                if not breakdown.supported(entity):
+                    raise ValidationError(
+                        f"{kpi.name} cannot be broken down by {breakdown.by.label}"
+                    )
+        missing = sorted({ref.label for e in entities for ref in request.segment.unsupported(e)})
+        unsupported = f"{kpi.name} cannot be segmented by {', '.join(missing)}" if missing else None
+        return _Plan(request, kpi, period, main, comparison, series, breakdown, unsupported)
+
+    def _cells(self, plan: _Plan, frame: Frame) -> list[tuple[Measure, Frame]]:
+        return [(self.registry.measure(name), f) for name, f in plan.kpi.formula.cells(frame)]
+
+    async def run(
+        self,
+        session: Reader,
+        scope: Scope,
+        requests: Sequence[KpiRequest],
+        now: datetime | None = None,
+    ) -> list[KpiResult | CrmkpiError]:
+        """Results in request order; a bad request yields its error, not the batch's."""
+        now = now or datetime.now(UTC)
+        if not scope.workspace_ids:
+            raise NotFoundError("no workspace to read")
+        workspaces = {
+            w.id: w
+            for w in (
+                await session.scalars(
+                    select(Workspace).where(Workspace.id.in_(scope.workspace_ids))
+                )
+            )
+        }
+        first = next((workspaces[w] for w in scope.workspace_ids if w in workspaces), None)
+        if first is None:
+            raise NotFoundError("workspace not found")
+        currency = (scope.currency or first.currency).upper()
+        ws_ids = list(scope.workspace_ids)
+
+        plans: list[_Plan | CrmkpiError] = []
+        for request in requests:
+            try:
+                plans.append(self._plan(request, first, now))
+            except CrmkpiError as exc:
+                plans.append(exc)
+        ok = [p for p in plans if isinstance(p, _Plan) and p.unsupported is None]
+
+        totals: dict[GroupKey, dict[Entity, set[tuple[Measure, Frame]]]] = defaultdict(
+            lambda: defaultdict(set)
+        )
+        grouped: dict[tuple[GroupKey, Breakdown], dict[Entity, set[tuple[Measure, Frame]]]] = (
+            defaultdict(lambda: defaultdict(set))
+        )
+        money_days: dict[str, list[Frame]] = defaultdict(list)
+        bucketed: dict[
+            tuple[GroupKey, tuple[Frame, ...]], dict[tuple[Entity, str], set[Measure]]
+        ] = defaultdict(lambda: defaultdict(set))
+        for plan in ok:
+            key = (plan.request.segment, plan.main.timezone)
+            series = tuple(f for _, _, f in plan.series)
+            for frame in plan.frames():
+                for measure, f in self._cells(plan, frame):
+                    if measure.agg is Agg.MONEY:
+                        money_days[f.timezone].append(f)
+                    if measure.time is not None and f in series:
+                        bucketed[(key, series)][(measure.entity, measure.time)].add(measure)
+                    else:
+                        totals[key][measure.entity].add((measure, f))
+            if plan.breakdown is not None:
+                for measure, f in self._cells(plan, plan.main):
+                    grouped[(key, plan.breakdown)][measure.entity].add((measure, f))
+        fx_tables: dict[str, FxTable] = {}
+        for tz, frames in money_days.items():
+            fx_tables[tz] = await load_fx(
+                session,
+                ws_ids,
+                currency,
+                tz,
+                min(f.start_date for f in frames),
+                max(f.last_day for f in frames),
+            )
+
+        values: dict[GroupKey, Values] = {}
+        for key, by_entity in totals.items():
+            values[key] = {}
+            for entity, cells in by_entity.items():
+                compiled = compile_cells(
+                    entity,
+                    _ordered(cells),
+                    workspace_ids=ws_ids,
+                    segment=key[0],
+                    fx=fx_tables.get(key[1]),
+                )
+                row = (await session.execute(compiled.statement)).one()
+                for (name, frame), value in zip(compiled.labels, row, strict=True):
+                    values[key][(name, frame)] = None if value is None else float(value)
+        for (key, series), by_column in bucketed.items():
+            span = replace(series[0], end=series[-1].end, end_date=series[-1].end_date)
+            bounds = [f.start for f in series[1:]]
+            for (entity, column), measures in by_column.items():
+                compiled = compile_cells(
+                    entity,
+                    _ordered({(m, span) for m in measures}),
+                    workspace_ids=ws_ids,
+                    segment=key[0],
+                    fx=fx_tables.get(key[1]),
+                    buckets=(column, bounds),
+                )
+                found = values.setdefault(key, {})
+                for row in await session.execute(compiled.statement):
+                    frame = series[int(row[0])]
+                    for (name, _), value in zip(compiled.labels, row[1:], strict=True):
+                        found[(name, frame)] = None if value is None else float(value)
+        groups: dict[tuple[GroupKey, Breakdown], dict[str, tuple[str, Values]]] = {}
+        for (key, breakdown), by_entity in grouped.items():
+            out: dict[str, tuple[str, Values]] = {}
+            for entity, cells in by_entity.items():
+                compiled = compile_cells(
+                    entity,
+                    _ordered(cells),
+                    workspace_ids=ws_ids,
+                    segment=key[0],
+                    fx=fx_tables.get(key[1]),
+                    breakdown=breakdown.by,
+                )
+                for row in await session.execute(compiled.statement):
+                    group_key = "" if row[0] is None else str(row[0])
+                    label = "(none)" if row[1] is None else str(row[1])
+                    slot = out.setdefault(group_key, (label, {}))
+                    for (name, frame), value in zip(compiled.labels, row[2:], strict=True):
+                        slot[1][(name, frame)] = None if value is None else float(value)
+            groups[(key, breakdown)] = out
+
+        connections = await load_connections(session, ws_ids)
+        results: list[KpiResult | CrmkpiError] = []
+        for item in plans:
+            if isinstance(item, CrmkpiError):
+                results.append(item)
+                continue
+            plan = item
+            key = (plan.request.segment, plan.main.timezone)
+            results.append(
+                await self._assemble(
+                    session,
+                    plan,
+                    values.get(key, {}),
+                    groups.get((key, plan.breakdown)) if plan.breakdown else None,
+                    currency,
+                    ws_ids,
+                    freshness(connections, plan.request.segment, now),
+                    now,
+                )
+            )
+        return results
+
+    async def _evaluate(
+        self,
+        session: Reader,
+        plan: _Plan,
+        values: Values,
+        frame: Frame,
+        ws_ids: list[str],
+    ) -> Outcome:
+        if plan.unsupported is not None:
+            return Outcome(None, null_reason=plan.unsupported)
+        outcome = plan.kpi.formula.evaluate(values, frame)
+        statistic = plan.request.statistic
+        if statistic is Statistic.MEAN:
+            return outcome
+        formula = plan.kpi.formula
+        assert isinstance(formula, Ratio) and plan.kpi.percentile is not None
+        n = int(values.get((formula.denominator, frame)) or 0)
+        if n == 0:
+            return outcome
+        position = PERCENTILES[statistic] * (n - 1)
+        low = math.floor(position)
+        statement = compile_order_statistic(
+            self.registry.measures[plan.kpi.percentile],
+            frame,
+            low,
+            workspace_ids=ws_ids,
+            segment=plan.request.segment,
+        )
+        found = [float(v) for v in (await session.scalars(statement))]
+        if not found:
+            return Outcome(None, null_reason="no values")
+        high = found[1] if len(found) > 1 else found[0]
+        value = found[0] + (high - found[0]) * (position - low)
+        return Outcome(value, None, float(n))
+
+    async def _assemble(
+        self,
+        session: Reader,
+        plan: _Plan,
+        values: Values,
+        groups: dict[str, tuple[str, Values]] | None,
+        currency: str,
+        ws_ids: list[str],
+        fresh: Freshness,
+        now: datetime,
+    ) -> KpiResult:
+        kpi = plan.kpi
+        main = await self._evaluate(session, plan, values, plan.main, ws_ids)
+        money = self.registry.money_measures(kpi)
+        missing = sum(int(values.get((f"{m}.missing", plan.main)) or 0) for m in money)
+        comparison = None
+        if plan.comparison is not None:
+            period, frame, aligned = plan.comparison
+            other = await self._evaluate(session, plan, values, frame, ws_ids)
+            change = ratio = None
+            if main.value is not None and other.value is not None:
+                change = main.value - other.value
+                ratio = change / abs(other.value) if other.value else None
+            comparison = ComparisonResult(
+                other.value,
+                other.numerator,
+                other.denominator,
+                other.null_reason,
+                change,
+                ratio,
+                _info(period, frame, now),
+                aligned,
+            )
+        series = None
+        if plan.request.granularity is not None:
+            points = []
+            for bucket, label, frame in plan.series:
+                o = await self._evaluate(session, plan, values, frame, ws_ids)
+                points.append(
+                    Point(
+                        label,
+                        o.value,
+                        o.numerator,
+                        o.denominator,
+                        o.null_reason,
+                        bucket.start,
+                        bucket.end,
+                    )
+                )
+            series = tuple(points)
+        breakdown = None
+        if groups is not None and plan.breakdown is not None:
+            breakdown = self._breakdown(plan, groups, plan.breakdown)
+        return KpiResult(
+            name=kpi.name,
+            kind=kpi.kind,
+            unit=kpi.unit,
+            value=main.value,
+            numerator=main.numerator,
+            denominator=main.denominator,
+            null_reason=main.null_reason,
+            currency=currency if money else None,
+            missing_fx_count=missing,
+            period=_info(plan.period, plan.main, now),
+            statistic=plan.request.statistic,
+            freshness=fresh,
+            comparison=comparison,
+            series=series,
+            breakdown=breakdown,
+        )
+
+    def _breakdown(
+        self, plan: _Plan, groups: dict[str, tuple[str, Values]], breakdown: Breakdown
+    ) -> tuple[Point, ...]:
+        """Groups by value (largest first), the top N kept and the rest summed as "other"."""
+        if plan.unsupported is not None:
+            return ()
+        formula, frame = plan.kpi.formula, plan.main
+        percentile = plan.request.statistic is not Statistic.MEAN
+        reason = "MEDIAN and P90 are not broken down" if percentile else None
+
+        def point(key: str | None, label: str, vals: Values) -> Point:
+            if percentile:
+                return Point(label, None, None, None, reason, key=key)
+            o = formula.evaluate(vals, frame)
+            return Point(label, o.value, o.numerator, o.denominator, o.null_reason, key=key)
+
+        # Groups come from every KPI sharing this breakdown; keep those this KPI's cells read.
+        own = set(formula.cells(frame))
+        ranked = sorted(
+            (point(k, label, vals) for k, (label, vals) in groups.items() if own & vals.keys()),
+            key=lambda p: (p.value is None, -(p.value or 0.0), p.label),
+        )
+        top, rest = ranked[: breakdown.top], ranked[breakdown.top :]
+        if rest:
+            merged: Values = {}
+            for p in rest:
+                for cell, v in groups[p.key or ""][1].items():
+                    merged[cell] = (merged.get(cell) or 0.0) + (v or 0.0)
+            top.append(point(None, "other", merged))
+        return tuple(top)
+
+
+def _ordered(cells: set[tuple[Measure, Frame]]) -> list[tuple[Measure, Frame]]:
+    """Cells in a stable order, so equal requests compile to equal SQL."""
+    return sorted(cells, key=lambda c: (c[0].name, c[1].start, c[1].end, c[1].as_of))
+
+
+__all__ = ["DimensionRef", "MetricsExecutor"]

@@ -1,0 +1,120 @@
+"""How a KPI's value follows from its measures' values (evaluated in Python on aggregates).
+
+A formula lists the (measure, frame) cells it needs, then computes the value, numerator,
+denominator and, when it cannot, the reason for a null value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from core.metrics.periods import Calendar, LocalPeriod, previous
+from core.metrics.types import Frame
+
+Cell = tuple[str, Frame]
+#: Aggregate values by cell; a missing or None value of a sum or count means zero.
+Values = Mapping[Cell, float | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    value: float | None
+    numerator: float | None = None
+    denominator: float | None = None
+    null_reason: str | None = None
+
+
+def previous_frame(frame: Frame) -> Frame:
+    """The previous equal period of a frame (KPIS.md), followed to the same as-of."""
+    period = LocalPeriod(frame.start_date, frame.end_date, Calendar(frame.timezone))
+    return previous(period).frame(frame.as_of, frame.within_days)
+
+
+def _get(values: Values, cell: Cell) -> float:
+    value = values.get(cell)
+    return 0.0 if value is None else float(value)
+
+
+class Formula(Protocol):
+    def measures(self) -> tuple[str, ...]: ...
+
+    def cells(self, frame: Frame) -> list[Cell]: ...
+
+    def evaluate(self, values: Values, frame: Frame) -> Outcome: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Single:
+    """The measure itself (a count or a sum)."""
+
+    measure: str
+
+    def measures(self) -> tuple[str, ...]:
+        return (self.measure,)
+
+    def cells(self, frame: Frame) -> list[Cell]:
+        return [(self.measure, frame)]
+
+    def evaluate(self, values: Values, frame: Frame) -> Outcome:
+        return Outcome(_get(values, (self.measure, frame)))
+
+
+@dataclass(frozen=True, slots=True)
+class Total:
+    """The sum of several measures (e.g. pending follow-ups across three entities)."""
+
+    parts: tuple[str, ...]
+
+    def measures(self) -> tuple[str, ...]:
+        return self.parts
+
+    def cells(self, frame: Frame) -> list[Cell]:
+        return [(m, frame) for m in self.parts]
+
+    def evaluate(self, values: Values, frame: Frame) -> Outcome:
+        return Outcome(sum(_get(values, (m, frame)) for m in self.parts))
+
+
+@dataclass(frozen=True, slots=True)
+class Ratio:
+    """``numerator ÷ denominator``; null with ``empty`` as the reason when it is zero."""
+
+    numerator: str
+    denominator: str
+    empty: str
+
+    def measures(self) -> tuple[str, ...]:
+        return (self.numerator, self.denominator)
+
+    def cells(self, frame: Frame) -> list[Cell]:
+        return [(self.numerator, frame), (self.denominator, frame)]
+
+    def evaluate(self, values: Values, frame: Frame) -> Outcome:
+        num = _get(values, (self.numerator, frame))
+        den = _get(values, (self.denominator, frame))
+        if den == 0:
+            return Outcome(None, num, den, self.empty)
+        return Outcome(num / den, num, den)
+
+
+@dataclass(frozen=True, slots=True)
+class Growth:
+    """``(m - m of the previous equal period) ÷ the latter``."""
+
+    measure: str
+    empty: str
+
+    def measures(self) -> tuple[str, ...]:
+        return (self.measure,)
+
+    def cells(self, frame: Frame) -> list[Cell]:
+        return [(self.measure, frame), (self.measure, previous_frame(frame))]
+
+    def evaluate(self, values: Values, frame: Frame) -> Outcome:
+        now = _get(values, (self.measure, frame))
+        before = _get(values, (self.measure, previous_frame(frame)))
+        if before == 0:
+            return Outcome(None, now, before, self.empty)
+        return Outcome((now - before) / before, now, before)

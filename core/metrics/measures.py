@@ -1,0 +1,362 @@
+"""Measures: the building blocks KPIs are made of, declared as data.
+
+A measure is an entity, an aggregate, a row condition for one :class:`Frame` and, for sums,
+a per-row value. The compiler turns every (measure, frame) pair into one conditional
+aggregate (``FILTER (WHERE ...)``) of its entity's single scan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import and_, exists, func, literal, or_, select
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql import ColumnElement
+
+from core.metrics._sql import seconds_between
+from core.metrics.types import Agg, Entity, Frame, FxDate
+from core.models import Activity, DealStageHistory, Stage
+from core.models.enums import ActivityType, DealStatus, MeetingStatus, Response
+
+#: A source's column collection (``FromClause.c``).
+Cols = Any
+Condition = Callable[[Cols, Frame], ColumnElement[bool]]
+Value = Callable[[Cols, Frame], ColumnElement[Any]]
+
+DAY = 86400.0
+HOUR = 3600.0
+
+
+@dataclass(frozen=True, eq=False)
+class Measure:
+    """One aggregate of one entity under a frame-dependent condition.
+
+    ``MONEY`` measures sum ``value`` converted to the reporting currency with the rate of
+    ``fx`` (the row's local close date, or the frame's last local day).
+    """
+
+    name: str
+    entity: Entity
+    agg: Agg
+    where: Condition
+    value: Value | None = None
+    fx: FxDate | None = None
+    description: str = ""
+    #: For flow and cohort measures: the column whose value must fall in the frame. The
+    #: condition must differ between two frames of equal as-of only by that range, which
+    #: lets a series group rows by bucket of this column instead of one aggregate per bucket.
+    time: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.agg is Agg.COUNT) != (self.value is None):
+            raise ValueError(f"measure {self.name}: only COUNT measures have no value")
+        if (self.agg is Agg.MONEY) != (self.fx is not None):
+            raise ValueError(f"measure {self.name}: MONEY measures, and only they, need fx")
+
+
+def within(column: ColumnElement[Any], frame: Frame) -> ColumnElement[bool]:
+    """``column`` falls in the frame's UTC range ``[start, end)``."""
+    return and_(column >= frame.start, column < frame.end)
+
+
+def _won(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return and_(c.status == DealStatus.WON, within(c.closed_at, f))
+
+
+def _lost(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return and_(c.status == DealStatus.LOST, within(c.closed_at, f))
+
+
+def _closed(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return and_(c.status.in_([DealStatus.WON, DealStatus.LOST]), within(c.closed_at, f))
+
+
+def open_at(c: Cols, f: Frame) -> ColumnElement[bool]:
+    """Open at the frame's end: created before it, and still open or closed at/after it."""
+    return and_(
+        c.remote_created_at < f.end,
+        or_(
+            c.status == DealStatus.OPEN,
+            and_(c.status.in_([DealStatus.WON, DealStatus.LOST]), c.closed_at >= f.end),
+        ),
+    )
+
+
+def _open_any(c: Cols, f: Frame) -> ColumnElement[bool]:
+    """Open at any instant of the frame: created before its end, not closed before its start."""
+    return and_(
+        c.remote_created_at < f.end,
+        or_(
+            c.status == DealStatus.OPEN,
+            and_(c.status.in_([DealStatus.WON, DealStatus.LOST]), c.closed_at > f.start),
+        ),
+    )
+
+
+def _probability_at(c: Cols, f: Frame) -> ColumnElement[Any]:
+    """Probability of the stage the deal was in at the frame's end (from stage history).
+
+    Falls back to the deal's current stage, then its own probability, when history does not
+    reach back to that instant.
+    """
+    stay = aliased(DealStageHistory)
+    stage = aliased(Stage)
+    historic = (
+        select(stage.probability)
+        .select_from(stay)
+        .join(
+            stage,
+            and_(
+                stage.connection_id == stay.connection_id, stage.remote_id == stay.stage_remote_id
+            ),
+        )
+        .where(
+            stay.connection_id == c.connection_id,
+            stay.deal_remote_id == c.remote_id,
+            stay.entered_at < f.end,
+            stay.deleted_at.is_(None),
+        )
+        .order_by(stay.entered_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    current = aliased(Stage)
+    now = (
+        select(current.probability)
+        .where(current.connection_id == c.connection_id, current.remote_id == c.stage_remote_id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return func.coalesce(historic, now, c.probability, literal(0.0))
+
+
+def _no_future_activity(link: ColumnElement[bool], f: Frame) -> ColumnElement[bool]:
+    """No activity linked by ``link`` is scheduled at or after the frame's end, undone then."""
+    return ~exists().where(
+        link,
+        Activity.deleted_at.is_(None),
+        Activity.due_at >= f.end,
+        or_(Activity.done_at.is_(None), Activity.done_at >= f.end),
+    )
+
+
+def _cohort_converted(time_column: str) -> Condition:
+    """Cohort entered at ``time_column`` in the frame and converted by as-of (and within N days)."""
+
+    def where(c: Cols, f: Frame) -> ColumnElement[bool]:
+        entered = c[time_column]
+        conditions = [within(entered, f), c.conv_at <= f.as_of]
+        if time_column == "created_at":
+            conditions.append(c.is_lead.is_(True))
+        if f.within_days is not None:
+            conditions.append(seconds_between(entered, c.conv_at) <= f.within_days * DAY)
+        return and_(*conditions)
+
+    return where
+
+
+def _entered(time_column: str) -> Condition:
+    def where(c: Cols, f: Frame) -> ColumnElement[bool]:
+        if time_column == "created_at":
+            return and_(c.is_lead.is_(True), within(c.created_at, f))
+        return within(c[time_column], f)
+
+    return where
+
+
+def _responded(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return and_(
+        c.is_lead.is_(True),
+        within(c.created_at, f),
+        c.first_done_at <= f.as_of,
+        c.first_done_at >= c.created_at,
+    )
+
+
+def _converted_in(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return and_(c.is_lead.is_(True), within(c.conv_at, f), c.created_at.is_not(None))
+
+
+def _cycle(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return and_(_won(c, f), c.remote_created_at.is_not(None))
+
+
+def _with_cost(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return and_(_won(c, f), c.cost.is_not(None), c.amount.is_not(None))
+
+
+def _open_deal_unscheduled(c: Cols, f: Frame) -> ColumnElement[bool]:
+    link = and_(Activity.connection_id == c.connection_id, Activity.deal_remote_id == c.remote_id)
+    return and_(open_at(c, f), _no_future_activity(link, f))
+
+
+def _open_lead_unscheduled(c: Cols, f: Frame) -> ColumnElement[bool]:
+    link = and_(
+        Activity.connection_id == c.connection_id,
+        or_(
+            and_(c.origin == "lead", Activity.lead_remote_id == c.remote_id),
+            and_(c.origin == "contact", Activity.contact_remote_id == c.remote_id),
+        ),
+    )
+    return and_(
+        c.is_lead.is_(True),
+        c.created_at < f.end,
+        or_(c.conv_at.is_(None), c.conv_at >= f.end),
+        _no_future_activity(link, f),
+    )
+
+
+def _activity_due_open(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return and_(
+        or_(c.remote_created_at.is_(None), c.remote_created_at < f.end),
+        c.due_at < f.end,
+        or_(c.done_at.is_(None), c.done_at >= f.end),
+    )
+
+
+def _meetings(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return and_(c.type == ActivityType.MEETING, within(c.remote_created_at, f))
+
+
+def _meetings_accepted(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return and_(_meetings(c, f), c.meeting_status.in_([MeetingStatus.ACCEPTED, MeetingStatus.HELD]))
+
+
+def _responses(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return and_(
+        c.response.in_([Response.POSITIVE, Response.NEGATIVE]),
+        within(func.coalesce(c.done_at, c.remote_created_at), f),
+    )
+
+
+def _positive(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return and_(_responses(c, f), c.response == Response.POSITIVE)
+
+
+def _count(name: str, entity: Entity, where: Condition, description: str) -> Measure:
+    return Measure(name, entity, Agg.COUNT, where, description=description)
+
+
+def _days(start: str, end: str) -> Value:
+    return lambda c, f: seconds_between(c[start], c[end]) / DAY
+
+
+D, P, A = Entity.DEALS, Entity.PROSPECTS, Entity.ACTIVITIES
+
+_MEASURES: tuple[Measure, ...] = (
+    _count("deals_created", D, lambda c, f: within(c.remote_created_at, f), "deals created"),
+    _count("deals_won", D, _won, "deals won (closed as won in the frame)"),
+    _count("deals_lost", D, _lost, "deals lost in the frame"),
+    _count("deals_closed", D, _closed, "deals won or lost in the frame"),
+    _count("deals_open_any", D, _open_any, "deals open at any instant of the frame"),
+    _count("deals_open", D, open_at, "deals open at the frame's end"),
+    Measure("won_amount", D, Agg.MONEY, _won, lambda c, f: c.amount, FxDate.CLOSE),
+    Measure("pipeline_amount", D, Agg.MONEY, open_at, lambda c, f: c.amount, FxDate.FRAME_END),
+    Measure(
+        "weighted_pipeline_amount",
+        D,
+        Agg.MONEY,
+        open_at,
+        lambda c, f: c.amount * _probability_at(c, f),
+        FxDate.FRAME_END,
+    ),
+    Measure("cycle_days", D, Agg.SUM, _cycle, _days("remote_created_at", "closed_at")),
+    _count("cycle_deals", D, _cycle, "won deals with a creation time"),
+    Measure(
+        "margin_amount", D, Agg.MONEY, _with_cost, lambda c, f: c.amount - c.cost, FxDate.CLOSE
+    ),
+    Measure("margin_revenue", D, Agg.MONEY, _with_cost, lambda c, f: c.amount, FxDate.CLOSE),
+    _count("deals_unscheduled", D, _open_deal_unscheduled, "open deals, nothing scheduled"),
+    _count("leads_created", P, _entered("created_at"), "leads created"),
+    _count("leads_converted", P, _cohort_converted("created_at"), "leads converted by as-of"),
+    _count("mqls", P, _entered("mql_at"), "contacts and leads that became MQL"),
+    _count("mqls_converted", P, _cohort_converted("mql_at"), "MQLs converted by as-of"),
+    _count("sqls", P, _entered("sql_at"), "contacts and leads that became SQL"),
+    _count("sqls_converted", P, _cohort_converted("sql_at"), "SQLs converted by as-of"),
+    _count(
+        "leads_followed_up",
+        P,
+        lambda c, f: and_(_entered("created_at")(c, f), c.first_done_at <= f.as_of),
+        "leads with a done activity by as-of",
+    ),
+    Measure(
+        "response_hours",
+        P,
+        Agg.SUM,
+        _responded,
+        lambda c, f: seconds_between(c.created_at, c.first_done_at) / HOUR,
+    ),
+    _count("responded_leads", P, _responded, "leads with a first done activity"),
+    Measure("convert_days", P, Agg.SUM, _converted_in, _days("created_at", "conv_at")),
+    _count("leads_converted_in", P, _converted_in, "leads converted in the frame"),
+    _count("leads_unscheduled", P, _open_lead_unscheduled, "open leads, nothing scheduled"),
+    _count("activities_done", A, lambda c, f: within(c.done_at, f), "activities done"),
+    _count("activities_due_open", A, _activity_due_open, "open activities due by the end"),
+    _count("meetings", A, _meetings, "meetings created"),
+    _count("meetings_accepted", A, _meetings_accepted, "meetings accepted or held"),
+    _count("responses", A, _responses, "classified responses"),
+    _count("responses_positive", A, _positive, "positive responses"),
+    _count(
+        "proposals_sent",
+        Entity.PROPOSALS,
+        lambda c, f: within(c.first_at, f),
+        "deals entering a PROPOSAL stage for the first time",
+    ),
+    Measure(
+        "stay_days",
+        Entity.STAGE_STAYS,
+        Agg.SUM,
+        lambda c, f: within(c.exited_at, f),
+        _days("entered_at", "exited_at"),
+    ),
+    _count("stage_exits", Entity.STAGE_STAYS, lambda c, f: within(c.exited_at, f), "stage exits"),
+    _count(
+        "stage_reached",
+        Entity.STAGE_REACH,
+        lambda c, f: within(c.remote_created_at, f),
+        "(deal, stage) pairs reached, deals created in the frame",
+    ),
+    _count(
+        "stage_passed",
+        Entity.STAGE_REACH,
+        lambda c, f: and_(within(c.remote_created_at, f), c.max_order > c.stage_order),
+        "(deal, stage) pairs the deal went beyond, deals created in the frame",
+    ),
+)
+
+#: The time column of every flow and cohort measure (see Measure.time).
+TIME_COLUMNS = {
+    "deals_created": "remote_created_at",
+    "deals_won": "closed_at",
+    "deals_lost": "closed_at",
+    "deals_closed": "closed_at",
+    "won_amount": "closed_at",
+    "cycle_days": "closed_at",
+    "cycle_deals": "closed_at",
+    "margin_amount": "closed_at",
+    "margin_revenue": "closed_at",
+    "leads_created": "created_at",
+    "leads_converted": "created_at",
+    "mqls": "mql_at",
+    "mqls_converted": "mql_at",
+    "sqls": "sql_at",
+    "sqls_converted": "sql_at",
+    "leads_followed_up": "created_at",
+    "response_hours": "created_at",
+    "responded_leads": "created_at",
+    "convert_days": "conv_at",
+    "leads_converted_in": "conv_at",
+    "activities_done": "done_at",
+    "meetings": "remote_created_at",
+    "proposals_sent": "first_at",
+    "stay_days": "exited_at",
+    "stage_exits": "exited_at",
+    "stage_reached": "remote_created_at",
+    "stage_passed": "remote_created_at",
+}
+
+MEASURES: tuple[Measure, ...] = tuple(replace(m, time=TIME_COLUMNS.get(m.name)) for m in _MEASURES)
+
+__all__ = ["MEASURES", "Measure", "open_at", "within"]

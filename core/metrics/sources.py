@@ -1,0 +1,355 @@
+"""The row sets measures read, one per :class:`Entity`, with the same column names.
+
+Each source exposes, where it has them, ``workspace_id``, ``connection_id``,
+``owner_remote_id``, ``account_remote_id``, ``pipeline_remote_id``, ``stage_remote_id``,
+``source``, ``deal_type``, ``custom`` and ``type``, so one segment filter or breakdown is
+written once for every entity. Deleted rows are left out here, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    FromClause,
+    and_,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import aliased
+
+from core.metrics.types import Entity
+from core.models import Activity, Contact, Deal, DealStageHistory, Lead, Stage
+from core.models.enums import DealStatus, StageKind
+
+#: Dimension columns a source may expose (see module docstring).
+DIMENSION_COLUMNS = (
+    "owner_remote_id",
+    "account_remote_id",
+    "pipeline_remote_id",
+    "stage_remote_id",
+    "source",
+    "deal_type",
+    "custom",
+    "type",
+)
+
+
+def _deals(workspace_ids: Sequence[str]) -> FromClause:
+    return (
+        select(Deal)
+        .where(Deal.workspace_id.in_(workspace_ids), Deal.deleted_at.is_(None))
+        .subquery("deals_src")
+    )
+
+
+def _first_done(key: str, workspace_ids: Sequence[str]) -> FromClause:
+    """First done activity per (connection, linked lead or contact)."""
+    col = getattr(Activity, key)
+    return (
+        select(
+            Activity.connection_id.label("connection_id"),
+            col.label("key"),
+            func.min(Activity.done_at).label("first_done_at"),
+        )
+        .where(
+            Activity.workspace_id.in_(workspace_ids),
+            Activity.deleted_at.is_(None),
+            Activity.done_at.is_not(None),
+            col.is_not(None),
+        )
+        .group_by(Activity.connection_id, col)
+        .subquery()
+    )
+
+
+def _prospects(workspace_ids: Sequence[str]) -> FromClause:
+    """Leads and contacts as one row set, with conversion and first-contact times.
+
+    A lead converts when its converted deal is won; a contact when a won deal names it. The
+    conversion time is that win's close time (the earliest, for contacts).
+    """
+    won = aliased(Deal)
+    won_by_contact = (
+        select(
+            Deal.connection_id.label("connection_id"),
+            Deal.contact_remote_id.label("key"),
+            func.min(Deal.closed_at).label("conv_at"),
+        )
+        .where(
+            Deal.workspace_id.in_(workspace_ids),
+            Deal.deleted_at.is_(None),
+            Deal.status == DealStatus.WON,
+            Deal.contact_remote_id.is_not(None),
+        )
+        .group_by(Deal.connection_id, Deal.contact_remote_id)
+        .subquery()
+    )
+    lead_done = _first_done("lead_remote_id", workspace_ids)
+    contact_done = _first_done("contact_remote_id", workspace_ids)
+    leads = (
+        select(
+            Lead.workspace_id,
+            Lead.connection_id,
+            Lead.remote_id,
+            literal("lead").label("origin"),
+            literal(True, Boolean).label("is_lead"),
+            Lead.remote_created_at.label("created_at"),
+            Lead.owner_remote_id,
+            Lead.account_remote_id,
+            Lead.source,
+            Lead.custom,
+            Lead.mql_at,
+            Lead.sql_at,
+            won.closed_at.label("conv_at"),
+            lead_done.c.first_done_at,
+        )
+        .outerjoin(
+            won,
+            and_(
+                won.connection_id == Lead.connection_id,
+                won.remote_id == Lead.converted_deal_remote_id,
+                won.status == DealStatus.WON,
+                won.deleted_at.is_(None),
+            ),
+        )
+        .outerjoin(
+            lead_done,
+            and_(
+                lead_done.c.connection_id == Lead.connection_id,
+                lead_done.c.key == Lead.remote_id,
+            ),
+        )
+        .where(Lead.workspace_id.in_(workspace_ids), Lead.deleted_at.is_(None))
+    )
+    contacts = (
+        select(
+            Contact.workspace_id,
+            Contact.connection_id,
+            Contact.remote_id,
+            literal("contact").label("origin"),
+            Contact.is_lead,
+            func.coalesce(Contact.lead_at, Contact.remote_created_at).label("created_at"),
+            Contact.owner_remote_id,
+            Contact.account_remote_id,
+            Contact.source,
+            Contact.custom,
+            Contact.mql_at,
+            Contact.sql_at,
+            won_by_contact.c.conv_at,
+            contact_done.c.first_done_at,
+        )
+        .outerjoin(
+            won_by_contact,
+            and_(
+                won_by_contact.c.connection_id == Contact.connection_id,
+                won_by_contact.c.key == Contact.remote_id,
+            ),
+        )
+        .outerjoin(
+            contact_done,
+            and_(
+                contact_done.c.connection_id == Contact.connection_id,
+                contact_done.c.key == Contact.remote_id,
+            ),
+        )
+        .where(Contact.workspace_id.in_(workspace_ids), Contact.deleted_at.is_(None))
+    )
+    return union_all(leads, contacts).subquery("prospects_src")
+
+
+def _activities(workspace_ids: Sequence[str]) -> FromClause:
+    return (
+        select(Activity)
+        .where(Activity.workspace_id.in_(workspace_ids), Activity.deleted_at.is_(None))
+        .subquery("activities_src")
+    )
+
+
+def _deal_dims(deal: type[Deal]) -> list[object]:
+    return [
+        deal.owner_remote_id,
+        deal.account_remote_id,
+        deal.pipeline_remote_id,
+        deal.source,
+        deal.deal_type,
+        deal.custom,
+    ]
+
+
+def _stage_stays(workspace_ids: Sequence[str]) -> FromClause:
+    """Stays in a stage, with the deal's dimensions; ``stage_remote_id`` is the stay's stage."""
+    deal = aliased(Deal)
+    return (
+        select(
+            DealStageHistory.workspace_id,
+            DealStageHistory.connection_id,
+            DealStageHistory.stage_remote_id,
+            DealStageHistory.entered_at,
+            DealStageHistory.exited_at,
+            *_deal_dims(deal),
+        )
+        .join(
+            deal,
+            and_(
+                deal.connection_id == DealStageHistory.connection_id,
+                deal.remote_id == DealStageHistory.deal_remote_id,
+                deal.deleted_at.is_(None),
+            ),
+        )
+        .where(
+            DealStageHistory.workspace_id.in_(workspace_ids),
+            DealStageHistory.deleted_at.is_(None),
+        )
+        .subquery("stays_src")
+    )
+
+
+def _proposals(workspace_ids: Sequence[str]) -> FromClause:
+    """Deals that ever entered a PROPOSAL-kind stage, with their first entry."""
+    first = (
+        select(
+            DealStageHistory.connection_id.label("connection_id"),
+            DealStageHistory.deal_remote_id.label("deal_remote_id"),
+            func.min(DealStageHistory.entered_at).label("first_at"),
+        )
+        .join(
+            Stage,
+            and_(
+                Stage.connection_id == DealStageHistory.connection_id,
+                Stage.remote_id == DealStageHistory.stage_remote_id,
+            ),
+        )
+        .where(
+            DealStageHistory.workspace_id.in_(workspace_ids),
+            DealStageHistory.deleted_at.is_(None),
+            Stage.kind == StageKind.PROPOSAL,
+        )
+        .group_by(DealStageHistory.connection_id, DealStageHistory.deal_remote_id)
+        .subquery()
+    )
+    deal = aliased(Deal)
+    return (
+        select(
+            deal.workspace_id,
+            deal.connection_id,
+            deal.stage_remote_id,
+            first.c.first_at,
+            *_deal_dims(deal),
+        )
+        .join(
+            first,
+            and_(
+                first.c.connection_id == deal.connection_id,
+                first.c.deal_remote_id == deal.remote_id,
+            ),
+        )
+        .where(deal.workspace_id.in_(workspace_ids), deal.deleted_at.is_(None))
+        .subquery("proposals_src")
+    )
+
+
+def _not_lost(stage: type[Stage]) -> ColumnElement[bool]:
+    return or_(stage.kind.is_(None), stage.kind != StageKind.LOST)
+
+
+def _stage_reach(workspace_ids: Sequence[str]) -> FromClause:
+    """Per deal, every non-lost stage of its pipeline up to the furthest one it reached.
+
+    "Reached" is entered (stage history) or currently in; order is the stages' display order,
+    so a deal that skipped a stage still reached it.
+    """
+    visited = union_all(
+        select(
+            DealStageHistory.connection_id.label("connection_id"),
+            DealStageHistory.deal_remote_id.label("deal_remote_id"),
+            DealStageHistory.stage_remote_id.label("stage_remote_id"),
+        ).where(
+            DealStageHistory.workspace_id.in_(workspace_ids),
+            DealStageHistory.deleted_at.is_(None),
+        ),
+        select(Deal.connection_id, Deal.remote_id, Deal.stage_remote_id).where(
+            Deal.workspace_id.in_(workspace_ids), Deal.deleted_at.is_(None)
+        ),
+    ).subquery()
+    seen = aliased(Stage)
+    furthest = (
+        select(
+            visited.c.connection_id,
+            visited.c.deal_remote_id,
+            func.max(seen.display_order).label("max_order"),
+        )
+        .join(
+            seen,
+            and_(
+                seen.connection_id == visited.c.connection_id,
+                seen.remote_id == visited.c.stage_remote_id,
+            ),
+        )
+        .where(_not_lost(seen))
+        .group_by(visited.c.connection_id, visited.c.deal_remote_id)
+        .subquery()
+    )
+    deal = aliased(Deal)
+    stage = aliased(Stage)
+    return (
+        select(
+            deal.workspace_id,
+            deal.connection_id,
+            deal.remote_created_at,
+            stage.remote_id.label("stage_remote_id"),
+            stage.display_order.label("stage_order"),
+            furthest.c.max_order,
+            *_deal_dims(deal),
+        )
+        .join(
+            furthest,
+            and_(
+                furthest.c.connection_id == deal.connection_id,
+                furthest.c.deal_remote_id == deal.remote_id,
+            ),
+        )
+        .join(
+            stage,
+            and_(
+                stage.connection_id == deal.connection_id,
+                stage.pipeline_remote_id == deal.pipeline_remote_id,
+                stage.display_order <= furthest.c.max_order,
+                _not_lost(stage),
+            ),
+        )
+        .where(deal.workspace_id.in_(workspace_ids), deal.deleted_at.is_(None))
+        .subquery("reach_src")
+    )
+
+
+_BUILDERS = {
+    Entity.DEALS: _deals,
+    Entity.PROSPECTS: _prospects,
+    Entity.ACTIVITIES: _activities,
+    Entity.STAGE_STAYS: _stage_stays,
+    Entity.PROPOSALS: _proposals,
+    Entity.STAGE_REACH: _stage_reach,
+}
+
+
+def source(entity: Entity, workspace_ids: Sequence[str]) -> FromClause:
+    """The row set of ``entity`` restricted to the caller's workspaces, deleted rows left out."""
+    if not workspace_ids:
+        raise ValueError("source() needs at least one workspace id")
+    return _BUILDERS[entity](workspace_ids)
+
+
+def has_column(entity: Entity, name: str) -> bool:
+    """Whether ``entity``'s rows carry ``name`` (decides which dimensions apply)."""
+    return name in _COLUMNS[entity]
+
+
+_COLUMNS: dict[Entity, frozenset[str]] = {
+    entity: frozenset(c.name for c in builder(["ws"]).c) for entity, builder in _BUILDERS.items()
+}
