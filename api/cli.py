@@ -14,9 +14,11 @@ from api.commands import (
     db,
     demo,
     fx,
+    imports,
     serve,
     simulate,
     sync,
+    targets,
     tenancy,
     worker,
 )
@@ -36,9 +38,9 @@ app.add_typer(db.app, name="db")
 app.add_typer(tenancy.org_app, name="org")
 app.add_typer(tenancy.workspace_app, name="workspace")
 app.add_typer(tenancy.apikey_app, name="apikey")
-import_app = typer.Typer(help="Import data the CRMs do not hold.", no_args_is_help=True)
-import_app.command("fx")(fx.import_fx)
-app.add_typer(import_app, name="import")
+imports.import_app.command("fx")(fx.import_fx)
+app.add_typer(imports.import_app, name="import")
+app.add_typer(targets.target_app, name="target")
 app.command("serve")(serve.serve)
 app.command("schema")(serve.schema)
 app.command("demo")(demo.demo)

@@ -7,6 +7,10 @@ from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimite
 from strawberry.tools import merge_types
 
 from api.errors import should_mask_error
+from api.mutations.import_spend import ImportSpendMutation
+from api.mutations.import_surveys import ImportSurveysMutation
+from api.mutations.import_visitors import ImportVisitorsMutation
+from api.mutations.set_target import SetTargetMutation
 from api.observability import GraphQLLatency
 from api.queries.metrics import MetricsQuery
 from api.queries.tenancy import TenancyQuery
@@ -14,6 +18,13 @@ from core.settings import Settings
 
 #: Every domain adds its query type here.
 QUERY_TYPES: tuple[type, ...] = (TenancyQuery, MetricsQuery)
+#: Every mutation (one per file under api/mutations/) is added here.
+MUTATION_TYPES: tuple[type, ...] = (
+    ImportSpendMutation,
+    ImportVisitorsMutation,
+    ImportSurveysMutation,
+    SetTargetMutation,
+)
 
 
 def create_schema(settings: Settings | None = None) -> strawberry.Schema:
@@ -21,6 +32,7 @@ def create_schema(settings: Settings | None = None) -> strawberry.Schema:
     query = merge_types("Query", QUERY_TYPES)
     return strawberry.Schema(
         query=query,
+        mutation=merge_types("Mutation", MUTATION_TYPES),
         extensions=[
             lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
             lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),

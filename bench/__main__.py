@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench.harness import BenchContext, Measurement, write_results
 
-MODULES = ("sync", "metrics")
+MODULES = ("sync", "metrics", "lifecycle")
 
 
 def main(argv: list[str]) -> int:

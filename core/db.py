@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -22,9 +25,43 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from core.errors import ConfigurationError
 
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+@lru_cache(maxsize=1 << 16)
+def _hour_offset(hour: str, timezone: str) -> int | None:
+    """UTC offset in seconds throughout the UTC hour ``YYYY-MM-DD HH``, or None when it
+    changes within that hour (a DST transition off the UTC hour: computed exactly)."""
+    start = datetime.fromisoformat(f"{hour}:00:00").replace(tzinfo=UTC)
+    zone = _zone(timezone)
+    first = start.astimezone(zone).utcoffset()
+    last = (start + timedelta(seconds=3599)).astimezone(zone).utcoffset()
+    return int(first.total_seconds()) if first == last and first is not None else None
+
+
+def _local_day(stored: str | None, timezone: str | None) -> int | None:
+    """SQLite's ``crmkpi_local_day(ts, tz)``: days since 1970-01-01 of a stored UTC
+    timestamp's local date in ``tz`` (PostgreSQL does this natively; see
+    core.metrics._sql.LocalDay). Offsets are cached per UTC hour: this runs once per row."""
+    if stored is None or timezone is None:
+        return None
+    offset = _hour_offset(stored[:13], timezone)
+    if offset is None:
+        instant = datetime.fromisoformat(stored).replace(tzinfo=UTC)
+        return instant.astimezone(_zone(timezone)).date().toordinal() - _EPOCH_ORDINAL
+    day = date(int(stored[:4]), int(stored[5:7]), int(stored[8:10])).toordinal()
+    seconds = int(stored[11:13]) * 3600 + int(stored[14:16]) * 60 + int(stored[17:19]) + offset
+    return day - _EPOCH_ORDINAL + seconds // 86400
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
     """WAL lets the API read while a sync writes; busy_timeout waits instead of failing."""
+    dbapi_connection.create_function("crmkpi_local_day", 2, _local_day, deterministic=True)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")

@@ -14,15 +14,19 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.commands.common import database, out, run
 from api.commands.serve import serve
+from core.imports import IMPORT_KINDS, import_csv
 from core.models import Organization
 from core.organizations import create_organization, create_workspace
 from core.secrets import ensure_key_file
 from core.settings import DEFAULT_DATA_DIR, get_settings
 from core.tenancy import create_api_key
 
+#: Sample imports (docs/imports.md) loaded into the first demo client.
+SAMPLES = Path(__file__).parents[2] / "docs" / "samples"
 STATE_FILE = DEFAULT_DATA_DIR / "demo.json"
 #: The two client businesses of the demo agency (name, timezone, currency).
 CLIENTS = (
@@ -49,12 +53,21 @@ async def _setup(state: dict[str, Any]) -> dict[str, Any]:
             for name, tz, cur in CLIENTS
         ]
         _, plain = await create_api_key(session, organization_id=org.id, role="admin", name="demo")
+        await _import_samples(session, workspaces[0].id)
         await session.commit()
         return {
             "organization_id": org.id,
             "workspace_ids": [w.id for w in workspaces],
             "api_key": plain,
         }
+
+
+async def _import_samples(session: AsyncSession, workspace_id: str) -> None:
+    """Spend, visitors and surveys of docs/samples/ (when present) into the first client."""
+    for kind in IMPORT_KINDS.values():
+        sample = SAMPLES / f"{kind.name}.csv"
+        if sample.exists():
+            await import_csv(session, kind, workspace_id, sample.read_text(encoding="utf-8"))
 
 
 def _load_state(path: Path) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from api.types.metrics import (
 )
 from core import metrics as m
 from core.errors import ValidationError
+from core.metrics.cache import CachedExecutor
 
 _CURRENCY = re.compile(r"^[A-Za-z]{3}$")
 
@@ -193,7 +194,7 @@ def create_metrics_type(registry: m.MetricRegistry) -> type:
 
 
 def _batch(
-    session: SerialSession, scope: m.Scope, executor: m.MetricsExecutor
+    session: SerialSession, scope: m.Scope, executor: CachedExecutor
 ) -> Callable[[list[m.KpiRequest]], Any]:
     async def load(requests: list[m.KpiRequest]) -> Sequence[m.KpiResult | BaseException]:
         return await executor.run(session, scope, requests)
@@ -225,7 +226,7 @@ def create_metrics_query(registry: m.MetricRegistry | None = None) -> type:
     """The per-domain query type with ``metrics`` and ``kpiDefinitions``."""
     registry = registry or m.build_registry()
     metrics_type = create_metrics_type(registry)
-    executor = m.MetricsExecutor(registry)
+    executor = CachedExecutor(m.MetricsExecutor(registry))
 
     def metrics(
         info: Info[Context, Any],

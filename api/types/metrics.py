@@ -205,10 +205,13 @@ class KpiGroup:
         )
 
 
-@strawberry.type(description="Target attainment (targets arrive in a later issue).")
+@strawberry.type(
+    description="The target set for exactly this KPI, period and segment (setTarget), and "
+    "value ÷ target; only when one workspace is read."
+)
 class KpiTarget:
     value: float | None
-    attainment: float | None
+    attainment: float | None = strawberry.field(description="value ÷ target; null for a 0 target.")
 
 
 @strawberry.type(description="How current the data behind a value is.")
@@ -242,7 +245,12 @@ class KpiResult:
     breakdown: list[KpiGroup] | None
     freshness: Freshness
     target: KpiTarget | None = None
-    projection: float | None = None
+    projection: float | None = strawberry.field(
+        default=None,
+        description="Run-rate forecast of a period in progress: counts and sums of flow KPIs "
+        "scaled by period length ÷ time elapsed; ratios, means and stocks stay at their value. "
+        "Null when the period is not in progress.",
+    )
 
     @classmethod
     def of(cls, r: m.KpiResult) -> KpiResult:
@@ -265,6 +273,10 @@ class KpiResult:
                 synced_at=r.freshness.synced_at,
                 stale_connections=[strawberry.ID(c) for c in r.freshness.stale_connections],
             ),
+            target=KpiTarget(value=r.target, attainment=r.attainment)
+            if r.target is not None
+            else None,
+            projection=r.projection,
         )
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, literal_column, or_, select
 from sqlalchemy.sql import ColumnElement, FromClause
 
 from core.metrics.dimensions import DimensionRef, grouping
@@ -55,9 +55,16 @@ def _aggregates(
     value = measure.value(c, frame)
     if measure.agg is Agg.SUM:
         return [(measure.name, func.sum(value).filter(where))]
+    if measure.agg is Agg.COUNT_DISTINCT:
+        return [(measure.name, func.count(value.distinct()).filter(where))]
     if fx is None:
         raise ValueError(f"money measure {measure.name} needs an FX table")
-    factor = c[_FX_COLUMN] if measure.fx is FxDate.CLOSE else fx.on_day(c.currency, frame.last_day)
+    if measure.fx is FxDate.CLOSE:
+        factor = c[_FX_COLUMN]
+    elif measure.fx is FxDate.DAY:
+        factor = fx.by_day(c.currency, c.day)
+    else:
+        factor = fx.on_day(c.currency, frame.last_day)
     # Money values are amounts of the row's currency: a row is convertible when its amount
     # is set and its currency has a rate (checked on the amount, not the value, so costly
     # values such as the weighted amount are computed once per row).
@@ -104,15 +111,13 @@ def compile_cells(
             labels.append((name, frame))
     if buckets is not None:
         column, bounds = buckets
-        index = case(
-            *[(c[column] < bound, i) for i, bound in enumerate(bounds)], else_=len(bounds)
-        ).label("bucket")
-        statement = (
-            select(index, *columns)
-            .select_from(src)
-            .where(segment.clause(src), or_(*conditions))
-            .group_by(index)
-        )
+        statement = select(literal_column("0").label("bucket"), *columns).select_from(src)
+        statement = statement.where(segment.clause(src), or_(*conditions))
+        if bounds:  # a single bucket needs no grouping (and CASE needs a WHEN)
+            index = case(
+                *[(c[column] < bound, i) for i, bound in enumerate(bounds)], else_=len(bounds)
+            ).label("bucket")
+            statement = statement.with_only_columns(index, *columns).group_by(index)
         return Compiled(statement, labels, 1)
     if breakdown is None:
         statement = select(*columns).select_from(src).where(segment.clause(src))

@@ -20,7 +20,7 @@ from core.errors import CrmkpiError, NotFoundError, ValidationError
 from core.metrics.compiler import compile_cells, compile_order_statistic
 from core.metrics.definitions import KpiDefinition
 from core.metrics.dimensions import DimensionRef
-from core.metrics.formulas import Cell, Outcome, Ratio
+from core.metrics.formulas import Cell, Outcome, Ratio, Single, Total
 from core.metrics.freshness import freshness, load_connections
 from core.metrics.fx import FxTable, load_fx
 from core.metrics.measures import Measure
@@ -44,8 +44,9 @@ from core.metrics.query import (
 )
 from core.metrics.registry import MetricRegistry
 from core.metrics.segments import Breakdown, Segment
-from core.metrics.types import PERCENTILES, Agg, Entity, Frame, Statistic
+from core.metrics.types import PERCENTILES, Agg, Entity, Frame, KpiKind, Statistic
 from core.models import Workspace
+from core.targets import TargetKey, attainment, find_targets, projection, segment_key, segment_of
 
 GroupKey = tuple[Segment, str]
 
@@ -256,6 +257,7 @@ class MetricsExecutor:
             groups[(key, breakdown)] = out
 
         connections = await load_connections(session, ws_ids)
+        targets = await self._targets(session, ws_ids, ok)
         results: list[KpiResult | CrmkpiError] = []
         for item in plans:
             if isinstance(item, CrmkpiError):
@@ -273,9 +275,19 @@ class MetricsExecutor:
                     ws_ids,
                     freshness(connections, plan.request.segment, now),
                     now,
+                    targets.get(_target_key(plan)),
                 )
             )
         return results
+
+    async def _targets(
+        self, session: Reader, ws_ids: list[str], plans: list[_Plan]
+    ) -> dict[TargetKey, float]:
+        """Targets of one workspace's requests, in one query; none across several workspaces."""
+        if len(ws_ids) != 1 or not plans:
+            return {}
+        found = await find_targets(session, ws_ids[0], [_target_key(p) for p in plans])
+        return {k: float(v) for k, v in found.items()}
 
     async def _evaluate(
         self,
@@ -322,6 +334,7 @@ class MetricsExecutor:
         ws_ids: list[str],
         fresh: Freshness,
         now: datetime,
+        target: float | None = None,
     ) -> KpiResult:
         kpi = plan.kpi
         main = await self._evaluate(session, plan, values, plan.main, ws_ids)
@@ -381,6 +394,15 @@ class MetricsExecutor:
             comparison=comparison,
             series=series,
             breakdown=breakdown,
+            target=target,
+            attainment=attainment(main.value, target),
+            projection=projection(
+                main.value,
+                plan.main.start,
+                plan.main.end,
+                now,
+                additive=kpi.kind is KpiKind.FLOW and isinstance(kpi.formula, Single | Total),
+            ),
         )
 
     def _breakdown(
@@ -413,6 +435,11 @@ class MetricsExecutor:
                     merged[cell] = (merged.get(cell) or 0.0) + (v or 0.0)
             top.append(point(None, "other", merged))
         return tuple(top)
+
+
+def _target_key(plan: _Plan) -> TargetKey:
+    segment = segment_key(segment_of(plan.request.segment))
+    return TargetKey(plan.kpi.name, plan.period.start, plan.period.end, segment)
 
 
 def _ordered(cells: set[tuple[Measure, Frame]]) -> list[tuple[Measure, Frame]]:

@@ -118,3 +118,111 @@ class Growth:
         if before == 0:
             return Outcome(None, now, before, self.empty)
         return Outcome((now - before) / before, now, before)
+
+
+@dataclass(frozen=True, slots=True)
+class Decline:
+    """``(before - after) ÷ before``: the share of ``before`` that is gone (net churn)."""
+
+    before: str
+    after: str
+    empty: str
+
+    def measures(self) -> tuple[str, ...]:
+        return (self.before, self.after)
+
+    def cells(self, frame: Frame) -> list[Cell]:
+        return [(self.before, frame), (self.after, frame)]
+
+    def evaluate(self, values: Values, frame: Frame) -> Outcome:
+        before = _get(values, (self.before, frame))
+        after = _get(values, (self.after, frame))
+        if before == 0:
+            return Outcome(None, before - after, before, self.empty)
+        return Outcome((before - after) / before, before - after, before)
+
+
+@dataclass(frozen=True, slots=True)
+class LifetimeValue:
+    """Revenue per active customer per year times mean lifetime in years.
+
+    ``revenue ÷ customers`` over the period, scaled to a year by 365 ÷ the period's days,
+    times ``lifetime_days ÷ lost ÷ 365``. Numerator: revenue per customer per year;
+    denominator: 1 ÷ lifetime in years, so value = numerator ÷ denominator.
+    """
+
+    revenue: str
+    customers: str
+    lifetime_days: str
+    lost: str
+
+    def measures(self) -> tuple[str, ...]:
+        return (self.revenue, self.customers, self.lifetime_days, self.lost)
+
+    def cells(self, frame: Frame) -> list[Cell]:
+        return [(m, frame) for m in self.measures()]
+
+    def evaluate(self, values: Values, frame: Frame) -> Outcome:
+        customers = _get(values, (self.customers, frame))
+        lost = _get(values, (self.lost, frame))
+        if customers == 0:
+            return Outcome(None, null_reason="no customers were active in the period")
+        if lost == 0:
+            return Outcome(None, null_reason="no customers were lost in the period")
+        days = (frame.end_date - frame.start_date).days
+        per_year = _get(values, (self.revenue, frame)) / customers * 365.0 / days
+        years = _get(values, (self.lifetime_days, frame)) / lost / 365.0
+        if years == 0:
+            return Outcome(None, null_reason="lost customers had no lifetime")
+        return Outcome(per_year * years, per_year, 1.0 / years)
+
+
+@dataclass(frozen=True, slots=True)
+class Incremental:
+    """``revenue - mean revenue of the previous equal periods - spend``.
+
+    Numerator: the revenue above the baseline; denominator: the baseline.
+    """
+
+    revenue: str
+    spend: str
+    baseline_periods: int = 3
+
+    def measures(self) -> tuple[str, ...]:
+        return (self.revenue, self.spend)
+
+    def _previous(self, frame: Frame) -> list[Frame]:
+        frames, current = [], frame
+        for _ in range(self.baseline_periods):
+            current = previous_frame(current)
+            frames.append(current)
+        return frames
+
+    def cells(self, frame: Frame) -> list[Cell]:
+        return [(self.revenue, frame), (self.spend, frame)] + [
+            (self.revenue, f) for f in self._previous(frame)
+        ]
+
+    def evaluate(self, values: Values, frame: Frame) -> Outcome:
+        revenue = _get(values, (self.revenue, frame))
+        previous = [_get(values, (self.revenue, f)) for f in self._previous(frame)]
+        baseline = sum(previous) / len(previous)
+        spend = _get(values, (self.spend, frame))
+        return Outcome(revenue - baseline - spend, revenue - baseline, baseline)
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """``minuend - subtrahend`` (e.g. customers ever minus those still active and in touch)."""
+
+    minuend: str
+    subtrahend: str
+
+    def measures(self) -> tuple[str, ...]:
+        return (self.minuend, self.subtrahend)
+
+    def cells(self, frame: Frame) -> list[Cell]:
+        return [(self.minuend, frame), (self.subtrahend, frame)]
+
+    def evaluate(self, values: Values, frame: Frame) -> Outcome:
+        return Outcome(_get(values, (self.minuend, frame)) - _get(values, (self.subtrahend, frame)))

@@ -71,6 +71,17 @@ class FxTable:
                 whens.append((and_(*bounds), literal(factor, Float)))
         return case(*whens, else_=null())
 
+    def by_day(self, currency: ColumnElement[Any], day: ColumnElement[Any]) -> ColumnElement[float]:
+        """Factor for each row at its own local ``day`` (a DATE column, e.g. spend)."""
+        whens: list[tuple[ColumnElement[bool], Any]] = [
+            (currency == self.reporting, literal(1.0, Float))
+        ]
+        for cur, runs in sorted(self.runs.items()):
+            for first, last, factor in runs:
+                bounds = and_(currency == cur, day >= first, day <= last)
+                whens.append((bounds, literal(factor, Float)))
+        return case(*whens, else_=null())
+
     def on_day(self, currency: ColumnElement[Any], day: date) -> ColumnElement[float]:
         """Factor for each row at one fixed local day (stock money)."""
         whens: list[tuple[ColumnElement[bool], Any]] = [

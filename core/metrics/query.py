@@ -104,6 +104,11 @@ class KpiResult:
     series: tuple[Point, ...] | None = None
     breakdown: tuple[Point, ...] | None = None
     extra: dict[str, float] = field(default_factory=dict)
+    #: The target set for exactly this KPI, period and segment (single-workspace scopes).
+    target: float | None = None
+    attainment: float | None = None
+    #: Run-rate forecast of a period in progress (core.targets.projection).
+    projection: float | None = None
 
 
 class Reader(Protocol):

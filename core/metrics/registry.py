@@ -6,7 +6,10 @@ from collections.abc import Iterable
 
 import pluggy
 
+from core.metrics.customer_kpis import CUSTOMER_KPIS, MARKETING_KPIS
+from core.metrics.customers import CUSTOMER_MEASURES
 from core.metrics.definitions import BUILTIN_KPIS, KpiDefinition
+from core.metrics.marketing import MARKETING_MEASURES
 from core.metrics.measures import MEASURES, Measure
 from core.metrics.types import Agg, Entity
 
@@ -67,9 +70,9 @@ def build_registry(
 ) -> MetricRegistry:
     """Built-in measures and KPIs, then plugins (``crmkpi_register_metrics``), then ``extra``."""
     registry = MetricRegistry()
-    for measure in MEASURES:
+    for measure in MEASURES + CUSTOMER_MEASURES + MARKETING_MEASURES:
         registry.register_measure(measure)
-    for kpi in BUILTIN_KPIS:
+    for kpi in BUILTIN_KPIS + CUSTOMER_KPIS + MARKETING_KPIS:
         registry.register(kpi)
     if pm is not None:
         pm.hook.crmkpi_register_metrics(registry=registry)

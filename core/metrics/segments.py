@@ -9,10 +9,12 @@ from sqlalchemy import and_, true
 from sqlalchemy.sql import ColumnElement, FromClause
 
 from core.errors import ValidationError
-from core.metrics.dimensions import REQUIRED_COLUMN, DimensionRef, filter_clause
+from core.metrics.dimensions import REQUIRED_COLUMN, Dimension, DimensionRef, filter_clause
 from core.metrics.sources import has_column
 from core.metrics.types import Entity
 
+#: Dimensions whose values are our numeric row ids.
+_NUMERIC_IDS = frozenset({Dimension.OWNER, Dimension.TEAM, Dimension.PIPELINE, Dimension.STAGE})
 #: Largest ``top`` a breakdown accepts.
 MAX_TOP = 200
 
@@ -32,6 +34,10 @@ class Segment:
         kept: dict[DimensionRef, tuple[str, ...]] = {}
         for ref, values in filters:
             vals = tuple(sorted(set(values)))
+            if ref.dimension in _NUMERIC_IDS and not all(v.isdigit() for v in vals):
+                raise ValidationError(
+                    f"{ref.dimension.value.lower()} ids must be the numeric ids of the API"
+                )
             if vals:
                 kept[ref] = tuple(sorted(set(kept.get(ref, ()) + vals)))
         return cls(

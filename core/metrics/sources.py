@@ -23,6 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
+from core.metrics.customers import customer_stretches
+from core.metrics.marketing import spend_source, surveys_source, visitors_source
 from core.metrics.types import Entity
 from core.models import Activity, Contact, Deal, DealStageHistory, Lead, Stage
 from core.models.enums import DealStatus, StageKind
@@ -334,6 +336,10 @@ _BUILDERS = {
     Entity.ACTIVITIES: _activities,
     Entity.STAGE_STAYS: _stage_stays,
     Entity.PROPOSALS: _proposals,
+    Entity.CUSTOMERS: customer_stretches,
+    Entity.SPEND: spend_source,
+    Entity.VISITORS: visitors_source,
+    Entity.SURVEYS: surveys_source,
     Entity.STAGE_REACH: _stage_reach,
 }
 

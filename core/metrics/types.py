@@ -36,12 +36,20 @@ class Entity(StrEnum):
     STAGE_STAYS = "STAGE_STAYS"
     #: One row per deal that ever entered a PROPOSAL-kind stage, with its first entry.
     PROPOSALS = "PROPOSALS"
+    #: One row per active stretch of a customer (core.metrics.customers).
+    CUSTOMERS = "CUSTOMERS"
     #: One row per (deal, stage of its pipeline it reached): entered it or a later one.
     STAGE_REACH = "STAGE_REACH"
+    #: Imported rows (core.metrics.marketing): spend per day, visitors per day, surveys.
+    SPEND = "SPEND"
+    VISITORS = "VISITORS"
+    SURVEYS = "SURVEYS"
 
 
 class Agg(StrEnum):
     COUNT = "COUNT"
+    #: Distinct values of ``value`` among the rows meeting the condition.
+    COUNT_DISTINCT = "COUNT_DISTINCT"
     SUM = "SUM"
     #: A sum of amounts converted to the reporting currency (with a missing-FX count).
     MONEY = "MONEY"
@@ -52,6 +60,7 @@ class FxDate(StrEnum):
 
     CLOSE = "CLOSE"  # the record's local close date
     FRAME_END = "FRAME_END"  # the frame's last local day (stock KPIs)
+    DAY = "DAY"  # the row's own local ``day`` column (imported spend)
 
 
 class Granularity(StrEnum):

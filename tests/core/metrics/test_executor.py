@@ -145,6 +145,11 @@ async def test_segment_and_breakdown_sums_agree_with_total(seed: Seed) -> None:
     assert sum(p.numerator or 0 for p in both.breakdown) == both.numerator
 
 
+def test_segment_ids_must_be_numeric() -> None:
+    with pytest.raises(ValidationError, match="owner ids must be the numeric ids"):
+        Segment.of([(DimensionRef(Dimension.OWNER), ["usr_1"])])
+
+
 async def test_unsupported_segment_gives_null_with_reason(seed: Seed) -> None:
     pipelines = DimensionRef(Dimension.PIPELINE)
     result = await seed.one(
@@ -202,6 +207,11 @@ async def test_series_fills_empty_buckets_and_comparison_is_aligned(seed: Seed) 
         ("2026-03", 1),
         ("2026-04", 0),
     ]
+    single = await seed.one(
+        KpiRequest("dealsWon", period=MARCH, granularity=Granularity.MONTH), now=NOW
+    )
+    assert single.series is not None
+    assert [(p.label, p.value) for p in single.series] == [("2026-03", 1)]
     # 10 March, 12:00: this month so far against 1-10 February (noon).
     mtd = await seed.one(
         KpiRequest(

@@ -1,0 +1,27 @@
+"""`importVisitors`: the GraphQL twin of `crmkpi import visitors`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from api.context import Context
+from api.mutations._imports import run_import
+from api.permissions import CanWrite
+from api.types.imports import ImportInput, ImportPayload
+
+
+@strawberry.type
+class ImportVisitorsMutation:
+    @strawberry.mutation(
+        description=(
+            "Import website visitors "
+            "(CSV: day,channel,visitors). "
+            "Validated row by row; all or nothing; re-importing changes nothing."
+        ),
+        permission_classes=[CanWrite],
+    )
+    async def import_visitors(self, info: Info[Context, Any], input: ImportInput) -> ImportPayload:
+        return await run_import(info, "visitors", input)

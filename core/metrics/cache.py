@@ -1,0 +1,81 @@
+"""Metric results cached per (workspaces and their data versions, currency, request, minute).
+
+Every committed sync batch bumps its workspace's ``data_version``, and the versions are read
+on every request, so a cached answer is never older than the data. ``now`` is truncated to
+the minute and the executor computes with that same instant, so cached and fresh answers
+agree (only "period in progress" alignment moves with time, by at most that minute).
+
+The store is in-process (an LRU per API process). Several API processes each keep their own:
+hit rates are lower than with a shared store, but no answer is ever stale, because the key
+holds the data versions read from the shared database.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from core.errors import CrmkpiError
+from core.metrics.executor import MetricsExecutor
+from core.metrics.query import KpiRequest, KpiResult, Reader, Scope
+from core.models import Workspace
+
+
+class LruStore:
+    def __init__(self, capacity: int = 4096) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[Hashable, KpiResult] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Hashable) -> KpiResult | None:
+        found = self._items.get(key)
+        if found is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._items.move_to_end(key)
+        return found
+
+    def put(self, key: Hashable, value: KpiResult) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        while len(self._items) > self.capacity:
+            self._items.popitem(last=False)
+
+
+class CachedExecutor:
+    """The executor behind a result cache keyed by data version."""
+
+    def __init__(self, executor: MetricsExecutor, store: LruStore | None = None) -> None:
+        self.executor = executor
+        self.store = store or LruStore()
+
+    async def run(
+        self,
+        session: Reader,
+        scope: Scope,
+        requests: Sequence[KpiRequest],
+        now: datetime | None = None,
+    ) -> list[KpiResult | CrmkpiError]:
+        now = (now or datetime.now(UTC)).replace(second=0, microsecond=0)
+        rows: Any = await session.execute(
+            select(Workspace.id, Workspace.data_version).where(
+                Workspace.id.in_(scope.workspace_ids)
+            )
+        )
+        versions = tuple(sorted((str(i), int(v)) for i, v in rows.all()))
+        keys = [(scope, versions, request, now) for request in requests]
+        results: list[KpiResult | CrmkpiError | None] = [self.store.get(k) for k in keys]
+        missing = [i for i, r in enumerate(results) if r is None]
+        if missing:
+            fresh = await self.executor.run(session, scope, [requests[i] for i in missing], now)
+            for i, result in zip(missing, fresh, strict=True):
+                results[i] = result
+                if isinstance(result, KpiResult):
+                    self.store.put(keys[i], result)
+        return [r for r in results if r is not None]

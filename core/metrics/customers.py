@@ -1,0 +1,339 @@
+"""The customer lifecycle of KPIS.md, in SQL: active stretches, and the measures on them.
+
+A customer is an account (or, for deals without one, a contact) of one connection. Every
+won deal with local close date ``c`` makes it active on the local days ``[c, c +
+inactivityDays)``, and a won deal's recurring contract (a contract start or a recurring
+amount) on ``[contract_start or c, contract_end]`` (open-ended without an end), as mrr
+reads it. Overlapping or touching intervals merge into
+*stretches* (gaps and islands: a window running-max of interval ends); a stretch starts on
+the day the account becomes a customer (new again after being lost) and ends on the first
+day it is no longer active, the day it is *lost*.
+
+All arithmetic is on day numbers (days since 1970-01-01) of the workspace's local dates;
+frames contribute their local first day ``S``, and the day ``T`` at which a stock is read:
+the period's last day, or the as-of day when that is earlier (a period in progress: a loss
+that has not happened yet is not counted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    FromClause,
+    Integer,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.sql import ColumnElement
+
+from core.metrics._sql import EPOCH_ORDINAL, DayNumber, EpochSeconds, LocalDay
+from core.metrics.measures import Cols, Measure, within
+from core.metrics.periods import local_date, to_utc
+from core.metrics.types import Agg, Entity, Frame, FxDate
+from core.models import Activity, Deal, Workspace
+from core.models.enums import DealStatus, DealType
+
+#: The end of an open-ended contract: a day number far beyond any report.
+_FOREVER = 1_000_000
+
+
+def _day(day: date) -> int:
+    return day.toordinal() - EPOCH_ORDINAL
+
+
+def first_day(f: Frame) -> int:
+    return _day(f.start_date)
+
+
+def stock_day(f: Frame) -> int:
+    """The day a frame's stocks are read: its last day, or the as-of day if earlier."""
+    return min(_day(f.last_day), _day(local_date(f.as_of, f.timezone)))
+
+
+def _customer_key(deal: Any) -> ColumnElement[str]:
+    """``a:<account>``, or ``c:<contact>`` for a deal without an account (a Deal or a source)."""
+    return case(
+        (deal.account_remote_id.is_not(None), literal("a:") + deal.account_remote_id),
+        else_=literal("c:") + deal.contact_remote_id,
+    )
+
+
+def customer_stretches(workspace_ids: Sequence[str]) -> FromClause:
+    """One row per stretch: ``start_day`` (became a customer), ``end_day`` (lost), and the
+    ``source`` of the deal that began it (the acquisition channel)."""
+    won = and_(
+        Deal.workspace_id.in_(workspace_ids),
+        Deal.deleted_at.is_(None),
+        Deal.status == DealStatus.WON,
+        or_(Deal.account_remote_id.is_not(None), Deal.contact_remote_id.is_not(None)),
+    )
+    # One row per won deal with its local close day, computed once (a CTE read twice).
+    deals = (
+        select(
+            Deal.workspace_id,
+            Deal.connection_id,
+            _customer_key(Deal).label("customer"),
+            Deal.account_remote_id,
+            Deal.source,
+            Deal.contract_start,
+            Deal.contract_end,
+            Deal.recurring_amount,
+            Workspace.no_contact_days,
+            Workspace.inactivity_days,
+            LocalDay(Deal.closed_at, Workspace.timezone).label("d"),
+        )
+        .join(Workspace, Workspace.id == Deal.workspace_id)
+        .where(won)
+        .cte("won_deals")
+    )
+    w = deals.c
+    common = (w.workspace_id, w.connection_id, w.customer, w.account_remote_id, w.source)
+    by_wins = select(
+        *common, w.no_contact_days, w.d.label("s"), (w.d + w.inactivity_days).label("e")
+    ).where(w.d.is_not(None))
+    contract_start = func.coalesce(DayNumber(w.contract_start), w.d)
+    contract_end = case(
+        (w.contract_end.is_(None), literal(_FOREVER)),
+        else_=DayNumber(w.contract_end) + 1,
+    )
+    by_contracts = select(
+        *common, w.no_contact_days, contract_start.label("s"), contract_end.label("e")
+    ).where(
+        or_(w.contract_start.is_not(None), w.recurring_amount.is_not(None)),
+        contract_start.is_not(None),
+    )
+    intervals = union_all(by_wins, by_contracts).subquery("customer_intervals")
+    i = intervals.c
+    partition = (i.connection_id, i.customer)
+    order = (i.s, i.e)
+    reach = func.max(i.e).over(partition_by=partition, order_by=order, rows=(None, -1))
+    flagged = select(
+        i.workspace_id,
+        i.connection_id,
+        i.customer,
+        i.account_remote_id,
+        i.source,
+        i.no_contact_days,
+        i.s,
+        i.e,
+        case((or_(reach.is_(None), i.s > reach), 1), else_=0).label("starts"),
+    ).subquery("customer_starts")
+    g = flagged.c
+    stretch = func.sum(g.starts).over(
+        partition_by=(g.connection_id, g.customer), order_by=(g.s, g.e), rows=(None, 0)
+    )
+    numbered = select(
+        g.workspace_id,
+        g.connection_id,
+        g.customer,
+        g.account_remote_id,
+        g.source,
+        g.no_contact_days,
+        g.starts,
+        g.s,
+        g.e,
+        stretch.label("stretch"),
+    ).subquery("customer_numbered")
+    n = numbered.c
+    return (
+        select(
+            n.workspace_id,
+            n.connection_id,
+            n.customer,
+            func.max(n.account_remote_id).label("account_remote_id"),
+            func.max(case((n.starts == 1, n.source))).label("source"),
+            func.max(n.no_contact_days).label("no_contact_days"),
+            cast(func.min(n.s), Integer).label("start_day"),
+            cast(func.max(n.e), Integer).label("end_day"),
+        )
+        .group_by(n.workspace_id, n.connection_id, n.customer, n.stretch)
+        .subquery("customers_src")
+    )
+
+
+# -- conditions on a stretch for a frame -------------------------------------------------
+
+
+def active_on(c: Cols, day: int) -> ColumnElement[bool]:
+    return and_(c.start_day <= day, c.end_day > day)
+
+
+def _new(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return and_(c.start_day >= first_day(f), c.start_day <= stock_day(f))
+
+
+def _lost(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return and_(c.end_day >= first_day(f), c.end_day <= stock_day(f))
+
+
+def _active_start(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return active_on(c, first_day(f) - 1)
+
+
+def _active_end(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return active_on(c, stock_day(f))
+
+
+def _retained(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return and_(c.start_day <= first_day(f) - 1, c.end_day > stock_day(f))
+
+
+def _active_any(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return and_(c.start_day <= stock_day(f), c.end_day > first_day(f))
+
+
+def _contacted(c: Cols, after: ColumnElement[bool], before: datetime) -> ColumnElement[bool]:
+    """The customer has an activity done before ``before`` and meeting ``after``: linked by
+    its account, or by its contact for a contact customer."""
+    return exists().where(
+        Activity.connection_id == c.connection_id,
+        or_(
+            and_(
+                c.account_remote_id.is_not(None),
+                Activity.account_remote_id == c.account_remote_id,
+            ),
+            and_(
+                c.account_remote_id.is_(None),
+                literal("c:") + Activity.contact_remote_id == c.customer,
+            ),
+        ),
+        Activity.deleted_at.is_(None),
+        Activity.done_at.is_not(None),
+        Activity.done_at < before,
+        after,
+    )
+
+
+def _stock_instant(f: Frame) -> datetime:
+    """The end of the stock day T as an instant (never after as-of)."""
+    end = to_utc(date.fromordinal(stock_day(f) + EPOCH_ORDINAL + 1), f.timezone)
+    return min(end, f.as_of)
+
+
+def _engaged(c: Cols, f: Frame) -> ColumnElement[bool]:
+    end = _stock_instant(f)
+    return and_(_active_start(c, f), _contacted(c, Activity.done_at >= f.start, end))
+
+
+def _recently_contacted(c: Cols, f: Frame) -> ColumnElement[bool]:
+    """Active on day T with an activity done in the workspace's last noContactDays."""
+    end = _stock_instant(f)
+    since = literal(end.timestamp()) - c.no_contact_days * 86400.0
+    return and_(_active_end(c, f), _contacted(c, EpochSeconds(Activity.done_at) >= since, end))
+
+
+def _ever(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return and_(c.start_day <= stock_day(f))
+
+
+def _referred(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return and_(_new(c, f), func.lower(c.source).like("%referr%"))
+
+
+C = Entity.CUSTOMERS
+
+CUSTOMER_MEASURES: tuple[Measure, ...] = (
+    Measure("customers_new", C, Agg.COUNT, _new, description="stretches begun in the frame"),
+    Measure("customers_lost", C, Agg.COUNT, _lost, description="stretches ended in the frame"),
+    Measure("customers_active_start", C, Agg.COUNT, _active_start, description="active day S-1"),
+    Measure("customers_active_end", C, Agg.COUNT, _active_end, description="active on day T"),
+    Measure("customers_retained", C, Agg.COUNT, _retained, description="one stretch S-1..T"),
+    Measure("customers_active_any", C, Agg.COUNT, _active_any, description="active in [S, T]"),
+    Measure("customers_referred", C, Agg.COUNT, _referred, description="new, source referral"),
+    Measure("customers_engaged", C, Agg.COUNT, _engaged, description="active at S-1, contacted"),
+    Measure(
+        "customers_ever",
+        C,
+        Agg.COUNT_DISTINCT,
+        _ever,
+        lambda c, f: c.connection_id + literal(":") + c.customer,
+        description="distinct accounts that became customers by day T",
+    ),
+    Measure(
+        "customers_contacted",
+        C,
+        Agg.COUNT,
+        _recently_contacted,
+        description="active on day T with a done activity in the last noContactDays",
+    ),
+    Measure(
+        "customer_lifetime_days",
+        C,
+        Agg.SUM,
+        _lost,
+        lambda c, f: c.end_day - c.start_day,
+        description="days from becoming a customer to being lost, stretches lost in the frame",
+    ),
+)
+
+
+# -- deal measures the customer KPIs need -------------------------------------------------
+
+_EXPANSION = (DealType.UPSELL, DealType.CROSS_SELL, DealType.UPGRADE)
+
+
+def _won_in(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return and_(c.status == DealStatus.WON, within(c.closed_at, f))
+
+
+def _upsold(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return and_(_won_in(c, f), c.deal_type.in_([DealType.UPSELL, DealType.CROSS_SELL]))
+
+
+def _expansion(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return and_(_won_in(c, f), c.deal_type.in_(_EXPANSION))
+
+
+def _contract_active(c: Cols, f: Frame) -> ColumnElement[bool]:
+    """A won deal's recurring contract covers the frame's last local day (a contract
+    without a start date starts at the close time; without an end it runs on)."""
+    return and_(
+        c.status == DealStatus.WON,
+        c.recurring_amount.is_not(None),
+        or_(
+            c.contract_start <= f.last_day,
+            and_(c.contract_start.is_(None), c.closed_at < f.end),
+        ),
+        or_(c.contract_end.is_(None), c.contract_end >= f.last_day),
+    )
+
+
+D = Entity.DEALS
+
+
+def _customer_won_in(c: Cols, f: Frame) -> ColumnElement[bool]:
+    return and_(
+        _won_in(c, f), or_(c.account_remote_id.is_not(None), c.contact_remote_id.is_not(None))
+    )
+
+
+CUSTOMER_MEASURES += (
+    Measure(
+        "customers_with_win",
+        D,
+        Agg.COUNT_DISTINCT,
+        _customer_won_in,
+        lambda c, f: c.connection_id + literal(":") + _customer_key(c),
+        description="distinct customers with a deal won in the frame",
+    ),
+    Measure("deals_upsold", D, Agg.COUNT, _upsold, description="upsell/cross-sell deals won"),
+    Measure("expansion_amount", D, Agg.MONEY, _expansion, lambda c, f: c.amount, FxDate.CLOSE),
+    Measure(
+        "mrr_amount",
+        D,
+        Agg.MONEY,
+        _contract_active,
+        lambda c, f: c.recurring_amount,
+        FxDate.FRAME_END,
+    ),
+)
