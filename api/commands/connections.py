@@ -7,11 +7,13 @@ from typing import Annotated
 import typer
 
 from api.commands.common import database, emit, run
-from core.errors import ValidationError
+from core.errors import NotFoundError, ValidationError
+from core.models import Connection
 from core.plugins import connector_classes, create_plugin_manager
 from core.secrets import Vault
 from core.settings import get_settings
 from core.sync.connections import create_connection
+from core.sync.schedules import parse_schedule
 
 app = typer.Typer(help="Connections to CRM accounts.", no_args_is_help=True)
 
@@ -39,10 +41,15 @@ def add(
         str | None, typer.Option("--base-url", help="API base URL (sandbox, EU, simulator).")
     ] = None,
     name: Annotated[str, typer.Option(help="A label for the connection.")] = "",
+    schedule: Annotated[
+        str | None, typer.Option(help="Sync schedule: an interval (15m, 1h) or a cron expression.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Add a connection; prints its id on the last line. Credentials are stored encrypted."""
     credentials = parse_credentials(credential or [])
+    if schedule is not None:
+        schedule = parse_schedule(schedule).text
     settings = get_settings()
     vault = Vault.from_settings(settings)
     classes = connector_classes(create_plugin_manager())
@@ -59,13 +66,41 @@ def add(
                 base_url=base_url,
                 name=name,
             )
+            connection.schedule = schedule
             await session.commit()
             return {
                 "id": connection.id,
                 "workspace": connection.workspace_id,
                 "connector": connection.connector,
+                "schedule": connection.schedule or "manual",
                 "base_url": connection.base_url or classes[connector].default_base_url,
             }
 
     data = run(_add())
     emit(data, as_json=as_json, created_id=str(data["id"]))
+
+
+@app.command("schedule")
+def schedule_command(
+    connection_id: str,
+    every: Annotated[str | None, typer.Option("--every", help="An interval: 15m, 1h, 1d.")] = None,
+    cron: Annotated[str | None, typer.Option("--cron", help="A cron expression (UTC).")] = None,
+    off: Annotated[bool, typer.Option("--off", help="Manual syncs only.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Set when a connection syncs (the embedded scheduler or the workers run it)."""
+    if [every is not None, cron is not None, off].count(True) != 1:
+        raise ValidationError("give exactly one of --every INTERVAL, --cron EXPR or --off")
+    text = None if off else parse_schedule(every or cron or "").text
+
+    async def _set() -> dict[str, object]:
+        async with database() as (_, sessions), sessions() as session:
+            connection = await session.get(Connection, connection_id)
+            if connection is None:
+                raise NotFoundError(f"connection {connection_id!r} not found")
+            connection.schedule = text
+            await session.commit()
+            return {"id": connection.id, "schedule": text or "manual"}
+
+    data = run(_set())
+    emit(data, as_json=as_json, created_id=None)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from tests.api.test_cli import crmkpi
 from tests.plugins.testcrm.dataset import Dataset, generate
@@ -96,3 +97,46 @@ def test_errors_are_one_clear_line(
     assert result.returncode != 0
     assert expected in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_connection_schedule_is_validated_and_stored(tmp_path: Path) -> None:
+    env = {
+        "CRMKPI_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/s.db",
+        "CRMKPI_SECRET_KEYS": Fernet.generate_key().decode(),
+    }
+    org = crmkpi("org", "create", "Acme", env=env, cwd=tmp_path).stdout.strip().splitlines()[-1]
+    ws = crmkpi("workspace", "create", "--org", org, "--name", "W", env=env, cwd=tmp_path)
+    ws_id = ws.stdout.strip().splitlines()[-1]
+    added = crmkpi(
+        "connection",
+        "add",
+        "--workspace",
+        ws_id,
+        "--connector",
+        "hubspot",
+        "--credential",
+        "access_token=x",
+        "--schedule",
+        "15m",
+        "--json",
+        env=env,
+        cwd=tmp_path,
+    )
+    assert added.returncode == 0, added.stderr
+    conn = json.loads(added.stdout)
+    assert conn["schedule"] == "15m"
+    cron = crmkpi(
+        "connection",
+        "schedule",
+        conn["id"],
+        "--cron",
+        "*/5 * * * *",
+        "--json",
+        env=env,
+        cwd=tmp_path,
+    )
+    assert json.loads(cron.stdout)["schedule"] == "*/5 * * * *"
+    bad = crmkpi("connection", "schedule", conn["id"], "--every", "10s", env=env, cwd=tmp_path)
+    assert bad.returncode != 0 and "invalid schedule" in bad.stderr
+    off = crmkpi("connection", "schedule", conn["id"], "--off", "--json", env=env, cwd=tmp_path)
+    assert json.loads(off.stdout)["schedule"] == "manual"
