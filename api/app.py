@@ -24,6 +24,7 @@ from api.observability import metrics_endpoint
 from api.ratelimit import RateLimiter, graphql_guard
 from api.schema import create_schema
 from api.session import SerialSession
+from api.webhooks import router as webhooks_router
 from core.db import create_engine, create_sessionmaker
 from core.errors import ConfigurationError
 from core.observability import SyncMetricsPlugin
@@ -171,6 +172,7 @@ def create_app(
     app.include_router(dashboard_router)  # the page at /dashboard, a client of /graphql
 
     app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
+    app.include_router(webhooks_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -31,6 +31,8 @@ class SyncLauncher:
         self.plugins = plugins
         self.settings = settings
         self.tasks: dict[str, asyncio.Task[None]] = {}
+        #: Debounce timers of webhook-triggered syncs, by connection.
+        self.pending: dict[str, asyncio.Task[None]] = {}
 
     def running(self, connection_id: str) -> bool:
         task = self.tasks.get(connection_id)
@@ -73,11 +75,38 @@ class SyncLauncher:
         except Exception:  # a background task has no caller to raise to: log it
             _log.exception("sync.api_failed", connection_id=connection_id)
 
+    async def launch_debounced(self, connection_id: str, delay: float) -> bool:
+        """An incremental sync ``delay`` seconds from now; deliveries meanwhile join it.
+
+        With workers, procrastinate's queueing lock keeps one waiting job per connection;
+        here, one pending timer per connection does the same. False when one is pending.
+        """
+        if self.uses_queue:
+            queue = create_queue(self.settings)
+            async with queue.open_async():
+                return (
+                    await defer_sync(
+                        queue, connection_id, SyncMode.INCREMENTAL, delay_seconds=int(delay)
+                    )
+                    == 1
+                )
+        if connection_id in self.pending:
+            return False
+
+        async def later() -> None:
+            await asyncio.sleep(delay)
+            self.pending.pop(connection_id, None)
+            await self.launch(connection_id, SyncMode.INCREMENTAL)
+
+        self.pending[connection_id] = asyncio.create_task(later())
+        return True
+
     async def wait(self) -> None:
         """Let running syncs finish (tests, and a graceful shutdown)."""
         await asyncio.gather(*self.tasks.values(), return_exceptions=True)
 
     async def close(self) -> None:
-        for task in self.tasks.values():
+        for task in [*self.pending.values(), *self.tasks.values()]:
             task.cancel()
+        await asyncio.gather(*self.pending.values(), return_exceptions=True)
         await self.wait()

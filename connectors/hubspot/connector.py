@@ -10,7 +10,16 @@ import httpx
 
 from connectors.hubspot import client, settings
 from connectors.hubspot.streams import all_streams
-from core.sync.connector import Auth, Connector, CredentialField, RateLimitPolicy, Stream
+from connectors.hubspot.webhooks import streams_to_sync, verify_signature_v3
+from core.sync.connector import (
+    Auth,
+    Connector,
+    CredentialField,
+    RateLimitPolicy,
+    Stream,
+    WebhookDelivery,
+    WebhookRejected,
+)
 
 
 class HubSpotConnector(Connector):
@@ -42,6 +51,21 @@ class HubSpotConnector(Connector):
 
     def streams(self) -> Sequence[Stream]:
         return all_streams()
+
+    @classmethod
+    def webhook_wants_sync(cls, delivery: WebhookDelivery, credentials: Mapping[str, str]) -> bool:
+        """v3 signature with the app's client secret, at most 5 minutes old."""
+        secret = credentials.get("webhook_secret") or credentials.get("client_secret")
+        if not secret:
+            raise WebhookRejected("this connection has no webhook_secret")
+        verify_signature_v3(
+            secret,
+            method=delivery.method,
+            uri=delivery.url,
+            body=delivery.body,
+            headers=delivery.headers,
+        )
+        return bool(streams_to_sync(delivery.body))
 
     async def authenticate(
         self,

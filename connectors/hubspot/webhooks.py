@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from core.sync.connector import WebhookRejected
+
 SIGNATURE_HEADER = "X-HubSpot-Signature-v3"
 TIMESTAMP_HEADER = "X-HubSpot-Request-Timestamp"
 MAX_AGE = timedelta(minutes=5)
@@ -44,8 +46,7 @@ EVENT_STREAMS = {
 }
 
 
-class WebhookRejected(ValueError):
-    """The request is not a genuine, fresh HubSpot delivery; the reason says why."""
+__all__ = ["WebhookRejected", "signature_v3", "streams_to_sync", "verify_signature_v3"]
 
 
 def _uri(uri: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -9,7 +10,16 @@ import httpx
 
 from connectors.pipedrive import client, settings
 from connectors.pipedrive.streams import all_streams
-from core.sync.connector import Auth, Connector, CredentialField, RateLimitPolicy, Stream
+from connectors.pipedrive.webhooks import parse_event, verify_basic_auth, wants_sync
+from core.sync.connector import (
+    Auth,
+    Connector,
+    CredentialField,
+    RateLimitPolicy,
+    Stream,
+    WebhookDelivery,
+    WebhookRejected,
+)
 
 
 class PipedriveConnector(Connector):
@@ -46,6 +56,22 @@ class PipedriveConnector(Connector):
         remaining_header="x-ratelimit-remaining",
         reset_header="x-ratelimit-reset",
     )
+
+    @classmethod
+    def webhook_wants_sync(cls, delivery: WebhookDelivery, credentials: Mapping[str, str]) -> bool:
+        """HTTP Basic credentials set on the webhook (Pipedrive signs nothing)."""
+        headers = {k.lower(): v for k, v in delivery.headers.items()}
+        if not verify_basic_auth(
+            headers.get("authorization"),
+            credentials.get("webhook_user", ""),
+            credentials.get("webhook_password", ""),
+        ):
+            raise WebhookRejected("webhook credentials do not match this connection's")
+        try:
+            payload = json.loads(delivery.body)
+        except ValueError:
+            raise WebhookRejected("body is not JSON") from None
+        return isinstance(payload, dict) and wants_sync(parse_event(payload))
 
     def streams(self) -> Sequence[Stream]:
         return all_streams()

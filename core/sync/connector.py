@@ -36,6 +36,20 @@ from core.sync.records import AnyRecord, Record
 ASGIApp: TypeAlias = Callable[..., Awaitable[None]]
 
 
+class WebhookRejected(ValueError):
+    """A webhook delivery that is not genuine or not fresh; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookDelivery:
+    """An incoming webhook request, as the HTTP layer received it."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes
+
+
 class MappingError(ValueError):
     """A raw record cannot be mapped; the engine quarantines it with this message."""
 
@@ -214,6 +228,16 @@ class Connector(ABC):
     def account_key(self, credentials: Mapping[str, str], base_url: str) -> str:
         """Identifies the CRM account whose rate limit is shared (default: the base URL)."""
         return f"{self.name}:{base_url}"
+
+    @classmethod
+    def webhook_wants_sync(cls, delivery: WebhookDelivery, credentials: Mapping[str, str]) -> bool:
+        """Verify a webhook delivery for a connection with ``credentials``.
+
+        Raise WebhookRejected when it is not genuine (signature, shared secret) or is a
+        replay; return True when it reports changes worth an incremental sync. The default
+        refuses every delivery: a connector without webhooks accepts none.
+        """
+        raise WebhookRejected(f"{cls.name} does not receive webhooks")
 
     def is_auth_error(self, response: httpx.Response) -> bool:
         """True when ``response`` means the token expired (401 by default)."""
