@@ -214,7 +214,11 @@ async def test_repeat_sync_changes_nothing(
     before = await data(engine, connection.id)
     again = await sync(connection.id)
     assert again.status is SyncStatus.SUCCEEDED
-    assert sum(s.inserted + s.updated + s.deleted for s in again.stats.streams.values()) == 0
+    assert sum(s.inserted + s.updated + s.deleted for s in again.stats.streams.values()) == 0, {
+        k: (v.inserted, v.updated, v.deleted)
+        for k, v in again.stats.streams.items()
+        if v.inserted + v.updated + v.deleted
+    }
     assert await data(engine, connection.id) == before
     full = await sync(connection.id, full=True)
     assert full.status is SyncStatus.SUCCEEDED
