@@ -211,6 +211,26 @@ class LeadsStream(PipedriveStream):
         if Shared.LEAD_LABELS not in ctx.shared:
             labels = await read_all(http, Request(path=settings.V1_LEAD_LABELS), V1_PAGINATOR)
             ctx.shared[Shared.LEAD_LABELS] = {str(x["id"]): str(x.get("name")) for x in labels}
+        since = rfc3339_since(ctx)
+        if since is not None:
+            # A lead re-read in this window may have been converted by a deal outside the
+            # deals window: deals updated since the lead window began include every deal
+            # converted from such a lead (a deal is created after its lead's last update).
+            params = {"limit": settings.PAGE_SIZE, "updated_since": since}
+            deals = await read_all(
+                http, Request(path=settings.V2_DEALS, params=params), V2_PAGINATOR
+            )
+            conversions = ctx.shared.setdefault(Shared.CONVERSIONS, {})
+            for deal in deals:
+                if deal.get("source_lead_id"):
+                    conversions.setdefault(
+                        str(deal["source_lead_id"]),
+                        (
+                            str(deal["id"]),
+                            mapping.parse_time(deal.get("add_time")),
+                            None if deal.get("org_id") is None else str(deal["org_id"]),
+                        ),
+                    )
 
     def incremental_params(self, since: str | None) -> dict[str, Any]:
         params: dict[str, Any] = {"sort": "update_time ASC"}

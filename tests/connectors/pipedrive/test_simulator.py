@@ -4,7 +4,7 @@ end over httpx's ASGI transport (the database-backed end-to-end runs are in test
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import httpx
@@ -233,13 +233,19 @@ async def test_full_read_carries_the_whole_business(
     ) == sum((d.amount for d in dataset.deals if d.status == "WON"), Decimal(0))
 
 
+def _latest_change(dataset: Dataset) -> datetime:
+    """After every change of the business: deletions happen after the last sync's cursor."""
+    objects = [*dataset.deals, *dataset.contacts, *dataset.activities, *dataset.accounts]
+    return max(o.updated_at for o in objects)
+
+
 async def test_incremental_read_gets_edits_and_deletions(
     client: httpx.AsyncClient, dataset: Dataset, sim: PipedriveSimulator
 ) -> None:
     full = await _sync(client, StreamContext("conn", SyncMode.FULL))
     cursors = {name: r.cursor for name, r in full.items()}
     # After every existing change (the dataset can date deal updates past its anchor).
-    at = max(d.updated_at for d in dataset.deals) + timedelta(hours=1)
+    at = _latest_change(dataset) + timedelta(hours=1)
     edited = dataset.edit_deals(5, at)
     gone_deal = [d for d in dataset.deals if d not in edited][:2]
     dataset.delete(gone_deal, at)

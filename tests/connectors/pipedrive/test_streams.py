@@ -141,10 +141,11 @@ async def test_leads_page_by_offset_and_archived_are_deletions(http: Http) -> No
     archived = respx.get(f"{BASE}/api/v1/leads/archived").mock(
         return_value=httpx.Response(200, json={"success": True, "data": [{"id": "dead-beef"}]})
     )
+    converting = {"id": 101, "source_lead_id": "adf21080-0e10-11eb-879b-05d71fb426ec"}
+    deals = respx.get(f"{BASE}/api/v2/deals").mock(
+        return_value=httpx.Response(200, json=_page([converting, {"id": 102}]))
+    )
     ctx = _ctx(SyncMode.INCREMENTAL, Cursor(datetime(2026, 1, 1, tzinfo=UTC)))
-    ctx.shared[streams.Shared.CONVERSIONS] = {
-        "adf21080-0e10-11eb-879b-05d71fb426ec": ("101", None, "201")
-    }
     result = await run_stream(streams.LeadsStream(), http, ctx)
     assert route.calls[0].request.url.params["sort"] == "update_time ASC"
     assert route.calls[0].request.url.params["updated_since"] == "2025-12-31T23:50:00Z"
@@ -162,6 +163,8 @@ async def test_leads_page_by_offset_and_archived_are_deletions(http: Http) -> No
     assert isinstance(hot, LeadRecord)
     assert hot.sql_at == hot.mql_at == hot.remote_created_at is not None
     assert archived.call_count == 1 and result.deleted == [(LeadRecord, "dead-beef")]
+    # conversions by deals outside the deals window: read from the lead window on
+    assert deals.calls[0].request.url.params["updated_since"] == "2025-12-31T23:50:00Z"
     assert result.cursor == Cursor(
         datetime(2026, 2, 1, 8, tzinfo=UTC), "bbf21080-0e10-11eb-879b-05d71fb426ec"
     )
