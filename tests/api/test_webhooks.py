@@ -83,8 +83,8 @@ async def test_hubspot_deliveries_are_verified_and_debounced(
                     (
                         await conn.execute(
                             text(
-                                "SELECT args->>'connection_id' FROM procrastinate_jobs WHERE status = 'todo'"
-                                " AND args->>'connection_id' = :id"
+                                "SELECT args->>'connection_id' FROM procrastinate_jobs "
+                                "WHERE status = 'todo' AND args->>'connection_id' = :id"
                             ),
                             {"id": hub_id},
                         )
