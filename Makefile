@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# Tests start their own PostgreSQL from the server binaries; without any, from a wheel.
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
+		$(BIN)/python -m pip install --quiet 'pgserver>=0.1.4'
 	@touch $(STAMP)
 
 demo: $(STAMP)

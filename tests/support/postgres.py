@@ -21,11 +21,19 @@ from pathlib import Path
 
 
 def _bin_dir() -> Path | None:
+    """The machine's server binaries; else those of the pgserver wheel (the Makefile installs
+    it into .venv only on machines without PostgreSQL)."""
     for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
         if Path(candidate, "initdb").exists():
             return Path(candidate)
     found = shutil.which("initdb")
-    return Path(found).parent if found else None
+    if found:
+        return Path(found).parent
+    try:
+        from pgserver._commands import POSTGRES_BIN_PATH  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return Path(POSTGRES_BIN_PATH)
 
 
 def _free_port() -> int:
@@ -81,7 +89,10 @@ def start_cluster(*, fast: bool = True) -> PostgresCluster:
     """initdb + start; ``fast`` turns off durability (fine for throwaway test data)."""
     bin_dir = _bin_dir()
     if bin_dir is None:
-        raise RuntimeError("PostgreSQL server binaries (initdb) not found")
+        raise RuntimeError(
+            "PostgreSQL server binaries (initdb) not found, and the pgserver wheel is not "
+            "installed: run `make test`, which installs it when the machine has none"
+        )
     as_user = "postgres" if os.geteuid() == 0 else None
     root = Path(tempfile.mkdtemp(prefix="crmkpi-pg-"))
     data_dir = root / "data"
