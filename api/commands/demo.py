@@ -29,6 +29,7 @@ from api.commands.common import console, database, out, run
 from api.commands.serve import serve
 from api.commands.sync import _table as progress_table
 from api.threaded_server import serve_in_thread
+from core.errors import ValidationError
 from core.imports import import_kind
 from core.imports.kind import import_csv
 from core.models import Connection, Organization
@@ -196,6 +197,57 @@ def _save_state(path: Path, state: dict[str, Any]) -> None:
     os.chmod(path, 0o600)
 
 
+#: KPIs the dashboard shows; --check asks each of them over the last year and every workspace.
+CHECKED_KPIS = (
+    "salesRevenue",
+    "dealsWon",
+    "dealsLost",
+    "winRate",
+    "averageDealSize",
+    "closeRate",
+    "opportunitiesCreated",
+    "averageSalesCycleDays",
+    "pipelineValue",
+    "weightedPipelineValue",
+    "openDeals",
+    "activities",
+    "newLeads",
+    "leadConversionRate",
+    "activeCustomers",
+    "nps",
+)
+
+
+async def _check(state: dict[str, Any]) -> list[str]:
+    """Ask the dashboard's KPIs through the public GraphQL API; the ones without a number."""
+    import httpx
+
+    from api.app import create_app
+
+    fields = " ".join(
+        f"{k}(period: {{preset: LAST_365_DAYS}}) {{ value nullReason }}" for k in CHECKED_KPIS
+    )
+    settings = get_settings().model_copy(update={"scheduler": "off"})
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://demo") as http:
+            response = await http.post(
+                "/graphql",
+                json={"query": f"{{ metrics {{ {fields} }} }}"},
+                headers={"Authorization": f"Bearer {state['api_key']}"},
+            )
+    body = response.json()
+    if body.get("errors"):
+        return [str(e.get("message")) for e in body["errors"]]
+    results = body["data"]["metrics"]
+    return [
+        f"{k}: {(results.get(k) or {}).get('nullReason') or 'no value'}"
+        for k in CHECKED_KPIS
+        if not isinstance((results.get(k) or {}).get("value"), int | float)
+    ]
+
+
 def _print_summary(state: dict[str, Any], base: str) -> None:
     key = state["api_key"]
     curl = (
@@ -218,6 +270,10 @@ def demo(
     port: Annotated[int | None, typer.Option(help="Port to serve on.")] = None,
     deals: Annotated[int, typer.Option(help="Deals across the three simulated CRMs.")] = 20_000,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Set up, sync, exit.")] = False,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Headless: set up, sync, check every dashboard KPI, exit."),
+    ] = False,
 ) -> None:
     """Set up a demo agency with three simulated CRMs, sync them, and serve the API."""
     settings = get_settings()
@@ -241,5 +297,11 @@ def demo(
         _sync_all(state["connections"], vault, pm)
         run(_business_data(state))
         _print_summary(state, f"http://{settings.host}:{port or settings.port}")
+        if check:
+            missing = run(_check(state))
+            if missing:
+                raise ValidationError("demo check failed: " + "; ".join(missing))
+            out.print(f"demo check: all {len(CHECKED_KPIS)} dashboard KPIs answered")
+            return
         if not no_serve:
             serve(host=None, port=port)

@@ -1,4 +1,5 @@
-"""`crmkpi demo` from an empty folder: three simulated CRMs synced, data imported, reused."""
+"""`crmkpi demo` from an empty folder: three simulated CRMs synced, every dashboard KPI
+answered (`--check`), and everything reused by a second run."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ from pathlib import Path
 ROOT = Path(__file__).parents[2]
 
 
-def _demo(cwd: Path) -> subprocess.CompletedProcess[str]:
+def _demo(cwd: Path, mode: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CRMKPI_LOG_FORMAT": "json"}
     for name in ("CRMKPI_DATABASE_URL", "CRMKPI_SECRET_KEYS"):
         env.pop(name, None)
     return subprocess.run(
-        [sys.executable, "-m", "api.cli", "demo", "--no-serve", "--deals", "300"],
+        [sys.executable, "-m", "api.cli", "demo", mode, "--deals", "300"],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -26,8 +27,9 @@ def _demo(cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_demo_sets_up_syncs_and_reuses(tmp_path: Path) -> None:
-    first = _demo(tmp_path)
+    first = _demo(tmp_path, "--check")
     assert first.returncode == 0, first.stderr[-2000:]
+    assert "demo check: all 16 dashboard KPIs answered" in first.stdout
     for crm in ("hubspot", "salesforce", "pipedrive"):
         assert f"sync {crm}: SUCCEEDED" in first.stdout
     state = json.loads((tmp_path / "var" / "demo.json").read_text())
@@ -36,7 +38,7 @@ def test_demo_sets_up_syncs_and_reuses(tmp_path: Path) -> None:
     assert f"/dashboard?key={state['api_key']}" in first.stdout
     assert len(state["workspace_ids"]) == 2 and len(state["connections"]) == 3
 
-    second = _demo(tmp_path)
+    second = _demo(tmp_path, "--no-serve")
     assert second.returncode == 0, second.stderr[-2000:]
     assert json.loads((tmp_path / "var" / "demo.json").read_text()) == state
     assert second.stdout.count(": SUCCEEDED") == 3
