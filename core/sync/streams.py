@@ -26,6 +26,7 @@ from core.sync.mappings import FieldMappings, apply_mappings
 from core.sync.records import AnyRecord, StageRecord
 from core.sync.runs import StreamStats
 from core.sync.state import save_cursor
+from core.sync.textcheck import storable, unstorable_text
 from core.sync.upsert import Quarantined, RecordWriter, WriteCounts
 
 #: What a broken raw record may raise while mapped: quarantined, never fatal to the run.
@@ -97,11 +98,18 @@ def map_page(
     map_one = stream.map
     extend = records.extend
     for raw in raws:
+        start = len(records)
         try:
             extend(map_one(raw, ctx))
+            for i in range(start, len(records)):
+                problem = unstorable_text(records[i])
+                if problem:
+                    raise MappingError(problem)
         except MAPPING_FAILURES as exc:
+            del records[start:]  # nothing of a quarantined raw record is written
             reason = str(exc) if isinstance(exc, MappingError) else f"{type(exc).__name__}: {exc}"
-            bad.append(Quarantined(stream.name, _remote_id(stream, raw), reason, raw))
+            remote_id = storable(_remote_id(stream, raw))
+            bad.append(Quarantined(stream.name, remote_id, storable(reason), storable(raw)))
     needs_mapping = bool(mappings.deal_attributes or mappings.custom_dimensions)
     for record in records:
         if needs_mapping or isinstance(record, StageRecord):
