@@ -163,6 +163,7 @@ def _main(argv: list[str]) -> None:
         settings = Settings(
             database_url=argv[1],
             scheduler="off",
+            log_level="WARNING",
             graphql_max_tokens=100_000,
             graphql_max_aliases=100,
         )
