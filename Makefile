@@ -7,6 +7,9 @@ STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: demo test lint typecheck serve bench soak schema clean
 
+# The dashboard's browser test drives Debian's Chromium (never a downloaded browser build).
+CHROMIUM := /usr/bin/chromium
+
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
@@ -26,8 +29,18 @@ lint: $(STAMP)
 
 typecheck: lint
 
-test: lint
+test: lint $(CHROMIUM)
 	$(BIN)/python -m pytest
+
+# A file target: nothing to do (and nothing printed) once Chromium is installed.
+$(CHROMIUM):
+	@if [ "$$(id -u)" != 0 ]; then \
+		echo "The browser test needs Chromium: sudo apt-get install --no-install-recommends chromium" >&2; \
+		exit 1; \
+	fi
+	@echo "Installing Debian's chromium for the dashboard browser test..."
+	@apt-get update -qq >/dev/null
+	@DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -17,8 +17,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from strawberry.fastapi import GraphQLRouter
 
+from api.background import SyncLauncher
 from api.context import Context
+from api.dashboard import router as dashboard_router
 from api.observability import metrics_endpoint
+from api.ratelimit import RateLimiter, graphql_guard
 from api.schema import create_schema
 from api.session import SerialSession
 from core.db import create_engine, create_sessionmaker
@@ -39,6 +42,7 @@ class AppState:
     sessionmaker: async_sessionmaker[AsyncSession]
     plugins: pluggy.PluginManager
     settings: Settings
+    syncs: SyncLauncher
 
 
 def _bearer(request: Request) -> str | None:
@@ -86,12 +90,17 @@ def create_app(
         if not any(isinstance(p, SyncMetricsPlugin) for p in pm.get_plugins()):
             pm.register(SyncMetricsPlugin())
         app.state.crmkpi = AppState(
-            engine=eng, sessionmaker=create_sessionmaker(eng), plugins=pm, settings=settings
+            engine=eng,
+            sessionmaker=create_sessionmaker(eng),
+            plugins=pm,
+            settings=settings,
+            syncs=SyncLauncher(eng, pm, settings),
         )
         scheduler = _start_scheduler(settings, eng, pm)
         try:
             yield
         finally:
+            await app.state.crmkpi.syncs.close()
             if scheduler is not None:
                 await scheduler.stop()
             if own_engine:
@@ -105,6 +114,13 @@ def create_app(
             allow_methods=["GET", "POST", "OPTIONS"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
         )
+
+    limiter = (
+        RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
+        if settings.rate_limit_per_minute > 0
+        else None
+    )
+    app.middleware("http")(graphql_guard(limiter, max_body_bytes=settings.max_request_bytes))
 
     @app.middleware("http")
     async def request_id(
@@ -143,6 +159,7 @@ def create_app(
                 settings=state.settings,
                 plugins=state.plugins,
                 viewer=viewer,
+                syncs=state.syncs,
             )
 
     graphql = GraphQLRouter(
@@ -151,6 +168,7 @@ def create_app(
         graphql_ide="graphiql",
     )
     app.include_router(graphql, prefix="/graphql")
+    app.include_router(dashboard_router)  # the page at /dashboard, a client of /graphql
 
     app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
 

@@ -1,37 +1,83 @@
-"""Serve an ASGI app on a free localhost port in a background thread.
+"""Syncs started from the API: queued for the workers, or run by the API process itself.
 
-Used by ``crmkpi demo`` to run the CRM simulators beside the API in one process, and by the
-end-to-end tests to put a simulator behind a real socket.
+``triggerSync`` must answer at once, while a sync may take minutes. With ``crmkpi worker``
+processes (PostgreSQL, no embedded scheduler) the sync is deferred to their queue
+(core.sync.worker, debounced per connection). The embedded default (one ``crmkpi serve``
+process) runs it here as a tracked task, cancelled at exit. Either way the sync lock
+(core.sync.locks) keeps it exclusive with every other run of the connection.
 """
 
 from __future__ import annotations
 
-import contextlib
-import threading
-import time
-from collections.abc import Iterator
-from typing import Any
+import asyncio
 
-import uvicorn
+import pluggy
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.errors import CrmkpiError
+from core.models.enums import SyncMode
+from core.secrets import Vault
+from core.settings import Settings
+from core.sync.runner import SyncOptions, run_sync
+from core.sync.worker import create_queue, defer_sync
+
+_log = structlog.get_logger(__name__)
 
 
-@contextlib.contextmanager
-def serve_in_thread(app: Any, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
-    """Run ``app``; yield its base URL; stop it on exit."""
-    config = uvicorn.Config(
-        app, host=host, port=port, log_level="error", lifespan="off", access_log=False
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the background server did not start")
-        time.sleep(0.01)
-    bound = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://{host}:{bound}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+class SyncLauncher:
+    def __init__(self, engine: AsyncEngine, plugins: pluggy.PluginManager, settings: Settings):
+        self.engine = engine
+        self.plugins = plugins
+        self.settings = settings
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+
+    def running(self, connection_id: str) -> bool:
+        task = self.tasks.get(connection_id)
+        return task is not None and not task.done()
+
+    @property
+    def uses_queue(self) -> bool:
+        return not self.settings.is_sqlite and not self.settings.embedded_scheduler
+
+    async def launch(self, connection_id: str, mode: SyncMode) -> bool:
+        """Queue or start a sync; False when one is already waiting or running here."""
+        if self.uses_queue:
+            queue = create_queue(self.settings)
+            async with queue.open_async():
+                return await defer_sync(queue, connection_id, mode) == 1
+        if self.running(connection_id):
+            return False
+        vault = Vault.from_settings(self.settings)  # fails here, in the request, if unset
+        task = asyncio.create_task(self._run(connection_id, mode, vault))
+        self.tasks[connection_id] = task
+        task.add_done_callback(lambda _: self._forget(connection_id, task))
+        return True
+
+    def _forget(self, connection_id: str, task: asyncio.Task[None]) -> None:
+        if self.tasks.get(connection_id) is task:
+            del self.tasks[connection_id]
+
+    async def _run(self, connection_id: str, mode: SyncMode, vault: Vault) -> None:
+        try:
+            result = await run_sync(
+                connection_id,
+                engine=self.engine,
+                pm=self.plugins,
+                vault=vault,
+                options=SyncOptions(mode=mode),
+            )
+            _log.info("sync.api_finished", connection_id=connection_id, status=result.status)
+        except CrmkpiError as exc:  # already running elsewhere, unknown connector, ...
+            _log.warning("sync.api_refused", connection_id=connection_id, error=str(exc))
+        except Exception:  # a background task has no caller to raise to: log it
+            _log.exception("sync.api_failed", connection_id=connection_id)
+
+    async def wait(self) -> None:
+        """Let running syncs finish (tests, and a graceful shutdown)."""
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+
+    async def close(self) -> None:
+        for task in self.tasks.values():
+            task.cancel()
+        await self.wait()

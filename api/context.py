@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import pluggy
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.fastapi import BaseContext
 
+from api.background import SyncLauncher
 from api.errors import AuthenticationError
+from api.loaders import Loaders
 from api.session import SerialSession
 from core.settings import Settings
 from core.tenancy import Viewer
@@ -18,17 +19,19 @@ from core.tenancy import Viewer
 @dataclass
 class Context(BaseContext):
     """``session`` is scoped to ``viewer`` (core.tenancy) and serialised (api.session);
-    ``loaders`` are per request."""
+    ``loaders`` are built per request on that session (api.loaders)."""
 
     session: SerialSession
     sessionmaker: async_sessionmaker[AsyncSession]
     settings: Settings
     plugins: pluggy.PluginManager
     viewer: Viewer | None
-    loaders: dict[str, Any] = field(default_factory=dict)
+    syncs: SyncLauncher | None = None
+    loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
         super().__init__()
+        self.loaders = Loaders.create(self.session)
 
     def require_viewer(self) -> Viewer:
         if self.viewer is None:

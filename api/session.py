@@ -7,7 +7,7 @@ used by two coroutines at once; every call here takes the request's lock first.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Executable, Result, ScalarResult
@@ -64,3 +64,14 @@ class SerialSession:
         async with self._lock:
             await self.raw.delete(instance)
             await self.raw.flush()
+
+    async def write(self, change: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run ``change`` alone and commit it, or roll it back whole if it raises."""
+        async with self._lock:
+            try:
+                result = await change(self.raw)
+                await self.raw.commit()
+            except BaseException:
+                await self.raw.rollback()
+                raise
+            return result

@@ -48,6 +48,14 @@ class Settings(BaseSettings):
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 4000
     max_page_size: int = 500
+    graphql_max_cost: int = Field(
+        default=20_000, ge=1, description="Fields a query may ask for, times its page sizes."
+    )
+    rate_limit_per_minute: int = Field(
+        default=600, ge=0, description="Requests per minute per API key; 0 disables the limit."
+    )
+    rate_limit_burst: int = Field(default=100, ge=1, description="Requests allowed at once.")
+    max_request_bytes: int = Field(default=1_000_000, ge=1024, description="Largest request.")
 
     @field_validator("database_url")
     @classmethod

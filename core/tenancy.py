@@ -60,6 +60,8 @@ class Viewer:
     organization_id: str
     role: Role
     workspace_ids: frozenset[str]
+    #: True when the key is limited to a list of workspaces (not the whole organization).
+    restricted: bool = False
 
     @property
     def can_write(self) -> bool:
@@ -142,7 +144,24 @@ async def authenticate(session: AsyncSession, plain: str) -> Viewer | None:
     if key.workspace_ids is not None:
         allowed &= set(key.workspace_ids)
     key.last_used_at = utcnow()
-    return Viewer(key.id, key.organization_id, Role(key.role), frozenset(allowed))
+    return Viewer(
+        key.id,
+        key.organization_id,
+        Role(key.role),
+        frozenset(allowed),
+        restricted=key.workspace_ids is not None,
+    )
+
+
+async def revoke_api_key(session: AsyncSession, key_id: str) -> ApiKey:
+    """Refuse the key from now on; revoking twice keeps the first revocation time."""
+    key = await session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFoundError(f"API key {key_id!r} not found")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        await session.flush()
+    return key
 
 
 @event.listens_for(Session, "do_orm_execute")

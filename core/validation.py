@@ -13,10 +13,12 @@ _CURRENCY = re.compile(r"^[A-Z]{3}$")
 def timezone(value: str) -> str:
     """An IANA timezone name such as ``Europe/Madrid``."""
     try:
+        if not value or len(value) > 64:  # the longest IANA name is 32 characters
+            raise ValueError(value)
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
         raise ValidationError(
-            f"unknown timezone {value!r}: use an IANA name such as 'Europe/Madrid'"
+            f"unknown timezone {value[:64]!r}: use an IANA name such as 'Europe/Madrid'"
         ) from None
     return value
 

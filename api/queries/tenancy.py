@@ -9,8 +9,11 @@ from sqlalchemy import select
 from strawberry.types import Info
 
 from api.context import Context
-from api.permissions import IsAuthenticated
-from api.types.tenancy import Viewer, Workspace
+from api.mutations.revoke_api_key import visible_key
+from api.permissions import IsAdmin, IsAuthenticated
+from api.types.tenancy import ApiKey, Organization, Viewer, Workspace
+from core.models import ApiKey as ApiKeyRow
+from core.models import Organization as OrganizationRow
 from core.models import Workspace as WorkspaceRow
 
 
@@ -40,3 +43,21 @@ class TenancyQuery:
             select(WorkspaceRow).where(WorkspaceRow.id == str(id))
         )
         return Workspace.from_row(row) if row else None
+
+    @strawberry.field(
+        description="The caller's organization.", permission_classes=[IsAuthenticated]
+    )
+    async def organization(self, info: Info[Context, Any]) -> Organization | None:
+        row = await info.context.session.scalar(select(OrganizationRow))
+        return Organization.from_row(row) if row else None
+
+    @strawberry.field(
+        description="The organization's API keys (admin), newest first; never the keys.",
+        permission_classes=[IsAdmin],
+    )
+    async def api_keys(self, info: Info[Context, Any]) -> list[ApiKey]:
+        viewer = info.context.require_viewer()
+        rows = await info.context.session.scalars(
+            select(ApiKeyRow).order_by(ApiKeyRow.created_at.desc(), ApiKeyRow.id)
+        )
+        return [ApiKey.from_row(r) for r in rows if visible_key(viewer, r)]

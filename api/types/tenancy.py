@@ -1,9 +1,13 @@
-"""Organization, workspace and viewer types."""
+"""Organization, workspace, API key and viewer types."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import strawberry
 
+from core.models import ApiKey as ApiKeyRow
+from core.models import Organization as OrganizationRow
 from core.models import Workspace as WorkspaceRow
 from core.tenancy import Viewer as ViewerData
 
@@ -45,4 +49,43 @@ class Viewer:
             organization_id=strawberry.ID(viewer.organization_id),
             role=viewer.role.value,
             workspace_ids=[strawberry.ID(w) for w in sorted(viewer.workspace_ids)],
+        )
+
+
+@strawberry.type(description="The tenant: a company, or an agency with client workspaces.")
+class Organization:
+    id: strawberry.ID
+    name: str
+
+    @classmethod
+    def from_row(cls, row: OrganizationRow) -> Organization:
+        return cls(id=strawberry.ID(row.id), name=row.name)
+
+
+@strawberry.type(description="An API key as listed: never the key itself, only its prefix.")
+class ApiKey:
+    id: strawberry.ID
+    name: str
+    prefix: str = strawberry.field(description="The key's first characters, to recognise it.")
+    role: str = strawberry.field(description="admin, editor or viewer.")
+    workspace_ids: list[strawberry.ID] | None = strawberry.field(
+        description="The workspaces it is limited to; null for the whole organization."
+    )
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: ApiKeyRow) -> ApiKey:
+        return cls(
+            id=strawberry.ID(row.id),
+            name=row.name,
+            prefix=row.prefix,
+            role=row.role,
+            workspace_ids=(
+                None if row.workspace_ids is None else [strawberry.ID(w) for w in row.workspace_ids]
+            ),
+            created_at=row.created_at,
+            last_used_at=row.last_used_at,
+            revoked_at=row.revoked_at,
         )

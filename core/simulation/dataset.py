@@ -361,9 +361,10 @@ def generate(
         t = created
         reached = 0
         while reached + 1 < len(open_stages) and rng.random() < 0.65:
-            t = _ms(t + timedelta(hours=rng.uniform(6, 24 * 25)))
-            if t >= anchor:
+            step = _ms(t + timedelta(hours=rng.uniform(6, 24 * 25)))
+            if step >= anchor:  # not reached yet: the deal stays where it is
                 break
+            t = step
             reached += 1
             deal.history.append((open_stages[reached].id, t))
         close_t = _ms(t + timedelta(hours=rng.uniform(6, 24 * 30)))

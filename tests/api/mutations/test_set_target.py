@@ -14,8 +14,8 @@ SET = """
 mutation($input: SetTargetInput!) {
   setTarget(input: $input) {
     __typename
-    ... on SetTargetSuccess { kpi start end value segment }
-    ... on SetTargetError { message }
+    ... on SetTargetSuccess { target { kpi periodStart periodEnd value segment } }
+    ... on MutationError { message code }
   }
 }
 """
@@ -50,7 +50,12 @@ async def test_targets_reach_results_of_their_exact_period_and_segment(
         )
         await session.commit()
         ws, owner_id = seed.workspace.id, str(ana.id)
-    june = {"workspaceId": ws, "kpi": "dealsWon", "start": "2025-06-01", "end": "2025-07-01"}
+    june = {
+        "workspaceId": ws,
+        "kpi": "dealsWon",
+        "periodStart": "2025-06-01",
+        "periodEnd": "2025-07-01",
+    }
     async with api_client(engine) as client:
         answers = [
             await client.graphql(SET, {"input": {**june, "value": 10}}, key=key),
@@ -65,7 +70,7 @@ async def test_targets_reach_results_of_their_exact_period_and_segment(
         "SetTargetSuccess",
         "SetTargetError",
     ]
-    assert answers[1]["data"]["setTarget"]["segment"] == f'{{"OWNER": ["{owner_id}"]}}'
+    assert answers[1]["data"]["setTarget"]["target"]["segment"] == {"OWNER": [owner_id]}
     assert "unknown KPI 'dealsWonn'" in answers[2]["data"]["setTarget"]["message"]
     data = body["data"]["metrics"]
     assert data["all"] == {

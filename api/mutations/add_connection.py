@@ -1,0 +1,111 @@
+"""``addConnection``: connect a CRM account to a workspace (editor).
+
+Credentials are checked against the connector's declared fields and stored encrypted
+(core.secrets); they are never returned. Use ``verifyCredentials`` first to check them
+against the CRM itself.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.types import Info
+
+from api.context import Context
+from api.mutations._support import MutationError, apply
+from api.permissions import CanWrite
+from api.types.connections import CrmConnection
+from core.errors import CrmkpiError, ValidationError
+from core.models import Connection as ConnectionRow
+from core.plugins import connector_classes
+from core.secrets import Vault
+from core.sync.connections import create_connection
+from core.sync.schedules import parse_schedule
+from core.validation import name as valid_name
+
+MAX_CREDENTIALS = 20
+
+
+@strawberry.input(description="One credential field (see the connector's credential fields).")
+class CredentialInput:
+    name: str
+    value: str
+
+
+def credentials_dict(items: list[CredentialInput]) -> dict[str, str]:
+    """The credentials as a dict; messages name fields, never values."""
+    if len(items) > MAX_CREDENTIALS:
+        raise ValidationError(f"at most {MAX_CREDENTIALS} credential fields")
+    out: dict[str, str] = {}
+    for item in items:
+        if item.name in out:
+            raise ValidationError(f"credential field {item.name[:64]!r} given twice")
+        if len(item.value) > 10_000:
+            raise ValidationError(f"credential field {item.name[:64]!r} is too long")
+        out[item.name] = item.value
+    return out
+
+
+@strawberry.input(description="A CRM account to connect.")
+class AddConnectionInput:
+    workspace_id: strawberry.ID
+    connector: str = strawberry.field(description="hubspot, pipedrive, salesforce, ...")
+    credentials: list[CredentialInput] = strawberry.field(description="Stored encrypted.")
+    base_url: str | None = strawberry.field(
+        default=None, description="API base URL (sandbox, EU data centre, simulator)."
+    )
+    name: str = strawberry.field(default="", description="A label; default: the CRM's name.")
+    schedule: str | None = strawberry.field(
+        default=None, description="'15m', '1h' or a cron expression; null: manual syncs only."
+    )
+
+
+@strawberry.type(description="The connection was added; sync it with triggerSync.")
+class AddConnectionSuccess:
+    connection: CrmConnection
+
+
+@strawberry.type(description="No connection was added.")
+class AddConnectionError(MutationError):
+    pass
+
+
+AddConnectionResult = Annotated[
+    AddConnectionSuccess | AddConnectionError, strawberry.union("AddConnectionResult")
+]
+
+
+@strawberry.type
+class AddConnectionMutation:
+    @strawberry.mutation(
+        description="Connect a CRM account to a workspace.", permission_classes=[CanWrite]
+    )
+    async def add_connection(
+        self, info: Info[Context, Any], input: AddConnectionInput
+    ) -> AddConnectionResult:
+        ctx = info.context
+        viewer = ctx.require_viewer()
+
+        async def change(session: AsyncSession) -> ConnectionRow:
+            workspace_id = viewer.require_workspace(str(input.workspace_id))
+            schedule = parse_schedule(input.schedule).text if input.schedule else None
+            connection = await create_connection(
+                session,
+                Vault.from_settings(ctx.settings),
+                connector_classes(ctx.plugins),
+                workspace_id=workspace_id,
+                connector=input.connector,
+                credentials=credentials_dict(input.credentials),
+                base_url=input.base_url,
+                name=valid_name(input.name, "connection name") if input.name else "",
+            )
+            connection.schedule = schedule
+            await session.flush()
+            return connection
+
+        result = await apply(ctx, change)
+        if isinstance(result, CrmkpiError):
+            return AddConnectionError.from_error(result)
+        return AddConnectionSuccess(connection=CrmConnection.from_row(result))

@@ -1,0 +1,135 @@
+"""Bulk API 2.0 query jobs of the simulated org: create, poll, CSV results with locators."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from connectors.salesforce import _sim_soql as soql
+
+if TYPE_CHECKING:
+    from connectors.salesforce._sim_tables import Table
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    return JSONResponse([{"errorCode": code, "message": message}], status)
+
+
+@dataclass
+class _Job:
+    id: str
+    operation: str
+    query: soql.Query
+    rows: list[dict[str, Any]]
+    version: str
+    polls: int = 0
+
+    def info(self) -> dict[str, Any]:
+        done = self.polls > 1
+        return {
+            "id": self.id,
+            "operation": self.operation,
+            "object": self.query.sobject,
+            "createdById": "005Dn0000000000001",
+            "state": "JobComplete" if done else ("InProgress" if self.polls else "UploadComplete"),
+            "concurrencyMode": "Parallel",
+            "contentType": "CSV",
+            "apiVersion": float(self.version),
+            "lineEnding": "LF",
+            "columnDelimiter": "COMMA",
+            "numberRecordsProcessed": len(self.rows) if done else 0,
+            "retries": 0,
+        }
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class BulkJobs:
+    """Jobs become ``JobComplete`` on their second status poll, as a slow org would."""
+
+    def __init__(self, tables: Callable[[], dict[str, Table]]) -> None:
+        self._tables = tables
+        self.jobs: dict[str, _Job] = {}
+        self._ids = itertools.count(1)
+
+    async def create(self, request: Request) -> Response:
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return _error(400, "JSON_PARSER_ERROR", "Unexpected character in request body")
+        operation = body.get("operation")
+        if operation not in ("query", "queryAll"):
+            return _error(400, "INVALIDJOB", f"Invalid operation: {operation}")
+        try:
+            parsed = soql.parse(str(body.get("query", "")))
+            if parsed.children:
+                raise soql.SoqlError(
+                    "FUNCTIONALITY_NOT_ENABLED", "Nested queries are not supported"
+                )
+            found = soql.run(parsed, self._tables(), include_deleted=operation == "queryAll")
+        except soql.SoqlError as exc:
+            return _error(400, "INVALIDJOB", f"Failed to process query: {exc.code}: {exc.message}")
+        job = _Job(
+            f"750Dn{next(self._ids):013d}", operation, parsed, found, request.path_params["version"]
+        )
+        self.jobs[job.id] = job
+        return JSONResponse(job.info())
+
+    def _job(self, request: Request) -> _Job | Response:
+        job = self.jobs.get(request.path_params["job"])
+        if job is None:
+            return _error(404, "NOT_FOUND", "The requested resource does not exist")
+        if job.version != request.path_params["version"]:
+            return _error(409, "INVALIDJOB", "Job was created with another API version")
+        return job
+
+    async def status(self, request: Request) -> Response:
+        job = self._job(request)
+        if isinstance(job, Response):
+            return job
+        job.polls += 1
+        return JSONResponse(job.info())
+
+    async def results(self, request: Request) -> Response:
+        job = self._job(request)
+        if isinstance(job, Response):
+            return job
+        if job.polls <= 1:
+            return _error(400, "INVALIDJOB", "Job is not complete")
+        locator = request.query_params.get("locator") or "0"
+        size = request.query_params.get("maxRecords") or "50000"
+        if not locator.isdigit() or not size.isdigit():
+            return _error(400, "INVALIDJOB", "Invalid locator or maxRecords")
+        start, end = int(locator), int(locator) + max(1, int(size))
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(job.query.fields)
+        page = job.rows[start:end]
+        for row in page:
+            writer.writerow([_cell(row.get(name)) for name in job.query.fields])
+        headers = {
+            "Sforce-Locator": str(end) if end < len(job.rows) else "null",
+            "Sforce-NumberOfRecords": str(len(page)),
+        }
+        return Response(out.getvalue(), media_type="text/csv", headers=headers)
+
+    async def delete(self, request: Request) -> Response:
+        job = self._job(request)
+        if isinstance(job, Response):
+            return job
+        del self.jobs[job.id]
+        return Response(status_code=204)

@@ -1,0 +1,136 @@
+"""The Salesforce connector: OAuth refresh-token auth, the org's limits, and its streams."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from connectors.salesforce import client, settings
+from connectors.salesforce.currencies import CurrenciesStream, DatedRatesStream
+from connectors.salesforce.streams import (
+    AccountsStream,
+    ApiPaths,
+    ContactsStream,
+    DealsStream,
+    EventsStream,
+    LeadsStream,
+    NotesStream,
+    PipelinesStream,
+    StagesStream,
+    TasksStream,
+    TeamsStream,
+    UsersStream,
+)
+from core.sync.connector import Auth, Connector, CredentialField, RateLimitPolicy, Stream
+
+
+class SalesforceConnector(Connector):
+    """Salesforce REST API (SOQL). The connection's base URL is the *login* URL
+    (``https://login.salesforce.com``, ``https://test.salesforce.com`` or a My Domain); data
+    calls go to the ``instance_url`` the token endpoint returns."""
+
+    name = "salesforce"
+    title = "Salesforce"
+    default_base_url = settings.DEFAULT_LOGIN_URL
+    credential_fields = (
+        CredentialField("client_id", "Consumer key of the connected app", secret=False),
+        CredentialField("client_secret", "Consumer secret of the connected app"),
+        CredentialField("refresh_token", "OAuth refresh token (scopes: api, refresh_token)"),
+        CredentialField(
+            "api_version",
+            f"REST API version, default {settings.API_VERSION}",
+            secret=False,
+            required=False,
+        ),
+    )
+    #: Salesforce has no per-second quota, only a rolling daily allocation (read from
+    #: ``Sforce-Limit-Info``) and 25 concurrent long requests: keep a modest steady rate.
+    rate_limit = RateLimitPolicy(requests=25, per_seconds=1.0)
+
+    def __init__(self) -> None:
+        self.api = ApiPaths()
+
+    def streams(self) -> Sequence[Stream]:
+        return [
+            TeamsStream(self.api),
+            UsersStream(self.api),
+            PipelinesStream(self.api),
+            StagesStream(self.api),
+            AccountsStream(self.api),
+            ContactsStream(self.api),
+            LeadsStream(self.api),
+            DealsStream(self.api),
+            TasksStream(self.api),
+            EventsStream(self.api),
+            NotesStream(self.api),
+            CurrenciesStream(self.api),
+            DatedRatesStream(self.api),
+        ]
+
+    async def authenticate(
+        self,
+        http: httpx.AsyncClient,
+        credentials: Mapping[str, str],
+        base_url: str,
+        *,
+        refresh: bool = False,
+    ) -> Auth:
+        """Reuse the stored access token unless ``refresh``; else refresh it.
+
+        A refresh returns the new token, the instance URL and any rotated refresh token as
+        ``Auth.credentials`` for the engine to store.
+        """
+        self.api.version = credentials.get("api_version") or settings.API_VERSION
+        token, instance = credentials.get("access_token"), credentials.get("instance_url")
+        new_credentials = None
+        if refresh or not token or not instance:
+            fresh = await client.refresh_access_token(
+                http, base_url or settings.DEFAULT_LOGIN_URL, credentials
+            )
+            token, instance = fresh.access_token, fresh.instance_url
+            new_credentials = {**credentials, "access_token": token, "instance_url": instance}
+            if fresh.refresh_token:
+                new_credentials["refresh_token"] = fresh.refresh_token
+        return Auth(
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            base_url=instance,
+            credentials=new_credentials,
+        )
+
+    def account_key(self, credentials: Mapping[str, str], base_url: str) -> str:
+        """The org's allocation is shared by every app: key by client and refresh token."""
+        return f"{self.name}:{base_url}:{credentials.get('client_id', '')}"
+
+    def is_auth_error(self, response: httpx.Response) -> bool:
+        """401 ``INVALID_SESSION_ID``; raises :class:`client.DailyLimitReached` at the limit.
+
+        The engine's HTTP policy calls this on every answer before decoding it, the one
+        place a connector sees raw responses, so Salesforce's own limit signals (403
+        ``REQUEST_LIMIT_EXCEEDED``, ``Sforce-Limit-Info``) are checked here: the stream stops
+        with a clear message and, its cursor being committed per page, the next run resumes.
+        """
+        client.check_limits(response)
+        return client.is_session_expired(response)
+
+    def is_quota_exhausted(self, response: httpx.Response) -> bool:
+        """403 ``REQUEST_LIMIT_EXCEEDED``: end the run cleanly, resume from the cursor."""
+        return client.is_daily_limit_exceeded(response)
+
+    def api_usage(self, response: httpx.Response) -> client.ApiUsage | None:
+        """The daily allocation used so far, from ``Sforce-Limit-Info``."""
+        return client.api_usage(response.headers)
+
+    @classmethod
+    def simulator(cls, *, seed: int = 1, deals: int = 1000, faults: str | None = None) -> Any:
+        """The ASGI simulator of a Salesforce org rendering the shared seeded business."""
+        from connectors.salesforce.simulator import create_simulator
+
+        return create_simulator(seed=seed, deals=deals, faults=faults).app
+
+    @classmethod
+    def simulator_credentials(cls) -> dict[str, str]:
+        from connectors.salesforce.simulator import CREDENTIALS
+
+        return dict(CREDENTIALS)

@@ -1,0 +1,80 @@
+"""Currency conversion rates, where the org has multi-currency (CurrencyType and, with
+advanced currency management, DatedConversionRate). Single-currency orgs have neither object:
+the streams then read nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from connectors.salesforce import mapping, settings, soql, values
+from connectors.salesforce.streams import SalesforceStream
+from core.sync.connector import HttpClient, MappingError, Request, StreamContext
+from core.sync.records import AnyRecord
+
+SOBJECTS_KEY = "salesforce:sobjects"
+CORPORATE_KEY = "salesforce:corporate_currency"
+
+
+class _RatesStream(SalesforceStream):
+    """Conversion rates, only where the org has multi-currency (else the object is missing)."""
+
+    #: Yields FxRateRecord (written to fx_rates; not a synced Record subclass).
+    produces = ()
+    incremental = False
+    finds_deletions = False
+
+    def _available(self, ctx: StreamContext) -> bool:
+        return self.sobject in ctx.shared.get(SOBJECTS_KEY, ())
+
+    async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
+        if SOBJECTS_KEY not in ctx.shared:
+            listing = await http.send(Request(path=self.api.data("/sobjects/")))
+            objects = listing.get("sobjects", []) if isinstance(listing, Mapping) else []
+            ctx.shared[SOBJECTS_KEY] = frozenset(o.get("name") for o in objects)
+        if not self._available(ctx) or CORPORATE_KEY in ctx.shared:
+            return
+        text = soql.select("CurrencyType", ["IsoCode"], where=["IsCorporate = true"])
+        rows = self.extract(
+            await http.send(Request(path=self.api.data("/query"), params={"q": text}))
+        )
+        ctx.shared[CORPORATE_KEY] = values.text(rows[0].get("IsoCode")) if rows else None
+
+    def query(self, ctx: StreamContext) -> str:
+        if not self._available(ctx) or not ctx.shared.get(CORPORATE_KEY):
+            # A valid query that returns nothing: the contract wants a first request.
+            return soql.select("Organization", ["Id"], limit=0)
+        return soql.select(self.sobject, settings.FIELDS[self.sobject], order_by=("Id",))
+
+    def corporate(self, raw: Mapping[str, Any], ctx: StreamContext) -> str | None:
+        """The corporate currency, or None for its own row (always 1)."""
+        corporate = ctx.shared.get(CORPORATE_KEY)
+        if not corporate:
+            raise MappingError("conversion rate without a corporate currency")
+        return None if raw.get("IsoCode") == corporate else str(corporate)
+
+
+class CurrenciesStream(_RatesStream):
+    """CurrencyType: the rates in force today."""
+
+    name = "currencies"
+    sobject = "CurrencyType"
+
+    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        corporate = self.corporate(raw, ctx)
+        if corporate is None:
+            return []
+        day = (ctx.now or datetime.now(UTC)).date()
+        return [mapping.map_currency_type(raw, corporate=corporate, day=day)]
+
+
+class DatedRatesStream(_RatesStream):
+    """DatedConversionRate (advanced currency management): one rate per validity range."""
+
+    name = "fx_rates"
+    sobject = "DatedConversionRate"
+
+    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        corporate = self.corporate(raw, ctx)
+        return [] if corporate is None else [mapping.map_dated_rate(raw, corporate=corporate)]

@@ -1,0 +1,179 @@
+"""Salesforce facts the connector relies on: URLs, the API version, the fields it asks for.
+
+The field lists are what the mapping wants; at run time each list is intersected with the
+object's ``describe`` result, so an org without a field (``CurrencyIsoCode`` when
+multi-currency is off) still syncs, and every custom field (``__c``) is added.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+DEFAULT_LOGIN_URL = "https://login.salesforce.com"
+#: Spring '26. Every path is ``/services/data/v{API_VERSION}/...``; a connection may pin another.
+API_VERSION = "66.0"
+TOKEN_PATH = "/services/oauth2/token"  # noqa: S105 (a URL path, not a secret)
+
+#: Salesforce commits late rows with an earlier SystemModstamp: re-read this much overlap.
+LOOKBACK = timedelta(minutes=10)
+#: Slow down once this share of the daily API allocation is used (``Sforce-Limit-Info``).
+DAILY_LIMIT_SLOWDOWN_AT = 0.9
+#: Stop before the allocation is used up, leaving room for the org's other integrations.
+DAILY_LIMIT_STOP_AT = 0.98
+
+#: Field types a describe can report that REST queries cannot select as scalars.
+COMPOUND_TYPES = frozenset({"address", "location"})
+
+#: The one pipeline of an org: Salesforce stages are org-wide (sales processes only pick subsets).
+PIPELINE_ID = "Opportunity"
+PIPELINE_NAME = "Opportunities"
+
+#: Key prefixes of record ids (the first three characters name the object).
+PREFIX_USER = "005"
+PREFIX_ACCOUNT = "001"
+PREFIX_CONTACT = "003"
+PREFIX_LEAD = "00Q"
+PREFIX_OPPORTUNITY = "006"
+
+COMMON = ("Id", "CreatedDate", "SystemModstamp")
+
+FIELDS: dict[str, tuple[str, ...]] = {
+    "UserRole": ("Id", "Name", "SystemModstamp"),
+    "User": (*COMMON, "Name", "Email", "IsActive", "UserRoleId", "ManagerId"),
+    "OpportunityStage": (
+        *COMMON,
+        "ApiName",
+        "MasterLabel",
+        "IsActive",
+        "IsClosed",
+        "IsWon",
+        "DefaultProbability",
+        "ForecastCategory",
+        "ForecastCategoryName",
+        "SortOrder",
+    ),
+    "Account": (
+        *COMMON,
+        "Name",
+        "OwnerId",
+        "Industry",
+        "Type",
+        "BillingCountry",
+        "BillingState",
+        "AccountSource",
+        "LastModifiedDate",
+    ),
+    "Contact": (
+        *COMMON,
+        "Name",
+        "FirstName",
+        "LastName",
+        "Email",
+        "AccountId",
+        "OwnerId",
+        "LeadSource",
+        "LastModifiedDate",
+    ),
+    "Lead": (
+        *COMMON,
+        "Name",
+        "FirstName",
+        "LastName",
+        "Company",
+        "Email",
+        "OwnerId",
+        "Status",
+        "LeadSource",
+        "IsConverted",
+        "ConvertedDate",
+        "ConvertedAccountId",
+        "ConvertedContactId",
+        "ConvertedOpportunityId",
+        "LastModifiedDate",
+    ),
+    "Opportunity": (
+        *COMMON,
+        "Name",
+        "AccountId",
+        "OwnerId",
+        "ContactId",
+        "Amount",
+        "CurrencyIsoCode",
+        "StageName",
+        "Probability",
+        "IsClosed",
+        "IsWon",
+        "CloseDate",
+        "Type",
+        "LeadSource",
+        "ForecastCategory",
+        "ForecastCategoryName",
+        "LastModifiedDate",
+    ),
+    "Task": (
+        *COMMON,
+        "Subject",
+        "Status",
+        "IsClosed",
+        "ActivityDate",
+        "TaskSubtype",
+        "Type",
+        "CallType",
+        "CallDisposition",
+        "CallDurationInSeconds",
+        "WhoId",
+        "WhatId",
+        "AccountId",
+        "OwnerId",
+        "CompletedDateTime",
+        "LastModifiedDate",
+    ),
+    "Event": (
+        *COMMON,
+        "Subject",
+        "StartDateTime",
+        "EndDateTime",
+        "ActivityDateTime",
+        "DurationInMinutes",
+        "IsAllDayEvent",
+        "EventSubtype",
+        "WhoId",
+        "WhatId",
+        "AccountId",
+        "OwnerId",
+        "LastModifiedDate",
+    ),
+    "Note": (*COMMON, "Title", "ParentId", "OwnerId"),
+    "CurrencyType": ("Id", "IsoCode", "ConversionRate", "IsCorporate", "IsActive"),
+    "DatedConversionRate": (
+        "Id",
+        "IsoCode",
+        "ConversionRate",
+        "StartDate",
+        "NextStartDate",
+        "SystemModstamp",
+    ),
+}
+
+#: Child relationship read with each opportunity: its stage history, oldest first.
+HISTORY_RELATIONSHIP = "OpportunityHistories"
+HISTORY_FIELDS = ("StageName", "CreatedDate")
+#: Child relationship read with each lead: its Status changes (LeadHistory), for MQL/SQL times.
+LEAD_HISTORY_RELATIONSHIP = "Histories"
+LEAD_HISTORY_FIELDS = ("Field", "OldValue", "NewValue", "CreatedDate")
+
+#: Opportunity.Type picklist values (standard and common custom ones) -> DealType.
+DEAL_TYPES = {
+    "new customer": "NEW_BUSINESS",
+    "new business": "NEW_BUSINESS",
+    "existing customer - upgrade": "UPGRADE",
+    "upgrade": "UPGRADE",
+    "existing customer - replacement": "RENEWAL",
+    "renewal": "RENEWAL",
+    "existing business": "UPSELL",
+    "upsell": "UPSELL",
+    "cross-sell": "CROSS_SELL",
+    "cross sell": "CROSS_SELL",
+}
+#: Custom fields orgs commonly add for the reason a deal was lost.
+LOST_REASON_FIELDS = ("Loss_Reason__c", "Lost_Reason__c", "Closed_Lost_Reason__c")

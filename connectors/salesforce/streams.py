@@ -1,0 +1,349 @@
+"""Declarative Salesforce streams: one SOQL object each, read with ``query``/``nextRecordsUrl``.
+
+Every stream first reads the object's ``describe`` (each run, so new custom fields appear
+without a restart) and selects the wanted standard fields the org has plus every custom
+field. Incremental reads filter ``SystemModstamp >= cursor - look-back``; deletions come from
+``queryAll`` on ``IsDeleted = true`` (the recycle bin, 15 days).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from connectors.salesforce import mapping, settings, soql, values
+from core.sync.connector import Cursor, HttpClient, MappingError, Request, Stream, StreamContext
+from core.sync.mappings import FieldMappings
+from core.sync.pagination import NextUrlPaginator
+from core.sync.records import (
+    AccountRecord,
+    ActivityRecord,
+    AnyRecord,
+    ContactRecord,
+    DealRecord,
+    DealStageHistoryRecord,
+    LeadRecord,
+    PipelineRecord,
+    Record,
+    StageRecord,
+    TeamRecord,
+    UserRecord,
+)
+
+
+@dataclass(slots=True)
+class ApiPaths:
+    """REST paths of one API version, shared by a connector and its streams.
+
+    The connector sets ``version`` from the connection's ``api_version`` credential when it
+    authenticates, before any stream builds a request.
+    """
+
+    version: str = settings.API_VERSION
+
+    def data(self, suffix: str) -> str:
+        return f"/services/data/v{self.version}{suffix}"
+
+
+def _describe_key(sobject: str) -> str:
+    return f"salesforce:describe:{sobject}"
+
+
+async def describe(http: HttpClient, api: ApiPaths, ctx: StreamContext, sobject: str) -> Any:
+    """The object's describe, read once per run and shared between streams."""
+    key = _describe_key(sobject)
+    if key not in ctx.shared:
+        ctx.shared[key] = await http.send(Request(path=api.data(f"/sobjects/{sobject}/describe")))
+    return ctx.shared[key]
+
+
+_MAPPINGS_KEY = "salesforce:field_mappings"
+
+
+def lifecycle_classifier(ctx: StreamContext) -> mapping.Classifier:
+    """Lead status -> lead | mql | sql | customer, from the connection's field mappings
+    (their ``lifecycle`` part, over the engine's defaults); parsed once per run."""
+    found = ctx.shared.get(_MAPPINGS_KEY)
+    if found is None:
+        found = ctx.shared[_MAPPINGS_KEY] = FieldMappings.from_dict(ctx.mappings)
+    classify: mapping.Classifier = found.lifecycle_kind
+    return classify
+
+
+def selectable_fields(wanted: Sequence[str], described: Any) -> list[str]:
+    """Wanted fields the org has, then its custom fields (compound ones cannot be selected)."""
+    fields = described.get("fields", []) if isinstance(described, Mapping) else []
+    present = {f["name"] for f in fields if isinstance(f, Mapping) and "name" in f}
+    chosen = [name for name in wanted if name in present]
+    chosen += [
+        f["name"]
+        for f in fields
+        if f.get("custom") and f.get("type") not in settings.COMPOUND_TYPES
+        if f["name"] not in chosen
+    ]
+    return chosen
+
+
+class SalesforceStream(Stream):
+    """An object read by SOQL; subclasses name the object and the mapping."""
+
+    sobject: ClassVar[str]
+    incremental = True
+    #: Pages come in (SystemModstamp, Id) order: the engine may commit the cursor per page.
+    cursor_ordered = True
+    finds_deletions = True
+    paginator = NextUrlPaginator(("nextRecordsUrl",))
+    #: Read with ``queryAll`` (archived activities are hidden from ``query``).
+    query_all: ClassVar[bool] = False
+    #: The record class soft-deleted for rows listed by the deletions query.
+    deleted_type: ClassVar[type[Record] | None] = None
+    #: Child relationship -> subquery, read with each row where the org's describe has it.
+    children: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, api: ApiPaths | None = None) -> None:
+        self.api = api or ApiPaths()
+
+    async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
+        await describe(http, self.api, ctx, self.sobject)
+
+    def fields(self, ctx: StreamContext) -> list[str]:
+        described = ctx.shared.get(_describe_key(self.sobject))
+        if described is None:
+            return list(settings.FIELDS[self.sobject])
+        return selectable_fields(settings.FIELDS[self.sobject], described)
+
+    def where(self, ctx: StreamContext) -> list[str]:
+        clauses = ["IsDeleted = false"] if self.query_all else []
+        since = ctx.since() if self.incremental else None
+        clauses += soql.since_clause(since)
+        if since is not None and ctx.now is not None:
+            clauses.append(f"SystemModstamp <= {soql.literal(ctx.now)}")
+        return clauses
+
+    def subqueries(self, ctx: StreamContext) -> list[str]:
+        """The child subqueries whose relationship the org has (all, before describe)."""
+        described = ctx.shared.get(_describe_key(self.sobject))
+        if described is None:
+            return list(self.children.values())
+        present = {r.get("relationshipName") for r in described.get("childRelationships", [])}
+        return [text for name, text in self.children.items() if name in present]
+
+    def query(self, ctx: StreamContext) -> str:
+        order = ("SystemModstamp", "Id") if self.incremental else ("Id",)
+        return soql.select(
+            self.sobject,
+            self.fields(ctx),
+            where=self.where(ctx),
+            order_by=order,
+            children=self.subqueries(ctx),
+        )
+
+    def first_request(self, ctx: StreamContext) -> Request:
+        resource = "/queryAll" if self.query_all else "/query"
+        return Request(path=self.api.data(resource), params={"q": self.query(ctx)})
+
+    def extract(self, page: Any) -> Sequence[Mapping[str, Any]]:
+        records = page.get("records") if isinstance(page, Mapping) else None
+        return records if isinstance(records, list) else []
+
+    def cursor_of(self, raw: Mapping[str, Any]) -> Cursor | None:
+        try:
+            stamp = values.parse_datetime(raw.get("SystemModstamp"), "SystemModstamp")
+        except MappingError:
+            return None
+        return None if stamp is None else Cursor(stamp, str(raw.get("Id") or ""))
+
+    def remote_id_of(self, raw: Mapping[str, Any]) -> str | None:
+        value = raw.get("Id") if isinstance(raw, Mapping) else None
+        return None if value is None else str(value)
+
+    def deletions_request(self, ctx: StreamContext) -> Request | None:
+        if not self.finds_deletions or self.deleted_type is None:
+            return None
+        text = soql.select(
+            self.sobject,
+            ["Id", "SystemModstamp"],
+            where=["IsDeleted = true", *soql.since_clause(ctx.since())],
+            order_by=("SystemModstamp", "Id"),
+        )
+        return Request(path=self.api.data("/queryAll"), params={"q": text})
+
+    def extract_deleted(self, page: Any) -> Sequence[tuple[type[Record], str]]:
+        assert self.deleted_type is not None
+        return [(self.deleted_type, str(r["Id"])) for r in self.extract(page) if r.get("Id")]
+
+
+class TeamsStream(SalesforceStream):
+    """User roles as teams (``User.UserRoleId``)."""
+
+    name = "teams"
+    sobject = "UserRole"
+    produces = (TeamRecord,)
+    finds_deletions = False
+
+    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        return [mapping.map_role(raw)]
+
+
+class UsersStream(SalesforceStream):
+    """Users are deactivated, never deleted."""
+
+    name = "users"
+    sobject = "User"
+    produces = (UserRecord,)
+    finds_deletions = False
+
+    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        return [mapping.map_user(raw)]
+
+
+class PipelinesStream(SalesforceStream):
+    """The org's one pipeline (stages are org-wide), named after the Organization row."""
+
+    name = "pipelines"
+    sobject = "Organization"
+    produces = (PipelineRecord,)
+    incremental = False
+    finds_deletions = False
+
+    def fields(self, ctx: StreamContext) -> list[str]:
+        return ["Id", "Name"]
+
+    async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
+        """Organization always has Id and Name: no describe needed."""
+
+    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        return [
+            PipelineRecord(
+                remote_id=settings.PIPELINE_ID,
+                name=settings.PIPELINE_NAME,
+                remote_data=values.remote_data(raw),
+            )
+        ]
+
+
+class StagesStream(SalesforceStream):
+    """OpportunityStage metadata: order, probability, closed/won. Small: read whole."""
+
+    name = "stages"
+    sobject = "OpportunityStage"
+    produces = (StageRecord,)
+    incremental = False
+    finds_deletions = False
+
+    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        return [mapping.map_stage(raw)]
+
+
+class AccountsStream(SalesforceStream):
+    name = "accounts"
+    sobject = "Account"
+    produces = (AccountRecord,)
+    deleted_type = AccountRecord
+
+    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        return [mapping.map_account(raw)]
+
+
+class ContactsStream(SalesforceStream):
+    name = "contacts"
+    sobject = "Contact"
+    produces = (ContactRecord,)
+    deleted_type = ContactRecord
+
+    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        return [mapping.map_contact(raw)]
+
+
+class LeadsStream(SalesforceStream):
+    """Leads with their Status changes (LeadHistory child rows) for MQL/SQL times."""
+
+    name = "leads"
+    sobject = "Lead"
+    produces = (LeadRecord,)
+    deleted_type = LeadRecord
+    children = {
+        settings.LEAD_HISTORY_RELATIONSHIP: soql.select(
+            settings.LEAD_HISTORY_RELATIONSHIP,
+            settings.LEAD_HISTORY_FIELDS,
+            where=["Field = 'Status'"],
+            order_by=("CreatedDate",),
+        )
+    }
+
+    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        return [mapping.map_lead(raw, lifecycle_classifier(ctx))]
+
+
+CURRENCY_KEY = "salesforce:default_currency"
+
+
+class DealsStream(SalesforceStream):
+    """Opportunities with their OpportunityHistory rows (a child subquery), so each page
+    carries complete stage histories: any stage change bumps the opportunity's stamp."""
+
+    name = "deals"
+    sobject = "Opportunity"
+    produces = (DealRecord, DealStageHistoryRecord)
+    depends_on = ("stages",)
+    deleted_type = DealRecord
+    children = {
+        settings.HISTORY_RELATIONSHIP: soql.select(
+            settings.HISTORY_RELATIONSHIP, settings.HISTORY_FIELDS, order_by=("CreatedDate",)
+        )
+    }
+
+    async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
+        """Single-currency orgs have no CurrencyIsoCode: every amount is in the org's one."""
+        await describe(http, self.api, ctx, self.sobject)
+        if "CurrencyIsoCode" in self.fields(ctx) or CURRENCY_KEY in ctx.shared:
+            return
+        text = soql.select("Organization", ["DefaultCurrencyIsoCode"])
+        rows = self.extract(
+            await http.send(Request(path=self.api.data("/query"), params={"q": text}))
+        )
+        ctx.shared[CURRENCY_KEY] = (
+            values.text(rows[0].get("DefaultCurrencyIsoCode")) if rows else None
+        )
+
+    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        return mapping.map_opportunity(raw, default_currency=ctx.shared.get(CURRENCY_KEY))
+
+
+class TasksStream(SalesforceStream):
+    """Calls, emails and to-dos; ``queryAll`` so that archived (old closed) tasks count."""
+
+    name = "tasks"
+    sobject = "Task"
+    produces = (ActivityRecord,)
+    depends_on = ("deals",)
+    query_all = True
+    deleted_type = ActivityRecord
+
+    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        return [mapping.map_task(raw)]
+
+
+class EventsStream(SalesforceStream):
+    """Meetings; ``queryAll`` for archived events as for tasks."""
+
+    name = "events"
+    sobject = "Event"
+    produces = (ActivityRecord,)
+    query_all = True
+    deleted_type = ActivityRecord
+
+    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        return [mapping.map_event(raw, now=ctx.now or datetime.now(UTC))]
+
+
+class NotesStream(SalesforceStream):
+    name = "notes"
+    sobject = "Note"
+    produces = (ActivityRecord,)
+    deleted_type = ActivityRecord
+
+    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        return [mapping.map_note(raw)]

@@ -1,0 +1,308 @@
+"""Salesforce through the real engine over real HTTP, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pluggy
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+import connectors.salesforce as salesforce_plugin
+from connectors.salesforce.simulator import CREDENTIALS, SalesforceSimulator, create_simulator
+from core.models import SYNCED_MODELS, Connection, FxRate, Organization, SyncState, Workspace
+from core.models.enums import SyncMode, SyncStatus
+from core.plugins import create_plugin_manager
+from core.secrets import Vault
+from core.sync.http import RetryPolicy
+from core.sync.ratelimit import RateLimiters
+from core.sync.runner import SyncOptions, SyncResult, run_sync
+from tests.support.server import serve
+
+FAST_RETRY = RetryPolicy(attempts=10, base=0.01, cap=0.05)
+Sync = Callable[..., Awaitable[SyncResult]]
+
+
+@pytest.fixture
+def vault() -> Vault:
+    return Vault([Fernet.generate_key().decode()])
+
+
+@pytest.fixture
+def pm() -> pluggy.PluginManager:
+    return create_plugin_manager(load_entrypoints=False, plugins=[salesforce_plugin])
+
+
+@pytest.fixture
+def servers() -> Iterator[ExitStack]:
+    with ExitStack() as stack:
+        yield stack
+
+
+@pytest.fixture
+def connect(
+    sessionmaker: async_sessionmaker[AsyncSession], vault: Vault, servers: ExitStack
+) -> Callable[[SalesforceSimulator], Awaitable[Connection]]:
+    """Serve ``sim`` on a real socket and add a connection to it (login URL = the server)."""
+
+    async def make(sim: SalesforceSimulator) -> Connection:
+        url = servers.enter_context(serve(sim.app))
+        async with sessionmaker() as session:
+            org = Organization(name="Acme")
+            session.add(org)
+            await session.flush()
+            workspace = Workspace(organization_id=org.id, name="Main")
+            session.add(workspace)
+            await session.flush()
+            connection = Connection(
+                workspace_id=workspace.id,
+                connector="salesforce",
+                base_url=url,
+                credentials_encrypted=vault.encrypt(dict(CREDENTIALS)),
+            )
+            session.add(connection)
+            await session.commit()
+            return connection
+
+    return make
+
+
+@pytest.fixture
+def sync(engine: AsyncEngine, pm: pluggy.PluginManager, vault: Vault) -> Sync:
+    limiters = RateLimiters()
+
+    async def run(connection_id: str, *, full: bool = False) -> SyncResult:
+        options = SyncOptions(
+            mode=SyncMode.FULL if full else SyncMode.INCREMENTAL,
+            retry=FAST_RETRY,
+            limiters=limiters,
+        )
+        return await run_sync(connection_id, engine=engine, pm=pm, vault=vault, options=options)
+
+    return run
+
+
+async def _table(engine: AsyncEngine, record_type: str, connection_id: str) -> dict[str, Any]:
+    """One connection's rows of a synced table by remote id (several connections of one
+    database share remote ids: they sync the same simulated org)."""
+    table = SYNCED_MODELS[record_type].__table__  # type: ignore[attr-defined]
+    async with engine.connect() as conn:
+        result = await conn.execute(select(table).where(table.c.connection_id == connection_id))
+        return {row["remote_id"]: dict(row) for row in result.mappings()}
+
+
+async def _rows_of(
+    engine: AsyncEngine, connection_id: str, *, with_sync_times: bool = False
+) -> dict[str, Any]:
+    """Every synced row and FX rate of one connection; without what differs between runs
+    unless ``with_sync_times``."""
+    drop = {"id"} if with_sync_times else {"id", "synced_at", "connection_id", "workspace_id"}
+    out: dict[str, Any] = {}
+    for record_type in SYNCED_MODELS:
+        rows = await _table(engine, record_type, connection_id)
+        out[record_type] = {
+            rid: {k: v for k, v in row.items() if k not in drop} for rid, row in rows.items()
+        }
+    out["fx"] = await _fx(engine, connection_id)
+    return out
+
+
+async def _fx(engine: AsyncEngine, connection_id: str) -> list[tuple[Any, ...]]:
+    async with engine.connect() as conn:
+        result = await conn.execute(
+            select(FxRate.currency, FxRate.day, FxRate.rate).where(
+                FxRate.connection_id == connection_id
+            )
+        )
+        return sorted(tuple(r) for r in result)
+
+
+def _by_name(rows: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {row["name"]: row for row in rows.values()}
+
+
+async def test_full_sync_fills_every_table(engine: AsyncEngine, connect: Any, sync: Sync) -> None:
+    sim = create_simulator(seed=21, deals=250, batch_size=200)
+    data = sim.data
+    connection = await connect(sim)
+    result = await sync(connection.id)
+    assert result.status is SyncStatus.SUCCEEDED, (result.error, result.stats.to_json())
+
+    deals = await _table(engine, "deal", connection.id)
+    assert len(deals) == len(data.deals)
+    assert Counter(d["status"] for d in deals.values()) == Counter(d.status for d in data.deals)
+    assert sum(d["amount"] for d in deals.values()) == sum(d.amount for d in data.deals)
+    by_name = _by_name(deals)
+    for deal in data.deals[:40]:
+        row = by_name[deal.name]
+        assert row["currency"] == deal.currency and row["closed_at"] == deal.closed_at
+        assert row["lost_reason"] == deal.lost_reason
+    history = await _table(engine, "deal_stage_history", connection.id)
+    assert len(history) == sum(len(d.history) for d in data.deals)
+    stages = await _table(engine, "stage", connection.id)
+    assert {s["name"]: s["kind"] for s in stages.values() if s["is_closed"]} == {
+        "Closed won": "WON",
+        "Closed lost": "LOST",
+    }
+    assert len(await _table(engine, "pipeline", connection.id)) == 1
+    assert len(await _table(engine, "user", connection.id)) == len(data.users)
+    assert len(await _table(engine, "team", connection.id)) == len(data.teams)
+    assert len(await _table(engine, "account", connection.id)) == len(data.accounts)
+    assert len(await _table(engine, "contact", connection.id)) == len(data.contacts)
+    leads = await _table(engine, "lead", connection.id)
+    assert len(leads) == len(data.leads)
+    assert sum(1 for r in leads.values() if r["converted_at"]) == sum(
+        1 for lead in data.leads if lead.converted_at
+    )
+    # default lifecycle mapping: "Closed - Converted" means SQL, reached at conversion
+    sql_times = {r["name"]: r["sql_at"] for r in leads.values() if r["sql_at"]}
+    assert sql_times == {
+        f"{lead.first_name} {lead.last_name}": lead.converted_at
+        for lead in data.leads
+        if lead.converted_at
+    }
+    activities = await _table(engine, "activity", connection.id)
+    assert Counter(a["type"] for a in activities.values()) == Counter(
+        a.type for a in data.activities
+    )
+    fx = await _fx(engine, connection.id)
+    # daily DatedConversionRate rows; today's CurrencyType rates land on the anchor's day
+    assert len(fx) == len(data.fx_rates)
+    eur = {day: rate for currency, day, rate in fx if currency == "EUR"}
+    sample = next(r for r in data.fx_rates if r.currency == "EUR")
+    assert abs(eur[sample.day] - sample.usd) <= sample.usd * Decimal("0.00001")
+    assert result.stats.streams["deals"].pages >= 2
+
+
+async def test_repeat_sync_changes_nothing_and_edits_and_deletions_arrive(
+    engine: AsyncEngine, connect: Any, sync: Sync
+) -> None:
+    sim = create_simulator(seed=22, deals=200)
+    connection = await connect(sim)
+    assert (await sync(connection.id)).status is SyncStatus.SUCCEEDED
+    before = await _rows_of(engine, connection.id, with_sync_times=True)
+
+    again = await sync(connection.id)
+    assert again.status is SyncStatus.SUCCEEDED
+    assert all(s.inserted == 0 and s.updated == 0 for s in again.stats.streams.values())
+    assert await _rows_of(engine, connection.id, with_sync_times=True) == before
+
+    at = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=30)
+    edited = sim.data.edit_deals(5, at)
+    gone_deals = [d for d in sim.data.deals if d not in edited][:3]
+    gone_contacts = sim.data.contacts[:2]
+    sim.data.delete(gone_deals, at)
+    sim.data.delete(gone_contacts, at)
+    sim.rerender()
+    third = await sync(connection.id)
+    assert third.status is SyncStatus.SUCCEEDED, third.error
+    deals = _by_name(await _table(engine, "deal", connection.id))
+    for deal in edited:
+        assert deals[deal.name]["amount"] == deal.amount
+    assert {n for n, r in deals.items() if r["deleted_at"] is not None} == {
+        d.name for d in gone_deals
+    }
+    contacts = _by_name(await _table(engine, "contact", connection.id))
+    names = {f"{c.first_name} {c.last_name}" for c in gone_contacts}
+    assert {n for n, r in contacts.items() if r["deleted_at"] is not None} == names
+    assert third.stats.streams["deals"].updated >= len(edited)
+
+
+async def test_expired_session_mid_sync_is_refreshed_and_stored(
+    sessionmaker: async_sessionmaker[AsyncSession], connect: Any, sync: Sync, vault: Vault
+) -> None:
+    sim = create_simulator(seed=23, deals=150, session_requests=7)
+    connection = await connect(sim)
+    result = await sync(connection.id)
+    assert result.status is SyncStatus.SUCCEEDED, result.error
+    assert sim.token_requests >= 3  # the first login, then one refresh per expired session
+    async with sessionmaker() as session:
+        stored = await session.get(Connection, connection.id)
+        assert stored is not None and stored.credentials_encrypted is not None
+        credentials = vault.decrypt(stored.credentials_encrypted)
+    assert credentials["access_token"] in sim.sessions  # the last token, kept for next run
+    assert credentials["refresh_token"] == CREDENTIALS["refresh_token"]
+
+
+async def test_daily_limit_stops_cleanly_then_the_next_run_resumes(
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    connect: Any,
+    sync: Sync,
+) -> None:
+    sim = create_simulator(seed=24, deals=600, batch_size=200, daily_limit=1_000_000)
+    connection = await connect(sim)
+    probe = await sync(connection.id, full=True)  # how many calls a whole sync needs
+    assert probe.status is SyncStatus.SUCCEEDED
+    needed = sim.used
+    for table in ("deal", "deal_stage_history"):
+        assert len(await _table(engine, table, connection.id)) > 0
+
+    sim2 = create_simulator(seed=24, deals=600, batch_size=200, daily_limit=needed // 2)
+    connection2 = await connect(sim2)
+    stopped = await sync(connection2.id)
+    assert stopped.status in (SyncStatus.PARTIAL, SyncStatus.FAILED)
+    errors = [s.error for s in stopped.stats.streams.values() if s.error]
+    assert any("daily API request limit reached" in (e or "") for e in errors)
+    assert sim2.used <= sim2.daily_limit
+    async with sessionmaker() as session:
+        saved = {
+            s.stream: s
+            for s in (
+                await session.scalars(
+                    select(SyncState).where(SyncState.connection_id == connection2.id)
+                )
+            ).all()
+        }
+    assert saved  # cursors committed page by page before the stop
+
+    sim2.reset_usage()
+    sim2.daily_limit = 1_000_000
+    resumed = await sync(connection2.id)
+    assert resumed.status is SyncStatus.SUCCEEDED, resumed.error
+    assert len(await _table(engine, "deal", connection2.id)) == len(sim2.data.deals)
+
+
+async def test_faults_end_with_exactly_the_data_of_a_clean_sync(
+    engine: AsyncEngine, connect: Any, sync: Sync
+) -> None:
+    clean = create_simulator(seed=25, deals=150, batch_size=200)
+    first = await connect(clean)
+    assert (await sync(first.id)).status is SyncStatus.SUCCEEDED
+    expected = await _rows_of(engine, first.id)
+
+    faulty = create_simulator(
+        seed=25, deals=150, batch_size=200, faults="5xx=0.1,429every=7,drop=0.01,seed=3"
+    )
+    second = await connect(faulty)
+    result = await sync(second.id)
+    assert result.status is SyncStatus.SUCCEEDED, result.error
+    assert result.stats.retries > 0
+    got = await _rows_of(engine, second.id)
+    assert not _differences(got, expected), _differences(got, expected)
+
+
+def _differences(got: dict[str, Any], expected: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """(table, remote id, column, got, expected) of the first differing values."""
+    found: list[tuple[Any, ...]] = []
+    for table in sorted(set(got) | set(expected)):
+        mine, theirs = got.get(table), expected.get(table)
+        if not isinstance(mine, dict) or not isinstance(theirs, dict):
+            if mine != theirs:
+                found.append((table, None, None, len(mine or ()), len(theirs or ())))
+            continue
+        for rid in sorted(set(mine) | set(theirs)):
+            a, b = mine.get(rid) or {}, theirs.get(rid) or {}
+            found += [
+                (table, rid, k, a.get(k), b.get(k))
+                for k in sorted(set(a) | set(b))
+                if a.get(k) != b.get(k)
+            ]
+    return found[:10]
