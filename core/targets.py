@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import upsert
 from core.errors import NotFoundError, ValidationError
+from core.imports.kind import bump_data_version
 from core.metrics.dimensions import Dimension
 from core.metrics.segments import Segment
 from core.models import Target, Workspace, utcnow
@@ -135,6 +136,7 @@ async def set_target(
     }
     unique = ("workspace_id", "kpi", "period_start", "period_end", "segment_key")
     await upsert(session, Target.__table__, [row], conflict_columns=unique)  # type: ignore[arg-type]
+    await bump_data_version(session, workspace_id)  # results carry targets: cached ones too
     target = await session.scalar(
         select(Target)
         .where(*(getattr(Target, c) == row[c] for c in unique))

@@ -1,32 +1,48 @@
 """`crmkpi demo`: a complete first experience on the embedded default (SQLite).
 
-It creates (once) an agency organization with two client workspaces and an API key,
-remembers them in ``var/demo.json`` (mode 0600, since it holds the demo key) so a second
-run reuses everything, prints how to query, and serves the API until Ctrl-C.
+An agency organization with two client workspaces (New York / USD and Madrid / EUR), the
+three CRM simulators started in this process with seeded data (two years of deals with stage
+history, activities, leads, FX), a connection to each, a sync with live progress, imported
+spend, visitors and surveys, a few targets and an admin API key; then the API and the
+dashboard are served until Ctrl-C. ``var/demo.json`` (mode 0600: it holds the demo key)
+remembers what was created, so a second run reuses it and only syncs what changed.
 """
 
 from __future__ import annotations
 
+import calendar
 import json
 import os
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+import pluggy
 import typer
+from rich.live import Live
 from rich.markup import escape
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.commands.common import database, out, run
+from api.commands.common import console, database, out, run
 from api.commands.serve import serve
-from core.imports import IMPORT_KINDS, import_csv
-from core.models import Organization
+from api.commands.sync import _table as progress_table
+from api.threaded_server import serve_in_thread
+from core.imports import import_kind
+from core.imports.kind import import_csv
+from core.models import Connection, Organization
+from core.models.enums import SyncMode
 from core.organizations import create_organization, create_workspace
-from core.secrets import ensure_key_file
+from core.plugins import connector_classes, create_plugin_manager
+from core.secrets import Vault, ensure_key_file
 from core.settings import DEFAULT_DATA_DIR, get_settings
+from core.simulation.business import spend_csv, surveys_csv, visitors_csv
+from core.sync.connections import create_connection
+from core.sync.runner import SyncOptions, run_sync
+from core.targets import set_target
 from core.tenancy import create_api_key
 
-#: Sample imports (docs/imports.md) loaded into the first demo client.
-SAMPLES = Path(__file__).parents[2] / "docs" / "samples"
 STATE_FILE = DEFAULT_DATA_DIR / "demo.json"
 #: The two client businesses of the demo agency (name, timezone, currency).
 CLIENTS = (
@@ -34,12 +50,29 @@ CLIENTS = (
     ("Iberia Foods (ES)", "Europe/Madrid", "EUR"),
 )
 EXAMPLE_QUERY = (
-    "{ viewer { organizationId role workspaceIds } workspaces { id name timezone currency } }"
+    "{ metrics { salesRevenue(period: {preset: LAST_MONTH}, compareTo: PREVIOUS_PERIOD) "
+    "{ value currency comparison { changeRatio } } winRate(period: {preset: LAST_QUARTER}) "
+    "{ value numerator denominator } } }"
 )
 
 
-async def _setup(state: dict[str, Any]) -> dict[str, Any]:
-    """The demo's ids and key: ``state`` when it still matches the database, else new ones."""
+@dataclass(frozen=True)
+class DemoConnection:
+    workspace: int
+    connector: str
+    seed: int
+    share: float
+
+
+PLAN = (
+    DemoConnection(workspace=0, connector="hubspot", seed=11, share=0.4),
+    DemoConnection(workspace=0, connector="salesforce", seed=12, share=0.3),
+    DemoConnection(workspace=1, connector="pipedrive", seed=13, share=0.3),
+)
+
+
+async def _tenancy(state: dict[str, Any]) -> dict[str, Any]:
+    """Organization, workspaces and key: reused when ``state`` matches the database."""
     async with database(get_settings(), migrate=True) as (_, sessions), sessions() as session:
         if state.get("organization_id") and await session.get(
             Organization, state["organization_id"]
@@ -53,21 +86,104 @@ async def _setup(state: dict[str, Any]) -> dict[str, Any]:
             for name, tz, cur in CLIENTS
         ]
         _, plain = await create_api_key(session, organization_id=org.id, role="admin", name="demo")
-        await _import_samples(session, workspaces[0].id)
         await session.commit()
         return {
             "organization_id": org.id,
             "workspace_ids": [w.id for w in workspaces],
             "api_key": plain,
+            "connections": {},
         }
 
 
-async def _import_samples(session: AsyncSession, workspace_id: str) -> None:
-    """Spend, visitors and surveys of docs/samples/ (when present) into the first client."""
-    for kind in IMPORT_KINDS.values():
-        sample = SAMPLES / f"{kind.name}.csv"
-        if sample.exists():
-            await import_csv(session, kind, workspace_id, sample.read_text(encoding="utf-8"))
+async def _connections(
+    state: dict[str, Any], urls: dict[str, str], vault: Vault, pm: pluggy.PluginManager
+) -> dict[str, str]:
+    """One connection per simulator, pointed at this run's simulator URL."""
+    classes = connector_classes(pm)
+    ids: dict[str, str] = dict(state.get("connections") or {})
+    async with database(get_settings()) as (_, sessions), sessions() as session:
+        for item in PLAN:
+            existing = await session.get(Connection, ids.get(item.connector, ""))
+            if existing is not None:
+                # This run's simulator listens elsewhere; tokens and instance URLs of the last
+                # run's simulator are void, so start again from its credentials.
+                existing.base_url = urls[item.connector]
+                existing.credentials_encrypted = vault.encrypt(
+                    classes[item.connector].simulator_credentials()
+                )
+                continue
+            connection = await create_connection(
+                session,
+                vault,
+                classes,
+                workspace_id=state["workspace_ids"][item.workspace],
+                connector=item.connector,
+                credentials=classes[item.connector].simulator_credentials(),
+                base_url=urls[item.connector],
+            )
+            connection.schedule = "15m"
+            ids[item.connector] = connection.id
+        await session.commit()
+    return ids
+
+
+async def _business_data(state: dict[str, Any]) -> None:
+    """Spend, visitors and surveys through the validated CSV import; monthly targets."""
+    today = datetime.now(UTC).date()
+    month_start = today.replace(day=1)
+    month_end = date(today.year + (today.month == 12), today.month % 12 + 1, 1)
+    async with database(get_settings()) as (_, sessions), sessions() as session:
+        for index, workspace_id in enumerate(state["workspace_ids"]):
+            currency = CLIENTS[index][2]
+            files = {
+                "spend": spend_csv(seed=index, end=today, currency=currency),
+                "visitors": visitors_csv(seed=index, end=today),
+                "surveys": surveys_csv(seed=index, end=today),
+            }
+            for kind, text in files.items():
+                await import_csv(session, import_kind(kind), workspace_id, text)
+            days = calendar.monthrange(today.year, today.month)[1]
+            for kpi, value in (
+                ("salesRevenue", 2_000_000),
+                ("dealsWon", 300),
+                ("newLeads", 40 * days),
+            ):
+                await set_target(
+                    session,
+                    workspace_id=workspace_id,
+                    kpi=kpi,
+                    start=month_start,
+                    end=month_end,
+                    value=value,
+                )
+        await session.commit()
+
+
+def _sync_all(ids: dict[str, str], vault: Vault, pm: pluggy.PluginManager) -> None:
+    async def _one(connection_id: str, live: Live, title: str) -> str:
+        started = time.monotonic()
+        async with database(get_settings()) as (engine, sessions):
+            async with sessions() as session:
+                connection = await session.get(Connection, connection_id)
+                first = connection is None or connection.last_synced_at is None
+            mode = SyncMode.FULL if first else SyncMode.INCREMENTAL
+
+            def progress(_name: str, _stream: Any, stats: Any) -> None:
+                live.update(progress_table(stats, started, title=f"{title} ({mode.value})"))
+
+            result = await run_sync(
+                connection_id,
+                engine=engine,
+                pm=pm,
+                vault=vault,
+                options=SyncOptions(mode=mode, progress=progress),
+            )
+        out.print(progress_table(result.stats, started, title=f"{title}: {result.status.value}"))
+        return result.status.value
+
+    for connector, connection_id in ids.items():
+        with Live(console=console, refresh_per_second=4, transient=True) as live:
+            run(_one(connection_id, live, f"sync {connector}"))
 
 
 def _load_state(path: Path) -> dict[str, Any]:
@@ -80,28 +196,50 @@ def _save_state(path: Path, state: dict[str, Any]) -> None:
     os.chmod(path, 0o600)
 
 
-def demo(
-    port: Annotated[int | None, typer.Option(help="Port to serve on.")] = None,
-    no_serve: Annotated[bool, typer.Option("--no-serve", help="Set up, print, exit.")] = False,
-) -> None:
-    """Set up a demo agency on SQLite, print how to query it, and serve the API."""
-    settings = get_settings()
-    if settings.secret_keys is None:  # the key that encrypts CRM credentials, mode 0600
-        ensure_key_file(settings.secret_keys_file)
-    state = run(_setup(_load_state(STATE_FILE)))
-    _save_state(STATE_FILE, state)
-    base = f"http://{settings.host}:{port or settings.port}"
+def _print_summary(state: dict[str, Any], base: str) -> None:
+    key = state["api_key"]
     curl = (
-        f"curl -s {base}/graphql -H 'Authorization: Bearer {state['api_key']}' "
+        f"curl -s {base}/graphql -H 'Authorization: Bearer {key}' "
         f"-H 'Content-Type: application/json' -d '{json.dumps({'query': EXAMPLE_QUERY})}'"
     )
     out.rule("crmkpi demo")
     out.print(f"[b]Organization[/]  {state['organization_id']}")
     out.print(f"[b]Workspaces[/]    {', '.join(state['workspace_ids'])}")
-    out.print(f"[b]API key[/]       {state['api_key']}")
+    out.print(f"[b]API key[/]       {key}")
+    out.print(f"[b]Dashboard[/]     {base}/dashboard?key={key}")
     out.print(f"[b]GraphiQL[/]      {base}/graphql  (header Authorization: Bearer <API key>)")
     out.print("[b]Example query[/] " + escape(EXAMPLE_QUERY))
     out.print("[b]With curl:[/]")
     out.print(curl, markup=False)
-    if not no_serve:
-        serve(host=None, port=port)
+    out.print("Ctrl-C stops the API and the simulators.")
+
+
+def demo(
+    port: Annotated[int | None, typer.Option(help="Port to serve on.")] = None,
+    deals: Annotated[int, typer.Option(help="Deals across the three simulated CRMs.")] = 20_000,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Set up, sync, exit.")] = False,
+) -> None:
+    """Set up a demo agency with three simulated CRMs, sync them, and serve the API."""
+    settings = get_settings()
+    if settings.secret_keys is None:  # the key that encrypts CRM credentials, mode 0600
+        ensure_key_file(settings.secret_keys_file)
+    vault = Vault.from_settings(settings)
+    pm = create_plugin_manager()
+    classes = connector_classes(pm)
+    state = run(_tenancy(_load_state(STATE_FILE)))
+    _save_state(STATE_FILE, state)
+    with ExitStack() as stack:
+        urls = {}
+        for item in PLAN:
+            app = classes[item.connector].simulator(
+                seed=item.seed, deals=max(10, int(deals * item.share)), faults=None
+            )
+            urls[item.connector] = stack.enter_context(serve_in_thread(app))
+            console.print(f"{item.connector} simulator at {urls[item.connector]}")
+        state["connections"] = run(_connections(state, urls, vault, pm))
+        _save_state(STATE_FILE, state)
+        _sync_all(state["connections"], vault, pm)
+        run(_business_data(state))
+        _print_summary(state, f"http://{settings.host}:{port or settings.port}")
+        if not no_serve:
+            serve(host=None, port=port)

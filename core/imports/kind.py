@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import upsert
@@ -41,6 +41,15 @@ class ImportKind:
         return Base.metadata.tables[self.model.__tablename__]
 
 
+async def bump_data_version(session: AsyncSession, workspace_id: str) -> None:
+    """Cached metric results are keyed by data version: imported rows must invalidate them."""
+    await session.execute(
+        update(Workspace)
+        .where(Workspace.id == workspace_id)
+        .values(data_version=Workspace.data_version + 1)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ImportResult:
     kind: str
@@ -62,4 +71,5 @@ async def import_csv(
     rows: Sequence[Row] = read_rows(kind.name, text, kind.columns, kind.key, kind.check)
     values = [{**kind.finish(r.values, workspace), "workspace_id": workspace.id} for r in rows]
     written = await upsert(session, kind.table, values, conflict_columns=kind.unique)
+    await bump_data_version(session, workspace.id)
     return ImportResult(kind=kind.name, workspace_id=workspace.id, rows=written)

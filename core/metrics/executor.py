@@ -16,6 +16,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+# core.targets reads core.metrics' segments: import the module, not names, so either side
+# may be imported first.
+from core import targets as target_book
 from core.errors import CrmkpiError, NotFoundError, ValidationError
 from core.metrics.compiler import compile_cells, compile_order_statistic
 from core.metrics.definitions import KpiDefinition
@@ -46,7 +49,6 @@ from core.metrics.registry import MetricRegistry
 from core.metrics.segments import Breakdown, Segment
 from core.metrics.types import PERCENTILES, Agg, Entity, Frame, KpiKind, Statistic
 from core.models import Workspace
-from core.targets import TargetKey, attainment, find_targets, projection, segment_key, segment_of
 
 GroupKey = tuple[Segment, str]
 
@@ -282,11 +284,11 @@ class MetricsExecutor:
 
     async def _targets(
         self, session: Reader, ws_ids: list[str], plans: list[_Plan]
-    ) -> dict[TargetKey, float]:
+    ) -> dict[target_book.TargetKey, float]:
         """Targets of one workspace's requests, in one query; none across several workspaces."""
         if len(ws_ids) != 1 or not plans:
             return {}
-        found = await find_targets(session, ws_ids[0], [_target_key(p) for p in plans])
+        found = await target_book.find_targets(session, ws_ids[0], [_target_key(p) for p in plans])
         return {k: float(v) for k, v in found.items()}
 
     async def _evaluate(
@@ -395,8 +397,8 @@ class MetricsExecutor:
             series=series,
             breakdown=breakdown,
             target=target,
-            attainment=attainment(main.value, target),
-            projection=projection(
+            attainment=target_book.attainment(main.value, target),
+            projection=target_book.projection(
                 main.value,
                 plan.main.start,
                 plan.main.end,
@@ -437,9 +439,9 @@ class MetricsExecutor:
         return tuple(top)
 
 
-def _target_key(plan: _Plan) -> TargetKey:
-    segment = segment_key(segment_of(plan.request.segment))
-    return TargetKey(plan.kpi.name, plan.period.start, plan.period.end, segment)
+def _target_key(plan: _Plan) -> target_book.TargetKey:
+    segment = target_book.segment_key(target_book.segment_of(plan.request.segment))
+    return target_book.TargetKey(plan.kpi.name, plan.period.start, plan.period.end, segment)
 
 
 def _ordered(cells: set[tuple[Measure, Frame]]) -> list[tuple[Measure, Frame]]:

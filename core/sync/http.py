@@ -120,6 +120,7 @@ class SyncHttp:
             try:
                 async for attempt in retrying:
                     with attempt:
+                        await self.limiter.acquire()  # token calls count against the quota
                         auth = await self.connector.authenticate(
                             self.client, self.credentials, self.base_url, refresh=refresh
                         )

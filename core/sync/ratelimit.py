@@ -43,6 +43,9 @@ class RateLimiter:
 
     def __init__(self, policy: RateLimitPolicy) -> None:
         self.policy = policy
+        #: Requests reach the CRM with some jitter after they leave: the window is padded
+        #: a little (3% + 20 ms) so that the CRM's own count never sees one too many.
+        self.margin = 0.03 * policy.per_seconds + 0.02
         self._starts: deque[float] = deque()
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
@@ -55,7 +58,7 @@ class RateLimiter:
             while True:
                 now = time.monotonic()
                 delay = self._paused_until - now
-                window = self.policy.per_seconds
+                window = self.policy.per_seconds + self.margin
                 while self._starts and self._starts[0] <= now - window:
                     self._starts.popleft()
                 if delay <= 0 and len(self._starts) >= self.policy.requests:

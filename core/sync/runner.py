@@ -24,10 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.db import create_sessionmaker
 from core.models import Connection, SyncRun, utcnow
 from core.models.enums import SyncMode, SyncStatus
+from core.plugins import connector_classes
 from core.secrets import Vault
 from core.sync.connector import Connector, Stream, StreamContext
 from core.sync.errors import SyncError, UnknownConnector
 from core.sync.http import RetryPolicy, SyncHttp, create_http_client
+from core.sync.locks import sync_lock
 from core.sync.mappings import FieldMappings
 from core.sync.ratelimit import DEFAULT_LIMITERS, RateLimiters
 from core.sync.runs import RunStats, StreamStats, finish_run, start_run
@@ -126,9 +128,6 @@ async def run_sync(
     options: SyncOptions | None = None,
 ) -> SyncResult:
     """Sync one connection; raises SyncAlreadyRunning if it is already being synced."""
-    from core.plugins import connector_classes
-    from core.sync.locks import sync_lock
-
     options = options or SyncOptions()
     sessionmaker = create_sessionmaker(engine)
     async with sessionmaker() as session:

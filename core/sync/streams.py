@@ -4,7 +4,8 @@ Memory stays constant whatever the stream's size: at most two pages are alive (t
 being written and the next one being fetched, through a queue of size one). Each page is
 written in its own transaction together with the cursor it covers, so a crash between
 two pages loses nothing (the next run re-reads from the committed cursor) and duplicates
-nothing (writes are upserts on the remote id).
+nothing (writes are upserts on the remote id). A quarantined record still advances the
+cursor: it is kept in ``record_errors``, and its next edit in the CRM brings it back.
 """
 
 from __future__ import annotations
@@ -58,7 +59,11 @@ async def _prefetched(
     first: Request | None,
     next_request: Callable[[Any, Request], Request | None],
 ) -> AsyncIterator[tuple[Any, bool]]:
-    """Yield (page, is_last) while the next page is already being fetched."""
+    """Yield (page, is_last) while the next page is already being fetched.
+
+    The producer fetches page n+1 while page n is consumed, then waits until the consumer
+    takes it (``queue.join``): at most two pages are alive at any time.
+    """
     if first is None:
         return
     queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=1)
@@ -70,6 +75,7 @@ async def _prefetched(
                 page = await http.send(request)
                 request = next_request(page, request)
                 await queue.put((page, request is None))
+                await queue.join()
             await queue.put(_END)
         except Exception as exc:
             await queue.put(exc)
@@ -78,6 +84,7 @@ async def _prefetched(
     try:
         while True:
             item = await queue.get()
+            queue.task_done()
             if item is _END:
                 return
             if isinstance(item, Exception):
@@ -97,23 +104,22 @@ def map_page(
     bad: list[Quarantined] = []
     map_one = stream.map
     extend = records.extend
+    needs_mapping = bool(mappings.deal_attributes or mappings.custom_dimensions)
     for raw in raws:
-        start = len(records)
         try:
-            extend(map_one(raw, ctx))
-            for i in range(start, len(records)):
-                problem = unstorable_text(records[i])
+            mapped = list(map_one(raw, ctx))
+            for record in mapped:
+                if needs_mapping or isinstance(record, StageRecord):
+                    apply_mappings(record, mappings)
+                problem = unstorable_text(record)
                 if problem:
                     raise MappingError(problem)
         except MAPPING_FAILURES as exc:
-            del records[start:]  # nothing of a quarantined raw record is written
             reason = str(exc) if isinstance(exc, MappingError) else f"{type(exc).__name__}: {exc}"
             remote_id = storable(_remote_id(stream, raw))
             bad.append(Quarantined(stream.name, remote_id, storable(reason), storable(raw)))
-    needs_mapping = bool(mappings.deal_attributes or mappings.custom_dimensions)
-    for record in records:
-        if needs_mapping or isinstance(record, StageRecord):
-            apply_mappings(record, mappings)
+            continue
+        extend(mapped)
     return records, bad
 
 

@@ -22,6 +22,7 @@ from core.db import upsert
 from core.models import SYNCED_MODELS, FxRate, RecordError, Workspace
 from core.sync.pgcopy import copy_upsert
 from core.sync.records import AnyRecord, FxRateRecord, Record
+from core.sync.sqlitebulk import executemany_upsert
 
 _FX_KEY = ("base_currency", "currency", "day")
 
@@ -196,7 +197,7 @@ class RecordWriter:
                     row["deleted_at"] = old["deleted_at"]
             write.append(row)
         if write:
-            await upsert(conn, table, write, conflict_columns=["connection_id", "remote_id"])
+            await executemany_upsert(conn, table, write)
 
     async def _upsert_fx(
         self, conn: AsyncConnection, rows: list[dict[str, Any]], counts: WriteCounts

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import NotFoundError, ValidationError
-from core.models import Target
+from core.models import Target, Workspace
 from core.organizations import create_organization, create_workspace
 from core.targets import (
     TargetKey,
@@ -58,6 +58,8 @@ async def test_setting_again_replaces_and_segments_are_canonical(session: AsyncS
     )
     await session.commit()
     assert await session.scalar(select(func.count()).select_from(Target)) == 2
+    # Results carry targets, so each change invalidates cached results (data version).
+    assert await session.scalar(select(Workspace.data_version).where(Workspace.id == ws)) == 3
     assert replaced.value == Decimal("7.5")
     assert replaced.segment == {"CUSTOM:tier": ["gold"], "OWNER": ["u1", "u2"]}
     seg = segment_key(canonical_segment({"owners": ["u1", "u2"], "custom": {"tier": ["gold"]}}))

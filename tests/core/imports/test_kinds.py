@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import NotFoundError
 from core.imports import IMPORT_KINDS, ImportRejected, import_csv
-from core.models import Spend, SurveyResponse, Visitors
+from core.models import Spend, SurveyResponse, Visitors, Workspace
 from core.organizations import create_organization, create_workspace
 
 SPEND_CSV = (
@@ -38,6 +38,8 @@ async def test_spend_import_is_idempotent_and_updates_in_place(session: AsyncSes
         await session.commit()
         assert result.rows == 3
     assert await session.scalar(select(func.count()).select_from(Spend)) == 3
+    # Each import bumps the data version that keys cached metric results.
+    assert await session.scalar(select(Workspace.data_version).where(Workspace.id == ws)) == 2
     changed = SPEND_CSV.replace("500,EUR", "700,EUR")
     await import_csv(session, IMPORT_KINDS["spend"], ws, changed)
     await session.commit()

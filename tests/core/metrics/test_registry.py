@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import core.metrics
 from core.metrics import BUILTIN_KPIS, KpiDefinition, KpiKind, KpiRequest, PeriodSpec, Unit
+from core.metrics.customer_kpis import CUSTOMER_KPIS, MARKETING_KPIS
 from core.metrics.formulas import Ratio, Single
 from core.metrics.registry import build_registry
 from core.plugins import create_plugin_manager, hookimpl
@@ -20,7 +21,7 @@ def test_public_api_is_sorted_and_complete() -> None:
 
 def test_every_builtin_kpi_has_a_description_and_valid_references() -> None:
     registry = build_registry()
-    assert len(registry.kpis) == len(BUILTIN_KPIS)
+    assert len(registry.kpis) == len(BUILTIN_KPIS + CUSTOMER_KPIS + MARKETING_KPIS)
     for kpi in registry.kpis.values():
         assert kpi.description.endswith(".") and len(kpi.description) > 20
 

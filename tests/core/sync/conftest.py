@@ -28,8 +28,13 @@ FAST_RETRY = RetryPolicy(attempts=10, base=0.01, cap=0.05)
 
 
 @pytest.fixture
-def vault() -> Vault:
-    return Vault([Fernet.generate_key().decode()])
+def vault_key() -> str:
+    return Fernet.generate_key().decode()
+
+
+@pytest.fixture
+def vault(vault_key: str) -> Vault:
+    return Vault([vault_key])
 
 
 @pytest.fixture

@@ -1,0 +1,93 @@
+"""What every HubSpot mapping shares: object shape checks, bookkeeping columns, links."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from connectors.hubspot import _values as v
+from connectors.hubspot import settings
+from core.sync.connector import MappingError
+
+SOURCE_LABELS = {
+    "ORGANIC_SEARCH": "Organic Search",
+    "PAID_SEARCH": "Paid Search",
+    "EMAIL_MARKETING": "Email Marketing",
+    "SOCIAL_MEDIA": "Organic Social",
+    "REFERRALS": "Referrals",
+    "OTHER_CAMPAIGNS": "Other Campaigns",
+    "DIRECT_TRAFFIC": "Direct Traffic",
+    "OFFLINE": "Offline Sources",
+    "PAID_SOCIAL": "Paid Social",
+    "AI_REFERRALS": "AI Referrals",
+}
+
+
+def object_parts(raw: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
+    if not isinstance(raw, Mapping):
+        raise MappingError(f"expected an object, got {type(raw).__name__}")
+    remote_id = v.identifier(raw.get("id"))
+    if remote_id is None:
+        raise MappingError("missing id")
+    props = raw.get("properties")
+    if props is None:
+        props = {}
+    if not isinstance(props, Mapping):
+        raise MappingError("properties is not an object")
+    return remote_id, props
+
+
+def common(
+    raw: Mapping[str, Any], props: Mapping[str, Any], obj: settings.ObjectType
+) -> dict[str, Any]:
+    created = v.timestamp(props, obj.created_property) or top_level_time(raw, "createdAt")
+    updated = v.timestamp(props, obj.modified_property) or top_level_time(raw, "updatedAt")
+    return {
+        "remote_created_at": created,
+        "remote_updated_at": updated,
+        "deleted": bool(raw.get("archived")),
+        "remote_data": dict(raw),
+    }
+
+
+def top_level_time(raw: Mapping[str, Any], key: str) -> datetime | None:
+    value = raw.get(key)
+    return None if value in (None, "") else v.parse_datetime(str(value), key)
+
+
+def custom_values(props: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any] | None:
+    """The requested custom properties present on the object, as HubSpot sent them."""
+    found = {name: props[name] for name in names if name in props}
+    return found or None
+
+
+def associated_ids(raw: Mapping[str, Any], to_type: str) -> list[str]:
+    """Ids associated with ``raw`` in ``to_type``, the primary association first.
+
+    v3 reads list ``{"results": [{"id", "type"}]}`` per type; the unlabeled
+    ``deal_to_company_unlabeled`` sits next to the primary ``deal_to_company``.
+    """
+    block = (raw.get("associations") or {}).get(to_type)
+    if not isinstance(block, Mapping):
+        return []
+    primary: list[str] = []
+    others: list[str] = []
+    for item in block.get("results") or ():
+        if not isinstance(item, Mapping) or item.get("id") in (None, ""):
+            continue
+        target = others if str(item.get("type", "")).endswith("_unlabeled") else primary
+        remote_id = str(item["id"])
+        if remote_id not in primary and remote_id not in others:
+            target.append(remote_id)
+    return primary + others
+
+
+def first_id(raw: Mapping[str, Any], to_type: str) -> str | None:
+    ids = associated_ids(raw, to_type)
+    return ids[0] if ids else None
+
+
+def source_label(props: Mapping[str, Any], name: str = "hs_analytics_source") -> str | None:
+    value = v.text(props, name)
+    return None if value is None else SOURCE_LABELS.get(value.upper(), value)

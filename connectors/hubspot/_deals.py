@@ -1,0 +1,150 @@
+"""Deals and their stage history (HubSpot CRM v3 deals).
+
+Won/lost semantics follow HubSpot: a deal is won or lost when its ``hs_is_closed_won`` /
+``hs_is_closed`` flags say so or, when the portal does not return them, when its stage is
+closed (probability 1.0 = won, anything else = lost). Unknown stages are kept as they are.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from connectors.hubspot import _values as v
+from connectors.hubspot import settings
+from connectors.hubspot._common import common, custom_values, first_id, object_parts, source_label
+from core.sync.connector import MappingError
+from core.sync.records import DealRecord, DealStageHistoryRecord, Record, stage_history_id
+
+_DEAL_TYPES = {
+    "newbusiness": "NEW_BUSINESS",
+    "existingbusiness": "UPSELL",
+    "upsell": "UPSELL",
+    "crosssell": "CROSS_SELL",
+    "renewal": "RENEWAL",
+    "upgrade": "UPGRADE",
+}
+_STAGE_DATE_PREFIXES = settings.DATE_ENTERED_PREFIXES + settings.DATE_EXITED_PREFIXES
+
+
+@dataclass(frozen=True, slots=True)
+class StageInfo:
+    """What a deal's mapping needs to know about its stage."""
+
+    pipeline_id: str
+    is_closed: bool
+    is_won: bool
+
+
+def _deal_type(props: Mapping[str, Any]) -> str | None:
+    value = v.text(props, "dealtype")
+    return None if value is None else _DEAL_TYPES.get(re.sub(r"[^a-z]", "", value.lower()))
+
+
+def _deal_status(props: Mapping[str, Any], stage: StageInfo | None) -> str:
+    won = v.flag(props, "hs_is_closed_won")
+    closed = v.flag(props, "hs_is_closed")
+    if won is None and closed is None:
+        if stage is None or not stage.is_closed:
+            return "OPEN"
+        return "WON" if stage.is_won else "LOST"
+    if won:
+        return "WON"
+    return "LOST" if closed else "OPEN"
+
+
+def stage_history(
+    deal_id: str, props: Mapping[str, Any], raw: Mapping[str, Any], stages: Mapping[str, StageInfo]
+) -> list[DealStageHistoryRecord]:
+    """Stays of a deal in its stages.
+
+    From ``propertiesWithHistory.dealstage`` when the read asked for it (every visit),
+    otherwise from the ``hs_date_entered_<stage>`` / ``hs_date_exited_<stage>`` properties
+    (the last visit of each stage). A stay ends when the next one starts.
+    """
+    entries: list[tuple[datetime, str]] = []
+    history = (raw.get("propertiesWithHistory") or {}).get("dealstage")
+    exits: dict[str, datetime] = {}
+    if history:
+        for item in history:
+            stage = v.text(item, "value")
+            at = v.timestamp(item, "timestamp")
+            if stage and at:
+                entries.append((at, stage))
+    else:
+        for name, value in props.items():
+            if value is None or value == "" or not name.startswith(_STAGE_DATE_PREFIXES):
+                continue
+            for prefix in settings.DATE_ENTERED_PREFIXES:
+                if name.startswith(prefix):
+                    entries.append((v.parse_datetime(str(value), name), name[len(prefix) :]))
+            for prefix in settings.DATE_EXITED_PREFIXES:
+                if name.startswith(prefix):
+                    exits[name[len(prefix) :]] = v.parse_datetime(str(value), name)
+    unique = sorted(set(entries))
+    records = []
+    for index, (entered, stage) in enumerate(unique):
+        exited = unique[index + 1][0] if index + 1 < len(unique) else exits.get(stage)
+        info = stages.get(stage)
+        records.append(
+            DealStageHistoryRecord(
+                remote_id=stage_history_id(deal_id, stage, entered),
+                deal_remote_id=deal_id,
+                stage_remote_id=stage,
+                pipeline_remote_id=info.pipeline_id if info else v.text(props, "pipeline"),
+                entered_at=entered,
+                exited_at=exited,
+                remote_created_at=entered,
+                remote_updated_at=exited or entered,
+            )
+        )
+    return records
+
+
+def map_deal(
+    raw: Mapping[str, Any],
+    stages: Mapping[str, StageInfo],
+    custom: Sequence[str] = (),
+    recurring_property: str | None = "hs_mrr",
+) -> list[Record]:
+    """A deal, then its stage history. Unknown stages are kept as they are."""
+    remote_id, props = object_parts(raw)
+    stage_id = v.text(props, "dealstage")
+    stage = stages.get(stage_id or "")
+    status = _deal_status(props, stage)
+    history = stage_history(remote_id, props, raw, stages)
+    close_date = v.timestamp(props, "closedate")
+    closed_at = None
+    if status != "OPEN":
+        entered_current = [h.entered_at for h in history if h.stage_remote_id == stage_id]
+        closed_at = close_date or (max(entered_current) if entered_current else None)
+        if closed_at is None:
+            raise MappingError(f"deal is {status.lower()} but has no closedate")
+    currency = v.text(props, "deal_currency_code")
+    probability = v.number(props, "hs_deal_stage_probability")
+    deal = DealRecord(
+        remote_id=remote_id,
+        name=v.text(props, "dealname"),
+        amount=v.decimal(props, "amount"),
+        currency=None if currency is None else currency.upper(),
+        pipeline_remote_id=v.text(props, "pipeline") or (stage.pipeline_id if stage else None),
+        stage_remote_id=stage_id,
+        status=status,
+        owner_remote_id=v.text(props, "hubspot_owner_id"),
+        account_remote_id=first_id(raw, "companies"),
+        contact_remote_id=first_id(raw, "contacts"),
+        lead_remote_id=first_id(raw, "leads"),
+        closed_at=closed_at,
+        expected_close_date=None if close_date is None else close_date.date(),
+        lost_reason=v.text(props, "closed_lost_reason") if status == "LOST" else None,
+        source=source_label(props),
+        deal_type=_deal_type(props),
+        probability=probability,
+        recurring_amount=v.decimal(props, recurring_property) if recurring_property else None,
+        custom=custom_values(props, custom),
+        **common(raw, props, settings.DEALS),
+    )
+    return [deal, *history]

@@ -1,0 +1,73 @@
+"""The HubSpot connector: credentials, rate limit policy, streams and simulator."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from connectors.hubspot import client, settings
+from connectors.hubspot.streams import all_streams
+from core.sync.connector import Auth, Connector, CredentialField, RateLimitPolicy, Stream
+
+
+class HubSpotConnector(Connector):
+    """HubSpot CRM v3 at a configurable base URL (sandboxes, EU data centre, simulator)."""
+
+    name = "hubspot"
+    title = "HubSpot"
+    default_base_url = settings.DEFAULT_BASE_URL
+    credential_fields = (
+        CredentialField(
+            "access_token",
+            "Private app token, or an OAuth access token",
+            required=False,
+        ),
+        CredentialField("refresh_token", "OAuth refresh token", required=False),
+        CredentialField("client_id", "OAuth app client id", secret=False, required=False),
+        CredentialField("client_secret", "OAuth app client secret", required=False),
+        CredentialField(
+            "webhook_secret",
+            "Client secret that signs webhook requests (X-HubSpot-Signature-v3)",
+            required=False,
+        ),
+    )
+    rate_limit = RateLimitPolicy(
+        requests=settings.RATE_LIMIT_REQUESTS,
+        per_seconds=settings.RATE_LIMIT_SECONDS,
+        remaining_header="X-HubSpot-RateLimit-Remaining",
+    )
+
+    def streams(self) -> Sequence[Stream]:
+        return all_streams()
+
+    async def authenticate(
+        self,
+        http: httpx.AsyncClient,
+        credentials: Mapping[str, str],
+        base_url: str,
+        *,
+        refresh: bool = False,
+    ) -> Auth:
+        return await client.authenticate(http, credentials, base_url, refresh=refresh)
+
+    def account_key(self, credentials: Mapping[str, str], base_url: str) -> str:
+        """Limits are per portal and app; the refresh token (or static token) stands for both."""
+        secret = credentials.get("refresh_token") or credentials.get("access_token") or ""
+        digest = hashlib.sha256(secret.encode()).hexdigest()[:16]
+        return f"{self.name}:{base_url}:{digest}"
+
+    @classmethod
+    def simulator(cls, *, seed: int = 1, deals: int = 1000, faults: str | None = None) -> Any:
+        """The HubSpot simulator as an ASGI app (see connectors.hubspot.simulator)."""
+        from connectors.hubspot.simulator import create_app
+
+        return create_app(seed=seed, deals=deals, faults=faults)
+
+    @classmethod
+    def simulator_credentials(cls) -> dict[str, str]:
+        from connectors.hubspot.simulator import ACCESS_TOKEN
+
+        return {"access_token": ACCESS_TOKEN}

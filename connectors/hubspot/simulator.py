@@ -1,0 +1,368 @@
+"""A HubSpot CRM v3 simulator (ASGI) serving the shared seeded business.
+
+It answers what the connector reads, in HubSpot's shapes: object lists paged with
+``after`` (``archived``, ``associations``), search with filters, one sort, ``limit`` up to
+200 and the 10,000-result cap (400 past it), v4 association batch reads, deal pipelines,
+owners, the OAuth refresh, 401/400/429 error bodies and the ``X-HubSpot-RateLimit-*``
+headers, with optional rate limits of its own (per 10 s, and per second for search).
+
+It is fast by construction: each object's JSON is rendered once (with and without its
+associations) and pages are byte slices joined together. Change the business through
+``simulator.data`` (``edit_deals``, ``delete``), then call :meth:`HubSpotSimulator.refresh`.
+
+Run alone: ``python -m connectors.hubspot.simulator --port 8765 --seed 1 --deals 1000``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from connectors.hubspot import _render, settings
+from connectors.hubspot._simerrors import HubSpotErrorBodies, error_body, rate_limit_body
+from connectors.hubspot._simsearch import SearchError, SearchIndex, run_search
+from core.simulation.dataset import Dataset, generate
+
+ACCESS_TOKEN = "sim-hubspot-private-app-token"  # noqa: S105 (the simulator's public token)
+REFRESH_TOKEN = "sim-hubspot-refresh-token"  # noqa: S105
+CLIENT_ID = "sim-client-id"
+CLIENT_SECRET = "sim-client-secret"  # noqa: S105
+DAILY_LIMIT = 1_000_000
+_MODIFIED = {"contacts": settings.CONTACTS.modified_property}
+
+
+class _ObjectStore:
+    """One object type: live and archived records by id, JSON rendered once each."""
+
+    def __init__(self, rendered: list[_render.Rendered], modified_property: str) -> None:
+        self.live = [r for r in rendered if not r.archived]
+        self.index = SearchIndex(self.live, modified_property)
+        self.archived = [r for r in rendered if r.archived]
+        self.live_ids = [r.id for r in self.live]
+        self.archived_ids = [r.id for r in self.archived]
+        self.by_id = {r.id: r for r in rendered}
+        self._plain: dict[int, bytes] = {}
+        self._with_assoc: dict[int, bytes] = {}
+
+    def plain(self, record: _render.Rendered) -> bytes:
+        cached = self._plain.get(record.id)
+        if cached is None:
+            cached = self._plain[record.id] = json.dumps(record.body).encode()
+        return cached
+
+    def with_associations(self, record: _render.Rendered) -> bytes:
+        cached = self._with_assoc.get(record.id)
+        if cached is None:
+            assoc = {k: {"results": v} for k, v in record.associations.items() if v}
+            cached = json.dumps({**record.body, "associations": assoc}).encode()
+            self._with_assoc[record.id] = cached
+        return cached
+
+
+class HubSpotSimulator:
+    """The simulated portal. ``rate_limit``: requests per 10 s; ``search_rate``: per second."""
+
+    def __init__(
+        self,
+        data: Dataset,
+        *,
+        rate_limit: int | None = None,
+        search_rate: int | None = None,
+    ) -> None:
+        self.data = data
+        self.rate_limit = rate_limit
+        self.search_rate = search_rate
+        self.tokens = {ACCESS_TOKEN}
+        self.requests = 0
+        self._window: deque[float] = deque()
+        self._search_window: deque[float] = deque()
+        self.stores: dict[str, _ObjectStore] = {}
+        self.owners: list[bytes] = []
+        self.pipelines = b""
+        self.rates: list[bytes] = []
+        self.refresh()
+        self.app = Starlette(routes=self._routes())
+        self.app.state.simulator = self
+
+    def refresh(self) -> None:
+        """Re-render everything from ``self.data`` (after edits or deletions)."""
+        objects = _render.render(self.data)
+        self.stores = {
+            name: _ObjectStore(items, _MODIFIED.get(name, "hs_lastmodifieddate"))
+            for name, items in objects.items()
+        }
+        self.owners = [json.dumps(_render.owner(u, self.data)).encode() for u in self.data.users]
+        pipelines = [_render.pipeline(p, self.data) for p in self.data.pipelines]
+        self.pipelines = json.dumps({"results": pipelines}).encode()
+        self.rates = [json.dumps(r).encode() for r in _render.exchange_rates(self.data)]
+
+    def _routes(self) -> list[Route]:
+        return [
+            Route("/oauth/v1/token", self.token, methods=["POST"]),
+            Route("/crm/v3/owners", self._guard(self.list_owners), methods=["GET"]),
+            Route("/crm/v3/pipelines/deals", self._guard(self.list_pipelines), methods=["GET"]),
+            Route(settings.EXCHANGE_RATES_PATH, self._guard(self.list_rates), methods=["GET"]),
+            Route(
+                "/crm/v3/objects/{object_type}/search",
+                self._guard(self.search, search=True),
+                methods=["POST"],
+            ),
+            Route("/crm/v3/objects/{object_type}", self._guard(self.list_objects), methods=["GET"]),
+            Route(
+                "/crm/v4/associations/{from_type}/{to_type}/batch/read",
+                self._guard(self.batch_associations),
+                methods=["POST"],
+            ),
+        ]
+
+    # -- authentication and limits -------------------------------------------------------
+
+    def _guard(
+        self, handler: Callable[[Request], Any], *, search: bool = False
+    ) -> Callable[[Request], Any]:
+        async def guarded(request: Request) -> Response:
+            self.requests += 1
+            auth = request.headers.get("authorization", "")
+            if not auth.startswith("Bearer ") or auth[7:] not in self.tokens:
+                body = error_body(
+                    "Authentication credentials not found. This API supports OAuth 2.0 "
+                    "authentication and you can find more details at "
+                    "https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+                    "INVALID_AUTHENTICATION",
+                )
+                return JSONResponse(body, status_code=401)
+            limited = self._limited(search)
+            if limited is not None:
+                return limited
+            response: Response = await handler(request)
+            if not search:  # search responses carry no rate-limit headers
+                response.headers.update(self._headers())
+            return response
+
+        return guarded
+
+    def _limited(self, search: bool) -> Response | None:
+        now = time.monotonic()
+        if self.rate_limit is not None:
+            while self._window and self._window[0] <= now - settings.RATE_LIMIT_SECONDS:
+                self._window.popleft()
+            if len(self._window) >= self.rate_limit:
+                headers = self._headers()
+                return JSONResponse(
+                    rate_limit_body("TEN_SECONDLY_ROLLING"), status_code=429, headers=headers
+                )
+        if search and self.search_rate is not None:
+            while self._search_window and self._search_window[0] <= now - 1.0:
+                self._search_window.popleft()
+            if len(self._search_window) >= self.search_rate:
+                return JSONResponse(rate_limit_body("SECONDLY"), status_code=429)
+            self._search_window.append(now)
+        self._window.append(now)
+        return None
+
+    def exhausted(self) -> dict[str, str]:
+        """Rate-limit headers saying nothing is left of the 10-second allowance."""
+        return {**self._headers(), "X-HubSpot-RateLimit-Remaining": "0"}
+
+    def _headers(self) -> dict[str, str]:
+        limit = self.rate_limit or 190
+        remaining = max(0, limit - len(self._window)) if self.rate_limit else limit - 1
+        return {
+            "X-HubSpot-RateLimit-Daily": str(DAILY_LIMIT),
+            "X-HubSpot-RateLimit-Daily-Remaining": str(max(0, DAILY_LIMIT - self.requests)),
+            "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
+            "X-HubSpot-RateLimit-Max": str(limit),
+            "X-HubSpot-RateLimit-Remaining": str(remaining),
+            "X-HubSpot-RateLimit-Secondly": str(limit // 10),
+            "X-HubSpot-RateLimit-Secondly-Remaining": str(max(0, remaining // 10)),
+        }
+
+    async def token(self, request: Request) -> Response:
+        form = await request.form()
+        valid = (
+            form.get("grant_type") == "refresh_token"
+            and form.get("refresh_token") == REFRESH_TOKEN
+            and form.get("client_id") == CLIENT_ID
+            and form.get("client_secret") == CLIENT_SECRET
+        )
+        if not valid:
+            refused = {"status": "BAD_REFRESH_TOKEN", "message": "missing or unknown refresh token"}
+            return JSONResponse(refused, status_code=400)
+        token = f"sim-oauth-{uuid.uuid4()}"
+        self.tokens.add(token)
+        body: dict[str, Any] = {
+            "token_type": "bearer",
+            "refresh_token": REFRESH_TOKEN,
+            "access_token": token,
+            "expires_in": 1800,
+        }
+        return JSONResponse(body)
+
+    # -- reads ---------------------------------------------------------------------------
+
+    async def list_owners(self, request: Request) -> Response:
+        if request.query_params.get("archived") == "true":
+            return _json(b'{"results":[]}')
+        return _offset_page(request, self.owners, default=100, maximum=500)
+
+    async def list_rates(self, request: Request) -> Response:
+        return _offset_page(request, self.rates, default=10, maximum=100)
+
+    async def list_pipelines(self, request: Request) -> Response:
+        return _json(self.pipelines)
+
+    async def list_objects(self, request: Request) -> Response:
+        store = self.stores.get(request.path_params["object_type"])
+        if store is None:
+            return _not_found(request.path_params["object_type"])
+        params = request.query_params
+        archived = params.get("archived") == "true"
+        records, ids = (
+            (store.archived, store.archived_ids) if archived else (store.live, store.live_ids)
+        )
+        limit = _limit(request, default=10, maximum=settings.LIST_PAGE_SIZE)
+        after = params.get("after")
+        start = bisect.bisect_left(ids, int(after)) if after else 0
+        chunk = records[start : start + limit]
+        render = store.with_associations if params.get("associations") else store.plain
+        nxt = str(records[start + limit].id) if start + limit < len(records) else None
+        return _json(_page([render(r) for r in chunk], nxt))
+
+    async def search(self, request: Request) -> Response:
+        store = self.stores.get(request.path_params["object_type"])
+        if store is None:
+            return _not_found(request.path_params["object_type"])
+        try:
+            total, chunk, nxt = run_search(store.index, await request.json())
+        except SearchError as exc:
+            return JSONResponse(error_body(str(exc), "VALIDATION_ERROR"), status_code=400)
+        body = _page([store.plain(r) for r in chunk], nxt)
+        return _json(b'{"total":%d,' % total + body[1:])
+
+    async def batch_associations(self, request: Request) -> Response:
+        from_store = self.stores.get(request.path_params["from_type"])
+        to_type = request.path_params["to_type"]
+        if from_store is None or to_type not in self.stores:
+            return _not_found(f"{request.path_params['from_type']} -> {to_type}")
+        inputs = (await request.json()).get("inputs") or []
+        results, missing = [], []
+        for item in inputs:
+            record = from_store.by_id.get(int(item["id"]))
+            targets = record.associations.get(to_type) if record else None
+            if not targets:
+                missing.append(str(item["id"]))
+                continue
+            results.append(
+                {
+                    "from": {"id": str(item["id"])},
+                    "to": [
+                        {"toObjectId": int(target_id), "associationTypes": types}
+                        for target_id, types in _v4_targets(targets)
+                    ],
+                }
+            )
+        body: dict[str, Any] = {"status": "COMPLETE", "results": results}
+        if missing:
+            body["numErrors"] = len(missing)
+            body["errors"] = [
+                error_body(
+                    f"No {to_type} is associated with {request.path_params['from_type']}.",
+                    "OBJECT_NOT_FOUND",
+                    context={"fromObjectId": missing},
+                )
+            ]
+        return JSONResponse(body, status_code=207 if missing else 200)
+
+
+def _v4_targets(entries: list[dict[str, str]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """v3 association entries grouped per target, as v4 association types."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for entry in entries:
+        primary = not entry["type"].endswith("_unlabeled") and any(
+            e["id"] == entry["id"] and e["type"].endswith("_unlabeled") for e in entries
+        )
+        grouped.setdefault(entry["id"], []).append(
+            {
+                "category": "HUBSPOT_DEFINED",
+                "typeId": 1 if primary else 2,
+                "label": "Primary" if primary else None,
+            }
+        )
+    return list(grouped.items())
+
+
+def _limit(request: Request, *, default: int, maximum: int) -> int:
+    raw = request.query_params.get("limit")
+    return min(maximum, max(1, int(raw))) if raw and raw.isdigit() else default
+
+
+def _offset_page(request: Request, items: list[bytes], *, default: int, maximum: int) -> Response:
+    limit = _limit(request, default=default, maximum=maximum)
+    start = int(request.query_params.get("after") or 0)
+    more = start + limit < len(items)
+    return _json(_page(items[start : start + limit], str(start + limit) if more else None))
+
+
+def _page(chunk: list[bytes], after: str | None) -> bytes:
+    body = b'{"results":[' + b",".join(chunk) + b"]"
+    if after is not None:
+        link = f'"paging":{{"next":{{"after":"{after}","link":"?after={after}"}}}}'
+        body += b"," + link.encode()
+    return body + b"}"
+
+
+def _json(body: bytes) -> Response:
+    return Response(body, media_type="application/json")
+
+
+def _not_found(what: str) -> Response:
+    body = error_body(f"Unable to infer object type from: {what}", "OBJECT_NOT_FOUND")
+    return JSONResponse(body, status_code=404)
+
+
+def create_simulator(
+    *, seed: int = 1, deals: int = 1000, data: Dataset | None = None, **options: Any
+) -> HubSpotSimulator:
+    return HubSpotSimulator(data or generate(seed=seed, deals=deals), **options)
+
+
+def create_app(
+    *,
+    seed: int = 1,
+    deals: int = 1000,
+    faults: str | None = None,
+    simulator: HubSpotSimulator | None = None,
+) -> Any:
+    """The simulator's ASGI app wrapped in the fault middleware of ``faults``."""
+    from core.simulation.faults import FaultMiddleware
+
+    sim = simulator or create_simulator(seed=seed, deals=deals)
+    return HubSpotErrorBodies(FaultMiddleware(sim.app, faults), sim.exhausted)
+
+
+def main() -> None:  # pragma: no cover - a manual entry point
+    import argparse
+
+    import uvicorn
+
+    parser = argparse.ArgumentParser(description="HubSpot CRM v3 simulator")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--deals", type=int, default=1000)
+    args = parser.parse_args()
+    print(f"base URL: http://127.0.0.1:{args.port}  access_token={ACCESS_TOKEN}")
+    uvicorn.run(create_app(seed=args.seed, deals=args.deals), port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,107 @@
+"""Pre-rendered records and Pipedrive's two page envelopes, for the simulator.
+
+Records are JSON bytes rendered once; a page is a slice joined into the envelope: v2
+``{"success", "data", "additional_data": {"next_cursor"}}`` with an opaque base64 cursor,
+v1 ``{"success", "data", "additional_data": {"pagination": {...}}}`` (``data`` null when
+empty, as Pipedrive sends it).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass
+class Table:
+    """Rendered records in two orders: by id, and by (update time, id)."""
+
+    by_id: list[bytes] = field(default_factory=list)
+    by_update: list[bytes] = field(default_factory=list)
+    update_keys: list[datetime] = field(default_factory=list)
+    updated_by_id: list[datetime] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, rows: Iterable[tuple[datetime, Any, bytes]]) -> Table:
+        ordered = sorted(rows, key=lambda x: (x[0], x[1]))
+        by_id = sorted(ordered, key=lambda x: x[1])
+        return cls(
+            by_id=[r for _, _, r in by_id],
+            by_update=[r for _, _, r in ordered],
+            update_keys=[u for u, _, _ in ordered],
+            updated_by_id=[u for u, _, _ in by_id],
+        )
+
+    def select(
+        self, since: datetime | None, until: datetime | None, by_update: bool
+    ) -> Sequence[bytes]:
+        if by_update:
+            lo = 0 if since is None else bisect_left(self.update_keys, since)
+            hi = len(self.update_keys) if until is None else bisect_left(self.update_keys, until)
+            return self.by_update[lo:hi]
+        if since is None and until is None:
+            return self.by_id
+        return [
+            r
+            for r, u in zip(self.by_id, self.updated_by_id, strict=True)
+            if (since is None or u >= since) and (until is None or u < until)
+        ]
+
+
+def dump(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def as_json(make: Callable[..., Any], *args: Any) -> bytes:
+    return dump(make(*args))
+
+
+def as_json_items(make: Callable[..., list[Any]], *args: Any) -> list[bytes]:
+    return [dump(item) for item in make(*args)]
+
+
+def encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(dump({"offset": offset})).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    padded = cursor + "=" * (-len(cursor) % 4)
+    return int(json.loads(base64.urlsafe_b64decode(padded))["offset"])
+
+
+def v2_page(items: Sequence[bytes], start: int, limit: int) -> bytes:
+    end = start + limit
+    nxt = dump(encode_cursor(end)) if end < len(items) else b"null"
+    return (
+        b'{"success":true,"data":['
+        + b",".join(items[start:end])
+        + b'],"additional_data":{"next_cursor":'
+        + nxt
+        + b"}}"
+    )
+
+
+def v1_page(items: Sequence[bytes], start: int, limit: int) -> bytes:
+    chunk = items[start : start + limit]
+    more = start + limit < len(items)
+    pagination: dict[str, Any] = {"start": start, "limit": limit, "more_items_in_collection": more}
+    if more:
+        pagination["next_start"] = start + limit
+    data = b"[" + b",".join(chunk) + b"]" if chunk else b"null"
+    return (
+        b'{"success":true,"data":'
+        + data
+        + b',"additional_data":{"pagination":'
+        + dump(pagination)
+        + b"}}"
+    )
+
+
+def v1_all(items: Sequence[bytes]) -> bytes:
+    """An unpaged v1 list (users, teams, labels, activity types)."""
+    return b'{"success":true,"data":[' + b",".join(items) + b"]}"

@@ -1,0 +1,80 @@
+"""The Pipedrive connector: credentials, rate limit policy and streams."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import httpx
+
+from connectors.pipedrive import client, settings
+from connectors.pipedrive.streams import all_streams
+from core.sync.connector import Auth, Connector, CredentialField, RateLimitPolicy, Stream
+
+
+class PipedriveConnector(Connector):
+    """Pipedrive through API v2 (v1 where v2 has no list), by API token or OAuth."""
+
+    name: ClassVar[str] = "pipedrive"
+    title: ClassVar[str] = "Pipedrive"
+    default_base_url: ClassVar[str] = settings.DEFAULT_BASE_URL
+    credential_fields: ClassVar[tuple[CredentialField, ...]] = (
+        CredentialField(
+            "api_token",
+            "Personal API token (Settings > Personal preferences > API)",
+            required=False,
+        ),
+        CredentialField("access_token", "OAuth access token", required=False),
+        CredentialField("refresh_token", "OAuth refresh token", required=False),
+        CredentialField("client_id", "OAuth app client id", secret=False, required=False),
+        CredentialField("client_secret", "OAuth app client secret", required=False),
+        CredentialField(
+            "token_url", "OAuth token URL (default: Pipedrive's)", secret=False, required=False
+        ),
+        CredentialField(
+            "webhook_user", "HTTP Basic user Pipedrive webhooks send", secret=False, required=False
+        ),
+        CredentialField(
+            "webhook_password", "HTTP Basic password Pipedrive webhooks send", required=False
+        ),
+    )
+    #: Burst limit per token: a rolling 2-second window (80 requests for an API token on
+    #: the Professional plan); the daily token budget is reported by the same headers.
+    rate_limit: ClassVar[RateLimitPolicy] = RateLimitPolicy(
+        requests=80,
+        per_seconds=2.0,
+        remaining_header="x-ratelimit-remaining",
+        reset_header="x-ratelimit-reset",
+    )
+
+    def streams(self) -> Sequence[Stream]:
+        return all_streams()
+
+    async def authenticate(
+        self,
+        http: httpx.AsyncClient,
+        credentials: Mapping[str, str],
+        base_url: str,
+        *,
+        refresh: bool = False,
+    ) -> Auth:
+        return await client.authenticate(http, credentials, base_url, refresh=refresh)
+
+    @classmethod
+    def simulator(cls, *, seed: int = 1, deals: int = 1000, faults: str | None = None) -> Any:
+        """The Pipedrive simulator (ASGI) over the shared business of ``seed`` and ``deals``."""
+        from connectors.pipedrive.simulator import create_app
+
+        return create_app(seed=seed, deals=deals, faults=faults)
+
+    @classmethod
+    def simulator_credentials(cls) -> dict[str, str]:
+        """What ``crmkpi connection add --credential`` needs to read the simulator."""
+        from connectors.pipedrive.simulator import API_TOKEN
+
+        return {"api_token": API_TOKEN}
+
+    def account_key(self, credentials: Mapping[str, str], base_url: str) -> str:
+        """Pipedrive limits per company: the company domain (OAuth ``api_domain``) or the
+        base URL identify it."""
+        return f"{self.name}:{credentials.get('api_domain') or base_url}"

@@ -1,0 +1,428 @@
+"""A Pipedrive-shaped ASGI app over the shared simulated business, for demos, end-to-end
+tests and benchmarks.
+
+It serves what the connector reads, in Pipedrive's real shapes: v2 lists with opaque
+``additional_data.next_cursor``, ``updated_since`` / ``updated_until`` and ``sort_by``;
+v1 lists with ``additional_data.pagination``; custom fields under hash keys with their
+``*Fields`` metadata; deleted deals under ``status=deleted``; a ``delete_log`` in
+``/v1/recents``; per-deal flows; Pipedrive's error envelope and rate-limit headers
+(``x-ratelimit-limit/remaining/reset``, a 2-second burst window, 429 + ``Retry-After``
+when ``burst_limit`` is exceeded, and past a ``daily_tokens`` budget); API token or
+OAuth bearer auth and a token endpoint.
+
+Every record is rendered to JSON bytes once (:meth:`PipedriveSimulator.refresh`, to be
+called after changing the dataset); a page is a slice joined into the envelope, so the
+simulator is far faster than any client.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from connectors.pipedrive import _render as render
+from connectors.pipedrive._pages import (
+    Table,
+    as_json,
+    as_json_items,
+    decode_cursor,
+    dump,
+    v1_all,
+    v1_page,
+    v2_page,
+)
+from connectors.pipedrive.mapping import parse_time
+from core.simulation.dataset import Dataset, generate
+from core.simulation.faults import FaultMiddleware
+from core.sync.connector import MappingError
+
+API_TOKEN = "sim-pipedrive-token"  # noqa: S105 (the simulator's documented test token)
+CLIENT_ID = "sim-client"
+CLIENT_SECRET = "sim-secret"  # noqa: S105
+ERROR_INFO = "Please check developers.pipedrive.com for more information about Pipedrive API."
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class PipedriveSimulator:
+    """The dataset rendered once; ``app`` serves it."""
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        *,
+        api_token: str = API_TOKEN,
+        burst_limit: int | None = None,
+        window_seconds: float = 2.0,
+        daily_tokens: int | None = None,
+    ):
+        self.dataset = dataset
+        self.api_token = api_token
+        self.access_tokens: set[str] = set()
+        self.refresh_tokens: set[str] = {"sim-refresh-token"}
+        self.burst_limit = burst_limit
+        self.window_seconds = window_seconds
+        self.daily_tokens = daily_tokens
+        self.tokens_used = 0
+        self._window_start = 0.0
+        self._window_used = 0
+        self.requests = 0
+        #: Requests answered 429 by the burst limit or the daily budget.
+        self.throttled = 0
+        self._cache: dict[tuple[str, Any], tuple[Any, Any]] = {}
+        self.refresh()
+        self.app = Starlette(routes=self._routes())
+        self.app.state.simulator = self
+
+    def asgi(self, faults: str | None = None) -> FaultMiddleware:
+        """The app behind the shared fault injection (429s, 5xx, drops, latency)."""
+        return FaultMiddleware(self.app, faults)
+
+    # --- rendering ------------------------------------------------------------------
+
+    def _memo(self, kind: str, obj: Any, make: Callable[..., Any], *args: Any) -> Any:
+        """``make(*args)`` for ``obj``, rendered again only when it was updated or deleted."""
+        version = (obj.updated_at, obj.deleted_at)
+        hit = self._cache.get((kind, obj.id))
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        value = make(*args)
+        self._cache[(kind, obj.id)] = (version, value)
+        return value
+
+    def refresh(self) -> None:
+        """Render the dataset again after ``edit_deals`` / ``delete`` (changed objects only)."""
+        ds = self.dataset
+        memo = self._memo
+        deals_live: list[tuple[datetime, Any, bytes]] = []
+        deals_deleted: list[tuple[datetime, Any, bytes]] = []
+        flows: dict[str, list[bytes]] = {}
+        for d in ds.deals:
+            stays = render.open_stays(ds, d)
+            body = memo("deal", d, as_json, render.deal, ds, d, stays)
+            (deals_deleted if d.deleted_at else deals_live).append(
+                (_second(d.updated_at), d.id, body)
+            )
+            if len(stays) > 1 and d.deleted_at is None:
+                flows[str(d.id)] = memo(
+                    "flow",
+                    d,
+                    as_json_items,
+                    render.deal_flow,
+                    d,
+                    stays,
+                )
+        self.deals = Table.of(deals_live)
+        self.deleted_deals = Table.of(deals_deleted)
+        self.archived_deals = Table()
+        self.flows = flows
+        self.deal_ids = {str(d.id) for d in ds.deals}
+        self.organizations = Table.of(
+            (_second(a.updated_at), a.id, memo("org", a, as_json, render.organization, a))
+            for a in ds.accounts
+            if a.deleted_at is None
+        )
+        self.persons = Table.of(
+            (_second(c.updated_at), c.id, memo("person", c, as_json, render.person, c))
+            for c in ds.contacts
+            if c.deleted_at is None
+        )
+        self.activities = Table.of(
+            (_second(a.updated_at), a.id, memo("act", a, as_json, render.activity, ds, a))
+            for a in ds.activities
+            if a.type != "NOTE" and a.deleted_at is None
+        )
+        self.notes = Table.of(
+            (_second(a.updated_at), a.id, memo("note", a, as_json, render.note, ds, a))
+            for a in ds.activities
+            if a.type == "NOTE" and a.deleted_at is None
+        )
+        self.leads = Table.of(
+            (
+                _milli(x.updated_at),
+                render.lead_uuid(ds.seed, x.id),
+                memo("lead", x, as_json, render.lead, ds, x),
+            )
+            for x in ds.leads
+            if x.deleted_at is None
+        )
+        self.archived_leads = Table()
+        deleted: list[tuple[datetime, Any, bytes]] = []
+        for kind, objects in (
+            ("deal", ds.deals),
+            ("person", ds.contacts),
+            ("organization", ds.accounts),
+            ("activity", [a for a in ds.activities if a.type != "NOTE"]),
+            ("note", [a for a in ds.activities if a.type == "NOTE"]),
+        ):
+            for obj in objects:
+                if obj.deleted_at is not None:
+                    at = _second(obj.deleted_at)
+                    log = dump(render.delete_log(kind, obj.id, at))
+                    deleted.append((at, (kind, obj.id), log))
+        self.delete_log = Table.of(deleted)
+        self.pipelines = _by_update_time(render.pipelines(ds))
+        self.stages = _by_update_time(render.stages(ds))
+        self.small = {
+            "users": [dump(u) for u in render.users(ds)],
+            "teams": [dump(t) for t in render.teams(ds)],
+            "dealFields": [dump(f) for f in render.deal_fields()],
+            "personFields": [dump(f) for f in render.person_fields()],
+            "organizationFields": [dump(f) for f in render.organization_fields()],
+            "activityTypes": [dump(t) for t in render.activity_types()],
+            "leadLabels": [dump(x) for x in render.lead_labels()],
+            "currencies": [
+                dump(
+                    {
+                        "id": i + 1,
+                        "code": c,
+                        "name": c,
+                        "decimal_points": 2,
+                        "symbol": c,
+                        "active_flag": True,
+                        "is_custom_flag": False,
+                    }
+                )
+                for i, c in enumerate(sorted({d.currency for d in ds.deals}))
+            ],
+        }
+
+    # --- HTTP -------------------------------------------------------------------------
+
+    def _routes(self) -> list[Route]:
+        v2 = {
+            "/api/v2/deals": self._deals,
+            "/api/v2/deals/archived": lambda q: self._v2(self.archived_deals, q),
+            "/api/v2/persons": lambda q: self._v2(self.persons, q),
+            "/api/v2/organizations": lambda q: self._v2(self.organizations, q),
+            "/api/v2/activities": lambda q: self._v2(self.activities, q),
+            "/api/v2/pipelines": lambda q: self._v2(self.pipelines, q),
+            "/api/v2/stages": lambda q: self._v2(self.stages, q),
+            "/api/v1/users": lambda q: self._v1(self.small["users"], q, paged=False),
+            "/api/v1/legacyTeams": lambda q: self._v1(self.small["teams"], q, paged=False),
+            "/api/v1/leads": lambda q: self._leads(self.leads, q),
+            "/api/v1/leads/archived": lambda q: self._leads(self.archived_leads, q),
+            "/api/v1/leadLabels": lambda q: self._v1(self.small["leadLabels"], q, paged=False),
+            "/api/v1/notes": lambda q: self._notes(q),
+            "/api/v1/recents": lambda q: self._recents(q),
+            "/api/v1/currencies": lambda q: self._v1(self.small["currencies"], q, paged=False),
+            "/api/v1/activityTypes": lambda q: self._v1(
+                self.small["activityTypes"], q, paged=False
+            ),
+        }
+        for kind in ("dealFields", "personFields", "organizationFields"):
+            v2[f"/api/v1/{kind}"] = self._fields_handler(kind)
+        routes = [Route(path, self._endpoint(handler)) for path, handler in v2.items()]
+        routes.append(Route("/api/v1/deals/{id}/flow", self._endpoint(self._flow, with_path=True)))
+        routes.append(Route("/oauth/token", self._token, methods=["POST"]))
+        return routes
+
+    def _fields_handler(self, kind: str) -> Callable[[Any], bytes]:
+        return lambda q: self._v1(self.small[kind], q)
+
+    def _endpoint(self, handler: Callable[..., bytes], *, with_path: bool = False) -> Any:
+        async def endpoint(request: Request) -> Response:
+            self.requests += 1
+            headers = self._rate_headers(request.url.path)
+            if headers.get("retry-after"):
+                self.throttled += 1
+                return _error(429, "Too Many Requests", headers)
+            if not self._authorized(request):
+                return _error(401, "unauthorized access", headers)
+            try:
+                if with_path:
+                    body = handler(request.query_params, request.path_params)
+                else:
+                    body = handler(request.query_params)
+            except ApiError as exc:
+                return _error(exc.status, exc.message, headers)
+            return Response(body, media_type="application/json", headers=headers)
+
+        return endpoint
+
+    def _authorized(self, request: Request) -> bool:
+        token = request.headers.get("x-api-token") or request.query_params.get("api_token")
+        if token is not None:
+            return secrets.compare_digest(token, self.api_token)
+        scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and bearer in self.access_tokens
+
+    def _rate_headers(self, path: str) -> dict[str, str]:
+        """Pipedrive's burst headers over a rolling 2-second window, and the daily token
+        budget: a list read costs 20 tokens on v1 and half that on v2 (Pipedrive prices
+        v2 50% lower); past the budget every request gets 429 until midnight UTC."""
+        now = time.monotonic()
+        if now - self._window_start >= self.window_seconds:
+            self._window_start, self._window_used = now, 0
+        self._window_used += 1
+        self.tokens_used += 10 if path.startswith("/api/v2/") else 20
+        limit = self.burst_limit or 100_000
+        reset = max(1, math.ceil(self.window_seconds - (now - self._window_start)))
+        headers = {
+            "x-ratelimit-limit": str(limit),
+            "x-ratelimit-remaining": str(max(0, limit - self._window_used)),
+            "x-ratelimit-reset": str(reset),
+        }
+        if self.burst_limit is not None and self._window_used > self.burst_limit:
+            headers["retry-after"] = str(reset)
+        elif self.daily_tokens is not None and self.tokens_used > self.daily_tokens:
+            midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+            left = 86_400 - (datetime.now(UTC) - midnight).total_seconds()
+            headers["retry-after"] = str(max(1, math.ceil(left)))
+        return headers
+
+    async def _token(self, request: Request) -> Response:
+        form = await request.form()
+        auth = request.headers.get("authorization", "")
+        expected = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+        refresh = str(form.get("refresh_token") or "")
+        if not secrets.compare_digest(auth, expected) or refresh not in self.refresh_tokens:
+            return Response(
+                dump({"success": False, "message": "Invalid grant"}),
+                status_code=401,
+                media_type="application/json",
+            )
+        access = secrets.token_hex(16)
+        self.access_tokens.add(access)
+        body = {
+            "access_token": access,
+            "token_type": "Bearer",
+            "expires_in": 3599,
+            "refresh_token": refresh,
+            "scope": "base,deals:read",
+            "api_domain": str(request.base_url).rstrip("/"),
+        }
+        return Response(dump(body), media_type="application/json")
+
+    # --- list endpoints ---------------------------------------------------------------
+
+    def _deals(self, q: Any) -> bytes:
+        statuses = set(str(q.get("status", "open,won,lost")).split(","))
+        if statuses == {"deleted"}:
+            return self._v2(self.deleted_deals, q)
+        if "deleted" in statuses:
+            raise ApiError(400, "status 'deleted' cannot be combined with other statuses")
+        if statuses != {"open", "won", "lost"}:
+            raise ApiError(400, "the simulator filters deals by status=deleted only")
+        return self._v2(self.deals, q)
+
+    def _v2(self, table: Table, q: Any) -> bytes:
+        limit = _limit(q, 100)
+        by_update = q.get("sort_by", "id") == "update_time"
+        if q.get("sort_by") not in (None, "id", "update_time"):
+            raise ApiError(400, f"sort_by {q.get('sort_by')!r} is not supported by the simulator")
+        if q.get("sort_direction", "asc") != "asc":
+            raise ApiError(400, "the simulator sorts ascending only")
+        items = table.select(_since(q, "updated_since"), _since(q, "updated_until"), by_update)
+        cursor = q.get("cursor")
+        try:
+            start = decode_cursor(cursor) if cursor else 0
+        except (ValueError, KeyError) as exc:
+            raise ApiError(400, "Invalid cursor") from exc
+        return v2_page(items, start, limit)
+
+    def _v1(self, items: Sequence[bytes], q: Any, *, paged: bool = True) -> bytes:
+        if not paged:
+            return v1_all(items)
+        return v1_page(items, int(q.get("start", 0)), _limit(q, 100))
+
+    def _leads(self, table: Table, q: Any) -> bytes:
+        sort = q.get("sort")
+        if sort not in (None, "update_time ASC"):
+            raise ApiError(400, f"sort {sort!r} is not supported by the simulator")
+        return self._v1(table.select(_since(q, "updated_since"), None, sort is not None), q)
+
+    def _notes(self, q: Any) -> bytes:
+        sort = q.get("sort")
+        if sort not in (None, "update_time ASC"):
+            raise ApiError(400, f"sort {sort!r} is not supported by the simulator")
+        return self._v1(self.notes.select(_since(q, "updated_since"), None, sort is not None), q)
+
+    def _recents(self, q: Any) -> bytes:
+        if "since_timestamp" not in q:
+            raise ApiError(400, "since_timestamp is required")
+        if q.get("items") != "delete_log":
+            raise ApiError(400, "the simulator lists items=delete_log only")
+        return self._v1(self.delete_log.select(_since(q, "since_timestamp"), None, True), q)
+
+    def _flow(self, q: Any, path: dict[str, Any]) -> bytes:
+        deal_id = str(path["id"])
+        if deal_id not in self.deal_ids:
+            raise ApiError(404, "Deal not found")
+        items = self.flows.get(deal_id, [])
+        if q.get("items") not in (None, "dealChange"):
+            items = []
+        return self._v1(items, q)
+
+
+def _error(status: int, message: str, headers: dict[str, str]) -> Response:
+    body = {
+        "success": False,
+        "error": message,
+        "errorCode": status,
+        "error_info": ERROR_INFO,
+        "data": None,
+        "additional_data": None,
+    }
+    return Response(dump(body), status_code=status, media_type="application/json", headers=headers)
+
+
+def _limit(q: Any, default: int) -> int:
+    try:
+        limit = int(q.get("limit", default))
+    except ValueError as exc:
+        raise ApiError(400, "limit must be a number") from exc
+    if not 1 <= limit <= 500:
+        raise ApiError(400, "limit must be between 1 and 500")
+    return limit
+
+
+def _since(q: Any, name: str) -> datetime | None:
+    try:
+        return parse_time(q.get(name), name)
+    except MappingError as exc:
+        raise ApiError(400, f"Invalid {name}") from exc
+
+
+def _by_update_time(rows: list[dict[str, Any]]) -> Table:
+    return Table.of((parse_time(r["update_time"]) or _EPOCH, r["id"], dump(r)) for r in rows)
+
+
+def _second(value: datetime) -> datetime:
+    return value.replace(microsecond=0)
+
+
+def _milli(value: datetime) -> datetime:
+    return value.replace(microsecond=(value.microsecond // 1000) * 1000)
+
+
+def create_app(
+    *,
+    seed: int = 1,
+    deals: int = 1000,
+    burst_limit: int | None = None,
+    faults: str | None = None,
+    dataset: Dataset | None = None,
+) -> FaultMiddleware:
+    """The simulator app of a freshly generated business (``crmkpi simulate pipedrive``),
+    wrapped in the shared fault injection (``faults``: a FaultSpec string)."""
+    simulator = PipedriveSimulator(
+        dataset or generate(seed=seed, deals=deals), burst_limit=burst_limit
+    )
+    return simulator.asgi(faults)

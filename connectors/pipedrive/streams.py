@@ -1,0 +1,399 @@
+"""Declarative Pipedrive streams: paths, paginators and which mapping function to call.
+
+Two page shapes exist. v2 lists page with an opaque cursor
+(``additional_data.next_cursor``, null at the end) and filter by ``updated_since``
+(inclusive); v1 lists page by offset (``additional_data.pagination.next_start`` while
+``more_items_in_collection``). Incremental v2 reads sort by ``update_time`` ascending so
+the engine's cursor (update time, id) only moves forward, page by page.
+
+Streams share what later streams need through ``ctx.shared`` (keys in :class:`Shared`):
+field catalogs, team membership, stage -> pipeline, lead conversions and the deals whose
+stage moved (whose flow the stage history stream reads).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from connectors.pipedrive import mapping, settings
+from connectors.pipedrive._base import (
+    V1_PAGINATOR,
+    V2_PAGINATOR,
+    PipedriveStream,
+    Shared,
+    field_catalog,
+    page_data,
+    read_all,
+    rfc3339_since,
+)
+from core.sync.connector import Cursor, HttpClient, MappingError, Request, Stream, StreamContext
+from core.sync.mappings import FieldMappings
+from core.sync.records import (
+    AccountRecord,
+    ActivityRecord,
+    AnyRecord,
+    ContactRecord,
+    DealRecord,
+    DealStageHistoryRecord,
+    LeadRecord,
+    PipelineRecord,
+    Record,
+    StageRecord,
+    TeamRecord,
+    UserRecord,
+)
+
+__all__ = ["PipedriveStream", "Shared", "all_streams"]
+
+
+class TeamsStream(PipedriveStream):
+    """Teams (``/v1/legacyTeams``; plans without teams answer 403 and fail this stream only)."""
+
+    name = "teams"
+    produces = (TeamRecord,)
+    path = settings.V1_TEAMS
+    paginator = V1_PAGINATOR
+
+    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        return [mapping.map_team(raw)]
+
+
+class UsersStream(PipedriveStream):
+    """Users (v1 only lists them). A user's team is read from the teams list here rather
+    than through a dependency on the teams stream, so that plans without teams still get
+    their users."""
+
+    name = "users"
+    produces = (UserRecord,)
+    path = settings.V1_USERS
+    paginator = V1_PAGINATOR
+
+    async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
+        if Shared.TEAM_OF_USER in ctx.shared:
+            return
+        try:
+            teams = await read_all(http, Request(path=settings.V1_TEAMS), V1_PAGINATOR)
+        except Exception as exc:
+            # 402/403: the plan has no teams; anything else is a real failure.
+            if getattr(exc, "status", None) not in (402, 403, 404):
+                raise
+            teams = []
+        ctx.shared[Shared.TEAM_OF_USER] = mapping.team_members(teams)
+
+    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        return [mapping.map_user(raw, ctx.shared.get(Shared.TEAM_OF_USER, {}))]
+
+
+class PipelinesStream(PipedriveStream):
+    name = "pipelines"
+    produces = (PipelineRecord,)
+    path = settings.V2_PIPELINES
+
+    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        return [mapping.map_pipeline(raw)]
+
+
+class StagesStream(PipedriveStream):
+    name = "stages"
+    produces = (StageRecord,)
+    path = settings.V2_STAGES
+
+    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        record = mapping.map_stage(raw)
+        if record.pipeline_remote_id is not None:
+            ctx.shared.setdefault(Shared.PIPELINE_OF_STAGE, {})[record.remote_id] = (
+                record.pipeline_remote_id
+            )
+        return [record]
+
+
+class OrganizationsStream(PipedriveStream):
+    name = "accounts"
+    produces = (AccountRecord,)
+    incremental = True
+    finds_deletions = True
+    deleted_item_type = "organization"
+    deleted_record = AccountRecord
+    path = settings.V2_ORGANIZATIONS
+
+    async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
+        await field_catalog(http, ctx, "organization")
+
+    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        catalog = ctx.shared[Shared.fields("organization")]
+        return [mapping.map_organization(raw, catalog)]
+
+
+class PersonsStream(PipedriveStream):
+    name = "contacts"
+    produces = (ContactRecord,)
+    incremental = True
+    finds_deletions = True
+    deleted_item_type = "person"
+    deleted_record = ContactRecord
+    path = settings.V2_PERSONS
+
+    async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
+        await field_catalog(http, ctx, "person")
+
+    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        catalog = ctx.shared[Shared.fields("person")]
+        return [mapping.map_person(raw, catalog)]
+
+
+class DealsStream(PipedriveStream):
+    """Deals, incremental; deleted (``status=deleted``, 30 days) and archived deals are
+    listed as deletions. Remembers lead conversions and the deals whose stage moved."""
+
+    name = "deals"
+    produces = (DealRecord, DealStageHistoryRecord)
+    incremental = True
+    finds_deletions = True
+    path = settings.V2_DEALS
+
+    async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
+        await field_catalog(http, ctx, "deal")
+
+    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        records = mapping.map_deal(raw, ctx.shared[Shared.fields("deal")])
+        deal = records[0]
+        assert isinstance(deal, DealRecord)
+        if deal.lead_remote_id is not None:
+            ctx.shared.setdefault(Shared.CONVERSIONS, {})[deal.lead_remote_id] = (
+                deal.remote_id,
+                deal.remote_created_at,
+                deal.account_remote_id,
+            )
+        if _moved_since(raw.get("stage_change_time"), ctx):
+            ctx.shared.setdefault(Shared.MOVED_DEALS, {})[deal.remote_id] = {
+                k: raw.get(k)
+                for k in ("id", "add_time", "stage_id", "pipeline_id", "is_deleted", "is_archived")
+            }
+        return records
+
+    def deletions_request(self, ctx: StreamContext) -> Request | None:
+        params: dict[str, Any] = {"limit": settings.PAGE_SIZE, "status": "deleted"}
+        since = rfc3339_since(ctx)
+        if since is not None:
+            params["updated_since"] = since
+        return Request(path=settings.V2_DEALS, params=params)
+
+    def next_deletions_request(
+        self, page: Any, request: Request, ctx: StreamContext
+    ) -> Request | None:
+        nxt = V2_PAGINATOR.next_request(page, request)
+        if nxt is not None or request.path == settings.V2_ARCHIVED_DEALS:
+            return nxt
+        params = {k: v for k, v in (request.params or {}).items() if k not in ("cursor", "status")}
+        return Request(path=settings.V2_ARCHIVED_DEALS, params=params)
+
+    def extract_deleted(self, page: Any) -> Sequence[tuple[type[Record], str]]:
+        return [
+            (DealRecord, str(raw["id"])) for raw in page_data(page) if raw.get("id") is not None
+        ]
+
+
+class LeadsStream(PipedriveStream):
+    """Leads (v1 only lists them), incremental by ``updated_since``; archived leads are
+    deletions. Runs after deals to know which leads became deals."""
+
+    name = "leads"
+    produces = (LeadRecord,)
+    depends_on = ("deals",)
+    incremental = True
+    finds_deletions = True
+    path = settings.V1_LEADS
+    paginator = V1_PAGINATOR
+
+    async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
+        await field_catalog(http, ctx, "deal")
+        if Shared.LEAD_LABELS not in ctx.shared:
+            labels = await read_all(http, Request(path=settings.V1_LEAD_LABELS), V1_PAGINATOR)
+            ctx.shared[Shared.LEAD_LABELS] = {str(x["id"]): str(x.get("name")) for x in labels}
+
+    def incremental_params(self, since: str | None) -> dict[str, Any]:
+        params: dict[str, Any] = {"sort": "update_time ASC"}
+        if since is not None:
+            params["updated_since"] = since
+        return params
+
+    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        return [
+            mapping.map_lead(
+                raw,
+                ctx.shared[Shared.fields("deal")],
+                ctx.shared.get(Shared.LEAD_LABELS, {}),
+                ctx.shared.get(Shared.CONVERSIONS, {}),
+                _field_mappings(ctx).lifecycle_kind,
+            )
+        ]
+
+    def deletions_request(self, ctx: StreamContext) -> Request | None:
+        params: dict[str, Any] = {"limit": settings.PAGE_SIZE}
+        since = rfc3339_since(ctx)
+        if since is not None:
+            params["updated_since"] = since
+        return Request(path=settings.V1_ARCHIVED_LEADS, params=params)
+
+    def extract_deleted(self, page: Any) -> Sequence[tuple[type[Record], str]]:
+        return [
+            (LeadRecord, str(raw["id"])) for raw in page_data(page) if raw.get("id") is not None
+        ]
+
+
+class ActivitiesStream(PipedriveStream):
+    name = "activities"
+    produces = (ActivityRecord,)
+    incremental = True
+    finds_deletions = True
+    deleted_item_type = "activity"
+    deleted_record = ActivityRecord
+    path = settings.V2_ACTIVITIES
+
+    async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
+        if Shared.ACTIVITY_ICONS not in ctx.shared:
+            types = await read_all(http, Request(path=settings.V1_ACTIVITY_TYPES), V1_PAGINATOR)
+            ctx.shared[Shared.ACTIVITY_ICONS] = {
+                str(t.get("key_string")): str(t.get("icon_key")) for t in types
+            }
+
+    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        return [mapping.map_activity(raw, ctx.shared.get(Shared.ACTIVITY_ICONS, {}))]
+
+
+class NotesStream(PipedriveStream):
+    """Notes (v1 only): activities of type NOTE, ids prefixed ``note:``."""
+
+    name = "notes"
+    produces = (ActivityRecord,)
+    incremental = True
+    finds_deletions = True
+    deleted_item_type = "note"
+    deleted_record = ActivityRecord
+    path = settings.V1_NOTES
+    paginator = V1_PAGINATOR
+
+    def incremental_params(self, since: str | None) -> dict[str, Any]:
+        params: dict[str, Any] = {"sort": "update_time ASC"}
+        if since is not None:
+            params["updated_since"] = since
+        return params
+
+    def deleted_id(self, item_id: Any) -> str:
+        return mapping.note_id(item_id)
+
+    def remote_id_of(self, raw: Mapping[str, Any]) -> str | None:
+        return None if raw.get("id") is None else mapping.note_id(raw["id"])
+
+    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        return [mapping.map_note(raw)]
+
+    def cursor_of(self, raw: Mapping[str, Any]) -> Cursor | None:
+        cursor = super().cursor_of(raw)
+        return None if cursor is None else Cursor(cursor.updated_at, mapping.note_id(raw["id"]))
+
+
+class DealStageHistoryStream(Stream):
+    """Stage stays of the deals whose stage moved (in the window of this run's deals read),
+    from each deal's flow (``/v1/deals/{id}/flow?items=dealChange``): Pipedrive has no bulk
+    history, so this is one request per moved deal, and an incremental run only pays for
+    the deals that moved since the last one. Deals that never moved got their single stay
+    from the deal itself. A run whose history read fails leaves those deals' earlier stays
+    to the next full sync (this stream keeps no cursor of its own)."""
+
+    name = "deal_stage_history"
+    produces = (DealStageHistoryRecord,)
+    depends_on = ("deals", "stages")
+
+    def _deal_ids(self, ctx: StreamContext) -> tuple[list[str], dict[str, int]]:
+        """Moved deal ids in id order, with each one's position (computed once a run)."""
+        order = ctx.shared.get(Shared.MOVED_ORDER)
+        if order is None:
+            ids = sorted(ctx.shared.get(Shared.MOVED_DEALS, {}), key=_numeric)
+            order = ctx.shared[Shared.MOVED_ORDER] = (ids, {d: i for i, d in enumerate(ids)})
+        result: tuple[list[str], dict[str, int]] = order
+        return result
+
+    def _flow(self, deal_id: str) -> Request:
+        return Request(
+            path=settings.V1_DEAL_FLOW.format(id=deal_id),
+            params={"items": "dealChange", "limit": settings.PAGE_SIZE},
+        )
+
+    def first_request(self, ctx: StreamContext) -> Request | None:  # type: ignore[override]
+        """None when no deal moved: the engine's loop then reads nothing."""
+        ids, _ = self._deal_ids(ctx)
+        return self._flow(ids[0]) if ids else None
+
+    def next_request(self, page: Any, request: Request, ctx: StreamContext) -> Request | None:
+        nxt = V1_PAGINATOR.next_request(page, request)
+        if nxt is not None:
+            return nxt
+        current = request.path.rstrip("/").split("/")[-2]
+        ids, positions = self._deal_ids(ctx)
+        position = positions.get(current, len(ids))
+        return self._flow(ids[position + 1]) if position + 1 < len(ids) else None
+
+    def extract(self, page: Any) -> Sequence[Mapping[str, Any]]:
+        changes = [
+            item["data"]
+            for item in page_data(page)
+            if item.get("object") == "dealChange" and isinstance(item.get("data"), Mapping)
+        ]
+        if not changes or changes[0].get("item_id") is None:
+            return []
+        return [{"id": changes[0]["item_id"], "changes": changes}]
+
+    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        deal = ctx.shared.get(Shared.MOVED_DEALS, {}).get(str(raw["id"]))
+        if deal is None:
+            raise MappingError(f"deal {raw['id']}: flow read for a deal not listed in this run")
+        return mapping.map_stage_history(
+            deal, raw["changes"], ctx.shared.get(Shared.PIPELINE_OF_STAGE, {})
+        )
+
+
+def _field_mappings(ctx: StreamContext) -> FieldMappings:
+    """The connection's field mappings, parsed once per run."""
+    parsed = ctx.shared.get(Shared.FIELD_MAPPINGS)
+    if parsed is None:
+        parsed = ctx.shared[Shared.FIELD_MAPPINGS] = FieldMappings.from_dict(ctx.mappings)
+    result: FieldMappings = parsed
+    return result
+
+
+def _moved_since(stage_change_time: Any, ctx: StreamContext) -> bool:
+    """Whether a deal's flow must be read: it moved stage at least once and, in an
+    incremental run, within the window read (an edit of another field needs no flow)."""
+    if stage_change_time is None:
+        return False
+    since = ctx.since()
+    if since is None:
+        return True
+    try:
+        moved = mapping.parse_time(stage_change_time)
+    except MappingError:
+        return True
+    return moved is None or moved >= since
+
+
+def _numeric(value: str) -> tuple[int, str]:
+    return (int(value), "") if value.isdigit() else (0, value)
+
+
+def all_streams() -> list[Stream]:
+    """Every stream, in dependency order."""
+    return [
+        TeamsStream(),
+        UsersStream(),
+        PipelinesStream(),
+        StagesStream(),
+        OrganizationsStream(),
+        PersonsStream(),
+        DealsStream(),
+        LeadsStream(),
+        ActivitiesStream(),
+        NotesStream(),
+        DealStageHistoryStream(),
+    ]

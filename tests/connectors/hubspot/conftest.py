@@ -1,0 +1,130 @@
+"""End-to-end fixtures: the HubSpot simulator on a real socket, a connection, the engine."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pluggy
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+import connectors.hubspot as hubspot_plugin
+from connectors.hubspot.connector import HubSpotConnector
+from connectors.hubspot.simulator import (
+    ACCESS_TOKEN,
+    HubSpotSimulator,
+    create_app,
+    create_simulator,
+)
+from core.models import Connection, Organization, Workspace
+from core.models.enums import SyncMode
+from core.plugins import create_plugin_manager
+from core.secrets import Vault
+from core.simulation.dataset import generate
+from core.sync.connector import RateLimitPolicy
+from core.sync.http import RetryPolicy
+from core.sync.ratelimit import RateLimiters
+from core.sync.runner import SyncOptions, SyncResult, run_sync
+from tests.support.server import serve
+
+FAST_RETRY = RetryPolicy(attempts=12, base=0.01, cap=0.05)
+#: Well in the past, so that every generated change is older than the run's "now".
+ANCHOR = (datetime.now(UTC) - timedelta(days=60)).replace(microsecond=0)
+
+
+@pytest.fixture
+def vault() -> Vault:
+    return Vault([Fernet.generate_key().decode()])
+
+
+@pytest.fixture
+def pm() -> pluggy.PluginManager:
+    return create_plugin_manager(load_entrypoints=False, plugins=[hubspot_plugin])
+
+
+@pytest.fixture
+def fast_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real allowance (100 requests / 10 s) would make the tests wait for minutes."""
+    monkeypatch.setattr(
+        HubSpotConnector,
+        "rate_limit",
+        RateLimitPolicy(10_000, 1.0, remaining_header="X-HubSpot-RateLimit-Remaining"),
+    )
+
+
+def make_simulator(deals: int = 150, **options: Any) -> HubSpotSimulator:
+    return create_simulator(data=generate(seed=3, deals=deals, anchor=ANCHOR), **options)
+
+
+@pytest.fixture
+def simulator() -> HubSpotSimulator:
+    return make_simulator()
+
+
+@pytest.fixture
+def servers() -> Iterator[ExitStack]:
+    with ExitStack() as stack:
+        yield stack
+
+
+@pytest.fixture
+def serve_simulator(simulator: HubSpotSimulator, servers: ExitStack) -> Callable[..., str]:
+    def start(faults: str | None = None, sim: HubSpotSimulator | None = None) -> str:
+        return servers.enter_context(serve(create_app(simulator=sim or simulator, faults=faults)))
+
+    return start
+
+
+ConnectionFactory = Callable[..., Awaitable[Connection]]
+
+
+@pytest.fixture
+def make_connection(
+    sessionmaker: async_sessionmaker[AsyncSession], vault: Vault
+) -> ConnectionFactory:
+    async def make(base_url: str, *, mappings: dict[str, Any] | None = None) -> Connection:
+        async with sessionmaker() as session:
+            org = Organization(name="Agency")
+            session.add(org)
+            await session.flush()
+            workspace = Workspace(organization_id=org.id, name="Client")
+            session.add(workspace)
+            await session.flush()
+            connection = Connection(
+                workspace_id=workspace.id,
+                connector="hubspot",
+                base_url=base_url,
+                credentials_encrypted=vault.encrypt({"access_token": ACCESS_TOKEN}),
+                mappings=mappings,
+            )
+            session.add(connection)
+            await session.commit()
+            return connection
+
+    return make
+
+
+Syncer = Callable[..., Awaitable[SyncResult]]
+
+
+@pytest.fixture
+def sync(engine: AsyncEngine, pm: pluggy.PluginManager, vault: Vault) -> Syncer:
+    limiters = RateLimiters()
+
+    async def run(connection_id: str, *, full: bool = False, **options: Any) -> SyncResult:
+        options.setdefault("retry", FAST_RETRY)
+        options.setdefault("limiters", limiters)
+        mode = SyncMode.FULL if full else SyncMode.INCREMENTAL
+        return await run_sync(
+            connection_id,
+            engine=engine,
+            pm=pm,
+            vault=vault,
+            options=SyncOptions(mode=mode, **options),
+        )
+
+    return run

@@ -1,0 +1,326 @@
+"""Pipedrive end to end: the simulator on a real socket, the sync engine, both databases.
+
+Full sync, repeated no-op sync, incremental edits and deletions, faults (5xx, 429s,
+dropped connections), Pipedrive's own burst limit, and OAuth refresh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import ExitStack
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pluggy
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+import connectors.pipedrive as pipedrive_plugin
+from connectors.pipedrive import settings
+from connectors.pipedrive._render import lead_uuid, open_stays
+from connectors.pipedrive.connector import PipedriveConnector
+from connectors.pipedrive.simulator import API_TOKEN, CLIENT_ID, CLIENT_SECRET, PipedriveSimulator
+from core.models import SYNCED_MODELS, Connection, Organization, Workspace
+from core.models.enums import SyncMode, SyncStatus
+from core.plugins import create_plugin_manager
+from core.secrets import Vault
+from core.simulation.dataset import Dataset, generate
+from core.sync.http import RetryPolicy
+from core.sync.ratelimit import RateLimiters
+from core.sync.runner import SyncOptions, SyncResult, run_sync
+from tests.support.server import serve
+
+FAST_RETRY = RetryPolicy(attempts=12, base=0.01, cap=0.05)
+#: Tables the Pipedrive connector fills (users/teams/.../activities).
+TABLES = (
+    "user",
+    "team",
+    "pipeline",
+    "stage",
+    "account",
+    "contact",
+    "lead",
+    "deal",
+    "deal_stage_history",
+    "activity",
+)
+
+
+@pytest.fixture(autouse=True)
+def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages of 40: every stream of the 120-deal business spans several pages."""
+    monkeypatch.setattr(settings, "PAGE_SIZE", 40)
+
+
+@pytest.fixture
+def dataset() -> Dataset:
+    return generate(seed=3, deals=120)
+
+
+@pytest.fixture
+def simulator(dataset: Dataset) -> PipedriveSimulator:
+    return PipedriveSimulator(dataset)
+
+
+@pytest.fixture
+def servers() -> Iterator[ExitStack]:
+    with ExitStack() as stack:
+        yield stack
+
+
+@pytest.fixture
+def vault() -> Vault:
+    return Vault([Fernet.generate_key().decode()])
+
+
+@pytest.fixture
+def pm() -> pluggy.PluginManager:
+    return create_plugin_manager(load_entrypoints=False, plugins=[pipedrive_plugin])
+
+
+Make = Callable[..., Awaitable[Connection]]
+Sync = Callable[..., Awaitable[SyncResult]]
+
+
+@pytest.fixture
+def make_connection(sessionmaker: async_sessionmaker[AsyncSession], vault: Vault) -> Make:
+    async def make(base_url: str, credentials: dict[str, str] | None = None) -> Connection:
+        async with sessionmaker() as session:
+            org = Organization(name="Agency")
+            session.add(org)
+            await session.flush()
+            workspace = Workspace(organization_id=org.id, name="Client")
+            session.add(workspace)
+            await session.flush()
+            connection = Connection(
+                workspace_id=workspace.id,
+                connector="pipedrive",
+                base_url=base_url,
+                credentials_encrypted=vault.encrypt(credentials or {"api_token": API_TOKEN}),
+            )
+            session.add(connection)
+            await session.commit()
+            return connection
+
+    return make
+
+
+@pytest.fixture
+def sync(engine: AsyncEngine, pm: pluggy.PluginManager, vault: Vault) -> Sync:
+    limiters = RateLimiters()
+
+    async def run(connection_id: str, *, full: bool = False, **options: Any) -> SyncResult:
+        options.setdefault("retry", FAST_RETRY)
+        options.setdefault("limiters", limiters)
+        mode = SyncMode.FULL if full else SyncMode.INCREMENTAL
+        return await run_sync(
+            connection_id,
+            engine=engine,
+            pm=pm,
+            vault=vault,
+            options=SyncOptions(mode=mode, **options),
+        )
+
+    return run
+
+
+async def rows(engine: AsyncEngine, record_type: str, connection_id: str) -> dict[str, dict]:
+    table = SYNCED_MODELS[record_type].__table__  # type: ignore[attr-defined]
+    async with engine.connect() as conn:
+        result = await conn.execute(select(table).where(table.c.connection_id == connection_id))
+        return {r["remote_id"]: dict(r) for r in result.mappings()}
+
+
+async def data(engine: AsyncEngine, connection_id: str) -> dict[str, dict]:
+    """Every synced row of a connection, without bookkeeping columns."""
+    drop = {"id", "synced_at", "connection_id", "workspace_id"}
+    out = {}
+    for record_type in TABLES:
+        table_rows = await rows(engine, record_type, connection_id)
+        out[record_type] = {
+            rid: {k: v for k, v in row.items() if k not in drop} for rid, row in table_rows.items()
+        }
+    return out
+
+
+def _live(dataset: Dataset) -> dict[str, int]:
+    return {
+        "deal": len(dataset.deals),
+        "account": len(dataset.accounts),
+        "contact": len(dataset.contacts),
+        "lead": len(dataset.leads),
+        "activity": len(dataset.activities),
+        "user": len(dataset.users),
+        "team": len(dataset.teams),
+        "pipeline": len(dataset.pipelines),
+        "stage": sum(1 for s in dataset.stages if not s.is_closed),
+        "deal_stage_history": sum(len(open_stays(dataset, d)) for d in dataset.deals),
+    }
+
+
+async def test_full_sync_fills_every_table(
+    engine: AsyncEngine,
+    dataset: Dataset,
+    simulator: PipedriveSimulator,
+    servers: ExitStack,
+    make_connection: Make,
+    sync: Sync,
+) -> None:
+    connection = await make_connection(servers.enter_context(serve(simulator.asgi())))
+    result = await sync(connection.id)
+    assert result.status is SyncStatus.SUCCEEDED, (result.error, result.stats.to_json())
+
+    synced = await data(engine, connection.id)
+    assert {t: len(synced[t]) for t in TABLES} == _live(dataset)
+    assert sum(s.quarantined for s in result.stats.streams.values()) == 0
+    deals = synced["deal"]
+    for sim_deal in dataset.deals:
+        row = deals[str(sim_deal.id)]
+        assert (row["status"], row["amount"], row["currency"]) == (
+            sim_deal.status,
+            sim_deal.amount,
+            sim_deal.currency,
+        )
+        assert row["deal_type"] == sim_deal.deal_type and row["source"] == sim_deal.source
+        assert row["cost"] == sim_deal.cost
+        assert (row["closed_at"] is None) == (sim_deal.status == "OPEN")
+    assert all(s["kind"] for s in synced["stage"].values())  # guessed by the engine
+    leads = synced["lead"]
+    converted = {rid for rid, lead in leads.items() if lead["converted_deal_remote_id"]}
+    assert converted == {
+        lead_uuid(dataset.seed, x.id) for x in dataset.leads if x.converted_deal_id
+    }
+    accounts = synced["account"]
+    assert {(a["country"], a["industry"]) for a in accounts.values()} <= {
+        (x.country, x.industry) for x in dataset.accounts
+    }
+    open_stays_now = [h for h in synced["deal_stage_history"].values() if h["exited_at"] is None]
+    assert len(open_stays_now) == len(dataset.deals)
+    assert sum(1 for u in synced["user"].values() if u["team_remote_id"]) == len(dataset.users)
+
+
+async def test_repeat_sync_changes_nothing(
+    engine: AsyncEngine,
+    simulator: PipedriveSimulator,
+    servers: ExitStack,
+    make_connection: Make,
+    sync: Sync,
+) -> None:
+    connection = await make_connection(servers.enter_context(serve(simulator.asgi())))
+    await sync(connection.id)
+    before = await data(engine, connection.id)
+    again = await sync(connection.id)
+    assert again.status is SyncStatus.SUCCEEDED
+    assert sum(s.inserted + s.updated + s.deleted for s in again.stats.streams.values()) == 0
+    assert await data(engine, connection.id) == before
+    full = await sync(connection.id, full=True)
+    assert full.status is SyncStatus.SUCCEEDED
+    assert sum(s.inserted + s.updated + s.deleted for s in full.stats.streams.values()) == 0
+    assert await data(engine, connection.id) == before
+
+
+async def test_incremental_sync_brings_edits_and_deletions(
+    engine: AsyncEngine,
+    dataset: Dataset,
+    simulator: PipedriveSimulator,
+    servers: ExitStack,
+    make_connection: Make,
+    sync: Sync,
+) -> None:
+    connection = await make_connection(servers.enter_context(serve(simulator.asgi())))
+    await sync(connection.id)
+    at = max(d.updated_at for d in dataset.deals) + timedelta(hours=1)
+    edited = dataset.edit_deals(6, at)
+    gone = [d for d in dataset.deals if d not in edited][:3]
+    dataset.delete(gone, at)
+    dataset.delete(dataset.contacts[:2], at)
+    calls = [a for a in dataset.activities if a.type == "CALL"][:2]
+    notes = [a for a in dataset.activities if a.type == "NOTE"][:1]
+    dataset.delete(calls + notes, at)
+    simulator.refresh()
+
+    result = await sync(connection.id)
+    assert result.status is SyncStatus.SUCCEEDED, result.error
+    assert result.stats.streams["deals"].fetched < len(dataset.deals) // 2  # not a full read
+    deals = await rows(engine, "deal", connection.id)
+    assert all(deals[str(d.id)]["amount"] == d.amount for d in edited)
+    assert all(deals[str(d.id)]["deleted_at"] is not None for d in gone)
+    assert sum(1 for d in deals.values() if d["deleted_at"] is not None) == len(gone)
+    contacts = await rows(engine, "contact", connection.id)
+    assert {rid for rid, c in contacts.items() if c["deleted_at"]} == {
+        str(c.id) for c in dataset.contacts[:2]
+    }
+    activities = await rows(engine, "activity", connection.id)
+    deleted = {rid for rid, a in activities.items() if a["deleted_at"]}
+    assert deleted == {str(a.id) for a in calls} | {f"note:{a.id}" for a in notes}
+
+
+async def test_faults_end_with_the_data_of_a_clean_sync(
+    engine: AsyncEngine,
+    dataset: Dataset,
+    servers: ExitStack,
+    make_connection: Make,
+    sync: Sync,
+) -> None:
+    clean_url = servers.enter_context(serve(PipedriveSimulator(dataset).asgi()))
+    faulty_sim = PipedriveSimulator(dataset)
+    faulty_url = servers.enter_context(
+        serve(faulty_sim.asgi("5xx=0.1,429every=7,drop=0.01,retry_after=0.05,seed=5"))
+    )
+    clean = await make_connection(clean_url)
+    faulty = await make_connection(faulty_url)
+    assert (await sync(clean.id)).status is SyncStatus.SUCCEEDED
+    result = await sync(faulty.id)
+    assert result.status is SyncStatus.SUCCEEDED, result.error
+    assert result.stats.retries > 0
+    assert await data(engine, faulty.id) == await data(engine, clean.id)
+
+
+async def test_pipedrive_burst_limit_is_obeyed(
+    engine: AsyncEngine, servers: ExitStack, make_connection: Make, sync: Sync
+) -> None:
+    small = generate(seed=4, deals=20)
+    sim = PipedriveSimulator(small, burst_limit=12, window_seconds=1.0)
+    connection = await make_connection(servers.enter_context(serve(sim.asgi())))
+    limiters = RateLimiters()
+    # The connector's policy (80 per 2 s) is above this account's real limit (12 per
+    # second): Pipedrive's 429s and headers must slow the client down until it completes.
+    result = await sync(connection.id, limiters=limiters)
+    assert result.status is SyncStatus.SUCCEEDED, result.error
+    assert len(await rows(engine, "deal", connection.id)) == len(small.deals)
+    # The limit was hit: either answered 429 (then retried) or seen in x-ratelimit-remaining.
+    limiter = limiters.get(f"pipedrive:{connection.base_url}", PipedriveConnector.rate_limit)
+    assert sim.throttled + limiter.waited > 0
+    assert sim.throttled == result.stats.retries
+
+
+async def test_oauth_refresh_stores_new_credentials(
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    simulator: PipedriveSimulator,
+    servers: ExitStack,
+    make_connection: Make,
+    sync: Sync,
+    vault: Vault,
+) -> None:
+    url = servers.enter_context(serve(simulator.asgi()))
+    credentials = {
+        "refresh_token": "sim-refresh-token",
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "token_url": f"{url}/oauth/token",
+    }
+    connection = await make_connection(url, credentials)
+    result = await sync(connection.id)
+    assert result.status is SyncStatus.SUCCEEDED, result.error
+    async with sessionmaker() as session:
+        row = await session.get(Connection, connection.id)
+        assert row is not None and row.credentials_encrypted is not None
+        stored = vault.decrypt(row.credentials_encrypted)
+    assert stored["access_token"] in simulator.access_tokens
+    assert stored["api_domain"] == url
+    amounts = [d["amount"] for d in (await rows(engine, "deal", connection.id)).values()]
+    assert sum(amounts, Decimal(0)) == sum((d.amount for d in simulator.dataset.deals), Decimal(0))

@@ -1,0 +1,87 @@
+"""The stream runner's pure parts: mapping with quarantine, and the prefetching page loop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import pytest
+
+from core.models.enums import SyncMode
+from core.sync.connector import MappingError, Request, Stream, StreamContext
+from core.sync.mappings import FieldMappings
+from core.sync.records import AnyRecord, DealRecord
+from core.sync.streams import _prefetched, map_page
+
+
+class Deals(Stream):
+    name = "deals"
+
+    def first_request(self, ctx: StreamContext) -> Request:
+        return Request(path="/deals")
+
+    def extract(self, page: Any) -> Sequence[Mapping[str, Any]]:
+        return list(page)
+
+    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        if raw.get("broken"):
+            raise MappingError("broken on purpose")
+        yield DealRecord(remote_id=str(raw["id"]), custom=raw.get("custom"))
+
+
+def test_bad_records_are_quarantined_with_reason_and_raw_and_the_rest_kept() -> None:
+    ctx = StreamContext(connection_id="c", mode=SyncMode.FULL)
+    mappings = FieldMappings.from_dict({"deal_attributes": {"cost": "cogs"}})
+    raws = [
+        {"id": 1},
+        {"id": 2, "broken": True},
+        {"no_id": 3},
+        {"id": 4, "custom": {"cogs": "n/a"}},
+        {"id": 5, "custom": {"cogs": "7"}},
+    ]
+    records, bad = map_page(Deals(), raws, ctx, mappings)
+    assert [r.remote_id for r in records if isinstance(r, DealRecord)] == ["1", "5"]
+    assert [(q.remote_id, q.raw) for q in bad] == [("2", raws[1]), (None, raws[2]), ("4", raws[3])]
+    assert bad[0].reason == "broken on purpose"
+    assert bad[1].reason.startswith("KeyError")
+    assert "cost" in bad[2].reason
+
+
+class Pages:
+    """An HttpClient serving numbered pages, recording when each fetch started."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.fetched: list[int] = []
+
+    async def send(self, request: Request) -> Any:
+        page = int(request.path)
+        self.fetched.append(page)
+        if page == 99:
+            raise RuntimeError("fetch failed")
+        await asyncio.sleep(0.01)
+        return page
+
+
+async def test_prefetch_keeps_one_page_ahead_and_marks_the_last() -> None:
+    http = Pages(4)
+
+    def nxt(page: int, request: Request) -> Request | None:
+        return Request(path=str(page + 1)) if page + 1 < http.count else None
+
+    seen = []
+    async for page, is_last in _prefetched(http, Request(path="0"), nxt):
+        await asyncio.sleep(0.05)  # a slow write: the next page is fetched meanwhile
+        seen.append((page, is_last, len(http.fetched)))
+    assert [(p, last) for p, last, _ in seen] == [(0, False), (1, False), (2, False), (3, True)]
+    # While page n is written, page n+1 is already fetched, never more than that.
+    assert all(fetched <= page + 2 for page, _, fetched in seen)
+    assert seen[0][2] == 2
+
+
+async def test_prefetch_reraises_fetch_errors() -> None:
+    http = Pages(200)
+    with pytest.raises(RuntimeError, match="fetch failed"):
+        async for _ in _prefetched(http, Request(path="98"), lambda p, r: Request(path="99")):
+            pass
