@@ -19,6 +19,7 @@ from tests.core.sync.conftest import (  # noqa: F401  (fixtures re-exported for 
     simulator,
     sync,
     vault,
+    vault_key,
 )
 
 HERE = Path(__file__).parent
