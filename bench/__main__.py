@@ -1,12 +1,14 @@
 """Run every benchmark module in one go and rewrite RESULTS.md / results.json.
 
-``python -m bench [name ...]`` runs only the named modules (``sync``, ``metrics``, ...).
+``python -m bench [--quick] [name ...]`` runs only the named modules (``sync``, ``metrics``,
+...); ``--quick`` (or ``CRMKPI_BENCH_QUICK=1``) runs the modules that support it smaller.
 A benchmark that fails is reported in RESULTS.md instead of stopping the others.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import tempfile
 import time
@@ -15,15 +17,16 @@ from pathlib import Path
 
 from bench.harness import BenchContext, Measurement, write_results
 
-MODULES = ("sync", "metrics", "lifecycle")
+MODULES = ("sync", "ratelimit", "graphql", "metrics", "lifecycle")
 
 
 def main(argv: list[str]) -> int:
-    names = argv or list(MODULES)
+    quick = "--quick" in argv or bool(os.environ.get("CRMKPI_BENCH_QUICK"))
+    names = [a for a in argv if a != "--quick"] or list(MODULES)
     sections: dict[str, list[Measurement]] = {}
     errors: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="crmkpi-bench-") as tmp:
-        ctx = BenchContext(workdir=Path(tmp))
+        ctx = BenchContext(workdir=Path(tmp), quick=quick)
         for name in names:
             started = time.perf_counter()
             print(f"== bench {name}", flush=True)

@@ -99,12 +99,28 @@ def write_results(sections: dict[str, list[Measurement]], errors: dict[str, str]
                 f"| {m.name} | {_fmt(m.value)} | {m.unit} | {m.baseline_name} | "
                 f"{_fmt(m.baseline)} | {m.target} | {m.notes} |"
             )
+    lines += _kept_sections(set(sections) | set(errors))
     if errors:
         lines += ["", "## Benchmarks that did not complete", ""]
         lines += [f"- `{name}`: {error}" for name, error in errors.items()]
     RESULTS_MD.write_text("\n".join(lines) + "\n")
     keyed = {m.key: m.value for ms in sections.values() for m in ms if m.key}
-    RESULTS_JSON.write_text(json.dumps({"machine": info, **keyed}, indent=2, default=str) + "\n")
+    previous = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
+    merged = {**previous, "machine": info, **keyed}
+    RESULTS_JSON.write_text(json.dumps(merged, indent=2, default=str) + "\n")
+
+
+def _kept_sections(rerun: set[str]) -> list[str]:
+    """Sections of the previous RESULTS.md whose benchmark was not run this time (a partial
+    ``python -m bench NAME`` run replaces its own section only), with their notes."""
+    if not RESULTS_MD.exists():
+        return []
+    kept: list[str] = []
+    for block in RESULTS_MD.read_text().split("\n## ")[1:]:
+        name = block.split("\n", 1)[0].strip()
+        if name not in rerun and name != "Benchmarks that did not complete":
+            kept += ["", f"## {block.rstrip()}"]
+    return kept
 
 
 def as_json(measurements: list[Measurement]) -> list[dict[str, Any]]:

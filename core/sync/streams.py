@@ -27,6 +27,7 @@ from core.sync.mappings import FieldMappings, apply_mappings
 from core.sync.records import AnyRecord, StageRecord
 from core.sync.runs import StreamStats
 from core.sync.state import save_cursor
+from core.sync.textcheck import storable, unstorable_text
 from core.sync.upsert import Quarantined, RecordWriter, WriteCounts
 
 #: What a broken raw record may raise while mapped: quarantined, never fatal to the run.
@@ -110,9 +111,13 @@ def map_page(
             for record in mapped:
                 if needs_mapping or isinstance(record, StageRecord):
                     apply_mappings(record, mappings)
+                problem = unstorable_text(record)
+                if problem:
+                    raise MappingError(problem)
         except MAPPING_FAILURES as exc:
             reason = str(exc) if isinstance(exc, MappingError) else f"{type(exc).__name__}: {exc}"
-            bad.append(Quarantined(stream.name, _remote_id(stream, raw), reason, raw))
+            remote_id = storable(_remote_id(stream, raw))
+            bad.append(Quarantined(stream.name, remote_id, storable(reason), storable(raw)))
             continue
         extend(mapped)
     return records, bad

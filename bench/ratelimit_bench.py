@@ -1,0 +1,121 @@
+"""Rate-limit efficiency: how much of a CRM's request budget a sync uses, and how many 429s.
+
+A server limited to R requests per fixed 10 s window (the fault middleware's ``rate=R/10s``,
+429 + Retry-After beyond it) is called by 8 concurrent callers that each take the engine's
+:class:`~core.sync.ratelimit.RateLimiter` (policy R per 10 s) before every request and obey
+a 429's Retry-After the way the engine does (pause the limiter). After a warm-up window,
+reported: successful requests as a share of the budget R per window (target >= 95%) and the
+429s received (target 0). The baseline is the physical limit: R per window.
+
+Runnable alone: ``python -m bench.ratelimit_bench [--quick]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from api.background import serve_in_thread
+from bench.harness import BenchContext, Measurement
+from core.simulation.faults import FaultMiddleware
+from core.sync.connector import RateLimitPolicy
+from core.sync.ratelimit import RateLimiter
+
+REQUESTS = 100
+WINDOW = 10.0
+CALLERS = 8
+
+
+class _Recorder:
+    """The limited endpoint: records when each request it answers (so not 429ed) arrived."""
+
+    def __init__(self) -> None:
+        self.answered: list[float] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.answered.append(time.monotonic())
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+
+async def _drive(base_url: str, seconds: float) -> list[tuple[float, int]]:
+    """Callers request as fast as the limiter lets them; (time, status) of every answer."""
+    limiter = RateLimiter(RateLimitPolicy(requests=REQUESTS, per_seconds=WINDOW))
+    answers: list[tuple[float, int]] = []
+    stop = time.monotonic() + seconds
+
+    async def caller(client: httpx.AsyncClient) -> None:
+        while time.monotonic() < stop:
+            await limiter.acquire()
+            if time.monotonic() >= stop:
+                return
+            response = await client.get(f"{base_url}/v1/deals")
+            answers.append((time.monotonic(), response.status_code))
+            if response.status_code == 429:
+                limiter.pause(float(response.headers.get("retry-after", "1")))
+
+    async with httpx.AsyncClient() as client:
+        await asyncio.gather(*(caller(client) for _ in range(CALLERS)))
+    return answers
+
+
+def measure(windows: int) -> dict[str, float]:
+    recorder = _Recorder()
+    app = FaultMiddleware(recorder, f"rate={REQUESTS}/{WINDOW:g}s")
+    with serve_in_thread(app) as base_url:
+        answers = asyncio.run(_drive(base_url, WINDOW * (windows + 1)))
+    first = min(recorder.answered)
+    warm, end = first + WINDOW, first + WINDOW * (windows + 1)
+    achieved = sum(warm <= t < end for t in recorder.answered)
+    rejected = sum(status == 429 and t >= warm for t, status in answers)
+    return {
+        "share": achieved / (REQUESTS * windows),
+        "achieved": achieved,
+        "rejected_after_warmup": rejected,
+        "rejected_total": sum(status == 429 for _, status in answers),
+    }
+
+
+def run(ctx: BenchContext) -> list[Measurement]:
+    windows = 2 if ctx.quick else 4
+    result = measure(windows)
+    print(f"   rate limit: {result}", flush=True)
+    notes = (
+        f"R={REQUESTS}/{WINDOW:g}s, {CALLERS} concurrent callers, {windows} windows after a "
+        f"warm-up window: {result['achieved']:.0f} requests answered; "
+        f"429s in total {result['rejected_total']:.0f}"
+    )
+    return [
+        Measurement(
+            "rate-limit budget used after warm-up",
+            result["share"],
+            "share of R",
+            baseline=1.0,
+            baseline_name="physical limit (R per window)",
+            target=">= 0.95",
+            notes=notes,
+            key="rate_budget_use",
+        ),
+        Measurement(
+            "429s received after warm-up",
+            result["rejected_after_warmup"],
+            "responses",
+            baseline=0,
+            baseline_name="none possible within the limit",
+            target="0",
+            notes=notes,
+            key="rate_429_after_warmup",
+        ),
+    ]
+
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory(prefix="crmkpi-bench-") as tmp:
+        for m in run(BenchContext(workdir=Path(tmp), quick="--quick" in sys.argv)):
+            print(f"{m.name}: {m.value} {m.unit} (target {m.target})")

@@ -1,0 +1,79 @@
+"""Text a database cannot store: found at mapping time so the record is quarantined, not fatal.
+
+A CRM can serve JSON that decodes to Python strings the databases refuse: lone UTF-16
+surrogates (``"\\ud800"`` escapes; not encodable as UTF-8), NUL characters (refused in
+PostgreSQL text), and strings longer than their column (PostgreSQL ``varchar(n)``; SQLite
+would store them, so both backends apply the column's length). Written as is, one such
+record fails its whole batch and stream. The check runs on every mapped record, so it stays
+cheap: ASCII strings without NUL (nearly all of them) cost one ``isascii`` and one ``in``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.models import SYNCED_MODELS
+
+_FIELDS: dict[type[Any], tuple[tuple[str, int | None], ...]] = {}
+
+
+def _fields(cls: type[Any]) -> tuple[tuple[str, int | None], ...]:
+    """(field, column length or None) of a slotted record class; cached per class."""
+    fields = _FIELDS.get(cls)
+    if fields is None:
+        model = SYNCED_MODELS.get(getattr(cls, "record_type", ""))
+        columns = model.__table__.c if model is not None else {}  # type: ignore[attr-defined]
+        names = [n for k in cls.__mro__ for n in getattr(k, "__slots__", ())]
+        fields = tuple(
+            (n, getattr(columns[n].type, "length", None) if n in columns else None) for n in names
+        )
+        _FIELDS[cls] = fields
+    return fields
+
+
+def _text_problem(value: Any) -> str | None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            return "contains a NUL character"
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return "is not valid Unicode (lone surrogate)"
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            problem = _text_problem(key) or _text_problem(item)
+            if problem:
+                return problem
+    elif isinstance(value, list | tuple):
+        for item in value:
+            problem = _text_problem(item)
+            if problem:
+                return problem
+    return None
+
+
+def unstorable_text(record: Any) -> str | None:
+    """Why ``record`` (a slotted record) cannot be stored, or None when it can."""
+    for name, length in _fields(type(record)):
+        value = getattr(record, name, None)
+        if length is not None and isinstance(value, str) and len(value) > length:
+            return f"field {name} is {len(value):,} characters long, more than its {length}"
+        problem = _text_problem(value)
+        if problem:
+            return f"field {name} {problem}"
+    return None
+
+
+def storable(raw: Any) -> Any:
+    """``raw`` with unstorable text escaped, so that the quarantine row itself can be written."""
+    if isinstance(raw, str):
+        if "\x00" in raw or not raw.isascii():
+            return raw.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+        return raw
+    if isinstance(raw, dict):
+        return {storable(k): storable(v) for k, v in raw.items()}
+    if isinstance(raw, list | tuple):
+        return [storable(v) for v in raw]
+    return raw
