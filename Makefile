@@ -32,8 +32,9 @@ lint: $(STAMP)
 
 typecheck: lint
 
+# Two processes (pytest-xdist): each starts its own PostgreSQL and SQLite databases.
 test: lint $(CHROMIUM)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 # A file target: nothing to do (and nothing printed) once Chromium is installed.
 $(CHROMIUM):

@@ -142,7 +142,7 @@ async def test_set_target_replaces_the_same_target(
         )
     one, two = first["data"]["setTarget"]["target"], second["data"]["setTarget"]["target"]
     assert one["id"] == two["id"] and float(two["value"]) == 120000
-    assert two["segment"] == {"sources": ["ads", "web"]}
+    assert two["segment"] == {"SOURCE": ["ads", "web"]}  # canonical: dimension names
     assert backwards["data"]["setTarget"]["code"] == "INVALID"
     assert foreign["data"]["setTarget"] == {
         "__typename": "SetTargetError", "message": "workspace 'ws_other' not found",
