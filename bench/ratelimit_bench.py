@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from api.background import serve_in_thread
+from api.threaded_server import serve_in_thread
 from bench.harness import BenchContext, Measurement
 from core.simulation.faults import FaultMiddleware
 from core.sync.connector import RateLimitPolicy
