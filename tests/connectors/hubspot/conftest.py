@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,16 +20,18 @@ from connectors.hubspot.simulator import (
     create_app,
     create_simulator,
 )
-from core.models import Connection, Organization, Workspace
-from core.models.enums import SyncMode
 from core.plugins import create_plugin_manager
 from core.secrets import Vault
 from core.simulation.dataset import generate
 from core.sync.connector import RateLimitPolicy
 from core.sync.http import RetryPolicy
-from core.sync.ratelimit import RateLimiters
-from core.sync.runner import SyncOptions, SyncResult, run_sync
 from tests.support.server import serve
+from tests.support.syncing import (
+    ConnectionFactory,
+    Syncer,
+    connection_factory,
+    syncer,
+)
 
 FAST_RETRY = RetryPolicy(attempts=12, base=0.01, cap=0.05)
 #: Well in the past, so that every generated change is older than the run's "now".
@@ -79,52 +81,15 @@ def serve_simulator(simulator: HubSpotSimulator, servers: ExitStack) -> Callable
     return start
 
 
-ConnectionFactory = Callable[..., Awaitable[Connection]]
-
-
 @pytest.fixture
 def make_connection(
     sessionmaker: async_sessionmaker[AsyncSession], vault: Vault
 ) -> ConnectionFactory:
-    async def make(base_url: str, *, mappings: dict[str, Any] | None = None) -> Connection:
-        async with sessionmaker() as session:
-            org = Organization(name="Agency")
-            session.add(org)
-            await session.flush()
-            workspace = Workspace(organization_id=org.id, name="Client")
-            session.add(workspace)
-            await session.flush()
-            connection = Connection(
-                workspace_id=workspace.id,
-                connector="hubspot",
-                base_url=base_url,
-                credentials_encrypted=vault.encrypt({"access_token": ACCESS_TOKEN}),
-                mappings=mappings,
-            )
-            session.add(connection)
-            await session.commit()
-            return connection
-
-    return make
-
-
-Syncer = Callable[..., Awaitable[SyncResult]]
+    return connection_factory(
+        sessionmaker, vault, connector="hubspot", credentials={"access_token": ACCESS_TOKEN}
+    )
 
 
 @pytest.fixture
 def sync(engine: AsyncEngine, pm: pluggy.PluginManager, vault: Vault) -> Syncer:
-    limiters = RateLimiters()
-
-    async def run(connection_id: str, *, full: bool = False, **options: Any) -> SyncResult:
-        options.setdefault("retry", FAST_RETRY)
-        options.setdefault("limiters", limiters)
-        mode = SyncMode.FULL if full else SyncMode.INCREMENTAL
-        return await run_sync(
-            connection_id,
-            engine=engine,
-            pm=pm,
-            vault=vault,
-            options=SyncOptions(mode=mode, **options),
-        )
-
-    return run
+    return syncer(engine, pm, vault, retry=FAST_RETRY)

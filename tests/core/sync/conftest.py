@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from typing import Any
 
 import pluggy
 import pytest
@@ -12,19 +11,17 @@ from cryptography.fernet import Fernet
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import tests.plugins.testcrm as testcrm_plugin
-from core.models import Connection, Organization, Workspace
-from core.models.enums import SyncMode
 from core.plugins import create_plugin_manager
 from core.secrets import Vault
-from core.sync.http import RetryPolicy
-from core.sync.ratelimit import RateLimiters
-from core.sync.runner import SyncOptions, SyncResult, run_sync
 from tests.plugins.testcrm.dataset import Dataset
 from tests.plugins.testcrm.simulator import REFRESH_TOKEN, Simulator
 from tests.support.server import serve
-
-#: Retries fast enough for tests, still exponential with jitter.
-FAST_RETRY = RetryPolicy(attempts=10, base=0.01, cap=0.05)
+from tests.support.syncing import (
+    ConnectionFactory,
+    Syncer,
+    connection_factory,
+    syncer,
+)
 
 
 @pytest.fixture
@@ -63,52 +60,15 @@ def serve_simulator(simulator: Simulator, servers: ExitStack) -> Callable[[str |
     return start
 
 
-ConnectionFactory = Callable[..., Awaitable[Connection]]
-
-
 @pytest.fixture
 def make_connection(
     sessionmaker: async_sessionmaker[AsyncSession], vault: Vault
 ) -> ConnectionFactory:
-    async def make(base_url: str, *, mappings: dict[str, Any] | None = None) -> Connection:
-        async with sessionmaker() as session:
-            org = Organization(name="Acme")
-            session.add(org)
-            await session.flush()
-            workspace = Workspace(organization_id=org.id, name="Main")
-            session.add(workspace)
-            await session.flush()
-            connection = Connection(
-                workspace_id=workspace.id,
-                connector="testcrm",
-                base_url=base_url,
-                credentials_encrypted=vault.encrypt({"refresh_token": REFRESH_TOKEN}),
-                mappings=mappings,
-            )
-            session.add(connection)
-            await session.commit()
-            return connection
-
-    return make
-
-
-Syncer = Callable[..., Awaitable[SyncResult]]
+    return connection_factory(
+        sessionmaker, vault, connector="testcrm", credentials={"refresh_token": REFRESH_TOKEN}
+    )
 
 
 @pytest.fixture
 def sync(engine: AsyncEngine, pm: pluggy.PluginManager, vault: Vault) -> Syncer:
-    limiters = RateLimiters()
-
-    async def run(connection_id: str, *, full: bool = False, **options: Any) -> SyncResult:
-        options.setdefault("retry", FAST_RETRY)
-        options.setdefault("limiters", limiters)
-        mode = SyncMode.FULL if full else SyncMode.INCREMENTAL
-        return await run_sync(
-            connection_id,
-            engine=engine,
-            pm=pm,
-            vault=vault,
-            options=SyncOptions(mode=mode, **options),
-        )
-
-    return run
+    return syncer(engine, pm, vault)
