@@ -27,7 +27,7 @@ serve: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check core api connectors
+	$(BIN)/ruff format --check core api connectors examples
 	$(BIN)/mypy
 
 typecheck: lint
