@@ -54,6 +54,7 @@ soak: $(STAMP)
 
 schema: $(STAMP)
 	$(BIN)/crmkpi schema > schema.graphql
+	$(BIN)/crmkpi catalogue > docs/kpis.md
 
 clean:
 	rm -rf $(VENV) var/.demo .mypy_cache .ruff_cache .pytest_cache

@@ -39,3 +39,11 @@ def schema() -> None:
     from api.schema import schema_sdl
 
     out.print(schema_sdl(), end="", markup=False)
+
+
+def catalogue() -> None:
+    """Print the KPI catalogue (Markdown); docs/kpis.md in the repository is this output."""
+    from api.kpi_catalogue import render_catalogue
+    from api.schema import create_schema
+
+    out.print(render_catalogue(create_schema()._schema), end="", markup=False)
