@@ -22,6 +22,7 @@ from typing import Any
 
 __all__ = [
     "map_activity",
+    "map_currency",
     "map_deal",
     "map_lead",
     "map_note",
@@ -53,6 +54,7 @@ from core.sync.records import (
     AccountRecord,
     ActivityRecord,
     ContactRecord,
+    CurrencyRecord,
     DealRecord,
     DealStageHistoryRecord,
     LeadRecord,
@@ -155,6 +157,25 @@ def map_stage(raw: Mapping[str, Any]) -> StageRecord:
         probability=None if probability is None else float(probability) / 100,
         deleted=bool(raw.get("is_deleted")),
         custom={"rotten_days": rotten} if rotten is not None else None,
+        remote_data=dict(raw),
+    )
+
+
+def map_currency(raw: Mapping[str, Any]) -> CurrencyRecord:
+    """``GET /api/v1/currencies`` item. The code is the id deals reference (their
+    ``currency``), so it is the remote id; Pipedrive's numeric id stays in ``remote_data``."""
+    code = str(raw.get("code") or "").strip().upper()
+    if not code:
+        raise MappingError(f"currency {raw.get('id')!r} without a code")
+    decimals = raw.get("decimal_points")
+    return CurrencyRecord(
+        remote_id=code,
+        code=code,
+        name=raw.get("name"),
+        decimals=None if decimals is None else int(decimals),
+        symbol=raw.get("symbol"),
+        active=raw.get("active_flag") is not False,
+        is_custom=bool(raw.get("is_custom_flag")),
         remote_data=dict(raw),
     )
 
