@@ -495,3 +495,47 @@ def delete_log(kind: str, item_id: int, at: datetime) -> dict[str, Any]:
             "timestamp": v1_time(at),
         },
     }
+
+
+#: Names and symbols of the currencies the simulator lists (Pipedrive lists every ISO
+#: currency; a few suffice). Codes the dataset uses but this table lacks get their code.
+_CURRENCY_NAMES = {
+    "USD": ("US Dollar", "$"),
+    "EUR": ("Euro", "\u20ac"),
+    "GBP": ("British Pound", "\u00a3"),
+    "JPY": ("Japanese Yen", "\u00a5"),
+    "SEK": ("Swedish Krona", "kr"),
+}
+#: A company-defined currency, as Pipedrive lists one (``is_custom_flag``).
+CUSTOM_CURRENCY = "PTS"
+
+
+def currencies(ds: Dataset) -> list[dict[str, Any]]:
+    """``/v1/currencies``: the dataset's currencies active, a known one inactive, and one
+    custom currency (which no public FX rate covers)."""
+    used = {d.currency for d in ds.deals} | {ds.currency}
+    codes = sorted(used | set(_CURRENCY_NAMES))
+    rows = [
+        {
+            "id": index + 1,
+            "code": code,
+            "name": _CURRENCY_NAMES.get(code, (code, code))[0],
+            "decimal_points": 0 if code == "JPY" else 2,
+            "symbol": _CURRENCY_NAMES.get(code, (code, code))[1],
+            "active_flag": code in used,
+            "is_custom_flag": False,
+        }
+        for index, code in enumerate(codes)
+    ]
+    rows.append(
+        {
+            "id": len(rows) + 1,
+            "code": CUSTOM_CURRENCY,
+            "name": "Loyalty points",
+            "decimal_points": 0,
+            "symbol": "pts",
+            "active_flag": True,
+            "is_custom_flag": True,
+        }
+    )
+    return rows

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, time
 from typing import Any
 
 __all__ = [
+    "foreign_id",
     "map_activity",
     "map_currency",
     "map_deal",

@@ -85,6 +85,8 @@ class PipedriveSimulator:
         self.requests = 0
         #: Requests answered 429 by the burst limit or the daily budget.
         self.throttled = 0
+        #: Deal flow pages served (what the stage history costs).
+        self.flow_reads = 0
         self._cache: dict[tuple[str, Any], tuple[Any, Any]] = {}
         self.refresh()
         self.app = Starlette(routes=self._routes())
@@ -187,20 +189,7 @@ class PipedriveSimulator:
             "organizationFields": [dump(f) for f in render.organization_fields()],
             "activityTypes": [dump(t) for t in render.activity_types()],
             "leadLabels": [dump(x) for x in render.lead_labels()],
-            "currencies": [
-                dump(
-                    {
-                        "id": i + 1,
-                        "code": c,
-                        "name": c,
-                        "decimal_points": 2,
-                        "symbol": c,
-                        "active_flag": True,
-                        "is_custom_flag": False,
-                    }
-                )
-                for i, c in enumerate(sorted({d.currency for d in ds.deals}))
-            ],
+            "currencies": [dump(c) for c in render.currencies(ds)],
         }
 
     # --- HTTP -------------------------------------------------------------------------
@@ -363,6 +352,7 @@ class PipedriveSimulator:
 
     def _flow(self, q: Any, path: dict[str, Any]) -> bytes:
         deal_id = str(path["id"])
+        self.flow_reads += 1
         if deal_id not in self.deal_ids:
             raise ApiError(404, "Deal not found")
         items = self.flows.get(deal_id, [])
