@@ -146,11 +146,13 @@ def plan_page(page: Any, threshold: datetime | None) -> tuple[Cursor | None, boo
 
 class DealStageHistoryStream(Stream):
     """Stage stays of the deals whose stage moved since this stream's cursor, from their
-    flows. Deals that never moved get their single stay from the deals stream."""
+    flows. Deals that never moved get their single stay from the deals stream, which runs
+    first: a deal moving during a run could otherwise have its flow's stays overwritten
+    by the single open stay the deals stream read before the move."""
 
     name = "deal_stage_history"
     produces = (DealStageHistoryRecord,)
-    depends_on = ("stages",)
+    depends_on = ("deals", "stages")
     incremental = True
     cursor_ordered = True
 
