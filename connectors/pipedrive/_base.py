@@ -26,8 +26,8 @@ class Shared:
     TEAM_OF_USER = "pipedrive.team_of_user"
     PIPELINE_OF_STAGE = "pipedrive.pipeline_of_stage"
     CONVERSIONS = "pipedrive.lead_conversions"
-    MOVED_DEALS = "pipedrive.moved_deals"
-    MOVED_ORDER = "pipedrive.moved_deals_order"
+    #: The deals stream's incremental lower bound in this run (None: it read every deal).
+    DEALS_WINDOW = "pipedrive.deals_window"
     ACTIVITY_ICONS = "pipedrive.activity_type_icons"
     LEAD_LABELS = "pipedrive.lead_labels"
     FIELD_MAPPINGS = "pipedrive.field_mappings"

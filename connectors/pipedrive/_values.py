@@ -67,3 +67,11 @@ def remote_id_of(raw: Mapping[str, Any], kind: str) -> str:
     if value is None or value == "":
         raise MappingError(f"{kind} without an id")
     return str(value)
+
+
+def named_custom(decoded: dict[str, Any], labels: list[str] | None = None) -> dict[str, Any] | None:
+    """Named custom values (plus the label names under ``labels``), None when empty."""
+    out = dict(decoded)
+    if labels:
+        out["labels"] = labels
+    return out or None

@@ -38,6 +38,8 @@ V1_ORGANIZATION_FIELDS: Final = "/api/v1/organizationFields"
 V1_ACTIVITY_TYPES: Final = "/api/v1/activityTypes"
 V1_DEAL_FLOW: Final = "/api/v1/deals/{id}/flow"
 V1_NOTES: Final = "/api/v1/notes"
+#: Every currency of the company (no paging, no FX rates: Pipedrive exposes none).
+V1_CURRENCIES: Final = "/api/v1/currencies"
 #: ``items=delete_log`` lists deletions of every object kind since a v1 timestamp (UTC).
 V1_RECENTS: Final = "/api/v1/recents"
 #: Deletions are read from this instant on a full sync (the log keeps about a month).

@@ -30,17 +30,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from connectors.pipedrive import _render as render
 from connectors.pipedrive._pages import (
     Table,
-    as_json,
-    as_json_items,
     decode_cursor,
     dump,
     v1_all,
     v1_page,
     v2_page,
 )
+from connectors.pipedrive._sim_tables import RenderedDataset
 from connectors.pipedrive.mapping import parse_time
 from core.simulation.dataset import Dataset, generate
 from core.simulation.faults import FaultMiddleware
@@ -50,7 +48,6 @@ API_TOKEN = "sim-pipedrive-token"  # noqa: S105 (the simulator's documented test
 CLIENT_ID = "sim-client"
 CLIENT_SECRET = "sim-secret"  # noqa: S105
 ERROR_INFO = "Please check developers.pipedrive.com for more information about Pipedrive API."
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class ApiError(Exception):
@@ -60,8 +57,8 @@ class ApiError(Exception):
         self.message = message
 
 
-class PipedriveSimulator:
-    """The dataset rendered once; ``app`` serves it."""
+class PipedriveSimulator(RenderedDataset):
+    """The dataset rendered once (:class:`RenderedDataset`); ``app`` serves it."""
 
     def __init__(
         self,
@@ -85,6 +82,8 @@ class PipedriveSimulator:
         self.requests = 0
         #: Requests answered 429 by the burst limit or the daily budget.
         self.throttled = 0
+        #: Deal flow pages served (what the stage history costs).
+        self.flow_reads = 0
         self._cache: dict[tuple[str, Any], tuple[Any, Any]] = {}
         self.refresh()
         self.app = Starlette(routes=self._routes())
@@ -93,115 +92,6 @@ class PipedriveSimulator:
     def asgi(self, faults: str | None = None) -> FaultMiddleware:
         """The app behind the shared fault injection (429s, 5xx, drops, latency)."""
         return FaultMiddleware(self.app, faults)
-
-    # --- rendering ------------------------------------------------------------------
-
-    def _memo(self, kind: str, obj: Any, make: Callable[..., Any], *args: Any) -> Any:
-        """``make(*args)`` for ``obj``, rendered again only when it was updated or deleted."""
-        version = (obj.updated_at, obj.deleted_at)
-        hit = self._cache.get((kind, obj.id))
-        if hit is not None and hit[0] == version:
-            return hit[1]
-        value = make(*args)
-        self._cache[(kind, obj.id)] = (version, value)
-        return value
-
-    def refresh(self) -> None:
-        """Render the dataset again after ``edit_deals`` / ``delete`` (changed objects only)."""
-        ds = self.dataset
-        memo = self._memo
-        deals_live: list[tuple[datetime, Any, bytes]] = []
-        deals_deleted: list[tuple[datetime, Any, bytes]] = []
-        flows: dict[str, list[bytes]] = {}
-        for d in ds.deals:
-            stays = render.open_stays(ds, d)
-            body = memo("deal", d, as_json, render.deal, ds, d, stays)
-            (deals_deleted if d.deleted_at else deals_live).append(
-                (_second(d.updated_at), d.id, body)
-            )
-            if len(stays) > 1 and d.deleted_at is None:
-                flows[str(d.id)] = memo(
-                    "flow",
-                    d,
-                    as_json_items,
-                    render.deal_flow,
-                    d,
-                    stays,
-                )
-        self.deals = Table.of(deals_live)
-        self.deleted_deals = Table.of(deals_deleted)
-        self.archived_deals = Table()
-        self.flows = flows
-        self.deal_ids = {str(d.id) for d in ds.deals}
-        self.organizations = Table.of(
-            (_second(a.updated_at), a.id, memo("org", a, as_json, render.organization, a))
-            for a in ds.accounts
-            if a.deleted_at is None
-        )
-        self.persons = Table.of(
-            (_second(c.updated_at), c.id, memo("person", c, as_json, render.person, c))
-            for c in ds.contacts
-            if c.deleted_at is None
-        )
-        self.activities = Table.of(
-            (_second(a.updated_at), a.id, memo("act", a, as_json, render.activity, ds, a))
-            for a in ds.activities
-            if a.type != "NOTE" and a.deleted_at is None
-        )
-        self.notes = Table.of(
-            (_second(a.updated_at), a.id, memo("note", a, as_json, render.note, ds, a))
-            for a in ds.activities
-            if a.type == "NOTE" and a.deleted_at is None
-        )
-        self.leads = Table.of(
-            (
-                _milli(x.updated_at),
-                render.lead_uuid(ds.seed, x.id),
-                memo("lead", x, as_json, render.lead, ds, x),
-            )
-            for x in ds.leads
-            if x.deleted_at is None
-        )
-        self.archived_leads = Table()
-        deleted: list[tuple[datetime, Any, bytes]] = []
-        for kind, objects in (
-            ("deal", ds.deals),
-            ("person", ds.contacts),
-            ("organization", ds.accounts),
-            ("activity", [a for a in ds.activities if a.type != "NOTE"]),
-            ("note", [a for a in ds.activities if a.type == "NOTE"]),
-        ):
-            for obj in objects:
-                if obj.deleted_at is not None:
-                    at = _second(obj.deleted_at)
-                    log = dump(render.delete_log(kind, obj.id, at))
-                    deleted.append((at, (kind, obj.id), log))
-        self.delete_log = Table.of(deleted)
-        self.pipelines = _by_update_time(render.pipelines(ds))
-        self.stages = _by_update_time(render.stages(ds))
-        self.small = {
-            "users": [dump(u) for u in render.users(ds)],
-            "teams": [dump(t) for t in render.teams(ds)],
-            "dealFields": [dump(f) for f in render.deal_fields()],
-            "personFields": [dump(f) for f in render.person_fields()],
-            "organizationFields": [dump(f) for f in render.organization_fields()],
-            "activityTypes": [dump(t) for t in render.activity_types()],
-            "leadLabels": [dump(x) for x in render.lead_labels()],
-            "currencies": [
-                dump(
-                    {
-                        "id": i + 1,
-                        "code": c,
-                        "name": c,
-                        "decimal_points": 2,
-                        "symbol": c,
-                        "active_flag": True,
-                        "is_custom_flag": False,
-                    }
-                )
-                for i, c in enumerate(sorted({d.currency for d in ds.deals}))
-            ],
-        }
 
     # --- HTTP -------------------------------------------------------------------------
 
@@ -363,6 +253,7 @@ class PipedriveSimulator:
 
     def _flow(self, q: Any, path: dict[str, Any]) -> bytes:
         deal_id = str(path["id"])
+        self.flow_reads += 1
         if deal_id not in self.deal_ids:
             raise ApiError(404, "Deal not found")
         items = self.flows.get(deal_id, [])
@@ -398,18 +289,6 @@ def _since(q: Any, name: str) -> datetime | None:
         return parse_time(q.get(name), name)
     except MappingError as exc:
         raise ApiError(400, f"Invalid {name}") from exc
-
-
-def _by_update_time(rows: list[dict[str, Any]]) -> Table:
-    return Table.of((parse_time(r["update_time"]) or _EPOCH, r["id"], dump(r)) for r in rows)
-
-
-def _second(value: datetime) -> datetime:
-    return value.replace(microsecond=0)
-
-
-def _milli(value: datetime) -> datetime:
-    return value.replace(microsecond=(value.microsecond // 1000) * 1000)
 
 
 def create_app(

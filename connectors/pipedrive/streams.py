@@ -7,8 +7,8 @@ Two page shapes exist. v2 lists page with an opaque cursor
 the engine's cursor (update time, id) only moves forward, page by page.
 
 Streams share what later streams need through ``ctx.shared`` (keys in :class:`Shared`):
-field catalogs, team membership, stage -> pipeline, lead conversions and the deals whose
-stage moved (whose flow the stage history stream reads).
+field catalogs, team membership, stage -> pipeline and lead conversions. The stage history
+stream lives in stage_history.py.
 """
 
 from __future__ import annotations
@@ -27,13 +27,15 @@ from connectors.pipedrive._base import (
     read_all,
     rfc3339_since,
 )
-from core.sync.connector import Cursor, HttpClient, MappingError, Request, Stream, StreamContext
+from connectors.pipedrive.stage_history import DealStageHistoryStream
+from core.sync.connector import Cursor, HttpClient, Request, Stream, StreamContext
 from core.sync.mappings import FieldMappings
 from core.sync.records import (
     AccountRecord,
     ActivityRecord,
     AnyRecord,
     ContactRecord,
+    CurrencyRecord,
     DealRecord,
     DealStageHistoryRecord,
     LeadRecord,
@@ -108,6 +110,23 @@ class StagesStream(PipedriveStream):
         return [record]
 
 
+class CurrenciesStream(PipedriveStream):
+    """Currencies (``/v1/currencies``, one unpaged list, re-read whole every run: a full
+    sync's sweep retires the ones that disappeared). They tell which deal currencies are
+    known and which are custom; Pipedrive has no FX rates to go with them."""
+
+    name = "currencies"
+    produces = (CurrencyRecord,)
+    path = settings.V1_CURRENCIES
+    paginator = V1_PAGINATOR
+
+    def first_request(self, ctx: StreamContext) -> Request:
+        return Request(path=self.path)
+
+    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        return [mapping.map_currency(raw)]
+
+
 class OrganizationsStream(PipedriveStream):
     name = "accounts"
     produces = (AccountRecord,)
@@ -144,7 +163,8 @@ class PersonsStream(PipedriveStream):
 
 class DealsStream(PipedriveStream):
     """Deals, incremental; deleted (``status=deleted``, 30 days) and archived deals are
-    listed as deletions. Remembers lead conversions and the deals whose stage moved."""
+    listed as deletions. Remembers lead conversions (for the leads stream); the stage
+    history of moved deals is the deal_stage_history stream's (stage_history.py)."""
 
     name = "deals"
     produces = (DealRecord, DealStageHistoryRecord)
@@ -154,22 +174,12 @@ class DealsStream(PipedriveStream):
 
     async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
         await field_catalog(http, ctx, "deal")
+        ctx.shared[Shared.DEALS_WINDOW] = ctx.since()
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
         records = mapping.map_deal(raw, ctx.shared[Shared.fields("deal")])
-        deal = records[0]
-        assert isinstance(deal, DealRecord)
-        if deal.lead_remote_id is not None:
-            ctx.shared.setdefault(Shared.CONVERSIONS, {})[deal.lead_remote_id] = (
-                deal.remote_id,
-                deal.remote_created_at,
-                deal.account_remote_id,
-            )
-        if _moved_since(raw.get("stage_change_time"), ctx):
-            ctx.shared.setdefault(Shared.MOVED_DEALS, {})[deal.remote_id] = {
-                k: raw.get(k)
-                for k in ("id", "add_time", "stage_id", "pipeline_id", "is_deleted", "is_archived")
-            }
+        if raw.get("source_lead_id"):
+            _remember_conversion(ctx, raw)
         return records
 
     def deletions_request(self, ctx: StreamContext) -> Request | None:
@@ -212,25 +222,25 @@ class LeadsStream(PipedriveStream):
             labels = await read_all(http, Request(path=settings.V1_LEAD_LABELS), V1_PAGINATOR)
             ctx.shared[Shared.LEAD_LABELS] = {str(x["id"]): str(x.get("name")) for x in labels}
         since = rfc3339_since(ctx)
-        if since is not None:
-            # A lead re-read in this window may have been converted by a deal outside the
+        deals_read_whole = (
+            Shared.DEALS_WINDOW in ctx.shared and ctx.shared[Shared.DEALS_WINDOW] is None
+        )
+        if since is not None or not deals_read_whole:
+            # A lead read in this window may have been converted by a deal outside the
             # deals window: deals updated since the lead window began include every deal
             # converted from such a lead (a deal is created after its lead's last update).
-            params = {"limit": settings.PAGE_SIZE, "updated_since": since}
-            deals = await read_all(
-                http, Request(path=settings.V2_DEALS, params=params), V2_PAGINATOR
-            )
-            conversions = ctx.shared.setdefault(Shared.CONVERSIONS, {})
-            for deal in deals:
-                if deal.get("source_lead_id"):
-                    conversions.setdefault(
-                        str(deal["source_lead_id"]),
-                        (
-                            str(deal["id"]),
-                            mapping.parse_time(deal.get("add_time")),
-                            None if deal.get("org_id") is None else str(deal["org_id"]),
-                        ),
-                    )
+            # A lead read whole (first run, or after a crash) needs every deal unless the
+            # deals stream read them all in this run.
+            params: dict[str, Any] = {"limit": settings.PAGE_SIZE}
+            if since is not None:
+                params["updated_since"] = since
+            request: Request | None = Request(path=settings.V2_DEALS, params=params)
+            while request is not None:
+                page = await http.send(request)
+                for deal in page_data(page):
+                    if deal.get("source_lead_id") and deal.get("id") is not None:
+                        _remember_conversion(ctx, deal)
+                request = V2_PAGINATOR.next_request(page, request)
 
     def incremental_params(self, since: str | None) -> dict[str, Any]:
         params: dict[str, Any] = {"sort": "update_time ASC"}
@@ -314,64 +324,14 @@ class NotesStream(PipedriveStream):
         return None if cursor is None else Cursor(cursor.updated_at, mapping.note_id(raw["id"]))
 
 
-class DealStageHistoryStream(Stream):
-    """Stage stays of the deals whose stage moved (in the window of this run's deals read),
-    from each deal's flow (``/v1/deals/{id}/flow?items=dealChange``): Pipedrive has no bulk
-    history, so this is one request per moved deal, and an incremental run only pays for
-    the deals that moved since the last one. Deals that never moved got their single stay
-    from the deal itself. A run whose history read fails leaves those deals' earlier stays
-    to the next full sync (this stream keeps no cursor of its own)."""
-
-    name = "deal_stage_history"
-    produces = (DealStageHistoryRecord,)
-    depends_on = ("deals", "stages")
-
-    def _deal_ids(self, ctx: StreamContext) -> tuple[list[str], dict[str, int]]:
-        """Moved deal ids in id order, with each one's position (computed once a run)."""
-        order = ctx.shared.get(Shared.MOVED_ORDER)
-        if order is None:
-            ids = sorted(ctx.shared.get(Shared.MOVED_DEALS, {}), key=_numeric)
-            order = ctx.shared[Shared.MOVED_ORDER] = (ids, {d: i for i, d in enumerate(ids)})
-        result: tuple[list[str], dict[str, int]] = order
-        return result
-
-    def _flow(self, deal_id: str) -> Request:
-        return Request(
-            path=settings.V1_DEAL_FLOW.format(id=deal_id),
-            params={"items": "dealChange", "limit": settings.PAGE_SIZE},
-        )
-
-    def first_request(self, ctx: StreamContext) -> Request | None:  # type: ignore[override]
-        """None when no deal moved: the engine's loop then reads nothing."""
-        ids, _ = self._deal_ids(ctx)
-        return self._flow(ids[0]) if ids else None
-
-    def next_request(self, page: Any, request: Request, ctx: StreamContext) -> Request | None:
-        nxt = V1_PAGINATOR.next_request(page, request)
-        if nxt is not None:
-            return nxt
-        current = request.path.rstrip("/").split("/")[-2]
-        ids, positions = self._deal_ids(ctx)
-        position = positions.get(current, len(ids))
-        return self._flow(ids[position + 1]) if position + 1 < len(ids) else None
-
-    def extract(self, page: Any) -> Sequence[Mapping[str, Any]]:
-        changes = [
-            item["data"]
-            for item in page_data(page)
-            if item.get("object") == "dealChange" and isinstance(item.get("data"), Mapping)
-        ]
-        if not changes or changes[0].get("item_id") is None:
-            return []
-        return [{"id": changes[0]["item_id"], "changes": changes}]
-
-    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        deal = ctx.shared.get(Shared.MOVED_DEALS, {}).get(str(raw["id"]))
-        if deal is None:
-            raise MappingError(f"deal {raw['id']}: flow read for a deal not listed in this run")
-        return mapping.map_stage_history(
-            deal, raw["changes"], ctx.shared.get(Shared.PIPELINE_OF_STAGE, {})
-        )
+def _remember_conversion(ctx: StreamContext, deal: Mapping[str, Any]) -> None:
+    """Lead id -> (deal id, deal add time, deal organization), for the leads stream."""
+    org = mapping.foreign_id(deal.get("org_id"))
+    ctx.shared.setdefault(Shared.CONVERSIONS, {})[str(deal["source_lead_id"])] = (
+        str(deal["id"]),
+        mapping.parse_time(deal.get("add_time"), "deal.add_time"),
+        org,
+    )
 
 
 def _field_mappings(ctx: StreamContext) -> FieldMappings:
@@ -383,25 +343,6 @@ def _field_mappings(ctx: StreamContext) -> FieldMappings:
     return result
 
 
-def _moved_since(stage_change_time: Any, ctx: StreamContext) -> bool:
-    """Whether a deal's flow must be read: it moved stage at least once and, in an
-    incremental run, within the window read (an edit of another field needs no flow)."""
-    if stage_change_time is None:
-        return False
-    since = ctx.since()
-    if since is None:
-        return True
-    try:
-        moved = mapping.parse_time(stage_change_time)
-    except MappingError:
-        return True
-    return moved is None or moved >= since
-
-
-def _numeric(value: str) -> tuple[int, str]:
-    return (int(value), "") if value.isdigit() else (0, value)
-
-
 def all_streams() -> list[Stream]:
     """Every stream, in dependency order."""
     return [
@@ -409,6 +350,7 @@ def all_streams() -> list[Stream]:
         UsersStream(),
         PipelinesStream(),
         StagesStream(),
+        CurrenciesStream(),
         OrganizationsStream(),
         PersonsStream(),
         DealsStream(),

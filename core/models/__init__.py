@@ -7,6 +7,7 @@ from core.models.crm import (
     Account,
     Activity,
     Contact,
+    Currency,
     Deal,
     DealStageHistory,
     Lead,
@@ -28,6 +29,7 @@ SYNCED_MODELS: dict[str, type[SyncedMixin]] = {
     "lead": Lead,
     "deal": Deal,
     "deal_stage_history": DealStageHistory,
+    "currency": Currency,
     "activity": Activity,
 }
 
@@ -40,6 +42,7 @@ __all__ = [
     "Base",
     "Connection",
     "Contact",
+    "Currency",
     "Deal",
     "DealStageHistory",
     "FxRate",

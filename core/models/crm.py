@@ -134,6 +134,23 @@ class Deal(SyncedMixin, Base):
     contract_end: Mapped[date | None]
 
 
+class Currency(SyncedMixin, Base):
+    """A currency the CRM knows (Pipedrive ``/v1/currencies``); ``remote_id`` is the code
+    deals carry in ``currency``, so a deal's currency is checked with a lookup. CRMs hold
+    no FX rates here: a custom currency (``is_custom``) only converts through rates the
+    workspace imports into ``fx_rates``."""
+
+    __tablename__ = "currencies"
+
+    code: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str | None] = mapped_column(String(200))
+    #: Digits after the decimal point amounts are shown with.
+    decimals: Mapped[int | None] = mapped_column(Integer)
+    symbol: Mapped[str | None] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_custom: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class DealStageHistory(SyncedMixin, Base):
     """One stay of a deal in a stage; ``remote_id`` is ``deal:stage:entered-epoch``."""
 

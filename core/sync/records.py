@@ -145,6 +145,19 @@ class DealStageHistoryRecord(Record):
 
 
 @dataclass(slots=True, kw_only=True)
+class CurrencyRecord(Record):
+    """A currency of the CRM account; ``remote_id`` is its code (what deals reference)."""
+
+    record_type: ClassVar[str] = "currency"
+    code: str
+    name: str | None = None
+    decimals: int | None = None
+    symbol: str | None = None
+    active: bool = True
+    is_custom: bool = False
+
+
+@dataclass(slots=True, kw_only=True)
 class ActivityRecord(Record):
     """type: CALL | EMAIL | MEETING | NOTE | TASK; ``done_at`` None while open."""
 

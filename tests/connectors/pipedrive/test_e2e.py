@@ -6,11 +6,10 @@ dropped connections), Pipedrive's own burst limit, and OAuth refresh.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 import pluggy
 import pytest
@@ -21,25 +20,29 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 import connectors.pipedrive as pipedrive_plugin
 from connectors.pipedrive import settings
 from connectors.pipedrive._render import lead_uuid, open_stays
+from connectors.pipedrive._render_setup import CUSTOM_CURRENCY, currencies
 from connectors.pipedrive.connector import PipedriveConnector
 from connectors.pipedrive.simulator import API_TOKEN, CLIENT_ID, CLIENT_SECRET, PipedriveSimulator
-from core.models import SYNCED_MODELS, Connection, Organization, Workspace
-from core.models.enums import SyncMode, SyncStatus
+from core.models import SYNCED_MODELS, Connection
+from core.models.enums import SyncStatus
 from core.plugins import create_plugin_manager
 from core.secrets import Vault
 from core.simulation.dataset import Dataset, generate
 from core.sync.http import RetryPolicy
 from core.sync.ratelimit import RateLimiters
-from core.sync.runner import SyncOptions, SyncResult, run_sync
+from core.sync.runs import RunStats, StreamStats
 from tests.support.server import serve
+from tests.support.syncing import ConnectionFactory as Make
+from tests.support.syncing import Syncer as Sync
+from tests.support.syncing import connection_factory, syncer
 
-FAST_RETRY = RetryPolicy(attempts=12, base=0.01, cap=0.05)
-#: Tables the Pipedrive connector fills (users/teams/.../activities).
+#: Tables the Pipedrive connector fills (users/teams/.../activities, currencies).
 TABLES = (
     "user",
     "team",
     "pipeline",
     "stage",
+    "currency",
     "account",
     "contact",
     "lead",
@@ -81,50 +84,17 @@ def pm() -> pluggy.PluginManager:
     return create_plugin_manager(load_entrypoints=False, plugins=[pipedrive_plugin])
 
 
-Make = Callable[..., Awaitable[Connection]]
-Sync = Callable[..., Awaitable[SyncResult]]
-
-
 @pytest.fixture
 def make_connection(sessionmaker: async_sessionmaker[AsyncSession], vault: Vault) -> Make:
-    async def make(base_url: str, credentials: dict[str, str] | None = None) -> Connection:
-        async with sessionmaker() as session:
-            org = Organization(name="Agency")
-            session.add(org)
-            await session.flush()
-            workspace = Workspace(organization_id=org.id, name="Client")
-            session.add(workspace)
-            await session.flush()
-            connection = Connection(
-                workspace_id=workspace.id,
-                connector="pipedrive",
-                base_url=base_url,
-                credentials_encrypted=vault.encrypt(credentials or {"api_token": API_TOKEN}),
-            )
-            session.add(connection)
-            await session.commit()
-            return connection
-
-    return make
+    """A connection to the simulator, in a fresh tenant, with its API token."""
+    return connection_factory(
+        sessionmaker, vault, connector="pipedrive", credentials={"api_token": API_TOKEN}
+    )
 
 
 @pytest.fixture
 def sync(engine: AsyncEngine, pm: pluggy.PluginManager, vault: Vault) -> Sync:
-    limiters = RateLimiters()
-
-    async def run(connection_id: str, *, full: bool = False, **options: Any) -> SyncResult:
-        options.setdefault("retry", FAST_RETRY)
-        options.setdefault("limiters", limiters)
-        mode = SyncMode.FULL if full else SyncMode.INCREMENTAL
-        return await run_sync(
-            connection_id,
-            engine=engine,
-            pm=pm,
-            vault=vault,
-            options=SyncOptions(mode=mode, **options),
-        )
-
-    return run
+    return syncer(engine, pm, vault, retry=RetryPolicy(attempts=12, base=0.01, cap=0.05))
 
 
 async def rows(engine: AsyncEngine, record_type: str, connection_id: str) -> dict[str, dict]:
@@ -158,6 +128,7 @@ def _live(dataset: Dataset) -> dict[str, int]:
         "pipeline": len(dataset.pipelines),
         "stage": sum(1 for s in dataset.stages if not s.is_closed),
         "deal_stage_history": sum(len(open_stays(dataset, d)) for d in dataset.deals),
+        "currency": len(currencies(dataset)),
     }
 
 
@@ -200,6 +171,9 @@ async def test_full_sync_fills_every_table(
     open_stays_now = [h for h in synced["deal_stage_history"].values() if h["exited_at"] is None]
     assert len(open_stays_now) == len(dataset.deals)
     assert sum(1 for u in synced["user"].values() if u["team_remote_id"]) == len(dataset.users)
+    known = {code for code, c in synced["currency"].items() if c["active"]}
+    assert {d["currency"] for d in deals.values()} <= known
+    assert [code for code, c in synced["currency"].items() if c["is_custom"]] == [CUSTOM_CURRENCY]
 
 
 async def test_repeat_sync_changes_nothing(
@@ -312,7 +286,6 @@ async def test_oauth_refresh_stores_new_credentials(
     sessionmaker: async_sessionmaker[AsyncSession],
     simulator: PipedriveSimulator,
     servers: ExitStack,
-    make_connection: Make,
     sync: Sync,
     vault: Vault,
 ) -> None:
@@ -323,7 +296,8 @@ async def test_oauth_refresh_stores_new_credentials(
         "client_secret": CLIENT_SECRET,
         "token_url": f"{url}/oauth/token",
     }
-    connection = await make_connection(url, credentials)
+    oauth = connection_factory(sessionmaker, vault, connector="pipedrive", credentials=credentials)
+    connection = await oauth(url)
     result = await sync(connection.id)
     assert result.status is SyncStatus.SUCCEEDED, result.error
     async with sessionmaker() as session:
@@ -334,3 +308,93 @@ async def test_oauth_refresh_stores_new_credentials(
     assert stored["api_domain"] == url
     amounts = [d["amount"] for d in (await rows(engine, "deal", connection.id)).values()]
     assert sum(amounts, Decimal(0)) == sum((d.amount for d in simulator.dataset.deals), Decimal(0))
+
+
+def _move(dataset: Dataset, count: int, at: datetime) -> list[tuple[int, int]]:
+    """Move ``count`` open deals to another open stage of their pipeline at ``at``;
+    returns (deal id, new stage id)."""
+    closed = {s.id for s in dataset.stages if s.is_closed}
+    moves = []
+    for deal in [d for d in dataset.deals if d.status == "OPEN" and d.deleted_at is None]:
+        if len(moves) == count:
+            break
+        others = [
+            s.id
+            for s in dataset.stages
+            if s.pipeline_id == deal.pipeline_id and s.id not in closed and s.id != deal.stage_id
+        ]
+        deal.history.append((others[0], at))
+        deal.updated_at = at
+        moves.append((deal.id, others[0]))
+    return moves
+
+
+async def test_incremental_stage_history_reads_only_the_flows_of_moved_deals(
+    engine: AsyncEngine,
+    dataset: Dataset,
+    simulator: PipedriveSimulator,
+    servers: ExitStack,
+    make_connection: Make,
+    sync: Sync,
+) -> None:
+    connection = await make_connection(servers.enter_context(serve(simulator.asgi())))
+    assert (await sync(connection.id)).status is SyncStatus.SUCCEEDED
+    assert simulator.flow_reads == len(simulator.flows)  # a full read: every moved deal
+    at = _latest_change(dataset) + timedelta(hours=1)
+    moves = _move(dataset, 2, at)
+    dataset.edit_deals(5, at)  # edited, not moved: no flow to read
+    simulator.refresh()
+    simulator.flow_reads = 0
+
+    result = await sync(connection.id)
+    assert result.status is SyncStatus.SUCCEEDED, result.error
+    assert simulator.flow_reads == len(moves)
+    history = await rows(engine, "deal_stage_history", connection.id)
+    assert len(history) == _live(dataset)["deal_stage_history"]
+    for deal_id, stage_id in moves:
+        stays = sorted(
+            (h for h in history.values() if h["deal_remote_id"] == str(deal_id)),
+            key=lambda h: h["entered_at"],
+        )
+        assert stays[-1]["stage_remote_id"] == str(stage_id) and stays[-1]["exited_at"] is None
+        assert stays[-2]["exited_at"] == at.replace(microsecond=0)
+    simulator.flow_reads = 0
+    assert (await sync(connection.id)).status is SyncStatus.SUCCEEDED
+    assert simulator.flow_reads <= len(moves)  # only what the look-back window re-reads
+
+
+class Crash(BaseException):
+    """A worker dying between two batches (not an error the engine may catch)."""
+
+
+async def test_crash_in_stage_history_resumes_from_its_own_cursor(
+    engine: AsyncEngine,
+    dataset: Dataset,
+    servers: ExitStack,
+    make_connection: Make,
+    sync: Sync,
+) -> None:
+    clean = await make_connection(servers.enter_context(serve(PipedriveSimulator(dataset).asgi())))
+    assert (await sync(clean.id)).status is SyncStatus.SUCCEEDED
+    simulator = PipedriveSimulator(dataset)
+    connection = await make_connection(servers.enter_context(serve(simulator.asgi())))
+    batches = 0
+
+    def crash_mid_history(stream: str, stats: StreamStats, run: RunStats) -> None:
+        nonlocal batches
+        if stream == "deal_stage_history":
+            batches += 1
+            if batches == len(simulator.flows) // 2:
+                raise Crash
+
+    with pytest.raises(Crash):
+        await sync(connection.id, concurrency=1, progress=crash_mid_history)
+    read_before_crash = simulator.flow_reads
+    assert 0 < read_before_crash < len(simulator.flows)
+    simulator.flow_reads = 0
+    result = await sync(connection.id)
+    assert result.status is SyncStatus.SUCCEEDED, result.error
+    # The rerun reads the flows the crash left unread (plus the look-back's few), not all.
+    assert simulator.flow_reads < len(simulator.flows)
+    assert simulator.flow_reads + read_before_crash >= len(simulator.flows)
+    assert await data(engine, connection.id) == await data(engine, clean.id)

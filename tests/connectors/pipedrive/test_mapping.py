@@ -205,3 +205,19 @@ def test_parse_time_and_money_reject_garbage() -> None:
         mapping.parse_time("yesterday")
     with pytest.raises(MappingError, match="not a number"):
         mapping.parse_money("12,5")
+
+
+def test_currencies_are_keyed_by_code_with_their_flags() -> None:
+    by_code = {}
+    for raw in load("currencies_v1")["data"]:
+        try:
+            record = mapping.map_currency(raw)
+        except MappingError as exc:
+            assert raw["id"] == 9 and "without a code" in str(exc)
+            continue
+        by_code[record.remote_id] = record
+    custom = by_code["PTS"]  # lower-case code as typed by the company: normalized
+    assert (custom.code, custom.decimals, custom.symbol) == ("PTS", 0, None)
+    assert custom.is_custom and custom.active
+    assert not by_code["ZWL"].active and not by_code["ZWL"].is_custom
+    assert by_code["USD"].remote_data == load("currencies_v1")["data"][0]

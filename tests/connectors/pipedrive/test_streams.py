@@ -1,4 +1,4 @@
-"""Streams against respx-mocked pages: paging, incremental filters, deletions, stage flow."""
+"""Streams against respx-mocked pages: paging, incremental filters, deletions, currencies."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import respx
 from connectors.pipedrive import streams
 from core.models.enums import SyncMode
 from core.sync.connector import Cursor, StreamContext
-from core.sync.records import DealRecord, DealStageHistoryRecord, LeadRecord, UserRecord
+from core.sync.records import CurrencyRecord, DealRecord, LeadRecord, UserRecord
 from tests.connectors.pipedrive.conftest import load
 from tests.connectors.pipedrive.driver import Http, run_stream
 
@@ -82,7 +82,6 @@ async def test_deals_full_read_pages_by_cursor_and_lists_deletions(http: Http) -
     assert (
         ctx.shared[streams.Shared.CONVERSIONS]["adf21080-0e10-11eb-879b-05d71fb426ec"][0] == "101"
     )
-    assert set(ctx.shared[streams.Shared.MOVED_DEALS]) == {"101"}
 
 
 @respx.mock
@@ -210,60 +209,51 @@ async def test_users_without_teams_on_the_plan(http: Http) -> None:
 
 
 @respx.mock
-async def test_stage_history_reads_the_flow_of_each_moved_deal(http: Http) -> None:
-    flow = load("deal_flow_v1")
-    calls: list[str] = []
-
-    def reply(request: httpx.Request) -> httpx.Response:
-        deal_id = request.url.path.split("/")[-2]
-        calls.append(deal_id)
-        data = [
-            {**item, "data": {**item["data"], "item_id": int(deal_id)}} for item in flow["data"]
-        ]
-        return httpx.Response(200, json={**flow, "data": data})
-
-    respx.get(url__regex=rf"{BASE}/api/v1/deals/\d+/flow").mock(side_effect=reply)
-    ctx = _ctx()
-    deal = load("deals_v2")["data"][0]
-    ctx.shared[streams.Shared.MOVED_DEALS] = {
-        "101": deal,
-        "20": {**deal, "id": 20},
-    }
-    ctx.shared[streams.Shared.PIPELINE_OF_STAGE] = {"1": "1", "2": "1", "3": "1"}
-    result = await run_stream(streams.DealStageHistoryStream(), http, ctx)
-    assert calls == ["20", "101"]  # numeric id order, one flow per moved deal
-    stays = [r for r in result.records if isinstance(r, DealStageHistoryRecord)]
-    assert [(s.deal_remote_id, s.stage_remote_id) for s in stays] == [
-        ("20", "1"),
-        ("20", "2"),
-        ("20", "3"),
-        ("101", "1"),
-        ("101", "2"),
-        ("101", "3"),
-    ]
-    assert all(c.request.url.params["items"] == "dealChange" for c in respx.calls)
-
-
-async def test_stage_history_without_moved_deals_sends_nothing() -> None:
-    assert streams.DealStageHistoryStream().first_request(_ctx()) is None
+async def test_currencies_are_one_unpaged_list_keyed_by_code(http: Http) -> None:
+    route = respx.get(f"{BASE}/api/v1/currencies").mock(
+        return_value=httpx.Response(200, json=load("currencies_v1"))
+    )
+    result = await run_stream(streams.CurrenciesStream(), http, _ctx(SyncMode.INCREMENTAL))
+    assert route.call_count == 1 and not route.calls[0].request.url.params
+    currencies = {r.remote_id: r for r in result.records if isinstance(r, CurrencyRecord)}
+    assert set(currencies) == {"USD", "EUR", "ZWL", "PTS"}
+    assert (currencies["EUR"].symbol, currencies["EUR"].decimals) == ("\u20ac", 2)
+    assert currencies["ZWL"].active is False and currencies["PTS"].is_custom is True
+    assert result.errors == ["9: currency 9 without a code"]
+    assert result.cursor is None  # re-read whole every run
 
 
 @respx.mock
-async def test_incremental_reads_flows_only_of_deals_that_moved_in_the_window(http: Http) -> None:
+@pytest.mark.parametrize("deals_window", [None, datetime(2026, 3, 1, tzinfo=UTC)])
+async def test_leads_read_whole_find_conversions_outside_the_deals_window(
+    http: Http, deals_window: datetime | None
+) -> None:
+    """A first (or post-crash) lead read after an incremental deals read still learns every
+    conversion; after a full deals read it needs no deals request of its own."""
     _mock_deal_fields(respx.mock)
-    deal = load("deals_v2")["data"][0]  # stage_change_time 2026-02-01T12:00:00Z
-    recent = {**deal, "id": 7, "stage_change_time": "2026-03-02T09:59:00Z"}
-    respx.get(f"{BASE}/api/v2/deals").mock(
+    respx.get(f"{BASE}/api/v1/leadLabels").mock(
+        return_value=httpx.Response(200, json=load("lead_labels"))
+    )
+    respx.get(f"{BASE}/api/v1/leads").mock(return_value=httpx.Response(200, json=load("leads_v1")))
+    respx.get(f"{BASE}/api/v1/leads/archived").mock(
+        return_value=httpx.Response(200, json={"success": True, "data": None})
+    )
+    old = {"id": 55, "source_lead_id": "adf21080-0e10-11eb-879b-05d71fb426ec", "org_id": 9}
+    deals = respx.get(f"{BASE}/api/v2/deals").mock(
         side_effect=lambda req: httpx.Response(
-            200, json=_page([] if req.url.params.get("status") else [deal, recent])
+            200, json=_page([old], "c2") if "cursor" not in req.url.params else _page([])
         )
     )
-    respx.get(f"{BASE}/api/v2/deals/archived").mock(
-        return_value=httpx.Response(200, json=_page([]))
-    )
-    ctx = _ctx(SyncMode.INCREMENTAL, Cursor(datetime(2026, 3, 2, 10, tzinfo=UTC)))
-    await run_stream(streams.DealsStream(), http, ctx)
-    assert set(ctx.shared[streams.Shared.MOVED_DEALS]) == {"7"}
-    full = _ctx()
-    await run_stream(streams.DealsStream(), http, full)
-    assert set(full.shared[streams.Shared.MOVED_DEALS]) == {"101", "7"}
+    ctx = _ctx(SyncMode.INCREMENTAL)
+    ctx.shared[streams.Shared.DEALS_WINDOW] = deals_window
+    result = await run_stream(streams.LeadsStream(), http, ctx)
+    converted = {
+        r.remote_id: r.converted_deal_remote_id for r in result.records if isinstance(r, LeadRecord)
+    }
+    if deals_window is None:
+        assert deals.call_count == 0
+        assert converted["adf21080-0e10-11eb-879b-05d71fb426ec"] is None
+    else:
+        assert deals.call_count == 2  # every deal, page by page
+        assert "updated_since" not in deals.calls[0].request.url.params
+        assert converted["adf21080-0e10-11eb-879b-05d71fb426ec"] == "55"

@@ -1,0 +1,111 @@
+"""Mapping of the company's setup: users, teams, pipelines, stages, currencies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from connectors.pipedrive._values import (
+    foreign_id,
+    parse_time,
+    remote_id_of,
+)
+from core.sync.connector import MappingError
+from core.sync.records import (
+    CurrencyRecord,
+    PipelineRecord,
+    StageRecord,
+    TeamRecord,
+    UserRecord,
+)
+
+
+def map_user(raw: Mapping[str, Any], team_of_user: Mapping[str, str]) -> UserRecord:
+    """``GET /api/v1/users`` item; the team comes from the teams read earlier in the run."""
+    remote_id = remote_id_of(raw, "user")
+    return UserRecord(
+        remote_id=remote_id,
+        remote_created_at=parse_time(raw.get("created"), "user.created"),
+        remote_updated_at=parse_time(raw.get("modified"), "user.modified"),
+        name=raw.get("name"),
+        email=raw.get("email"),
+        team_remote_id=team_of_user.get(remote_id),
+        active=bool(raw.get("active_flag", True)) and not raw.get("is_deleted", False),
+        remote_data=dict(raw),
+    )
+
+
+def map_team(raw: Mapping[str, Any]) -> TeamRecord:
+    """``GET /api/v1/legacyTeams`` item."""
+    return TeamRecord(
+        remote_id=remote_id_of(raw, "team"),
+        remote_created_at=parse_time(raw.get("add_time"), "team.add_time"),
+        name=raw.get("name"),
+        deleted=bool(raw.get("deleted_flag")) or raw.get("active_flag") is False,
+        remote_data=dict(raw),
+    )
+
+
+def team_members(teams: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """user id -> team id (a user in several teams keeps the first active one)."""
+    members: dict[str, str] = {}
+    for team in teams:
+        if team.get("deleted_flag") or team.get("active_flag") is False:
+            continue
+        for user_id in team.get("users") or ():
+            members.setdefault(str(user_id), str(team["id"]))
+    return members
+
+
+def map_pipeline(raw: Mapping[str, Any]) -> PipelineRecord:
+    """``GET /api/v2/pipelines`` item."""
+    return PipelineRecord(
+        remote_id=remote_id_of(raw, "pipeline"),
+        remote_created_at=parse_time(raw.get("add_time"), "pipeline.add_time"),
+        remote_updated_at=parse_time(raw.get("update_time"), "pipeline.update_time"),
+        name=raw.get("name"),
+        display_order=int(raw.get("order_nr") or 0),
+        deleted=bool(raw.get("is_deleted")),
+        remote_data=dict(raw),
+    )
+
+
+def map_stage(raw: Mapping[str, Any]) -> StageRecord:
+    """``GET /api/v2/stages`` item. Pipedrive stages carry no kind and are never won/lost
+    (the deal status is), so ``kind`` stays None: the engine applies the connection's
+    ``stage_kinds`` mapping or guesses it from the name and probability. Rotting settings
+    go to ``custom``."""
+    remote_id = remote_id_of(raw, "stage")
+    probability = raw.get("deal_probability")
+    rotten = raw.get("days_to_rotten") if raw.get("is_deal_rot_enabled") else None
+    return StageRecord(
+        remote_id=remote_id,
+        remote_created_at=parse_time(raw.get("add_time"), "stage.add_time"),
+        remote_updated_at=parse_time(raw.get("update_time"), "stage.update_time"),
+        pipeline_remote_id=foreign_id(raw.get("pipeline_id")),
+        name=raw.get("name"),
+        display_order=int(raw.get("order_nr") or 0),
+        probability=None if probability is None else float(probability) / 100,
+        deleted=bool(raw.get("is_deleted")),
+        custom={"rotten_days": rotten} if rotten is not None else None,
+        remote_data=dict(raw),
+    )
+
+
+def map_currency(raw: Mapping[str, Any]) -> CurrencyRecord:
+    """``GET /api/v1/currencies`` item. The code is the id deals reference (their
+    ``currency``), so it is the remote id; Pipedrive's numeric id stays in ``remote_data``."""
+    code = str(raw.get("code") or "").strip().upper()
+    if not code:
+        raise MappingError(f"currency {raw.get('id')!r} without a code")
+    decimals = raw.get("decimal_points")
+    return CurrencyRecord(
+        remote_id=code,
+        code=code,
+        name=raw.get("name"),
+        decimals=None if decimals is None else int(decimals),
+        symbol=raw.get("symbol"),
+        active=raw.get("active_flag") is not False,
+        is_custom=bool(raw.get("is_custom_flag")),
+        remote_data=dict(raw),
+    )
