@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 import strawberry
+from strawberry.types import Info
 
+from api.context import Context
+from api.pagination import DEFAULT_PAGE_SIZE
+from api.types.drill import (
+    RECORDS_DESCRIPTION,
+    AfterArg,
+    DrillTarget,
+    FirstArg,
+    SideArg,
+    kpi_records,
+)
+from api.types.pagination import Connection
+from api.types.records import SyncedRecord
 from core import metrics as m
 from core.errors import ValidationError
+from core.metrics.drill import Side
 from core.metrics.query import ComparisonResult as CoreComparison
 from core.metrics.query import PeriodInfo as CorePeriodInfo
 from core.metrics.query import Point as CorePoint
@@ -169,9 +184,20 @@ class KpiPoint:
     numerator: float | None
     denominator: float | None
     null_reason: str | None
+    drill: strawberry.Private[DrillTarget | None] = None
+
+    @strawberry.field(description=RECORDS_DESCRIPTION + " Restricted to this bucket.")
+    async def records(
+        self,
+        info: Info[Context, Any],
+        first: FirstArg = DEFAULT_PAGE_SIZE,
+        after: AfterArg = None,
+        side: SideArg = Side.NUMERATOR,
+    ) -> Connection[SyncedRecord]:
+        return await kpi_records(info, self.drill, side=side, first=first, after=after)
 
     @classmethod
-    def of(cls, p: CorePoint) -> KpiPoint:
+    def of(cls, p: CorePoint, drill: DrillTarget | None = None) -> KpiPoint:
         assert p.start is not None and p.end is not None
         return cls(
             start=p.start,
@@ -181,6 +207,7 @@ class KpiPoint:
             numerator=p.numerator,
             denominator=p.denominator,
             null_reason=p.null_reason,
+            drill=drill.narrowed(p.frame, drill.segment) if drill else None,
         )
 
 
@@ -192,9 +219,23 @@ class KpiGroup:
     numerator: float | None
     denominator: float | None
     null_reason: str | None
+    drill: strawberry.Private[DrillTarget | None] = None
+
+    @strawberry.field(
+        description=RECORDS_DESCRIPTION
+        + " Restricted to this group (not for '(none)' and 'other')."
+    )
+    async def records(
+        self,
+        info: Info[Context, Any],
+        first: FirstArg = DEFAULT_PAGE_SIZE,
+        after: AfterArg = None,
+        side: SideArg = Side.NUMERATOR,
+    ) -> Connection[SyncedRecord]:
+        return await kpi_records(info, self.drill, side=side, first=first, after=after)
 
     @classmethod
-    def of(cls, p: CorePoint) -> KpiGroup:
+    def of(cls, p: CorePoint, drill: DrillTarget | None = None) -> KpiGroup:
         return cls(
             key=p.key,
             label=p.label,
@@ -202,6 +243,7 @@ class KpiGroup:
             numerator=p.numerator,
             denominator=p.denominator,
             null_reason=p.null_reason,
+            drill=drill.narrowed(None, p.segment) if drill else None,
         )
 
 
@@ -251,9 +293,22 @@ class KpiResult:
         "scaled by period length ÷ time elapsed; ratios, means and stocks stay at their value. "
         "Null when the period is not in progress.",
     )
+    drill: strawberry.Private[DrillTarget | None] = None
+
+    @strawberry.field(description=RECORDS_DESCRIPTION)
+    async def records(
+        self,
+        info: Info[Context, Any],
+        first: FirstArg = DEFAULT_PAGE_SIZE,
+        after: AfterArg = None,
+        side: SideArg = Side.NUMERATOR,
+    ) -> Connection[SyncedRecord]:
+        return await kpi_records(info, self.drill, side=side, first=first, after=after)
 
     @classmethod
-    def of(cls, r: m.KpiResult) -> KpiResult:
+    def of(cls, r: m.KpiResult, drill: DrillTarget | None = None) -> KpiResult:
+        if drill is not None:
+            drill = drill.narrowed(r.frame, r.segment)
         return cls(
             name=r.name,
             kind=r.kind,
@@ -267,8 +322,10 @@ class KpiResult:
             missing_fx_count=r.missing_fx_count,
             period=Period.of(r.period),
             comparison=KpiComparison.of(r.comparison) if r.comparison else None,
-            series=[KpiPoint.of(p) for p in r.series] if r.series is not None else None,
-            breakdown=[KpiGroup.of(p) for p in r.breakdown] if r.breakdown is not None else None,
+            series=[KpiPoint.of(p, drill) for p in r.series] if r.series is not None else None,
+            breakdown=[KpiGroup.of(p, drill) for p in r.breakdown]
+            if r.breakdown is not None
+            else None,
             freshness=Freshness(
                 synced_at=r.freshness.synced_at,
                 stale_connections=[strawberry.ID(c) for c in r.freshness.stale_connections],
@@ -277,6 +334,7 @@ class KpiResult:
             if r.target is not None
             else None,
             projection=r.projection,
+            drill=drill,
         )
 
 

@@ -3,7 +3,9 @@
 Each source exposes, where it has them, ``workspace_id``, ``connection_id``,
 ``owner_remote_id``, ``account_remote_id``, ``pipeline_remote_id``, ``stage_remote_id``,
 ``source``, ``deal_type``, ``custom`` and ``type``, so one segment filter or breakdown is
-written once for every entity. Deleted rows are left out here, once.
+written once for every entity. Deleted rows are left out here, once. Rows derived from deals
+(stage stays, proposals, stage reach) carry ``deal_remote_id``, so a drill-down
+(core.metrics.drill) can list the deals behind them.
 """
 
 from __future__ import annotations
@@ -192,6 +194,7 @@ def _stage_stays(workspace_ids: Sequence[str]) -> FromClause:
             DealStageHistory.workspace_id,
             DealStageHistory.connection_id,
             DealStageHistory.stage_remote_id,
+            DealStageHistory.deal_remote_id,
             DealStageHistory.entered_at,
             DealStageHistory.exited_at,
             *_deal_dims(deal),
@@ -241,6 +244,7 @@ def _proposals(workspace_ids: Sequence[str]) -> FromClause:
             deal.workspace_id,
             deal.connection_id,
             deal.stage_remote_id,
+            deal.remote_id.label("deal_remote_id"),
             first.c.first_at,
             *_deal_dims(deal),
         )
@@ -304,6 +308,7 @@ def _stage_reach(workspace_ids: Sequence[str]) -> FromClause:
             deal.workspace_id,
             deal.connection_id,
             deal.remote_created_at,
+            deal.remote_id.label("deal_remote_id"),
             stage.remote_id.label("stage_remote_id"),
             stage.display_order.label("stage_order"),
             furthest.c.max_order,
