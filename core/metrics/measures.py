@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import and_, exists, func, literal, or_, select
+from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
@@ -122,14 +122,11 @@ def _probability_at(c: Cols, f: Frame) -> ColumnElement[Any]:
         .limit(1)
         .scalar_subquery()
     )
-    current = aliased(Stage)
-    now = (
-        select(current.probability)
-        .where(current.connection_id == c.connection_id, current.remote_id == c.stage_remote_id)
-        .limit(1)
-        .scalar_subquery()
-    )
-    return func.coalesce(historic, now, c.probability, literal(0.0))
+    # The history look-up runs only for deals whose history starts before the frame's end
+    # (``history_from``, joined once by the deals source); the current stage's probability
+    # comes from the source's join too.
+    reaches_back = case((c.history_from < f.end, historic))
+    return func.coalesce(reaches_back, c.stage_probability, c.probability, literal(0.0))
 
 
 def _no_future_activity(link: ColumnElement[bool], f: Frame) -> ColumnElement[bool]:

@@ -45,8 +45,42 @@ DIMENSION_COLUMNS = (
 
 
 def _deals(workspace_ids: Sequence[str]) -> FromClause:
+    """Deals, with their current stage's probability and the first time their stage history
+    starts (``history_from``, NULL without history), joined once here: the weighted pipeline
+    reads them per open deal, and a correlated look-up per deal and frame cost more than the
+    rest of the deals statement. PostgreSQL drops both outer joins where they are unused
+    (unique on the join keys); the stage is a plain table alias so that no ORM criteria
+    could turn the outer join into an inner one."""
+    stage = Stage.__table__.alias("deal_stage")
+    history = (
+        select(
+            DealStageHistory.connection_id.label("connection_id"),
+            DealStageHistory.deal_remote_id.label("deal_remote_id"),
+            func.min(DealStageHistory.entered_at).label("history_from"),
+        )
+        .where(
+            DealStageHistory.workspace_id.in_(workspace_ids),
+            DealStageHistory.deleted_at.is_(None),
+        )
+        .group_by(DealStageHistory.connection_id, DealStageHistory.deal_remote_id)
+        .subquery("deal_history")
+    )
     return (
-        select(Deal)
+        select(Deal, stage.c.probability.label("stage_probability"), history.c.history_from)
+        .outerjoin(
+            stage,
+            and_(
+                stage.c.connection_id == Deal.connection_id,
+                stage.c.remote_id == Deal.stage_remote_id,
+            ),
+        )
+        .outerjoin(
+            history,
+            and_(
+                history.c.connection_id == Deal.connection_id,
+                history.c.deal_remote_id == Deal.remote_id,
+            ),
+        )
         .where(Deal.workspace_id.in_(workspace_ids), Deal.deleted_at.is_(None))
         .subquery("deals_src")
     )
