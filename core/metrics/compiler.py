@@ -21,7 +21,7 @@ from core.metrics.dimensions import DimensionRef, grouping
 from core.metrics.fx import FxTable
 from core.metrics.measures import Measure
 from core.metrics.segments import Segment
-from core.metrics.sources import source
+from core.metrics.sources import source, with_stage_probability
 from core.metrics.types import Agg, Entity, Frame, FxDate
 
 #: Cell name and frame each result column stands for, in column order.
@@ -51,8 +51,11 @@ def measure_source(
     workspace_ids: Sequence[str],
     fx: FxTable | None,
 ) -> FromClause:
-    """``entity``'s rows, plus the close-date FX factor when one of ``measures`` needs it."""
+    """``entity``'s rows, plus what ``measures`` need joined: stage probabilities, the
+    close-date FX factor."""
     src = source(entity, workspace_ids)
+    if any(m.stage_probability for m in measures):
+        src = with_stage_probability(src, workspace_ids)
     if any(m.fx is FxDate.CLOSE for m in measures):
         if fx is None:
             raise ValueError("money measures need an FX table")
@@ -164,7 +167,7 @@ def compile_order_statistic(
     MEDIAN and P90 interpolate between these two values; only two values leave the database.
     """
     assert measure.value is not None
-    src = source(measure.entity, workspace_ids)
+    src = measure_source(measure.entity, [measure], workspace_ids, None)
     value = measure.value(src.c, frame).label("v")
     return (
         select(value)

@@ -45,12 +45,22 @@ DIMENSION_COLUMNS = (
 
 
 def _deals(workspace_ids: Sequence[str]) -> FromClause:
-    """Deals, with their current stage's probability and the first time their stage history
-    starts (``history_from``, NULL without history), joined once here: the weighted pipeline
-    reads them per open deal, and a correlated look-up per deal and frame cost more than the
-    rest of the deals statement. PostgreSQL drops both outer joins where they are unused
-    (unique on the join keys); the stage is a plain table alias so that no ORM criteria
-    could turn the outer join into an inner one."""
+    return (
+        select(Deal)
+        .where(Deal.workspace_id.in_(workspace_ids), Deal.deleted_at.is_(None))
+        .subquery("deals_src")
+    )
+
+
+def with_stage_probability(deals: FromClause, workspace_ids: Sequence[str]) -> FromClause:
+    """Deals plus their current stage's probability (``stage_probability``) and the first
+    entry of their stage history (``history_from``, NULL without history), joined once.
+
+    The weighted pipeline reads both per open deal and frame: as correlated look-ups they
+    cost more than the rest of the deals statement. Only statements with such a measure get
+    the joins (SQLite would not drop unused ones). The stage is a plain table alias so that
+    no ORM criteria could turn the outer join into an inner one.
+    """
     stage = Stage.__table__.alias("deal_stage")
     history = (
         select(
@@ -66,23 +76,22 @@ def _deals(workspace_ids: Sequence[str]) -> FromClause:
         .subquery("deal_history")
     )
     return (
-        select(Deal, stage.c.probability.label("stage_probability"), history.c.history_from)
+        select(deals, stage.c.probability.label("stage_probability"), history.c.history_from)
         .outerjoin(
             stage,
             and_(
-                stage.c.connection_id == Deal.connection_id,
-                stage.c.remote_id == Deal.stage_remote_id,
+                stage.c.connection_id == deals.c.connection_id,
+                stage.c.remote_id == deals.c.stage_remote_id,
             ),
         )
         .outerjoin(
             history,
             and_(
-                history.c.connection_id == Deal.connection_id,
-                history.c.deal_remote_id == Deal.remote_id,
+                history.c.connection_id == deals.c.connection_id,
+                history.c.deal_remote_id == deals.c.remote_id,
             ),
         )
-        .where(Deal.workspace_id.in_(workspace_ids), Deal.deleted_at.is_(None))
-        .subquery("deals_src")
+        .subquery("deals_weighted")
     )
 
 
