@@ -69,12 +69,18 @@ async def paginate(
     has_next = len(rows) > first
     rows = rows[:first]
     edges = [Edge(cursor=encode_cursor(kind, r.id), node=to_node(r)) for r in rows]
+    return _connection(edges, int(total or 0), has_next=has_next, has_previous=after_id is not None)
+
+
+def _connection(
+    edges: list[Edge[NodeT]], total: int, *, has_next: bool, has_previous: bool
+) -> Connection[NodeT]:
     return Connection(
-        total_count=int(total or 0),
+        total_count=total,
         edges=edges,
         page_info=PageInfo(
             has_next_page=has_next,
-            has_previous_page=after_id is not None,
+            has_previous_page=has_previous,
             start_cursor=edges[0].cursor if edges else None,
             end_cursor=edges[-1].cursor if edges else None,
         ),
@@ -136,13 +142,4 @@ async def paginate_parts(
         Edge(cursor=encode_part_cursor(kind, index, r.id), node=to_node(r))
         for index, r in rows[:first]
     ]
-    return Connection(
-        total_count=total,
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=has_next,
-            has_previous_page=after is not None,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
-    )
+    return _connection(edges, total, has_next=has_next, has_previous=after is not None)

@@ -15,7 +15,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.context import Context
-from api.pagination import check_page_size, paginate_parts
+from api.pagination import DEFAULT_PAGE_SIZE, check_page_size, paginate_parts
 from api.types.pagination import Connection
 from api.types.records import SyncedRecord, record_node
 from core.errors import ValidationError
@@ -60,6 +60,21 @@ class DrillTarget:
 
     def narrowed(self, frame: Frame | None, segment: Segment | None) -> DrillTarget:
         return replace(self, frame=frame or self.frame, segment=segment)
+
+
+async def _records(
+    root: strawberry.Parent[Any],
+    info: Info[Context, Any],
+    first: FirstArg = DEFAULT_PAGE_SIZE,
+    after: AfterArg = None,
+    side: SideArg = Side.NUMERATOR,
+) -> Connection[SyncedRecord]:
+    return await kpi_records(info, root.drill, side=Side(side), first=first, after=after)
+
+
+def records_field(description: str) -> Any:
+    """The ``records`` field of KpiResult, KpiPoint and KpiGroup (each has ``drill``)."""
+    return strawberry.field(resolver=_records, description=description)
 
 
 async def kpi_records(

@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 import strawberry
-from strawberry.types import Info
 
-from api.context import Context
-from api.pagination import DEFAULT_PAGE_SIZE
-from api.types.drill import (
-    RECORDS_DESCRIPTION,
-    AfterArg,
-    DrillTarget,
-    FirstArg,
-    SideArg,
-    kpi_records,
-)
-from api.types.pagination import Connection
-from api.types.records import SyncedRecord
+from api.types.drill import RECORDS_DESCRIPTION, DrillTarget, records_field
 from core import metrics as m
 from core.errors import ValidationError
-from core.metrics.drill import Side
 from core.metrics.query import ComparisonResult as CoreComparison
 from core.metrics.query import PeriodInfo as CorePeriodInfo
 from core.metrics.query import Point as CorePoint
@@ -185,16 +171,7 @@ class KpiPoint:
     denominator: float | None
     null_reason: str | None
     drill: strawberry.Private[DrillTarget | None] = None
-
-    @strawberry.field(description=RECORDS_DESCRIPTION + " Restricted to this bucket.")
-    async def records(
-        self,
-        info: Info[Context, Any],
-        first: FirstArg = DEFAULT_PAGE_SIZE,
-        after: AfterArg = None,
-        side: SideArg = Side.NUMERATOR,
-    ) -> Connection[SyncedRecord]:
-        return await kpi_records(info, self.drill, side=side, first=first, after=after)
+    records = records_field(RECORDS_DESCRIPTION + " Restricted to this bucket.")
 
     @classmethod
     def of(cls, p: CorePoint, drill: DrillTarget | None = None) -> KpiPoint:
@@ -220,19 +197,9 @@ class KpiGroup:
     denominator: float | None
     null_reason: str | None
     drill: strawberry.Private[DrillTarget | None] = None
-
-    @strawberry.field(
-        description=RECORDS_DESCRIPTION
-        + " Restricted to this group (not for '(none)' and 'other')."
+    records = records_field(
+        RECORDS_DESCRIPTION + " Restricted to this group (not for '(none)' and 'other')."
     )
-    async def records(
-        self,
-        info: Info[Context, Any],
-        first: FirstArg = DEFAULT_PAGE_SIZE,
-        after: AfterArg = None,
-        side: SideArg = Side.NUMERATOR,
-    ) -> Connection[SyncedRecord]:
-        return await kpi_records(info, self.drill, side=side, first=first, after=after)
 
     @classmethod
     def of(cls, p: CorePoint, drill: DrillTarget | None = None) -> KpiGroup:
@@ -294,16 +261,7 @@ class KpiResult:
         "Null when the period is not in progress.",
     )
     drill: strawberry.Private[DrillTarget | None] = None
-
-    @strawberry.field(description=RECORDS_DESCRIPTION)
-    async def records(
-        self,
-        info: Info[Context, Any],
-        first: FirstArg = DEFAULT_PAGE_SIZE,
-        after: AfterArg = None,
-        side: SideArg = Side.NUMERATOR,
-    ) -> Connection[SyncedRecord]:
-        return await kpi_records(info, self.drill, side=side, first=first, after=after)
+    records = records_field(RECORDS_DESCRIPTION)
 
     @classmethod
     def of(cls, r: m.KpiResult, drill: DrillTarget | None = None) -> KpiResult:
