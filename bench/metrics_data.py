@@ -1,7 +1,9 @@
 """Synthetic normalized data for the metrics benchmark, generated inside the database.
 
 Rows are produced by ``INSERT ... SELECT`` over a number series (``generate_series`` on
-PostgreSQL, a recursive CTE on SQLite), so a million deals take seconds, not minutes.
+PostgreSQL, a recursive CTE on SQLite): the rows never leave the database (faster than COPY
+from Python), and on PostgreSQL the deals' and activities' secondary indexes are built after
+the load, so a million deals take well under a few minutes.
 One currency (the reporting one), so hand-written SQL needs no FX; no stage history, so
 weighted pipeline falls back to each deal's current stage.
 """
@@ -14,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db import create_sessionmaker
-from core.models import Connection, Organization, Workspace
+from core.models import Activity, Connection, Deal, Organization, Workspace
 
 EPOCH = "2024-01-01"
 SPAN_SECONDS = 2 * 365 * 86400
@@ -78,6 +80,13 @@ async def generate(
         if dialect == "postgresql"
         else "'2026-01-01 00:00:00.000000'"
     )
+    # Secondary indexes are built once after the load, not maintained row by row (several
+    # times faster at 1M deals); the unique keys stay.
+    bulk = [t for t in (Deal.__table__, Activity.__table__) if dialect == "postgresql"]
+    later = [ix for t in bulk for ix in t.indexes if not ix.unique]
+    async with engine.begin() as conn:
+        for ix in later:
+            await conn.execute(text(f"DROP INDEX IF EXISTS {ix.name}"))
     async with engine.begin() as conn:
         for index, (ws, cid) in enumerate(pairs):
             share = main_share if index == 0 else (1 - main_share) / max(1, workspaces - 1)
@@ -143,5 +152,7 @@ async def generate(
                 )
             )
     async with engine.begin() as conn:
+        for ix in later:
+            await conn.run_sync(ix.create)
         await conn.execute(text("ANALYZE"))
     return org.id, pairs[0][0]

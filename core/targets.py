@@ -165,7 +165,8 @@ async def find_targets(
         return {}
     rows = await session.scalars(
         select(Target).where(
-            Target.workspace_id == workspace_id, Target.kpi.in_({k.kpi for k in wanted})
+            Target.workspace_id == workspace_id,
+            Target.kpi.in_(sorted({k.kpi for k in wanted})),  # stable SQL and parameters
         )
     )
     found: dict[TargetKey, Decimal] = {}

@@ -91,7 +91,8 @@ export class DrillDown {
     const rows = this.rows.map((node) => {
       const tr = document.createElement("tr");
       tr.dataset.testid = "drill-row";
-      for (const value of [node.__typename, node.id, ...columns.map((c) => node[c])]) {
+      const cells = columns.map((c) => this.records.value(node, c));
+      for (const value of [node.__typename, node.id, ...cells]) {
         const td = document.createElement("td");
         td.textContent = formatCell(value);
         tr.appendChild(td);

@@ -112,7 +112,7 @@ export class MetricsSchema {
     const edge = this.schema.fieldType(this.schema.field(conn, "edges"));
     const node = this.schema.fieldType(this.schema.field(edge, "node"));
     const columns = new Map();
-    const fragments = this.schema.concreteTypes(node).map((t) => {
+    const chosen = this.schema.concreteTypes(node).map((t) => {
       const leaves = t.fields.filter((f) => isLeaf(f.type) && f.name !== "id" && !HIDDEN_COLUMNS.has(f.name));
       const ranked = [
         ...PREFERRED_COLUMNS.filter((n) => leaves.some((f) => f.name === n)),
@@ -122,8 +122,25 @@ export class MetricsSchema {
         const ref = this.schema.field(t, n);
         return ref && !isLeaf(ref.type) && this.schema.field(this.schema.fieldType(ref), "name");
       });
+      return { t, ranked, named };
+    });
+    // Fragments on several types may not select one name with two types (Deal.status is
+    // String!, Lead.status String): such a field is fetched under a per-type alias.
+    const typesOf = new Map();
+    for (const { t, ranked } of chosen) {
+      for (const n of ranked) {
+        const types = typesOf.get(n) ?? new Set();
+        types.add(typeString(this.schema.field(t, n).type));
+        typesOf.set(n, types);
+      }
+    }
+    const keys = new Map();
+    const fragments = chosen.map(({ t, ranked, named }) => {
+      const key = new Map(ranked.map((n) => [n, typesOf.get(n).size > 1 ? `${n}__${t.name}` : n]));
+      keys.set(t.name, key);
       columns.set(t.name, [...ranked, ...named]);
-      const select = [...ranked, ...named.map((n) => `${n} { name }`)];
+      const leaves = ranked.map((n) => (key.get(n) === n ? n : `${key.get(n)}: ${n}`));
+      const select = [...leaves, ...named.map((n) => `${n} { name }`)];
       return select.length ? `... on ${t.name} { ${select.join(" ")} }` : "";
     });
     const inner = [
@@ -131,7 +148,9 @@ export class MetricsSchema {
       this.schema.field(conn, "pageInfo") ? "pageInfo { hasNextPage endCursor }" : "",
       `edges { ${this.schema.field(edge, "cursor") ? "cursor " : ""}node { __typename id ${fragments.join(" ")} } }`,
     ].join(" ");
-    return { field: records, inner, columns };
+    /** A column's value in a node (under its alias when the column's type differs). */
+    const value = (node, column) => node[keys.get(node.__typename)?.get(column) ?? column];
+    return { field: records, inner, columns, value };
   }
 }
 

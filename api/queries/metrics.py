@@ -22,6 +22,7 @@ from strawberry.types import Info
 from api.context import Context
 from api.permissions import IsAuthenticated
 from api.session import SerialSession
+from api.types.drill import DrillTarget
 from api.types.metrics import (
     BreakdownInput,
     ComparisonKind,
@@ -44,6 +45,9 @@ class MetricsRoot:
     """What the generated ``Metrics`` fields need: the batching loader of one selection."""
 
     loader: DataLoader[m.KpiRequest, m.KpiResult]
+    #: What the results' ``records`` need: the KPIs' definitions and the caller's scope.
+    registry: m.MetricRegistry | None = None
+    scope: m.Scope | None = None
 
 
 def _request(
@@ -77,7 +81,13 @@ def _request(
 async def _load(root: Any, request: m.KpiRequest) -> KpiResult | None:
     if not isinstance(root, MetricsRoot):
         raise TypeError("Metrics fields resolve on a MetricsRoot")
-    return KpiResult.of(await root.loader.load(request))
+    result = await root.loader.load(request)
+    drill = None
+    if root.registry is not None and root.scope is not None:
+        drill = DrillTarget(
+            root.registry, request.kpi, root.scope.workspace_ids, result.currency or ""
+        )
+    return KpiResult.of(result, drill)
 
 
 def _resolver(kpi: m.KpiDefinition) -> Callable[..., Any]:
@@ -235,7 +245,8 @@ def create_metrics_query(registry: m.MetricRegistry | None = None) -> type:
         currency: str | None = None,
     ) -> MetricsRoot:
         scope = _scope(info, workspace_id, workspace_ids, currency)
-        return MetricsRoot(DataLoader(load_fn=_batch(info.context.session, scope, executor)))
+        loader = DataLoader(load_fn=_batch(info.context.session, scope, executor))
+        return MetricsRoot(loader, registry, scope)
 
     def kpi_definitions() -> list[KpiDefinition]:
         return [

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 import strawberry
 
+from api.types.drill import RECORDS_DESCRIPTION, DrillTarget, records_field
 from core import metrics as m
 from core.errors import ValidationError
 from core.metrics.query import ComparisonResult as CoreComparison
@@ -169,9 +170,11 @@ class KpiPoint:
     numerator: float | None
     denominator: float | None
     null_reason: str | None
+    drill: strawberry.Private[DrillTarget | None] = None
+    records = records_field(RECORDS_DESCRIPTION + " Restricted to this bucket.")
 
     @classmethod
-    def of(cls, p: CorePoint) -> KpiPoint:
+    def of(cls, p: CorePoint, drill: DrillTarget | None = None) -> KpiPoint:
         assert p.start is not None and p.end is not None
         return cls(
             start=p.start,
@@ -181,6 +184,7 @@ class KpiPoint:
             numerator=p.numerator,
             denominator=p.denominator,
             null_reason=p.null_reason,
+            drill=drill.narrowed(p.frame, drill.segment) if drill else None,
         )
 
 
@@ -192,9 +196,13 @@ class KpiGroup:
     numerator: float | None
     denominator: float | None
     null_reason: str | None
+    drill: strawberry.Private[DrillTarget | None] = None
+    records = records_field(
+        RECORDS_DESCRIPTION + " Restricted to this group (not for '(none)' and 'other')."
+    )
 
     @classmethod
-    def of(cls, p: CorePoint) -> KpiGroup:
+    def of(cls, p: CorePoint, drill: DrillTarget | None = None) -> KpiGroup:
         return cls(
             key=p.key,
             label=p.label,
@@ -202,6 +210,7 @@ class KpiGroup:
             numerator=p.numerator,
             denominator=p.denominator,
             null_reason=p.null_reason,
+            drill=drill.narrowed(None, p.segment) if drill else None,
         )
 
 
@@ -251,9 +260,13 @@ class KpiResult:
         "scaled by period length ÷ time elapsed; ratios, means and stocks stay at their value. "
         "Null when the period is not in progress.",
     )
+    drill: strawberry.Private[DrillTarget | None] = None
+    records = records_field(RECORDS_DESCRIPTION)
 
     @classmethod
-    def of(cls, r: m.KpiResult) -> KpiResult:
+    def of(cls, r: m.KpiResult, drill: DrillTarget | None = None) -> KpiResult:
+        if drill is not None:
+            drill = drill.narrowed(r.frame, r.segment)
         return cls(
             name=r.name,
             kind=r.kind,
@@ -267,8 +280,10 @@ class KpiResult:
             missing_fx_count=r.missing_fx_count,
             period=Period.of(r.period),
             comparison=KpiComparison.of(r.comparison) if r.comparison else None,
-            series=[KpiPoint.of(p) for p in r.series] if r.series is not None else None,
-            breakdown=[KpiGroup.of(p) for p in r.breakdown] if r.breakdown is not None else None,
+            series=[KpiPoint.of(p, drill) for p in r.series] if r.series is not None else None,
+            breakdown=[KpiGroup.of(p, drill) for p in r.breakdown]
+            if r.breakdown is not None
+            else None,
             freshness=Freshness(
                 synced_at=r.freshness.synced_at,
                 stale_connections=[strawberry.ID(c) for c in r.freshness.stale_connections],
@@ -277,6 +292,7 @@ class KpiResult:
             if r.target is not None
             else None,
             projection=r.projection,
+            drill=drill,
         )
 
 

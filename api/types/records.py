@@ -353,3 +353,17 @@ class Activity(SyncedRecord):
             account_remote_id=row.account_remote_id,
             contact_remote_id=row.contact_remote_id,
         )
+
+
+_NODES: dict[type[SyncedMixin], Callable[[Any], SyncedRecord]] = {
+    DealRow: Deal.from_row,
+    LeadRow: Lead.from_row,
+    ContactRow: Contact.from_row,
+    AccountRow: Account.from_row,
+    ActivityRow: Activity.from_row,
+}
+
+
+def record_node(row: SyncedMixin) -> SyncedRecord:
+    """The GraphQL node of a deal, lead, contact, account or activity row."""
+    return _NODES[type(row)](row)

@@ -21,7 +21,7 @@ from core.metrics.dimensions import DimensionRef, grouping
 from core.metrics.fx import FxTable
 from core.metrics.measures import Measure
 from core.metrics.segments import Segment
-from core.metrics.sources import source
+from core.metrics.sources import source, with_stage_probability
 from core.metrics.types import Agg, Entity, Frame, FxDate
 
 #: Cell name and frame each result column stands for, in column order.
@@ -45,6 +45,37 @@ def _with_fx(src: FromClause, fx: FxTable) -> FromClause:
     )
 
 
+def measure_source(
+    entity: Entity,
+    measures: Sequence[Measure],
+    workspace_ids: Sequence[str],
+    fx: FxTable | None,
+) -> FromClause:
+    """``entity``'s rows, plus what ``measures`` need joined: stage probabilities, the
+    close-date FX factor."""
+    src = source(entity, workspace_ids)
+    if any(m.stage_probability for m in measures):
+        src = with_stage_probability(src, workspace_ids)
+    if any(m.fx is FxDate.CLOSE for m in measures):
+        if fx is None:
+            raise ValueError("money measures need an FX table")
+        src = _with_fx(src, fx)
+    return src
+
+
+def money_factor(measure: Measure, frame: Frame, c: Any, fx: FxTable | None) -> ColumnElement[Any]:
+    """The factor converting a row of a MONEY measure to the reporting currency (NULL: no
+    rate); ``c`` are the columns of :func:`measure_source`."""
+    if fx is None:
+        raise ValueError(f"money measure {measure.name} needs an FX table")
+    if measure.fx is FxDate.CLOSE:
+        factor: ColumnElement[Any] = c[_FX_COLUMN]
+        return factor
+    if measure.fx is FxDate.DAY:
+        return fx.by_day(c.currency, c.day)
+    return fx.on_day(c.currency, frame.last_day)
+
+
 def _aggregates(
     measure: Measure, frame: Frame, c: Any, fx: FxTable | None
 ) -> list[tuple[str, ColumnElement[Any]]]:
@@ -57,14 +88,7 @@ def _aggregates(
         return [(measure.name, func.sum(value).filter(where))]
     if measure.agg is Agg.COUNT_DISTINCT:
         return [(measure.name, func.count(value.distinct()).filter(where))]
-    if fx is None:
-        raise ValueError(f"money measure {measure.name} needs an FX table")
-    if measure.fx is FxDate.CLOSE:
-        factor = c[_FX_COLUMN]
-    elif measure.fx is FxDate.DAY:
-        factor = fx.by_day(c.currency, c.day)
-    else:
-        factor = fx.on_day(c.currency, frame.last_day)
+    factor = money_factor(measure, frame, c, fx)
     # Money values are amounts of the row's currency: a row is convertible when its amount
     # is set and its currency has a rate (checked on the amount, not the value, so costly
     # values such as the weighted amount are computed once per row).
@@ -95,12 +119,7 @@ def compile_cells(
     and later buckets) groups a series by bucket index, the bounds computed in Python (so
     DST-correct) and compared as plain instants: one aggregate per measure, not per bucket.
     """
-    src = source(entity, workspace_ids)
-    needs_close_fx = any(m.fx is FxDate.CLOSE for m, _ in cells)
-    if needs_close_fx:
-        if fx is None:
-            raise ValueError("money measures need an FX table")
-        src = _with_fx(src, fx)
+    src = measure_source(entity, [m for m, _ in cells], workspace_ids, fx)
     c = src.c
     columns: list[ColumnElement[Any]] = []
     labels: Labels = []
@@ -148,7 +167,7 @@ def compile_order_statistic(
     MEDIAN and P90 interpolate between these two values; only two values leave the database.
     """
     assert measure.value is not None
-    src = source(measure.entity, workspace_ids)
+    src = measure_source(measure.entity, [measure], workspace_ids, None)
     value = measure.value(src.c, frame).label("v")
     return (
         select(value)

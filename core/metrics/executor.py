@@ -374,6 +374,7 @@ class MetricsExecutor:
                         o.null_reason,
                         bucket.start,
                         bucket.end,
+                        frame=frame,
                     )
                 )
             series = tuple(points)
@@ -405,6 +406,8 @@ class MetricsExecutor:
                 now,
                 additive=kpi.kind is KpiKind.FLOW and isinstance(kpi.formula, Single | Total),
             ),
+            frame=plan.main,
+            segment=plan.request.segment,
         )
 
     def _breakdown(
@@ -418,10 +421,13 @@ class MetricsExecutor:
         reason = "MEDIAN and P90 are not broken down" if percentile else None
 
         def point(key: str | None, label: str, vals: Values) -> Point:
+            narrowed = _narrowed(plan.request.segment, breakdown, key)
             if percentile:
-                return Point(label, None, None, None, reason, key=key)
+                return Point(label, None, None, None, reason, key=key, segment=narrowed)
             o = formula.evaluate(vals, frame)
-            return Point(label, o.value, o.numerator, o.denominator, o.null_reason, key=key)
+            return Point(
+                label, o.value, o.numerator, o.denominator, o.null_reason, key=key, segment=narrowed
+            )
 
         # Groups come from every KPI sharing this breakdown; keep those this KPI's cells read.
         own = set(formula.cells(frame))
@@ -437,6 +443,14 @@ class MetricsExecutor:
                     merged[cell] = (merged.get(cell) or 0.0) + (v or 0.0)
             top.append(point(None, "other", merged))
         return tuple(top)
+
+
+def _narrowed(segment: Segment, breakdown: Breakdown, key: str | None) -> Segment | None:
+    """The segment of one breakdown group (its records); None for "(none)" and "other"."""
+    if not key:
+        return None
+    kept = [(ref, values) for ref, values in segment.filters if ref != breakdown.by]
+    return Segment.of([*kept, (breakdown.by, [key])])
 
 
 def _target_key(plan: _Plan) -> target_book.TargetKey:

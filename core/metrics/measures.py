@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import and_, exists, func, literal, or_, select
+from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
@@ -48,6 +48,9 @@ class Measure:
     #: condition must differ between two frames of equal as-of only by that range, which
     #: lets a series group rows by bucket of this column instead of one aggregate per bucket.
     time: str | None = None
+    #: Reads ``stage_probability`` and ``history_from`` of a deal, which the compiler joins
+    #: only for such measures (core.metrics.sources.with_stage_probability).
+    stage_probability: bool = False
 
     def __post_init__(self) -> None:
         if (self.agg is Agg.COUNT) != (self.value is None):
@@ -122,14 +125,11 @@ def _probability_at(c: Cols, f: Frame) -> ColumnElement[Any]:
         .limit(1)
         .scalar_subquery()
     )
-    current = aliased(Stage)
-    now = (
-        select(current.probability)
-        .where(current.connection_id == c.connection_id, current.remote_id == c.stage_remote_id)
-        .limit(1)
-        .scalar_subquery()
-    )
-    return func.coalesce(historic, now, c.probability, literal(0.0))
+    # The history look-up runs only for deals whose history starts before the frame's end
+    # (``history_from``); the current stage's probability is joined once, not looked up
+    # per deal (both from sources.with_stage_probability, see Measure.stage_probability).
+    reaches_back = case((c.history_from < f.end, historic))
+    return func.coalesce(reaches_back, c.stage_probability, c.probability, literal(0.0))
 
 
 def _no_future_activity(link: ColumnElement[bool], f: Frame) -> ColumnElement[bool]:
@@ -261,6 +261,7 @@ _MEASURES: tuple[Measure, ...] = (
         open_at,
         lambda c, f: c.amount * _probability_at(c, f),
         FxDate.FRAME_END,
+        stage_probability=True,
     ),
     Measure("cycle_days", D, Agg.SUM, _cycle, _days("remote_created_at", "closed_at")),
     _count("cycle_deals", D, _cycle, "won deals with a creation time"),

@@ -10,7 +10,7 @@ from sqlalchemy import Executable, Result, ScalarResult
 
 from core.metrics.periods import PeriodSpec, Preset
 from core.metrics.segments import Breakdown, Segment
-from core.metrics.types import Comparison, Granularity, KpiKind, Statistic, Unit
+from core.metrics.types import Comparison, Frame, Granularity, KpiKind, Statistic, Unit
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +64,10 @@ class Point:
     start: date | None = None
     end: date | None = None
     key: str | None = None
+    #: What the drill-down of this point reads: a bucket's frame, or for a group the
+    #: request's segment narrowed to the group (None for "(none)" and "other").
+    frame: Frame | None = None
+    segment: Segment | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +113,9 @@ class KpiResult:
     attainment: float | None = None
     #: Run-rate forecast of a period in progress (core.targets.projection).
     projection: float | None = None
+    #: The frame and segment of the value, for its drill-down (core.metrics.drill).
+    frame: Frame | None = None
+    segment: Segment | None = None
 
 
 class Reader(Protocol):

@@ -3,7 +3,9 @@
 Each source exposes, where it has them, ``workspace_id``, ``connection_id``,
 ``owner_remote_id``, ``account_remote_id``, ``pipeline_remote_id``, ``stage_remote_id``,
 ``source``, ``deal_type``, ``custom`` and ``type``, so one segment filter or breakdown is
-written once for every entity. Deleted rows are left out here, once.
+written once for every entity. Deleted rows are left out here, once. Rows derived from deals
+(stage stays, proposals, stage reach) carry ``deal_remote_id``, so a drill-down
+(core.metrics.drill) can list the deals behind them.
 """
 
 from __future__ import annotations
@@ -47,6 +49,49 @@ def _deals(workspace_ids: Sequence[str]) -> FromClause:
         select(Deal)
         .where(Deal.workspace_id.in_(workspace_ids), Deal.deleted_at.is_(None))
         .subquery("deals_src")
+    )
+
+
+def with_stage_probability(deals: FromClause, workspace_ids: Sequence[str]) -> FromClause:
+    """Deals plus their current stage's probability (``stage_probability``) and the first
+    entry of their stage history (``history_from``, NULL without history), joined once.
+
+    The weighted pipeline reads both per open deal and frame: as correlated look-ups they
+    cost more than the rest of the deals statement. Only statements with such a measure get
+    the joins (SQLite would not drop unused ones). The stage is a plain table alias so that
+    no ORM criteria could turn the outer join into an inner one.
+    """
+    stage = Stage.__table__.alias("deal_stage")
+    history = (
+        select(
+            DealStageHistory.connection_id.label("connection_id"),
+            DealStageHistory.deal_remote_id.label("deal_remote_id"),
+            func.min(DealStageHistory.entered_at).label("history_from"),
+        )
+        .where(
+            DealStageHistory.workspace_id.in_(workspace_ids),
+            DealStageHistory.deleted_at.is_(None),
+        )
+        .group_by(DealStageHistory.connection_id, DealStageHistory.deal_remote_id)
+        .subquery("deal_history")
+    )
+    return (
+        select(deals, stage.c.probability.label("stage_probability"), history.c.history_from)
+        .outerjoin(
+            stage,
+            and_(
+                stage.c.connection_id == deals.c.connection_id,
+                stage.c.remote_id == deals.c.stage_remote_id,
+            ),
+        )
+        .outerjoin(
+            history,
+            and_(
+                history.c.connection_id == deals.c.connection_id,
+                history.c.deal_remote_id == deals.c.remote_id,
+            ),
+        )
+        .subquery("deals_weighted")
     )
 
 
@@ -192,6 +237,7 @@ def _stage_stays(workspace_ids: Sequence[str]) -> FromClause:
             DealStageHistory.workspace_id,
             DealStageHistory.connection_id,
             DealStageHistory.stage_remote_id,
+            DealStageHistory.deal_remote_id,
             DealStageHistory.entered_at,
             DealStageHistory.exited_at,
             *_deal_dims(deal),
@@ -241,6 +287,7 @@ def _proposals(workspace_ids: Sequence[str]) -> FromClause:
             deal.workspace_id,
             deal.connection_id,
             deal.stage_remote_id,
+            deal.remote_id.label("deal_remote_id"),
             first.c.first_at,
             *_deal_dims(deal),
         )
@@ -304,6 +351,7 @@ def _stage_reach(workspace_ids: Sequence[str]) -> FromClause:
             deal.workspace_id,
             deal.connection_id,
             deal.remote_created_at,
+            deal.remote_id.label("deal_remote_id"),
             stage.remote_id.label("stage_remote_id"),
             stage.display_order.label("stage_order"),
             furthest.c.max_order,

@@ -277,9 +277,12 @@ async def _assert_metrics(page: Page, seeded: Seeded) -> None:
     dialog = page.get_by_test_id("drilldown")
     await expect(dialog).to_be_visible()
     summary = page.locator("#drill-summary")
-    await expect(summary).not_to_have_text("Loading…")
-    if "does not list the records" not in await summary.inner_text():
-        await expect(page.get_by_test_id("drill-row")).to_have_count(2)
+    await expect(summary).to_contain_text("2 records")
+    rows = page.get_by_test_id("drill-row")
+    await expect(rows).to_have_count(2)
+    # The two deals won in the last three days, one per workspace, with their owner.
+    await expect(rows.filter(has_text="Northwind (US) deal 0")).to_contain_text("Ada Owner")
+    await expect(rows.filter(has_text="Iberia Foods (ES) deal 0")).to_have_count(1)
     await page.locator("#drill-close").click()
     await expect(dialog).to_be_hidden()
 
