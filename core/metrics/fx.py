@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
@@ -60,26 +60,41 @@ class FxTable:
         self, currency: ColumnElement[Any], instant: ColumnElement[Any]
     ) -> ColumnElement[float]:
         """Factor for each row at the local date of ``instant`` (NULL when no rate)."""
-        whens: list[tuple[ColumnElement[bool], Any]] = [
-            (currency == self.reporting, literal(1.0, Float))
-        ]
-        for cur, runs in sorted(self.runs.items()):
-            for first, last, factor in runs:
-                bounds = [currency == cur]
-                bounds.append(instant >= to_utc(first, self.timezone))
-                bounds.append(instant < to_utc(last + timedelta(days=1), self.timezone))
-                whens.append((and_(*bounds), literal(factor, Float)))
-        return case(*whens, else_=null())
+        return self._per_currency(
+            currency,
+            lambda runs: _search(
+                instant,
+                [
+                    (
+                        to_utc(first, self.timezone),
+                        to_utc(last + timedelta(days=1), self.timezone),
+                        factor,
+                    )
+                    for first, last, factor in runs
+                ],
+            ),
+        )
 
     def by_day(self, currency: ColumnElement[Any], day: ColumnElement[Any]) -> ColumnElement[float]:
         """Factor for each row at its own local ``day`` (a DATE column, e.g. spend)."""
+        return self._per_currency(
+            currency,
+            lambda runs: _search(
+                day, [(first, last + timedelta(days=1), factor) for first, last, factor in runs]
+            ),
+        )
+
+    def _per_currency(
+        self,
+        currency: ColumnElement[Any],
+        lookup: Callable[[list[tuple[date, date, float]]], ColumnElement[Any]],
+    ) -> ColumnElement[float]:
         whens: list[tuple[ColumnElement[bool], Any]] = [
             (currency == self.reporting, literal(1.0, Float))
         ]
         for cur, runs in sorted(self.runs.items()):
-            for first, last, factor in runs:
-                bounds = and_(currency == cur, day >= first, day <= last)
-                whens.append((bounds, literal(factor, Float)))
+            if runs:
+                whens.append((currency == cur, lookup(runs)))
         return case(*whens, else_=null())
 
     def on_day(self, currency: ColumnElement[Any], day: date) -> ColumnElement[float]:
@@ -92,6 +107,22 @@ class FxTable:
             if factor is not None:
                 whens.append((currency == cur, literal(factor, Float)))
         return case(*whens, else_=null())
+
+
+def _search(key: ColumnElement[Any], runs: Sequence[tuple[Any, Any, float]]) -> Any:
+    """The factor of the run ``[start, end)`` holding ``key``, as a balanced CASE tree.
+
+    A flat CASE tests every run in turn: with daily rates over a year that is hundreds of
+    comparisons per row, which made money KPIs take seconds on 20k deals. The tree tests
+    ``log2(runs)`` boundaries per row and gives the same answer (NULL between runs).
+    """
+    if len(runs) == 1:
+        start, end, factor = runs[0]
+        return case((and_(key >= start, key < end), literal(factor, Float)), else_=null())
+    middle = len(runs) // 2
+    return case(
+        (key < runs[middle][0], _search(key, runs[:middle])), else_=_search(key, runs[middle:])
+    )
 
 
 def _factor(latest: dict[Pair, float], cur: str, reporting: str) -> float | None:
