@@ -33,6 +33,7 @@ from api.types.metrics import (
     Statistic,
 )
 from core import metrics as m
+from core import user_kpis
 from core.errors import ValidationError
 from core.metrics.cache import CachedExecutor
 
@@ -175,11 +176,19 @@ def _description(kpi: m.KpiDefinition) -> str:
     return f"{kpi.description} ({kpi.kind.value.lower()} KPI, unit {kpi.unit.value})"
 
 
-def create_metrics_type(registry: m.MetricRegistry) -> type:
-    """The ``Metrics`` type: one field per registered KPI, plus ``kpi(name:)``."""
+def create_metrics_type(
+    registry: m.MetricRegistry, user_kpis: Sequence[m.KpiDefinition] = ()
+) -> type:
+    """The ``Metrics`` type: one field per registered KPI, plus ``kpi(name:)``.
+
+    ``user_kpis`` (stored user-defined KPIs, read when the app starts) become fields too;
+    each caller's own stored definition answers them, as for ``kpi(name:)``.
+    """
+    kpis = list(registry.kpis.values())
+    kpis += [k for k in user_kpis if k.name not in registry.kpis]
     fields: list[Any] = [
         strawberry.field(resolver=_resolver(kpi), name=kpi.name, description=_description(kpi))
-        for kpi in registry.kpis.values()
+        for kpi in kpis
     ]
     fields.append(
         strawberry.field(
@@ -196,8 +205,21 @@ def create_metrics_type(registry: m.MetricRegistry) -> type:
 def _batch(
     session: SerialSession, scope: m.Scope, executor: CachedExecutor
 ) -> Callable[[list[m.KpiRequest]], Any]:
+    """Built-in KPIs through the cache; a batch naming other KPIs reads the scope's stored
+    definitions and runs uncached on the registry extended with them (a definition may
+    change at any time, and the cache is keyed by data, not by definitions)."""
+    registry = executor.executor.registry
+
     async def load(requests: list[m.KpiRequest]) -> Sequence[m.KpiResult | BaseException]:
-        return await executor.run(session, scope, requests)
+        if all(r.kpi in registry.kpis for r in requests):
+            return await executor.run(session, scope, requests)
+        found = await user_kpis.scope_kpis(session, registry, scope.workspace_ids)
+        if not found:
+            return await executor.run(session, scope, requests)
+        extended = registry.extended(
+            [measure for k in found for measure in k.measures], [k.definition for k in found]
+        )
+        return await m.MetricsExecutor(extended).run(session, scope, requests)
 
     return load
 
@@ -222,10 +244,12 @@ def _scope(
     return m.Scope(tuple(dict.fromkeys(ids)), currency.upper() if currency else None)
 
 
-def create_metrics_query(registry: m.MetricRegistry | None = None) -> type:
+def create_metrics_query(
+    registry: m.MetricRegistry | None = None, user_fields: Sequence[m.KpiDefinition] = ()
+) -> type:
     """The per-domain query type with ``metrics`` and ``kpiDefinitions``."""
     registry = registry or m.build_registry()
-    metrics_type = create_metrics_type(registry)
+    metrics_type = create_metrics_type(registry, user_fields)
     executor = CachedExecutor(m.MetricsExecutor(registry))
 
     def metrics(
@@ -237,11 +261,18 @@ def create_metrics_query(registry: m.MetricRegistry | None = None) -> type:
         scope = _scope(info, workspace_id, workspace_ids, currency)
         return MetricsRoot(DataLoader(load_fn=_batch(info.context.session, scope, executor)))
 
-    def kpi_definitions() -> list[KpiDefinition]:
-        return [
+    async def kpi_definitions(info: Info[Context, Any]) -> list[KpiDefinition]:
+        """Built-ins, then (for an authenticated caller) the user-defined KPIs it can see."""
+        found = [
             KpiDefinition(name=k.name, kind=k.kind, unit=k.unit, description=k.description)
             for k in registry.kpis.values()
         ]
+        viewer = info.context.viewer
+        if viewer is None:
+            return found
+        rows = await user_kpis.list_kpis(info.context.session, viewer.organization_id)
+        found += [KpiDefinition.of_user(row) for row in rows]
+        return found
 
     root_fields: list[Any] = [
         strawberry.field(
@@ -255,7 +286,8 @@ def create_metrics_query(registry: m.MetricRegistry | None = None) -> type:
         strawberry.field(
             resolver=kpi_definitions,
             name="kpiDefinitions",
-            description="Every KPI: name, kind, unit and definition.",
+            description="Every KPI: name, kind, unit and definition; user-defined KPIs of the "
+            "caller's organization and workspaces follow the built-ins.",
         ),
     ]
     return create_type("MetricsQuery", root_fields)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import cast
 
 import strawberry
+from strawberry.scalars import JSON
 
 from core import metrics as m
 from core.errors import ValidationError
 from core.metrics.query import ComparisonResult as CoreComparison
 from core.metrics.query import PeriodInfo as CorePeriodInfo
 from core.metrics.query import Point as CorePoint
+from core.models import UserKpi
 
 PeriodPreset = strawberry.enum(m.Preset, name="PeriodPreset", description="Calendar presets.")
 ComparisonKind = strawberry.enum(
@@ -286,3 +289,25 @@ class KpiDefinition:
     kind: KpiKind  # type: ignore[valid-type]
     unit: Unit  # type: ignore[valid-type]
     description: str
+    user_defined: bool = strawberry.field(
+        default=False, description="Defined by a user (defineKpi or `crmkpi kpi define`)."
+    )
+    workspace_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The workspace of a workspace KPI; null for the organization's."
+    )
+    definition: JSON | None = strawberry.field(
+        default=None, description="The declaration of a user-defined KPI, as it was given."
+    )
+
+    @classmethod
+    def of_user(cls, row: UserKpi) -> KpiDefinition:
+        """A stored user-defined KPI (always a flow KPI)."""
+        return cls(
+            name=row.name,
+            kind=m.KpiKind.FLOW,
+            unit=m.Unit(row.unit),
+            description=row.description,
+            user_defined=True,
+            workspace_id=strawberry.ID(row.workspace_id) if row.workspace_id else None,
+            definition=cast(JSON, row.definition),
+        )
