@@ -36,6 +36,7 @@ from core import metrics as m
 from core import user_kpis
 from core.errors import ValidationError
 from core.metrics.cache import CachedExecutor
+from core.metrics.formulas import Incremental
 
 _CURRENCY = re.compile(r"^[A-Za-z]{3}$")
 
@@ -57,6 +58,7 @@ def _request(
     as_of: datetime | None,
     statistic: Any = m.Statistic.MEAN,
     within_days: int | None = None,
+    baseline_periods: int | None = None,
 ) -> m.KpiRequest:
     p = period or PeriodInput(preset=m.Preset.THIS_MONTH)
     return m.KpiRequest(
@@ -72,7 +74,11 @@ def _request(
         as_of=as_of,
         statistic=m.Statistic(statistic),
         within_days=within_days,
+        baseline_periods=baseline_periods,
     )
+
+
+_BASELINE = "incrementalRevenue: previous equal periods averaged as the baseline (default 3)."
 
 
 async def _load(root: Any, request: m.KpiRequest) -> KpiResult | None:
@@ -91,6 +97,33 @@ def _resolver(kpi: m.KpiDefinition) -> Callable[..., Any]:
 def _arguments_for(kpi: m.KpiDefinition) -> Callable[..., Any]:
     """A resolver with the arguments this KPI takes (statistic / withinDays when it has them)."""
     name = kpi.name
+    if isinstance(kpi.formula, Incremental):
+
+        async def with_baseline(
+            root: strawberry.Parent[Any],
+            period: PeriodInput | None = None,
+            segment: SegmentInput | None = None,
+            compare_to: ComparisonKind | None = None,  # type: ignore[valid-type]
+            granularity: Granularity | None = None,  # type: ignore[valid-type]
+            breakdown: BreakdownInput | None = None,
+            as_of: datetime | None = None,
+            baseline_periods: Annotated[
+                int | None, strawberry.argument(description=_BASELINE)
+            ] = None,
+        ) -> KpiResult | None:
+            request = _request(
+                name,
+                period,
+                segment,
+                compare_to,
+                granularity,
+                breakdown,
+                as_of,
+                baseline_periods=baseline_periods,
+            )
+            return await _load(root, request)
+
+        return with_baseline
     if kpi.percentile is not None:
 
         async def with_statistic(
@@ -164,9 +197,19 @@ async def _any_kpi(
     as_of: datetime | None = None,
     statistic: Statistic = m.Statistic.MEAN,  # type: ignore[valid-type]
     within_days: int | None = None,
+    baseline_periods: Annotated[int | None, strawberry.argument(description=_BASELINE)] = None,
 ) -> KpiResult | None:
     request = _request(
-        name, period, segment, compare_to, granularity, breakdown, as_of, statistic, within_days
+        name,
+        period,
+        segment,
+        compare_to,
+        granularity,
+        breakdown,
+        as_of,
+        statistic,
+        within_days,
+        baseline_periods,
     )
     return await _load(root, request)
 

@@ -228,6 +228,12 @@ class Freshness:
     )
 
 
+@strawberry.type(description="A named value a KPI gives besides its value.")
+class KpiExtra:
+    name: str
+    value: float
+
+
 @strawberry.type(description="A KPI value with what makes it explainable.")
 class KpiResult:
     name: str
@@ -253,6 +259,11 @@ class KpiResult:
         description="Run-rate forecast of a period in progress: counts and sums of flow KPIs "
         "scaled by period length ÷ time elapsed; ratios, means and stocks stay at their value. "
         "Null when the period is not in progress.",
+    )
+    extra: list[KpiExtra] = strawberry.field(
+        default_factory=list,
+        description="Values given besides the value, by name (csat: meanScore, the mean 1-5 "
+        "score); empty for most KPIs.",
     )
 
     @classmethod
@@ -280,6 +291,7 @@ class KpiResult:
             if r.target is not None
             else None,
             projection=r.projection,
+            extra=[KpiExtra(name=k, value=v) for k, v in sorted(r.extra.items())],
         )
 
 
