@@ -211,7 +211,7 @@ def _strings(value: Any, path: str) -> tuple[str, ...]:
 
 
 def _unknown_keys(spec: Mapping[str, Any], allowed: Sequence[str], path: str) -> None:
-    extra = sorted(set(spec) - set(allowed))
+    extra = sorted(str(k) for k in set(spec) - set(allowed))
     if extra:
         raise _fail(path, f"unknown key {extra[0]!r} (allowed: {', '.join(allowed)})")
 
@@ -268,13 +268,13 @@ def parse_measure(value: Any, path: str) -> MeasureSpec:
     if entity is None:
         raise _fail(f"{path}.entity", f"unknown entity {name!r} (known: {', '.join(ENTITIES)})")
     time = spec.get("time", "created")
-    if time not in entity.times:
+    if not isinstance(time, str) or time not in entity.times:
         raise _fail(
             f"{path}.time", f"{name} have no time {time!r} (known: {', '.join(entity.times)})"
         )
     segment, fields = _filters(spec.get("filters", {}), entity, name, f"{path}.filters")
     aggregate = spec.get("aggregate", "count")
-    if aggregate not in AGGREGATES:
+    if not isinstance(aggregate, str) or aggregate not in AGGREGATES:
         raise _fail(f"{path}.aggregate", f"{aggregate!r} is not one of {', '.join(AGGREGATES)}")
     number = None
     if aggregate == "count":

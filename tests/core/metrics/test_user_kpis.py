@@ -188,6 +188,9 @@ async def test_leads_contacts_accounts_and_activities(session: AsyncSession) -> 
         (_with(measure={"entity": "deals"}), "give either 'measure', or 'numerator'"),
         (_with(colour="red"), "definition: unknown key 'colour'"),
         ({"name": "x1"}, "description: must be a non-empty string"),
+        (_with(numerator={"entity": "deals", "time": ["closed"]}), "numerator.time: deals have"),
+        (_with(numerator={"entity": "deals", "aggregate": {}}), "numerator.aggregate: {}"),
+        ({**CUSTOMER_OUTCOMES, 7: "x"}, "definition: unknown key '7'"),
         ([1, 2], "must be an object, not list"),
     ],
 )
