@@ -39,6 +39,23 @@ query($ws: ID!) {
   }
 }
 """
+TARGET = """
+mutation($ws: ID!) {
+  setTarget(input: {workspaceId: $ws, kpi: "customerOutcomes", periodStart: "2025-06-01",
+                    periodEnd: "2025-07-01", value: 0.75}) {
+    __typename
+  }
+}
+"""
+WITH_TARGET = """
+query($ws: ID!) {
+  metrics(workspaceId: $ws) {
+    kpi(name: "customerOutcomes", period: {start: "2025-06-01", end: "2025-07-01"}) {
+      target { value attainment }
+    }
+  }
+}
+"""
 AS_FIELD = """
 query($ws: ID!) {
   metrics(workspaceId: $ws) {
@@ -78,6 +95,8 @@ async def test_defined_kpi_answers_at_once_then_as_a_field_after_restart(
             DEFINE, {"input": {"organizationId": org, "definition": CUSTOMER_OUTCOMES}}, key=key
         )
         after = await client.graphql(BY_NAME, {"ws": ws}, key=key)
+        target = await client.graphql(TARGET, {"ws": ws}, key=key)
+        attained = await client.graphql(WITH_TARGET, {"ws": ws}, key=key)
         listed = await client.graphql(DEFINITIONS, key=key)
         not_yet = await client.graphql(AS_FIELD, {"ws": ws}, key=key)
     assert before["data"]["metrics"]["kpi"] is None
@@ -94,6 +113,9 @@ async def test_defined_kpi_answers_at_once_then_as_a_field_after_restart(
         "denominator": 25.0,
         "unit": "RATIO",
     }
+    assert _typename(target, "setTarget") == "SetTargetSuccess"
+    reached = attained["data"]["metrics"]["kpi"]["target"]
+    assert reached["value"] == 0.75 and abs(reached["attainment"] - 0.6 / 0.75) < 1e-12
     names = {d["name"]: d["userDefined"] for d in listed["data"]["kpiDefinitions"]}
     assert names["customerOutcomes"] is True and names["winRate"] is False
     assert "Cannot query field 'customerOutcomes'" in not_yet["errors"][0]["message"]
