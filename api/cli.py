@@ -15,6 +15,7 @@ from api.commands import (
     demo,
     fx,
     imports,
+    kpis,
     serve,
     simulate,
     sync,
@@ -41,6 +42,7 @@ app.add_typer(tenancy.apikey_app, name="apikey")
 imports.import_app.command("fx")(fx.import_fx)
 app.add_typer(imports.import_app, name="import")
 app.add_typer(targets.target_app, name="target")
+app.add_typer(kpis.kpi_app, name="kpi")
 app.command("serve")(serve.serve)
 app.command("schema")(serve.schema)
 app.command("catalogue")(serve.catalogue)

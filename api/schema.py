@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import strawberry
 from strawberry.extensions import (
     AddValidationRules,
@@ -17,7 +19,9 @@ from api.limits import NulCharacterGuard, QueryCostLimiter
 from api.mutations.add_connection import AddConnectionMutation
 from api.mutations.create_api_key import CreateApiKeyMutation
 from api.mutations.create_workspace import CreateWorkspaceMutation
+from api.mutations.define_kpi import DefineKpiMutation
 from api.mutations.delete_connection import DeleteConnectionMutation
+from api.mutations.delete_kpi import DeleteKpiMutation
 from api.mutations.delete_workspace import DeleteWorkspaceMutation
 from api.mutations.import_spend import ImportSpendMutation
 from api.mutations.import_surveys import ImportSurveysMutation
@@ -32,9 +36,10 @@ from api.mutations.update_workspace import UpdateWorkspaceMutation
 from api.mutations.verify_credentials import VerifyCredentialsMutation
 from api.observability import GraphQLLatency
 from api.queries.connections import ConnectionsQuery
-from api.queries.metrics import MetricsQuery
+from api.queries.metrics import MetricsQuery, create_metrics_query
 from api.queries.records import RecordsQuery
 from api.queries.tenancy import TenancyQuery
+from core.metrics import KpiDefinition
 from core.settings import Settings
 
 #: Every domain adds its query type here.
@@ -57,11 +62,20 @@ MUTATION_TYPES: tuple[type, ...] = (
     ImportSpendMutation,
     ImportVisitorsMutation,
     ImportSurveysMutation,
+    DefineKpiMutation,
+    DeleteKpiMutation,
 )
 
 
-def create_schema(settings: Settings | None = None) -> strawberry.Schema:
+def create_schema(
+    settings: Settings | None = None, user_kpis: Sequence[KpiDefinition] = ()
+) -> strawberry.Schema:
+    """``user_kpis`` (stored user-defined KPIs read at startup) become ``Metrics`` fields."""
     settings = settings or Settings()
+    query_types = QUERY_TYPES
+    if user_kpis:
+        metrics_query = create_metrics_query(user_fields=user_kpis)
+        query_types = tuple(metrics_query if t is MetricsQuery else t for t in QUERY_TYPES)
     # The depth and alias rules are built once, not per request (each limiter makes a new
     # rule class when constructed). Validating the dashboard document was a third of a cached
     # dashboard request; the cache below only hits while every rule class is shared, which the
@@ -72,7 +86,7 @@ def create_schema(settings: Settings | None = None) -> strawberry.Schema:
         *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
     ]
     return strawberry.Schema(
-        query=merge_types("Query", QUERY_TYPES),
+        query=merge_types("Query", query_types),
         mutation=merge_types("Mutation", MUTATION_TYPES),
         extensions=[
             lambda: AddValidationRules(rules),

@@ -42,6 +42,10 @@ from core.settings import Settings
 from core.tenancy import Viewer
 
 QUERY = (Path(__file__).parent / "dashboard.graphql").read_text()
+#: Part 2's lifecycle KPIs in the dashboard; not in the hand-written SQL (bench/lifecycle_bench.py
+#: checks their values against a plain-Python reading of KPIS.md).
+LIFECYCLE = ("customerChurnRate", "customerRetentionRate", "mrr")
+assert all(f"    {name}(" in QUERY for name in LIFECYCLE), "dashboard.graphql lost a lifecycle KPI"
 TZ = ZoneInfo("Europe/Madrid")
 RUNS = 5
 

@@ -31,6 +31,7 @@ from core.models import (
     SyncedMixin,
     SyncRun,
     Target,
+    UserKpi,
     Visitors,
     Workspace,
     utcnow,
@@ -180,6 +181,14 @@ def _scope_to_viewer(state: ORMExecuteState) -> None:
         with_loader_criteria(Organization, lambda cls: cls.id == org_id, include_aliases=True),
         with_loader_criteria(
             ApiKey, lambda cls: cls.organization_id == org_id, include_aliases=True
+        ),
+        with_loader_criteria(
+            UserKpi,
+            lambda cls: (
+                (cls.organization_id == org_id)
+                & (cls.workspace_id.is_(None) | cls.workspace_id.in_(ids))
+            ),
+            include_aliases=True,
         ),
         with_loader_criteria(
             FxRate,

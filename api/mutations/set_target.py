@@ -19,6 +19,7 @@ from core.errors import CrmkpiError
 from core.metrics import build_registry
 from core.models import Target as TargetRow
 from core.targets import segment_of, set_target
+from core.user_kpis import scope_kpis
 
 
 @strawberry.input(description="A target: setting the same KPI, period and segment replaces it.")
@@ -58,15 +59,18 @@ class SetTargetMutation:
 
         async def change(session: AsyncSession) -> TargetRow:
             segment = segment_of(input.segment.to_core()) if input.segment else None
+            workspace_id = viewer.require_workspace(str(input.workspace_id))
+            registry = build_registry(info.context.plugins)
+            own = await scope_kpis(session, registry, [workspace_id])  # user-defined KPIs
             return await set_target(
                 session,
-                workspace_id=viewer.require_workspace(str(input.workspace_id)),
+                workspace_id=workspace_id,
                 kpi=input.kpi,
                 start=input.period_start,
                 end=input.period_end,
                 value=input.value,
                 segment=segment,
-                known_kpis=build_registry(info.context.plugins).kpis,
+                known_kpis=set(registry.kpis) | {k.definition.name for k in own},
             )
 
         result = await apply(info.context, change)

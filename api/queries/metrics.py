@@ -34,8 +34,10 @@ from api.types.metrics import (
     Statistic,
 )
 from core import metrics as m
+from core import user_kpis
 from core.errors import ValidationError
 from core.metrics.cache import CachedExecutor
+from core.metrics.formulas import Incremental
 
 _CURRENCY = re.compile(r"^[A-Za-z]{3}$")
 
@@ -60,6 +62,7 @@ def _request(
     as_of: datetime | None,
     statistic: Any = m.Statistic.MEAN,
     within_days: int | None = None,
+    baseline_periods: int | None = None,
 ) -> m.KpiRequest:
     p = period or PeriodInput(preset=m.Preset.THIS_MONTH)
     return m.KpiRequest(
@@ -75,7 +78,11 @@ def _request(
         as_of=as_of,
         statistic=m.Statistic(statistic),
         within_days=within_days,
+        baseline_periods=baseline_periods,
     )
+
+
+_BASELINE = "incrementalRevenue: previous equal periods averaged as the baseline (default 3)."
 
 
 async def _load(root: Any, request: m.KpiRequest) -> KpiResult | None:
@@ -100,6 +107,33 @@ def _resolver(kpi: m.KpiDefinition) -> Callable[..., Any]:
 def _arguments_for(kpi: m.KpiDefinition) -> Callable[..., Any]:
     """A resolver with the arguments this KPI takes (statistic / withinDays when it has them)."""
     name = kpi.name
+    if isinstance(kpi.formula, Incremental):
+
+        async def with_baseline(
+            root: strawberry.Parent[Any],
+            period: PeriodInput | None = None,
+            segment: SegmentInput | None = None,
+            compare_to: ComparisonKind | None = None,  # type: ignore[valid-type]
+            granularity: Granularity | None = None,  # type: ignore[valid-type]
+            breakdown: BreakdownInput | None = None,
+            as_of: datetime | None = None,
+            baseline_periods: Annotated[
+                int | None, strawberry.argument(description=_BASELINE)
+            ] = None,
+        ) -> KpiResult | None:
+            request = _request(
+                name,
+                period,
+                segment,
+                compare_to,
+                granularity,
+                breakdown,
+                as_of,
+                baseline_periods=baseline_periods,
+            )
+            return await _load(root, request)
+
+        return with_baseline
     if kpi.percentile is not None:
 
         async def with_statistic(
@@ -173,9 +207,19 @@ async def _any_kpi(
     as_of: datetime | None = None,
     statistic: Statistic = m.Statistic.MEAN,  # type: ignore[valid-type]
     within_days: int | None = None,
+    baseline_periods: Annotated[int | None, strawberry.argument(description=_BASELINE)] = None,
 ) -> KpiResult | None:
     request = _request(
-        name, period, segment, compare_to, granularity, breakdown, as_of, statistic, within_days
+        name,
+        period,
+        segment,
+        compare_to,
+        granularity,
+        breakdown,
+        as_of,
+        statistic,
+        within_days,
+        baseline_periods,
     )
     return await _load(root, request)
 
@@ -185,11 +229,19 @@ def _description(kpi: m.KpiDefinition) -> str:
     return f"{kpi.description} ({kpi.kind.value.lower()} KPI, unit {kpi.unit.value})"
 
 
-def create_metrics_type(registry: m.MetricRegistry) -> type:
-    """The ``Metrics`` type: one field per registered KPI, plus ``kpi(name:)``."""
+def create_metrics_type(
+    registry: m.MetricRegistry, user_kpis: Sequence[m.KpiDefinition] = ()
+) -> type:
+    """The ``Metrics`` type: one field per registered KPI, plus ``kpi(name:)``.
+
+    ``user_kpis`` (stored user-defined KPIs, read when the app starts) become fields too;
+    each caller's own stored definition answers them, as for ``kpi(name:)``.
+    """
+    kpis = list(registry.kpis.values())
+    kpis += [k for k in user_kpis if k.name not in registry.kpis]
     fields: list[Any] = [
         strawberry.field(resolver=_resolver(kpi), name=kpi.name, description=_description(kpi))
-        for kpi in registry.kpis.values()
+        for kpi in kpis
     ]
     fields.append(
         strawberry.field(
@@ -206,8 +258,21 @@ def create_metrics_type(registry: m.MetricRegistry) -> type:
 def _batch(
     session: SerialSession, scope: m.Scope, executor: CachedExecutor
 ) -> Callable[[list[m.KpiRequest]], Any]:
+    """Built-in KPIs through the cache; a batch naming other KPIs reads the scope's stored
+    definitions and runs uncached on the registry extended with them (a definition may
+    change at any time, and the cache is keyed by data, not by definitions)."""
+    registry = executor.executor.registry
+
     async def load(requests: list[m.KpiRequest]) -> Sequence[m.KpiResult | BaseException]:
-        return await executor.run(session, scope, requests)
+        if all(r.kpi in registry.kpis for r in requests):
+            return await executor.run(session, scope, requests)
+        found = await user_kpis.scope_kpis(session, registry, scope.workspace_ids)
+        if not found:
+            return await executor.run(session, scope, requests)
+        extended = registry.extended(
+            [measure for k in found for measure in k.measures], [k.definition for k in found]
+        )
+        return await m.MetricsExecutor(extended).run(session, scope, requests)
 
     return load
 
@@ -232,10 +297,12 @@ def _scope(
     return m.Scope(tuple(dict.fromkeys(ids)), currency.upper() if currency else None)
 
 
-def create_metrics_query(registry: m.MetricRegistry | None = None) -> type:
+def create_metrics_query(
+    registry: m.MetricRegistry | None = None, user_fields: Sequence[m.KpiDefinition] = ()
+) -> type:
     """The per-domain query type with ``metrics`` and ``kpiDefinitions``."""
     registry = registry or m.build_registry()
-    metrics_type = create_metrics_type(registry)
+    metrics_type = create_metrics_type(registry, user_fields)
     executor = CachedExecutor(m.MetricsExecutor(registry))
 
     def metrics(
@@ -248,11 +315,18 @@ def create_metrics_query(registry: m.MetricRegistry | None = None) -> type:
         loader = DataLoader(load_fn=_batch(info.context.session, scope, executor))
         return MetricsRoot(loader, registry, scope)
 
-    def kpi_definitions() -> list[KpiDefinition]:
-        return [
+    async def kpi_definitions(info: Info[Context, Any]) -> list[KpiDefinition]:
+        """Built-ins, then (for an authenticated caller) the user-defined KPIs it can see."""
+        found = [
             KpiDefinition(name=k.name, kind=k.kind, unit=k.unit, description=k.description)
             for k in registry.kpis.values()
         ]
+        viewer = info.context.viewer
+        if viewer is None:
+            return found
+        rows = await user_kpis.list_kpis(info.context.session, viewer.organization_id)
+        found += [KpiDefinition.of_user(row) for row in rows]
+        return found
 
     root_fields: list[Any] = [
         strawberry.field(
@@ -266,7 +340,8 @@ def create_metrics_query(registry: m.MetricRegistry | None = None) -> type:
         strawberry.field(
             resolver=kpi_definitions,
             name="kpiDefinitions",
-            description="Every KPI: name, kind, unit and definition.",
+            description="Every KPI: name, kind, unit and definition; user-defined KPIs of the "
+            "caller's organization and workspaces follow the built-ins.",
         ),
     ]
     return create_type("MetricsQuery", root_fields)

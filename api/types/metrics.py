@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import cast
 
 import strawberry
+from strawberry.scalars import JSON
 
 from api.types.drill import RECORDS_DESCRIPTION, DrillTarget, records_field
 from core import metrics as m
@@ -12,6 +14,7 @@ from core.errors import ValidationError
 from core.metrics.query import ComparisonResult as CoreComparison
 from core.metrics.query import PeriodInfo as CorePeriodInfo
 from core.metrics.query import Point as CorePoint
+from core.models import UserKpi
 
 PeriodPreset = strawberry.enum(m.Preset, name="PeriodPreset", description="Calendar presets.")
 ComparisonKind = strawberry.enum(
@@ -234,6 +237,12 @@ class Freshness:
     )
 
 
+@strawberry.type(description="A named value a KPI gives besides its value.")
+class KpiExtra:
+    name: str
+    value: float
+
+
 @strawberry.type(description="A KPI value with what makes it explainable.")
 class KpiResult:
     name: str
@@ -262,6 +271,11 @@ class KpiResult:
     )
     drill: strawberry.Private[DrillTarget | None] = None
     records = records_field(RECORDS_DESCRIPTION)
+    extra: list[KpiExtra] = strawberry.field(
+        default_factory=list,
+        description="Values given besides the value, by name (csat: meanScore, the mean 1-5 "
+        "score); empty for most KPIs.",
+    )
 
     @classmethod
     def of(cls, r: m.KpiResult, drill: DrillTarget | None = None) -> KpiResult:
@@ -293,6 +307,7 @@ class KpiResult:
             else None,
             projection=r.projection,
             drill=drill,
+            extra=[KpiExtra(name=k, value=v) for k, v in sorted(r.extra.items())],
         )
 
 
@@ -302,3 +317,25 @@ class KpiDefinition:
     kind: KpiKind  # type: ignore[valid-type]
     unit: Unit  # type: ignore[valid-type]
     description: str
+    user_defined: bool = strawberry.field(
+        default=False, description="Defined by a user (defineKpi or `crmkpi kpi define`)."
+    )
+    workspace_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The workspace of a workspace KPI; null for the organization's."
+    )
+    definition: JSON | None = strawberry.field(
+        default=None, description="The declaration of a user-defined KPI, as it was given."
+    )
+
+    @classmethod
+    def of_user(cls, row: UserKpi) -> KpiDefinition:
+        """A stored user-defined KPI (always a flow KPI)."""
+        return cls(
+            name=row.name,
+            kind=m.KpiKind.FLOW,
+            unit=m.Unit(row.unit),
+            description=row.description,
+            user_defined=True,
+            workspace_id=strawberry.ID(row.workspace_id) if row.workspace_id else None,
+            definition=cast(JSON, row.definition),
+        )

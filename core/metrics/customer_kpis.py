@@ -13,6 +13,7 @@ from core.metrics.formulas import (
     Incremental,
     LifetimeValue,
     Ratio,
+    RatioWithMean,
     Single,
 )
 from core.metrics.marketing import NetReturn
@@ -200,9 +201,9 @@ MARKETING_KPIS: tuple[KpiDefinition, ...] = (
         "incrementalRevenue",
         FLOW,
         Unit.MONEY,
-        "salesRevenue - the mean salesRevenue of the 3 previous equal periods - marketing "
-        "spend in the period. Numerator: revenue above that baseline; denominator: the "
-        "baseline." + _SPEND,
+        "salesRevenue - the mean salesRevenue of the baselinePeriods (default 3, at most "
+        "36) previous equal periods - marketing spend in the period. Numerator: revenue "
+        "above that baseline; denominator: the baseline." + _SPEND,
         Incremental("won_amount", "marketing_spend"),
     ),
     _k(
@@ -226,7 +227,12 @@ MARKETING_KPIS: tuple[KpiDefinition, ...] = (
         "csat",
         FLOW,
         Unit.RATIO,
-        "Share of the CSAT responses in the period scoring 4 or 5 (of 1-5).",
-        Ratio("csat_satisfied", "csat_responses", "no CSAT responses in the period"),
+        "Share of the CSAT responses in the period scoring 4 or 5 (of 1-5); the mean score "
+        '(1-5) of the same responses is extra { name: "meanScore" value }.',
+        RatioWithMean(
+            Ratio("csat_satisfied", "csat_responses", "no CSAT responses in the period"),
+            "csat_score",
+            "meanScore",
+        ),
     ),
 )

@@ -70,7 +70,8 @@ def _customer_key(deal: Any) -> ColumnElement[str]:
 
 def customer_stretches(workspace_ids: Sequence[str]) -> FromClause:
     """One row per stretch: ``start_day`` (became a customer), ``end_day`` (lost), and the
-    ``source`` of the deal that began it (the acquisition channel)."""
+    ``source`` (the acquisition channel), owner and pipeline of the deal that began it, which
+    the source, owner and pipeline segments and breakdowns of customer KPIs read."""
     won = and_(
         Deal.workspace_id.in_(workspace_ids),
         Deal.deleted_at.is_(None),
@@ -85,6 +86,8 @@ def customer_stretches(workspace_ids: Sequence[str]) -> FromClause:
             _customer_key(Deal).label("customer"),
             Deal.account_remote_id,
             Deal.source,
+            Deal.owner_remote_id,
+            Deal.pipeline_remote_id,
             Deal.contract_start,
             Deal.contract_end,
             Deal.recurring_amount,
@@ -97,7 +100,15 @@ def customer_stretches(workspace_ids: Sequence[str]) -> FromClause:
         .cte("won_deals")
     )
     w = deals.c
-    common = (w.workspace_id, w.connection_id, w.customer, w.account_remote_id, w.source)
+    common = (
+        w.workspace_id,
+        w.connection_id,
+        w.customer,
+        w.account_remote_id,
+        w.source,
+        w.owner_remote_id,
+        w.pipeline_remote_id,
+    )
     by_wins = select(
         *common, w.no_contact_days, w.d.label("s"), (w.d + w.inactivity_days).label("e")
     ).where(w.d.is_not(None))
@@ -123,6 +134,8 @@ def customer_stretches(workspace_ids: Sequence[str]) -> FromClause:
         i.customer,
         i.account_remote_id,
         i.source,
+        i.owner_remote_id,
+        i.pipeline_remote_id,
         i.no_contact_days,
         i.s,
         i.e,
@@ -138,6 +151,8 @@ def customer_stretches(workspace_ids: Sequence[str]) -> FromClause:
         g.customer,
         g.account_remote_id,
         g.source,
+        g.owner_remote_id,
+        g.pipeline_remote_id,
         g.no_contact_days,
         g.starts,
         g.s,
@@ -152,6 +167,8 @@ def customer_stretches(workspace_ids: Sequence[str]) -> FromClause:
             n.customer,
             func.max(n.account_remote_id).label("account_remote_id"),
             func.max(case((n.starts == 1, n.source))).label("source"),
+            func.max(case((n.starts == 1, n.owner_remote_id))).label("owner_remote_id"),
+            func.max(case((n.starts == 1, n.pipeline_remote_id))).label("pipeline_remote_id"),
             func.max(n.no_contact_days).label("no_contact_days"),
             cast(func.min(n.s), Integer).label("start_day"),
             cast(func.max(n.e), Integer).label("end_day"),

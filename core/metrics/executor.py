@@ -23,7 +23,7 @@ from core.errors import CrmkpiError, NotFoundError, ValidationError
 from core.metrics.compiler import compile_cells, compile_order_statistic
 from core.metrics.definitions import KpiDefinition
 from core.metrics.dimensions import DimensionRef
-from core.metrics.formulas import Cell, Outcome, Ratio, Single, Total
+from core.metrics.formulas import Cell, Incremental, Outcome, Ratio, Single, Total
 from core.metrics.freshness import freshness, load_connections
 from core.metrics.fx import FxTable, load_fx
 from core.metrics.measures import Measure
@@ -51,6 +51,8 @@ from core.metrics.types import PERCENTILES, Agg, Entity, Frame, KpiKind, Statist
 from core.models import Workspace
 
 GroupKey = tuple[Segment, str]
+#: Most previous periods incrementalRevenue's baseline may average.
+MAX_BASELINE_PERIODS = 36
 
 
 Values = dict[Cell, float | None]
@@ -99,6 +101,8 @@ class MetricsExecutor:
             raise ValidationError(f"{kpi.name} has no {request.statistic.value} statistic")
         if request.within_days is not None and (not kpi.cohort_window or request.within_days < 0):
             raise ValidationError(f"withinDays is not available on {kpi.name} (or is negative)")
+        if request.baseline_periods is not None:
+            kpi = _with_baseline(kpi, request.baseline_periods)
         calendar = Calendar(
             request.timezone or workspace.timezone,
             request.fiscal_year_start_month or workspace.fiscal_year_start_month,
@@ -397,6 +401,7 @@ class MetricsExecutor:
             comparison=comparison,
             series=series,
             breakdown=breakdown,
+            extra=dict(main.extra or {}),
             target=target,
             attainment=target_book.attainment(main.value, target),
             projection=target_book.projection(
@@ -451,6 +456,15 @@ def _narrowed(segment: Segment, breakdown: Breakdown, key: str | None) -> Segmen
         return None
     kept = [(ref, values) for ref, values in segment.filters if ref != breakdown.by]
     return Segment.of([*kept, (breakdown.by, [key])])
+
+
+def _with_baseline(kpi: KpiDefinition, periods: int) -> KpiDefinition:
+    """``kpi`` with a baseline of ``periods`` previous periods (incrementalRevenue only)."""
+    if not isinstance(kpi.formula, Incremental):
+        raise ValidationError(f"baselinePeriods is not available on {kpi.name}")
+    if not 1 <= periods <= MAX_BASELINE_PERIODS:
+        raise ValidationError(f"baselinePeriods must be between 1 and {MAX_BASELINE_PERIODS}")
+    return replace(kpi, formula=replace(kpi.formula, baseline_periods=periods))
 
 
 def _target_key(plan: _Plan) -> target_book.TargetKey:

@@ -24,6 +24,8 @@ class Outcome:
     numerator: float | None = None
     denominator: float | None = None
     null_reason: str | None = None
+    #: Named values given besides the value (e.g. the mean score of csat).
+    extra: Mapping[str, float] | None = None
 
 
 def previous_frame(frame: Frame) -> Frame:
@@ -209,6 +211,30 @@ class Incremental:
         baseline = sum(previous) / len(previous)
         spend = _get(values, (self.spend, frame))
         return Outcome(revenue - baseline - spend, revenue - baseline, baseline)
+
+
+@dataclass(frozen=True, slots=True)
+class RatioWithMean:
+    """A :class:`Ratio` that also gives ``total ÷ denominator`` as ``extra[name]``."""
+
+    ratio: Ratio
+    total: str
+    name: str
+
+    def measures(self) -> tuple[str, ...]:
+        return (*self.ratio.measures(), self.total)
+
+    def cells(self, frame: Frame) -> list[Cell]:
+        return [*self.ratio.cells(frame), (self.total, frame)]
+
+    def evaluate(self, values: Values, frame: Frame) -> Outcome:
+        outcome = self.ratio.evaluate(values, frame)
+        if not outcome.denominator:
+            return outcome
+        mean = _get(values, (self.total, frame)) / outcome.denominator
+        return Outcome(
+            outcome.value, outcome.numerator, outcome.denominator, extra={self.name: mean}
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -107,6 +107,13 @@ MARKETING_MEASURES: tuple[Measure, ...] = (
         _nps_points,
     ),
     Measure(
+        "csat_score",
+        Entity.SURVEYS,
+        Agg.SUM,
+        lambda c, f: and_(c.kind == "CSAT", within(c.responded_at, f)),
+        lambda c, f: c.score,
+    ),
+    Measure(
         "csat_satisfied",
         Entity.SURVEYS,
         Agg.COUNT,

@@ -32,6 +32,8 @@ class KpiRequest:
     as_of: datetime | None = None
     statistic: Statistic = Statistic.MEAN
     within_days: int | None = None
+    #: incrementalRevenue: how many previous equal periods make the baseline (default 3).
+    baseline_periods: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,18 @@ class MetricRegistry:
                 raise ValueError(f"KPI {kpi.name}: percentile needs a SUM measure")
         self.kpis[kpi.name] = kpi
 
+    def extended(
+        self, measures: Iterable[Measure], kpis: Iterable[KpiDefinition]
+    ) -> MetricRegistry:
+        """A copy with more measures and KPIs (a tenant's user-defined KPIs), this one unchanged."""
+        copy = MetricRegistry()
+        copy.measures, copy.kpis = dict(self.measures), dict(self.kpis)
+        for measure in measures:
+            copy.register_measure(measure)
+        for kpi in kpis:
+            copy.register(kpi)
+        return copy
+
     def get(self, name: str) -> KpiDefinition | None:
         return self.kpis.get(name)
 

@@ -28,7 +28,7 @@ from sqlalchemy.orm import aliased
 from core.metrics.customers import customer_stretches
 from core.metrics.marketing import spend_source, surveys_source, visitors_source
 from core.metrics.types import Entity
-from core.models import Activity, Contact, Deal, DealStageHistory, Lead, Stage
+from core.models import Account, Activity, Contact, Deal, DealStageHistory, Lead, Stage
 from core.models.enums import DealStatus, StageKind
 
 #: Dimension columns a source may expose (see module docstring).
@@ -378,6 +378,23 @@ def _stage_reach(workspace_ids: Sequence[str]) -> FromClause:
     )
 
 
+def _accounts(workspace_ids: Sequence[str]) -> FromClause:
+    """Accounts; ``account_remote_id`` is the account itself, so country filters apply."""
+    return (
+        select(
+            Account.workspace_id,
+            Account.connection_id,
+            Account.remote_id.label("account_remote_id"),
+            Account.remote_created_at,
+            Account.owner_remote_id,
+            Account.source,
+            Account.custom,
+        )
+        .where(Account.workspace_id.in_(workspace_ids), Account.deleted_at.is_(None))
+        .subquery("accounts_src")
+    )
+
+
 _BUILDERS = {
     Entity.DEALS: _deals,
     Entity.PROSPECTS: _prospects,
@@ -389,6 +406,7 @@ _BUILDERS = {
     Entity.VISITORS: visitors_source,
     Entity.SURVEYS: surveys_source,
     Entity.STAGE_REACH: _stage_reach,
+    Entity.ACCOUNTS: _accounts,
 }
 
 

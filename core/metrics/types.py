@@ -44,6 +44,8 @@ class Entity(StrEnum):
     SPEND = "SPEND"
     VISITORS = "VISITORS"
     SURVEYS = "SURVEYS"
+    #: Accounts (companies), for user-defined KPIs (core.metrics.user_kpis).
+    ACCOUNTS = "ACCOUNTS"
 
 
 class Agg(StrEnum):

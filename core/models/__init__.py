@@ -1,7 +1,7 @@
 """The normalized model and tenancy, as SQLAlchemy 2 typed tables (Alembic reads ``Base``)."""
 
 from core.models.base import SYNCED_COLUMNS, Base, SyncedMixin, new_id, utcnow
-from core.models.business import FxRate, Spend, SurveyResponse, Target, Visitors
+from core.models.business import FxRate, Spend, SurveyResponse, Target, UserKpi, Visitors
 from core.models.connection import Connection, RecordError, SyncRun, SyncState
 from core.models.crm import (
     Account,
@@ -59,6 +59,7 @@ __all__ = [
     "Target",
     "Team",
     "User",
+    "UserKpi",
     "Visitors",
     "Workspace",
     "new_id",

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base, BigIntPK, utcnow
@@ -92,4 +92,26 @@ class Target(Base):
     segment_key: Mapped[str] = mapped_column(String(2000), default="")
     segment: Mapped[dict[str, Any] | None]
     value: Mapped[Decimal] = mapped_column(Numeric(24, 6))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UserKpi(Base):
+    """A user-defined KPI of an organization (``workspace_id`` None) or of one workspace.
+
+    ``definition`` is the declaration as given (core.metrics.user_kpis compiles it). Names are
+    unique per organization, so a name means one thing in every workspace and roll-up of it.
+    """
+
+    __tablename__ = "user_kpis"
+    __table_args__ = (UniqueConstraint("organization_id", "name"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    workspace_id: Mapped[str | None] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE")
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    unit: Mapped[str] = mapped_column(String(8))
+    description: Mapped[str] = mapped_column(Text)
+    definition: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

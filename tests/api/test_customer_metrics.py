@@ -20,6 +20,12 @@ query($ws: ID!) {
     activeCustomers(period: {start: "2026-03-01", end: "2026-04-01"}) { kind value }
     mrr(period: {start: "2026-03-01", end: "2026-04-01"}) { value currency }
     nps(period: {start: "2026-03-01", end: "2026-04-01"}) { unit value }
+    csat(period: {start: "2026-03-01", end: "2026-04-01"}) { value extra { name value } }
+    incrementalRevenue(period: {start: "2026-03-01", end: "2026-04-01"}, baselinePeriods: 1) {
+      value denominator
+    }
+    baseline2: kpi(name: "incrementalRevenue", period: {start: "2026-03-01", end: "2026-04-01"}
+                   baselinePeriods: 2) { denominator }
     costPerLead(period: {start: "2026-03-01", end: "2026-04-01"}) { value nullReason }
     byName: kpi(name: "customerRetentionRate", period: {start: "2026-03-01", end: "2026-04-01"}) {
       value
@@ -34,20 +40,25 @@ async def test_lifecycle_kpis_are_metrics_fields(
 ) -> None:
     async with sessionmaker() as session:
         seed = await Seed.create(session, currency="EUR", inactivity_days=30)
-        for account, day in (
-            ("a", utc(2026, 2, 20)),
-            ("b", utc(2026, 2, 1)),
-            ("c", utc(2026, 3, 2)),
+        for account, day, amount in (
+            ("a", utc(2026, 2, 20), 100),
+            ("b", utc(2026, 2, 1), 200),
+            ("c", utc(2026, 3, 2), 1000),
         ):
-            await seed.deal(status="WON", closed_at=day, account_remote_id=account)
+            await seed.deal(status="WON", closed_at=day, account_remote_id=account, amount=amount)
         await seed.deal(
-            status="WON", closed_at=utc(2026, 1, 5), account_remote_id="d", recurring_amount=250
+            status="WON",
+            closed_at=utc(2026, 1, 5),
+            account_remote_id="d",
+            recurring_amount=250,
+            amount=400,
         )
         await import_csv(
             session,
             IMPORT_KINDS["surveys"],
             seed.workspace.id,
-            "id,kind,responded_at,score\n1,NPS,2026-03-02,10\n2,NPS,2026-03-03,3\n",
+            "id,kind,responded_at,score\n1,NPS,2026-03-02,10\n2,NPS,2026-03-03,3\n"
+            "3,CSAT,2026-03-04,5\n4,CSAT,2026-03-05,2\n",
         )
         _, key = await create_api_key(session, organization_id=seed.workspace.organization_id)
         await session.commit()
@@ -69,3 +80,8 @@ async def test_lifecycle_kpis_are_metrics_fields(
     assert data["nps"] == {"unit": "SCORE", "value": 0.0}
     assert data["costPerLead"]["value"] is None and data["costPerLead"]["nullReason"]
     assert data["byName"]["value"] == 1 / 3  # only d was retained
+    assert data["csat"] == {"value": 0.5, "extra": [{"name": "meanScore", "value": 3.5}]}
+    # No spend: March (c) minus February's revenue (a, b) as the baseline of one period; the
+    # mean of January (d) and February as the baseline of two.
+    assert data["incrementalRevenue"] == {"value": 700.0, "denominator": 300.0}
+    assert data["baseline2"] == {"denominator": 350.0}

@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.metrics import KpiRequest, KpiResult, PeriodSpec
+from core.metrics import (
+    Breakdown,
+    Dimension,
+    DimensionRef,
+    KpiRequest,
+    KpiResult,
+    PeriodSpec,
+    Segment,
+)
 from core.models import Deal
 from tests.core.metrics.factory import Seed, utc
 
@@ -268,3 +276,41 @@ async def test_inactive_customers_and_existing_customer_engagement(
     assert r["inactiveCustomers"].value == 3
     engagement = r["existingCustomerEngagement"]
     assert (engagement.numerator, engagement.denominator) == (2, 4)
+
+
+async def test_segmented_and_broken_down_by_the_owner_and_pipeline_that_won_them(
+    session: AsyncSession,
+) -> None:
+    seed = await Seed.create(session)
+    ana, bob = await seed.user("Ana"), await seed.user("Bob")
+    sales, renewals = await seed.pipeline("Sales"), await seed.pipeline("Renewals")
+    # Ana won 6 customers in June 2025 (Sales), 2 of them lost in March 2026; Bob won 4 in
+    # March 2025 (Renewals), all lost on 10 March 2026. A later win by Bob of one of Ana's
+    # customers keeps it Ana's (the deal that began the stretch decides).
+    ana_fields = {"owner_remote_id": ana.remote_id, "pipeline_remote_id": sales.remote_id}
+    bob_fields = {"owner_remote_id": bob.remote_id, "pipeline_remote_id": renewals.remote_id}
+    await _customers(seed, 3, date(2025, 6, 1), **ana_fields)
+    await _customers(seed, 2, date(2025, 3, 12), **ana_fields)
+    await _customers(seed, 4, date(2025, 3, 10), **bob_fields)
+    for day, fields in ((date(2025, 6, 1), ana_fields), (date(2025, 9, 1), bob_fields)):
+        await seed.deal(status="WON", closed_at=_noon(day), account_remote_id="shared", **fields)
+    owner = DimensionRef(Dimension.OWNER)
+    results = await seed.run(
+        KpiRequest("customerChurnRate", MARCH, segment=Segment.of([(owner, [str(ana.id)])])),
+        KpiRequest(
+            "customerChurnRate",
+            MARCH,
+            segment=Segment.of([(DimensionRef(Dimension.PIPELINE), [str(renewals.id)])]),
+        ),
+        KpiRequest(
+            "newCustomers",
+            PeriodSpec(start=date(2025, 1, 1), end=date(2026, 1, 1)),
+            breakdown=Breakdown(owner),
+        ),
+        now=NOW,
+    )
+    mine, renewal, by_owner = results
+    assert (mine.value, mine.numerator, mine.denominator) == (2 / 6, 2, 6)
+    assert (renewal.value, renewal.numerator, renewal.denominator) == (1.0, 4, 4)
+    assert by_owner.breakdown is not None
+    assert {p.label: p.value for p in by_owner.breakdown} == {"Ana": 6.0, "Bob": 4.0}

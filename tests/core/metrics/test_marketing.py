@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.errors import ValidationError
 from core.imports import IMPORT_KINDS, import_csv
 from core.metrics import (
     Dimension,
@@ -114,6 +115,8 @@ async def test_nps_seed_60_promoters_10_detractors_gives_50(session: AsyncSessio
     r = await _kpis(seed, "nps", "csat")
     assert (r["nps"].value, r["nps"].denominator, r["nps"].unit) == (50, 100, "SCORE")
     assert r["csat"].value == 0.5
+    assert r["csat"].extra == {"meanScore": (5 + 4 + 3 + 1) / 4}
+    assert r["nps"].extra == {}
 
 
 async def test_without_imports_the_denominators_are_empty(session: AsyncSession) -> None:
@@ -134,3 +137,20 @@ async def test_incremental_revenue_over_three_previous_months(session: AsyncSess
     r = (await _kpis(seed, "incrementalRevenue"))["incrementalRevenue"]
     assert r.value == 5000 - 2000 - 500
     assert (r.numerator, r.denominator) == (3000, 2000)
+
+
+async def test_incremental_revenue_baseline_periods(session: AsyncSession) -> None:
+    seed = await Seed.create(session)
+    for month, amount in ((12, 1000), (1, 2000), (2, 3000), (3, 5000)):
+        year = 2025 if month == 12 else 2026
+        await seed.deal(status="WON", closed_at=utc(year, month, 10), amount=amount)
+    one = (await _kpis(seed, "incrementalRevenue", baseline_periods=1))["incrementalRevenue"]
+    four = (await _kpis(seed, "incrementalRevenue", baseline_periods=4))["incrementalRevenue"]
+    assert (one.value, one.denominator) == (5000 - 3000, 3000)
+    assert (four.value, four.denominator) == (5000 - 6000 / 4, 6000 / 4)
+    for request, message in (
+        (KpiRequest("incrementalRevenue", MARCH, baseline_periods=0), "between 1 and 36"),
+        (KpiRequest("salesRevenue", MARCH, baseline_periods=2), "not available on salesRevenue"),
+    ):
+        with pytest.raises(ValidationError, match=message):
+            await seed.run(request, now=NOW)

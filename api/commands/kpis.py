@@ -1,0 +1,113 @@
+"""`crmkpi kpi define --workspace|--organization ID FILE`, `crmkpi kpi list` and `delete`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy import select
+
+from api.commands.common import database, emit, out, run
+from core.errors import NotFoundError, ValidationError
+from core.metrics import build_registry
+from core.models import Organization, UserKpi, Workspace
+from core.plugins import create_plugin_manager
+from core.user_kpis import define_kpi, delete_kpi, list_kpis, read_definition
+
+kpi_app = typer.Typer(help="User-defined KPIs (declared in JSON or YAML).", no_args_is_help=True)
+
+
+def _row(row: UserKpi) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "organization": row.organization_id,
+        "workspace": row.workspace_id or "",
+        "unit": row.unit,
+        "description": row.description,
+    }
+
+
+@kpi_app.command("define")
+def kpi_define(
+    file: Annotated[Path, typer.Argument(help="The declaration, FILE.json or FILE.yaml.")],
+    workspace: Annotated[
+        str | None, typer.Option("--workspace", help="A KPI of this workspace only.")
+    ] = None,
+    organization: Annotated[
+        str | None, typer.Option("--organization", help="A KPI of every workspace of it.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Create or replace a user-defined KPI (a Metrics field after the next `crmkpi serve`)."""
+    if (workspace is None) == (organization is None):
+        raise ValidationError("give --workspace or --organization, exactly one")
+    definition = read_definition(file)
+
+    async def _define() -> dict[str, Any]:
+        async with database() as (_, sessions), sessions() as session:
+            org = organization
+            if workspace is not None:
+                found = await session.get(Workspace, workspace)
+                if found is None:
+                    raise NotFoundError(f"workspace {workspace!r} not found")
+                org = found.organization_id
+            assert org is not None
+            row = await define_kpi(
+                session,
+                build_registry(create_plugin_manager()),
+                organization_id=org,
+                workspace_id=workspace,
+                definition=definition,
+            )
+            await session.commit()
+            return _row(row)
+
+    data = run(_define())
+    emit(data, as_json=as_json, created_id=str(data["name"]))
+
+
+@kpi_app.command("list")
+def kpi_list(
+    organization: Annotated[
+        str | None, typer.Option("--organization", help="Only this organization's KPIs.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """The stored user-defined KPIs, by name."""
+
+    async def _list() -> list[dict[str, Any]]:
+        async with database() as (_, sessions), sessions() as session:
+            if organization is not None and await session.get(Organization, organization) is None:
+                raise NotFoundError(f"organization {organization!r} not found")
+            return [_row(r) for r in await list_kpis(session, organization)]
+
+    rows = run(_list())
+    if as_json:
+        emit({"kpis": rows}, as_json=True)
+        return
+    for row in rows:
+        where = row["workspace"] or f"organization {row['organization']}"
+        out.print(f"{row['name']}\t{row['unit']}\t{where}\t{row['description']}", markup=False)
+
+
+@kpi_app.command("delete")
+def kpi_delete(
+    name: Annotated[str, typer.Argument(help="The KPI's name.")],
+    organization: Annotated[str, typer.Option("--organization", help="Its organization.")],
+) -> None:
+    """Delete a user-defined KPI of an organization (or of one of its workspaces)."""
+
+    async def _delete() -> None:
+        async with database() as (_, sessions), sessions() as session:
+            workspaces = await session.scalars(
+                select(Workspace.id).where(Workspace.organization_id == organization)
+            )
+            await delete_kpi(
+                session, organization_id=organization, name=name, workspace_ids=set(workspaces)
+            )
+            await session.commit()
+
+    run(_delete())
+    out.print(f"deleted {name}")
