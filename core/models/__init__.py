@@ -15,6 +15,7 @@ from core.models.crm import (
     Team,
     User,
 )
+from core.models.ratelimit import RateBudget
 from core.models.tenancy import ApiKey, Organization, Workspace
 
 #: Synced tables by the record type name connectors yield.
@@ -46,6 +47,7 @@ __all__ = [
     "Lead",
     "Organization",
     "Pipeline",
+    "RateBudget",
     "RecordError",
     "Spend",
     "Stage",
