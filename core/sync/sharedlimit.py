@@ -12,9 +12,13 @@ leaves it and tries again. SQLite runs one worker process: it needs none of this
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+#: A worker that cannot get the row within this time fails its request rather than hang.
+_LOCK_TIMEOUT = text("SET LOCAL lock_timeout = '10s'")
 _CREATE = text(
     "INSERT INTO rate_budgets (account_key, budget, starts) VALUES (:key, :budget, '[]') "
     "ON CONFLICT (account_key, budget) DO NOTHING"
@@ -40,9 +44,17 @@ class SharedWindows:
 
     async def try_start(self, budget: str, requests: int, span: float) -> float:
         """Count one request start in ``budget`` (at most ``requests`` per ``span``
-        seconds) and return 0, or return the seconds to wait before trying again."""
+        seconds) and return 0, or return the seconds to wait before trying again.
+
+        The transaction is shielded: a caller cancelled half-way (a stream ending while
+        its next page is prefetched) must not leave the row locked behind it.
+        """
+        return await asyncio.shield(self._try_start(budget, requests, span))
+
+    async def _try_start(self, budget: str, requests: int, span: float) -> float:
         key = {"key": self.account_key, "budget": budget}
         async with self.engine.begin() as conn:
+            await conn.execute(_LOCK_TIMEOUT)
             row = (await conn.execute(_LOCK, key)).one_or_none()
             if row is None:
                 await conn.execute(_CREATE, key)
