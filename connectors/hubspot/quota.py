@@ -13,16 +13,15 @@ from collections.abc import Mapping
 
 import httpx
 
-from connectors.hubspot import settings
 from core.sync.connector import DAILY_BUDGET, DEFAULT_BUDGET, QuotaReading, Request
 
 #: The budget of the search endpoints (``RateLimitPolicy.budgets``).
 SEARCH_BUDGET = "search"
-#: 429 ``policyName`` -> the budget it exhausted, and how long that budget waits.
+#: 429 ``policyName`` -> the budget it exhausted (which then waits out its window).
 _POLICIES = {
-    "DAILY": (DAILY_BUDGET, None),
-    "SECONDLY": (SEARCH_BUDGET, 1.0),
-    "TEN_SECONDLY_ROLLING": (DEFAULT_BUDGET, settings.RATE_LIMIT_SECONDS),
+    "DAILY": DAILY_BUDGET,
+    "SECONDLY": SEARCH_BUDGET,
+    "TEN_SECONDLY_ROLLING": DEFAULT_BUDGET,
 }
 
 
@@ -45,16 +44,9 @@ def read_quota(response: httpx.Response) -> list[QuotaReading]:
     headers = response.headers
     readings: list[QuotaReading] = []
     remaining = _number(headers, "X-HubSpot-RateLimit-Remaining")
-    if remaining is not None:
-        interval = _number(headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
-        readings.append(
-            QuotaReading(
-                DEFAULT_BUDGET,
-                remaining,
-                limit=_number(headers, "X-HubSpot-RateLimit-Max"),
-                reset_in=interval / 1000 if interval else None,
-            )
-        )
+    if remaining is not None:  # an empty rolling window: wait out the policy's window
+        limit = _number(headers, "X-HubSpot-RateLimit-Max")
+        readings.append(QuotaReading(DEFAULT_BUDGET, remaining, limit=limit))
     daily = _number(headers, "X-HubSpot-RateLimit-Daily-Remaining")
     if daily is not None:
         limit = _number(headers, "X-HubSpot-RateLimit-Daily")
@@ -66,6 +58,5 @@ def read_quota(response: httpx.Response) -> list[QuotaReading]:
             body = None
         policy = body.get("policyName") if isinstance(body, dict) else None
         if policy in _POLICIES:
-            budget, wait = _POLICIES[policy]
-            readings.append(QuotaReading(budget, 0, reset_in=wait))
+            readings.append(QuotaReading(_POLICIES[policy], 0))
     return readings
