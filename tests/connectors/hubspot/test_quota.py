@@ -7,8 +7,9 @@ import pytest
 import respx
 
 from connectors.hubspot.connector import HubSpotConnector
-from connectors.hubspot.quota import SEARCH_BUDGET, budgets_for
-from core.sync.connector import Request
+from connectors.hubspot.quota import SEARCH_BUDGET, budgets_for, read_quota
+from connectors.hubspot.simulator import ACCESS_TOKEN, create_simulator
+from core.sync.connector import DAILY_BUDGET, QuotaReading, Request
 from core.sync.errors import QuotaExhausted
 from tests.support.limits import FakeClock, limited_http
 
@@ -94,3 +95,22 @@ async def test_an_empty_ten_second_window_waits_for_the_interval() -> None:
     await http.send(Request("GET", "/crm/v3/owners"))
     await http.send(Request("GET", "/crm/v3/owners"))
     assert clock.now == pytest.approx(10.0)
+
+
+async def test_the_simulator_counts_the_day_and_refuses_past_it() -> None:
+    sim = create_simulator(seed=2, deals=5, daily_limit=3)
+    transport = httpx.ASGITransport(app=sim.app)
+    auth = {"Authorization": f"Bearer {ACCESS_TOKEN}"}
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+        answers = [await client.get("/crm/v3/owners", headers=auth) for _ in range(4)]
+    assert [r.status_code for r in answers] == [200, 200, 200, 429]
+    assert [r.headers["X-HubSpot-RateLimit-Daily-Remaining"] for r in answers] == [
+        "2",
+        "1",
+        "0",
+        "0",
+    ]
+    assert answers[3].json()["policyName"] == "DAILY"
+    readings = read_quota(answers[3])
+    assert QuotaReading(DAILY_BUDGET, 0) in readings
+    assert sim.throttled == {"DAILY": 1}

@@ -7,7 +7,9 @@ import pytest
 import respx
 
 from connectors.pipedrive.connector import PipedriveConnector
-from connectors.pipedrive.quota import DAILY_LEFT_HEADER, DAILY_LIMIT_HEADER
+from connectors.pipedrive.quota import DAILY_LEFT_HEADER, DAILY_LIMIT_HEADER, read_quota
+from connectors.pipedrive.simulator import API_TOKEN, PipedriveSimulator
+from core.simulation.dataset import generate
 from core.sync.connector import Request
 from core.sync.errors import QuotaExhausted
 from tests.support.limits import FakeClock, limited_http
@@ -60,3 +62,17 @@ async def test_an_empty_burst_window_waits_for_its_reset() -> None:
     await http.send(Request("GET", "/api/v2/deals"))
     assert clock.now == pytest.approx(2.0)
     assert http.limiter.daily is not None and http.limiter.daily.remaining is None
+
+
+async def test_the_simulator_reports_its_daily_token_budget() -> None:
+    sim = PipedriveSimulator(generate(seed=2, deals=5), daily_tokens=35)
+    transport = httpx.ASGITransport(app=sim.app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+        first = await client.get("/api/v2/stages", headers={"x-api-token": API_TOKEN})
+        readings = [read_quota(first)]
+        for _ in range(3):  # 10 tokens each on v2: the fourth is over the budget
+            last = await client.get("/api/v2/stages", headers={"x-api-token": API_TOKEN})
+            readings.append(read_quota(last))
+    assert [r[0].remaining for r in readings] == [25, 15, 5, 0]
+    assert all(r[0].limit == 35 for r in readings)
+    assert last.status_code == 429
