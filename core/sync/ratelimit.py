@@ -7,9 +7,12 @@ the default budget, and from the named budgets it asks for (HubSpot search calls
 from "search"). On top of that the CRM's own accounting wins: a reading saying no quota
 remains in a budget (``remaining_header`` = 0, :meth:`Connector.read_quota`) pauses that
 budget until its reset, a 429's Retry-After pauses every caller of the account, and the
-daily allowance (:mod:`core.sync.daily`) slows the calls down, then stops them. Limiters live in a
-:class:`RateLimiters` registry keyed by ``Connector.account_key``; the process-wide
-:data:`DEFAULT_LIMITERS` is what the runner uses unless told otherwise.
+daily allowance (:mod:`core.sync.daily`) slows the calls down, then stops them.
+
+Limiters live in a :class:`RateLimiters` registry keyed by ``Connector.account_key``; the
+process-wide :data:`DEFAULT_LIMITERS` is what the runner uses unless told otherwise. On
+PostgreSQL the window budgets are also shared with the account's other worker processes
+(:mod:`core.sync.sharedlimit`); the daily figures need not be, the CRM reports them to all.
 """
 
 from __future__ import annotations
