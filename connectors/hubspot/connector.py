@@ -52,6 +52,7 @@ class HubSpotConnector(Connector):
     rate_limit = RateLimitPolicy(
         requests=settings.RATE_LIMIT_REQUESTS,
         per_seconds=settings.RATE_LIMIT_SECONDS,
+        remaining_header="X-HubSpot-RateLimit-Remaining",
         budgets=(Budget(quota.SEARCH_BUDGET, settings.SEARCH_REQUESTS_PER_SECOND, 1.0),),
         daily=DailyBudget(reserve=settings.DAILY_RESERVE),
     )

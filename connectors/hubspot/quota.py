@@ -40,13 +40,10 @@ def _number(headers: Mapping[str, str], name: str) -> float | None:
 
 
 def read_quota(response: httpx.Response) -> list[QuotaReading]:
-    """Readings of the 10-second window and the day, and of the budget a 429 names."""
+    """Readings of the day, and of the budget a 429 names (the 10-second window's
+    ``-Remaining`` is the policy's ``remaining_header``)."""
     headers = response.headers
     readings: list[QuotaReading] = []
-    remaining = _number(headers, "X-HubSpot-RateLimit-Remaining")
-    if remaining is not None:  # an empty rolling window: wait out the policy's window
-        limit = _number(headers, "X-HubSpot-RateLimit-Max")
-        readings.append(QuotaReading(DEFAULT_BUDGET, remaining, limit=limit))
     daily = _number(headers, "X-HubSpot-RateLimit-Daily-Remaining")
     if daily is not None:
         limit = _number(headers, "X-HubSpot-RateLimit-Daily")
