@@ -7,6 +7,9 @@ a 429's Retry-After the way the engine does (pause the limiter). After a warm-up
 reported: successful requests as a share of the budget R per window (target >= 95%) and the
 429s received (target 0). The baseline is the physical limit: R per window.
 
+The same for a named budget: a search endpoint limited to S requests per second (HubSpot:
+5) called through the policy's ``search`` budget, on top of the 10-second window.
+
 Runnable alone: ``python -m bench.ratelimit_bench [--quick]``.
 """
 
@@ -24,12 +27,14 @@ import httpx
 from api.threaded_server import serve_in_thread
 from bench.harness import BenchContext, Measurement
 from core.simulation.faults import FaultMiddleware
-from core.sync.connector import RateLimitPolicy
+from core.sync.connector import Budget, RateLimitPolicy
 from core.sync.ratelimit import RateLimiter
 
 REQUESTS = 100
 WINDOW = 10.0
 CALLERS = 8
+SEARCHES = 5
+SEARCH_WINDOW = 1.0
 
 
 class _Recorder:
@@ -44,15 +49,17 @@ class _Recorder:
         await send({"type": "http.response.body", "body": b"{}"})
 
 
-async def _drive(base_url: str, seconds: float) -> list[tuple[float, int]]:
+async def _drive(
+    base_url: str, seconds: float, policy: RateLimitPolicy, budgets: tuple[str, ...] = ()
+) -> list[tuple[float, int]]:
     """Callers request as fast as the limiter lets them; (time, status) of every answer."""
-    limiter = RateLimiter(RateLimitPolicy(requests=REQUESTS, per_seconds=WINDOW))
+    limiter = RateLimiter(policy)
     answers: list[tuple[float, int]] = []
     stop = time.monotonic() + seconds
 
     async def caller(client: httpx.AsyncClient) -> None:
         while time.monotonic() < stop:
-            await limiter.acquire()
+            await limiter.acquire(budgets)
             if time.monotonic() >= stop:
                 return
             response = await client.get(f"{base_url}/v1/deals")
@@ -65,17 +72,23 @@ async def _drive(base_url: str, seconds: float) -> list[tuple[float, int]]:
     return answers
 
 
-def measure(windows: int) -> dict[str, float]:
+def measure(windows: int, *, search: bool = False) -> dict[str, float]:
+    """The 10-second window alone, or (``search``) the search budget's 1-second window."""
+    requests, window = (SEARCHES, SEARCH_WINDOW) if search else (REQUESTS, WINDOW)
+    policy = RateLimitPolicy(
+        requests=REQUESTS, per_seconds=WINDOW, budgets=(Budget("search", SEARCHES, 1.0),)
+    )
     recorder = _Recorder()
-    app = FaultMiddleware(recorder, f"rate={REQUESTS}/{WINDOW:g}s")
+    app = FaultMiddleware(recorder, f"rate={requests}/{window:g}s")
+    budgets = ("search",) if search else ()
     with serve_in_thread(app) as base_url:
-        answers = asyncio.run(_drive(base_url, WINDOW * (windows + 1)))
+        answers = asyncio.run(_drive(base_url, window * (windows + 1), policy, budgets))
     first = min(recorder.answered)
-    warm, end = first + WINDOW, first + WINDOW * (windows + 1)
+    warm, end = first + window, first + window * (windows + 1)
     achieved = sum(warm <= t < end for t in recorder.answered)
     rejected = sum(status == 429 and t >= warm for t, status in answers)
     return {
-        "share": achieved / (REQUESTS * windows),
+        "share": achieved / (requests * windows),
         "achieved": achieved,
         "rejected_after_warmup": rejected,
         "rejected_total": sum(status == 429 for _, status in answers),
@@ -91,7 +104,36 @@ def run(ctx: BenchContext) -> list[Measurement]:
         f"warm-up window: {result['achieved']:.0f} requests answered; "
         f"429s in total {result['rejected_total']:.0f}"
     )
+    search_windows = 4 if ctx.quick else 20
+    found = measure(search_windows, search=True)
+    print(f"   search budget: {found}", flush=True)
+    search_notes = (
+        f"search endpoint limited to {SEARCHES}/{SEARCH_WINDOW:g}s, {CALLERS} concurrent "
+        f"callers through the policy's search budget, {search_windows} windows after a "
+        f"warm-up window: {found['achieved']:.0f} searches answered; "
+        f"429s in total {found['rejected_total']:.0f}"
+    )
     return [
+        Measurement(
+            "search budget used after warm-up",
+            found["share"],
+            "share of S",
+            baseline=1.0,
+            baseline_name="physical limit (S per second)",
+            target=">= 0.9",
+            notes=search_notes,
+            key="rate_search_budget_use",
+        ),
+        Measurement(
+            "search 429s received after warm-up",
+            found["rejected_after_warmup"],
+            "responses",
+            baseline=0,
+            baseline_name="none possible within the limit",
+            target="0",
+            notes=search_notes,
+            key="rate_search_429_after_warmup",
+        ),
         Measurement(
             "rate-limit budget used after warm-up",
             result["share"],

@@ -34,7 +34,7 @@ def _table(stats: RunStats, started: float, *, title: str) -> Table:
     elapsed = max(time.monotonic() - started, 1e-6)
     table = Table(*_COLUMNS, title=title)
     for name, s in stats.streams.items():
-        seconds = s.seconds if s.status in ("DONE", "FAILED") and s.seconds else elapsed
+        seconds = s.seconds if s.status in ("DONE", "FAILED", "STOPPED") and s.seconds else elapsed
         table.add_row(
             name,
             s.status if not s.error else f"{s.status}: {s.error}",

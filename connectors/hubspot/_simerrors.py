@@ -21,7 +21,7 @@ def error_body(message: str, category: str, **extra: Any) -> dict[str, Any]:
 
 def rate_limit_body(policy: str) -> dict[str, Any]:
     """The body of a HubSpot 429."""
-    limit = "secondly" if policy == "SECONDLY" else "ten_secondly_rolling"
+    limit = {"SECONDLY": "secondly", "DAILY": "daily"}.get(policy, "ten_secondly_rolling")
     return {
         "status": "error",
         "message": f"You have reached your {limit} limit.",

@@ -8,14 +8,18 @@ from typing import Any
 
 import httpx
 
-from connectors.hubspot import client, settings
+from connectors.hubspot import client, quota, settings
 from connectors.hubspot.streams import all_streams
 from connectors.hubspot.webhooks import streams_to_sync, verify_signature_v3
 from core.sync.connector import (
     Auth,
+    Budget,
     Connector,
     CredentialField,
+    DailyBudget,
+    QuotaReading,
     RateLimitPolicy,
+    Request,
     Stream,
     WebhookDelivery,
     WebhookRejected,
@@ -43,10 +47,14 @@ class HubSpotConnector(Connector):
             required=False,
         ),
     )
+    #: The 10-second window of the account, the search endpoints' own per-second limit
+    #: and the private app's daily limit (learnt from ``X-HubSpot-RateLimit-Daily``).
     rate_limit = RateLimitPolicy(
         requests=settings.RATE_LIMIT_REQUESTS,
         per_seconds=settings.RATE_LIMIT_SECONDS,
         remaining_header="X-HubSpot-RateLimit-Remaining",
+        budgets=(Budget(quota.SEARCH_BUDGET, settings.SEARCH_REQUESTS_PER_SECOND, 1.0),),
+        daily=DailyBudget(reserve=settings.DAILY_RESERVE),
     )
 
     def streams(self) -> Sequence[Stream]:
@@ -76,6 +84,12 @@ class HubSpotConnector(Connector):
         refresh: bool = False,
     ) -> Auth:
         return await client.authenticate(http, credentials, base_url, refresh=refresh)
+
+    def budgets_for(self, request: Request) -> tuple[str, ...]:
+        return quota.budgets_for(request)
+
+    def read_quota(self, response: httpx.Response) -> Sequence[QuotaReading]:
+        return quota.read_quota(response)
 
     def account_key(self, credentials: Mapping[str, str], base_url: str) -> str:
         """Limits are per portal and app; the refresh token (or static token) stands for both."""

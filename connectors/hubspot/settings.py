@@ -31,6 +31,8 @@ RATE_LIMIT_REQUESTS = 100
 RATE_LIMIT_SECONDS = 10.0
 #: Search endpoints have their own, lower limit: 5 requests a second per account.
 SEARCH_REQUESTS_PER_SECOND = 5
+#: Share of the daily limit (private apps) a sync leaves to the portal's other apps.
+DAILY_RESERVE = 0.1
 RATE_LIMIT_HEADERS = (
     "X-HubSpot-RateLimit-Daily",
     "X-HubSpot-RateLimit-Daily-Remaining",

@@ -70,7 +70,8 @@ class _ObjectStore:
 
 
 class HubSpotSimulator:
-    """The simulated portal. ``rate_limit``: requests per 10 s; ``search_rate``: per second."""
+    """The simulated portal. ``rate_limit``: requests per 10 s; ``search_rate``: search
+    requests per second; ``daily_limit``: requests per day (429 ``DAILY`` beyond it)."""
 
     def __init__(
         self,
@@ -78,10 +79,18 @@ class HubSpotSimulator:
         *,
         rate_limit: int | None = None,
         search_rate: int | None = None,
+        daily_limit: int = DAILY_LIMIT,
     ) -> None:
         self.data = data
         self.rate_limit = rate_limit
         self.search_rate = search_rate
+        self.daily_limit = daily_limit
+        #: Requests counted against the day (answered, or refused by a window limit).
+        self.daily_used = 0
+        #: 429s answered, by policy name (SECONDLY, TEN_SECONDLY_ROLLING, DAILY).
+        self.throttled: dict[str, int] = {}
+        #: Search requests received (throttled ones included).
+        self.searches = 0
         self.tokens = {ACCESS_TOKEN}
         self.requests = 0
         self._window: deque[float] = deque()
@@ -153,22 +162,27 @@ class HubSpotSimulator:
 
     def _limited(self, search: bool) -> Response | None:
         now = time.monotonic()
+        if self.daily_used >= self.daily_limit:
+            return self._throttle("DAILY", self._headers())
+        self.daily_used += 1
         if self.rate_limit is not None:
             while self._window and self._window[0] <= now - settings.RATE_LIMIT_SECONDS:
                 self._window.popleft()
             if len(self._window) >= self.rate_limit:
-                headers = self._headers()
-                return JSONResponse(
-                    rate_limit_body("TEN_SECONDLY_ROLLING"), status_code=429, headers=headers
-                )
+                return self._throttle("TEN_SECONDLY_ROLLING", self._headers())
+        self.searches += search
         if search and self.search_rate is not None:
             while self._search_window and self._search_window[0] <= now - 1.0:
                 self._search_window.popleft()
             if len(self._search_window) >= self.search_rate:
-                return JSONResponse(rate_limit_body("SECONDLY"), status_code=429)
+                return self._throttle("SECONDLY", None)
             self._search_window.append(now)
         self._window.append(now)
         return None
+
+    def _throttle(self, policy: str, headers: dict[str, str] | None) -> Response:
+        self.throttled[policy] = self.throttled.get(policy, 0) + 1
+        return JSONResponse(rate_limit_body(policy), status_code=429, headers=headers)
 
     def exhausted(self) -> dict[str, str]:
         """Rate-limit headers saying nothing is left of the 10-second allowance."""
@@ -178,8 +192,8 @@ class HubSpotSimulator:
         limit = self.rate_limit or 190
         remaining = max(0, limit - len(self._window)) if self.rate_limit else limit - 1
         return {
-            "X-HubSpot-RateLimit-Daily": str(DAILY_LIMIT),
-            "X-HubSpot-RateLimit-Daily-Remaining": str(max(0, DAILY_LIMIT - self.requests)),
+            "X-HubSpot-RateLimit-Daily": str(self.daily_limit),
+            "X-HubSpot-RateLimit-Daily-Remaining": str(max(0, self.daily_limit - self.daily_used)),
             "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
             "X-HubSpot-RateLimit-Max": str(limit),
             "X-HubSpot-RateLimit-Remaining": str(remaining),

@@ -8,13 +8,15 @@ from typing import Any, ClassVar
 
 import httpx
 
-from connectors.pipedrive import client, settings
+from connectors.pipedrive import client, quota, settings
 from connectors.pipedrive.streams import all_streams
 from connectors.pipedrive.webhooks import parse_event, verify_basic_auth, wants_sync
 from core.sync.connector import (
     Auth,
     Connector,
     CredentialField,
+    DailyBudget,
+    QuotaReading,
     RateLimitPolicy,
     Stream,
     WebhookDelivery,
@@ -55,6 +57,7 @@ class PipedriveConnector(Connector):
         per_seconds=2.0,
         remaining_header="x-ratelimit-remaining",
         reset_header="x-ratelimit-reset",
+        daily=DailyBudget(reserve=settings.DAILY_RESERVE, cost=settings.LIST_TOKEN_COST),
     )
 
     @classmethod
@@ -99,6 +102,9 @@ class PipedriveConnector(Connector):
         from connectors.pipedrive.simulator import API_TOKEN
 
         return {"api_token": API_TOKEN}
+
+    def read_quota(self, response: httpx.Response) -> Sequence[QuotaReading]:
+        return quota.read_quota(response)
 
     def account_key(self, credentials: Mapping[str, str], base_url: str) -> str:
         """Pipedrive limits per company: the company domain (OAuth ``api_domain``) or the

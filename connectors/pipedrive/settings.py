@@ -17,6 +17,11 @@ OAUTH_TOKEN_URL: Final = "https://oauth.pipedrive.com/oauth/token"  # noqa: S105
 #: Both v1 offset pages and v2 cursor pages allow up to 500 items.
 PAGE_SIZE: Final = 500
 
+#: Daily token budget: the share a sync leaves to the company's other apps, and what one
+#: request is counted at between two readings (a v1 list read; v2 lists cost half).
+DAILY_RESERVE: Final = 0.1
+LIST_TOKEN_COST: Final = 20.0
+
 # --- API v2 (cursor pagination: additional_data.next_cursor) ---
 V2_DEALS: Final = "/api/v2/deals"
 V2_ARCHIVED_DEALS: Final = "/api/v2/deals/archived"

@@ -40,6 +40,7 @@ from connectors.pipedrive._pages import (
 )
 from connectors.pipedrive._sim_tables import RenderedDataset
 from connectors.pipedrive.mapping import parse_time
+from connectors.pipedrive.quota import DAILY_LEFT_HEADER, DAILY_LIMIT_HEADER
 from core.simulation.dataset import Dataset, generate
 from core.simulation.faults import FaultMiddleware
 from core.sync.connector import MappingError
@@ -156,7 +157,8 @@ class PipedriveSimulator(RenderedDataset):
     def _rate_headers(self, path: str) -> dict[str, str]:
         """Pipedrive's burst headers over a rolling 2-second window, and the daily token
         budget: a list read costs 20 tokens on v1 and half that on v2 (Pipedrive prices
-        v2 50% lower); past the budget every request gets 429 until midnight UTC."""
+        v2 50% lower), reported by the daily token headers; past the budget every request
+        gets 429 until midnight UTC."""
         now = time.monotonic()
         if now - self._window_start >= self.window_seconds:
             self._window_start, self._window_used = now, 0
@@ -169,6 +171,9 @@ class PipedriveSimulator(RenderedDataset):
             "x-ratelimit-remaining": str(max(0, limit - self._window_used)),
             "x-ratelimit-reset": str(reset),
         }
+        if self.daily_tokens is not None:
+            headers[DAILY_LIMIT_HEADER] = str(self.daily_tokens)
+            headers[DAILY_LEFT_HEADER] = str(max(0, self.daily_tokens - self.tokens_used))
         if self.burst_limit is not None and self._window_used > self.burst_limit:
             headers["retry-after"] = str(reset)
         elif self.daily_tokens is not None and self.tokens_used > self.daily_tokens:

@@ -16,6 +16,7 @@ import httpx
 
 from connectors.salesforce import settings
 from core.errors import CrmkpiError
+from core.sync.errors import QuotaExhausted
 
 _USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
 
@@ -24,7 +25,7 @@ class SalesforceAuthError(CrmkpiError):
     """The token endpoint refused the credentials (``invalid_grant``, ``invalid_client``)."""
 
 
-class DailyLimitReached(CrmkpiError):
+class DailyLimitReached(QuotaExhausted):
     """The org's rolling 24 h API allocation is (almost) used up: stop, resume later."""
 
 

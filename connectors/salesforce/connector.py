@@ -23,7 +23,16 @@ from connectors.salesforce.streams import (
     TeamsStream,
     UsersStream,
 )
-from core.sync.connector import Auth, Connector, CredentialField, RateLimitPolicy, Stream
+from core.sync.connector import (
+    DAILY_BUDGET,
+    Auth,
+    Connector,
+    CredentialField,
+    DailyBudget,
+    QuotaReading,
+    RateLimitPolicy,
+    Stream,
+)
 
 
 class SalesforceConnector(Connector):
@@ -47,7 +56,14 @@ class SalesforceConnector(Connector):
     )
     #: Salesforce has no per-second quota, only a rolling daily allocation (read from
     #: ``Sforce-Limit-Info``) and 25 concurrent long requests: keep a modest steady rate.
-    rate_limit = RateLimitPolicy(requests=25, per_seconds=1.0)
+    rate_limit = RateLimitPolicy(
+        requests=25,
+        per_seconds=1.0,
+        daily=DailyBudget(
+            reserve=1 - settings.DAILY_LIMIT_STOP_AT,
+            slow_below=settings.DAILY_LIMIT_STOP_AT - settings.DAILY_LIMIT_SLOWDOWN_AT,
+        ),
+    )
 
     def __init__(self) -> None:
         self.api = ApiPaths()
@@ -117,6 +133,13 @@ class SalesforceConnector(Connector):
     def is_quota_exhausted(self, response: httpx.Response) -> bool:
         """403 ``REQUEST_LIMIT_EXCEEDED``: end the run cleanly, resume from the cursor."""
         return client.is_daily_limit_exceeded(response)
+
+    def read_quota(self, response: httpx.Response) -> Sequence[QuotaReading]:
+        """The org's daily allocation left, from ``Sforce-Limit-Info`` (rolling 24 h)."""
+        usage = client.api_usage(response.headers)
+        if usage is None:
+            return ()
+        return (QuotaReading(DAILY_BUDGET, usage.limit - usage.used, limit=usage.limit),)
 
     def api_usage(self, response: httpx.Response) -> client.ApiUsage | None:
         """The daily allocation used so far, from ``Sforce-Limit-Info``."""

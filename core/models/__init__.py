@@ -16,6 +16,7 @@ from core.models.crm import (
     Team,
     User,
 )
+from core.models.ratelimit import RateBudget
 from core.models.tenancy import ApiKey, Organization, Workspace
 
 #: Synced tables by the record type name connectors yield.
@@ -49,6 +50,7 @@ __all__ = [
     "Lead",
     "Organization",
     "Pipeline",
+    "RateBudget",
     "RecordError",
     "Spend",
     "Stage",

@@ -62,6 +62,9 @@ class Request:
     path: str = ""
     params: Mapping[str, Any] | None = None
     json: Any = None
+    #: Named budgets of the connector's RateLimitPolicy this call draws from besides the
+    #: default one (HubSpot search calls: ``("search",)``).
+    budgets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -87,14 +90,64 @@ class CredentialField:
     required: bool = True
 
 
+#: The budget every request draws from: ``RateLimitPolicy.requests`` per ``per_seconds``.
+DEFAULT_BUDGET = "default"
+#: The name a :class:`QuotaReading` of the daily allowance carries.
+DAILY_BUDGET = "daily"
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """A further window some requests are also counted in (HubSpot search: 5 a second)."""
+
+    name: str
+    requests: int
+    per_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class DailyBudget:
+    """A daily allowance shared with the customer's other integrations.
+
+    ``limit`` is in the CRM's unit (requests, Pipedrive tokens); None means learn it from
+    the responses. The sync never spends the last ``reserve`` share of it, paces itself
+    once less than ``slow_below`` of it is left above the reserve (at most ``max_delay``
+    seconds between requests), and counts ``cost`` per request between two readings.
+    """
+
+    limit: float | None = None
+    reserve: float = 0.1
+    slow_below: float = 0.1
+    max_delay: float = 1.0
+    cost: float = 1.0
+
+
 @dataclass(frozen=True, slots=True)
 class RateLimitPolicy:
-    """The CRM's allowance per account, and the headers that report what is left of it."""
+    """The CRM's allowance per account, and the headers that report what is left of it.
+
+    ``requests`` per ``per_seconds`` is the default budget every request draws from;
+    ``budgets`` are named extra windows a :class:`Request` opts into; ``daily`` is the
+    daily allowance, known from :meth:`Connector.read_quota` readings.
+    """
 
     requests: int
     per_seconds: float
     remaining_header: str | None = None
     reset_header: str | None = None
+    budgets: tuple[Budget, ...] = ()
+    daily: DailyBudget | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaReading:
+    """What a response says is left of one budget (:data:`DEFAULT_BUDGET`, a
+    :class:`Budget` name or :data:`DAILY_BUDGET`); ``reset_in`` in seconds."""
+
+    budget: str
+    remaining: float
+    limit: float | None = None
+    reset_in: float | None = None
 
 
 @dataclass(slots=True)
@@ -242,6 +295,16 @@ class Connector(ABC):
     def is_auth_error(self, response: httpx.Response) -> bool:
         """True when ``response`` means the token expired (401 by default)."""
         return response.status_code == 401
+
+    def budgets_for(self, request: Request) -> tuple[str, ...]:
+        """The extra budgets ``request`` draws from (default: the ones it names)."""
+        return request.budgets
+
+    def read_quota(self, response: httpx.Response) -> Sequence[QuotaReading]:
+        """What the CRM's quota headers (or a quota error) say is left, after every
+        response; the limiter slows down and stops by them. Default: nothing beyond the
+        policy's ``remaining_header``."""
+        return ()
 
     @classmethod
     def simulator(cls, *, seed: int, deals: int, faults: str | None) -> ASGIApp | None:

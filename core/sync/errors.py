@@ -7,7 +7,8 @@
           ├── SyncAlreadyRunning   another worker holds the connection's sync lock
           ├── AuthFailed           the CRM refused the credentials, even after a refresh
           ├── RequestFailed        a non-retryable HTTP answer, or retries exhausted
-          └── UnknownConnector     the connection names a connector no plugin provides
+          ├── UnknownConnector     the connection names a connector no plugin provides
+          └── QuotaExhausted       the daily API budget is used up: stop, resume later
 
 Messages never contain credentials: they name the connection, the stream or the URL path.
 """
@@ -37,3 +38,8 @@ class RequestFailed(SyncError):
 
 class UnknownConnector(SyncError):
     pass
+
+
+class QuotaExhausted(SyncError):
+    """The account's daily API budget is used up (or down to its reserve): the run stops
+    cleanly and the next one resumes from the saved cursors."""

@@ -1,7 +1,8 @@
 """The HTTP policy every connector gets: timeouts, keep-alive, rate limit, retries, auth.
 
 :class:`SyncHttp` implements ``core.sync.connector.HttpClient``. Per request it waits for
-the account's rate limiter, sends, then
+the account's rate limiter (the budgets ``Connector.budgets_for`` names), sends, feeds
+the quota the CRM reports (``Connector.read_quota``) back to the limiter, then
 
 - 2xx: returns the decoded JSON body;
 - 401 (``Connector.is_auth_error``): refreshes the token once (single-flight: concurrent
@@ -188,7 +189,7 @@ class SyncHttp:
         return self._decode(request, response)
 
     async def _send_once(self, request: Request, auth: Auth) -> httpx.Response:
-        await self.limiter.acquire()
+        await self.limiter.acquire(self.connector.budgets_for(request))
         self.requests += 1
         url = request.path
         if not url.startswith(("http://", "https://")):
@@ -202,11 +203,14 @@ class SyncHttp:
             headers=auth.headers,
         )
         self.limiter.observe(response.headers)
+        self.limiter.record(self.connector.read_quota(response))
         return response
 
     def _decode(self, request: Request, response: httpx.Response) -> Any:
         status = response.status_code
         record_crm_response(self.connector.name, status)
+        if status >= 400:
+            self.limiter.check()  # a refusal at the daily limit ends the run, no retry
         if status == 429 or status >= 500:
             retry_after = parse_reset(response.headers.get("retry-after"))
             if retry_after is not None:

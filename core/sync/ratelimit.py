@@ -1,12 +1,18 @@
 """One rate limiter per CRM account, shared by every stream and task that calls it.
 
-The limiter is a sliding-window log: it lets at most ``requests`` calls start in any window
-of ``per_seconds``, which keeps a client under a fixed-window server limit as well, and
-lets a steady caller use the whole allowance. On top of that the CRM's own accounting wins:
-a response saying no quota remains (``remaining_header`` = 0), or a 429's Retry-After,
-pauses every caller of the account until the reset. Limiters live in a
-:class:`RateLimiters` registry keyed by ``Connector.account_key``; the process-wide
-:data:`DEFAULT_LIMITERS` is what the runner uses unless told otherwise.
+Each budget of the policy is a sliding-window log: it lets at most ``requests`` calls
+start in any window of ``per_seconds``, which keeps a client under a fixed-window server
+limit as well, and lets a steady caller use the whole allowance. Every request draws from
+the default budget, and from the named budgets it asks for (HubSpot search calls also
+from "search"). On top of that the CRM's own accounting wins: a reading saying no quota
+remains in a budget (``remaining_header`` = 0, :meth:`Connector.read_quota`) pauses that
+budget until its reset, a 429's Retry-After pauses every caller of the account, and the
+daily allowance (:mod:`core.sync.daily`) slows the calls down, then stops them.
+
+Limiters live in a :class:`RateLimiters` registry keyed by ``Connector.account_key``; the
+process-wide :data:`DEFAULT_LIMITERS` is what the runner uses unless told otherwise. On
+PostgreSQL the window budgets are also shared with the account's other worker processes
+(:mod:`core.sync.sharedlimit`); the daily figures need not be, the CRM reports them to all.
 """
 
 from __future__ import annotations
@@ -14,9 +20,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
-from core.sync.connector import RateLimitPolicy
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from core.sync.connector import DAILY_BUDGET, DEFAULT_BUDGET, QuotaReading, RateLimitPolicy
+from core.sync.daily import DailyTracker
+from core.sync.sharedlimit import SharedWindows
 
 #: A ``reset`` header above this is an epoch timestamp (s or ms), not a delay.
 _EPOCH_SECONDS = 1_000_000_000
@@ -38,43 +48,110 @@ def parse_reset(value: str | None, now: float | None = None) -> float | None:
     return max(0.0, number)
 
 
-class RateLimiter:
-    """Sliding-window limiter with a pause that any caller can extend (Retry-After)."""
+class _Window:
+    """The start times of the last ``requests`` calls of one budget, and its pause."""
 
-    def __init__(self, policy: RateLimitPolicy) -> None:
-        self.policy = policy
+    def __init__(self, requests: int, per_seconds: float) -> None:
+        self.requests = requests
+        self.per_seconds = per_seconds
         #: Requests reach the CRM with some jitter after they leave: the window is padded
         #: a little (3% + 20 ms) so that the CRM's own count never sees one too many.
-        self.margin = 0.03 * policy.per_seconds + 0.02
-        self._starts: deque[float] = deque()
+        self.span = per_seconds * 1.03 + 0.02
+        self.starts: deque[float] = deque()
+        self.paused_until = 0.0
+
+    def delay(self, now: float) -> float:
+        while self.starts and self.starts[0] <= now - self.span:
+            self.starts.popleft()
+        delay = self.paused_until - now
+        if len(self.starts) >= self.requests:
+            delay = max(delay, self.starts[0] + self.span - now)
+        return delay
+
+
+class RateLimiter:
+    """Sliding-window budgets, a pause any caller can extend, and the daily allowance.
+
+    ``clock``/``sleep`` (monotonic) and ``wall`` (epoch seconds) are injectable so that
+    tests run on a fake clock.
+    """
+
+    def __init__(
+        self,
+        policy: RateLimitPolicy,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.policy = policy
+        self.clock, self.sleep, self.wall = clock, sleep, wall
+        self.windows = {DEFAULT_BUDGET: _Window(policy.requests, policy.per_seconds)}
+        for budget in policy.budgets:
+            self.windows[budget.name] = _Window(budget.requests, budget.per_seconds)
+        self.daily = DailyTracker(policy.daily, wall) if policy.daily is not None else None
+        #: The windows as shared by all worker processes (PostgreSQL), if any.
+        self.shared: SharedWindows | None = None
         self._paused_until = 0.0
+        self._last_start: float | None = None
         self._lock = asyncio.Lock()
         #: Seconds callers spent waiting, for run statistics.
         self.waited = 0.0
 
-    async def acquire(self) -> None:
-        """Wait until one more request may start, then count it."""
+    async def acquire(self, budgets: Iterable[str] = ()) -> None:
+        """Wait until one more request may start in every budget it uses, then count it.
+
+        A budget the policy does not declare does not limit (a plan without that limit,
+        a test policy). Raises :class:`~core.sync.errors.QuotaExhausted` once the daily
+        allowance is down to its reserve.
+        """
+        names = [DEFAULT_BUDGET, *(n for n in budgets if n in self.windows and n != DEFAULT_BUDGET)]
+        windows = [self.windows[name] for name in names]
         async with self._lock:
             while True:
-                now = time.monotonic()
-                delay = self._paused_until - now
-                window = self.policy.per_seconds + self.margin
-                while self._starts and self._starts[0] <= now - window:
-                    self._starts.popleft()
-                if delay <= 0 and len(self._starts) >= self.policy.requests:
-                    delay = self._starts[0] + window - now
+                self.check()
+                now = self.clock()
+                delay = max([self._paused_until - now] + [w.delay(now) for w in windows])
+                if self.daily is not None and self._last_start is not None:
+                    delay = max(delay, self._last_start + self.daily.delay() - now)
                 if delay <= 0:
-                    self._starts.append(now)
-                    return
+                    for window in windows:
+                        window.starts.append(now)
+                    self._last_start = now
+                    if self.daily is not None:
+                        self.daily.spend()
+                    break
                 self.waited += delay
-                await asyncio.sleep(delay)
+                await self.sleep(delay)
+        if self.shared is not None:
+            await self._acquire_shared(names)
+
+    async def _acquire_shared(self, names: Sequence[str]) -> None:
+        """Take the same slots in the account's windows shared with other processes."""
+        assert self.shared is not None
+        for name in names:
+            window = self.windows[name]
+            while (wait := await self.shared.try_start(name, window.requests, window.span)) > 0:
+                self.waited += wait
+                await self.sleep(wait)
+
+    def check(self) -> None:
+        """Raise :class:`~core.sync.errors.QuotaExhausted` if the daily allowance is spent."""
+        if self.daily is not None:
+            self.daily.check()
+
+    def new_run(self) -> None:
+        """A run starts: if an earlier one stopped at the daily limit, let its first
+        request ask the CRM again instead of trusting the old figure until the reset."""
+        if self.daily is not None:
+            self.daily.recheck()
 
     def pause(self, seconds: float) -> None:
         """Hold every caller back for ``seconds`` (a 429's Retry-After, an exhausted quota)."""
-        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+        self._paused_until = max(self._paused_until, self.clock() + seconds)
 
     def observe(self, headers: Mapping[str, str]) -> None:
-        """Obey the quota the CRM reports: no quota left means wait for its reset."""
+        """Obey the policy's ``remaining_header``: no quota left means wait for its reset."""
         name = self.policy.remaining_header
         if not name or name not in headers:
             return
@@ -82,10 +159,22 @@ class RateLimiter:
             remaining = float(headers[name])
         except ValueError:
             return
-        if remaining > 0:
-            return
-        reset = parse_reset(headers.get(self.policy.reset_header or ""), None)
-        self.pause(reset if reset is not None else self.policy.per_seconds)
+        reset = parse_reset(headers.get(self.policy.reset_header or ""), self.wall())
+        self.record([QuotaReading(DEFAULT_BUDGET, remaining, reset_in=reset)])
+
+    def record(self, readings: Sequence[QuotaReading]) -> None:
+        """Take what the CRM reports: an empty window budget waits for its reset (or a
+        whole window), the daily figures drive pacing and the stop."""
+        for reading in readings:
+            if reading.budget == DAILY_BUDGET:
+                if self.daily is not None:
+                    self.daily.observe(reading)
+                continue
+            window = self.windows.get(reading.budget)
+            if window is None or reading.remaining > 0:
+                continue
+            wait = reading.reset_in if reading.reset_in is not None else window.per_seconds
+            window.paused_until = max(window.paused_until, self.clock() + wait)
 
 
 class RateLimiters:
@@ -94,12 +183,22 @@ class RateLimiters:
     def __init__(self) -> None:
         self._limiters: dict[tuple[int, str], RateLimiter] = {}
 
-    def get(self, account_key: str, policy: RateLimitPolicy) -> RateLimiter:
-        """The account's limiter (per event loop: asyncio primitives belong to one loop)."""
+    def get(
+        self, account_key: str, policy: RateLimitPolicy, engine: AsyncEngine | None = None
+    ) -> RateLimiter:
+        """The account's limiter (per event loop: asyncio primitives belong to one loop);
+        with a PostgreSQL ``engine`` its windows are shared with the other processes."""
         key = (id(asyncio.get_running_loop()), account_key)
         limiter = self._limiters.get(key)
         if limiter is None or limiter.policy != policy:
             limiter = self._limiters[key] = RateLimiter(policy)
+        shared = limiter.shared
+        if (
+            engine is not None
+            and engine.dialect.name == "postgresql"
+            and (shared is None or shared.engine is not engine)
+        ):
+            limiter.shared = SharedWindows(engine, account_key)
         return limiter
 
 

@@ -193,14 +193,16 @@ async def _locked_run(
     new_credentials: dict[str, str] = {}
     base_url = connection.base_url or connector.default_base_url
     client = options.http_client or create_http_client()
+    limiter = options.limiters.get(
+        connector.account_key(credentials, base_url), connector.rate_limit, engine
+    )
+    limiter.new_run()
     http = SyncHttp(
         client=client,
         connector=connector,
         credentials=credentials,
         base_url=base_url,
-        limiter=options.limiters.get(
-            connector.account_key(credentials, base_url), connector.rate_limit
-        ),
+        limiter=limiter,
         retry=options.retry,
         on_credentials=new_credentials.update,
     )
@@ -269,6 +271,8 @@ async def _locked_run(
     status = stats.status(error)
     if error is None and status is SyncStatus.FAILED:
         error = next((s.error for s in stats.streams.values() if s.error), None)
+    if error is None:
+        error = stats.stopped
     await finish_run(sessionmaker, run_id, stats, status, error)
     await _finish_connection(
         sessionmaker, connection.id, status, options.mode, vault, new_credentials

@@ -16,7 +16,8 @@ from core.models.enums import SyncMode, SyncStatus
 class StreamStats:
     """Counts of one stream in one run, as stored in ``sync_runs.stream_stats``."""
 
-    status: str = "PENDING"  # PENDING | RUNNING | DONE | FAILED | SKIPPED
+    #: STOPPED: the daily API budget ran out; the next run resumes from the cursor.
+    status: str = "PENDING"  # PENDING | RUNNING | DONE | FAILED | SKIPPED | STOPPED
     fetched: int = 0
     inserted: int = 0
     updated: int = 0
@@ -45,9 +46,17 @@ class RunStats:
     def quarantined(self) -> int:
         return sum(s.quarantined for s in self.streams.values())
 
+    @property
+    def stopped(self) -> str | None:
+        """Why the run stopped early at the daily API limit (None if it did not)."""
+        return next((s.error for s in self.streams.values() if s.status == "STOPPED"), None)
+
     def status(self, error: str | None) -> SyncStatus:
-        """FAILED if the run broke or no stream finished; PARTIAL if anything was left out."""
+        """FAILED if the run broke or no stream finished; PARTIAL if anything was left out
+        (a run stopped by the daily API limit is PARTIAL: it resumes from its cursors)."""
         done = [s for s in self.streams.values() if s.status == "DONE"]
+        if error is None and self.stopped is not None:
+            return SyncStatus.PARTIAL
         if error is not None or not done:
             return SyncStatus.FAILED
         if len(done) < len(self.streams) or self.quarantined:

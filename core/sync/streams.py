@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.models import utcnow
 from core.sync.connector import Cursor, HttpClient, MappingError, Request, Stream, StreamContext
+from core.sync.errors import QuotaExhausted
 from core.sync.mappings import FieldMappings, apply_mappings
 from core.sync.records import AnyRecord, StageRecord
 from core.sync.runs import StreamStats
@@ -162,7 +163,7 @@ class StreamRunner:
                 await self._read_deletions()
             self.stats.status = "DONE"
         except Exception as exc:
-            self.stats.status = "FAILED"
+            self.stats.status = "STOPPED" if isinstance(exc, QuotaExhausted) else "FAILED"
             self.stats.error = str(exc) or type(exc).__name__
             raise
         finally:

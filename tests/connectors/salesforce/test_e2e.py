@@ -250,7 +250,9 @@ async def test_daily_limit_stops_cleanly_then_the_next_run_resumes(
     stopped = await sync(connection2.id)
     assert stopped.status in (SyncStatus.PARTIAL, SyncStatus.FAILED)
     errors = [s.error for s in stopped.stats.streams.values() if s.error]
-    assert any("daily API request limit reached" in (e or "") for e in errors)
+    # the engine's limiter stops at the reserve, or Salesforce's own refusal stops the run
+    assert any("daily API" in (e or "") for e in errors)
+    assert "STOPPED" in {s.status for s in stopped.stats.streams.values()}
     assert sim2.used <= sim2.daily_limit
     async with sessionmaker() as session:
         saved = {
