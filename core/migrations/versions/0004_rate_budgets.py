@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0002_rate_budgets"
-down_revision = "0001"
+down_revision = "0002_user_kpis"
 branch_labels = None
 depends_on = None
 
