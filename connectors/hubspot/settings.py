@@ -22,6 +22,10 @@ LIST_PAGE_SIZE = 100
 #: Search endpoints: at most 200 records a page, and never more than 10,000 per query.
 SEARCH_PAGE_SIZE = 200
 SEARCH_RESULT_CAP = 10_000
+#: Reads asking for ``propertiesWithHistory`` (lists and batch reads) return at most 50
+#: records (HubSpot: the history "reduces the maximum number of objects" of a read; larger
+#: pages are refused with a 400).
+HISTORY_PAGE_SIZE = 50
 #: v4 association batch reads take up to 1,000 ids; a search page never has more than 200.
 ASSOCIATION_BATCH_SIZE = 1_000
 
