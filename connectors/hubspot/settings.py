@@ -45,6 +45,8 @@ RATE_LIMIT_HEADERS = (
     "X-HubSpot-RateLimit-Secondly-Remaining",
 )
 
+#: Ids merged into a record (``;``-separated): the merged-away records no longer exist.
+MERGED_PROPERTY = "hs_merged_object_ids"
 #: Calculated per-stage deal properties; the stage id is appended.
 DATE_ENTERED_PREFIXES = ("hs_date_entered_", "hs_v2_date_entered_")
 DATE_EXITED_PREFIXES = ("hs_date_exited_", "hs_v2_date_exited_")
@@ -124,6 +126,7 @@ COMPANIES = ObjectType(
         "hs_analytics_source",
         "createdate",
         "hs_lastmodifieddate",
+        MERGED_PROPERTY,
     ),
     created_property="createdate",
 )
@@ -140,6 +143,7 @@ CONTACTS = ObjectType(
         "hs_analytics_source",
         "createdate",
         "lastmodifieddate",
+        MERGED_PROPERTY,
         *(LIFECYCLE_DATE.format(stage) for stage in LIFECYCLE_STAGES),
     ),
     associations=("companies",),
@@ -179,6 +183,7 @@ DEALS = ObjectType(
         "hubspot_owner_id",
         "hs_deal_stage_probability",
         "hs_mrr",
+        MERGED_PROPERTY,
     ),
     associations=("companies", "contacts", "leads"),
     created_property="createdate",

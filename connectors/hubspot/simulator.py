@@ -21,6 +21,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -28,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from connectors.hubspot import _render, _simbatch, settings
+from connectors.hubspot import _render, _simbatch, _simedits, settings
 from connectors.hubspot._simerrors import HubSpotErrorBodies, error_body, rate_limit_body
 from connectors.hubspot._simsearch import SearchError, SearchIndex, run_search
 from core.simulation.dataset import Dataset, generate
@@ -95,24 +96,25 @@ class HubSpotSimulator:
         self.owners: list[bytes] = []
         self.pipelines = b""
         self.rates: list[bytes] = []
-        self.extra_associations: list[tuple[str, int, str, list[int]]] = []
+        self.edits: list[_simedits.Edit] = []
         self.refresh()
         self.app = Starlette(routes=self._routes())
         self.app.state.simulator = self
 
     def associate(self, from_type: str, from_id: int, to_type: str, to_ids: list[int]) -> None:
         """Associate one more object with ``to_ids`` (unlabeled; kept across refreshes)."""
-        self.extra_associations.append((from_type, from_id, to_type, list(to_ids)))
+        self.edits.append(_simedits.Association(from_type, from_id, to_type, tuple(to_ids)))
+        self.refresh()
+
+    def merge(self, object_type: str, keep_id: int, merged_id: int, at: datetime) -> None:
+        """Merge ``merged_id`` into ``keep_id`` at ``at``, as HubSpot does (see _simedits)."""
+        self.edits.append(_simedits.Merge(object_type, keep_id, merged_id, at))
         self.refresh()
 
     def refresh(self) -> None:
         """Re-render everything from ``self.data`` (after edits or deletions)."""
         objects = _render.render(self.data)
-        for from_type, from_id, to_type, to_ids in self.extra_associations:
-            record = next(r for r in objects[from_type] if r.id == from_id)
-            kind = f"{settings.SINGULAR[from_type]}_to_{settings.SINGULAR[to_type]}"
-            entries = record.associations.setdefault(to_type, [])
-            entries.extend({"id": str(i), "type": kind} for i in to_ids)
+        _simedits.apply(objects, self.edits)
         self.stores = {
             name: _ObjectStore(items, _MODIFIED.get(name, "hs_lastmodifieddate"))
             for name, items in objects.items()

@@ -128,6 +128,8 @@ class ObjectStream(Stream):
         self._records: dict[int, list[Mapping[str, Any]]] = {}
         self._next: dict[int, Request | None] = {}
         self._handed: Request | None = None
+        #: Ids merged away into records read by this run, to be deleted with the archived.
+        self._merged: set[str] = set()
 
     def properties(self, ctx: StreamContext) -> list[str]:
         return [*self.object_type.properties, *extra_properties(ctx)]
@@ -181,7 +183,8 @@ class ObjectStream(Stream):
             nxt = chain.next()
             if nxt is None:
                 self._chain = None
-                self._records[key], self._next[key] = list(chain.pending.values()), chain.resume
+                self._records[key] = self._seen(chain.pending.values())
+                self._next[key] = chain.resume
             else:
                 self._records[key], self._next[key] = [], nxt
             return
@@ -194,10 +197,20 @@ class ObjectStream(Stream):
         else:
             chain = _chain.for_list_page(self.object_type, results)
         if chain is None:
-            self._records[key], self._next[key] = results, following
+            self._records[key], self._next[key] = self._seen(results), following
             return
         chain.resume, self._chain = following, chain
         self._records[key], self._next[key] = [], chain.next()
+
+    def _seen(self, records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        """``records``, noting the ids merged into them (HubSpot keeps one record of a
+        merge and lists the others in ``hs_merged_object_ids``: they must not count twice)."""
+        out = list(records)
+        for raw in out:
+            merged = (raw.get("properties") or {}).get(settings.MERGED_PROPERTY)
+            if merged:
+                self._merged.update(i.strip() for i in str(merged).split(";") if i.strip())
+        return out
 
     def _next_page(self, page: Any, request: Request) -> Request | None:
         if _search.is_search(request):
@@ -220,7 +233,11 @@ class ObjectStream(Stream):
         return _AFTER.next_request(page, request)
 
     def extract_deleted(self, page: Any) -> Sequence[tuple[type[Record], str]]:
-        return [(self.record_class, str(r["id"])) for r in _results(page) if r.get("id")]
+        """Archived records, and (with the first page) the records merged away this run."""
+        deleted = [(self.record_class, str(r["id"])) for r in _results(page) if r.get("id")]
+        deleted += [(self.record_class, i) for i in sorted(self._merged)]
+        self._merged.clear()
+        return deleted
 
 
 class CompaniesStream(ObjectStream):

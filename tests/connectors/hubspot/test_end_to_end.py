@@ -262,3 +262,41 @@ async def test_associations_past_the_first_page_are_synced(
     deals = (await _rows(engine, connection.id))["deal"]
     assert deals[str(deal.id)]["amount"] == deal.amount
     assert contacts_of(deals) == expected
+
+
+async def test_merged_away_records_stop_counting(
+    engine: AsyncEngine,
+    simulator,
+    serve_simulator,
+    make_connection: ConnectionFactory,
+    sync: Syncer,
+) -> None:
+    data = simulator.data
+    url = serve_simulator()
+    incremental = await make_connection(url)
+    assert (await sync(incremental.id)).status is SyncStatus.SUCCEEDED
+    keep, gone = [d for d in data.deals if not d.deleted_at and d.status == "OPEN"][:2]
+    contact_keep, contact_gone = [c for c in data.contacts if not c.deleted_at][:2]
+    at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+    simulator.merge("deals", keep.id, gone.id, at)
+    simulator.merge("contacts", contact_keep.id, contact_gone.id, at)
+
+    result = await sync(incremental.id)
+    assert result.status is SyncStatus.SUCCEEDED, result.error
+    full = await make_connection(url)
+    assert (await sync(full.id)).status is SyncStatus.SUCCEEDED
+    live_deals = sum(1 for d in data.deals if not d.deleted_at) - 1
+    for connection in (incremental, full):
+        rows = await _rows(engine, connection.id)
+        deals = rows["deal"]
+        assert sum(1 for r in deals.values() if r["deleted_at"] is None) == live_deals
+        assert deals[str(keep.id)]["deleted_at"] is None
+        assert deals[str(keep.id)]["remote_updated_at"] == at
+        assert str(gone.id) not in deals or deals[str(gone.id)]["deleted_at"] is not None
+        contacts = rows["contact"]
+        gone_contact = contacts.get(str(contact_gone.id))
+        assert gone_contact is None or gone_contact["deleted_at"] is not None
+    assert str(gone.id) in (await _rows(engine, incremental.id))["deal"]  # soft-deleted
+    activities = (await _rows(engine, full.id))["activity"]
+    moved = [a.id for a in data.activities if a.deal_id == gone.id and not a.deleted_at]
+    assert moved and all(activities[str(i)]["deal_remote_id"] == str(keep.id) for i in moved)

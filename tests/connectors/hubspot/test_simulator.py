@@ -413,3 +413,38 @@ async def test_associations_are_paged_per_object(data) -> None:
     assert [r["id"] for r in block["results"]] == [str(deal.contact_id), str(extra[0])]
     assert block["paging"]["next"]["after"]
     assert pages == [[deal.contact_id, extra[0]], extra[1:]]
+
+
+async def test_a_merge_keeps_one_record_and_moves_the_associations(data) -> None:
+    sim = create_simulator(data=data)
+    keep = next(c for c in data.contacts if c.deleted_at is None)
+    gone = next(
+        c
+        for c in data.contacts
+        if c.deleted_at is None
+        and c.id != keep.id
+        and any(d.contact_id == c.id for d in data.deals)
+    )
+    pointing = [d for d in data.deals if d.contact_id == gone.id]
+    at = data.anchor + timedelta(hours=1)
+    sim.merge("contacts", keep.id, gone.id, at)
+    async with client_for(sim) as client:
+        pages = [
+            (await client.get("/crm/v3/objects/contacts", params=p)).json()["results"]
+            for p in (
+                {"limit": 1},
+                {"limit": 1, "after": str(gone.id)},
+                {"limit": 100, "archived": "true"},
+            )
+        ]
+        read = await client.post(
+            "/crm/v4/associations/deals/contacts/batch/read",
+            json={"inputs": [{"id": str(d.id)} for d in pointing]},
+        )
+    (kept,), (after_gone,), archived = pages
+    assert kept["id"] == str(keep.id) and after_gone["id"] != str(gone.id)
+    assert str(gone.id) not in {r["id"] for r in archived}
+    assert kept["properties"]["hs_merged_object_ids"] == str(gone.id)
+    assert kept["properties"]["lastmodifieddate"] == at.isoformat().replace("+00:00", ".000Z")
+    targets = [t["toObjectId"] for r in read.json()["results"] for t in r["to"]]
+    assert pointing and targets == [keep.id] * len(pointing)

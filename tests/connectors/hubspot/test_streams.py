@@ -293,6 +293,26 @@ async def test_associations_cut_short_in_a_list_are_read_in_full_page_by_page(ht
 
 
 @respx.mock
+async def test_ids_merged_into_a_record_are_deleted_with_the_archived(http) -> None:
+    company = {**load("companies.json")["results"][0]}
+    company["properties"] = {**company["properties"], "hs_merged_object_ids": "5001;5002"}
+    listing = respx.get(f"{BASE}/crm/v3/objects/companies", params={"archived": "false"}).mock(
+        return_value=httpx.Response(200, json={"results": [company]})
+    )
+    respx.get(f"{BASE}/crm/v3/objects/companies", params={"archived": "true"}).mock(
+        return_value=httpx.Response(200, json={"results": [{"id": "17", "archived": True}]})
+    )
+    result = await drive(streams.CompaniesStream(), full_ctx(), http)
+    assert "hs_merged_object_ids" in listing.calls[0].request.url.params["properties"]
+    assert [r.remote_id for r in result.records] == [company["id"]]
+    assert result.deleted == [
+        (AccountRecord, "17"),
+        (AccountRecord, "5001"),
+        (AccountRecord, "5002"),
+    ]
+
+
+@respx.mock
 async def test_engagement_stream_maps_its_own_type(http) -> None:
     respx.get(f"{BASE}/crm/v3/objects/meetings", params={"archived": "false"}).mock(
         return_value=httpx.Response(200, json={"results": load("engagements.json")["meetings"]})
