@@ -2,13 +2,16 @@
 
 It answers what the connector reads, in HubSpot's shapes: object lists paged with
 ``after`` (``archived``, ``associations``), search with filters, one sort, ``limit`` up to
-200 and the 10,000-result cap (400 past it), v4 association batch reads, deal pipelines,
-owners, the OAuth refresh, 401/400/429 error bodies and the ``X-HubSpot-RateLimit-*``
-headers, with optional rate limits of its own (per 10 s, and per second for search).
+200 and the 10,000-result cap (400 past it), v4 association batch reads and object batch
+reads (:mod:`._simbatch`: associations paged per object, ``propertiesWithHistory`` at most
+50 records a read), merges (:mod:`._simedits`), deal pipelines, owners, the OAuth refresh,
+401/400/429 error bodies and the ``X-HubSpot-RateLimit-*`` headers, with optional rate
+limits of its own (per 10 s, and per second for search).
 
 It is fast by construction: each object's JSON is rendered once (with and without its
 associations) and pages are byte slices joined together. Change the business through
-``simulator.data`` (``edit_deals``, ``delete``), then call :meth:`HubSpotSimulator.refresh`.
+``simulator.data`` (``edit_deals``, ``delete``), then call :meth:`HubSpotSimulator.refresh`;
+``associate`` and ``merge`` change the rendered portal and survive refreshes.
 
 Run alone: ``python -m connectors.hubspot.simulator --port 8765 --seed 1 --deals 1000``.
 """

@@ -3,13 +3,16 @@
 CRM objects (companies, contacts, leads, deals, engagements) share one base:
 
 - a full read pages through ``GET /crm/v3/objects/{type}`` with ``properties`` and
-  ``associations`` (100 a page, ``paging.next.after``);
+  ``associations`` (100 a page, ``paging.next.after``; deals 50 a page, with
+  ``propertiesWithHistory=dealstage``);
 - an incremental read searches ``POST /crm/v3/objects/{type}/search`` on the last-modified
   property from the cursor minus the look-back, sorted ascending (see :mod:`._search` for
   how the 10,000-result cap and equal timestamps are handled). Search results carry no
-  associations, so each search page is followed by one v4 association batch read per
-  associated type, and the page's records are handed to the engine with the last of them;
-- deletions are the archived records, ``GET /crm/v3/objects/{type}?archived=true``.
+  associations nor history, so each search page is followed by v4 association batch
+  reads and, for deals, history batch reads (:mod:`._chain`), and the page's records are
+  handed to the engine with the last of them;
+- deletions are the archived records, ``GET /crm/v3/objects/{type}?archived=true``, and
+  the ids merged into records read by the run (``hs_merged_object_ids``).
 """
 
 from __future__ import annotations
