@@ -101,8 +101,9 @@ async def test_deals_full_read_pages_with_stage_properties_and_deletions(http) -
     assert result.cursor == Cursor(datetime(2024, 6, 28, 15, 5, 11, 320000, tzinfo=UTC), "18000001")
 
 
+@pytest.mark.parametrize("prefetch", [False, True])
 @respx.mock
-async def test_deals_incremental_search_then_associations(http) -> None:
+async def test_deals_incremental_search_then_associations(http, prefetch: bool) -> None:
     respx.get(f"{BASE}/crm/v3/pipelines/deals").mock(
         return_value=httpx.Response(200, json=load("pipelines.json"))
     )
@@ -164,7 +165,7 @@ async def test_deals_incremental_search_then_associations(http) -> None:
         lookback=timedelta(minutes=10),
         now=now,
     )
-    result = await drive(streams.DealsStream(), ctx, http)
+    result = await drive(streams.DealsStream(), ctx, http, prefetch=prefetch)
 
     sent = body(search.calls[0])
     since_ms = int((cursor.updated_at - timedelta(minutes=10)).timestamp() * 1000)
@@ -228,8 +229,11 @@ async def test_incremental_search_without_changes_ends_after_one_request(http) -
     assert search.call_count == 1 and result.records == [] and result.cursor is None
 
 
+@pytest.mark.parametrize("prefetch", [False, True])
 @respx.mock
-async def test_associations_cut_short_in_a_list_are_read_in_full_page_by_page(http) -> None:
+async def test_associations_cut_short_in_a_list_are_read_in_full_page_by_page(
+    http, prefetch: bool
+) -> None:
     calls = load("engagements.json")["calls"]
     truncated = {
         **calls[0],
@@ -278,7 +282,7 @@ async def test_associations_cut_short_in_a_list_are_read_in_full_page_by_page(ht
             ),
         ]
     )
-    result = await drive(streams.CallsStream(), full_ctx(), http)
+    result = await drive(streams.CallsStream(), full_ctx(), http, prefetch=prefetch)
 
     assert [body(c) for c in pages.calls] == [
         {"inputs": [{"id": call_id}]},
