@@ -102,18 +102,8 @@ def lookback_command(
 ) -> None:
     """Set how far incremental syncs of a connection re-read before their last cursor."""
     check_lookback(minutes)
-
-    async def _set() -> dict[str, object]:
-        async with database() as (_, sessions), sessions() as session:
-            connection = await session.get(Connection, connection_id)
-            if connection is None:
-                raise NotFoundError(f"connection {connection_id!r} not found")
-            connection.lookback_minutes = minutes
-            await session.commit()
-            return {"id": connection.id, "lookback_minutes": minutes}
-
-    data = run(_set())
-    emit(data, as_json=as_json, created_id=None)
+    run(_update(connection_id, lookback_minutes=minutes))
+    emit({"id": connection_id, "lookback_minutes": minutes}, as_json=as_json, created_id=None)
 
 
 @app.command("schedule")
@@ -128,15 +118,16 @@ def schedule_command(
     if [every is not None, cron is not None, off].count(True) != 1:
         raise ValidationError("give exactly one of --every INTERVAL, --cron EXPR or --off")
     text = None if off else parse_schedule(every or cron or "").text
+    run(_update(connection_id, schedule=text))
+    emit({"id": connection_id, "schedule": text or "manual"}, as_json=as_json, created_id=None)
 
-    async def _set() -> dict[str, object]:
-        async with database() as (_, sessions), sessions() as session:
-            connection = await session.get(Connection, connection_id)
-            if connection is None:
-                raise NotFoundError(f"connection {connection_id!r} not found")
-            connection.schedule = text
-            await session.commit()
-            return {"id": connection.id, "schedule": text or "manual"}
 
-    data = run(_set())
-    emit(data, as_json=as_json, created_id=None)
+async def _update(connection_id: str, **values: object) -> None:
+    """Set columns of one connection; NotFoundError when there is no such connection."""
+    async with database() as (_, sessions), sessions() as session:
+        connection = await session.get(Connection, connection_id)
+        if connection is None:
+            raise NotFoundError(f"connection {connection_id!r} not found")
+        for name, value in values.items():
+            setattr(connection, name, value)
+        await session.commit()
