@@ -12,7 +12,8 @@ from core.models import Connection
 from core.plugins import connector_classes, create_plugin_manager
 from core.secrets import Vault
 from core.settings import get_settings
-from core.sync.connections import create_connection
+from core.sync.connections import check_lookback, create_connection
+from core.sync.connector import DEFAULT_LOOKBACK
 from core.sync.schedules import parse_schedule
 
 app = typer.Typer(help="Connections to CRM accounts.", no_args_is_help=True)
@@ -44,6 +45,13 @@ def add(
     schedule: Annotated[
         str | None, typer.Option(help="Sync schedule: an interval (15m, 1h) or a cron expression.")
     ] = None,
+    lookback_minutes: Annotated[
+        int | None,
+        typer.Option(
+            "--lookback-minutes",
+            help="Minutes incremental syncs re-read before the last cursor (default 10).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Add a connection; prints its id on the last line. Credentials are stored encrypted."""
@@ -65,6 +73,7 @@ def add(
                 credentials=credentials,
                 base_url=base_url,
                 name=name,
+                lookback_minutes=lookback_minutes,
             )
             connection.schedule = schedule
             await session.commit()
@@ -74,10 +83,27 @@ def add(
                 "connector": connection.connector,
                 "schedule": connection.schedule or "manual",
                 "base_url": connection.base_url or classes[connector].default_base_url,
+                "lookback_minutes": lookback_or_default(connection.lookback_minutes),
             }
 
     data = run(_add())
     emit(data, as_json=as_json, created_id=str(data["id"]))
+
+
+def lookback_or_default(minutes: int | None) -> int:
+    return int(DEFAULT_LOOKBACK.total_seconds() // 60) if minutes is None else minutes
+
+
+@app.command("lookback")
+def lookback_command(
+    connection_id: str,
+    minutes: Annotated[int, typer.Argument(help="Minutes, 0 to a week (10080).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Set how far incremental syncs of a connection re-read before their last cursor."""
+    check_lookback(minutes)
+    run(_update(connection_id, lookback_minutes=minutes))
+    emit({"id": connection_id, "lookback_minutes": minutes}, as_json=as_json, created_id=None)
 
 
 @app.command("schedule")
@@ -92,15 +118,16 @@ def schedule_command(
     if [every is not None, cron is not None, off].count(True) != 1:
         raise ValidationError("give exactly one of --every INTERVAL, --cron EXPR or --off")
     text = None if off else parse_schedule(every or cron or "").text
+    run(_update(connection_id, schedule=text))
+    emit({"id": connection_id, "schedule": text or "manual"}, as_json=as_json, created_id=None)
 
-    async def _set() -> dict[str, object]:
-        async with database() as (_, sessions), sessions() as session:
-            connection = await session.get(Connection, connection_id)
-            if connection is None:
-                raise NotFoundError(f"connection {connection_id!r} not found")
-            connection.schedule = text
-            await session.commit()
-            return {"id": connection.id, "schedule": text or "manual"}
 
-    data = run(_set())
-    emit(data, as_json=as_json, created_id=None)
+async def _update(connection_id: str, **values: object) -> None:
+    """Set columns of one connection; NotFoundError when there is no such connection."""
+    async with database() as (_, sessions), sessions() as session:
+        connection = await session.get(Connection, connection_id)
+        if connection is None:
+            raise NotFoundError(f"connection {connection_id!r} not found")
+        for name, value in values.items():
+            setattr(connection, name, value)
+        await session.commit()

@@ -61,9 +61,10 @@ def stage_history(
 ) -> list[DealStageHistoryRecord]:
     """Stays of a deal in its stages.
 
-    From ``propertiesWithHistory.dealstage`` when the read asked for it (every visit),
-    otherwise from the ``hs_date_entered_<stage>`` / ``hs_date_exited_<stage>`` properties
-    (the last visit of each stage). A stay ends when the next one starts.
+    From ``propertiesWithHistory.dealstage`` when the read asked for it (every visit, also
+    re-entries: each is its own row), otherwise from the ``hs_date_entered_<stage>`` /
+    ``hs_date_exited_<stage>`` properties (the last visit of each stage). A stay ends when
+    the next one starts; the current stay has no exit.
     """
     entries: list[tuple[datetime, str]] = []
     history = (raw.get("propertiesWithHistory") or {}).get("dealstage")
@@ -84,7 +85,7 @@ def stage_history(
             for prefix in settings.DATE_EXITED_PREFIXES:
                 if name.startswith(prefix):
                     exits[name[len(prefix) :]] = v.parse_datetime(str(value), name)
-    unique = sorted(set(entries))
+    unique = _visits(sorted(set(entries)))
     records = []
     for index, (entered, stage) in enumerate(unique):
         exited = unique[index + 1][0] if index + 1 < len(unique) else exits.get(stage)
@@ -102,6 +103,20 @@ def stage_history(
             )
         )
     return records
+
+
+def _visits(entries: list[tuple[datetime, str]]) -> list[tuple[datetime, str]]:
+    """Entries in time order without the repeats of an unchanged stage.
+
+    The history lists every write of ``dealstage``, also one that sets the stage it already
+    had (imports, workflows): that is no new visit, so the stay goes on from its first entry.
+    A stage left and entered again later is a new visit and is kept.
+    """
+    visits: list[tuple[datetime, str]] = []
+    for at, stage in entries:
+        if not visits or visits[-1][1] != stage:
+            visits.append((at, stage))
+    return visits
 
 
 def map_deal(

@@ -93,12 +93,14 @@ def stage_id(stage: SimStage, pipelines: list[SimPipeline]) -> str:
 
 @dataclass(slots=True)
 class Rendered:
-    """One CRM object: its v3 JSON (without associations), associations, search keys."""
+    """One CRM object: its v3 JSON (without associations), associations, search keys,
+    and the history of the properties that have one (newest first, as HubSpot lists it)."""
 
     id: int
     body: dict[str, Any]
     associations: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     archived: bool = False
+    history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 def _assoc(from_type: str, to_type: str, *ids: int | None) -> list[dict[str, str]]:
@@ -268,12 +270,22 @@ def deal(d: SimDeal, data: Dataset, stage_ids: dict[int, str]) -> Rendered:
         if index + 1 < len(d.history):
             props[f"hs_date_exited_{stage_ids[sid]}"] = iso(d.history[index + 1][1])
     body = _object(d.id, props, d.created_at, d.updated_at, d.deleted_at)
+    stages = [
+        {
+            "value": stage_ids[sid],
+            "timestamp": iso(entered),
+            "sourceType": "CRM_UI",
+            "sourceId": f"userId:{9_000_000 + d.owner_id}",
+            "updatedByUserId": 9_000_000 + d.owner_id,
+        }
+        for sid, entered in reversed(d.history)
+    ]
     assoc = {
         "companies": _assoc("deals", "companies", d.account_id),
         "contacts": _assoc("deals", "contacts", d.contact_id),
         "leads": _assoc("deals", "leads", d.lead_id),
     }
-    return Rendered(d.id, body, assoc, d.deleted_at is not None)
+    return Rendered(d.id, body, assoc, d.deleted_at is not None, {"dealstage": stages})
 
 
 def engagement(a: SimActivity) -> tuple[str, Rendered]:

@@ -22,6 +22,10 @@ LIST_PAGE_SIZE = 100
 #: Search endpoints: at most 200 records a page, and never more than 10,000 per query.
 SEARCH_PAGE_SIZE = 200
 SEARCH_RESULT_CAP = 10_000
+#: Reads asking for ``propertiesWithHistory`` (lists and batch reads) return at most 50
+#: records (HubSpot: the history "reduces the maximum number of objects" of a read; larger
+#: pages are refused with a 400).
+HISTORY_PAGE_SIZE = 50
 #: v4 association batch reads take up to 1,000 ids; a search page never has more than 200.
 ASSOCIATION_BATCH_SIZE = 1_000
 
@@ -43,6 +47,8 @@ RATE_LIMIT_HEADERS = (
     "X-HubSpot-RateLimit-Secondly-Remaining",
 )
 
+#: Ids merged into a record (``;``-separated): the merged-away records no longer exist.
+MERGED_PROPERTY = "hs_merged_object_ids"
 #: Calculated per-stage deal properties; the stage id is appended.
 DATE_ENTERED_PREFIXES = ("hs_date_entered_", "hs_v2_date_entered_")
 DATE_EXITED_PREFIXES = ("hs_date_exited_", "hs_v2_date_exited_")
@@ -122,6 +128,7 @@ COMPANIES = ObjectType(
         "hs_analytics_source",
         "createdate",
         "hs_lastmodifieddate",
+        MERGED_PROPERTY,
     ),
     created_property="createdate",
 )
@@ -138,6 +145,7 @@ CONTACTS = ObjectType(
         "hs_analytics_source",
         "createdate",
         "lastmodifieddate",
+        MERGED_PROPERTY,
         *(LIFECYCLE_DATE.format(stage) for stage in LIFECYCLE_STAGES),
     ),
     associations=("companies",),
@@ -177,6 +185,7 @@ DEALS = ObjectType(
         "hubspot_owner_id",
         "hs_deal_stage_probability",
         "hs_mrr",
+        MERGED_PROPERTY,
     ),
     associations=("companies", "contacts", "leads"),
     created_property="createdate",

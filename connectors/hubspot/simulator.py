@@ -2,13 +2,16 @@
 
 It answers what the connector reads, in HubSpot's shapes: object lists paged with
 ``after`` (``archived``, ``associations``), search with filters, one sort, ``limit`` up to
-200 and the 10,000-result cap (400 past it), v4 association batch reads, deal pipelines,
-owners, the OAuth refresh, 401/400/429 error bodies and the ``X-HubSpot-RateLimit-*``
-headers, with optional rate limits of its own (per 10 s, and per second for search).
+200 and the 10,000-result cap (400 past it), v4 association batch reads and object batch
+reads (:mod:`._simbatch`: associations paged per object, ``propertiesWithHistory`` at most
+50 records a read), merges (:mod:`._simedits`), deal pipelines, owners, the OAuth refresh,
+401/400/429 error bodies and the ``X-HubSpot-RateLimit-*`` headers, with optional rate
+limits of its own (per 10 s, and per second for search).
 
 It is fast by construction: each object's JSON is rendered once (with and without its
 associations) and pages are byte slices joined together. Change the business through
-``simulator.data`` (``edit_deals``, ``delete``), then call :meth:`HubSpotSimulator.refresh`.
+``simulator.data`` (``edit_deals``, ``delete``), then call :meth:`HubSpotSimulator.refresh`;
+``associate`` and ``merge`` change the rendered portal and survive refreshes.
 
 Run alone: ``python -m connectors.hubspot.simulator --port 8765 --seed 1 --deals 1000``.
 """
@@ -21,6 +24,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -28,7 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from connectors.hubspot import _render, settings
+from connectors.hubspot import _render, _simbatch, _simedits, settings
 from connectors.hubspot._simerrors import HubSpotErrorBodies, error_body, rate_limit_body
 from connectors.hubspot._simsearch import SearchError, SearchIndex, run_search
 from core.simulation.dataset import Dataset, generate
@@ -38,6 +42,8 @@ REFRESH_TOKEN = "sim-hubspot-refresh-token"  # noqa: S105
 CLIENT_ID = "sim-client-id"
 CLIENT_SECRET = "sim-client-secret"  # noqa: S105
 DAILY_LIMIT = 1_000_000
+#: Associated objects of one type a read returns per object before paging them.
+ASSOCIATION_PAGE = 100
 _MODIFIED = {"contacts": settings.CONTACTS.modified_property}
 
 
@@ -60,10 +66,10 @@ class _ObjectStore:
             cached = self._plain[record.id] = json.dumps(record.body).encode()
         return cached
 
-    def with_associations(self, record: _render.Rendered) -> bytes:
+    def with_associations(self, record: _render.Rendered, page: int) -> bytes:
         cached = self._with_assoc.get(record.id)
         if cached is None:
-            assoc = {k: {"results": v} for k, v in record.associations.items() if v}
+            assoc = _simbatch.embedded(record, page)
             cached = json.dumps({**record.body, "associations": assoc}).encode()
             self._with_assoc[record.id] = cached
         return cached
@@ -71,7 +77,8 @@ class _ObjectStore:
 
 class HubSpotSimulator:
     """The simulated portal. ``rate_limit``: requests per 10 s; ``search_rate``: search
-    requests per second; ``daily_limit``: requests per day (429 ``DAILY`` beyond it)."""
+    requests per second; ``daily_limit``: requests per day (429 ``DAILY`` beyond it);
+    ``association_page``: associated objects per object in one page (lists and v4 reads)."""
 
     def __init__(
         self,
@@ -80,6 +87,7 @@ class HubSpotSimulator:
         rate_limit: int | None = None,
         search_rate: int | None = None,
         daily_limit: int = DAILY_LIMIT,
+        association_page: int = ASSOCIATION_PAGE,
     ) -> None:
         self.data = data
         self.rate_limit = rate_limit
@@ -91,6 +99,7 @@ class HubSpotSimulator:
         self.throttled: dict[str, int] = {}
         #: Search requests received (throttled ones included).
         self.searches = 0
+        self.association_page = association_page
         self.tokens = {ACCESS_TOKEN}
         self.requests = 0
         self._window: deque[float] = deque()
@@ -99,13 +108,25 @@ class HubSpotSimulator:
         self.owners: list[bytes] = []
         self.pipelines = b""
         self.rates: list[bytes] = []
+        self.edits: list[_simedits.Edit] = []
         self.refresh()
         self.app = Starlette(routes=self._routes())
         self.app.state.simulator = self
 
+    def associate(self, from_type: str, from_id: int, to_type: str, to_ids: list[int]) -> None:
+        """Associate one more object with ``to_ids`` (unlabeled; kept across refreshes)."""
+        self.edits.append(_simedits.Association(from_type, from_id, to_type, tuple(to_ids)))
+        self.refresh()
+
+    def merge(self, object_type: str, keep_id: int, merged_id: int, at: datetime) -> None:
+        """Merge ``merged_id`` into ``keep_id`` at ``at``, as HubSpot does (see _simedits)."""
+        self.edits.append(_simedits.Merge(object_type, keep_id, merged_id, at))
+        self.refresh()
+
     def refresh(self) -> None:
         """Re-render everything from ``self.data`` (after edits or deletions)."""
         objects = _render.render(self.data)
+        _simedits.apply(objects, self.edits)
         self.stores = {
             name: _ObjectStore(items, _MODIFIED.get(name, "hs_lastmodifieddate"))
             for name, items in objects.items()
@@ -124,6 +145,11 @@ class HubSpotSimulator:
             Route(
                 "/crm/v3/objects/{object_type}/search",
                 self._guard(self.search, search=True),
+                methods=["POST"],
+            ),
+            Route(
+                "/crm/v3/objects/{object_type}/batch/read",
+                self._guard(self.batch_read),
                 methods=["POST"],
             ),
             Route("/crm/v3/objects/{object_type}", self._guard(self.list_objects), methods=["GET"]),
@@ -244,13 +270,25 @@ class HubSpotSimulator:
         records, ids = (
             (store.archived, store.archived_ids) if archived else (store.live, store.live_ids)
         )
-        limit = _limit(request, default=10, maximum=settings.LIST_PAGE_SIZE)
+        history = [n for n in (params.get("propertiesWithHistory") or "").split(",") if n]
+        maximum = settings.HISTORY_PAGE_SIZE if history else settings.LIST_PAGE_SIZE
+        limit = _limit(request, default=10, maximum=maximum)
+        if history and int(params.get("limit") or 0) > maximum:
+            message = f"limit must be at most {maximum} when propertiesWithHistory is requested"
+            return JSONResponse(error_body(message, "VALIDATION_ERROR"), status_code=400)
         after = params.get("after")
         start = bisect.bisect_left(ids, int(after)) if after else 0
         chunk = records[start : start + limit]
-        render = store.with_associations if params.get("associations") else store.plain
+        if params.get("associations"):
+            rendered = [store.with_associations(r, self.association_page) for r in chunk]
+        else:
+            rendered = [store.plain(r) for r in chunk]
+        if history:
+            rendered = [
+                _simbatch.with_history(b, r, history) for b, r in zip(rendered, chunk, strict=True)
+            ]
         nxt = str(records[start + limit].id) if start + limit < len(records) else None
-        return _json(_page([render(r) for r in chunk], nxt))
+        return _json(_page(rendered, nxt))
 
     async def search(self, request: Request) -> Response:
         store = self.stores.get(request.path_params["object_type"])
@@ -264,55 +302,35 @@ class HubSpotSimulator:
         return _json(b'{"total":%d,' % total + body[1:])
 
     async def batch_associations(self, request: Request) -> Response:
-        from_store = self.stores.get(request.path_params["from_type"])
+        from_type = request.path_params["from_type"]
         to_type = request.path_params["to_type"]
+        from_store = self.stores.get(from_type)
         if from_store is None or to_type not in self.stores:
-            return _not_found(f"{request.path_params['from_type']} -> {to_type}")
-        inputs = (await request.json()).get("inputs") or []
-        results, missing = [], []
-        for item in inputs:
-            record = from_store.by_id.get(int(item["id"]))
-            targets = record.associations.get(to_type) if record else None
-            if not targets:
-                missing.append(str(item["id"]))
-                continue
-            results.append(
-                {
-                    "from": {"id": str(item["id"])},
-                    "to": [
-                        {"toObjectId": int(target_id), "associationTypes": types}
-                        for target_id, types in _v4_targets(targets)
-                    ],
-                }
-            )
-        body: dict[str, Any] = {"status": "COMPLETE", "results": results}
-        if missing:
-            body["numErrors"] = len(missing)
-            body["errors"] = [
-                error_body(
-                    f"No {to_type} is associated with {request.path_params['from_type']}.",
-                    "OBJECT_NOT_FOUND",
-                    context={"fromObjectId": missing},
-                )
-            ]
-        return JSONResponse(body, status_code=207 if missing else 200)
-
-
-def _v4_targets(entries: list[dict[str, str]]) -> list[tuple[str, list[dict[str, Any]]]]:
-    """v3 association entries grouped per target, as v4 association types."""
-    grouped: dict[str, list[dict[str, Any]]] = {}
-    for entry in entries:
-        primary = not entry["type"].endswith("_unlabeled") and any(
-            e["id"] == entry["id"] and e["type"].endswith("_unlabeled") for e in entries
+            return _not_found(f"{from_type} -> {to_type}")
+        return await self._batch(
+            request,
+            lambda body: _simbatch.associations(
+                from_store.by_id, from_type, to_type, body, self.association_page
+            ),
         )
-        grouped.setdefault(entry["id"], []).append(
-            {
-                "category": "HUBSPOT_DEFINED",
-                "typeId": 1 if primary else 2,
-                "label": "Primary" if primary else None,
-            }
+
+    async def batch_read(self, request: Request) -> Response:
+        object_type = request.path_params["object_type"]
+        store = self.stores.get(object_type)
+        if store is None:
+            return _not_found(object_type)
+        return await self._batch(
+            request, lambda body: _simbatch.objects(store.by_id, object_type, body)
         )
-    return list(grouped.items())
+
+    async def _batch(
+        self, request: Request, answer: Callable[[Any], tuple[int, dict[str, Any]]]
+    ) -> Response:
+        try:
+            status, body = answer(json.loads(await request.body() or b"null"))
+        except (ValueError, KeyError, TypeError) as exc:
+            return JSONResponse(error_body(str(exc), "VALIDATION_ERROR"), status_code=400)
+        return JSONResponse(body, status_code=status)
 
 
 def _limit(request: Request, *, default: int, maximum: int) -> int:

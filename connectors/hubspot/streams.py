@@ -3,13 +3,16 @@
 CRM objects (companies, contacts, leads, deals, engagements) share one base:
 
 - a full read pages through ``GET /crm/v3/objects/{type}`` with ``properties`` and
-  ``associations`` (100 a page, ``paging.next.after``);
+  ``associations`` (100 a page, ``paging.next.after``; deals 50 a page, with
+  ``propertiesWithHistory=dealstage``);
 - an incremental read searches ``POST /crm/v3/objects/{type}/search`` on the last-modified
   property from the cursor minus the look-back, sorted ascending (see :mod:`._search` for
   how the 10,000-result cap and equal timestamps are handled). Search results carry no
-  associations, so each search page is followed by one v4 association batch read per
-  associated type, and the page's records are handed to the engine with the last of them;
-- deletions are the archived records, ``GET /crm/v3/objects/{type}?archived=true``.
+  associations nor history, so each search page is followed by v4 association batch
+  reads and, for deals, history batch reads (:mod:`._chain`), and the page's records are
+  handed to the engine with the last of them;
+- deletions are the archived records, ``GET /crm/v3/objects/{type}?archived=true``, and
+  the ids merged into records read by the run (``hs_merged_object_ids``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
-from connectors.hubspot import _search, mapping, settings
+from connectors.hubspot import _chain, _search, mapping, settings
 from connectors.hubspot._values import parse_datetime
 from core.sync.connector import Cursor, HttpClient, Request, Stream, StreamContext
 from core.sync.errors import RequestFailed
@@ -120,20 +123,32 @@ class ObjectStream(Stream):
     paginator = _AFTER
 
     def __init__(self) -> None:
-        #: Search results waiting for their associations, by id.
-        self._pending: dict[str, dict[str, Any]] = {}
-        self._association_index = 0
-        #: The search request that follows a chain of association reads.
-        self._resume: dict[tuple[str, ...], Request | None] = {}
+        #: The page being completed by follow-up reads (see :mod:`._chain`).
+        self._chain: _chain.Chain | None = None
+        #: What each page gives, by id(page), until extract / next_request take it: the
+        #: engine asks for the next request before extracting a page (it prefetches), a
+        #: plain loop does it the other way round; whichever comes first works the page out.
+        self._records: dict[int, list[Mapping[str, Any]]] = {}
+        self._next: dict[int, Request | None] = {}
+        self._handed: Request | None = None
+        #: Ids merged away into records read by this run, to be deleted with the archived.
+        self._merged: set[str] = set()
 
     def properties(self, ctx: StreamContext) -> list[str]:
         return [*self.object_type.properties, *extra_properties(ctx)]
 
+    def with_history(self) -> bool:
+        """True when reads ask for ``propertiesWithHistory`` (deal stage visits)."""
+        return False
+
     def first_request(self, ctx: StreamContext) -> Request:
         since = ctx.since()
         if since is None:
-            return self._list_request(ctx, archived=False)
-        return _search.first_request(self.object_type, self.properties(ctx), since, ctx.now)
+            self._handed = self._list_request(ctx, archived=False)
+        else:
+            properties = self.properties(ctx)
+            self._handed = _search.first_request(self.object_type, properties, since, ctx.now)
+        return self._handed
 
     def _list_request(self, ctx: StreamContext, *, archived: bool) -> Request:
         params: dict[str, Any] = {"limit": settings.LIST_PAGE_SIZE}
@@ -144,56 +159,66 @@ class ObjectStream(Stream):
             params["properties"] = ",".join(self.properties(ctx))
             if self.object_type.associations:
                 params["associations"] = ",".join(self.object_type.associations)
+            if self.with_history():
+                params["propertiesWithHistory"] = _chain.HISTORY_PROPERTY
+                params["limit"] = settings.HISTORY_PAGE_SIZE
             params["archived"] = "false"
         return Request("GET", f"{settings.OBJECTS_PATH}/{self.object_type.name}", params=params)
 
     def next_request(self, page: Any, request: Request, ctx: StreamContext) -> Request | None:
-        if _search.is_search(request):
-            nxt = _search.next_request(page, request)
-            ids = tuple(str(r["id"]) for r in _results(page))
-            if not ids or not self.object_type.associations:
-                return nxt
-            self._resume[ids] = nxt
-            return self._association_request(0, ids)
-        if _is_association(request):
-            ids = tuple(str(item["id"]) for item in request.json["inputs"])
-            index = self.object_type.associations.index(request.path.split("/")[-3]) + 1
-            if index < len(self.object_type.associations):
-                return self._association_request(index, ids)
-            return self._resume.pop(ids, None)
-        return super().next_request(page, request, ctx)
-
-    def _association_request(self, index: int, ids: tuple[str, ...]) -> Request:
-        to_type = self.object_type.associations[index]
-        path = f"{settings.ASSOCIATIONS_V4_PATH}/{self.object_type.name}/{to_type}/batch/read"
-        return Request("POST", path, json={"inputs": [{"id": i} for i in ids]})
+        key = id(page)
+        if key not in self._next:
+            self._work_out(page, request)
+        self._handed = self._next.pop(key)
+        return self._handed
 
     def extract(self, page: Any) -> Sequence[Mapping[str, Any]]:
-        results = _results(page)
-        if not isinstance(page, Mapping):
-            return results
-        if "total" in page:  # a search page
-            if not self.object_type.associations or not results:
-                return results
-            self._pending = {str(r["id"]): {**r, "associations": {}} for r in results}
-            self._association_index = 0
-            return []
-        if (results and "from" in results[0]) or (not results and self._pending):
-            return self._merge_associations(results)
-        return results
+        key = id(page)
+        if key not in self._records and self._handed is not None:
+            self._work_out(page, self._handed)
+        return self._records.pop(key, [])
 
-    def _merge_associations(self, results: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        to_type = self.object_type.associations[self._association_index]
-        for item in results:
-            target = self._pending.get(str((item.get("from") or {}).get("id")))
-            if target is not None:
-                converted = _v3_associations(item, self.object_type.name, to_type)
-                target["associations"][to_type] = {"results": converted}
-        self._association_index += 1
-        if self._association_index < len(self.object_type.associations):
-            return []
-        merged, self._pending = list(self._pending.values()), {}
-        return merged
+    def _work_out(self, page: Any, request: Request) -> None:
+        """The records ``page`` completes and the request after it."""
+        key, chain = id(page), self._chain
+        if chain is not None and request is chain.outstanding:
+            chain.absorb(page)
+            nxt = chain.next()
+            if nxt is None:
+                self._chain = None
+                self._records[key] = self._seen(chain.pending.values())
+                self._next[key] = chain.resume
+            else:
+                self._records[key], self._next[key] = [], nxt
+            return
+        results = _results(page)
+        following = self._next_page(page, request)
+        if not isinstance(page, Mapping) or not results:
+            chain = None
+        elif "total" in page:  # a search page
+            chain = _chain.for_search_page(self.object_type, results, self.with_history())
+        else:
+            chain = _chain.for_list_page(self.object_type, results)
+        if chain is None:
+            self._records[key], self._next[key] = self._seen(results), following
+            return
+        chain.resume, self._chain = following, chain
+        self._records[key], self._next[key] = [], chain.next()
+
+    def _seen(self, records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+        """``records``, noting the ids merged into them (HubSpot keeps one record of a
+        merge and lists the others in ``hs_merged_object_ids``: they must not count twice)."""
+        out = list(records)
+        for raw in out:
+            merged = (raw.get("properties") or {}).get(settings.MERGED_PROPERTY)
+            if merged:
+                self._merged.update(i.strip() for i in str(merged).split(";") if i.strip())
+        return out
+
+    def _next_page(self, page: Any, request: Request) -> Request | None:
+        if _search.is_search(request):
+            return _search.next_request(page, request)
+        return _AFTER.next_request(page, request)
 
     def cursor_of(self, raw: Mapping[str, Any]) -> Cursor | None:
         value = (raw.get("properties") or {}).get(self.object_type.modified_property)
@@ -205,36 +230,17 @@ class ObjectStream(Stream):
     def deletions_request(self, ctx: StreamContext) -> Request | None:
         return self._list_request(ctx, archived=True)
 
+    def next_deletions_request(
+        self, page: Any, request: Request, ctx: StreamContext
+    ) -> Request | None:
+        return _AFTER.next_request(page, request)
+
     def extract_deleted(self, page: Any) -> Sequence[tuple[type[Record], str]]:
-        return [(self.record_class, str(r["id"])) for r in _results(page) if r.get("id")]
-
-
-def _is_association(request: Request) -> bool:
-    return request.path.startswith(settings.ASSOCIATIONS_V4_PATH)
-
-
-def _v3_associations(item: Mapping[str, Any], from_type: str, to_type: str) -> list[dict[str, str]]:
-    """A v4 batch association result in the v3 list shape.
-
-    v3 names each association type: ``deal_to_company`` for the primary (or the only,
-    unlabeled) one, ``deal_to_company_unlabeled`` next to a primary, and the label for
-    custom labels; an id appears once per type, as v3 lists do.
-    """
-    base = f"{settings.SINGULAR[from_type]}_to_{settings.SINGULAR[to_type]}"
-    converted = []
-    for target in item.get("to") or ():
-        types = list(target.get("associationTypes") or ())
-        labels = [t.get("label") for t in types]
-        has_primary = "Primary" in labels
-        for label in labels or [None]:
-            if label == "Primary" or (label is None and not has_primary):
-                name = base
-            elif label is None:
-                name = f"{base}_unlabeled"
-            else:
-                name = f"{base}_{str(label).lower().replace(' ', '_')}"
-            converted.append({"id": str(target["toObjectId"]), "type": name})
-    return converted
+        """Archived records, and (with the first page) the records merged away this run."""
+        deleted = [(self.record_class, str(r["id"])) for r in _results(page) if r.get("id")]
+        deleted += [(self.record_class, i) for i in sorted(self._merged)]
+        self._merged.clear()
+        return deleted
 
 
 class CompaniesStream(ObjectStream):
@@ -295,7 +301,9 @@ class LeadsStream(ObjectStream):
 
 
 class DealsStream(ObjectStream):
-    """Deals with their stage history, read from the per-stage entry date properties."""
+    """Deals with their stage history: every visit of every stage, from the history of
+    ``dealstage`` (the per-stage entry/exit dates are read too, for portals or records
+    without history)."""
 
     name = "deals"
     object_type = settings.DEALS
@@ -307,6 +315,9 @@ class DealsStream(ObjectStream):
         if STAGES_KEY not in ctx.shared:
             page = await http.send(PipelinesStream().first_request(ctx))
             ctx.shared[STAGES_KEY] = mapping.stage_infos(_results(page))
+
+    def with_history(self) -> bool:
+        return True
 
     def properties(self, ctx: StreamContext) -> list[str]:
         stages = sorted(ctx.shared.get(STAGES_KEY) or {})

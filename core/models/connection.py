@@ -29,6 +29,9 @@ class Connection(Base):
     mappings: Mapped[dict[str, Any] | None]
     #: "15m", "1h" or a cron expression; None = manual only.
     schedule: Mapped[str | None] = mapped_column(String(100))
+    #: Minutes incremental reads go back before the stored cursor, for changes the CRM
+    #: makes visible late (search indexes, clock skew); None = the engine's default.
+    lookback_minutes: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
     last_sync_started_at: Mapped[datetime | None]
     last_synced_at: Mapped[datetime | None]

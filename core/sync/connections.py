@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.errors import NotFoundError, ValidationError
 from core.models import Connection, Workspace
 from core.secrets import Vault
-from core.sync.connector import Connector
+from core.sync.connector import MAX_LOOKBACK_MINUTES, Connector
 from core.sync.errors import UnknownConnector
 from core.sync.mappings import FieldMappings
 
@@ -52,8 +52,10 @@ async def create_connection(
     credentials: Mapping[str, str],
     base_url: str | None = None,
     name: str = "",
+    lookback_minutes: int | None = None,
 ) -> Connection:
     cls = connector_class(classes, connector)
+    check_lookback(lookback_minutes)
     check_credentials(cls, credentials)
     if await session.get(Workspace, workspace_id) is None:
         raise NotFoundError(f"no workspace {workspace_id}")
@@ -66,10 +68,19 @@ async def create_connection(
         base_url=base_url.rstrip("/") if base_url else None,
         credentials_encrypted=vault.encrypt(credentials),
         mappings=FieldMappings().to_dict(),
+        lookback_minutes=lookback_minutes,
     )
     session.add(connection)
     await session.flush()
     return connection
+
+
+def check_lookback(minutes: int | None) -> None:
+    """A look-back is whole minutes from 0 (none) to a week; None keeps the default."""
+    if minutes is not None and not 0 <= minutes <= MAX_LOOKBACK_MINUTES:
+        raise ValidationError(
+            f"look-back must be between 0 and {MAX_LOOKBACK_MINUTES} minutes, not {minutes}"
+        )
 
 
 async def update_mappings(

@@ -171,6 +171,12 @@ class HttpClient(Protocol):
         """Send ``request`` and return the decoded JSON body."""
 
 
+#: Look-back of incremental reads when the connection sets none (``lookback_minutes``).
+DEFAULT_LOOKBACK = timedelta(minutes=10)
+#: The longest look-back a connection may set: a week.
+MAX_LOOKBACK_MINUTES = 7 * 24 * 60
+
+
 @dataclass(slots=True)
 class StreamContext:
     """What a stream knows about the run it is part of."""
@@ -178,7 +184,7 @@ class StreamContext:
     connection_id: str
     mode: SyncMode
     start_cursor: Cursor | None = None
-    lookback: timedelta = timedelta(minutes=10)
+    lookback: timedelta = DEFAULT_LOOKBACK
     #: Field mappings of the connection (core.sync.mappings.FieldMappings as a dict).
     mappings: dict[str, Any] = field(default_factory=dict)
     #: Scratch space shared by the streams of one run (field metadata, describe results).

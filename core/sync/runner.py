@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -26,7 +27,7 @@ from core.models import Connection, SyncRun, utcnow
 from core.models.enums import SyncMode, SyncStatus
 from core.plugins import connector_classes
 from core.secrets import Vault
-from core.sync.connector import Connector, Stream, StreamContext
+from core.sync.connector import DEFAULT_LOOKBACK, Connector, Stream, StreamContext
 from core.sync.errors import SyncError, UnknownConnector
 from core.sync.http import RetryPolicy, SyncHttp, create_http_client
 from core.sync.locks import sync_lock
@@ -216,6 +217,11 @@ async def _locked_run(
     )
     write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
     shared: dict[str, Any] = {}
+    lookback = (
+        DEFAULT_LOOKBACK
+        if connection.lookback_minutes is None
+        else timedelta(minutes=connection.lookback_minutes)
+    )
 
     def progress(name: str, stream_stats: StreamStats) -> None:
         stats.requests, stats.retries = http.requests, http.retries
@@ -227,6 +233,7 @@ async def _locked_run(
             connection_id=connection.id,
             mode=options.mode,
             start_cursor=cursors.get(stream.name),
+            lookback=lookback,
             mappings=mappings.to_dict(),
             shared=shared,
             now=started,

@@ -44,19 +44,24 @@ class Result:
     pages: int = 0
 
 
-async def drive(stream: Stream, ctx: StreamContext, http: PlainHttp) -> Result:
+async def drive(
+    stream: Stream, ctx: StreamContext, http: PlainHttp, *, prefetch: bool = False
+) -> Result:
+    """Read ``stream`` to its end. ``prefetch``: ask for the next request before extracting
+    a page, as the engine does (it fetches page n+1 while page n is written)."""
     result = Result()
     await stream.prepare(http, ctx)
     request: Request | None = stream.first_request(ctx)
     while request is not None:
         page = await http.send(request)
         result.pages += 1
+        following = stream.next_request(page, request, ctx) if prefetch else None
         for raw in stream.extract(page):
             result.records.extend(stream.map(raw, ctx))
             cursor = stream.cursor_of(raw)
             if cursor is not None and (result.cursor is None or cursor > result.cursor):
                 result.cursor = cursor
-        request = stream.next_request(page, request, ctx)
+        request = following if prefetch else stream.next_request(page, request, ctx)
     request = stream.deletions_request(ctx)
     while request is not None:
         page = await http.send(request)

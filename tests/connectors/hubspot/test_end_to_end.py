@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from connectors.hubspot._render import DEFAULT_STAGE_IDS
+from connectors.hubspot._render import DEFAULT_STAGE_IDS, stage_id
 from core.models import SYNCED_MODELS
 from core.models.enums import SyncStatus
 from tests.connectors.hubspot.conftest import ConnectionFactory, Syncer, make_simulator
@@ -186,3 +186,117 @@ async def test_faults_give_exactly_the_clean_result(
     expected = await _rows(engine, clean.id)
     assert sum(len(rows) for rows in expected.values()) > 1000
     assert await _rows(engine, faulty.id) == expected
+
+
+def _stays(rows: dict[str, dict[str, Any]], deal_id: int) -> list[tuple[str, datetime, Any]]:
+    found = [r for r in rows.values() if r["deal_remote_id"] == str(deal_id)]
+    return sorted((r["stage_remote_id"], r["entered_at"], r["exited_at"]) for r in found)
+
+
+async def test_stage_re_entries_are_every_visit_in_full_and_incremental_syncs(
+    engine: AsyncEngine,
+    simulator,
+    serve_simulator,
+    make_connection: ConnectionFactory,
+    sync: Syncer,
+) -> None:
+    data = simulator.data
+    deal = next(
+        d for d in data.deals if d.status == "OPEN" and len(d.history) >= 2 and not d.deleted_at
+    )
+    url = serve_simulator()
+    incremental = await make_connection(url)
+    assert (await sync(incremental.id)).status is SyncStatus.SUCCEEDED
+    at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+    first_stage = deal.history[0][0]
+    deal.history.append((first_stage, at))  # back to the first stage: a second visit
+    deal.updated_at = at
+    simulator.refresh()
+
+    result = await sync(incremental.id)
+    assert result.status is SyncStatus.SUCCEEDED, result.error
+    full = await make_connection(url)
+    assert (await sync(full.id)).status is SyncStatus.SUCCEEDED
+
+    stage_ids = {s.id: s for s in data.stages}
+    expected = sorted(
+        (
+            stage_id(stage_ids[sid], data.pipelines),
+            entered,
+            deal.history[i + 1][1] if i + 1 < len(deal.history) else None,
+        )
+        for i, (sid, entered) in enumerate(deal.history)
+    )
+    for connection in (incremental, full):
+        rows = (await _rows(engine, connection.id))["deal_stage_history"]
+        assert _stays(rows, deal.id) == expected
+    visits = [s for s, _, _ in expected]
+    assert visits.count(stage_id(stage_ids[first_stage], data.pipelines)) == 2
+
+
+async def test_associations_past_the_first_page_are_synced(
+    engine: AsyncEngine, serve_simulator, make_connection: ConnectionFactory, sync: Syncer
+) -> None:
+    sim = make_simulator(association_page=2)
+    deal = next(d for d in sim.data.deals if d.contact_id and not d.deleted_at)
+    extra = [c.id for c in sim.data.contacts if c.id != deal.contact_id][:4]
+    sim.associate("deals", deal.id, "contacts", extra)
+    connection = await make_connection(serve_simulator(sim=sim))
+    assert (await sync(connection.id)).status is SyncStatus.SUCCEEDED
+
+    def contacts_of(rows: dict[str, dict[str, Any]]) -> list[str]:
+        block = rows[str(deal.id)]["remote_data"]["associations"]["contacts"]
+        return [item["id"] for item in block["results"]]
+
+    expected = [str(i) for i in [deal.contact_id, *extra]]
+    deals = (await _rows(engine, connection.id))["deal"]
+    assert contacts_of(deals) == expected
+    assert deals[str(deal.id)]["contact_remote_id"] == str(deal.contact_id)
+
+    at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+    deal.updated_at = at
+    deal.amount += 1
+    sim.refresh()
+    result = await sync(connection.id)
+    assert result.status is SyncStatus.SUCCEEDED, result.error
+    deals = (await _rows(engine, connection.id))["deal"]
+    assert deals[str(deal.id)]["amount"] == deal.amount
+    assert contacts_of(deals) == expected
+
+
+async def test_merged_away_records_stop_counting(
+    engine: AsyncEngine,
+    simulator,
+    serve_simulator,
+    make_connection: ConnectionFactory,
+    sync: Syncer,
+) -> None:
+    data = simulator.data
+    url = serve_simulator()
+    incremental = await make_connection(url)
+    assert (await sync(incremental.id)).status is SyncStatus.SUCCEEDED
+    keep, gone = [d for d in data.deals if not d.deleted_at and d.status == "OPEN"][:2]
+    contact_keep, contact_gone = [c for c in data.contacts if not c.deleted_at][:2]
+    at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+    simulator.merge("deals", keep.id, gone.id, at)
+    simulator.merge("contacts", contact_keep.id, contact_gone.id, at)
+
+    result = await sync(incremental.id)
+    assert result.status is SyncStatus.SUCCEEDED, result.error
+    full = await make_connection(url)
+    assert (await sync(full.id)).status is SyncStatus.SUCCEEDED
+    live_deals = sum(1 for d in data.deals if not d.deleted_at) - 1
+    for connection in (incremental, full):
+        rows = await _rows(engine, connection.id)
+        deals = rows["deal"]
+        assert sum(1 for r in deals.values() if r["deleted_at"] is None) == live_deals
+        assert deals[str(keep.id)]["deleted_at"] is None
+        assert deals[str(keep.id)]["remote_updated_at"] == at
+        assert str(gone.id) not in deals or deals[str(gone.id)]["deleted_at"] is not None
+        contacts = rows["contact"]
+        gone_contact = contacts.get(str(contact_gone.id))
+        assert gone_contact is None or gone_contact["deleted_at"] is not None
+    assert str(gone.id) in (await _rows(engine, incremental.id))["deal"]  # soft-deleted
+    activities = (await _rows(engine, full.id))["activity"]
+    moved = [a.id for a in data.activities if a.deal_id == gone.id and not a.deleted_at]
+    assert moved and all(activities[str(i)]["deal_remote_id"] == str(keep.id) for i in moved)

@@ -237,6 +237,23 @@ def test_stage_history_from_properties_with_history_keeps_every_visit(stages) ->
     assert len({h.remote_id for h in history}) == 4
 
 
+def test_stage_history_writes_of_an_unchanged_stage_are_no_new_visit(stages) -> None:
+    raw = load("deal_with_history.json")
+    visits = raw["propertiesWithHistory"]["dealstage"]
+    repeated = {
+        "value": "qualifiedtobuy",
+        "timestamp": "2024-03-05T00:00:00Z",
+        "sourceType": "IMPORT",
+    }
+    raw["propertiesWithHistory"]["dealstage"] = [repeated, *visits]
+    _, *history = mapping.map_deal(raw, stages)
+    assert [(h.stage_remote_id, h.entered_at) for h in history][-2:] == [
+        ("presentationscheduled", utc(2024, 2, 1)),
+        ("qualifiedtobuy", utc(2024, 3, 1)),
+    ]
+    assert history[-1].exited_at is None
+
+
 def test_calls() -> None:
     done, queued = load("engagements.json")["calls"]
     call = mapping.map_engagement("calls", done)

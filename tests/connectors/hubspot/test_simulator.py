@@ -336,3 +336,115 @@ async def test_injected_faults_carry_hubspot_bodies_and_headers(data) -> None:
     assert failed.status_code in (500, 502, 503)
     assert failed.json()["status"] == "error" and failed.json()["correlationId"]
     assert failed.headers["x-hubspot-correlation-id"] == failed.json()["correlationId"]
+
+
+async def test_lists_with_history_hold_50_records_and_list_every_stage_newest_first(
+    sim, data
+) -> None:
+    params = {"propertiesWithHistory": "dealstage", "properties": "dealstage"}
+    async with client_for(sim) as client:
+        refused = await client.get("/crm/v3/objects/deals", params={**params, "limit": 100})
+        page = (await client.get("/crm/v3/objects/deals", params={**params, "limit": 50})).json()
+    assert refused.status_code == 400 and refused.json()["category"] == "VALIDATION_ERROR"
+    assert len(page["results"]) == 50 and page["paging"]["next"]["after"]
+    by_id = {d.id: d for d in data.deals}
+    for raw in page["results"]:
+        visits = raw["propertiesWithHistory"]["dealstage"]
+        assert visits[0]["value"] == raw["properties"]["dealstage"]
+        assert len(visits) == len(by_id[int(raw["id"])].history)
+        stamps = [v["timestamp"] for v in visits]
+        assert stamps == sorted(stamps, reverse=True)
+        assert all(v["sourceType"] for v in visits)
+
+
+async def test_batch_read_gives_history_and_reports_archived_ids(data) -> None:
+    sim = create_simulator(data=data)
+    gone = data.deals[0]
+    data.delete([gone], data.anchor)
+    sim.refresh()
+    live = [d for d in data.deals if d.deleted_at is None]
+    request = {"properties": ["dealstage"], "propertiesWithHistory": ["dealstage"]}
+    async with client_for(sim) as client:
+        too_many = await client.post(
+            "/crm/v3/objects/deals/batch/read",
+            json={**request, "inputs": [{"id": str(d.id)} for d in live[:51]]},
+        )
+        plain = await client.post(
+            "/crm/v3/objects/deals/batch/read",
+            json={"inputs": [{"id": str(d.id)} for d in live[:51]]},
+        )
+        read = await client.post(
+            "/crm/v3/objects/deals/batch/read",
+            json={**request, "inputs": [{"id": str(gone.id)}, {"id": str(live[0].id)}]},
+        )
+        bad = await client.post("/crm/v3/objects/deals/batch/read", json={"inputs": 3})
+    assert too_many.status_code == 400 and plain.status_code == 200
+    assert len(plain.json()["results"]) == 51
+    assert read.status_code == 207
+    assert read.json()["errors"][0]["context"] == {"ids": [str(gone.id)]}
+    (result,) = read.json()["results"]
+    assert set(result["properties"]) == {"dealstage"}
+    assert len(result["propertiesWithHistory"]["dealstage"]) == len(live[0].history)
+    assert bad.status_code == 400 and bad.json()["category"] == "VALIDATION_ERROR"
+
+
+async def test_associations_are_paged_per_object(data) -> None:
+    sim = create_simulator(data=data, association_page=2)
+    deal = next(d for d in data.deals if d.contact_id and d.deleted_at is None)
+    extra = [c.id for c in data.contacts if c.id != deal.contact_id][:3]
+    sim.associate("deals", deal.id, "contacts", extra)
+    url = "/crm/v4/associations/deals/contacts/batch/read"
+    async with client_for(sim) as client:
+        listed = (
+            await client.get(
+                "/crm/v3/objects/deals",
+                params={"associations": "contacts", "limit": 100, "after": str(deal.id)},
+            )
+        ).json()["results"][0]
+        pages, after = [], None
+        while True:
+            item = {"id": str(deal.id), **({"after": after} if after else {})}
+            (result,) = (await client.post(url, json={"inputs": [item]})).json()["results"]
+            pages.append([t["toObjectId"] for t in result["to"]])
+            after = (result.get("paging") or {}).get("next", {}).get("after")
+            if after is None:
+                break
+    block = listed["associations"]["contacts"]
+    assert [r["id"] for r in block["results"]] == [str(deal.contact_id), str(extra[0])]
+    assert block["paging"]["next"]["after"]
+    assert pages == [[deal.contact_id, extra[0]], extra[1:]]
+
+
+async def test_a_merge_keeps_one_record_and_moves_the_associations(data) -> None:
+    sim = create_simulator(data=data)
+    keep = next(c for c in data.contacts if c.deleted_at is None)
+    gone = next(
+        c
+        for c in data.contacts
+        if c.deleted_at is None
+        and c.id != keep.id
+        and any(d.contact_id == c.id for d in data.deals)
+    )
+    pointing = [d for d in data.deals if d.contact_id == gone.id]
+    at = data.anchor + timedelta(hours=1)
+    sim.merge("contacts", keep.id, gone.id, at)
+    async with client_for(sim) as client:
+        pages = [
+            (await client.get("/crm/v3/objects/contacts", params=p)).json()["results"]
+            for p in (
+                {"limit": 1},
+                {"limit": 1, "after": str(gone.id)},
+                {"limit": 100, "archived": "true"},
+            )
+        ]
+        read = await client.post(
+            "/crm/v4/associations/deals/contacts/batch/read",
+            json={"inputs": [{"id": str(d.id)} for d in pointing]},
+        )
+    (kept,), (after_gone,), archived = pages
+    assert kept["id"] == str(keep.id) and after_gone["id"] != str(gone.id)
+    assert str(gone.id) not in {r["id"] for r in archived}
+    assert kept["properties"]["hs_merged_object_ids"] == str(gone.id)
+    assert kept["properties"]["lastmodifieddate"] == at.isoformat().replace("+00:00", ".000Z")
+    targets = [t["toObjectId"] for r in read.json()["results"] for t in r["to"]]
+    assert pointing and targets == [keep.id] * len(pointing)

@@ -89,7 +89,8 @@ async def test_deals_full_read_pages_with_stage_properties_and_deletions(http) -
     assert "hs_date_entered_closedwon" in properties and "hs_date_exited_8852308" in properties
     assert "customer_tier" in properties
     assert first["associations"] == "companies,contacts,leads"
-    assert first["limit"] == "100"
+    assert first["propertiesWithHistory"] == "dealstage"
+    assert first["limit"] == "50"  # HubSpot's maximum when history is asked for
     assert listing.calls[1].request.url.params["after"] == "1"
     assert archived.called
     deal_records = [r for r in result.records if isinstance(r, DealRecord)]
@@ -100,8 +101,9 @@ async def test_deals_full_read_pages_with_stage_properties_and_deletions(http) -
     assert result.cursor == Cursor(datetime(2024, 6, 28, 15, 5, 11, 320000, tzinfo=UTC), "18000001")
 
 
+@pytest.mark.parametrize("prefetch", [False, True])
 @respx.mock
-async def test_deals_incremental_search_then_associations(http) -> None:
+async def test_deals_incremental_search_then_associations(http, prefetch: bool) -> None:
     respx.get(f"{BASE}/crm/v3/pipelines/deals").mock(
         return_value=httpx.Response(200, json=load("pipelines.json"))
     )
@@ -127,6 +129,30 @@ async def test_deals_incremental_search_then_associations(http) -> None:
     leads = respx.post(f"{BASE}/crm/v4/associations/deals/leads/batch/read").mock(
         return_value=httpx.Response(200, json={"results": []})
     )
+    history = respx.post(f"{BASE}/crm/v3/objects/deals/batch/read").mock(
+        return_value=httpx.Response(
+            200,
+            json={
+                "status": "COMPLETE",
+                "results": [
+                    {
+                        "id": "18000001",
+                        "properties": {"dealstage": "closedwon"},
+                        "propertiesWithHistory": {
+                            "dealstage": [
+                                {"value": "closedwon", "timestamp": "2024-06-28T15:04:00.000Z"},
+                                {"value": "qualifiedtobuy", "timestamp": "2024-05-01T00:00:00Z"},
+                                {"value": "closedwon", "timestamp": "2024-04-01T00:00:00Z"},
+                                {"value": "qualifiedtobuy", "timestamp": "2024-03-02T10:00:00Z"},
+                            ]
+                        },
+                    }
+                ],
+                "startedAt": "2024-07-02T00:00:00.000Z",
+                "completedAt": "2024-07-02T00:00:00.020Z",
+            },
+        )
+    )
     respx.get(f"{BASE}/crm/v3/objects/deals").mock(
         return_value=httpx.Response(200, json={"results": []})
     )
@@ -139,7 +165,7 @@ async def test_deals_incremental_search_then_associations(http) -> None:
         lookback=timedelta(minutes=10),
         now=now,
     )
-    result = await drive(streams.DealsStream(), ctx, http)
+    result = await drive(streams.DealsStream(), ctx, http, prefetch=prefetch)
 
     sent = body(search.calls[0])
     since_ms = int((cursor.updated_at - timedelta(minutes=10)).timestamp() * 1000)
@@ -161,6 +187,22 @@ async def test_deals_incremental_search_then_associations(http) -> None:
     assert body(companies.calls[0]) == expected_inputs
     assert body(contacts.calls[0]) == expected_inputs and leads.called
     assert search.call_count == 1
+    assert body(history.calls[0]) == {
+        **expected_inputs,
+        "properties": ["dealstage"],
+        "propertiesWithHistory": ["dealstage"],
+    }
+    stays = [
+        (h.deal_remote_id, h.stage_remote_id, h.exited_at)
+        for h in result.records
+        if isinstance(h, DealStageHistoryRecord)
+    ]
+    assert stays == [  # every visit, the re-entry of closedwon included
+        ("18000001", "qualifiedtobuy", datetime(2024, 4, 1, tzinfo=UTC)),
+        ("18000001", "closedwon", datetime(2024, 5, 1, tzinfo=UTC)),
+        ("18000001", "qualifiedtobuy", datetime(2024, 6, 28, 15, 4, tzinfo=UTC)),
+        ("18000001", "closedwon", None),
+    ]
     deals = {r.remote_id: r for r in result.records if isinstance(r, DealRecord)}
     assert deals["18000001"].amount == Decimal("13750.55")
     assert deals["18000001"].account_remote_id == "9854512001"  # the Primary label first
@@ -185,6 +227,93 @@ async def test_incremental_search_without_changes_ends_after_one_request(http) -
     )
     result = await drive(streams.CompaniesStream(), ctx, http)
     assert search.call_count == 1 and result.records == [] and result.cursor is None
+
+
+@pytest.mark.parametrize("prefetch", [False, True])
+@respx.mock
+async def test_associations_cut_short_in_a_list_are_read_in_full_page_by_page(
+    http, prefetch: bool
+) -> None:
+    calls = load("engagements.json")["calls"]
+    truncated = {
+        **calls[0],
+        "associations": {
+            **calls[0]["associations"],
+            "deals": {
+                "results": [{"id": "18000001", "type": "call_to_deal"}],
+                "paging": {"next": {"after": "MQ==", "link": "crm/v4/objects/calls/x/deals"}},
+            },
+        },
+    }
+    respx.get(f"{BASE}/crm/v3/objects/calls", params={"archived": "false"}).mock(
+        return_value=httpx.Response(200, json={"results": [truncated, calls[1]]})
+    )
+    respx.get(f"{BASE}/crm/v3/objects/calls", params={"archived": "true"}).mock(
+        return_value=httpx.Response(200, json={"results": []})
+    )
+    call_id = truncated["id"]
+    unlabeled = [{"category": "HUBSPOT_DEFINED", "typeId": 194, "label": None}]
+    pages = respx.post(f"{BASE}/crm/v4/associations/calls/deals/batch/read").mock(
+        side_effect=[
+            httpx.Response(
+                200,
+                json={
+                    "status": "COMPLETE",
+                    "results": [
+                        {
+                            "from": {"id": call_id},
+                            "to": [{"toObjectId": 18000001, "associationTypes": unlabeled}],
+                            "paging": {"next": {"after": "NTAw"}},
+                        }
+                    ],
+                },
+            ),
+            httpx.Response(
+                200,
+                json={
+                    "status": "COMPLETE",
+                    "results": [
+                        {
+                            "from": {"id": call_id},
+                            "to": [{"toObjectId": 18000002, "associationTypes": unlabeled}],
+                        }
+                    ],
+                },
+            ),
+        ]
+    )
+    result = await drive(streams.CallsStream(), full_ctx(), http, prefetch=prefetch)
+
+    assert [body(c) for c in pages.calls] == [
+        {"inputs": [{"id": call_id}]},
+        {"inputs": [{"id": call_id, "after": "NTAw"}]},
+    ]
+    activities = [r for r in result.records if isinstance(r, ActivityRecord)]
+    assert [a.remote_id for a in activities] == [call_id, calls[1]["id"]]
+    deals = activities[0].remote_data["associations"]["deals"]["results"]
+    assert [d["id"] for d in deals] == ["18000001", "18000002"]
+    assert activities[0].deal_remote_id == "18000001"
+    assert activities[0].contact_remote_id == "151"  # the other types are kept as listed
+
+
+@respx.mock
+async def test_ids_merged_into_a_record_are_deleted_with_the_archived(http) -> None:
+    company = {**load("companies.json")["results"][0]}
+    company["properties"] = {**company["properties"], "hs_merged_object_ids": "5001;5002"}
+    listing = respx.get(f"{BASE}/crm/v3/objects/companies", params={"archived": "false"}).mock(
+        return_value=httpx.Response(200, json={"results": [company]})
+    )
+    respx.get(f"{BASE}/crm/v3/objects/companies", params={"archived": "true"}).mock(
+        return_value=httpx.Response(200, json={"results": [{"id": "17", "archived": True}]})
+    )
+    result = await drive(streams.CompaniesStream(), full_ctx(), http)
+    assert "hs_merged_object_ids" in listing.calls[0].request.url.params["properties"]
+    assert [r.remote_id for r in result.records] == [company["id"]]
+    assert result.deleted == [
+        (AccountRecord, "17"),
+        (AccountRecord, "5001"),
+        (AccountRecord, "5002"),
+    ]
 
 
 @respx.mock
