@@ -80,6 +80,10 @@ class BulkJobs:
                 raise soql.SoqlError(
                     "FUNCTIONALITY_NOT_ENABLED", "Nested queries are not supported"
                 )
+            if parsed.count:
+                raise soql.SoqlError(
+                    "FUNCTIONALITY_NOT_ENABLED", "Aggregate queries are not supported"
+                )
             found = soql.run(parsed, self._tables(), include_deleted=operation == "queryAll")
         except soql.SoqlError as exc:
             return _error(400, "INVALIDJOB", f"Failed to process query: {exc.code}: {exc.message}")

@@ -281,6 +281,8 @@ class SalesforceSimulator:
         parsed = soql.parse(text)
         include_deleted = request.url.path.endswith("/queryAll")
         rows = soql.run(parsed, self.tables, include_deleted=include_deleted)
+        if parsed.count:
+            return JSONResponse({"totalSize": len(rows), "done": True, "records": []})
         return self._page(request, _Locator(parsed, rows, self._batch(request)), None, 0)
 
     async def query_more(self, request: Request) -> Response:

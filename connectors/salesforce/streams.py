@@ -9,12 +9,20 @@ field. Incremental reads filter ``SystemModstamp >= cursor - look-back``; deleti
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from connectors.salesforce import mapping, settings, soql, values
-from core.sync.connector import Cursor, HttpClient, MappingError, Request, Stream, StreamContext
+from connectors.salesforce import bulk, mapping, settings, soql, values
+from connectors.salesforce.paths import ApiPaths
+from core.sync.connector import (
+    Cursor,
+    HttpClient,
+    MappingError,
+    Request,
+    Stream,
+    StreamContext,
+    TextBody,
+)
 from core.sync.mappings import FieldMappings
 from core.sync.pagination import NextUrlPaginator
 from core.sync.records import (
@@ -31,20 +39,6 @@ from core.sync.records import (
     TeamRecord,
     UserRecord,
 )
-
-
-@dataclass(slots=True)
-class ApiPaths:
-    """REST paths of one API version, shared by a connector and its streams.
-
-    The connector sets ``version`` from the connection's ``api_version`` credential when it
-    authenticates, before any stream builds a request.
-    """
-
-    version: str = settings.API_VERSION
-
-    def data(self, suffix: str) -> str:
-        return f"/services/data/v{self.version}{suffix}"
 
 
 def _describe_key(sobject: str) -> str:
@@ -104,9 +98,34 @@ class SalesforceStream(Stream):
 
     def __init__(self, api: ApiPaths | None = None) -> None:
         self.api = api or ApiPaths()
+        #: The Bulk API 2.0 job this run reads instead of REST pages, and its field types.
+        self.bulk_job: str | None = None
+        self._bulk_types: dict[str, str] = {}
 
     async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
         await describe(http, self.api, ctx, self.sobject)
+        await self.choose_bulk(http, ctx)
+
+    async def choose_bulk(self, http: HttpClient, ctx: StreamContext) -> None:
+        """On a full read above the threshold, start a Bulk API 2.0 job for the same query.
+
+        Objects read with child subqueries (history) stay on REST: bulk queries cannot nest.
+        A job that fails or never completes falls back to REST pages too.
+        """
+        self.bulk_job = None
+        if self.children or not self.incremental or ctx.since() is not None:
+            return
+        where = self.where(ctx)
+        rows = await bulk.count(http, self.api, self.sobject, where, query_all=self.query_all)
+        if rows <= self.api.bulk_threshold:
+            return
+        try:
+            self.bulk_job = await bulk.start(
+                http, self.api, self.query(ctx), include_deleted=self.query_all
+            )
+        except bulk.JobFailed:
+            return
+        self._bulk_types = bulk.field_types(ctx.shared.get(_describe_key(self.sobject)))
 
     def fields(self, ctx: StreamContext) -> list[str]:
         described = ctx.shared.get(_describe_key(self.sobject))
@@ -141,10 +160,22 @@ class SalesforceStream(Stream):
         )
 
     def first_request(self, ctx: StreamContext) -> Request:
+        if self.bulk_job is not None:
+            return bulk.results(self.api, self.bulk_job, None)
         resource = "/queryAll" if self.query_all else "/query"
         return Request(path=self.api.data(resource), params={"q": self.query(ctx)})
 
+    def next_request(self, page: Any, request: Request, ctx: StreamContext) -> Request | None:
+        if isinstance(page, TextBody):
+            locator = bulk.next_locator(page.headers)
+            if locator is None or self.bulk_job is None:
+                return None
+            return bulk.results(self.api, self.bulk_job, locator)
+        return super().next_request(page, request, ctx)
+
     def extract(self, page: Any) -> Sequence[Mapping[str, Any]]:
+        if isinstance(page, TextBody):
+            return list(bulk.rows(page.text, self._bulk_types, self.sobject))
         records = page.get("records") if isinstance(page, Mapping) else None
         return records if isinstance(records, list) else []
 

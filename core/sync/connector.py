@@ -24,7 +24,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, Protocol, TypeAlias
+from typing import Any, ClassVar, Literal, Protocol, TypeAlias
 
 import httpx
 
@@ -56,12 +56,26 @@ class MappingError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """One HTTP call. ``path`` is relative to the base URL, or an absolute URL."""
+    """One HTTP call. ``path`` is relative to the base URL, or an absolute URL.
+
+    ``decode`` says what ``HttpClient.send`` returns: the decoded JSON body (default), or
+    for ``"text"`` a :class:`TextBody` (CSV exports such as Salesforce Bulk API results,
+    whose paging lives in response headers).
+    """
 
     method: str = "GET"
     path: str = ""
     params: Mapping[str, Any] | None = None
     json: Any = None
+    decode: Literal["json", "text"] = "json"
+
+
+@dataclass(frozen=True, slots=True)
+class TextBody:
+    """A non-JSON answer: its text and headers (lower-case names)."""
+
+    text: str
+    headers: Mapping[str, str]
 
 
 @dataclass(frozen=True, slots=True, order=True)

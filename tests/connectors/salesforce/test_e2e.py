@@ -3,90 +3,20 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import pluggy
-import pytest
-from cryptography.fernet import Fernet
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-import connectors.salesforce as salesforce_plugin
-from connectors.salesforce.simulator import CREDENTIALS, SalesforceSimulator, create_simulator
-from core.models import SYNCED_MODELS, Connection, FxRate, Organization, SyncState, Workspace
-from core.models.enums import SyncMode, SyncStatus
-from core.plugins import create_plugin_manager
+from connectors.salesforce import settings
+from connectors.salesforce.simulator import CREDENTIALS, create_simulator
+from core.models import SYNCED_MODELS, Connection, FxRate, SyncState
+from core.models.enums import SyncStatus
 from core.secrets import Vault
-from core.sync.http import RetryPolicy
-from core.sync.ratelimit import RateLimiters
-from core.sync.runner import SyncOptions, SyncResult, run_sync
-from tests.support.server import serve
-
-FAST_RETRY = RetryPolicy(attempts=10, base=0.01, cap=0.05)
-Sync = Callable[..., Awaitable[SyncResult]]
-
-
-@pytest.fixture
-def vault() -> Vault:
-    return Vault([Fernet.generate_key().decode()])
-
-
-@pytest.fixture
-def pm() -> pluggy.PluginManager:
-    return create_plugin_manager(load_entrypoints=False, plugins=[salesforce_plugin])
-
-
-@pytest.fixture
-def servers() -> Iterator[ExitStack]:
-    with ExitStack() as stack:
-        yield stack
-
-
-@pytest.fixture
-def connect(
-    sessionmaker: async_sessionmaker[AsyncSession], vault: Vault, servers: ExitStack
-) -> Callable[[SalesforceSimulator], Awaitable[Connection]]:
-    """Serve ``sim`` on a real socket and add a connection to it (login URL = the server)."""
-
-    async def make(sim: SalesforceSimulator) -> Connection:
-        url = servers.enter_context(serve(sim.app))
-        async with sessionmaker() as session:
-            org = Organization(name="Acme")
-            session.add(org)
-            await session.flush()
-            workspace = Workspace(organization_id=org.id, name="Main")
-            session.add(workspace)
-            await session.flush()
-            connection = Connection(
-                workspace_id=workspace.id,
-                connector="salesforce",
-                base_url=url,
-                credentials_encrypted=vault.encrypt(dict(CREDENTIALS)),
-            )
-            session.add(connection)
-            await session.commit()
-            return connection
-
-    return make
-
-
-@pytest.fixture
-def sync(engine: AsyncEngine, pm: pluggy.PluginManager, vault: Vault) -> Sync:
-    limiters = RateLimiters()
-
-    async def run(connection_id: str, *, full: bool = False) -> SyncResult:
-        options = SyncOptions(
-            mode=SyncMode.FULL if full else SyncMode.INCREMENTAL,
-            retry=FAST_RETRY,
-            limiters=limiters,
-        )
-        return await run_sync(connection_id, engine=engine, pm=pm, vault=vault, options=options)
-
-    return run
+from tests.connectors.salesforce.conftest import Connect
+from tests.support.syncing import Syncer as Sync
 
 
 async def _table(engine: AsyncEngine, record_type: str, connection_id: str) -> dict[str, Any]:
@@ -128,7 +58,9 @@ def _by_name(rows: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {row["name"]: row for row in rows.values()}
 
 
-async def test_full_sync_fills_every_table(engine: AsyncEngine, connect: Any, sync: Sync) -> None:
+async def test_full_sync_fills_every_table(
+    engine: AsyncEngine, connect: Connect, sync: Sync
+) -> None:
     sim = create_simulator(seed=21, deals=250, batch_size=200)
     data = sim.data
     connection = await connect(sim)
@@ -182,7 +114,7 @@ async def test_full_sync_fills_every_table(engine: AsyncEngine, connect: Any, sy
 
 
 async def test_repeat_sync_changes_nothing_and_edits_and_deletions_arrive(
-    engine: AsyncEngine, connect: Any, sync: Sync
+    engine: AsyncEngine, connect: Connect, sync: Sync
 ) -> None:
     sim = create_simulator(seed=22, deals=200)
     connection = await connect(sim)
@@ -216,7 +148,7 @@ async def test_repeat_sync_changes_nothing_and_edits_and_deletions_arrive(
 
 
 async def test_expired_session_mid_sync_is_refreshed_and_stored(
-    sessionmaker: async_sessionmaker[AsyncSession], connect: Any, sync: Sync, vault: Vault
+    sessionmaker: async_sessionmaker[AsyncSession], connect: Connect, sync: Sync, vault: Vault
 ) -> None:
     sim = create_simulator(seed=23, deals=150, session_requests=7)
     connection = await connect(sim)
@@ -234,7 +166,7 @@ async def test_expired_session_mid_sync_is_refreshed_and_stored(
 async def test_daily_limit_stops_cleanly_then_the_next_run_resumes(
     engine: AsyncEngine,
     sessionmaker: async_sessionmaker[AsyncSession],
-    connect: Any,
+    connect: Connect,
     sync: Sync,
 ) -> None:
     sim = create_simulator(seed=24, deals=600, batch_size=200, daily_limit=1_000_000)
@@ -271,7 +203,7 @@ async def test_daily_limit_stops_cleanly_then_the_next_run_resumes(
 
 
 async def test_faults_end_with_exactly_the_data_of_a_clean_sync(
-    engine: AsyncEngine, connect: Any, sync: Sync
+    engine: AsyncEngine, connect: Connect, sync: Sync
 ) -> None:
     clean = create_simulator(seed=25, deals=150, batch_size=200)
     first = await connect(clean)
@@ -306,3 +238,49 @@ def _differences(got: dict[str, Any], expected: dict[str, Any]) -> list[tuple[An
                 if a.get(k) != b.get(k)
             ]
     return found[:10]
+
+
+async def _cursors(
+    sessionmaker: async_sessionmaker[AsyncSession], connection_id: str
+) -> dict[str, Any]:
+    async with sessionmaker() as session:
+        states = await session.scalars(
+            select(SyncState).where(SyncState.connection_id == connection_id)
+        )
+        return {s.stream: s.cursor for s in states.all()}
+
+
+async def test_bulk_first_load_writes_what_rest_writes_and_resumes_the_same(
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    connect: Connect,
+    sync: Sync,
+    instant_bulk_polls: None,
+    monkeypatch: Any,
+) -> None:
+    monkeypatch.setattr(settings, "BULK_PAGE_ROWS", 30)  # several CSV pages per job
+    rest_sim = create_simulator(seed=26, deals=150, batch_size=200)
+    rest = await connect(rest_sim)
+    assert (await sync(rest.id)).status is SyncStatus.SUCCEEDED
+    assert not rest_sim.bulk.jobs  # default threshold: REST pages only
+
+    bulk_sim = create_simulator(seed=26, deals=150, batch_size=200)
+    bulk = await connect(bulk_sim, bulk_threshold="20")
+    result = await sync(bulk.id)
+    assert result.status is SyncStatus.SUCCEEDED, result.error
+    read_in_bulk = {job.query.sobject for job in bulk_sim.bulk.jobs.values()}
+    big = {"Account", "Contact", "Task", "Event"}
+    assert big <= read_in_bulk
+    # nested history subqueries cannot go through Bulk API; small objects stay on REST
+    assert not read_in_bulk & {"Opportunity", "Lead", "UserRole", "OpportunityStage"}
+    assert result.stats.streams["accounts"].pages >= 2
+
+    got, expected = await _rows_of(engine, bulk.id), await _rows_of(engine, rest.id)
+    assert not _differences(got, expected), _differences(got, expected)
+    assert await _cursors(sessionmaker, bulk.id) == await _cursors(sessionmaker, rest.id)
+
+    jobs = len(bulk_sim.bulk.jobs)
+    again = await sync(bulk.id)  # incremental from the cursors: REST, nothing new
+    assert again.status is SyncStatus.SUCCEEDED
+    assert len(bulk_sim.bulk.jobs) == jobs
+    assert all(s.inserted == 0 and s.updated == 0 for s in again.stats.streams.values())
