@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from connectors.salesforce._sim_processes import render_processes
 from connectors.salesforce._sim_sales import render_activities, render_currencies, render_deals
 from connectors.salesforce._sim_tables import (
     Table,
@@ -25,8 +26,11 @@ from connectors.salesforce._sim_tables import (
 from core.simulation.dataset import Dataset
 
 
-def render(data: Dataset, *, version: str, multi_currency: bool = True) -> dict[str, Table]:
-    """Every object of the org, keyed by sObject name."""
+def render(
+    data: Dataset, *, version: str, multi_currency: bool = True, record_types: bool = False
+) -> dict[str, Table]:
+    """Every object of the org, keyed by sObject name. Without ``record_types`` the org has
+    one sales process (no RecordType objects, no ``Opportunity.RecordTypeId``)."""
     tables: dict[str, Table] = {}
 
     def add(table: Table, rows: list[dict[str, Any]]) -> None:
@@ -249,7 +253,9 @@ def render(data: Dataset, *, version: str, multi_currency: bool = True) -> dict[
         ],
     )
     _render_lead_history(data, tables, version, lead_status)
-    render_deals(data, version, multi_currency, add)
+    if record_types:
+        render_processes(data, add, org_start)
+    render_deals(data, version, multi_currency, add, record_types=record_types)
     render_activities(data, version, add)
     if multi_currency:
         render_currencies(data, add)

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from connectors.salesforce._sim_processes import record_type_of
 from connectors.salesforce._sim_tables import (
     Table,
     api_row,
@@ -37,7 +38,9 @@ _DISPOSITIONS = {
 }
 
 
-def render_deals(data: Dataset, version: str, multi_currency: bool, add: Add) -> None:
+def render_deals(
+    data: Dataset, version: str, multi_currency: bool, add: Add, *, record_types: bool = False
+) -> None:
     stage_by_id = {s.id: s for s in data.stages}
     history_names = (
         "Id",
@@ -57,6 +60,7 @@ def render_deals(data: Dataset, version: str, multi_currency: bool, add: Add) ->
         "AccountId",
         "OwnerId",
         "ContactId",
+        *(("RecordTypeId",) if record_types else ()),
         "Amount",
         *(("CurrencyIsoCode",) if multi_currency else ()),
         "StageName",
@@ -125,6 +129,8 @@ def render_deals(data: Dataset, version: str, multi_currency: bool, add: Add) ->
         }
         if multi_currency:
             row["CurrencyIsoCode"] = d.currency
+        if record_types:
+            row["RecordTypeId"] = record_type_of(d.pipeline_id)
         rows.append(row)
     add(deals, rows)
     add(history_table, [{k: v for k, v in r.items() if k != "attributes"} for r in history_rows])

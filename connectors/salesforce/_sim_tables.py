@@ -22,6 +22,8 @@ PREFIXES = {
     "Note": "002",
     "CurrencyType": "02B",
     "DatedConversionRate": "04w",
+    "RecordType": "012",
+    "BusinessProcess": "019",
 }
 _DATES = {"CloseDate", "ActivityDate", "ConvertedDate", "StartDate", "NextStartDate"}
 _INTS = {"SortOrder", "CallDurationInSeconds", "DurationInMinutes", "DecimalPlaces"}

@@ -16,6 +16,9 @@ TOKEN_PATH = "/services/oauth2/token"  # noqa: S105 (a URL path, not a secret)
 
 #: Salesforce commits late rows with an earlier SystemModstamp: re-read this much overlap.
 LOOKBACK = timedelta(minutes=10)
+#: How far back ``getDeleted`` lists deletions (15 days in the current REST guide, 30 in
+#: older ones): older incremental windows read deletions with ``queryAll``.
+GET_DELETED_RETENTION = timedelta(days=15)
 #: Slow down once this share of the daily API allocation is used (``Sforce-Limit-Info``).
 DAILY_LIMIT_SLOWDOWN_AT = 0.9
 #: Stop before the allocation is used up, leaving room for the org's other integrations.
@@ -35,7 +38,8 @@ BULK_MAX_WAIT_SECONDS = 3600.0
 #: Field types a describe can report that REST queries cannot select as scalars.
 COMPOUND_TYPES = frozenset({"address", "location"})
 
-#: The one pipeline of an org: Salesforce stages are org-wide (sales processes only pick subsets).
+#: The default pipeline: all of the org's stages (which are org-wide); orgs with Opportunity
+#: record types get one more pipeline per sales process (connectors.salesforce.metadata).
 PIPELINE_ID = "Opportunity"
 PIPELINE_NAME = "Opportunities"
 
@@ -108,6 +112,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "AccountId",
         "OwnerId",
         "ContactId",
+        "RecordTypeId",
         "Amount",
         "CurrencyIsoCode",
         "StageName",

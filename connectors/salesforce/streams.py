@@ -3,16 +3,25 @@
 Every stream first reads the object's ``describe`` (each run, so new custom fields appear
 without a restart) and selects the wanted standard fields the org has plus every custom
 field. Incremental reads filter ``SystemModstamp >= cursor - look-back``; deletions come from
-``queryAll`` on ``IsDeleted = true`` (the recycle bin, 15 days).
+``getDeleted`` or ``queryAll`` on ``IsDeleted = true`` (connectors.salesforce.deletions).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from connectors.salesforce import bulk, mapping, settings, soql, values
+from connectors.salesforce import bulk, deletions, mapping, settings, soql, values
+from connectors.salesforce.metadata import (
+    PROCESSES_KEY,
+    SalesProcesses,
+    describe,
+    describe_key,
+    sales_processes,
+    stage_id,
+)
 from connectors.salesforce.paths import ApiPaths
 from core.sync.connector import (
     Cursor,
@@ -39,19 +48,6 @@ from core.sync.records import (
     TeamRecord,
     UserRecord,
 )
-
-
-def _describe_key(sobject: str) -> str:
-    return f"salesforce:describe:{sobject}"
-
-
-async def describe(http: HttpClient, api: ApiPaths, ctx: StreamContext, sobject: str) -> Any:
-    """The object's describe, read once per run and shared between streams."""
-    key = _describe_key(sobject)
-    if key not in ctx.shared:
-        ctx.shared[key] = await http.send(Request(path=api.data(f"/sobjects/{sobject}/describe")))
-    return ctx.shared[key]
-
 
 _MAPPINGS_KEY = "salesforce:field_mappings"
 
@@ -125,10 +121,10 @@ class SalesforceStream(Stream):
             )
         except bulk.JobFailed:
             return
-        self._bulk_types = bulk.field_types(ctx.shared.get(_describe_key(self.sobject)))
+        self._bulk_types = bulk.field_types(ctx.shared.get(describe_key(self.sobject)))
 
     def fields(self, ctx: StreamContext) -> list[str]:
-        described = ctx.shared.get(_describe_key(self.sobject))
+        described = ctx.shared.get(describe_key(self.sobject))
         if described is None:
             return list(settings.FIELDS[self.sobject])
         return selectable_fields(settings.FIELDS[self.sobject], described)
@@ -143,7 +139,7 @@ class SalesforceStream(Stream):
 
     def subqueries(self, ctx: StreamContext) -> list[str]:
         """The child subqueries whose relationship the org has (all, before describe)."""
-        described = ctx.shared.get(_describe_key(self.sobject))
+        described = ctx.shared.get(describe_key(self.sobject))
         if described is None:
             return list(self.children.values())
         present = {r.get("relationshipName") for r in described.get("childRelationships", [])}
@@ -193,17 +189,21 @@ class SalesforceStream(Stream):
     def deletions_request(self, ctx: StreamContext) -> Request | None:
         if not self.finds_deletions or self.deleted_type is None:
             return None
-        text = soql.select(
-            self.sobject,
-            ["Id", "SystemModstamp"],
-            where=["IsDeleted = true", *soql.since_clause(ctx.since())],
-            order_by=("SystemModstamp", "Id"),
-        )
-        return Request(path=self.api.data("/queryAll"), params={"q": text})
+        return deletions.first_request(self.api, self.sobject, ctx.since(), ctx.now)
+
+    def next_deletions_request(
+        self, page: Any, request: Request, ctx: StreamContext
+    ) -> Request | None:
+        since = ctx.since()
+        if deletions.is_log_page(page):
+            return (
+                None if since is None else deletions.after_log(self.api, self.sobject, page, since)
+            )
+        return super().next_deletions_request(page, request, ctx)
 
     def extract_deleted(self, page: Any) -> Sequence[tuple[type[Record], str]]:
         assert self.deleted_type is not None
-        return [(self.deleted_type, str(r["Id"])) for r in self.extract(page) if r.get("Id")]
+        return [(self.deleted_type, remote_id) for remote_id in deletions.deleted_ids(page)]
 
 
 class TeamsStream(SalesforceStream):
@@ -231,7 +231,7 @@ class UsersStream(SalesforceStream):
 
 
 class PipelinesStream(SalesforceStream):
-    """The org's one pipeline (stages are org-wide), named after the Organization row."""
+    """The default pipeline, then one per sales process (connectors.salesforce.metadata)."""
 
     name = "pipelines"
     sobject = "Organization"
@@ -243,20 +243,34 @@ class PipelinesStream(SalesforceStream):
         return ["Id", "Name"]
 
     async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
-        """Organization always has Id and Name: no describe needed."""
+        """Organization always has Id and Name: no describe of it needed."""
+        await sales_processes(http, self.api, ctx)
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        default = PipelineRecord(
+            remote_id=settings.PIPELINE_ID,
+            name=settings.PIPELINE_NAME,
+            remote_data=values.remote_data(raw),
+        )
+        processes = _processes(ctx)
         return [
-            PipelineRecord(
-                remote_id=settings.PIPELINE_ID,
-                name=settings.PIPELINE_NAME,
-                remote_data=values.remote_data(raw),
-            )
+            default,
+            *(
+                PipelineRecord(remote_id=process, name=name, display_order=order)
+                for order, (process, name) in enumerate(processes.names.items(), start=1)
+            ),
         ]
 
 
+def _processes(ctx: StreamContext) -> SalesProcesses:
+    """The run's sales processes (read in ``prepare``; none when it was not)."""
+    found = ctx.shared.get(PROCESSES_KEY)
+    return found if isinstance(found, SalesProcesses) else SalesProcesses()
+
+
 class StagesStream(SalesforceStream):
-    """OpportunityStage metadata: order, probability, closed/won. Small: read whole."""
+    """OpportunityStage metadata: order, probability, closed/won. Small: read whole. Each
+    stage belongs to the default pipeline and to every sales process offering it."""
 
     name = "stages"
     sobject = "OpportunityStage"
@@ -264,8 +278,17 @@ class StagesStream(SalesforceStream):
     incremental = False
     finds_deletions = False
 
+    async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
+        await super().prepare(http, ctx)
+        await sales_processes(http, self.api, ctx)
+
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        return [mapping.map_stage(raw)]
+        stage = mapping.map_stage(raw)
+        in_processes = [
+            replace(stage, remote_id=stage_id(process, stage.remote_id), pipeline_remote_id=process)
+            for process in _processes(ctx).processes_with(stage.remote_id)
+        ]
+        return [stage, *in_processes]
 
 
 class AccountsStream(SalesforceStream):
@@ -329,6 +352,7 @@ class DealsStream(SalesforceStream):
     async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
         """Single-currency orgs have no CurrencyIsoCode: every amount is in the org's one."""
         await describe(http, self.api, ctx, self.sobject)
+        await sales_processes(http, self.api, ctx)
         if "CurrencyIsoCode" in self.fields(ctx) or CURRENCY_KEY in ctx.shared:
             return
         text = soql.select("Organization", ["DefaultCurrencyIsoCode"])
@@ -340,7 +364,9 @@ class DealsStream(SalesforceStream):
         )
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        return mapping.map_opportunity(raw, default_currency=ctx.shared.get(CURRENCY_KEY))
+        return mapping.map_opportunity(
+            raw, default_currency=ctx.shared.get(CURRENCY_KEY), processes=_processes(ctx)
+        )
 
 
 class TasksStream(SalesforceStream):

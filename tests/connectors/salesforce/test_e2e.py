@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from connectors.salesforce import settings
+from connectors.salesforce._sim_tables import sfid
 from connectors.salesforce.simulator import CREDENTIALS, create_simulator
 from core.models import SYNCED_MODELS, Connection, FxRate, SyncState
 from core.models.enums import SyncStatus
@@ -113,9 +115,12 @@ async def test_full_sync_fills_every_table(
     assert result.stats.streams["deals"].pages >= 2
 
 
+@pytest.mark.parametrize("log", [True, False], ids=["getDeleted", "queryAll"])
 async def test_repeat_sync_changes_nothing_and_edits_and_deletions_arrive(
-    engine: AsyncEngine, connect: Connect, sync: Sync
+    engine: AsyncEngine, connect: Connect, sync: Sync, log: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if not log:  # every incremental window is then older than getDeleted's retention
+        monkeypatch.setattr(settings, "GET_DELETED_RETENTION", timedelta(0))
     sim = create_simulator(seed=22, deals=200)
     connection = await connect(sim)
     assert (await sync(connection.id)).status is SyncStatus.SUCCEEDED
@@ -135,6 +140,7 @@ async def test_repeat_sync_changes_nothing_and_edits_and_deletions_arrive(
     sim.rerender()
     third = await sync(connection.id)
     assert third.status is SyncStatus.SUCCEEDED, third.error
+    assert (sim.get_deleted_calls > 0) is log
     deals = _by_name(await _table(engine, "deal", connection.id))
     for deal in edited:
         assert deals[deal.name]["amount"] == deal.amount
@@ -284,3 +290,38 @@ async def test_bulk_first_load_writes_what_rest_writes_and_resumes_the_same(
     assert again.status is SyncStatus.SUCCEEDED
     assert len(bulk_sim.bulk.jobs) == jobs
     assert all(s.inserted == 0 and s.updated == 0 for s in again.stats.streams.values())
+
+
+async def test_sales_processes_become_pipelines_and_place_their_deals(
+    engine: AsyncEngine, connect: Connect, sync: Sync
+) -> None:
+    sim = create_simulator(seed=27, deals=120, record_types=True)
+    data = sim.data
+    connection = await connect(sim)
+    result = await sync(connection.id)
+    assert result.status is SyncStatus.SUCCEEDED, result.error
+
+    process = {p.id: sfid("BusinessProcess", p.id) for p in data.pipelines}
+    pipelines = await _table(engine, "pipeline", connection.id)
+    assert {r["name"] for r in pipelines.values()} == {
+        settings.PIPELINE_NAME,
+        *(f"{p.name} Process" for p in data.pipelines),
+    }
+    stages = await _table(engine, "stage", connection.id)
+    stage_name = {s.id: s.name for s in data.stages}
+    for pipeline in data.pipelines:
+        expected = {f"{process[pipeline.id]}:{s.name}" for s in pipeline.stages}
+        assert {r for r in stages if stages[r]["pipeline_remote_id"] == process[pipeline.id]} == (
+            expected
+        )
+    deals = _by_name(await _table(engine, "deal", connection.id))
+    for deal in data.deals:
+        row = deals[deal.name]
+        assert row["pipeline_remote_id"] == process[deal.pipeline_id]
+        assert row["stage_remote_id"] == f"{process[deal.pipeline_id]}:{stage_name[deal.stage_id]}"
+    assert Counter(r["pipeline_remote_id"] for r in deals.values()) == Counter(
+        process[d.pipeline_id] for d in data.deals
+    )
+    history = await _table(engine, "deal_stage_history", connection.id)
+    assert {h["stage_remote_id"] for h in history.values()} <= set(stages)
+    assert {h["pipeline_remote_id"] for h in history.values()} == set(process.values())

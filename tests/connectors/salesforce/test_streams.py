@@ -12,7 +12,7 @@ from connectors.salesforce import currencies, streams
 from connectors.salesforce.connector import SalesforceConnector
 from core.models.enums import SyncMode
 from core.sync.connector import Cursor, Request, StreamContext
-from core.sync.records import AccountRecord, DealRecord, FxRateRecord
+from core.sync.records import AccountRecord, ContactRecord, DealRecord, FxRateRecord
 from tests.connectors.salesforce.conftest import load_fixture
 
 LOGIN = "https://login.salesforce.com"
@@ -258,3 +258,29 @@ def test_deals_skip_the_history_subquery_where_the_org_hides_it() -> None:
     assert "FROM OpportunityHistories" in streams.DealsStream().query(context)
     described["childRelationships"] = []
     assert "OpportunityHistories" not in streams.DealsStream().query(context)
+
+
+def test_recent_windows_read_deletions_from_get_deleted_older_ones_from_query_all() -> None:
+    stream = streams.ContactsStream()
+    recent = ctx(SyncMode.INCREMENTAL, Cursor(datetime(2026, 11, 20, 8, 30, tzinfo=UTC), "x"))
+    request = stream.deletions_request(recent)
+    assert request is not None and request.path == "/services/data/v66.0/sobjects/Contact/deleted/"
+    assert request.params == {
+        "start": "2026-11-20T08:20:00+00:00",
+        "end": "2026-11-25T12:00:00+00:00",
+    }
+    log = {
+        "deletedRecords": [{"id": "003A", "deletedDate": "2026-11-21T10:00:00.000+0000"}],
+        "earliestDateAvailable": "2026-11-10T00:00:00.000+0000",
+        "latestDateCovered": "2026-11-25T12:00:00.000+0000",
+    }
+    assert stream.extract_deleted(log) == [(ContactRecord, "003A")]
+    assert stream.next_deletions_request(log, request, recent) is None  # the log covered it
+    purged = {**log, "earliestDateAvailable": "2026-11-22T00:00:00.000+0000"}
+    again = stream.next_deletions_request(purged, request, recent)
+    assert again is not None and again.path.endswith("/queryAll")
+    assert "SystemModstamp >= 2026-11-20T08:20:00Z" in again.params["q"]  # type: ignore[index]
+
+    old = ctx(SyncMode.INCREMENTAL, Cursor(datetime(2026, 11, 1, tzinfo=UTC), "x"))
+    assert stream.deletions_request(old).path.endswith("/queryAll")  # type: ignore[union-attr]
+    assert stream.deletions_request(ctx()).path.endswith("/queryAll")  # type: ignore[union-attr]
