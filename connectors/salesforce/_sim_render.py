@@ -20,6 +20,7 @@ from connectors.salesforce._sim_tables import (
     make_table,
     opt_id,
     opt_stamp,
+    org_fields,
     sfid,
     stamp,
 )
@@ -59,19 +60,7 @@ def render(
     add(
         make_table(
             "User",
-            (
-                "Id",
-                "Name",
-                "FirstName",
-                "LastName",
-                "Email",
-                "IsActive",
-                "UserRoleId",
-                "ManagerId",
-                "CreatedDate",
-                "LastModifiedDate",
-                "SystemModstamp",
-            ),
+            org_fields("User", "FirstName", "LastName", "LastModifiedDate"),
         ),
         [
             {
@@ -93,20 +82,7 @@ def render(
     add(
         make_table(
             "OpportunityStage",
-            (
-                "Id",
-                "ApiName",
-                "MasterLabel",
-                "IsActive",
-                "IsClosed",
-                "IsWon",
-                "DefaultProbability",
-                "ForecastCategory",
-                "ForecastCategoryName",
-                "SortOrder",
-                "CreatedDate",
-                "SystemModstamp",
-            ),
+            org_fields("OpportunityStage"),
         ),
         [
             {
@@ -129,20 +105,7 @@ def render(
     add(
         make_table(
             "Account",
-            (
-                "Id",
-                "Name",
-                "OwnerId",
-                "Industry",
-                "Type",
-                "BillingCountry",
-                "BillingState",
-                "AccountSource",
-                "IsDeleted",
-                "CreatedDate",
-                "LastModifiedDate",
-                "SystemModstamp",
-            ),
+            org_fields("Account", "IsDeleted"),
             {"Tier__c": "picklist", "HQ_Location__c": "location"},
         ),
         [
@@ -164,20 +127,7 @@ def render(
     add(
         make_table(
             "Contact",
-            (
-                "Id",
-                "Name",
-                "FirstName",
-                "LastName",
-                "Email",
-                "AccountId",
-                "OwnerId",
-                "LeadSource",
-                "IsDeleted",
-                "CreatedDate",
-                "LastModifiedDate",
-                "SystemModstamp",
-            ),
+            org_fields("Contact", "IsDeleted"),
             {
                 "Lifecycle_Stage__c": "picklist",
                 "MQL_Date__c": "datetime",
@@ -209,26 +159,7 @@ def render(
     add(
         make_table(
             "Lead",
-            (
-                "Id",
-                "Name",
-                "FirstName",
-                "LastName",
-                "Company",
-                "Email",
-                "OwnerId",
-                "Status",
-                "LeadSource",
-                "IsConverted",
-                "ConvertedDate",
-                "ConvertedAccountId",
-                "ConvertedContactId",
-                "ConvertedOpportunityId",
-                "IsDeleted",
-                "CreatedDate",
-                "LastModifiedDate",
-                "SystemModstamp",
-            ),
+            org_fields("Lead", "IsDeleted"),
         ),
         [
             {

@@ -16,6 +16,7 @@ from connectors.salesforce._sim_tables import (
     make_table,
     opt_id,
     opt_stamp,
+    org_fields,
     sfid,
     stamp,
 )
@@ -54,29 +55,10 @@ def render_deals(
         "SystemModstamp",
     )
     history_table = make_table("OpportunityHistory", history_names)
-    deal_names = (
-        "Id",
-        "Name",
-        "AccountId",
-        "OwnerId",
-        "ContactId",
-        *(("RecordTypeId",) if record_types else ()),
-        "Amount",
-        *(("CurrencyIsoCode",) if multi_currency else ()),
-        "StageName",
-        "Probability",
-        "IsClosed",
-        "IsWon",
-        "CloseDate",
-        "Type",
-        "LeadSource",
-        "ForecastCategory",
-        "ForecastCategoryName",
-        "IsDeleted",
-        "CreatedDate",
-        "LastModifiedDate",
-        "SystemModstamp",
+    missing = (() if record_types else ("RecordTypeId",)) + (
+        () if multi_currency else ("CurrencyIsoCode",)
     )
+    deal_names = org_fields("Opportunity", "IsDeleted", without=missing)
     deals = make_table("Opportunity", deal_names, {"Loss_Reason__c": "picklist"})
     deals.children = {"OpportunityHistories": "OpportunityHistory"}
     rows: list[dict[str, Any]] = []
@@ -200,49 +182,15 @@ def render_activities(data: Dataset, version: str, add: Add) -> None:
                     "IsArchived": False,
                 }
             )
-    base = ("Id", "IsDeleted", "CreatedDate", "LastModifiedDate", "SystemModstamp", "OwnerId")
-    link = ("WhoId", "WhatId", "AccountId")
     add(
-        make_table(
-            "Task",
-            (
-                *base,
-                *link,
-                "Subject",
-                "Status",
-                "IsClosed",
-                "Priority",
-                "ActivityDate",
-                "TaskSubtype",
-                "Type",
-                "CallType",
-                "CallDisposition",
-                "CallDurationInSeconds",
-                "CompletedDateTime",
-                "IsArchived",
-            ),
-        ),
+        make_table("Task", org_fields("Task", "IsDeleted", "Priority", "IsArchived")),
         tasks,
     )
     add(
-        make_table(
-            "Event",
-            (
-                *base,
-                *link,
-                "Subject",
-                "StartDateTime",
-                "EndDateTime",
-                "ActivityDateTime",
-                "DurationInMinutes",
-                "IsAllDayEvent",
-                "EventSubtype",
-                "IsArchived",
-            ),
-        ),
+        make_table("Event", org_fields("Event", "IsDeleted", "IsArchived")),
         events,
     )
-    add(make_table("Note", (*base, "Title", "ParentId")), notes)
+    add(make_table("Note", org_fields("Note", "IsDeleted", "LastModifiedDate")), notes)
 
 
 def render_currencies(data: Dataset, add: Add) -> None:
