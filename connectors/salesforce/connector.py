@@ -10,20 +10,17 @@ import httpx
 from connectors.salesforce import client, settings
 from connectors.salesforce.client import bulk_threshold
 from connectors.salesforce.currencies import CurrenciesStream, DatedRatesStream
-from connectors.salesforce.paths import ApiPaths
-from connectors.salesforce.streams import (
+from connectors.salesforce.objects import (
     AccountsStream,
     ContactsStream,
-    DealsStream,
     EventsStream,
-    LeadsStream,
     NotesStream,
-    PipelinesStream,
-    StagesStream,
     TasksStream,
     TeamsStream,
     UsersStream,
 )
+from connectors.salesforce.paths import ApiPaths
+from connectors.salesforce.streams import DealsStream, LeadsStream, PipelinesStream, StagesStream
 from core.sync.connector import Auth, Connector, CredentialField, RateLimitPolicy, Stream
 
 

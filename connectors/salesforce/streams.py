@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from connectors.salesforce import bulk, deletions, mapping, settings, soql, values
@@ -35,18 +34,13 @@ from core.sync.connector import (
 from core.sync.mappings import FieldMappings
 from core.sync.pagination import NextUrlPaginator
 from core.sync.records import (
-    AccountRecord,
-    ActivityRecord,
     AnyRecord,
-    ContactRecord,
     DealRecord,
     DealStageHistoryRecord,
     LeadRecord,
     PipelineRecord,
     Record,
     StageRecord,
-    TeamRecord,
-    UserRecord,
 )
 
 _MAPPINGS_KEY = "salesforce:field_mappings"
@@ -206,30 +200,6 @@ class SalesforceStream(Stream):
         return [(self.deleted_type, remote_id) for remote_id in deletions.deleted_ids(page)]
 
 
-class TeamsStream(SalesforceStream):
-    """User roles as teams (``User.UserRoleId``)."""
-
-    name = "teams"
-    sobject = "UserRole"
-    produces = (TeamRecord,)
-    finds_deletions = False
-
-    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        return [mapping.map_role(raw)]
-
-
-class UsersStream(SalesforceStream):
-    """Users are deactivated, never deleted."""
-
-    name = "users"
-    sobject = "User"
-    produces = (UserRecord,)
-    finds_deletions = False
-
-    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        return [mapping.map_user(raw)]
-
-
 class PipelinesStream(SalesforceStream):
     """The default pipeline, then one per sales process (connectors.salesforce.metadata)."""
 
@@ -291,26 +261,6 @@ class StagesStream(SalesforceStream):
         return [stage, *in_processes]
 
 
-class AccountsStream(SalesforceStream):
-    name = "accounts"
-    sobject = "Account"
-    produces = (AccountRecord,)
-    deleted_type = AccountRecord
-
-    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        return [mapping.map_account(raw)]
-
-
-class ContactsStream(SalesforceStream):
-    name = "contacts"
-    sobject = "Contact"
-    produces = (ContactRecord,)
-    deleted_type = ContactRecord
-
-    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        return [mapping.map_contact(raw)]
-
-
 class LeadsStream(SalesforceStream):
     """Leads with their Status changes (LeadHistory child rows) for MQL/SQL times."""
 
@@ -367,40 +317,3 @@ class DealsStream(SalesforceStream):
         return mapping.map_opportunity(
             raw, default_currency=ctx.shared.get(CURRENCY_KEY), processes=_processes(ctx)
         )
-
-
-class TasksStream(SalesforceStream):
-    """Calls, emails and to-dos; ``queryAll`` so that archived (old closed) tasks count."""
-
-    name = "tasks"
-    sobject = "Task"
-    produces = (ActivityRecord,)
-    depends_on = ("deals",)
-    query_all = True
-    deleted_type = ActivityRecord
-
-    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        return [mapping.map_task(raw)]
-
-
-class EventsStream(SalesforceStream):
-    """Meetings; ``queryAll`` for archived events as for tasks."""
-
-    name = "events"
-    sobject = "Event"
-    produces = (ActivityRecord,)
-    query_all = True
-    deleted_type = ActivityRecord
-
-    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        return [mapping.map_event(raw, now=ctx.now or datetime.now(UTC))]
-
-
-class NotesStream(SalesforceStream):
-    name = "notes"
-    sobject = "Note"
-    produces = (ActivityRecord,)
-    deleted_type = ActivityRecord
-
-    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        return [mapping.map_note(raw)]

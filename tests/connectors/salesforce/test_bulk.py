@@ -11,9 +11,9 @@ import pytest
 
 from connectors.salesforce import bulk, mapping, settings
 from connectors.salesforce.client import SalesforceConfigError, bulk_threshold
+from connectors.salesforce.objects import AccountsStream
 from connectors.salesforce.paths import ApiPaths
 from connectors.salesforce.simulator import CREDENTIALS, SalesforceSimulator, create_simulator
-from connectors.salesforce.streams import AccountsStream
 from core.models.enums import SyncMode
 from core.sync.connector import Cursor, Request, StreamContext
 from core.sync.records import DealRecord

@@ -8,7 +8,7 @@ import httpx
 import pytest
 import respx
 
-from connectors.salesforce import currencies, streams
+from connectors.salesforce import currencies, objects, streams
 from connectors.salesforce.connector import SalesforceConnector
 from core.models.enums import SyncMode
 from core.sync.connector import Cursor, Request, StreamContext
@@ -116,7 +116,7 @@ async def test_incremental_read_filters_from_cursor_minus_lookback() -> None:
     )
     route = respx.get(f"{DATA}/query").respond(json=load_fixture("accounts.json"))
     cursor = Cursor(datetime(2026, 11, 1, 10, 30, 15, 500000, tzinfo=UTC), "001X")
-    stream = streams.AccountsStream()
+    stream = objects.AccountsStream()
     records = await drain(stream, ctx(SyncMode.INCREMENTAL, cursor))
     assert isinstance(records[0], AccountRecord)
     query = soql_of(route.calls.last.request)
@@ -132,7 +132,7 @@ async def test_incremental_read_filters_from_cursor_minus_lookback() -> None:
 
 def test_full_mode_ignores_the_cursor() -> None:
     cursor = Cursor(datetime(2026, 11, 1, tzinfo=UTC), "x")
-    query = streams.ContactsStream().query(ctx(SyncMode.FULL, cursor))
+    query = objects.ContactsStream().query(ctx(SyncMode.FULL, cursor))
     assert "WHERE" not in query
 
 
@@ -147,19 +147,19 @@ def test_deletions_come_from_query_all_on_is_deleted() -> None:
     }
     page = {"totalSize": 2, "done": True, "records": [{"Id": "006A"}, {"Id": "006B"}]}
     assert stream.extract_deleted(page) == [(DealRecord, "006A"), (DealRecord, "006B")]
-    assert streams.UsersStream().deletions_request(ctx()) is None
+    assert objects.UsersStream().deletions_request(ctx()) is None
     assert streams.StagesStream().deletions_request(ctx()) is None
 
 
 def test_activities_read_archived_rows_with_query_all() -> None:
-    request = streams.TasksStream().first_request(ctx())
+    request = objects.TasksStream().first_request(ctx())
     assert request.path == "/services/data/v66.0/queryAll"
     assert "WHERE IsDeleted = false" in request.params["q"]  # type: ignore[index]
-    assert streams.AccountsStream().first_request(ctx()).path == "/services/data/v66.0/query"
+    assert objects.AccountsStream().first_request(ctx()).path == "/services/data/v66.0/query"
 
 
 def test_next_records_url_is_followed_as_is_and_never_twice() -> None:
-    stream = streams.AccountsStream()
+    stream = objects.AccountsStream()
     first = stream.first_request(ctx())
     page = {"done": False, "nextRecordsUrl": "/services/data/v66.0/query/01gX-2000", "records": []}
     nxt = stream.next_request(page, first, ctx())
@@ -261,7 +261,7 @@ def test_deals_skip_the_history_subquery_where_the_org_hides_it() -> None:
 
 
 def test_recent_windows_read_deletions_from_get_deleted_older_ones_from_query_all() -> None:
-    stream = streams.ContactsStream()
+    stream = objects.ContactsStream()
     recent = ctx(SyncMode.INCREMENTAL, Cursor(datetime(2026, 11, 20, 8, 30, tzinfo=UTC), "x"))
     request = stream.deletions_request(recent)
     assert request is not None and request.path == "/services/data/v66.0/sobjects/Contact/deleted/"
