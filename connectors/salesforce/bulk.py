@@ -10,8 +10,8 @@ object's describe, so the same mapping functions apply.
 Streams choose this path on a full read (first load) whose ``SELECT COUNT()`` is above the
 connection's threshold: :func:`start` creates the job and polls it while the stream
 prepares, then the engine pages through the results like any other stream (requests with
-``decode="text"``), committing the cursor per page as on the REST path: the query has the
-same ``ORDER BY SystemModstamp, Id``.
+``decode="text"``). The query has no ORDER BY (it would turn PK chunking off): the stream
+hands the engine its cursor, the greatest of all rows, with the last page only.
 """
 
 from __future__ import annotations

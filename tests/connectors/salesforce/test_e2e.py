@@ -325,3 +325,34 @@ async def test_sales_processes_become_pipelines_and_place_their_deals(
     history = await _table(engine, "deal_stage_history", connection.id)
     assert {h["stage_remote_id"] for h in history.values()} <= set(stages)
     assert {h["pipeline_remote_id"] for h in history.values()} == set(process.values())
+
+
+async def test_a_bulk_read_stopped_mid_job_keeps_no_cursor_and_is_read_whole_next_run(
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    connect: Connect,
+    sync: Sync,
+    instant_bulk_polls: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(settings, "BULK_PAGE_ROWS", 30)
+    sim = create_simulator(seed=28, deals=150, batch_size=200)
+    connection = await connect(sim, bulk_threshold="20")
+
+    def crash_after_first_accounts_page(name: str, stats: Any, run: Any) -> None:
+        if name == "accounts" and stats.pages == 1:
+            raise RuntimeError("worker killed")
+
+    stopped = await sync(connection.id, progress=crash_after_first_accounts_page)
+    assert stopped.stats.streams["accounts"].status == "FAILED"
+    assert 0 < len(await _table(engine, "account", connection.id)) < len(sim.data.accounts)
+    cursors = await _cursors(sessionmaker, connection.id)
+    # results come in id order, not by stamp: a cursor now would skip unread older rows
+    assert "accounts" not in cursors and "users" in cursors
+
+    resumed = await sync(connection.id)
+    assert resumed.status is SyncStatus.SUCCEEDED, resumed.error
+    accounts = [j for j in sim.bulk.jobs.values() if j.query.sobject == "Account"]
+    assert len(accounts) == 2  # the first load of accounts started over, in bulk
+    assert len(await _table(engine, "account", connection.id)) == len(sim.data.accounts)
+    assert "accounts" in await _cursors(sessionmaker, connection.id)
