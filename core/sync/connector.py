@@ -129,7 +129,7 @@ class HttpClient(Protocol):
     """The engine's HTTP policy as streams see it (rate limit, retries, auth included)."""
 
     async def send(self, request: Request) -> Any:
-        """Send ``request`` and return the decoded JSON body."""
+        """Send ``request`` and return the decoded JSON body (a TextBody if it asks for text)."""
 
 
 @dataclass(slots=True)
