@@ -59,7 +59,8 @@ def _cell(value: Any) -> str:
 
 
 class BulkJobs:
-    """Jobs become ``JobComplete`` on their second status poll, as a slow org would."""
+    """Jobs become ``JobComplete`` on their second status poll, as a slow org would. Without
+    ORDER BY, rows come in id order (as PK chunking reads them), not by SystemModstamp."""
 
     def __init__(self, tables: Callable[[], dict[str, Table]]) -> None:
         self._tables = tables
@@ -80,7 +81,13 @@ class BulkJobs:
                 raise soql.SoqlError(
                     "FUNCTIONALITY_NOT_ENABLED", "Nested queries are not supported"
                 )
+            if parsed.count:
+                raise soql.SoqlError(
+                    "FUNCTIONALITY_NOT_ENABLED", "Aggregate queries are not supported"
+                )
             found = soql.run(parsed, self._tables(), include_deleted=operation == "queryAll")
+            if not parsed.order_by:  # PK chunking: chunks of the primary key, in id order
+                found.sort(key=lambda row: row["Id"])
         except soql.SoqlError as exc:
             return _error(400, "INVALIDJOB", f"Failed to process query: {exc.code}: {exc.message}")
         job = _Job(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from connectors.salesforce._sim_processes import render_processes
 from connectors.salesforce._sim_sales import render_activities, render_currencies, render_deals
 from connectors.salesforce._sim_tables import (
     Table,
@@ -19,14 +20,18 @@ from connectors.salesforce._sim_tables import (
     make_table,
     opt_id,
     opt_stamp,
+    org_fields,
     sfid,
     stamp,
 )
 from core.simulation.dataset import Dataset
 
 
-def render(data: Dataset, *, version: str, multi_currency: bool = True) -> dict[str, Table]:
-    """Every object of the org, keyed by sObject name."""
+def render(
+    data: Dataset, *, version: str, multi_currency: bool = True, record_types: bool = False
+) -> dict[str, Table]:
+    """Every object of the org, keyed by sObject name. Without ``record_types`` the org has
+    one sales process (no RecordType objects, no ``Opportunity.RecordTypeId``)."""
     tables: dict[str, Table] = {}
 
     def add(table: Table, rows: list[dict[str, Any]]) -> None:
@@ -55,19 +60,7 @@ def render(data: Dataset, *, version: str, multi_currency: bool = True) -> dict[
     add(
         make_table(
             "User",
-            (
-                "Id",
-                "Name",
-                "FirstName",
-                "LastName",
-                "Email",
-                "IsActive",
-                "UserRoleId",
-                "ManagerId",
-                "CreatedDate",
-                "LastModifiedDate",
-                "SystemModstamp",
-            ),
+            org_fields("User", "FirstName", "LastName", "LastModifiedDate"),
         ),
         [
             {
@@ -89,20 +82,7 @@ def render(data: Dataset, *, version: str, multi_currency: bool = True) -> dict[
     add(
         make_table(
             "OpportunityStage",
-            (
-                "Id",
-                "ApiName",
-                "MasterLabel",
-                "IsActive",
-                "IsClosed",
-                "IsWon",
-                "DefaultProbability",
-                "ForecastCategory",
-                "ForecastCategoryName",
-                "SortOrder",
-                "CreatedDate",
-                "SystemModstamp",
-            ),
+            org_fields("OpportunityStage"),
         ),
         [
             {
@@ -125,20 +105,7 @@ def render(data: Dataset, *, version: str, multi_currency: bool = True) -> dict[
     add(
         make_table(
             "Account",
-            (
-                "Id",
-                "Name",
-                "OwnerId",
-                "Industry",
-                "Type",
-                "BillingCountry",
-                "BillingState",
-                "AccountSource",
-                "IsDeleted",
-                "CreatedDate",
-                "LastModifiedDate",
-                "SystemModstamp",
-            ),
+            org_fields("Account", "IsDeleted"),
             {"Tier__c": "picklist", "HQ_Location__c": "location"},
         ),
         [
@@ -160,20 +127,7 @@ def render(data: Dataset, *, version: str, multi_currency: bool = True) -> dict[
     add(
         make_table(
             "Contact",
-            (
-                "Id",
-                "Name",
-                "FirstName",
-                "LastName",
-                "Email",
-                "AccountId",
-                "OwnerId",
-                "LeadSource",
-                "IsDeleted",
-                "CreatedDate",
-                "LastModifiedDate",
-                "SystemModstamp",
-            ),
+            org_fields("Contact", "IsDeleted"),
             {
                 "Lifecycle_Stage__c": "picklist",
                 "MQL_Date__c": "datetime",
@@ -205,26 +159,7 @@ def render(data: Dataset, *, version: str, multi_currency: bool = True) -> dict[
     add(
         make_table(
             "Lead",
-            (
-                "Id",
-                "Name",
-                "FirstName",
-                "LastName",
-                "Company",
-                "Email",
-                "OwnerId",
-                "Status",
-                "LeadSource",
-                "IsConverted",
-                "ConvertedDate",
-                "ConvertedAccountId",
-                "ConvertedContactId",
-                "ConvertedOpportunityId",
-                "IsDeleted",
-                "CreatedDate",
-                "LastModifiedDate",
-                "SystemModstamp",
-            ),
+            org_fields("Lead", "IsDeleted"),
         ),
         [
             {
@@ -249,7 +184,9 @@ def render(data: Dataset, *, version: str, multi_currency: bool = True) -> dict[
         ],
     )
     _render_lead_history(data, tables, version, lead_status)
-    render_deals(data, version, multi_currency, add)
+    if record_types:
+        render_processes(data, add, org_start)
+    render_deals(data, version, multi_currency, add, record_types=record_types)
     render_activities(data, version, add)
     if multi_currency:
         render_currencies(data, add)

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from connectors.salesforce._sim_processes import record_type_of
 from connectors.salesforce._sim_tables import (
     Table,
     api_row,
@@ -15,6 +16,7 @@ from connectors.salesforce._sim_tables import (
     make_table,
     opt_id,
     opt_stamp,
+    org_fields,
     sfid,
     stamp,
 )
@@ -37,7 +39,9 @@ _DISPOSITIONS = {
 }
 
 
-def render_deals(data: Dataset, version: str, multi_currency: bool, add: Add) -> None:
+def render_deals(
+    data: Dataset, version: str, multi_currency: bool, add: Add, *, record_types: bool = False
+) -> None:
     stage_by_id = {s.id: s for s in data.stages}
     history_names = (
         "Id",
@@ -51,28 +55,10 @@ def render_deals(data: Dataset, version: str, multi_currency: bool, add: Add) ->
         "SystemModstamp",
     )
     history_table = make_table("OpportunityHistory", history_names)
-    deal_names = (
-        "Id",
-        "Name",
-        "AccountId",
-        "OwnerId",
-        "ContactId",
-        "Amount",
-        *(("CurrencyIsoCode",) if multi_currency else ()),
-        "StageName",
-        "Probability",
-        "IsClosed",
-        "IsWon",
-        "CloseDate",
-        "Type",
-        "LeadSource",
-        "ForecastCategory",
-        "ForecastCategoryName",
-        "IsDeleted",
-        "CreatedDate",
-        "LastModifiedDate",
-        "SystemModstamp",
+    missing = (() if record_types else ("RecordTypeId",)) + (
+        () if multi_currency else ("CurrencyIsoCode",)
     )
+    deal_names = org_fields("Opportunity", "IsDeleted", without=missing)
     deals = make_table("Opportunity", deal_names, {"Loss_Reason__c": "picklist"})
     deals.children = {"OpportunityHistories": "OpportunityHistory"}
     rows: list[dict[str, Any]] = []
@@ -125,6 +111,8 @@ def render_deals(data: Dataset, version: str, multi_currency: bool, add: Add) ->
         }
         if multi_currency:
             row["CurrencyIsoCode"] = d.currency
+        if record_types:
+            row["RecordTypeId"] = record_type_of(d.pipeline_id)
         rows.append(row)
     add(deals, rows)
     add(history_table, [{k: v for k, v in r.items() if k != "attributes"} for r in history_rows])
@@ -194,49 +182,15 @@ def render_activities(data: Dataset, version: str, add: Add) -> None:
                     "IsArchived": False,
                 }
             )
-    base = ("Id", "IsDeleted", "CreatedDate", "LastModifiedDate", "SystemModstamp", "OwnerId")
-    link = ("WhoId", "WhatId", "AccountId")
     add(
-        make_table(
-            "Task",
-            (
-                *base,
-                *link,
-                "Subject",
-                "Status",
-                "IsClosed",
-                "Priority",
-                "ActivityDate",
-                "TaskSubtype",
-                "Type",
-                "CallType",
-                "CallDisposition",
-                "CallDurationInSeconds",
-                "CompletedDateTime",
-                "IsArchived",
-            ),
-        ),
+        make_table("Task", org_fields("Task", "IsDeleted", "Priority", "IsArchived")),
         tasks,
     )
     add(
-        make_table(
-            "Event",
-            (
-                *base,
-                *link,
-                "Subject",
-                "StartDateTime",
-                "EndDateTime",
-                "ActivityDateTime",
-                "DurationInMinutes",
-                "IsAllDayEvent",
-                "EventSubtype",
-                "IsArchived",
-            ),
-        ),
+        make_table("Event", org_fields("Event", "IsDeleted", "IsArchived")),
         events,
     )
-    add(make_table("Note", (*base, "Title", "ParentId")), notes)
+    add(make_table("Note", org_fields("Note", "IsDeleted", "LastModifiedDate")), notes)
 
 
 def render_currencies(data: Dataset, add: Add) -> None:

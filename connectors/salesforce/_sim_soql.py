@@ -1,6 +1,6 @@
 """The SOQL subset the simulator answers, with Salesforce's own error codes.
 
-``SELECT field, ... [, (SELECT f FROM ChildRelationship [ORDER BY f])] FROM Object
+``SELECT field, ... | COUNT() [, (SELECT f FROM ChildRelationship [ORDER BY f])] FROM Object
 [WHERE field op literal [AND ...]] [ORDER BY field [ASC|DESC], ...] [LIMIT n]``.
 Datetime literals are compared on the canonical ``...000+0000`` text rows carry, so a
 filter over many rows stays a string comparison.
@@ -46,6 +46,8 @@ class Query:
     where: list[tuple[str, str, Any]] = field(default_factory=list)
     order_by: list[tuple[str, bool]] = field(default_factory=list)
     limit: int | None = None
+    #: ``SELECT COUNT() FROM ...``: the answer is ``totalSize`` with no records.
+    count: bool = False
     #: The WHERE clause compiled against the object's field types (set by ``validate``).
     tests: list[tuple[str, Callable[[Any, Any], bool], Any]] = field(default_factory=list)
 
@@ -100,7 +102,8 @@ class _Parser:
         self.expect("SELECT")
         fields: list[str] = []
         children: list[Query] = []
-        while True:
+        count = self.keyword("COUNT", "(", ")")
+        while not count:
             if self.peek() == "(":
                 self.take()
                 children.append(self.query())
@@ -112,7 +115,7 @@ class _Parser:
                 break
             self.take()
         self.expect("FROM")
-        query = Query(self.take(), fields, children)
+        query = Query(self.take(), fields, children, count=count)
         if self.keyword("WHERE"):
             while True:
                 name, op, value = self.take(), self.take(), self.take()

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from connectors.salesforce import settings
+
 PREFIXES = {
     "Organization": "00D",
     "UserRole": "00E",
@@ -22,6 +24,8 @@ PREFIXES = {
     "Note": "002",
     "CurrencyType": "02B",
     "DatedConversionRate": "04w",
+    "RecordType": "012",
+    "BusinessProcess": "019",
 }
 _DATES = {"CloseDate", "ActivityDate", "ConvertedDate", "StartDate", "NextStartDate"}
 _INTS = {"SortOrder", "CallDurationInSeconds", "DurationInMinutes", "DecimalPlaces"}
@@ -98,6 +102,12 @@ class Table:
                 for rel, child in self.children.items()
             ],
         }
+
+
+def org_fields(sobject: str, *extra: str, without: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The fields the connector asks for (``settings.FIELDS``, the one list of them) minus
+    ``without``, plus the org's ``extra`` ones the connector never selects."""
+    return (*(f for f in settings.FIELDS[sobject] if f not in without), *extra)
 
 
 def make_table(name: str, names: tuple[str, ...], custom: dict[str, str] | None = None) -> Table:

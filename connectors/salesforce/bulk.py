@@ -6,21 +6,27 @@ job, ``GET /jobs/query/{id}`` is polled until ``JobComplete``, and
 locator is the ``Sforce-Locator`` header (``null`` on the last page). Rows are turned back
 into the values a REST query gives (booleans, numbers, ``None`` for empty cells) using the
 object's describe, so the same mapping functions apply.
+
+Streams choose this path on a full read (first load) whose ``SELECT COUNT()`` is above the
+connection's threshold: :func:`start` creates the job and polls it while the stream
+prepares, then the engine pages through the results like any other stream (requests with
+``decode="text"``). The query has no ORDER BY (it would turn PK chunking off): the stream
+hands the engine its cursor, the greatest of all rows, with the last page only.
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from connectors.salesforce.streams import ApiPaths
-from core.sync.connector import Request
+from connectors.salesforce import settings
+from connectors.salesforce.paths import ApiPaths
+from core.sync.connector import HttpClient, Request
 
-#: Above this many rows a full read goes through Bulk API 2.0 instead of REST pages.
-DEFAULT_THRESHOLD = 50_000
-MAX_RECORDS = 50_000
 _NUMBERS = frozenset({"double", "currency", "percent"})
 _INTEGERS = frozenset({"int", "long"})
 
@@ -44,10 +50,10 @@ def job_status(api: ApiPaths, job_id: str) -> Request:
 
 
 def results(api: ApiPaths, job_id: str, locator: str | None) -> Request:
-    params: dict[str, Any] = {"maxRecords": MAX_RECORDS}
+    params: dict[str, Any] = {"maxRecords": settings.BULK_PAGE_ROWS}
     if locator:
         params["locator"] = locator
-    return Request(path=api.data(f"/jobs/query/{job_id}/results"), params=params)
+    return Request(path=api.data(f"/jobs/query/{job_id}/results"), params=params, decode="text")
 
 
 def next_locator(headers: Mapping[str, str]) -> str | None:
@@ -92,3 +98,37 @@ def rows(text: str, field_types: Mapping[str, str], sobject: str) -> Iterator[di
 def field_types(described: Any) -> dict[str, str]:
     fields: Sequence[Any] = described.get("fields", []) if isinstance(described, Mapping) else []
     return {f["name"]: str(f.get("type", "string")) for f in fields if "name" in f}
+
+
+async def count(
+    http: HttpClient, api: ApiPaths, sobject: str, where: Sequence[str], *, query_all: bool
+) -> int:
+    """``SELECT COUNT() FROM sobject WHERE ...``: one cheap call, ``totalSize`` only."""
+    text = f"SELECT COUNT() FROM {sobject}"
+    if where:
+        text += " WHERE " + " AND ".join(where)
+    resource = "/queryAll" if query_all else "/query"
+    page = await http.send(Request(path=api.data(resource), params={"q": text}))
+    total = page.get("totalSize") if isinstance(page, Mapping) else None
+    return int(total) if isinstance(total, int) else 0
+
+
+async def start(
+    http: HttpClient, api: ApiPaths, soql_text: str, *, include_deleted: bool = False
+) -> str:
+    """Create a query job and wait until its results can be read; its id.
+
+    Polls back off from ``BULK_POLL_SECONDS`` to ``BULK_POLL_MAX_SECONDS``; a job still
+    running after ``BULK_MAX_WAIT_SECONDS`` raises :class:`JobFailed` (as ``Failed`` does).
+    """
+    job = await http.send(create_job(api, soql_text, include_deleted=include_deleted))
+    job_id = str(job["id"]) if isinstance(job, Mapping) and job.get("id") else None
+    if job_id is None:
+        raise JobFailed(f"Bulk API job creation answered without an id: {job!r:.200}")
+    delay, deadline = settings.BULK_POLL_SECONDS, time.monotonic() + settings.BULK_MAX_WAIT_SECONDS
+    while not is_complete(await http.send(job_status(api, job_id))):
+        if time.monotonic() > deadline:
+            raise JobFailed(f"Bulk API job {job_id} still running after the longest wait")
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, settings.BULK_POLL_MAX_SECONDS)
+    return job_id

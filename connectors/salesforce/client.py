@@ -25,6 +25,25 @@ class SalesforceAuthError(CrmkpiError):
     """The token endpoint refused the credentials (``invalid_grant``, ``invalid_client``)."""
 
 
+class SalesforceConfigError(CrmkpiError):
+    """A connection option (credential) that is not usable, with what is expected."""
+
+
+def bulk_threshold(value: str | None) -> int:
+    """The ``bulk_threshold`` credential as a row count (the default when unset)."""
+    if value is None or value.strip() == "":
+        return settings.BULK_THRESHOLD
+    try:
+        rows = int(value)
+    except ValueError:
+        rows = -1
+    if rows < 0:
+        raise SalesforceConfigError(
+            f"bulk_threshold must be a whole number of rows (0 or more), not {value!r}"
+        )
+    return rows
+
+
 class DailyLimitReached(QuotaExhausted):
     """The org's rolling 24 h API allocation is (almost) used up: stop, resume later."""
 

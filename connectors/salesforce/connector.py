@@ -8,21 +8,19 @@ from typing import Any
 import httpx
 
 from connectors.salesforce import client, settings
+from connectors.salesforce.client import bulk_threshold
 from connectors.salesforce.currencies import CurrenciesStream, DatedRatesStream
-from connectors.salesforce.streams import (
+from connectors.salesforce.objects import (
     AccountsStream,
-    ApiPaths,
     ContactsStream,
-    DealsStream,
     EventsStream,
-    LeadsStream,
     NotesStream,
-    PipelinesStream,
-    StagesStream,
     TasksStream,
     TeamsStream,
     UsersStream,
 )
+from connectors.salesforce.paths import ApiPaths
+from connectors.salesforce.streams import DealsStream, LeadsStream, PipelinesStream, StagesStream
 from core.sync.connector import (
     DAILY_BUDGET,
     Auth,
@@ -50,6 +48,12 @@ class SalesforceConnector(Connector):
         CredentialField(
             "api_version",
             f"REST API version, default {settings.API_VERSION}",
+            secret=False,
+            required=False,
+        ),
+        CredentialField(
+            "bulk_threshold",
+            f"Rows above which a first load uses Bulk API 2.0, default {settings.BULK_THRESHOLD}",
             secret=False,
             required=False,
         ),
@@ -99,6 +103,7 @@ class SalesforceConnector(Connector):
         ``Auth.credentials`` for the engine to store.
         """
         self.api.version = credentials.get("api_version") or settings.API_VERSION
+        self.api.bulk_threshold = bulk_threshold(credentials.get("bulk_threshold"))
         token, instance = credentials.get("access_token"), credentials.get("instance_url")
         new_credentials = None
         if refresh or not token or not instance:

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from connectors.salesforce import settings
+from connectors.salesforce.metadata import SalesProcesses
 from connectors.salesforce.values import (
     custom_fields,
     flag,
@@ -222,12 +223,21 @@ def stage_stays(raw: Mapping[str, Any]) -> list[tuple[str, datetime]]:
     return stays
 
 
-def map_opportunity(raw: Mapping[str, Any], *, default_currency: str | None = None) -> list[Record]:
-    """The deal, then one record per stay in a stage (``exited_at`` = next stay's entry)."""
+def map_opportunity(
+    raw: Mapping[str, Any],
+    *,
+    default_currency: str | None = None,
+    processes: SalesProcesses | None = None,
+) -> list[Record]:
+    """The deal, then one record per stay in a stage (``exited_at`` = next stay's entry);
+    placed in the pipeline of its record type's sales process, if the org has several."""
     base = _base(raw)
     stage = text(raw.get("StageName"))
     if stage is None:
         raise MappingError("Opportunity without StageName")
+    processes = processes or SalesProcesses()
+    record_type = text(raw.get("RecordTypeId"))
+    pipeline, stage_remote_id = processes.place(record_type, stage)
     is_closed, is_won = flag(raw.get("IsClosed")), flag(raw.get("IsWon"))
     close_date = parse_date(raw.get("CloseDate"), "CloseDate")
     stays = stage_stays(raw)
@@ -243,8 +253,8 @@ def map_opportunity(raw: Mapping[str, Any], *, default_currency: str | None = No
         name=text(raw.get("Name")),
         amount=parse_decimal(raw.get("Amount"), "Amount"),
         currency=text(raw.get("CurrencyIsoCode")) or default_currency,
-        pipeline_remote_id=settings.PIPELINE_ID,
-        stage_remote_id=stage,
+        pipeline_remote_id=pipeline,
+        stage_remote_id=stage_remote_id,
         status=("WON" if is_won else "LOST") if is_closed else "OPEN",
         owner_remote_id=_owner(raw),
         account_remote_id=text(raw.get("AccountId")),
@@ -259,6 +269,7 @@ def map_opportunity(raw: Mapping[str, Any], *, default_currency: str | None = No
     records: list[Record] = [deal]
     for index, (stay_stage, entered) in enumerate(stays):
         exited = stays[index + 1][1] if index + 1 < len(stays) else None
+        stay_pipeline, stay_stage_id = processes.place(record_type, stay_stage)
         records.append(
             DealStageHistoryRecord(
                 remote_id=stage_history_id(deal.remote_id, stay_stage, entered),
@@ -266,8 +277,8 @@ def map_opportunity(raw: Mapping[str, Any], *, default_currency: str | None = No
                 remote_updated_at=deal.remote_updated_at,
                 deleted=deal.deleted,
                 deal_remote_id=deal.remote_id,
-                stage_remote_id=stay_stage,
-                pipeline_remote_id=settings.PIPELINE_ID,
+                stage_remote_id=stay_stage_id,
+                pipeline_remote_id=stay_pipeline,
                 entered_at=entered,
                 exited_at=exited,
             )

@@ -16,15 +16,30 @@ TOKEN_PATH = "/services/oauth2/token"  # noqa: S105 (a URL path, not a secret)
 
 #: Salesforce commits late rows with an earlier SystemModstamp: re-read this much overlap.
 LOOKBACK = timedelta(minutes=10)
+#: How far back ``getDeleted`` lists deletions (15 days in the current REST guide, 30 in
+#: older ones): older incremental windows read deletions with ``queryAll``.
+GET_DELETED_RETENTION = timedelta(days=15)
 #: Slow down once this share of the daily API allocation is used (``Sforce-Limit-Info``).
 DAILY_LIMIT_SLOWDOWN_AT = 0.9
 #: Stop before the allocation is used up, leaving room for the org's other integrations.
 DAILY_LIMIT_STOP_AT = 0.98
 
+#: Full reads (first loads) of more rows than this use Bulk API 2.0 query jobs; a connection
+#: may set another with its ``bulk_threshold`` credential. Below it REST pages are cheaper
+#: (no job to create and poll); above it one CSV page carries 50,000 rows instead of 2,000.
+BULK_THRESHOLD = 50_000
+#: Rows per Bulk API results page (``maxRecords``).
+BULK_PAGE_ROWS = 50_000
+#: First and longest wait between two polls of a bulk job, and how long to wait at most.
+BULK_POLL_SECONDS = 1.0
+BULK_POLL_MAX_SECONDS = 15.0
+BULK_MAX_WAIT_SECONDS = 3600.0
+
 #: Field types a describe can report that REST queries cannot select as scalars.
 COMPOUND_TYPES = frozenset({"address", "location"})
 
-#: The one pipeline of an org: Salesforce stages are org-wide (sales processes only pick subsets).
+#: The default pipeline: all of the org's stages (which are org-wide); orgs with Opportunity
+#: record types get one more pipeline per sales process (connectors.salesforce.metadata).
 PIPELINE_ID = "Opportunity"
 PIPELINE_NAME = "Opportunities"
 
@@ -97,6 +112,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "AccountId",
         "OwnerId",
         "ContactId",
+        "RecordTypeId",
         "Amount",
         "CurrencyIsoCode",
         "StageName",

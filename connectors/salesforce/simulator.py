@@ -7,7 +7,7 @@ It answers what the connector uses, in Salesforce's shapes: the OAuth token endp
 ``Sforce-Limit-Info`` on every data response, and the real error bodies
 (``INVALID_SESSION_ID``, ``REQUEST_LIMIT_EXCEEDED``, ``INVALID_FIELD`` ...).
 Knobs for tests: sessions that expire after N calls, a daily request allocation, a
-single-currency org, the page size.
+single-currency org, an org with several sales processes (record types), the page size.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from starlette.routing import Route
 
 from connectors.salesforce import _sim_soql as soql
 from connectors.salesforce._sim_bulk import BulkJobs
+from connectors.salesforce._sim_processes import stage_values
 from connectors.salesforce._sim_render import render
 from connectors.salesforce._sim_tables import Table, stamp
 from core.simulation.dataset import Dataset, generate
@@ -67,6 +68,7 @@ class SalesforceSimulator:
         data: Dataset,
         *,
         multi_currency: bool = True,
+        record_types: bool = False,
         daily_limit: int = 5_000_000,
         session_requests: int | None = None,
         batch_size: int = MAX_BATCH,
@@ -75,12 +77,14 @@ class SalesforceSimulator:
         self.data = data
         _no_future_stamps(data)
         self.multi_currency = multi_currency
+        self.record_types = record_types
         self.daily_limit = daily_limit
         self.session_requests = session_requests
         self.batch_size = batch_size
         self.faults = faults
         self.used = 0
         self.token_requests = 0
+        self.get_deleted_calls = 0
         self.sessions: dict[str, int | None] = {}
         self.locators: OrderedDict[str, _Locator] = OrderedDict()
         self._ids = itertools.count(1)
@@ -93,7 +97,12 @@ class SalesforceSimulator:
     # -- state knobs ---------------------------------------------------------------------
 
     def rerender(self) -> None:
-        self.tables = render(self.data, version=VERSIONS[-1], multi_currency=self.multi_currency)
+        self.tables = render(
+            self.data,
+            version=VERSIONS[-1],
+            multi_currency=self.multi_currency,
+            record_types=self.record_types,
+        )
         for table in self.tables.values():
             table.rows.sort(key=lambda r: (r.get("SystemModstamp") or "", r["Id"]))
         self._json: dict[str, dict[str, str]] = {}
@@ -122,6 +131,10 @@ class SalesforceSimulator:
             Route(f"{data}/queryAll", self._data(self.query)),
             Route(f"{data}/query/{{locator}}", self._data(self.query_more)),
             Route(f"{data}/queryAll/{{locator}}", self._data(self.query_more)),
+            Route(
+                f"{data}/ui-api/object-info/{{sobject}}/picklist-values/{{record_type}}/{{field}}",
+                self._data(self.picklist_values),
+            ),
             Route(f"{data}/jobs/query", self._data(self.bulk.create), methods=["POST"]),
             Route(f"{data}/jobs/query/{{job}}", self._data(self.bulk.status)),
             Route(f"{data}/jobs/query/{{job}}", self._data(self.bulk.delete), methods=["DELETE"]),
@@ -243,6 +256,9 @@ class SalesforceSimulator:
             }
         )
 
+    async def picklist_values(self, request: Request) -> Response:
+        return stage_values(self.tables, request)
+
     async def describe(self, request: Request) -> Response:
         table = self.tables.get(request.path_params["sobject"])
         if table is None:
@@ -250,6 +266,7 @@ class SalesforceSimulator:
         return JSONResponse(table.describe(request.path_params["version"]))
 
     async def get_deleted(self, request: Request) -> Response:
+        self.get_deleted_calls += 1
         table = self.tables.get(request.path_params["sobject"])
         if table is None:
             return _errors(404, "NOT_FOUND", "The requested resource does not exist")
@@ -281,6 +298,8 @@ class SalesforceSimulator:
         parsed = soql.parse(text)
         include_deleted = request.url.path.endswith("/queryAll")
         rows = soql.run(parsed, self.tables, include_deleted=include_deleted)
+        if parsed.count:
+            return JSONResponse({"totalSize": len(rows), "done": True, "records": []})
         return self._page(request, _Locator(parsed, rows, self._batch(request)), None, 0)
 
     async def query_more(self, request: Request) -> Response:
@@ -350,6 +369,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--deals", type=int, default=1000)
     parser.add_argument("--single-currency", action="store_true")
+    parser.add_argument("--record-types", action="store_true", help="one per sales process")
     parser.add_argument("--faults", default=None, help='e.g. "5xx=0.1,429every=7,drop=0.01"')
     args = parser.parse_args(argv)
     sim = create_simulator(
@@ -357,6 +377,7 @@ def main(argv: list[str] | None = None) -> None:
         deals=args.deals,
         faults=args.faults,
         multi_currency=not args.single_currency,
+        record_types=args.record_types,
     )
     print(f"login URL: http://127.0.0.1:{args.port}")
     print(" ".join(f"--credential {k}={v}" for k, v in CREDENTIALS.items()))

@@ -3,61 +3,45 @@
 Every stream first reads the object's ``describe`` (each run, so new custom fields appear
 without a restart) and selects the wanted standard fields the org has plus every custom
 field. Incremental reads filter ``SystemModstamp >= cursor - look-back``; deletions come from
-``queryAll`` on ``IsDeleted = true`` (the recycle bin, 15 days).
+``getDeleted`` or ``queryAll`` on ``IsDeleted = true`` (connectors.salesforce.deletions).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import replace
 from typing import Any, ClassVar
 
-from connectors.salesforce import mapping, settings, soql, values
-from core.sync.connector import Cursor, HttpClient, MappingError, Request, Stream, StreamContext
+from connectors.salesforce import bulk, deletions, mapping, settings, soql, values
+from connectors.salesforce.metadata import (
+    PROCESSES_KEY,
+    SalesProcesses,
+    describe,
+    describe_key,
+    sales_processes,
+    stage_id,
+)
+from connectors.salesforce.paths import ApiPaths
+from core.sync.connector import (
+    Cursor,
+    HttpClient,
+    MappingError,
+    Request,
+    Stream,
+    StreamContext,
+    TextBody,
+)
 from core.sync.mappings import FieldMappings
 from core.sync.pagination import NextUrlPaginator
 from core.sync.records import (
-    AccountRecord,
-    ActivityRecord,
     AnyRecord,
-    ContactRecord,
     DealRecord,
     DealStageHistoryRecord,
     LeadRecord,
     PipelineRecord,
     Record,
     StageRecord,
-    TeamRecord,
-    UserRecord,
 )
-
-
-@dataclass(slots=True)
-class ApiPaths:
-    """REST paths of one API version, shared by a connector and its streams.
-
-    The connector sets ``version`` from the connection's ``api_version`` credential when it
-    authenticates, before any stream builds a request.
-    """
-
-    version: str = settings.API_VERSION
-
-    def data(self, suffix: str) -> str:
-        return f"/services/data/v{self.version}{suffix}"
-
-
-def _describe_key(sobject: str) -> str:
-    return f"salesforce:describe:{sobject}"
-
-
-async def describe(http: HttpClient, api: ApiPaths, ctx: StreamContext, sobject: str) -> Any:
-    """The object's describe, read once per run and shared between streams."""
-    key = _describe_key(sobject)
-    if key not in ctx.shared:
-        ctx.shared[key] = await http.send(Request(path=api.data(f"/sobjects/{sobject}/describe")))
-    return ctx.shared[key]
-
 
 _MAPPINGS_KEY = "salesforce:field_mappings"
 
@@ -104,12 +88,44 @@ class SalesforceStream(Stream):
 
     def __init__(self, api: ApiPaths | None = None) -> None:
         self.api = api or ApiPaths()
+        #: The Bulk API 2.0 job this run reads instead of REST pages, and its field types.
+        self.bulk_job: str | None = None
+        self._bulk_types: dict[str, str] = {}
+        #: Bulk results come in no particular order: the greatest cursor read so far, given
+        #: to the engine only with the job's last page (see ``cursor_of``).
+        self._bulk_max: Cursor | None = None
+        self._bulk_done = False
 
     async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
         await describe(http, self.api, ctx, self.sobject)
+        await self.choose_bulk(http, ctx)
+
+    async def choose_bulk(self, http: HttpClient, ctx: StreamContext) -> None:
+        """On a full read above the threshold, start a Bulk API 2.0 job for the same query.
+
+        Without ORDER BY: Salesforce advises against it (it turns off PK chunking, and large
+        queries may then time out), so rows come in any order and the cursor is committed
+        once the last results page is written. A run stopped mid-job keeps no cursor of this
+        stream: the next run reads it whole again (upserts make that harmless).
+        Objects read with child subqueries (history) stay on REST: bulk queries cannot nest.
+        A job that fails or never completes falls back to REST pages too.
+        """
+        self.bulk_job, self._bulk_max, self._bulk_done = None, None, False
+        if self.children or not self.incremental or ctx.since() is not None:
+            return
+        where = self.where(ctx)
+        rows = await bulk.count(http, self.api, self.sobject, where, query_all=self.query_all)
+        if rows <= self.api.bulk_threshold:
+            return
+        try:
+            text = soql.select(self.sobject, self.fields(ctx), where=where)
+            self.bulk_job = await bulk.start(http, self.api, text, include_deleted=self.query_all)
+        except bulk.JobFailed:
+            return
+        self._bulk_types = bulk.field_types(ctx.shared.get(describe_key(self.sobject)))
 
     def fields(self, ctx: StreamContext) -> list[str]:
-        described = ctx.shared.get(_describe_key(self.sobject))
+        described = ctx.shared.get(describe_key(self.sobject))
         if described is None:
             return list(settings.FIELDS[self.sobject])
         return selectable_fields(settings.FIELDS[self.sobject], described)
@@ -124,7 +140,7 @@ class SalesforceStream(Stream):
 
     def subqueries(self, ctx: StreamContext) -> list[str]:
         """The child subqueries whose relationship the org has (all, before describe)."""
-        described = ctx.shared.get(_describe_key(self.sobject))
+        described = ctx.shared.get(describe_key(self.sobject))
         if described is None:
             return list(self.children.values())
         present = {r.get("relationshipName") for r in described.get("childRelationships", [])}
@@ -141,14 +157,37 @@ class SalesforceStream(Stream):
         )
 
     def first_request(self, ctx: StreamContext) -> Request:
+        if self.bulk_job is not None:
+            return bulk.results(self.api, self.bulk_job, None)
         resource = "/queryAll" if self.query_all else "/query"
         return Request(path=self.api.data(resource), params={"q": self.query(ctx)})
 
+    def next_request(self, page: Any, request: Request, ctx: StreamContext) -> Request | None:
+        if isinstance(page, TextBody):
+            locator = bulk.next_locator(page.headers)
+            if locator is None or self.bulk_job is None:
+                return None
+            return bulk.results(self.api, self.bulk_job, locator)
+        return super().next_request(page, request, ctx)
+
     def extract(self, page: Any) -> Sequence[Mapping[str, Any]]:
+        if isinstance(page, TextBody):
+            rows = list(bulk.rows(page.text, self._bulk_types, self.sobject))
+            for row in rows:
+                cursor = self._cursor(row)
+                if cursor is not None and (self._bulk_max is None or cursor > self._bulk_max):
+                    self._bulk_max = cursor
+            self._bulk_done = bulk.next_locator(page.headers) is None
+            return rows
         records = page.get("records") if isinstance(page, Mapping) else None
         return records if isinstance(records, list) else []
 
     def cursor_of(self, raw: Mapping[str, Any]) -> Cursor | None:
+        if self.bulk_job is not None:
+            return self._bulk_max if self._bulk_done else None
+        return self._cursor(raw)
+
+    def _cursor(self, raw: Mapping[str, Any]) -> Cursor | None:
         try:
             stamp = values.parse_datetime(raw.get("SystemModstamp"), "SystemModstamp")
         except MappingError:
@@ -162,45 +201,25 @@ class SalesforceStream(Stream):
     def deletions_request(self, ctx: StreamContext) -> Request | None:
         if not self.finds_deletions or self.deleted_type is None:
             return None
-        text = soql.select(
-            self.sobject,
-            ["Id", "SystemModstamp"],
-            where=["IsDeleted = true", *soql.since_clause(ctx.since())],
-            order_by=("SystemModstamp", "Id"),
-        )
-        return Request(path=self.api.data("/queryAll"), params={"q": text})
+        return deletions.first_request(self.api, self.sobject, ctx.since(), ctx.now)
+
+    def next_deletions_request(
+        self, page: Any, request: Request, ctx: StreamContext
+    ) -> Request | None:
+        since = ctx.since()
+        if deletions.is_log_page(page):
+            return (
+                None if since is None else deletions.after_log(self.api, self.sobject, page, since)
+            )
+        return super().next_deletions_request(page, request, ctx)
 
     def extract_deleted(self, page: Any) -> Sequence[tuple[type[Record], str]]:
         assert self.deleted_type is not None
-        return [(self.deleted_type, str(r["Id"])) for r in self.extract(page) if r.get("Id")]
-
-
-class TeamsStream(SalesforceStream):
-    """User roles as teams (``User.UserRoleId``)."""
-
-    name = "teams"
-    sobject = "UserRole"
-    produces = (TeamRecord,)
-    finds_deletions = False
-
-    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        return [mapping.map_role(raw)]
-
-
-class UsersStream(SalesforceStream):
-    """Users are deactivated, never deleted."""
-
-    name = "users"
-    sobject = "User"
-    produces = (UserRecord,)
-    finds_deletions = False
-
-    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        return [mapping.map_user(raw)]
+        return [(self.deleted_type, remote_id) for remote_id in deletions.deleted_ids(page)]
 
 
 class PipelinesStream(SalesforceStream):
-    """The org's one pipeline (stages are org-wide), named after the Organization row."""
+    """The default pipeline, then one per sales process (connectors.salesforce.metadata)."""
 
     name = "pipelines"
     sobject = "Organization"
@@ -212,20 +231,34 @@ class PipelinesStream(SalesforceStream):
         return ["Id", "Name"]
 
     async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
-        """Organization always has Id and Name: no describe needed."""
+        """Organization always has Id and Name: no describe of it needed."""
+        await sales_processes(http, self.api, ctx)
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        default = PipelineRecord(
+            remote_id=settings.PIPELINE_ID,
+            name=settings.PIPELINE_NAME,
+            remote_data=values.remote_data(raw),
+        )
+        processes = _processes(ctx)
         return [
-            PipelineRecord(
-                remote_id=settings.PIPELINE_ID,
-                name=settings.PIPELINE_NAME,
-                remote_data=values.remote_data(raw),
-            )
+            default,
+            *(
+                PipelineRecord(remote_id=process, name=name, display_order=order)
+                for order, (process, name) in enumerate(processes.names.items(), start=1)
+            ),
         ]
 
 
+def _processes(ctx: StreamContext) -> SalesProcesses:
+    """The run's sales processes (read in ``prepare``; none when it was not)."""
+    found = ctx.shared.get(PROCESSES_KEY)
+    return found if isinstance(found, SalesProcesses) else SalesProcesses()
+
+
 class StagesStream(SalesforceStream):
-    """OpportunityStage metadata: order, probability, closed/won. Small: read whole."""
+    """OpportunityStage metadata: order, probability, closed/won. Small: read whole. Each
+    stage belongs to the default pipeline and to every sales process offering it."""
 
     name = "stages"
     sobject = "OpportunityStage"
@@ -233,28 +266,17 @@ class StagesStream(SalesforceStream):
     incremental = False
     finds_deletions = False
 
-    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        return [mapping.map_stage(raw)]
-
-
-class AccountsStream(SalesforceStream):
-    name = "accounts"
-    sobject = "Account"
-    produces = (AccountRecord,)
-    deleted_type = AccountRecord
+    async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
+        await super().prepare(http, ctx)
+        await sales_processes(http, self.api, ctx)
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        return [mapping.map_account(raw)]
-
-
-class ContactsStream(SalesforceStream):
-    name = "contacts"
-    sobject = "Contact"
-    produces = (ContactRecord,)
-    deleted_type = ContactRecord
-
-    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        return [mapping.map_contact(raw)]
+        stage = mapping.map_stage(raw)
+        in_processes = [
+            replace(stage, remote_id=stage_id(process, stage.remote_id), pipeline_remote_id=process)
+            for process in _processes(ctx).processes_with(stage.remote_id)
+        ]
+        return [stage, *in_processes]
 
 
 class LeadsStream(SalesforceStream):
@@ -298,6 +320,7 @@ class DealsStream(SalesforceStream):
     async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
         """Single-currency orgs have no CurrencyIsoCode: every amount is in the org's one."""
         await describe(http, self.api, ctx, self.sobject)
+        await sales_processes(http, self.api, ctx)
         if "CurrencyIsoCode" in self.fields(ctx) or CURRENCY_KEY in ctx.shared:
             return
         text = soql.select("Organization", ["DefaultCurrencyIsoCode"])
@@ -309,41 +332,6 @@ class DealsStream(SalesforceStream):
         )
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        return mapping.map_opportunity(raw, default_currency=ctx.shared.get(CURRENCY_KEY))
-
-
-class TasksStream(SalesforceStream):
-    """Calls, emails and to-dos; ``queryAll`` so that archived (old closed) tasks count."""
-
-    name = "tasks"
-    sobject = "Task"
-    produces = (ActivityRecord,)
-    depends_on = ("deals",)
-    query_all = True
-    deleted_type = ActivityRecord
-
-    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        return [mapping.map_task(raw)]
-
-
-class EventsStream(SalesforceStream):
-    """Meetings; ``queryAll`` for archived events as for tasks."""
-
-    name = "events"
-    sobject = "Event"
-    produces = (ActivityRecord,)
-    query_all = True
-    deleted_type = ActivityRecord
-
-    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        return [mapping.map_event(raw, now=ctx.now or datetime.now(UTC))]
-
-
-class NotesStream(SalesforceStream):
-    name = "notes"
-    sobject = "Note"
-    produces = (ActivityRecord,)
-    deleted_type = ActivityRecord
-
-    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        return [mapping.map_note(raw)]
+        return mapping.map_opportunity(
+            raw, default_currency=ctx.shared.get(CURRENCY_KEY), processes=_processes(ctx)
+        )

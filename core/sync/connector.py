@@ -24,7 +24,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, Protocol, TypeAlias
+from typing import Any, ClassVar, Literal, Protocol, TypeAlias
 
 import httpx
 
@@ -56,7 +56,12 @@ class MappingError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """One HTTP call. ``path`` is relative to the base URL, or an absolute URL."""
+    """One HTTP call. ``path`` is relative to the base URL, or an absolute URL.
+
+    ``decode`` says what ``HttpClient.send`` returns: the decoded JSON body (default), or
+    for ``"text"`` a :class:`TextBody` (CSV exports such as Salesforce Bulk API results,
+    whose paging lives in response headers).
+    """
 
     method: str = "GET"
     path: str = ""
@@ -65,6 +70,16 @@ class Request:
     #: Named budgets of the connector's RateLimitPolicy this call draws from besides the
     #: default one (HubSpot search calls: ``("search",)``).
     budgets: tuple[str, ...] = ()
+    #: ``text``: the body is returned as a TextBody (Bulk API CSV) instead of decoded JSON.
+    decode: Literal["json", "text"] = "json"
+
+
+@dataclass(frozen=True, slots=True)
+class TextBody:
+    """A non-JSON answer: its text and headers (lower-case names)."""
+
+    text: str
+    headers: Mapping[str, str]
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -168,7 +183,7 @@ class HttpClient(Protocol):
     """The engine's HTTP policy as streams see it (rate limit, retries, auth included)."""
 
     async def send(self, request: Request) -> Any:
-        """Send ``request`` and return the decoded JSON body."""
+        """Send ``request`` and return the decoded JSON body (a TextBody if it asks for text)."""
 
 
 #: Look-back of incremental reads when the connection sets none (``lookback_minutes``).

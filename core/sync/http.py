@@ -4,7 +4,7 @@
 the account's rate limiter (the budgets ``Connector.budgets_for`` names), sends, feeds
 the quota the CRM reports (``Connector.read_quota``) back to the limiter, then
 
-- 2xx: returns the decoded JSON body;
+- 2xx: returns the decoded JSON body (a ``TextBody`` when the request asks for text);
 - 401 (``Connector.is_auth_error``): refreshes the token once (single-flight: concurrent
   streams that hit the same expired token wait for one refresh) and resends once;
 - 429, 5xx, connection and read errors: retries with exponential backoff and full jitter
@@ -31,7 +31,7 @@ from tenacity import (
 )
 
 from core.observability import record_crm_response
-from core.sync.connector import Auth, Connector, Request
+from core.sync.connector import Auth, Connector, Request, TextBody
 from core.sync.errors import AuthFailed, RequestFailed
 from core.sync.ratelimit import RateLimiter, parse_reset
 
@@ -222,6 +222,8 @@ class SyncHttp:
             raise RequestFailed(
                 f"{self.connector.name}: HTTP {status} on {_path(request)}", status=status
             )
+        if request.decode == "text":
+            return TextBody(response.text, {k.lower(): v for k, v in response.headers.items()})
         if not response.content:
             return None
         try:

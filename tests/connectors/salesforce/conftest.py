@@ -1,13 +1,29 @@
+"""Fixtures: recorded payloads, and the simulated org served on a real socket for the engine."""
+
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import pluggy
 import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+import connectors.salesforce as salesforce_plugin
+from connectors.salesforce import settings
+from connectors.salesforce.simulator import CREDENTIALS, SalesforceSimulator
+from core.models import Connection
+from core.plugins import create_plugin_manager
+from core.secrets import Vault
+from tests.support.server import serve
+from tests.support.syncing import Syncer, connection_factory, syncer
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "salesforce"
+Connect = Callable[..., Awaitable[Connection]]
 
 
 def load_fixture(name: str) -> Any:
@@ -18,3 +34,47 @@ def load_fixture(name: str) -> Any:
 def fixture() -> Callable[[str], Any]:
     """Load ``tests/fixtures/salesforce/<name>``."""
     return load_fixture
+
+
+@pytest.fixture
+def vault() -> Vault:
+    return Vault([Fernet.generate_key().decode()])
+
+
+@pytest.fixture
+def pm() -> pluggy.PluginManager:
+    return create_plugin_manager(load_entrypoints=False, plugins=[salesforce_plugin])
+
+
+@pytest.fixture
+def servers() -> Iterator[ExitStack]:
+    with ExitStack() as stack:
+        yield stack
+
+
+@pytest.fixture
+def connect(
+    sessionmaker: async_sessionmaker[AsyncSession], vault: Vault, servers: ExitStack
+) -> Connect:
+    """Serve ``sim`` on a real socket and add a connection to it (login URL = the server);
+    keyword arguments are extra credentials (``bulk_threshold="10"``)."""
+
+    async def make(sim: SalesforceSimulator, **options: str) -> Connection:
+        url = servers.enter_context(serve(sim.app))
+        factory = connection_factory(
+            sessionmaker, vault, connector="salesforce", credentials={**CREDENTIALS, **options}
+        )
+        return await factory(url)
+
+    return make
+
+
+@pytest.fixture
+def sync(engine: AsyncEngine, pm: pluggy.PluginManager, vault: Vault) -> Syncer:
+    return syncer(engine, pm, vault)
+
+
+@pytest.fixture
+def instant_bulk_polls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bulk jobs of the simulator complete on their second poll: do not wait between polls."""
+    monkeypatch.setattr(settings, "BULK_POLL_SECONDS", 0.0)

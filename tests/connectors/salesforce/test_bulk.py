@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
 
-from connectors.salesforce import bulk, mapping
+from connectors.salesforce import bulk, mapping, settings
+from connectors.salesforce.client import SalesforceConfigError, bulk_threshold
+from connectors.salesforce.objects import AccountsStream
+from connectors.salesforce.paths import ApiPaths
 from connectors.salesforce.simulator import CREDENTIALS, SalesforceSimulator, create_simulator
-from connectors.salesforce.streams import ApiPaths
-from core.sync.connector import Request
+from core.models.enums import SyncMode
+from core.sync.connector import Cursor, Request, StreamContext
 from core.sync.records import DealRecord
 
 BASE = "http://sf.test"
@@ -116,3 +121,59 @@ def test_csv_cells_become_rest_values() -> None:
     assert bulk.next_locator({"sforce-locator": "MTAwMDA"}) == "MTAwMDA"
     with pytest.raises(bulk.JobFailed, match="Failed"):
         bulk.is_complete({"id": "750x", "state": "Failed", "errorMessage": "boom"})
+
+
+def test_bulk_threshold_credential_is_a_row_count() -> None:
+    assert bulk_threshold(None) == settings.BULK_THRESHOLD
+    assert bulk_threshold(" ") == settings.BULK_THRESHOLD
+    assert bulk_threshold("0") == 0
+    for bad in ("many", "-5", "1.5"):
+        with pytest.raises(SalesforceConfigError, match="bulk_threshold"):
+            bulk_threshold(bad)
+
+
+@pytest.fixture(autouse=True)
+def _no_poll_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(settings, "BULK_POLL_SECONDS", 0.0)
+
+
+class _Scripted:
+    """An HttpClient answering by path: the count, a job, then the job's fate."""
+
+    def __init__(self, total: int, state: str) -> None:
+        self.total, self.state = total, state
+        self.sent: list[Request] = []
+
+    async def send(self, request: Request) -> Any:
+        self.sent.append(request)
+        if request.path.endswith("/describe"):
+            return {"fields": [{"name": "Id", "type": "id"}, {"name": "Name", "type": "string"}]}
+        if request.method == "POST":
+            return {"id": "750x", "state": "UploadComplete"}
+        if request.path.endswith("/query"):
+            return {"totalSize": self.total, "done": True, "records": []}
+        return {"id": "750x", "state": self.state}
+
+
+@pytest.mark.parametrize(
+    ("total", "state", "uses_bulk"),
+    [(5, "JobComplete", False), (50, "JobComplete", True), (50, "Failed", False)],
+)
+async def test_full_reads_above_the_threshold_use_a_job_else_rest(
+    total: int, state: str, uses_bulk: bool
+) -> None:
+    stream = AccountsStream(ApiPaths(bulk_threshold=10))
+    http = _Scripted(total, state)
+    ctx = StreamContext("c", SyncMode.INCREMENTAL)
+    await stream.prepare(http, ctx)
+    assert "SELECT COUNT() FROM Account" in str(http.sent[1].params)
+    first = stream.first_request(ctx)
+    assert (first.decode == "text") is uses_bulk
+    assert first.path.endswith("/jobs/query/750x/results") is uses_bulk
+
+    incremental = StreamContext("c", SyncMode.INCREMENTAL, start_cursor=Cursor(datetime.now(UTC)))
+    http.sent.clear()
+    await stream.prepare(http, incremental)
+    # the describe only (no count, no job): incremental reads are REST only
+    assert [r.path.rsplit("/", 1)[-1] for r in http.sent] == ["describe"]
+    assert stream.first_request(incremental).decode == "json"

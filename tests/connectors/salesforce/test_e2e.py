@@ -3,90 +3,22 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import pluggy
 import pytest
-from cryptography.fernet import Fernet
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-import connectors.salesforce as salesforce_plugin
-from connectors.salesforce.simulator import CREDENTIALS, SalesforceSimulator, create_simulator
-from core.models import SYNCED_MODELS, Connection, FxRate, Organization, SyncState, Workspace
-from core.models.enums import SyncMode, SyncStatus
-from core.plugins import create_plugin_manager
+from connectors.salesforce import settings
+from connectors.salesforce._sim_tables import sfid
+from connectors.salesforce.simulator import CREDENTIALS, create_simulator
+from core.models import SYNCED_MODELS, Connection, FxRate, SyncState
+from core.models.enums import SyncStatus
 from core.secrets import Vault
-from core.sync.http import RetryPolicy
-from core.sync.ratelimit import RateLimiters
-from core.sync.runner import SyncOptions, SyncResult, run_sync
-from tests.support.server import serve
-
-FAST_RETRY = RetryPolicy(attempts=10, base=0.01, cap=0.05)
-Sync = Callable[..., Awaitable[SyncResult]]
-
-
-@pytest.fixture
-def vault() -> Vault:
-    return Vault([Fernet.generate_key().decode()])
-
-
-@pytest.fixture
-def pm() -> pluggy.PluginManager:
-    return create_plugin_manager(load_entrypoints=False, plugins=[salesforce_plugin])
-
-
-@pytest.fixture
-def servers() -> Iterator[ExitStack]:
-    with ExitStack() as stack:
-        yield stack
-
-
-@pytest.fixture
-def connect(
-    sessionmaker: async_sessionmaker[AsyncSession], vault: Vault, servers: ExitStack
-) -> Callable[[SalesforceSimulator], Awaitable[Connection]]:
-    """Serve ``sim`` on a real socket and add a connection to it (login URL = the server)."""
-
-    async def make(sim: SalesforceSimulator) -> Connection:
-        url = servers.enter_context(serve(sim.app))
-        async with sessionmaker() as session:
-            org = Organization(name="Acme")
-            session.add(org)
-            await session.flush()
-            workspace = Workspace(organization_id=org.id, name="Main")
-            session.add(workspace)
-            await session.flush()
-            connection = Connection(
-                workspace_id=workspace.id,
-                connector="salesforce",
-                base_url=url,
-                credentials_encrypted=vault.encrypt(dict(CREDENTIALS)),
-            )
-            session.add(connection)
-            await session.commit()
-            return connection
-
-    return make
-
-
-@pytest.fixture
-def sync(engine: AsyncEngine, pm: pluggy.PluginManager, vault: Vault) -> Sync:
-    limiters = RateLimiters()
-
-    async def run(connection_id: str, *, full: bool = False) -> SyncResult:
-        options = SyncOptions(
-            mode=SyncMode.FULL if full else SyncMode.INCREMENTAL,
-            retry=FAST_RETRY,
-            limiters=limiters,
-        )
-        return await run_sync(connection_id, engine=engine, pm=pm, vault=vault, options=options)
-
-    return run
+from tests.connectors.salesforce.conftest import Connect
+from tests.support.syncing import Syncer as Sync
 
 
 async def _table(engine: AsyncEngine, record_type: str, connection_id: str) -> dict[str, Any]:
@@ -128,7 +60,9 @@ def _by_name(rows: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {row["name"]: row for row in rows.values()}
 
 
-async def test_full_sync_fills_every_table(engine: AsyncEngine, connect: Any, sync: Sync) -> None:
+async def test_full_sync_fills_every_table(
+    engine: AsyncEngine, connect: Connect, sync: Sync
+) -> None:
     sim = create_simulator(seed=21, deals=250, batch_size=200)
     data = sim.data
     connection = await connect(sim)
@@ -181,9 +115,12 @@ async def test_full_sync_fills_every_table(engine: AsyncEngine, connect: Any, sy
     assert result.stats.streams["deals"].pages >= 2
 
 
+@pytest.mark.parametrize("log", [True, False], ids=["getDeleted", "queryAll"])
 async def test_repeat_sync_changes_nothing_and_edits_and_deletions_arrive(
-    engine: AsyncEngine, connect: Any, sync: Sync
+    engine: AsyncEngine, connect: Connect, sync: Sync, log: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if not log:  # every incremental window is then older than getDeleted's retention
+        monkeypatch.setattr(settings, "GET_DELETED_RETENTION", timedelta(0))
     sim = create_simulator(seed=22, deals=200)
     connection = await connect(sim)
     assert (await sync(connection.id)).status is SyncStatus.SUCCEEDED
@@ -203,6 +140,7 @@ async def test_repeat_sync_changes_nothing_and_edits_and_deletions_arrive(
     sim.rerender()
     third = await sync(connection.id)
     assert third.status is SyncStatus.SUCCEEDED, third.error
+    assert (sim.get_deleted_calls > 0) is log
     deals = _by_name(await _table(engine, "deal", connection.id))
     for deal in edited:
         assert deals[deal.name]["amount"] == deal.amount
@@ -216,7 +154,7 @@ async def test_repeat_sync_changes_nothing_and_edits_and_deletions_arrive(
 
 
 async def test_expired_session_mid_sync_is_refreshed_and_stored(
-    sessionmaker: async_sessionmaker[AsyncSession], connect: Any, sync: Sync, vault: Vault
+    sessionmaker: async_sessionmaker[AsyncSession], connect: Connect, sync: Sync, vault: Vault
 ) -> None:
     sim = create_simulator(seed=23, deals=150, session_requests=7)
     connection = await connect(sim)
@@ -234,7 +172,7 @@ async def test_expired_session_mid_sync_is_refreshed_and_stored(
 async def test_daily_limit_stops_cleanly_then_the_next_run_resumes(
     engine: AsyncEngine,
     sessionmaker: async_sessionmaker[AsyncSession],
-    connect: Any,
+    connect: Connect,
     sync: Sync,
 ) -> None:
     sim = create_simulator(seed=24, deals=600, batch_size=200, daily_limit=1_000_000)
@@ -273,7 +211,7 @@ async def test_daily_limit_stops_cleanly_then_the_next_run_resumes(
 
 
 async def test_faults_end_with_exactly_the_data_of_a_clean_sync(
-    engine: AsyncEngine, connect: Any, sync: Sync
+    engine: AsyncEngine, connect: Connect, sync: Sync
 ) -> None:
     clean = create_simulator(seed=25, deals=150, batch_size=200)
     first = await connect(clean)
@@ -308,3 +246,115 @@ def _differences(got: dict[str, Any], expected: dict[str, Any]) -> list[tuple[An
                 if a.get(k) != b.get(k)
             ]
     return found[:10]
+
+
+async def _cursors(
+    sessionmaker: async_sessionmaker[AsyncSession], connection_id: str
+) -> dict[str, Any]:
+    async with sessionmaker() as session:
+        states = await session.scalars(
+            select(SyncState).where(SyncState.connection_id == connection_id)
+        )
+        return {s.stream: s.cursor for s in states.all()}
+
+
+async def test_bulk_first_load_writes_what_rest_writes_and_resumes_the_same(
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    connect: Connect,
+    sync: Sync,
+    instant_bulk_polls: None,
+    monkeypatch: Any,
+) -> None:
+    monkeypatch.setattr(settings, "BULK_PAGE_ROWS", 30)  # several CSV pages per job
+    rest_sim = create_simulator(seed=26, deals=150, batch_size=200)
+    rest = await connect(rest_sim)
+    assert (await sync(rest.id)).status is SyncStatus.SUCCEEDED
+    assert not rest_sim.bulk.jobs  # default threshold: REST pages only
+
+    bulk_sim = create_simulator(seed=26, deals=150, batch_size=200)
+    bulk = await connect(bulk_sim, bulk_threshold="20")
+    result = await sync(bulk.id)
+    assert result.status is SyncStatus.SUCCEEDED, result.error
+    read_in_bulk = {job.query.sobject for job in bulk_sim.bulk.jobs.values()}
+    big = {"Account", "Contact", "Task", "Event"}
+    assert big <= read_in_bulk
+    # nested history subqueries cannot go through Bulk API; small objects stay on REST
+    assert not read_in_bulk & {"Opportunity", "Lead", "UserRole", "OpportunityStage"}
+    assert result.stats.streams["accounts"].pages >= 2
+
+    got, expected = await _rows_of(engine, bulk.id), await _rows_of(engine, rest.id)
+    assert not _differences(got, expected), _differences(got, expected)
+    assert await _cursors(sessionmaker, bulk.id) == await _cursors(sessionmaker, rest.id)
+
+    jobs = len(bulk_sim.bulk.jobs)
+    again = await sync(bulk.id)  # incremental from the cursors: REST, nothing new
+    assert again.status is SyncStatus.SUCCEEDED
+    assert len(bulk_sim.bulk.jobs) == jobs
+    assert all(s.inserted == 0 and s.updated == 0 for s in again.stats.streams.values())
+
+
+async def test_sales_processes_become_pipelines_and_place_their_deals(
+    engine: AsyncEngine, connect: Connect, sync: Sync
+) -> None:
+    sim = create_simulator(seed=27, deals=120, record_types=True)
+    data = sim.data
+    connection = await connect(sim)
+    result = await sync(connection.id)
+    assert result.status is SyncStatus.SUCCEEDED, result.error
+
+    process = {p.id: sfid("BusinessProcess", p.id) for p in data.pipelines}
+    pipelines = await _table(engine, "pipeline", connection.id)
+    assert {r["name"] for r in pipelines.values()} == {
+        settings.PIPELINE_NAME,
+        *(f"{p.name} Process" for p in data.pipelines),
+    }
+    stages = await _table(engine, "stage", connection.id)
+    stage_name = {s.id: s.name for s in data.stages}
+    for pipeline in data.pipelines:
+        expected = {f"{process[pipeline.id]}:{s.name}" for s in pipeline.stages}
+        assert {r for r in stages if stages[r]["pipeline_remote_id"] == process[pipeline.id]} == (
+            expected
+        )
+    deals = _by_name(await _table(engine, "deal", connection.id))
+    for deal in data.deals:
+        row = deals[deal.name]
+        assert row["pipeline_remote_id"] == process[deal.pipeline_id]
+        assert row["stage_remote_id"] == f"{process[deal.pipeline_id]}:{stage_name[deal.stage_id]}"
+    assert Counter(r["pipeline_remote_id"] for r in deals.values()) == Counter(
+        process[d.pipeline_id] for d in data.deals
+    )
+    history = await _table(engine, "deal_stage_history", connection.id)
+    assert {h["stage_remote_id"] for h in history.values()} <= set(stages)
+    assert {h["pipeline_remote_id"] for h in history.values()} == set(process.values())
+
+
+async def test_a_bulk_read_stopped_mid_job_keeps_no_cursor_and_is_read_whole_next_run(
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    connect: Connect,
+    sync: Sync,
+    instant_bulk_polls: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(settings, "BULK_PAGE_ROWS", 30)
+    sim = create_simulator(seed=28, deals=150, batch_size=200)
+    connection = await connect(sim, bulk_threshold="20")
+
+    def crash_after_first_accounts_page(name: str, stats: Any, run: Any) -> None:
+        if name == "accounts" and stats.pages == 1:
+            raise RuntimeError("worker killed")
+
+    stopped = await sync(connection.id, progress=crash_after_first_accounts_page)
+    assert stopped.stats.streams["accounts"].status == "FAILED"
+    assert 0 < len(await _table(engine, "account", connection.id)) < len(sim.data.accounts)
+    cursors = await _cursors(sessionmaker, connection.id)
+    # results come in id order, not by stamp: a cursor now would skip unread older rows
+    assert "accounts" not in cursors and "users" in cursors
+
+    resumed = await sync(connection.id)
+    assert resumed.status is SyncStatus.SUCCEEDED, resumed.error
+    accounts = [j for j in sim.bulk.jobs.values() if j.query.sobject == "Account"]
+    assert len(accounts) == 2  # the first load of accounts started over, in bulk
+    assert len(await _table(engine, "account", connection.id)) == len(sim.data.accounts)
+    assert "accounts" in await _cursors(sessionmaker, connection.id)

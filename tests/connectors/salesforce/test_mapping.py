@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 
 from connectors.salesforce import mapping
+from connectors.salesforce.metadata import SalesProcesses
 from core.sync.connector import MappingError
 from core.sync.records import DealRecord, DealStageHistoryRecord, stage_history_id
 from tests.connectors.salesforce.conftest import load_fixture
@@ -234,3 +235,27 @@ def test_lead_mql_and_sql_times_come_from_status_history() -> None:
     broken["Histories"] = {"records": [{"Field": "Status", "NewValue": "X"}]}
     with pytest.raises(MappingError, match="LeadHistory"):
         mapping.map_lead(broken, _classify)
+
+
+def test_record_types_place_deals_in_their_sales_process_pipeline() -> None:
+    raw = _records("opportunities_page_1.json")[0]  # in "Closed Won", two history rows
+    processes = SalesProcesses(
+        names={"019A": "New Business", "019B": "Renewals"},
+        record_types={"012A": "019A", "012B": "019B"},
+        stages={"019A": frozenset({"Prospecting", "Closed Won"}), "019B": frozenset({"Renew"})},
+    )
+    deal, *history = mapping.map_opportunity({**raw, "RecordTypeId": "012A"}, processes=processes)
+    assert isinstance(deal, DealRecord)
+    assert (deal.pipeline_remote_id, deal.stage_remote_id) == ("019A", "019A:Closed Won")
+    assert all(isinstance(h, DealStageHistoryRecord) for h in history)
+    placed = {(h.pipeline_remote_id, h.stage_remote_id) for h in history}  # type: ignore[union-attr]
+    assert ("019A", "019A:Closed Won") in placed
+    # a stage its process does not offer, the master record type (null), an unknown one, and
+    # an org without record types (no RecordTypeId at all): the default pipeline
+    for changed in ({"RecordTypeId": "012B"}, {"RecordTypeId": None}, {"RecordTypeId": "012Z"}):
+        other = mapping.map_opportunity({**raw, **changed}, processes=processes)[0]
+        assert isinstance(other, DealRecord)
+        assert (other.pipeline_remote_id, other.stage_remote_id) == ("Opportunity", "Closed Won")
+    plain = mapping.map_opportunity(raw)[0]
+    assert isinstance(plain, DealRecord) and plain.pipeline_remote_id == "Opportunity"
+    assert processes.processes_with("Closed Won") == ["019A"]

@@ -203,3 +203,36 @@ async def test_child_subquery_where_filters_lead_history(
         rows = record["Histories"]["records"]
         assert [r["Field"] for r in rows] == ["Status"]
         assert rows[0]["NewValue"] == record["Status"] == "Closed - Converted"
+
+
+async def test_count_queries_answer_the_total_only(
+    client: httpx.AsyncClient, sim: SalesforceSimulator
+) -> None:
+    q = "SELECT COUNT() FROM Opportunity WHERE IsDeleted = false"
+    body = (await client.get(f"{DATA}/query", params={"q": q})).json()
+    assert body == {
+        "totalSize": sum(1 for d in sim.data.deals if d.deleted_at is None),
+        "done": True,
+        "records": [],
+    }
+
+
+async def test_record_types_name_their_process_and_its_stage_values() -> None:
+    sim = create_simulator(seed=7, deals=60, record_types=True)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(sim.app), base_url=BASE) as c:
+        token = await c.post(
+            "/services/oauth2/token", data={"grant_type": "refresh_token", **CREDENTIALS}
+        )
+        c.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+        q = "SELECT Id, BusinessProcessId FROM RecordType WHERE SobjectType = 'Opportunity'"
+        kinds = (await c.get(f"{DATA}/query", params={"q": q})).json()["records"]
+        assert len(kinds) == len(sim.data.pipelines)
+        picklist = f"{DATA}/ui-api/object-info/Opportunity/picklist-values"
+        values = (await c.get(f"{picklist}/{kinds[0]['Id']}/StageName")).json()["values"]
+        assert [v["value"] for v in values] == [s.name for s in sim.data.pipelines[0].stages]
+        assert (await c.get(f"{picklist}/012Dn0000000000099/StageName")).status_code == 404
+        rows = await c.get(f"{DATA}/query", params={"q": "SELECT RecordTypeId FROM Opportunity"})
+        assert {r["RecordTypeId"] for r in rows.json()["records"]} <= {k["Id"] for k in kinds}
+    plain = create_simulator(seed=7, deals=20)
+    assert "RecordTypeId" not in plain.tables["Opportunity"].fields
+    assert "RecordType" not in plain.tables

@@ -8,11 +8,11 @@ import httpx
 import pytest
 import respx
 
-from connectors.salesforce import currencies, streams
+from connectors.salesforce import currencies, objects, streams
 from connectors.salesforce.connector import SalesforceConnector
 from core.models.enums import SyncMode
 from core.sync.connector import Cursor, Request, StreamContext
-from core.sync.records import AccountRecord, DealRecord, FxRateRecord
+from core.sync.records import AccountRecord, ContactRecord, DealRecord, FxRateRecord
 from tests.connectors.salesforce.conftest import load_fixture
 
 LOGIN = "https://login.salesforce.com"
@@ -116,7 +116,7 @@ async def test_incremental_read_filters_from_cursor_minus_lookback() -> None:
     )
     route = respx.get(f"{DATA}/query").respond(json=load_fixture("accounts.json"))
     cursor = Cursor(datetime(2026, 11, 1, 10, 30, 15, 500000, tzinfo=UTC), "001X")
-    stream = streams.AccountsStream()
+    stream = objects.AccountsStream()
     records = await drain(stream, ctx(SyncMode.INCREMENTAL, cursor))
     assert isinstance(records[0], AccountRecord)
     query = soql_of(route.calls.last.request)
@@ -132,7 +132,7 @@ async def test_incremental_read_filters_from_cursor_minus_lookback() -> None:
 
 def test_full_mode_ignores_the_cursor() -> None:
     cursor = Cursor(datetime(2026, 11, 1, tzinfo=UTC), "x")
-    query = streams.ContactsStream().query(ctx(SyncMode.FULL, cursor))
+    query = objects.ContactsStream().query(ctx(SyncMode.FULL, cursor))
     assert "WHERE" not in query
 
 
@@ -147,19 +147,19 @@ def test_deletions_come_from_query_all_on_is_deleted() -> None:
     }
     page = {"totalSize": 2, "done": True, "records": [{"Id": "006A"}, {"Id": "006B"}]}
     assert stream.extract_deleted(page) == [(DealRecord, "006A"), (DealRecord, "006B")]
-    assert streams.UsersStream().deletions_request(ctx()) is None
+    assert objects.UsersStream().deletions_request(ctx()) is None
     assert streams.StagesStream().deletions_request(ctx()) is None
 
 
 def test_activities_read_archived_rows_with_query_all() -> None:
-    request = streams.TasksStream().first_request(ctx())
+    request = objects.TasksStream().first_request(ctx())
     assert request.path == "/services/data/v66.0/queryAll"
     assert "WHERE IsDeleted = false" in request.params["q"]  # type: ignore[index]
-    assert streams.AccountsStream().first_request(ctx()).path == "/services/data/v66.0/query"
+    assert objects.AccountsStream().first_request(ctx()).path == "/services/data/v66.0/query"
 
 
 def test_next_records_url_is_followed_as_is_and_never_twice() -> None:
-    stream = streams.AccountsStream()
+    stream = objects.AccountsStream()
     first = stream.first_request(ctx())
     page = {"done": False, "nextRecordsUrl": "/services/data/v66.0/query/01gX-2000", "records": []}
     nxt = stream.next_request(page, first, ctx())
@@ -258,3 +258,29 @@ def test_deals_skip_the_history_subquery_where_the_org_hides_it() -> None:
     assert "FROM OpportunityHistories" in streams.DealsStream().query(context)
     described["childRelationships"] = []
     assert "OpportunityHistories" not in streams.DealsStream().query(context)
+
+
+def test_recent_windows_read_deletions_from_get_deleted_older_ones_from_query_all() -> None:
+    stream = objects.ContactsStream()
+    recent = ctx(SyncMode.INCREMENTAL, Cursor(datetime(2026, 11, 20, 8, 30, tzinfo=UTC), "x"))
+    request = stream.deletions_request(recent)
+    assert request is not None and request.path == "/services/data/v66.0/sobjects/Contact/deleted/"
+    assert request.params == {
+        "start": "2026-11-20T08:20:00+00:00",
+        "end": "2026-11-25T12:00:00+00:00",
+    }
+    log = {
+        "deletedRecords": [{"id": "003A", "deletedDate": "2026-11-21T10:00:00.000+0000"}],
+        "earliestDateAvailable": "2026-11-10T00:00:00.000+0000",
+        "latestDateCovered": "2026-11-25T12:00:00.000+0000",
+    }
+    assert stream.extract_deleted(log) == [(ContactRecord, "003A")]
+    assert stream.next_deletions_request(log, request, recent) is None  # the log covered it
+    purged = {**log, "earliestDateAvailable": "2026-11-22T00:00:00.000+0000"}
+    again = stream.next_deletions_request(purged, request, recent)
+    assert again is not None and again.path.endswith("/queryAll")
+    assert "SystemModstamp >= 2026-11-20T08:20:00Z" in again.params["q"]  # type: ignore[index]
+
+    old = ctx(SyncMode.INCREMENTAL, Cursor(datetime(2026, 11, 1, tzinfo=UTC), "x"))
+    assert stream.deletions_request(old).path.endswith("/queryAll")  # type: ignore[union-attr]
+    assert stream.deletions_request(ctx()).path.endswith("/queryAll")  # type: ignore[union-attr]

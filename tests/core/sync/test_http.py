@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from core.sync.connector import Auth, Connector, RateLimitPolicy, Request, Stream
+from core.sync.connector import Auth, Connector, RateLimitPolicy, Request, Stream, TextBody
 from core.sync.errors import AuthFailed, RequestFailed
 from core.sync.http import RetryPolicy, SyncHttp
 from core.sync.ratelimit import RateLimiter
@@ -146,3 +146,13 @@ async def test_relative_and_absolute_paths_and_auth_params() -> None:
     await http.send(Request(path="/v1/deals", params={"limit": 5}))
     await http.send(Request(path="https://other.test/next?page=2"))
     assert seen == ["https://crm.test/v1/deals?limit=5", "https://other.test/next?page=2"]
+
+
+async def test_a_text_request_gets_the_body_and_headers_after_the_same_retries() -> None:
+    csv_page = httpx.Response(200, text="Id,Name\n001A,Acme\n", headers={"Sforce-Locator": "MTAw"})
+    http = _http(_sequence(httpx.Response(503), csv_page))
+    page = await http.send(Request(path="/jobs/1/results", decode="text"))
+    assert isinstance(page, TextBody)
+    assert page.text == "Id,Name\n001A,Acme\n"
+    assert page.headers["sforce-locator"] == "MTAw"
+    assert http.retries == 1

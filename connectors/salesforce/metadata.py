@@ -1,0 +1,134 @@
+"""Org metadata read once per run and shared between streams: describes and sales processes.
+
+Sales processes: an org may sell through several processes (new business, renewals ...).
+Each Opportunity record type names a business process (``RecordType.BusinessProcessId``),
+and a process offers a subset of the org's stages. Each process becomes a pipeline whose
+stages are ``{process id}:{stage API name}``; opportunities are placed by their
+``RecordTypeId``. The default pipeline (``settings.PIPELINE_ID``, stage id = API name)
+always exists: it holds orgs without record types (no ``RecordTypeId`` in the describe) and
+opportunities of the master record type (``RecordTypeId`` null) or of an unknown one.
+
+SOQL cannot read a process's stages; the UI API's picklist values of ``StageName`` for a
+record type of that process can (``/ui-api/object-info/Opportunity/picklist-values/...``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from connectors.salesforce import settings, soql
+from connectors.salesforce.paths import ApiPaths
+from core.sync.connector import HttpClient, Request, StreamContext
+
+
+def describe_key(sobject: str) -> str:
+    return f"salesforce:describe:{sobject}"
+
+
+async def describe(http: HttpClient, api: ApiPaths, ctx: StreamContext, sobject: str) -> Any:
+    """The object's describe, read once per run and shared between streams."""
+    key = describe_key(sobject)
+    if key not in ctx.shared:
+        ctx.shared[key] = await http.send(Request(path=api.data(f"/sobjects/{sobject}/describe")))
+    return ctx.shared[key]
+
+
+def field_names(described: Any) -> set[str]:
+    fields = described.get("fields", []) if isinstance(described, Mapping) else []
+    return {f["name"] for f in fields if isinstance(f, Mapping) and "name" in f}
+
+
+def stage_id(process_id: str, api_name: str) -> str:
+    """A stage's remote id within a sales process's pipeline."""
+    return f"{process_id}:{api_name}"
+
+
+@dataclass(frozen=True, slots=True)
+class SalesProcesses:
+    """The org's opportunity sales processes (none: one default pipeline)."""
+
+    #: Business process id -> name, in the order read.
+    names: dict[str, str] = field(default_factory=dict)
+    #: Opportunity record type id -> business process id.
+    record_types: dict[str, str] = field(default_factory=dict)
+    #: Business process id -> the stage API names it offers.
+    stages: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def place(self, record_type_id: str | None, stage: str) -> tuple[str, str]:
+        """(pipeline id, stage id) of an opportunity in ``stage`` with that record type."""
+        process = self.record_types.get(record_type_id or "")
+        if process is not None and stage in self.stages.get(process, ()):
+            return process, stage_id(process, stage)
+        return settings.PIPELINE_ID, stage
+
+    def processes_with(self, stage: str) -> list[str]:
+        return [p for p in self.names if stage in self.stages.get(p, ())]
+
+
+PROCESSES_KEY = "salesforce:sales_processes"
+
+
+def _records(page: Any) -> Sequence[Mapping[str, Any]]:
+    records = page.get("records") if isinstance(page, Mapping) else None
+    return records if isinstance(records, list) else []
+
+
+async def _query(http: HttpClient, api: ApiPaths, text: str) -> list[Mapping[str, Any]]:
+    """Every row of a (small) metadata query, following ``nextRecordsUrl``."""
+    rows: list[Mapping[str, Any]] = []
+    page = await http.send(Request(path=api.data("/query"), params={"q": text}))
+    rows += _records(page)
+    while isinstance(page, Mapping) and page.get("nextRecordsUrl"):
+        page = await http.send(Request(path=str(page["nextRecordsUrl"])))
+        rows += _records(page)
+    return rows
+
+
+async def sales_processes(http: HttpClient, api: ApiPaths, ctx: StreamContext) -> SalesProcesses:
+    """The org's sales processes, read once per run (see the module docstring)."""
+    found = ctx.shared.get(PROCESSES_KEY)
+    if isinstance(found, SalesProcesses):
+        return found
+    processes = SalesProcesses()
+    if "RecordTypeId" in field_names(await describe(http, api, ctx, "Opportunity")):
+        processes = await _read_processes(http, api)
+    ctx.shared[PROCESSES_KEY] = processes
+    return processes
+
+
+async def _read_processes(http: HttpClient, api: ApiPaths) -> SalesProcesses:
+    kinds = soql.select(
+        "RecordType",
+        ["Id", "BusinessProcessId"],
+        where=["SobjectType = 'Opportunity'"],
+        order_by=("Id",),
+    )
+    record_types = {
+        str(r["Id"]): str(r["BusinessProcessId"])
+        for r in await _query(http, api, kinds)
+        if r.get("Id") and r.get("BusinessProcessId")
+    }
+    listed = soql.select(
+        "BusinessProcess",
+        ["Id", "Name"],
+        where=["TableEnumOrId = 'Opportunity'"],
+        order_by=("Name",),
+    )
+    used = set(record_types.values())
+    names = {
+        str(r["Id"]): str(r.get("Name") or r["Id"])
+        for r in await _query(http, api, listed)
+        if r.get("Id") in used  # a process no record type uses holds no opportunity
+    }
+    stages: dict[str, frozenset[str]] = {}
+    for process in names:
+        record_type = next(k for k, v in record_types.items() if v == process)
+        path = f"/ui-api/object-info/Opportunity/picklist-values/{record_type}/StageName"
+        answer = await http.send(Request(path=api.data(path)))
+        values = answer.get("values", []) if isinstance(answer, Mapping) else []
+        stages[process] = frozenset(
+            str(v["value"]) for v in values if isinstance(v, Mapping) and v.get("value")
+        )
+    return SalesProcesses(names, record_types, stages)
