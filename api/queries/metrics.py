@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import strawberry
@@ -35,6 +35,7 @@ from api.types.metrics import (
 from core import metrics as m
 from core.errors import ValidationError
 from core.metrics.cache import CachedExecutor
+from core.metrics.shared_cache import DatabaseStore
 
 _CURRENCY = re.compile(r"^[A-Za-z]{3}$")
 
@@ -235,7 +236,14 @@ def create_metrics_query(registry: m.MetricRegistry | None = None) -> type:
         currency: str | None = None,
     ) -> MetricsRoot:
         scope = _scope(info, workspace_id, workspace_ids, currency)
-        return MetricsRoot(DataLoader(load_fn=_batch(info.context.session, scope, executor)))
+        settings = info.context.settings
+        runner = executor
+        if settings.cache == "database":
+            ttl = timedelta(seconds=settings.cache_ttl_seconds)
+            runner = CachedExecutor(
+                executor.executor, DatabaseStore(info.context.sessionmaker, ttl)
+            )
+        return MetricsRoot(DataLoader(load_fn=_batch(info.context.session, scope, runner)))
 
     def kpi_definitions() -> list[KpiDefinition]:
         return [

@@ -15,6 +15,7 @@ from core.models.crm import (
     Team,
     User,
 )
+from core.models.platform import MetricCacheEntry, RateLimitBucket, SyncWebhook
 from core.models.tenancy import ApiKey, Organization, Workspace
 
 #: Synced tables by the record type name connectors yield.
@@ -44,14 +45,17 @@ __all__ = [
     "DealStageHistory",
     "FxRate",
     "Lead",
+    "MetricCacheEntry",
     "Organization",
     "Pipeline",
+    "RateLimitBucket",
     "RecordError",
     "Spend",
     "Stage",
     "SurveyResponse",
     "SyncRun",
     "SyncState",
+    "SyncWebhook",
     "SyncedMixin",
     "Target",
     "Team",

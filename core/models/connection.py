@@ -29,6 +29,9 @@ class Connection(Base):
     mappings: Mapped[dict[str, Any] | None]
     #: "15m", "1h" or a cron expression; None = manual only.
     schedule: Mapped[str | None] = mapped_column(String(100))
+    #: When the full reconciliation (deletions) runs: "1d", a cron expression or "off";
+    #: None = nightly (core.sync.scheduler.FULL_EVERY).
+    full_sync_schedule: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
     last_sync_started_at: Mapped[datetime | None]
     last_synced_at: Mapped[datetime | None]
