@@ -51,9 +51,14 @@ class DeliveryFailed(Exception):
 def check_webhook_url(url: str) -> str:
     """An absolute http(s) URL of at most 500 characters."""
     value = url.strip()
-    parts = urlsplit(value)
+    problem = ValidationError(f"webhook url {url[:100]!r} must be an absolute http(s) URL")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - validates the port
+    except ValueError:
+        raise problem from None
     if parts.scheme not in ("http", "https") or not parts.hostname or len(value) > 500:
-        raise ValidationError(f"webhook url {url!r} must be an absolute http(s) URL")
+        raise problem
     return value
 
 

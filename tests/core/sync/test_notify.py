@@ -6,11 +6,16 @@ import socket
 from collections.abc import Callable
 from contextlib import ExitStack
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+import pluggy
+import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.errors import ValidationError
+from core.models import Connection
 from core.secrets import Vault
 from core.sync.notify import check_webhook_url, clear_sync_webhook, set_sync_webhook
+from core.sync.scheduler import EmbeddedScheduler
 from tests.core.sync.conftest import ConnectionFactory, Syncer
 from tests.support.receiver import Receiver
 from tests.support.server import serve
@@ -93,11 +98,52 @@ async def test_a_removed_webhook_is_not_called(
     assert receiver.attempts == 0
 
 
-def test_webhook_urls_must_be_absolute_http() -> None:
-    for bad in ("ftp://example.com/x", "example.com/hook", "http://", "https://" + "a" * 600):
-        try:
-            check_webhook_url(bad)
-        except ValidationError:
-            continue
-        raise AssertionError(f"{bad!r} was accepted")
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "ftp://example.com/x",
+        "example.com/hook",
+        "http://",
+        "http://[::1",
+        "http://h:99999/",
+        "https://" + "a" * 600,
+    ],
+)
+def test_webhook_urls_must_be_absolute_http(bad: str) -> None:
+    with pytest.raises(ValidationError, match="absolute http"):
+        check_webhook_url(bad)
+
+
+def test_a_clean_webhook_url_is_kept() -> None:
     assert check_webhook_url(" https://hooks.example.com/x ") == "https://hooks.example.com/x"
+
+
+async def test_the_embedded_scheduler_reports_its_runs(
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    pm: pluggy.PluginManager,
+    vault: Vault,
+    servers: ExitStack,
+    serve_simulator: Callable[[str | None], str],
+    make_connection: ConnectionFactory,
+) -> None:
+    receiver = Receiver()
+    hook_url = servers.enter_context(serve(receiver))
+    connection = await make_connection(serve_simulator(None))
+    secret = await _register(sessionmaker, vault, connection.workspace_id, hook_url)
+    async with sessionmaker() as session:
+        await session.execute(
+            update(Connection).where(Connection.id == connection.id).values(schedule="1h")
+        )
+        await session.commit()
+    scheduler = EmbeddedScheduler(engine, pm, vault)
+
+    assert await scheduler.tick() == [connection.id]
+    await scheduler.wait_idle()
+
+    [delivery] = receiver.deliveries
+    assert delivery.signed_with(secret)
+    assert (delivery.payload["connection_id"], delivery.payload["status"]) == (
+        connection.id,
+        "SUCCEEDED",
+    )
