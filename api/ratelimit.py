@@ -118,7 +118,9 @@ class SharedRateLimiter:
     async def check(self, identity: str) -> float:
         self._calls += 1
         try:
-            async with self.engine().begin() as conn:
+            # Autocommit: each statement is atomic alone, and a check is one round trip.
+            async with self.engine().connect() as raw:
+                conn = await raw.execution_options(isolation_level="AUTOCOMMIT")
                 if self._calls % self.prune_every == 0:  # keys unused for an hour
                     await conn.execute(_PRUNE)
                 params = {"identity": identity, "interval": self.interval, "tau": self.tau}
