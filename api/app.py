@@ -21,7 +21,7 @@ from api.background import SyncLauncher
 from api.context import Context
 from api.dashboard import router as dashboard_router
 from api.observability import metrics_endpoint
-from api.ratelimit import RateLimiter, graphql_guard
+from api.ratelimit import Limiter, RateLimiter, SharedRateLimiter, graphql_guard
 from api.schema import create_schema
 from api.session import SerialSession
 from api.webhooks import router as webhooks_router
@@ -122,11 +122,16 @@ def create_app(
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
         )
 
-    limiter = (
-        RateLimiter(per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst)
-        if settings.rate_limit_per_minute > 0
-        else None
-    )
+    limiter: Limiter | None = None
+    if settings.rate_limit_per_minute > 0:
+        per_minute, burst = settings.rate_limit_per_minute, settings.rate_limit_burst
+        limiter = (
+            RateLimiter(per_minute=per_minute, burst=burst)
+            if settings.is_sqlite
+            else SharedRateLimiter(
+                per_minute=per_minute, burst=burst, engine=lambda: app.state.crmkpi.engine
+            )
+        )
     app.middleware("http")(graphql_guard(limiter, max_body_bytes=settings.max_request_bytes))
 
     @app.middleware("http")

@@ -12,6 +12,7 @@ from api.background import SyncLauncher
 from api.errors import AuthenticationError
 from api.loaders import Loaders
 from api.session import SerialSession
+from api.status_loaders import StatusLoaders
 from core.settings import Settings
 from core.tenancy import Viewer
 
@@ -28,10 +29,12 @@ class Context(BaseContext):
     viewer: Viewer | None
     syncs: SyncLauncher | None = None
     loaders: Loaders = field(init=False)
+    status: StatusLoaders = field(init=False)
 
     def __post_init__(self) -> None:
         super().__init__()
         self.loaders = Loaders.create(self.session)
+        self.status = StatusLoaders.create(self.session)
 
     def require_viewer(self) -> Viewer:
         if self.viewer is None:

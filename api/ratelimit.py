@@ -3,9 +3,11 @@
 Each key (or, without one, each client address) gets a bucket of ``burst`` requests that
 refills at ``per_minute`` / 60 per second. The key itself is never kept: buckets are
 indexed by a hash of it, and the least recently used buckets are dropped past
-``max_buckets``, so random bearer tokens cannot grow memory. The limit holds per process;
-deployments with several API processes divide the budget between them or put a shared
-limiter in front.
+``max_buckets``, so random bearer tokens cannot grow memory.
+
+On PostgreSQL (where several API processes may run) the buckets live in the database
+instead (``SharedRateLimiter``), so the limit holds per key across every process. On SQLite
+the product is one process, and the in-process bucket is exact.
 """
 
 from __future__ import annotations
@@ -15,9 +17,23 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
+import structlog
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+_log = structlog.get_logger(__name__)
+
+
+class Limiter(Protocol):
+    rate: float
+
+    async def check(self, identity: str) -> float:
+        """0 when the request may go ahead; otherwise the seconds until it may."""
+        ...
 
 
 class RateLimiter:
@@ -50,6 +66,72 @@ class RateLimiter:
             self._buckets.popitem(last=False)
         return wait
 
+    async def check(self, identity: str) -> float:
+        return self.acquire(identity)
+
+
+#: GCRA in one atomic statement: a request is allowed when the key's "theoretical arrival
+#: time" is at most ``tau`` ahead of now, and then moves it ``interval`` further. A refused
+#: request changes nothing and returns no row. The clock is the database's, shared by all.
+_GCRA = text(
+    """
+    INSERT INTO rate_limit_buckets AS b (identity, tat)
+    VALUES (:identity, EXTRACT(EPOCH FROM clock_timestamp()) + :interval)
+    ON CONFLICT (identity) DO UPDATE
+    SET tat = GREATEST(b.tat, EXTRACT(EPOCH FROM clock_timestamp())) + :interval
+    WHERE GREATEST(b.tat, EXTRACT(EPOCH FROM clock_timestamp()))
+          - EXTRACT(EPOCH FROM clock_timestamp()) <= :tau
+    RETURNING tat
+    """
+)
+_WAIT = text(
+    "SELECT tat - EXTRACT(EPOCH FROM clock_timestamp()) FROM rate_limit_buckets "
+    "WHERE identity = :identity"
+)
+_PRUNE = text(
+    "DELETE FROM rate_limit_buckets WHERE tat < EXTRACT(EPOCH FROM clock_timestamp()) - 3600"
+)
+
+
+class SharedRateLimiter:
+    """The same limit (``per_minute``, ``burst``) kept in PostgreSQL for every API process.
+
+    One statement per request. If the database cannot answer, the request goes ahead (the
+    limit protects the service; refusing everyone when it is down helps nobody).
+    """
+
+    def __init__(
+        self,
+        *,
+        per_minute: int,
+        burst: int,
+        engine: Callable[[], AsyncEngine],
+        prune_every: int = 1000,
+    ) -> None:
+        self.rate = per_minute / 60.0
+        self.interval = 1.0 / self.rate if self.rate > 0 else math.inf
+        self.tau = (max(1, burst) - 1) * self.interval
+        self.engine = engine
+        self.prune_every = prune_every
+        self._calls = 0
+
+    async def check(self, identity: str) -> float:
+        self._calls += 1
+        try:
+            # Autocommit: each statement is atomic alone, and a check is one round trip.
+            async with self.engine().connect() as raw:
+                conn = await raw.execution_options(isolation_level="AUTOCOMMIT")
+                if self._calls % self.prune_every == 0:  # keys unused for an hour
+                    await conn.execute(_PRUNE)
+                params = {"identity": identity, "interval": self.interval, "tau": self.tau}
+                if (await conn.execute(_GCRA, params)).first() is not None:
+                    return 0.0
+                ahead = await conn.scalar(_WAIT, {"identity": identity})
+        except Exception as exc:  # fail open: see the class docstring
+            _log.warning("ratelimit.database_unavailable", error=type(exc).__name__)
+            return 0.0
+        return max(float(ahead or 0.0) - self.tau, 0.001)
+
 
 def identity(request: Request) -> str:
     """The bucket of a request: its bearer key's hash, or its client address."""
@@ -65,7 +147,7 @@ def _graphql_error(status: int, code: str, message: str, headers: dict[str, str]
 
 
 def graphql_guard(
-    limiter: RateLimiter | None, *, max_body_bytes: int, path: str = "/graphql"
+    limiter: Limiter | None, *, max_body_bytes: int, path: str = "/graphql"
 ) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
     """HTTP middleware: oversized bodies get 413, callers over their rate 429, both with a
     GraphQL-shaped error a client can show."""
@@ -81,7 +163,7 @@ def graphql_guard(
                 413, "REQUEST_TOO_LARGE", f"request body over {max_body_bytes} bytes", {}
             )
         if limiter is not None:
-            wait = limiter.acquire(identity(request))
+            wait = await limiter.check(identity(request))
             if wait > 0:
                 seconds = max(1, math.ceil(wait)) if math.isfinite(wait) else 60
                 return _graphql_error(

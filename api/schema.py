@@ -28,6 +28,8 @@ from api.mutations.import_surveys import ImportSurveysMutation
 from api.mutations.import_visitors import ImportVisitorsMutation
 from api.mutations.pause_connection import PauseConnectionMutation
 from api.mutations.revoke_api_key import RevokeApiKeyMutation
+from api.mutations.set_connection_schedule import SetConnectionScheduleMutation
+from api.mutations.set_sync_webhook import SetSyncWebhookMutation
 from api.mutations.set_target import SetTargetMutation
 from api.mutations.trigger_sync import TriggerSyncMutation
 from api.mutations.update_connection_mappings import UpdateConnectionMappingsMutation
@@ -64,6 +66,8 @@ MUTATION_TYPES: tuple[type, ...] = (
     ImportSurveysMutation,
     DefineKpiMutation,
     DeleteKpiMutation,
+    SetConnectionScheduleMutation,
+    SetSyncWebhookMutation,
 )
 
 

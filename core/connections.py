@@ -11,6 +11,7 @@ here, in the same transaction; its runs, cursors and quarantined records go with
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import EllipsisType
 
 import httpx
 from sqlalchemy import delete, select, update
@@ -138,3 +139,23 @@ async def delete_workspace(session: AsyncSession, workspace_id: str) -> int:
     await session.delete(workspace)
     await session.flush()
     return deleted
+
+
+async def set_schedule(
+    session: AsyncSession,
+    connection_id: str,
+    schedule: str | EllipsisType | None = ...,
+    full_sync: str | EllipsisType | None = ...,
+) -> Connection:
+    """Store an already validated schedule and/or reconciliation schedule (``...``: keep).
+
+    Validation is core.sync.schedules (``schedule_from_options``, ``parse_full_sync``),
+    shared by the CLI and GraphQL so both accept and refuse the same values.
+    """
+    connection = await get_connection(session, connection_id)
+    if not isinstance(schedule, EllipsisType):
+        connection.schedule = schedule
+    if not isinstance(full_sync, EllipsisType):
+        connection.full_sync_schedule = full_sync
+    await session.flush()
+    return connection

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     cors_origins: list[str] = Field(default_factory=list)
+    connection_allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts and networks (CIDR) a base URL given over the API may reach even "
+        "though private, loopback or link-local (core.egress); the CLI is not limited.",
+    )
     scheduler: Literal["auto", "on", "off"] = Field(
         default="auto",
         description="In-process scheduler in `crmkpi serve`; auto = on with SQLite, off with "
@@ -43,6 +48,14 @@ class Settings(BaseSettings):
     sync_concurrency: int = Field(default=2, ge=1, le=64)
     worker_stalled_seconds: float = Field(
         default=30.0, gt=0, description="A worker silent this long is presumed dead."
+    )
+    cache: Literal["memory", "database"] = Field(
+        default="memory",
+        description="Where metric results are cached: in each API process, or in the "
+        "database so several API processes share hits (core.metrics.shared_cache).",
+    )
+    cache_ttl_seconds: int = Field(
+        default=600, ge=1, description="How long an unused shared cache entry stays."
     )
     graphql_max_depth: int = 12
     graphql_max_aliases: int = 30

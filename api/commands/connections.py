@@ -7,14 +7,14 @@ from typing import Annotated
 import typer
 
 from api.commands.common import database, emit, run
-from core.errors import NotFoundError, ValidationError
-from core.models import Connection
+from core.connections import get_connection, set_schedule
+from core.errors import ValidationError
 from core.plugins import connector_classes, create_plugin_manager
 from core.secrets import Vault
 from core.settings import get_settings
 from core.sync.connections import check_lookback, create_connection
 from core.sync.connector import DEFAULT_LOOKBACK
-from core.sync.schedules import parse_schedule
+from core.sync.schedules import parse_full_sync, parse_schedule, schedule_from_options
 
 app = typer.Typer(help="Connections to CRM accounts.", no_args_is_help=True)
 
@@ -112,22 +112,39 @@ def schedule_command(
     every: Annotated[str | None, typer.Option("--every", help="An interval: 15m, 1h, 1d.")] = None,
     cron: Annotated[str | None, typer.Option("--cron", help="A cron expression (UTC).")] = None,
     off: Annotated[bool, typer.Option("--off", help="Manual syncs only.")] = False,
+    full_sync: Annotated[
+        str | None,
+        typer.Option(
+            "--full-sync",
+            help="Full reconciliation (deletions): an interval, a cron expression, "
+            "'off' or 'default' (nightly).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Set when a connection syncs (the embedded scheduler or the workers run it)."""
-    if [every is not None, cron is not None, off].count(True) != 1:
-        raise ValidationError("give exactly one of --every INTERVAL, --cron EXPR or --off")
-    text = None if off else parse_schedule(every or cron or "").text
-    run(_update(connection_id, schedule=text))
-    emit({"id": connection_id, "schedule": text or "manual"}, as_json=as_json, created_id=None)
+    keep_schedule = every is None and cron is None and not off and full_sync is not None
+    text = ... if keep_schedule else schedule_from_options(every, cron, off)
+    full = ... if full_sync is None else parse_full_sync(full_sync)
+
+    async def _set() -> dict[str, object]:
+        async with database() as (_, sessions), sessions() as session:
+            connection = await set_schedule(session, connection_id, text, full)
+            await session.commit()
+            return {
+                "id": connection.id,
+                "schedule": connection.schedule or "manual",
+                "full_sync": connection.full_sync_schedule or "default",
+            }
+
+    data = run(_set())
+    emit(data, as_json=as_json, created_id=None)
 
 
 async def _update(connection_id: str, **values: object) -> None:
     """Set columns of one connection; NotFoundError when there is no such connection."""
     async with database() as (_, sessions), sessions() as session:
-        connection = await session.get(Connection, connection_id)
-        if connection is None:
-            raise NotFoundError(f"connection {connection_id!r} not found")
+        connection = await get_connection(session, connection_id)
         for name, value in values.items():
             setattr(connection, name, value)
         await session.commit()

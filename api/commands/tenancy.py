@@ -7,7 +7,11 @@ from typing import Annotated
 import typer
 
 from api.commands.common import database, emit, run
+from core.errors import ValidationError
 from core.organizations import create_organization, create_workspace
+from core.secrets import Vault
+from core.settings import get_settings
+from core.sync.notify import clear_sync_webhook, set_sync_webhook
 from core.tenancy import create_api_key
 
 org_app = typer.Typer(help="Organizations (tenants).", no_args_is_help=True)
@@ -59,6 +63,34 @@ def workspace_create(
 
     data = run(_create())
     emit(data, as_json=as_json, created_id=str(data["id"]))
+
+
+@workspace_app.command("webhook")
+def workspace_webhook(
+    workspace: str,
+    url: Annotated[str | None, typer.Option("--url", help="POSTed when a sync ends.")] = None,
+    off: Annotated[bool, typer.Option("--off", help="Remove the webhook.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Set (or remove) the signed webhook called when a sync ends; prints the secret once."""
+    if (url is None) == (not off):
+        raise ValidationError("give exactly one of --url URL or --off")
+    settings = get_settings()
+
+    async def _set() -> dict[str, object]:
+        async with database(settings) as (_, sessions), sessions() as session:
+            if url is None:
+                await clear_sync_webhook(session, workspace)
+                secret = None
+            else:
+                secret = await set_sync_webhook(
+                    session, Vault.from_settings(settings), workspace, url
+                )
+            await session.commit()
+            return {"workspace": workspace, "url": url, "secret": secret}
+
+    data = run(_set())
+    emit(data, as_json=as_json, created_id=None)
 
 
 @apikey_app.command("create")

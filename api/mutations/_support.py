@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.context import Context
 from api.errors import PermissionDeniedError
+from core.egress import AddressNotAllowed
 from core.errors import CrmkpiError, NotFoundError, ValidationError
 
 T = TypeVar("T")
@@ -27,9 +28,12 @@ class ErrorCode(Enum):
     INVALID = "INVALID"
     FORBIDDEN = "FORBIDDEN"
     FAILED = "FAILED"
+    ADDRESS_NOT_ALLOWED = "ADDRESS_NOT_ALLOWED"
 
 
 def error_code(exc: CrmkpiError) -> ErrorCode:
+    if isinstance(exc, AddressNotAllowed):
+        return ErrorCode.ADDRESS_NOT_ALLOWED
     if isinstance(exc, NotFoundError):
         return ErrorCode.NOT_FOUND
     if isinstance(exc, ValidationError):

@@ -17,6 +17,7 @@ from api.context import Context
 from api.mutations._support import MutationError, apply
 from api.permissions import CanWrite
 from api.types.connections import CrmConnection
+from core.egress import check_base_url
 from core.errors import CrmkpiError, ValidationError
 from core.models import Connection as ConnectionRow
 from core.plugins import connector_classes
@@ -90,6 +91,8 @@ class AddConnectionMutation:
 
         async def change(session: AsyncSession) -> ConnectionRow:
             workspace_id = viewer.require_workspace(str(input.workspace_id))
+            if input.base_url is not None:
+                await check_base_url(input.base_url, ctx.settings.connection_allowed_hosts)
             schedule = parse_schedule(input.schedule).text if input.schedule else None
             connection = await create_connection(
                 session,

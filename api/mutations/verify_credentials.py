@@ -16,6 +16,7 @@ from api.mutations._support import MutationError
 from api.mutations.add_connection import CredentialInput, credentials_dict
 from api.permissions import CanWrite
 from core.connections import verify_credentials
+from core.egress import check_base_url
 from core.errors import CrmkpiError, NotFoundError, ValidationError
 from core.models import Connection as ConnectionRow
 from core.plugins import connector_classes
@@ -71,6 +72,8 @@ class VerifyCredentialsMutation:
                 cls = connector_class(classes, input.connector)
                 credentials = credentials_dict(input.credentials)
                 base_url = input.base_url
+                if base_url is not None:
+                    await check_base_url(base_url, ctx.settings.connection_allowed_hosts)
             else:
                 raise ValidationError("give a connectionId, or a connector and its credentials")
             reason = await verify_credentials(cls, credentials, base_url)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import strawberry
@@ -38,6 +38,7 @@ from core import user_kpis
 from core.errors import ValidationError
 from core.metrics.cache import CachedExecutor
 from core.metrics.formulas import Incremental
+from core.metrics.shared_cache import DatabaseStore
 
 _CURRENCY = re.compile(r"^[A-Za-z]{3}$")
 
@@ -312,7 +313,14 @@ def create_metrics_query(
         currency: str | None = None,
     ) -> MetricsRoot:
         scope = _scope(info, workspace_id, workspace_ids, currency)
-        loader = DataLoader(load_fn=_batch(info.context.session, scope, executor))
+        settings = info.context.settings
+        runner = executor
+        if settings.cache == "database":
+            ttl = timedelta(seconds=settings.cache_ttl_seconds)
+            runner = CachedExecutor(
+                executor.executor, DatabaseStore(info.context.sessionmaker, ttl)
+            )
+        loader = DataLoader(load_fn=_batch(info.context.session, scope, runner))
         return MetricsRoot(loader, registry, scope)
 
     async def kpi_definitions(info: Info[Context, Any]) -> list[KpiDefinition]:

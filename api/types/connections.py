@@ -1,7 +1,7 @@
 """CRM connections and their health: last runs, per-stream counts, quarantine, data quality.
 
-Status fields are computed on demand (a few aggregate queries per connection asked for),
-so listing connections without them costs one query.
+Status fields are computed on demand and batched over the connections of a request
+(api.status_loaders), so a list costs the same few queries whatever its length.
 """
 
 from __future__ import annotations
@@ -10,15 +10,16 @@ from datetime import datetime
 from typing import Annotated, Any, cast
 
 import strawberry
-from sqlalchemy import and_, exists, func, literal, select, union_all
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api.context import Context
-from api.pagination import check_page_size, paginate
-from api.types.pagination import Connection
-from core.models import SYNCED_MODELS, Deal, FxRate, RecordError, Stage, SyncRun, Workspace
+from api.pagination import check_page_size, decode_cursor
+from api.status_loaders import QUARANTINE_KIND
+from api.types.pagination import Connection, Edge
 from core.models import Connection as ConnectionRow
+from core.models import RecordError, SyncRun
+from core.sync.scheduler import next_runs
 
 MAX_RUNS = 50
 
@@ -126,6 +127,16 @@ class CrmConnection:
     base_url: str | None = strawberry.field(description="API base URL, when not the default.")
     status: str = strawberry.field(description="ACTIVE or PAUSED.")
     schedule: str | None = strawberry.field(description="'15m', '1h' or cron; null: manual.")
+    full_sync_schedule: str | None = strawberry.field(
+        description="When the full reconciliation (deletions) runs: an interval, cron or "
+        "'off'; null: nightly."
+    )
+    next_sync_at: datetime | None = strawberry.field(
+        description="When the scheduler next syncs it; null: manual or paused."
+    )
+    next_full_sync_at: datetime | None = strawberry.field(
+        description="From when its scheduled runs are full reconciliations; null: none."
+    )
     mappings: JSON | None = strawberry.field(description="Field mappings.")
     last_sync_started_at: datetime | None
     last_synced_at: datetime | None
@@ -134,6 +145,7 @@ class CrmConnection:
 
     @classmethod
     def from_row(cls, row: ConnectionRow) -> CrmConnection:
+        next_sync, next_full = next_runs(row)
         return cls(
             id=strawberry.ID(row.id),
             workspace_id=strawberry.ID(row.workspace_id),
@@ -142,6 +154,9 @@ class CrmConnection:
             base_url=row.base_url,
             status=row.status,
             schedule=row.schedule,
+            full_sync_schedule=row.full_sync_schedule,
+            next_sync_at=next_sync,
+            next_full_sync_at=next_full,
             mappings=cast(JSON, row.mappings),
             last_sync_started_at=row.last_sync_started_at,
             last_synced_at=row.last_synced_at,
@@ -156,26 +171,13 @@ class CrmConnection:
         limit: Annotated[int, strawberry.argument(description="1..50.")] = 5,
     ) -> list[SyncRunInfo]:
         check_page_size(limit, MAX_RUNS)
-        rows = await info.context.session.scalars(
-            select(SyncRun)
-            .where(SyncRun.connection_id == str(self.id))
-            .order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
-            .limit(limit)
-        )
+        rows = await info.context.status.last_runs.load((str(self.id), limit))
         return [SyncRunInfo.from_row(r) for r in rows]
 
-    @strawberry.field(description="Records per stream, from one aggregate query.")
+    @strawberry.field(description="Records per stream (batched over a list of connections).")
     async def stream_counts(self, info: Info[Context, Any]) -> list[StreamCount]:
-        counts = union_all(
-            *(
-                select(literal(name).label("stream"), func.count().label("n"))
-                .select_from(model)
-                .where(model.connection_id == str(self.id), model.deleted_at.is_(None))
-                for name, model in SYNCED_MODELS.items()
-            )
-        )
-        rows = (await info.context.session.execute(select(counts.subquery()))).all()
-        return [StreamCount(stream=stream, records=int(n)) for stream, n in rows]
+        counts = await info.context.status.stream_counts.load(str(self.id))
+        return [StreamCount(stream=stream, records=n) for stream, n in counts]
 
     @strawberry.field(description="Records that could not be mapped, newest last.")
     async def quarantined(
@@ -185,53 +187,22 @@ class CrmConnection:
         after: Annotated[str | None, strawberry.argument(description="endCursor.")] = None,
     ) -> Connection[QuarantinedRecord]:
         check_page_size(first, info.context.settings.max_page_size)
-        return await paginate(
-            info.context.session,
-            RecordError,
-            [RecordError.connection_id == str(self.id)],
-            kind="record_errors",
-            first=first,
-            after=after,
-            to_node=QuarantinedRecord.from_row,
+        if after is not None:
+            decode_cursor(QUARANTINE_KIND, after)  # a bad cursor fails this field only
+        page = await info.context.status.quarantined.load((str(self.id), first, after))
+        return Connection(
+            total_count=page.total_count,
+            edges=[
+                Edge(cursor=e.cursor, node=QuarantinedRecord.from_row(e.node)) for e in page.edges
+            ],
+            page_info=page.page_info,
         )
 
-    @strawberry.field(description="Data-quality counts, from one aggregate query.")
+    @strawberry.field(description="Data-quality counts (batched over a list of connections).")
     async def data_quality(self, info: Info[Context, Any]) -> DataQuality:
-        conn_id = str(self.id)
-        live_deal = and_(Deal.connection_id == conn_id, Deal.deleted_at.is_(None))
-        no_rate = ~exists(
-            select(FxRate.id).where(
-                FxRate.currency == Deal.currency,
-                FxRate.base_currency == Workspace.currency,
-                FxRate.workspace_id.is_(None) | (FxRate.workspace_id == Deal.workspace_id),
-            )
-        )
-        missing_fx = (
-            select(func.count())
-            .select_from(Deal)
-            .join(Workspace, Workspace.id == Deal.workspace_id)
-            .where(
-                live_deal,
-                Deal.amount.is_not(None),
-                Deal.currency.is_not(None),
-                Deal.currency != Workspace.currency,
-                no_rate,
-            )
-            .scalar_subquery()
-        )
-        without_amount = (
-            select(func.count()).select_from(Deal).where(live_deal, Deal.amount.is_(None))
-        ).scalar_subquery()
-        unmapped = (
-            select(func.count())
-            .select_from(Stage)
-            .where(Stage.connection_id == conn_id, Stage.deleted_at.is_(None), Stage.kind.is_(None))
-        ).scalar_subquery()
-        row = (
-            await info.context.session.execute(select(without_amount, unmapped, missing_fx))
-        ).one()
+        counts = await info.context.status.data_quality.load(str(self.id))
         return DataQuality(
-            deals_without_amount=int(row[0]),
-            unmapped_stages=int(row[1]),
-            deals_missing_fx=int(row[2]),
+            deals_without_amount=counts["without_amount"],
+            unmapped_stages=counts["unmapped_stages"],
+            deals_missing_fx=counts["missing_fx"],
         )

@@ -5,9 +5,11 @@ on every request, so a cached answer is never older than the data. ``now`` is tr
 the minute and the executor computes with that same instant, so cached and fresh answers
 agree (only "period in progress" alignment moves with time, by at most that minute).
 
-The store is in-process (an LRU per API process). Several API processes each keep their own:
-hit rates are lower than with a shared store, but no answer is ever stale, because the key
-holds the data versions read from the shared database.
+The store is in-process by default (an LRU per API process). Several API processes each keep
+their own: hit rates are lower, but no answer is ever stale, because the key holds the data
+versions read from the shared database. ``CRMKPI_CACHE=database`` shares one store in the
+database instead (core.metrics.shared_cache), so a result computed by one process is a hit in
+every other.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 
@@ -23,6 +25,17 @@ from core.errors import CrmkpiError
 from core.metrics.executor import MetricsExecutor
 from core.metrics.query import KpiRequest, KpiResult, Reader, Scope
 from core.models import Workspace
+
+
+class ResultStore(Protocol):
+    """Where cached results live; keys are hashable tuples of plain values."""
+
+    hits: int
+    misses: int
+
+    async def get_many(self, keys: Sequence[Hashable]) -> list[KpiResult | None]: ...
+
+    async def put_many(self, items: Sequence[tuple[Hashable, KpiResult]]) -> None: ...
 
 
 class LruStore:
@@ -47,13 +60,20 @@ class LruStore:
         while len(self._items) > self.capacity:
             self._items.popitem(last=False)
 
+    async def get_many(self, keys: Sequence[Hashable]) -> list[KpiResult | None]:
+        return [self.get(k) for k in keys]
+
+    async def put_many(self, items: Sequence[tuple[Hashable, KpiResult]]) -> None:
+        for key, value in items:
+            self.put(key, value)
+
 
 class CachedExecutor:
     """The executor behind a result cache keyed by data version."""
 
-    def __init__(self, executor: MetricsExecutor, store: LruStore | None = None) -> None:
+    def __init__(self, executor: MetricsExecutor, store: ResultStore | None = None) -> None:
         self.executor = executor
-        self.store = store or LruStore()
+        self.store: ResultStore = store or LruStore()
 
     async def run(
         self,
@@ -70,12 +90,15 @@ class CachedExecutor:
         )
         versions = tuple(sorted((str(i), int(v)) for i, v in rows.all()))
         keys = [(scope, versions, request, now) for request in requests]
-        results: list[KpiResult | CrmkpiError | None] = [self.store.get(k) for k in keys]
+        results: list[KpiResult | CrmkpiError | None] = list(await self.store.get_many(keys))
         missing = [i for i, r in enumerate(results) if r is None]
         if missing:
             fresh = await self.executor.run(session, scope, [requests[i] for i in missing], now)
+            new: list[tuple[Hashable, KpiResult]] = []
             for i, result in zip(missing, fresh, strict=True):
                 results[i] = result
                 if isinstance(result, KpiResult):
-                    self.store.put(keys[i], result)
+                    new.append((keys[i], result))
+            if new:
+                await self.store.put_many(new)
         return [r for r in results if r is not None]

@@ -16,6 +16,7 @@ from core.models.crm import (
     Team,
     User,
 )
+from core.models.platform import MetricCacheEntry, RateLimitBucket, SyncWebhook
 from core.models.ratelimit import RateBudget
 from core.models.tenancy import ApiKey, Organization, Workspace
 
@@ -48,15 +49,18 @@ __all__ = [
     "DealStageHistory",
     "FxRate",
     "Lead",
+    "MetricCacheEntry",
     "Organization",
     "Pipeline",
     "RateBudget",
+    "RateLimitBucket",
     "RecordError",
     "Spend",
     "Stage",
     "SurveyResponse",
     "SyncRun",
     "SyncState",
+    "SyncWebhook",
     "SyncedMixin",
     "Target",
     "Team",

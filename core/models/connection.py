@@ -32,6 +32,9 @@ class Connection(Base):
     #: Minutes incremental reads go back before the stored cursor, for changes the CRM
     #: makes visible late (search indexes, clock skew); None = the engine's default.
     lookback_minutes: Mapped[int | None] = mapped_column(Integer)
+    #: When the full reconciliation (deletions) runs: "1d", a cron expression or "off";
+    #: None = nightly (core.sync.scheduler.FULL_EVERY).
+    full_sync_schedule: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
     last_sync_started_at: Mapped[datetime | None]
     last_synced_at: Mapped[datetime | None]

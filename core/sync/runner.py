@@ -32,6 +32,7 @@ from core.sync.errors import SyncError, UnknownConnector
 from core.sync.http import RetryPolicy, SyncHttp, create_http_client
 from core.sync.locks import sync_lock
 from core.sync.mappings import FieldMappings
+from core.sync.notify import deliver_sync_webhook
 from core.sync.ratelimit import DEFAULT_LIMITERS, RateLimiters
 from core.sync.runs import RunStats, StreamStats, finish_run, start_run
 from core.sync.state import load_cursors
@@ -286,6 +287,7 @@ async def _locked_run(
     )
     seconds = (utcnow() - started).total_seconds()
     _notify(pm, connection.id, run_id, status, stats)
+    await deliver_sync_webhook(sessionmaker, vault, run_id)
     return SyncResult(run_id, connection.id, status, stats, error, seconds)
 
 

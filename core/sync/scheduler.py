@@ -6,8 +6,8 @@ for due connections and runs their syncs in the background. With PostgreSQL and
 (core.sync.worker), so both paths agree on what is due.
 
 A connection is due for an incremental run when its schedule says so, and for a full
-reconciliation (which also sweeps deletions) when its last full run is older than
-``full_every`` (nightly by default).
+reconciliation (which also sweeps deletions) by its ``full_sync_schedule``: nightly
+(``full_every``) by default, an interval or cron, or "off" (core.sync.schedules).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from core.models.enums import SyncMode
 from core.secrets import Vault
 from core.sync.errors import SyncAlreadyRunning
 from core.sync.runner import SyncOptions, run_sync
-from core.sync.schedules import parse_schedule
+from core.sync.schedules import next_full_sync, parse_schedule
 
 _log = structlog.get_logger(__name__)
 FULL_EVERY = timedelta(hours=24)
@@ -67,9 +67,35 @@ async def due_syncs(
             continue
         if not schedule.is_due(conn.last_sync_started_at, now):
             continue
-        full = conn.last_full_sync_at is None or now - conn.last_full_sync_at >= full_every
+        full_at = _next_full(conn, now, full_every)
+        full = full_at is not None and full_at <= now
         due.append(DueSync(conn.id, SyncMode.FULL if full else SyncMode.INCREMENTAL))
     return due
+
+
+def _next_full(conn: Connection, now: datetime, full_every: timedelta) -> datetime | None:
+    try:
+        return next_full_sync(conn.full_sync_schedule, conn.last_full_sync_at, now, full_every)
+    except ValidationError:
+        _log.warning(
+            "scheduler.bad_full_sync_schedule", connection_id=conn.id, value=conn.full_sync_schedule
+        )
+        return None
+
+
+def next_runs(
+    conn: Connection, now: datetime | None = None, *, full_every: timedelta = FULL_EVERY
+) -> tuple[datetime | None, datetime | None]:
+    """When the scheduler will next sync ``conn`` (None: manual or paused) and when that run
+    will be a full reconciliation (None: off); what GraphQL shows on a connection."""
+    now = now or utcnow()
+    if conn.schedule is None or conn.status != "ACTIVE":
+        return None, None
+    try:
+        schedule = parse_schedule(conn.schedule)
+    except ValidationError:
+        return None, None
+    return schedule.next_run(conn.last_sync_started_at, now), _next_full(conn, now, full_every)
 
 
 class EmbeddedScheduler:

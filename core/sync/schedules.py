@@ -57,3 +57,61 @@ def parse_schedule(text: str) -> Schedule:
             f"or a cron expression such as '*/15 * * * *' ({exc})"
         ) from None
     return Schedule(text=value, cron=value)
+
+
+#: ``full_sync_schedule`` value that turns the automatic full reconciliation off.
+FULL_SYNC_OFF = "off"
+#: Accepted by :func:`parse_full_sync` to go back to the nightly default (stored as None).
+FULL_SYNC_DEFAULT = "default"
+
+
+def schedule_from_options(every: str | None, cron: str | None, off: bool) -> str | None:
+    """The schedule to store from the CLI's and GraphQL's ``every | cron | off`` choice.
+
+    Exactly one must be given: ``every`` must be an interval and ``cron`` a cron expression
+    (so a typo in one is not silently read as the other). Returns None for ``off``.
+    """
+    if [every is not None, cron is not None, off].count(True) != 1:
+        raise ValidationError("give exactly one of every (an interval), cron or off")
+    if off:
+        return None
+    if every is not None:
+        schedule = parse_schedule(every)
+        if schedule.interval is None:
+            raise ValidationError(f"every {every!r} is not an interval such as '15m', '1h', '1d'")
+        return schedule.text
+    schedule = parse_schedule(cron or "")
+    if schedule.cron is None:
+        raise ValidationError(f"cron {cron!r} is an interval: give it as every")
+    return schedule.text
+
+
+def parse_full_sync(text: str) -> str | None:
+    """A connection's reconciliation schedule: an interval or cron, ``"off"``, or
+    ``"default"`` (None: nightly)."""
+    value = text.strip().lower()
+    if value == FULL_SYNC_OFF:
+        return FULL_SYNC_OFF
+    if value == FULL_SYNC_DEFAULT:
+        return None
+    return parse_schedule(text).text
+
+
+def reconciliation_schedule(text: str | None, default: timedelta) -> Schedule | None:
+    """The schedule of a connection's full reconciliation; None when it is off."""
+    if text is None:
+        return Schedule(text="default", interval=default)
+    if text == FULL_SYNC_OFF:
+        return None
+    return parse_schedule(text)
+
+
+def next_full_sync(
+    text: str | None, last_full: datetime | None, now: datetime, default: timedelta
+) -> datetime | None:
+    """When the next full reconciliation is due: at once if there never was a full run
+    (the first sync must read everything), never when reconciliation is off."""
+    if last_full is None:
+        return now
+    schedule = reconciliation_schedule(text, default)
+    return None if schedule is None else schedule.next_run(last_full, now)

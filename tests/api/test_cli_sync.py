@@ -140,3 +140,20 @@ def test_connection_schedule_is_validated_and_stored(tmp_path: Path) -> None:
     assert bad.returncode != 0 and "invalid schedule" in bad.stderr
     off = crmkpi("connection", "schedule", conn["id"], "--off", "--json", env=env, cwd=tmp_path)
     assert json.loads(off.stdout)["schedule"] == "manual"
+    full = crmkpi(
+        "connection", "schedule", conn["id"], "--full-sync", "7d", "--json", env=env, cwd=tmp_path
+    )
+    assert json.loads(full.stdout) == {"id": conn["id"], "schedule": "manual", "full_sync": "7d"}
+    both = crmkpi(
+        "connection", "schedule", conn["id"], "--every", "1h", "--cron", "* * * * *",
+        env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert both.returncode != 0 and "exactly one of" in both.stderr
+    hook = crmkpi(
+        "workspace", "webhook", ws_id, "--url", "http://127.0.0.1:9/hook", "--json",
+        env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert hook.returncode == 0, hook.stderr  # the CLI is trusted with local URLs
+    assert json.loads(hook.stdout)["secret"].startswith("whsec_")
+    unhooked = crmkpi("workspace", "webhook", ws_id, "--off", "--json", env=env, cwd=tmp_path)
+    assert json.loads(unhooked.stdout)["secret"] is None

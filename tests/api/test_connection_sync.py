@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import tests.plugins.testcrm as testcrm_plugin
@@ -56,7 +56,10 @@ async def test_add_verify_and_sync_a_connection(
     bad = [{"name": "refresh_token", "value": "wrong"}]
     key = tenant.keys["editor"]
     queued = engine.dialect.name == "postgresql"  # api_client turns the scheduler off
-    settings = {"secret_keys": Fernet.generate_key().decode()}
+    settings = {
+        "secret_keys": Fernet.generate_key().decode(),
+        "connection_allowed_hosts": ["127.0.0.1"],  # the simulator (core.egress)
+    }
     async with api_client(engine, plugins=[testcrm_plugin], **settings) as client:
         refused = await client.graphql(
             VERIFY, {"input": {"connector": "testcrm", "credentials": bad, "baseUrl": base_url}},
@@ -117,3 +120,39 @@ conn["id"], engine=engine, pm=state.plugins,
             select(Connection.credentials_encrypted).where(Connection.connector == "testcrm")
         )
     assert stored is not None and REFRESH_TOKEN.encode() not in stored
+
+
+async def test_private_base_urls_are_refused_unless_allowed(
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    tenant: Tenant,
+    base_url: str,
+) -> None:
+    ws, key = tenant.workspace_ids[0], tenant.keys["editor"]
+    good = [{"name": "refresh_token", "value": REFRESH_TOKEN}]
+    add = {"workspaceId": ws, "connector": "testcrm", "baseUrl": base_url, "credentials": good}
+    verify = {"connector": "testcrm", "baseUrl": base_url, "credentials": good}
+    secret = Fernet.generate_key().decode()
+    async with api_client(engine, plugins=[testcrm_plugin], secret_keys=secret) as client:
+        refused = await client.graphql(ADD, {"input": add}, key=key)
+        link_local = await client.graphql(
+            ADD, {"input": {**add, "baseUrl": "http://169.254.169.254/latest"}}, key=key
+        )
+        not_verified = await client.graphql(VERIFY, {"input": verify}, key=key)
+    async with api_client(
+        engine,
+        plugins=[testcrm_plugin],
+        secret_keys=secret,
+        connection_allowed_hosts=["10.0.0.0/8", "127.0.0.0/8"],
+    ) as client:
+        allowed = await client.graphql(ADD, {"input": add}, key=key)
+    for body, field in ((refused, "addConnection"), (link_local, "addConnection")):
+        assert body["data"][field]["code"] == "ADDRESS_NOT_ALLOWED", body
+    assert "169.254.169.254" in link_local["data"]["addConnection"]["message"]
+    assert not_verified["data"]["verifyCredentials"]["code"] == "ADDRESS_NOT_ALLOWED"
+    assert allowed["data"]["addConnection"]["__typename"] == "AddConnectionSuccess", allowed
+    async with sessionmaker() as session:
+        count = await session.scalar(
+            select(func.count()).select_from(Connection).where(Connection.workspace_id == ws)
+        )
+    assert count == 2  # create_tenant's connection and the allowed one

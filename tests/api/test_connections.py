@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.models import Deal, RecordError, SyncRun
 from tests.support.api import api_client
-from tests.support.records import T0, Tenant, create_tenant
+from tests.support.records import T0, Tenant, count_statements, create_tenant
 
 STATUS = """query($id: ID!) { connection(id: $id) {
   id status connector
@@ -147,3 +147,50 @@ async def test_delete_workspace_with_its_data(
         runs = await session.scalar(select(func.count()).select_from(SyncRun))
         errors = await session.scalar(select(func.count()).select_from(RecordError))
     assert runs == 0 and errors == 0
+
+
+LIST = """query($ws: [ID!]) { connections(workspaceIds: $ws) {
+  id
+  lastRuns(limit: 2) { status startedAt }
+  streamCounts { stream records }
+  quarantined(first: 2) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { remoteId } } }
+  dataQuality { dealsWithoutAmount unmappedStages dealsMissingFx } } }"""
+ONE = LIST.replace(
+    "query($ws: [ID!]) { connections(workspaceIds: $ws)", "query($id: ID!) { connection(id: $id)"
+)
+
+
+async def test_status_of_a_list_costs_the_same_queries_as_one(
+    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessionmaker() as session:
+        tenant = await create_tenant(session, "many", workspaces=6, deals=4)
+        for n, (ws, conn) in enumerate(zip(tenant.workspace_ids, tenant.connection_ids)):
+            for i in range(n % 4):  # 0..3 runs and quarantined records, differing per connection
+                session.add(
+                    SyncRun(connection_id=conn, workspace_id=ws, mode="FULL", status="SUCCEEDED",
+                            started_at=T0 + timedelta(hours=i))
+                )  # fmt: skip
+                session.add(
+                    RecordError(workspace_id=ws, connection_id=conn, stream="deals",
+                                remote_id=f"{conn}-{i}", reason="bad")
+                )  # fmt: skip
+        await session.commit()
+    key = tenant.keys["viewer"]
+    counts: dict[int, int] = {}
+    async with api_client(engine, rate_limit_per_minute=0) as client:
+        for size in (1, 3, 6):
+            with count_statements(engine) as statements:
+                body = await client.graphql(LIST, {"ws": tenant.workspace_ids[:size]}, key=key)
+            assert len(body["data"]["connections"]) == size, body
+            counts[size] = len(statements)
+        listed = {c["id"]: c for c in body["data"]["connections"]}
+        for conn in tenant.connection_ids:  # batching answers what one connection alone does
+            alone = await client.graphql(ONE, {"id": conn}, key=key)
+            assert listed[conn] == alone["data"]["connection"]
+    assert counts[1] == counts[3] == counts[6], counts
+    assert [len(listed[c]["lastRuns"]) for c in tenant.connection_ids] == [0, 1, 2, 2, 0, 1]
+    totals = [listed[c]["quarantined"]["totalCount"] for c in tenant.connection_ids]
+    assert totals == [0, 1, 2, 3, 0, 1]
+    assert listed[tenant.connection_ids[3]]["quarantined"]["pageInfo"]["hasNextPage"] is True

@@ -61,6 +61,8 @@ ATTACKS = [
     ("setTarget", "SetTargetInput", "workspace"),
     ("triggerSync", "TriggerSyncInput", "connection"),
     ("verifyCredentials", "VerifyCredentialsInput", "connection"),
+    ("setConnectionSchedule", "SetConnectionScheduleInput", "connection"),
+    ("setSyncWebhook", "SetSyncWebhookInput", "workspace"),
 ]
 
 
@@ -154,7 +156,7 @@ async def _snapshot(engine: AsyncEngine, tenant: Tenant) -> tuple[Any, ...]:
         )
         conns = (
             await session.execute(
-                select(Connection.id, Connection.status, Connection.mappings)
+                select(Connection.id, Connection.status, Connection.mappings, Connection.schedule)
                 .where(Connection.workspace_id.in_(tenant.workspace_ids))
                 .order_by(Connection.id)
             )
@@ -190,6 +192,10 @@ def _attack(name: str, input_type: str, kind: str, target_id: str) -> tuple[str,
                    "periodEnd": "2026-02-01", "value": "1"}  # fmt: skip
     if name in ("triggerSync", "verifyCredentials"):
         payload = {"connectionId": target_id}
+    if name == "setConnectionSchedule":
+        payload["every"] = "15m"
+    if name == "setSyncWebhook":
+        payload = {"workspaceId": target_id, "url": "https://93.184.216.34/hook"}
     query = (
         f"mutation($input: {input_type}!) {{ {name}(input: $input) {{ __typename "
         "... on MutationError { code message } } }"
