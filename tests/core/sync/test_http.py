@@ -146,3 +146,13 @@ async def test_relative_and_absolute_paths_and_auth_params() -> None:
     await http.send(Request(path="/v1/deals", params={"limit": 5}))
     await http.send(Request(path="https://other.test/next?page=2"))
     assert seen == ["https://crm.test/v1/deals?limit=5", "https://other.test/next?page=2"]
+
+
+def test_bodies_orjson_refuses_decode_as_the_standard_library_does() -> None:
+    from core.sync.http import loads
+
+    assert loads(b'{"a": [1, 2.5, null, "\xc3\xa9"]}') == {"a": [1, 2.5, None, "é"]}
+    # A lone surrogate reaches the record (and the text check quarantines it, alone).
+    assert loads(b'{"name": "bad \\ud800"}') == {"name": "bad \ud800"}
+    assert loads(b'{"big": 1234567890123456789012}')["big"] == 1234567890123456789012
+    assert str(loads(b'{"x": NaN}')["x"]) == "nan"
