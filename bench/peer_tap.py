@@ -205,7 +205,7 @@ def peer_measurements(ctx: Any, cluster: Any) -> list[Any]:
             "MB",
             baseline=peer["peak_rss_mb"],
             baseline_name="tap-hubspot's peak RSS",
-            notes="each process's own peak (ru_maxrss)",
+            notes="each process's own peak since its exec (VmHWM)",
             key="sync_hubspot_contacts_peak_rss_mb",
         ),
         Measurement(
