@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench.harness import BenchContext, Measurement, write_results
 
-MODULES = ("sync", "ratelimit", "graphql", "metrics", "lifecycle")
+MODULES = ("sync", "scheduling", "ratelimit", "graphql", "metrics", "lifecycle")
 
 
 def main(argv: list[str]) -> int:
@@ -25,6 +25,7 @@ def main(argv: list[str]) -> int:
     names = [a for a in argv if a != "--quick"] or list(MODULES)
     sections: dict[str, list[Measurement]] = {}
     errors: dict[str, str] = {}
+    took: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="crmkpi-bench-") as tmp:
         ctx = BenchContext(workdir=Path(tmp), quick=quick)
         for name in names:
@@ -36,8 +37,9 @@ def main(argv: list[str]) -> int:
             except Exception as exc:  # report and go on with the other benchmarks
                 traceback.print_exc()
                 errors[name] = f"{type(exc).__name__}: {exc}"
-            print(f"== bench {name} done in {time.perf_counter() - started:.1f}s", flush=True)
-    write_results(sections, errors)
+            took[name] = time.perf_counter() - started
+            print(f"== bench {name} done in {took[name]:.1f}s", flush=True)
+    write_results(sections, errors, quick=quick, took=took)
     print(Path("bench/RESULTS.md").read_text())
     return 1 if errors else 0
 

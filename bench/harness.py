@@ -60,7 +60,15 @@ def machine() -> dict[str, str]:
         pg = "not found"
     versions = {
         name: metadata.version(name)
-        for name in ("sqlalchemy", "asyncpg", "aiosqlite", "httpx", "strawberry-graphql")
+        for name in (
+            "sqlalchemy",
+            "asyncpg",
+            "aiosqlite",
+            "httpx",
+            "orjson",
+            "strawberry-graphql",
+            "procrastinate",
+        )
     }
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -77,8 +85,18 @@ def _fmt(value: float | None) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.3g}"
 
 
-def write_results(sections: dict[str, list[Measurement]], errors: dict[str, str]) -> None:
+def write_results(
+    sections: dict[str, list[Measurement]],
+    errors: dict[str, str],
+    *,
+    quick: bool = False,
+    took: dict[str, float] | None = None,
+) -> None:
     info = machine()
+    info["sizes"] = "--quick (small sizes: not the issue's)" if quick else "full"
+    if took:
+        parts = ", ".join(f"{name} {seconds:.0f}s" for name, seconds in took.items())
+        info["bench time"] = f"{sum(took.values()) / 60:.1f} min ({parts})"
     lines = [
         "# Benchmark results",
         "",

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import orjson
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -227,9 +229,30 @@ class SyncHttp:
         if not response.content:
             return None
         try:
-            return json.loads(response.content)
+            return loads(response.content)
         except ValueError:
             raise _Retryable(status, _path(request) + " (truncated JSON)", None) from None
+
+
+#: 20 digits in a row may be an integer orjson cannot hold (2**64 has 20 digits).
+_LONG_DIGITS = re.compile(rb"\d{20}")
+
+
+def loads(content: bytes) -> Any:
+    """A response body decoded: orjson, or the standard library for what orjson refuses.
+
+    orjson (a maintained, widely used C/Rust decoder) parses a page several times faster
+    than ``json.loads``, a sixth of a sync's CPU. It refuses some JSON the standard library
+    takes (lone surrogate escapes, NaN), and reads integers past 64 bits as floats: bodies
+    with such text are decoded as before, so a record with bad text is still quarantined
+    alone (never its page) and a huge integer keeps every digit.
+    """
+    if _LONG_DIGITS.search(content):
+        return json.loads(content)
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return json.loads(content)
 
 
 def _auth_retryable(exc: BaseException) -> bool:

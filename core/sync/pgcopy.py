@@ -14,6 +14,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -49,16 +50,28 @@ def _upsert_sql(table: Table, stage: str, columns: Sequence[str]) -> str:
     )
 
 
+#: What orjson must hand to ``default=str`` like ``json.dumps`` does, for identical JSON.
+_PASSTHROUGH = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def dumps(value: Any) -> str:
+    """``json.dumps(value, default=str)``'s JSON, by orjson when it can (several times
+    faster); anything orjson refuses (non-string keys, integers past 64 bits) by json."""
+    try:
+        return orjson.dumps(value, default=str, option=_PASSTHROUGH).decode()
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(value, default=str)
+
+
 def _encode(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
     """Row dicts as tuples in ``columns`` order; JSON columns as text (asyncpg's jsonb codec)."""
     json_at = [i for i, c in enumerate(columns) if c in _JSON_COLUMNS]
     out = []
-    dumps = json.dumps
     for row in rows:
         values = [row[c] for c in columns]
         for i in json_at:
             if values[i] is not None:
-                values[i] = dumps(values[i], default=str)
+                values[i] = dumps(values[i])
         out.append(tuple(values))
     return out
 

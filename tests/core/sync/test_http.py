@@ -156,3 +156,13 @@ async def test_a_text_request_gets_the_body_and_headers_after_the_same_retries()
     assert page.text == "Id,Name\n001A,Acme\n"
     assert page.headers["sforce-locator"] == "MTAw"
     assert http.retries == 1
+
+
+def test_bodies_orjson_refuses_decode_as_the_standard_library_does() -> None:
+    from core.sync.http import loads
+
+    assert loads(b'{"a": [1, 2.5, null, "\xc3\xa9"]}') == {"a": [1, 2.5, None, "é"]}
+    # A lone surrogate reaches the record (and the text check quarantines it, alone).
+    assert loads(b'{"name": "bad \\ud800"}') == {"name": "bad \ud800"}
+    assert loads(b'{"big": 1234567890123456789012}')["big"] == 1234567890123456789012
+    assert str(loads(b'{"x": NaN}')["x"]) == "nan"

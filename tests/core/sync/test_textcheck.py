@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
+
 from core.sync.records import DealRecord
 from core.sync.textcheck import storable, unstorable_text
 
@@ -26,3 +29,17 @@ def test_storable_escapes_what_cannot_be_written() -> None:
     clean = storable(raw)
     assert clean == {"id": "d\\ud800", "nested": ["nul\\x00", 3, {"k\\udcff": None}], "fine": "é"}
     assert unstorable_text(DealRecord(remote_id="x", custom=clean)) is None
+
+
+def test_nested_values_are_checked_whatever_their_items() -> None:
+    # A literal backslash-u0000 (no NUL) is fine; the one-pass JSON check must not flag it.
+    literal = DealRecord(remote_id="d1", remote_data={"note": "\\u0000 is how JSON writes NUL"})
+    assert unstorable_text(literal) is None
+    # Items JSON cannot encode (dates, decimals) are still looked into.
+    mixed = {"when": date(2024, 1, 1), "amount": Decimal("1.5"), "tags": ("ok", "a\x00")}
+    assert unstorable_text(DealRecord(remote_id="d1", custom=mixed)) == (
+        "field custom contains a NUL character"
+    )
+    keys = DealRecord(remote_id="d1", remote_data={"k\ud800": 1, "n": [None, 2.5]})
+    assert unstorable_text(keys) == "field remote_data is not valid Unicode (lone surrogate)"
+    assert unstorable_text(DealRecord(remote_id="d1", remote_data={"é": ["ü", {"x": 1}]})) is None
