@@ -205,7 +205,14 @@ Index("ix_activities_ws_done", Activity.workspace_id, Activity.done_at)
 Index("ix_activities_ws_created", Activity.workspace_id, Activity.remote_created_at)
 Index("ix_activities_conn_deal", Activity.connection_id, Activity.deal_remote_id)
 Index("ix_activities_conn_lead", Activity.connection_id, Activity.lead_remote_id)
-Index("ix_stage_history_conn_deal", DealStageHistory.connection_id, DealStageHistory.deal_remote_id)
+# With entered_at last, "the stage a deal was in at instant T" (weighted pipeline as of a date)
+# is one index seek per deal; without it SQLite scanned every history row of the workspace.
+Index(
+    "ix_stage_history_conn_deal_entered",
+    DealStageHistory.connection_id,
+    DealStageHistory.deal_remote_id,
+    DealStageHistory.entered_at,
+)
 Index("ix_stage_history_ws_entered", DealStageHistory.workspace_id, DealStageHistory.entered_at)
 Index("ix_stages_conn_pipeline", Stage.connection_id, Stage.pipeline_remote_id)
 Index("ix_users_ws", User.workspace_id)

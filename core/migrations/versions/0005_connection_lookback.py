@@ -1,7 +1,7 @@
 """A per-connection look-back window for incremental syncs (connections.lookback_minutes).
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0005_connection_lookback
+Revises: 0002_rate_budgets
 Create Date: 2026-11-25
 """
 
