@@ -1,7 +1,7 @@
 """Serve an ASGI app on a free localhost port in a background thread.
 
-Used by ``crmkpi demo`` to run the CRM simulators beside the API in one process, and by the
-end-to-end tests to put a simulator behind a real socket.
+Used by the end-to-end tests and benchmarks to put a simulator behind a real socket (the
+demo runs its simulators as processes of their own: api.commands.demo_simulators).
 """
 
 from __future__ import annotations

@@ -10,11 +10,11 @@ remembers what was created, so a second run reuses it and only syncs what change
 
 from __future__ import annotations
 
+import asyncio
 import calendar
 import json
 import os
 import time
-from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -22,13 +22,14 @@ from typing import Annotated, Any
 
 import pluggy
 import typer
+from rich.console import Group
 from rich.live import Live
 from rich.markup import escape
 
 from api.commands.common import console, database, out, run
+from api.commands.demo_simulators import simulators
 from api.commands.serve import serve
 from api.commands.sync import _table as progress_table
-from api.threaded_server import serve_in_thread
 from core.errors import ValidationError
 from core.imports import import_kind
 from core.imports.kind import import_csv
@@ -161,30 +162,43 @@ async def _business_data(state: dict[str, Any]) -> None:
 
 
 def _sync_all(ids: dict[str, str], vault: Vault, pm: pluggy.PluginManager) -> None:
-    async def _one(connection_id: str, live: Live, title: str) -> str:
+    """Sync every connection at once: the simulators are processes of their own, so one
+    CRM's request latency overlaps another's mapping and writing."""
+    tables: dict[str, Any] = {}
+
+    async def _one(connector: str, connection_id: str, live: Live, db: Any) -> None:
         started = time.monotonic()
-        async with database(get_settings()) as (engine, sessions):
-            async with sessions() as session:
-                connection = await session.get(Connection, connection_id)
-                first = connection is None or connection.last_synced_at is None
-            mode = SyncMode.FULL if first else SyncMode.INCREMENTAL
+        engine, sessions = db
+        async with sessions() as session:
+            connection = await session.get(Connection, connection_id)
+            first = connection is None or connection.last_synced_at is None
+        mode = SyncMode.FULL if first else SyncMode.INCREMENTAL
 
-            def progress(_name: str, _stream: Any, stats: Any) -> None:
-                live.update(progress_table(stats, started, title=f"{title} ({mode.value})"))
+        def progress(_name: str, _stream: Any, stats: Any) -> None:
+            title = f"sync {connector} ({mode.value})"
+            tables[connector] = progress_table(stats, started, title=title)
+            live.update(Group(*tables.values()))
 
-            result = await run_sync(
-                connection_id,
-                engine=engine,
-                pm=pm,
-                vault=vault,
-                options=SyncOptions(mode=mode, progress=progress),
-            )
-        out.print(progress_table(result.stats, started, title=f"{title}: {result.status.value}"))
-        return result.status.value
+        result = await run_sync(
+            connection_id,
+            engine=engine,
+            pm=pm,
+            vault=vault,
+            options=SyncOptions(mode=mode, progress=progress),
+        )
+        title = f"sync {connector}: {result.status.value}"
+        tables[connector] = progress_table(result.stats, started, title=title)
+        live.update(Group(*tables.values()))
 
-    for connector, connection_id in ids.items():
-        with Live(console=console, refresh_per_second=4, transient=True) as live:
-            run(_one(connection_id, live, f"sync {connector}"))
+    async def _all(live: Live) -> None:
+        # One engine for the three runs: opening the database migrates it, once.
+        async with database(get_settings()) as db:
+            await asyncio.gather(*(_one(c, i, live, db) for c, i in ids.items()))
+
+    with Live(console=console, refresh_per_second=4, transient=True) as live:
+        run(_all(live))
+    for table in tables.values():
+        out.print(table)
 
 
 def _load_state(path: Path) -> dict[str, Any]:
@@ -281,17 +295,12 @@ def demo(
         ensure_key_file(settings.secret_keys_file)
     vault = Vault.from_settings(settings)
     pm = create_plugin_manager()
-    classes = connector_classes(pm)
     state = run(_tenancy(_load_state(STATE_FILE)))
     _save_state(STATE_FILE, state)
-    with ExitStack() as stack:
-        urls = {}
-        for item in PLAN:
-            app = classes[item.connector].simulator(
-                seed=item.seed, deals=max(10, int(deals * item.share)), faults=None
-            )
-            urls[item.connector] = stack.enter_context(serve_in_thread(app))
-            console.print(f"{item.connector} simulator at {urls[item.connector]}")
+    plan = [(item.connector, item.seed, max(10, int(deals * item.share))) for item in PLAN]
+    with simulators(plan) as urls:
+        for connector, url in urls.items():
+            console.print(f"{connector} simulator at {url}")
         state["connections"] = run(_connections(state, urls, vault, pm))
         _save_state(STATE_FILE, state)
         _sync_all(state["connections"], vault, pm)
