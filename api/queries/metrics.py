@@ -8,6 +8,7 @@ and answers those sharing a period and segment with one statement per table.
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -55,12 +56,13 @@ class MetricsRoot:
 
 def _request(
     kpi: str,
-    period: PeriodInput | None,
-    segment: SegmentInput | None,
-    compare_to: Any,
-    granularity: Any,
-    breakdown: BreakdownInput | None,
-    as_of: datetime | None,
+    *,
+    period: PeriodInput | None = None,
+    segment: SegmentInput | None = None,
+    compare_to: Any = None,
+    granularity: Any = None,
+    breakdown: BreakdownInput | None = None,
+    as_of: datetime | None = None,
     statistic: Any = m.Statistic.MEAN,
     within_days: int | None = None,
     baseline_periods: int | None = None,
@@ -98,131 +100,72 @@ async def _load(root: Any, request: m.KpiRequest) -> KpiResult | None:
     return KpiResult.of(result, drill)
 
 
-def _resolver(kpi: m.KpiDefinition) -> Callable[..., Any]:
-    """A resolver named after the KPI (create_type keys fields by python name)."""
-    resolver = _arguments_for(kpi)
-    resolver.__name__ = resolver.__qualname__ = kpi.name
-    return resolver
-
-
-def _arguments_for(kpi: m.KpiDefinition) -> Callable[..., Any]:
-    """A resolver with the arguments this KPI takes (statistic / withinDays when it has them)."""
-    name = kpi.name
-    if isinstance(kpi.formula, Incremental):
-
-        async def with_baseline(
-            root: strawberry.Parent[Any],
-            period: PeriodInput | None = None,
-            segment: SegmentInput | None = None,
-            compare_to: ComparisonKind | None = None,  # type: ignore[valid-type]
-            granularity: Granularity | None = None,  # type: ignore[valid-type]
-            breakdown: BreakdownInput | None = None,
-            as_of: datetime | None = None,
-            baseline_periods: Annotated[
-                int | None, strawberry.argument(description=_BASELINE)
-            ] = None,
-        ) -> KpiResult | None:
-            request = _request(
-                name,
-                period,
-                segment,
-                compare_to,
-                granularity,
-                breakdown,
-                as_of,
-                baseline_periods=baseline_periods,
-            )
-            return await _load(root, request)
-
-        return with_baseline
-    if kpi.percentile is not None:
-
-        async def with_statistic(
-            root: strawberry.Parent[Any],
-            period: PeriodInput | None = None,
-            segment: SegmentInput | None = None,
-            compare_to: ComparisonKind | None = None,  # type: ignore[valid-type]
-            granularity: Granularity | None = None,  # type: ignore[valid-type]
-            breakdown: BreakdownInput | None = None,
-            as_of: datetime | None = None,
-            statistic: Statistic = m.Statistic.MEAN,  # type: ignore[valid-type]
-        ) -> KpiResult | None:
-            request = _request(
-                name, period, segment, compare_to, granularity, breakdown, as_of, statistic
-            )
-            return await _load(root, request)
-
-        return with_statistic
-    if kpi.cohort_window:
-
-        async def with_window(
-            root: strawberry.Parent[Any],
-            period: PeriodInput | None = None,
-            segment: SegmentInput | None = None,
-            compare_to: ComparisonKind | None = None,  # type: ignore[valid-type]
-            granularity: Granularity | None = None,  # type: ignore[valid-type]
-            breakdown: BreakdownInput | None = None,
-            as_of: datetime | None = None,
-            within_days: Annotated[
-                int | None,
-                strawberry.argument(description="Count only conversions within this many days."),
-            ] = None,
-        ) -> KpiResult | None:
-            request = _request(
-                name,
-                period,
-                segment,
-                compare_to,
-                granularity,
-                breakdown,
-                as_of,
-                within_days=within_days,
-            )
-            return await _load(root, request)
-
-        return with_window
-
-    async def plain(
-        root: strawberry.Parent[Any],
-        period: PeriodInput | None = None,
-        segment: SegmentInput | None = None,
-        compare_to: ComparisonKind | None = None,  # type: ignore[valid-type]
-        granularity: Granularity | None = None,  # type: ignore[valid-type]
-        breakdown: BreakdownInput | None = None,
-        as_of: datetime | None = None,
-    ) -> KpiResult | None:
-        request = _request(name, period, segment, compare_to, granularity, breakdown, as_of)
-        return await _load(root, request)
-
-    return plain
-
-
-async def _any_kpi(
-    root: strawberry.Parent[Any],
-    name: str,
-    period: PeriodInput | None = None,
-    segment: SegmentInput | None = None,
-    compare_to: ComparisonKind | None = None,  # type: ignore[valid-type]
-    granularity: Granularity | None = None,  # type: ignore[valid-type]
-    breakdown: BreakdownInput | None = None,
-    as_of: datetime | None = None,
-    statistic: Statistic = m.Statistic.MEAN,  # type: ignore[valid-type]
-    within_days: int | None = None,
-    baseline_periods: Annotated[int | None, strawberry.argument(description=_BASELINE)] = None,
-) -> KpiResult | None:
-    request = _request(
-        name,
-        period,
-        segment,
-        compare_to,
-        granularity,
-        breakdown,
-        as_of,
-        statistic,
-        within_days,
-        baseline_periods,
+_OPTIONAL = inspect.Parameter.KEYWORD_ONLY
+_ROOT = inspect.Parameter("root", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Any)
+_NAME = inspect.Parameter("name", _OPTIONAL, annotation=str)
+#: The arguments every KPI field takes, in schema order.
+_COMMON = tuple(
+    inspect.Parameter(name, _OPTIONAL, default=None, annotation=annotation)
+    for name, annotation in (
+        ("period", PeriodInput | None),
+        ("segment", SegmentInput | None),
+        ("compare_to", ComparisonKind | None),
+        ("granularity", Granularity | None),
+        ("breakdown", BreakdownInput | None),
+        ("as_of", datetime | None),
     )
-    return await _load(root, request)
+)
+_STATISTIC = inspect.Parameter(
+    "statistic", _OPTIONAL, default=m.Statistic.MEAN, annotation=Statistic
+)
+_WITHIN_DAYS = inspect.Parameter(
+    "within_days",
+    _OPTIONAL,
+    default=None,
+    annotation=Annotated[
+        int | None,
+        strawberry.argument(description="Count only conversions within this many days."),
+    ],
+)
+_BASELINE_PERIODS = inspect.Parameter(
+    "baseline_periods",
+    _OPTIONAL,
+    default=None,
+    annotation=Annotated[int | None, strawberry.argument(description=_BASELINE)],
+)
+#: ``kpi(name:)`` answers any KPI, so it takes every extra argument.
+_ANY_KPI_EXTRAS = (_STATISTIC, _WITHIN_DAYS.replace(annotation=int | None), _BASELINE_PERIODS)
+
+
+def _extras_for(kpi: m.KpiDefinition) -> tuple[inspect.Parameter, ...]:
+    """The arguments this KPI takes beyond the common ones (at most one kind applies)."""
+    if isinstance(kpi.formula, Incremental):
+        return (_BASELINE_PERIODS,)
+    if kpi.percentile is not None:
+        return (_STATISTIC,)
+    if kpi.cohort_window:
+        return (_WITHIN_DAYS,)
+    return ()
+
+
+def _build_resolver(
+    python_name: str, kpi: str | None, extras: Sequence[inspect.Parameter]
+) -> Callable[..., Any]:
+    """One resolver for every KPI field: strawberry reads the arguments from the
+    signature, so the field's arguments are ``_COMMON`` plus ``extras`` (and ``name``
+    first when ``kpi`` is None: the field answers any KPI by name). It is named
+    ``python_name`` because create_type keys fields by python name."""
+    leading = (_ROOT,) if kpi is not None else (_ROOT, _NAME)
+
+    async def resolve(root: Any, **arguments: Any) -> KpiResult | None:
+        name = kpi if kpi is not None else arguments.pop("name")
+        return await _load(root, _request(name, **arguments))
+
+    resolve.__name__ = resolve.__qualname__ = python_name
+    resolve.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [*leading, *_COMMON, *extras], return_annotation=KpiResult | None
+    )
+    return resolve
 
 
 def _description(kpi: m.KpiDefinition) -> str:
@@ -241,12 +184,16 @@ def create_metrics_type(
     kpis = list(registry.kpis.values())
     kpis += [k for k in user_kpis if k.name not in registry.kpis]
     fields: list[Any] = [
-        strawberry.field(resolver=_resolver(kpi), name=kpi.name, description=_description(kpi))
+        strawberry.field(
+            resolver=_build_resolver(kpi.name, kpi.name, _extras_for(kpi)),
+            name=kpi.name,
+            description=_description(kpi),
+        )
         for kpi in kpis
     ]
     fields.append(
         strawberry.field(
-            resolver=_any_kpi,
+            resolver=_build_resolver("kpi", None, _ANY_KPI_EXTRAS),
             name="kpi",
             description="Any KPI of the registry by name, built-in or user-defined.",
         )
