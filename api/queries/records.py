@@ -9,10 +9,12 @@ statement of the request's session.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 import strawberry
 from sqlalchemy import select
+from strawberry.tools import create_type
 from strawberry.types import Info
 
 from api.context import Context
@@ -20,7 +22,7 @@ from api.pagination import DEFAULT_PAGE_SIZE, check_page_size, paginate
 from api.permissions import IsAuthenticated
 from api.types.filters import RecordPeriodInput, RecordSegmentInput
 from api.types.pagination import Connection
-from api.types.records import Account, Activity, Contact, Deal, Lead
+from api.types.records import Account, Activity, Contact, Deal, Lead, SyncedRecord
 from core.models import Account as AccountRow
 from core.models import Activity as ActivityRow
 from core.models import Contact as ContactRow
@@ -97,25 +99,64 @@ async def get_record(info: Info[Context, Any], model: type[SyncedMixin], id: str
     return await info.context.session.scalar(select(model).where(model.id == row_id, live(model)))
 
 
-@strawberry.type
-class RecordsQuery:
-    @strawberry.field(
-        description="Deals, for drill-down: filter by segment and period, page with first/after.",
-        permission_classes=[IsAuthenticated],
-    )
-    async def deals(
-        self,
+@dataclass(frozen=True, slots=True)
+class RecordKind:
+    """One kind of record readable as a list (``plural``) and one by id (``singular``)."""
+
+    plural: str
+    singular: str
+    node: type[SyncedRecord]
+    model: type[SyncedMixin]
+    list_description: str
+
+
+#: Schema order: the lists, then the single records, each in this order.
+KINDS = (
+    RecordKind(
+        "deals",
+        "deal",
+        Deal,
+        DealRow,
+        "Deals, for drill-down: filter by segment and period, page with first/after.",
+    ),
+    RecordKind(
+        "contacts",
+        "contact",
+        Contact,
+        ContactRow,
+        "Contacts (people), filtered and paged like deals.",
+    ),
+    RecordKind("leads", "lead", Lead, LeadRow, "Leads, filtered and paged like deals."),
+    RecordKind(
+        "accounts",
+        "account",
+        Account,
+        AccountRow,
+        "Accounts (companies), filtered and paged like deals.",
+    ),
+    RecordKind(
+        "activities",
+        "activity",
+        Activity,
+        ActivityRow,
+        "Activities (calls, emails, meetings, notes, tasks), filtered and paged.",
+    ),
+)
+
+
+def _list_field(kind: RecordKind) -> Any:
+    async def resolve(
         info: Info[Context, Any],
         workspace_ids: WorkspaceIdsArg = None,
         segment: SegmentArg = None,
         period: PeriodArg = None,
         first: FirstArg = DEFAULT_PAGE_SIZE,
         after: AfterArg = None,
-    ) -> Connection[Deal]:
+    ) -> Any:
         return await list_records(
             info,
-            DealRow,
-            Deal.from_row,
+            kind.model,
+            kind.node.from_row,
             workspace_ids=workspace_ids,
             segment=segment,
             period=period,
@@ -123,138 +164,32 @@ class RecordsQuery:
             after=after,
         )
 
-    @strawberry.field(
-        description="Contacts (people), filtered and paged like deals.",
+    resolve.__name__ = resolve.__qualname__ = kind.plural  # create_type keys by python name
+    connection: Any = Connection
+    resolve.__annotations__ = {**resolve.__annotations__, "return": connection[kind.node]}
+    return strawberry.field(
+        resolver=resolve,
+        name=kind.plural,
+        description=kind.list_description,
         permission_classes=[IsAuthenticated],
     )
-    async def contacts(
-        self,
-        info: Info[Context, Any],
-        workspace_ids: WorkspaceIdsArg = None,
-        segment: SegmentArg = None,
-        period: PeriodArg = None,
-        first: FirstArg = DEFAULT_PAGE_SIZE,
-        after: AfterArg = None,
-    ) -> Connection[Contact]:
-        return await list_records(
-            info,
-            ContactRow,
-            Contact.from_row,
-            workspace_ids=workspace_ids,
-            segment=segment,
-            period=period,
-            first=first,
-            after=after,
-        )
 
-    @strawberry.field(
-        description="Leads, filtered and paged like deals.",
-        permission_classes=[IsAuthenticated],
-    )
-    async def leads(
-        self,
-        info: Info[Context, Any],
-        workspace_ids: WorkspaceIdsArg = None,
-        segment: SegmentArg = None,
-        period: PeriodArg = None,
-        first: FirstArg = DEFAULT_PAGE_SIZE,
-        after: AfterArg = None,
-    ) -> Connection[Lead]:
-        return await list_records(
-            info,
-            LeadRow,
-            Lead.from_row,
-            workspace_ids=workspace_ids,
-            segment=segment,
-            period=period,
-            first=first,
-            after=after,
-        )
 
-    @strawberry.field(
-        description="Accounts (companies), filtered and paged like deals.",
-        permission_classes=[IsAuthenticated],
-    )
-    async def accounts(
-        self,
-        info: Info[Context, Any],
-        workspace_ids: WorkspaceIdsArg = None,
-        segment: SegmentArg = None,
-        period: PeriodArg = None,
-        first: FirstArg = DEFAULT_PAGE_SIZE,
-        after: AfterArg = None,
-    ) -> Connection[Account]:
-        return await list_records(
-            info,
-            AccountRow,
-            Account.from_row,
-            workspace_ids=workspace_ids,
-            segment=segment,
-            period=period,
-            first=first,
-            after=after,
-        )
+def _single_field(kind: RecordKind) -> Any:
+    async def resolve(info: Info[Context, Any], id: strawberry.ID) -> Any:
+        row = await get_record(info, kind.model, id)
+        return kind.node.from_row(row) if row else None
 
-    @strawberry.field(
-        description="Activities (calls, emails, meetings, notes, tasks), filtered and paged.",
+    resolve.__name__ = resolve.__qualname__ = kind.singular
+    resolve.__annotations__ = {**resolve.__annotations__, "return": kind.node | None}
+    return strawberry.field(
+        resolver=resolve,
+        name=kind.singular,
+        description=f"One {kind.singular} by id; null when unknown or not readable.",
         permission_classes=[IsAuthenticated],
     )
-    async def activities(
-        self,
-        info: Info[Context, Any],
-        workspace_ids: WorkspaceIdsArg = None,
-        segment: SegmentArg = None,
-        period: PeriodArg = None,
-        first: FirstArg = DEFAULT_PAGE_SIZE,
-        after: AfterArg = None,
-    ) -> Connection[Activity]:
-        return await list_records(
-            info,
-            ActivityRow,
-            Activity.from_row,
-            workspace_ids=workspace_ids,
-            segment=segment,
-            period=period,
-            first=first,
-            after=after,
-        )
 
-    @strawberry.field(
-        description="One deal by id; null when unknown or not readable.",
-        permission_classes=[IsAuthenticated],
-    )
-    async def deal(self, info: Info[Context, Any], id: strawberry.ID) -> Deal | None:
-        row = await get_record(info, DealRow, id)
-        return Deal.from_row(row) if row else None
 
-    @strawberry.field(
-        description="One contact by id; null when unknown or not readable.",
-        permission_classes=[IsAuthenticated],
-    )
-    async def contact(self, info: Info[Context, Any], id: strawberry.ID) -> Contact | None:
-        row = await get_record(info, ContactRow, id)
-        return Contact.from_row(row) if row else None
-
-    @strawberry.field(
-        description="One lead by id; null when unknown or not readable.",
-        permission_classes=[IsAuthenticated],
-    )
-    async def lead(self, info: Info[Context, Any], id: strawberry.ID) -> Lead | None:
-        row = await get_record(info, LeadRow, id)
-        return Lead.from_row(row) if row else None
-
-    @strawberry.field(
-        description="One account by id; null when unknown or not readable.",
-        permission_classes=[IsAuthenticated],
-    )
-    async def account(self, info: Info[Context, Any], id: strawberry.ID) -> Account | None:
-        row = await get_record(info, AccountRow, id)
-        return Account.from_row(row) if row else None
-
-    @strawberry.field(
-        description="One activity by id; null when unknown or not readable.",
-        permission_classes=[IsAuthenticated],
-    )
-    async def activity(self, info: Info[Context, Any], id: strawberry.ID) -> Activity | None:
-        row = await get_record(info, ActivityRow, id)
-        return Activity.from_row(row) if row else None
+RecordsQuery = create_type(
+    "RecordsQuery", [_list_field(k) for k in KINDS] + [_single_field(k) for k in KINDS]
+)

@@ -7,52 +7,40 @@ outside the caller's workspaces).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Self
 
 import strawberry
-from strawberry.dataloader import DataLoader
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from api.context import Context
-from api.loaders import RemoteKey, load_ref
+from api.loaders import load_ref
 from core.models import Account as AccountRow
 from core.models import Activity as ActivityRow
 from core.models import Contact as ContactRow
 from core.models import Deal as DealRow
 from core.models import Lead as LeadRow
-from core.models import Pipeline as PipelineRow
-from core.models import Stage as StageRow
 from core.models import SyncedMixin
-from core.models import User as UserRow
-
-NodeT = TypeVar("NodeT")
 
 
-def _synced(row: SyncedMixin) -> dict[str, Any]:
-    return {
-        "id": strawberry.ID(str(row.id)),
-        "workspace_id": strawberry.ID(row.workspace_id),
-        "connection_id": strawberry.ID(row.connection_id),
-        "remote_id": row.remote_id,
-        "remote_created_at": row.remote_created_at,
-        "remote_updated_at": row.remote_updated_at,
-        "custom": row.custom,
-    }
+def _reference(loader: str, node: type[SyncedRecord], key: str, description: str) -> Any:
+    """A field resolving the record that the private ``key`` (a remote id) points to.
 
+    Batched through the request's DataLoader named ``loader``; null when the CRM row
+    names nothing or a record not synced (yet).
+    """
 
-async def _ref(
-    loader: DataLoader[RemoteKey, Any],
-    to_node: Callable[[Any], NodeT],
-    connection_id: str,
-    remote_id: str | None,
-) -> NodeT | None:
-    """The GraphQL node of a referenced record, batched through the request's loader."""
-    row = await load_ref(loader, connection_id, remote_id)
-    return to_node(row) if row else None
+    async def resolve(self: SyncedRecord, info: Info[Context, Any]) -> Any:
+        loaders = info.context.loaders
+        row = await load_ref(getattr(loaders, loader), self.connection_id, getattr(self, key))
+        return node.from_row(row) if row else None
+
+    resolve.__annotations__ = {**resolve.__annotations__, "return": node | None}
+    return strawberry.field(resolver=resolve, description=description)
 
 
 @strawberry.interface(description="Fields every record copied from a CRM carries.")
@@ -65,6 +53,26 @@ class SyncedRecord:
     remote_updated_at: datetime | None = strawberry.field(description="Last changed in the CRM.")
     custom: JSON | None = strawberry.field(description="Mapped custom fields.")
 
+    @classmethod
+    def from_row(cls, row: Any) -> Self:
+        """The node of a row: every other field (private ones too) is the row's column of
+        the same name, so a type lists its fields once and nothing copies them."""
+        synced = {
+            "id": strawberry.ID(str(row.id)),
+            "workspace_id": strawberry.ID(row.workspace_id),
+            "connection_id": strawberry.ID(row.connection_id),
+            "remote_id": row.remote_id,
+            "remote_created_at": row.remote_created_at,
+            "remote_updated_at": row.remote_updated_at,
+            "custom": row.custom,
+        }
+        own = {
+            f.name: getattr(row, f.name)
+            for f in dataclasses.fields(cls)
+            if f.init and f.name not in synced
+        }
+        return cls(**synced, **own)
+
 
 @strawberry.type(description="A CRM user: the owner of deals, leads, contacts and activities.")
 class User(SyncedRecord):
@@ -72,18 +80,10 @@ class User(SyncedRecord):
     email: str | None = strawberry.field(description="Email address.")
     active: bool = strawberry.field(description="False once deactivated in the CRM.")
 
-    @classmethod
-    def from_row(cls, row: UserRow) -> User:
-        return cls(**_synced(row), name=row.name, email=row.email, active=row.active)
-
 
 @strawberry.type(description="A sales pipeline.")
 class Pipeline(SyncedRecord):
     name: str | None = strawberry.field(description="Display name.")
-
-    @classmethod
-    def from_row(cls, row: PipelineRow) -> Pipeline:
-        return cls(**_synced(row), name=row.name)
 
 
 @strawberry.type(description="A pipeline stage, with the kind it maps to.")
@@ -95,16 +95,6 @@ class Stage(SyncedRecord):
         description="LEAD_IN, QUALIFIED, PROPOSAL, NEGOTIATION, WON or LOST; null when unmapped."
     )
 
-    @classmethod
-    def from_row(cls, row: StageRow) -> Stage:
-        return cls(
-            **_synced(row),
-            name=row.name,
-            display_order=row.display_order,
-            probability=row.probability,
-            kind=row.kind,
-        )
-
 
 @strawberry.type(description="A company (account / organization in the CRM).")
 class Account(SyncedRecord):
@@ -115,23 +105,7 @@ class Account(SyncedRecord):
     source: str | None = strawberry.field(description="Lead source or channel.")
     owner_remote_id: strawberry.Private[str | None]
 
-    @strawberry.field(description="The user who owns it.")
-    async def owner(self, info: Info[Context, Any]) -> User | None:
-        return await _ref(
-            info.context.loaders.user, User.from_row, self.connection_id, self.owner_remote_id
-        )
-
-    @classmethod
-    def from_row(cls, row: AccountRow) -> Account:
-        return cls(
-            **_synced(row),
-            name=row.name,
-            country=row.country,
-            region=row.region,
-            industry=row.industry,
-            source=row.source,
-            owner_remote_id=row.owner_remote_id,
-        )
+    owner = _reference("user", User, "owner_remote_id", "The user who owns it.")
 
 
 @strawberry.type(description="A person at a company.")
@@ -146,35 +120,11 @@ class Contact(SyncedRecord):
     owner_remote_id: strawberry.Private[str | None]
     account_remote_id: strawberry.Private[str | None]
 
-    @strawberry.field(description="The user who owns it.")
-    async def owner(self, info: Info[Context, Any]) -> User | None:
-        return await _ref(
-            info.context.loaders.user, User.from_row, self.connection_id, self.owner_remote_id
-        )
+    owner = _reference("user", User, "owner_remote_id", "The user who owns it.")
 
-    @strawberry.field(description="The company the person works for.")
-    async def account(self, info: Info[Context, Any]) -> Account | None:
-        return await _ref(
-            info.context.loaders.account,
-            Account.from_row,
-            self.connection_id,
-            self.account_remote_id,
-        )
-
-    @classmethod
-    def from_row(cls, row: ContactRow) -> Contact:
-        return cls(
-            **_synced(row),
-            name=row.name,
-            email=row.email,
-            lifecycle_stage=row.lifecycle_stage,
-            source=row.source,
-            mql_at=row.mql_at,
-            sql_at=row.sql_at,
-            customer_at=row.customer_at,
-            owner_remote_id=row.owner_remote_id,
-            account_remote_id=row.account_remote_id,
-        )
+    account = _reference(
+        "account", Account, "account_remote_id", "The company the person works for."
+    )
 
 
 @strawberry.type(description="A prospect not yet a customer.")
@@ -190,34 +140,11 @@ class Lead(SyncedRecord):
     owner_remote_id: strawberry.Private[str | None]
     account_remote_id: strawberry.Private[str | None]
 
-    @strawberry.field(description="The user who owns it.")
-    async def owner(self, info: Info[Context, Any]) -> User | None:
-        return await _ref(
-            info.context.loaders.user, User.from_row, self.connection_id, self.owner_remote_id
-        )
+    owner = _reference("user", User, "owner_remote_id", "The user who owns it.")
 
-    @strawberry.field(description="The company of the lead, when known.")
-    async def account(self, info: Info[Context, Any]) -> Account | None:
-        return await _ref(
-            info.context.loaders.account,
-            Account.from_row,
-            self.connection_id,
-            self.account_remote_id,
-        )
-
-    @classmethod
-    def from_row(cls, row: LeadRow) -> Lead:
-        return cls(
-            **_synced(row),
-            name=row.name,
-            status=row.status,
-            source=row.source,
-            mql_at=row.mql_at,
-            sql_at=row.sql_at,
-            converted_at=row.converted_at,
-            owner_remote_id=row.owner_remote_id,
-            account_remote_id=row.account_remote_id,
-        )
+    account = _reference(
+        "account", Account, "account_remote_id", "The company of the lead, when known."
+    )
 
 
 @strawberry.type(description="An opportunity: amount, stage, owner, account and outcome.")
@@ -240,65 +167,15 @@ class Deal(SyncedRecord):
     pipeline_remote_id: strawberry.Private[str | None]
     stage_remote_id: strawberry.Private[str | None]
 
-    @strawberry.field(description="The user who owns it.")
-    async def owner(self, info: Info[Context, Any]) -> User | None:
-        return await _ref(
-            info.context.loaders.user, User.from_row, self.connection_id, self.owner_remote_id
-        )
+    owner = _reference("user", User, "owner_remote_id", "The user who owns it.")
 
-    @strawberry.field(description="The company it is sold to.")
-    async def account(self, info: Info[Context, Any]) -> Account | None:
-        return await _ref(
-            info.context.loaders.account,
-            Account.from_row,
-            self.connection_id,
-            self.account_remote_id,
-        )
+    account = _reference("account", Account, "account_remote_id", "The company it is sold to.")
 
-    @strawberry.field(description="The main contact.")
-    async def contact(self, info: Info[Context, Any]) -> Contact | None:
-        return await _ref(
-            info.context.loaders.contact,
-            Contact.from_row,
-            self.connection_id,
-            self.contact_remote_id,
-        )
+    contact = _reference("contact", Contact, "contact_remote_id", "The main contact.")
 
-    @strawberry.field(description="Its pipeline.")
-    async def pipeline(self, info: Info[Context, Any]) -> Pipeline | None:
-        return await _ref(
-            info.context.loaders.pipeline,
-            Pipeline.from_row,
-            self.connection_id,
-            self.pipeline_remote_id,
-        )
+    pipeline = _reference("pipeline", Pipeline, "pipeline_remote_id", "Its pipeline.")
 
-    @strawberry.field(description="Its current stage.")
-    async def stage(self, info: Info[Context, Any]) -> Stage | None:
-        return await _ref(
-            info.context.loaders.stage, Stage.from_row, self.connection_id, self.stage_remote_id
-        )
-
-    @classmethod
-    def from_row(cls, row: DealRow) -> Deal:
-        return cls(
-            **_synced(row),
-            name=row.name,
-            amount=row.amount,
-            currency=row.currency,
-            status=row.status,
-            closed_at=row.closed_at,
-            expected_close_date=row.expected_close_date,
-            lost_reason=row.lost_reason,
-            source=row.source,
-            deal_type=row.deal_type,
-            probability=row.probability,
-            owner_remote_id=row.owner_remote_id,
-            account_remote_id=row.account_remote_id,
-            contact_remote_id=row.contact_remote_id,
-            pipeline_remote_id=row.pipeline_remote_id,
-            stage_remote_id=row.stage_remote_id,
-        )
+    stage = _reference("stage", Stage, "stage_remote_id", "Its current stage.")
 
 
 @strawberry.type(description="A call, email, meeting, note or task.")
@@ -315,44 +192,11 @@ class Activity(SyncedRecord):
     account_remote_id: strawberry.Private[str | None]
     contact_remote_id: strawberry.Private[str | None]
 
-    @strawberry.field(description="The user who owns it.")
-    async def owner(self, info: Info[Context, Any]) -> User | None:
-        return await _ref(
-            info.context.loaders.user, User.from_row, self.connection_id, self.owner_remote_id
-        )
+    owner = _reference("user", User, "owner_remote_id", "The user who owns it.")
 
-    @strawberry.field(description="The company it concerns.")
-    async def account(self, info: Info[Context, Any]) -> Account | None:
-        return await _ref(
-            info.context.loaders.account,
-            Account.from_row,
-            self.connection_id,
-            self.account_remote_id,
-        )
+    account = _reference("account", Account, "account_remote_id", "The company it concerns.")
 
-    @strawberry.field(description="The person it concerns.")
-    async def contact(self, info: Info[Context, Any]) -> Contact | None:
-        return await _ref(
-            info.context.loaders.contact,
-            Contact.from_row,
-            self.connection_id,
-            self.contact_remote_id,
-        )
-
-    @classmethod
-    def from_row(cls, row: ActivityRow) -> Activity:
-        return cls(
-            **_synced(row),
-            type=row.type,
-            subject=row.subject,
-            due_at=row.due_at,
-            done_at=row.done_at,
-            outcome=row.outcome,
-            meeting_status=row.meeting_status,
-            owner_remote_id=row.owner_remote_id,
-            account_remote_id=row.account_remote_id,
-            contact_remote_id=row.contact_remote_id,
-        )
+    contact = _reference("contact", Contact, "contact_remote_id", "The person it concerns.")
 
 
 _NODES: dict[type[SyncedMixin], Callable[[Any], SyncedRecord]] = {
