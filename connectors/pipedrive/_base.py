@@ -52,6 +52,20 @@ def rfc3339_since(ctx: StreamContext) -> str | None:
     return since.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def since_params(ctx: StreamContext, **extra: Any) -> dict[str, Any]:
+    """A list's ``limit`` and ``extra``, with ``updated_since`` when the run has a window."""
+    params: dict[str, Any] = {"limit": settings.PAGE_SIZE, **extra}
+    since = rfc3339_since(ctx)
+    if since is not None:
+        params["updated_since"] = since
+    return params
+
+
+def listed_ids(page: Any, record: type[Record]) -> list[tuple[type[Record], str]]:
+    """Every item of a page listing deleted (or archived) records, as deletions."""
+    return [(record, str(raw["id"])) for raw in page_data(page) if raw.get("id") is not None]
+
+
 async def read_all(http: HttpClient, request: Request, paginator: BasePaginator[Any]) -> list[Any]:
     """Every item of a small metadata list (fields, labels, activity types)."""
     items: list[Any] = []
@@ -94,7 +108,12 @@ class PipedriveStream(Stream):
         return Request(path=self.path, params=params)
 
     def incremental_params(self, since: str | None) -> dict[str, Any]:
-        params: dict[str, Any] = {"sort_by": "update_time", "sort_direction": "asc"}
+        """v2 lists sort with ``sort_by``/``sort_direction``, v1 lists with ``sort``."""
+        params: dict[str, Any] = (
+            {"sort": "update_time ASC"}
+            if self.paginator is V1_PAGINATOR
+            else {"sort_by": "update_time", "sort_direction": "asc"}
+        )
         if since is not None:
             params["updated_since"] = since
         return params

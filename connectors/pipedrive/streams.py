@@ -23,42 +23,42 @@ from connectors.pipedrive._base import (
     PipedriveStream,
     Shared,
     field_catalog,
+    listed_ids,
     page_data,
     read_all,
     rfc3339_since,
+    since_params,
+)
+from connectors.pipedrive.objects import (
+    OrganizationsStream,
+    PersonsStream,
+    PipelinesStream,
+    TeamsStream,
 )
 from connectors.pipedrive.stage_history import DealStageHistoryStream
 from core.sync.connector import Cursor, HttpClient, Request, Stream, StreamContext
 from core.sync.mappings import FieldMappings
 from core.sync.records import (
-    AccountRecord,
     ActivityRecord,
     AnyRecord,
-    ContactRecord,
     CurrencyRecord,
     DealRecord,
     DealStageHistoryRecord,
     LeadRecord,
-    PipelineRecord,
     Record,
     StageRecord,
-    TeamRecord,
     UserRecord,
 )
 
-__all__ = ["PipedriveStream", "Shared", "all_streams"]
-
-
-class TeamsStream(PipedriveStream):
-    """Teams (``/v1/legacyTeams``; plans without teams answer 403 and fail this stream only)."""
-
-    name = "teams"
-    produces = (TeamRecord,)
-    path = settings.V1_TEAMS
-    paginator = V1_PAGINATOR
-
-    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        return [mapping.map_team(raw)]
+__all__ = [
+    "OrganizationsStream",
+    "PersonsStream",
+    "PipedriveStream",
+    "PipelinesStream",
+    "Shared",
+    "TeamsStream",
+    "all_streams",
+]
 
 
 class UsersStream(PipedriveStream):
@@ -85,15 +85,6 @@ class UsersStream(PipedriveStream):
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
         return [mapping.map_user(raw, ctx.shared.get(Shared.TEAM_OF_USER, {}))]
-
-
-class PipelinesStream(PipedriveStream):
-    name = "pipelines"
-    produces = (PipelineRecord,)
-    path = settings.V2_PIPELINES
-
-    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        return [mapping.map_pipeline(raw)]
 
 
 class StagesStream(PipedriveStream):
@@ -127,40 +118,6 @@ class CurrenciesStream(PipedriveStream):
         return [mapping.map_currency(raw)]
 
 
-class OrganizationsStream(PipedriveStream):
-    name = "accounts"
-    produces = (AccountRecord,)
-    incremental = True
-    finds_deletions = True
-    deleted_item_type = "organization"
-    deleted_record = AccountRecord
-    path = settings.V2_ORGANIZATIONS
-
-    async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
-        await field_catalog(http, ctx, "organization")
-
-    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        catalog = ctx.shared[Shared.fields("organization")]
-        return [mapping.map_organization(raw, catalog)]
-
-
-class PersonsStream(PipedriveStream):
-    name = "contacts"
-    produces = (ContactRecord,)
-    incremental = True
-    finds_deletions = True
-    deleted_item_type = "person"
-    deleted_record = ContactRecord
-    path = settings.V2_PERSONS
-
-    async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
-        await field_catalog(http, ctx, "person")
-
-    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        catalog = ctx.shared[Shared.fields("person")]
-        return [mapping.map_person(raw, catalog)]
-
-
 class DealsStream(PipedriveStream):
     """Deals, incremental; deleted (``status=deleted``, 30 days) and archived deals are
     listed as deletions. Remembers lead conversions (for the leads stream); the stage
@@ -183,10 +140,7 @@ class DealsStream(PipedriveStream):
         return records
 
     def deletions_request(self, ctx: StreamContext) -> Request | None:
-        params: dict[str, Any] = {"limit": settings.PAGE_SIZE, "status": "deleted"}
-        since = rfc3339_since(ctx)
-        if since is not None:
-            params["updated_since"] = since
+        params = since_params(ctx, status="deleted")
         return Request(path=settings.V2_DEALS, params=params)
 
     def next_deletions_request(
@@ -199,9 +153,7 @@ class DealsStream(PipedriveStream):
         return Request(path=settings.V2_ARCHIVED_DEALS, params=params)
 
     def extract_deleted(self, page: Any) -> Sequence[tuple[type[Record], str]]:
-        return [
-            (DealRecord, str(raw["id"])) for raw in page_data(page) if raw.get("id") is not None
-        ]
+        return listed_ids(page, DealRecord)
 
 
 class LeadsStream(PipedriveStream):
@@ -231,22 +183,13 @@ class LeadsStream(PipedriveStream):
             # converted from such a lead (a deal is created after its lead's last update).
             # A lead read whole (first run, or after a crash) needs every deal unless the
             # deals stream read them all in this run.
-            params: dict[str, Any] = {"limit": settings.PAGE_SIZE}
-            if since is not None:
-                params["updated_since"] = since
-            request: Request | None = Request(path=settings.V2_DEALS, params=params)
+            request: Request | None = Request(path=settings.V2_DEALS, params=since_params(ctx))
             while request is not None:
                 page = await http.send(request)
                 for deal in page_data(page):
                     if deal.get("source_lead_id") and deal.get("id") is not None:
                         _remember_conversion(ctx, deal)
                 request = V2_PAGINATOR.next_request(page, request)
-
-    def incremental_params(self, since: str | None) -> dict[str, Any]:
-        params: dict[str, Any] = {"sort": "update_time ASC"}
-        if since is not None:
-            params["updated_since"] = since
-        return params
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
         return [
@@ -260,16 +203,10 @@ class LeadsStream(PipedriveStream):
         ]
 
     def deletions_request(self, ctx: StreamContext) -> Request | None:
-        params: dict[str, Any] = {"limit": settings.PAGE_SIZE}
-        since = rfc3339_since(ctx)
-        if since is not None:
-            params["updated_since"] = since
-        return Request(path=settings.V1_ARCHIVED_LEADS, params=params)
+        return Request(path=settings.V1_ARCHIVED_LEADS, params=since_params(ctx))
 
     def extract_deleted(self, page: Any) -> Sequence[tuple[type[Record], str]]:
-        return [
-            (LeadRecord, str(raw["id"])) for raw in page_data(page) if raw.get("id") is not None
-        ]
+        return listed_ids(page, LeadRecord)
 
 
 class ActivitiesStream(PipedriveStream):
@@ -303,12 +240,6 @@ class NotesStream(PipedriveStream):
     deleted_record = ActivityRecord
     path = settings.V1_NOTES
     paginator = V1_PAGINATOR
-
-    def incremental_params(self, since: str | None) -> dict[str, Any]:
-        params: dict[str, Any] = {"sort": "update_time ASC"}
-        if since is not None:
-            params["updated_since"] = since
-        return params
 
     def deleted_id(self, item_id: Any) -> str:
         return mapping.note_id(item_id)

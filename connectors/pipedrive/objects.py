@@ -1,0 +1,140 @@
+"""The lists read as they are and mapped one item to one record: one table, one class.
+
+Teams, pipelines, organizations and persons differ only in their path, record class,
+mapping function, page shape and deletion kind (:class:`Plain`); :func:`plain_stream`
+makes each one's stream class from its row, as ``connectors/salesforce/objects.py`` does.
+Streams with more to them (users, stages, currencies, deals, leads, activities, notes,
+stage history) are classes of their own in ``streams`` and ``stage_history``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, cast
+
+from connectors.pipedrive import mapping, settings
+from connectors.pipedrive._base import (
+    V1_PAGINATOR,
+    V2_PAGINATOR,
+    PipedriveStream,
+    Shared,
+    field_catalog,
+)
+from connectors.pipedrive.custom_fields import FieldCatalog
+from core.sync.connector import HttpClient, StreamContext
+from core.sync.records import (
+    AccountRecord,
+    AnyRecord,
+    ContactRecord,
+    PipelineRecord,
+    Record,
+    TeamRecord,
+)
+
+#: Maps one raw item; the catalog is the field catalog read for ``Plain.catalog`` (or None).
+Mapper = Callable[[Mapping[str, Any], FieldCatalog | None], AnyRecord]
+
+
+@dataclass(frozen=True, slots=True)
+class Plain:
+    """What sets apart the lists read as they are and mapped one item to one record."""
+
+    name: str
+    path: str
+    record: type[Record]
+    mapper: Mapper
+    doc: str
+    #: Paged by offset (v1) rather than by cursor (v2).
+    v1: bool = False
+    #: The ``delete_log`` item type of this object; set, the stream is incremental and
+    #: lists deletions, unset it is re-read whole every run.
+    deleted_item_type: str | None = None
+    #: The field catalog (``settings.FIELD_ENDPOINTS`` key) the mapper needs, read once a run.
+    catalog: str | None = None
+
+
+class PlainStream(PipedriveStream):
+    """A stream made from a :class:`Plain` row by :func:`plain_stream`."""
+
+    plain: ClassVar[Plain]
+
+    async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
+        if self.plain.catalog is not None:
+            await field_catalog(http, ctx, self.plain.catalog)
+
+    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        catalog = None
+        if self.plain.catalog is not None:
+            catalog = cast(FieldCatalog, ctx.shared[Shared.fields(self.plain.catalog)])
+        return [self.plain.mapper(raw, catalog)]
+
+
+def plain_stream(plain: Plain) -> type[PlainStream]:
+    """The stream class of one :class:`Plain` row."""
+    tracked = plain.deleted_item_type is not None
+    attributes = {
+        "__doc__": plain.doc,
+        "plain": plain,
+        "name": plain.name,
+        "produces": (plain.record,),
+        "path": plain.path,
+        "paginator": V1_PAGINATOR if plain.v1 else V2_PAGINATOR,
+        "incremental": tracked,
+        "finds_deletions": tracked,
+        "deleted_item_type": plain.deleted_item_type,
+        "deleted_record": plain.record if tracked else Record,
+    }
+    class_name = f"{plain.name.title()}Stream"
+    return cast(type[PlainStream], type(class_name, (PlainStream,), attributes))
+
+
+def _catalog(catalog: FieldCatalog | None) -> FieldCatalog:
+    if catalog is None:
+        raise TypeError("this mapper needs the field catalog its Plain row names")
+    return catalog
+
+
+PLAIN = {
+    plain.name: plain_stream(plain)
+    for plain in (
+        Plain(
+            "teams",
+            settings.V1_TEAMS,
+            TeamRecord,
+            lambda raw, _: mapping.map_team(raw),
+            "Teams (``/v1/legacyTeams``; plans without teams answer 403 and fail this "
+            "stream only).",
+            v1=True,
+        ),
+        Plain(
+            "pipelines",
+            settings.V2_PIPELINES,
+            PipelineRecord,
+            lambda raw, _: mapping.map_pipeline(raw),
+            "Pipelines.",
+        ),
+        Plain(
+            "accounts",
+            settings.V2_ORGANIZATIONS,
+            AccountRecord,
+            lambda raw, catalog: mapping.map_organization(raw, _catalog(catalog)),
+            "Organizations, incremental; deletions from the delete log.",
+            deleted_item_type="organization",
+            catalog="organization",
+        ),
+        Plain(
+            "contacts",
+            settings.V2_PERSONS,
+            ContactRecord,
+            lambda raw, catalog: mapping.map_person(raw, _catalog(catalog)),
+            "Persons, incremental; deletions from the delete log.",
+            deleted_item_type="person",
+            catalog="person",
+        ),
+    )
+}
+TeamsStream = PLAIN["teams"]
+PipelinesStream = PLAIN["pipelines"]
+OrganizationsStream = PLAIN["accounts"]
+PersonsStream = PLAIN["contacts"]
