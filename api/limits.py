@@ -1,4 +1,4 @@
-"""The query cost limit: how many objects a query may ask for, counted before it runs.
+"""The query cost limit and input hygiene, checked on documents parsed and validated once.
 
 Depth, aliases and tokens are limited by strawberry's own extensions (api.schema); they do
 not see that ``deals(first: 500) { edges { node { owner { name } } } }`` asked twenty times
@@ -8,52 +8,107 @@ counted where they are spread. A query over the limit is refused whole, with its
 
 Input hygiene that no single resolver should have to repeat lives here too: NUL characters
 in strings (which PostgreSQL cannot store or compare) are refused before execution.
+
+Why a cache: parsing and validating the dashboard document costs tens of milliseconds, more
+than answering it from the result cache. A validation rule built from each request's
+variables (as the cost and NUL rules once were) makes every request's rules new, so nothing
+can be reused. Instead a document is parsed once and validated once with the static rules,
+and the same pass records its *cost template* (per field, the page sizes above it: numbers,
+or names of variables). Each request then only evaluates the template with its variables
+and scans its variables for NUL, which takes microseconds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+import math
+from collections import Counter, OrderedDict
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
+    ASTValidationRule,
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLSchema,
     IntValueNode,
     OperationDefinitionNode,
     StringValueNode,
     ValidationContext,
     ValidationRule,
     VariableNode,
+    parse,
 )
 from graphql.pyutils import Undefined
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
 
 #: Arguments that multiply the cost of everything under a field.
 PAGE_ARGUMENTS = ("first", "limit")
+#: Documents kept parsed and validated, per schema (least recently used dropped first).
+DOCUMENTS_KEPT = 256
+
+#: A page size: a number, or the name of the variable that gives it.
+Factor = int | str
 
 
 @dataclass
 class _Unit:
-    """An operation or a fragment: its own field costs and the fragments it spreads."""
+    """An operation or a fragment: its fields (counted by their chain of page sizes above
+    them) and the fragments it spreads (with the chain above each spread)."""
 
-    fields: int = 0
-    spreads: list[tuple[str, int]] = field(default_factory=list)
+    fields: Counter[tuple[Factor, ...]] = field(default_factory=Counter)
+    spreads: list[tuple[str, tuple[Factor, ...]]] = field(default_factory=list)
 
 
-def _cost_rule(variables: dict[str, Any], max_cost: int, operation: str | None) -> type:
-    class QueryCostRule(ValidationRule):
+@dataclass
+class CostTemplate:
+    """A document's cost as a function of the request's variables."""
+
+    units: dict[tuple[str, str], _Unit] = field(default_factory=dict)
+
+    def cost(self, variables: dict[str, Any], operation: str | None) -> int:
+        def size(factor: Factor) -> int:
+            if isinstance(factor, int):
+                return factor
+            given = variables.get(factor)
+            return max(1, given) if isinstance(given, int) else 1
+
+        def chain(factors: tuple[Factor, ...]) -> int:
+            return math.prod(size(f) for f in factors)
+
+        def unit_cost(key: tuple[str, str], depth: int = 0) -> int:
+            unit = self.units.get(key)
+            if unit is None or depth > 50:  # unknown or cyclic fragments: other rules report
+                return 0
+            own = sum(n * chain(factors) for factors, n in unit.fields.items())
+            return own + sum(
+                chain(factors) * unit_cost(("fragment", name), depth + 1)
+                for name, factors in unit.spreads
+            )
+
+        operations = [k for k in self.units if k[0] == "operation"]
+        if operation is not None:
+            operations = [k for k in operations if k[1] == operation]
+        return max((unit_cost(k) for k in operations), default=0)
+
+
+def _template_rule(template: CostTemplate) -> type[ValidationRule]:
+    class CostTemplateRule(ValidationRule):
+        """Records ``template`` while validating; refuses NUL in string literals."""
+
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
-            self.units: dict[tuple[str, str], _Unit] = {}
             self.current = _Unit()
-            self.stack = [1]
+            self.stack: list[tuple[Factor, ...]] = [()]
 
         def _start(self, kind: str, name: str) -> None:
-            self.current = self.units.setdefault((kind, name), _Unit())
-            self.stack = [1]
+            self.current = template.units.setdefault((kind, name), _Unit())
+            self.stack = [()]
 
         def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
             self._start("operation", node.name.value if node.name else "")
@@ -62,9 +117,10 @@ def _cost_rule(variables: dict[str, Any], max_cost: int, operation: str | None) 
             self._start("fragment", node.name.value)
 
         def enter_field(self, node: FieldNode, *_: Any) -> None:
-            multiplier = self.stack[-1]
-            self.current.fields += multiplier
-            self.stack.append(multiplier * self._page_size(node))
+            above = self.stack[-1]
+            self.current.fields[above] += 1
+            page = self._page_size(node)
+            self.stack.append(above if page == 1 else (*above, page))
 
         def leave_field(self, *_: Any) -> None:
             self.stack.pop()
@@ -72,15 +128,18 @@ def _cost_rule(variables: dict[str, Any], max_cost: int, operation: str | None) 
         def enter_fragment_spread(self, node: FragmentSpreadNode, *_: Any) -> None:
             self.current.spreads.append((node.name.value, self.stack[-1]))
 
-        def _page_size(self, node: FieldNode) -> int:
+        def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
+            if "\x00" in node.value:
+                self.report_error(_nul_error("a string argument"))
+
+        def _page_size(self, node: FieldNode) -> Factor:
             for argument in node.arguments or ():
                 if argument.name.value in PAGE_ARGUMENTS:
                     value = argument.value
                     if isinstance(value, IntValueNode):
                         return max(1, int(value.value))
                     if isinstance(value, VariableNode):
-                        given = variables.get(value.name.value)
-                        return max(1, given) if isinstance(given, int) else 1
+                        return value.name.value
             definition = self.context.get_field_def()
             for name in PAGE_ARGUMENTS:
                 arg = definition.args.get(name) if definition else None
@@ -90,42 +149,65 @@ def _cost_rule(variables: dict[str, Any], max_cost: int, operation: str | None) 
                     return 1
             return 1
 
-        def _cost(self, key: tuple[str, str], depth: int = 0) -> int:
-            unit = self.units.get(key)
-            if unit is None or depth > 50:  # unknown or cyclic fragments: other rules report
-                return 0
-            return unit.fields + sum(
-                mult * self._cost(("fragment", name), depth + 1) for name, mult in unit.spreads
-            )
-
-        def leave_document(self, *_: Any) -> None:
-            operations = [k for k in self.units if k[0] == "operation"]
-            if operation is not None:
-                operations = [k for k in operations if k[1] == operation]
-            cost = max((self._cost(k) for k in operations), default=0)
-            if cost > max_cost:
-                self.report_error(
-                    GraphQLError(
-                        f"query cost {cost} exceeds the limit of {max_cost}: ask for smaller "
-                        "pages (first) or fewer fields and aliases",
-                        extensions={"code": "QUERY_TOO_EXPENSIVE", "cost": cost},
-                    )
-                )
-
-    return QueryCostRule
+    return CostTemplateRule
 
 
-class QueryCostLimiter(SchemaExtension):
-    """Adds the cost rule to validation, with this request's variables."""
+@dataclass(frozen=True)
+class CheckedDocument:
+    """What validation found once for a document: its errors and its cost template."""
 
-    def __init__(self, *, max_cost: int) -> None:
-        self.max_cost = max_cost
+    errors: tuple[GraphQLError, ...]
+    template: CostTemplate
 
-    def on_operation(self) -> Iterator[None]:
-        ctx = self.execution_context
-        rule = _cost_rule(dict(ctx.variables or {}), self.max_cost, ctx.operation_name)
-        ctx.validation_rules = (*ctx.validation_rules, rule)
-        yield
+
+class _Lru:
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.items: OrderedDict[Hashable, Any] = OrderedDict()
+
+    def get(self, key: Hashable) -> Any:
+        found = self.items.get(key)
+        if found is not None:
+            self.items.move_to_end(key)
+        return found
+
+    def put(self, key: Hashable, value: Any) -> None:
+        self.items[key] = value
+        while len(self.items) > self.capacity:
+            self.items.popitem(last=False)
+
+
+class DocumentCache:
+    """Parsed documents by text and their validation by (text, rules); one per schema."""
+
+    def __init__(self, capacity: int = DOCUMENTS_KEPT) -> None:
+        self.parsed = _Lru(capacity)
+        self.checked = _Lru(capacity)
+
+    def parse(self, query: str, options: dict[str, Any]) -> DocumentNode:
+        """Raises GraphQLError on a syntax error or too many tokens (nothing is cached)."""
+        key = (query, tuple(sorted(options.items())))
+        document: DocumentNode | None = self.parsed.get(key)
+        if document is None:
+            document = parse(query, **options)
+            self.parsed.put(key, document)
+        return document
+
+    def check(
+        self,
+        schema: GraphQLSchema,
+        query: str,
+        document: DocumentNode,
+        rules: Sequence[type[ASTValidationRule]],
+    ) -> CheckedDocument:
+        key = (query, tuple(rules))
+        found: CheckedDocument | None = self.checked.get(key)
+        if found is None:
+            template = CostTemplate()
+            errors = validate_document(schema, document, (*rules, _template_rule(template)))
+            found = CheckedDocument(tuple(errors), template)
+            self.checked.put(key, found)
+        return found
 
 
 def _has_nul(value: Any) -> bool:
@@ -138,22 +220,6 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
-def _nul_rule(variables: dict[str, Any]) -> type:
-    class NoNulCharacters(ValidationRule):
-        """PostgreSQL text cannot hold NUL: refuse it as input instead of failing in SQL."""
-
-        def enter_document(self, *_: Any) -> None:
-            bad = sorted(name for name, value in variables.items() if _has_nul(value))
-            if bad:
-                self.report_error(_nul_error(f"variable ${bad[0]}"))
-
-        def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
-            if "\x00" in node.value:
-                self.report_error(_nul_error("a string argument"))
-
-    return NoNulCharacters
-
-
 def _nul_error(where: str) -> GraphQLError:
     return GraphQLError(
         f"{where} contains a NUL character, which no field accepts",
@@ -161,10 +227,44 @@ def _nul_error(where: str) -> GraphQLError:
     )
 
 
-class NulCharacterGuard(SchemaExtension):
-    """Refuses NUL characters in string arguments and variables before anything runs."""
+def _cost_error(cost: int, max_cost: int) -> GraphQLError:
+    return GraphQLError(
+        f"query cost {cost} exceeds the limit of {max_cost}: ask for smaller "
+        "pages (first) or fewer fields and aliases",
+        extensions={"code": "QUERY_TOO_EXPENSIVE", "cost": cost},
+    )
 
-    def on_operation(self) -> Iterator[None]:
+
+class CheckedQueries(SchemaExtension):
+    """Parses and validates through ``cache``, then checks this request's variables: NUL
+    characters first, the cost limit last (the order the single validation pass had)."""
+
+    def __init__(self, cache: DocumentCache, *, max_cost: int) -> None:
+        self.cache = cache
+        self.max_cost = max_cost
+
+    def on_parse(self) -> Iterator[None]:
         ctx = self.execution_context
-        ctx.validation_rules = (*ctx.validation_rules, _nul_rule(dict(ctx.variables or {})))
+        if ctx.graphql_document is None and ctx.query:
+            # On an error strawberry parses again and reports it as it always does.
+            with contextlib.suppress(GraphQLError):
+                ctx.graphql_document = self.cache.parse(ctx.query, dict(ctx.parse_options))
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        ctx = self.execution_context
+        if ctx.pre_execution_errors is None and ctx.graphql_document is not None and ctx.query:
+            checked = self.cache.check(
+                ctx.schema._schema, ctx.query, ctx.graphql_document, ctx.validation_rules
+            )
+            variables = dict(ctx.variables or {})
+            errors: list[GraphQLError] = []
+            bad = sorted(name for name, value in variables.items() if _has_nul(value))
+            if bad:
+                errors.append(_nul_error(f"variable ${bad[0]}"))
+            errors.extend(checked.errors)
+            cost = checked.template.cost(variables, ctx.operation_name)
+            if cost > self.max_cost:
+                errors.append(_cost_error(cost, self.max_cost))
+            ctx.pre_execution_errors = errors
         yield

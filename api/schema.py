@@ -15,7 +15,7 @@ from strawberry.extensions import (
 from strawberry.tools import merge_types
 
 from api.errors import should_mask_error
-from api.limits import NulCharacterGuard, QueryCostLimiter
+from api.limits import CheckedQueries, DocumentCache
 from api.mutations.add_connection import AddConnectionMutation
 from api.mutations.create_api_key import CreateApiKeyMutation
 from api.mutations.create_workspace import CreateWorkspaceMutation
@@ -81,22 +81,21 @@ def create_schema(
         metrics_query = create_metrics_query(user_fields=user_kpis)
         query_types = tuple(metrics_query if t is MetricsQuery else t for t in QUERY_TYPES)
     # The depth and alias rules are built once, not per request (each limiter makes a new
-    # rule class when constructed). Validating the dashboard document was a third of a cached
-    # dashboard request; the cache below only hits while every rule class is shared, which the
-    # per-request cost rule (it reads the variables) now prevents: validating the static
-    # rules once per document and the cost rule per request would get the gain back.
+    # rule class when constructed), so a document's validation can be cached by its text:
+    # CheckedQueries parses and validates each document once and checks the variables (cost,
+    # NUL) per request.
     rules = [
         *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
     ]
+    documents = DocumentCache()
     return strawberry.Schema(
         query=merge_types("Query", query_types),
         mutation=merge_types("Mutation", MUTATION_TYPES),
         extensions=[
             lambda: AddValidationRules(rules),
             lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
-            lambda: QueryCostLimiter(max_cost=settings.graphql_max_cost),
-            NulCharacterGuard,
+            lambda: CheckedQueries(documents, max_cost=settings.graphql_max_cost),
             lambda: MaskErrors(should_mask_error=should_mask_error),
             GraphQLLatency,
         ],

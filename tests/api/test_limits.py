@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from graphql import get_introspection_query
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+import api.limits
+from api.schema import create_schema
+from core.settings import Settings
 from tests.support.api import api_client
 from tests.support.records import Tenant, create_tenant
 
@@ -89,3 +94,45 @@ async def test_rate_limit_per_api_key(engine: AsyncEngine, tenant: Tenant) -> No
     assert error["extensions"]["code"] == "RATE_LIMITED"
     assert "60 requests per minute" in error["message"]
     assert other_key["data"]["viewer"]["role"] == "admin"
+
+
+async def test_cost_and_nul_follow_each_requests_variables_on_a_cached_document(
+    engine: AsyncEngine, tenant: Tenant
+) -> None:
+    query = "query($n: Int!, $s: [String!]) { deals(first: $n, segment: {sources: $s}) { edges { node { id name } } } }"  # noqa: E501
+    key = tenant.keys["viewer"]
+    async with api_client(engine, graphql_max_cost=1_000) as client:
+        bodies = [
+            await client.graphql(query, {"n": n, "s": s}, key=key)
+            for n, s in ((10, None), (400, None), (10, ["a\x00"]), (10, ["hubspot"]), (400, None))
+        ]
+    small, big, nul, clean, big_again = bodies
+    assert "errors" not in small and "errors" not in clean
+    for body in (big, big_again):
+        assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_EXPENSIVE"
+        assert body["errors"][0]["extensions"]["cost"] == 1 + 400 * 4
+    assert nul["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+    assert "variable $s contains a NUL character" in nul["errors"][0]["message"]
+
+
+async def test_a_document_is_parsed_and_validated_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[Any] = []
+    real_validate, real_parse = api.limits.validate_document, api.limits.parse
+
+    def counting_validate(*args: Any) -> Any:
+        calls.append("validate")
+        return real_validate(*args)
+
+    def counting_parse(*args: Any, **kwargs: Any) -> Any:
+        calls.append("parse")
+        return real_parse(*args, **kwargs)
+
+    monkeypatch.setattr(api.limits, "validate_document", counting_validate)
+    monkeypatch.setattr(api.limits, "parse", counting_parse)
+    schema = create_schema(Settings(graphql_max_depth=3))
+    answers = [await schema.execute("{ __typename }") for _ in range(3)]
+    too_deep = [await schema.execute("{ a { b { c { d } } } }") for _ in range(2)]
+    assert [a.data for a in answers] == [{"__typename": "Query"}] * 3
+    # every request still gets the cached document's validation errors
+    assert all(r.errors and "Cannot query field" in r.errors[0].message for r in too_deep)
+    assert calls == ["parse", "validate", "parse", "validate"]
