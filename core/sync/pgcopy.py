@@ -63,24 +63,30 @@ def dumps(value: Any) -> str:
         return json.dumps(value, default=str)
 
 
-def _encode(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
-    """Row dicts as tuples in ``columns`` order; JSON columns as text (asyncpg's jsonb codec)."""
+def _encode(columns: Sequence[str], rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Rows with their JSON columns as text (asyncpg's jsonb codec); rows whose JSON
+    columns are all empty (most) are passed on as they are."""
     json_at = [i for i, c in enumerate(columns) if c in _JSON_COLUMNS]
+    if not json_at or not any(row[i] is not None for i in json_at for row in rows):
+        return rows
     out = []
     for row in rows:
-        values = [row[c] for c in columns]
-        for i in json_at:
-            if values[i] is not None:
-                values[i] = dumps(values[i])
-        out.append(tuple(values))
+        if any(row[i] is not None for i in json_at):
+            values = list(row)
+            for i in json_at:
+                if values[i] is not None:
+                    values[i] = dumps(values[i])
+            row = tuple(values)
+        out.append(row)
     return out
 
 
 async def copy_upsert(
-    conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]]
+    conn: AsyncConnection, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
 ) -> tuple[int, int]:
-    """Upsert ``rows`` (same keys each, unique remote ids); returns (inserted, updated)."""
-    columns = list(rows[0].keys())
+    """Upsert ``rows`` (value tuples in ``columns`` order, unique remote ids); returns
+    (inserted, updated)."""
+    columns = list(columns)
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection
     if not driver.is_in_transaction():

@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Table, insert, select, update
@@ -50,14 +51,30 @@ class Quarantined:
     raw: Any
 
 
-_FIELDS: dict[type[Any], tuple[str, ...]] = {}
+@dataclass(slots=True)
+class TableRows:
+    """One table's rows of a batch: value tuples in ``columns`` order, one per remote id."""
+
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+
+    def dicts(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
 
 
-def _fields(cls: type[Any]) -> tuple[str, ...]:
-    names = _FIELDS.get(cls)
-    if names is None:
-        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.name != "deleted")
-    return names
+#: The record fields written (all but ``deleted``), then the columns the writer adds.
+_ADDED = ("workspace_id", "connection_id", "synced_at", "deleted_at")
+_LAYOUTS: dict[type[Any], tuple[tuple[str, ...], Any]] = {}
+
+
+def _layout(cls: type[Any]) -> tuple[tuple[str, ...], Any]:
+    """A record class's columns, and a getter of its field values then ``deleted``: one C
+    call per record instead of a ``getattr`` per field (a tenth of a sync's CPU)."""
+    layout = _LAYOUTS.get(cls)
+    if layout is None:
+        names = tuple(f.name for f in dataclasses.fields(cls) if f.name != "deleted")
+        layout = _LAYOUTS[cls] = (names + _ADDED, attrgetter(*names, "deleted"))
+    return layout
 
 
 def _table(record_type: str) -> Table:
@@ -93,30 +110,33 @@ class RecordWriter:
 
     def rows_by_table(
         self, records: Iterable[AnyRecord], now: datetime
-    ) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+    ) -> tuple[dict[str, TableRows], list[dict[str, Any]]]:
         """Synced rows grouped by table (last record of a remote id wins) and FX rows."""
-        tables: dict[str, dict[str, dict[str, Any]]] = {}
-        fx: dict[tuple[Any, ...], dict[str, Any]] = {}
-        base = {
-            "workspace_id": self.workspace_id,
-            "connection_id": self.connection_id,
-            "synced_at": now,
-        }
+        by_class: dict[type[Any], list[Any]] = {}
         for record in records:
-            if isinstance(record, FxRateRecord):
-                row = {name: getattr(record, name) for name in _fields(FxRateRecord)}
-                row.update(
-                    workspace_id=self.workspace_id,
-                    connection_id=self.connection_id,
-                    source=self.source,
-                )
-                fx[(row["base_currency"], row["currency"], row["day"])] = row
-                continue
-            row = {name: getattr(record, name) for name in _fields(type(record))}
-            row.update(base)
-            row["deleted_at"] = now if record.deleted else None
-            tables.setdefault(record.record_type, {})[record.remote_id] = row
-        return {k: list(v.values()) for k, v in tables.items()}, list(fx.values())
+            by_class.setdefault(type(record), []).append(record)
+        fx = by_class.pop(FxRateRecord, [])
+        tables: dict[str, TableRows] = {}
+        for cls, group in by_class.items():
+            columns, getter = _layout(cls)
+            ws, conn = self.workspace_id, self.connection_id
+            rows = [(*v[:-1], ws, conn, now, now if v[-1] else None) for v in map(getter, group)]
+            ids = [row[0] for row in rows] if columns[0] == "remote_id" else None
+            if ids is None or len(set(ids)) != len(rows):
+                at = columns.index("remote_id")
+                rows = list({row[at]: row for row in rows}.values())
+            tables[cls.record_type] = TableRows(columns, rows)
+        return tables, self._fx_rows(fx)
+
+    def _fx_rows(self, records: Iterable[FxRateRecord]) -> list[dict[str, Any]]:
+        fx: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for record in records:
+            row = {f.name: getattr(record, f.name) for f in dataclasses.fields(FxRateRecord)}
+            row.update(
+                workspace_id=self.workspace_id, connection_id=self.connection_id, source=self.source
+            )
+            fx[(row["base_currency"], row["currency"], row["day"])] = row
+        return list(fx.values())
 
     async def write_page(
         self,
@@ -132,8 +152,8 @@ class RecordWriter:
         when anything changed, so cached metrics are recomputed."""
         counts = WriteCounts()
         synced, fx = self.rows_by_table(records, now)
-        for record_type, rows in synced.items():
-            await self._upsert_synced(conn, _table(record_type), rows, counts)
+        for record_type, batch in synced.items():
+            await self._upsert_synced(conn, _table(record_type), batch, counts)
         if fx:
             await self._upsert_fx(conn, fx, counts)
         if deleted:
@@ -165,15 +185,16 @@ class RecordWriter:
         return counts
 
     async def _upsert_synced(
-        self, conn: AsyncConnection, table: Table, rows: list[dict[str, Any]], counts: WriteCounts
+        self, conn: AsyncConnection, table: Table, batch: TableRows, counts: WriteCounts
     ) -> None:
         if conn.dialect.name == "postgresql":
-            inserted, updated = await copy_upsert(conn, table, rows)
+            inserted, updated = await copy_upsert(conn, table, batch.columns, batch.rows)
             counts.inserted += inserted
             counts.updated += updated
-            counts.unchanged += len(rows) - inserted - updated
+            counts.unchanged += len(batch.rows) - inserted - updated
             return
-        columns = list(rows[0].keys())
+        rows = batch.dicts()
+        columns = list(batch.columns)
         stored: dict[str, Any] = {}
         ids = [row["remote_id"] for row in rows]
         result = await conn.execute(

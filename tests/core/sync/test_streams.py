@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from core.models.enums import SyncMode
-from core.sync.connector import MappingError, Request, Stream, StreamContext
+from core.sync.connector import Cursor, MappingError, Request, Stream, StreamContext
 from core.sync.mappings import FieldMappings
 from core.sync.records import AnyRecord, DealRecord
-from core.sync.streams import _prefetched, map_page
+from core.sync.streams import _page_cursor, _prefetched, map_page
 
 
 class Deals(Stream):
@@ -27,7 +28,7 @@ class Deals(Stream):
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
         if raw.get("broken"):
             raise MappingError("broken on purpose")
-        yield DealRecord(remote_id=str(raw["id"]), custom=raw.get("custom"))
+        yield DealRecord(remote_id=str(raw["id"]), name=raw.get("name"), custom=raw.get("custom"))
 
 
 def test_bad_records_are_quarantined_with_reason_and_raw_and_the_rest_kept() -> None:
@@ -46,6 +47,46 @@ def test_bad_records_are_quarantined_with_reason_and_raw_and_the_rest_kept() -> 
     assert bad[0].reason == "broken on purpose"
     assert bad[1].reason.startswith("KeyError")
     assert "cost" in bad[2].reason
+
+
+def test_unstorable_text_quarantines_its_raw_in_page_order() -> None:
+    ctx = StreamContext(connection_id="c", mode=SyncMode.FULL)
+    raws = [
+        {"id": 1, "name": "Café"},
+        {"id": 2, "name": "nul\x00"},
+        {"id": 3, "broken": True},
+        {"id": 4, "custom": {"k": "\ud800"}},
+        {"id": 5, "name": "x" * 300},
+    ]
+    records, bad = map_page(Deals(), raws, ctx, FieldMappings.from_dict({}))
+    assert [r.remote_id for r in records] == ["1", "5"]
+    assert [q.remote_id for q in bad] == ["2", "3", "4"]
+    assert [q.reason for q in bad] == [
+        "field name contains a NUL character",
+        "broken on purpose",
+        "field custom is not valid Unicode (lone surrogate)",
+    ]
+    assert bad[0].raw == {"id": 2, "name": "nul\\x00"}
+
+
+class Dated(Deals):
+    """Cursors from ``day`` (a bad day is unreadable); ``ordered`` as the test asks."""
+
+    def cursor_of(self, raw: Mapping[str, Any]) -> Cursor | None:
+        day = raw.get("day")
+        return None if day is None else Cursor(datetime(2024, 1, int(day), tzinfo=UTC), "")
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_page_cursor_is_the_highest_or_for_ordered_streams_the_last(ordered: bool) -> None:
+    stream = Dated()
+    stream.cursor_ordered = ordered  # type: ignore[misc]
+    raws = [{"day": 3}, {"day": 9}, {"day": 5}, {"day": "bad"}, {}]
+    cursor = _page_cursor(stream, raws)
+    # An ordered stream's page is trusted to end with its highest cursor: reading it from
+    # the end stops at the first readable one (5 here, as the page breaks its promise).
+    assert cursor is not None and cursor.updated_at.day == (5 if ordered else 9)
+    assert _page_cursor(stream, [{}, {"day": "bad"}]) is None
 
 
 class Pages:
