@@ -15,11 +15,11 @@ import tests.plugins.testcrm.connector as testcrm_connector
 import tests.plugins.testcrm.simulator as testcrm_simulator
 from core.models.enums import SyncStatus
 from core.sync.connector import RateLimitPolicy
-from tests.core.sync.conftest import ConnectionFactory, Syncer
 from tests.core.sync.snapshots import table_rows
 from tests.plugins.testcrm.connector import TestCrmConnector
 from tests.plugins.testcrm.simulator import Simulator
 from tests.support.server import serve
+from tests.support.syncing import ConnectionFactory, Syncer
 
 RATE = 20
 WINDOW = 2.0
