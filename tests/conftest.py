@@ -21,6 +21,9 @@ from core.migrate import upgrade
 from core.models import Base
 from tests.support.postgres import PostgresCluster, start_cluster
 
+#: vault, servers, sync and crm for every sync test directory.
+pytest_plugins = ("tests.support.fixtures",)
+
 os.environ.setdefault("CRMKPI_LOG_FORMAT", "console")
 
 

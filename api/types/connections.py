@@ -16,6 +16,7 @@ from strawberry.types import Info
 from api.context import Context
 from api.pagination import check_page_size, decode_cursor
 from api.status_loaders import QUARANTINE_KIND
+from api.types._convert import from_attributes
 from api.types.pagination import Connection, Edge
 from core.models import Connection as ConnectionRow
 from core.models import RecordError, SyncRun
@@ -68,17 +69,7 @@ class SyncRunInfo:
                     seconds=float(seconds) if isinstance(seconds, int | float) else None,
                 )
             )
-        return cls(
-            id=strawberry.ID(str(row.id)),
-            mode=row.mode,
-            status=row.status,
-            started_at=row.started_at,
-            finished_at=row.finished_at,
-            requests=row.requests,
-            retries=row.retries,
-            error=row.error,
-            streams=streams,
-        )
+        return from_attributes(cls, row, id=strawberry.ID(str(row.id)), streams=streams)
 
 
 @strawberry.type(description="Records of one type synced by a connection (deleted excluded).")
@@ -97,13 +88,7 @@ class QuarantinedRecord:
 
     @classmethod
     def from_row(cls, row: RecordError) -> QuarantinedRecord:
-        return cls(
-            id=strawberry.ID(str(row.id)),
-            stream=row.stream,
-            remote_id=row.remote_id,
-            reason=row.reason,
-            created_at=row.created_at,
-        )
+        return from_attributes(cls, row, id=strawberry.ID(str(row.id)))
 
 
 @strawberry.type(description="Counts of records that make KPIs less exact.")

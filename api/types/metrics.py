@@ -8,6 +8,7 @@ from typing import cast
 import strawberry
 from strawberry.scalars import JSON
 
+from api.types._convert import from_attributes
 from api.types.drill import RECORDS_DESCRIPTION, DrillTarget, records_field
 from core import metrics as m
 from core.errors import ValidationError
@@ -124,14 +125,7 @@ class Period:
 
     @classmethod
     def of(cls, info: CorePeriodInfo) -> Period:
-        return cls(
-            start=info.start,
-            end=info.end,
-            timezone=info.timezone,
-            start_utc=info.start_utc,
-            end_utc=info.end_utc,
-            in_progress=info.in_progress,
-        )
+        return from_attributes(cls, info)
 
 
 @strawberry.type(description="The same KPI over the comparison period.")
@@ -152,16 +146,7 @@ class KpiComparison:
 
     @classmethod
     def of(cls, c: CoreComparison) -> KpiComparison:
-        return cls(
-            value=c.value,
-            numerator=c.numerator,
-            denominator=c.denominator,
-            null_reason=c.null_reason,
-            change=c.change,
-            change_ratio=c.change_ratio,
-            period=Period.of(c.period),
-            aligned=c.aligned,
-        )
+        return from_attributes(cls, c, period=Period.of(c.period))
 
 
 @strawberry.type(description="One bucket of a series.")
@@ -179,15 +164,8 @@ class KpiPoint:
     @classmethod
     def of(cls, p: CorePoint, drill: DrillTarget | None = None) -> KpiPoint:
         assert p.start is not None and p.end is not None
-        return cls(
-            start=p.start,
-            end=p.end,
-            label=p.label,
-            value=p.value,
-            numerator=p.numerator,
-            denominator=p.denominator,
-            null_reason=p.null_reason,
-            drill=drill.narrowed(p.frame, drill.segment) if drill else None,
+        return from_attributes(
+            cls, p, drill=drill.narrowed(p.frame, drill.segment) if drill else None
         )
 
 
@@ -206,15 +184,7 @@ class KpiGroup:
 
     @classmethod
     def of(cls, p: CorePoint, drill: DrillTarget | None = None) -> KpiGroup:
-        return cls(
-            key=p.key,
-            label=p.label,
-            value=p.value,
-            numerator=p.numerator,
-            denominator=p.denominator,
-            null_reason=p.null_reason,
-            drill=drill.narrowed(None, p.segment) if drill else None,
-        )
+        return from_attributes(cls, p, drill=drill.narrowed(None, p.segment) if drill else None)
 
 
 @strawberry.type(

@@ -7,7 +7,6 @@ outside the caller's workspaces).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -19,6 +18,7 @@ from strawberry.types import Info
 
 from api.context import Context
 from api.loaders import load_ref
+from api.types._convert import from_attributes
 from core.models import Account as AccountRow
 from core.models import Activity as ActivityRow
 from core.models import Contact as ContactRow
@@ -57,21 +57,7 @@ class SyncedRecord:
     def from_row(cls, row: Any) -> Self:
         """The node of a row: every other field (private ones too) is the row's column of
         the same name, so a type lists its fields once and nothing copies them."""
-        synced = {
-            "id": strawberry.ID(str(row.id)),
-            "workspace_id": strawberry.ID(row.workspace_id),
-            "connection_id": strawberry.ID(row.connection_id),
-            "remote_id": row.remote_id,
-            "remote_created_at": row.remote_created_at,
-            "remote_updated_at": row.remote_updated_at,
-            "custom": row.custom,
-        }
-        own = {
-            f.name: getattr(row, f.name)
-            for f in dataclasses.fields(cls)
-            if f.init and f.name not in synced
-        }
-        return cls(**synced, **own)
+        return from_attributes(cls, row, id=strawberry.ID(str(row.id)))
 
 
 @strawberry.type(description="A CRM user: the owner of deals, leads, contacts and activities.")

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import strawberry
 
+from api.types._convert import from_attributes
 from core.models import ApiKey as ApiKeyRow
 from core.models import Organization as OrganizationRow
 from core.models import Workspace as WorkspaceRow
@@ -25,16 +26,7 @@ class Workspace:
 
     @classmethod
     def from_row(cls, row: WorkspaceRow) -> Workspace:
-        return cls(
-            id=strawberry.ID(row.id),
-            name=row.name,
-            timezone=row.timezone,
-            currency=row.currency,
-            fiscal_year_start_month=row.fiscal_year_start_month,
-            week_start=row.week_start,
-            inactivity_days=row.inactivity_days,
-            no_contact_days=row.no_contact_days,
-        )
+        return from_attributes(cls, row)
 
 
 @strawberry.type(description="The caller, as its API key defines it.")
@@ -77,15 +69,4 @@ class ApiKey:
 
     @classmethod
     def from_row(cls, row: ApiKeyRow) -> ApiKey:
-        return cls(
-            id=strawberry.ID(row.id),
-            name=row.name,
-            prefix=row.prefix,
-            role=row.role,
-            workspace_ids=(
-                None if row.workspace_ids is None else [strawberry.ID(w) for w in row.workspace_ids]
-            ),
-            created_at=row.created_at,
-            last_used_at=row.last_used_at,
-            revoked_at=row.revoked_at,
-        )
+        return from_attributes(cls, row)

@@ -15,11 +15,7 @@ from tests.core.sync.conftest import (  # noqa: F401  (fixtures re-exported for 
     make_connection,
     pm,
     serve_simulator,
-    servers,
     simulator,
-    sync,
-    vault,
-    vault_key,
 )
 
 HERE = Path(__file__).parent

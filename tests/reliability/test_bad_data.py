@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.models import RecordError, SyncRun
 from core.models.enums import SyncStatus
-from tests.core.sync.conftest import ConnectionFactory, Syncer
 from tests.core.sync.snapshots import table_rows
 from tests.plugins.testcrm.simulator import Simulator
 from tests.reliability.bad_data import MALFORMED, serve_malformed
+from tests.support.syncing import SyncBench
 
 #: Reason fragments expected per kind of breakage.
 REASONS = {
@@ -27,21 +24,16 @@ REASONS = {
 
 
 async def test_malformed_records_are_quarantined_and_the_rest_synced(
-    engine: AsyncEngine,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    simulator: Simulator,
-    serve_simulator: Any,
-    make_connection: ConnectionFactory,
-    sync: Syncer,
+    crm: SyncBench, simulator: Simulator
 ) -> None:
     broken = serve_malformed(simulator)
-    connection = await make_connection(serve_simulator())
+    connection = await crm.connect()
 
-    result = await sync(connection.id, full=True)
+    result = await crm.sync(connection.id, full=True)
 
     assert result.status is SyncStatus.PARTIAL, result.error
     assert all(s.status == "DONE" for s in result.stats.streams.values()), result.stats.streams
-    async with sessionmaker() as session:
+    async with crm.sessionmaker() as session:
         errors = (await session.execute(select(RecordError))).scalars().all()
         run = await session.get(SyncRun, result.run_id)
     assert run is not None and run.status == "PARTIAL"
@@ -59,8 +51,8 @@ async def test_malformed_records_are_quarantined_and_the_rest_synced(
     assert all(e.sync_run_id == result.run_id and e.raw for e in errors)
     assert result.stats.streams["deals"].quarantined == sum(r.startswith("d") for r in rejected)
 
-    deals = await table_rows(engine, "deal")
-    contacts = await table_rows(engine, "contact")
+    deals = await table_rows(crm.engine, "deal")
+    contacts = await table_rows(crm.engine, "contact")
     all_deals = {f"d{i}" for i in range(simulator.data.counts["deals"])}
     all_contacts = {f"c{i}" for i in range(simulator.data.counts["contacts"])}
     assert set(deals) == all_deals - rejected

@@ -25,11 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.models import SYNCED_MODELS, Connection
 from core.models.enums import SyncStatus
-from core.secrets import Vault
-from tests.core.sync.conftest import ConnectionFactory, Syncer
 from tests.plugins.testcrm.dataset import Dataset
 from tests.plugins.testcrm.simulator import Simulator
 from tests.reliability.checksums import empty_synced_tables, table_checksums
+from tests.support.syncing import ConnectionFactory, Syncer
 
 KEY = Fernet.generate_key().decode()
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,8 +39,8 @@ PAGED = {"accounts": "account", "contacts": "contact", "deals": "deal", "activit
 
 
 @pytest.fixture
-def vault() -> Vault:
-    return Vault([KEY])
+def vault_key() -> str:
+    return KEY
 
 
 @pytest.fixture

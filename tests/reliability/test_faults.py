@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.models.enums import SyncStatus
-from tests.core.sync.conftest import ConnectionFactory, Syncer
 from tests.plugins.testcrm.simulator import Simulator
 from tests.reliability.checksums import empty_synced_tables, table_checksums
+from tests.support.syncing import ConnectionFactory, Syncer
 
 #: The issue's fault mix: 10% 5xx, a 429 every 7th request, 1% drops, 200 ms spikes.
 #: Latency applies to every answer in the middleware, so 200 ms is the spike itself.

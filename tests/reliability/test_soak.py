@@ -20,16 +20,15 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import tests.plugins.testcrm as testcrm_plugin
 from core.models import Workspace
 from core.models.enums import SyncStatus
 from core.tenancy import create_api_key
-from tests.core.sync.conftest import ConnectionFactory, Syncer
 from tests.plugins.testcrm.dataset import Dataset
 from tests.plugins.testcrm.simulator import Simulator
 from tests.support.api import ApiClient, api_client
+from tests.support.syncing import SyncBench, Syncer
 
 SHORT_SECONDS = 3.0
 CLIENTS = 4
@@ -92,24 +91,17 @@ async def _syncs(
             tally.errors.append(f"sync {n}: {result.status.value} {result.error}")
 
 
-async def soak(
-    engine: AsyncEngine,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    simulator: Simulator,
-    serve_simulator: Any,
-    make_connection: ConnectionFactory,
-    sync: Syncer,
-    seconds: float,
-) -> tuple[Tally, float, float]:
+async def soak(crm: SyncBench, simulator: Simulator, seconds: float) -> tuple[Tally, float, float]:
     """Warm up, then load and sync for ``seconds``; the tally and RSS before and after."""
-    connection = await make_connection(serve_simulator())
-    async with sessionmaker() as session:
+    connection = await crm.connect()
+    sync = crm.sync
+    async with crm.sessionmaker() as session:
         workspace = await session.get(Workspace, connection.workspace_id)
         assert workspace is not None
         _, key = await create_api_key(session, organization_id=workspace.organization_id)
         await session.commit()
     settings = {"secret_keys": Fernet.generate_key().decode()}
-    async with api_client(engine, plugins=[testcrm_plugin], **settings) as api:
+    async with api_client(crm.engine, plugins=[testcrm_plugin], **settings) as api:
         warm = Tally()
         assert (await sync(connection.id, full=True)).status is SyncStatus.SUCCEEDED
         warm_until = time.monotonic() + 1.0
@@ -135,27 +127,11 @@ def _check(tally: Tally, before: float, after: float) -> None:
     assert after <= before * (1 + MAX_GROWTH), f"RSS grew from {before:.0f} to {after:.0f} MB"
 
 
-async def test_api_under_load_while_syncing(
-    engine: AsyncEngine,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    simulator: Simulator,
-    serve_simulator: Any,
-    make_connection: ConnectionFactory,
-    sync: Syncer,
-) -> None:
-    args = (engine, sessionmaker, simulator, serve_simulator, make_connection, sync)
-    _check(*await soak(*args, SHORT_SECONDS))
+async def test_api_under_load_while_syncing(crm: SyncBench, simulator: Simulator) -> None:
+    _check(*await soak(crm, simulator, SHORT_SECONDS))
 
 
 @pytest.mark.slow
-async def test_soak_ten_minutes(
-    engine: AsyncEngine,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    simulator: Simulator,
-    serve_simulator: Any,
-    make_connection: ConnectionFactory,
-    sync: Syncer,
-) -> None:
+async def test_soak_ten_minutes(crm: SyncBench, simulator: Simulator) -> None:
     seconds = float(os.environ.get("CRMKPI_SOAK_SECONDS", "600"))
-    args = (engine, sessionmaker, simulator, serve_simulator, make_connection, sync)
-    _check(*await soak(*args, seconds))
+    _check(*await soak(crm, simulator, seconds))

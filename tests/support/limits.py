@@ -1,16 +1,17 @@
-"""Rate-limit test helpers: a fake clock (sleeping advances time instead of waiting) and
-the engine's HTTP policy around one connector on that clock."""
+"""Rate-limit test helpers: a fake clock (sleeping advances time instead of waiting), the
+engine's HTTP policy around one connector on that clock, and limiters on it for whole runs."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.sync.connector import Connector
+from core.sync.connector import Connector, RateLimitPolicy
 from core.sync.http import RetryPolicy, SyncHttp
-from core.sync.ratelimit import RateLimiter
+from core.sync.ratelimit import RateLimiter, RateLimiters
 
 
 class FakeClock:
@@ -54,3 +55,35 @@ def limited_http(
         limiter=limiter,
         retry=RetryPolicy(attempts=3, base=0.001, cap=0.002),
     )
+
+
+class RecordingLimiter(RateLimiter):
+    """A limiter on a :class:`FakeClock` that notes the (fake) time of every start it grants."""
+
+    def __init__(self, policy: RateLimitPolicy, clock: FakeClock) -> None:
+        super().__init__(policy, clock=clock.monotonic, sleep=clock.sleep, wall=clock.wall)
+        self.granted: list[float] = []
+
+    async def acquire(self, budgets: Iterable[str] = ()) -> None:
+        await super().acquire(budgets)
+        # Nothing awaited since the grant (no shared windows): the clock has not moved.
+        self.granted.append(self.clock())
+
+
+class FakeClockLimiters(RateLimiters):
+    """What a run's ``SyncOptions.limiters`` hands out: one :class:`RecordingLimiter` per
+    account on ``clock``, never shared through the database (that would wait in real time).
+    So a test reads the limiter's decisions instead of timing the requests."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__()
+        self.clock = clock
+        self.by_account: dict[str, RecordingLimiter] = {}
+
+    def get(
+        self, account_key: str, policy: RateLimitPolicy, engine: AsyncEngine | None = None
+    ) -> RateLimiter:
+        limiter = self.by_account.get(account_key)
+        if limiter is None or limiter.policy != policy:
+            limiter = self.by_account[account_key] = RecordingLimiter(policy, self.clock)
+        return limiter

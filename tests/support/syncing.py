@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pluggy
@@ -75,3 +76,19 @@ def syncer(
         )
 
     return run
+
+
+@dataclass
+class SyncBench:
+    """One test's database, its CRM simulator on a socket, and the ways to connect and sync:
+    what end-to-end sync tests otherwise each take as five fixtures."""
+
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    serve: Callable[..., str]
+    make_connection: ConnectionFactory
+    sync: Syncer
+
+    async def connect(self, faults: str | None = None, **options: Any) -> Connection:
+        """A connection, in a fresh tenant, to the simulator served with ``faults``."""
+        return await self.make_connection(self.serve(faults), **options)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pluggy
 import pytest
-from cryptography.fernet import Fernet
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import connectors.hubspot as hubspot_plugin
 from connectors.hubspot.connector import HubSpotConnector
@@ -28,19 +27,12 @@ from core.sync.http import RetryPolicy
 from tests.support.server import serve
 from tests.support.syncing import (
     ConnectionFactory,
-    Syncer,
     connection_factory,
-    syncer,
 )
 
 FAST_RETRY = RetryPolicy(attempts=12, base=0.01, cap=0.05)
 #: Well in the past, so that every generated change is older than the run's "now".
 ANCHOR = (datetime.now(UTC) - timedelta(days=60)).replace(microsecond=0)
-
-
-@pytest.fixture
-def vault() -> Vault:
-    return Vault([Fernet.generate_key().decode()])
 
 
 @pytest.fixture
@@ -68,12 +60,6 @@ def simulator() -> HubSpotSimulator:
 
 
 @pytest.fixture
-def servers() -> Iterator[ExitStack]:
-    with ExitStack() as stack:
-        yield stack
-
-
-@pytest.fixture
 def serve_simulator(simulator: HubSpotSimulator, servers: ExitStack) -> Callable[..., str]:
     def start(faults: str | None = None, sim: HubSpotSimulator | None = None) -> str:
         return servers.enter_context(serve(create_app(simulator=sim or simulator, faults=faults)))
@@ -91,5 +77,5 @@ def make_connection(
 
 
 @pytest.fixture
-def sync(engine: AsyncEngine, pm: pluggy.PluginManager, vault: Vault) -> Syncer:
-    return syncer(engine, pm, vault, retry=FAST_RETRY)
+def sync_retry() -> RetryPolicy:
+    return FAST_RETRY

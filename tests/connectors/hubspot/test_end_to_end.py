@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from connectors.hubspot._render import DEFAULT_STAGE_IDS, stage_id
 from core.models import SYNCED_MODELS
 from core.models.enums import SyncStatus
-from tests.connectors.hubspot.conftest import ConnectionFactory, Syncer, make_simulator
+from tests.connectors.hubspot.conftest import make_simulator
 from tests.core.sync.snapshots import snapshot
+from tests.support.syncing import ConnectionFactory, Syncer
 
 pytestmark = pytest.mark.usefixtures("fast_limits")
 

@@ -12,7 +12,8 @@ from core.models import Deal
 from core.models.enums import SyncStatus
 from core.sync.connector import Budget, DailyBudget, RateLimitPolicy
 from core.sync.ratelimit import RateLimiters
-from tests.connectors.hubspot.conftest import ConnectionFactory, Syncer, make_simulator
+from tests.connectors.hubspot.conftest import make_simulator
+from tests.support.syncing import ConnectionFactory, Syncer
 
 SEARCHES_PER_SECOND = 2
 

@@ -6,14 +6,12 @@ dropped connections), Pipedrive's own burst limit, and OAuth refresh.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pluggy
 import pytest
-from cryptography.fernet import Fernet
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -34,7 +32,7 @@ from core.sync.runs import RunStats, StreamStats
 from tests.support.server import serve
 from tests.support.syncing import ConnectionFactory as Make
 from tests.support.syncing import Syncer as Sync
-from tests.support.syncing import connection_factory, syncer
+from tests.support.syncing import connection_factory
 
 #: Tables the Pipedrive connector fills (users/teams/.../activities, currencies).
 TABLES = (
@@ -69,17 +67,6 @@ def simulator(dataset: Dataset) -> PipedriveSimulator:
 
 
 @pytest.fixture
-def servers() -> Iterator[ExitStack]:
-    with ExitStack() as stack:
-        yield stack
-
-
-@pytest.fixture
-def vault() -> Vault:
-    return Vault([Fernet.generate_key().decode()])
-
-
-@pytest.fixture
 def pm() -> pluggy.PluginManager:
     return create_plugin_manager(load_entrypoints=False, plugins=[pipedrive_plugin])
 
@@ -93,8 +80,8 @@ def make_connection(sessionmaker: async_sessionmaker[AsyncSession], vault: Vault
 
 
 @pytest.fixture
-def sync(engine: AsyncEngine, pm: pluggy.PluginManager, vault: Vault) -> Sync:
-    return syncer(engine, pm, vault, retry=RetryPolicy(attempts=12, base=0.01, cap=0.05))
+def sync_retry() -> RetryPolicy:
+    return RetryPolicy(attempts=12, base=0.01, cap=0.05)
 
 
 async def rows(engine: AsyncEngine, record_type: str, connection_id: str) -> dict[str, dict]:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pluggy
 import pytest
-from cryptography.fernet import Fernet
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import connectors.salesforce as salesforce_plugin
 from connectors.salesforce import settings
@@ -20,7 +19,7 @@ from core.models import Connection
 from core.plugins import create_plugin_manager
 from core.secrets import Vault
 from tests.support.server import serve
-from tests.support.syncing import Syncer, connection_factory, syncer
+from tests.support.syncing import connection_factory
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "salesforce"
 Connect = Callable[..., Awaitable[Connection]]
@@ -37,19 +36,8 @@ def fixture() -> Callable[[str], Any]:
 
 
 @pytest.fixture
-def vault() -> Vault:
-    return Vault([Fernet.generate_key().decode()])
-
-
-@pytest.fixture
 def pm() -> pluggy.PluginManager:
     return create_plugin_manager(load_entrypoints=False, plugins=[salesforce_plugin])
-
-
-@pytest.fixture
-def servers() -> Iterator[ExitStack]:
-    with ExitStack() as stack:
-        yield stack
 
 
 @pytest.fixture
@@ -67,11 +55,6 @@ def connect(
         return await factory(url)
 
     return make
-
-
-@pytest.fixture
-def sync(engine: AsyncEngine, pm: pluggy.PluginManager, vault: Vault) -> Syncer:
-    return syncer(engine, pm, vault)
 
 
 @pytest.fixture

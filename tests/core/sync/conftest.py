@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import ExitStack
 
 import pluggy
 import pytest
-from cryptography.fernet import Fernet
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import tests.plugins.testcrm as testcrm_plugin
 from core.plugins import create_plugin_manager
@@ -18,20 +17,8 @@ from tests.plugins.testcrm.simulator import REFRESH_TOKEN, Simulator
 from tests.support.server import serve
 from tests.support.syncing import (
     ConnectionFactory,
-    Syncer,
     connection_factory,
-    syncer,
 )
-
-
-@pytest.fixture
-def vault_key() -> str:
-    return Fernet.generate_key().decode()
-
-
-@pytest.fixture
-def vault(vault_key: str) -> Vault:
-    return Vault([vault_key])
 
 
 @pytest.fixture
@@ -42,12 +29,6 @@ def pm() -> pluggy.PluginManager:
 @pytest.fixture
 def simulator() -> Simulator:
     return Simulator(Dataset.sized(200))
-
-
-@pytest.fixture
-def servers() -> Iterator[ExitStack]:
-    with ExitStack() as stack:
-        yield stack
 
 
 @pytest.fixture
@@ -67,8 +48,3 @@ def make_connection(
     return connection_factory(
         sessionmaker, vault, connector="testcrm", credentials={"refresh_token": REFRESH_TOKEN}
     )
-
-
-@pytest.fixture
-def sync(engine: AsyncEngine, pm: pluggy.PluginManager, vault: Vault) -> Syncer:
-    return syncer(engine, pm, vault)

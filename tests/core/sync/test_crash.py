@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.models import Connection, SyncRun, utcnow
 from core.models.enums import SyncStatus
-from tests.core.sync.conftest import ConnectionFactory, Syncer
 from tests.core.sync.snapshots import snapshot, table_rows
+from tests.support.syncing import ConnectionFactory, Syncer
 
 WORKER = textwrap.dedent(
     """

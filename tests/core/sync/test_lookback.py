@@ -13,7 +13,7 @@ from core.models import Connection
 from core.models.enums import SyncStatus
 from core.sync.connections import check_lookback
 from core.sync.connector import DEFAULT_LOOKBACK, MAX_LOOKBACK_MINUTES, StreamContext
-from tests.core.sync.conftest import ConnectionFactory, Syncer
+from tests.support.syncing import ConnectionFactory, Syncer
 
 
 @pytest.fixture

@@ -16,9 +16,9 @@ from core.models import Connection
 from core.secrets import Vault
 from core.sync.notify import check_webhook_url, clear_sync_webhook, set_sync_webhook
 from core.sync.scheduler import EmbeddedScheduler
-from tests.core.sync.conftest import ConnectionFactory, Syncer
 from tests.support.receiver import Receiver
 from tests.support.server import serve
+from tests.support.syncing import ConnectionFactory, Syncer
 
 
 async def _register(

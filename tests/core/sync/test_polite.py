@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import math
-import time
 from typing import Any
 
 import pytest
@@ -15,11 +14,10 @@ import tests.plugins.testcrm.connector as testcrm_connector
 import tests.plugins.testcrm.simulator as testcrm_simulator
 from core.models.enums import SyncStatus
 from core.sync.connector import RateLimitPolicy
-from tests.core.sync.conftest import ConnectionFactory, Syncer
 from tests.core.sync.snapshots import table_rows
 from tests.plugins.testcrm.connector import TestCrmConnector
-from tests.plugins.testcrm.simulator import Simulator
-from tests.support.server import serve
+from tests.support.limits import FakeClock, FakeClockLimiters
+from tests.support.syncing import ConnectionFactory, Syncer
 
 RATE = 20
 WINDOW = 2.0
@@ -27,34 +25,32 @@ WINDOW = 2.0
 
 async def test_client_limiter_uses_the_allowance_without_429(
     monkeypatch: pytest.MonkeyPatch,
-    simulator: Simulator,
+    serve_simulator: Any,
     make_connection: ConnectionFactory,
     sync: Syncer,
 ) -> None:
+    """The limiter's decisions on a fake clock (time moves only when it waits), not wall
+    time: a loaded machine slows the run down but changes none of them."""
     monkeypatch.setattr(testcrm_connector, "PAGE_SIZE", 10)  # ~64 requests
     monkeypatch.setattr(TestCrmConnector, "rate_limit", RateLimitPolicy(RATE, WINDOW))
-    app = simulator.app(f"rate={RATE}/{WINDOW}s")
-    arrivals: list[float] = []
+    limiters = FakeClockLimiters(FakeClock())
+    connection = await make_connection(serve_simulator())
 
-    async def timed(scope: Any, receive: Any, send: Any) -> None:
-        arrivals.append(time.monotonic())
-        await app(scope, receive, send)
-
-    with serve(timed) as url:
-        connection = await make_connection(url)
-        result = await sync(connection.id)
-    # Pacing is measured where the CRM sees it: from the first request to the last one.
-    elapsed = arrivals[-1] - arrivals[0]
+    result = await sync(connection.id, limiters=limiters)
 
     assert result.status is SyncStatus.SUCCEEDED, result.error
-    assert app.injected["rate"] == 0 and result.stats.retries == 0
-    requests = result.stats.requests + simulator.token_requests
-    assert requests > 3 * RATE
-    # The allowance of every window is used: the requests take no more windows than they
-    # need (the first RATE go at once), each padded by the limiter's 3% + 20 ms, plus 1 s
-    # for the processing of the last pages on a loaded machine.
-    windows = math.ceil((requests - RATE) / RATE)
-    assert elapsed <= windows * (WINDOW * 1.03 + 0.02) + 1.0
+    assert result.stats.retries == 0
+    (limiter,) = limiters.by_account.values()
+    starts = limiter.granted
+    assert len(starts) >= result.stats.requests > 3 * RATE
+    assert starts == sorted(starts)
+    # Never more than RATE starts within one of the CRM's windows: no 429 possible.
+    assert all(later - first >= WINDOW for first, later in zip(starts, starts[RATE:]))
+    # The allowance of every window is used: the first RATE go at once, and the rest take
+    # no more windows than they need, each padded by the limiter's 3% + 20 ms.
+    windows = math.ceil((len(starts) - RATE) / RATE)
+    assert starts[RATE - 1] == starts[0]
+    assert starts[-1] - starts[0] <= windows * (WINDOW * 1.03 + 0.02) + 1e-9
 
 
 async def test_full_sync_soft_deletes_what_a_listing_without_deletions_lost(

@@ -16,10 +16,10 @@ from core.models.enums import SyncStatus
 from core.sync.errors import SyncAlreadyRunning
 from core.sync.locks import sync_lock
 from core.sync.runs import RunStats, StreamStats
-from tests.core.sync.conftest import ConnectionFactory, Syncer
 from tests.core.sync.snapshots import snapshot, table_rows
 from tests.plugins.testcrm.dataset import generate
 from tests.plugins.testcrm.simulator import Simulator
+from tests.support.syncing import ConnectionFactory, SyncBench, Syncer
 
 
 def _expected_ids(simulator: Simulator, kind: str) -> set[str]:
@@ -47,22 +47,17 @@ def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def test_full_sync_writes_every_record_and_bookkeeping(
-    engine: AsyncEngine,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    simulator: Simulator,
-    serve_simulator: Any,
-    make_connection: ConnectionFactory,
-    sync: Syncer,
+    crm: SyncBench, simulator: Simulator
 ) -> None:
-    connection = await make_connection(serve_simulator())
-    result = await sync(connection.id)
+    connection = await crm.connect()
+    result = await crm.sync(connection.id)
 
     assert result.status is SyncStatus.SUCCEEDED, result.error
     for kind, record_type in (("deals", "deal"), ("accounts", "account"), ("users", "user")):
-        assert set(await table_rows(engine, record_type)) == _expected_ids(simulator, kind)
-    history = await table_rows(engine, "deal_stage_history")
+        assert set(await table_rows(crm.engine, record_type)) == _expected_ids(simulator, kind)
+    history = await table_rows(crm.engine, "deal_stage_history")
     assert len(history) == _expected_history(simulator)
-    deal = (await table_rows(engine, "deal"))["d7"]
+    deal = (await table_rows(crm.engine, "deal"))["d7"]
     raw = generate("deals", 7)
     assert deal["amount"] == Decimal(raw["amount"])
     assert deal["status"] == raw["status"].upper()
@@ -71,7 +66,7 @@ async def test_full_sync_writes_every_record_and_bookkeeping(
     assert deals.fetched == simulator.data.counts["deals"]
     assert deals.inserted == simulator.data.counts["deals"] + len(history)
     assert deals.pages >= simulator.data.counts["deals"] // 40
-    async with sessionmaker() as session:
+    async with crm.sessionmaker() as session:
         kinds = dict((await session.execute(select(Stage.remote_id, Stage.kind))).all())
         assert kinds == {
             "s1": "QUALIFIED",
@@ -94,66 +89,56 @@ async def test_full_sync_writes_every_record_and_bookkeeping(
         assert workspace is not None and workspace.data_version >= deals.pages
         cursors = (await session.execute(select(SyncState.stream))).scalars().all()
         assert {"deals", "accounts", "activities"} <= set(cursors)
-    assert len((await snapshot(engine))["fx"]) == 6
+    assert len((await snapshot(crm.engine))["fx"]) == 6
 
 
-async def test_second_sync_changes_no_row(
-    engine: AsyncEngine,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    serve_simulator: Any,
-    make_connection: ConnectionFactory,
-    sync: Syncer,
-) -> None:
-    connection = await make_connection(serve_simulator())
-    await sync(connection.id)
-    before = await snapshot(engine)
-    async with sessionmaker() as session:
+async def test_second_sync_changes_no_row(crm: SyncBench) -> None:
+    connection = await crm.connect()
+    await crm.sync(connection.id)
+    before = await snapshot(crm.engine)
+    async with crm.sessionmaker() as session:
         version = await session.scalar(select(Workspace.data_version))
 
-    again = await sync(connection.id)
+    again = await crm.sync(connection.id)
     assert again.status is SyncStatus.SUCCEEDED
     assert sum(s.inserted + s.updated + s.deleted for s in again.stats.streams.values()) == 0
-    assert await snapshot(engine) == before
+    assert await snapshot(crm.engine) == before
 
     # A full sync also changes no data; it only marks the rows of streams without a
     # deletions listing (pipelines) as seen, for its reconciliation sweep.
-    full = await sync(connection.id, full=True)
+    full = await crm.sync(connection.id, full=True)
     assert full.status is SyncStatus.SUCCEEDED
     assert sum(s.inserted + s.updated + s.deleted for s in full.stats.streams.values()) == 0
-    assert await snapshot(engine, with_sync_times=False) == _without_sync_times(before)
-    after = await snapshot(engine)
+    assert await snapshot(crm.engine, with_sync_times=False) == _without_sync_times(before)
+    after = await snapshot(crm.engine)
     assert after["deal"] == before["deal"] and after["activity"] == before["activity"]
-    async with sessionmaker() as session:
+    async with crm.sessionmaker() as session:
         assert await session.scalar(select(Workspace.data_version)) == version
 
 
 async def test_incremental_sync_picks_up_edits_deletions_and_undeletions(
-    engine: AsyncEngine,
-    simulator: Simulator,
-    serve_simulator: Any,
-    make_connection: ConnectionFactory,
-    sync: Syncer,
+    crm: SyncBench, simulator: Simulator
 ) -> None:
-    connection = await make_connection(serve_simulator())
-    await sync(connection.id)
+    connection = await crm.connect()
+    await crm.sync(connection.id)
     simulator.data.edit("deals", "d5", amount="42.00", stage_id="s3")
     simulator.data.delete("deals", "d9")
     simulator.data.delete("accounts", "a3")
 
-    result = await sync(connection.id)
+    result = await crm.sync(connection.id)
 
-    deals = await table_rows(engine, "deal")
+    deals = await table_rows(crm.engine, "deal")
     assert deals["d5"]["amount"] == Decimal("42.00")
     assert deals["d5"]["stage_remote_id"] == "s3"
     assert deals["d9"]["deleted_at"] is not None
-    assert (await table_rows(engine, "account"))["a3"]["deleted_at"] is not None
+    assert (await table_rows(crm.engine, "account"))["a3"]["deleted_at"] is not None
     assert result.stats.streams["deals"].updated >= 1
     assert result.stats.streams["deals"].deleted == 1
     assert result.stats.streams["deals"].fetched < simulator.data.counts["deals"] // 2
 
     simulator.data.edit("deals", "d9", title="Back again")
-    await sync(connection.id)
-    revived = (await table_rows(engine, "deal"))["d9"]
+    await crm.sync(connection.id)
+    revived = (await table_rows(crm.engine, "deal"))["d9"]
     assert revived["deleted_at"] is None
     assert revived["name"] == "Back again"
 
@@ -207,68 +192,55 @@ async def test_crash_between_batches_then_rerun_loses_and_duplicates_nothing(
 
 
 async def test_rate_limit_429_with_retry_after_waits_and_succeeds(
-    engine: AsyncEngine,
-    simulator: Simulator,
-    serve_simulator: Any,
-    make_connection: ConnectionFactory,
-    sync: Syncer,
+    crm: SyncBench, simulator: Simulator
 ) -> None:
-    connection = await make_connection(serve_simulator("429every=4,retry_after=0.3"))
+    connection = await crm.connect("429every=4,retry_after=0.3")
     loop = asyncio.get_running_loop()
     started = loop.time()
-    result = await sync(connection.id)
+    result = await crm.sync(connection.id)
     elapsed = loop.time() - started
 
     assert result.status is SyncStatus.SUCCEEDED, result.error
     assert result.stats.retries >= result.stats.requests // 4 - 1
     assert elapsed >= 0.3 * (result.stats.retries // 2)
-    assert set(await table_rows(engine, "deal")) == _expected_ids(simulator, "deals")
+    assert set(await table_rows(crm.engine, "deal")) == _expected_ids(simulator, "deals")
 
 
 async def test_5xx_and_dropped_connections_are_retried(
-    engine: AsyncEngine,
-    simulator: Simulator,
-    serve_simulator: Any,
-    make_connection: ConnectionFactory,
-    sync: Syncer,
+    crm: SyncBench, simulator: Simulator
 ) -> None:
-    clean = await make_connection(serve_simulator())
-    await sync(clean.id)
-    expected = await snapshot(engine, with_sync_times=False)
-    async with engine.begin() as conn:
+    clean = await crm.connect()
+    await crm.sync(clean.id)
+    expected = await snapshot(crm.engine, with_sync_times=False)
+    async with crm.engine.begin() as conn:
         for table in ("deals", "deal_stage_history", "accounts", "contacts", "activities"):
             await conn.exec_driver_sql(f"DELETE FROM {table}")
         for table in ("users", "pipelines", "stages", "fx_rates"):
             await conn.exec_driver_sql(f"DELETE FROM {table}")
-    faulty = await make_connection(serve_simulator("5xx=0.15,drop=0.1,seed=7"))
+    faulty = await crm.connect("5xx=0.15,drop=0.1,seed=7")
 
-    result = await sync(faulty.id)
+    result = await crm.sync(faulty.id)
 
     assert result.status is SyncStatus.SUCCEEDED, result.error
     assert result.stats.retries > 0
-    assert await snapshot(engine, with_sync_times=False) == expected
+    assert await snapshot(crm.engine, with_sync_times=False) == expected
 
 
 async def test_malformed_record_is_quarantined_and_run_is_partial(
-    engine: AsyncEngine,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    simulator: Simulator,
-    serve_simulator: Any,
-    make_connection: ConnectionFactory,
-    sync: Syncer,
+    crm: SyncBench, simulator: Simulator
 ) -> None:
     bad = {**generate("deals", 3), "amount": "twelve"}
     simulator.overrides["d3"] = bad
-    connection = await make_connection(serve_simulator())
+    connection = await crm.connect()
 
-    result = await sync(connection.id)
+    result = await crm.sync(connection.id)
 
     assert result.status is SyncStatus.PARTIAL
     assert result.stats.streams["deals"].quarantined == 1
-    deals = await table_rows(engine, "deal")
+    deals = await table_rows(crm.engine, "deal")
     assert "d3" not in deals
     assert set(deals) == _expected_ids(simulator, "deals") - {"d3"}
-    async with sessionmaker() as session:
+    async with crm.sessionmaker() as session:
         error = (await session.execute(select(RecordError))).scalar_one()
         assert error.remote_id == "d3" and error.stream == "deals"
         assert "twelve" in error.reason
@@ -278,30 +250,21 @@ async def test_malformed_record_is_quarantined_and_run_is_partial(
         assert run is not None and run.status == "PARTIAL"
 
 
-async def test_concurrent_sync_of_same_connection_is_refused(
-    engine: AsyncEngine,
-    serve_simulator: Any,
-    make_connection: ConnectionFactory,
-    sync: Syncer,
-) -> None:
-    connection = await make_connection(serve_simulator("latency=20ms"))
-    first = asyncio.create_task(sync(connection.id))
+async def test_concurrent_sync_of_same_connection_is_refused(crm: SyncBench) -> None:
+    connection = await crm.connect("latency=20ms")
+    first = asyncio.create_task(crm.sync(connection.id))
     await asyncio.sleep(0.3)
     with pytest.raises(SyncAlreadyRunning, match=f"connection {connection.id} is already"):
-        await sync(connection.id)
+        await crm.sync(connection.id)
     assert (await first).status is SyncStatus.SUCCEEDED
-    async with sync_lock(engine, connection.id):  # released after the run
+    async with sync_lock(crm.engine, connection.id):  # released after the run
         pass
 
 
 async def test_expired_token_is_refreshed_once_and_the_run_goes_on(
-    engine: AsyncEngine,
-    simulator: Simulator,
-    serve_simulator: Any,
-    make_connection: ConnectionFactory,
-    sync: Syncer,
+    crm: SyncBench, simulator: Simulator
 ) -> None:
-    connection = await make_connection(serve_simulator())
+    connection = await crm.connect()
     expired = False
 
     def expire_once(stream: str, stats: StreamStats, run: RunStats) -> None:
@@ -310,11 +273,11 @@ async def test_expired_token_is_refreshed_once_and_the_run_goes_on(
             expired = True
             simulator.expire_tokens()
 
-    result = await sync(connection.id, progress=expire_once)
+    result = await crm.sync(connection.id, progress=expire_once)
 
     assert expired and result.status is SyncStatus.SUCCEEDED, result.error
     assert simulator.token_requests == 2
-    assert set(await table_rows(engine, "deal")) == _expected_ids(simulator, "deals")
+    assert set(await table_rows(crm.engine, "deal")) == _expected_ids(simulator, "deals")
 
 
 async def test_stage_kind_override_and_deal_attribute_mapping(
@@ -341,13 +304,11 @@ async def test_stage_kind_override_and_deal_attribute_mapping(
     assert await table_rows(engine, "account") == {}
 
 
-async def test_deal_count_matches_unique_remote_ids(
-    engine: AsyncEngine, serve_simulator: Any, make_connection: ConnectionFactory, sync: Syncer
-) -> None:
-    connection = await make_connection(serve_simulator())
-    await sync(connection.id)
-    await sync(connection.id, full=True)
-    async with engine.connect() as conn:
+async def test_deal_count_matches_unique_remote_ids(crm: SyncBench) -> None:
+    connection = await crm.connect()
+    await crm.sync(connection.id)
+    await crm.sync(connection.id, full=True)
+    async with crm.engine.connect() as conn:
         total = await conn.scalar(select(func.count()).select_from(Deal))
         unique = await conn.scalar(select(func.count(func.distinct(Deal.remote_id))))
     assert total == unique == 200

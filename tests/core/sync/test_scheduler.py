@@ -13,7 +13,7 @@ from core.models import Connection, Deal, SyncRun, utcnow
 from core.models.enums import SyncMode
 from core.secrets import Vault
 from core.sync.scheduler import EmbeddedScheduler, due_syncs
-from tests.core.sync.conftest import ConnectionFactory
+from tests.support.syncing import ConnectionFactory
 
 
 async def test_embedded_scheduler_runs_a_due_sync(
