@@ -166,7 +166,7 @@ async def run_graphql(
     for _ in range(runs):
         async with sessionmaker() as session:
             context = Context(
-                session=SerialSession(session),
+                session=SerialSession(session, readers=sessionmaker),
                 sessionmaker=sessionmaker,
                 settings=Settings(),
                 plugins=create_plugin_manager(load_entrypoints=False),
