@@ -225,8 +225,7 @@ class MetricsExecutor:
                 ),
             )
             for key, by_entity in totals.items()
-            for entity, all_cells in by_entity.items()
-            for cells in _flows_and_stocks(all_cells)
+            for entity, cells in by_entity.items()
         ]
         series_jobs: list[tuple[GroupKey, tuple[Frame, ...], Compiled]] = []
         for (key, series), by_column in bucketed.items():
@@ -491,15 +490,6 @@ def _with_baseline(kpi: KpiDefinition, periods: int) -> KpiDefinition:
 def _target_key(plan: _Plan) -> target_book.TargetKey:
     segment = target_book.segment_key(target_book.segment_of(plan.request.segment))
     return target_book.TargetKey(plan.kpi.name, plan.period.start, plan.period.end, segment)
-
-
-def _flows_and_stocks(cells: set[tuple[Measure, Frame]]) -> list[set[tuple[Measure, Frame]]]:
-    """Flow cells (rows whose time column falls in the frame) apart from the others (stocks
-    such as the open pipeline at the frame's end): the flows' WHERE is a few ranges of
-    indexed time columns, read by index, and the stocks' scan is no longer slowed by the
-    flows' aggregates; the two statements may also run at once (core.metrics.fetch)."""
-    flows = {c for c in cells if c[0].time is not None}
-    return [part for part in (flows, cells - flows) if part]
 
 
 def _ordered(cells: set[tuple[Measure, Frame]]) -> list[tuple[Measure, Frame]]:
