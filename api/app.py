@@ -166,7 +166,7 @@ def create_app(
                 await system_session.commit()
         async with tenant_session(state.sessionmaker, viewer) as session:
             yield Context(
-                session=SerialSession(session),
+                session=SerialSession(session, readers=state.sessionmaker),
                 sessionmaker=state.sessionmaker,
                 settings=state.settings,
                 plugins=state.plugins,

@@ -160,7 +160,9 @@ class CheckedDocument:
     template: CostTemplate
 
 
-class _Lru:
+class Lru:
+    """A bounded map, least recently used dropped first."""
+
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self.items: OrderedDict[Hashable, Any] = OrderedDict()
@@ -181,8 +183,8 @@ class DocumentCache:
     """Parsed documents by text and their validation by (text, rules); one per schema."""
 
     def __init__(self, capacity: int = DOCUMENTS_KEPT) -> None:
-        self.parsed = _Lru(capacity)
-        self.checked = _Lru(capacity)
+        self.parsed = Lru(capacity)
+        self.checked = Lru(capacity)
 
     def parse(self, query: str, options: dict[str, Any]) -> DocumentNode:
         """Raises GraphQLError on a syntax error or too many tokens (nothing is cached)."""

@@ -41,7 +41,8 @@ from api.queries.connections import ConnectionsQuery
 from api.queries.metrics import MetricsQuery, create_metrics_query
 from api.queries.records import RecordsQuery
 from api.queries.tenancy import TenancyQuery
-from core.metrics import KpiDefinition
+from api.response_cache import CachedMetricsResponses, ResponseCache
+from core.metrics import KpiDefinition, build_registry
 from core.settings import Settings
 
 #: Every domain adds its query type here.
@@ -89,6 +90,8 @@ def create_schema(
         *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
     ]
     documents = DocumentCache()
+    # Whole answers of metrics-only queries (api.response_cache): built-in KPIs only.
+    responses = ResponseCache(frozenset(build_registry().kpis))
     return strawberry.Schema(
         query=merge_types("Query", query_types),
         mutation=merge_types("Mutation", MUTATION_TYPES),
@@ -96,6 +99,7 @@ def create_schema(
             lambda: AddValidationRules(rules),
             lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
             lambda: CheckedQueries(documents, max_cost=settings.graphql_max_cost),
+            lambda: CachedMetricsResponses(responses),
             lambda: MaskErrors(should_mask_error=should_mask_error),
             GraphQLLatency,
         ],

@@ -1,17 +1,20 @@
 """A request's database session, safe for resolvers that graphql-core runs concurrently.
 
 Sibling fields of a query are resolved concurrently, and one ``AsyncSession`` must never be
-used by two coroutines at once; every call here takes the request's lock first.
+used by two coroutines at once; every call here takes the request's lock first. Reads that
+may run beside each other (a metrics batch's statements, core.metrics.fetch) get sessions of
+their own instead, on PostgreSQL only (SQLite gains nothing from more connections).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import Executable, Result, ScalarResult
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 T = TypeVar("T")
 
@@ -19,9 +22,27 @@ T = TypeVar("T")
 class SerialSession:
     """The subset of AsyncSession resolvers use, one call at a time."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(
+        self, session: AsyncSession, readers: async_sessionmaker[AsyncSession] | None = None
+    ) -> None:
         self.raw = session
         self._lock = asyncio.Lock()
+        bind = session.bind
+        postgres = bind is not None and bind.dialect.name == "postgresql"
+        self._readers = readers if postgres else None
+
+    @property
+    def concurrent_reads(self) -> bool:
+        return self._readers is not None
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[AsyncSession]:
+        """A session of its own (its own connection), scoped to the same viewer."""
+        if self._readers is None:
+            raise RuntimeError("this session has no concurrent readers")
+        async with self._readers() as own:
+            own.info.update(self.raw.info)
+            yield own
 
     @property
     def info(self) -> dict[Any, Any]:

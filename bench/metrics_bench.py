@@ -29,6 +29,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.context import Context
+from api.response_cache import ResponseCache
 from api.schema import create_schema
 from api.session import SerialSession
 from bench.harness import BenchContext, Measurement
@@ -146,11 +147,15 @@ async def run_hand_written(engine: AsyncEngine, ws: str) -> tuple[float, dict[st
 
 @contextmanager
 def _cache(enabled: bool) -> Iterator[None]:
-    """The metrics result cache as is, or bypassed (every run computes every number)."""
+    """The metrics result cache and the kept answers (api.response_cache) as they are, or
+    both bypassed (every run computes every number and executes the whole query)."""
     if enabled:
         yield
         return
-    with patch.object(LruStore, "get", lambda self, key: None):
+    with (
+        patch.object(LruStore, "get", lambda self, key: None),
+        patch.object(ResponseCache, "get", lambda self, key: None),
+    ):
         yield
 
 
@@ -166,7 +171,7 @@ async def run_graphql(
     for _ in range(runs):
         async with sessionmaker() as session:
             context = Context(
-                session=SerialSession(session),
+                session=SerialSession(session, readers=sessionmaker),
                 sessionmaker=sessionmaker,
                 settings=Settings(),
                 plugins=create_plugin_manager(load_entrypoints=False),

@@ -139,7 +139,9 @@ def compile_cells(
             statement = statement.with_only_columns(index, *columns).group_by(index)
         return Compiled(statement, labels, 1)
     if breakdown is None:
-        statement = select(*columns).select_from(src).where(segment.clause(src))
+        # Rows outside every cell add nothing to any aggregate (each has its FILTER): the
+        # WHERE only lets the database skip them, by index where the cells' ranges allow.
+        statement = select(*columns).select_from(src).where(segment.clause(src), or_(*conditions))
         return Compiled(statement, labels, 0)
     group = grouping(src, breakdown)
     key, label = group.key.label("group_key"), group.label.label("group_label")

@@ -20,9 +20,10 @@ from sqlalchemy import select
 # may be imported first.
 from core import targets as target_book
 from core.errors import CrmkpiError, NotFoundError, ValidationError
-from core.metrics.compiler import compile_cells, compile_order_statistic
+from core.metrics.compiler import Compiled, compile_cells, compile_order_statistic
 from core.metrics.definitions import KpiDefinition
 from core.metrics.dimensions import DimensionRef
+from core.metrics.fetch import fetch_all
 from core.metrics.formulas import Cell, Incremental, Outcome, Ratio, Single, Total
 from core.metrics.freshness import freshness, load_connections
 from core.metrics.fx import FxTable, load_fx
@@ -211,20 +212,22 @@ class MetricsExecutor:
                 max(f.last_day for f in frames),
             )
 
-        values: dict[GroupKey, Values] = {}
-        for key, by_entity in totals.items():
-            values[key] = {}
-            for entity, cells in by_entity.items():
-                compiled = compile_cells(
+        # Every statement of the batch first, then all of them at once (core.metrics.fetch).
+        total_jobs: list[tuple[GroupKey, Compiled]] = [
+            (
+                key,
+                compile_cells(
                     entity,
                     _ordered(cells),
                     workspace_ids=ws_ids,
                     segment=key[0],
                     fx=fx_tables.get(key[1]),
-                )
-                row = (await session.execute(compiled.statement)).one()
-                for (name, frame), value in zip(compiled.labels, row, strict=True):
-                    values[key][(name, frame)] = None if value is None else float(value)
+                ),
+            )
+            for key, by_entity in totals.items()
+            for entity, cells in by_entity.items()
+        ]
+        series_jobs: list[tuple[GroupKey, tuple[Frame, ...], Compiled]] = []
         for (key, series), by_column in bucketed.items():
             span = replace(series[0], end=series[-1].end, end_date=series[-1].end_date)
             bounds = [f.start for f in series[1:]]
@@ -237,30 +240,47 @@ class MetricsExecutor:
                     fx=fx_tables.get(key[1]),
                     buckets=(column, bounds),
                 )
-                found = values.setdefault(key, {})
-                for row in await session.execute(compiled.statement):
-                    frame = series[int(row[0])]
-                    for (name, _), value in zip(compiled.labels, row[1:], strict=True):
-                        found[(name, frame)] = None if value is None else float(value)
-        groups: dict[tuple[GroupKey, Breakdown], dict[str, tuple[str, Values]]] = {}
-        for (key, breakdown), by_entity in grouped.items():
-            out: dict[str, tuple[str, Values]] = {}
-            for entity, cells in by_entity.items():
-                compiled = compile_cells(
+                series_jobs.append((key, series, compiled))
+        group_jobs: list[tuple[tuple[GroupKey, Breakdown], Compiled]] = [
+            (
+                (key, breakdown),
+                compile_cells(
                     entity,
                     _ordered(cells),
                     workspace_ids=ws_ids,
                     segment=key[0],
                     fx=fx_tables.get(key[1]),
                     breakdown=breakdown.by,
-                )
-                for row in await session.execute(compiled.statement):
-                    group_key = "" if row[0] is None else str(row[0])
-                    label = "(none)" if row[1] is None else str(row[1])
-                    slot = out.setdefault(group_key, (label, {}))
-                    for (name, frame), value in zip(compiled.labels, row[2:], strict=True):
-                        slot[1][(name, frame)] = None if value is None else float(value)
-            groups[(key, breakdown)] = out
+                ),
+            )
+            for (key, breakdown), by_entity in grouped.items()
+            for entity, cells in by_entity.items()
+        ]
+        compiled_all = [c for _, c in total_jobs]
+        compiled_all += [c for _, _, c in series_jobs] + [c for _, c in group_jobs]
+        fetched = iter(await fetch_all(session, [c.statement for c in compiled_all]))
+
+        values: dict[GroupKey, Values] = {}
+        for key, compiled in total_jobs:
+            (row,) = next(fetched)
+            found = values.setdefault(key, {})
+            for (name, frame), value in zip(compiled.labels, row, strict=True):
+                found[(name, frame)] = None if value is None else float(value)
+        for key, series, compiled in series_jobs:
+            found = values.setdefault(key, {})
+            for row in next(fetched):
+                frame = series[int(row[0])]
+                for (name, _), value in zip(compiled.labels, row[1:], strict=True):
+                    found[(name, frame)] = None if value is None else float(value)
+        groups: dict[tuple[GroupKey, Breakdown], dict[str, tuple[str, Values]]] = {}
+        for group, compiled in group_jobs:
+            out = groups.setdefault(group, {})
+            for row in next(fetched):
+                group_key = "" if row[0] is None else str(row[0])
+                label = "(none)" if row[1] is None else str(row[1])
+                slot = out.setdefault(group_key, (label, {}))
+                for (name, frame), value in zip(compiled.labels, row[2:], strict=True):
+                    slot[1][(name, frame)] = None if value is None else float(value)
 
         connections = await load_connections(session, ws_ids)
         targets = await self._targets(session, ws_ids, ok)

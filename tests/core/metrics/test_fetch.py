@@ -1,0 +1,79 @@
+"""A batch's statements give the same rows one after another as at once on separate sessions."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import Executable, Result, ScalarResult, literal, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.metrics import fetch
+from core.metrics.fetch import ConcurrentReader, fetch_all
+from core.metrics.query import Reader
+
+
+class Readers:
+    """A session that opens further sessions and records how many were open at once."""
+
+    def __init__(self, session: AsyncSession, maker: async_sessionmaker[AsyncSession]) -> None:
+        self.session = session
+        self.maker = maker
+        self.open = 0
+        self.most_open = 0
+        self.opened = 0
+        self.concurrent_reads = True
+
+    async def execute(self, statement: Executable, params: object = None) -> Result[object]:
+        return await self.session.execute(statement)
+
+    async def scalars(self, statement: Executable, params: object = None) -> ScalarResult[object]:
+        return await self.session.scalars(statement)
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[Reader]:
+        self.open += 1
+        self.opened += 1
+        self.most_open = max(self.most_open, self.open)
+        try:
+            async with self.maker() as own:
+                await asyncio.sleep(0.01)  # let the others start
+                yield own
+        finally:
+            self.open -= 1
+
+
+def _statements(n: int) -> list[Executable]:
+    return [
+        union_all(*(select(literal(i * 10 + j).label("v")) for j in range(i % 3 + 1)))
+        for i in range(n)
+    ]
+
+
+async def test_concurrent_rows_equal_sequential_rows_in_order(
+    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    statements = _statements(9)
+    readers = Readers(session, sessionmaker)
+    assert isinstance(readers, ConcurrentReader)
+    at_once = await fetch_all(readers, statements)
+    readers.concurrent_reads = False
+    in_turn = await fetch_all(readers, statements)
+    assert [[tuple(r) for r in rows] for rows in at_once] == [
+        [tuple(r) for r in rows] for rows in in_turn
+    ]
+    assert [[r[0] for r in rows] for rows in in_turn][:3] == [[0], [10, 11], [20, 21, 22]]
+    assert readers.opened == 9  # the sequential run opened none
+    assert 1 < readers.most_open <= fetch.MAX_CONCURRENT
+
+
+async def test_plain_sessions_and_single_statements_stay_on_the_session(
+    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    readers = Readers(session, sessionmaker)
+    (rows,) = await fetch_all(readers, _statements(1))
+    assert [r[0] for r in rows] == [0]
+    assert readers.opened == 0
+    assert not isinstance(session, ConcurrentReader)
+    assert len(await fetch_all(session, _statements(3))) == 3
