@@ -106,6 +106,8 @@ async def test_full_sync_fills_every_table(
     assert Counter(a["type"] for a in activities.values()) == Counter(
         a.type for a in data.activities
     )
+    currencies = await _table(engine, "currency", connection.id)
+    assert set(currencies) == {r.currency for r in data.fx_rates} | {data.currency}
     fx = await _fx(engine, connection.id)
     # daily DatedConversionRate rows; today's CurrencyType rates land on the anchor's day
     assert len(fx) == len(data.fx_rates)
