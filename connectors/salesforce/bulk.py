@@ -81,8 +81,8 @@ def _typed(value: str, kind: str) -> Any:
         return value.lower() == "true"
     if kind in _INTEGERS:
         return int(value)
-    if kind in _NUMBERS:
-        return float(value)
+    if kind in _NUMBERS:  # whole numbers stay whole, as in the JSON of a REST query
+        return int(value) if value.lstrip("-").isdigit() else float(value)
     return value
 
 
