@@ -181,3 +181,21 @@ async def test_a_stopped_bulk_read_continues_at_its_next_page(
     counts = await _row_counts(engine, connection.id)
     assert all(rows == distinct for rows, distinct in counts.values()), counts
     assert counts["deal"][0] == len(sim.data.deals)
+
+
+async def test_a_bulk_first_load_through_faults_writes_what_a_clean_one_writes(
+    engine: AsyncEngine, connect: Connect, sync: Sync
+) -> None:
+    clean = await connect(create_simulator(seed=29, deals=150, batch_size=200))
+    assert (await sync(clean.id)).status is SyncStatus.SUCCEEDED
+
+    faulty_sim = create_simulator(
+        seed=29, deals=150, batch_size=200, faults="5xx=0.1,429every=7,drop=0.01,seed=5"
+    )
+    faulty = await connect(faulty_sim, bulk_threshold="20")
+    result = await sync(faulty.id)
+    assert result.status is SyncStatus.SUCCEEDED, result.error
+    assert result.stats.retries > 0
+    assert {job.query.sobject for job in faulty_sim.bulk.jobs.values()} >= BIG
+    got, expected = await _rows_of(engine, faulty.id), await _rows_of(engine, clean.id)
+    assert not _differences(got, expected), _differences(got, expected)
