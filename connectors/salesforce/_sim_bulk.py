@@ -66,6 +66,8 @@ class BulkJobs:
         self._tables = tables
         self.jobs: dict[str, _Job] = {}
         self._ids = itertools.count(1)
+        #: (job id, locator) of every results page served, for tests of resumed reads.
+        self.served: list[tuple[str, str]] = []
 
     async def create(self, request: Request) -> Response:
         try:
@@ -122,6 +124,7 @@ class BulkJobs:
         if not locator.isdigit() or not size.isdigit():
             return _error(400, "INVALIDJOB", "Invalid locator or maxRecords")
         start, end = int(locator), int(locator) + max(1, int(size))
+        self.served.append((job.id, locator))
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(job.query.fields)

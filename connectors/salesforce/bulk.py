@@ -10,8 +10,8 @@ object's describe, so the same mapping functions apply.
 Streams choose this path on a full read (first load) whose ``SELECT COUNT()`` is above the
 connection's threshold: :func:`start` creates the job and polls it while the stream
 prepares, then the engine pages through the results like any other stream (requests with
-``decode="text"``). The query has no ORDER BY (it would turn PK chunking off): the stream
-hands the engine its cursor, the greatest of all rows, with the last page only.
+``decode="text"``). Where a read stands, its children and how a stopped one is continued
+by the next run: connectors.salesforce.bulk_read.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import Any
 from connectors.salesforce import settings
 from connectors.salesforce.paths import ApiPaths
 from core.sync.connector import HttpClient, Request
+from core.sync.errors import RequestFailed
 
 _NUMBERS = frozenset({"double", "currency", "percent"})
 _INTEGERS = frozenset({"int", "long"})
@@ -80,8 +81,8 @@ def _typed(value: str, kind: str) -> Any:
         return value.lower() == "true"
     if kind in _INTEGERS:
         return int(value)
-    if kind in _NUMBERS:
-        return float(value)
+    if kind in _NUMBERS:  # whole numbers stay whole, as in the JSON of a REST query
+        return int(value) if value.lstrip("-").isdigit() else float(value)
     return value
 
 
@@ -116,19 +117,37 @@ async def count(
 async def start(
     http: HttpClient, api: ApiPaths, soql_text: str, *, include_deleted: bool = False
 ) -> str:
-    """Create a query job and wait until its results can be read; its id.
-
-    Polls back off from ``BULK_POLL_SECONDS`` to ``BULK_POLL_MAX_SECONDS``; a job still
-    running after ``BULK_MAX_WAIT_SECONDS`` raises :class:`JobFailed` (as ``Failed`` does).
-    """
+    """Create a query job and wait until its results can be read; its id."""
     job = await http.send(create_job(api, soql_text, include_deleted=include_deleted))
     job_id = str(job["id"]) if isinstance(job, Mapping) and job.get("id") else None
     if job_id is None:
         raise JobFailed(f"Bulk API job creation answered without an id: {job!r:.200}")
+    await wait(http, api, job_id)
+    return job_id
+
+
+async def wait(http: HttpClient, api: ApiPaths, job_id: str) -> None:
+    """Poll the job until ``JobComplete``, backing off from ``BULK_POLL_SECONDS`` to
+    ``BULK_POLL_MAX_SECONDS``; a job still running after ``BULK_MAX_WAIT_SECONDS`` raises
+    :class:`JobFailed` (as ``Failed`` does)."""
     delay, deadline = settings.BULK_POLL_SECONDS, time.monotonic() + settings.BULK_MAX_WAIT_SECONDS
     while not is_complete(await http.send(job_status(api, job_id))):
         if time.monotonic() > deadline:
             raise JobFailed(f"Bulk API job {job_id} still running after the longest wait")
         await asyncio.sleep(delay)
         delay = min(delay * 2, settings.BULK_POLL_MAX_SECONDS)
-    return job_id
+
+
+async def reusable(http: HttpClient, api: ApiPaths, job_id: str) -> bool:
+    """True when an earlier run's job can still be read (Salesforce keeps query results
+    for days); False when it is gone: 404 ``NOT_FOUND``, 400 ``INVALIDJOB`` (expired),
+    409 (made with another API version), or it failed."""
+    try:
+        await wait(http, api, job_id)
+    except JobFailed:
+        return False
+    except RequestFailed as exc:
+        if exc.status in (400, 404, 409):
+            return False
+        raise
+    return True

@@ -1,4 +1,4 @@
-"""Currency conversion rates, where the org has multi-currency (CurrencyType and, with
+"""Currencies and conversion rates, where the org has multi-currency (CurrencyType and, with
 advanced currency management, DatedConversionRate). Single-currency orgs have neither object:
 the streams then read nothing."""
 
@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from connectors.salesforce import mapping, settings, soql, values
 from connectors.salesforce.streams import SalesforceStream
 from core.sync.connector import HttpClient, MappingError, Request, StreamContext
-from core.sync.records import AnyRecord
+from core.sync.records import AnyRecord, CurrencyRecord, Record
 
 SOBJECTS_KEY = "salesforce:sobjects"
 CORPORATE_KEY = "salesforce:corporate_currency"
@@ -21,7 +21,7 @@ class _RatesStream(SalesforceStream):
     """Conversion rates, only where the org has multi-currency (else the object is missing)."""
 
     #: Yields FxRateRecord (written to fx_rates; not a synced Record subclass).
-    produces = ()
+    produces: ClassVar[tuple[type[Record], ...]] = ()
     incremental = False
     finds_deletions = False
 
@@ -56,17 +56,41 @@ class _RatesStream(SalesforceStream):
 
 
 class CurrenciesStream(_RatesStream):
-    """CurrencyType: the rates in force today."""
+    """CurrencyType: the org's currencies, and the rates in force today."""
 
     name = "currencies"
     sobject = "CurrencyType"
+    produces = (CurrencyRecord,)
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        currency = map_currency(raw)
         corporate = self.corporate(raw, ctx)
         if corporate is None:
-            return []
+            return [currency]
         day = (ctx.now or datetime.now(UTC)).date()
-        return [mapping.map_currency_type(raw, corporate=corporate, day=day)]
+        try:
+            rate = mapping.map_currency_type(raw, corporate=corporate, day=day)
+        except MappingError:
+            if currency.active:
+                raise
+            return [currency]  # an inactive currency may keep no usable rate
+        return [currency, rate]
+
+
+def map_currency(raw: Mapping[str, Any]) -> CurrencyRecord:
+    """A CurrencyType as a currency of the org. Its ISO code is what opportunities reference
+    (``CurrencyIsoCode``), so it is the remote id; inactive ones stay, marked inactive."""
+    code = values.text(raw.get("IsoCode"))
+    if code is None:
+        raise MappingError("CurrencyType without IsoCode")
+    places = raw.get("DecimalPlaces")
+    return CurrencyRecord(
+        remote_id=code,
+        code=code,
+        decimals=None if places is None else int(places),
+        active=raw.get("IsActive") is not False,
+        remote_data=values.remote_data(raw),
+    )
 
 
 class DatedRatesStream(_RatesStream):

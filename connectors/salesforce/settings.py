@@ -160,7 +160,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "LastModifiedDate",
     ),
     "Note": (*COMMON, "Title", "ParentId", "OwnerId"),
-    "CurrencyType": ("Id", "IsoCode", "ConversionRate", "IsCorporate", "IsActive"),
+    "CurrencyType": ("Id", "IsoCode", "ConversionRate", "DecimalPlaces", "IsCorporate", "IsActive"),
     "DatedConversionRate": (
         "Id",
         "IsoCode",

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Any, ClassVar
 
-from connectors.salesforce import bulk, deletions, mapping, settings, soql, values
+from connectors.salesforce import bulk, bulk_read, deletions, mapping, settings, soql, values
+from connectors.salesforce.bulk_read import ChildQuery
 from connectors.salesforce.metadata import (
     PROCESSES_KEY,
     SalesProcesses,
@@ -22,6 +24,7 @@ from connectors.salesforce.metadata import (
     stage_id,
 )
 from connectors.salesforce.paths import ApiPaths
+from core.models.enums import SyncMode
 from core.sync.connector import (
     Cursor,
     HttpClient,
@@ -85,44 +88,55 @@ class SalesforceStream(Stream):
     deleted_type: ClassVar[type[Record] | None] = None
     #: Child relationship -> subquery, read with each row where the org's describe has it.
     children: ClassVar[dict[str, str]] = {}
+    #: The same children as objects of their own, for Bulk API reads (which cannot nest).
+    bulk_children: ClassVar[tuple[ChildQuery, ...]] = ()
 
     def __init__(self, api: ApiPaths | None = None) -> None:
         self.api = api or ApiPaths()
-        #: The Bulk API 2.0 job this run reads instead of REST pages, and its field types.
-        self.bulk_job: str | None = None
-        self._bulk_types: dict[str, str] = {}
-        #: Bulk results come in no particular order: the greatest cursor read so far, given
-        #: to the engine only with the job's last page (see ``cursor_of``).
-        self._bulk_max: Cursor | None = None
-        self._bulk_done = False
+        #: The Bulk API 2.0 job this run reads instead of REST pages (see ``choose_bulk``).
+        self.bulk: bulk_read.BulkRead | None = None
+
+    @property
+    def bulk_job(self) -> str | None:
+        return None if self.bulk is None else self.bulk.job_id
 
     async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
         await describe(http, self.api, ctx, self.sobject)
         await self.choose_bulk(http, ctx)
 
     async def choose_bulk(self, http: HttpClient, ctx: StreamContext) -> None:
-        """On a full read above the threshold, start a Bulk API 2.0 job for the same query.
+        """Continue an earlier run's Bulk API job, or on a full read above the threshold
+        start one for the same query (connectors.salesforce.bulk_read). A job that fails
+        or never completes falls back to REST pages."""
+        if self.bulk is not None:
+            self.bulk.close()
+        self.bulk = None
+        resume = _resume(ctx)
+        if not self.incremental or (resume is None and ctx.since() is not None):
+            return
+        described = ctx.shared.get(describe_key(self.sobject))
+        present = {r.get("relationshipName") for r in _relationships(described)}
+        plan = bulk_read.Plan(
+            self.sobject,
+            self.fields(ctx),
+            self.where(ctx),
+            self.query_all,
+            bulk.field_types(described),
+            [c for c in self.bulk_children if c.relationship in present],
+        )
+        start = ctx.start_cursor
+        self.bulk = await bulk_read.open_read(
+            http,
+            self.api,
+            plan,
+            resume=resume,
+            start=None if start is None else Cursor(start.updated_at, start.remote_id),
+        )
 
-        Without ORDER BY: Salesforce advises against it (it turns off PK chunking, and large
-        queries may then time out), so rows come in any order and the cursor is committed
-        once the last results page is written. A run stopped mid-job keeps no cursor of this
-        stream: the next run reads it whole again (upserts make that harmless).
-        Objects read with child subqueries (history) stay on REST: bulk queries cannot nest.
-        A job that fails or never completes falls back to REST pages too.
-        """
-        self.bulk_job, self._bulk_max, self._bulk_done = None, None, False
-        if self.children or not self.incremental or ctx.since() is not None:
-            return
-        where = self.where(ctx)
-        rows = await bulk.count(http, self.api, self.sobject, where, query_all=self.query_all)
-        if rows <= self.api.bulk_threshold:
-            return
-        try:
-            text = soql.select(self.sobject, self.fields(ctx), where=where)
-            self.bulk_job = await bulk.start(http, self.api, text, include_deleted=self.query_all)
-        except bulk.JobFailed:
-            return
-        self._bulk_types = bulk.field_types(ctx.shared.get(describe_key(self.sobject)))
+    def since(self, ctx: StreamContext) -> datetime | None:
+        """The incremental lower bound; none while an unfinished bulk read is resumed (its
+        saved stamp is the greatest read so far, not a position in an ordered read)."""
+        return None if _resume(ctx) is not None else ctx.since()
 
     def fields(self, ctx: StreamContext) -> list[str]:
         described = ctx.shared.get(describe_key(self.sobject))
@@ -132,7 +146,7 @@ class SalesforceStream(Stream):
 
     def where(self, ctx: StreamContext) -> list[str]:
         clauses = ["IsDeleted = false"] if self.query_all else []
-        since = ctx.since() if self.incremental else None
+        since = self.since(ctx) if self.incremental else None
         clauses += soql.since_clause(since)
         if since is not None and ctx.now is not None:
             clauses.append(f"SystemModstamp <= {soql.literal(ctx.now)}")
@@ -143,7 +157,7 @@ class SalesforceStream(Stream):
         described = ctx.shared.get(describe_key(self.sobject))
         if described is None:
             return list(self.children.values())
-        present = {r.get("relationshipName") for r in described.get("childRelationships", [])}
+        present = {r.get("relationshipName") for r in _relationships(described)}
         return [text for name, text in self.children.items() if name in present]
 
     def query(self, ctx: StreamContext) -> str:
@@ -157,34 +171,25 @@ class SalesforceStream(Stream):
         )
 
     def first_request(self, ctx: StreamContext) -> Request:
-        if self.bulk_job is not None:
-            return bulk.results(self.api, self.bulk_job, None)
+        if self.bulk is not None:
+            return self.bulk.first_request()
         resource = "/queryAll" if self.query_all else "/query"
         return Request(path=self.api.data(resource), params={"q": self.query(ctx)})
 
     def next_request(self, page: Any, request: Request, ctx: StreamContext) -> Request | None:
         if isinstance(page, TextBody):
-            locator = bulk.next_locator(page.headers)
-            if locator is None or self.bulk_job is None:
-                return None
-            return bulk.results(self.api, self.bulk_job, locator)
+            return None if self.bulk is None else self.bulk.next_request(page.headers)
         return super().next_request(page, request, ctx)
 
     def extract(self, page: Any) -> Sequence[Mapping[str, Any]]:
-        if isinstance(page, TextBody):
-            rows = list(bulk.rows(page.text, self._bulk_types, self.sobject))
-            for row in rows:
-                cursor = self._cursor(row)
-                if cursor is not None and (self._bulk_max is None or cursor > self._bulk_max):
-                    self._bulk_max = cursor
-            self._bulk_done = bulk.next_locator(page.headers) is None
-            return rows
+        if isinstance(page, TextBody) and self.bulk is not None:
+            return self.bulk.extract(page.text, page.headers, self._cursor)
         records = page.get("records") if isinstance(page, Mapping) else None
         return records if isinstance(records, list) else []
 
     def cursor_of(self, raw: Mapping[str, Any]) -> Cursor | None:
-        if self.bulk_job is not None:
-            return self._bulk_max if self._bulk_done else None
+        if self.bulk is not None:
+            return self.bulk.cursor()
         return self._cursor(raw)
 
     def _cursor(self, raw: Mapping[str, Any]) -> Cursor | None:
@@ -201,12 +206,12 @@ class SalesforceStream(Stream):
     def deletions_request(self, ctx: StreamContext) -> Request | None:
         if not self.finds_deletions or self.deleted_type is None:
             return None
-        return deletions.first_request(self.api, self.sobject, ctx.since(), ctx.now)
+        return deletions.first_request(self.api, self.sobject, self.since(ctx), ctx.now)
 
     def next_deletions_request(
         self, page: Any, request: Request, ctx: StreamContext
     ) -> Request | None:
-        since = ctx.since()
+        since = self.since(ctx)
         if deletions.is_log_page(page):
             return (
                 None if since is None else deletions.after_log(self.api, self.sobject, page, since)
@@ -216,6 +221,19 @@ class SalesforceStream(Stream):
     def extract_deleted(self, page: Any) -> Sequence[tuple[type[Record], str]]:
         assert self.deleted_type is not None
         return [(self.deleted_type, remote_id) for remote_id in deletions.deleted_ids(page)]
+
+
+def _resume(ctx: StreamContext) -> Mapping[str, str] | None:
+    """Where an earlier run stopped inside a bulk read (incremental runs only)."""
+    start = ctx.start_cursor
+    if ctx.mode is SyncMode.FULL or start is None:
+        return None
+    return start.resume or None
+
+
+def _relationships(described: Any) -> list[Mapping[str, Any]]:
+    found = described.get("childRelationships", []) if isinstance(described, Mapping) else []
+    return [r for r in found if isinstance(r, Mapping)]
 
 
 class PipelinesStream(SalesforceStream):
@@ -294,6 +312,15 @@ class LeadsStream(SalesforceStream):
             order_by=("CreatedDate",),
         )
     }
+    bulk_children = (
+        ChildQuery(
+            settings.LEAD_HISTORY_RELATIONSHIP,
+            "LeadHistory",
+            "LeadId",
+            settings.LEAD_HISTORY_FIELDS,
+            where=("Field = 'Status'",),
+        ),
+    )
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
         return [mapping.map_lead(raw, lifecycle_classifier(ctx))]
@@ -316,13 +343,24 @@ class DealsStream(SalesforceStream):
             settings.HISTORY_RELATIONSHIP, settings.HISTORY_FIELDS, order_by=("CreatedDate",)
         )
     }
+    bulk_children = (
+        ChildQuery(
+            settings.HISTORY_RELATIONSHIP,
+            "OpportunityHistory",
+            "OpportunityId",
+            settings.HISTORY_FIELDS,
+        ),
+    )
 
     async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
         """Single-currency orgs have no CurrencyIsoCode: every amount is in the org's one."""
         await describe(http, self.api, ctx, self.sobject)
         await sales_processes(http, self.api, ctx)
-        if "CurrencyIsoCode" in self.fields(ctx) or CURRENCY_KEY in ctx.shared:
-            return
+        if "CurrencyIsoCode" not in self.fields(ctx) and CURRENCY_KEY not in ctx.shared:
+            await self._read_default_currency(http, ctx)
+        await self.choose_bulk(http, ctx)
+
+    async def _read_default_currency(self, http: HttpClient, ctx: StreamContext) -> None:
         text = soql.select("Organization", ["DefaultCurrencyIsoCode"])
         rows = self.extract(
             await http.send(Request(path=self.api.data("/query"), params={"q": text}))

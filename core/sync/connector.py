@@ -84,17 +84,35 @@ class TextBody:
 
 @dataclass(frozen=True, slots=True, order=True)
 class Cursor:
-    """Incremental position: last-modified time, then the remote id to break ties."""
+    """Incremental position: last-modified time, then the remote id to break ties.
+
+    ``resume`` is where a stream stopped inside a read that has no order (a Salesforce Bulk
+    API job and its results locator): saved with each page, given back to the stream on
+    the next run. It takes no part in ordering; a cursor whose ``resume`` differs from the
+    saved one is saved even when it is not greater (see core.sync.streams).
+    """
 
     updated_at: datetime
     remote_id: str = ""
+    resume: Mapping[str, str] | None = field(default=None, compare=False)
 
-    def to_json(self) -> dict[str, str]:
-        return {"updated_at": self.updated_at.isoformat(), "remote_id": self.remote_id}
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "updated_at": self.updated_at.isoformat(),
+            "remote_id": self.remote_id,
+        }
+        if self.resume:
+            data["resume"] = dict(self.resume)
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Cursor:
-        return cls(datetime.fromisoformat(data["updated_at"]), str(data.get("remote_id", "")))
+        resume = data.get("resume")
+        return cls(
+            datetime.fromisoformat(data["updated_at"]),
+            str(data.get("remote_id", "")),
+            {str(k): str(v) for k, v in resume.items()} if isinstance(resume, Mapping) else None,
+        )
 
 
 @dataclass(frozen=True, slots=True)

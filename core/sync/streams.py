@@ -169,6 +169,11 @@ def _page_cursor(stream: Stream, raws: Sequence[Mapping[str, Any]]) -> Cursor | 
     return best
 
 
+def _newer(cursor: Cursor, than: Cursor) -> bool:
+    """Worth saving over ``than``: further on, or another place inside an unordered read."""
+    return cursor > than or cursor.resume != than.resume
+
+
 class StreamRunner:
     """Reads one stream to its end (records, then deletions) and writes it page by page."""
 
@@ -209,12 +214,12 @@ class StreamRunner:
             cursor = None
             if stream.incremental:
                 page_cursor = _page_cursor(stream, raws)
-                if page_cursor is not None and (pending is None or page_cursor > pending):
+                if page_cursor is not None and (pending is None or _newer(page_cursor, pending)):
                     pending = page_cursor
                 if (
                     (stream.cursor_ordered or is_last)
                     and pending is not None
-                    and (self.cursor is None or pending > self.cursor)
+                    and (self.cursor is None or _newer(pending, self.cursor))
                 ):
                     cursor = pending
             self.stats.fetched += len(raws)

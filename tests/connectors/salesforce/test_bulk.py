@@ -117,6 +117,8 @@ def test_csv_cells_become_rest_values() -> None:
         "CloseDate": "2026-01-02",
     }
     assert (second["IsWon"], second["Amount"], second["Name"]) == (False, None, None)
+    (whole,) = bulk.rows("Probability\n100\n", {"Probability": "percent"}, "Opportunity")
+    assert whole["Probability"] == 100 and isinstance(whole["Probability"], int)
     assert bulk.next_locator({"Sforce-Locator": "null"}) is None
     assert bulk.next_locator({"sforce-locator": "MTAwMDA"}) == "MTAwMDA"
     with pytest.raises(bulk.JobFailed, match="Failed"):

@@ -12,7 +12,13 @@ from connectors.salesforce import currencies, objects, streams
 from connectors.salesforce.connector import SalesforceConnector
 from core.models.enums import SyncMode
 from core.sync.connector import Cursor, Request, StreamContext
-from core.sync.records import AccountRecord, ContactRecord, DealRecord, FxRateRecord
+from core.sync.records import (
+    AccountRecord,
+    ContactRecord,
+    CurrencyRecord,
+    DealRecord,
+    FxRateRecord,
+)
 from tests.connectors.salesforce.conftest import load_fixture
 
 LOGIN = "https://login.salesforce.com"
@@ -199,11 +205,41 @@ async def test_fx_streams_read_rates_against_the_corporate_currency() -> None:
         ("EUR", "0001-01-01"),
         ("EUR", "2026-10-01"),
     ]
-    usd, eur, _ = load_fixture("currency_types.json")["records"]
+    usd, eur, jpy = load_fixture("currency_types.json")["records"]
     stream = currencies.CurrenciesStream()
-    assert list(stream.map(usd, context)) == []  # the corporate currency itself
-    (rate,) = stream.map(eur, context)
+    (corporate,) = stream.map(usd, context)  # the corporate currency itself: no rate
+    assert isinstance(corporate, CurrencyRecord) and corporate.remote_id == "USD"
+    currency, rate = stream.map(eur, context)
+    assert isinstance(currency, CurrencyRecord) and currency.code == "EUR" and currency.active
     assert isinstance(rate, FxRateRecord) and rate.day == context.now.date()  # type: ignore[union-attr]
+    (inactive,) = stream.map(jpy, context)
+    assert isinstance(inactive, CurrencyRecord) and inactive.active is False
+
+
+@respx.mock
+async def test_orgs_without_dated_rates_take_today_s_rates_from_currency_type() -> None:
+    """Multi-currency without advanced currency management: CurrencyType only."""
+    respx.get(f"{DATA}/sobjects/").respond(json={"sobjects": [{"name": "CurrencyType"}]})
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        query = soql_of(request)
+        assert "DatedConversionRate" not in query  # the object is missing: never queried
+        if "IsCorporate = true" in query:
+            return httpx.Response(
+                200, json={"totalSize": 1, "done": True, "records": [{"IsoCode": "USD"}]}
+            )
+        if "FROM CurrencyType" in query:
+            return httpx.Response(200, json=load_fixture("currency_types.json"))
+        return httpx.Response(200, json={"totalSize": 0, "done": True, "records": []})
+
+    respx.get(f"{DATA}/query").mock(side_effect=answer)
+    context = ctx()
+    assert await drain(currencies.DatedRatesStream(), context) == []
+    got = await drain(currencies.CurrenciesStream(), context)
+    assert [r.code for r in got if isinstance(r, CurrencyRecord)] == ["USD", "EUR", "JPY"]
+    rates = [r for r in got if isinstance(r, FxRateRecord)]
+    # JPY is inactive with no usable rate: a currency without a rate, not an error
+    assert [(r.currency, r.day) for r in rates] == [("EUR", context.now.date())]  # type: ignore[union-attr]
 
 
 def test_api_version_is_shared_by_the_connector_and_its_streams() -> None:

@@ -136,7 +136,7 @@ async def test_expired_session_mid_sync_refreshes_once_per_expiry() -> None:
 
 
 async def test_daily_limit_stops_the_run_then_it_resumes_from_the_cursor() -> None:
-    sim = create_simulator(seed=9, deals=300, daily_limit=23, batch_size=200)
+    sim = create_simulator(seed=9, deals=300, daily_limit=25, batch_size=200)
     # the deals stream starts after ~20 calls (describes, one SELECT COUNT() per bulk-eligible
     # stream, pages): the limit stops the run inside it
     sim_deals = {d.name for d in sim.data.deals}
