@@ -50,8 +50,8 @@ def job_status(api: ApiPaths, job_id: str) -> Request:
     return Request(path=api.data(f"/jobs/query/{job_id}"))
 
 
-def results(api: ApiPaths, job_id: str, locator: str | None) -> Request:
-    params: dict[str, Any] = {"maxRecords": settings.BULK_PAGE_ROWS}
+def results(api: ApiPaths, job_id: str, locator: str | None, *, rows: int | None = None) -> Request:
+    params: dict[str, Any] = {"maxRecords": rows or settings.BULK_PAGE_ROWS}
     if locator:
         params["locator"] = locator
     return Request(path=api.data(f"/jobs/query/{job_id}/results"), params=params, decode="text")

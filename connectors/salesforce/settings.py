@@ -30,6 +30,10 @@ DAILY_LIMIT_STOP_AT = 0.98
 BULK_THRESHOLD = 50_000
 #: Rows per Bulk API results page (``maxRecords``).
 BULK_PAGE_ROWS = 50_000
+#: At most this many for objects read with their history (each row then carries several
+#: child rows): a page of 50,000 opportunities and their ~250,000 history rows would
+#: take the process past its memory budget.
+BULK_PAGE_ROWS_WITH_CHILDREN = 10_000
 #: First and longest wait between two polls of a bulk job, and how long to wait at most.
 BULK_POLL_SECONDS = 1.0
 BULK_POLL_MAX_SECONDS = 15.0

@@ -96,10 +96,6 @@ class SalesforceStream(Stream):
         #: The Bulk API 2.0 job this run reads instead of REST pages (see ``choose_bulk``).
         self.bulk: bulk_read.BulkRead | None = None
 
-    @property
-    def bulk_job(self) -> str | None:
-        return None if self.bulk is None else self.bulk.job_id
-
     async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
         await describe(http, self.api, ctx, self.sobject)
         await self.choose_bulk(http, ctx)

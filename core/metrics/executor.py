@@ -48,6 +48,7 @@ from core.metrics.query import (
 )
 from core.metrics.registry import MetricRegistry
 from core.metrics.segments import Breakdown, Segment
+from core.metrics.series_totals import add_span_totals, from_buckets
 from core.metrics.types import PERCENTILES, Agg, Entity, Frame, KpiKind, Statistic
 from core.models import Workspace
 
@@ -194,7 +195,9 @@ class MetricsExecutor:
                 for measure, f in self._cells(plan, frame):
                     if measure.agg is Agg.MONEY:
                         money_days[f.timezone].append(f)
-                    if measure.time is not None and f in series:
+                    if measure.time is not None and (
+                        f in series or from_buckets(measure, f, series)
+                    ):
                         bucketed[(key, series)][(measure.entity, measure.time)].add(measure)
                     else:
                         totals[key][measure.entity].add((measure, f))
@@ -272,6 +275,12 @@ class MetricsExecutor:
                 frame = series[int(row[0])]
                 for (name, _), value in zip(compiled.labels, row[1:], strict=True):
                     found[(name, frame)] = None if value is None else float(value)
+            counts = {
+                n
+                for n, _ in compiled.labels
+                if (m := self.registry.measures.get(n)) is not None and m.agg is Agg.COUNT
+            }
+            add_span_totals(found, compiled.labels, series, counts)
         groups: dict[tuple[GroupKey, Breakdown], dict[str, tuple[str, Values]]] = {}
         for group, compiled in group_jobs:
             out = groups.setdefault(group, {})

@@ -7,11 +7,17 @@ same time on separate pool connections, so the batch takes about as long as its 
 statement instead of their sum. Each statement then reads committed data in a snapshot of
 its own; the result cache keys on the data versions read before any of them, so an answer
 that mixes a batch committed in between is replaced as soon as that version is read.
+
+Connections: a request holds its own session's connection while its readers take more from
+the same pool. So that requests never all hold one and wait for another, readers take
+slots of a per-process budget without waiting (``MAX_READERS``, well under the pool's 20);
+a batch that gets fewer than two runs on its own session, one statement after another.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol, runtime_checkable
@@ -22,6 +28,30 @@ from core.metrics.query import Reader
 
 #: Statements of one batch running at once (each holds a pooled connection meanwhile).
 MAX_CONCURRENT = 4
+#: Reader connections of all batches of this process at once.
+MAX_READERS = 8
+
+
+class _Budget:
+    """Reader slots of the process, taken without waiting (a server may run several event
+    loops in threads, hence a lock rather than an asyncio primitive)."""
+
+    def __init__(self, size: int) -> None:
+        self.free = size
+        self._lock = threading.Lock()
+
+    def take(self, wanted: int) -> int:
+        with self._lock:
+            granted = min(wanted, self.free)
+            self.free -= granted
+            return granted
+
+    def give_back(self, n: int) -> None:
+        with self._lock:
+            self.free += n
+
+
+READERS = _Budget(MAX_READERS)
 
 
 @runtime_checkable
@@ -36,17 +66,20 @@ class ConcurrentReader(Protocol):
 
 async def fetch_all(session: Reader, statements: Sequence[Executable]) -> list[list[Row[Any]]]:
     """The rows of every statement, in order."""
-    if (
-        len(statements) < 2
-        or not isinstance(session, ConcurrentReader)
-        or not session.concurrent_reads
-    ):
-        return [list((await session.execute(s)).all()) for s in statements]
-    limit = asyncio.Semaphore(MAX_CONCURRENT)
-    parallel = session
+    parallel = session if isinstance(session, ConcurrentReader) else None
+    granted = 0
+    if parallel is not None and parallel.concurrent_reads and len(statements) > 1:
+        granted = READERS.take(min(MAX_CONCURRENT, len(statements)))
+    try:
+        if parallel is None or granted < 2:
+            return [list((await session.execute(s)).all()) for s in statements]
+        limit = asyncio.Semaphore(granted)
+        readers = parallel
 
-    async def one(statement: Executable) -> list[Row[Any]]:
-        async with limit, parallel.reader() as own:
-            return list((await own.execute(statement)).all())
+        async def one(statement: Executable) -> list[Row[Any]]:
+            async with limit, readers.reader() as own:
+                return list((await own.execute(statement)).all())
 
-    return list(await asyncio.gather(*(one(s) for s in statements)))
+        return list(await asyncio.gather(*(one(s) for s in statements)))
+    finally:
+        READERS.give_back(granted)

@@ -187,8 +187,25 @@ class Activity(SyncedMixin, Base):
 
 
 # Access paths of the metrics core (DESIGN.md: workspace + closed_at, workspace + created_at).
-Index("ix_deals_ws_closed", Deal.workspace_id, Deal.closed_at)
-Index("ix_deals_ws_created", Deal.workspace_id, Deal.remote_created_at)
+DEAL_CLOSED_INCLUDE = (
+    "deleted_at", "status", "amount", "currency", "connection_id", "owner_remote_id"
+)  # fmt: skip
+DEAL_CREATED_INCLUDE = ("deleted_at",)
+ACTIVITY_DONE_INCLUDE = ("deleted_at", "connection_id", "owner_remote_id")
+# On PostgreSQL the time indexes also carry what the metric statements of a period read
+# (core/migrations/versions/0008_covering_metric_indexes.py): index-only scans.
+Index(
+    "ix_deals_ws_closed",
+    Deal.workspace_id,
+    Deal.closed_at,
+    postgresql_include=list(DEAL_CLOSED_INCLUDE),
+)
+Index(
+    "ix_deals_ws_created",
+    Deal.workspace_id,
+    Deal.remote_created_at,
+    postgresql_include=list(DEAL_CREATED_INCLUDE),
+)
 Index(
     "ix_deals_ws_open",
     Deal.workspace_id,
@@ -201,7 +218,12 @@ Index("ix_leads_ws_created", Lead.workspace_id, Lead.remote_created_at)
 Index("ix_contacts_ws_created", Contact.workspace_id, Contact.remote_created_at)
 Index("ix_contacts_conn_account", Contact.connection_id, Contact.account_remote_id)
 Index("ix_accounts_ws", Account.workspace_id)
-Index("ix_activities_ws_done", Activity.workspace_id, Activity.done_at)
+Index(
+    "ix_activities_ws_done",
+    Activity.workspace_id,
+    Activity.done_at,
+    postgresql_include=list(ACTIVITY_DONE_INCLUDE),
+)
 Index("ix_activities_ws_created", Activity.workspace_id, Activity.remote_created_at)
 Index("ix_activities_conn_deal", Activity.connection_id, Activity.deal_remote_id)
 Index("ix_activities_conn_lead", Activity.connection_id, Activity.lead_remote_id)

@@ -99,7 +99,10 @@ async def test_an_existing_job_is_continued_at_its_locator() -> None:
     resume = {"job": "750old", "locator": "MTAw", "child:OpportunityHistories": "750old"}
     read = await open_read(org, ApiPaths(bulk_threshold=10), plan, resume=resume)
     assert read is not None and read.job_id == "750old"
-    assert read.first_request().params == {"maxRecords": settings.BULK_PAGE_ROWS, "locator": "MTAw"}
+    assert read.first_request().params == {
+        "maxRecords": settings.BULK_PAGE_ROWS_WITH_CHILDREN,  # rows carry their history
+        "locator": "MTAw",
+    }
     assert read.child_jobs == {"OpportunityHistories": "750old"}
     assert not [r for r in org.sent if r.method == "POST"]  # no new job, no count
     assert not [r for r in org.sent if r.path.endswith("/query")]

@@ -38,9 +38,8 @@ def _small_pages(monkeypatch: pytest.MonkeyPatch, instant_bulk_polls: None) -> N
     monkeypatch.setattr(settings, "BULK_PAGE_ROWS", 30)  # several CSV pages per job
 
 
-def _edit(sim: SalesforceSimulator) -> None:
-    """Amount edits (each writes an OpportunityHistory row) and deletions, 30 s ago."""
-    at = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=30)
+def _edit(sim: SalesforceSimulator, at: datetime) -> None:
+    """Amount edits (each writes an OpportunityHistory row) and deletions at ``at``."""
     edited = sim.data.edit_deals(5, at)
     sim.data.delete([d for d in sim.data.deals if d not in edited][:3], at)
     sim.data.delete(sim.data.contacts[:2], at)
@@ -79,8 +78,9 @@ async def test_bulk_first_load_writes_what_rest_writes_then_increments_the_same(
     assert len(bulk_sim.bulk.jobs) == jobs
     assert all(s.inserted == 0 and s.updated == 0 for s in again.stats.streams.values())
 
-    _edit(rest_sim)
-    _edit(bulk_sim)
+    at = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=30)
+    _edit(rest_sim, at)
+    _edit(bulk_sim, at)
     for connection in (rest, bulk):
         edited = await sync(connection.id)
         assert edited.status is SyncStatus.SUCCEEDED, edited.error

@@ -77,3 +77,19 @@ async def test_plain_sessions_and_single_statements_stay_on_the_session(
     assert readers.opened == 0
     assert not isinstance(session, ConcurrentReader)
     assert len(await fetch_all(session, _statements(3))) == 3
+
+
+async def test_without_free_reader_slots_the_batch_runs_on_its_session(
+    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    readers = Readers(session, sessionmaker)
+    held = fetch.READERS.take(fetch.MAX_READERS - 1)  # other batches hold all but one
+    try:
+        rows = await fetch_all(readers, _statements(4))
+    finally:
+        fetch.READERS.give_back(held)
+    assert [[r[0] for r in part] for part in rows][:2] == [[0], [10, 11]]
+    assert readers.opened == 0
+    assert fetch.READERS.free == fetch.MAX_READERS  # every slot given back
+    await fetch_all(readers, _statements(4))
+    assert readers.opened == 4 and fetch.READERS.free == fetch.MAX_READERS
