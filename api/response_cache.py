@@ -20,6 +20,7 @@ import json
 from collections.abc import AsyncIterator, Hashable
 from datetime import UTC, datetime
 
+import strawberry
 from graphql import (
     DocumentNode,
     ExecutionResult,
@@ -148,3 +149,15 @@ class CachedMetricsResponses(SchemaExtension):
             and answer.data is not None
         ):
             self.cache.put(key, answer)
+
+
+class AsyncAnswersSchema(strawberry.Schema):
+    """A schema whose synchronous executions (``execute_sync``: introspection, tooling) run
+    without kept answers: looking up data versions needs the database, which only the
+    asynchronous path may await."""
+
+    def get_extensions(self, sync: bool = False) -> list[SchemaExtension]:
+        found = super().get_extensions(sync)
+        if sync:
+            return [e for e in found if not isinstance(e, CachedMetricsResponses)]
+        return found

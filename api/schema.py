@@ -41,7 +41,7 @@ from api.queries.connections import ConnectionsQuery
 from api.queries.metrics import MetricsQuery, create_metrics_query
 from api.queries.records import RecordsQuery
 from api.queries.tenancy import TenancyQuery
-from api.response_cache import CachedMetricsResponses, ResponseCache
+from api.response_cache import AsyncAnswersSchema, CachedMetricsResponses, ResponseCache
 from core.metrics import KpiDefinition, build_registry
 from core.settings import Settings
 
@@ -92,7 +92,7 @@ def create_schema(
     documents = DocumentCache()
     # Whole answers of metrics-only queries (api.response_cache): built-in KPIs only.
     responses = ResponseCache(frozenset(build_registry().kpis))
-    return strawberry.Schema(
+    return AsyncAnswersSchema(
         query=merge_types("Query", query_types),
         mutation=merge_types("Mutation", MUTATION_TYPES),
         extensions=[

@@ -11,7 +11,8 @@ import pytest
 from graphql import parse
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from api.response_cache import ResponseCache, cacheable
+from api.response_cache import CachedMetricsResponses, ResponseCache, cacheable
+from api.schema import create_schema
 from core.imports.kind import bump_data_version
 from core.metrics import build_registry
 from core.models import Deal
@@ -105,3 +106,10 @@ def test_the_named_operation_decides() -> None:
     document = parse("query A { metrics { dealsWon { value } } } query B { viewer { role } }")
     assert cacheable(document, "A", KPIS) is True
     assert cacheable(document, "B", KPIS) is False
+
+
+def test_synchronous_execution_runs_without_kept_answers() -> None:
+    schema = create_schema()
+    assert any(isinstance(e, CachedMetricsResponses) for e in schema.get_extensions())
+    assert not any(isinstance(e, CachedMetricsResponses) for e in schema.get_extensions(sync=True))
+    assert schema.execute_sync("{ __typename }").data == {"__typename": "Query"}
