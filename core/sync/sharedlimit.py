@@ -2,17 +2,28 @@
 
 DESIGN.md wants one limiter per CRM account "shared by all streams and workers of that
 account". In one process :class:`~core.sync.ratelimit.RateLimiter` is that limiter; with
-several worker processes each would allow the whole allowance. On PostgreSQL every
-request start is therefore also recorded in the account's ``rate_budgets`` row: a
-sliding-window log of start times (database clock, so the processes' clocks do not
-matter), read and written under the row's lock, so two processes can never both take the
-last slot of a window. A request that finds the window full waits until its oldest start
-leaves it and tries again. SQLite runs one worker process: it needs none of this.
+several worker processes each would allow the whole allowance. On PostgreSQL the request
+starts are therefore also recorded in the account's ``rate_budgets`` row: a sliding-window
+log of start times (database clock, so the processes' clocks do not matter), read and
+written under the row's lock, so two processes can never both take the last slot of a
+window. A request that finds the window full waits until its oldest start leaves it and
+tries again. SQLite runs one worker process: it needs none of this.
+
+Leases: one statement per request cost a sync a database transaction per page, so a
+process takes several slots at once (a lease, :func:`lease_size`) and spends them within
+its life (:func:`lease_life`, counted from before the transaction began); what is left
+then is dropped. The log records a lease's slots at the *end* of its life: every request
+really starts at or before its recorded time and at most ``life`` earlier. A new lease is
+granted when the slots recorded after ``now - span`` leave room for it, ``span`` being the
+padded window; recorded windows are then at most ``span + life`` long, so any window of
+real start times as long as the CRM's holds at most its allowance (both bounds together).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -31,6 +42,28 @@ _SAVE = text(
     "UPDATE rate_budgets SET starts = CAST(:starts AS jsonb) "
     "WHERE account_key = :key AND budget = :budget"
 )
+#: At most this many slots per lease: a process that stops early wastes no more.
+MAX_LEASE = 50
+#: The longest life of a lease, in seconds.
+MAX_LIFE = 1.0
+
+
+def lease_size(requests: int) -> int:
+    """Slots taken per statement: a tenth of the allowance (several processes then still
+    share a window finely), at least 1 and at most :data:`MAX_LEASE`."""
+    return max(1, min(requests // 10, MAX_LEASE))
+
+
+def lease_life(per_seconds: float) -> float:
+    """Seconds a lease may be spent in: half the window, at most :data:`MAX_LIFE`."""
+    return min(MAX_LIFE, per_seconds / 2)
+
+
+@dataclass(slots=True)
+class _Lease:
+    left: int
+    #: ``time.monotonic()`` after which what is left is dropped.
+    until: float
 
 
 class SharedWindows:
@@ -39,34 +72,65 @@ class SharedWindows:
     def __init__(self, engine: AsyncEngine, account_key: str) -> None:
         self.engine = engine
         self.account_key = account_key
-        #: Database time of the last start this process was granted (diagnostics, tests).
+        #: Database time of the last lease this process was granted (diagnostics, tests).
         self.last_granted: float | None = None
+        #: Statements run on the shared rows (tests, statistics).
+        self.statements = 0
+        self._leases: dict[str, _Lease] = {}
+        self._lock = asyncio.Lock()
+
+    async def take(self, budget: str, requests: int, span: float, per_seconds: float) -> float:
+        """Count one request start in ``budget`` (at most ``requests`` per ``per_seconds``,
+        ``span`` being that window padded) and return 0, or the seconds to wait before
+        trying again. Spends the process's lease, taking a new one when it is used up."""
+        async with self._lock:
+            lease = self._leases.get(budget)
+            if lease is not None and lease.left > 0 and time.monotonic() < lease.until:
+                lease.left -= 1
+                return 0.0
+            life = lease_life(per_seconds)
+            began = time.monotonic()
+            granted, wait = await self.try_lease(budget, requests, span, lease_size(requests), life)
+            if granted:
+                self._leases[budget] = _Lease(granted - 1, began + life)
+            return wait
 
     async def try_start(self, budget: str, requests: int, span: float) -> float:
-        """Count one request start in ``budget`` (at most ``requests`` per ``span``
-        seconds) and return 0, or return the seconds to wait before trying again.
+        """One slot, no lease: 0, or the seconds to wait before trying again."""
+        return (await self.try_lease(budget, requests, span, 1, 0.0))[1]
+
+    async def try_lease(
+        self, budget: str, requests: int, span: float, size: int, life: float
+    ) -> tuple[int, float]:
+        """Take up to ``size`` slots to spend within ``life`` seconds: (slots granted, 0),
+        or (0, seconds to wait) when the window is full.
 
         The transaction is shielded: a caller cancelled half-way (a stream ending while
         its next page is prefetched) must not leave the row locked behind it.
         """
-        return await asyncio.shield(self._try_start(budget, requests, span))
+        return await asyncio.shield(self._try_lease(budget, requests, span, size, life))
 
-    async def _try_start(self, budget: str, requests: int, span: float) -> float:
+    async def _try_lease(
+        self, budget: str, requests: int, span: float, size: int, life: float
+    ) -> tuple[int, float]:
         key = {"key": self.account_key, "budget": budget}
         async with self.engine.begin() as conn:
+            self.statements += 1
             await conn.execute(_LOCK_TIMEOUT)
             row = (await conn.execute(_LOCK, key)).one_or_none()
             if row is None:
                 await conn.execute(_CREATE, key)
                 row = (await conn.execute(_LOCK, key)).one()
             now = float(row.now)
-            starts = [float(s) for s in row.starts if float(s) > now - span]
-            if len(starts) >= requests:
-                return max(starts[len(starts) - requests] + span - now, 0.001)
-            starts.append(now)
+            starts = sorted(float(s) for s in row.starts if float(s) > now - span)
+            room = requests - len(starts)
+            if room <= 0:
+                return 0, max(starts[len(starts) - requests] + span - now, 0.001)
+            granted = min(size, room)
+            starts.extend([now + life] * granted)
             await conn.execute(_SAVE, {**key, "starts": _json(starts)})
         self.last_granted = now
-        return 0.0
+        return granted, 0.0
 
 
 def _json(numbers: list[float]) -> str:

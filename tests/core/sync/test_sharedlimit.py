@@ -8,10 +8,12 @@ import sys
 import uuid
 from asyncio.subprocess import PIPE
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.sync.connector import DEFAULT_BUDGET, RateLimitPolicy
 from core.sync.ratelimit import RateLimiters
+from core.sync.sharedlimit import lease_life, lease_size
 
 
 async def test_two_workers_share_one_window_on_postgresql(engine: AsyncEngine) -> None:
@@ -46,7 +48,8 @@ async def test_a_full_shared_window_says_how_long_to_wait(engine: AsyncEngine) -
 
 async def test_two_processes_never_exceed_the_account_window(database_url: str) -> None:
     account = f"testcrm:{uuid.uuid4()}"
-    requests, seconds, starts = 4, 0.5, 6
+    # 20 per 0.5 s: leases of 2 slots, spent within 0.25 s
+    requests, seconds, starts = 20, 0.5, 30
     args = [database_url, account, str(starts), str(requests), str(seconds)]
     children = [
         await asyncio.create_subprocess_exec(
@@ -61,5 +64,35 @@ async def test_two_processes_never_exceed_the_account_window(database_url: str) 
         return
     granted = sorted(t for output in outputs for t in output)
     assert len(granted) == 2 * starts
-    # in database time, any ``requests`` + 1 consecutive starts span more than the window
+    # any ``requests`` + 1 consecutive real starts of both processes span more than the window
     assert all(b - a >= seconds for a, b in zip(granted, granted[requests:], strict=False))
+
+
+async def test_a_process_leases_slots_and_drops_what_it_did_not_spend(engine: AsyncEngine) -> None:
+    account = f"testcrm:{uuid.uuid4()}"
+    policy = RateLimitPolicy(100, 10.0)
+    limiter = RateLimiters().get(account, policy, engine)
+    if limiter.shared is None:
+        assert engine.dialect.name == "sqlite"
+        return
+    shared = limiter.shared
+    assert lease_size(100) == 10 and lease_life(10.0) == 1.0
+    for _ in range(25):
+        await limiter.acquire()
+    assert shared.statements == 3  # three leases of 10 slots for 25 starts
+    async with engine.connect() as conn:
+        starts = (
+            await conn.execute(
+                text("SELECT starts FROM rate_budgets WHERE account_key = :k"), {"k": account}
+            )
+        ).scalar_one()
+    # every slot is recorded at the end of its lease's life, after the database's now
+    assert len(starts) == 30 and shared.last_granted is not None
+    assert sorted(starts)[-10:] == [shared.last_granted + 1.0] * 10
+    # a lease whose life is over is dropped: the next start takes a new one
+    quick = RateLimiters().get(f"testcrm:{uuid.uuid4()}", RateLimitPolicy(100, 0.2), engine)
+    assert quick.shared is not None
+    await quick.acquire()
+    await asyncio.sleep(lease_life(0.2) + 0.05)
+    await quick.acquire()
+    assert quick.shared.statements == 2
