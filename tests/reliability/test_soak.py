@@ -129,7 +129,16 @@ async def soak(
     return tally, before, after
 
 
-def _check(tally: Tally, before: float, after: float) -> None:
+def _check(
+    tally: Tally, before: float, after: float, seconds: float, database: str, record: Any
+) -> None:
+    # What the run did, pass or fail: printed at the end of the run (tests/conftest.py).
+    record(
+        "summary",
+        f"soak on {database}: {seconds:.0f}s, {tally.queries:,} GraphQL queries, "
+        f"{tally.syncs:,} syncs, {len(tally.errors)} errors; RSS {before:.1f} MB after warm-up, "
+        f"{after:.1f} MB at the end ({100 * (after / before - 1):+.1f}%)",
+    )
     assert not tally.errors, tally.errors[:5]
     assert tally.syncs >= 1 and tally.queries >= CLIENTS
     assert after <= before * (1 + MAX_GROWTH), f"RSS grew from {before:.0f} to {after:.0f} MB"
@@ -142,9 +151,10 @@ async def test_api_under_load_while_syncing(
     serve_simulator: Any,
     make_connection: ConnectionFactory,
     sync: Syncer,
+    record_property: Any,
 ) -> None:
     args = (engine, sessionmaker, simulator, serve_simulator, make_connection, sync)
-    _check(*await soak(*args, SHORT_SECONDS))
+    _check(*await soak(*args, SHORT_SECONDS), SHORT_SECONDS, engine.dialect.name, record_property)
 
 
 @pytest.mark.slow
@@ -155,7 +165,8 @@ async def test_soak_ten_minutes(
     serve_simulator: Any,
     make_connection: ConnectionFactory,
     sync: Syncer,
+    record_property: Any,
 ) -> None:
     seconds = float(os.environ.get("CRMKPI_SOAK_SECONDS", "600"))
     args = (engine, sessionmaker, simulator, serve_simulator, make_connection, sync)
-    _check(*await soak(*args, seconds))
+    _check(*await soak(*args, seconds), seconds, engine.dialect.name, record_property)
