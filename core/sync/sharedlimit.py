@@ -13,10 +13,11 @@ Leases: one statement per request cost a sync a database transaction per page, s
 process takes several slots at once (a lease, :func:`lease_size`) and spends them within
 its life (:func:`lease_life`, counted from before the transaction began); what is left
 then is dropped. The log records a lease's slots at the *end* of its life: every request
-really starts at or before its recorded time and at most ``life`` earlier. A new lease is
-granted when the slots recorded after ``now - span`` leave room for it, ``span`` being the
-padded window; recorded windows are then at most ``span + life`` long, so any window of
-real start times as long as the CRM's holds at most its allowance (both bounds together).
+really starts at or before its recorded time. A new lease is granted when the slots
+recorded after ``now - span`` leave room for it (``span`` being the padded window). The
+process's next statement settles its previous lease: its slots are replaced by the times
+its requests really started (an upper bound in database time) and the unspent ones are
+given back, so leasing costs the account neither slots nor window time.
 """
 
 from __future__ import annotations
@@ -61,9 +62,27 @@ def lease_life(per_seconds: float) -> float:
 
 @dataclass(slots=True)
 class _Lease:
-    left: int
-    #: ``time.monotonic()`` after which what is left is dropped.
+    """Slots granted at database time ``granted_at``, recorded at ``recorded``."""
+
+    granted: int
+    granted_at: float
+    recorded: float
+    #: ``time.monotonic()`` before the transaction that granted it, and the end of its life.
+    began: float
     until: float
+    #: ``time.monotonic()`` of each start spent from it.
+    spent: list[float]
+
+    def settlement(self) -> tuple[float, int, list[float]]:
+        """(recorded time, slots recorded, database times the spent starts are at or before):
+        a start at local time ``t`` happened ``t - began`` after a moment no later than
+        ``granted_at``."""
+        real = [min(self.recorded, self.granted_at + (t - self.began)) for t in self.spent]
+        return self.recorded, self.granted, real
+
+
+#: (recorded time, slots recorded, what really started) of the previous lease.
+_Settlement = tuple[float, int, list[float]]
 
 
 class SharedWindows:
@@ -85,14 +104,23 @@ class SharedWindows:
         trying again. Spends the process's lease, taking a new one when it is used up."""
         async with self._lock:
             lease = self._leases.get(budget)
-            if lease is not None and lease.left > 0 and time.monotonic() < lease.until:
-                lease.left -= 1
+            now = time.monotonic()
+            if lease is not None and len(lease.spent) < lease.granted and now < lease.until:
+                lease.spent.append(now)
                 return 0.0
             life = lease_life(per_seconds)
-            began = time.monotonic()
-            granted, wait = await self.try_lease(budget, requests, span, lease_size(requests), life)
+            settle = lease.settlement() if lease is not None else None
+            granted, wait = await self.try_lease(
+                budget, requests, span, lease_size(requests), life, settle
+            )
+            self._leases.pop(budget, None)  # settled
             if granted:
-                self._leases[budget] = _Lease(granted - 1, began + life)
+                assert self.last_granted is not None
+                # This start is made after the grant: spent now, not when it was asked for.
+                spent = [time.monotonic()]
+                self._leases[budget] = _Lease(
+                    granted, self.last_granted, self.last_granted + life, now, now + life, spent
+                )
             return wait
 
     async def try_start(self, budget: str, requests: int, span: float) -> float:
@@ -100,18 +128,31 @@ class SharedWindows:
         return (await self.try_lease(budget, requests, span, 1, 0.0))[1]
 
     async def try_lease(
-        self, budget: str, requests: int, span: float, size: int, life: float
+        self,
+        budget: str,
+        requests: int,
+        span: float,
+        size: int,
+        life: float,
+        settle: _Settlement | None = None,
     ) -> tuple[int, float]:
-        """Take up to ``size`` slots to spend within ``life`` seconds: (slots granted, 0),
-        or (0, seconds to wait) when the window is full.
+        """Settle the previous lease (if given), then take up to ``size`` slots to spend
+        within ``life`` seconds: (slots granted, 0), or (0, seconds to wait) when the
+        window is full.
 
         The transaction is shielded: a caller cancelled half-way (a stream ending while
         its next page is prefetched) must not leave the row locked behind it.
         """
-        return await asyncio.shield(self._try_lease(budget, requests, span, size, life))
+        return await asyncio.shield(self._try_lease(budget, requests, span, size, life, settle))
 
     async def _try_lease(
-        self, budget: str, requests: int, span: float, size: int, life: float
+        self,
+        budget: str,
+        requests: int,
+        span: float,
+        size: int,
+        life: float,
+        settle: _Settlement | None,
     ) -> tuple[int, float]:
         key = {"key": self.account_key, "budget": budget}
         async with self.engine.begin() as conn:
@@ -122,15 +163,31 @@ class SharedWindows:
                 await conn.execute(_CREATE, key)
                 row = (await conn.execute(_LOCK, key)).one()
             now = float(row.now)
-            starts = sorted(float(s) for s in row.starts if float(s) > now - span)
+            starts = [float(s) for s in row.starts]
+            if settle is not None:
+                starts = _settled(starts, *settle)
+            starts = sorted(s for s in starts if s > now - span)
             room = requests - len(starts)
-            if room <= 0:
-                return 0, max(starts[len(starts) - requests] + span - now, 0.001)
-            granted = min(size, room)
+            granted = max(0, min(size, room))
             starts.extend([now + life] * granted)
-            await conn.execute(_SAVE, {**key, "starts": _json(starts)})
+            if granted or settle is not None:
+                await conn.execute(_SAVE, {**key, "starts": _json(starts)})
+            if not granted:
+                return 0, max(starts[len(starts) - requests] + span - now, 0.001)
         self.last_granted = now
         return granted, 0.0
+
+
+def _settled(starts: list[float], recorded: float, count: int, real: list[float]) -> list[float]:
+    """``starts`` with ``count`` slots recorded at ``recorded`` replaced by ``real``. Slots
+    are bare times: whichever process's slot at that time is removed, the log is the same."""
+    kept = []
+    for start in starts:
+        if count and start == recorded:
+            count -= 1
+            continue
+        kept.append(start)
+    return kept + real
 
 
 def _json(numbers: list[float]) -> str:

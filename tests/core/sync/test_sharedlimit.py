@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.sync.connector import DEFAULT_BUDGET, RateLimitPolicy
 from core.sync.ratelimit import RateLimiters
-from core.sync.sharedlimit import lease_life, lease_size
+from core.sync.sharedlimit import _settled, lease_life, lease_size
 
 
 async def test_two_workers_share_one_window_on_postgresql(engine: AsyncEngine) -> None:
@@ -68,10 +68,17 @@ async def test_two_processes_never_exceed_the_account_window(database_url: str) 
     assert all(b - a >= seconds for a, b in zip(granted, granted[requests:], strict=False))
 
 
-async def test_a_process_leases_slots_and_drops_what_it_did_not_spend(engine: AsyncEngine) -> None:
+async def _log(engine: AsyncEngine, account: str) -> list[float]:
+    async with engine.connect() as conn:
+        query = text("SELECT starts FROM rate_budgets WHERE account_key = :k")
+        return sorted((await conn.execute(query, {"k": account})).scalar_one())
+
+
+async def test_a_process_leases_slots_and_settles_them_with_its_real_starts(
+    engine: AsyncEngine,
+) -> None:
     account = f"testcrm:{uuid.uuid4()}"
-    policy = RateLimitPolicy(100, 10.0)
-    limiter = RateLimiters().get(account, policy, engine)
+    limiter = RateLimiters().get(account, RateLimitPolicy(100, 10.0), engine)
     if limiter.shared is None:
         assert engine.dialect.name == "sqlite"
         return
@@ -80,19 +87,30 @@ async def test_a_process_leases_slots_and_drops_what_it_did_not_spend(engine: As
     for _ in range(25):
         await limiter.acquire()
     assert shared.statements == 3  # three leases of 10 slots for 25 starts
-    async with engine.connect() as conn:
-        starts = (
-            await conn.execute(
-                text("SELECT starts FROM rate_budgets WHERE account_key = :k"), {"k": account}
-            )
-        ).scalar_one()
-    # every slot is recorded at the end of its lease's life, after the database's now
-    assert len(starts) == 30 and shared.last_granted is not None
-    assert sorted(starts)[-10:] == [shared.last_granted + 1.0] * 10
-    # a lease whose life is over is dropped: the next start takes a new one
-    quick = RateLimiters().get(f"testcrm:{uuid.uuid4()}", RateLimitPolicy(100, 0.2), engine)
-    assert quick.shared is not None
-    await quick.acquire()
+    assert shared.last_granted is not None
+    starts = await _log(engine, account)
+    # The current lease's slots are recorded at the end of its life; the two before were
+    # settled by the next lease: replaced by the times their starts really happened.
+    assert len(starts) == 30
+    assert starts[-10:] == [shared.last_granted + 1.0] * 10
+    assert starts[19] < shared.last_granted + 0.5
+
+
+async def test_unspent_slots_of_an_expired_lease_are_given_back(engine: AsyncEngine) -> None:
+    account = f"testcrm:{uuid.uuid4()}"
+    limiter = RateLimiters().get(account, RateLimitPolicy(100, 0.2), engine)
+    if limiter.shared is None:
+        assert engine.dialect.name == "sqlite"
+        return
+    await limiter.acquire()
     await asyncio.sleep(lease_life(0.2) + 0.05)
-    await quick.acquire()
-    assert quick.shared.statements == 2
+    await limiter.acquire()  # the first lease's life is over: a new one
+    assert limiter.shared.statements == 2
+    # 10 slots of the new lease, and of the first lease only the one start really made
+    assert len(await _log(engine, account)) == 11
+
+
+def test_settling_replaces_a_lease_by_its_real_starts() -> None:
+    log = [1.0, 5.0, 5.0, 5.0, 3.0]
+    assert sorted(_settled(log, 5.0, 2, [4.2])) == [1.0, 3.0, 4.2, 5.0]
+    assert sorted(_settled(log, 9.0, 2, [])) == sorted(log)  # nothing of it left: unchanged
