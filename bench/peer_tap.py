@@ -6,7 +6,16 @@ assigning ``tap_hubspot.BASE_URL`` before ``main()`` (it is a module constant, n
 setting). Of its streams, ``contacts`` reads the same CRM v3 endpoint as ours
 (``/crm/v3/objects/contacts`` with associations); its other streams use the legacy v1/v2
 endpoints (``/deals/v1/deal/paged``, ``/companies/v2/companies/paged``, ...) that our
-simulator does not serve, so both sides are compared on that one stream. The tap also
+simulator does not serve, so both sides are compared on that one stream. Comparing deals
+and companies too would need the simulator to serve, in their legacy shapes (properties as
+``{"value", "timestamp", "source", ...}`` objects, ``hasMore``/``offset`` paging): for
+deals ``/properties/v1/deals/properties`` and ``/crm/v3/properties/deals`` (schema),
+``/deals/v1/deal/paged`` (with ``includeAssociations``, ``includeAllProperties``) and, for
+the selected ``hs_v2_date_entered/exited`` fields, ``/crm/v3/objects/deals/batch/read``;
+for companies ``/companies/v2/properties``, ``/companies/v2/companies/paged``, then one
+``/companies/v2/companies/{id}`` per company and
+``/crm/v3/associations/company/contact/batch/read`` (read from tap-hubspot 4.5.0's
+``ENDPOINTS``, ``load_schema``, ``sync_deals`` and ``sync_companies``). The tap also
 reads ``/crm/v3/properties/contacts`` to build its schema: a small bench-only ASGI wrapper
 answers it (with the properties our simulator serves) in front of the simulator.
 

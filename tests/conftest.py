@@ -106,3 +106,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         f"database backends: {counts['sqlite']} tests on SQLite, "
         f"{counts['postgresql']} tests on PostgreSQL"
     )
+    # Figures a test records as its "summary" property (the soak's), also from xdist workers.
+    for outcome in ("passed", "failed"):
+        for report in terminalreporter.stats.get(outcome, []):
+            for name, value in getattr(report, "user_properties", ()):
+                if name == "summary":
+                    terminalreporter.write_line(str(value))

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -234,8 +233,11 @@ class SyncHttp:
             raise _Retryable(status, _path(request) + " (truncated JSON)", None) from None
 
 
-#: 20 digits in a row may be an integer orjson cannot hold (2**64 has 20 digits).
-_LONG_DIGITS = re.compile(rb"\d{20}")
+#: 20 digits in a row may be an integer orjson cannot hold (2**64 has 20 digits). Found by
+#: turning every digit into "0" and searching for 20 of them: the regex ``\d{20}`` did the
+#: same three times slower than decoding the page itself (12 ms for 1,000 deals).
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_DIGITS = b"0" * 20
 
 
 def loads(content: bytes) -> Any:
@@ -247,7 +249,7 @@ def loads(content: bytes) -> Any:
     with such text are decoded as before, so a record with bad text is still quarantined
     alone (never its page) and a huge integer keeps every digit.
     """
-    if _LONG_DIGITS.search(content):
+    if _LONG_DIGITS in content.translate(_DIGITS_AS_ZERO):
         return json.loads(content)
     try:
         return orjson.loads(content)

@@ -131,7 +131,11 @@ class RateLimiter:
         assert self.shared is not None
         for name in names:
             window = self.windows[name]
-            while (wait := await self.shared.try_start(name, window.requests, window.span)) > 0:
+            while (
+                wait := await self.shared.take(
+                    name, window.requests, window.span, window.per_seconds
+                )
+            ) > 0:
                 self.waited += wait
                 await self.sleep(wait)
 

@@ -6,8 +6,8 @@ PostgreSQL text), and strings longer than their column (PostgreSQL ``varchar(n)`
 would store them, so both backends apply the column's length). Written as is, one such
 record fails its whole batch and stream. The check runs on every mapped record, so it stays
 cheap: ASCII strings without NUL (nearly all of them) cost one ``isascii`` and one ``in``;
-nested values (``remote_data``, ``custom``) are encoded once by the C JSON encoder and the
-text searched, and walked item by item only when that finds something suspect (this was a
+nested values (``remote_data``, ``custom``) are encoded once by orjson and the bytes
+searched, and walked item by item only when that finds something suspect (this was a
 third of a HubSpot sync's CPU when every item was checked in Python).
 
 Even so, a field-by-field check of every record cost more than mapping it (a fifth of a
@@ -19,12 +19,13 @@ with :func:`unstorable_text`, which names the record and the reason.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from operator import attrgetter
 from typing import Any
+
+import orjson
 
 from core.models import SYNCED_MODELS
 
@@ -65,25 +66,19 @@ def _getter(cls: type[Any]) -> Any:
     return getter
 
 
-#: Keeps surrogates and non-ASCII as they are; escapes NUL as ``\u0000`` (JSON must).
-_encode = json.JSONEncoder(ensure_ascii=False).encode
-
-
 def _nested_problem(value: dict[Any, Any] | list[Any] | tuple[Any, ...]) -> str | None:
-    """A dict or list's problem; one C-encoded pass clears the usual clean value."""
+    """A dict or list's problem; one C-encoded pass clears the usual clean value.
+
+    orjson refuses lone surrogates (not UTF-8) and escapes NUL as ``\\u0000``; what it
+    refuses for any reason (also Decimals, non-string keys) is walked item by item.
+    """
     try:
-        text = _encode(value)
-    except (TypeError, ValueError):  # not plain JSON (dates, decimals, odd keys): walk it
+        data = orjson.dumps(value)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
         return _walk(value)
-    if "\\u0000" not in text:
-        if text.isascii():
-            return None
-        try:
-            text.encode("utf-8")
-            return None
-        except UnicodeEncodeError:
-            pass
-    # Something suspect (or a literal backslash-u0000 in some text): find it exactly.
+    if b"\\u0000" not in data:
+        return None
+    # A NUL, or a literal backslash-u0000 in some text: find out exactly.
     return _walk(value)
 
 

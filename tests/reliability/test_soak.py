@@ -121,17 +121,29 @@ async def soak(crm: SyncBench, simulator: Simulator, seconds: float) -> tuple[Ta
     return tally, before, after
 
 
-def _check(tally: Tally, before: float, after: float) -> None:
+def _check(
+    tally: Tally, before: float, after: float, seconds: float, database: str, record: Any
+) -> None:
+    # What the run did, pass or fail: printed at the end of the run (tests/conftest.py).
+    record(
+        "summary",
+        f"soak on {database}: {seconds:.0f}s, {tally.queries:,} GraphQL queries, "
+        f"{tally.syncs:,} syncs, {len(tally.errors)} errors; RSS {before:.1f} MB after warm-up, "
+        f"{after:.1f} MB at the end ({100 * (after / before - 1):+.1f}%)",
+    )
     assert not tally.errors, tally.errors[:5]
     assert tally.syncs >= 1 and tally.queries >= CLIENTS
     assert after <= before * (1 + MAX_GROWTH), f"RSS grew from {before:.0f} to {after:.0f} MB"
 
 
-async def test_api_under_load_while_syncing(crm: SyncBench, simulator: Simulator) -> None:
-    _check(*await soak(crm, simulator, SHORT_SECONDS))
+async def test_api_under_load_while_syncing(
+    crm: SyncBench, simulator: Simulator, record_property: Any
+) -> None:
+    result = await soak(crm, simulator, SHORT_SECONDS)
+    _check(*result, SHORT_SECONDS, crm.engine.dialect.name, record_property)
 
 
 @pytest.mark.slow
-async def test_soak_ten_minutes(crm: SyncBench, simulator: Simulator) -> None:
+async def test_soak_ten_minutes(crm: SyncBench, simulator: Simulator, record_property: Any) -> None:
     seconds = float(os.environ.get("CRMKPI_SOAK_SECONDS", "600"))
-    _check(*await soak(crm, simulator, seconds))
+    _check(*await soak(crm, simulator, seconds), seconds, crm.engine.dialect.name, record_property)

@@ -1,11 +1,13 @@
 """A worker process of test_sharedlimit: takes N starts of one account's shared window and
-prints the database times it was granted, as JSON."""
+prints, as JSON, when each request could really start (epoch seconds: the processes run on
+one machine, so their clocks agree), or nulls when nothing is shared (SQLite)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import sys
+import time
 
 from core.db import create_engine
 from core.sync.connector import RateLimitPolicy
@@ -18,7 +20,7 @@ async def main(url: str, account: str, starts: int, requests: int, seconds: floa
     granted: list[float | None] = []
     for _ in range(starts):
         await limiter.acquire()
-        granted.append(limiter.shared.last_granted if limiter.shared else None)
+        granted.append(time.time() if limiter.shared else None)
     await engine.dispose()
     print(json.dumps(granted))
 

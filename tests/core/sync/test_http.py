@@ -165,4 +165,7 @@ def test_bodies_orjson_refuses_decode_as_the_standard_library_does() -> None:
     # A lone surrogate reaches the record (and the text check quarantines it, alone).
     assert loads(b'{"name": "bad \\ud800"}') == {"name": "bad \ud800"}
     assert loads(b'{"big": 1234567890123456789012}')["big"] == 1234567890123456789012
+    assert loads(b"[-98765432109876543210]") == [-98765432109876543210]
+    assert loads(b"[9999999999999999999]") == [9999999999999999999]  # 19 digits: orjson
+    assert loads(b"[0.12345678901234567890]") == [0.12345678901234567890]
     assert str(loads(b'{"x": NaN}')["x"]) == "nan"

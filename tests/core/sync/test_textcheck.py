@@ -45,6 +45,12 @@ def test_nested_values_are_checked_whatever_their_items() -> None:
     keys = DealRecord(remote_id="d1", remote_data={"k\ud800": 1, "n": [None, 2.5]})
     assert unstorable_text(keys) == "field remote_data is not valid Unicode (lone surrogate)"
     assert unstorable_text(DealRecord(remote_id="d1", remote_data={"é": ["ü", {"x": 1}]})) is None
+    # What orjson refuses to encode (integer keys, integers past 64 bits) is walked too.
+    odd = {1: "x", "big": 2**70, "when": date(2024, 1, 1)}
+    assert unstorable_text(DealRecord(remote_id="d1", custom=odd)) is None
+    assert unstorable_text(DealRecord(remote_id="d1", custom={**odd, "n": "a\x00"})) == (
+        "field custom contains a NUL character"
+    )
 
 
 _AT = datetime(2024, 1, 1, tzinfo=UTC)
