@@ -15,7 +15,7 @@ from core.models import SYNCED_MODELS
 from core.models.enums import SyncStatus
 from tests.connectors.hubspot.conftest import make_simulator
 from tests.core.sync.snapshots import snapshot
-from tests.support.syncing import ConnectionFactory, Syncer
+from tests.support.syncing import ConnectionFactory, SyncBench, Syncer
 
 pytestmark = pytest.mark.usefixtures("fast_limits")
 
@@ -38,46 +38,40 @@ async def _rows(engine: AsyncEngine, connection_id: str) -> dict[str, dict[str, 
     return found
 
 
-async def test_full_sync_fills_every_table_as_the_business_says(
-    engine: AsyncEngine,
-    simulator,
-    serve_simulator,
-    make_connection: ConnectionFactory,
-    sync: Syncer,
-) -> None:
+async def test_full_sync_fills_every_table_as_the_business_says(crm: SyncBench, simulator) -> None:
     data = simulator.data
-    connection = await make_connection(serve_simulator(), mappings=MAPPINGS)
-    result = await sync(connection.id)
+    connection = await crm.connect(mappings=MAPPINGS)
+    result = await crm.sync(connection.id)
     assert result.status is SyncStatus.SUCCEEDED, result.error
 
-    users = (await _rows(engine, connection.id))["user"]
+    users = (await _rows(crm.engine, connection.id))["user"]
     assert set(users) == {str(u.id) for u in data.users}
-    assert set((await _rows(engine, connection.id))["team"]) == {str(t.id) for t in data.teams}
-    assert len((await _rows(engine, connection.id))["pipeline"]) == len(data.pipelines)
-    stages = (await _rows(engine, connection.id))["stage"]
+    assert set((await _rows(crm.engine, connection.id))["team"]) == {str(t.id) for t in data.teams}
+    assert len((await _rows(crm.engine, connection.id))["pipeline"]) == len(data.pipelines)
+    stages = (await _rows(crm.engine, connection.id))["stage"]
     default = next(p for p in data.pipelines if p.order == 0)
     assert [stages[sid]["kind"] for sid in DEFAULT_STAGE_IDS] == [s.kind for s in default.stages]
     assert Counter(s["kind"] for s in stages.values() if s["is_closed"]) == Counter(
         s.kind for s in data.stages if s.is_closed
     )
-    accounts = (await _rows(engine, connection.id))["account"]
+    accounts = (await _rows(crm.engine, connection.id))["account"]
     assert len(accounts) == len(data.accounts)
     account = accounts[str(data.accounts[0].id)]
     assert (account["country"], account["region"]) == (
         data.accounts[0].country,
         data.accounts[0].region,
     )
-    contacts = (await _rows(engine, connection.id))["contact"]
+    contacts = (await _rows(crm.engine, connection.id))["contact"]
     assert len(contacts) == len(data.contacts)
     for sim_contact in data.contacts:
         row = contacts[str(sim_contact.id)]
         assert row["mql_at"] == sim_contact.lifecycle.get("marketingqualifiedlead")
         assert row["is_lead"] is True
-    leads = (await _rows(engine, connection.id))["lead"]
+    leads = (await _rows(crm.engine, connection.id))["lead"]
     assert {rid for rid, row in leads.items() if row["converted_deal_remote_id"]} == {
         str(lead.id) for lead in data.leads if lead.converted_deal_id
     }
-    deals = (await _rows(engine, connection.id))["deal"]
+    deals = (await _rows(crm.engine, connection.id))["deal"]
     assert len(deals) == len(data.deals)
     for sim_deal in data.deals:
         row = deals[str(sim_deal.id)]
@@ -88,23 +82,21 @@ async def test_full_sync_fills_every_table_as_the_business_says(
         assert row["account_remote_id"] == str(sim_deal.account_id)
         if sim_deal.status != "OPEN":
             assert stages[row["stage_remote_id"]]["kind"] == sim_deal.status
-    history = (await _rows(engine, connection.id))["deal_stage_history"]
+    history = (await _rows(crm.engine, connection.id))["deal_stage_history"]
     assert len(history) == sum(len(d.history) for d in data.deals)
-    activities = (await _rows(engine, connection.id))["activity"]
+    activities = (await _rows(crm.engine, connection.id))["activity"]
     assert Counter(a["type"] for a in activities.values()) == Counter(
         a.type for a in data.activities
     )
-    fx = set((await snapshot(engine))["fx"])
+    fx = set((await snapshot(crm.engine))["fx"])
     assert {(r.currency, r.day, r.usd) for r in data.fx_rates} <= fx
 
 
-async def test_second_sync_is_a_no_op(
-    engine: AsyncEngine, serve_simulator, make_connection: ConnectionFactory, sync: Syncer
-) -> None:
-    connection = await make_connection(serve_simulator(), mappings=MAPPINGS)
-    await sync(connection.id)
-    before = await snapshot(engine)
-    again = await sync(connection.id)
+async def test_second_sync_is_a_no_op(crm: SyncBench) -> None:
+    connection = await crm.connect(mappings=MAPPINGS)
+    await crm.sync(connection.id)
+    before = await snapshot(crm.engine)
+    again = await crm.sync(connection.id)
     assert again.status is SyncStatus.SUCCEEDED, again.error
     changed = {
         name: s.inserted + s.updated + s.deleted
@@ -112,18 +104,12 @@ async def test_second_sync_is_a_no_op(
         if s.inserted + s.updated + s.deleted
     }
     assert changed == {}
-    assert await snapshot(engine) == before
+    assert await snapshot(crm.engine) == before
 
 
-async def test_edits_and_deletions_are_picked_up_incrementally(
-    engine: AsyncEngine,
-    simulator,
-    serve_simulator,
-    make_connection: ConnectionFactory,
-    sync: Syncer,
-) -> None:
-    connection = await make_connection(serve_simulator(), mappings=MAPPINGS)
-    await sync(connection.id)
+async def test_edits_and_deletions_are_picked_up_incrementally(crm: SyncBench, simulator) -> None:
+    connection = await crm.connect(mappings=MAPPINGS)
+    await crm.sync(connection.id)
     data = simulator.data
     at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
     edited = data.edit_deals(7, at)
@@ -133,9 +119,9 @@ async def test_edits_and_deletions_are_picked_up_incrementally(
     data.delete(gone_contacts, at)
     simulator.refresh()
 
-    result = await sync(connection.id)
+    result = await crm.sync(connection.id)
     assert result.status is SyncStatus.SUCCEEDED, result.error
-    deals = (await _rows(engine, connection.id))["deal"]
+    deals = (await _rows(crm.engine, connection.id))["deal"]
     for deal in edited:
         assert deals[str(deal.id)]["amount"] == deal.amount
         assert deals[str(deal.id)]["account_remote_id"] == str(deal.account_id)
@@ -143,7 +129,7 @@ async def test_edits_and_deletions_are_picked_up_incrementally(
     assert {rid for rid, row in deals.items() if row["deleted_at"]} == {
         str(d.id) for d in gone_deals
     }
-    contacts = (await _rows(engine, connection.id))["contact"]
+    contacts = (await _rows(crm.engine, connection.id))["contact"]
     assert {rid for rid, row in contacts.items() if row["deleted_at"]} == {
         str(c.id) for c in gone_contacts
     }

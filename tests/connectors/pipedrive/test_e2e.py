@@ -6,6 +6,7 @@ dropped connections), Pipedrive's own burst limit, and OAuth refresh.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -31,8 +32,8 @@ from core.sync.ratelimit import RateLimiters
 from core.sync.runs import RunStats, StreamStats
 from tests.support.server import serve
 from tests.support.syncing import ConnectionFactory as Make
+from tests.support.syncing import SyncBench, connection_factory
 from tests.support.syncing import Syncer as Sync
-from tests.support.syncing import connection_factory
 
 #: Tables the Pipedrive connector fills (users/teams/.../activities, currencies).
 TABLES = (
@@ -69,6 +70,16 @@ def simulator(dataset: Dataset) -> PipedriveSimulator:
 @pytest.fixture
 def pm() -> pluggy.PluginManager:
     return create_plugin_manager(load_entrypoints=False, plugins=[pipedrive_plugin])
+
+
+@pytest.fixture
+def serve_simulator(simulator: PipedriveSimulator, servers: ExitStack) -> Callable[..., str]:
+    """Serve the test's simulator (with optional faults) on a real socket; its base URL."""
+
+    def start(faults: str | None = None) -> str:
+        return servers.enter_context(serve(simulator.asgi(faults)))
+
+    return start
 
 
 @pytest.fixture
@@ -120,18 +131,13 @@ def _live(dataset: Dataset) -> dict[str, int]:
 
 
 async def test_full_sync_fills_every_table(
-    engine: AsyncEngine,
-    dataset: Dataset,
-    simulator: PipedriveSimulator,
-    servers: ExitStack,
-    make_connection: Make,
-    sync: Sync,
+    crm: SyncBench, dataset: Dataset, simulator: PipedriveSimulator
 ) -> None:
-    connection = await make_connection(servers.enter_context(serve(simulator.asgi())))
-    result = await sync(connection.id)
+    connection = await crm.connect()
+    result = await crm.sync(connection.id)
     assert result.status is SyncStatus.SUCCEEDED, (result.error, result.stats.to_json())
 
-    synced = await data(engine, connection.id)
+    synced = await data(crm.engine, connection.id)
     assert {t: len(synced[t]) for t in TABLES} == _live(dataset)
     assert sum(s.quarantined for s in result.stats.streams.values()) == 0
     deals = synced["deal"]
@@ -163,28 +169,22 @@ async def test_full_sync_fills_every_table(
     assert [code for code, c in synced["currency"].items() if c["is_custom"]] == [CUSTOM_CURRENCY]
 
 
-async def test_repeat_sync_changes_nothing(
-    engine: AsyncEngine,
-    simulator: PipedriveSimulator,
-    servers: ExitStack,
-    make_connection: Make,
-    sync: Sync,
-) -> None:
-    connection = await make_connection(servers.enter_context(serve(simulator.asgi())))
-    await sync(connection.id)
-    before = await data(engine, connection.id)
-    again = await sync(connection.id)
+async def test_repeat_sync_changes_nothing(crm: SyncBench, simulator: PipedriveSimulator) -> None:
+    connection = await crm.connect()
+    await crm.sync(connection.id)
+    before = await data(crm.engine, connection.id)
+    again = await crm.sync(connection.id)
     assert again.status is SyncStatus.SUCCEEDED
     assert sum(s.inserted + s.updated + s.deleted for s in again.stats.streams.values()) == 0, {
         k: (v.inserted, v.updated, v.deleted)
         for k, v in again.stats.streams.items()
         if v.inserted + v.updated + v.deleted
     }
-    assert await data(engine, connection.id) == before
-    full = await sync(connection.id, full=True)
+    assert await data(crm.engine, connection.id) == before
+    full = await crm.sync(connection.id, full=True)
     assert full.status is SyncStatus.SUCCEEDED
     assert sum(s.inserted + s.updated + s.deleted for s in full.stats.streams.values()) == 0
-    assert await data(engine, connection.id) == before
+    assert await data(crm.engine, connection.id) == before
 
 
 def _latest_change(dataset: Dataset) -> datetime:
@@ -194,15 +194,10 @@ def _latest_change(dataset: Dataset) -> datetime:
 
 
 async def test_incremental_sync_brings_edits_and_deletions(
-    engine: AsyncEngine,
-    dataset: Dataset,
-    simulator: PipedriveSimulator,
-    servers: ExitStack,
-    make_connection: Make,
-    sync: Sync,
+    crm: SyncBench, dataset: Dataset, simulator: PipedriveSimulator
 ) -> None:
-    connection = await make_connection(servers.enter_context(serve(simulator.asgi())))
-    await sync(connection.id)
+    connection = await crm.connect()
+    await crm.sync(connection.id)
     at = _latest_change(dataset) + timedelta(hours=1)
     edited = dataset.edit_deals(6, at)
     gone = [d for d in dataset.deals if d not in edited][:3]
@@ -213,18 +208,18 @@ async def test_incremental_sync_brings_edits_and_deletions(
     dataset.delete(calls + notes, at)
     simulator.refresh()
 
-    result = await sync(connection.id)
+    result = await crm.sync(connection.id)
     assert result.status is SyncStatus.SUCCEEDED, result.error
     assert result.stats.streams["deals"].fetched < len(dataset.deals) // 2  # not a full read
-    deals = await rows(engine, "deal", connection.id)
+    deals = await rows(crm.engine, "deal", connection.id)
     assert all(deals[str(d.id)]["amount"] == d.amount for d in edited)
     assert all(deals[str(d.id)]["deleted_at"] is not None for d in gone)
     assert sum(1 for d in deals.values() if d["deleted_at"] is not None) == len(gone)
-    contacts = await rows(engine, "contact", connection.id)
+    contacts = await rows(crm.engine, "contact", connection.id)
     assert {rid for rid, c in contacts.items() if c["deleted_at"]} == {
         str(c.id) for c in dataset.contacts[:2]
     }
-    activities = await rows(engine, "activity", connection.id)
+    activities = await rows(crm.engine, "activity", connection.id)
     deleted = {rid for rid, a in activities.items() if a["deleted_at"]}
     assert deleted == {str(a.id) for a in calls} | {f"note:{a.id}" for a in notes}
 
@@ -317,15 +312,10 @@ def _move(dataset: Dataset, count: int, at: datetime) -> list[tuple[int, int]]:
 
 
 async def test_incremental_stage_history_reads_only_the_flows_of_moved_deals(
-    engine: AsyncEngine,
-    dataset: Dataset,
-    simulator: PipedriveSimulator,
-    servers: ExitStack,
-    make_connection: Make,
-    sync: Sync,
+    crm: SyncBench, dataset: Dataset, simulator: PipedriveSimulator
 ) -> None:
-    connection = await make_connection(servers.enter_context(serve(simulator.asgi())))
-    assert (await sync(connection.id)).status is SyncStatus.SUCCEEDED
+    connection = await crm.connect()
+    assert (await crm.sync(connection.id)).status is SyncStatus.SUCCEEDED
     assert simulator.flow_reads == len(simulator.flows)  # a full read: every moved deal
     at = _latest_change(dataset) + timedelta(hours=1)
     moves = _move(dataset, 2, at)
@@ -333,10 +323,10 @@ async def test_incremental_stage_history_reads_only_the_flows_of_moved_deals(
     simulator.refresh()
     simulator.flow_reads = 0
 
-    result = await sync(connection.id)
+    result = await crm.sync(connection.id)
     assert result.status is SyncStatus.SUCCEEDED, result.error
     assert simulator.flow_reads == len(moves)
-    history = await rows(engine, "deal_stage_history", connection.id)
+    history = await rows(crm.engine, "deal_stage_history", connection.id)
     assert len(history) == _live(dataset)["deal_stage_history"]
     for deal_id, stage_id in moves:
         stays = sorted(
@@ -346,7 +336,7 @@ async def test_incremental_stage_history_reads_only_the_flows_of_moved_deals(
         assert stays[-1]["stage_remote_id"] == str(stage_id) and stays[-1]["exited_at"] is None
         assert stays[-2]["exited_at"] == at.replace(microsecond=0)
     simulator.flow_reads = 0
-    assert (await sync(connection.id)).status is SyncStatus.SUCCEEDED
+    assert (await crm.sync(connection.id)).status is SyncStatus.SUCCEEDED
     assert simulator.flow_reads <= len(moves)  # only what the look-back window re-reads
 
 
