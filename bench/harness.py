@@ -91,6 +91,7 @@ def write_results(
     *,
     quick: bool = False,
     took: dict[str, float] | None = None,
+    partial: bool = True,
 ) -> None:
     info = machine()
     info["sizes"] = "--quick (small sizes: not the issue's)" if quick else "full"
@@ -123,7 +124,9 @@ def write_results(
         lines += [f"- `{name}`: {error}" for name, error in errors.items()]
     RESULTS_MD.write_text("\n".join(lines) + "\n")
     keyed = {m.key: m.value for ms in sections.values() for m in ms if m.key}
-    previous = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.exists() else {}
+    # A partial run keeps the other modules' keys; a full run writes only its own, so a key
+    # a module no longer measures does not linger.
+    previous = json.loads(RESULTS_JSON.read_text()) if partial and RESULTS_JSON.exists() else {}
     merged = {**previous, "machine": info, **keyed}
     RESULTS_JSON.write_text(json.dumps(merged, indent=2, default=str) + "\n")
 

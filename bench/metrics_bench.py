@@ -146,7 +146,7 @@ async def run_hand_written(engine: AsyncEngine, ws: str) -> tuple[float, dict[st
 
 
 @contextmanager
-def _cache(enabled: bool) -> Iterator[None]:
+def result_caches(enabled: bool) -> Iterator[None]:
     """The metrics result cache and the kept answers (api.response_cache) as they are, or
     both bypassed (every run computes every number and executes the whole query)."""
     if enabled:
@@ -177,7 +177,7 @@ async def run_graphql(
                 plugins=create_plugin_manager(load_entrypoints=False),
                 viewer=viewer,
             )
-            with _cache(cached):
+            with result_caches(cached):
                 started = time.perf_counter()
                 result = await schema.execute(
                     QUERY, variable_values={"ws": ws}, context_value=context

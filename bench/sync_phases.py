@@ -98,10 +98,18 @@ def phase_of_file(filename: str) -> str | None:
     return "other"
 
 
+#: (file, function) whose own time is JSON decoding: orjson is C code without frames of its
+#: own, so its time lands in the Python function that called it.
+_JSON_CALLERS = (("core/sync/http.py", "loads"),)
+
+
 def phase_of_stack(frame: FrameType | None) -> str:
     """The phase of a sampled stack: that of its innermost frame in a known file."""
     while frame is not None:
-        phase = phase_of_file(frame.f_code.co_filename)
+        code = frame.f_code
+        if any(code.co_filename.endswith(f) and code.co_name == n for f, n in _JSON_CALLERS):
+            return "json"
+        phase = phase_of_file(code.co_filename)
         if phase not in (None, "other"):
             return phase or "other"
         frame = frame.f_back
