@@ -18,7 +18,7 @@ from core.sync.notify import check_webhook_url, clear_sync_webhook, set_sync_web
 from core.sync.scheduler import EmbeddedScheduler
 from tests.support.receiver import Receiver
 from tests.support.server import serve
-from tests.support.syncing import ConnectionFactory, Syncer
+from tests.support.syncing import ConnectionFactory, SyncBench
 
 
 async def _register(
@@ -31,19 +31,14 @@ async def _register(
 
 
 async def test_a_finished_sync_is_posted_signed_and_retried(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    vault: Vault,
-    servers: ExitStack,
-    serve_simulator: Callable[[str | None], str],
-    make_connection: ConnectionFactory,
-    sync: Syncer,
+    crm: SyncBench, vault: Vault, servers: ExitStack
 ) -> None:
     receiver = Receiver(fail_first=1)
     hook_url = servers.enter_context(serve(receiver))
-    connection = await make_connection(serve_simulator(None))
-    secret = await _register(sessionmaker, vault, connection.workspace_id, hook_url + "/hook")
+    connection = await crm.connect()
+    secret = await _register(crm.sessionmaker, vault, connection.workspace_id, hook_url + "/hook")
 
-    result = await sync(connection.id, full=True)
+    result = await crm.sync(connection.id, full=True)
 
     assert receiver.attempts == 2  # the 503 was retried
     [delivery] = receiver.deliveries
@@ -59,41 +54,30 @@ async def test_a_finished_sync_is_posted_signed_and_retried(
     assert payload["started_at"] <= payload["finished_at"]
 
 
-async def test_an_unreachable_receiver_never_fails_the_sync(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    vault: Vault,
-    serve_simulator: Callable[[str | None], str],
-    make_connection: ConnectionFactory,
-    sync: Syncer,
-) -> None:
+async def test_an_unreachable_receiver_never_fails_the_sync(crm: SyncBench, vault: Vault) -> None:
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{probe.getsockname()[1]}/hook"
-    connection = await make_connection(serve_simulator(None))
-    await _register(sessionmaker, vault, connection.workspace_id, closed)
+    connection = await crm.connect()
+    await _register(crm.sessionmaker, vault, connection.workspace_id, closed)
 
-    result = await sync(connection.id, full=True)
+    result = await crm.sync(connection.id, full=True)
 
     assert result.status.value == "SUCCEEDED" and result.records > 0
 
 
 async def test_a_removed_webhook_is_not_called(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    vault: Vault,
-    servers: ExitStack,
-    serve_simulator: Callable[[str | None], str],
-    make_connection: ConnectionFactory,
-    sync: Syncer,
+    crm: SyncBench, vault: Vault, servers: ExitStack
 ) -> None:
     receiver = Receiver()
     hook_url = servers.enter_context(serve(receiver))
-    connection = await make_connection(serve_simulator(None))
-    await _register(sessionmaker, vault, connection.workspace_id, hook_url)
-    async with sessionmaker() as session:
+    connection = await crm.connect()
+    await _register(crm.sessionmaker, vault, connection.workspace_id, hook_url)
+    async with crm.sessionmaker() as session:
         assert await clear_sync_webhook(session, connection.workspace_id)
         await session.commit()
 
-    await sync(connection.id, full=True)
+    await crm.sync(connection.id, full=True)
 
     assert receiver.attempts == 0
 
