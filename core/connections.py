@@ -34,7 +34,7 @@ from core.models.enums import SyncMode
 from core.sync.capabilities import Capabilities, CapabilityUnavailable
 from core.sync.connections import check_credentials, resolve_options
 from core.sync.connector import Connector, StreamContext
-from core.sync.discovery import DiscoveryFailed, discover
+from core.sync.discovery import DiscoveryFailed, discover, store_capabilities
 from core.sync.errors import SyncError
 from core.sync.http import RetryPolicy, SyncHttp, create_http_client
 from core.sync.ratelimit import RateLimiter
@@ -187,10 +187,10 @@ async def record_check(session: AsyncSession, connection: Connection, check: Acc
     """Store what a check discovered on ``connection`` (nothing when it found nothing)."""
     if check.capabilities is None:
         return
-    checked_at = check.capabilities.checked_at or utcnow()
-    connection.capabilities = check.capabilities.to_json()
-    connection.capabilities_checked_at = checked_at
-    await session.flush()
+    await store_capabilities(
+        session, connection.id, check.capabilities, check.capabilities.checked_at or utcnow()
+    )
+    await session.refresh(connection)
 
 
 async def delete_workspace(session: AsyncSession, workspace_id: str) -> int:

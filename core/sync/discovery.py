@@ -14,10 +14,10 @@ from datetime import datetime
 
 import httpx
 import structlog
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.models import Connection
+from core.models import Connection, Workspace
 from core.sync.capabilities import (
     Capabilities,
     Capability,
@@ -108,11 +108,18 @@ async def store_capabilities(
     capabilities: Capabilities,
     checked_at: datetime | None,
 ) -> None:
-    """Store on the connection (``checked_at`` None: only the capabilities change)."""
+    """Store on the connection (``checked_at`` None: only the capabilities change), and
+    bump its workspace's data version: KPI answers gated by capabilities are recomputed."""
     values: dict[str, object] = {"capabilities": capabilities.to_json()}
     if checked_at is not None:
         values["capabilities_checked_at"] = checked_at
     await session.execute(update(Connection).where(Connection.id == connection_id).values(values))
+    workspace = select(Connection.workspace_id).where(Connection.id == connection_id)
+    await session.execute(
+        update(Workspace)
+        .where(Workspace.id == workspace.scalar_subquery())
+        .values(data_version=Workspace.data_version + 1)
+    )
 
 
 def stored_capabilities(connection: Connection) -> Capabilities:
