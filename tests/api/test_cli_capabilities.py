@@ -97,6 +97,15 @@ def test_add_discovers_check_explains_and_sync_exits_0_with_a_skipped_stream(
     assert result["skipped"] == {"forecasts": "Forecasts: not enabled on this plan (HTTP 403)"}
 
 
+def test_connectors_list_shows_the_option_fields(env: dict[str, str], tmp_path: Path) -> None:
+    listed = crmkpi("connectors", "list", "--json", env=env, cwd=tmp_path)
+    testcrm = next(c for c in json.loads(listed.stdout) if c["name"] == "testcrm")
+    assert testcrm["options"] == [
+        {"name": "region", "description": "Data centre of the account", "default": "eu"}
+    ]
+    assert "forecasts" in testcrm["streams"]
+
+
 def test_an_unknown_option_is_refused(
     env: dict[str, str], tmp_path: Path, simulator_url: str
 ) -> None:
@@ -117,9 +126,10 @@ def test_a_partial_sync_exits_2_and_names_the_failed_stream(
     synced = crmkpi("sync", connection, env=env, cwd=tmp_path)
     assert synced.returncode == 2, synced.stderr
     assert "PARTIAL" in synced.stdout
-    assert "partial: stream activities failed: testcrm: HTTP 400 on /v1/activities" in (
-        synced.stderr.replace("\n", " ")
-    )
+    assert (
+        "partial: stream activities failed: testcrm: HTTP 400 on /v1/activities: "
+        "activities are being migrated"
+    ) in " ".join(synced.stderr.split())
     as_json = crmkpi("sync", connection, "--json", env=env, cwd=tmp_path)
     assert as_json.returncode == 2
     result = json.loads(as_json.stdout)

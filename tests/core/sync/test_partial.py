@@ -80,6 +80,8 @@ async def test_the_embedded_scheduler_retries_a_partial_run_then_gives_up(
     assert [r.status for r in runs] == ["PARTIAL"] * 3  # the run and its two retries
     partial = [e for e in logs if e["event"] == "scheduler.sync_partial"]
     assert len(partial) == 3 and {e["log_level"] for e in partial} == {"warning"}
-    assert partial[0]["streams"] == {"activities": "FAILED: testcrm: HTTP 400 on /v1/activities"}
+    assert partial[0]["streams"] == {
+        "activities": "FAILED: testcrm: HTTP 400 on /v1/activities: activities are being migrated"
+    }
     retries = [e["attempt"] for e in logs if e["event"] == "scheduler.partial_retry"]
     assert retries == [1, 2]
