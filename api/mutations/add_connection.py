@@ -86,7 +86,10 @@ class AddConnectionInput:
     )
 
 
-@strawberry.type(description="The connection was added; sync it with triggerSync.")
+@strawberry.type(
+    description="The connection was added; sync it with triggerSync. Its capabilities are "
+    "discovered by verifyCredentials (with its id) or its first full sync."
+)
 class AddConnectionSuccess:
     connection: CrmConnection
 
