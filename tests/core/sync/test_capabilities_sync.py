@@ -101,3 +101,22 @@ async def test_the_dependants_of_a_skipped_stream_still_run(
     assert result.stats.streams["deals"].status is StreamStatus.DONE
     assert result.stats.streams["deals"].fetched == simulator.data.counts["deals"]
     assert simulator.calls["/v1/pipelines"] == 0
+
+
+async def test_a_broken_discovery_keeps_what_is_stored_and_the_sync_runs(
+    crm: SyncBench, simulator: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    simulator.forecasts = False
+    connection = await crm.connect()
+    await crm.sync(connection.id, full=True)
+    before, checked_at = await _capabilities(crm, connection.id)
+
+    async def broken(self: object, http: object, ctx: object) -> list[object]:
+        raise KeyError("results")
+
+    monkeypatch.setattr(testcrm_connector.TestCrmConnector, "discover", broken)
+    result = await crm.sync(connection.id, full=True)
+    assert result.status is SyncStatus.SUCCEEDED, result.error
+    after, checked_again = await _capabilities(crm, connection.id)
+    assert after.to_json() == before.to_json() and checked_again == checked_at
+    assert result.stats.streams["forecasts"].status is StreamStatus.SKIPPED
