@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from connectors.hubspot import settings
-from connectors.hubspot._render import Rendered
+from connectors.hubspot.simulator.render import Rendered
 
 MAX_GROUPS = 5
 MAX_FILTERS_PER_GROUP = 10

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connectors.hubspot import settings
-from connectors.hubspot._render import Rendered
-from connectors.hubspot._simerrors import error_body
+from connectors.hubspot.simulator.errors import error_body
+from connectors.hubspot.simulator.render import Rendered
 
 #: Ids a batch read takes (objects; v4 association reads take 1,000).
 BATCH_READ_LIMIT = 100

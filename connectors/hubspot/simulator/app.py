@@ -32,9 +32,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from connectors.hubspot import _render, _simbatch, _simedits, settings
-from connectors.hubspot._simerrors import HubSpotErrorBodies, error_body, rate_limit_body
-from connectors.hubspot._simsearch import SearchError, SearchIndex, run_search
+from connectors.hubspot import settings
+from connectors.hubspot.simulator import batch as _simbatch
+from connectors.hubspot.simulator import edits as _simedits
+from connectors.hubspot.simulator import render as _render
+from connectors.hubspot.simulator.errors import HubSpotErrorBodies, error_body, rate_limit_body
+from connectors.hubspot.simulator.search import SearchError, SearchIndex, run_search
 from core.simulation.dataset import Dataset, generate
 
 ACCESS_TOKEN = "sim-hubspot-private-app-token"  # noqa: S105 (the simulator's public token)
@@ -394,7 +397,3 @@ def main() -> None:  # pragma: no cover - a manual entry point
     args = parser.parse_args()
     print(f"base URL: http://127.0.0.1:{args.port}  access_token={ACCESS_TOKEN}")
     uvicorn.run(create_app(seed=args.seed, deals=args.deals), port=args.port, log_level="warning")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
