@@ -210,7 +210,9 @@ class ObjectStream(Stream):
         merge and lists the others in ``hs_merged_object_ids``: they must not count twice)."""
         # HubSpot leaves ``associations`` out of an object that has none: the same record
         # reads the same whether it came from a list or from search + association reads.
-        out = [{**raw, "associations": raw.get("associations") or {}} for raw in records]
+        out: list[Mapping[str, Any]] = [
+            {**raw, "associations": raw.get("associations") or {}} for raw in records
+        ]
         for raw in out:
             merged = (raw.get("properties") or {}).get(settings.MERGED_PROPERTY)
             if merged:
