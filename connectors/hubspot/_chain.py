@@ -104,7 +104,10 @@ def history_requests(object_type: str, ids: Sequence[str]) -> list[Request]:
 
 
 def for_search_page(
-    obj: settings.ObjectType, results: Iterable[Mapping[str, Any]], with_history: bool
+    obj: settings.ObjectType,
+    results: Iterable[Mapping[str, Any]],
+    with_history: bool,
+    associations: Sequence[str],
 ) -> Chain | None:
     """Associations (and stage history) of a page of search results, or None if none needed."""
     pending = {str(r["id"]): {**r, "associations": {}} for r in results}
@@ -112,8 +115,7 @@ def for_search_page(
         return None
     ids = list(pending)
     queue: deque[Request] = deque(
-        association_request(obj.name, to_type, [{"id": i} for i in ids])
-        for to_type in obj.associations
+        association_request(obj.name, to_type, [{"id": i} for i in ids]) for to_type in associations
     )
     if with_history:
         queue.extend(history_requests(obj.name, ids))

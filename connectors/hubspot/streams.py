@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from connectors.hubspot import _chain, _search, mapping, settings
+from connectors.hubspot._state import state_of
 from connectors.hubspot._values import parse_datetime
 from core.sync.connector import Cursor, HttpClient, Request, Stream, StreamContext
 from core.sync.errors import RequestFailed
@@ -41,8 +42,21 @@ from core.sync.records import (
 )
 
 _AFTER = CursorPaginator(("paging", "next", "after"), "after")
-#: ctx.shared key of the deal stages (stage id -> mapping.StageInfo).
-STAGES_KEY = "hubspot.stages"
+#: Statuses of HubSpot's answers meaning "this portal or app cannot read leads": 404 (no
+#: Leads object), 403 (scope missing), 400 (unknown object type).
+_NO_LEADS = (400, 403, 404)
+
+
+async def leads_available(http: HttpClient) -> bool:
+    """Whether the portal has a Leads object this app may read (one cheap read)."""
+    probe = Request("GET", f"{settings.OBJECTS_PATH}/leads", params={"limit": 1})
+    try:
+        await http.send(probe)
+    except RequestFailed as exc:
+        if exc.status not in _NO_LEADS:
+            raise
+        return False
+    return True
 
 
 def extra_properties(ctx: StreamContext) -> list[str]:
@@ -96,6 +110,21 @@ class PipelinesStream(Stream):
         return mapping.map_pipeline(raw)
 
 
+async def company_currency(http: HttpClient) -> str | None:
+    """The portal's currency (``id`` in the multicurrency spec; ``currencyCode`` read too),
+    or None when the app may not read the currency settings."""
+    try:
+        answer = await http.send(Request("GET", settings.COMPANY_CURRENCY_PATH))
+    except RequestFailed as exc:
+        if exc.status not in (403, 404):
+            raise
+        return None
+    if not isinstance(answer, Mapping):
+        return None
+    code = answer.get("currencyCode") or answer.get("id")
+    return str(code).upper() if code else None
+
+
 class ExchangeRatesStream(Stream):
     """The portal's exchange rates to its company currency (multicurrency settings)."""
 
@@ -133,9 +162,22 @@ class ObjectStream(Stream):
         self._handed: Request | None = None
         #: Ids merged away into records read by this run, to be deleted with the archived.
         self._merged: set[str] = set()
+        #: The associated types this run reads (set by prepare).
+        self._associations: tuple[str, ...] = self.object_type.associations
 
     def properties(self, ctx: StreamContext) -> list[str]:
         return [*self.object_type.properties, *extra_properties(ctx)]
+
+    def associations(self, ctx: StreamContext) -> tuple[str, ...]:
+        """The associated types to read: never leads on a portal without them."""
+        leads = state_of(ctx).leads
+        return tuple(t for t in self.object_type.associations if t != "leads" or leads)
+
+    async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
+        state = state_of(ctx)
+        if "leads" in self.object_type.associations and state.leads is None:
+            state.leads = await leads_available(http)
+        self._associations = self.associations(ctx)
 
     def with_history(self) -> bool:
         """True when reads ask for ``propertiesWithHistory`` (deal stage visits)."""
@@ -157,8 +199,8 @@ class ObjectStream(Stream):
             params["archived"] = "true"
         else:
             params["properties"] = ",".join(self.properties(ctx))
-            if self.object_type.associations:
-                params["associations"] = ",".join(self.object_type.associations)
+            if self._associations:
+                params["associations"] = ",".join(self._associations)
             if self.with_history():
                 params["propertiesWithHistory"] = _chain.HISTORY_PROPERTY
                 params["limit"] = settings.HISTORY_PAGE_SIZE
@@ -196,7 +238,9 @@ class ObjectStream(Stream):
         if not isinstance(page, Mapping) or not results:
             chain = None
         elif "total" in page:  # a search page
-            chain = _chain.for_search_page(self.object_type, results, self.with_history())
+            chain = _chain.for_search_page(
+                self.object_type, results, self.with_history(), self._associations
+            )
         else:
             chain = _chain.for_list_page(self.object_type, results)
         if chain is None:
@@ -285,13 +329,11 @@ class LeadsStream(ObjectStream):
         self.available = True
 
     async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
-        probe = Request("GET", f"{settings.OBJECTS_PATH}/leads", params={"limit": 1})
-        try:
-            await http.send(probe)
-        except RequestFailed as exc:
-            if exc.status not in (400, 403, 404):
-                raise
-            self.available = False
+        state = state_of(ctx)
+        if state.leads is None:
+            state.leads = await leads_available(http)
+        self.available = state.leads
+        await super().prepare(http, ctx)
 
     def first_request(self, ctx: StreamContext) -> Request:
         # None (no read) is what the engine expects when there is nothing to read.
@@ -316,15 +358,19 @@ class DealsStream(ObjectStream):
     depends_on = ("pipelines",)
 
     async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
-        if STAGES_KEY not in ctx.shared:
+        state = state_of(ctx)
+        if state.stages is None:
             page = await http.send(PipelinesStream().first_request(ctx))
-            ctx.shared[STAGES_KEY] = mapping.stage_infos(_results(page))
+            state.stages = mapping.stage_infos(_results(page))
+        if state.company_currency is None:
+            state.company_currency = await company_currency(http)
+        await super().prepare(http, ctx)
 
     def with_history(self) -> bool:
         return True
 
     def properties(self, ctx: StreamContext) -> list[str]:
-        stages = sorted(ctx.shared.get(STAGES_KEY) or {})
+        stages = sorted(state_of(ctx).stages or {})
         per_stage = [
             f"{prefix}{stage}"
             for stage in stages
@@ -333,8 +379,10 @@ class DealsStream(ObjectStream):
         return [*super().properties(ctx), *per_stage]
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        stages = ctx.shared.get(STAGES_KEY) or {}
-        return mapping.map_deal(raw, stages, extra_properties(ctx))
+        state = state_of(ctx)
+        return mapping.map_deal(
+            raw, state.stages or {}, extra_properties(ctx), company_currency=state.company_currency
+        )
 
 
 class EngagementStream(ObjectStream):

@@ -11,6 +11,7 @@ import pytest
 import respx
 
 from connectors.hubspot import streams
+from connectors.hubspot._state import HubSpotState
 from core.models.enums import SyncMode
 from core.sync.connector import Cursor, StreamContext
 from core.sync.errors import RequestFailed
@@ -34,7 +35,13 @@ async def http():
         yield PlainHttp(client)
 
 
+def known_portal() -> dict:
+    """A run that already knows the portal (has leads, bills in USD): no probes."""
+    return {"hubspot.state": HubSpotState(leads=True, company_currency="USD")}
+
+
 def full_ctx(**kwargs) -> StreamContext:
+    kwargs.setdefault("shared", known_portal())
     return StreamContext(connection_id="c1", mode=SyncMode.FULL, **kwargs)
 
 
@@ -159,6 +166,7 @@ async def test_deals_incremental_search_then_associations(http, prefetch: bool) 
     now = datetime(2024, 7, 2, tzinfo=UTC)
     cursor = Cursor(datetime(2024, 7, 1, 7, 0, tzinfo=UTC), "18000000")
     ctx = StreamContext(
+        shared=known_portal(),
         connection_id="c1",
         mode=SyncMode.INCREMENTAL,
         start_cursor=cursor,
@@ -221,6 +229,7 @@ async def test_incremental_search_without_changes_ends_after_one_request(http) -
         return_value=httpx.Response(200, json={"results": []})
     )
     ctx = StreamContext(
+        shared=known_portal(),
         connection_id="c1",
         mode=SyncMode.INCREMENTAL,
         start_cursor=Cursor(datetime(2024, 7, 1, tzinfo=UTC)),
@@ -365,7 +374,7 @@ class RefusingHttp:
 async def test_leads_stream_reads_nothing_on_portals_without_the_leads_object() -> None:
     stream = streams.LeadsStream()
     http = RefusingHttp(403)
-    await stream.prepare(http, full_ctx())
+    await stream.prepare(http, full_ctx(shared={}))
     assert len(http.sent) == 1 and http.sent[0].path == "/crm/v3/objects/leads"
     assert stream.first_request(full_ctx()) is None
     assert stream.deletions_request(full_ctx()) is None
@@ -373,4 +382,4 @@ async def test_leads_stream_reads_nothing_on_portals_without_the_leads_object() 
 
 async def test_leads_stream_fails_on_other_errors() -> None:
     with pytest.raises(RequestFailed):
-        await streams.LeadsStream().prepare(RefusingHttp(500), full_ctx())
+        await streams.LeadsStream().prepare(RefusingHttp(500), full_ctx(shared={}))
