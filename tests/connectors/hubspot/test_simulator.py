@@ -22,6 +22,7 @@ from connectors.hubspot.simulator.account import ARCHIVED_ID_BASE
 from core.models.enums import SyncMode
 from core.simulation.dataset import generate
 from core.sync.connector import StreamContext
+from core.sync.mappings import FieldMappings
 from core.sync.records import (
     AccountRecord,
     ActivityRecord,
@@ -222,7 +223,7 @@ async def test_every_stream_reads_back_the_seeded_business(sim, data) -> None:
     ctx = StreamContext(
         connection_id="c1",
         mode=SyncMode.FULL,
-        mappings={"deal_attributes": {"cost": "deal_cost"}},
+        mappings=FieldMappings.from_dict({"deal_attributes": {"cost": "deal_cost"}}),
     )
     records = []
     for stream in streams.all_streams():
