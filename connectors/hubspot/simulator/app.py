@@ -38,7 +38,7 @@ from connectors.hubspot.simulator import batch as _simbatch
 from connectors.hubspot.simulator import edits as _simedits
 from connectors.hubspot.simulator import properties as _properties
 from connectors.hubspot.simulator import render as _render
-from connectors.hubspot.simulator.errors import HubSpotErrorBodies, error_body, rate_limit_body
+from connectors.hubspot.simulator.errors import error_body, rate_limit_body, renderer
 from connectors.hubspot.simulator.responses import (
     _METHODS,
     _flag,
@@ -412,7 +412,7 @@ def create_app(
             "search_rate": settings.SEARCH_REQUESTS_PER_SECOND,
         }
     sim = simulator or create_simulator(seed=seed, deals=deals, account=account, **limits)
-    return HubSpotErrorBodies(FaultMiddleware(sim.app, faults), sim.exhausted)
+    return FaultMiddleware(sim.app, faults, error=renderer(sim.exhausted))
 
 
 def main() -> None:  # pragma: no cover - a manual entry point

