@@ -101,10 +101,12 @@ class HubSpotSimulator:
         self.rates: list[bytes] = []
         self.edits: list[_simedits.Edit] = []
         self.refresh()
-        self.app = Starlette(routes=self._routes())
-        # HubSpot answers a path with a trailing slash like any unknown path, not with 307.
-        self.app.router.redirect_slashes = False
-        self.app.state.simulator = self
+        router = Starlette(routes=self._routes())
+        # No 307 to the slash-less path: HubSpot serves ``/crm/v3/owners/`` (the official
+        # client's spelling) as ``/crm/v3/owners``; anything else unknown is a JSON 404.
+        router.router.redirect_slashes = False
+        router.state.simulator = self
+        self.app: Any = _without_trailing_slash(router)
 
     def associate(self, from_type: str, from_id: int, to_type: str, to_ids: list[int]) -> None:
         """Associate one more object with ``to_ids`` (unlabeled; kept across refreshes)."""
@@ -288,10 +290,9 @@ class HubSpotSimulator:
             return store
         params = request.query_params
         wanted = _properties.requested(params.getlist("properties") or None)
-        types = _properties.requested(params.getlist("associations") or None) or ()
-        refused = self._unknown_type(*types)
-        if refused is not None:
-            return refused
+        # associated types the portal does not have are ignored, as documented
+        asked = _properties.requested(params.getlist("associations") or None) or ()
+        types = tuple(t for t in asked if t in self.stores)
         archived = _flag(params.get("archived"))
         records, ids = (
             (store.archived, store.archived_ids) if archived else (store.live, store.live_ids)
@@ -382,6 +383,16 @@ class HubSpotSimulator:
         except (ValueError, KeyError, TypeError) as exc:
             return JSONResponse(error_body(str(exc), "VALIDATION_ERROR"), status_code=400)
         return JSONResponse(body, status_code=status)
+
+
+def _without_trailing_slash(app: Any) -> Any:
+    async def strip(scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and len(path) > 1 and path.endswith("/"):
+            scope = {**scope, "path": path.rstrip("/"), "raw_path": path.rstrip("/").encode()}
+        await app(scope, receive, send)
+
+    return strip
 
 
 def create_simulator(

@@ -100,7 +100,7 @@ def check(
     """Every way one exchange breaks HubSpot's contract."""
     found: list[str] = []
     query = parse_qs(query_string, keep_blank_values=True)
-    route = _route(method, path)
+    route = _route(method, path.rstrip("/") or "/")
     if route is not None and route[0] is not None and request_body:
         sent = json.loads(request_body)
         found += problems(route[0], sent)
