@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from connectors.hubspot import _values as v
 from connectors.hubspot import settings
+from connectors.hubspot import values as v
 from connectors.hubspot._common import common, custom_values, first_id, object_parts, source_label
 from core.sync.connector import MappingError
 from core.sync.records import DealRecord, DealStageHistoryRecord, Record, stage_history_id

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 from connectors.hubspot import _capabilities, _follow, _search, mapping, settings
 from connectors.hubspot._state import state_of
-from connectors.hubspot._values import parse_datetime
+from connectors.hubspot.values import parse_datetime
 from core.sync import (
     CapabilityStatus,
     CapabilityUnavailable,
