@@ -22,12 +22,20 @@ with which is not documented object by object, so every one of these is read as 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
 from connectors.hubspot import settings
-from core.sync import Capability, CapabilityStatus, CapabilityUnavailable, HttpClient, Request
+from core.sync import (
+    Capability,
+    CapabilityStatus,
+    CapabilityUnavailable,
+    HttpClient,
+    Request,
+    RequestFailed,
+)
 
 LEADS = "leads_object"
 MULTI_CURRENCY = "multi_currency"
@@ -129,3 +137,33 @@ async def discover(http: HttpClient) -> list[Capability]:
             "the portal has one currency (no exchange rates)",
         )
     return [leads, currency, properties]
+
+
+async def leads_available(http: HttpClient) -> bool:
+    """Whether the portal has a Leads object this app may read (one cheap read)."""
+    probe = Request(
+        "GET",
+        f"{settings.OBJECTS_PATH}/leads",
+        params={"limit": 1},
+        capability=LEADS,
+    )
+    try:
+        await http.send(probe)
+    except CapabilityUnavailable:  # classified by HubSpotConnector.unavailable_reason
+        return False
+    return True
+
+
+async def company_currency(http: HttpClient) -> str | None:
+    """The portal's currency (``id`` in the multicurrency spec; ``currencyCode`` read too),
+    or None when the app may not read the currency settings."""
+    try:
+        answer = await http.send(Request("GET", settings.COMPANY_CURRENCY_PATH))
+    except RequestFailed as exc:
+        if exc.status not in (403, 404):
+            raise
+        return None
+    if not isinstance(answer, Mapping):
+        return None
+    code = answer.get("currencyCode") or answer.get("id")
+    return str(code).upper() if code else None

@@ -25,7 +25,6 @@ from connectors.hubspot._state import state_of
 from connectors.hubspot.values import parse_datetime
 from core.sync import (
     CapabilityStatus,
-    CapabilityUnavailable,
     Cursor,
     HttpClient,
     Page,
@@ -34,7 +33,6 @@ from core.sync import (
     StreamContext,
 )
 from core.sync.declarative import prefetched
-from core.sync.errors import RequestFailed
 from core.sync.pagination import CursorPaginator
 from core.sync.records import (
     AccountRecord,
@@ -52,21 +50,6 @@ from core.sync.records import (
 )
 
 _AFTER = CursorPaginator(("paging", "next", "after"), "after")
-
-
-async def leads_available(http: HttpClient) -> bool:
-    """Whether the portal has a Leads object this app may read (one cheap read)."""
-    probe = Request(
-        "GET",
-        f"{settings.OBJECTS_PATH}/leads",
-        params={"limit": 1},
-        capability=_capabilities.LEADS,
-    )
-    try:
-        await http.send(probe)
-    except CapabilityUnavailable:  # classified by HubSpotConnector.unavailable_reason
-        return False
-    return True
 
 
 def extra_properties(ctx: StreamContext) -> list[str]:
@@ -120,21 +103,6 @@ class PipelinesStream(Stream):
         return mapping.map_pipeline(raw)
 
 
-async def company_currency(http: HttpClient) -> str | None:
-    """The portal's currency (``id`` in the multicurrency spec; ``currencyCode`` read too),
-    or None when the app may not read the currency settings."""
-    try:
-        answer = await http.send(Request("GET", settings.COMPANY_CURRENCY_PATH))
-    except RequestFailed as exc:
-        if exc.status not in (403, 404):
-            raise
-        return None
-    if not isinstance(answer, Mapping):
-        return None
-    code = answer.get("currencyCode") or answer.get("id")
-    return str(code).upper() if code else None
-
-
 class ExchangeRatesStream(Stream):
     """The portal's exchange rates to its company currency (multicurrency settings);
     SKIPPED on single-currency portals (nothing to convert)."""
@@ -185,7 +153,7 @@ class ObjectStream(Stream):
             if known is not None and known.status is not CapabilityStatus.UNKNOWN:
                 state.leads = known.available
             elif "leads" in self.object_type.associations:
-                state.leads = await leads_available(http)
+                state.leads = await _capabilities.leads_available(http)
 
     def with_history(self) -> bool:
         """True when reads ask for ``propertiesWithHistory`` (deal stage visits)."""
@@ -333,7 +301,7 @@ class DealsStream(ObjectStream):
             page = await http.send(PipelinesStream().first_request(ctx))
             state.stages = mapping.stage_infos(_results(page))
         if state.company_currency is None:
-            state.company_currency = await company_currency(http)
+            state.company_currency = await _capabilities.company_currency(http)
         await super().prepare(http, ctx)
 
     def with_history(self) -> bool:

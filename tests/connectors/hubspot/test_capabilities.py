@@ -196,7 +196,7 @@ async def test_other_errors_on_the_leads_probe_still_fail(http) -> None:
         )
     )
     with pytest.raises(RequestFailed):
-        await streams.leads_available(http)
+        await _capabilities.leads_available(http)
 
 
 def test_fixtures_are_hubspot_error_bodies() -> None:
