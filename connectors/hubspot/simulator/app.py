@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import bisect
 import json
-import time
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -38,7 +37,8 @@ from connectors.hubspot.simulator import batch as _simbatch
 from connectors.hubspot.simulator import edits as _simedits
 from connectors.hubspot.simulator import properties as _properties
 from connectors.hubspot.simulator import render as _render
-from connectors.hubspot.simulator.errors import error_body, rate_limit_body, renderer
+from connectors.hubspot.simulator.errors import error_body, renderer
+from connectors.hubspot.simulator.limits import RateLimits
 from connectors.hubspot.simulator.responses import (
     _METHODS,
     _flag,
@@ -48,6 +48,7 @@ from connectors.hubspot.simulator.responses import (
     _not_found,
     _offset_page,
     _page,
+    _without_trailing_slash,
 )
 from connectors.hubspot.simulator.search import SearchError, run_search
 from connectors.hubspot.simulator.store import ObjectStore
@@ -63,7 +64,7 @@ ASSOCIATION_PAGE = 100
 _MODIFIED = {"contacts": settings.CONTACTS.modified_property}
 
 
-class HubSpotSimulator:
+class HubSpotSimulator(RateLimits):
     """The simulated portal. ``rate_limit``: requests per 10 s; ``search_rate``: search
     requests per second; ``daily_limit``: requests per day (429 ``DAILY`` beyond it);
     ``association_page``: associated objects per object in one page (lists and v4 reads)."""
@@ -189,47 +190,6 @@ class HubSpotSimulator:
             return response
 
         return guarded
-
-    def _limited(self, search: bool) -> Response | None:
-        now = time.monotonic()
-        if self.daily_used >= self.daily_limit:
-            return self._throttle("DAILY", self._headers())
-        self.daily_used += 1
-        if self.rate_limit is not None:
-            while self._window and self._window[0] <= now - settings.RATE_LIMIT_SECONDS:
-                self._window.popleft()
-            if len(self._window) >= self.rate_limit:
-                return self._throttle("TEN_SECONDLY_ROLLING", self._headers())
-        self.searches += search
-        if search and self.search_rate is not None:
-            while self._search_window and self._search_window[0] <= now - 1.0:
-                self._search_window.popleft()
-            if len(self._search_window) >= self.search_rate:
-                return self._throttle("SECONDLY", None)
-            self._search_window.append(now)
-        self._window.append(now)
-        return None
-
-    def _throttle(self, policy: str, headers: dict[str, str] | None) -> Response:
-        self.throttled[policy] = self.throttled.get(policy, 0) + 1
-        return JSONResponse(rate_limit_body(policy), status_code=429, headers=headers)
-
-    def exhausted(self) -> dict[str, str]:
-        """Rate-limit headers saying nothing is left of the 10-second allowance."""
-        return {**self._headers(), "X-HubSpot-RateLimit-Remaining": "0"}
-
-    def _headers(self) -> dict[str, str]:
-        limit = self.rate_limit or 190
-        remaining = max(0, limit - len(self._window)) if self.rate_limit else limit - 1
-        return {
-            "X-HubSpot-RateLimit-Daily": str(self.daily_limit),
-            "X-HubSpot-RateLimit-Daily-Remaining": str(max(0, self.daily_limit - self.daily_used)),
-            "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
-            "X-HubSpot-RateLimit-Max": str(limit),
-            "X-HubSpot-RateLimit-Remaining": str(remaining),
-            "X-HubSpot-RateLimit-Secondly": str(limit // 10),
-            "X-HubSpot-RateLimit-Secondly-Remaining": str(max(0, remaining // 10)),
-        }
 
     async def token(self, request: Request) -> Response:
         form = await request.form()
@@ -383,16 +343,6 @@ class HubSpotSimulator:
         except (ValueError, KeyError, TypeError) as exc:
             return JSONResponse(error_body(str(exc), "VALIDATION_ERROR"), status_code=400)
         return JSONResponse(body, status_code=status)
-
-
-def _without_trailing_slash(app: Any) -> Any:
-    async def strip(scope: Any, receive: Any, send: Any) -> None:
-        path = scope.get("path", "")
-        if scope["type"] == "http" and len(path) > 1 and path.endswith("/"):
-            scope = {**scope, "path": path.rstrip("/"), "raw_path": path.rstrip("/").encode()}
-        await app(scope, receive, send)
-
-    return strip
 
 
 def create_simulator(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -60,3 +62,13 @@ def _json(body: bytes) -> Response:
 def _not_found(what: str) -> Response:
     body = error_body(f"Unable to infer object type from: {what}", "OBJECT_NOT_FOUND")
     return JSONResponse(body, status_code=404)
+
+
+def _without_trailing_slash(app: Any) -> Any:
+    async def strip(scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and len(path) > 1 and path.endswith("/"):
+            scope = {**scope, "path": path.rstrip("/"), "raw_path": path.rstrip("/").encode()}
+        await app(scope, receive, send)
+
+    return strip
