@@ -8,13 +8,21 @@ leads, which such portals refuse with 400.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from core.metrics import (
+    KpiRequest,
+    KpiResult,
+    MetricsExecutor,
+    PeriodSpec,
+    Scope,
+    build_registry,
+)
 from core.models import SYNCED_MODELS
 from core.models.enums import SyncStatus
 from tests.connectors.hubspot.conftest import make_simulator
@@ -49,10 +57,26 @@ async def _live_rows(engine: AsyncEngine, connection_id: str) -> dict[str, dict[
     return found
 
 
+async def _kpis(
+    sessionmaker: async_sessionmaker[AsyncSession], workspace_id: str, *names: str
+) -> list[KpiResult]:
+    period = PeriodSpec(start=date(2000, 1, 1), end=date.today() + timedelta(days=1))
+    async with sessionmaker() as session:
+        results = await MetricsExecutor(build_registry()).run(
+            session,
+            Scope((workspace_id,), None),
+            [KpiRequest(name, period=period) for name in names],
+            now=datetime.now(UTC),
+        )
+    assert all(isinstance(r, KpiResult) for r in results), results
+    return [r for r in results if isinstance(r, KpiResult)]
+
+
 @pytest.mark.parametrize("account", ["minimal", "standard"])
 async def test_accounts_without_leads_sync_fully_incrementally_and_through_faults(
     account: str,
     engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
     serve_simulator,
     make_connection: ConnectionFactory,
     sync: Syncer,
@@ -69,6 +93,10 @@ async def test_accounts_without_leads_sync_fully_incrementally_and_through_fault
         assert stats["exchange_rates"].status == "SKIPPED"
     rows = await _live_rows(engine, connection.id)
     assert rows["lead"] == {}
+    # No Leads object takes no KPI away: HubSpot contacts are leads too, so the lead KPIs
+    # are computed from them (HubSpot declares no Capability.kpis for leads_object).
+    leads_kpis = await _kpis(sessionmaker, connection.workspace_id, "newLeads", "dealsWon")
+    assert all(r.value and r.null_reason is None for r in leads_kpis), leads_kpis
     assert len(rows["deal"]) == len(sim.data.deals)
     if account == "minimal":  # one currency: every deal in the company currency
         assert {row["currency"] for row in rows["deal"].values()} == {"USD"}
