@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from connectors.hubspot._deals import StageInfo
@@ -24,13 +24,11 @@ class HubSpotState:
     leads: bool | None = None
     stages: dict[str, StageInfo] | None = None
     company_currency: str | None = None
-    #: Ids merged away into records read by this run, per object type.
-    merged: dict[str, set[str]] = field(default_factory=dict)
 
 
 def state_of(ctx: Any) -> HubSpotState:
-    """The run's HubSpotState: ``ctx.state`` when the engine gives one, else kept in the
-    run's shared scratch space."""
+    """The run's HubSpotState: ``ctx.state`` (``HubSpotConnector.new_state``); a context
+    built without one (a stream read on its own) keeps one in its scratch space."""
     state = getattr(ctx, "state", None)
     if isinstance(state, HubSpotState):
         return state

@@ -1,4 +1,7 @@
-"""HubSpot streams, declared by class attributes; the engine drives them (core.sync.connector).
+"""HubSpot streams; the engine drives them through ``Stream.read`` (core.sync.connector).
+
+Owners, pipelines and exchange rates are declarative (the default ``read``). Leads and
+exchange rates need a capability (``requires``): SKIPPED on portals without it.
 
 CRM objects (companies, contacts, leads, deals, engagements) share one base:
 
@@ -8,9 +11,9 @@ CRM objects (companies, contacts, leads, deals, engagements) share one base:
 - an incremental read searches ``POST /crm/v3/objects/{type}/search`` on the last-modified
   property from the cursor minus the look-back, sorted ascending (see :mod:`._search` for
   how the 10,000-result cap and equal timestamps are handled). Search results carry no
-  associations nor history, so each search page is followed by v4 association batch
-  reads and, for deals, history batch reads (:mod:`._chain`), and the page's records are
-  handed to the engine with the last of them;
+  associations nor history, so each search page is completed by v4 association batch
+  reads and, for deals, history batch reads (:mod:`._follow`) before it is yielded
+  (``ObjectStream.read`` is a plain loop);
 - deletions are the archived records, ``GET /crm/v3/objects/{type}?archived=true``, and
   the ids merged into records read by the run (``hs_merged_object_ids``).
 """
