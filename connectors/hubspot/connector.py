@@ -8,10 +8,12 @@ from typing import Any
 
 import httpx
 
-from connectors.hubspot import client, quota, settings
+from connectors.hubspot import _capabilities, client, quota, settings
+from connectors.hubspot._state import HubSpotState
 from connectors.hubspot.streams import all_streams
 from connectors.hubspot.webhooks import streams_to_sync, verify_signature_v3
 from core.simulation.options import SimulatorOptions
+from core.sync import Capability, HttpClient, StreamContext
 from core.sync.connector import (
     Auth,
     Budget,
@@ -86,6 +88,16 @@ class HubSpotConnector(Connector):
     ) -> Auth:
         return await client.authenticate(http, credentials, base_url, refresh=refresh)
 
+    async def discover(self, http: HttpClient, ctx: StreamContext) -> Sequence[Capability]:
+        """The Leads object, multi-currency and the properties API (see _capabilities)."""
+        return await _capabilities.discover(http)
+
+    def unavailable_reason(self, response: httpx.Response) -> str | None:
+        return _capabilities.unavailable_reason(response)
+
+    def new_state(self, options: Mapping[str, str]) -> HubSpotState:
+        return HubSpotState()
+
     def budgets_for(self, request: Request) -> tuple[str, ...]:
         return quota.budgets_for(request)
 
@@ -103,7 +115,13 @@ class HubSpotConnector(Connector):
         """The HubSpot simulator as an ASGI app (see connectors.hubspot.simulator)."""
         from connectors.hubspot.simulator import create_app
 
-        return create_app(seed=options.seed, deals=options.deals, faults=options.faults)
+        return create_app(
+            seed=options.seed,
+            deals=options.deals,
+            faults=options.faults,
+            account=str(options.account),
+            rate_limit=options.rate_limit,
+        )
 
     @classmethod
     def simulator_credentials(cls) -> dict[str, str]:
