@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import connectors.pipedrive as pipedrive_plugin
 from connectors.pipedrive import settings
-from connectors.pipedrive._render import lead_uuid, open_stays
-from connectors.pipedrive._render_setup import CUSTOM_CURRENCY, currencies
 from connectors.pipedrive.connector import PipedriveConnector
 from connectors.pipedrive.simulator import API_TOKEN, CLIENT_ID, CLIENT_SECRET, PipedriveSimulator
+from connectors.pipedrive.simulator.render import lead_uuid, open_stays
+from connectors.pipedrive.simulator.render_setup import CUSTOM_CURRENCY, currencies
 from core.models import SYNCED_MODELS, Connection
 from core.models.enums import SyncStatus
 from core.plugins import create_plugin_manager

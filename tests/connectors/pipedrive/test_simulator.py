@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from connectors.pipedrive import streams
-from connectors.pipedrive._render import lead_uuid, open_stays
 from connectors.pipedrive.simulator import API_TOKEN, PipedriveSimulator
+from connectors.pipedrive.simulator.render import lead_uuid, open_stays
 from core.models.enums import SyncMode
 from core.simulation.dataset import Dataset, generate
 from core.sync.connector import Cursor, StreamContext

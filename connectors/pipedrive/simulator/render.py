@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from connectors.pipedrive._render_setup import (
+from connectors.pipedrive.simulator.render_setup import (
     ACTIVITY_KEYS,
     COST_KEY,
     DEAL_TYPE_KEY,

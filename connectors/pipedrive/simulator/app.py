@@ -30,7 +30,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from connectors.pipedrive._pages import (
+from connectors.pipedrive.mapping import parse_time
+from connectors.pipedrive.quota import DAILY_LEFT_HEADER, DAILY_LIMIT_HEADER
+from connectors.pipedrive.simulator.pages import (
     Table,
     decode_cursor,
     dump,
@@ -38,9 +40,7 @@ from connectors.pipedrive._pages import (
     v1_page,
     v2_page,
 )
-from connectors.pipedrive._sim_tables import RenderedDataset
-from connectors.pipedrive.mapping import parse_time
-from connectors.pipedrive.quota import DAILY_LEFT_HEADER, DAILY_LIMIT_HEADER
+from connectors.pipedrive.simulator.tables import RenderedDataset
 from core.simulation.dataset import Dataset, generate
 from core.simulation.faults import FaultMiddleware
 from core.sync.connector import MappingError
