@@ -1,5 +1,13 @@
-"""The Pipedrive stream base: paginators, incremental parameters, ``delete_log``
-deletions, and the ``ctx.shared`` keys the streams exchange (see streams.py)."""
+"""The Pipedrive stream base: paginators, incremental parameters and the ``ctx.shared``
+keys the streams exchange (see streams.py).
+
+Deletions are read by documented means only (docs/connectors/pipedrive.md): deals list
+their deleted (``status=deleted``, 30 days) and archived ones; items a list returns with
+``is_deleted`` / ``active_flag: false`` are mapped as deleted; every other deletion is
+found by the reconciliation sweep of the scheduled full sync (the streams of persons,
+organizations, activities, notes and leads do not set ``finds_deletions``, so the engine
+soft-deletes the rows a complete full read did not see).
+"""
 
 from __future__ import annotations
 
@@ -31,6 +39,10 @@ class Shared:
     ACTIVITY_ICONS = "pipedrive.activity_type_icons"
     LEAD_LABELS = "pipedrive.lead_labels"
     FIELD_MAPPINGS = "pipedrive.field_mappings"
+    #: False when the account does not list archived deals (discovered per connection).
+    ARCHIVED_DEALS = "pipedrive.archived_deals"
+    #: Deals answered without a ``source_lead_id`` key although ``include_fields`` asked.
+    DEALS_WITHOUT_LEAD_FIELD = "pipedrive.deals_without_lead_field"
 
     @staticmethod
     def fields(kind: str) -> str:
@@ -120,42 +132,6 @@ class PipedriveStream(Stream):
 
     def extract(self, page: Any) -> Sequence[Mapping[str, Any]]:
         return page_data(page)
-
-    #: Object kind whose deletions ``/v1/recents?items=delete_log`` lists for this stream.
-    deleted_item_type: ClassVar[str | None] = None
-    deleted_record: ClassVar[type[Record]] = Record
-
-    def deletions_request(self, ctx: StreamContext) -> Request | None:
-        if self.deleted_item_type is None:
-            return None
-        since = ctx.since()
-        return Request(
-            path=settings.V1_RECENTS,
-            params={
-                "items": "delete_log",
-                "since_timestamp": (
-                    settings.RECENTS_EPOCH if since is None else since.strftime("%Y-%m-%d %H:%M:%S")
-                ),
-                "limit": settings.PAGE_SIZE,
-            },
-        )
-
-    def next_deletions_request(
-        self, page: Any, request: Request, ctx: StreamContext
-    ) -> Request | None:
-        return V1_PAGINATOR.next_request(page, request)
-
-    def extract_deleted(self, page: Any) -> Sequence[tuple[type[Record], str]]:
-        """The ``delete_log`` items of this stream's object kind."""
-        found = []
-        for item in page_data(page):
-            data = item.get("data") if item.get("item") == "delete_log" else None
-            if isinstance(data, Mapping) and data.get("item_type") == self.deleted_item_type:
-                found.append((self.deleted_record, self.deleted_id(data.get("item_id"))))
-        return found
-
-    def deleted_id(self, item_id: Any) -> str:
-        return str(item_id)
 
     def cursor_of(self, raw: Mapping[str, Any]) -> Cursor | None:
         if not self.incremental:

@@ -1,8 +1,8 @@
 """The lists read as they are and mapped one item to one record: one table, one class.
 
 Teams, pipelines, organizations and persons differ only in their path, record class,
-mapping function, page shape and deletion kind (:class:`Plain`); :func:`plain_stream`
-makes each one's stream class from its row, as ``connectors/salesforce/objects.py`` does.
+mapping function, page shape and whether they are read incrementally (:class:`Plain`);
+:func:`plain_stream` makes each one's stream class from its row.
 Streams with more to them (users, stages, currencies, deals, leads, activities, notes,
 stage history) are classes of their own in ``streams`` and ``stage_history``.
 """
@@ -47,9 +47,9 @@ class Plain:
     doc: str
     #: Paged by offset (v1) rather than by cursor (v2).
     v1: bool = False
-    #: The ``delete_log`` item type of this object; set, the stream is incremental and
-    #: lists deletions, unset it is re-read whole every run.
-    deleted_item_type: str | None = None
+    #: Read incrementally (``updated_since``); unset, it is re-read whole every run.
+    #: Neither kind lists deletions: the full sync's reconciliation sweep finds them.
+    incremental: bool = False
     #: The field catalog (``settings.FIELD_ENDPOINTS`` key) the mapper needs, read once a run.
     catalog: str | None = None
 
@@ -72,7 +72,6 @@ class PlainStream(PipedriveStream):
 
 def plain_stream(plain: Plain) -> type[PlainStream]:
     """The stream class of one :class:`Plain` row."""
-    tracked = plain.deleted_item_type is not None
     attributes = {
         "__doc__": plain.doc,
         "plain": plain,
@@ -80,10 +79,7 @@ def plain_stream(plain: Plain) -> type[PlainStream]:
         "produces": (plain.record,),
         "path": plain.path,
         "paginator": V1_PAGINATOR if plain.v1 else V2_PAGINATOR,
-        "incremental": tracked,
-        "finds_deletions": tracked,
-        "deleted_item_type": plain.deleted_item_type,
-        "deleted_record": plain.record if tracked else Record,
+        "incremental": plain.incremental,
     }
     class_name = f"{plain.name.title()}Stream"
     return cast(type[PlainStream], type(class_name, (PlainStream,), attributes))
@@ -119,8 +115,9 @@ PLAIN = {
             settings.V2_ORGANIZATIONS,
             AccountRecord,
             lambda raw, catalog: mapping.map_organization(raw, _catalog(catalog)),
-            "Organizations, incremental; deletions from the delete log.",
-            deleted_item_type="organization",
+            "Organizations, incremental; deleted ones vanish from the list (no documented "
+            "listing of them): the full sync's sweep removes them.",
+            incremental=True,
             catalog="organization",
         ),
         Plain(
@@ -128,8 +125,9 @@ PLAIN = {
             settings.V2_PERSONS,
             ContactRecord,
             lambda raw, catalog: mapping.map_person(raw, _catalog(catalog)),
-            "Persons, incremental; deletions from the delete log.",
-            deleted_item_type="person",
+            "Persons, incremental; deleted ones vanish from the list (no documented "
+            "listing of them): the full sync's sweep removes them.",
+            incremental=True,
             catalog="person",
         ),
     )

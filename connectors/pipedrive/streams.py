@@ -13,7 +13,7 @@ stream lives in stage_history.py.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from connectors.pipedrive import mapping, settings
@@ -23,7 +23,6 @@ from connectors.pipedrive._base import (
     PipedriveStream,
     Shared,
     field_catalog,
-    listed_ids,
     page_data,
     read_all,
     rfc3339_since,
@@ -45,7 +44,6 @@ from core.sync.records import (
     DealRecord,
     DealStageHistoryRecord,
     LeadRecord,
-    Record,
     StageRecord,
     UserRecord,
 )
@@ -119,54 +117,90 @@ class CurrenciesStream(PipedriveStream):
 
 
 class DealsStream(PipedriveStream):
-    """Deals, incremental; deleted (``status=deleted``, 30 days) and archived deals are
-    listed as deletions. Remembers lead conversions (for the leads stream); the stage
-    history of moved deals is the deal_stage_history stream's (stage_history.py)."""
+    """Deals, incremental, in three lists read in this order: deleted deals
+    (``status=deleted``: deleted within 30 days), archived deals (``/deals/archived``; not
+    in ``/deals`` since 2025-07-15), then the live ones. The first two are mapped as
+    deleted records (deal and single stage stay) and move no cursor, so a run cut short
+    in them reads them again, and one cut short in the live list has read them all.
+
+    Deals deleted longer ago than 30 days are found by the full sync's sweep (this stream
+    does not set ``finds_deletions``). Remembers lead conversions (for the leads stream);
+    the stage history of moved deals is the deal_stage_history stream's."""
 
     name = "deals"
     produces = (DealRecord, DealStageHistoryRecord)
     incremental = True
-    finds_deletions = True
     path = settings.V2_DEALS
+    extra_params = {"include_fields": settings.DEAL_INCLUDE_FIELDS}
 
     async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
         await field_catalog(http, ctx, "deal")
         ctx.shared[Shared.DEALS_WINDOW] = ctx.since()
 
+    def first_request(self, ctx: StreamContext) -> Request:
+        return self._removed(settings.V2_DEALS, ctx)
+
+    def _removed(self, path: str, ctx: StreamContext) -> Request:
+        """The first page of deleted (``/deals``) or archived deals in the run's window."""
+        extra = {"status": "deleted"} if path == settings.V2_DEALS else {}
+        params = since_params(ctx, include_fields=settings.DEAL_INCLUDE_FIELDS, **extra)
+        return Request(path=path, params=params)
+
+    def next_request(self, page: Any, request: Request, ctx: StreamContext) -> Request | None:
+        nxt = V2_PAGINATOR.next_request(page, request)
+        if nxt is not None:
+            return nxt
+        params = request.params or {}
+        if request.path == settings.V2_DEALS and params.get("status") == "deleted":
+            if archived_deals_available(ctx):
+                return self._removed(settings.V2_ARCHIVED_DEALS, ctx)
+            return super().first_request(ctx)
+        if request.path == settings.V2_ARCHIVED_DEALS:
+            return super().first_request(ctx)
+        return None
+
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
         records = mapping.map_deal(raw, ctx.shared[Shared.fields("deal")])
-        if raw.get("source_lead_id"):
-            _remember_conversion(ctx, raw)
+        _remember_conversion(ctx, raw)
         return records
 
-    def deletions_request(self, ctx: StreamContext) -> Request | None:
-        params = since_params(ctx, status="deleted")
-        return Request(path=settings.V2_DEALS, params=params)
+    def cursor_of(self, raw: Mapping[str, Any]) -> Cursor | None:
+        """Deleted and archived deals are read before the live ones: no cursor."""
+        if raw.get("is_deleted") or raw.get("is_archived") or raw.get("status") == "deleted":
+            return None
+        return super().cursor_of(raw)
 
-    def next_deletions_request(
-        self, page: Any, request: Request, ctx: StreamContext
-    ) -> Request | None:
-        nxt = V2_PAGINATOR.next_request(page, request)
-        if nxt is not None or request.path == settings.V2_ARCHIVED_DEALS:
-            return nxt
-        params = {k: v for k, v in (request.params or {}).items() if k not in ("cursor", "status")}
-        return Request(path=settings.V2_ARCHIVED_DEALS, params=params)
 
-    def extract_deleted(self, page: Any) -> Sequence[tuple[type[Record], str]]:
-        return listed_ids(page, DealRecord)
+def archived_deals_available(ctx: StreamContext) -> bool:
+    """Whether this account lists archived deals (see Connector.discover)."""
+    return bool(ctx.shared.get(Shared.ARCHIVED_DEALS, True))
 
 
 class LeadsStream(PipedriveStream):
-    """Leads (v1 only lists them), incremental by ``updated_since``; archived leads are
-    deletions. Runs after deals to know which leads became deals."""
+    """Leads (v1 only lists them): every archived lead first (``/v1/leads/archived`` has
+    no ``updated_since``), mapped as deleted, then the live ones by ``updated_since``. A deleted
+    lead is in neither list: the full sync's sweep removes it, so this stream does not
+    set ``finds_deletions``. Runs after deals to know which leads became deals."""
 
     name = "leads"
     produces = (LeadRecord,)
     depends_on = ("deals",)
     incremental = True
-    finds_deletions = True
     path = settings.V1_LEADS
     paginator = V1_PAGINATOR
+
+    def first_request(self, ctx: StreamContext) -> Request:
+        return Request(path=settings.V1_ARCHIVED_LEADS, params={"limit": settings.PAGE_SIZE})
+
+    def next_request(self, page: Any, request: Request, ctx: StreamContext) -> Request | None:
+        nxt = V1_PAGINATOR.next_request(page, request)
+        if nxt is not None or request.path != settings.V1_ARCHIVED_LEADS:
+            return nxt
+        return super().first_request(ctx)
+
+    def cursor_of(self, raw: Mapping[str, Any]) -> Cursor | None:
+        """Archived leads are listed whole before the live ones: they move no cursor."""
+        return None if raw.get("is_archived") else super().cursor_of(raw)
 
     async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
         await field_catalog(http, ctx, "deal")
@@ -183,12 +217,12 @@ class LeadsStream(PipedriveStream):
             # converted from such a lead (a deal is created after its lead's last update).
             # A lead read whole (first run, or after a crash) needs every deal unless the
             # deals stream read them all in this run.
-            request: Request | None = Request(path=settings.V2_DEALS, params=since_params(ctx))
+            params = since_params(ctx, include_fields=settings.DEAL_INCLUDE_FIELDS)
+            request: Request | None = Request(path=settings.V2_DEALS, params=params)
             while request is not None:
                 page = await http.send(request)
                 for deal in page_data(page):
-                    if deal.get("source_lead_id") and deal.get("id") is not None:
-                        _remember_conversion(ctx, deal)
+                    _remember_conversion(ctx, deal)
                 request = V2_PAGINATOR.next_request(page, request)
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
@@ -202,20 +236,15 @@ class LeadsStream(PipedriveStream):
             )
         ]
 
-    def deletions_request(self, ctx: StreamContext) -> Request | None:
-        return Request(path=settings.V1_ARCHIVED_LEADS, params=since_params(ctx))
-
-    def extract_deleted(self, page: Any) -> Sequence[tuple[type[Record], str]]:
-        return listed_ids(page, LeadRecord)
-
 
 class ActivitiesStream(PipedriveStream):
+    """Activities, incremental; deleted ones vanish from the list (``is_deleted`` items
+    are mapped as deleted should the list return any): the full sync's sweep removes
+    them."""
+
     name = "activities"
     produces = (ActivityRecord,)
     incremental = True
-    finds_deletions = True
-    deleted_item_type = "activity"
-    deleted_record = ActivityRecord
     path = settings.V2_ACTIVITIES
 
     async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
@@ -230,19 +259,15 @@ class ActivitiesStream(PipedriveStream):
 
 
 class NotesStream(PipedriveStream):
-    """Notes (v1 only): activities of type NOTE, ids prefixed ``note:``."""
+    """Notes (v1 only): activities of type NOTE, ids prefixed ``note:``. Deleted notes
+    vanish from the list (``active_flag: false`` ones are mapped as deleted): the full
+    sync's sweep removes them."""
 
     name = "notes"
     produces = (ActivityRecord,)
     incremental = True
-    finds_deletions = True
-    deleted_item_type = "note"
-    deleted_record = ActivityRecord
     path = settings.V1_NOTES
     paginator = V1_PAGINATOR
-
-    def deleted_id(self, item_id: Any) -> str:
-        return mapping.note_id(item_id)
 
     def remote_id_of(self, raw: Mapping[str, Any]) -> str | None:
         return None if raw.get("id") is None else mapping.note_id(raw["id"])
@@ -256,7 +281,18 @@ class NotesStream(PipedriveStream):
 
 
 def _remember_conversion(ctx: StreamContext, deal: Mapping[str, Any]) -> None:
-    """Lead id -> (deal id, deal add time, deal organization), for the leads stream."""
+    """Lead id -> (deal id, deal add time, deal organization), for the leads stream.
+
+    ``source_lead_id`` is asked for with ``include_fields``; a deal answered without the
+    key at all (an API that ignores the request) is counted in
+    ``Shared.DEALS_WITHOUT_LEAD_FIELD``: conversions are then unknown, not absent."""
+    if "source_lead_id" not in deal:
+        ctx.shared[Shared.DEALS_WITHOUT_LEAD_FIELD] = (
+            ctx.shared.get(Shared.DEALS_WITHOUT_LEAD_FIELD, 0) + 1
+        )
+        return
+    if not deal.get("source_lead_id") or deal.get("id") is None:
+        return
     org = mapping.foreign_id(deal.get("org_id"))
     ctx.shared.setdefault(Shared.CONVERSIONS, {})[str(deal["source_lead_id"])] = (
         str(deal["id"]),

@@ -1,14 +1,17 @@
 """A Pipedrive-shaped ASGI app over the shared simulated business, for demos, end-to-end
 tests and benchmarks.
 
-It serves what the connector reads, in Pipedrive's real shapes: v2 lists with opaque
-``additional_data.next_cursor``, ``updated_since`` / ``updated_until`` and ``sort_by``;
-v1 lists with ``additional_data.pagination``; custom fields under hash keys with their
-``*Fields`` metadata; deleted deals under ``status=deleted``; a ``delete_log`` in
-``/v1/recents``; per-deal flows; Pipedrive's error envelope and rate-limit headers
-(``x-ratelimit-limit/remaining/reset``, a 2-second burst window, 429 + ``Retry-After``
-when ``burst_limit`` is exceeded, and past a ``daily_tokens`` budget); API token or
-OAuth bearer auth and a token endpoint.
+It serves what the connector reads, in Pipedrive's documented shapes: v2 lists with opaque
+``additional_data.next_cursor``, ``updated_since`` / ``updated_until``, ``sort_by`` and
+the narrowing parameters (narrow.py); v1 lists with ``additional_data.pagination``;
+custom fields under hash keys with their ``*Fields`` metadata; deleted deals under
+``status=deleted``; per-deal flows; ``/v1/recents`` with the documented ``items`` only;
+every v1 path under ``/v1/`` (the official clients' form) and ``/api/v1/``; Pipedrive's
+error envelope (errors.py) for every failure, unknown routes included, and its
+rate-limit headers (``x-ratelimit-limit/remaining/reset``, a 2-second burst window,
+429 + ``Retry-After`` when ``burst_limit`` is exceeded, and past a ``daily_tokens``
+budget); account variants (accounts.py); API token or OAuth bearer auth and a token
+endpoint.
 
 Every record is rendered to JSON bytes once (:meth:`PipedriveSimulator.refresh`, to be
 called after changing the dataset); a page is a slice joined into the envelope, so the
@@ -18,6 +21,7 @@ simulator is far faster than any client.
 from __future__ import annotations
 
 import base64
+import json
 import math
 import secrets
 import time
@@ -32,6 +36,13 @@ from starlette.routing import Route
 
 from connectors.pipedrive.mapping import parse_time
 from connectors.pipedrive.quota import DAILY_LEFT_HEADER, DAILY_LIMIT_HEADER
+from connectors.pipedrive.simulator import narrow
+from connectors.pipedrive.simulator.accounts import Account, refusal
+from connectors.pipedrive.simulator.errors import (
+    ApiError,
+    error_response,
+    not_found,
+)
 from connectors.pipedrive.simulator.pages import (
     Table,
     decode_cursor,
@@ -48,14 +59,26 @@ from core.sync.connector import MappingError
 API_TOKEN = "sim-pipedrive-token"  # noqa: S105 (the simulator's documented test token)
 CLIENT_ID = "sim-client"
 CLIENT_SECRET = "sim-secret"  # noqa: S105
-ERROR_INFO = "Please check developers.pipedrive.com for more information about Pipedrive API."
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
+#: The burst limit of ``rate_limit=True``: an API token on the Professional plan, per
+#: rolling 2-second window (Pipedrive's rate limiting reference).
+API_TOKEN_BURST = 80
+#: ``items`` values of ``/v1/recents`` (RecentsApi.getRecents).
+RECENT_ITEMS = frozenset(
+    [
+        "activity",
+        "activityType",
+        "deal",
+        "file",
+        "filter",
+        "note",
+        "person",
+        "organization",
+        "pipeline",
+        "product",
+        "stage",
+        "user",
+    ]
+)
 
 
 class PipedriveSimulator(RenderedDataset):
@@ -69,8 +92,10 @@ class PipedriveSimulator(RenderedDataset):
         burst_limit: int | None = None,
         window_seconds: float = 2.0,
         daily_tokens: int | None = None,
+        account: Account | str = Account.FULL,
     ):
         self.dataset = dataset
+        self.account = Account(account)
         self.api_token = api_token
         self.access_tokens: set[str] = set()
         self.refresh_tokens: set[str] = {"sim-refresh-token"}
@@ -87,11 +112,13 @@ class PipedriveSimulator(RenderedDataset):
         self.flow_reads = 0
         self._cache: dict[tuple[str, Any], tuple[Any, Any]] = {}
         self.refresh()
-        self.app = Starlette(routes=self._routes())
+        self.app = Starlette(routes=self._routes(), exception_handlers={404: not_found})
+        self.app.router.redirect_slashes = False
         self.app.state.simulator = self
 
     def asgi(self, faults: str | None = None) -> FaultMiddleware:
-        """The app behind the shared fault injection (429s, 5xx, drops, latency)."""
+        """The app behind the shared fault injection (429s, 5xx, drops, latency), whose
+        injected errors carry Pipedrive's envelope and rate-limit headers."""
         return FaultMiddleware(self.app, faults)
 
     # --- HTTP -------------------------------------------------------------------------
@@ -99,28 +126,33 @@ class PipedriveSimulator(RenderedDataset):
     def _routes(self) -> list[Route]:
         v2 = {
             "/api/v2/deals": self._deals,
-            "/api/v2/deals/archived": lambda q: self._v2(self.archived_deals, q),
-            "/api/v2/persons": lambda q: self._v2(self.persons, q),
-            "/api/v2/organizations": lambda q: self._v2(self.organizations, q),
-            "/api/v2/activities": lambda q: self._v2(self.activities, q),
-            "/api/v2/pipelines": lambda q: self._v2(self.pipelines, q),
-            "/api/v2/stages": lambda q: self._v2(self.stages, q),
-            "/api/v1/users": lambda q: self._v1(self.small["users"], q, paged=False),
-            "/api/v1/legacyTeams": lambda q: self._v1(self.small["teams"], q, paged=False),
-            "/api/v1/leads": lambda q: self._leads(self.leads, q),
-            "/api/v1/leads/archived": lambda q: self._leads(self.archived_leads, q),
-            "/api/v1/leadLabels": lambda q: self._v1(self.small["leadLabels"], q, paged=False),
-            "/api/v1/notes": lambda q: self._notes(q),
-            "/api/v1/recents": lambda q: self._recents(q),
-            "/api/v1/currencies": lambda q: self._v1(self.small["currencies"], q, paged=False),
-            "/api/v1/activityTypes": lambda q: self._v1(
-                self.small["activityTypes"], q, paged=False
-            ),
+            "/api/v2/deals/archived": lambda q: self._v2("deals", [self.archived_deals], q),
+            "/api/v2/persons": lambda q: self._v2("persons", [self.persons], q),
+            "/api/v2/organizations": lambda q: self._v2("organizations", [self.organizations], q),
+            "/api/v2/activities": lambda q: self._v2("activities", [self.activities], q),
+            "/api/v2/pipelines": lambda q: self._v2("pipelines", [self.pipelines], q),
+            "/api/v2/stages": lambda q: self._v2("stages", [self.stages], q),
+        }
+        v1 = {
+            "/users": lambda q: self._v1(self.small["users"], q, paged=False),
+            "/legacyTeams": lambda q: self._v1(self.small["teams"], q, paged=False),
+            "/leads": lambda q: self._leads(self.leads, q),
+            "/leads/archived": lambda q: self._leads(self.archived_leads, q),
+            "/leadLabels": lambda q: self._v1(self.small["leadLabels"], q, paged=False),
+            "/notes": lambda q: self._notes(q),
+            "/recents": lambda q: self._recents(q),
+            "/currencies": lambda q: self._v1(self.small["currencies"], q, paged=False),
+            "/activityTypes": lambda q: self._v1(self.small["activityTypes"], q, paged=False),
         }
         for kind in ("dealFields", "personFields", "organizationFields"):
-            v2[f"/api/v1/{kind}"] = self._fields_handler(kind)
+            v1[f"/{kind}"] = self._fields_handler(kind)
         routes = [Route(path, self._endpoint(handler)) for path, handler in v2.items()]
-        routes.append(Route("/api/v1/deals/{id}/flow", self._endpoint(self._flow, with_path=True)))
+        flow = self._endpoint(self._flow, with_path=True)
+        # The official clients call ``https://api.pipedrive.com/v1/...`` (or the company
+        # domain's): v1 is served under both ``/v1/`` and ``/api/v1/``.
+        for prefix in ("/api/v1", "/v1"):
+            routes.extend(Route(prefix + path, self._endpoint(h)) for path, h in v1.items())
+            routes.append(Route(prefix + "/deals/{id}/flow", flow))
         routes.append(Route("/oauth/token", self._token, methods=["POST"]))
         return routes
 
@@ -136,6 +168,9 @@ class PipedriveSimulator(RenderedDataset):
                 return _error(429, "Too Many Requests", headers)
             if not self._authorized(request):
                 return _error(401, "unauthorized access", headers)
+            refused = refusal(self.account, request.url.path)
+            if refused is not None:
+                return _error(refused[0], refused[1], headers)
             try:
                 if with_path:
                     body = handler(request.query_params, request.path_params)
@@ -208,28 +243,50 @@ class PipedriveSimulator(RenderedDataset):
     # --- list endpoints ---------------------------------------------------------------
 
     def _deals(self, q: Any) -> bytes:
-        statuses = set(str(q.get("status", "open,won,lost")).split(","))
-        if statuses == {"deleted"}:
-            return self._v2(self.deleted_deals, q)
-        if "deleted" in statuses:
-            raise ApiError(400, "status 'deleted' cannot be combined with other statuses")
-        if statuses != {"open", "won", "lost"}:
-            raise ApiError(400, "the simulator filters deals by status=deleted only")
-        return self._v2(self.deals, q)
+        asked = narrow.statuses(q)
+        tables = [self.deals] if asked & {"open", "won", "lost"} else []
+        if "deleted" in asked:
+            tables.append(self.deleted_deals)
+        return self._v2("deals", tables, q, deal_status=asked)
 
-    def _v2(self, table: Table, q: Any) -> bytes:
+    def _v2(
+        self,
+        kind: str,
+        tables: Sequence[Table],
+        q: Any,
+        *,
+        deal_status: frozenset[str] = frozenset({"open", "won", "lost"}),
+    ) -> bytes:
         limit = _limit(q, 100)
-        by_update = q.get("sort_by", "id") == "update_time"
-        if q.get("sort_by") not in (None, "id", "update_time"):
-            raise ApiError(400, f"sort_by {q.get('sort_by')!r} is not supported by the simulator")
-        if q.get("sort_direction", "asc") != "asc":
-            raise ApiError(400, "the simulator sorts ascending only")
-        items = table.select(_since(q, "updated_since"), _since(q, "updated_until"), by_update)
+        sort_by = q.get("sort_by", "id")
+        if sort_by not in ("id", "update_time", "add_time"):
+            raise ApiError(400, f"Invalid sort_by: {sort_by}")
+        direction = q.get("sort_direction", "asc")
+        if direction not in ("asc", "desc"):
+            raise ApiError(400, f"Invalid sort_direction: {direction}")
+        included = narrow.includes(kind, q)
+        filters = narrow.narrowing(kind, q)
+        by_update = sort_by == "update_time"
+        since, until = _since(q, "updated_since"), _since(q, "updated_until")
+        selected = [t.select(since, until, by_update) for t in tables]
+        whole = kind != "deals" or deal_status in (narrow.NOT_DELETED, frozenset({"deleted"}))
+        if sort_by != "add_time" and direction == "asc" and len(selected) == 1 and whole:
+            items: Sequence[bytes] = selected[0] if not filters else []
+            if filters:
+                items = narrow.narrow(kind, selected[0], filters, deal_status)
+        else:
+            merged = [raw for rows in selected for raw in rows]
+            items = narrow.narrow(kind, merged, filters, deal_status)
+            items = sorted(items, key=_sort_key(sort_by), reverse=direction == "desc")
         cursor = q.get("cursor")
         try:
             start = decode_cursor(cursor) if cursor else 0
         except (ValueError, KeyError) as exc:
             raise ApiError(400, "Invalid cursor") from exc
+        if kind == "deals" and "source_lead_id" not in included:
+            return v2_page(
+                items, start, limit, lambda chunk: narrow.without(chunk, "source_lead_id")
+            )
         return v2_page(items, start, limit)
 
     def _v1(self, items: Sequence[bytes], q: Any, *, paged: bool = True) -> bytes:
@@ -250,11 +307,17 @@ class PipedriveSimulator(RenderedDataset):
         return self._v1(self.notes.select(_since(q, "updated_since"), None, sort is not None), q)
 
     def _recents(self, q: Any) -> bytes:
+        """``/v1/recents``: ``since_timestamp`` required, ``items`` one of the documented
+        kinds (anything else, ``delete_log`` included, is refused as an invalid value).
+        The simulator keeps no change feed: a valid request gets an empty list."""
         if "since_timestamp" not in q:
-            raise ApiError(400, "since_timestamp is required")
-        if q.get("items") != "delete_log":
-            raise ApiError(400, "the simulator lists items=delete_log only")
-        return self._v1(self.delete_log.select(_since(q, "since_timestamp"), None, True), q)
+            raise ApiError(400, "Parameter 'since_timestamp' is required")
+        asked = {v.strip() for v in str(q.get("items", "")).split(",") if v.strip()}
+        unknown = asked - RECENT_ITEMS
+        if unknown:
+            raise ApiError(400, f"Invalid value of parameter 'items': {', '.join(sorted(unknown))}")
+        _since(q, "since_timestamp")
+        return self._v1([], q)
 
     def _flow(self, q: Any, path: dict[str, Any]) -> bytes:
         deal_id = str(path["id"])
@@ -268,15 +331,17 @@ class PipedriveSimulator(RenderedDataset):
 
 
 def _error(status: int, message: str, headers: dict[str, str]) -> Response:
-    body = {
-        "success": False,
-        "error": message,
-        "errorCode": status,
-        "error_info": ERROR_INFO,
-        "data": None,
-        "additional_data": None,
-    }
-    return Response(dump(body), status_code=status, media_type="application/json", headers=headers)
+    return error_response(status, message, headers)
+
+
+def _sort_key(sort_by: str) -> Any:
+    def key(raw: bytes) -> tuple[Any, ...]:
+        item = json.loads(raw)
+        if sort_by == "id":
+            return (item.get("id") or 0,)
+        return (str(item.get(sort_by) or ""), item.get("id") or 0)
+
+    return key
 
 
 def _limit(q: Any, default: int) -> int:

@@ -74,12 +74,21 @@ def decode_cursor(cursor: str) -> int:
     return int(json.loads(base64.urlsafe_b64decode(padded))["offset"])
 
 
-def v2_page(items: Sequence[bytes], start: int, limit: int) -> bytes:
+def v2_page(
+    items: Sequence[bytes],
+    start: int,
+    limit: int,
+    transform: Callable[[Sequence[bytes]], Sequence[bytes]] | None = None,
+) -> bytes:
+    """One v2 page of ``items`` from ``start``; ``transform`` rewrites the page's items."""
     end = start + limit
     nxt = dump(encode_cursor(end)) if end < len(items) else b"null"
+    chunk = items[start:end]
+    if transform is not None:
+        chunk = transform(chunk)
     return (
         b'{"success":true,"data":['
-        + b",".join(items[start:end])
+        + b",".join(chunk)
         + b'],"additional_data":{"next_cursor":'
         + nxt
         + b"}}"

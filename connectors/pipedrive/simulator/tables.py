@@ -45,7 +45,7 @@ class RenderedDataset:
             (deals_deleted if d.deleted_at else deals_live).append(
                 (_second(d.updated_at), d.id, body)
             )
-            if len(stays) > 1 and d.deleted_at is None:
+            if len(stays) > 1:
                 flows[str(d.id)] = memo(
                     "flow",
                     d,

@@ -193,9 +193,13 @@ def _latest_change(dataset: Dataset) -> datetime:
     return max(o.updated_at for o in objects)
 
 
-async def test_incremental_sync_brings_edits_and_deletions(
+async def test_incremental_then_nightly_full_sync_bring_edits_and_deletions(
     crm: SyncBench, dataset: Dataset, simulator: PipedriveSimulator
 ) -> None:
+    """Edits and deal deletions arrive with the next incremental sync (``status=deleted``);
+    persons, activities, notes and leads have no documented deleted listing, so theirs
+    arrive with the scheduled full sync's reconciliation sweep, which then leaves exactly
+    the data of a clean sync of the changed business."""
     connection = await crm.connect()
     await crm.sync(connection.id)
     at = _latest_change(dataset) + timedelta(hours=1)
@@ -206,6 +210,9 @@ async def test_incremental_sync_brings_edits_and_deletions(
     calls = [a for a in dataset.activities if a.type == "CALL"][:2]
     notes = [a for a in dataset.activities if a.type == "NOTE"][:1]
     dataset.delete(calls + notes, at)
+    gone_leads = [x for x in dataset.leads if x.deleted_at is None][:2]
+    for lead in gone_leads:
+        lead.deleted_at = lead.updated_at = at
     simulator.refresh()
 
     result = await crm.sync(connection.id)
@@ -213,8 +220,10 @@ async def test_incremental_sync_brings_edits_and_deletions(
     assert result.stats.streams["deals"].fetched < len(dataset.deals) // 2  # not a full read
     deals = await rows(crm.engine, "deal", connection.id)
     assert all(deals[str(d.id)]["amount"] == d.amount for d in edited)
-    assert all(deals[str(d.id)]["deleted_at"] is not None for d in gone)
-    assert sum(1 for d in deals.values() if d["deleted_at"] is not None) == len(gone)
+    assert {rid for rid, d in deals.items() if d["deleted_at"]} == {str(d.id) for d in gone}
+
+    nightly = await crm.sync(connection.id, full=True)
+    assert nightly.status is SyncStatus.SUCCEEDED, nightly.error
     contacts = await rows(crm.engine, "contact", connection.id)
     assert {rid for rid, c in contacts.items() if c["deleted_at"]} == {
         str(c.id) for c in dataset.contacts[:2]
@@ -222,6 +231,40 @@ async def test_incremental_sync_brings_edits_and_deletions(
     activities = await rows(crm.engine, "activity", connection.id)
     deleted = {rid for rid, a in activities.items() if a["deleted_at"]}
     assert deleted == {str(a.id) for a in calls} | {f"note:{a.id}" for a in notes}
+    live_activities = [a for a in activities.values() if a["deleted_at"] is None]
+    assert len(live_activities) == sum(1 for a in dataset.activities if a.deleted_at is None)
+    leads = await rows(crm.engine, "lead", connection.id)
+    assert {rid for rid, x in leads.items() if x["deleted_at"]} == {
+        lead_uuid(dataset.seed, x.id) for x in gone_leads
+    }
+    assert sum(1 for x in leads.values() if x["deleted_at"] is None) == sum(
+        1 for x in dataset.leads if x.deleted_at is None
+    )
+    clean = await crm.connect()
+    assert (await crm.sync(clean.id)).status is SyncStatus.SUCCEEDED
+    mine, theirs = (
+        _live_rows(await data(crm.engine, connection.id)),
+        _live_rows(await data(crm.engine, clean.id)),
+    )
+    for table in mine:
+        extra = set(mine[table]) ^ set(theirs[table])
+        assert not extra, (table, sorted(extra)[:5])
+        differ = [k for k in mine[table] if mine[table][k] != theirs[table][k]]
+        assert not differ, (table, [(mine[table][k], theirs[table][k]) for k in differ[:2]])
+
+
+def _live_rows(synced: dict[str, dict]) -> dict[str, dict]:
+    """The rows not soft-deleted (a clean sync never saw the deleted ones), without the
+    columns that only say when a row was deleted or last seen."""
+    skip = {"deleted_at", "seen_at"}
+    return {
+        table: {
+            rid: {k: v for k, v in row.items() if k not in skip}
+            for rid, row in table_rows.items()
+            if row.get("deleted_at") is None
+        }
+        for table, table_rows in synced.items()
+    }
 
 
 async def test_faults_end_with_the_data_of_a_clean_sync(
