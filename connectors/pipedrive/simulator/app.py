@@ -368,10 +368,11 @@ def create_app(
     burst_limit: int | None = None,
     faults: str | None = None,
     dataset: Dataset | None = None,
+    account: Account | str = Account.FULL,
 ) -> FaultMiddleware:
     """The simulator app of a freshly generated business (``crmkpi simulate pipedrive``),
     wrapped in the shared fault injection (``faults``: a FaultSpec string)."""
     simulator = PipedriveSimulator(
-        dataset or generate(seed=seed, deals=deals), burst_limit=burst_limit
+        dataset or generate(seed=seed, deals=deals), burst_limit=burst_limit, account=account
     )
     return simulator.asgi(faults)
