@@ -12,20 +12,46 @@ soft-deletes the rows a complete full read did not see).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from connectors.pipedrive import mapping, settings
 from connectors.pipedrive.custom_fields import FieldCatalog
 from core.sync.connector import Cursor, HttpClient, MappingError, Request, Stream, StreamContext
-from core.sync.pagination import BasePaginator, CursorPaginator, OffsetPaginator
+from core.sync.pagination import BasePaginator, CursorPaginator
 from core.sync.records import Record
 
 V2_PAGINATOR = CursorPaginator(("additional_data", "next_cursor"), "cursor")
-V1_PAGINATOR = OffsetPaginator(
-    ("additional_data", "pagination", "next_start"),
-    ("additional_data", "pagination", "more_items_in_collection"),
-    "start",
-)
+
+
+class V1Paginator(BasePaginator[int]):
+    """v1 offset pages, in either documented shape: ``additional_data.pagination``
+    (``start``, ``limit``, ``more_items_in_collection``, ``next_start``: the notes and
+    users lists' model) or those keys straight under ``additional_data`` (the leads,
+    field metadata and deal flow lists' model, without ``next_start``). The next start is
+    ``next_start`` when given, else ``start + limit``: both readings are handled."""
+
+    def next_token(self, page: Any) -> int | None:
+        extra = page.get("additional_data") if isinstance(page, Mapping) else None
+        if not isinstance(extra, Mapping):
+            return None
+        info = extra.get("pagination")
+        if not isinstance(info, Mapping):
+            info = extra
+        if not info.get("more_items_in_collection"):
+            return None
+        if info.get("next_start") is not None:
+            return int(info["next_start"])
+        try:
+            return int(info.get("start") or 0) + int(info["limit"])
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def apply(self, request: Request, token: int) -> Request:
+        return replace(request, params={**(request.params or {}), "start": token})
+
+
+V1_PAGINATOR = V1Paginator()
 
 
 class Shared:

@@ -137,7 +137,7 @@ class PipedriveSimulator(RenderedDataset):
             "/users": lambda q: self._v1(self.small["users"], q, paged=False),
             "/legacyTeams": lambda q: self._v1(self.small["teams"], q, paged=False),
             "/leads": lambda q: self._leads(self.leads, q),
-            "/leads/archived": lambda q: self._leads(self.archived_leads, q),
+            "/leads/archived": lambda q: self._leads(self.archived_leads, q, archived=True),
             "/leadLabels": lambda q: self._v1(self.small["leadLabels"], q, paged=False),
             "/notes": lambda q: self._notes(q),
             "/recents": lambda q: self._recents(q),
@@ -157,7 +157,7 @@ class PipedriveSimulator(RenderedDataset):
         return routes
 
     def _fields_handler(self, kind: str) -> Callable[[Any], bytes]:
-        return lambda q: self._v1(self.small[kind], q)
+        return lambda q: self._v1(self.small[kind], q, flat=True)
 
     def _endpoint(self, handler: Callable[..., bytes], *, with_path: bool = False) -> Any:
         async def endpoint(request: Request) -> Response:
@@ -289,16 +289,24 @@ class PipedriveSimulator(RenderedDataset):
             )
         return v2_page(items, start, limit)
 
-    def _v1(self, items: Sequence[bytes], q: Any, *, paged: bool = True) -> bytes:
+    def _v1(
+        self, items: Sequence[bytes], q: Any, *, paged: bool = True, flat: bool = False
+    ) -> bytes:
         if not paged:
             return v1_all(items)
-        return v1_page(items, int(q.get("start", 0)), _limit(q, 100))
+        try:
+            start = int(q.get("start", 0))
+        except ValueError as exc:
+            raise ApiError(400, "start must be a number") from exc
+        return v1_page(items, start, _limit(q, 100), flat=flat)
 
-    def _leads(self, table: Table, q: Any) -> bytes:
+    def _leads(self, table: Table, q: Any, *, archived: bool = False) -> bytes:
+        """``/v1/leads`` (``updated_since``) and ``/v1/leads/archived`` (no such filter)."""
         sort = q.get("sort")
         if sort not in (None, "update_time ASC"):
             raise ApiError(400, f"sort {sort!r} is not supported by the simulator")
-        return self._v1(table.select(_since(q, "updated_since"), None, sort is not None), q)
+        since = None if archived else _since(q, "updated_since")
+        return self._v1(table.select(since, None, sort is not None), q, flat=True)
 
     def _notes(self, q: Any) -> bytes:
         sort = q.get("sort")
@@ -327,7 +335,7 @@ class PipedriveSimulator(RenderedDataset):
         items = self.flows.get(deal_id, [])
         if q.get("items") not in (None, "dealChange"):
             items = []
-        return self._v1(items, q)
+        return self._v1(items, q, flat=True)
 
 
 def _error(status: int, message: str, headers: dict[str, str]) -> Response:

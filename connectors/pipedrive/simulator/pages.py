@@ -95,20 +95,18 @@ def v2_page(
     )
 
 
-def v1_page(items: Sequence[bytes], start: int, limit: int) -> bytes:
+def v1_page(items: Sequence[bytes], start: int, limit: int, *, flat: bool = False) -> bytes:
+    """One v1 offset page. The models document two shapes: ``additional_data.pagination``
+    with ``next_start`` (notes), or ``start`` / ``limit`` / ``more_items_in_collection``
+    straight under ``additional_data`` (``flat``: leads, field metadata, deal flow)."""
     chunk = items[start : start + limit]
     more = start + limit < len(items)
     pagination: dict[str, Any] = {"start": start, "limit": limit, "more_items_in_collection": more}
-    if more:
+    if more and not flat:
         pagination["next_start"] = start + limit
     data = b"[" + b",".join(chunk) + b"]" if chunk else b"null"
-    return (
-        b'{"success":true,"data":'
-        + data
-        + b',"additional_data":{"pagination":'
-        + dump(pagination)
-        + b"}}"
-    )
+    extra = dump(pagination) if flat else b'{"pagination":' + dump(pagination) + b"}"
+    return b'{"success":true,"data":' + data + b',"additional_data":' + extra + b"}"
 
 
 def v1_all(items: Sequence[bytes]) -> bytes:

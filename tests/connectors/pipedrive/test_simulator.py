@@ -101,18 +101,24 @@ async def test_updated_since_is_inclusive_and_sorted(
     assert times == sorted(times)
 
 
-async def test_v1_offset_pagination_and_null_data(client: httpx.AsyncClient) -> None:
+async def test_v1_offset_pagination_in_both_documented_shapes_and_null_data(
+    client: httpx.AsyncClient,
+) -> None:
     headers = {"x-api-token": API_TOKEN}
+    # field metadata, leads, flows: the keys straight under additional_data (their models)
     page = (await client.get("/api/v1/dealFields", params={"limit": 3}, headers=headers)).json()
-    assert page["additional_data"]["pagination"] == {
-        "start": 0,
-        "limit": 3,
-        "more_items_in_collection": True,
-        "next_start": 3,
-    }
+    assert page["additional_data"] == {"start": 0, "limit": 3, "more_items_in_collection": True}
     empty = (await client.get("/api/v1/leads/archived", headers=headers)).json()
     assert empty["data"] is None
-    assert empty["additional_data"]["pagination"]["more_items_in_collection"] is False
+    assert empty["additional_data"]["more_items_in_collection"] is False
+    # notes: under additional_data.pagination, with next_start
+    notes = (await client.get("/v1/notes", params={"limit": 2}, headers=headers)).json()
+    assert notes["additional_data"]["pagination"] == {
+        "start": 0,
+        "limit": 2,
+        "more_items_in_collection": True,
+        "next_start": 2,
+    }
 
 
 async def test_errors_use_pipedrive_envelope(client: httpx.AsyncClient) -> None:

@@ -278,3 +278,24 @@ async def test_leads_read_whole_find_conversions_outside_the_deals_window(
         assert deals.call_count == 2  # every deal, page by page
         assert "updated_since" not in deals.calls[0].request.url.params
         assert converted["adf21080-0e10-11eb-879b-05d71fb426ec"] == "55"
+
+
+@pytest.mark.parametrize(
+    ("extra", "start"),
+    [
+        ({"pagination": {"start": 0, "limit": 2, "more_items_in_collection": True}}, 2),
+        ({"pagination": {"more_items_in_collection": True, "next_start": 7}}, 7),
+        ({"start": 4, "limit": 2, "more_items_in_collection": True}, 6),
+        ({"start": 4, "limit": 2, "more_items_in_collection": False}, None),
+        (None, None),
+    ],
+)
+def test_v1_pages_in_either_documented_shape(extra: dict | None, start: int | None) -> None:
+    """Notes document ``additional_data.pagination``; leads, field metadata and flows the
+    same keys straight under ``additional_data`` (client-nodejs models)."""
+    from connectors.pipedrive._base import V1_PAGINATOR
+    from core.sync.connector import Request
+
+    page = {"success": True, "data": [], "additional_data": extra}
+    nxt = V1_PAGINATOR.next_request(page, Request(path="/v1/leads", params={"limit": 2}))
+    assert (None if nxt is None else (nxt.params or {})["start"]) == start
