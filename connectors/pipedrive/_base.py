@@ -139,7 +139,12 @@ class PipedriveStream(Stream):
     #: v2 filters by ``updated_since`` + ``sort_by``; v1 leads spell it differently.
     extra_params: ClassVar[Mapping[str, Any]] = {}
 
+    #: One unpaged list whose endpoint takes no ``limit`` (users, teams).
+    unpaged: ClassVar[bool] = False
+
     def first_request(self, ctx: StreamContext) -> Request:
+        if self.unpaged:
+            return Request(path=self.path)
         params: dict[str, Any] = {"limit": settings.PAGE_SIZE, **self.extra_params}
         if self.incremental:
             params.update(self.incremental_params(rfc3339_since(ctx)))

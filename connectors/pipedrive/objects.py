@@ -47,6 +47,8 @@ class Plain:
     doc: str
     #: Paged by offset (v1) rather than by cursor (v2).
     v1: bool = False
+    #: One unpaged list (the endpoint takes no ``limit``).
+    unpaged: bool = False
     #: Read incrementally (``updated_since``); unset, it is re-read whole every run.
     #: Neither kind lists deletions: the full sync's reconciliation sweep finds them.
     incremental: bool = False
@@ -80,6 +82,7 @@ def plain_stream(plain: Plain) -> type[PlainStream]:
         "path": plain.path,
         "paginator": V1_PAGINATOR if plain.v1 else V2_PAGINATOR,
         "incremental": plain.incremental,
+        "unpaged": plain.unpaged,
     }
     class_name = f"{plain.name.title()}Stream"
     return cast(type[PlainStream], type(class_name, (PlainStream,), attributes))
@@ -102,6 +105,7 @@ PLAIN = {
             "Teams (``/v1/legacyTeams``; plans without teams answer 403 and fail this "
             "stream only).",
             v1=True,
+            unpaged=True,
         ),
         Plain(
             "pipelines",

@@ -68,6 +68,7 @@ class UsersStream(PipedriveStream):
     produces = (UserRecord,)
     path = settings.V1_USERS
     paginator = V1_PAGINATOR
+    unpaged = True
 
     async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
         if Shared.TEAM_OF_USER in ctx.shared:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pluggy
 import pytest
@@ -73,11 +74,13 @@ def pm() -> pluggy.PluginManager:
 
 
 @pytest.fixture
-def serve_simulator(simulator: PipedriveSimulator, servers: ExitStack) -> Callable[..., str]:
+def serve_simulator(
+    simulator: PipedriveSimulator, servers: ExitStack, checked: Callable[[Any], Any]
+) -> Callable[..., str]:
     """Serve the test's simulator (with optional faults) on a real socket; its base URL."""
 
     def start(faults: str | None = None) -> str:
-        return servers.enter_context(serve(simulator.asgi(faults)))
+        return servers.enter_context(serve(checked(simulator.asgi(faults))))
 
     return start
 
@@ -273,11 +276,12 @@ async def test_faults_end_with_the_data_of_a_clean_sync(
     servers: ExitStack,
     make_connection: Make,
     sync: Sync,
+    checked: Callable[[Any], Any],
 ) -> None:
-    clean_url = servers.enter_context(serve(PipedriveSimulator(dataset).asgi()))
+    clean_url = servers.enter_context(serve(checked(PipedriveSimulator(dataset).asgi())))
     faulty_sim = PipedriveSimulator(dataset)
     faulty_url = servers.enter_context(
-        serve(faulty_sim.asgi("5xx=0.1,429every=7,drop=0.01,retry_after=0.05,seed=5"))
+        serve(checked(faulty_sim.asgi("5xx=0.1,429every=7,drop=0.01,retry_after=0.05,seed=5")))
     )
     clean = await make_connection(clean_url)
     faulty = await make_connection(faulty_url)
@@ -289,11 +293,15 @@ async def test_faults_end_with_the_data_of_a_clean_sync(
 
 
 async def test_pipedrive_burst_limit_is_obeyed(
-    engine: AsyncEngine, servers: ExitStack, make_connection: Make, sync: Sync
+    engine: AsyncEngine,
+    servers: ExitStack,
+    make_connection: Make,
+    sync: Sync,
+    checked: Callable[[Any], Any],
 ) -> None:
     small = generate(seed=4, deals=20)
     sim = PipedriveSimulator(small, burst_limit=12, window_seconds=1.0)
-    connection = await make_connection(servers.enter_context(serve(sim.asgi())))
+    connection = await make_connection(servers.enter_context(serve(checked(sim.asgi()))))
     limiters = RateLimiters()
     # The connector's policy (80 per 2 s) is above this account's real limit (12 per
     # second): Pipedrive's 429s and headers must slow the client down until it completes.
@@ -313,8 +321,9 @@ async def test_oauth_refresh_stores_new_credentials(
     servers: ExitStack,
     sync: Sync,
     vault: Vault,
+    checked: Callable[[Any], Any],
 ) -> None:
-    url = servers.enter_context(serve(simulator.asgi()))
+    url = servers.enter_context(serve(checked(simulator.asgi())))
     credentials = {
         "refresh_token": "sim-refresh-token",
         "client_id": CLIENT_ID,
@@ -393,11 +402,14 @@ async def test_crash_in_stage_history_resumes_from_its_own_cursor(
     servers: ExitStack,
     make_connection: Make,
     sync: Sync,
+    checked: Callable[[Any], Any],
 ) -> None:
-    clean = await make_connection(servers.enter_context(serve(PipedriveSimulator(dataset).asgi())))
+    clean = await make_connection(
+        servers.enter_context(serve(checked(PipedriveSimulator(dataset).asgi())))
+    )
     assert (await sync(clean.id)).status is SyncStatus.SUCCEEDED
     simulator = PipedriveSimulator(dataset)
-    connection = await make_connection(servers.enter_context(serve(simulator.asgi())))
+    connection = await make_connection(servers.enter_context(serve(checked(simulator.asgi()))))
     batches = 0
 
     def crash_mid_history(stream: str, stats: StreamStats, run: RunStats) -> None:
