@@ -1,5 +1,5 @@
-"""The Pipedrive stream base: paginators, incremental parameters and the ``ctx.shared``
-keys the streams exchange (see streams.py).
+"""The Pipedrive stream base: paginators, incremental parameters and the metadata reads
+the streams share through the run state (_state.py).
 
 Deletions are read by documented means only (docs/connectors/pipedrive.md): deals list
 their deleted (``status=deleted``, 30 days) and archived ones; items a list returns with
@@ -16,7 +16,9 @@ from dataclasses import replace
 from typing import Any, ClassVar
 
 from connectors.pipedrive import mapping, settings
+from connectors.pipedrive._state import run_state
 from connectors.pipedrive.custom_fields import FieldCatalog
+from core.sync.capabilities import CapabilityUnavailable
 from core.sync.connector import Cursor, HttpClient, MappingError, Request, Stream, StreamContext
 from core.sync.pagination import BasePaginator, CursorPaginator
 from core.sync.records import Record
@@ -52,27 +54,6 @@ class V1Paginator(BasePaginator[int]):
 
 
 V1_PAGINATOR = V1Paginator()
-
-
-class Shared:
-    """Keys of ``ctx.shared`` written and read by the Pipedrive streams."""
-
-    TEAM_OF_USER = "pipedrive.team_of_user"
-    PIPELINE_OF_STAGE = "pipedrive.pipeline_of_stage"
-    CONVERSIONS = "pipedrive.lead_conversions"
-    #: The deals stream's incremental lower bound in this run (None: it read every deal).
-    DEALS_WINDOW = "pipedrive.deals_window"
-    ACTIVITY_ICONS = "pipedrive.activity_type_icons"
-    LEAD_LABELS = "pipedrive.lead_labels"
-    FIELD_MAPPINGS = "pipedrive.field_mappings"
-    #: False when the account does not list archived deals (discovered per connection).
-    ARCHIVED_DEALS = "pipedrive.archived_deals"
-    #: Deals answered without a ``source_lead_id`` key although ``include_fields`` asked.
-    DEALS_WITHOUT_LEAD_FIELD = "pipedrive.deals_without_lead_field"
-
-    @staticmethod
-    def fields(kind: str) -> str:
-        return f"pipedrive.fields.{kind}"
 
 
 def page_data(page: Any) -> list[Mapping[str, Any]]:
@@ -115,17 +96,31 @@ async def read_all(http: HttpClient, request: Request, paginator: BasePaginator[
     return items
 
 
+async def read_optional(http: HttpClient, request: Request) -> list[Any] | None:
+    """Every item of an optional unpaged list (teams, activity types, lead labels), or
+    None when the account does not offer it (``request.capability`` set: the connector
+    classified the CRM's answer as "not on this account")."""
+    try:
+        return await read_all(http, request, V1_PAGINATOR)
+    except CapabilityUnavailable:
+        return None
+
+
 async def field_catalog(http: HttpClient, ctx: StreamContext, kind: str) -> FieldCatalog:
     """The field catalog of ``kind``, read once per run."""
-    key = Shared.fields(kind)
-    if key not in ctx.shared:
+    state = run_state(ctx)
+    if kind not in state.catalogs:
         path = settings.FIELD_ENDPOINTS[kind]
         items = await read_all(
             http, Request(path=path, params={"limit": settings.PAGE_SIZE}), V1_PAGINATOR
         )
-        ctx.shared[key] = FieldCatalog.from_metadata(items)
-    catalog: FieldCatalog = ctx.shared[key]
-    return catalog
+        state.catalogs[kind] = FieldCatalog.from_metadata(items)
+    return state.catalogs[kind]
+
+
+def catalog_of(ctx: StreamContext, kind: str) -> FieldCatalog:
+    """The catalog ``field_catalog`` read for ``kind`` earlier in this run (in prepare)."""
+    return run_state(ctx).catalogs[kind]
 
 
 class PipedriveStream(Stream):
@@ -141,14 +136,17 @@ class PipedriveStream(Stream):
 
     #: One unpaged list whose endpoint takes no ``limit`` (users, teams).
     unpaged: ClassVar[bool] = False
+    #: The optional capability the list is (``Request.capability``): an answer the
+    #: connector classifies as "not on this account" skips the stream.
+    capability: ClassVar[str | None] = None
 
     def first_request(self, ctx: StreamContext) -> Request:
         if self.unpaged:
-            return Request(path=self.path)
+            return Request(path=self.path, capability=self.capability)
         params: dict[str, Any] = {"limit": settings.PAGE_SIZE, **self.extra_params}
         if self.incremental:
             params.update(self.incremental_params(rfc3339_since(ctx)))
-        return Request(path=self.path, params=params)
+        return Request(path=self.path, params=params, capability=self.capability)
 
     def incremental_params(self, since: str | None) -> dict[str, Any]:
         """v2 lists sort with ``sort_by``/``sort_direction``, v1 lists with ``sort``."""

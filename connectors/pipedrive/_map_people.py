@@ -6,14 +6,14 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, time
 from typing import Any
 
-from connectors.pipedrive._values import (
+from connectors.pipedrive.custom_fields import FieldCatalog, picks
+from connectors.pipedrive.values import (
     foreign_id,
     named_custom,
     parse_date,
     parse_time,
     remote_id_of,
 )
-from connectors.pipedrive.custom_fields import FieldCatalog, picks
 from core.sync.records import (
     AccountRecord,
     ContactRecord,

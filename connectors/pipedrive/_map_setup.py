@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from connectors.pipedrive._values import (
+from connectors.pipedrive.values import (
     foreign_id,
     parse_time,
     remote_id_of,

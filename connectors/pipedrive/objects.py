@@ -18,9 +18,10 @@ from connectors.pipedrive._base import (
     V1_PAGINATOR,
     V2_PAGINATOR,
     PipedriveStream,
-    Shared,
+    catalog_of,
     field_catalog,
 )
+from connectors.pipedrive._capabilities import CAP_TEAMS
 from connectors.pipedrive.custom_fields import FieldCatalog
 from core.sync.connector import HttpClient, StreamContext
 from core.sync.records import (
@@ -49,6 +50,8 @@ class Plain:
     v1: bool = False
     #: One unpaged list (the endpoint takes no ``limit``).
     unpaged: bool = False
+    #: The optional capability the list is (the stream is skipped without it).
+    capability: str | None = None
     #: Read incrementally (``updated_since``); unset, it is re-read whole every run.
     #: Neither kind lists deletions: the full sync's reconciliation sweep finds them.
     incremental: bool = False
@@ -68,7 +71,7 @@ class PlainStream(PipedriveStream):
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
         catalog = None
         if self.plain.catalog is not None:
-            catalog = cast(FieldCatalog, ctx.shared[Shared.fields(self.plain.catalog)])
+            catalog = catalog_of(ctx, self.plain.catalog)
         return [self.plain.mapper(raw, catalog)]
 
 
@@ -83,6 +86,8 @@ def plain_stream(plain: Plain) -> type[PlainStream]:
         "paginator": V1_PAGINATOR if plain.v1 else V2_PAGINATOR,
         "incremental": plain.incremental,
         "unpaged": plain.unpaged,
+        "capability": plain.capability,
+        "requires": () if plain.capability is None else (plain.capability,),
     }
     class_name = f"{plain.name.title()}Stream"
     return cast(type[PlainStream], type(class_name, (PlainStream,), attributes))
@@ -102,10 +107,11 @@ PLAIN = {
             settings.V1_TEAMS,
             TeamRecord,
             lambda raw, _: mapping.map_team(raw),
-            "Teams (``/v1/legacyTeams``; plans without teams answer 403 and fail this "
-            "stream only).",
+            "Teams (``/v1/legacyTeams``): admins only, on plans with teams; otherwise the "
+            "stream is skipped (capability ``teams``).",
             v1=True,
             unpaged=True,
+            capability=CAP_TEAMS,
         ),
         Plain(
             "pipelines",

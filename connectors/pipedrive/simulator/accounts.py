@@ -10,14 +10,7 @@ Each refused endpoint answers Pipedrive's error envelope; everything else is as 
 
 from __future__ import annotations
 
-from enum import StrEnum
-
-
-class Account(StrEnum):
-    MINIMAL = "minimal"
-    STANDARD = "standard"
-    FULL = "full"
-
+from core.simulation.options import Account
 
 _ADMIN_ONLY = "Only admin users can access this resource"
 _PLAN = "Payment required: this feature is not available on your company's plan"

@@ -37,11 +37,12 @@ from starlette.routing import Route
 from connectors.pipedrive.mapping import parse_time
 from connectors.pipedrive.quota import DAILY_LEFT_HEADER, DAILY_LIMIT_HEADER
 from connectors.pipedrive.simulator import narrow
-from connectors.pipedrive.simulator.accounts import Account, refusal
+from connectors.pipedrive.simulator.accounts import refusal
 from connectors.pipedrive.simulator.errors import (
     ApiError,
     error_response,
     not_found,
+    render_fault,
 )
 from connectors.pipedrive.simulator.pages import (
     Table,
@@ -54,6 +55,7 @@ from connectors.pipedrive.simulator.pages import (
 from connectors.pipedrive.simulator.tables import RenderedDataset
 from core.simulation.dataset import Dataset, generate
 from core.simulation.faults import FaultMiddleware
+from core.simulation.options import Account, SimulatorOptions
 from core.sync.connector import MappingError
 
 API_TOKEN = "sim-pipedrive-token"  # noqa: S105 (the simulator's documented test token)
@@ -119,7 +121,7 @@ class PipedriveSimulator(RenderedDataset):
     def asgi(self, faults: str | None = None) -> FaultMiddleware:
         """The app behind the shared fault injection (429s, 5xx, drops, latency), whose
         injected errors carry Pipedrive's envelope and rate-limit headers."""
-        return FaultMiddleware(self.app, faults)
+        return FaultMiddleware(self.app, faults, error=render_fault)
 
     # --- HTTP -------------------------------------------------------------------------
 
@@ -369,18 +371,14 @@ def _since(q: Any, name: str) -> datetime | None:
         raise ApiError(400, f"Invalid {name}") from exc
 
 
-def create_app(
-    *,
-    seed: int = 1,
-    deals: int = 1000,
-    burst_limit: int | None = None,
-    faults: str | None = None,
-    dataset: Dataset | None = None,
-    account: Account | str = Account.FULL,
-) -> FaultMiddleware:
-    """The simulator app of a freshly generated business (``crmkpi simulate pipedrive``),
-    wrapped in the shared fault injection (``faults``: a FaultSpec string)."""
+def create_app(options: SimulatorOptions | None = None, **legacy: Any) -> FaultMiddleware:
+    """The simulator app of a freshly generated business (``crmkpi simulate pipedrive``):
+    ``options`` give the seed, size, account variant, faults (a FaultSpec string) and
+    whether Pipedrive's burst limit is enforced (``API_TOKEN_BURST`` per 2 s)."""
+    options = options or SimulatorOptions(**legacy)
     simulator = PipedriveSimulator(
-        dataset or generate(seed=seed, deals=deals), burst_limit=burst_limit, account=account
+        generate(seed=options.seed, deals=options.deals),
+        burst_limit=API_TOKEN_BURST if options.rate_limit else None,
+        account=options.account,
     )
-    return simulator.asgi(faults)
+    return simulator.asgi(options.faults)

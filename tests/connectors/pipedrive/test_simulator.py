@@ -11,11 +11,12 @@ import httpx
 import pytest
 
 from connectors.pipedrive import streams
+from connectors.pipedrive._state import RunState
 from connectors.pipedrive.simulator import API_TOKEN, PipedriveSimulator
 from connectors.pipedrive.simulator.render import lead_uuid, open_stays
 from core.models.enums import SyncMode
 from core.simulation.dataset import Dataset, generate
-from core.sync.connector import Cursor, StreamContext
+from core.sync.connector import StreamContext
 from core.sync.records import (
     AccountRecord,
     ActivityRecord,
@@ -261,10 +262,10 @@ async def test_incremental_read_gets_edits_and_deletions(
 
     results: dict[str, Result] = {}
     http = Http(client, {"x-api-token": API_TOKEN})
-    shared: dict = {}
+    state = RunState()
     for stream in streams.all_streams():
         ctx = StreamContext(
-            "conn", SyncMode.INCREMENTAL, start_cursor=cursors[stream.name], shared=shared
+            "conn", SyncMode.INCREMENTAL, start_cursor=cursors[stream.name], state=state
         )
         results[stream.name] = await run_stream(stream, http, ctx)
     deals = results["deals"]
@@ -286,4 +287,5 @@ async def test_incremental_read_gets_edits_and_deletions(
     assert results["deals"].cursor is not None and cursors["deals"] is not None
     assert results["deals"].cursor > cursors["deals"]
     stamp = at.replace(microsecond=0)
-    assert results["deals"].cursor == max(Cursor(stamp, str(d.id)) for d in edited)
+    cursor = results["deals"].cursor
+    assert cursor.updated_at == stamp and cursor.remote_id in {str(d.id) for d in edited}

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from connectors.pipedrive.simulator import API_TOKEN, PipedriveSimulator
-from connectors.pipedrive.simulator.accounts import Account
 from core.simulation.dataset import Dataset, generate
+from core.simulation.options import Account
 
 BASE = "http://pipedrive.test"
 AUTH = {"x-api-token": API_TOKEN}

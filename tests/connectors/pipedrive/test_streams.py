@@ -10,6 +10,7 @@ import pytest
 import respx
 
 from connectors.pipedrive import streams
+from connectors.pipedrive._state import run_state
 from core.models.enums import SyncMode
 from core.sync.connector import Cursor, StreamContext
 from core.sync.mappings import FieldMappings
@@ -92,11 +93,9 @@ async def test_deals_read_deleted_then_archived_then_live_deals(http: Http) -> N
     ]
     assert [e.split(":")[0] for e in result.errors] == ["104", "105"]
     # deleted and archived deals move no cursor (they are read before the live list)
-    assert result.cursor == Cursor(datetime(2026, 3, 4, tzinfo=UTC), "105")
+    assert result.cursor == Cursor(datetime(2026, 3, 5, tzinfo=UTC), "106")
     assert result.deleted == []  # older deletions: the full sync's sweep
-    assert (
-        ctx.shared[streams.Shared.CONVERSIONS]["adf21080-0e10-11eb-879b-05d71fb426ec"][0] == "101"
-    )
+    assert run_state(ctx).conversions["adf21080-0e10-11eb-879b-05d71fb426ec"][0] == "101"
 
 
 @respx.mock
@@ -175,7 +174,6 @@ async def test_leads_page_by_offset_then_archived_ones_as_deleted(http: Http) ->
     assert isinstance(first, LeadRecord) and first.converted_deal_remote_id == "101"
     assert first.mql_at is None  # no lifecycle mapping for its "Hot" label
     ctx.mappings = FieldMappings.from_dict({"lifecycle": {"Hot": "sql"}})
-    ctx.shared.pop(streams.Shared.FIELD_MAPPINGS, None)
     hot = next(iter(streams.LeadsStream().map(leads["data"][0], ctx)))
     assert isinstance(hot, LeadRecord)
     assert hot.sql_at == hot.mql_at == hot.remote_created_at is not None
@@ -267,7 +265,8 @@ async def test_leads_read_whole_find_conversions_outside_the_deals_window(
         )
     )
     ctx = _ctx(SyncMode.INCREMENTAL)
-    ctx.shared[streams.Shared.DEALS_WINDOW] = deals_window
+    state = run_state(ctx)
+    state.deals_read, state.deals_window = True, deals_window
     result = await run_stream(streams.LeadsStream(), http, ctx)
     converted = {
         r.remote_id: r.converted_deal_remote_id for r in result.records if isinstance(r, LeadRecord)
