@@ -95,9 +95,13 @@ class PipedriveSimulator(RenderedDataset):
         window_seconds: float = 2.0,
         daily_tokens: int | None = None,
         account: Account | str = Account.FULL,
+        lead_field: bool = True,
     ):
         self.dataset = dataset
         self.account = Account(account)
+        #: False plays an API that ignores include_fields=source_lead_id (the other
+        #: reading of the docs): deals never carry the key.
+        self.lead_field = lead_field
         self.api_token = api_token
         self.access_tokens: set[str] = set()
         self.refresh_tokens: set[str] = {"sim-refresh-token"}
@@ -285,7 +289,7 @@ class PipedriveSimulator(RenderedDataset):
             start = decode_cursor(cursor) if cursor else 0
         except (ValueError, KeyError) as exc:
             raise ApiError(400, "Invalid cursor") from exc
-        if kind == "deals" and "source_lead_id" not in included:
+        if kind == "deals" and ("source_lead_id" not in included or not self.lead_field):
             return v2_page(
                 items, start, limit, lambda chunk: narrow.without(chunk, "source_lead_id")
             )
