@@ -167,7 +167,10 @@ async def test_activities_without_activity_types_still_map(http: Http) -> None:
 @respx.mock
 async def test_deals_without_archived_deals_read_the_rest(http: Http) -> None:
     respx.get(f"{BASE}/api/v1/dealFields").mock(
-        return_value=httpx.Response(200, json=load("deal_fields"))
+        side_effect=lambda req: httpx.Response(
+            200,
+            json=load("deal_fields_page2" if req.url.params.get("start") == "5" else "deal_fields"),
+        )
     )
     archived = respx.get(f"{BASE}/api/v2/deals/archived").mock(
         return_value=_error(404, "Not found")
