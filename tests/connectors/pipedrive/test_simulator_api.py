@@ -9,9 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.pipedrive.simulator import API_TOKEN, PipedriveSimulator
+from connectors.pipedrive.simulator import API_TOKEN, PipedriveSimulator, create_app
+from connectors.pipedrive.simulator.app import API_TOKEN_BURST
 from core.simulation.dataset import Dataset, generate
-from core.simulation.options import Account
+from core.simulation.options import Account, SimulatorOptions
 
 BASE = "http://pipedrive.test"
 AUTH = {"x-api-token": API_TOKEN}
@@ -165,3 +166,42 @@ async def test_account_variants_refuse_optional_endpoints(
     if status != 200:
         assert body["errorCode"] == status and body["error_info"] and body["data"] is None
     assert "x-ratelimit-remaining" in response.headers
+
+
+async def test_rate_limit_switched_on_by_the_options_answers_pipedrive_429s() -> None:
+    app = create_app(SimulatorOptions(seed=2, deals=20, rate_limit=True))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as c:
+        answers = [
+            await c.get("/api/v2/pipelines", headers=AUTH) for _ in range(API_TOKEN_BURST + 1)
+        ]
+    assert [r.status_code for r in answers[:-1]] == [200] * API_TOKEN_BURST
+    refused = answers[-1]
+    assert refused.status_code == 429 and refused.json()["success"] is False
+    assert refused.json()["errorCode"] == 429 and int(refused.headers["retry-after"]) >= 1
+    assert refused.headers["x-ratelimit-limit"] == str(API_TOKEN_BURST)
+    assert refused.headers["x-ratelimit-remaining"] == "0"
+    assert answers[0].headers["x-ratelimit-remaining"] == str(API_TOKEN_BURST - 1)
+    unlimited = create_app(SimulatorOptions(seed=2, deals=20))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=unlimited), base_url=BASE) as c:
+        codes = {(await c.get("/api/v2/pipelines", headers=AUTH)).status_code for _ in range(90)}
+    assert codes == {200}
+
+
+@pytest.mark.parametrize("fault", ["429every=1", "5xx=1"])
+async def test_injected_faults_carry_pipedrive_envelope_and_rate_headers(fault: str) -> None:
+    app = create_app(SimulatorOptions(seed=2, deals=20, faults=f"{fault},seed=1"))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as c:
+        response = await c.get("/api/v2/deals", headers=AUTH)
+    assert response.status_code in (429, 500, 502, 503)
+    body = response.json()
+    assert body["success"] is False and body["errorCode"] == response.status_code
+    assert body["error"] and body["error_info"]
+    for header in ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"):
+        assert header in response.headers
+
+
+async def test_account_variant_from_the_options() -> None:
+    app = create_app(SimulatorOptions(seed=2, deals=20, account=Account.MINIMAL))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as c:
+        assert (await c.get("/v1/legacyTeams", headers=AUTH)).status_code == 403
+        assert (await c.get("/api/v2/deals/archived", headers=AUTH)).status_code == 404
