@@ -26,7 +26,7 @@ import math
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.applications import Starlette
@@ -375,13 +375,33 @@ def _since(q: Any, name: str) -> datetime | None:
         raise ApiError(400, f"Invalid {name}") from exc
 
 
+#: Every this many deals, persons, activities and leads of a ``crmkpi simulate`` dataset
+#: is deleted, a few days before its anchor (within Pipedrive's 30 days of deleted deals).
+DELETED_EVERY = 40
+
+
+def with_deletions(dataset: Dataset, every: int = DELETED_EVERY) -> Dataset:
+    """``dataset`` with every ``every``-th deal, person, activity (notes included) and
+    lead deleted three days before its anchor (or just after its last change), so that
+    a simulated account has deletions to find, as a real one has."""
+    base = dataset.anchor - timedelta(days=3)
+    kinds: list[Sequence[Any]] = [dataset.deals, dataset.contacts, dataset.activities]
+    kinds.append(dataset.leads)
+    for objects in kinds:
+        for obj in list(objects)[every - 1 :: every]:
+            at = max(base, obj.updated_at + timedelta(minutes=1))
+            obj.deleted_at = obj.updated_at = at
+    return dataset
+
+
 def create_app(options: SimulatorOptions | None = None, **legacy: Any) -> FaultMiddleware:
-    """The simulator app of a freshly generated business (``crmkpi simulate pipedrive``):
-    ``options`` give the seed, size, account variant, faults (a FaultSpec string) and
-    whether Pipedrive's burst limit is enforced (``API_TOKEN_BURST`` per 2 s)."""
+    """The simulator app of a freshly generated business (``crmkpi simulate pipedrive``),
+    with some deletions (:func:`with_deletions`): ``options`` give the seed, size,
+    account variant, faults (a FaultSpec string) and whether Pipedrive's burst limit is
+    enforced (``API_TOKEN_BURST`` per 2 s)."""
     options = options or SimulatorOptions(**legacy)
     simulator = PipedriveSimulator(
-        generate(seed=options.seed, deals=options.deals),
+        with_deletions(generate(seed=options.seed, deals=options.deals)),
         burst_limit=API_TOKEN_BURST if options.rate_limit else None,
         account=options.account,
     )

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from connectors.pipedrive.simulator import API_TOKEN, PipedriveSimulator, create_app
-from connectors.pipedrive.simulator.app import API_TOKEN_BURST
+from connectors.pipedrive.simulator.app import API_TOKEN_BURST, with_deletions
 from core.simulation.dataset import Dataset, generate
 from core.simulation.options import Account, SimulatorOptions
 
@@ -205,3 +205,24 @@ async def test_account_variant_from_the_options() -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as c:
         assert (await c.get("/v1/legacyTeams", headers=AUTH)).status_code == 403
         assert (await c.get("/api/v2/deals/archived", headers=AUTH)).status_code == 404
+
+
+async def test_the_default_dataset_has_deletions_to_find() -> None:
+    """``crmkpi simulate pipedrive`` serves an account with deleted records."""
+    dataset = with_deletions(generate(seed=2, deals=120))
+    gone = [d.id for d in dataset.deals if d.deleted_at is not None]
+    assert gone and any(c.deleted_at for c in dataset.contacts)
+    assert any(a.deleted_at for a in dataset.activities) and any(
+        x.deleted_at for x in dataset.leads
+    )
+    async with _client(PipedriveSimulator(dataset)) as client:
+        deleted = await _all(client, "/api/v2/deals", status="deleted")
+        live = await _all(client, "/api/v2/deals")
+        persons = await _all(client, "/api/v2/persons")
+    assert sorted(d["id"] for d in deleted) == sorted(gone)
+    assert not {d["id"] for d in live} & set(gone)
+    assert len(persons) == sum(1 for c in dataset.contacts if c.deleted_at is None)
+    app = create_app(SimulatorOptions(seed=2, deals=120))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as c:
+        served = await _all(c, "/api/v2/deals", status="deleted")
+    assert sorted(d["id"] for d in served) == sorted(gone)
