@@ -49,7 +49,7 @@ V1_CURRENCIES: Final = "/api/v1/currencies"
 #: converted from) is "only included when requested via include_fields" (v2 Deal model).
 DEAL_INCLUDE_FIELDS: Final = "source_lead_id"
 
-#: Field metadata endpoints per object kind (``ctx.shared`` key -> path).
+#: Field metadata endpoints per object kind (run state catalog key -> path).
 FIELD_ENDPOINTS: Final[dict[str, str]] = {
     "deal": V1_DEAL_FIELDS,
     "person": V1_PERSON_FIELDS,
