@@ -395,6 +395,13 @@ class Connector(ABC):
         is an ordinary failure. Default: never."""
         return None
 
+    def error_message(self, response: httpx.Response) -> str | None:
+        """The CRM's own explanation of a failed request, for the stream's error (at most
+        300 characters, one line). Default: the usual JSON shapes (``message``, ``error``,
+        ``error_description``, a list of ``{"message"}``, ``errors[0].message``); override
+        to return None when a CRM's messages may echo something secret."""
+        return json_error_message(response)
+
     def new_state(self, options: Mapping[str, str]) -> Any:
         """The per-run state the connector's streams share (``StreamContext.state``)."""
         return None
@@ -441,3 +448,25 @@ class Connector(ABC):
     def simulator_credentials(cls) -> dict[str, str]:
         """The credentials the simulator accepts (printed by ``crmkpi simulate``)."""
         return {}
+
+
+def json_error_message(response: httpx.Response) -> str | None:
+    """``message``/``error``/``error_description`` of a JSON error body (or of its first
+    element or ``errors[0]``), flattened to one line of at most 300 characters."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if isinstance(body, list) and body:
+        body = body[0]
+    if isinstance(body, Mapping) and isinstance(body.get("errors"), list) and body["errors"]:
+        first = body["errors"][0]
+        body = first if isinstance(first, Mapping) else body
+    if not isinstance(body, Mapping):
+        return None
+    for key in ("message", "error_description", "error"):
+        value = body.get(key)
+        if isinstance(value, str) and value.strip():
+            text = " ".join(value.split())
+            return text if len(text) <= 300 else text[:299] + "…"
+    return None
