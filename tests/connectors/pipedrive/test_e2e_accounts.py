@@ -21,6 +21,8 @@ from connectors.pipedrive import settings
 from connectors.pipedrive._capabilities import CONVERSION_KPIS
 from connectors.pipedrive.simulator import API_TOKEN, PipedriveSimulator
 from connectors.pipedrive.simulator.render import lead_uuid
+from core.metrics import KpiRequest, KpiResult, MetricsExecutor, Scope, build_registry
+from core.metrics.periods import PeriodSpec
 from core.models import Connection
 from core.models.enums import SyncStatus
 from core.plugins import create_plugin_manager
@@ -171,3 +173,21 @@ async def test_deals_without_source_lead_id_leave_conversions_unknown(
     assert conversions.kpis == CONVERSION_KPIS
     leads = await rows(crm.engine, "lead", connection.id)
     assert leads and not any(x["converted_deal_remote_id"] for x in leads.values())
+    # the conversion KPIs answer null naming the capability, not a silent 0
+    anchor = simulator.dataset.anchor
+    period = PeriodSpec(start=(anchor - timedelta(days=400)).date(), end=anchor.date())
+    async with crm.sessionmaker() as session:
+        workspace = (await session.get(Connection, connection.id)).workspace_id  # type: ignore[union-attr]
+        results = await MetricsExecutor(build_registry()).run(
+            session,
+            Scope((workspace,), None),
+            [KpiRequest(kpi, period=period) for kpi in ("leadConversionRate", "newLeads")],
+            now=anchor,
+        )
+    rate, new_leads = results
+    assert isinstance(rate, KpiResult) and isinstance(new_leads, KpiResult)
+    assert rate.value is None
+    assert "Lead conversions" in (rate.null_reason or "") and connection.id in (
+        rate.null_reason or ""
+    )
+    assert new_leads.value is not None and new_leads.value > 0  # leads themselves are known
