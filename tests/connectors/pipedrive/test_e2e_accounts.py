@@ -129,17 +129,21 @@ async def test_edits_deletions_and_faults_end_with_the_data_of_a_clean_sync(
     assert (await crm.sync(connection.id, full=True)).status is SyncStatus.SUCCEEDED
     at = _latest_change(dataset) + timedelta(hours=1)
     edited = dataset.edit_deals(5, at)
-    dataset.delete([d for d in dataset.deals if d not in edited][:3], at)
+    gone = [d for d in dataset.deals if d not in edited][:3]
+    dataset.delete(gone, at)
     dataset.delete(dataset.contacts[:2], at)
     dataset.delete([a for a in dataset.activities if a.type == "CALL"][:3], at)
-    for lead in dataset.leads[:2]:
-        lead.deleted_at = lead.updated_at = at
+    orphan = dataset.accounts[-1]  # an organization deleted (its deals keep its id)
+    for gone_lead_or_org in [*dataset.leads[:2], orphan]:
+        gone_lead_or_org.deleted_at = gone_lead_or_org.updated_at = at
     simulator.refresh()
 
     incremental = await crm.sync(connection.id)
     assert incremental.status is SyncStatus.SUCCEEDED, incremental.error
     nightly = await crm.sync(connection.id, full=True)
     assert nightly.status is SyncStatus.SUCCEEDED, nightly.error
+    accounts = await rows(crm.engine, "account", connection.id)
+    assert accounts[str(orphan.id)]["deleted_at"] is not None
 
     faulty = await crm.make_connection(
         crm.serve("5xx=0.08,429every=9,drop=0.01,retry_after=0.05,seed=3")
