@@ -19,10 +19,11 @@ next run moves the threshold up to its own window.
 A full sync given its cursor lists every deal (the list is cheap: 500 deals a request)
 but reads flows with the threshold of its cursor like an incremental run: the stays of
 deals that did not move are already written. (The engine starts full syncs without
-cursors today; then a full sync reads every moved deal's flow.) Deals deleted in the window (``status=deleted``) have the
-flows of their moves read and their stays written deleted; this stream thereby finds
-its own deletions (``finds_deletions``), which keeps the stage history out of the full
-sync's reconciliation sweep, whose cost would otherwise be one flow request per deal.
+cursors today; then a full sync reads every moved deal's flow.) Deals deleted in the
+window (``status=deleted``) have the flows of their moves read and their stays written
+deleted; this stream thereby finds its own deletions (``finds_deletions``), which keeps
+the stage history out of the full sync's reconciliation sweep, whose cost would
+otherwise be one flow request per deal.
 """
 
 from __future__ import annotations
