@@ -25,6 +25,8 @@ CAP_ARCHIVED_DEALS = "archived_deals"
 CAP_NOTES = "notes"
 CAP_ACTIVITY_TYPES = "activity_types"
 CAP_LEAD_CONVERSIONS = "lead_conversions"
+#: Lead labels (read by the leads stream only; not probed: without them labels stay ids).
+CAP_LEAD_LABELS = "lead_labels"
 
 #: KPIs that need to know which leads became deals.
 CONVERSION_KPIS = (

@@ -33,6 +33,7 @@ from connectors.pipedrive._base import (
 from connectors.pipedrive._capabilities import (
     CAP_ACTIVITY_TYPES,
     CAP_ARCHIVED_DEALS,
+    CAP_LEAD_LABELS,
     CAP_NOTES,
     CAP_TEAMS,
 )
@@ -203,7 +204,8 @@ class LeadsStream(PipedriveStream):
         await field_catalog(http, ctx, "deal")
         state = run_state(ctx)
         if state.lead_labels is None:
-            labels = await read_optional(http, Request(path=settings.V1_LEAD_LABELS))
+            request = Request(path=settings.V1_LEAD_LABELS, capability=CAP_LEAD_LABELS)
+            labels = await read_optional(http, request)  # without: labels stay ids
             state.lead_labels = {str(x["id"]): str(x.get("name")) for x in labels or []}
         since = rfc3339_since(ctx)
         if since is not None or not (state.deals_read and state.deals_window is None):

@@ -193,3 +193,13 @@ async def test_deals_without_archived_deals_read_the_rest(http: Http) -> None:
         streams.DealsStream(), http, StreamContext("c", SyncMode.FULL, capabilities=known)
     )
     assert archived.call_count == 1
+
+
+def test_the_connector_builds_its_simulator_from_the_options() -> None:
+    from core.simulation.options import Account, SimulatorOptions
+
+    app = PipedriveConnector.simulator(SimulatorOptions(seed=2, deals=20, account=Account.MINIMAL))
+    simulator = app.app.state.simulator  # FaultMiddleware -> the Starlette app
+    assert simulator.account is Account.MINIMAL and simulator.burst_limit is None
+    limited = PipedriveConnector.simulator(SimulatorOptions(seed=2, deals=20, rate_limit=True))
+    assert limited.app.state.simulator.burst_limit == 80
