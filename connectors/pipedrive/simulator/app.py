@@ -41,6 +41,7 @@ from connectors.pipedrive.simulator.accounts import refusal
 from connectors.pipedrive.simulator.errors import (
     ApiError,
     error_response,
+    not_allowed,
     not_found,
     render_fault,
 )
@@ -118,7 +119,9 @@ class PipedriveSimulator(RenderedDataset):
         self.flow_reads = 0
         self._cache: dict[tuple[str, Any], tuple[Any, Any]] = {}
         self.refresh()
-        self.app = Starlette(routes=self._routes(), exception_handlers={404: not_found})
+        self.app = Starlette(
+            routes=self._routes(), exception_handlers={404: not_found, 405: not_allowed}
+        )
         self.app.router.redirect_slashes = False
         self.app.state.simulator = self
 

@@ -23,6 +23,7 @@ MESSAGES = {
     402: "Payment required: this feature is not available on your company's plan",
     403: "You do not have permission to access this resource",
     404: "Not found",
+    405: "Method not allowed",
     429: "Request over limit",
     500: "Internal server error",
     502: "Bad gateway",
@@ -75,3 +76,8 @@ def render_fault(status: int) -> tuple[bytes, dict[str, str]]:
 async def not_found(request: Request, exc: Exception) -> Response:
     """Unknown routes: a JSON 404 in the envelope, as Pipedrive answers them."""
     return error_response(404, "Unknown method .", {})
+
+
+async def not_allowed(request: Request, exc: Exception) -> Response:
+    """A known path with a method it does not serve: the envelope too, never text."""
+    return error_response(405, f"Method {request.method} is not allowed here", {})

@@ -56,12 +56,20 @@ async def test_v1_is_served_under_v1_as_the_official_clients_call_it(
     assert flow.status_code == 200 and flow.json()["success"] is True
 
 
-@pytest.mark.parametrize("path", ["/api/v2/nothing", "/v1/nothing", "/api/v2/deals/"])
-async def test_unknown_routes_answer_a_json_404_envelope(
-    client: httpx.AsyncClient, path: str
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/api/v2/nothing", 404),
+        ("GET", "/v1/nothing", 404),
+        ("GET", "/api/v2/deals/", 404),  # no trailing-slash redirect either
+        ("DELETE", "/api/v2/deals", 405),
+    ],
+)
+async def test_unknown_routes_answer_a_json_envelope(
+    client: httpx.AsyncClient, method: str, path: str, status: int
 ) -> None:
-    response = await client.get(path, headers=AUTH)
-    assert response.status_code == 404  # no trailing-slash redirect either
+    response = await client.request(method, path, headers=AUTH)
+    assert response.status_code == status
     assert response.headers["content-type"].startswith("application/json")
     assert response.json()["success"] is False and response.json()["error"]
 
