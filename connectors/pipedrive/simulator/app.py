@@ -26,7 +26,7 @@ import math
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -38,6 +38,7 @@ from connectors.pipedrive.mapping import parse_time
 from connectors.pipedrive.quota import DAILY_LEFT_HEADER, DAILY_LIMIT_HEADER
 from connectors.pipedrive.simulator import narrow
 from connectors.pipedrive.simulator.accounts import refusal
+from connectors.pipedrive.simulator.deletions import with_deletions
 from connectors.pipedrive.simulator.errors import (
     ApiError,
     error_response,
@@ -376,25 +377,6 @@ def _since(q: Any, name: str) -> datetime | None:
         return parse_time(q.get(name), name)
     except MappingError as exc:
         raise ApiError(400, f"Invalid {name}") from exc
-
-
-#: Every this many deals, persons, activities and leads of a ``crmkpi simulate`` dataset
-#: is deleted, a few days before its anchor (within Pipedrive's 30 days of deleted deals).
-DELETED_EVERY = 40
-
-
-def with_deletions(dataset: Dataset, every: int = DELETED_EVERY) -> Dataset:
-    """``dataset`` with every ``every``-th deal, person, activity (notes included) and
-    lead deleted three days before its anchor (or just after its last change), so that
-    a simulated account has deletions to find, as a real one has."""
-    base = dataset.anchor - timedelta(days=3)
-    kinds: list[Sequence[Any]] = [dataset.deals, dataset.contacts, dataset.activities]
-    kinds.append(dataset.leads)
-    for objects in kinds:
-        for obj in list(objects)[every - 1 :: every]:
-            at = max(base, obj.updated_at + timedelta(minutes=1))
-            obj.deleted_at = obj.updated_at = at
-    return dataset
 
 
 def create_app(options: SimulatorOptions | None = None, **legacy: Any) -> FaultMiddleware:

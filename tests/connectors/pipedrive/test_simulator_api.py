@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from connectors.pipedrive.simulator import API_TOKEN, PipedriveSimulator, create_app
-from connectors.pipedrive.simulator.app import API_TOKEN_BURST, with_deletions
+from connectors.pipedrive.simulator.app import API_TOKEN_BURST
+from connectors.pipedrive.simulator.deletions import with_deletions
 from core.simulation.dataset import Dataset, generate
 from core.simulation.options import Account, SimulatorOptions
 
