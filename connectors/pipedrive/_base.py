@@ -1,40 +1,59 @@
-"""The Pipedrive stream base: paginators, incremental parameters, ``delete_log``
-deletions, and the ``ctx.shared`` keys the streams exchange (see streams.py)."""
+"""The Pipedrive stream base: paginators, incremental parameters and the metadata reads
+the streams share through the run state (_state.py).
+
+Deletions are read by documented means only (docs/connectors/pipedrive.md): deals list
+their deleted (``status=deleted``, 30 days) and archived ones; items a list returns with
+``is_deleted`` / ``active_flag: false`` are mapped as deleted; every other deletion is
+found by the reconciliation sweep of the scheduled full sync (the streams of persons,
+organizations, activities, notes and leads do not set ``finds_deletions``, so the engine
+soft-deletes the rows a complete full read did not see).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from connectors.pipedrive import mapping, settings
+from connectors.pipedrive._state import run_state
 from connectors.pipedrive.custom_fields import FieldCatalog
+from core.sync.capabilities import CapabilityUnavailable
 from core.sync.connector import Cursor, HttpClient, MappingError, Request, Stream, StreamContext
-from core.sync.pagination import BasePaginator, CursorPaginator, OffsetPaginator
+from core.sync.pagination import BasePaginator, CursorPaginator
 from core.sync.records import Record
 
 V2_PAGINATOR = CursorPaginator(("additional_data", "next_cursor"), "cursor")
-V1_PAGINATOR = OffsetPaginator(
-    ("additional_data", "pagination", "next_start"),
-    ("additional_data", "pagination", "more_items_in_collection"),
-    "start",
-)
 
 
-class Shared:
-    """Keys of ``ctx.shared`` written and read by the Pipedrive streams."""
+class V1Paginator(BasePaginator[int]):
+    """v1 offset pages, in either documented shape: ``additional_data.pagination``
+    (``start``, ``limit``, ``more_items_in_collection``, ``next_start``: the notes and
+    users lists' model) or those keys straight under ``additional_data`` (the leads,
+    field metadata and deal flow lists' model, without ``next_start``). The next start is
+    ``next_start`` when given, else ``start + limit``: both readings are handled."""
 
-    TEAM_OF_USER = "pipedrive.team_of_user"
-    PIPELINE_OF_STAGE = "pipedrive.pipeline_of_stage"
-    CONVERSIONS = "pipedrive.lead_conversions"
-    #: The deals stream's incremental lower bound in this run (None: it read every deal).
-    DEALS_WINDOW = "pipedrive.deals_window"
-    ACTIVITY_ICONS = "pipedrive.activity_type_icons"
-    LEAD_LABELS = "pipedrive.lead_labels"
-    FIELD_MAPPINGS = "pipedrive.field_mappings"
+    def next_token(self, page: Any) -> int | None:
+        extra = page.get("additional_data") if isinstance(page, Mapping) else None
+        if not isinstance(extra, Mapping):
+            return None
+        info = extra.get("pagination")
+        if not isinstance(info, Mapping):
+            info = extra
+        if not info.get("more_items_in_collection"):
+            return None
+        if info.get("next_start") is not None:
+            return int(info["next_start"])
+        try:
+            return int(info.get("start") or 0) + int(info["limit"])
+        except (KeyError, TypeError, ValueError):
+            return None
 
-    @staticmethod
-    def fields(kind: str) -> str:
-        return f"pipedrive.fields.{kind}"
+    def apply(self, request: Request, token: int) -> Request:
+        return replace(request, params={**(request.params or {}), "start": token})
+
+
+V1_PAGINATOR = V1Paginator()
 
 
 def page_data(page: Any) -> list[Mapping[str, Any]]:
@@ -77,17 +96,31 @@ async def read_all(http: HttpClient, request: Request, paginator: BasePaginator[
     return items
 
 
+async def read_optional(http: HttpClient, request: Request) -> list[Any] | None:
+    """Every item of an optional unpaged list (teams, activity types, lead labels), or
+    None when the account does not offer it (``request.capability`` set: the connector
+    classified the CRM's answer as "not on this account")."""
+    try:
+        return await read_all(http, request, V1_PAGINATOR)
+    except CapabilityUnavailable:
+        return None
+
+
 async def field_catalog(http: HttpClient, ctx: StreamContext, kind: str) -> FieldCatalog:
     """The field catalog of ``kind``, read once per run."""
-    key = Shared.fields(kind)
-    if key not in ctx.shared:
+    state = run_state(ctx)
+    if kind not in state.catalogs:
         path = settings.FIELD_ENDPOINTS[kind]
         items = await read_all(
             http, Request(path=path, params={"limit": settings.PAGE_SIZE}), V1_PAGINATOR
         )
-        ctx.shared[key] = FieldCatalog.from_metadata(items)
-    catalog: FieldCatalog = ctx.shared[key]
-    return catalog
+        state.catalogs[kind] = FieldCatalog.from_metadata(items)
+    return state.catalogs[kind]
+
+
+def catalog_of(ctx: StreamContext, kind: str) -> FieldCatalog:
+    """The catalog ``field_catalog`` read for ``kind`` earlier in this run (in prepare)."""
+    return run_state(ctx).catalogs[kind]
 
 
 class PipedriveStream(Stream):
@@ -101,11 +134,19 @@ class PipedriveStream(Stream):
     #: v2 filters by ``updated_since`` + ``sort_by``; v1 leads spell it differently.
     extra_params: ClassVar[Mapping[str, Any]] = {}
 
+    #: One unpaged list whose endpoint takes no ``limit`` (users, teams).
+    unpaged: ClassVar[bool] = False
+    #: The optional capability the list is (``Request.capability``): an answer the
+    #: connector classifies as "not on this account" skips the stream.
+    capability: ClassVar[str | None] = None
+
     def first_request(self, ctx: StreamContext) -> Request:
+        if self.unpaged:
+            return Request(path=self.path, capability=self.capability)
         params: dict[str, Any] = {"limit": settings.PAGE_SIZE, **self.extra_params}
         if self.incremental:
             params.update(self.incremental_params(rfc3339_since(ctx)))
-        return Request(path=self.path, params=params)
+        return Request(path=self.path, params=params, capability=self.capability)
 
     def incremental_params(self, since: str | None) -> dict[str, Any]:
         """v2 lists sort with ``sort_by``/``sort_direction``, v1 lists with ``sort``."""
@@ -120,42 +161,6 @@ class PipedriveStream(Stream):
 
     def extract(self, page: Any) -> Sequence[Mapping[str, Any]]:
         return page_data(page)
-
-    #: Object kind whose deletions ``/v1/recents?items=delete_log`` lists for this stream.
-    deleted_item_type: ClassVar[str | None] = None
-    deleted_record: ClassVar[type[Record]] = Record
-
-    def deletions_request(self, ctx: StreamContext) -> Request | None:
-        if self.deleted_item_type is None:
-            return None
-        since = ctx.since()
-        return Request(
-            path=settings.V1_RECENTS,
-            params={
-                "items": "delete_log",
-                "since_timestamp": (
-                    settings.RECENTS_EPOCH if since is None else since.strftime("%Y-%m-%d %H:%M:%S")
-                ),
-                "limit": settings.PAGE_SIZE,
-            },
-        )
-
-    def next_deletions_request(
-        self, page: Any, request: Request, ctx: StreamContext
-    ) -> Request | None:
-        return V1_PAGINATOR.next_request(page, request)
-
-    def extract_deleted(self, page: Any) -> Sequence[tuple[type[Record], str]]:
-        """The ``delete_log`` items of this stream's object kind."""
-        found = []
-        for item in page_data(page):
-            data = item.get("data") if item.get("item") == "delete_log" else None
-            if isinstance(data, Mapping) and data.get("item_type") == self.deleted_item_type:
-                found.append((self.deleted_record, self.deleted_id(data.get("item_id"))))
-        return found
-
-    def deleted_id(self, item_id: Any) -> str:
-        return str(item_id)
 
     def cursor_of(self, raw: Mapping[str, Any]) -> Cursor | None:
         if not self.incremental:

@@ -7,13 +7,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, time
 from typing import Any
 
-from connectors.pipedrive._values import (
+from connectors.pipedrive.settings import ACTIVITY_TYPES
+from connectors.pipedrive.values import (
     foreign_id,
     parse_date,
     parse_time,
     remote_id_of,
 )
-from connectors.pipedrive.settings import ACTIVITY_TYPES
 from core.sync.connector import MappingError
 from core.sync.records import (
     ActivityRecord,

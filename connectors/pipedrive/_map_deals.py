@@ -6,7 +6,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from connectors.pipedrive._values import (
+from connectors.pipedrive.custom_fields import FieldCatalog, picks
+from connectors.pipedrive.settings import DEAL_TYPE_LABELS
+from connectors.pipedrive.values import (
     foreign_id,
     named_custom,
     parse_date,
@@ -14,8 +16,6 @@ from connectors.pipedrive._values import (
     parse_time,
     remote_id_of,
 )
-from connectors.pipedrive.custom_fields import FieldCatalog, picks
-from connectors.pipedrive.settings import DEAL_TYPE_LABELS
 from core.sync.connector import MappingError
 from core.sync.records import (
     DealRecord,

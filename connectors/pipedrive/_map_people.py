@@ -6,14 +6,14 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, time
 from typing import Any
 
-from connectors.pipedrive._values import (
+from connectors.pipedrive.custom_fields import FieldCatalog, picks
+from connectors.pipedrive.values import (
     foreign_id,
     named_custom,
     parse_date,
     parse_time,
     remote_id_of,
 )
-from connectors.pipedrive.custom_fields import FieldCatalog, picks
 from core.sync.records import (
     AccountRecord,
     ContactRecord,
@@ -145,4 +145,6 @@ def map_lead(
         converted_account_remote_id=converted[2] if converted else None,
         custom=custom,
         remote_data=dict(raw),
+        # Archived leads (``/v1/leads/archived``) leave the lead funnel like deleted ones.
+        deleted=bool(raw.get("is_archived")) or bool(raw.get("is_deleted")),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from connectors.pipedrive._values import (
+from connectors.pipedrive.values import (
     foreign_id,
     parse_time,
     remote_id_of,
@@ -41,16 +41,22 @@ def map_team(raw: Mapping[str, Any]) -> TeamRecord:
         remote_id=remote_id_of(raw, "team"),
         remote_created_at=parse_time(raw.get("add_time"), "team.add_time"),
         name=raw.get("name"),
-        deleted=bool(raw.get("deleted_flag")) or raw.get("active_flag") is False,
+        deleted=_team_gone(raw),
         remote_data=dict(raw),
     )
+
+
+def _team_gone(team: Mapping[str, Any]) -> bool:
+    """Deleted or inactive: the model gives the flags as 0/1, older answers as booleans."""
+    active = team.get("active_flag")
+    return bool(team.get("deleted_flag")) or (active is not None and not active)
 
 
 def team_members(teams: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     """user id -> team id (a user in several teams keeps the first active one)."""
     members: dict[str, str] = {}
     for team in teams:
-        if team.get("deleted_flag") or team.get("active_flag") is False:
+        if _team_gone(team):
             continue
         for user_id in team.get("users") or ():
             members.setdefault(str(user_id), str(team["id"]))

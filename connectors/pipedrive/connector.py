@@ -8,18 +8,22 @@ from typing import Any, ClassVar
 
 import httpx
 
-from connectors.pipedrive import client, quota, settings
+from connectors.pipedrive import _capabilities, client, quota, settings
+from connectors.pipedrive._state import RunState
 from connectors.pipedrive.streams import all_streams
 from connectors.pipedrive.webhooks import parse_event, verify_basic_auth, wants_sync
 from core.simulation.options import SimulatorOptions
+from core.sync.capabilities import Capability
 from core.sync.connector import (
     Auth,
     Connector,
     CredentialField,
     DailyBudget,
+    HttpClient,
     QuotaReading,
     RateLimitPolicy,
     Stream,
+    StreamContext,
     WebhookDelivery,
     WebhookRejected,
 )
@@ -80,6 +84,18 @@ class PipedriveConnector(Connector):
     def streams(self) -> Sequence[Stream]:
         return all_streams()
 
+    async def discover(self, http: HttpClient, ctx: StreamContext) -> Sequence[Capability]:
+        """Teams (admin token, plan), archived deals, notes, activity types: one small
+        probe each; lead conversions: whether deals carry ``source_lead_id`` when asked."""
+        return await _capabilities.discover(http)
+
+    def unavailable_reason(self, response: httpx.Response) -> str | None:
+        """Pipedrive's 402 (plan), 403 (permission), 404/410 (not on this account)."""
+        return _capabilities.unavailable_reason(response)
+
+    def new_state(self, options: Mapping[str, str]) -> RunState:
+        return RunState()
+
     async def authenticate(
         self,
         http: httpx.AsyncClient,
@@ -92,10 +108,12 @@ class PipedriveConnector(Connector):
 
     @classmethod
     def simulator(cls, options: SimulatorOptions) -> Any:
-        """The Pipedrive simulator (ASGI) over the shared business of ``seed`` and ``deals``."""
+        """The Pipedrive simulator (ASGI): the shared business of ``options.seed`` and
+        ``options.deals``, the account variant, faults and (``rate_limit``) Pipedrive's
+        burst limit."""
         from connectors.pipedrive.simulator import create_app
 
-        return create_app(seed=options.seed, deals=options.deals, faults=options.faults)
+        return create_app(options)
 
     @classmethod
     def simulator_credentials(cls) -> dict[str, str]:

@@ -26,7 +26,7 @@ from connectors.pipedrive._map_setup import (
     map_user,
     team_members,
 )
-from connectors.pipedrive._values import foreign_id, parse_date, parse_money, parse_time
+from connectors.pipedrive.values import foreign_id, parse_date, parse_money, parse_time
 
 __all__ = [
     "foreign_id",

@@ -1,8 +1,8 @@
 """The lists read as they are and mapped one item to one record: one table, one class.
 
 Teams, pipelines, organizations and persons differ only in their path, record class,
-mapping function, page shape and deletion kind (:class:`Plain`); :func:`plain_stream`
-makes each one's stream class from its row, as ``connectors/salesforce/objects.py`` does.
+mapping function, page shape and whether they are read incrementally (:class:`Plain`);
+:func:`plain_stream` makes each one's stream class from its row.
 Streams with more to them (users, stages, currencies, deals, leads, activities, notes,
 stage history) are classes of their own in ``streams`` and ``stage_history``.
 """
@@ -18,9 +18,10 @@ from connectors.pipedrive._base import (
     V1_PAGINATOR,
     V2_PAGINATOR,
     PipedriveStream,
-    Shared,
+    catalog_of,
     field_catalog,
 )
+from connectors.pipedrive._capabilities import CAP_TEAMS
 from connectors.pipedrive.custom_fields import FieldCatalog
 from core.sync.connector import HttpClient, StreamContext
 from core.sync.records import (
@@ -47,9 +48,13 @@ class Plain:
     doc: str
     #: Paged by offset (v1) rather than by cursor (v2).
     v1: bool = False
-    #: The ``delete_log`` item type of this object; set, the stream is incremental and
-    #: lists deletions, unset it is re-read whole every run.
-    deleted_item_type: str | None = None
+    #: One unpaged list (the endpoint takes no ``limit``).
+    unpaged: bool = False
+    #: The optional capability the list is (the stream is skipped without it).
+    capability: str | None = None
+    #: Read incrementally (``updated_since``); unset, it is re-read whole every run.
+    #: Neither kind lists deletions: the full sync's reconciliation sweep finds them.
+    incremental: bool = False
     #: The field catalog (``settings.FIELD_ENDPOINTS`` key) the mapper needs, read once a run.
     catalog: str | None = None
 
@@ -66,13 +71,12 @@ class PlainStream(PipedriveStream):
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
         catalog = None
         if self.plain.catalog is not None:
-            catalog = cast(FieldCatalog, ctx.shared[Shared.fields(self.plain.catalog)])
+            catalog = catalog_of(ctx, self.plain.catalog)
         return [self.plain.mapper(raw, catalog)]
 
 
 def plain_stream(plain: Plain) -> type[PlainStream]:
     """The stream class of one :class:`Plain` row."""
-    tracked = plain.deleted_item_type is not None
     attributes = {
         "__doc__": plain.doc,
         "plain": plain,
@@ -80,10 +84,10 @@ def plain_stream(plain: Plain) -> type[PlainStream]:
         "produces": (plain.record,),
         "path": plain.path,
         "paginator": V1_PAGINATOR if plain.v1 else V2_PAGINATOR,
-        "incremental": tracked,
-        "finds_deletions": tracked,
-        "deleted_item_type": plain.deleted_item_type,
-        "deleted_record": plain.record if tracked else Record,
+        "incremental": plain.incremental,
+        "unpaged": plain.unpaged,
+        "capability": plain.capability,
+        "requires": () if plain.capability is None else (plain.capability,),
     }
     class_name = f"{plain.name.title()}Stream"
     return cast(type[PlainStream], type(class_name, (PlainStream,), attributes))
@@ -103,9 +107,11 @@ PLAIN = {
             settings.V1_TEAMS,
             TeamRecord,
             lambda raw, _: mapping.map_team(raw),
-            "Teams (``/v1/legacyTeams``; plans without teams answer 403 and fail this "
-            "stream only).",
+            "Teams (``/v1/legacyTeams``): admins only, on plans with teams; otherwise the "
+            "stream is skipped (capability ``teams``).",
             v1=True,
+            unpaged=True,
+            capability=CAP_TEAMS,
         ),
         Plain(
             "pipelines",
@@ -119,8 +125,9 @@ PLAIN = {
             settings.V2_ORGANIZATIONS,
             AccountRecord,
             lambda raw, catalog: mapping.map_organization(raw, _catalog(catalog)),
-            "Organizations, incremental; deletions from the delete log.",
-            deleted_item_type="organization",
+            "Organizations, incremental; deleted ones vanish from the list (no documented "
+            "listing of them): the full sync's sweep removes them.",
+            incremental=True,
             catalog="organization",
         ),
         Plain(
@@ -128,8 +135,9 @@ PLAIN = {
             settings.V2_PERSONS,
             ContactRecord,
             lambda raw, catalog: mapping.map_person(raw, _catalog(catalog)),
-            "Persons, incremental; deletions from the delete log.",
-            deleted_item_type="person",
+            "Persons, incremental; deleted ones vanish from the list (no documented "
+            "listing of them): the full sync's sweep removes them.",
+            incremental=True,
             catalog="person",
         ),
     )

@@ -45,12 +45,11 @@ V1_DEAL_FLOW: Final = "/api/v1/deals/{id}/flow"
 V1_NOTES: Final = "/api/v1/notes"
 #: Every currency of the company (no paging, no FX rates: Pipedrive exposes none).
 V1_CURRENCIES: Final = "/api/v1/currencies"
-#: ``items=delete_log`` lists deletions of every object kind since a v1 timestamp (UTC).
-V1_RECENTS: Final = "/api/v1/recents"
-#: Deletions are read from this instant on a full sync (the log keeps about a month).
-RECENTS_EPOCH: Final = "1970-01-01 00:00:00"
+#: ``include_fields`` of ``/api/v2/deals``: ``source_lead_id`` (the lead a deal was
+#: converted from) is "only included when requested via include_fields" (v2 Deal model).
+DEAL_INCLUDE_FIELDS: Final = "source_lead_id"
 
-#: Field metadata endpoints per object kind (``ctx.shared`` key -> path).
+#: Field metadata endpoints per object kind (run state catalog key -> path).
 FIELD_ENDPOINTS: Final[dict[str, str]] = {
     "deal": V1_DEAL_FIELDS,
     "person": V1_PERSON_FIELDS,

@@ -17,7 +17,7 @@ from typing import Any
 
 #: Pipedrive objects whose change makes an incremental sync worth running.
 SYNCED_OBJECTS = frozenset(
-    {"deal", "person", "organization", "activity", "lead", "pipeline", "stage", "user"}
+    {"deal", "person", "organization", "activity", "note", "lead", "pipeline", "stage", "user"}
 )
 
 

@@ -11,11 +11,12 @@ import httpx
 import pytest
 
 from connectors.pipedrive import streams
-from connectors.pipedrive._render import lead_uuid, open_stays
+from connectors.pipedrive._state import RunState
 from connectors.pipedrive.simulator import API_TOKEN, PipedriveSimulator
+from connectors.pipedrive.simulator.render import lead_uuid, open_stays
 from core.models.enums import SyncMode
 from core.simulation.dataset import Dataset, generate
-from core.sync.connector import Cursor, StreamContext
+from core.sync.connector import StreamContext
 from core.sync.records import (
     AccountRecord,
     ActivityRecord,
@@ -101,18 +102,24 @@ async def test_updated_since_is_inclusive_and_sorted(
     assert times == sorted(times)
 
 
-async def test_v1_offset_pagination_and_null_data(client: httpx.AsyncClient) -> None:
+async def test_v1_offset_pagination_in_both_documented_shapes_and_null_data(
+    client: httpx.AsyncClient,
+) -> None:
     headers = {"x-api-token": API_TOKEN}
+    # field metadata, leads, flows: the keys straight under additional_data (their models)
     page = (await client.get("/api/v1/dealFields", params={"limit": 3}, headers=headers)).json()
-    assert page["additional_data"]["pagination"] == {
-        "start": 0,
-        "limit": 3,
-        "more_items_in_collection": True,
-        "next_start": 3,
-    }
+    assert page["additional_data"] == {"start": 0, "limit": 3, "more_items_in_collection": True}
     empty = (await client.get("/api/v1/leads/archived", headers=headers)).json()
     assert empty["data"] is None
-    assert empty["additional_data"]["pagination"]["more_items_in_collection"] is False
+    assert empty["additional_data"]["more_items_in_collection"] is False
+    # notes: under additional_data.pagination, with next_start
+    notes = (await client.get("/v1/notes", params={"limit": 2}, headers=headers)).json()
+    assert notes["additional_data"]["pagination"] == {
+        "start": 0,
+        "limit": 2,
+        "more_items_in_collection": True,
+        "next_start": 2,
+    }
 
 
 async def test_errors_use_pipedrive_envelope(client: httpx.AsyncClient) -> None:
@@ -255,10 +262,10 @@ async def test_incremental_read_gets_edits_and_deletions(
 
     results: dict[str, Result] = {}
     http = Http(client, {"x-api-token": API_TOKEN})
-    shared: dict = {}
+    state = RunState()
     for stream in streams.all_streams():
         ctx = StreamContext(
-            "conn", SyncMode.INCREMENTAL, start_cursor=cursors[stream.name], shared=shared
+            "conn", SyncMode.INCREMENTAL, start_cursor=cursors[stream.name], state=state
         )
         results[stream.name] = await run_stream(stream, http, ctx)
     deals = results["deals"]
@@ -267,10 +274,18 @@ async def test_incremental_read_gets_edits_and_deletions(
     assert len(changed) < len(dataset.deals) // 4  # only the look-back window, not everything
     amounts = {r.remote_id: r.amount for r in deals.records if isinstance(r, DealRecord)}
     assert all(amounts[str(d.id)] == d.amount for d in edited)
-    assert {i for _, i in deals.deleted} >= {str(d.id) for d in gone_deal}
-    assert {i for _, i in results["contacts"].deleted} == {str(c.id) for c in dataset.contacts[:3]}
-    assert len(results["activities"].deleted) == 2
+    removed = {r.remote_id for r in deals.records if isinstance(r, DealRecord) and r.deleted}
+    assert removed == {str(d.id) for d in gone_deal}  # listed by status=deleted
+    # Persons and activities have no documented deleted listing: an incremental read
+    # neither lists nor returns them; a full read no longer does (the sweep removes them).
+    gone_people = {str(c.id) for c in dataset.contacts[:3]}
+    assert results["contacts"].deleted == [] and results["activities"].deleted == []
+    full_after = await _sync(client, StreamContext("conn", SyncMode.FULL))
+    assert gone_people.isdisjoint(_of(full_after, ContactRecord))
+    live = {str(a.id) for a in dataset.activities if a.type != "NOTE" and a.deleted_at is None}
+    assert {r for r in _of(full_after, ActivityRecord) if not r.startswith("note:")} == live
     assert results["deals"].cursor is not None and cursors["deals"] is not None
     assert results["deals"].cursor > cursors["deals"]
     stamp = at.replace(microsecond=0)
-    assert results["deals"].cursor == max(Cursor(stamp, str(d.id)) for d in edited)
+    cursor = results["deals"].cursor
+    assert cursor.updated_at == stamp and cursor.remote_id in {str(d.id) for d in edited}

@@ -11,9 +11,10 @@ import httpx
 import pytest
 import respx
 
+from connectors.pipedrive._state import run_state
 from connectors.pipedrive.stage_history import DealStageHistoryStream, moved, threshold_of
 from core.models.enums import SyncMode
-from core.sync.connector import Cursor, Request, StreamContext
+from core.sync.connector import Cursor, StreamContext
 from core.sync.records import DealStageHistoryRecord
 from tests.connectors.pipedrive.conftest import load
 from tests.connectors.pipedrive.driver import Http
@@ -70,6 +71,9 @@ def _mock(router: respx.MockRouter, deals: list[dict[str, Any]]) -> list[str]:
     asked: list[str] = []
 
     def deals_page(request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("status") == "deleted":
+            empty = {"success": True, "data": [], "additional_data": {"next_cursor": None}}
+            return httpx.Response(200, json=empty)
         asked.append(f"deals:{request.url.params.get('cursor', '')}")
         second = request.url.params.get("cursor") == "c1"
         data = deals[2:] if second else deals[:2]
@@ -92,31 +96,30 @@ def _mock(router: respx.MockRouter, deals: list[dict[str, Any]]) -> list[str]:
 async def _engine_order(
     stream: DealStageHistoryStream, http: Http, ctx: StreamContext
 ) -> list[tuple[list[DealStageHistoryRecord], Cursor | None]]:
-    """Pages as the engine handles them: next_request right after each send (prefetch),
-    then extract, map and the page's cursor."""
+    """The pages ``read`` yields, each as its records and the cursor it carries."""
     out: list[tuple[list[DealStageHistoryRecord], Cursor | None]] = []
-    request: Request | None = stream.first_request(ctx)
-    while request is not None:
-        page = await http.send(request)
-        request = stream.next_request(page, request, ctx)
-        raws = stream.extract(page)
-        records = [r for raw in raws for r in stream.map(raw, ctx)]
-        cursors = [c for c in (stream.cursor_of(raw) for raw in raws) if c is not None]
+    async for page in stream.read(http, ctx):
+        records = [r for raw in page.raws for r in stream.map(raw, ctx)]
         assert all(isinstance(r, DealStageHistoryRecord) for r in records)
-        out.append((records, max(cursors) if cursors else None))  # type: ignore[misc]
+        out.append((records, page.cursor))  # type: ignore[arg-type]
     return out
 
 
+def _pending(threshold: str) -> dict[str, str]:
+    return {"threshold": threshold}
+
+
 @respx.mock
-async def test_full_read_interleaves_flows_of_moved_deals_with_deals_pages(http: Http) -> None:
+async def test_first_read_interleaves_flows_of_moved_deals_with_deals_pages(http: Http) -> None:
     asked = _mock(respx.mock, DEALS)
     ctx = StreamContext(connection_id="c", mode=SyncMode.FULL)
-    ctx.shared["pipedrive.pipeline_of_stage"] = {"1": "1", "2": "1", "3": "1"}
+    run_state(ctx).pipeline_of_stage.update({"1": "1", "2": "1", "3": "1"})
     pages = await _engine_order(DealStageHistoryStream(), http, ctx)
 
     assert asked == ["deals:", "flow:1:0", "deals:c1", "flow:3:0", "flow:3:1"]
     first = respx.calls[0].request.url.params
     assert first["sort_by"] == "update_time" and "updated_since" not in first
+    assert "status" not in first  # no deleted deals to read on a first read
     records = [r for page, _ in pages for r in page]
     assert [(r.deal_remote_id, r.stage_remote_id) for r in records] == [
         ("1", "1"),
@@ -127,18 +130,19 @@ async def test_full_read_interleaves_flows_of_moved_deals_with_deals_pages(http:
         ("3", "3"),
     ]
     assert records[-1].exited_at is None and records[0].pipeline_remote_id == "1"
-    # Each page's cursor covers only deals whose history is written: nothing before
-    # deal 1's flow; deal 1's flow covers unmoved deal 2; page 2 starts with moved deal 3,
-    # so it covers nothing until deal 3's last flow page, which covers deal 4 and ends the
-    # pass. Until then the cursor keeps the pass's threshold ("*": every move).
+    # Each cursor covers only deals whose history is written: deal 1 after its flow, the
+    # end of page 1 (unmoved deal 2), deal 3 after its two flow pages, then the end of
+    # the list, which ends the pass. Until then the cursor keeps the pass's threshold
+    # ("*": every move) in ``resume``; the last one has none.
     cursors = [cursor for _, cursor in pages]
     assert cursors == [
-        None,
-        Cursor(_at(DEALS[1]["update_time"]), "2|*"),
-        None,
-        None,
-        Cursor(_at(DEALS[3]["update_time"]), "4|done"),
+        Cursor(_at(DEALS[0]["update_time"]), "1"),
+        Cursor(_at(DEALS[1]["update_time"]), "2"),
+        Cursor(_at(DEALS[2]["update_time"]), "3"),
+        Cursor(_at(DEALS[3]["update_time"]), "4"),
     ]
+    assert [c.resume for c in cursors if c is not None] == [_pending("*")] * 3 + [None]
+    assert [p.final for p in [p async for p in DealStageHistoryStream().read(http, ctx)]][-1]
 
 
 @respx.mock
@@ -149,11 +153,44 @@ async def test_incremental_reads_only_flows_of_deals_moved_since_its_cursor(http
     ctx.lookback = timedelta(minutes=10)
     pages = await _engine_order(DealStageHistoryStream(), http, ctx)
 
-    assert respx.calls[0].request.url.params["updated_since"] == "2026-03-01T11:50:00Z"
+    lists = [c.request.url.params for c in respx.calls if c.request.url.path == "/api/v2/deals"]
+    live = [p for p in lists if "status" not in p]
+    assert live[0]["updated_since"] == "2026-03-01T11:50:00Z"
+    deleted = [p for p in lists if "status" in p]
+    assert deleted and deleted[0]["status"] == "deleted"
+    assert deleted[0]["updated_since"] == "2026-03-01T11:50:00Z"
     # deal 1 was edited in the window but moved long before: no flow read for it
-    assert [a for a in asked if a.startswith("flow")] == ["flow:3:0", "flow:3:1"]
-    # deals 1 and 2 need no flow: the first page moves the cursor past them at once
-    assert pages[0][1] == Cursor(_at(DEALS[1]["update_time"]), "2|2026-03-01T11:50:00+00:00")
+    flows = [a for a in asked if a.startswith("flow")]
+    assert flows == ["flow:3:0", "flow:3:1"]
+    # deals 1 and 2 need no flow: the end of the first page moves the cursor past them
+    window = _pending("2026-03-01T11:50:00+00:00")
+    covered = [c for _, c in pages if c is not None]
+    assert covered[0] == Cursor(_at(DEALS[1]["update_time"]), "2")
+    assert covered[0].resume == window
+
+
+@respx.mock
+async def test_stays_of_a_deleted_deal_are_written_deleted_whenever_it_moved(
+    http: Http,
+) -> None:
+    gone = {**_deal(1, "2026-03-02T10:00:00Z", "2025-01-01T12:00:00Z"), "is_deleted": True}
+
+    def deals_page(request: httpx.Request) -> httpx.Response:
+        data = [gone] if request.url.params.get("status") == "deleted" else []
+        return httpx.Response(
+            200, json={"success": True, "data": data, "additional_data": {"next_cursor": None}}
+        )
+
+    respx.get(f"{BASE}/api/v2/deals").mock(side_effect=deals_page)
+    respx.get(url__regex=rf"{BASE}/api/v1/deals/\d+/flow").mock(
+        return_value=httpx.Response(200, json=_flow_pages("1")[0])
+    )
+    cursor = Cursor(datetime(2026, 3, 2, 12, tzinfo=UTC), "5")
+    ctx = StreamContext(connection_id="c", mode=SyncMode.INCREMENTAL, start_cursor=cursor)
+    pages = await _engine_order(DealStageHistoryStream(), http, ctx)
+    records = [r for page, _ in pages for r in page]
+    assert records and all(r.deleted and r.deal_remote_id == "1" for r in records)
+    assert all(c is None for page, c in pages if page)  # deletions move no cursor
 
 
 @respx.mock
@@ -163,7 +200,8 @@ async def test_a_page_without_moved_deals_still_moves_the_cursor(http: Http) -> 
     ctx = StreamContext(connection_id="c", mode=SyncMode.FULL)
     pages = await _engine_order(DealStageHistoryStream(), http, ctx)
     assert asked == ["deals:"]
-    assert pages == [([], Cursor(_at(unmoved[1]["update_time"]), "9|done"))]
+    assert pages == [([], Cursor(_at(unmoved[1]["update_time"]), "9"))]
+    assert pages[0][1] is not None and pages[0][1].resume is None  # the pass ended
 
 
 def test_moved_compares_the_stage_change_with_the_window() -> None:
@@ -178,14 +216,16 @@ def test_moved_compares_the_stage_change_with_the_window() -> None:
 def test_an_interrupted_pass_is_finished_with_its_own_threshold() -> None:
     at = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
-    def ctx(remote_id: str, mode: SyncMode = SyncMode.INCREMENTAL) -> StreamContext:
-        return StreamContext(connection_id="c", mode=mode, start_cursor=Cursor(at, remote_id))
+    def ctx(resume: dict[str, str] | None, mode: SyncMode = SyncMode.INCREMENTAL) -> StreamContext:
+        cursor = Cursor(at, "7", resume)
+        return StreamContext(connection_id="c", mode=mode, start_cursor=cursor)
 
     window = at - timedelta(minutes=10)
-    assert threshold_of(ctx("7|done")) == window  # a finished pass: a new window
-    assert threshold_of(ctx("7")) == window  # a cursor written before passes existed
-    assert threshold_of(ctx("7|*")) is None  # an interrupted full read: every move
+    assert threshold_of(ctx(None)) == window  # a finished pass: a new window
+    assert threshold_of(ctx(_pending("*"))) is None  # an interrupted first read: every move
     earlier = datetime(2026, 2, 1, tzinfo=UTC)
-    assert threshold_of(ctx(f"7|{earlier.isoformat()}")) == earlier
-    assert threshold_of(ctx("7|garbage")) == window
-    assert threshold_of(ctx("7|*", SyncMode.FULL)) is None
+    assert threshold_of(ctx(_pending(earlier.isoformat()))) == earlier
+    assert threshold_of(ctx(_pending("garbage"))) == window
+    # a full sync reads only the flows of deals moved since its cursor (cheap nightly)
+    assert threshold_of(ctx(None, SyncMode.FULL)) == window
+    assert threshold_of(StreamContext(connection_id="c", mode=SyncMode.FULL)) is None

@@ -10,6 +10,7 @@ import pytest
 import respx
 
 from connectors.pipedrive import streams
+from connectors.pipedrive._state import run_state
 from core.models.enums import SyncMode
 from core.sync.connector import Cursor, StreamContext
 from core.sync.mappings import FieldMappings
@@ -44,14 +45,15 @@ def _mock_deal_fields(router: respx.MockRouter) -> respx.Route:
 
 
 @respx.mock
-async def test_deals_full_read_pages_by_cursor_and_lists_deletions(http: Http) -> None:
+async def test_deals_read_deleted_then_archived_then_live_deals(http: Http) -> None:
     fields = _mock_deal_fields(respx.mock)
     deals = load("deals_v2")["data"]
+    deleted = {**deals[0], "id": 900, "is_deleted": True}
     route = respx.get(f"{BASE}/api/v2/deals").mock(
         side_effect=lambda req: httpx.Response(
             200,
             json=(
-                (_page([], None) if "cursor" in req.url.params else _page([{"id": 900}], "c2"))
+                (_page([], None) if "cursor" in req.url.params else _page([deleted], "c2"))
                 if req.url.params.get("status") == "deleted"
                 else _page(deals[:3], "c1")
                 if "cursor" not in req.url.params
@@ -59,30 +61,41 @@ async def test_deals_full_read_pages_by_cursor_and_lists_deletions(http: Http) -
             ),
         )
     )
+    archived_deals = [{**deals[0], "id": i, "is_archived": True} for i in (901, 902)]
     archived = respx.get(f"{BASE}/api/v2/deals/archived").mock(
-        return_value=httpx.Response(200, json=_page([{"id": 901}, {"id": 902}]))
+        return_value=httpx.Response(200, json=_page(archived_deals))
     )
     ctx = _ctx()
     result = await run_stream(streams.DealsStream(), http, ctx)
 
     assert fields.call_count == 2  # both offset pages of the field metadata
-    first, second = (call.request.url.params for call in route.calls[:2])
+    # deleted deals (status=deleted, both pages), archived deals, then the live list
+    params = [c.request.url.params for c in route.calls]
+    assert [p.get("status") for p in params] == ["deleted", "deleted", None, None]
+    assert params[1]["cursor"] == "c2" and archived.call_count == 1
+    assert "status" not in archived.calls[0].request.url.params
+    first, second = params[2], params[3]
     assert first["limit"] == "500" and first["sort_by"] == "update_time"
     assert "updated_since" not in first and second["cursor"] == "c1"
+    # the v2 Deal carries source_lead_id only when include_fields asks for it
+    assert all(p["include_fields"] == "source_lead_id" for p in params)
+    assert archived.calls[0].request.url.params["include_fields"] == "source_lead_id"
     assert all(c.request.headers["x-api-token"] == "t0k" for c in route.calls)
     deals_out = [r for r in result.records if isinstance(r, DealRecord)]
-    assert [d.remote_id for d in deals_out] == ["101", "102", "103", "106"]
+    assert [(d.remote_id, d.deleted) for d in deals_out] == [
+        ("900", True),
+        ("901", True),
+        ("902", True),
+        ("101", False),
+        ("102", False),
+        ("103", False),
+        ("106", True),  # the list may carry is_deleted deals: deleted
+    ]
     assert [e.split(":")[0] for e in result.errors] == ["104", "105"]
+    # deleted and archived deals move no cursor (they are read before the live list)
     assert result.cursor == Cursor(datetime(2026, 3, 5, tzinfo=UTC), "106")
-    # deleted deals (status=deleted, both pages) then archived deals
-    deleted_calls = [c for c in route.calls if c.request.url.params.get("status") == "deleted"]
-    assert len(deleted_calls) == 2 and deleted_calls[1].request.url.params["cursor"] == "c2"
-    assert archived.call_count == 1
-    assert "status" not in archived.calls[0].request.url.params
-    assert result.deleted == [(DealRecord, "900"), (DealRecord, "901"), (DealRecord, "902")]
-    assert (
-        ctx.shared[streams.Shared.CONVERSIONS]["adf21080-0e10-11eb-879b-05d71fb426ec"][0] == "101"
-    )
+    assert result.deleted == []  # older deletions: the full sync's sweep
+    assert run_state(ctx).conversions["adf21080-0e10-11eb-879b-05d71fb426ec"][0] == "101"
 
 
 @respx.mock
@@ -97,9 +110,9 @@ async def test_incremental_read_asks_from_cursor_minus_lookback(http: Http) -> N
     ctx.lookback = timedelta(minutes=10)
     await run_stream(streams.DealsStream(), http, ctx)
     params = [c.request.url.params for c in route.calls]
-    assert params[0]["updated_since"] == "2026-03-01T11:50:00Z"
-    assert params[0]["sort_direction"] == "asc"
-    assert params[1]["status"] == "deleted" and params[1]["updated_since"] == "2026-03-01T11:50:00Z"
+    assert params[0]["status"] == "deleted" and params[0]["updated_since"] == "2026-03-01T11:50:00Z"
+    assert params[1]["updated_since"] == "2026-03-01T11:50:00Z"
+    assert params[1]["sort_direction"] == "asc"
 
 
 @respx.mock
@@ -114,7 +127,7 @@ async def test_null_data_page_is_an_empty_page(http: Http) -> None:
 
 
 @respx.mock
-async def test_leads_page_by_offset_and_archived_are_deletions(http: Http) -> None:
+async def test_leads_page_by_offset_then_archived_ones_as_deleted(http: Http) -> None:
     _mock_deal_fields(respx.mock)
     respx.get(f"{BASE}/api/v1/leadLabels").mock(
         return_value=httpx.Response(200, json=load("lead_labels"))
@@ -138,8 +151,9 @@ async def test_leads_page_by_offset_and_archived_are_deletions(http: Http) -> No
             200, json=page2 if req.url.params.get("start") == "1" else page1
         )
     )
+    archived_lead = {**leads["data"][1], "id": "dead-beef", "is_archived": True}
     archived = respx.get(f"{BASE}/api/v1/leads/archived").mock(
-        return_value=httpx.Response(200, json={"success": True, "data": [{"id": "dead-beef"}]})
+        return_value=httpx.Response(200, json={**leads, "data": [archived_lead]})
     )
     converting = {"id": 101, "source_lead_id": "adf21080-0e10-11eb-879b-05d71fb426ec"}
     deals = respx.get(f"{BASE}/api/v2/deals").mock(
@@ -148,23 +162,28 @@ async def test_leads_page_by_offset_and_archived_are_deletions(http: Http) -> No
     ctx = _ctx(SyncMode.INCREMENTAL, Cursor(datetime(2026, 1, 1, tzinfo=UTC)))
     result = await run_stream(streams.LeadsStream(), http, ctx)
     assert route.calls[0].request.url.params["sort"] == "update_time ASC"
+    assert archived.calls[0].request.url.params["limit"] == "500"
     assert route.calls[0].request.url.params["updated_since"] == "2025-12-31T23:50:00Z"
     assert route.calls[1].request.url.params["start"] == "1"
-    assert [r.remote_id for r in result.records] == [
-        "adf21080-0e10-11eb-879b-05d71fb426ec",
-        "bbf21080-0e10-11eb-879b-05d71fb426ec",
+    assert [(r.remote_id, r.deleted) for r in result.records] == [
+        ("dead-beef", True),  # archived leads first, whole
+        ("adf21080-0e10-11eb-879b-05d71fb426ec", False),
+        ("bbf21080-0e10-11eb-879b-05d71fb426ec", False),
     ]
-    first = result.records[0]
+    first = result.records[1]
     assert isinstance(first, LeadRecord) and first.converted_deal_remote_id == "101"
     assert first.mql_at is None  # no lifecycle mapping for its "Hot" label
     ctx.mappings = FieldMappings.from_dict({"lifecycle": {"Hot": "sql"}})
-    ctx.shared.pop(streams.Shared.FIELD_MAPPINGS, None)
     hot = next(iter(streams.LeadsStream().map(leads["data"][0], ctx)))
     assert isinstance(hot, LeadRecord)
     assert hot.sql_at == hot.mql_at == hot.remote_created_at is not None
-    assert archived.call_count == 1 and result.deleted == [(LeadRecord, "dead-beef")]
-    # conversions by deals outside the deals window: read from the lead window on
+    # archived leads have no updated_since: read whole, after the live ones
+    assert archived.call_count == 1 and "updated_since" not in archived.calls[0].request.url.params
+    assert result.deleted == []  # deleted leads: the full sync's sweep
+    # conversions by deals outside the deals window: read from the lead window on,
+    # with source_lead_id asked for (the v2 Deal carries it only when asked)
     assert deals.calls[0].request.url.params["updated_since"] == "2025-12-31T23:50:00Z"
+    assert deals.calls[0].request.url.params["include_fields"] == "source_lead_id"
     assert result.cursor == Cursor(
         datetime(2026, 2, 1, 8, tzinfo=UTC), "bbf21080-0e10-11eb-879b-05d71fb426ec"
     )
@@ -246,7 +265,8 @@ async def test_leads_read_whole_find_conversions_outside_the_deals_window(
         )
     )
     ctx = _ctx(SyncMode.INCREMENTAL)
-    ctx.shared[streams.Shared.DEALS_WINDOW] = deals_window
+    state = run_state(ctx)
+    state.deals_read, state.deals_window = True, deals_window
     result = await run_stream(streams.LeadsStream(), http, ctx)
     converted = {
         r.remote_id: r.converted_deal_remote_id for r in result.records if isinstance(r, LeadRecord)
@@ -258,3 +278,24 @@ async def test_leads_read_whole_find_conversions_outside_the_deals_window(
         assert deals.call_count == 2  # every deal, page by page
         assert "updated_since" not in deals.calls[0].request.url.params
         assert converted["adf21080-0e10-11eb-879b-05d71fb426ec"] == "55"
+
+
+@pytest.mark.parametrize(
+    ("extra", "start"),
+    [
+        ({"pagination": {"start": 0, "limit": 2, "more_items_in_collection": True}}, 2),
+        ({"pagination": {"more_items_in_collection": True, "next_start": 7}}, 7),
+        ({"start": 4, "limit": 2, "more_items_in_collection": True}, 6),
+        ({"start": 4, "limit": 2, "more_items_in_collection": False}, None),
+        (None, None),
+    ],
+)
+def test_v1_pages_in_either_documented_shape(extra: dict | None, start: int | None) -> None:
+    """Notes document ``additional_data.pagination``; leads, field metadata and flows the
+    same keys straight under ``additional_data`` (client-nodejs models)."""
+    from connectors.pipedrive._base import V1_PAGINATOR
+    from core.sync.connector import Request
+
+    page = {"success": True, "data": [], "additional_data": extra}
+    nxt = V1_PAGINATOR.next_request(page, Request(path="/v1/leads", params={"limit": 2}))
+    assert (None if nxt is None else (nxt.params or {})["start"]) == start

@@ -40,3 +40,12 @@ def test_parse_v1_and_v2_payloads() -> None:
     assert parse_event({"nothing": 1}) is None
     assert wants_sync(parse_event(v2))
     assert not wants_sync(parse_event({"meta": {"entity": "product", "action": "change"}}))
+
+
+def test_delete_events_of_synced_objects_ask_for_a_sync() -> None:
+    """``delete.*`` webhooks (notes included) trigger a sync: deleted deals show at once,
+    the other objects at the next full sync (docs/connectors/pipedrive.md)."""
+    for obj in ("deal", "person", "organization", "activity", "note", "lead"):
+        payload = {"meta": {"entity": obj, "action": "delete", "entity_id": "7"}, "data": None}
+        assert wants_sync(parse_event(payload)), obj
+    assert not wants_sync(parse_event({"meta": {"entity": "product", "action": "delete"}}))

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from connectors.pipedrive._render_setup import (
+from connectors.pipedrive.simulator.render_setup import (
     ACTIVITY_KEYS,
     COST_KEY,
     DEAL_TYPE_KEY,
@@ -81,8 +81,6 @@ def person(c: SimContact) -> dict[str, Any]:
     return {
         "id": c.id,
         "name": f"{c.first_name} {c.last_name}",
-        "first_name": c.first_name,
-        "last_name": c.last_name,
         "owner_id": c.owner_id,
         "org_id": c.account_id,
         "add_time": v2_time(c.created_at),

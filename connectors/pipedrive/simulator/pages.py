@@ -74,32 +74,39 @@ def decode_cursor(cursor: str) -> int:
     return int(json.loads(base64.urlsafe_b64decode(padded))["offset"])
 
 
-def v2_page(items: Sequence[bytes], start: int, limit: int) -> bytes:
+def v2_page(
+    items: Sequence[bytes],
+    start: int,
+    limit: int,
+    transform: Callable[[Sequence[bytes]], Sequence[bytes]] | None = None,
+) -> bytes:
+    """One v2 page of ``items`` from ``start``; ``transform`` rewrites the page's items."""
     end = start + limit
     nxt = dump(encode_cursor(end)) if end < len(items) else b"null"
+    chunk = items[start:end]
+    if transform is not None:
+        chunk = transform(chunk)
     return (
         b'{"success":true,"data":['
-        + b",".join(items[start:end])
+        + b",".join(chunk)
         + b'],"additional_data":{"next_cursor":'
         + nxt
         + b"}}"
     )
 
 
-def v1_page(items: Sequence[bytes], start: int, limit: int) -> bytes:
+def v1_page(items: Sequence[bytes], start: int, limit: int, *, flat: bool = False) -> bytes:
+    """One v1 offset page. The models document two shapes: ``additional_data.pagination``
+    with ``next_start`` (notes), or ``start`` / ``limit`` / ``more_items_in_collection``
+    straight under ``additional_data`` (``flat``: leads, field metadata, deal flow)."""
     chunk = items[start : start + limit]
     more = start + limit < len(items)
     pagination: dict[str, Any] = {"start": start, "limit": limit, "more_items_in_collection": more}
-    if more:
+    if more and not flat:
         pagination["next_start"] = start + limit
     data = b"[" + b",".join(chunk) + b"]" if chunk else b"null"
-    return (
-        b'{"success":true,"data":'
-        + data
-        + b',"additional_data":{"pagination":'
-        + dump(pagination)
-        + b"}}"
-    )
+    extra = dump(pagination) if flat else b'{"pagination":' + dump(pagination) + b"}"
+    return b'{"success":true,"data":' + data + b',"additional_data":' + extra + b"}"
 
 
 def v1_all(items: Sequence[bytes]) -> bytes:

@@ -214,11 +214,10 @@ def teams(ds: Dataset) -> list[dict[str, Any]]:
             "id": t.id,
             "name": t.name,
             "description": "",
-            "owner_id": 1,
             "manager_id": 1,
             "users": [u.id for u in ds.users if u.team_id == t.id],
-            "active_flag": True,
-            "deleted_flag": False,
+            "active_flag": 1,
+            "deleted_flag": 0,
             "add_time": start,
             "created_by_user_id": 1,
         }

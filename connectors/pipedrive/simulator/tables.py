@@ -7,10 +7,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.pipedrive import _render as render
-from connectors.pipedrive import _render_setup as setup
-from connectors.pipedrive._pages import Table, as_json, as_json_items, dump
-from connectors.pipedrive._values import parse_time
+from connectors.pipedrive.simulator import render
+from connectors.pipedrive.simulator import render_setup as setup
+from connectors.pipedrive.simulator.pages import Table, as_json, as_json_items, dump
+from connectors.pipedrive.values import parse_time
 from core.simulation.dataset import Dataset
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -45,7 +45,7 @@ class RenderedDataset:
             (deals_deleted if d.deleted_at else deals_live).append(
                 (_second(d.updated_at), d.id, body)
             )
-            if len(stays) > 1 and d.deleted_at is None:
+            if len(stays) > 1:
                 flows[str(d.id)] = memo(
                     "flow",
                     d,
