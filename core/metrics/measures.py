@@ -59,6 +59,20 @@ class Measure:
             raise ValueError(f"measure {self.name}: MONEY measures, and only they, need fx")
 
 
+def activity_done_at(a: Any) -> ColumnElement[Any]:
+    """When an activity (the model or a source's columns) was done: a held meeting at its
+    start, kept as its due time (KPIS.md "Meetings happen at their start": Salesforce stores
+    an Event's end as its done time, Pipedrive the moment it was marked done), anything else
+    when it was marked done. NULL while it is open."""
+    return case(
+        (
+            and_(a.type == ActivityType.MEETING, a.done_at.is_not(None), a.due_at.is_not(None)),
+            a.due_at,
+        ),
+        else_=a.done_at,
+    )
+
+
 def within(column: ColumnElement[Any], frame: Frame) -> ColumnElement[bool]:
     """``column`` falls in the frame's UTC range ``[start, end)``."""
     return and_(column >= frame.start, column < frame.end)
@@ -134,11 +148,12 @@ def _probability_at(c: Cols, f: Frame) -> ColumnElement[Any]:
 
 def _no_future_activity(link: ColumnElement[bool], f: Frame) -> ColumnElement[bool]:
     """No activity linked by ``link`` is scheduled at or after the frame's end, undone then."""
+    done = activity_done_at(Activity)
     return ~exists().where(
         link,
         Activity.deleted_at.is_(None),
         Activity.due_at >= f.end,
-        or_(Activity.done_at.is_(None), Activity.done_at >= f.end),
+        or_(done.is_(None), done >= f.end),
     )
 
 
@@ -360,4 +375,4 @@ TIME_COLUMNS = {
 
 MEASURES: tuple[Measure, ...] = tuple(replace(m, time=TIME_COLUMNS.get(m.name)) for m in _MEASURES)
 
-__all__ = ["MEASURES", "Measure", "open_at", "within"]
+__all__ = ["MEASURES", "Measure", "activity_done_at", "open_at", "within"]

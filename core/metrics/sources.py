@@ -27,6 +27,7 @@ from sqlalchemy.orm import aliased
 
 from core.metrics.customers import customer_stretches
 from core.metrics.marketing import spend_source, surveys_source, visitors_source
+from core.metrics.measures import activity_done_at
 from core.metrics.types import Entity
 from core.models import Account, Activity, Contact, Deal, DealStageHistory, Lead, Stage
 from core.models.enums import DealStatus, StageKind
@@ -95,22 +96,82 @@ def with_stage_probability(deals: FromClause, workspace_ids: Sequence[str]) -> F
     )
 
 
-def _first_done(key: str, workspace_ids: Sequence[str]) -> FromClause:
-    """First done activity per (connection, linked lead or contact)."""
-    col = getattr(Activity, key)
+def _contact_done(workspace_ids: Sequence[str]) -> FromClause:
+    """First done activity per (connection, linked contact)."""
+    done = activity_done_at(Activity)
     return (
         select(
             Activity.connection_id.label("connection_id"),
-            col.label("key"),
-            func.min(Activity.done_at).label("first_done_at"),
+            Activity.contact_remote_id.label("key"),
+            func.min(done).label("first_done_at"),
         )
         .where(
             Activity.workspace_id.in_(workspace_ids),
             Activity.deleted_at.is_(None),
-            Activity.done_at.is_not(None),
-            col.is_not(None),
+            done.is_not(None),
+            Activity.contact_remote_id.is_not(None),
         )
-        .group_by(Activity.connection_id, col)
+        .group_by(Activity.connection_id, Activity.contact_remote_id)
+        .subquery()
+    )
+
+
+def _lead_done(workspace_ids: Sequence[str]) -> FromClause:
+    """First done activity per (connection, lead): those linked to the lead and, once it
+    has converted, those linked to the contact it converted into, done at or after the lead
+    was created (KPIS.md "A lead's activities": Salesforce and Pipedrive move a converted
+    lead's activities to the records it became).
+
+    The contact is the lead's own (Salesforce ConvertedContactId, the person of a Pipedrive
+    or HubSpot lead), else its converted deal's contact.
+    """
+    done = activity_done_at(Activity)
+    by_lead = select(
+        Activity.connection_id.label("connection_id"),
+        Activity.lead_remote_id.label("key"),
+        done.label("done_at"),
+    ).where(
+        Activity.workspace_id.in_(workspace_ids),
+        Activity.deleted_at.is_(None),
+        done.is_not(None),
+        Activity.lead_remote_id.is_not(None),
+    )
+    deal = aliased(Deal)
+    contact = func.coalesce(Lead.contact_remote_id, deal.contact_remote_id)
+    by_contact = (
+        select(Lead.connection_id, Lead.remote_id, done)
+        .select_from(Lead)
+        .outerjoin(
+            deal,
+            and_(
+                deal.connection_id == Lead.connection_id,
+                deal.remote_id == Lead.converted_deal_remote_id,
+                deal.deleted_at.is_(None),
+            ),
+        )
+        .join(
+            Activity,
+            and_(
+                Activity.connection_id == Lead.connection_id, Activity.contact_remote_id == contact
+            ),
+        )
+        .where(
+            Lead.workspace_id.in_(workspace_ids),
+            Lead.deleted_at.is_(None),
+            or_(Lead.converted_at.is_not(None), Lead.converted_deal_remote_id.is_not(None)),
+            Activity.deleted_at.is_(None),
+            done.is_not(None),
+            or_(Lead.remote_created_at.is_(None), done >= Lead.remote_created_at),
+        )
+    )
+    both = union_all(by_lead, by_contact).subquery()
+    return (
+        select(
+            both.c.connection_id,
+            both.c.key,
+            func.min(both.c.done_at).label("first_done_at"),
+        )
+        .group_by(both.c.connection_id, both.c.key)
         .subquery()
     )
 
@@ -118,27 +179,14 @@ def _first_done(key: str, workspace_ids: Sequence[str]) -> FromClause:
 def _prospects(workspace_ids: Sequence[str]) -> FromClause:
     """Leads and contacts as one row set, with conversion and first-contact times.
 
-    A lead converts when its converted deal is won; a contact when a won deal names it. The
-    conversion time is that win's close time (the earliest, for contacts).
+    A lead converts when its converted deal is won, at that win's close time (KPIS.md "Lead
+    conversion"; a lead whose own deal was lost has not converted). A contact converts when
+    its lifecycle reaches customer (HubSpot's customer stage date, a mapped customer date
+    elsewhere), not when some deal naming it is won.
     """
     won = aliased(Deal)
-    won_by_contact = (
-        select(
-            Deal.connection_id.label("connection_id"),
-            Deal.contact_remote_id.label("key"),
-            func.min(Deal.closed_at).label("conv_at"),
-        )
-        .where(
-            Deal.workspace_id.in_(workspace_ids),
-            Deal.deleted_at.is_(None),
-            Deal.status == DealStatus.WON,
-            Deal.contact_remote_id.is_not(None),
-        )
-        .group_by(Deal.connection_id, Deal.contact_remote_id)
-        .subquery()
-    )
-    lead_done = _first_done("lead_remote_id", workspace_ids)
-    contact_done = _first_done("contact_remote_id", workspace_ids)
+    lead_done = _lead_done(workspace_ids)
+    contact_done = _contact_done(workspace_ids)
     leads = (
         select(
             Lead.workspace_id,
@@ -188,15 +236,8 @@ def _prospects(workspace_ids: Sequence[str]) -> FromClause:
             Contact.custom,
             Contact.mql_at,
             Contact.sql_at,
-            won_by_contact.c.conv_at,
+            Contact.customer_at.label("conv_at"),
             contact_done.c.first_done_at,
-        )
-        .outerjoin(
-            won_by_contact,
-            and_(
-                won_by_contact.c.connection_id == Contact.connection_id,
-                won_by_contact.c.key == Contact.remote_id,
-            ),
         )
         .outerjoin(
             contact_done,
@@ -211,8 +252,10 @@ def _prospects(workspace_ids: Sequence[str]) -> FromClause:
 
 
 def _activities(workspace_ids: Sequence[str]) -> FromClause:
+    """Activities, ``done_at`` being when each was done (a held meeting at its start)."""
+    columns = [c for c in Activity.__table__.c if c.name != "done_at"]
     return (
-        select(Activity)
+        select(*columns, activity_done_at(Activity).label("done_at"))
         .where(Activity.workspace_id.in_(workspace_ids), Activity.deleted_at.is_(None))
         .subquery("activities_src")
     )
