@@ -38,6 +38,7 @@ _STOCK = (
 class KpiDefinition:
     """A KPI: what it is (name, kind, unit, description) and how it is computed (formula).
 
+    ``facts`` name where its inputs come from in each CRM (docs/kpis.md "Sources").
     ``percentile`` names the SUM measure whose per-row values give the MEDIAN and P90
     statistics; ``cohort_window`` enables the ``withinDays`` argument; ``breakdown`` is a
     breakdown every answer carries (per-stage KPIs).
@@ -51,6 +52,9 @@ class KpiDefinition:
     percentile: str | None = None
     cohort_window: bool = False
     breakdown: DimensionRef | None = None
+    #: The CRM facts it reads (keys of core.metrics.crm_sources.FACTS): the catalogue says,
+    #: per CRM, which field gives each timestamp or link.
+    facts: tuple[str, ...] = ()
 
 
 def _k(
