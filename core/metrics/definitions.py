@@ -255,7 +255,7 @@ BUILTIN_KPIS: tuple[KpiDefinition, ...] = (
         Unit.COUNT,
         "Activities done in the period (break down by ACTIVITY_TYPE for calls, emails, "
         "meetings, notes and tasks). A held meeting is done at its start (its scheduled "
-        "time), whatever time the CRM marks it done or ends it.",
+        "time), not when the CRM ends it or marks it done (unless marked done earlier).",
         Single("activities_done"),
     ),
     _k(

@@ -252,10 +252,15 @@ def _prospects(workspace_ids: Sequence[str]) -> FromClause:
 
 
 def _activities(workspace_ids: Sequence[str]) -> FromClause:
-    """Activities, ``done_at`` being when each was done (a held meeting at its start)."""
+    """Activities, ``done_at`` being when each was done (a held meeting at its start) and
+    ``marked_done_at`` the stored time (an index bound, see measures._activities_done)."""
     columns = [c for c in Activity.__table__.c if c.name != "done_at"]
     return (
-        select(*columns, activity_done_at(Activity).label("done_at"))
+        select(
+            *columns,
+            activity_done_at(Activity).label("done_at"),
+            Activity.done_at.label("marked_done_at"),
+        )
         .where(Activity.workspace_id.in_(workspace_ids), Activity.deleted_at.is_(None))
         .subquery("activities_src")
     )

@@ -174,13 +174,20 @@ async def test_a_held_meeting_happens_at_its_start(session: AsyncSession) -> Non
         due_at=utc(2026, 2, 28, 22, 30),
         done_at=utc(2026, 2, 28, 23, 30),
     )
+    # Scheduled for 1 April but marked done on 30 March (held early): done when marked.
+    await seed.activity(
+        remote_id="m3",
+        type="MEETING",
+        due_at=utc(2026, 4, 1, 9),
+        done_at=utc(2026, 3, 30, 9),
+    )
     # A call is done when it was marked done.
     await seed.activity(
         remote_id="c1", type="CALL", due_at=utc(2026, 2, 27), done_at=utc(2026, 3, 2)
     )
     result = await seed.one(KpiRequest("activities", MARCH), now=NOW)
-    assert result.value == 2
-    assert await _records(seed, result) == ["Activity:c1", "Activity:m1"]
+    assert result.value == 3
+    assert await _records(seed, result) == ["Activity:c1", "Activity:m1", "Activity:m3"]
 
 
 async def test_conversion_is_the_own_deal_won_or_the_customer_lifecycle(
