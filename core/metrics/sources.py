@@ -11,12 +11,14 @@ written once for every entity. Deleted rows are left out here, once. Rows derive
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
     ColumnElement,
     FromClause,
     and_,
+    case,
     func,
     literal,
     or_,
@@ -117,35 +119,49 @@ def _contact_done(workspace_ids: Sequence[str]) -> FromClause:
 
 
 def _lead_done(workspace_ids: Sequence[str]) -> FromClause:
-    """First done activity per (connection, lead): those linked to the lead and, once it
-    has converted, those linked to the contact it converted into, done at or after the lead
-    was created (KPIS.md "A lead's activities": Salesforce and Pipedrive move a converted
-    lead's activities to the records it became).
+    """First done activity per (connection, linked lead)."""
+    done = activity_done_at(Activity)
+    return (
+        select(
+            Activity.connection_id.label("connection_id"),
+            Activity.lead_remote_id.label("key"),
+            func.min(done).label("first_done_at"),
+        )
+        .where(
+            Activity.workspace_id.in_(workspace_ids),
+            Activity.deleted_at.is_(None),
+            done.is_not(None),
+            Activity.lead_remote_id.is_not(None),
+        )
+        .group_by(Activity.connection_id, Activity.lead_remote_id)
+        .subquery()
+    )
+
+
+def _converted_contact_done(workspace_ids: Sequence[str]) -> FromClause:
+    """First done activity per (connection, converted lead) among those linked to the contact
+    it became, done at or after the lead was created (KPIS.md "A lead's activities":
+    Salesforce and Pipedrive move a converted lead's activities to the records it became).
 
     The contact is the lead's own (Salesforce ConvertedContactId, the person of a Pipedrive
     or HubSpot lead), else its converted deal's contact.
     """
     done = activity_done_at(Activity)
-    by_lead = select(
-        Activity.connection_id.label("connection_id"),
-        Activity.lead_remote_id.label("key"),
-        done.label("done_at"),
-    ).where(
-        Activity.workspace_id.in_(workspace_ids),
-        Activity.deleted_at.is_(None),
-        done.is_not(None),
-        Activity.lead_remote_id.is_not(None),
-    )
     deal = aliased(Deal)
     contact = func.coalesce(Lead.contact_remote_id, deal.contact_remote_id)
-    by_contact = (
-        select(Lead.connection_id, Lead.remote_id, done)
+    return (
+        select(
+            Lead.connection_id.label("connection_id"),
+            Lead.remote_id.label("key"),
+            func.min(done).label("first_done_at"),
+        )
         .select_from(Lead)
         .outerjoin(
             deal,
             and_(
                 deal.connection_id == Lead.connection_id,
                 deal.remote_id == Lead.converted_deal_remote_id,
+                deal.workspace_id.in_(workspace_ids),
                 deal.deleted_at.is_(None),
             ),
         )
@@ -159,21 +175,20 @@ def _lead_done(workspace_ids: Sequence[str]) -> FromClause:
             Lead.workspace_id.in_(workspace_ids),
             Lead.deleted_at.is_(None),
             or_(Lead.converted_at.is_not(None), Lead.converted_deal_remote_id.is_not(None)),
+            Activity.workspace_id.in_(workspace_ids),
             Activity.deleted_at.is_(None),
+            Activity.contact_remote_id.is_not(None),
             done.is_not(None),
             or_(Lead.remote_created_at.is_(None), done >= Lead.remote_created_at),
         )
-    )
-    both = union_all(by_lead, by_contact).subquery()
-    return (
-        select(
-            both.c.connection_id,
-            both.c.key,
-            func.min(both.c.done_at).label("first_done_at"),
-        )
-        .group_by(both.c.connection_id, both.c.key)
+        .group_by(Lead.connection_id, Lead.remote_id)
         .subquery()
     )
+
+
+def _earliest(a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The earlier of two nullable instants (NULL only when both are)."""
+    return case((a.is_(None), b), (b.is_(None), a), (a <= b, a), else_=b)
 
 
 def _prospects(workspace_ids: Sequence[str]) -> FromClause:
@@ -186,6 +201,7 @@ def _prospects(workspace_ids: Sequence[str]) -> FromClause:
     """
     won = aliased(Deal)
     lead_done = _lead_done(workspace_ids)
+    moved_done = _converted_contact_done(workspace_ids)
     contact_done = _contact_done(workspace_ids)
     leads = (
         select(
@@ -202,7 +218,7 @@ def _prospects(workspace_ids: Sequence[str]) -> FromClause:
             Lead.mql_at,
             Lead.sql_at,
             won.closed_at.label("conv_at"),
-            lead_done.c.first_done_at,
+            _earliest(lead_done.c.first_done_at, moved_done.c.first_done_at).label("first_done_at"),
         )
         .outerjoin(
             won,
@@ -218,6 +234,13 @@ def _prospects(workspace_ids: Sequence[str]) -> FromClause:
             and_(
                 lead_done.c.connection_id == Lead.connection_id,
                 lead_done.c.key == Lead.remote_id,
+            ),
+        )
+        .outerjoin(
+            moved_done,
+            and_(
+                moved_done.c.connection_id == Lead.connection_id,
+                moved_done.c.key == Lead.remote_id,
             ),
         )
         .where(Lead.workspace_id.in_(workspace_ids), Lead.deleted_at.is_(None))
