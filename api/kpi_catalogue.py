@@ -10,6 +10,7 @@ from collections import defaultdict
 
 from graphql import GraphQLField, GraphQLSchema
 
+from core.metrics.crm_sources import sources
 from core.metrics.definitions import KpiDefinition
 from core.metrics.registry import build_registry
 from core.metrics.types import KpiKind
@@ -35,6 +36,10 @@ Every KPI takes {common};
 the arguments of a KPI's own are named under it. All of them answer a `KpiResult`: `value`,
 `numerator`, `denominator`, `nullReason`, `unit`, `currency`, `missingFxCount`, `comparison`,
 `series`, `breakdown`, `target`, `projection` and `freshness`.
+
+Under each KPI, "Sources" says which field of each CRM gives the timestamps and links it
+reads (and where KPIS.md's conventions depart from the CRM's own reports), so a number that
+differs from a CRM's dashboard can be traced to its inputs.
 """
 
 
@@ -57,6 +62,17 @@ def _example(kpi: KpiDefinition) -> str:
     )
 
 
+def _sources(kpi: KpiDefinition) -> list[str]:
+    """Per CRM, the fields its facts come from (why a number may differ from the CRM's own
+    report); nothing for a KPI that declares no facts."""
+    rows = sources(kpi.facts)
+    if not rows:
+        return []
+    lines = ["Sources:", "", "| CRM | where the facts come from |", "|---|---|"]
+    lines += [f"| {crm} | {'; '.join(notes)} |" for crm, notes in rows]
+    return [*lines, ""]
+
+
 def _entry(kpi: KpiDefinition, field: GraphQLField | None) -> str:
     facts = [f"kind {kpi.kind.value.lower()}", f"unit {kpi.unit.value}"]
     extra = _arguments(field) if field is not None else []
@@ -65,7 +81,17 @@ def _entry(kpi: KpiDefinition, field: GraphQLField | None) -> str:
     if kpi.breakdown is not None:
         facts.append("always broken down by stage")
     return "\n".join(
-        [f"### `{kpi.name}`", "", kpi.description, "", " · ".join(facts), "", _example(kpi), ""]
+        [
+            f"### `{kpi.name}`",
+            "",
+            kpi.description,
+            "",
+            " · ".join(facts),
+            "",
+            *_sources(kpi),
+            _example(kpi),
+            "",
+        ]
     )
 
 

@@ -70,8 +70,9 @@ CUSTOMER_KPIS: tuple[KpiDefinition, ...] = (
         "customerRetentionRate",
         FLOW,
         Unit.RATIO,
-        "Customers active at the period's start and still active at its end without having "
-        "been lost in between ÷ customers active at its start." + _LIFECYCLE,
+        "Customers active at the period's start (the day before its first day) and active at "
+        "its end (its last day), whether or not they were lost and won back in between ÷ "
+        "customers active at its start." + _LIFECYCLE,
         Ratio("customers_retained", "customers_active_start", _NO_START),
     ),
     _k(
@@ -86,15 +87,16 @@ CUSTOMER_KPIS: tuple[KpiDefinition, ...] = (
         "arpa",
         FLOW,
         Unit.MONEY,
-        "Average revenue per account: salesRevenue ÷ customers active at any day of the "
-        "period." + _LIFECYCLE,
+        "Average revenue per account: salesRevenue ÷ distinct accounts active on some day of "
+        "the period (an account lost and won back in the period counts once)." + _LIFECYCLE,
         Ratio("won_amount", "customers_active_any", "no customers were active in the period"),
     ),
     _k(
         "customerLifetimeValue",
         FLOW,
         Unit.MONEY,
-        "Revenue per active customer per year (salesRevenue ÷ customers active in the period, "
+        "Revenue per active customer per year (salesRevenue ÷ distinct accounts active in the "
+        "period, "
         "scaled to 365 days) times mean lifetime in years of the customers lost in the period."
         + _LIFECYCLE,
         LifetimeValue(
@@ -147,7 +149,9 @@ CUSTOMER_KPIS: tuple[KpiDefinition, ...] = (
         FLOW,
         Unit.MONEY,
         "Won amount of UPSELL, CROSS_SELL and UPGRADE deals in the period, at the close date's "
-        "FX rate.",
+        "FX rate, of existing customers only: the deal's account (or contact, without one) was "
+        "an active customer on the local day before the deal's local close date, so a deal "
+        "that makes its account a customer never counts, whatever its type." + _LIFECYCLE,
         Single("expansion_amount"),
     ),
     _k(

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import (
     FromClause,
@@ -37,14 +36,13 @@ from sqlalchemy import (
 from sqlalchemy.sql import ColumnElement
 
 from core.metrics._sql import EPOCH_ORDINAL, DayNumber, EpochSeconds, LocalDay
-from core.metrics.measures import Cols, Measure, within
+from core.metrics.lifecycle import FOREVER, customer_key
+from core.metrics.lifecycle import active_on as active_on_day
+from core.metrics.measures import Cols, Measure, activity_done_at, within
 from core.metrics.periods import local_date, to_utc
 from core.metrics.types import Agg, Entity, Frame, FxDate
 from core.models import Activity, Deal, Workspace
 from core.models.enums import DealStatus, DealType
-
-#: The end of an open-ended contract: a day number far beyond any report.
-_FOREVER = 1_000_000
 
 
 def _day(day: date) -> int:
@@ -58,14 +56,6 @@ def first_day(f: Frame) -> int:
 def stock_day(f: Frame) -> int:
     """The day a frame's stocks are read: its last day, or the as-of day if earlier."""
     return min(_day(f.last_day), _day(local_date(f.as_of, f.timezone)))
-
-
-def _customer_key(deal: Any) -> ColumnElement[str]:
-    """``a:<account>``, or ``c:<contact>`` for a deal without an account (a Deal or a source)."""
-    return case(
-        (deal.account_remote_id.is_not(None), literal("a:") + deal.account_remote_id),
-        else_=literal("c:") + deal.contact_remote_id,
-    )
 
 
 def customer_stretches(workspace_ids: Sequence[str]) -> FromClause:
@@ -83,7 +73,7 @@ def customer_stretches(workspace_ids: Sequence[str]) -> FromClause:
         select(
             Deal.workspace_id,
             Deal.connection_id,
-            _customer_key(Deal).label("customer"),
+            customer_key(Deal).label("customer"),
             Deal.account_remote_id,
             Deal.source,
             Deal.owner_remote_id,
@@ -114,7 +104,7 @@ def customer_stretches(workspace_ids: Sequence[str]) -> FromClause:
     ).where(w.d.is_not(None))
     contract_start = func.coalesce(DayNumber(w.contract_start), w.d)
     contract_end = case(
-        (w.contract_end.is_(None), literal(_FOREVER)),
+        (w.contract_end.is_(None), literal(FOREVER)),
         else_=DayNumber(w.contract_end) + 1,
     )
     by_contracts = select(
@@ -202,7 +192,16 @@ def _active_end(c: Cols, f: Frame) -> ColumnElement[bool]:
 
 
 def _retained(c: Cols, f: Frame) -> ColumnElement[bool]:
-    return and_(c.start_day <= first_day(f) - 1, c.end_day > stock_day(f))
+    """Active at the end (this stretch) and on the day before the period (this stretch, or
+    an earlier one: lost and won back in between still counts, KPIS.md "Retention")."""
+    before = first_day(f) - 1
+    return and_(
+        _active_end(c, f),
+        or_(
+            c.start_day <= before,
+            active_on_day(c.connection_id, c.customer, c.account_remote_id, before),
+        ),
+    )
 
 
 def _active_any(c: Cols, f: Frame) -> ColumnElement[bool]:
@@ -225,8 +224,8 @@ def _contacted(c: Cols, after: ColumnElement[bool], before: datetime) -> ColumnE
             ),
         ),
         Activity.deleted_at.is_(None),
-        Activity.done_at.is_not(None),
-        Activity.done_at < before,
+        activity_done_at(Activity).is_not(None),
+        activity_done_at(Activity) < before,
         after,
     )
 
@@ -239,14 +238,16 @@ def _stock_instant(f: Frame) -> datetime:
 
 def _engaged(c: Cols, f: Frame) -> ColumnElement[bool]:
     end = _stock_instant(f)
-    return and_(_active_start(c, f), _contacted(c, Activity.done_at >= f.start, end))
+    return and_(_active_start(c, f), _contacted(c, activity_done_at(Activity) >= f.start, end))
 
 
 def _recently_contacted(c: Cols, f: Frame) -> ColumnElement[bool]:
     """Active on day T with an activity done in the workspace's last noContactDays."""
     end = _stock_instant(f)
     since = literal(end.timestamp()) - c.no_contact_days * 86400.0
-    return and_(_active_end(c, f), _contacted(c, EpochSeconds(Activity.done_at) >= since, end))
+    return and_(
+        _active_end(c, f), _contacted(c, EpochSeconds(activity_done_at(Activity)) >= since, end)
+    )
 
 
 def _ever(c: Cols, f: Frame) -> ColumnElement[bool]:
@@ -264,8 +265,15 @@ CUSTOMER_MEASURES: tuple[Measure, ...] = (
     Measure("customers_lost", C, Agg.COUNT, _lost, description="stretches ended in the frame"),
     Measure("customers_active_start", C, Agg.COUNT, _active_start, description="active day S-1"),
     Measure("customers_active_end", C, Agg.COUNT, _active_end, description="active on day T"),
-    Measure("customers_retained", C, Agg.COUNT, _retained, description="one stretch S-1..T"),
-    Measure("customers_active_any", C, Agg.COUNT, _active_any, description="active in [S, T]"),
+    Measure("customers_retained", C, Agg.COUNT, _retained, description="active S-1 and T"),
+    Measure(
+        "customers_active_any",
+        C,
+        Agg.COUNT_DISTINCT,
+        _active_any,
+        lambda c, f: c.connection_id + literal(":") + c.customer,
+        description="distinct accounts active on some day of [S, T] (not stretches)",
+    ),
     Measure("customers_referred", C, Agg.COUNT, _referred, description="new, source referral"),
     Measure("customers_engaged", C, Agg.COUNT, _engaged, description="active at S-1, contacted"),
     Measure(
@@ -308,7 +316,19 @@ def _upsold(c: Cols, f: Frame) -> ColumnElement[bool]:
 
 
 def _expansion(c: Cols, f: Frame) -> ColumnElement[bool]:
-    return and_(_won_in(c, f), c.deal_type.in_(_EXPANSION))
+    """An expansion-type deal won in the frame whose account was an active customer on the
+    local day before the deal's local close date (KPIS.md "Existing customer"): the deal
+    that makes its account a customer never counts."""
+    return and_(
+        _won_in(c, f),
+        c.deal_type.in_(_EXPANSION),
+        active_on_day(
+            c.connection_id,
+            customer_key(c),
+            c.account_remote_id,
+            lambda ws: LocalDay(c.closed_at, ws.timezone) - 1,
+        ),
+    )
 
 
 def _contract_active(c: Cols, f: Frame) -> ColumnElement[bool]:
@@ -340,7 +360,7 @@ CUSTOMER_MEASURES += (
         D,
         Agg.COUNT_DISTINCT,
         _customer_won_in,
-        lambda c, f: c.connection_id + literal(":") + _customer_key(c),
+        lambda c, f: c.connection_id + literal(":") + customer_key(c),
         description="distinct customers with a deal won in the frame",
     ),
     Measure("deals_upsold", D, Agg.COUNT, _upsold, description="upsell/cross-sell deals won"),

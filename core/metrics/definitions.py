@@ -18,8 +18,15 @@ _NO_WON = "no deals were won in the period"
 _COHORT = (
     " The cohort is followed up to asOf (default now, never before the period's end); "
     "withinDays counts only conversions that many days after entering the cohort. A lead "
-    "converts when its converted deal (or, for a contact, a deal naming it) is won; the "
-    "conversion time is that win's close time."
+    "converts when its own converted deal is won, at that win's close time (a lead whose "
+    "deal was lost has not converted); a contact when its lifecycle reaches customer, at "
+    "its customer stage date."
+)
+_LEAD_ACTIVITIES = (
+    " A lead's activities are those linked to it and, once it has converted, those linked "
+    "to the contact it became (its own, else its converted deal's), done at or after its "
+    "creation: CRMs move a converted lead's activities there. A held meeting is done at "
+    "its start."
 )
 _STOCK = (
     " Open at an instant t: created before t, and still open or closed at or after t, so past "
@@ -31,6 +38,7 @@ _STOCK = (
 class KpiDefinition:
     """A KPI: what it is (name, kind, unit, description) and how it is computed (formula).
 
+    ``facts`` name where its inputs come from in each CRM (docs/kpis.md "Sources").
     ``percentile`` names the SUM measure whose per-row values give the MEDIAN and P90
     statistics; ``cohort_window`` enables the ``withinDays`` argument; ``breakdown`` is a
     breakdown every answer carries (per-stage KPIs).
@@ -44,6 +52,9 @@ class KpiDefinition:
     percentile: str | None = None
     cohort_window: bool = False
     breakdown: DimensionRef | None = None
+    #: The CRM facts it reads (keys of core.metrics.crm_sources.FACTS): the catalogue says,
+    #: per CRM, which field gives each timestamp or link.
+    facts: tuple[str, ...] = ()
 
 
 def _k(
@@ -243,7 +254,8 @@ BUILTIN_KPIS: tuple[KpiDefinition, ...] = (
         FLOW,
         Unit.COUNT,
         "Activities done in the period (break down by ACTIVITY_TYPE for calls, emails, "
-        "meetings, notes and tasks).",
+        "meetings, notes and tasks). A held meeting is done at its start (its scheduled "
+        "time), not when the CRM ends it or marks it done (unless marked done earlier).",
         Single("activities_done"),
     ),
     _k(
@@ -259,7 +271,7 @@ BUILTIN_KPIS: tuple[KpiDefinition, ...] = (
         COHORT,
         Unit.RATIO,
         "Leads created in the period with at least one done activity by asOf ÷ leads created "
-        "in the period.",
+        "in the period." + _LEAD_ACTIVITIES,
         Ratio("leads_followed_up", "leads_created", _NO_LEADS),
     ),
     _k(
@@ -268,7 +280,7 @@ BUILTIN_KPIS: tuple[KpiDefinition, ...] = (
         Unit.HOURS,
         "Mean hours from lead creation to its first done activity (done by asOf), leads "
         "created in the period; activities done before the lead existed are not responses. "
-        "statistic gives MEDIAN or P90.",
+        "statistic gives MEDIAN or P90." + _LEAD_ACTIVITIES,
         Ratio("response_hours", "responded_leads", "no lead created in the period got a response"),
         percentile="response_hours",
     ),

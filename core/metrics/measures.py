@@ -59,6 +59,29 @@ class Measure:
             raise ValueError(f"measure {self.name}: MONEY measures, and only they, need fx")
 
 
+def activity_done_at(a: Any) -> ColumnElement[Any]:
+    """When an activity (the model or a source's columns) was done: a held meeting at its
+    start, kept as its due time (KPIS.md "Meetings happen at their start": Salesforce stores
+    an Event's end as its done time, Pipedrive the moment it was marked done), or when it was
+    marked done if that was earlier; anything else when it was marked done. NULL while open.
+
+    Never after the stored ``done_at``, so ``done_at >= start`` is an index-friendly bound
+    the activities scan keeps (see ``_activities_done``).
+    """
+    return case(
+        (
+            and_(
+                a.type == ActivityType.MEETING,
+                a.done_at.is_not(None),
+                a.due_at.is_not(None),
+                a.due_at < a.done_at,
+            ),
+            a.due_at,
+        ),
+        else_=a.done_at,
+    )
+
+
 def within(column: ColumnElement[Any], frame: Frame) -> ColumnElement[bool]:
     """``column`` falls in the frame's UTC range ``[start, end)``."""
     return and_(column >= frame.start, column < frame.end)
@@ -134,11 +157,12 @@ def _probability_at(c: Cols, f: Frame) -> ColumnElement[Any]:
 
 def _no_future_activity(link: ColumnElement[bool], f: Frame) -> ColumnElement[bool]:
     """No activity linked by ``link`` is scheduled at or after the frame's end, undone then."""
+    done = activity_done_at(Activity)
     return ~exists().where(
         link,
         Activity.deleted_at.is_(None),
         Activity.due_at >= f.end,
-        or_(Activity.done_at.is_(None), Activity.done_at >= f.end),
+        or_(done.is_(None), done >= f.end),
     )
 
 
@@ -206,6 +230,12 @@ def _open_lead_unscheduled(c: Cols, f: Frame) -> ColumnElement[bool]:
         or_(c.conv_at.is_(None), c.conv_at >= f.end),
         _no_future_activity(link, f),
     )
+
+
+def _activities_done(c: Cols, f: Frame) -> ColumnElement[bool]:
+    """Done in the frame; the stored time is never earlier than the done time, so its lower
+    bound lets the scan use the (workspace, done_at) index."""
+    return and_(c.marked_done_at >= f.start, within(c.done_at, f))
 
 
 def _activity_due_open(c: Cols, f: Frame) -> ColumnElement[bool]:
@@ -293,7 +323,7 @@ _MEASURES: tuple[Measure, ...] = (
     Measure("convert_days", P, Agg.SUM, _converted_in, _days("created_at", "conv_at")),
     _count("leads_converted_in", P, _converted_in, "leads converted in the frame"),
     _count("leads_unscheduled", P, _open_lead_unscheduled, "open leads, nothing scheduled"),
-    _count("activities_done", A, lambda c, f: within(c.done_at, f), "activities done"),
+    _count("activities_done", A, _activities_done, "activities done"),
     _count("activities_due_open", A, _activity_due_open, "open activities due by the end"),
     _count("meetings", A, _meetings, "meetings created"),
     _count("meetings_accepted", A, _meetings_accepted, "meetings accepted or held"),
@@ -360,4 +390,4 @@ TIME_COLUMNS = {
 
 MEASURES: tuple[Measure, ...] = tuple(replace(m, time=TIME_COLUMNS.get(m.name)) for m in _MEASURES)
 
-__all__ = ["MEASURES", "Measure", "open_at", "within"]
+__all__ = ["MEASURES", "Measure", "activity_done_at", "open_at", "within"]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 import pluggy
 
+from core.metrics.crm_sources import FACTS, KPI_FACTS
 from core.metrics.customer_kpis import CUSTOMER_KPIS, MARKETING_KPIS
 from core.metrics.customers import CUSTOMER_MEASURES
 from core.metrics.definitions import BUILTIN_KPIS, KpiDefinition
@@ -48,6 +50,9 @@ class MetricRegistry:
             raise ValueError(f"KPI name {kpi.name!r} must be a GraphQL field name")
         for cell_name in kpi.formula.measures():
             self._check_cell(kpi.name, cell_name)
+        unknown = [fact for fact in kpi.facts if fact not in FACTS]
+        if unknown:
+            raise ValueError(f"KPI {kpi.name}: unknown CRM facts {unknown}")
         if kpi.percentile is not None:
             self._check_cell(kpi.name, kpi.percentile)
             if self.measures[kpi.percentile].agg is not Agg.SUM:
@@ -85,7 +90,7 @@ def build_registry(
     for measure in MEASURES + CUSTOMER_MEASURES + MARKETING_MEASURES:
         registry.register_measure(measure)
     for kpi in BUILTIN_KPIS + CUSTOMER_KPIS + MARKETING_KPIS:
-        registry.register(kpi)
+        registry.register(replace(kpi, facts=KPI_FACTS.get(kpi.name, kpi.facts)))
     if pm is not None:
         pm.hook.crmkpi_register_metrics(registry=registry)
     for kpi in extra:

@@ -11,12 +11,14 @@ written once for every entity. Deleted rows are left out here, once. Rows derive
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
     ColumnElement,
     FromClause,
     and_,
+    case,
     func,
     literal,
     or_,
@@ -27,6 +29,7 @@ from sqlalchemy.orm import aliased
 
 from core.metrics.customers import customer_stretches
 from core.metrics.marketing import spend_source, surveys_source, visitors_source
+from core.metrics.measures import activity_done_at
 from core.metrics.types import Entity
 from core.models import Account, Activity, Contact, Deal, DealStageHistory, Lead, Stage
 from core.models.enums import DealStatus, StageKind
@@ -95,50 +98,111 @@ def with_stage_probability(deals: FromClause, workspace_ids: Sequence[str]) -> F
     )
 
 
-def _first_done(key: str, workspace_ids: Sequence[str]) -> FromClause:
-    """First done activity per (connection, linked lead or contact)."""
-    col = getattr(Activity, key)
+def _contact_done(workspace_ids: Sequence[str]) -> FromClause:
+    """First done activity per (connection, linked contact)."""
+    done = activity_done_at(Activity)
     return (
         select(
             Activity.connection_id.label("connection_id"),
-            col.label("key"),
-            func.min(Activity.done_at).label("first_done_at"),
+            Activity.contact_remote_id.label("key"),
+            func.min(done).label("first_done_at"),
         )
         .where(
             Activity.workspace_id.in_(workspace_ids),
             Activity.deleted_at.is_(None),
-            Activity.done_at.is_not(None),
-            col.is_not(None),
+            done.is_not(None),
+            Activity.contact_remote_id.is_not(None),
         )
-        .group_by(Activity.connection_id, col)
+        .group_by(Activity.connection_id, Activity.contact_remote_id)
         .subquery()
     )
+
+
+def _lead_done(workspace_ids: Sequence[str]) -> FromClause:
+    """First done activity per (connection, linked lead)."""
+    done = activity_done_at(Activity)
+    return (
+        select(
+            Activity.connection_id.label("connection_id"),
+            Activity.lead_remote_id.label("key"),
+            func.min(done).label("first_done_at"),
+        )
+        .where(
+            Activity.workspace_id.in_(workspace_ids),
+            Activity.deleted_at.is_(None),
+            done.is_not(None),
+            Activity.lead_remote_id.is_not(None),
+        )
+        .group_by(Activity.connection_id, Activity.lead_remote_id)
+        .subquery()
+    )
+
+
+def _converted_contact_done(workspace_ids: Sequence[str]) -> FromClause:
+    """First done activity per (connection, converted lead) among those linked to the contact
+    it became, done at or after the lead was created (KPIS.md "A lead's activities":
+    Salesforce and Pipedrive move a converted lead's activities to the records it became).
+
+    The contact is the lead's own (Salesforce ConvertedContactId, the person of a Pipedrive
+    or HubSpot lead), else its converted deal's contact.
+    """
+    done = activity_done_at(Activity)
+    deal = aliased(Deal)
+    contact = func.coalesce(Lead.contact_remote_id, deal.contact_remote_id)
+    return (
+        select(
+            Lead.connection_id.label("connection_id"),
+            Lead.remote_id.label("key"),
+            func.min(done).label("first_done_at"),
+        )
+        .select_from(Lead)
+        .outerjoin(
+            deal,
+            and_(
+                deal.connection_id == Lead.connection_id,
+                deal.remote_id == Lead.converted_deal_remote_id,
+                deal.workspace_id.in_(workspace_ids),
+                deal.deleted_at.is_(None),
+            ),
+        )
+        .join(
+            Activity,
+            and_(
+                Activity.connection_id == Lead.connection_id, Activity.contact_remote_id == contact
+            ),
+        )
+        .where(
+            Lead.workspace_id.in_(workspace_ids),
+            Lead.deleted_at.is_(None),
+            or_(Lead.converted_at.is_not(None), Lead.converted_deal_remote_id.is_not(None)),
+            Activity.workspace_id.in_(workspace_ids),
+            Activity.deleted_at.is_(None),
+            Activity.contact_remote_id.is_not(None),
+            done.is_not(None),
+            or_(Lead.remote_created_at.is_(None), done >= Lead.remote_created_at),
+        )
+        .group_by(Lead.connection_id, Lead.remote_id)
+        .subquery()
+    )
+
+
+def _earliest(a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The earlier of two nullable instants (NULL only when both are)."""
+    return case((a.is_(None), b), (b.is_(None), a), (a <= b, a), else_=b)
 
 
 def _prospects(workspace_ids: Sequence[str]) -> FromClause:
     """Leads and contacts as one row set, with conversion and first-contact times.
 
-    A lead converts when its converted deal is won; a contact when a won deal names it. The
-    conversion time is that win's close time (the earliest, for contacts).
+    A lead converts when its converted deal is won, at that win's close time (KPIS.md "Lead
+    conversion"; a lead whose own deal was lost has not converted). A contact converts when
+    its lifecycle reaches customer (HubSpot's customer stage date, a mapped customer date
+    elsewhere), not when some deal naming it is won.
     """
     won = aliased(Deal)
-    won_by_contact = (
-        select(
-            Deal.connection_id.label("connection_id"),
-            Deal.contact_remote_id.label("key"),
-            func.min(Deal.closed_at).label("conv_at"),
-        )
-        .where(
-            Deal.workspace_id.in_(workspace_ids),
-            Deal.deleted_at.is_(None),
-            Deal.status == DealStatus.WON,
-            Deal.contact_remote_id.is_not(None),
-        )
-        .group_by(Deal.connection_id, Deal.contact_remote_id)
-        .subquery()
-    )
-    lead_done = _first_done("lead_remote_id", workspace_ids)
-    contact_done = _first_done("contact_remote_id", workspace_ids)
+    lead_done = _lead_done(workspace_ids)
+    moved_done = _converted_contact_done(workspace_ids)
+    contact_done = _contact_done(workspace_ids)
     leads = (
         select(
             Lead.workspace_id,
@@ -154,7 +218,7 @@ def _prospects(workspace_ids: Sequence[str]) -> FromClause:
             Lead.mql_at,
             Lead.sql_at,
             won.closed_at.label("conv_at"),
-            lead_done.c.first_done_at,
+            _earliest(lead_done.c.first_done_at, moved_done.c.first_done_at).label("first_done_at"),
         )
         .outerjoin(
             won,
@@ -170,6 +234,13 @@ def _prospects(workspace_ids: Sequence[str]) -> FromClause:
             and_(
                 lead_done.c.connection_id == Lead.connection_id,
                 lead_done.c.key == Lead.remote_id,
+            ),
+        )
+        .outerjoin(
+            moved_done,
+            and_(
+                moved_done.c.connection_id == Lead.connection_id,
+                moved_done.c.key == Lead.remote_id,
             ),
         )
         .where(Lead.workspace_id.in_(workspace_ids), Lead.deleted_at.is_(None))
@@ -188,15 +259,8 @@ def _prospects(workspace_ids: Sequence[str]) -> FromClause:
             Contact.custom,
             Contact.mql_at,
             Contact.sql_at,
-            won_by_contact.c.conv_at,
+            Contact.customer_at.label("conv_at"),
             contact_done.c.first_done_at,
-        )
-        .outerjoin(
-            won_by_contact,
-            and_(
-                won_by_contact.c.connection_id == Contact.connection_id,
-                won_by_contact.c.key == Contact.remote_id,
-            ),
         )
         .outerjoin(
             contact_done,
@@ -211,8 +275,15 @@ def _prospects(workspace_ids: Sequence[str]) -> FromClause:
 
 
 def _activities(workspace_ids: Sequence[str]) -> FromClause:
+    """Activities, ``done_at`` being when each was done (a held meeting at its start) and
+    ``marked_done_at`` the stored time (an index bound, see measures._activities_done)."""
+    columns = [c for c in Activity.__table__.c if c.name != "done_at"]
     return (
-        select(Activity)
+        select(
+            *columns,
+            activity_done_at(Activity).label("done_at"),
+            Activity.done_at.label("marked_done_at"),
+        )
         .where(Activity.workspace_id.in_(workspace_ids), Activity.deleted_at.is_(None))
         .subquery("activities_src")
     )

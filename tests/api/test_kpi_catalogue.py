@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from graphql import parse, validate
 
 from api.kpi_catalogue import render_catalogue
@@ -34,3 +35,29 @@ def test_every_example_query_validates_against_the_schema() -> None:
     for example in examples:
         errors = validate(schema, parse(example))
         assert errors == [], (example, errors)
+
+
+def test_every_kpi_says_where_each_crm_feeds_it() -> None:
+    """Issue #24: per KPI and CRM, which fields give its timestamps and links."""
+    text = CATALOGUE.read_text()
+    for kpi in build_registry().kpis.values():
+        assert kpi.facts, f"{kpi.name} declares no CRM facts (core.metrics.crm_sources)"
+        section = text.split(f"### `{kpi.name}`\n", 1)[1].split("\n### ", 1)[0]
+        assert "| CRM | where the facts come from |" in section, kpi.name
+        for crm in ("HubSpot", "Pipedrive", "Salesforce"):
+            assert f"\n| {crm} | " in section, (kpi.name, crm)
+    closed = text.split("### `dealsWon`\n", 1)[1].split("\n### ", 1)[0]
+    assert "`won_time`" in closed and "OpportunityHistory" in closed and "`closedate`" in closed
+
+
+def test_an_unknown_fact_is_refused() -> None:
+    from dataclasses import replace
+
+    from core.metrics.registry import MetricRegistry
+
+    registry = build_registry()
+    kpi = replace(registry.kpis["dealsWon"], name="dealsWonAgain", facts=("nonsense",))
+    fresh = MetricRegistry()
+    fresh.measures = dict(registry.measures)
+    with pytest.raises(ValueError, match="unknown CRM facts"):
+        fresh.register(kpi)

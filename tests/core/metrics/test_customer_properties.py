@@ -69,7 +69,13 @@ def expected(accounts: list[list[int]], days: int, start: date, end: date) -> di
     lost = [(s, e) for s, e in every if start <= e <= last]
     at_start = sum(1 for s, e in every if s <= before < e)
     at_end = sum(1 for s, e in every if s <= last < e)
-    retained = sum(1 for s, e in every if s <= before and e > last)
+    # Retained: active the day before and on the last day, even through a loss in between.
+    per_account = [stretches(wins, days) for wins in accounts]
+    retained = sum(
+        1
+        for spans in per_account
+        if any(s <= before < e for s, e in spans) and any(s <= last < e for s, e in spans)
+    )
     lifetime = [(e - s).days for s, e in lost]
     return {
         "newCustomers": new,

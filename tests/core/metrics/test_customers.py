@@ -218,6 +218,8 @@ async def test_empty_denominators_give_null_with_a_reason(session: AsyncSession)
 async def test_upsell_rate_and_expansion_revenue(session: AsyncSession) -> None:
     seed = await Seed.create(session)
     await _customers(seed, 4, date(2025, 9, 1))
+    # "x" is an existing customer (won in September): its expansion deals count.
+    await seed.deal(status="WON", closed_at=utc(2025, 9, 2), amount=1, account_remote_id="x")
     for kind, amount in (("UPSELL", 100), ("CROSS_SELL", 50), ("UPGRADE", 25), ("RENEWAL", 7)):
         await seed.deal(
             status="WON",
@@ -227,7 +229,7 @@ async def test_upsell_rate_and_expansion_revenue(session: AsyncSession) -> None:
             account_remote_id="x",
         )
     r = await _kpis(seed, MARCH, "upsellCrossSellRate", "expansionRevenue")
-    assert r["upsellCrossSellRate"].value == pytest.approx(2 / 4)
+    assert r["upsellCrossSellRate"].value == pytest.approx(2 / 5)
     assert r["expansionRevenue"].value == 175
 
 

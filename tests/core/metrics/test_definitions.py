@@ -61,8 +61,11 @@ async def test_lead_close_ratio(seed: Seed) -> None:
 
 
 async def _customers(seed: Seed, n: int, field: str, converted: int) -> None:
+    """``n`` contacts entering ``field`` in March, the first ``converted`` of them customers
+    on 3 April: lifecycle at customer then (as HubSpot sets it when their deal is won)."""
     for i in range(n):
-        contact = await seed.contact(**{field: IN_MARCH}, remote_created_at=BEFORE)
+        customer = {"customer_at": utc(2026, 4, 3)} if i < converted else {}
+        contact = await seed.contact(**{field: IN_MARCH}, remote_created_at=BEFORE, **customer)
         if i < converted:
             await seed.deal(
                 status="WON",
