@@ -20,6 +20,7 @@ from strawberry.fastapi import GraphQLRouter
 from api.background import SyncLauncher
 from api.context import Context
 from api.dashboard import router as dashboard_router
+from api.events import router as events_router
 from api.observability import metrics_endpoint
 from api.ratelimit import Limiter, RateLimiter, SharedRateLimiter, graphql_guard
 from api.schema import create_schema
@@ -184,6 +185,7 @@ def create_app(
 
     app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.include_router(webhooks_router)
+    app.include_router(events_router)  # syncFinished server-sent events
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -2,12 +2,16 @@
 // filters, KPI choice) and the order in which widgets refresh. Widgets are in widgets.js,
 // queries in queries.js, the HTTP client in graphql.js.
 
+import { DEFAULT_CLIENT_KPIS, drawClients, renderClients, storeClientKpis, storedClientKpis } from "./clients.js";
 import { DrillDown } from "./drill.js";
+import { SyncEvents } from "./events.js";
+import { renderFunnel } from "./funnel.js";
 import { humanize, nextDay, presetLabel, previousDay } from "./format.js";
 import { Client, Schema } from "./graphql.js";
 import { MetricsSchema, SEGMENT_DIMENSIONS, metricsQuery, selection } from "./queries.js";
-import { DEFAULT_TILES, renderBreakdown, renderFunnel, renderTiles, renderTrends, trendPeriod } from "./widgets.js";
+import { DEFAULT_TILES, renderBreakdown, renderTiles, renderTrends, trendPeriod } from "./widgets.js";
 
+/** The key lives in sessionStorage: this tab only, gone when it closes, never in a URL. */
 const KEY_STORAGE = "crmkpi.apiKey";
 const TILES_STORAGE = "crmkpi.dashboardTiles";
 const ALL = "*";
@@ -37,6 +41,8 @@ class Page {
       filters: Object.fromEntries(SEGMENT_DIMENSIONS.map((d) => [d.dim, new Set()])),
       tiles: storedTiles() ?? DEFAULT_TILES,
       breakdownKpi: "", breakdownBy: "",
+      funnel: "", clientKpis: storedClientKpis() ?? DEFAULT_CLIENT_KPIS,
+      clientSort: { column: "client", descending: false },
     };
     this.definitions = new Map();
     this.generation = 0;
@@ -63,7 +69,7 @@ class Page {
       this.status(`Not connected: ${err.message}`, true);
       return false;
     }
-    localStorage.setItem(KEY_STORAGE, key);
+    sessionStorage.setItem(KEY_STORAGE, key);
     if (!this.workspaces.length) {
       this.status("Connected, but this API key can read no workspace.", true);
       return false;
@@ -74,7 +80,19 @@ class Page {
     $("controls").hidden = false;
     $("main").hidden = false;
     await this.refresh({ options: true });
+    this.events = new SyncEvents(new URL("../events/sync-finished", window.location.href).href, key, (event) => this.onSyncFinished(event));
+    this.events.watch(this.workspaces.map((w) => w.id));
     return true;
+  }
+
+  /** New data landed: refresh what shows it (a sync of a workspace the view reads). */
+  onSyncFinished(event) {
+    const shown = this.state.workspace === ALL ? this.workspaces.map((w) => w.id) : [this.state.workspace];
+    if (!shown.includes(event.workspaceId) && this.workspaces.length < 2) return;
+    this.pipelineCache = null; // stages may have changed
+    document.body.dataset.syncs = String(Number(document.body.dataset.syncs ?? 0) + 1);
+    this.status(`Connected · ${this.workspaces.length} workspace${this.workspaces.length === 1 ? "" : "s"} · new data synced ${new Date(event.finishedAt ?? Date.now()).toLocaleTimeString()}`);
+    this.refresh();
   }
 
   async loadDefinitions() {
@@ -146,6 +164,8 @@ class Page {
     this.setUpFilters();
     this.setUpTilePicker();
     this.setUpBreakdown();
+    this.setUpClientPicker();
+    $("clients-panel").hidden = this.workspaces.length < 2 || !this.metrics.available;
     this.readView();
     this.syncVisibility();
   }
@@ -158,6 +178,7 @@ class Page {
     if (state.period.preset) view.set("period", state.period.preset);
     else view.set("range", `${state.period.start}..${state.period.end}`);
     if (state.compare) view.set("compare", state.compare);
+    if (state.funnel) view.set("funnel", state.funnel);
     for (const [dim, values] of Object.entries(state.filters)) {
       for (const value of values) view.append(dim.toLowerCase(), value);
     }
@@ -175,6 +196,7 @@ class Page {
     state.workspace = pick("workspace", view.get("ws"));
     state.currency = pick("currency", view.get("currency"));
     state.compare = pick("compare", view.get("compare"));
+    state.funnel = view.get("funnel") ?? "";
     const [start, end] = (view.get("range") ?? "").split("..");
     if (/^\d{4}-\d\d-\d\d$/.test(start) && /^\d{4}-\d\d-\d\d$/.test(end ?? "")) {
       $("period").value = "CUSTOM";
@@ -287,6 +309,25 @@ class Page {
     $("tile-picker").hidden = !this.metrics.available;
   }
 
+  setUpClientPicker() {
+    const body = $("client-kpi-options");
+    body.replaceChildren(...this.metrics.kpis.map((f) => {
+      const label = document.createElement("label");
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.value = f.name;
+      box.checked = this.state.clientKpis.includes(f.name);
+      box.addEventListener("change", () => {
+        const chosen = new Set([...body.querySelectorAll("input:checked")].map((b) => b.value));
+        this.state.clientKpis = this.metrics.kpis.map((k) => k.name).filter((n) => chosen.has(n));
+        storeClientKpis(this.state.clientKpis);
+        this.guard(renderClients(this, $("clients")), $("clients"));
+      });
+      label.append(box, ` ${humanize(f.name)}`);
+      return label;
+    }));
+  }
+
   setUpBreakdown() {
     const kpis = this.metrics.kpis.filter((f) => this.metrics.supports(f.name, "breakdown", "breakdown"));
     const dims = this.metrics.breakdownDimensions();
@@ -335,6 +376,11 @@ class Page {
       this.state.breakdownKpi = e.target.value;
       this.guard(renderBreakdown(this, $("breakdown")), $("breakdown"));
     });
+    $("funnel-pipeline").addEventListener("change", (e) => {
+      this.state.funnel = e.target.value;
+      this.writeView();
+      this.guard(renderFunnel(this, $("funnel")), $("funnel"));
+    });
     $("breakdown-by").addEventListener("change", (e) => {
       this.state.breakdownBy = e.target.value;
       this.guard(renderBreakdown(this, $("breakdown")), $("breakdown"));
@@ -366,36 +412,57 @@ class Page {
         this.guard(renderTrends(this, $("trends"), trend), $("trends")),
         this.guard(renderBreakdown(this, $("breakdown")), $("breakdown")),
         this.guard(renderFunnel(this, $("funnel")), $("funnel")),
+        $("clients-panel").hidden ? null : this.guard(renderClients(this, $("clients")), $("clients")),
       ]);
     }
     if (generation === this.generation) document.body.dataset.loading = "false";
   }
 }
 
+/**
+ * The key, once: from the form, or from the page's fragment (#key=..., which browsers never
+ * send to a server; `crmkpi demo` prints such a link), then kept in sessionStorage. A key in
+ * the query string has already reached the server's logs: it is dropped from the address
+ * bar and not used, so such links stop being shared.
+ */
+function takeKey() {
+  const url = new URL(window.location.href);
+  const fragment = new URLSearchParams(url.hash.slice(1));
+  const fromFragment = fragment.get("key");
+  const inQuery = url.searchParams.has("key");
+  if (fromFragment || inQuery) {
+    fragment.delete("key");
+    url.searchParams.delete("key");
+    url.hash = fragment.toString();
+    window.history.replaceState(null, "", url.href);
+  }
+  localStorage.removeItem(KEY_STORAGE); // older pages kept it there, for every tab and forever
+  if (fromFragment) sessionStorage.setItem(KEY_STORAGE, fromFragment);
+  return { key: sessionStorage.getItem(KEY_STORAGE), refusedQuery: inQuery && !fromFragment };
+}
+
 async function main() {
   const page = new Page();
   page.bindControls();
-  const url = new URL(window.location.href);
-  const fromUrl = url.searchParams.get("key");
-  if (fromUrl) {
-    // Keep the key out of the address bar and history once it is read.
-    url.searchParams.delete("key");
-    window.history.replaceState(null, "", url.href);
-  }
-  const key = fromUrl ?? localStorage.getItem(KEY_STORAGE);
+  const { key, refusedQuery } = takeKey();
   $("key-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     const value = $("api-key").value.trim();
+    $("api-key").value = "";
     if (value) await page.connect(value);
   });
   $("forget-key").addEventListener("click", () => {
-    localStorage.removeItem(KEY_STORAGE);
+    sessionStorage.removeItem(KEY_STORAGE);
     window.location.reload();
   });
-  if (key) {
-    $("api-key").value = key;
-    await page.connect(key);
-  }
+  // A link with #key= opened in this tab while the page is up changes only the fragment.
+  window.addEventListener("hashchange", () => {
+    if (!new URLSearchParams(window.location.hash.slice(1)).has("key")) return;
+    const again = takeKey().key;
+    if (again) page.connect(again);
+  });
+  if (key) await page.connect(key);
+  else if (refusedQuery) page.status("A key in the page's address is not used (it reaches server logs): enter it here.", true);
 }
 
 main();
