@@ -21,7 +21,7 @@ import pytest
 from playwright.async_api import Page, Request, expect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.models import Connection, Deal, Pipeline, Stage
+from core.models import Connection, Deal, Pipeline, Stage, SyncRun
 from core.organizations import create_organization, create_workspace
 from core.tenancy import create_api_key
 from tests.support.browser import artifact, chromium
@@ -36,6 +36,7 @@ class Agency:
     key: str
     acme: str
     bravo: str
+    acme_connection: str
 
 
 #: (pipeline, [(stage, kind)] in display order, then the LOST stage)
@@ -61,6 +62,7 @@ async def _seed(session: AsyncSession) -> Agency:
     org = await create_organization(session, "Agency")
     now = datetime.now(UTC)
     ids: dict[str, str] = {}
+    connections: dict[str, str] = {}
     for client, (tz, cur) in {
         "Acme (US)": ("America/New_York", "USD"),
         "Bravo (ES)": ("Europe/Madrid", "EUR"),
@@ -72,6 +74,7 @@ async def _seed(session: AsyncSession) -> Agency:
         conn = Connection(workspace_id=ws.id, connector="hubspot", name=f"{client} CRM")
         session.add(conn)
         await session.flush()
+        connections[client] = conn.id
         common = {"workspace_id": ws.id, "connection_id": conn.id, "synced_at": now}
         n = 0
         for pipeline, stages in _PIPELINES[client]:
@@ -113,7 +116,12 @@ async def _seed(session: AsyncSession) -> Agency:
                 )
     _, key = await create_api_key(session, organization_id=org.id, role="viewer", name="page")
     await session.commit()
-    return Agency(key=key, acme=ids["Acme (US)"], bravo=ids["Bravo (ES)"])
+    return Agency(
+        key=key,
+        acme=ids["Acme (US)"],
+        bravo=ids["Bravo (ES)"],
+        acme_connection=connections["Acme (US)"],
+    )
 
 
 async def _settled(page: Page) -> None:
@@ -130,7 +138,8 @@ async def test_agency_dashboard(
 ) -> None:
     async with sessionmaker() as session:
         agency = await _seed(session)
-    with live_server(crmkpi_app(database_url)) as base:
+    app = crmkpi_app(database_url)
+    with live_server(app) as base:
         async with chromium() as browser:
             context = await browser.new_context(
                 locale="en-US", viewport=_VIEWPORT, accept_downloads=True
@@ -240,6 +249,25 @@ async def test_agency_dashboard(
             assert await trend.locator('circle.dot[data-partial="false"]').count() >= 1
             await expect(trend.locator("rect.partial-band")).to_have_count(1)
             await expect(trend.locator("path.line.partial")).to_have_count(1)
+
+            # ---- a sync ends: the syncFinished stream makes the page refresh ----
+            await expect(page.locator("body")).to_have_attribute("data-events", "open")
+            async with sessionmaker() as session:
+                run = SyncRun(
+                    connection_id=agency.acme_connection,
+                    workspace_id=agency.acme,
+                    mode="INCREMENTAL",
+                    status="SUCCEEDED",
+                    finished_at=datetime.now(UTC),
+                )
+                session.add(run)
+                await session.commit()
+            app.state.crmkpi.plugins.hook.crmkpi_sync_finished(
+                connection_id=agency.acme_connection, run_id=run.id, status="SUCCEEDED", stats={}
+            )
+            await expect(page.locator("body")).to_have_attribute("data-syncs", "1")
+            await expect(page.get_by_test_id("status")).to_contain_text("new data synced")
+            await _settled(page)
 
             await page.screenshot(path=artifact("dashboard-agency.png"), full_page=True)
             await context.close()
