@@ -29,6 +29,9 @@ ASSETS = {
     "clients.js": "text/javascript; charset=utf-8",
     "csv.js": "text/javascript; charset=utf-8",
     "events.js": "text/javascript; charset=utf-8",
+    "key.js": "text/javascript; charset=utf-8",
+    "menus.js": "text/javascript; charset=utf-8",
+    "view.js": "text/javascript; charset=utf-8",
 }
 _HEADERS = {
     "Content-Security-Policy": (

@@ -1,20 +1,21 @@
-// The dashboard page: the API key, the controls (workspace, period, comparison, segment
-// filters, KPI choice) and the order in which widgets refresh. Widgets are in widgets.js,
-// queries in queries.js, the HTTP client in graphql.js.
+// The dashboard page: the controls (workspace, period, comparison, segment filters, KPI
+// choice) and the order in which widgets refresh. Widgets are in widgets.js, funnel.js and
+// clients.js, queries in queries.js, the HTTP client in graphql.js, the key in key.js, the
+// bookmarkable view in view.js.
 
-import { DEFAULT_CLIENT_KPIS, drawClients, renderClients, storeClientKpis, storedClientKpis } from "./clients.js";
+import { DEFAULT_CLIENT_KPIS, renderClients, storeClientKpis, storedClientKpis } from "./clients.js";
 import { DrillDown } from "./drill.js";
 import { SyncEvents } from "./events.js";
+import { humanize, nextDay, presetLabel } from "./format.js";
 import { renderFunnel } from "./funnel.js";
-import { humanize, nextDay, presetLabel, previousDay } from "./format.js";
 import { Client, Schema } from "./graphql.js";
+import { forgetKey, rememberKey, takeKey } from "./key.js";
+import { kpiChecklist } from "./menus.js";
 import { MetricsSchema, SEGMENT_DIMENSIONS, metricsQuery, selection } from "./queries.js";
+import { ALL, readView, writeView } from "./view.js";
 import { DEFAULT_TILES, renderBreakdown, renderTiles, renderTrends, trendPeriod } from "./widgets.js";
 
-/** The key lives in sessionStorage: this tab only, gone when it closes, never in a URL. */
-const KEY_STORAGE = "crmkpi.apiKey";
 const TILES_STORAGE = "crmkpi.dashboardTiles";
-const ALL = "*";
 /** KPIS.md presets, used when the server does not say which it has. */
 const PRESETS = ["TODAY", "THIS_WEEK", "LAST_WEEK", "THIS_MONTH", "LAST_MONTH", "THIS_QUARTER",
   "LAST_QUARTER", "THIS_YEAR", "LAST_YEAR", "LAST_7_DAYS", "LAST_30_DAYS", "LAST_90_DAYS",
@@ -69,7 +70,7 @@ class Page {
       this.status(`Not connected: ${err.message}`, true);
       return false;
     }
-    sessionStorage.setItem(KEY_STORAGE, key);
+    rememberKey(key);
     if (!this.workspaces.length) {
       this.status("Connected, but this API key can read no workspace.", true);
       return false;
@@ -170,45 +171,12 @@ class Page {
     this.syncVisibility();
   }
 
-  /** The view as the URL's fragment, so a dashboard can be bookmarked (never the key). */
   writeView() {
-    const { state } = this;
-    const view = new URLSearchParams({ ws: state.workspace });
-    if (state.workspace === ALL && state.currency) view.set("currency", state.currency);
-    if (state.period.preset) view.set("period", state.period.preset);
-    else view.set("range", `${state.period.start}..${state.period.end}`);
-    if (state.compare) view.set("compare", state.compare);
-    if (state.funnel) view.set("funnel", state.funnel);
-    for (const [dim, values] of Object.entries(state.filters)) {
-      for (const value of values) view.append(dim.toLowerCase(), value);
-    }
-    window.history.replaceState(null, "", `#${view}`);
+    writeView(this.state);
   }
 
-  /** Apply a fragment written by writeView; anything unknown keeps its default. */
   readView() {
-    const view = new URLSearchParams(window.location.hash.slice(1));
-    const { state } = this;
-    const pick = (select, value) => {
-      if (value && [...$(select).options].some((o) => o.value === value)) $(select).value = value;
-      return $(select).value;
-    };
-    state.workspace = pick("workspace", view.get("ws"));
-    state.currency = pick("currency", view.get("currency"));
-    state.compare = pick("compare", view.get("compare"));
-    state.funnel = view.get("funnel") ?? "";
-    const [start, end] = (view.get("range") ?? "").split("..");
-    if (/^\d{4}-\d\d-\d\d$/.test(start) && /^\d{4}-\d\d-\d\d$/.test(end ?? "")) {
-      $("period").value = "CUSTOM";
-      $("range-start").value = start;
-      $("range-end").value = previousDay(end);
-      state.period = { start, end };
-    } else {
-      state.period = { preset: pick("period", view.get("period")) };
-    }
-    for (const dim of Object.keys(state.filters)) {
-      state.filters[dim] = new Set(view.getAll(dim.toLowerCase()));
-    }
+    readView(this.state);
   }
 
   syncVisibility() {
@@ -290,42 +258,20 @@ class Page {
   }
 
   setUpTilePicker() {
-    const body = $("tile-options");
-    body.replaceChildren(...this.metrics.kpis.map((f) => {
-      const label = document.createElement("label");
-      const box = document.createElement("input");
-      box.type = "checkbox";
-      box.value = f.name;
-      box.checked = this.state.tiles.includes(f.name);
-      box.addEventListener("change", () => {
-        const chosen = new Set([...body.querySelectorAll("input:checked")].map((b) => b.value));
-        this.state.tiles = this.metrics.kpis.map((k) => k.name).filter((n) => chosen.has(n));
-        localStorage.setItem(TILES_STORAGE, JSON.stringify(this.state.tiles));
-        this.refresh();
-      });
-      label.append(box, ` ${humanize(f.name)}`);
-      return label;
-    }));
+    kpiChecklist($("tile-options"), this.metrics.kpis, this.state.tiles, humanize, (names) => {
+      this.state.tiles = names;
+      localStorage.setItem(TILES_STORAGE, JSON.stringify(names));
+      this.refresh();
+    });
     $("tile-picker").hidden = !this.metrics.available;
   }
 
   setUpClientPicker() {
-    const body = $("client-kpi-options");
-    body.replaceChildren(...this.metrics.kpis.map((f) => {
-      const label = document.createElement("label");
-      const box = document.createElement("input");
-      box.type = "checkbox";
-      box.value = f.name;
-      box.checked = this.state.clientKpis.includes(f.name);
-      box.addEventListener("change", () => {
-        const chosen = new Set([...body.querySelectorAll("input:checked")].map((b) => b.value));
-        this.state.clientKpis = this.metrics.kpis.map((k) => k.name).filter((n) => chosen.has(n));
-        storeClientKpis(this.state.clientKpis);
-        this.guard(renderClients(this, $("clients")), $("clients"));
-      });
-      label.append(box, ` ${humanize(f.name)}`);
-      return label;
-    }));
+    kpiChecklist($("client-kpi-options"), this.metrics.kpis, this.state.clientKpis, humanize, (names) => {
+      this.state.clientKpis = names;
+      storeClientKpis(names);
+      this.guard(renderClients(this, $("clients")), $("clients"));
+    });
   }
 
   setUpBreakdown() {
@@ -405,6 +351,7 @@ class Page {
     if (options) this.guard(this.loadFilterOptions(), $("filters"));
     const period = await this.guard(renderTiles(this, $("tiles")), $("tiles"));
     if (generation !== this.generation) return;
+    if (tilesOnly && !$("clients-panel").hidden) await this.guard(renderClients(this, $("clients")), $("clients"));
     if (!tilesOnly) {
       const trend = trendPeriod(period);
       $("trend-range").textContent = `${trend.start} – ${trend.end} (end exclusive)`;
@@ -419,28 +366,6 @@ class Page {
   }
 }
 
-/**
- * The key, once: from the form, or from the page's fragment (#key=..., which browsers never
- * send to a server; `crmkpi demo` prints such a link), then kept in sessionStorage. A key in
- * the query string has already reached the server's logs: it is dropped from the address
- * bar and not used, so such links stop being shared.
- */
-function takeKey() {
-  const url = new URL(window.location.href);
-  const fragment = new URLSearchParams(url.hash.slice(1));
-  const fromFragment = fragment.get("key");
-  const inQuery = url.searchParams.has("key");
-  if (fromFragment || inQuery) {
-    fragment.delete("key");
-    url.searchParams.delete("key");
-    url.hash = fragment.toString();
-    window.history.replaceState(null, "", url.href);
-  }
-  localStorage.removeItem(KEY_STORAGE); // older pages kept it there, for every tab and forever
-  if (fromFragment) sessionStorage.setItem(KEY_STORAGE, fromFragment);
-  return { key: sessionStorage.getItem(KEY_STORAGE), refusedQuery: inQuery && !fromFragment };
-}
-
 async function main() {
   const page = new Page();
   page.bindControls();
@@ -452,7 +377,7 @@ async function main() {
     if (value) await page.connect(value);
   });
   $("forget-key").addEventListener("click", () => {
-    sessionStorage.removeItem(KEY_STORAGE);
+    forgetKey();
     window.location.reload();
   });
   // A link with #key= opened in this tab while the page is up changes only the fragment.

@@ -217,6 +217,9 @@ async def test_agency_dashboard(
             await expect(table.locator('th[data-column="dealsWon"]')).to_have_attribute(
                 "aria-sort", "ascending"
             )
+            # With its change against the previous period (no deal won then).
+            change = rows.nth(1).locator('td[data-kpi="dealsWon"] [data-testid="client-change"]')
+            await expect(change).to_have_text("+3")
             async with page.expect_download() as download_info:
                 await page.get_by_test_id("clients-csv").click()
             download = await download_info.value
