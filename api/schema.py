@@ -28,6 +28,7 @@ from api.mutations.import_surveys import ImportSurveysMutation
 from api.mutations.import_visitors import ImportVisitorsMutation
 from api.mutations.pause_connection import PauseConnectionMutation
 from api.mutations.revoke_api_key import RevokeApiKeyMutation
+from api.mutations.set_connection_lookback import SetConnectionLookbackMutation
 from api.mutations.set_connection_schedule import SetConnectionScheduleMutation
 from api.mutations.set_sync_webhook import SetSyncWebhookMutation
 from api.mutations.set_target import SetTargetMutation
@@ -75,6 +76,7 @@ MUTATION_TYPES: tuple[type, ...] = (
     DefineKpiMutation,
     DeleteKpiMutation,
     SetConnectionScheduleMutation,
+    SetConnectionLookbackMutation,
     SetSyncWebhookMutation,
 )
 

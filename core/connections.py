@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.errors import NotFoundError
 from core.models import SYNCED_MODELS, Connection, RecordError, SyncRun, SyncState, Workspace
 from core.models.enums import SyncMode
-from core.sync.connections import check_credentials
+from core.sync.connections import check_credentials, check_lookback
 from core.sync.connector import Connector, StreamContext
 from core.sync.errors import SyncError
 from core.sync.http import RetryPolicy, SyncHttp, create_http_client
@@ -157,5 +157,20 @@ async def set_schedule(
         connection.schedule = schedule
     if not isinstance(full_sync, EllipsisType):
         connection.full_sync_schedule = full_sync
+    await session.flush()
+    return connection
+
+
+async def set_lookback(
+    session: AsyncSession, connection_id: str, minutes: int | None
+) -> Connection:
+    """How far incremental syncs re-read before their last cursor (None: the default).
+
+    The one use case behind ``crmkpi connection lookback`` and ``setConnectionLookback``:
+    both front ends only parse input and render the result.
+    """
+    check_lookback(minutes)
+    connection = await get_connection(session, connection_id)
+    connection.lookback_minutes = minutes
     await session.flush()
     return connection

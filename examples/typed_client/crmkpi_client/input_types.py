@@ -195,6 +195,14 @@ class SegmentInput(BaseModel):
     custom: Optional[list["CustomFilterInput"]] = None
 
 
+class SetConnectionLookbackInput(BaseModel):
+    """The connection and its look-back."""
+
+    id: str
+    minutes: Optional[int] = None
+    "Whole minutes from 0 (none) to 10080 (a week); null restores the default (10)."
+
+
 class SetConnectionScheduleInput(BaseModel):
     """Exactly one of every, cron or off sets the schedule; fullSync alone may change the reconciliation only."""
 
