@@ -275,7 +275,7 @@ def _print_summary(state: dict[str, Any], base: str) -> None:
     # The key in the fragment: browsers never send it to the server (no logs, no proxies);
     # the page keeps it in sessionStorage and removes it from the address bar at once.
     out.print(f"[b]Dashboard[/]     {base}/dashboard/  (paste the API key once)")
-    out.print(f"[b]or open[/]       {base}/dashboard/#key={key}", markup=False)
+    out.print("[b]or open[/]       " + escape(f"{base}/dashboard/#key={key}"))
     out.print(f"[b]GraphiQL[/]      {base}/graphql  (header Authorization: Bearer <API key>)")
     out.print("[b]Example query[/] " + escape(EXAMPLE_QUERY))
     out.print("[b]With curl:[/]")
