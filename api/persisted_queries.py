@@ -15,7 +15,9 @@ Automatic persisted queries, in the protocol Apollo Client and urql speak
 
 Documents are kept per process (least recently used dropped first): several API processes
 each learn a document the first time one of them is asked for it, which the protocol
-handles by step 1 and 2. Mutations stay POST-only (strawberry refuses them over GET).
+handles by step 1 and 2. Mutations stay POST-only (strawberry refuses them over GET). An
+answer to a request whose document was stored carries ``X-Persisted-Query: stored`` (not
+part of the protocol: it lets a client use GET by hash only where the server keeps them).
 
 Error codes: every error of a GraphQL answer carries ``extensions.code``; the ones set where
 the error is raised (``QUERY_TOO_EXPENSIVE``, ``INVALID_INPUT``, ...) are kept, the others
@@ -28,6 +30,7 @@ import hashlib
 import json
 import re
 from collections import OrderedDict
+from contextvars import ContextVar
 from dataclasses import replace
 from typing import Any, cast
 
@@ -48,6 +51,9 @@ MAX_DOCUMENTS = 5000
 #: How long a browser may reuse a successful GET-by-hash answer.
 CACHE_SECONDS = 60
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+#: Set when this request's document was stored (the answer then says so in a header, so a
+#: client knows GET by hash will work here).
+_STORED: ContextVar[bool] = ContextVar("persisted_query_stored", default=False)
 #: What MaskErrors puts in place of an internal error (strawberry's default message).
 _MASKED = "Unexpected error."
 
@@ -162,6 +168,7 @@ class PersistedQueryRouter(GraphQLRouter[Any, None]):
                 "provided sha does not match query", "PERSISTED_QUERY_HASH_MISMATCH", 400
             )
         self.documents.put(sha, data.query)
+        _STORED.set(True)
         return data
 
     def should_render_graphql_ide(self, request: Any) -> bool:
@@ -189,10 +196,16 @@ class PersistedQueryRouter(GraphQLRouter[Any, None]):
         return response
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        token = _STORED.set(False)
         try:
             response = await super().run(request, context, root_value)
         except PersistedQueryError as exc:
             return exc.response()
+        finally:
+            stored = _STORED.get()
+            _STORED.reset(token)
+        if stored and isinstance(response, Response):
+            response.headers["X-Persisted-Query"] = "stored"
         if isinstance(request, Request) and _cacheable(request, response):
             return _with_cache_headers(request, response)
         return response

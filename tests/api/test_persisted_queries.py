@@ -70,6 +70,9 @@ async def test_the_apq_round_trip(engine: AsyncEngine, session: AsyncSession) ->
         {"message": "PersistedQueryNotFound", "extensions": {"code": "PERSISTED_QUERY_NOT_FOUND"}}
     ]
     assert first.json() == expected
+    # The answer says the document is kept (a client may use GET by hash from now on).
+    assert first.headers["x-persisted-query"] == "stored"
+    assert "x-persisted-query" not in by_hash.headers and "x-persisted-query" not in unknown.headers
     assert by_hash.json() == expected
     assert get.status_code == 200 and get.json() == expected
     assert get.headers["cache-control"] == "private, max-age=60"
