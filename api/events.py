@@ -40,6 +40,8 @@ from core.tenancy import Viewer, authenticate
 POLL_SECONDS = 5.0
 #: A comment line this often keeps proxies from closing an idle stream.
 KEEPALIVE_SECONDS = 15.0
+#: How often an open stream checks that its key is still valid (and still reads them all).
+KEY_CHECK_SECONDS = 30.0
 PATH = "/events/sync-finished"
 
 router = APIRouter(include_in_schema=False)
@@ -80,7 +82,7 @@ def hub_of(request: Request) -> SyncFinishedHub:
     hub: SyncFinishedHub | None = getattr(request.app.state, "sync_finished_hub", None)
     if hub is None:
         hub = SyncFinishedHub(asyncio.get_running_loop())
-        request.app.state.crmkpi.plugins.register(hub, name="api.events")
+        request.app.state.crmkpi.plugins.register(hub, name=f"api.events.{id(hub)}")
         request.app.state.sync_finished_hub = hub
     return hub
 
@@ -91,14 +93,17 @@ def _error(status: int, code: str, message: str) -> Response:
 
 
 async def _viewer(
-    sessionmaker: async_sessionmaker[AsyncSession], request: Request
+    sessionmaker: async_sessionmaker[AsyncSession], request: Request, *, touch: bool = True
 ) -> Viewer | None:
+    """The key's viewer; ``touch=False`` (the stream's re-checks) leaves last_used_at alone,
+    so an open stream does not write to the database."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
     async with sessionmaker() as session:
         viewer = await authenticate(session, token.strip())
-        await session.commit()
+        if touch:
+            await session.commit()
     return viewer
 
 
@@ -147,13 +152,15 @@ async def _stream(
     since: datetime | None,
 ) -> AsyncIterator[str]:
     loop = asyncio.get_running_loop()
-    quiet_since = loop.time()
+    quiet_since = checked = loop.time()
     yield f": watching {len(workspace_ids)} workspace(s)\nretry: 5000\n\n"
     while not await request.is_disconnected():
         await hub.wait(POLL_SECONDS)
-        viewer = await _viewer(sessionmaker, request)
-        if viewer is None or not set(workspace_ids) <= viewer.workspace_ids:
-            return  # the key was revoked or narrowed: the stream ends
+        if loop.time() - checked >= KEY_CHECK_SECONDS:
+            checked = loop.time()
+            viewer = await _viewer(sessionmaker, request, touch=False)
+            if viewer is None or not set(workspace_ids) <= viewer.workspace_ids:
+                return  # the key was revoked or narrowed: the stream ends
         runs = await _finished_since(sessionmaker, workspace_ids, since)
         for run in runs:
             yield _event(run)

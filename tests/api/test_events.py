@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api import events
 from core.models import Connection, SyncRun
 from core.organizations import create_organization, create_workspace
-from core.tenancy import create_api_key
+from core.tenancy import create_api_key, revoke_api_key
 from tests.support.live_server import crmkpi_app, live_server
 
 
@@ -35,7 +35,8 @@ async def _tenants(session: AsyncSession) -> dict[str, str]:
             await session.flush()
             ids[f"{org_name}.{ws_name}"] = ws.id
             ids[f"{org_name}.{ws_name}.conn"] = conn.id
-        _, ids[f"{org_name}.key"] = await create_api_key(session, organization_id=org.id)
+        key, ids[f"{org_name}.key"] = await create_api_key(session, organization_id=org.id)
+        ids[f"{org_name}.key_id"] = key.id
     await session.commit()
     return ids
 
@@ -124,3 +125,32 @@ async def test_the_stream_is_tenant_scoped(
     assert anonymous.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert foreign.status_code == 404
     assert foreign.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_revoked_key_ends_the_stream(
+    database_url: str,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(events, "POLL_SECONDS", 0.1)
+    monkeypatch.setattr(events, "KEY_CHECK_SECONDS", 0.1)
+    async with sessionmaker() as session:
+        ids = await _tenants(session)
+    with live_server(crmkpi_app(database_url)) as base:
+        auth = {"Authorization": f"Bearer {ids['Agency.key']}"}
+        async with (
+            httpx.AsyncClient(base_url=base, timeout=30) as http,
+            http.stream("GET", "/events/sync-finished", headers=auth) as stream,
+        ):
+            assert stream.status_code == 200
+            async with sessionmaker() as session:
+                await revoke_api_key(session, ids["Agency.key_id"])
+                await session.commit()
+
+            async def drain() -> list[str]:
+                return [line async for line in stream.aiter_lines()]
+
+            # The server closes the stream (the read ends) instead of streaming on.
+            lines = await asyncio.wait_for(drain(), timeout=20)
+    assert not any(line.startswith("event:") for line in lines)
