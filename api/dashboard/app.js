@@ -88,12 +88,18 @@ class Page {
 
   /** New data landed: refresh what shows it (a sync of a workspace the view reads). */
   onSyncFinished(event) {
+    // The clients table shows every workspace; otherwise only the shown ones matter.
     const shown = this.state.workspace === ALL ? this.workspaces.map((w) => w.id) : [this.state.workspace];
     if (!shown.includes(event.workspaceId) && this.workspaces.length < 2) return;
     this.pipelineCache = null; // stages may have changed
     document.body.dataset.syncs = String(Number(document.body.dataset.syncs ?? 0) + 1);
     this.status(`Connected · ${this.workspaces.length} workspace${this.workspaces.length === 1 ? "" : "s"} · new data synced ${new Date(event.finishedAt ?? Date.now()).toLocaleTimeString()}`);
-    this.refresh();
+    // Several connections often finish together: one refresh for the lot.
+    clearTimeout(this.syncRefresh);
+    const count = document.body.dataset.syncs;
+    this.syncRefresh = setTimeout(() => this.refresh().then(() => {
+      document.body.dataset.syncRefreshed = count; // for tests and monitoring
+    }), 500);
   }
 
   async loadDefinitions() {

@@ -270,7 +270,7 @@ async def test_agency_dashboard(
             )
             await expect(page.locator("body")).to_have_attribute("data-syncs", "1")
             await expect(page.get_by_test_id("status")).to_contain_text("new data synced")
-            await _settled(page)
+            await expect(page.locator("body")).to_have_attribute("data-sync-refreshed", "1")
             # Documents already sent once are asked by hash with GET (persisted queries).
             by_hash = [r for r in graphql if r.method == "GET" and "persistedQuery" in r.url]
             assert by_hash, "the page never asked a query by its hash"
