@@ -83,30 +83,31 @@ function pipelineStages(pipeline, rows) {
 }
 
 /**
- * Every pipeline on the stage-kind scale. Per pipeline and kind, the deals that reached the
- * kind are those counted at its first stage (reaching is cumulative along a pipeline); they
- * are summed over pipelines. A kind's rate is the share that went on to the next kind *of
- * the same pipeline* (a pipeline without a QUALIFIED stage goes from LEAD_IN to the next
- * kind it has), so pipelines with fewer stages do not read as losses.
+ * Every pipeline on the stage-kind scale. A deal has reached a kind when it reached a stage
+ * of that kind or of a later one (reaching is cumulative along a pipeline, so the first
+ * such stage of its pipeline counts them all; a pipeline without, say, a QUALIFIED stage
+ * counts its deals past that point at its next stage). Summed over pipelines, the counts
+ * shrink along the scale like a funnel; a kind's rate is the share that reached the next
+ * kind shown. Only kinds some pipeline has are shown.
  */
 export function kindStages(pipelines, rows) {
+  const rank = new Map(STAGE_KINDS.map((k, i) => [k, i]));
   const reached = new Map(STAGE_KINDS.map((k) => [k, 0]));
-  const wentOn = new Map(STAGE_KINDS.map((k) => [k, 0]));
+  const present = new Set();
   let unmapped = 0;
   for (const p of pipelines) {
-    const own = STAGE_KINDS.map((kind) => {
-      const counts = p.stages.filter((s) => s.kind === kind).map((s) => rows.get(s.id)?.denominator ?? 0);
-      return counts.length ? { kind, count: Math.max(...counts) } : null;
-    }).filter(Boolean);
-    own.forEach(({ kind, count }, i) => {
-      reached.set(kind, reached.get(kind) + count);
-      if (i + 1 < own.length) wentOn.set(kind, wentOn.get(kind) + own[i + 1].count);
-    });
+    for (const [i, kind] of STAGE_KINDS.entries()) {
+      const counts = p.stages.filter((s) => rank.get(s.kind) >= i).map((s) => rows.get(s.id)?.denominator ?? 0);
+      if (counts.length) reached.set(kind, reached.get(kind) + Math.max(...counts));
+    }
+    for (const s of p.stages) if (rank.has(s.kind)) present.add(s.kind);
     unmapped += p.stages.filter((s) => !s.kind).length;
   }
-  const stages = STAGE_KINDS.map((kind) => {
+  const shown = STAGE_KINDS.filter((k) => present.has(k));
+  const stages = shown.map((kind, i) => {
     const count = reached.get(kind);
-    return { key: kind, kind, label: KIND_LABELS[kind], count, rate: count ? wentOn.get(kind) / count : null };
+    const next = shown[i + 1];
+    return { key: kind, kind, label: KIND_LABELS[kind], count, rate: next && count ? reached.get(next) / count : null };
   }).filter((s) => s.count > 0);
   return { stages, unmapped };
 }
