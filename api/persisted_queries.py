@@ -21,7 +21,8 @@ part of the protocol: it lets a client use GET by hash only where the server kee
 
 Error codes: every error of a GraphQL answer carries ``extensions.code``; the ones set where
 the error is raised (``QUERY_TOO_EXPENSIVE``, ``INVALID_INPUT``, ...) are kept, the others
-are derived from the error's class (:data:`CODES`).
+are derived from the error's class (:data:`CODES`). Requests refused before execution (no
+query, a body that is not JSON, a mutation by GET) answer JSON too, with ``BAD_REQUEST``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from contextvars import ContextVar
 from dataclasses import replace
 from typing import Any, cast
 
+from cross_web import HTTPException  # what strawberry's views raise for a bad request
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from graphql import GraphQLError
@@ -66,6 +68,8 @@ CODES: tuple[tuple[type[BaseException], str], ...] = (
     (ConfigurationError, "SERVER_NOT_CONFIGURED"),
     (CrmkpiError, "BAD_REQUEST"),
 )
+#: extensions.code of the requests strawberry refuses before executing them.
+_HTTP_CODES = {405: "METHOD_NOT_ALLOWED", 415: "UNSUPPORTED_MEDIA_TYPE"}
 #: Refusals of the declarative permissions (strawberry raises them as plain GraphQLErrors).
 _PERMISSION_CODES = {
     IsAuthenticated.message: "UNAUTHENTICATED",
@@ -201,6 +205,11 @@ class PersistedQueryRouter(GraphQLRouter[Any, None]):
             response = await super().run(request, context, root_value)
         except PersistedQueryError as exc:
             return exc.response()
+        except HTTPException as exc:
+            # strawberry answers these in plain text; a GraphQL client reads JSON with a code.
+            return PersistedQueryError(
+                exc.reason, _HTTP_CODES.get(exc.status_code, "BAD_REQUEST"), exc.status_code
+            ).response()
         finally:
             stored = _STORED.get()
             _STORED.reset(token)

@@ -123,7 +123,26 @@ async def test_a_mutation_is_never_run_by_get(engine: AsyncEngine, session: Asyn
         )
         names = await api.graphql("{ workspaces { name } }", key=admin)
     assert get.status_code == 400
+    assert get.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
     assert [w["name"] for w in names["data"]["workspaces"]] == ["Acme"]
+
+
+async def test_requests_refused_before_execution_answer_json_with_a_code(
+    engine: AsyncEngine, session: AsyncSession
+) -> None:
+    _, key, _ = await _tenant(session)
+    auth = {"Authorization": f"Bearer {key}"}
+    async with api_client(engine) as api:
+        no_query = await api.http.post("/graphql", json={"variables": {}}, headers=auth)
+        not_json = await api.http.post(
+            "/graphql", content=b"{oops", headers={**auth, "Content-Type": "application/json"}
+        )
+        method = await api.http.put("/graphql", json={"query": "{ viewer { role } }"})
+    for response in (no_query, not_json):
+        assert response.status_code == 400, response.text
+        assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert no_query.json()["errors"][0]["message"] == "No GraphQL query found in the request"
+    assert method.status_code == 405
 
 
 async def test_every_error_has_a_code(engine: AsyncEngine, session: AsyncSession) -> None:
