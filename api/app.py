@@ -15,12 +15,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from strawberry.fastapi import GraphQLRouter
 
 from api.background import SyncLauncher
 from api.context import Context
 from api.dashboard import router as dashboard_router
+from api.events import router as events_router
 from api.observability import metrics_endpoint
+from api.persisted_queries import PersistedQueryRouter
 from api.ratelimit import Limiter, RateLimiter, SharedRateLimiter, graphql_guard
 from api.schema import create_schema
 from api.session import SerialSession
@@ -174,7 +175,7 @@ def create_app(
                 syncs=state.syncs,
             )
 
-    graphql = GraphQLRouter(
+    graphql = PersistedQueryRouter(  # + automatic persisted queries, error codes
         create_schema(settings, user_kpis),
         context_getter=get_context,
         graphql_ide="graphiql",
@@ -184,6 +185,7 @@ def create_app(
 
     app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.include_router(webhooks_router)
+    app.include_router(events_router)  # syncFinished server-sent events
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -28,6 +28,7 @@ from api.mutations.import_surveys import ImportSurveysMutation
 from api.mutations.import_visitors import ImportVisitorsMutation
 from api.mutations.pause_connection import PauseConnectionMutation
 from api.mutations.revoke_api_key import RevokeApiKeyMutation
+from api.mutations.set_connection_lookback import SetConnectionLookbackMutation
 from api.mutations.set_connection_schedule import SetConnectionScheduleMutation
 from api.mutations.set_sync_webhook import SetSyncWebhookMutation
 from api.mutations.set_target import SetTargetMutation
@@ -39,6 +40,7 @@ from api.mutations.verify_credentials import VerifyCredentialsMutation
 from api.observability import GraphQLLatency
 from api.queries.connections import ConnectionsQuery
 from api.queries.metrics import MetricsQuery, create_metrics_query
+from api.queries.pipelines import PipelinesQuery
 from api.queries.records import RecordsQuery
 from api.queries.tenancy import TenancyQuery
 from api.response_cache import AsyncAnswersSchema, CachedMetricsResponses, ResponseCache
@@ -46,7 +48,13 @@ from core.metrics import KpiDefinition, build_registry
 from core.settings import Settings
 
 #: Every domain adds its query type here.
-QUERY_TYPES: tuple[type, ...] = (TenancyQuery, MetricsQuery, RecordsQuery, ConnectionsQuery)
+QUERY_TYPES: tuple[type, ...] = (
+    TenancyQuery,
+    MetricsQuery,
+    RecordsQuery,
+    ConnectionsQuery,
+    PipelinesQuery,
+)
 #: Every mutation file adds its type here (one mutation per file, STYLE.md).
 MUTATION_TYPES: tuple[type, ...] = (
     UpdateOrganizationMutation,
@@ -68,6 +76,7 @@ MUTATION_TYPES: tuple[type, ...] = (
     DefineKpiMutation,
     DeleteKpiMutation,
     SetConnectionScheduleMutation,
+    SetConnectionLookbackMutation,
     SetSyncWebhookMutation,
 )
 

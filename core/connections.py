@@ -32,7 +32,7 @@ from core.models import (
 )
 from core.models.enums import SyncMode
 from core.sync.capabilities import Capabilities, CapabilityUnavailable
-from core.sync.connections import check_credentials, resolve_options
+from core.sync.connections import check_credentials, check_lookback, resolve_options
 from core.sync.connector import Connector, StreamContext
 from core.sync.discovery import DiscoveryFailed, discover, store_capabilities
 from core.sync.errors import SyncError
@@ -233,5 +233,20 @@ async def set_schedule(
         connection.schedule = schedule
     if not isinstance(full_sync, EllipsisType):
         connection.full_sync_schedule = full_sync
+    await session.flush()
+    return connection
+
+
+async def set_lookback(
+    session: AsyncSession, connection_id: str, minutes: int | None
+) -> Connection:
+    """How far incremental syncs re-read before their last cursor (None: the default).
+
+    The one use case behind ``crmkpi connection lookback`` and ``setConnectionLookback``:
+    both front ends only parse input and render the result.
+    """
+    check_lookback(minutes)
+    connection = await get_connection(session, connection_id)
+    connection.lookback_minutes = minutes
     await session.flush()
     return connection

@@ -8,12 +8,18 @@ import typer
 
 from api.commands.common import database, emit, run
 from api.commands.connection_check import capabilities_summary, check_command
-from core.connections import check_account, get_connection, record_check, set_schedule
+from core.connections import (
+    check_account,
+    record_check,
+    set_lookback,
+    set_paused,
+    set_schedule,
+)
 from core.errors import ValidationError
 from core.plugins import connector_classes, create_plugin_manager
 from core.secrets import Vault
 from core.settings import get_settings
-from core.sync.connections import check_lookback, create_connection, parse_options
+from core.sync.connections import create_connection, parse_options
 from core.sync.connector import DEFAULT_LOOKBACK
 from core.sync.schedules import parse_full_sync, parse_schedule, schedule_from_options
 
@@ -128,8 +134,13 @@ def lookback_command(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Set how far incremental syncs of a connection re-read before their last cursor."""
-    check_lookback(minutes)
-    run(_update(connection_id, lookback_minutes=minutes))
+
+    async def _set() -> None:
+        async with database() as (_, sessions), sessions() as session:
+            await set_lookback(session, connection_id, minutes)
+            await session.commit()
+
+    run(_set())
     emit({"id": connection_id, "lookback_minutes": minutes}, as_json=as_json, created_id=None)
 
 
@@ -168,10 +179,31 @@ def schedule_command(
     emit(data, as_json=as_json, created_id=None)
 
 
-async def _update(connection_id: str, **values: object) -> None:
-    """Set columns of one connection; NotFoundError when there is no such connection."""
-    async with database() as (_, sessions), sessions() as session:
-        connection = await get_connection(session, connection_id)
-        for name, value in values.items():
-            setattr(connection, name, value)
-        await session.commit()
+def _set_paused(connection_id: str, paused: bool, as_json: bool) -> None:
+    """The use case behind ``pauseConnection`` too (core.connections.set_paused)."""
+
+    async def _set() -> dict[str, object]:
+        async with database() as (_, sessions), sessions() as session:
+            connection = await set_paused(session, connection_id, paused)
+            await session.commit()
+            return {"id": connection.id, "status": connection.status}
+
+    emit(run(_set()), as_json=as_json, created_id=None)
+
+
+@app.command("pause")
+def pause_command(
+    connection_id: str,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Pause a connection: its data stays, the scheduler skips it until it is resumed."""
+    _set_paused(connection_id, True, as_json)
+
+
+@app.command("resume")
+def resume_command(
+    connection_id: str,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Resume a paused connection's scheduled syncs."""
+    _set_paused(connection_id, False, as_json)

@@ -272,7 +272,10 @@ def _print_summary(state: dict[str, Any], base: str) -> None:
     out.print(f"[b]Organization[/]  {state['organization_id']}")
     out.print(f"[b]Workspaces[/]    {', '.join(state['workspace_ids'])}")
     out.print(f"[b]API key[/]       {key}")
-    out.print(f"[b]Dashboard[/]     {base}/dashboard?key={key}")
+    # The key in the fragment: browsers never send it to the server (no logs, no proxies);
+    # the page keeps it in sessionStorage and removes it from the address bar at once.
+    out.print(f"[b]Dashboard[/]     {base}/dashboard/  (paste the API key once)")
+    out.print("[b]or open[/]       " + escape(f"{base}/dashboard/#key={key}"))
     out.print(f"[b]GraphiQL[/]      {base}/graphql  (header Authorization: Bearer <API key>)")
     out.print("[b]Example query[/] " + escape(EXAMPLE_QUERY))
     out.print("[b]With curl:[/]")

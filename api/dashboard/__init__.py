@@ -25,6 +25,13 @@ ASSETS = {
     "drill.js": "text/javascript; charset=utf-8",
     "format.js": "text/javascript; charset=utf-8",
     "widgets.js": "text/javascript; charset=utf-8",
+    "funnel.js": "text/javascript; charset=utf-8",
+    "clients.js": "text/javascript; charset=utf-8",
+    "csv.js": "text/javascript; charset=utf-8",
+    "events.js": "text/javascript; charset=utf-8",
+    "key.js": "text/javascript; charset=utf-8",
+    "menus.js": "text/javascript; charset=utf-8",
+    "view.js": "text/javascript; charset=utf-8",
 }
 _HEADERS = {
     "Content-Security-Policy": (

@@ -1,16 +1,21 @@
-// The dashboard page: the API key, the controls (workspace, period, comparison, segment
-// filters, KPI choice) and the order in which widgets refresh. Widgets are in widgets.js,
-// queries in queries.js, the HTTP client in graphql.js.
+// The dashboard page: the controls (workspace, period, comparison, segment filters, KPI
+// choice) and the order in which widgets refresh. Widgets are in widgets.js, funnel.js and
+// clients.js, queries in queries.js, the HTTP client in graphql.js, the key in key.js, the
+// bookmarkable view in view.js.
 
+import { DEFAULT_CLIENT_KPIS, renderClients, storeClientKpis, storedClientKpis } from "./clients.js";
 import { DrillDown } from "./drill.js";
-import { humanize, nextDay, presetLabel, previousDay } from "./format.js";
+import { SyncEvents } from "./events.js";
+import { humanize, nextDay, presetLabel } from "./format.js";
+import { renderFunnel } from "./funnel.js";
 import { Client, Schema } from "./graphql.js";
+import { forgetKey, rememberKey, takeKey } from "./key.js";
+import { kpiChecklist } from "./menus.js";
 import { MetricsSchema, SEGMENT_DIMENSIONS, metricsQuery, selection } from "./queries.js";
-import { DEFAULT_TILES, renderBreakdown, renderFunnel, renderTiles, renderTrends, trendPeriod } from "./widgets.js";
+import { ALL, readView, writeView } from "./view.js";
+import { DEFAULT_TILES, renderBreakdown, renderTiles, renderTrends, trendPeriod } from "./widgets.js";
 
-const KEY_STORAGE = "crmkpi.apiKey";
 const TILES_STORAGE = "crmkpi.dashboardTiles";
-const ALL = "*";
 /** KPIS.md presets, used when the server does not say which it has. */
 const PRESETS = ["TODAY", "THIS_WEEK", "LAST_WEEK", "THIS_MONTH", "LAST_MONTH", "THIS_QUARTER",
   "LAST_QUARTER", "THIS_YEAR", "LAST_YEAR", "LAST_7_DAYS", "LAST_30_DAYS", "LAST_90_DAYS",
@@ -37,6 +42,8 @@ class Page {
       filters: Object.fromEntries(SEGMENT_DIMENSIONS.map((d) => [d.dim, new Set()])),
       tiles: storedTiles() ?? DEFAULT_TILES,
       breakdownKpi: "", breakdownBy: "",
+      funnel: "", clientKpis: storedClientKpis() ?? DEFAULT_CLIENT_KPIS,
+      clientSort: { column: "client", descending: false },
     };
     this.definitions = new Map();
     this.generation = 0;
@@ -63,7 +70,7 @@ class Page {
       this.status(`Not connected: ${err.message}`, true);
       return false;
     }
-    localStorage.setItem(KEY_STORAGE, key);
+    rememberKey(key);
     if (!this.workspaces.length) {
       this.status("Connected, but this API key can read no workspace.", true);
       return false;
@@ -74,7 +81,25 @@ class Page {
     $("controls").hidden = false;
     $("main").hidden = false;
     await this.refresh({ options: true });
+    this.events = new SyncEvents(new URL("../events/sync-finished", window.location.href).href, key, (event) => this.onSyncFinished(event));
+    this.events.watch(this.workspaces.map((w) => w.id));
     return true;
+  }
+
+  /** New data landed: refresh what shows it (a sync of a workspace the view reads). */
+  onSyncFinished(event) {
+    // The clients table shows every workspace; otherwise only the shown ones matter.
+    const shown = this.state.workspace === ALL ? this.workspaces.map((w) => w.id) : [this.state.workspace];
+    if (!shown.includes(event.workspaceId) && this.workspaces.length < 2) return;
+    this.pipelineCache = null; // stages may have changed
+    document.body.dataset.syncs = String(Number(document.body.dataset.syncs ?? 0) + 1);
+    this.status(`Connected · ${this.workspaces.length} workspace${this.workspaces.length === 1 ? "" : "s"} · new data synced ${new Date(event.finishedAt ?? Date.now()).toLocaleTimeString()}`);
+    // Several connections often finish together: one refresh for the lot.
+    clearTimeout(this.syncRefresh);
+    const count = document.body.dataset.syncs;
+    this.syncRefresh = setTimeout(() => this.refresh().then(() => {
+      document.body.dataset.syncRefreshed = count; // for tests and monitoring
+    }), 500);
   }
 
   async loadDefinitions() {
@@ -146,47 +171,18 @@ class Page {
     this.setUpFilters();
     this.setUpTilePicker();
     this.setUpBreakdown();
+    this.setUpClientPicker();
+    $("clients-panel").hidden = this.workspaces.length < 2 || !this.metrics.available;
     this.readView();
     this.syncVisibility();
   }
 
-  /** The view as the URL's fragment, so a dashboard can be bookmarked (never the key). */
   writeView() {
-    const { state } = this;
-    const view = new URLSearchParams({ ws: state.workspace });
-    if (state.workspace === ALL && state.currency) view.set("currency", state.currency);
-    if (state.period.preset) view.set("period", state.period.preset);
-    else view.set("range", `${state.period.start}..${state.period.end}`);
-    if (state.compare) view.set("compare", state.compare);
-    for (const [dim, values] of Object.entries(state.filters)) {
-      for (const value of values) view.append(dim.toLowerCase(), value);
-    }
-    window.history.replaceState(null, "", `#${view}`);
+    writeView(this.state);
   }
 
-  /** Apply a fragment written by writeView; anything unknown keeps its default. */
   readView() {
-    const view = new URLSearchParams(window.location.hash.slice(1));
-    const { state } = this;
-    const pick = (select, value) => {
-      if (value && [...$(select).options].some((o) => o.value === value)) $(select).value = value;
-      return $(select).value;
-    };
-    state.workspace = pick("workspace", view.get("ws"));
-    state.currency = pick("currency", view.get("currency"));
-    state.compare = pick("compare", view.get("compare"));
-    const [start, end] = (view.get("range") ?? "").split("..");
-    if (/^\d{4}-\d\d-\d\d$/.test(start) && /^\d{4}-\d\d-\d\d$/.test(end ?? "")) {
-      $("period").value = "CUSTOM";
-      $("range-start").value = start;
-      $("range-end").value = previousDay(end);
-      state.period = { start, end };
-    } else {
-      state.period = { preset: pick("period", view.get("period")) };
-    }
-    for (const dim of Object.keys(state.filters)) {
-      state.filters[dim] = new Set(view.getAll(dim.toLowerCase()));
-    }
+    readView(this.state);
   }
 
   syncVisibility() {
@@ -268,23 +264,20 @@ class Page {
   }
 
   setUpTilePicker() {
-    const body = $("tile-options");
-    body.replaceChildren(...this.metrics.kpis.map((f) => {
-      const label = document.createElement("label");
-      const box = document.createElement("input");
-      box.type = "checkbox";
-      box.value = f.name;
-      box.checked = this.state.tiles.includes(f.name);
-      box.addEventListener("change", () => {
-        const chosen = new Set([...body.querySelectorAll("input:checked")].map((b) => b.value));
-        this.state.tiles = this.metrics.kpis.map((k) => k.name).filter((n) => chosen.has(n));
-        localStorage.setItem(TILES_STORAGE, JSON.stringify(this.state.tiles));
-        this.refresh();
-      });
-      label.append(box, ` ${humanize(f.name)}`);
-      return label;
-    }));
+    kpiChecklist($("tile-options"), this.metrics.kpis, this.state.tiles, humanize, (names) => {
+      this.state.tiles = names;
+      localStorage.setItem(TILES_STORAGE, JSON.stringify(names));
+      this.refresh();
+    });
     $("tile-picker").hidden = !this.metrics.available;
+  }
+
+  setUpClientPicker() {
+    kpiChecklist($("client-kpi-options"), this.metrics.kpis, this.state.clientKpis, humanize, (names) => {
+      this.state.clientKpis = names;
+      storeClientKpis(names);
+      this.guard(renderClients(this, $("clients")), $("clients"));
+    });
   }
 
   setUpBreakdown() {
@@ -335,6 +328,11 @@ class Page {
       this.state.breakdownKpi = e.target.value;
       this.guard(renderBreakdown(this, $("breakdown")), $("breakdown"));
     });
+    $("funnel-pipeline").addEventListener("change", (e) => {
+      this.state.funnel = e.target.value;
+      this.writeView();
+      this.guard(renderFunnel(this, $("funnel")), $("funnel"));
+    });
     $("breakdown-by").addEventListener("change", (e) => {
       this.state.breakdownBy = e.target.value;
       this.guard(renderBreakdown(this, $("breakdown")), $("breakdown"));
@@ -359,6 +357,7 @@ class Page {
     if (options) this.guard(this.loadFilterOptions(), $("filters"));
     const period = await this.guard(renderTiles(this, $("tiles")), $("tiles"));
     if (generation !== this.generation) return;
+    if (tilesOnly && !$("clients-panel").hidden) await this.guard(renderClients(this, $("clients")), $("clients"));
     if (!tilesOnly) {
       const trend = trendPeriod(period);
       $("trend-range").textContent = `${trend.start} – ${trend.end} (end exclusive)`;
@@ -366,6 +365,7 @@ class Page {
         this.guard(renderTrends(this, $("trends"), trend), $("trends")),
         this.guard(renderBreakdown(this, $("breakdown")), $("breakdown")),
         this.guard(renderFunnel(this, $("funnel")), $("funnel")),
+        $("clients-panel").hidden ? null : this.guard(renderClients(this, $("clients")), $("clients")),
       ]);
     }
     if (generation === this.generation) document.body.dataset.loading = "false";
@@ -375,27 +375,25 @@ class Page {
 async function main() {
   const page = new Page();
   page.bindControls();
-  const url = new URL(window.location.href);
-  const fromUrl = url.searchParams.get("key");
-  if (fromUrl) {
-    // Keep the key out of the address bar and history once it is read.
-    url.searchParams.delete("key");
-    window.history.replaceState(null, "", url.href);
-  }
-  const key = fromUrl ?? localStorage.getItem(KEY_STORAGE);
+  const { key, refusedQuery } = takeKey();
   $("key-form").addEventListener("submit", async (e) => {
     e.preventDefault();
     const value = $("api-key").value.trim();
+    $("api-key").value = "";
     if (value) await page.connect(value);
   });
   $("forget-key").addEventListener("click", () => {
-    localStorage.removeItem(KEY_STORAGE);
+    forgetKey();
     window.location.reload();
   });
-  if (key) {
-    $("api-key").value = key;
-    await page.connect(key);
-  }
+  // A link with #key= opened in this tab while the page is up changes only the fragment.
+  window.addEventListener("hashchange", () => {
+    if (!new URLSearchParams(window.location.hash.slice(1)).has("key")) return;
+    const again = takeKey().key;
+    if (again) page.connect(again);
+  });
+  if (key) await page.connect(key);
+  else if (refusedQuery) page.status("A key in the page's address is not used (it reaches server logs): enter it here.", true);
 }
 
 main();

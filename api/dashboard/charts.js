@@ -59,22 +59,38 @@ export function lineChart(points, { title, format, onSelect }) {
       chart.appendChild(el("text", { x: x(i), y: H - 8, class: "axis", "text-anchor": anchor }, p.label));
     }
   });
-  // The line breaks where a bucket has no value (null, e.g. an empty denominator).
-  let d = "";
-  let pen = false;
+  // The line breaks where a bucket has no value (null, e.g. an empty denominator). A
+  // partial bucket (the period in progress: its value covers only part of it) is joined
+  // by a dashed segment and drawn as a hollow dot with a "partial" band behind it, so a
+  // month that has only begun never reads as a fall.
+  let solid = "";
+  let dashed = "";
+  let previous = null;
   points.forEach((p, i) => {
     if (p.value === null || p.value === undefined) {
-      pen = false;
+      previous = null;
       return;
     }
-    d += `${pen ? "L" : "M"}${x(i).toFixed(1)},${y(p.value).toFixed(1)} `;
-    pen = true;
+    const at = `${x(i).toFixed(1)},${y(p.value).toFixed(1)}`;
+    if (previous === null) solid += `M${at} `;
+    else if (p.partial || previous.partial) dashed += `M${previous.at} L${at} `;
+    else solid += `${solid.endsWith(`${previous.at} `) ? "" : `M${previous.at} `}L${at} `;
+    previous = { at, partial: Boolean(p.partial) };
   });
-  chart.appendChild(el("path", { d: d.trim() || "M0,0", class: "line" }));
+  const step = points.length < 2 ? W - L - R : (W - L - R) / (points.length - 1);
+  points.forEach((p, i) => {
+    if (!p.partial) return;
+    chart.appendChild(el("rect", { x: (x(i) - step / 2).toFixed(1), y: T, width: step.toFixed(1),
+      height: H - T - B, class: "partial-band", "data-label": p.label }));
+  });
+  chart.appendChild(el("path", { d: solid.trim() || "M0,0", class: "line" }));
+  if (dashed) chart.appendChild(el("path", { d: dashed.trim(), class: "line partial" }));
   points.forEach((p, i) => {
     if (p.value === null || p.value === undefined) return;
-    const dot = el("circle", { cx: x(i), cy: y(p.value), r: 3.5, class: "dot", "data-label": p.label });
-    chart.appendChild(clickable(dot, `${p.label}: ${format(p.value)}`, onSelect && (() => onSelect(p))));
+    const dot = el("circle", { cx: x(i), cy: y(p.value), r: 3.5, class: p.partial ? "dot partial" : "dot",
+      "data-label": p.label, "data-partial": p.partial ? "true" : "false" });
+    const note = p.partial ? " (partial: the period is not over)" : "";
+    chart.appendChild(clickable(dot, `${p.label}: ${format(p.value)}${note}`, onSelect && (() => onSelect(p))));
   });
   return chart;
 }

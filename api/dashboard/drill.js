@@ -1,6 +1,7 @@
 // The drill-down: a click on a number lists the records behind it, through the KPI's own
 // records(first:, after:) connection with exactly the arguments that produced the number.
 
+import { downloadCsv, tableRows } from "./csv.js";
 import { formatCell, formatValue, humanize } from "./format.js";
 import { errorsFor, metricsQuery } from "./queries.js";
 
@@ -12,6 +13,10 @@ export class DrillDown {
     this.dialog = $("drill");
     $("drill-close").addEventListener("click", () => this.dialog.close());
     $("drill-more").addEventListener("click", () => this.load());
+    $("drill-csv").addEventListener("click", () => {
+      const name = ($("drill-title").textContent || "records").replace(/[^\w.-]+/g, "-").toLowerCase();
+      downloadCsv(`${name}.csv`, tableRows($("drill-table")));
+    });
     this.dialog.addEventListener("click", (e) => {
       if (e.target === this.dialog) this.dialog.close(); // a click on the backdrop
     });

@@ -1,6 +1,7 @@
-// The page's only way to the server: POST /graphql with "Authorization: Bearer <key>",
-// plus a compact view of the schema (introspection) so every widget can check that the
-// fields it needs exist and degrade with a message instead of breaking the page.
+// The page's only way to the server: /graphql with "Authorization: Bearer <key>" (POST, or
+// GET by persisted-query hash), plus a compact view of the schema (introspection) so every
+// widget can check that the fields it needs exist and degrade with a message instead of
+// breaking the page.
 
 export class ApiError extends Error {
   constructor(message, errors = []) {
@@ -9,30 +10,73 @@ export class ApiError extends Error {
   }
 }
 
+/** The hex SHA-256 of a text, or null where the browser has no WebCrypto (plain http). */
+async function sha256Hex(text) {
+  if (!globalThis.crypto?.subtle) return null;
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+const isQuery = (document) => /^\s*(query\b|\{)/.test(document);
+const notFound = (body) => (body?.errors ?? []).some((e) => e.extensions?.code === "PERSISTED_QUERY_NOT_FOUND" || e.message === "PersistedQueryNotFound");
+
+/**
+ * Automatic persisted queries (docs/frontend.md): a query document goes once by POST with
+ * its hash, then by GET with the hash and variables alone, which a browser or a CDN can
+ * cache (revalidated every time here: `cache: "no-cache"` asks the server, which answers
+ * 304 when nothing changed). Only once the server said it stored the document (the header
+ * X-Persisted-Query: stored): a server without the protocol gets plain POSTs.
+ */
 export class Client {
   constructor(endpoint, key) {
     this.endpoint = endpoint;
     this.key = key;
+    this.persisted = true;
+    this.registered = new Set();
+  }
+
+  async send(url, init) {
+    let response;
+    try {
+      response = await fetch(url, { ...init, headers: { ...init.headers, Authorization: `Bearer ${this.key}` } });
+    } catch (err) {
+      throw new ApiError(`cannot reach the API: ${err.message}`);
+    }
+    try {
+      const body = await response.json();
+      return { ...body, stored: response.headers.get("X-Persisted-Query") === "stored" };
+    } catch {
+      return { notJson: true, status: response.status };
+    }
+  }
+
+  post(body) {
+    return this.send(this.endpoint, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  }
+
+  /** The answer by hash (GET), or null when the document must be sent (again). */
+  async byHash(hash, variables) {
+    const url = new URL(this.endpoint);
+    url.searchParams.set("extensions", JSON.stringify({ persistedQuery: { version: 1, sha256Hash: hash } }));
+    url.searchParams.set("variables", JSON.stringify(variables));
+    const body = await this.send(url.href, { method: "GET", cache: "no-cache", headers: { Accept: "application/json" } });
+    if (body.notJson || notFound(body)) {
+      this.registered.delete(hash);
+      return null;
+    }
+    return body;
   }
 
   /** {data, errors}: GraphQL may answer some fields and fail others; callers decide. */
   async requestPartial(query, variables = {}) {
-    let response;
-    try {
-      response = await fetch(this.endpoint, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", Authorization: `Bearer ${this.key}` },
-        body: JSON.stringify({ query, variables }),
-      });
-    } catch (err) {
-      throw new ApiError(`cannot reach the API: ${err.message}`);
+    const hash = this.persisted && isQuery(query) ? await sha256Hex(query) : null;
+    let body = hash && this.registered.has(hash) ? await this.byHash(hash, variables) : null;
+    if (body === null) {
+      const extensions = hash && this.persisted ? { persistedQuery: { version: 1, sha256Hash: hash } } : undefined;
+      body = await this.post({ query, variables, extensions });
+      if (body.stored) this.registered.add(hash);
     }
-    let body;
-    try {
-      body = await response.json();
-    } catch {
-      throw new ApiError(`the API answered HTTP ${response.status} without JSON`);
-    }
+    if (body.notJson) throw new ApiError(`the API answered HTTP ${body.status} without JSON`);
     return { data: body.data ?? null, errors: body.errors ?? [] };
   }
 

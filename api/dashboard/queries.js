@@ -22,7 +22,7 @@ export const RESULT_PARTS = {
     "missingFxCount", ["period", PERIOD]],
   comparison: [["comparison", ["value", "change", "changeRatio", ["period", PERIOD]]]],
   target: [["target", ["value", "attainment"]]],
-  series: [["series", ["start", "end", "label", "value", "numerator", "denominator"]]],
+  series: [["series", ["start", "end", "label", "value", "numerator", "denominator", "partial"]]],
   breakdown: [["breakdown", ["key", "label", "value", "numerator", "denominator"]]],
   freshness: [["freshness", ["syncedAt", "staleConnections"]]],
 };
@@ -172,7 +172,7 @@ export function selection(schema, type, spec) {
 }
 
 /** Variables of one query: the same argument value is declared once and shared. */
-class Variables {
+export class Variables {
   constructor() {
     this.declarations = [];
     this.values = {};

@@ -1,10 +1,10 @@
-// The dashboard's widgets: KPI tiles, monthly trend lines, a breakdown bar chart and the
-// stage-conversion funnel. Each runs its own query and renders its own failure, so one
-// missing field or failing KPI never blanks the rest of the page.
+// The dashboard's widgets: KPI tiles, monthly trend lines and a breakdown bar chart (the
+// funnel is in funnel.js, the clients table in clients.js). Each runs its own query and
+// renders its own failure, so one missing field or failing KPI never blanks the page.
 
-import { barChart, funnel, lineChart } from "./charts.js";
+import { barChart, lineChart } from "./charts.js";
 import { formatChange, formatValue, humanize, monthStart, previousDay } from "./format.js";
-import { errorsFor, metricsQuery, selection } from "./queries.js";
+import { errorsFor, metricsQuery } from "./queries.js";
 
 /** The default tiles, in order; the KPI menu changes them (kept in localStorage). */
 export const DEFAULT_TILES = [
@@ -176,58 +176,4 @@ export async function renderBreakdown(page, container) {
     page.drill({ kpi, args: page.kpiArgs({ segment: narrowed }), title: `${humanize(kpi)} · ${item.label ?? item.key}` });
   };
   container.replaceChildren(barChart(result.breakdown, { title: `${humanize(kpi)} by ${by.toLowerCase()}`, format, onSelect }));
-}
-
-/**
- * Stage conversion as a funnel. On a KpiResult, each breakdown group is a stage with
- * denominator = deals that reached it and value = the share that went on (KPIS.md); the
- * stages come back by size, and since "reached" shrinks along a pipeline, sorting by it
- * gives pipeline order. Other shapes (a list of stage objects) are read by field names.
- */
-export async function renderFunnel(page, container) {
-  const { metrics, schema } = page;
-  const field = metrics.kpi("stageConversion");
-  if (!field) {
-    message(container, metrics.available ? "This server has no stageConversion KPI yet." : "No metrics on this server yet.");
-    return;
-  }
-  const type = schema.fieldType(field);
-  const grouped = Boolean(schema.field(type, "breakdown"));
-  const spec = grouped
-    ? [["breakdown", ["key", "label", "value", "numerator", "denominator"]]]
-    : ["stageName", "label", "stage", "name", "key", "reached", "count", "deals", "value"];
-  const byStage = grouped && metrics.breakdownDimensions().includes("STAGE") && schema.arg(field, "breakdown");
-  const args = page.kpiArgs(byStage ? { breakdown: { by: "STAGE", top: 50 } } : {});
-  const q = metricsQuery(metrics, "DashboardFunnel", page.scope(), [{ alias: "stageConversion", kpi: "stageConversion", args, select: selection(schema, type, spec) }]);
-  const { data, errors } = await page.client.requestPartial(q.query, q.variables);
-  const result = data?.metrics?.stageConversion;
-  const rows = grouped ? result?.breakdown : result;
-  if (!Array.isArray(rows)) {
-    message(container, errorsFor(errors, "stageConversion") ?? "no stages");
-    return;
-  }
-  const pick = (row, names) => names.map((n) => row[n]).find((v) => v !== undefined && v !== null);
-  let stages;
-  if (grouped) {
-    stages = rows.filter((r) => r.key !== null) // not the "other" bucket
-      .map((r) => ({ key: r.key, label: r.label || r.key, count: r.denominator ?? 0, rate: r.value }))
-      .sort((a, b) => b.count - a.count);
-  } else {
-    stages = rows.map((r) => ({
-      key: r.key ?? null,
-      label: String(pick(r, ["stageName", "label", "stage", "name", "key"]) ?? "?"),
-      count: pick(r, ["reached", "count", "deals"]) ?? 0,
-      rate: pick(r, ["value"]) ?? null,
-    }));
-  }
-  stages = stages.filter((s) => s.count > 0);
-  if (!stages.length) {
-    message(container, "No deals created in this period.");
-    return;
-  }
-  stages.at(-1).rate = null; // the last stage has no next one
-  const formatCount = (v) => formatValue(v, "COUNT");
-  const formatRate = (v) => formatValue(v, "RATIO");
-  const onSelect = (s) => page.drill({ kpi: "stageConversion", args: page.kpiArgs({ segment: page.segmentWith("STAGE", s.key) }), title: `Stage ${s.label}` });
-  container.replaceChildren(funnel(stages, { title: "Stage conversion", formatCount, formatRate, onSelect }));
 }

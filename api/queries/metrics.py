@@ -97,7 +97,7 @@ async def _load(root: Any, request: m.KpiRequest) -> KpiResult | None:
         drill = DrillTarget(
             root.registry, request.kpi, root.scope.workspace_ids, result.currency or ""
         )
-    return KpiResult.of(result, drill)
+    return KpiResult.of(result, drill, as_of=request.as_of)
 
 
 _OPTIONAL = inspect.Parameter.KEYWORD_ONLY

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import cast
 
 import strawberry
@@ -158,15 +158,35 @@ class KpiPoint:
     numerator: float | None
     denominator: float | None
     null_reason: str | None
+    partial: bool = strawberry.field(
+        default=False,
+        description="True when the bucket ends after now (or after asOf): the period in "
+        "progress, or one still to come. Its value covers only part of the bucket, so charts "
+        "draw it apart (dashed) rather than as a drop.",
+    )
     drill: strawberry.Private[DrillTarget | None] = None
     records = records_field(RECORDS_DESCRIPTION + " Restricted to this bucket.")
 
     @classmethod
-    def of(cls, p: CorePoint, drill: DrillTarget | None = None) -> KpiPoint:
+    def of(
+        cls, p: CorePoint, drill: DrillTarget | None = None, as_of: datetime | None = None
+    ) -> KpiPoint:
         assert p.start is not None and p.end is not None
         return from_attributes(
-            cls, p, drill=drill.narrowed(p.frame, drill.segment) if drill else None
+            cls,
+            p,
+            partial=_ends_after(p, as_of or datetime.now(UTC)),
+            drill=drill.narrowed(p.frame, drill.segment) if drill else None,
         )
+
+
+def _ends_after(p: CorePoint, moment: datetime) -> bool:
+    """Whether a bucket ends after ``moment``: its frame's UTC end when it has one, else the
+    local end date read as UTC midnight (the frame is the exact, timezone-aware boundary)."""
+    if p.frame is not None:
+        return p.frame.end > moment
+    assert p.end is not None
+    return datetime(p.end.year, p.end.month, p.end.day, tzinfo=UTC) > moment
 
 
 @strawberry.type(description="One group of a breakdown; key null is the 'other' bucket.")
@@ -248,7 +268,10 @@ class KpiResult:
     )
 
     @classmethod
-    def of(cls, r: m.KpiResult, drill: DrillTarget | None = None) -> KpiResult:
+    def of(
+        cls, r: m.KpiResult, drill: DrillTarget | None = None, as_of: datetime | None = None
+    ) -> KpiResult:
+        """``as_of``: the request's asOf (default now), which decides the points' partial."""
         if drill is not None:
             drill = drill.narrowed(r.frame, r.segment)
         return cls(
@@ -264,7 +287,9 @@ class KpiResult:
             missing_fx_count=r.missing_fx_count,
             period=Period.of(r.period),
             comparison=KpiComparison.of(r.comparison) if r.comparison else None,
-            series=[KpiPoint.of(p, drill) for p in r.series] if r.series is not None else None,
+            series=[KpiPoint.of(p, drill, as_of) for p in r.series]
+            if r.series is not None
+            else None,
             breakdown=[KpiGroup.of(p, drill) for p in r.breakdown]
             if r.breakdown is not None
             else None,

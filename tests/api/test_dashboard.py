@@ -1,7 +1,7 @@
 """The dashboard page: how it is served, and the real page in headless Chromium.
 
 The browser test serves the real app over a SQLite database seeded straight into the
-tables, opens /dashboard?key=..., and checks what a user sees: workspaces listed, KPI
+tables, opens /dashboard/#key=..., and checks what a user sees: workspaces listed, KPI
 tiles with the seeded numbers, a period and a workspace switch, a drill-down. A
 screenshot is saved under var/test-artifacts/.
 """
@@ -194,15 +194,22 @@ async def test_the_page_in_headless_chromium(
             context = await browser.new_context(locale="en-US", viewport=_VIEWPORT)
             page = await context.new_page()
             failures = _collect_failures(page)
-            await page.goto(f"{base}/dashboard?key=ck_not-a-key")
+            # A key in the query string has reached the server already: never used, removed.
+            await page.goto(f"{base}/dashboard?key={seeded.key}")
+            await expect(page.get_by_test_id("status")).to_contain_text(
+                "A key in the page's address is not used"
+            )
+            assert "key=" not in page.url
+            await page.goto(f"{base}/dashboard/#key=ck_not-a-key")
             await expect(page.get_by_test_id("status")).to_contain_text(
                 "Not connected: missing or invalid API key"
             )
-            # The demo's link: the key, and a view (workspace and period) in the fragment.
+            # The demo's link: the key and a view (workspace and period) in the fragment,
+            # which browsers never send to the server.
             view = f"ws={seeded.us}&period=LAST_365_DAYS"
-            await page.goto(f"{base}/dashboard?key={seeded.key}#{view}")
+            await page.goto(f"{base}/dashboard/#key={seeded.key}&{view}")
 
-            # Authenticated with the key from the URL, which then leaves the address bar.
+            # Authenticated with the key from the fragment, which then leaves the address bar.
             await expect(page.get_by_test_id("status")).to_have_text("Connected · 2 workspaces")
             assert "key=" not in page.url
             options = page.locator('[data-testid="workspace"] option')
@@ -302,7 +309,7 @@ async def test_the_page_renders_every_part_of_the_contract() -> None:
             context = await browser.new_context(locale="en-US", viewport=_VIEWPORT)
             page = await context.new_page()
             failures = _collect_failures(page)
-            await page.goto(f"{base}/dashboard/?key={contract_api.KEY}")
+            await page.goto(f"{base}/dashboard/#key={contract_api.KEY}")
             await expect(page.get_by_test_id("status")).to_have_text("Connected · 1 workspace")
             await _settled(page)
             tile = page.locator('[data-testid="tile"][data-kpi="salesRevenue"]')
@@ -321,8 +328,8 @@ async def test_the_page_renders_every_part_of_the_contract() -> None:
             await _settled(page)
             await expect(tile.get_by_test_id("tile-change")).to_have_text("+25.0% vs $64,000")
 
-            # The view lives in the URL's fragment and the key in localStorage: a reload
-            # (or a bookmark) comes back to the same dashboard without asking for the key.
+            # The view lives in the URL's fragment and the key in sessionStorage: a reload
+            # comes back to the same dashboard without asking for the key again.
             assert "compare=PREVIOUS_PERIOD" in page.url and "key=" not in page.url
             await page.reload()
             await _settled(page)

@@ -35,7 +35,9 @@ def test_demo_sets_up_syncs_and_reuses(tmp_path: Path) -> None:
     state = json.loads((tmp_path / "var" / "demo.json").read_text())
     assert oct((tmp_path / "var" / "demo.json").stat().st_mode & 0o777) == "0o600"
     assert oct((tmp_path / "var" / "secret.key").stat().st_mode & 0o777) == "0o600"
-    assert f"/dashboard?key={state['api_key']}" in first.stdout
+    # The key is printed apart from the URL, or in its fragment (never sent to the server).
+    assert f"/dashboard/#key={state['api_key']}" in first.stdout
+    assert "?key=" not in first.stdout
     assert len(state["workspace_ids"]) == 2 and len(state["connections"]) == 3
 
     second = _demo(tmp_path, "--no-serve")

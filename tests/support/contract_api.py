@@ -13,7 +13,7 @@ from datetime import date
 from enum import Enum
 
 import strawberry
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from strawberry.fastapi import GraphQLRouter
 from strawberry.types import Info
 
@@ -300,4 +300,10 @@ def contract_app() -> FastAPI:
         GraphQLRouter(strawberry.Schema(query=Query, types=[Deal])), prefix="/graphql"
     )
     app.include_router(dashboard_router)
+
+    @app.get("/events/sync-finished")
+    async def no_events() -> Response:
+        """The stand-in has no syncs: 204 tells the page there is no stream to read."""
+        return Response(status_code=204)
+
     return app
