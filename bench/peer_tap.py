@@ -164,7 +164,7 @@ def peer_measurements(ctx: Any, cluster: Any) -> list[Any]:
     from connectors.hubspot.simulator import ACCESS_TOKEN
 
     deals = QUICK_CONNECTOR_DEALS if ctx.quick else CONNECTOR_DEALS
-    with simulator(deals, "hubspot", peer=True) as base_url:
+    with simulator(deals, "hubspot", peer="singer-io") as base_url:
         peer = run_tap(base_url, ACCESS_TOKEN)
         url = cluster.create_database(f"peer_hubspot_{deals}")
         ours = measure(url, base_url, "hubspot", "contacts")
@@ -183,7 +183,7 @@ def peer_measurements(ctx: Any, cluster: Any) -> list[Any]:
     )
     return [
         Measurement(
-            "sync vs tap-hubspot (contacts): records/s",
+            "sync vs legacy singer-io tap-hubspot (contacts only): records/s",
             our_rate,
             "records/s",
             baseline=peer_rate,

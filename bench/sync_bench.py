@@ -104,13 +104,14 @@ def _env() -> dict[str, str]:
 
 @contextlib.contextmanager
 def simulator(
-    deals: int, connector: str = "testcrm", *, peer: bool = False, faults: str = ""
+    deals: int, connector: str = "testcrm", *, peer: str | None = None, faults: str = ""
 ) -> Iterator[str]:
-    """The connector's simulator in its own process; yields its base URL. ``peer`` adds
-    the endpoint tap-hubspot reads besides ours (bench.peer_tap.properties_app); ``faults``
-    is a core.simulation.faults spec (``latency=50ms``)."""
+    """The connector's simulator in its own process; yields its base URL. ``peer`` names
+    the tap whose extra endpoints it also answers: "singer-io" (bench.peer_tap) or
+    "meltano" (bench.peer_meltano); ``faults`` is a core.simulation.faults spec
+    (``latency=50ms``)."""
     port = _free_port()
-    argv = ["serve", str(deals), str(port), connector] + (["peer"] if peer else [])
+    argv = ["serve", str(deals), str(port), connector] + ([peer] if peer else [])
     process = subprocess.Popen(
         [sys.executable, "-m", "bench.sync_bench", *argv],
         env={**_env(), "CRMKPI_BENCH_FAULTS": faults},
@@ -305,9 +306,7 @@ def run(ctx: BenchContext) -> list[Measurement]:
                     )
         results += connector_measurements(ctx, cluster)
         from bench import sync_phases
-        from bench.peer_tap import peer_measurements
 
-        results += peer_measurements(ctx, cluster)
         deals = QUICK_CONNECTOR_DEALS if ctx.quick else CONNECTOR_DEALS
         results += sync_phases.run(ctx, cluster, deals)
     finally:
@@ -363,10 +362,14 @@ def _main(argv: list[str]) -> None:
         faults = os.environ.get("CRMKPI_BENCH_FAULTS") or None
         app = cls.simulator(SimulatorOptions(seed=1, deals=int(argv[1]), faults=faults))
         assert app is not None, f"{connector} has no simulator"
-        if argv[4:] == ["peer"]:
+        if argv[4:] == ["singer-io"]:
             from bench.peer_tap import properties_app
 
             app = properties_app(app)
+        elif argv[4:] == ["meltano"]:
+            from bench.peer_meltano import meltano_app
+
+            app = meltano_app(app)
         uvicorn.run(app, host="127.0.0.1", port=int(argv[2]), log_level="warning", access_log=False)
     elif argv and argv[0] == "sync":
         print(json.dumps(asyncio.run(_sync(*argv[1:6]))))
