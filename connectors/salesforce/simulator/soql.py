@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.salesforce._sim_tables import Table, stamp
+from connectors.salesforce.simulator.tables import Table, stamp
 
 _TOKEN = re.compile(r"\s*(?:(\()|(\))|(,)|('(?:[^'\\]|\\.)*')|(>=|<=|!=|<>|=|<|>)|([\w.:+\-]+))")
 _OPS: dict[str, Callable[[Any, Any], bool]] = {

@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from connectors.salesforce._sim_processes import render_processes
-from connectors.salesforce._sim_sales import render_activities, render_currencies, render_deals
-from connectors.salesforce._sim_tables import (
+from connectors.salesforce.simulator.processes import render_processes
+from connectors.salesforce.simulator.sales import render_activities, render_currencies, render_deals
+from connectors.salesforce.simulator.tables import (
     Table,
     api_row,
     common_fields,

@@ -27,11 +27,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from connectors.salesforce import _sim_soql as soql
-from connectors.salesforce._sim_bulk import BulkJobs
-from connectors.salesforce._sim_processes import stage_values
-from connectors.salesforce._sim_render import render
-from connectors.salesforce._sim_tables import Table, stamp
+from connectors.salesforce.simulator import soql
+from connectors.salesforce.simulator.bulk import BulkJobs
+from connectors.salesforce.simulator.processes import stage_values
+from connectors.salesforce.simulator.render import render
+from connectors.salesforce.simulator.tables import Table, stamp
 from core.simulation.dataset import Dataset, generate
 from core.simulation.faults import FaultMiddleware
 
@@ -356,33 +356,3 @@ def create_simulator(
 ) -> SalesforceSimulator:
     """A simulator over ``generate(seed=seed, deals=deals)``; ``options`` go to the class."""
     return SalesforceSimulator(generate(seed=seed, deals=deals), faults=faults, **options)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """``python -m connectors.salesforce.simulator [--port P] [--seed S] [--deals N]``."""
-    import argparse
-
-    import uvicorn
-
-    parser = argparse.ArgumentParser(description="A simulated Salesforce org")
-    parser.add_argument("--port", type=int, default=8766)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--deals", type=int, default=1000)
-    parser.add_argument("--single-currency", action="store_true")
-    parser.add_argument("--record-types", action="store_true", help="one per sales process")
-    parser.add_argument("--faults", default=None, help='e.g. "5xx=0.1,429every=7,drop=0.01"')
-    args = parser.parse_args(argv)
-    sim = create_simulator(
-        seed=args.seed,
-        deals=args.deals,
-        faults=args.faults,
-        multi_currency=not args.single_currency,
-        record_types=args.record_types,
-    )
-    print(f"login URL: http://127.0.0.1:{args.port}")
-    print(" ".join(f"--credential {k}={v}" for k, v in CREDENTIALS.items()))
-    uvicorn.run(sim.app, host="127.0.0.1", port=args.port, log_level="warning")
-
-
-if __name__ == "__main__":
-    main()

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from connectors.salesforce import _sim_soql as soql
+from connectors.salesforce.simulator import soql
 
 if TYPE_CHECKING:
-    from connectors.salesforce._sim_tables import Table
+    from connectors.salesforce.simulator.tables import Table
 
 
 def _error(status: int, code: str, message: str) -> Response:
