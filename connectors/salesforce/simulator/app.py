@@ -12,15 +12,17 @@ single-currency org, an org with several sales processes (record types), the pag
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
+import random
 import secrets
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote_plus
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -28,7 +30,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from connectors.salesforce.simulator import soql
+from connectors.salesforce.simulator.accounts import OrgFeatures, features
 from connectors.salesforce.simulator.bulk import BulkJobs
+from connectors.salesforce.simulator.errors import NOT_FOUND, error_response
 from connectors.salesforce.simulator.processes import stage_values
 from connectors.salesforce.simulator.render import render
 from connectors.salesforce.simulator.tables import Table, stamp
@@ -42,15 +46,15 @@ CREDENTIALS = {
 }
 VERSIONS = ("60.0", "62.0", "64.0", "65.0", "66.0", "67.0")
 MAX_BATCH = 2000
+#: How far back ``getDeleted`` reaches (the REST guide's 15 days).
+DELETE_LOG_DAYS = 15
 _OPEN_LOCATORS = 64
+_OPEN_CHILD_LOCATORS = 100_000
 
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def _errors(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
-) -> Response:
-    return JSONResponse([{"message": message, "errorCode": code}], status, headers=headers)
+_errors = error_response
 
 
 @dataclass
@@ -67,17 +71,29 @@ class SalesforceSimulator:
         self,
         data: Dataset,
         *,
-        multi_currency: bool = True,
-        record_types: bool = False,
+        account: str | None = None,
+        multi_currency: bool | None = None,
+        record_types: bool | None = None,
         daily_limit: int = 5_000_000,
         session_requests: int | None = None,
         batch_size: int = MAX_BATCH,
+        history_batch: int | None = None,
+        rotate_refresh_tokens: bool = False,
         faults: str | None = None,
     ) -> None:
         self.data = data
+        _whole_seconds(data)
         _no_future_stamps(data)
-        self.multi_currency = multi_currency
-        self.record_types = record_types
+        #: What the org offers (``account`` variant, with explicit knobs over it).
+        self.org: OrgFeatures = features(
+            account, multi_currency=multi_currency, record_types=record_types
+        )
+        #: Child subquery rows per batch: a longer history answers ``done: false`` with its
+        #: own ``nextRecordsUrl`` (Salesforce sizes child batches itself; tests force it).
+        self.history_batch = history_batch
+        #: Each refresh returns a new refresh token and retires the one used (rotation).
+        self.rotate_refresh_tokens = rotate_refresh_tokens
+        self.refresh_tokens = {CREDENTIALS["refresh_token"]}
         self.daily_limit = daily_limit
         self.session_requests = session_requests
         self.batch_size = batch_size
@@ -87,26 +103,23 @@ class SalesforceSimulator:
         self.get_deleted_calls = 0
         self.sessions: dict[str, int | None] = {}
         self.locators: OrderedDict[str, _Locator] = OrderedDict()
+        self.child_locators: OrderedDict[str, _Locator] = OrderedDict()
         self._ids = itertools.count(1)
         self.tables: dict[str, Table] = {}
-        self.bulk = BulkJobs(lambda: self.tables)
+        self.bulk = BulkJobs(lambda: self.tables, enabled=self.org.bulk_api)
         self.rerender()
         #: The org wrapped in the shared fault injection (429/5xx/drops/latency, ``--faults``).
-        self.app = FaultMiddleware(Starlette(routes=self._routes()), faults)
+        self.app = FaultMiddleware(self._starlette(), faults)
 
     # -- state knobs ---------------------------------------------------------------------
 
     def rerender(self) -> None:
-        self.tables = render(
-            self.data,
-            version=VERSIONS[-1],
-            multi_currency=self.multi_currency,
-            record_types=self.record_types,
-        )
+        self.tables = render(self.data, version=VERSIONS[-1], org=self.org)
         for table in self.tables.values():
             table.rows.sort(key=lambda r: (r.get("SystemModstamp") or "", r["Id"]))
         self._json: dict[str, dict[str, str]] = {}
         self.locators.clear()
+        self.child_locators.clear()
 
     def expire_sessions(self) -> None:
         """Every access token dies (session timeout): the next data call gets 401."""
@@ -118,6 +131,22 @@ class SalesforceSimulator:
 
     # -- routing -------------------------------------------------------------------------
 
+    def _starlette(self) -> Starlette:
+        """The routes, with Salesforce's JSON error bodies for unknown paths and methods
+        (never Starlette's text 404 or a trailing-slash redirect)."""
+
+        async def not_found(request: Request, exc: Exception) -> Response:
+            return _errors(404, *NOT_FOUND)
+
+        async def not_allowed(request: Request, exc: Exception) -> Response:
+            return _errors(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{request.method}' not allowed")
+
+        app = Starlette(
+            routes=self._routes(), exception_handlers={404: not_found, 405: not_allowed}
+        )
+        app.router.redirect_slashes = False
+        return app
+
     def _routes(self) -> list[Route]:
         data = "/services/data/v{version}"
         return [
@@ -127,8 +156,11 @@ class SalesforceSimulator:
             Route(f"{data}/sobjects/", self._data(self.describe_global)),
             Route(f"{data}/sobjects/{{sobject}}/describe", self._data(self.describe)),
             Route(f"{data}/sobjects/{{sobject}}/deleted/", self._data(self.get_deleted)),
+            Route(f"{data}/sobjects/{{sobject}}/deleted", self._data(self.get_deleted)),
             Route(f"{data}/query", self._data(self.query)),
+            Route(f"{data}/query/", self._data(self.query)),
             Route(f"{data}/queryAll", self._data(self.query)),
+            Route(f"{data}/queryAll/", self._data(self.query)),
             Route(f"{data}/query/{{locator}}", self._data(self.query_more)),
             Route(f"{data}/queryAll/{{locator}}", self._data(self.query_more)),
             Route(
@@ -180,7 +212,14 @@ class SalesforceSimulator:
     # -- OAuth ---------------------------------------------------------------------------
 
     async def token(self, request: Request) -> Response:
+        """The refresh-token grant. The client may authenticate in the form or with HTTP
+        Basic (``client_id:client_secret``), as OAuth 2.0 allows; with rotation on, the
+        answer carries a new refresh token and the one used stops working."""
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
+        basic = _basic_client(request.headers.get("authorization", ""))
+        if basic is not None:
+            form.setdefault("client_id", basic[0])
+            form.setdefault("client_secret", basic[1])
         self.token_requests += 1
         if form.get("grant_type") != "refresh_token":
             return JSONResponse(
@@ -200,7 +239,8 @@ class SalesforceSimulator:
                 {"error": "invalid_client", "error_description": "invalid client credentials"},
                 400,
             )
-        if form.get("refresh_token") != CREDENTIALS["refresh_token"]:
+        used = form.get("refresh_token")
+        if used not in self.refresh_tokens:
             return JSONResponse(
                 {"error": "invalid_grant", "error_description": "expired access/refresh token"},
                 400,
@@ -209,8 +249,15 @@ class SalesforceSimulator:
         access = f"{org[:15]}!{secrets.token_urlsafe(24)}"
         self.sessions[access] = self.session_requests
         base = str(request.base_url).rstrip("/")
+        rotated: dict[str, str] = {}
+        if self.rotate_refresh_tokens:
+            self.refresh_tokens.discard(str(used))
+            fresh = f"5Aep861{secrets.token_urlsafe(32)}"
+            self.refresh_tokens.add(fresh)
+            rotated = {"refresh_token": fresh}
         return JSONResponse(
             {
+                **rotated,
                 "access_token": access,
                 "signature": secrets.token_urlsafe(16),
                 "scope": "refresh_token api",
@@ -252,6 +299,7 @@ class SalesforceSimulator:
                         if k not in ("fields", "childRelationships")
                     }
                     for t in self.tables.values()
+                    if t.queryable
                 ],
             }
         )
@@ -260,34 +308,49 @@ class SalesforceSimulator:
         return stage_values(self.tables, request)
 
     async def describe(self, request: Request) -> Response:
-        table = self.tables.get(request.path_params["sobject"])
-        if table is None:
-            return _errors(404, "NOT_FOUND", "The requested resource does not exist")
+        table = soql.find_table(self.tables, request.path_params["sobject"])
+        if table is None or not table.queryable:
+            return _errors(404, *NOT_FOUND)
         return JSONResponse(table.describe(request.path_params["version"]))
 
     async def get_deleted(self, request: Request) -> Response:
+        """``GET /sobjects/{type}/deleted/?start=&end=``: the delete log of the last
+        ``DELETE_LOG_DAYS`` days. As the real API, a start after the end or older than the
+        log answers 400 ``INVALID_REPLICATION_DATE``; seconds are ignored (minutes count)."""
         self.get_deleted_calls += 1
-        table = self.tables.get(request.path_params["sobject"])
-        if table is None:
-            return _errors(404, "NOT_FOUND", "The requested resource does not exist")
+        table = soql.find_table(self.tables, request.path_params["sobject"])
+        if table is None or not table.queryable:
+            return _errors(404, *NOT_FOUND)
         start, end = request.query_params.get("start"), request.query_params.get("end")
         if not start or not end:
             return _errors(400, "MISSING_ARGUMENT", "start and end are required")
         lo, hi = (
-            soql.literal_value(start, "datetime", "start"),
-            soql.literal_value(end, "datetime", "end"),
+            soql.literal_value(start, "datetime", "start")[:16],
+            soql.literal_value(end, "datetime", "end")[:16],
         )
+        earliest = stamp(
+            (datetime.now(UTC) - timedelta(days=DELETE_LOG_DAYS)).replace(second=0, microsecond=0)
+        )
+        if lo > hi:
+            return _errors(
+                400, "INVALID_REPLICATION_DATE", "startDate must chronologically precede endDate"
+            )
+        if lo < earliest[:16]:
+            return _errors(
+                400,
+                "INVALID_REPLICATION_DATE",
+                f"startDate cannot be more than {DELETE_LOG_DAYS} days ago",
+            )
         deleted = [
             {"id": r["Id"], "deletedDate": r["SystemModstamp"]}
             for r in table.rows
-            if r.get("IsDeleted") and lo <= r["SystemModstamp"] <= hi
+            if r.get("IsDeleted") and lo <= r["SystemModstamp"][:16] <= hi
         ]
-        earliest = self.data.anchor - timedelta(days=15)
         return JSONResponse(
             {
                 "deletedRecords": deleted,
-                "earliestDateAvailable": stamp(earliest),
-                "latestDateCovered": hi,
+                "earliestDateAvailable": earliest,
+                "latestDateCovered": hi + ":00.000+0000",
             }
         )
 
@@ -304,7 +367,7 @@ class SalesforceSimulator:
 
     async def query_more(self, request: Request) -> Response:
         name, _, offset = request.path_params["locator"].rpartition("-")
-        found = self.locators.get(name)
+        found = self.locators.get(name) or self.child_locators.get(name)
         if found is None or not offset.isdigit():
             return _errors(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
         return self._page(request, found, name, int(offset))
@@ -330,8 +393,34 @@ class SalesforceSimulator:
             version = request.path_params["version"]
             body["nextRecordsUrl"] = f"/services/data/v{version}/{resource}/{name}-{end}"
         head = json.dumps(body, separators=(",", ":"))[:-1]
-        records = ",".join(self._rendered(r, found.query) for r in found.rows[offset:end])
+        page = found.rows[offset:end]
+        if self.history_batch is not None and found.query.children:
+            children = self._paged_children(request.path_params["version"])
+            rendered = (json.dumps(soql.project(r, found.query, children)) for r in page)
+        else:
+            rendered = (self._rendered(r, found.query) for r in page)
+        records = ",".join(rendered)
         return Response(f'{head},"records":[{records}]}}', media_type="application/json")
+
+    def _paged_children(self, version: str) -> soql.ChildResult:
+        """Child subquery results of at most ``history_batch`` rows: a longer one answers
+        ``done: false`` and a ``nextRecordsUrl`` of its own, read with ``queryMore``."""
+        batch = max(1, self.history_batch or MAX_BATCH)
+
+        def result(child: soql.Query, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+            if not rows:
+                return None
+            out: dict[str, Any] = {"totalSize": len(rows), "done": len(rows) <= batch}
+            if not out["done"]:
+                name = f"0r8Dn{next(self._ids):013d}"
+                self.child_locators[name] = _Locator(child, rows, batch)
+                while len(self.child_locators) > _OPEN_CHILD_LOCATORS:
+                    self.child_locators.popitem(last=False)
+                out["nextRecordsUrl"] = f"/services/data/v{version}/query/{name}-{batch}"
+            out["records"] = [soql.project(r, child) for r in rows[:batch]]
+            return out
+
+        return result
 
     def _rendered(self, row: dict[str, Any], query: soql.Query) -> str:
         """A row's JSON for this query's field list, memoised until the next ``rerender``
@@ -343,6 +432,46 @@ class SalesforceSimulator:
         return text
 
 
+def _basic_client(header: str) -> tuple[str, str] | None:
+    """``Authorization: Basic base64(client_id:client_secret)`` of a token request."""
+    if not header.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip()).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    client_id, sep, secret = decoded.partition(":")
+    return (unquote_plus(client_id), unquote_plus(secret)) if sep else None
+
+
+def _whole_seconds(data: Dataset) -> None:
+    """Salesforce keeps datetimes to the second: the dataset is truncated alike, so what a
+    test expects from it is what the org serves (ties within a second included)."""
+
+    def cut(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.replace(microsecond=0)
+        if isinstance(value, list):
+            return [cut(v) for v in value]
+        if isinstance(value, tuple):
+            return tuple(cut(v) for v in value)
+        if isinstance(value, dict):
+            return {k: cut(v) for k, v in value.items()}
+        return value
+
+    for objects in (
+        data.users,
+        data.accounts,
+        data.contacts,
+        data.leads,
+        data.deals,
+        data.activities,
+    ):
+        for obj in objects:
+            for item in fields(obj):
+                setattr(obj, item.name, cut(getattr(obj, item.name)))
+
+
 def _no_future_stamps(data: Dataset) -> None:
     """Salesforce never stamps a row after now. ``generate`` can leave an open deal's
     ``updated_at`` past the anchor (a stage move it then dropped): use its last real move."""
@@ -352,7 +481,28 @@ def _no_future_stamps(data: Dataset) -> None:
 
 
 def create_simulator(
-    *, seed: int = 1, deals: int = 1000, faults: str | None = None, **options: Any
+    *,
+    seed: int = 1,
+    deals: int = 1000,
+    faults: str | None = None,
+    deletions: bool = False,
+    **options: Any,
 ) -> SalesforceSimulator:
-    """A simulator over ``generate(seed=seed, deals=deals)``; ``options`` go to the class."""
-    return SalesforceSimulator(generate(seed=seed, deals=deals), faults=faults, **options)
+    """A simulator over ``generate(seed=seed, deals=deals)``; ``options`` go to the class.
+    With ``deletions`` some deals, contacts and activities sit in the recycle bin."""
+    data = generate(seed=seed, deals=deals)
+    if deletions:
+        delete_some(data, seed)
+    return SalesforceSimulator(data, faults=faults, **options)
+
+
+def delete_some(data: Dataset, seed: int, share: float = 0.02) -> None:
+    """Soft-delete about ``share`` of the deals, contacts and activities during the last
+    three days (still in the recycle bin and the ``getDeleted`` log)."""
+    rng = random.Random(seed)
+    for objects in (data.deals, data.contacts, data.activities):
+        live = [o for o in objects if o.deleted_at is None]
+        chosen = rng.sample(live, max(1, int(len(live) * share)))
+        for obj in chosen:
+            at = data.anchor - timedelta(seconds=rng.randint(60, 3 * 86400))
+            obj.deleted_at = obj.updated_at = max(at, obj.updated_at)

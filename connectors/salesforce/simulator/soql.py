@@ -1,9 +1,12 @@
 """The SOQL subset the simulator answers, with Salesforce's own error codes.
 
-``SELECT field, ... | COUNT() [, (SELECT f FROM ChildRelationship [ORDER BY f])] FROM Object
-[WHERE field op literal [AND ...]] [ORDER BY field [ASC|DESC], ...] [LIMIT n]``.
-Datetime literals are compared on the canonical ``...000+0000`` text rows carry, so a
-filter over many rows stays a string comparison.
+``SELECT field, ... | COUNT() [, (SELECT f FROM ChildRelationship [WHERE ..] [ORDER BY f])]
+FROM Object [WHERE condition] [ORDER BY field [ASC|DESC] [NULLS FIRST|LAST], ...] [LIMIT n]``
+where a condition is ``field op literal``, ``field [NOT] IN (literal, ...)``,
+``field [NOT] LIKE 'pattern'``, joined by ``AND`` / ``OR``, negated by ``NOT`` and grouped
+with parentheses. Keywords, object, relationship and field names are case-insensitive as in
+Salesforce (answers carry the API names). Datetime literals are compared on the canonical
+``...000+0000`` text rows carry, so a filter over many rows stays a string comparison.
 """
 
 from __future__ import annotations
@@ -43,13 +46,13 @@ class Query:
     sobject: str
     fields: list[str]
     children: list[Query] = field(default_factory=list)
-    where: list[tuple[str, str, Any]] = field(default_factory=list)
+    where: Expr | None = None
     order_by: list[tuple[str, bool]] = field(default_factory=list)
     limit: int | None = None
     #: ``SELECT COUNT() FROM ...``: the answer is ``totalSize`` with no records.
     count: bool = False
     #: The WHERE clause compiled against the object's field types (set by ``validate``).
-    tests: list[tuple[str, Callable[[Any, Any], bool], Any]] = field(default_factory=list)
+    test: Callable[[dict[str, Any]], bool] | None = None
 
     @property
     def signature(self) -> str:
@@ -58,6 +61,29 @@ class Query:
             f"{c.sobject}:{','.join(c.fields)}:{c.where}:{c.order_by}" for c in self.children
         )
         return f"{self.sobject}|{','.join(self.fields)}|{children}"
+
+
+_KEYWORDS = {"AND", "OR", "NOT", "IN", "LIKE", "FROM", "WHERE", "ORDER", "BY", "LIMIT"}
+
+
+@dataclass(frozen=True)
+class Cond:
+    """``name op literal``; for IN the literal is a list, for LIKE a quoted pattern."""
+
+    name: str
+    op: str
+    raw: Any
+
+
+@dataclass(frozen=True)
+class BoolOp:
+    """``AND`` / ``OR`` of two or more parts, or ``NOT`` of one."""
+
+    op: str
+    parts: tuple[Expr, ...]
+
+
+Expr = Cond | BoolOp
 
 
 def _tokens(text: str) -> list[str]:
@@ -77,8 +103,9 @@ class _Parser:
         self.tokens = tokens
         self.pos = 0
 
-    def peek(self) -> str | None:
-        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+    def peek(self, ahead: int = 0) -> str | None:
+        at = self.pos + ahead
+        return self.tokens[at] if at < len(self.tokens) else None
 
     def take(self) -> str:
         token = self.peek()
@@ -117,19 +144,15 @@ class _Parser:
         self.expect("FROM")
         query = Query(self.take(), fields, children, count=count)
         if self.keyword("WHERE"):
-            while True:
-                name, op, value = self.take(), self.take(), self.take()
-                if op not in _OPS:
-                    raise SoqlError("MALFORMED_QUERY", f"unexpected token: '{op}'")
-                query.where.append((name, op, value))
-                if not self.keyword("AND"):
-                    break
+            query.where = self.disjunction()
         if self.keyword("ORDER", "BY"):
             while True:
                 name = self.take()
                 desc = self.keyword("DESC")
                 if not desc:
                     self.keyword("ASC")
+                if not self.keyword("NULLS", "FIRST"):
+                    self.keyword("NULLS", "LAST")
                 query.order_by.append((name, desc))
                 if self.peek() != ",":
                     break
@@ -140,6 +163,55 @@ class _Parser:
                 raise SoqlError("MALFORMED_QUERY", f"unexpected token: '{limit}'")
             query.limit = int(limit)
         return query
+
+    def disjunction(self) -> Expr:
+        parts = [self.conjunction()]
+        while self.keyword("OR"):
+            parts.append(self.conjunction())
+        return parts[0] if len(parts) == 1 else BoolOp("OR", tuple(parts))
+
+    def conjunction(self) -> Expr:
+        parts = [self.negation()]
+        while self.keyword("AND"):
+            parts.append(self.negation())
+        return parts[0] if len(parts) == 1 else BoolOp("AND", tuple(parts))
+
+    def negation(self) -> Expr:
+        if self.keyword("NOT"):
+            return BoolOp("NOT", (self.negation(),))
+        if self.peek() == "(":
+            self.take()
+            inner = self.disjunction()
+            if self.take() != ")":
+                raise SoqlError("MALFORMED_QUERY", "unbalanced parentheses")
+            return inner
+        return self.condition()
+
+    def condition(self) -> Expr:
+        name = self.take()
+        if name.upper() in _KEYWORDS or name in ("(", ")", ","):
+            raise SoqlError("MALFORMED_QUERY", f"unexpected token: '{name}'")
+        negated = self.keyword("NOT")
+        if self.keyword("IN"):
+            if self.take() != "(":
+                raise SoqlError("MALFORMED_QUERY", "expecting a left parentheses after IN")
+            items = [self.take()]
+            while self.peek() == ",":
+                self.take()
+                items.append(self.take())
+            if self.take() != ")":
+                raise SoqlError("MALFORMED_QUERY", "unbalanced parentheses")
+            cond: Expr = Cond(name, "IN", tuple(items))
+        elif self.keyword("LIKE"):
+            cond = Cond(name, "LIKE", self.take())
+        elif negated:
+            raise SoqlError("MALFORMED_QUERY", f"unexpected token: '{self.peek()}'")
+        else:
+            op = self.take()
+            if op not in _OPS:
+                raise SoqlError("MALFORMED_QUERY", f"unexpected token: '{op}'")
+            cond = Cond(name, op, self.take())
+        return BoolOp("NOT", (cond,)) if negated else cond
 
 
 def parse(text: str) -> Query:
@@ -198,47 +270,96 @@ def literal_value(raw: str, kind: str, name: str) -> Any:
     return raw
 
 
-def _compile(query: Query, kinds: dict[str, str]) -> None:
-    query.tests = [
-        (name, _OPS[op], literal_value(raw, kinds[name], name)) for name, op, raw in query.where
-    ]
+def _like(pattern: str) -> re.Pattern[str]:
+    """SOQL LIKE: ``%`` any run, ``_`` one character, case-insensitive."""
+    out = "".join(".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern)
+    return re.compile(f"^{out}$", re.IGNORECASE | re.DOTALL)
+
+
+def _null_safe(test: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
+    """Comparisons with null are false except ``= null`` / ``!= null``, as in SOQL."""
+
+    def compare(current: Any, value: Any) -> bool:
+        if value is None or current is None:
+            return test(current, value) if test in (operator.eq, operator.ne) else False
+        return test(current, value)
+
+    return compare
+
+
+Predicate = Callable[[dict[str, Any]], bool]
+
+
+def _compile_expr(
+    expr: Expr, kinds: dict[str, str], names: dict[str, str], sobject: str
+) -> Predicate:
+    if isinstance(expr, BoolOp):
+        parts = [_compile_expr(p, kinds, names, sobject) for p in expr.parts]
+        if expr.op == "NOT":
+            return lambda row: not parts[0](row)
+        if expr.op == "AND":
+            return lambda row: all(p(row) for p in parts)
+        return lambda row: any(p(row) for p in parts)
+    name = _canonical(expr.name, names, sobject)
+    kind = kinds[name]
+    if expr.op == "IN":
+        values = {literal_value(raw, kind, name) for raw in expr.raw}
+        return lambda row: row.get(name) in values
+    if expr.op == "LIKE":
+        if not str(expr.raw).startswith("'"):
+            raise SoqlError("MALFORMED_QUERY", f"unexpected token: '{expr.raw}'")
+        pattern = _like(str(literal_value(expr.raw, "string", name)))
+        return lambda row: isinstance(row.get(name), str) and bool(pattern.match(row[name]))
+    test, value = _null_safe(_OPS[expr.op]), literal_value(expr.raw, kind, name)
+    return lambda row: test(row.get(name), value)
+
+
+def _canonical(name: str, names: dict[str, str], sobject: str) -> str:
+    """The field's API name for ``name`` in any letter case."""
+    found = names.get(name.lower())
+    if found is None:
+        raise _no_column(name, sobject)
+    return found
+
+
+def _resolve(query: Query, table: Table) -> None:
+    """Field names to their API names; the WHERE clause compiled."""
+    kinds = table.all_fields()
+    names = {n.lower(): n for n in kinds}
+    query.fields = [_canonical(n, names, table.name) for n in query.fields]
+    query.order_by = [(_canonical(n, names, table.name), d) for n, d in query.order_by]
+    query.test = (
+        None if query.where is None else _compile_expr(query.where, kinds, names, table.name)
+    )
+
+
+def find_table(tables: dict[str, Table], name: str) -> Table | None:
+    """The object named ``name`` in any letter case."""
+    found = tables.get(name)
+    if found is not None:
+        return found
+    lowered = name.lower()
+    return next((t for key, t in tables.items() if key.lower() == lowered), None)
 
 
 def validate(query: Query, tables: dict[str, Table]) -> Table:
     """The queried table, once every field and child relationship is known."""
-    table = tables.get(query.sobject)
-    if table is None:
+    table = find_table(tables, query.sobject)
+    if table is None or not table.queryable:
         raise unsupported(query.sobject)
-    known = table.all_fields()
-    for name in [*query.fields, *(w[0] for w in query.where), *(o[0] for o in query.order_by)]:
-        if name not in known:
-            raise _no_column(name, query.sobject)
-    _compile(query, known)
+    query.sobject = table.name
+    _resolve(query, table)
+    relationships = {r.lower(): r for r in table.children}
     for child in query.children:
-        child_name = table.children.get(child.sobject)
-        if child_name is None:
+        relationship = relationships.get(child.sobject.lower())
+        if relationship is None:
             raise SoqlError(
                 "INVALID_TYPE",
                 f"Didn't understand relationship '{child.sobject}' in FROM part of query call.",
             )
-        child_known = tables[child_name].all_fields()
-        names = [*child.fields, *(w[0] for w in child.where), *(o[0] for o in child.order_by)]
-        for name in names:
-            if name not in child_known:
-                raise _no_column(name, child_name)
-        _compile(child, child_known)
+        child.sobject = relationship
+        _resolve(child, tables[table.children[relationship]])
     return table
-
-
-def _matches(row: dict[str, Any], tests: list[tuple[str, Callable[[Any, Any], bool], Any]]) -> bool:
-    for name, test, value in tests:
-        current = row.get(name)
-        if value is None or current is None:
-            if not (test(current, value) if test in (operator.eq, operator.ne) else False):
-                return False
-        elif not test(current, value):
-            return False
-    return True
 
 
 def _by(names: list[str]) -> Callable[[dict[str, Any]], Any]:
@@ -264,40 +385,55 @@ def _sort_key(
 def run(query: Query, tables: dict[str, Table], *, include_deleted: bool) -> list[dict[str, Any]]:
     """The matching rows, ordered and limited (not yet projected)."""
     table = validate(query, tables)
-    tests = query.tests
+    test = query.test
     rows = [
         row
         for row in table.rows
         if (include_deleted or not (row.get("IsDeleted") or row.get("IsArchived")))
-        and (not tests or _matches(row, tests))
+        and (test is None or test(row))
     ]
-    key = _sort_key(query.order_by, _TABLE_ORDER)
-    if key is not None:
-        rows.sort(key=key)
-    elif any(desc for _, desc in query.order_by):
-        for name, desc in reversed(query.order_by):
-            rows.sort(key=_by([name]), reverse=desc)
+    _order(rows, query.order_by, _TABLE_ORDER)
     return rows if query.limit is None else rows[: query.limit]
 
 
-def project(row: dict[str, Any], query: Query) -> dict[str, Any]:
+def _order(
+    rows: list[dict[str, Any]], order_by: list[tuple[str, bool]], presorted: tuple[list[str], ...]
+) -> None:
+    key = _sort_key(order_by, presorted)
+    if key is not None:
+        rows.sort(key=key)
+    elif any(desc for _, desc in order_by):
+        for name, desc in reversed(order_by):
+            rows.sort(key=_by([name]), reverse=desc)
+
+
+def child_rows(row: dict[str, Any], child: Query) -> list[dict[str, Any]]:
+    """A parent row's rows of one child subquery, filtered and ordered (not projected)."""
+    found = list(row.get("_children", {}).get(child.sobject, []))
+    if child.test is not None:
+        found = [r for r in found if child.test(r)]
+    _order(found, child.order_by, _CHILD_ORDER)
+    return found if child.limit is None else found[: child.limit]
+
+
+#: Builds a child subquery's result from its rows (the app pages them with a knob).
+ChildResult = Callable[[Query, list[dict[str, Any]]], dict[str, Any] | None]
+
+
+def whole_children(child: Query, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Every child row in one batch; null when there is none (as Salesforce answers)."""
+    if not rows:
+        return None
+    return {"totalSize": len(rows), "done": True, "records": [project(r, child) for r in rows]}
+
+
+def project(
+    row: dict[str, Any], query: Query, children: ChildResult = whole_children
+) -> dict[str, Any]:
     """A row as the API returns it: ``attributes``, the selected fields, child results."""
     out = {"attributes": row["attributes"]}
     for name in query.fields:
         out[name] = row.get(name)
     for child in query.children:
-        found = row.get("_children", {}).get(child.sobject, [])
-        if child.tests:
-            found = [r for r in found if _matches(r, child.tests)]
-        key = _sort_key(child.order_by, _CHILD_ORDER)
-        ordered = sorted(found, key=key) if key else found
-        out[child.sobject] = (
-            {
-                "totalSize": len(ordered),
-                "done": True,
-                "records": [project(r, child) for r in ordered],
-            }
-            if ordered
-            else None
-        )
+        out[child.sobject] = children(child, child_rows(row, child))
     return out
