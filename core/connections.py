@@ -102,9 +102,10 @@ async def verify_credentials(
         retry=_CHECK_RETRY,
     )
     try:
-        if streams:
-            ctx = StreamContext(connection_id="credential-check", mode=SyncMode.FULL)
-            await http.send(streams[0].first_request(ctx))
+        ctx = StreamContext(connection_id="credential-check", mode=SyncMode.FULL)
+        first = streams[0].first_request(ctx) if streams else None
+        if first is not None:
+            await http.send(first)
         else:
             await http.auth()
     except SyncError as exc:

@@ -8,7 +8,9 @@
           ├── AuthFailed           the CRM refused the credentials, even after a refresh
           ├── RequestFailed        a non-retryable HTTP answer, or retries exhausted
           ├── UnknownConnector     the connection names a connector no plugin provides
-          └── QuotaExhausted       the daily API budget is used up: stop, resume later
+          ├── QuotaExhausted       the daily API budget is used up: stop, resume later
+          └── CapabilityUnavailable  the account lacks an optional object/feature (capabilities.py)
+    MappingError (ValueError)      a raw record cannot be mapped: it is quarantined
 
 Messages never contain credentials: they name the connection, the stream or the URL path.
 """
@@ -43,3 +45,7 @@ class UnknownConnector(SyncError):
 class QuotaExhausted(SyncError):
     """The account's daily API budget is used up (or down to its reserve): the run stops
     cleanly and the next one resumes from the saved cursors."""
+
+
+class MappingError(ValueError):
+    """A raw record cannot be mapped; the engine quarantines it with this message."""

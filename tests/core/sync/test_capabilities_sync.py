@@ -1,0 +1,83 @@
+"""Capabilities in a run, end to end over HTTP: discovery at a full sync, SKIPPED streams
+that leave the run SUCCEEDED, what a stream learns stored, BLOCKED dependants of a failed
+stream (PARTIAL), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from core.models import Connection
+from core.models.enums import SyncStatus
+from core.sync.capabilities import Capabilities, CapabilityStatus
+from core.sync.runs import StreamStatus
+from tests.plugins.testcrm.simulator import Simulator
+from tests.support.syncing import SyncBench
+
+
+async def _capabilities(crm: SyncBench, connection_id: str) -> tuple[Capabilities, object]:
+    async with crm.sessionmaker() as session:
+        connection = await session.get(Connection, connection_id)
+        assert connection is not None
+        return Capabilities.from_json(connection.capabilities), connection.capabilities_checked_at
+
+
+async def test_a_full_sync_discovers_and_skips_what_the_account_lacks(
+    crm: SyncBench, simulator: Simulator
+) -> None:
+    simulator.forecasts = False
+    connection = await crm.connect()
+    result = await crm.sync(connection.id, full=True)
+
+    assert result.status is SyncStatus.SUCCEEDED, result.error
+    forecasts = result.stats.streams["forecasts"]
+    assert forecasts.status is StreamStatus.SKIPPED
+    assert forecasts.error == "Forecasts: not enabled on this plan (HTTP 403)"
+    assert result.stats.streams["deals"].status is StreamStatus.DONE
+    stored, checked_at = await _capabilities(crm, connection.id)
+    assert stored["forecasts"].status is CapabilityStatus.UNAVAILABLE
+    assert stored["forecasts"].reason == "not enabled on this plan (HTTP 403)"
+    assert checked_at is not None
+
+    # The plan is upgraded: the next full sync finds forecasts and reads them.
+    simulator.forecasts = True
+    again = await crm.sync(connection.id, full=True)
+    assert again.stats.streams["forecasts"].status is StreamStatus.DONE
+    assert again.stats.streams["forecasts"].fetched == 1
+    stored, _ = await _capabilities(crm, connection.id)
+    assert stored["forecasts"].status is CapabilityStatus.AVAILABLE
+
+
+async def test_a_stream_that_meets_a_missing_capability_is_skipped_and_it_is_stored(
+    crm: SyncBench, simulator: Simulator
+) -> None:
+    simulator.forecasts = False
+    connection = await crm.connect()
+    # An incremental run does not discover: the stream itself meets the 403.
+    result = await crm.sync(connection.id)
+
+    assert result.status is SyncStatus.SUCCEEDED, result.error
+    assert result.stats.streams["forecasts"].status is StreamStatus.SKIPPED
+    stored, checked_at = await _capabilities(crm, connection.id)
+    assert stored["forecasts"].status is CapabilityStatus.UNAVAILABLE
+    assert stored["forecasts"].streams == ("forecasts",)
+    assert checked_at is None  # learnt by a stream, not by a discovery
+    assert simulator.calls["/v1/forecasts"] == 1
+    # Stored as unavailable: the next run skips the stream without asking.
+    second = await crm.sync(connection.id)
+    assert second.stats.streams["forecasts"].status is StreamStatus.SKIPPED
+    assert simulator.calls["/v1/forecasts"] == 1
+
+
+async def test_a_failed_stream_blocks_its_dependants_and_the_run_is_partial(
+    crm: SyncBench, simulator: Simulator
+) -> None:
+    simulator.broken["/v1/pipelines"] = "pipelines are being migrated"
+    connection = await crm.connect()
+    result = await crm.sync(connection.id)
+
+    assert result.status is SyncStatus.PARTIAL
+    streams = result.stats.streams
+    assert streams["pipelines"].status is StreamStatus.FAILED
+    assert "HTTP 400 on /v1/pipelines" in (streams["pipelines"].error or "")
+    assert streams["deals"].status is StreamStatus.BLOCKED
+    assert streams["deals"].error == "depends on failed stream pipelines"
+    assert streams["users"].status is StreamStatus.DONE
+    assert set(result.stats.incomplete()) == {"pipelines", "deals"}
