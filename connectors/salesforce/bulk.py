@@ -36,6 +36,7 @@ def create_job(api: ApiPaths, soql_text: str, *, include_deleted: bool = False) 
     return Request(
         method="POST",
         path=api.data("/jobs/query"),
+        capability="bulk_api",
         json={
             "operation": "queryAll" if include_deleted else "query",
             "query": soql_text,

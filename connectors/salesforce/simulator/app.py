@@ -32,7 +32,7 @@ from starlette.routing import Route
 from connectors.salesforce.simulator import soql
 from connectors.salesforce.simulator.accounts import OrgFeatures, features
 from connectors.salesforce.simulator.bulk import BulkJobs
-from connectors.salesforce.simulator.errors import NOT_FOUND, error_response
+from connectors.salesforce.simulator.errors import NOT_FOUND, error_response, fault_renderer
 from connectors.salesforce.simulator.processes import stage_values
 from connectors.salesforce.simulator.render import render
 from connectors.salesforce.simulator.tables import Table, stamp
@@ -46,6 +46,8 @@ CREDENTIALS = {
 }
 VERSIONS = ("60.0", "62.0", "64.0", "65.0", "66.0", "67.0")
 MAX_BATCH = 2000
+#: The daily API allocation of a Developer Edition org (``rate_limit``).
+RATE_LIMITED_DAILY = 15_000
 #: How far back ``getDeleted`` reaches (the REST guide's 15 days).
 DELETE_LOG_DAYS = 15
 _OPEN_LOCATORS = 64
@@ -79,6 +81,7 @@ class SalesforceSimulator:
         batch_size: int = MAX_BATCH,
         history_batch: int | None = None,
         rotate_refresh_tokens: bool = False,
+        rate_limit: bool = False,
         faults: str | None = None,
     ) -> None:
         self.data = data
@@ -94,7 +97,9 @@ class SalesforceSimulator:
         #: Each refresh returns a new refresh token and retires the one used (rotation).
         self.rotate_refresh_tokens = rotate_refresh_tokens
         self.refresh_tokens = {CREDENTIALS["refresh_token"]}
-        self.daily_limit = daily_limit
+        #: ``rate_limit``: a Developer Edition's allocation, answered with 403
+        #: ``REQUEST_LIMIT_EXCEEDED`` once used (``crmkpi simulate --rate-limit``).
+        self.daily_limit = min(daily_limit, RATE_LIMITED_DAILY) if rate_limit else daily_limit
         self.session_requests = session_requests
         self.batch_size = batch_size
         self.faults = faults
@@ -109,7 +114,9 @@ class SalesforceSimulator:
         self.bulk = BulkJobs(lambda: self.tables, enabled=self.org.bulk_api)
         self.rerender()
         #: The org wrapped in the shared fault injection (429/5xx/drops/latency, ``--faults``).
-        self.app = FaultMiddleware(self._starlette(), faults)
+        self.app = FaultMiddleware(
+            self._starlette(), faults, error=fault_renderer(lambda: self._usage())
+        )
 
     # -- state knobs ---------------------------------------------------------------------
 
@@ -276,15 +283,12 @@ class SalesforceSimulator:
         )
 
     async def limits(self, request: Request) -> Response:
-        return JSONResponse(
-            {
-                "DailyApiRequests": {
-                    "Max": self.daily_limit,
-                    "Remaining": self.daily_limit - self.used,
-                },
-                "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": 10000},
-            }
-        )
+        limits: dict[str, Any] = {
+            "DailyApiRequests": {"Max": self.daily_limit, "Remaining": self.daily_limit - self.used}
+        }
+        if self.org.bulk_api:  # an org without Bulk API 2.0 lists no query-job allocation
+            limits["DailyBulkV2QueryJobs"] = {"Max": 10000, "Remaining": 10000}
+        return JSONResponse(limits)
 
     async def describe_global(self, request: Request) -> Response:
         version = request.path_params["version"]
