@@ -45,14 +45,24 @@ def connect(
     sessionmaker: async_sessionmaker[AsyncSession], vault: Vault, servers: ExitStack
 ) -> Connect:
     """Serve ``sim`` on a real socket and add a connection to it (login URL = the server);
-    keyword arguments are extra credentials (``bulk_threshold="10"``)."""
+    ``options`` are the connection's options (``{"bulk_threshold": "10"}``); keyword
+    arguments are extra credentials (the legacy place of options)."""
 
-    async def make(sim: SalesforceSimulator, **options: str) -> Connection:
+    async def make(
+        sim: SalesforceSimulator, *, options: dict[str, str] | None = None, **credentials: str
+    ) -> Connection:
         url = servers.enter_context(serve(sim.app))
         factory = connection_factory(
-            sessionmaker, vault, connector="salesforce", credentials={**CREDENTIALS, **options}
+            sessionmaker, vault, connector="salesforce", credentials={**CREDENTIALS, **credentials}
         )
-        return await factory(url)
+        connection = await factory(url)
+        if options:
+            async with sessionmaker() as session:
+                stored = await session.get(Connection, connection.id)
+                assert stored is not None
+                stored.options = dict(options)
+                await session.commit()
+        return connection
 
     return make
 
