@@ -161,6 +161,7 @@ class SalesforceSimulator:
             Route("/services/data/", self.versions),
             Route(f"{data}/limits", self._data(self.limits)),
             Route(f"{data}/sobjects/", self._data(self.describe_global)),
+            Route(f"{data}/sobjects", self._data(self.describe_global)),
             Route(f"{data}/sobjects/{{sobject}}/describe", self._data(self.describe)),
             Route(f"{data}/sobjects/{{sobject}}/deleted/", self._data(self.get_deleted)),
             Route(f"{data}/sobjects/{{sobject}}/deleted", self._data(self.get_deleted)),
@@ -363,7 +364,7 @@ class SalesforceSimulator:
         if not text:
             return _errors(400, "MALFORMED_QUERY", "A query string has to be specified")
         parsed = soql.parse(text)
-        include_deleted = request.url.path.endswith("/queryAll")
+        include_deleted = request.url.path.rstrip("/").endswith("/queryAll")
         rows = soql.run(parsed, self.tables, include_deleted=include_deleted)
         if parsed.count:
             return JSONResponse({"totalSize": len(rows), "done": True, "records": []})
