@@ -43,6 +43,13 @@ from core.models.enums import SyncMode
 from core.simulation.options import SimulatorOptions
 from core.sync.capabilities import Capabilities, Capability
 from core.sync.errors import MappingError as MappingError
+from core.sync.errors import json_error_message
+from core.sync.limits import DAILY_BUDGET as DAILY_BUDGET
+from core.sync.limits import DEFAULT_BUDGET as DEFAULT_BUDGET
+from core.sync.limits import Budget as Budget
+from core.sync.limits import DailyBudget as DailyBudget
+from core.sync.limits import QuotaReading as QuotaReading
+from core.sync.limits import RateLimitPolicy as RateLimitPolicy
 from core.sync.mappings import FieldMappings
 from core.sync.pagination import BasePaginator
 from core.sync.records import AnyRecord, Record
@@ -163,66 +170,6 @@ class OptionField:
     name: str
     description: str
     default: str | None = None
-
-
-#: The budget every request draws from: ``RateLimitPolicy.requests`` per ``per_seconds``.
-DEFAULT_BUDGET = "default"
-#: The name a :class:`QuotaReading` of the daily allowance carries.
-DAILY_BUDGET = "daily"
-
-
-@dataclass(frozen=True, slots=True)
-class Budget:
-    """A further window some requests are also counted in (HubSpot search: 5 a second)."""
-
-    name: str
-    requests: int
-    per_seconds: float
-
-
-@dataclass(frozen=True, slots=True)
-class DailyBudget:
-    """A daily allowance shared with the customer's other integrations.
-
-    ``limit`` is in the CRM's unit (requests, Pipedrive tokens); None means learn it from
-    the responses. The sync never spends the last ``reserve`` share of it, paces itself
-    once less than ``slow_below`` of it is left above the reserve (at most ``max_delay``
-    seconds between requests), and counts ``cost`` per request between two readings.
-    """
-
-    limit: float | None = None
-    reserve: float = 0.1
-    slow_below: float = 0.1
-    max_delay: float = 1.0
-    cost: float = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class RateLimitPolicy:
-    """The CRM's allowance per account, and the headers that report what is left of it.
-
-    ``requests`` per ``per_seconds`` is the default budget every request draws from;
-    ``budgets`` are named extra windows a :class:`Request` opts into; ``daily`` is the
-    daily allowance, known from :meth:`Connector.read_quota` readings.
-    """
-
-    requests: int
-    per_seconds: float
-    remaining_header: str | None = None
-    reset_header: str | None = None
-    budgets: tuple[Budget, ...] = ()
-    daily: DailyBudget | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class QuotaReading:
-    """What a response says is left of one budget (:data:`DEFAULT_BUDGET`, a
-    :class:`Budget` name or :data:`DAILY_BUDGET`); ``reset_in`` in seconds."""
-
-    budget: str
-    remaining: float
-    limit: float | None = None
-    reset_in: float | None = None
 
 
 @dataclass(slots=True)
@@ -394,6 +341,13 @@ class Connector(ABC):
         lacks that capability ("not available on this portal (HTTP 404)"), or None when it
         is an ordinary failure. Default: never."""
         return None
+
+    def error_message(self, response: httpx.Response) -> str | None:
+        """The CRM's own explanation of a failed request, for the stream's error (at most
+        300 characters, one line). Default: the usual JSON shapes (``message``, ``error``,
+        ``error_description``, a list of ``{"message"}``, ``errors[0].message``); override
+        to return None when a CRM's messages may echo something secret."""
+        return json_error_message(response)
 
     def new_state(self, options: Mapping[str, str]) -> Any:
         """The per-run state the connector's streams share (``StreamContext.state``)."""

@@ -4,7 +4,9 @@
 Discovery never fails what called it: a connector whose ``discover`` breaks (network,
 an unexpected answer) leaves the stored capabilities as they were and says why in the
 log. What a stream learns mid-run (it raised CapabilityUnavailable) is merged into the
-stored capabilities at the end of the run.
+stored capabilities at the end of the run, and kept (the stream skipped) until a full
+sync or a check discovers afresh: a full sync's discovery replaces what is stored, so a
+plan upgrade is noticed by the next full sync.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from datetime import datetime
 
 import httpx
 import structlog
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.models import Connection
+from core.models import Connection, Workspace
 from core.sync.capabilities import (
     Capabilities,
     Capability,
@@ -49,6 +51,11 @@ async def discover(connector: Connector, http: HttpClient, ctx: StreamContext) -
         raise DiscoveryFailed(str(exc)) from None
     except httpx.HTTPError as exc:
         raise DiscoveryFailed(f"{connector.name}: {type(exc).__name__} reaching the CRM") from None
+    except Exception as exc:  # a connector bug must not fail the sync or the check
+        _log.exception("sync.discovery_error", connection=ctx.connection_id)
+        raise DiscoveryFailed(
+            f"{connector.name}: capability discovery broke ({type(exc).__name__})"
+        ) from None
     return Capabilities(found, checked_at=ctx.now)
 
 
@@ -108,11 +115,24 @@ async def store_capabilities(
     capabilities: Capabilities,
     checked_at: datetime | None,
 ) -> None:
-    """Store on the connection (``checked_at`` None: only the capabilities change)."""
+    """Store on the connection (``checked_at`` None: only the capabilities change). When
+    they changed, bump the workspace's data version: KPI answers the capability gate
+    decides (core.metrics.capability_gate) are then recomputed, not served from a cache."""
+    stored = await session.scalar(
+        select(Connection.capabilities).where(Connection.id == connection_id)
+    )
     values: dict[str, object] = {"capabilities": capabilities.to_json()}
     if checked_at is not None:
         values["capabilities_checked_at"] = checked_at
     await session.execute(update(Connection).where(Connection.id == connection_id).values(values))
+    if Capabilities.from_json(stored).to_json() == values["capabilities"]:
+        return
+    workspace = select(Connection.workspace_id).where(Connection.id == connection_id)
+    await session.execute(
+        update(Workspace)
+        .where(Workspace.id == workspace.scalar_subquery())
+        .values(data_version=Workspace.data_version + 1)
+    )
 
 
 def stored_capabilities(connection: Connection) -> Capabilities:

@@ -17,6 +17,10 @@ Messages never contain credentials: they name the connection, the stream or the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+import httpx
+
 from core.errors import CrmkpiError
 
 
@@ -49,3 +53,25 @@ class QuotaExhausted(SyncError):
 
 class MappingError(ValueError):
     """A raw record cannot be mapped; the engine quarantines it with this message."""
+
+
+def json_error_message(response: httpx.Response) -> str | None:
+    """``message``/``error``/``error_description`` of a JSON error body (or of its first
+    element or ``errors[0]``), flattened to one line of at most 300 characters."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if isinstance(body, list) and body:
+        body = body[0]
+    if isinstance(body, Mapping) and isinstance(body.get("errors"), list) and body["errors"]:
+        first = body["errors"][0]
+        body = first if isinstance(first, Mapping) else body
+    if not isinstance(body, Mapping):
+        return None
+    for key in ("message", "error_description", "error"):
+        value = body.get(key)
+        if isinstance(value, str) and value.strip():
+            text = " ".join(value.split())
+            return text if len(text) <= 300 else text[:299] + "…"
+    return None

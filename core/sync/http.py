@@ -11,7 +11,8 @@ the quota the CRM reports (``Connector.read_quota``) back to the limiter, then
   (tenacity), honouring Retry-After, which also pauses the whole account's limiter;
 - a 4xx to a request with ``capability`` that ``Connector.unavailable_reason`` classifies:
   raises :class:`CapabilityUnavailable` at once (the account lacks it; never retried);
-- any other 4xx: raises :class:`RequestFailed` at once (retrying cannot fix it).
+- any other 4xx: raises :class:`RequestFailed` at once (retrying cannot fix it), with the
+  CRM's own message (``Connector.error_message``).
 """
 
 from __future__ import annotations
@@ -227,8 +228,11 @@ class SyncHttp:
                     self.limiter.pause(retry_after)
             raise _Retryable(status, _path(request), retry_after)
         if status >= 400:
+            said = self.connector.error_message(response)
             raise RequestFailed(
-                f"{self.connector.name}: HTTP {status} on {_path(request)}", status=status
+                f"{self.connector.name}: HTTP {status} on {_path(request)}"
+                + (f": {said}" if said else ""),
+                status=status,
             )
         if request.decode == "text":
             return TextBody(response.text, {k.lower(): v for k, v in response.headers.items()})

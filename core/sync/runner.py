@@ -205,7 +205,12 @@ async def _locked_run(
         workspace_id=connection.workspace_id,
         mode=options.mode,
     )
-    stats = RunStats(streams={s.name: StreamStats() for s in streams})
+    stats = RunStats(
+        streams={
+            s.name: StreamStats(tables=sorted({table_of(c).name for c in s.produces}))
+            for s in streams
+        }
+    )
     new_credentials: dict[str, str] = {}
     base_url = connection.base_url or connector.default_base_url
     client = options.http_client or create_http_client()

@@ -48,6 +48,9 @@ class StreamStats:
     pages: int = 0
     seconds: float = 0.0
     error: str | None = None
+    #: The tables the stream writes: what KPI freshness reads when the stream is left out
+    #: of date (core.metrics.freshness).
+    tables: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -4,6 +4,9 @@ stream (PARTIAL), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import pytest
+
+import tests.plugins.testcrm.connector as testcrm_connector
 from core.models import Connection
 from core.models.enums import SyncStatus
 from core.sync.capabilities import Capabilities, CapabilityStatus
@@ -81,3 +84,39 @@ async def test_a_failed_stream_blocks_its_dependants_and_the_run_is_partial(
     assert streams["deals"].error == "depends on failed stream pipelines"
     assert streams["users"].status is StreamStatus.DONE
     assert set(result.stats.incomplete()) == {"pipelines", "deals"}
+
+
+async def test_the_dependants_of_a_skipped_stream_still_run(
+    crm: SyncBench, simulator: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Pipelines needing the forecasts capability (which this account lacks): skipped, and
+    # deals, which depend on pipelines, run all the same (only a failure blocks them).
+    monkeypatch.setattr(testcrm_connector.PipelinesStream, "requires", ("forecasts",))
+    simulator.forecasts = False
+    connection = await crm.connect()
+    result = await crm.sync(connection.id, full=True)
+
+    assert result.status is SyncStatus.SUCCEEDED, result.error
+    assert result.stats.streams["pipelines"].status is StreamStatus.SKIPPED
+    assert result.stats.streams["deals"].status is StreamStatus.DONE
+    assert result.stats.streams["deals"].fetched == simulator.data.counts["deals"]
+    assert simulator.calls["/v1/pipelines"] == 0
+
+
+async def test_a_broken_discovery_keeps_what_is_stored_and_the_sync_runs(
+    crm: SyncBench, simulator: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    simulator.forecasts = False
+    connection = await crm.connect()
+    await crm.sync(connection.id, full=True)
+    before, checked_at = await _capabilities(crm, connection.id)
+
+    async def broken(self: object, http: object, ctx: object) -> list[object]:
+        raise KeyError("results")
+
+    monkeypatch.setattr(testcrm_connector.TestCrmConnector, "discover", broken)
+    result = await crm.sync(connection.id, full=True)
+    assert result.status is SyncStatus.SUCCEEDED, result.error
+    after, checked_again = await _capabilities(crm, connection.id)
+    assert after.to_json() == before.to_json() and checked_again == checked_at
+    assert result.stats.streams["forecasts"].status is StreamStatus.SKIPPED

@@ -210,3 +210,30 @@ def test_the_sdk_exports_a_sorted_all_of_names_that_exist() -> None:
     names = core.sync.__all__
     assert all(hasattr(core.sync, n) for n in names)
     assert {"Connector", "Stream", "Page", "Cursor", "StreamContext", "read_stream"} <= set(names)
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (
+            {"status": "error", "message": "Property values were not valid"},
+            "Property values were not valid",
+        ),
+        (
+            [{"message": "sObject type 'Foo' is not supported.", "errorCode": "INVALID_TYPE"}],
+            "sObject type 'Foo' is not supported.",
+        ),
+        ({"success": False, "error": "Scope and URL mismatch"}, "Scope and URL mismatch"),
+        ({"errors": [{"message": "first\nline"}]}, "first line"),
+        ({"nothing": 1}, None),
+    ],
+)
+async def test_a_failed_request_carries_the_crms_own_message(body: Any, said: str | None) -> None:
+    http = _http(lambda request: httpx.Response(400, json=body))
+    with pytest.raises(RequestFailed) as raised:
+        await http.send(Request(path="/v2/things"))
+    expected = "fake: HTTP 400 on /v2/things" + (f": {said}" if said else "")
+    assert str(raised.value) == expected
+    http = _http(lambda request: httpx.Response(403, text="<html>Forbidden</html>"))
+    with pytest.raises(RequestFailed, match=r"^fake: HTTP 403 on /v2/things$"):
+        await http.send(Request(path="/v2/things"))
