@@ -7,10 +7,7 @@ except ``SalesforceConnector.simulator`` (lazily).
 
 from __future__ import annotations
 
-from connectors.salesforce.simulator.app import (
-    CREDENTIALS,
-    SalesforceSimulator,
-    create_simulator,
-)
+from connectors.salesforce.simulator.app import SalesforceSimulator, create_simulator
+from connectors.salesforce.simulator.oauth import CREDENTIALS
 
 __all__ = ["CREDENTIALS", "SalesforceSimulator", "create_simulator"]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from connectors.salesforce.simulator.app import CREDENTIALS, create_simulator
+from connectors.salesforce.simulator.app import create_simulator
+from connectors.salesforce.simulator.oauth import CREDENTIALS
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,17 +12,13 @@ single-currency org, an org with several sales processes (record types), the pag
 
 from __future__ import annotations
 
-import base64
 import itertools
 import json
-import random
-import secrets
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, unquote_plus
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -32,18 +28,19 @@ from starlette.routing import Route
 from connectors.salesforce.simulator import soql
 from connectors.salesforce.simulator.accounts import OrgFeatures, features
 from connectors.salesforce.simulator.bulk import BulkJobs
+from connectors.salesforce.simulator.dataset import (
+    delete_some,
+    no_future_stamps,
+    whole_seconds,
+)
 from connectors.salesforce.simulator.errors import NOT_FOUND, error_response, fault_renderer
+from connectors.salesforce.simulator.oauth import CREDENTIALS, token_answer
 from connectors.salesforce.simulator.processes import stage_values
 from connectors.salesforce.simulator.render import render
 from connectors.salesforce.simulator.tables import Table, stamp
 from core.simulation.dataset import Dataset, generate
 from core.simulation.faults import FaultMiddleware
 
-CREDENTIALS = {
-    "client_id": "3MVG9sim.client.id",
-    "client_secret": "sim-client-secret",
-    "refresh_token": "5Aep861sim.refresh.token",
-}
 VERSIONS = ("60.0", "62.0", "64.0", "65.0", "66.0", "67.0")
 MAX_BATCH = 2000
 #: The daily API allocation of a Developer Edition org (``rate_limit``).
@@ -85,8 +82,8 @@ class SalesforceSimulator:
         faults: str | None = None,
     ) -> None:
         self.data = data
-        _whole_seconds(data)
-        _no_future_stamps(data)
+        whole_seconds(data)
+        no_future_stamps(data)
         #: What the org offers (``account`` variant, with explicit knobs over it).
         self.org: OrgFeatures = features(
             account, multi_currency=multi_currency, record_types=record_types
@@ -220,61 +217,7 @@ class SalesforceSimulator:
     # -- OAuth ---------------------------------------------------------------------------
 
     async def token(self, request: Request) -> Response:
-        """The refresh-token grant. The client may authenticate in the form or with HTTP
-        Basic (``client_id:client_secret``), as OAuth 2.0 allows; with rotation on, the
-        answer carries a new refresh token and the one used stops working."""
-        form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
-        basic = _basic_client(request.headers.get("authorization", ""))
-        if basic is not None:
-            form.setdefault("client_id", basic[0])
-            form.setdefault("client_secret", basic[1])
-        self.token_requests += 1
-        if form.get("grant_type") != "refresh_token":
-            return JSONResponse(
-                {
-                    "error": "unsupported_grant_type",
-                    "error_description": "grant type not supported",
-                },
-                400,
-            )
-        if form.get("client_id") != CREDENTIALS["client_id"]:
-            return JSONResponse(
-                {"error": "invalid_client_id", "error_description": "client identifier invalid"},
-                400,
-            )
-        if form.get("client_secret") != CREDENTIALS["client_secret"]:
-            return JSONResponse(
-                {"error": "invalid_client", "error_description": "invalid client credentials"},
-                400,
-            )
-        used = form.get("refresh_token")
-        if used not in self.refresh_tokens:
-            return JSONResponse(
-                {"error": "invalid_grant", "error_description": "expired access/refresh token"},
-                400,
-            )
-        org = self.tables["Organization"].rows[0]["Id"]
-        access = f"{org[:15]}!{secrets.token_urlsafe(24)}"
-        self.sessions[access] = self.session_requests
-        base = str(request.base_url).rstrip("/")
-        rotated: dict[str, str] = {}
-        if self.rotate_refresh_tokens:
-            self.refresh_tokens.discard(str(used))
-            fresh = f"5Aep861{secrets.token_urlsafe(32)}"
-            self.refresh_tokens.add(fresh)
-            rotated = {"refresh_token": fresh}
-        return JSONResponse(
-            {
-                **rotated,
-                "access_token": access,
-                "signature": secrets.token_urlsafe(16),
-                "scope": "refresh_token api",
-                "instance_url": base,
-                "id": f"{base}/id/{org}/005Dn0000000000001",
-                "token_type": "Bearer",
-                "issued_at": "1764000000000",
-            }
-        )
+        return await token_answer(self, request)
 
     # -- REST resources ------------------------------------------------------------------
 
@@ -437,54 +380,6 @@ class SalesforceSimulator:
         return text
 
 
-def _basic_client(header: str) -> tuple[str, str] | None:
-    """``Authorization: Basic base64(client_id:client_secret)`` of a token request."""
-    if not header.lower().startswith("basic "):
-        return None
-    try:
-        decoded = base64.b64decode(header[6:].strip()).decode()
-    except (ValueError, UnicodeDecodeError):
-        return None
-    client_id, sep, secret = decoded.partition(":")
-    return (unquote_plus(client_id), unquote_plus(secret)) if sep else None
-
-
-def _whole_seconds(data: Dataset) -> None:
-    """Salesforce keeps datetimes to the second: the dataset is truncated alike, so what a
-    test expects from it is what the org serves (ties within a second included)."""
-
-    def cut(value: Any) -> Any:
-        if isinstance(value, datetime):
-            return value.replace(microsecond=0)
-        if isinstance(value, list):
-            return [cut(v) for v in value]
-        if isinstance(value, tuple):
-            return tuple(cut(v) for v in value)
-        if isinstance(value, dict):
-            return {k: cut(v) for k, v in value.items()}
-        return value
-
-    for objects in (
-        data.users,
-        data.accounts,
-        data.contacts,
-        data.leads,
-        data.deals,
-        data.activities,
-    ):
-        for obj in objects:
-            for item in fields(obj):
-                setattr(obj, item.name, cut(getattr(obj, item.name)))
-
-
-def _no_future_stamps(data: Dataset) -> None:
-    """Salesforce never stamps a row after now. ``generate`` can leave an open deal's
-    ``updated_at`` past the anchor (a stage move it then dropped): use its last real move."""
-    for deal in data.deals:
-        if deal.updated_at > data.anchor and deal.deleted_at is None:
-            deal.updated_at = max(at for _, at in deal.history)
-
-
 def create_simulator(
     *,
     seed: int = 1,
@@ -499,15 +394,3 @@ def create_simulator(
     if deletions:
         delete_some(data, seed)
     return SalesforceSimulator(data, faults=faults, **options)
-
-
-def delete_some(data: Dataset, seed: int, share: float = 0.02) -> None:
-    """Soft-delete about ``share`` of the deals, contacts and activities during the last
-    three days (still in the recycle bin and the ``getDeleted`` log)."""
-    rng = random.Random(seed)
-    for objects in (data.deals, data.contacts, data.activities):
-        live = [o for o in objects if o.deleted_at is None]
-        chosen = rng.sample(live, max(1, int(len(live) * share)))
-        for obj in chosen:
-            at = data.anchor - timedelta(seconds=rng.randint(60, 3 * 86400))
-            obj.deleted_at = obj.updated_at = max(at, obj.updated_at)
