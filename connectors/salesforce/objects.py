@@ -64,7 +64,6 @@ def plain_stream(plain: Plain) -> type[PlainStream]:
         "name": plain.name,
         "sobject": plain.sobject,
         "produces": (plain.record,),
-        "finds_deletions": plain.deletions,
         "deleted_type": plain.record if plain.deletions else None,
         "query_all": plain.query_all,
         "depends_on": plain.depends_on,

@@ -77,7 +77,11 @@ class SalesforceStream(Stream):
     incremental = True
     #: Pages come in (SystemModstamp, Id) order: the engine may commit the cursor per page.
     cursor_ordered = True
-    finds_deletions = True
+    #: Deleted ids are read (``deleted_type``), but only those of the last 15 days
+    #: (``getDeleted``, the recycle bin): the stream does not claim to list every deletion,
+    #: so the engine's full-sync reconciliation also soft-deletes the rows a complete full
+    #: read no longer lists (hard deletes, rows purged before a sync looked).
+    finds_deletions = False
     paginator = NextUrlPaginator(("nextRecordsUrl",))
     #: Read with ``queryAll`` (archived activities are hidden from ``query``).
     query_all: ClassVar[bool] = False
@@ -114,7 +118,7 @@ class SalesforceStream(Stream):
                 if relationships:
                     await complete_children(http, rows, relationships)
                 yield Page(raws=rows, final=is_last)
-        if self.finds_deletions and self.deleted_type is not None:
+        if self.deleted_type is not None:
             api, kind = run_state(ctx).api, self.deleted_type
             async for ids in deletions.deleted_ids(
                 http, api, self.sobject, self.since(ctx), ctx.now

@@ -133,3 +133,26 @@ async def test_full_incremental_and_faulty_syncs_end_with_the_clean_data(
     live = {f"006Dn{d.id:013d}" for d in clean_sim.data.deals if d.deleted_at is None}
     assert {rid for rid, d in deals.items() if d["deleted_at"] is None} == live
     assert clean_sim.token_requests > refreshes  # refreshed with the stored rotated token
+
+
+async def test_rows_beyond_the_recycle_bin_are_reconciled_by_the_full_sync(
+    engine: AsyncEngine, connect: Connect, sync: Sync
+) -> None:
+    """A deal hard-deleted (or purged from the recycle bin before a sync looked) is in no
+    deletion log: incremental syncs keep it, the next full sync soft-deletes it."""
+    sim = _org("standard")
+    connection = await connect(sim)
+    assert (await sync(connection.id, full=True)).status is SyncStatus.SUCCEEDED
+    purged = next(d for d in sim.data.deals if d.deleted_at is None)
+    sim.data.deals.remove(purged)
+    sim.rerender()
+    rid = f"006Dn{purged.id:013d}"
+    assert (await sync(connection.id)).status is SyncStatus.SUCCEEDED
+    assert (await _table(engine, "deal", connection.id))[rid]["deleted_at"] is None
+    assert (await sync(connection.id, full=True)).status is SyncStatus.SUCCEEDED
+    deals = await _table(engine, "deal", connection.id)
+    assert deals[rid]["deleted_at"] is not None
+    history = await _table(engine, "deal_stage_history", connection.id)
+    assert all(h["deleted_at"] is not None for h in history.values() if h["deal_remote_id"] == rid)
+    live = {f"006Dn{d.id:013d}" for d in sim.data.deals if d.deleted_at is None}
+    assert {r for r, d in deals.items() if d["deleted_at"] is None} == live

@@ -59,7 +59,7 @@ def ctx(mode: SyncMode = SyncMode.FULL, cursor: Cursor | None = None) -> StreamC
 
 async def drain(stream: streams.SalesforceStream, context: StreamContext) -> list[Any]:
     """Read every page of ``stream`` as the engine does and return the mapped records."""
-    if stream.finds_deletions:  # no deletion in these recordings: an empty recycle bin
+    if stream.deleted_type is not None:  # no deletion in these recordings: an empty bin
         respx.get(f"{DATA}/queryAll").respond(json={"totalSize": 0, "done": True, "records": []})
     async with httpx.AsyncClient() as client:
         result = await read_stream(stream, Http(client), context)
@@ -150,8 +150,8 @@ def test_deletions_come_from_query_all_on_is_deleted() -> None:
     }
     page = {"totalSize": 2, "done": True, "records": [{"Id": "006A"}, {"Id": "006B"}]}
     assert deletions.ids_of(page) == ["006A", "006B"]
-    assert not objects.UsersStream().finds_deletions
-    assert not streams.StagesStream().finds_deletions
+    assert objects.UsersStream().deleted_type is None  # deactivated, never deleted
+    assert streams.StagesStream().deleted_type is None
 
 
 def test_activities_read_archived_rows_with_query_all() -> None:
