@@ -116,8 +116,9 @@ async def store_capabilities(
     checked_at: datetime | None,
 ) -> None:
     """Store on the connection (``checked_at`` None: only the capabilities change). When
-    they changed, bump the workspace's data version: KPI answers the capability gate
-    decides (core.metrics.capability_gate) are then recomputed, not served from a cache."""
+    what gates KPIs changed (the unavailable capabilities that list KPIs), bump the
+    workspace's data version: those answers (core.metrics.capability_gate) are then
+    recomputed, not served from a cache. Finding what is available changes no answer."""
     stored = await session.scalar(
         select(Connection.capabilities).where(Connection.id == connection_id)
     )
@@ -125,7 +126,7 @@ async def store_capabilities(
     if checked_at is not None:
         values["capabilities_checked_at"] = checked_at
     await session.execute(update(Connection).where(Connection.id == connection_id).values(values))
-    if Capabilities.from_json(stored).to_json() == values["capabilities"]:
+    if _gating(Capabilities.from_json(stored)) == _gating(capabilities):
         return
     workspace = select(Connection.workspace_id).where(Connection.id == connection_id)
     await session.execute(
@@ -133,6 +134,11 @@ async def store_capabilities(
         .where(Workspace.id == workspace.scalar_subquery())
         .values(data_version=Workspace.data_version + 1)
     )
+
+
+def _gating(capabilities: Capabilities) -> set[tuple[str, str | None, tuple[str, ...]]]:
+    """What of the capabilities KPI answers depend on."""
+    return {(c.key, c.reason, c.kpis) for c in capabilities.unavailable() if c.kpis}
 
 
 def stored_capabilities(connection: Connection) -> Capabilities:

@@ -5,9 +5,10 @@ stream (PARTIAL), on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 import tests.plugins.testcrm.connector as testcrm_connector
-from core.models import Connection
+from core.models import Connection, Workspace
 from core.models.enums import SyncStatus
 from core.sync.capabilities import Capabilities, CapabilityStatus
 from core.sync.runs import StreamStatus
@@ -20,6 +21,11 @@ async def _capabilities(crm: SyncBench, connection_id: str) -> tuple[Capabilitie
         connection = await session.get(Connection, connection_id)
         assert connection is not None
         return Capabilities.from_json(connection.capabilities), connection.capabilities_checked_at
+
+
+async def _data_version(crm: SyncBench) -> int:
+    async with crm.sessionmaker() as session:
+        return int(await session.scalar(select(Workspace.data_version)) or 0)
 
 
 async def test_a_full_sync_discovers_and_skips_what_the_account_lacks(
@@ -39,9 +45,12 @@ async def test_a_full_sync_discovers_and_skips_what_the_account_lacks(
     assert stored["forecasts"].reason == "not enabled on this plan (HTTP 403)"
     assert checked_at is not None
 
-    # The plan is upgraded: the next full sync finds forecasts and reads them.
+    # The plan is upgraded: the next full sync finds forecasts and reads them; it writes
+    # no row, but KPI answers gated by forecasts change: the data version moves.
+    version = await _data_version(crm)
     simulator.forecasts = True
     again = await crm.sync(connection.id, full=True)
+    assert await _data_version(crm) > version
     assert again.stats.streams["forecasts"].status is StreamStatus.DONE
     assert again.stats.streams["forecasts"].fetched == 1
     stored, _ = await _capabilities(crm, connection.id)
