@@ -17,6 +17,7 @@ import httpx
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.egress import EgressPolicy, OutboundRefused
 from core.errors import NotFoundError
 from core.models import SYNCED_MODELS, Connection, RecordError, SyncRun, SyncState, Workspace
 from core.models.enums import SyncMode
@@ -81,18 +82,20 @@ async def verify_credentials(
     base_url: str | None = None,
     *,
     client: httpx.AsyncClient | None = None,
+    egress: EgressPolicy | None = None,
 ) -> str | None:
     """None when the CRM accepts the credentials, otherwise why it did not.
 
     Authenticates, then reads the first page of the connector's first stream through the
     engine's HTTP policy: an API-token CRM only refuses a bad token on a real request.
-    Nothing is stored, and the message never contains a credential value.
+    Nothing is stored, and the message never contains a credential value nor the CRM's
+    answer. An address the egress policy refuses raises OutboundRefused (not a reason).
     """
     check_credentials(connector_cls, credentials)
     connector = connector_cls()
     streams = connector.streams()
     own_client = client is None
-    http_client = client or create_http_client(timeout=15.0)
+    http_client = client or create_http_client(timeout=15.0, egress=egress)
     http = SyncHttp(
         client=http_client,
         connector=connector,
@@ -107,6 +110,8 @@ async def verify_credentials(
             await http.send(streams[0].first_request(ctx))
         else:
             await http.auth()
+    except OutboundRefused:
+        raise
     except SyncError as exc:
         return str(exc)
     except httpx.HTTPError as exc:

@@ -16,7 +16,7 @@ from api.mutations._support import MutationError
 from api.mutations.add_connection import CredentialInput, credentials_dict
 from api.permissions import CanWrite
 from core.connections import verify_credentials
-from core.egress import check_base_url
+from core.egress import EgressPolicy, check_base_url
 from core.errors import CrmkpiError, NotFoundError, ValidationError
 from core.models import Connection as ConnectionRow
 from core.plugins import connector_classes
@@ -76,7 +76,9 @@ class VerifyCredentialsMutation:
                     await check_base_url(base_url, ctx.settings.connection_allowed_hosts)
             else:
                 raise ValidationError("give a connectionId, or a connector and its credentials")
-            reason = await verify_credentials(cls, credentials, base_url)
+            reason = await verify_credentials(
+                cls, credentials, base_url, egress=EgressPolicy.from_settings(ctx.settings)
+            )
         except CrmkpiError as exc:
             return VerifyCredentialsError.from_error(exc)
         return VerifyCredentialsSuccess(ok=reason is None, reason=reason)

@@ -79,7 +79,7 @@ async def refresh_access_token(
         detail = body.get("error_description") if isinstance(body, Mapping) else None
         raise SalesforceAuthError(
             f"Salesforce token refresh failed ({response.status_code} {error or ''}): "
-            f"{detail or response.text[:200]}"
+            f"{detail or 'no error description'}"  # never the body (core.egress)
         )
     try:
         return Token(
