@@ -166,7 +166,11 @@ def create_app(
                 await system_session.commit()
         async with tenant_session(state.sessionmaker, viewer) as session:
             yield Context(
-                session=SerialSession(session, readers=state.sessionmaker),
+                session=SerialSession(
+                    session,
+                    readers=state.sessionmaker,
+                    statement_timeout=state.settings.statement_timeout_seconds,
+                ),
                 sessionmaker=state.sessionmaker,
                 settings=state.settings,
                 plugins=state.plugins,
