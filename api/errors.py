@@ -22,6 +22,10 @@ class AuthenticationError(UserFacingError):
     pass
 
 
+class InvalidApiKey(AuthenticationError):
+    """The request names a key that does not authenticate (HTTP 401, api.app)."""
+
+
 class PermissionDeniedError(UserFacingError):
     pass
 
