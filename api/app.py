@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -37,7 +37,6 @@ from api.session import SerialSession
 from api.webhooks import router as webhooks_router
 from core.db import create_engine, create_sessionmaker
 from core.errors import ConfigurationError
-from core.metrics import KpiDefinition
 from core.observability import SyncMetricsPlugin
 from core.plugins import create_plugin_manager
 from core.secrets import Vault
@@ -94,12 +93,11 @@ def create_app(
     *,
     engine: AsyncEngine | None = None,
     plugins: pluggy.PluginManager | None = None,
-    user_kpis: Sequence[KpiDefinition] = (),
 ) -> FastAPI:
     """Build the app; the engine and plugins are created in the lifespan unless given.
 
-    ``user_kpis`` become fields of ``Metrics`` (``crmkpi serve`` reads them from the database
-    at startup); any stored KPI is answered by ``kpi(name:)`` whether or not it is a field.
+    User-defined KPIs are answered by ``kpi(name:)`` for their own organization only; they
+    are not fields of the shared schema (issue #20).
     """
     settings = settings or Settings()
 
@@ -202,7 +200,7 @@ def create_app(
             )
 
     graphql = GraphQLRouter(
-        create_schema(settings, user_kpis),
+        create_schema(settings),
         context_getter=get_context,
         graphql_ide="graphiql",
     )

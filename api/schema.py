@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import strawberry
 from strawberry.extensions import (
     AddValidationRules,
@@ -38,11 +36,11 @@ from api.mutations.update_workspace import UpdateWorkspaceMutation
 from api.mutations.verify_credentials import VerifyCredentialsMutation
 from api.observability import GraphQLLatency
 from api.queries.connections import ConnectionsQuery
-from api.queries.metrics import MetricsQuery, create_metrics_query
+from api.queries.metrics import MetricsQuery
 from api.queries.records import RecordsQuery
 from api.queries.tenancy import TenancyQuery
 from api.response_cache import AsyncAnswersSchema, CachedMetricsResponses, ResponseCache
-from core.metrics import KpiDefinition, build_registry
+from core.metrics import build_registry
 from core.settings import Settings
 
 #: Every domain adds its query type here.
@@ -72,15 +70,11 @@ MUTATION_TYPES: tuple[type, ...] = (
 )
 
 
-def create_schema(
-    settings: Settings | None = None, user_kpis: Sequence[KpiDefinition] = ()
-) -> strawberry.Schema:
-    """``user_kpis`` (stored user-defined KPIs read at startup) become ``Metrics`` fields."""
+def create_schema(settings: Settings | None = None) -> strawberry.Schema:
+    """The one schema every tenant shares: nothing tenant-specific in it (user-defined KPIs
+    are answered by ``kpi(name:)``, never as fields: api.queries.metrics)."""
     settings = settings or Settings()
     query_types = QUERY_TYPES
-    if user_kpis:
-        metrics_query = create_metrics_query(user_fields=user_kpis)
-        query_types = tuple(metrics_query if t is MetricsQuery else t for t in QUERY_TYPES)
     # The depth and alias rules are built once, not per request (each limiter makes a new
     # rule class when constructed), so a document's validation can be cached by its text:
     # CheckedQueries parses and validates each document once and checks the variables (cost,

@@ -176,16 +176,15 @@ def _description(kpi: m.KpiDefinition) -> str:
     return f"{kpi.description} ({kpi.kind.value.lower()} KPI, unit {kpi.unit.value})"
 
 
-def create_metrics_type(
-    registry: m.MetricRegistry, user_kpis: Sequence[m.KpiDefinition] = ()
-) -> type:
+def create_metrics_type(registry: m.MetricRegistry) -> type:
     """The ``Metrics`` type: one field per registered KPI, plus ``kpi(name:)``.
 
-    ``user_kpis`` (stored user-defined KPIs, read when the app starts) become fields too;
-    each caller's own stored definition answers them, as for ``kpi(name:)``.
+    User-defined KPIs are never fields: the schema is shared by every tenant and open to
+    introspection, so an organization's KPI names and descriptions would leak to all
+    (issue #20). Each organization's KPIs are answered by ``kpi(name:)`` with the same
+    ``KpiResult`` type, and listed (to that organization only) by ``kpiDefinitions``.
     """
     kpis = list(registry.kpis.values())
-    kpis += [k for k in user_kpis if k.name not in registry.kpis]
     fields: list[Any] = [
         strawberry.field(
             resolver=_build_resolver(kpi.name, kpi.name, _extras_for(kpi)),
@@ -256,12 +255,10 @@ def _scope(
     return m.Scope(tuple(dict.fromkeys(ids)), currency.upper() if currency else None)
 
 
-def create_metrics_query(
-    registry: m.MetricRegistry | None = None, user_fields: Sequence[m.KpiDefinition] = ()
-) -> type:
+def create_metrics_query(registry: m.MetricRegistry | None = None) -> type:
     """The per-domain query type with ``metrics`` and ``kpiDefinitions``."""
     registry = registry or m.build_registry()
-    metrics_type = create_metrics_type(registry, user_fields)
+    metrics_type = create_metrics_type(registry)
     executor = CachedExecutor(m.MetricsExecutor(registry))
 
     def metrics(
