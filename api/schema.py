@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import strawberry
+import structlog
+from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
@@ -11,6 +13,7 @@ from strawberry.extensions import (
     QueryDepthLimiter,
 )
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from api.errors import should_mask_error
 from api.limits import CheckedQueries, DocumentCache
@@ -69,6 +72,21 @@ MUTATION_TYPES: tuple[type, ...] = (
     SetSyncWebhookMutation,
 )
 
+_log = structlog.get_logger(__name__)
+
+
+class _Schema(AsyncAnswersSchema):
+    """Errors are logged by api.errors (internal ones, once, with an id); a refused
+    request is logged as one line with the refusals' messages, never ``str(error)``,
+    which quotes the whole document (inline credentials included, issue #20)."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        refused = [e.message for e in errors if e.original_error is None]
+        if refused:
+            _log.info("graphql.refused", errors=refused[:5])
+
 
 def create_schema(settings: Settings | None = None) -> strawberry.Schema:
     """The one schema every tenant shares: nothing tenant-specific in it (user-defined KPIs
@@ -86,7 +104,7 @@ def create_schema(settings: Settings | None = None) -> strawberry.Schema:
     documents = DocumentCache()
     # Whole answers of metrics-only queries (api.response_cache): built-in KPIs only.
     responses = ResponseCache(frozenset(build_registry().kpis))
-    return AsyncAnswersSchema(
+    return _Schema(
         query=merge_types("Query", query_types),
         mutation=merge_types("Mutation", MUTATION_TYPES),
         extensions=[
