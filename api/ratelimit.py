@@ -30,6 +30,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.limits import json_body_problem
+
 _log = structlog.get_logger(__name__)
 
 
@@ -188,28 +190,42 @@ def _graphql_error(status: int, code: str, message: str, headers: dict[str, str]
 def graphql_guard(
     limiter: Limiter | None, known: KnownKeys, *, path: str = "/graphql"
 ) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-    """HTTP middleware: callers over their rate get 429 with a GraphQL-shaped error a
-    client can show. (Body sizes: api.bodylimit, for every route.)"""
+    """HTTP middleware: callers over their rate get 429, and a POSTed body that is not a
+    JSON object 400 naming why (api.limits.json_body_problem), both GraphQL-shaped errors
+    a client can show. (Body sizes: api.bodylimit, for every route.)"""
 
     async def guard(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         if not request.url.path.startswith(path) or request.method == "OPTIONS":
             return await call_next(request)
-        if limiter is None:
-            return await call_next(request)
-        for bucket in identities(request, known):
-            wait = await limiter.check(bucket)
-            if wait > 0:
-                seconds = max(1, math.ceil(wait)) if math.isfinite(wait) else 60
-                per_minute = round(limiter.rate * 60)
-                return _graphql_error(
-                    429,
-                    "RATE_LIMITED",
-                    f"rate limit exceeded for this API key or address ({per_minute} requests "
-                    f"per minute): retry in {seconds} s",
-                    {"Retry-After": str(seconds)},
-                )
+        if limiter is not None:
+            refused = await _rate_limited(limiter, identities(request, known))
+            if refused is not None:
+                return refused
+        if request.method == "POST" and request.headers.get("content-type", "").startswith(
+            "application/json"
+        ):
+            problem = json_body_problem(await request.body())
+            if problem is not None:
+                return _graphql_error(400, "BAD_REQUEST", problem, {})
         return await call_next(request)
 
     return guard
+
+
+async def _rate_limited(limiter: Limiter, buckets: list[str]) -> Response | None:
+    """A 429 answer when one of ``buckets`` is empty, else None."""
+    for bucket in buckets:
+        wait = await limiter.check(bucket)
+        if wait > 0:
+            seconds = max(1, math.ceil(wait)) if math.isfinite(wait) else 60
+            per_minute = round(limiter.rate * 60)
+            return _graphql_error(
+                429,
+                "RATE_LIMITED",
+                f"rate limit exceeded for this API key or address ({per_minute} requests "
+                f"per minute): retry in {seconds} s",
+                {"Retry-After": str(seconds)},
+            )
+    return None
