@@ -181,7 +181,10 @@ class _CheckedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        addresses = await self.policy.resolve(host, port)
+        try:
+            addresses = await self.policy.resolve(host, port)
+        except HostUnresolvable as exc:  # DNS may fail for a moment: retried like a
+            raise httpcore.ConnectError(str(exc)) from None  # refused connection
         last: Exception | None = None
         for ip in addresses:
             try:
