@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -17,18 +17,27 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.background import SyncLauncher
+from api.bodylimit import BodyLimit
 from api.context import Context
 from api.dashboard import router as dashboard_router
+from api.errors import InvalidApiKey
 from api.events import router as events_router
 from api.observability import metrics_endpoint
 from api.persisted_queries import PersistedQueryRouter
-from api.ratelimit import Limiter, RateLimiter, SharedRateLimiter, graphql_guard
+from api.ratelimit import (
+    KnownKeys,
+    Limiter,
+    RateLimiter,
+    SharedRateLimiter,
+    bearer_token,
+    graphql_guard,
+    key_hash,
+)
 from api.schema import create_schema
 from api.session import SerialSession
 from api.webhooks import router as webhooks_router
 from core.db import create_engine, create_sessionmaker
 from core.errors import ConfigurationError
-from core.metrics import KpiDefinition
 from core.observability import SyncMetricsPlugin
 from core.plugins import create_plugin_manager
 from core.secrets import Vault
@@ -48,10 +57,14 @@ class AppState:
     syncs: SyncLauncher
 
 
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+async def _invalid_key(_request: Request, exc: Exception) -> JSONResponse:
+    """401 for a request that names a key which does not authenticate: it must not be
+    answered as an anonymous caller (introspection, ``__typename``)."""
+    body = {
+        "data": None,
+        "errors": [{"message": str(exc), "extensions": {"code": "UNAUTHENTICATED"}}],
+    }
+    return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
 
 def _start_scheduler(
@@ -81,12 +94,11 @@ def create_app(
     *,
     engine: AsyncEngine | None = None,
     plugins: pluggy.PluginManager | None = None,
-    user_kpis: Sequence[KpiDefinition] = (),
 ) -> FastAPI:
     """Build the app; the engine and plugins are created in the lifespan unless given.
 
-    ``user_kpis`` become fields of ``Metrics`` (``crmkpi serve`` reads them from the database
-    at startup); any stored KPI is answered by ``kpi(name:)`` whether or not it is a field.
+    User-defined KPIs are answered by ``kpi(name:)`` for their own organization only; they
+    are not fields of the shared schema (issue #20).
     """
     settings = settings or Settings()
 
@@ -133,7 +145,8 @@ def create_app(
                 per_minute=per_minute, burst=burst, engine=lambda: app.state.crmkpi.engine
             )
         )
-    app.middleware("http")(graphql_guard(limiter, max_body_bytes=settings.max_request_bytes))
+    known_keys = KnownKeys()
+    app.middleware("http")(graphql_guard(limiter, known_keys))
 
     @app.middleware("http")
     async def request_id(
@@ -159,15 +172,27 @@ def create_app(
 
     async def get_context(request: Request) -> AsyncIterator[Context]:
         state: AppState = request.app.state.crmkpi
-        token = _bearer(request)
+        header = request.headers.get("authorization", "")
+        token = bearer_token(header)
         viewer = None
         if token:
             async with state.sessionmaker() as system_session:
                 viewer = await authenticate(system_session, token)
                 await system_session.commit()
+        if header.strip() and viewer is None:
+            raise InvalidApiKey(
+                "missing or invalid API key: send 'Authorization: Bearer <api key>' with a "
+                "key that exists and is not revoked"
+            )
+        if token:
+            known_keys.add(key_hash(token))
         async with tenant_session(state.sessionmaker, viewer) as session:
             yield Context(
-                session=SerialSession(session, readers=state.sessionmaker),
+                session=SerialSession(
+                    session,
+                    readers=state.sessionmaker,
+                    statement_timeout=state.settings.statement_timeout_seconds,
+                ),
                 sessionmaker=state.sessionmaker,
                 settings=state.settings,
                 plugins=state.plugins,
@@ -176,7 +201,7 @@ def create_app(
             )
 
     graphql = PersistedQueryRouter(  # + automatic persisted queries, error codes
-        create_schema(settings, user_kpis),
+        create_schema(settings),
         context_getter=get_context,
         graphql_ide="graphiql",
     )
@@ -202,4 +227,7 @@ def create_app(
             return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "up"})
 
+    # Outermost: no middleware or route reads a body before its size is checked.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_exception_handler(InvalidApiKey, _invalid_key)
     return app

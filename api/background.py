@@ -15,6 +15,7 @@ import pluggy
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.egress import EgressPolicy
 from core.errors import CrmkpiError
 from core.models.enums import SyncMode
 from core.secrets import Vault
@@ -67,7 +68,7 @@ class SyncLauncher:
                 engine=self.engine,
                 pm=self.plugins,
                 vault=vault,
-                options=SyncOptions(mode=mode),
+                options=SyncOptions(mode=mode, egress=EgressPolicy.from_settings(self.settings)),
             )
             _log.info("sync.api_finished", connection_id=connection_id, status=result.status)
         except CrmkpiError as exc:  # already running elsewhere, unknown connector, ...

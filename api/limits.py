@@ -21,7 +21,9 @@ and scans its variables for NUL, which takes microseconds.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
+import re
 from collections import Counter, OrderedDict
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -129,8 +131,9 @@ def _template_rule(template: CostTemplate) -> type[ValidationRule]:
             self.current.spreads.append((node.name.value, self.stack[-1]))
 
         def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
-            if "\x00" in node.value:
-                self.report_error(_nul_error("a string argument"))
+            problem = _text_problem(node.value)
+            if problem:
+                self.report_error(_nul_error("a string argument", problem))
 
         def _page_size(self, node: FieldNode) -> Factor:
             for argument in node.arguments or ():
@@ -212,19 +215,42 @@ class DocumentCache:
         return found
 
 
-def _has_nul(value: Any) -> bool:
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text_problem(text: str) -> str | None:
+    """Why no field accepts this text: NUL (PostgreSQL cannot store it) or a lone UTF-16
+    surrogate (``"\\ud800"`` in JSON: not Unicode text, no database can encode it)."""
+    if "\x00" in text:
+        return "a NUL character"
+    if _SURROGATE.search(text):
+        return "a lone surrogate (\\ud800-\\udfff: not valid Unicode)"
+    return None
+
+
+def _bad_text(value: Any) -> str | None:
     if isinstance(value, str):
-        return "\x00" in value
+        return _text_problem(value)
     if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+        for k, v in value.items():
+            found = _bad_text(k) or _bad_text(v)
+            if found:
+                return found
     if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
+        for v in value:
+            found = _bad_text(v)
+            if found:
+                return found
+    return None
 
 
-def _nul_error(where: str) -> GraphQLError:
+def _has_nul(value: Any) -> bool:
+    return _bad_text(value) is not None
+
+
+def _nul_error(where: str, problem: str = "a NUL character") -> GraphQLError:
     return GraphQLError(
-        f"{where} contains a NUL character, which no field accepts",
+        f"{where} contains {problem}, which no field accepts",
         extensions={"code": "INVALID_INPUT"},
     )
 
@@ -263,10 +289,31 @@ class CheckedQueries(SchemaExtension):
             errors: list[GraphQLError] = []
             bad = sorted(name for name, value in variables.items() if _has_nul(value))
             if bad:
-                errors.append(_nul_error(f"variable ${bad[0]}"))
+                problem = _bad_text(variables[bad[0]]) or "a NUL character"
+                errors.append(_nul_error(f"variable ${bad[0]}", problem))
             errors.extend(checked.errors)
             cost = checked.template.cost(variables, ctx.operation_name)
             if cost > self.max_cost:
                 errors.append(_cost_error(cost, self.max_cost))
             ctx.pre_execution_errors = errors
         yield
+
+
+def json_body_problem(body: bytes) -> str | None:
+    """Why a POSTed GraphQL body cannot be a request, in words a client can act on; None
+    when it is a JSON object. Checked before strawberry reads it: invalid UTF-8, a JSON
+    scalar (``42``, ``"x"``, ``null``) or JSON nested 100,000 deep made it fail with 500."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"the request body is not valid UTF-8 (byte {exc.start})"
+    try:
+        parsed = json.loads(text)
+    except RecursionError:
+        return "the request body is JSON nested too deeply"
+    except ValueError as exc:
+        return f"the request body is not valid JSON ({exc})"
+    if not isinstance(parsed, dict):
+        kind = "null" if parsed is None else type(parsed).__name__
+        return f"the request body must be a JSON object with a query, not {kind}"
+    return None

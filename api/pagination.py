@@ -43,9 +43,10 @@ def decode_cursor(kind: str, cursor: str) -> int:
         ) from None
 
 
-def check_page_size(first: int, maximum: int) -> int:
+def check_page_size(first: int, maximum: int, argument: str = "first") -> int:
+    """``first`` if within 1..maximum; the error names the caller's ``argument``."""
     if not 1 <= first <= maximum:
-        raise ValidationError(f"first must be between 1 and {maximum}, not {first}")
+        raise ValidationError(f"{argument} must be between 1 and {maximum}, not {first}")
     return first
 
 

@@ -1,9 +1,14 @@
 """A token-bucket rate limit per API key, and the HTTP guard that applies it to /graphql.
 
-Each key (or, without one, each client address) gets a bucket of ``burst`` requests that
-refills at ``per_minute`` / 60 per second. The key itself is never kept: buckets are
-indexed by a hash of it, and the least recently used buckets are dropped past
-``max_buckets``, so random bearer tokens cannot grow memory.
+Each key gets a bucket of ``burst`` requests that refills at ``per_minute`` / 60 per
+second. The key itself is never kept: buckets are indexed by a hash of the *token*, read
+from the header the way authentication reads it (scheme in any case, spaces around it
+ignored), so ``bearer``/``BEARER``/extra spaces are one bucket, not fresh ones (issue #20).
+A request without a key draws from its client address's bucket. A key that has
+authenticated in this process (:class:`KnownKeys`, filled by the GraphQL context) draws
+from its own bucket only; any other token draws from its address's bucket first and then
+from its own, so inventing tokens buys nothing: they all share the address's budget.
+The least recently used buckets are dropped past ``max_buckets``.
 
 On PostgreSQL (where several API processes may run) the buckets live in the database
 instead (``SharedRateLimiter``), so the limit holds per key across every process. On SQLite
@@ -24,6 +29,8 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from api.limits import json_body_problem
 
 _log = structlog.get_logger(__name__)
 
@@ -133,12 +140,46 @@ class SharedRateLimiter:
         return max(float(ahead or 0.0) - self.tau, 0.001)
 
 
-def identity(request: Request) -> str:
-    """The bucket of a request: its bearer key's hash, or its client address."""
-    header = request.headers.get("authorization", "")
-    if header:
-        return "key:" + hashlib.sha256(header.encode()).hexdigest()[:32]
-    return "addr:" + (request.client.host if request.client else "unknown")
+def bearer_token(header: str) -> str | None:
+    """The token of an ``Authorization: Bearer`` header (scheme in any case, spaces
+    around either part ignored); None for any other header."""
+    scheme, _, rest = header.strip().partition(" ")
+    token = rest.strip()
+    if scheme.lower() != "bearer" or not token or any(c.isspace() for c in token):
+        return None
+    return token
+
+
+def key_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()[:32]
+
+
+class KnownKeys:
+    """Hashes of tokens that authenticated recently (bounded, least recently used out)."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self.capacity = capacity
+        self._seen: OrderedDict[str, None] = OrderedDict()
+
+    def add(self, hashed: str) -> None:
+        self._seen[hashed] = None
+        self._seen.move_to_end(hashed)
+        while len(self._seen) > self.capacity:
+            self._seen.popitem(last=False)
+
+    def __contains__(self, hashed: object) -> bool:
+        return hashed in self._seen
+
+
+def identities(request: Request, known: KnownKeys) -> list[str]:
+    """The buckets a request draws from, in order: its key's alone once that key has
+    authenticated; otherwise its client address's, then (a token) its key's."""
+    address = "addr:" + (request.client.host if request.client else "unknown")
+    token = bearer_token(request.headers.get("authorization", ""))
+    if token is None:
+        return [address]
+    key = "key:" + key_hash(token)
+    return [key] if key[4:] in known else [address, key]
 
 
 def _graphql_error(status: int, code: str, message: str, headers: dict[str, str]) -> Response:
@@ -147,32 +188,44 @@ def _graphql_error(status: int, code: str, message: str, headers: dict[str, str]
 
 
 def graphql_guard(
-    limiter: Limiter | None, *, max_body_bytes: int, path: str = "/graphql"
+    limiter: Limiter | None, known: KnownKeys, *, path: str = "/graphql"
 ) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-    """HTTP middleware: oversized bodies get 413, callers over their rate 429, both with a
-    GraphQL-shaped error a client can show."""
+    """HTTP middleware: callers over their rate get 429, and a POSTed body that is not a
+    JSON object 400 naming why (api.limits.json_body_problem), both GraphQL-shaped errors
+    a client can show. (Body sizes: api.bodylimit, for every route.)"""
 
     async def guard(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         if not request.url.path.startswith(path) or request.method == "OPTIONS":
             return await call_next(request)
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > max_body_bytes):
-            return _graphql_error(
-                413, "REQUEST_TOO_LARGE", f"request body over {max_body_bytes} bytes", {}
-            )
         if limiter is not None:
-            wait = await limiter.check(identity(request))
-            if wait > 0:
-                seconds = max(1, math.ceil(wait)) if math.isfinite(wait) else 60
-                return _graphql_error(
-                    429,
-                    "RATE_LIMITED",
-                    f"rate limit exceeded for this API key ({round(limiter.rate * 60)} "
-                    f"requests per minute): retry in {seconds} s",
-                    {"Retry-After": str(seconds)},
-                )
+            refused = await _rate_limited(limiter, identities(request, known))
+            if refused is not None:
+                return refused
+        if request.method == "POST" and request.headers.get("content-type", "").startswith(
+            "application/json"
+        ):
+            problem = json_body_problem(await request.body())
+            if problem is not None:
+                return _graphql_error(400, "BAD_REQUEST", problem, {})
         return await call_next(request)
 
     return guard
+
+
+async def _rate_limited(limiter: Limiter, buckets: list[str]) -> Response | None:
+    """A 429 answer when one of ``buckets`` is empty, else None."""
+    for bucket in buckets:
+        wait = await limiter.check(bucket)
+        if wait > 0:
+            seconds = max(1, math.ceil(wait)) if math.isfinite(wait) else 60
+            per_minute = round(limiter.rate * 60)
+            return _graphql_error(
+                429,
+                "RATE_LIMITED",
+                f"rate limit exceeded for this API key or address ({per_minute} requests "
+                f"per minute): retry in {seconds} s",
+                {"Retry-After": str(seconds)},
+            )
+    return None

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import strawberry
+import structlog
+from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
@@ -13,6 +13,7 @@ from strawberry.extensions import (
     QueryDepthLimiter,
 )
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from api.errors import should_mask_error
 from api.limits import CheckedQueries, DocumentCache
@@ -39,12 +40,12 @@ from api.mutations.update_workspace import UpdateWorkspaceMutation
 from api.mutations.verify_credentials import VerifyCredentialsMutation
 from api.observability import GraphQLLatency
 from api.queries.connections import ConnectionsQuery
-from api.queries.metrics import MetricsQuery, create_metrics_query
+from api.queries.metrics import MetricsQuery
 from api.queries.pipelines import PipelinesQuery
 from api.queries.records import RecordsQuery
 from api.queries.tenancy import TenancyQuery
 from api.response_cache import AsyncAnswersSchema, CachedMetricsResponses, ResponseCache
-from core.metrics import KpiDefinition, build_registry
+from core.metrics import build_registry
 from core.settings import Settings
 
 #: Every domain adds its query type here.
@@ -80,16 +81,27 @@ MUTATION_TYPES: tuple[type, ...] = (
     SetSyncWebhookMutation,
 )
 
+_log = structlog.get_logger(__name__)
 
-def create_schema(
-    settings: Settings | None = None, user_kpis: Sequence[KpiDefinition] = ()
-) -> strawberry.Schema:
-    """``user_kpis`` (stored user-defined KPIs read at startup) become ``Metrics`` fields."""
+
+class _Schema(AsyncAnswersSchema):
+    """Errors are logged by api.errors (internal ones, once, with an id); a refused
+    request is logged as one line with the refusals' messages, never ``str(error)``,
+    which quotes the whole document (inline credentials included, issue #20)."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        refused = [e.message for e in errors if e.original_error is None]
+        if refused:
+            _log.info("graphql.refused", errors=refused[:5])
+
+
+def create_schema(settings: Settings | None = None) -> strawberry.Schema:
+    """The one schema every tenant shares: nothing tenant-specific in it (user-defined KPIs
+    are answered by ``kpi(name:)``, never as fields: api.queries.metrics)."""
     settings = settings or Settings()
     query_types = QUERY_TYPES
-    if user_kpis:
-        metrics_query = create_metrics_query(user_fields=user_kpis)
-        query_types = tuple(metrics_query if t is MetricsQuery else t for t in QUERY_TYPES)
     # The depth and alias rules are built once, not per request (each limiter makes a new
     # rule class when constructed), so a document's validation can be cached by its text:
     # CheckedQueries parses and validates each document once and checks the variables (cost,
@@ -101,7 +113,7 @@ def create_schema(
     documents = DocumentCache()
     # Whole answers of metrics-only queries (api.response_cache): built-in KPIs only.
     responses = ResponseCache(frozenset(build_registry().kpis))
-    return AsyncAnswersSchema(
+    return _Schema(
         query=merge_types("Query", query_types),
         mutation=merge_types("Mutation", MUTATION_TYPES),
         extensions=[

@@ -4,60 +4,137 @@ Sibling fields of a query are resolved concurrently, and one ``AsyncSession`` mu
 used by two coroutines at once; every call here takes the request's lock first. Reads that
 may run beside each other (a metrics batch's statements, core.metrics.fetch) get sessions of
 their own instead, on PostgreSQL only (SQLite gains nothing from more connections).
+
+Every statement of a request runs under the statement timeout (issue #20): on PostgreSQL
+``SET LOCAL statement_timeout`` at the start of each of the session's transactions (and of
+each reader's), on SQLite the connection's progress handler (core.db.Deadline). A statement
+stopped by it becomes :class:`core.db.StatementTimeout`, a message for the caller, and the
+transaction is rolled back so the request's other fields can still read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Executable, Result, ScalarResult
+import structlog
+from sqlalchemy import Connection, Executable, Result, ScalarResult, event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction
+
+from core.db import DEADLINE, Deadline, StatementTimeout, is_statement_timeout
 
 T = TypeVar("T")
+_log = structlog.get_logger(__name__)
+
+
+def _limit_transactions(session: AsyncSession, seconds: float) -> None:
+    """PostgreSQL: every transaction of ``session`` starts with SET LOCAL statement_timeout."""
+    milliseconds = max(1, int(seconds * 1000))
+
+    def started(_s: Session, _t: SessionTransaction, connection: Connection) -> None:
+        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {milliseconds}")
+
+    event.listen(session.sync_session, "after_begin", started)
+
+
+@asynccontextmanager
+async def _timed(
+    session: AsyncSession, seconds: float | None, postgres: bool
+) -> AsyncIterator[None]:
+    """Run one statement under the timeout; a cancelled one raises StatementTimeout."""
+    deadline: Deadline | None = None
+    if seconds is not None and not postgres:
+        found = (await session.connection()).info.get(DEADLINE)
+        if isinstance(found, Deadline):
+            deadline = found
+            deadline.at = time.monotonic() + seconds
+    try:
+        yield
+    except DBAPIError as exc:
+        if seconds is None or not is_statement_timeout(exc):
+            raise
+        await session.rollback()
+        _log.warning("db.statement_timeout", seconds=seconds)
+        raise StatementTimeout(seconds) from None
+    finally:
+        if deadline is not None:
+            deadline.at = None
+
+
+class _TimedReader:
+    """A reader session whose statements map a timeout like the request's own."""
+
+    def __init__(self, session: AsyncSession, seconds: float | None) -> None:
+        self.session = session
+        self.seconds = seconds
+
+    async def execute(self, statement: Executable, params: Any = None) -> Result[Any]:
+        async with _timed(self.session, self.seconds, postgres=True):
+            return await self.session.execute(statement, params)
+
+    async def scalars(self, statement: Executable, params: Any = None) -> ScalarResult[Any]:
+        async with _timed(self.session, self.seconds, postgres=True):
+            return await self.session.scalars(statement, params)
 
 
 class SerialSession:
     """The subset of AsyncSession resolvers use, one call at a time."""
 
     def __init__(
-        self, session: AsyncSession, readers: async_sessionmaker[AsyncSession] | None = None
+        self,
+        session: AsyncSession,
+        readers: async_sessionmaker[AsyncSession] | None = None,
+        *,
+        statement_timeout: float | None = None,
     ) -> None:
         self.raw = session
         self._lock = asyncio.Lock()
         bind = session.bind
-        postgres = bind is not None and bind.dialect.name == "postgresql"
-        self._readers = readers if postgres else None
+        self._postgres = bind is not None and bind.dialect.name == "postgresql"
+        self._readers = readers if self._postgres else None
+        self.statement_timeout = statement_timeout
+        if statement_timeout is not None and self._postgres:
+            _limit_transactions(session, statement_timeout)
 
     @property
     def concurrent_reads(self) -> bool:
         return self._readers is not None
 
     @asynccontextmanager
-    async def reader(self) -> AsyncIterator[AsyncSession]:
+    async def reader(self) -> AsyncIterator[Any]:
         """A session of its own (its own connection), scoped to the same viewer."""
         if self._readers is None:
             raise RuntimeError("this session has no concurrent readers")
         async with self._readers() as own:
             own.info.update(self.raw.info)
-            yield own
+            if self.statement_timeout is None:
+                yield own
+                return
+            _limit_transactions(own, self.statement_timeout)
+            yield _TimedReader(own, self.statement_timeout)
+
+    def _timed(self) -> Any:
+        return _timed(self.raw, self.statement_timeout, self._postgres)
 
     @property
     def info(self) -> dict[Any, Any]:
         return self.raw.info
 
     async def execute(self, statement: Executable, params: Any = None) -> Result[Any]:
-        async with self._lock:
+        async with self._lock, self._timed():
             return await self.raw.execute(statement, params)
 
     async def scalar(self, statement: Executable, params: Any = None) -> Any:
-        async with self._lock:
+        async with self._lock, self._timed():
             return await self.raw.scalar(statement, params)
 
     async def scalars(self, statement: Executable, params: Any = None) -> ScalarResult[Any]:
-        async with self._lock:
+        async with self._lock, self._timed():
             return await self.raw.scalars(statement, params)
 
     async def get(self, entity: type[T], ident: Any) -> T | None:
@@ -87,9 +164,14 @@ class SerialSession:
             await self.raw.flush()
 
     async def write(self, change: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        """Run ``change`` alone and commit it, or roll it back whole if it raises."""
+        """Run ``change`` alone and commit it, or roll it back whole if it raises.
+
+        Writes are not under the statement timeout (deleting a connection deletes all its
+        records): on PostgreSQL the transaction lifts it."""
         async with self._lock:
             try:
+                if self._postgres and self.statement_timeout is not None:
+                    await self.raw.execute(text("SET LOCAL statement_timeout = 0"))
                 result = await change(self.raw)
                 await self.raw.commit()
             except BaseException:

@@ -27,12 +27,32 @@ DEBOUNCE_SECONDS = 10.0
 MAX_BODY_BYTES = 1_000_000
 
 
+async def _read_limited(request: Request) -> bytes | None:
+    """The body, or None as soon as it passes MAX_BODY_BYTES: counted while it streams in
+    (a chunked body has no Content-Length), never read whole first."""
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 @router.post("/webhooks/{connector}/{connection_id}", include_in_schema=False)
 async def receive(connector: str, connection_id: str, request: Request) -> JSONResponse:
     state: Any = request.app.state.crmkpi
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        return JSONResponse({"error": "body too large"}, status_code=413)
+    body = await _read_limited(request)
+    if body is None:
+        return JSONResponse(  # and close: the rest of the body is not read
+            {"error": f"body over {MAX_BODY_BYTES} bytes"},
+            status_code=413,
+            headers={"Connection": "close"},
+        )
     async with state.sessionmaker() as session:
         connection = await session.get(Connection, connection_id)
     cls = connector_classes(state.plugins).get(connector)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench.harness import BenchContext, Measurement, write_results
 
-MODULES = ("sync", "peer", "scheduling", "ratelimit", "graphql", "metrics", "lifecycle")
+MODULES = ("sync", "peer", "scheduling", "ratelimit", "graphql", "metrics", "lifecycle", "load")
 
 
 def main(argv: list[str]) -> int:

@@ -20,6 +20,7 @@ import httpx
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.egress import EgressPolicy, OutboundRefused
 from core.errors import NotFoundError
 from core.models import (
     SYNCED_MODELS,
@@ -108,10 +109,16 @@ async def verify_credentials(
     base_url: str | None = None,
     *,
     client: httpx.AsyncClient | None = None,
+    egress: EgressPolicy | None = None,
 ) -> str | None:
     """None when the CRM accepts the credentials, otherwise why it did not (no discovery)."""
     check = await check_account(
-        connector_cls, credentials, base_url, client=client, discover_capabilities=False
+        connector_cls,
+        credentials,
+        base_url,
+        client=client,
+        egress=egress,
+        discover_capabilities=False,
     )
     return check.reason
 
@@ -124,19 +131,21 @@ async def check_account(
     options: Mapping[str, Any] | None = None,
     connection_id: str = "credential-check",
     client: httpx.AsyncClient | None = None,
+    egress: EgressPolicy | None = None,
     discover_capabilities: bool = True,
 ) -> AccountCheck:
     """Check credentials, then discover the account's capabilities (``Connector.discover``).
 
     Authenticates, then reads the first page of the connector's first stream through the
     engine's HTTP policy: an API-token CRM only refuses a bad token on a real request.
-    Nothing is stored, and no message contains a credential value.
+    Nothing is stored, and the message never contains a credential value. An address the
+    egress policy refuses raises OutboundRefused (not a reason).
     """
     check_credentials(connector_cls, credentials)
     connector = connector_cls()
     streams = connector.streams()
     own_client = client is None
-    http_client = client or create_http_client(timeout=15.0)
+    http_client = client or create_http_client(timeout=15.0, egress=egress)
     http = SyncHttp(
         client=http_client,
         connector=connector,
@@ -165,6 +174,8 @@ async def check_account(
                 await http.auth()
         except CapabilityUnavailable:
             await http.auth()  # the first stream is optional: the credentials still work
+        except OutboundRefused:
+            raise
         except SyncError as exc:
             return AccountCheck(reason=str(exc))
         except httpx.HTTPError as exc:

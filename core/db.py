@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sqlite3
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -13,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -23,7 +27,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from core.errors import ConfigurationError
+from core.errors import ConfigurationError, CrmkpiError
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
@@ -59,9 +63,68 @@ def _local_day(stored: str | None, timezone: str | None) -> int | None:
     return day - _EPOCH_ORDINAL + seconds // 86400
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-    """WAL lets the API read while a sync writes; busy_timeout waits instead of failing."""
+class StatementTimeout(CrmkpiError):
+    """A statement ran longer than an API request's statement timeout and was stopped."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"the query ran longer than the {seconds:g} s limit and was stopped: ask for a "
+            "shorter period, a coarser granularity or fewer KPIs"
+        )
+
+
+class Deadline:
+    """When the statement running on one SQLite connection must stop (None: never).
+
+    SQLite has no statement timeout; a progress handler, called every few thousand virtual
+    machine steps in the connection's thread, interrupts the statement once the deadline
+    set by the API's session (api.session) has passed. Writers never set one."""
+
+    __slots__ = ("at",)
+
+    def __init__(self) -> None:
+        self.at: float | None = None
+
+    def expired(self) -> int:
+        at = self.at
+        return 1 if at is not None and time.monotonic() > at else 0
+
+
+#: Where a pooled SQLite connection keeps its Deadline (``Connection.info``).
+DEADLINE = "crmkpi.deadline"
+_PROGRESS_STEPS = 20_000
+
+
+def is_statement_timeout(exc: DBAPIError) -> bool:
+    """Whether the driver error is a cancelled statement: SQLite "interrupted" (the
+    progress handler), PostgreSQL SQLSTATE 57014 (statement_timeout)."""
+    orig = exc.orig
+    if isinstance(orig, sqlite3.OperationalError):
+        return "interrupted" in str(orig)
+    for candidate in (orig, getattr(orig, "__cause__", None)):
+        if getattr(candidate, "sqlstate", None) == "57014":
+            return True
+    return False
+
+
+def _create_private(path: Path) -> None:
+    """The database file is created readable by its owner only (0600): it holds API key
+    hashes, encrypted credentials and every customer's CRM data. SQLite gives its WAL and
+    shared-memory files the same mode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
+def _sqlite_pragmas(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    """WAL lets the API read while a sync writes; busy_timeout waits instead of failing;
+    the progress handler enforces an API request's statement timeout (Deadline)."""
     dbapi_connection.create_function("crmkpi_local_day", 2, _local_day, deterministic=True)
+    deadline = Deadline()
+    record.info[DEADLINE] = deadline
+    dbapi_connection.await_(
+        dbapi_connection.driver_connection.set_progress_handler(deadline.expired, _PROGRESS_STEPS)
+    )
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -78,7 +141,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         raise ConfigurationError(f"invalid database URL: {exc}") from None
     if parsed.drivername == "sqlite+aiosqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(parsed.database))
         engine = create_async_engine(parsed, echo=echo)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine

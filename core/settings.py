@@ -64,6 +64,18 @@ class Settings(BaseSettings):
     graphql_max_cost: int = Field(
         default=20_000, ge=1, description="Fields a query may ask for, times its page sizes."
     )
+    metrics_max_points: int = Field(
+        default=3_000,
+        ge=1,
+        description="Work one request's KPIs may ask for: series buckets x KPI fields x "
+        "breakdown groups (core.metrics.cost).",
+    )
+    statement_timeout_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="Longest an API request's SQL statement may run (PostgreSQL "
+        "statement_timeout, SQLite progress handler); then the request fails with a clear error.",
+    )
     rate_limit_per_minute: int = Field(
         default=600, ge=0, description="Requests per minute per API key; 0 disables the limit."
     )

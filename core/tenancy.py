@@ -154,10 +154,22 @@ async def authenticate(session: AsyncSession, plain: str) -> Viewer | None:
     )
 
 
-async def revoke_api_key(session: AsyncSession, key_id: str) -> ApiKey:
-    """Refuse the key from now on; revoking twice keeps the first revocation time."""
+def manages_key(viewer: Viewer, key: ApiKey) -> bool:
+    """A key limited to some workspaces only manages keys limited to some of the same."""
+    if key.organization_id != viewer.organization_id:
+        return False
+    if not viewer.restricted:
+        return True
+    return key.workspace_ids is not None and set(key.workspace_ids) <= viewer.workspace_ids
+
+
+async def revoke_api_key(session: AsyncSession, key_id: str, *, by: Viewer | None = None) -> ApiKey:
+    """Refuse the key from now on; revoking twice keeps the first revocation time.
+
+    The one revocation use case: ``revokeApiKey`` passes the caller (``by``: only keys it
+    manages, others are "not found"), ``crmkpi apikey revoke`` none (the CLI is trusted)."""
     key = await session.get(ApiKey, key_id)
-    if key is None:
+    if key is None or (by is not None and not manages_key(by, key)):
         raise NotFoundError(f"API key {key_id!r} not found")
     if key.revoked_at is None:
         key.revoked_at = utcnow()

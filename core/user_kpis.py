@@ -18,7 +18,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import NotFoundError, ValidationError
-from core.metrics.definitions import KpiDefinition
 from core.metrics.query import Reader
 from core.metrics.registry import MetricRegistry
 from core.metrics.user_kpis import UserKpi, compile_user_kpi
@@ -143,27 +142,9 @@ async def scope_kpis(
     return found
 
 
-async def field_definitions(session: Reader, registry: MetricRegistry) -> list[KpiDefinition]:
-    """One definition per stored name, for the ``Metrics`` fields built at startup.
-
-    A name defined by several organizations becomes one field; its description is the first
-    definition's (each caller's own definition answers it).
-    """
-    fields: dict[str, KpiDefinition] = {}
-    for row in await list_kpis(session):
-        if row.name in fields:
-            continue
-        try:
-            fields[row.name] = compile_row(row, registry).definition
-        except ValidationError:
-            continue
-    return list(fields.values())
-
-
 __all__ = [
     "define_kpi",
     "delete_kpi",
-    "field_definitions",
     "list_kpis",
     "read_definition",
     "scope_kpis",

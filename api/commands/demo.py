@@ -38,7 +38,7 @@ from core.models.enums import SyncMode
 from core.organizations import create_organization, create_workspace
 from core.plugins import connector_classes, create_plugin_manager
 from core.secrets import Vault, ensure_key_file
-from core.settings import DEFAULT_DATA_DIR, get_settings
+from core.settings import DEFAULT_DATA_DIR, Settings, get_settings
 from core.simulation.business import spend_csv, surveys_csv, visitors_csv
 from core.sync.connections import create_connection
 from core.sync.runner import SyncOptions, run_sync
@@ -65,6 +65,9 @@ class DemoConnection:
     seed: int
     share: float
 
+
+#: Where api.commands.demo_simulators serves the simulators.
+SIMULATOR_HOST = "127.0.0.1"
 
 PLAN = (
     DemoConnection(workspace=0, connector="hubspot", seed=11, share=0.4),
@@ -283,6 +286,19 @@ def _print_summary(state: dict[str, Any], base: str) -> None:
     out.print("Ctrl-C stops the API and the simulators.")
 
 
+def _allow_simulators() -> Settings:
+    """The simulators listen on 127.0.0.1, which the egress policy (core.egress) refuses
+    unless listed: the demo lists it, for its syncs and for the API it serves."""
+    settings = get_settings()
+    if SIMULATOR_HOST not in settings.connection_allowed_hosts:
+        allowed = [*settings.connection_allowed_hosts, SIMULATOR_HOST]
+        os.environ["CRMKPI_CONNECTION_ALLOWED_HOSTS"] = json.dumps(allowed)
+        get_settings.cache_clear()
+        settings = get_settings()
+    console.print(f"CRMKPI_CONNECTION_ALLOWED_HOSTS={settings.connection_allowed_hosts}")
+    return settings
+
+
 def demo(
     port: Annotated[int | None, typer.Option(help="Port to serve on.")] = None,
     deals: Annotated[int, typer.Option(help="Deals across the three simulated CRMs.")] = 20_000,
@@ -293,7 +309,7 @@ def demo(
     ] = False,
 ) -> None:
     """Set up a demo agency with three simulated CRMs, sync them, and serve the API."""
-    settings = get_settings()
+    settings = _allow_simulators()
     if settings.secret_keys is None:  # the key that encrypts CRM credentials, mode 0600
         ensure_key_file(settings.secret_keys_file)
     vault = Vault.from_settings(settings)

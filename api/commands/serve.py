@@ -7,11 +7,8 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from api.commands.common import database, out, run
-from core.metrics import KpiDefinition, build_registry
-from core.plugins import create_plugin_manager
+from api.commands.common import out
 from core.settings import get_settings
-from core.user_kpis import field_definitions
 
 
 def serve(
@@ -22,14 +19,8 @@ def serve(
     from api.app import create_app
 
     settings = get_settings()
-
-    async def _user_kpis() -> list[KpiDefinition]:
-        """Stored user-defined KPIs become Metrics fields; the schema is built once, here."""
-        async with database(settings) as (_, sessions), sessions() as session:
-            return await field_definitions(session, build_registry(create_plugin_manager()))
-
     uvicorn.run(
-        create_app(settings, user_kpis=run(_user_kpis())),
+        create_app(settings),
         host=host or settings.host,
         port=port or settings.port,
         log_config=None,

@@ -1,4 +1,4 @@
-"""`crmkpi org create`, `crmkpi workspace create`, `crmkpi apikey create`."""
+"""`crmkpi org create`, `crmkpi workspace create`, `crmkpi apikey create|revoke`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from core.organizations import create_organization, create_workspace
 from core.secrets import Vault
 from core.settings import get_settings
 from core.sync.notify import clear_sync_webhook, set_sync_webhook
-from core.tenancy import create_api_key
+from core.tenancy import create_api_key, revoke_api_key
 
 org_app = typer.Typer(help="Organizations (tenants).", no_args_is_help=True)
 workspace_app = typer.Typer(help="Workspaces (client businesses).", no_args_is_help=True)
@@ -120,3 +120,22 @@ def apikey_create(
 
     data = run(_create())
     emit(data, as_json=as_json, created_id=str(data["key"]))
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (not the key itself).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Revoke an API key: requests with it are refused from now on (same as revokeApiKey)."""
+
+    async def _revoke() -> dict[str, object]:
+        async with database() as (_, sessions), sessions() as session:
+            key = await revoke_api_key(session, key_id)
+            await session.commit()
+            return {
+                "id": key.id,
+                "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+            }
+
+    emit(run(_revoke()), as_json=as_json)

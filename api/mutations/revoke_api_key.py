@@ -12,16 +12,9 @@ from api.context import Context
 from api.mutations._support import MutationError, apply
 from api.permissions import IsAdmin
 from api.types.tenancy import ApiKey
-from core.errors import CrmkpiError, NotFoundError
+from core.errors import CrmkpiError
 from core.models import ApiKey as ApiKeyRow
-from core.tenancy import Viewer, revoke_api_key
-
-
-def visible_key(viewer: Viewer, key: ApiKeyRow) -> bool:
-    """A key limited to some workspaces only manages keys limited to some of the same."""
-    if not viewer.restricted:
-        return True
-    return key.workspace_ids is not None and set(key.workspace_ids) <= viewer.workspace_ids
+from core.tenancy import revoke_api_key
 
 
 @strawberry.input(description="The key to revoke.")
@@ -54,10 +47,7 @@ class RevokeApiKeyMutation:
         key_id = str(input.id)
 
         async def change(session: AsyncSession) -> ApiKeyRow:
-            key = await session.get(ApiKeyRow, key_id)
-            if key is not None and not visible_key(viewer, key):
-                raise NotFoundError(f"API key {key_id!r} not found")
-            return await revoke_api_key(session, key_id)
+            return await revoke_api_key(session, key_id, by=viewer)
 
         result = await apply(info.context, change)
         if isinstance(result, CrmkpiError):

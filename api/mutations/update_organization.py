@@ -1,4 +1,5 @@
-"""``updateOrganization``: rename the caller's organization (admin)."""
+"""``updateOrganization``: rename the caller's organization (admin, not limited to some
+workspaces: an organization-wide change)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.context import Context
-from api.mutations._support import MutationError, apply
+from api.mutations._support import MutationError, apply, require_unrestricted
 from api.permissions import IsAdmin
 from api.types.tenancy import Organization
 from core.errors import CrmkpiError
@@ -45,6 +46,10 @@ class UpdateOrganizationMutation:
         self, info: Info[Context, Any], input: UpdateOrganizationInput
     ) -> UpdateOrganizationResult:
         org_id = info.context.require_viewer().organization_id
+        try:
+            require_unrestricted(info.context, "change the organization")
+        except CrmkpiError as exc:
+            return UpdateOrganizationError.from_error(exc)
         result = await apply(info.context, lambda s: update_organization(s, org_id, input.name))
         if isinstance(result, CrmkpiError):
             return UpdateOrganizationError.from_error(result)

@@ -20,7 +20,7 @@ from api.mutations.add_connection import CredentialInput, credentials_dict
 from api.permissions import CanWrite
 from api.types.connections import ConnectionCapability, capabilities_of
 from core.connections import AccountCheck, check_account, record_check
-from core.egress import check_base_url
+from core.egress import EgressPolicy, check_base_url
 from core.errors import CrmkpiError, NotFoundError, ValidationError
 from core.models import Connection as ConnectionRow
 from core.plugins import connector_classes
@@ -92,7 +92,13 @@ class VerifyCredentialsMutation:
                     await check_base_url(base_url, ctx.settings.connection_allowed_hosts)
             else:
                 raise ValidationError("give a connectionId, or a connector and its credentials")
-            check = await check_account(cls, credentials, base_url, options=options)
+            check = await check_account(
+                cls,
+                credentials,
+                base_url,
+                options=options,
+                egress=EgressPolicy.from_settings(ctx.settings),
+            )
         except CrmkpiError as exc:
             return VerifyCredentialsError.from_error(exc)
         if connection is not None and check.capabilities is not None:

@@ -12,7 +12,7 @@ import inspect
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import strawberry
@@ -37,11 +37,14 @@ from api.types.metrics import (
 from core import metrics as m
 from core import user_kpis
 from core.errors import ValidationError
+from core.metrics import cost
 from core.metrics.cache import CachedExecutor
 from core.metrics.formulas import Incremental
 from core.metrics.shared_cache import DatabaseStore
 
 _CURRENCY = re.compile(r"^[A-Za-z]{3}$")
+#: Where a request's session keeps the metric points its batches have asked for.
+_POINTS_SPENT = "crmkpi.metrics_points"
 
 
 @dataclass
@@ -173,16 +176,15 @@ def _description(kpi: m.KpiDefinition) -> str:
     return f"{kpi.description} ({kpi.kind.value.lower()} KPI, unit {kpi.unit.value})"
 
 
-def create_metrics_type(
-    registry: m.MetricRegistry, user_kpis: Sequence[m.KpiDefinition] = ()
-) -> type:
+def create_metrics_type(registry: m.MetricRegistry) -> type:
     """The ``Metrics`` type: one field per registered KPI, plus ``kpi(name:)``.
 
-    ``user_kpis`` (stored user-defined KPIs, read when the app starts) become fields too;
-    each caller's own stored definition answers them, as for ``kpi(name:)``.
+    User-defined KPIs are never fields: the schema is shared by every tenant and open to
+    introspection, so an organization's KPI names and descriptions would leak to all
+    (issue #20). Each organization's KPIs are answered by ``kpi(name:)`` with the same
+    ``KpiResult`` type, and listed (to that organization only) by ``kpiDefinitions``.
     """
     kpis = list(registry.kpis.values())
-    kpis += [k for k in user_kpis if k.name not in registry.kpis]
     fields: list[Any] = [
         strawberry.field(
             resolver=_build_resolver(kpi.name, kpi.name, _extras_for(kpi)),
@@ -204,14 +206,22 @@ def create_metrics_type(
 
 
 def _batch(
-    session: SerialSession, scope: m.Scope, executor: CachedExecutor
+    session: SerialSession, scope: m.Scope, executor: CachedExecutor, max_points: int
 ) -> Callable[[list[m.KpiRequest]], Any]:
     """Built-in KPIs through the cache; a batch naming other KPIs reads the scope's stored
     definitions and runs uncached on the registry extended with them (a definition may
-    change at any time, and the cache is keyed by data, not by definitions)."""
+    change at any time, and the cache is keyed by data, not by definitions).
+
+    Every batch is first charged to the request's work budget (core.metrics.cost): the
+    points of all ``metrics`` selections of one request add up, so aliases do not multiply
+    it."""
     registry = executor.executor.registry
 
     async def load(requests: list[m.KpiRequest]) -> Sequence[m.KpiResult | BaseException]:
+        spent = session.info.get(_POINTS_SPENT, 0)
+        spent += cost.batch_points(requests, registry, datetime.now(UTC))
+        session.info[_POINTS_SPENT] = spent
+        cost.check_points(spent, max_points)
         if all(r.kpi in registry.kpis for r in requests):
             return await executor.run(session, scope, requests)
         found = await user_kpis.scope_kpis(session, registry, scope.workspace_ids)
@@ -245,12 +255,10 @@ def _scope(
     return m.Scope(tuple(dict.fromkeys(ids)), currency.upper() if currency else None)
 
 
-def create_metrics_query(
-    registry: m.MetricRegistry | None = None, user_fields: Sequence[m.KpiDefinition] = ()
-) -> type:
+def create_metrics_query(registry: m.MetricRegistry | None = None) -> type:
     """The per-domain query type with ``metrics`` and ``kpiDefinitions``."""
     registry = registry or m.build_registry()
-    metrics_type = create_metrics_type(registry, user_fields)
+    metrics_type = create_metrics_type(registry)
     executor = CachedExecutor(m.MetricsExecutor(registry))
 
     def metrics(
@@ -267,7 +275,9 @@ def create_metrics_query(
             runner = CachedExecutor(
                 executor.executor, DatabaseStore(info.context.sessionmaker, ttl)
             )
-        loader = DataLoader(load_fn=_batch(info.context.session, scope, runner))
+        loader = DataLoader(
+            load_fn=_batch(info.context.session, scope, runner, settings.metrics_max_points)
+        )
         return MetricsRoot(loader, registry, scope)
 
     async def kpi_definitions(info: Info[Context, Any]) -> list[KpiDefinition]:

@@ -9,12 +9,12 @@ from sqlalchemy import select
 from strawberry.types import Info
 
 from api.context import Context
-from api.mutations.revoke_api_key import visible_key
 from api.permissions import IsAdmin, IsAuthenticated
 from api.types.tenancy import ApiKey, Organization, Viewer, Workspace
 from core.models import ApiKey as ApiKeyRow
 from core.models import Organization as OrganizationRow
 from core.models import Workspace as WorkspaceRow
+from core.tenancy import manages_key
 
 
 @strawberry.type
@@ -60,4 +60,4 @@ class TenancyQuery:
         rows = await info.context.session.scalars(
             select(ApiKeyRow).order_by(ApiKeyRow.created_at.desc(), ApiKeyRow.id)
         )
-        return [ApiKey.from_row(r) for r in rows if visible_key(viewer, r)]
+        return [ApiKey.from_row(r) for r in rows if manages_key(viewer, r)]

@@ -209,7 +209,7 @@ class CrmConnection:
         info: Info[Context, Any],
         limit: Annotated[int, strawberry.argument(description="1..50.")] = 5,
     ) -> list[SyncRunInfo]:
-        check_page_size(limit, MAX_RUNS)
+        check_page_size(limit, MAX_RUNS, "limit")
         rows = await info.context.status.last_runs.load((str(self.id), limit))
         return [SyncRunInfo.from_row(r) for r in rows]
 

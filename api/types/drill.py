@@ -68,7 +68,9 @@ async def _records(
     first: FirstArg = DEFAULT_PAGE_SIZE,
     after: AfterArg = None,
     side: SideArg = Side.NUMERATOR,
-) -> Connection[SyncedRecord]:
+) -> Connection[SyncedRecord] | None:
+    """Nullable: the "(none)" and "other" groups of a breakdown have no records to list,
+    and their refusal must null this field alone, not the whole breakdown (issue #20)."""
     return await kpi_records(info, root.drill, side=Side(side), first=first, after=after)
 
 

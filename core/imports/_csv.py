@@ -81,7 +81,33 @@ def read_rows(
     otherwise silently drop a column), and two rows with the same ``key`` are an error
     (the second would silently overwrite the first).
     """
-    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))
+    text = text.removeprefix("\ufeff")
+    nul = text.find("\x00")
+    if nul >= 0:  # SQLite would store it, PostgreSQL refuses it: refused on both
+        line = text.count("\n", 0, nul) + 1
+        raise ImportRejected(kind, [RowError(line, "contains a NUL character")])
+    # newline="": the csv module itself splits lines, so CRLF, LF and a bare CR all end one
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        return _read(kind, reader, columns, key, check)
+    except csv.Error as exc:  # a field over the csv module's limit, a stray quote, ...
+        raise ImportRejected(kind, [RowError(reader.line_num or 1, _csv_reason(exc))]) from None
+
+
+def _csv_reason(exc: csv.Error) -> str:
+    message = str(exc)
+    if "field larger than field limit" in message:
+        return f"a value is longer than {csv.field_size_limit():,} characters"
+    return f"not readable as CSV ({message})"
+
+
+def _read(
+    kind: str,
+    reader: Any,
+    columns: Sequence[Column],
+    key: Sequence[str],
+    check: RowCheck | None,
+) -> list[Row]:
     header = next(reader, None)
     if header is None or not any(h.strip() for h in header):
         raise ImportRejected(kind, [RowError(1, "the file is empty: a header line is needed")])

@@ -192,14 +192,20 @@ class MetricsExecutor:
         for plan in ok:
             key = (plan.request.segment, plan.main.timezone)
             series = tuple(f for _, _, f in plan.series)
+            # Looked up once per plan: a DAY series is hundreds of frames, and comparing
+            # equal keys (another plan's series) compares every frame (issue #20).
+            in_series = frozenset(series)
+            by_column = bucketed[(key, series)] if series else None
             for frame in plan.frames():
                 for measure, f in self._cells(plan, frame):
                     if measure.agg is Agg.MONEY:
                         money_days[f.timezone].append(f)
                     if measure.time is not None and (
-                        f in series or from_buckets(measure, f, series)
+                        f in in_series or from_buckets(measure, f, series)
                     ):
-                        bucketed[(key, series)][(measure.entity, measure.time)].add(measure)
+                        if by_column is None:
+                            by_column = bucketed[(key, series)]
+                        by_column[(measure.entity, measure.time)].add(measure)
                     else:
                         totals[key][measure.entity].add((measure, f))
             if plan.breakdown is not None:

@@ -18,6 +18,9 @@ from core.metrics.types import Comparison, Frame, Granularity
 
 #: More buckets than this in one series is a request error, not a slow query.
 MAX_BUCKETS = 800
+#: Explicit periods must lie within these dates (issue #20).
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2200, 1, 1)
 
 
 class Preset(StrEnum):
@@ -156,6 +159,11 @@ def resolve(spec: PeriodSpec, calendar: Calendar, now: datetime) -> LocalPeriod:
             raise ValidationError(
                 f"period end {spec.end.isoformat()} must be after start {spec.start.isoformat()} "
                 "(end is exclusive)"
+            )
+        if spec.start < EARLIEST or spec.end > LATEST:
+            # Comparisons and baselines reach years further out: 0001-01-01 overflowed.
+            raise ValidationError(
+                f"period dates must be between {EARLIEST.isoformat()} and {LATEST.isoformat()}"
             )
         return LocalPeriod(spec.start, spec.end, calendar)
     today = local_date(now, calendar.timezone)

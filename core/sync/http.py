@@ -34,6 +34,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from core.egress import EgressPolicy, egress_client
 from core.observability import record_crm_response
 from core.sync.capabilities import CapabilityUnavailable
 from core.sync.connector import Auth, Connector, Request, TextBody
@@ -52,14 +53,14 @@ class RetryPolicy:
     max_retry_after: float = 300.0
 
 
-def create_http_client(*, timeout: float = 30.0, max_connections: int = 16) -> httpx.AsyncClient:
-    """One client per connection: pooled keep-alive connections and a timeout on every call."""
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(timeout, connect=10.0),
-        limits=httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
-        ),
-        follow_redirects=True,
+def create_http_client(
+    *, timeout: float = 30.0, max_connections: int = 16, egress: EgressPolicy | None = None
+) -> httpx.AsyncClient:
+    """One client per connection: pooled keep-alive connections, a timeout on every call,
+    and every connection checked by the egress policy (default: the settings' allow list),
+    redirects refused (core.egress)."""
+    return egress_client(
+        egress or EgressPolicy.from_settings(), timeout=timeout, max_connections=max_connections
     )
 
 

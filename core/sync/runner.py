@@ -26,6 +26,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db import create_sessionmaker
+from core.egress import EgressPolicy
 from core.models import Connection, SyncRun, utcnow
 from core.models.enums import SyncMode, SyncStatus
 from core.plugins import connector_classes
@@ -66,6 +67,8 @@ class SyncOptions:
     http_client: httpx.AsyncClient | None = None
     #: Called after each committed batch with (stream, its stats, the run's stats).
     progress: Callable[[str, StreamStats, RunStats], None] | None = None
+    #: Which addresses the run may reach (core.egress); None: the settings' allow list.
+    egress: EgressPolicy | None = None
 
 
 @dataclass(slots=True)
@@ -213,7 +216,7 @@ async def _locked_run(
     )
     new_credentials: dict[str, str] = {}
     base_url = connection.base_url or connector.default_base_url
-    client = options.http_client or create_http_client()
+    client = options.http_client or create_http_client(egress=options.egress)
     limiter = options.limiters.get(
         connector.account_key(credentials, base_url), connector.rate_limit, engine
     )

@@ -17,6 +17,8 @@ from core.errors import ValidationError
 _INTERVAL = re.compile(r"^(\d+)\s*(m|min|h|d)$")
 _UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400}
 MIN_INTERVAL = timedelta(minutes=1)
+#: Longest interval: a year (a longer one overflowed the next-run date: issue #20).
+MAX_INTERVAL = timedelta(days=366)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +47,10 @@ def parse_schedule(text: str) -> Schedule:
     value = text.strip()
     match = _INTERVAL.match(value)
     if match:
-        interval = timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+        seconds = int(match.group(1)) * _UNITS[match.group(2)]
+        if seconds > MAX_INTERVAL.total_seconds():
+            raise ValidationError(f"schedule {text[:40]!r} is too long: at most every 366d")
+        interval = timedelta(seconds=seconds)
         if interval < MIN_INTERVAL:
             raise ValidationError(f"schedule {text!r} is too frequent: at least every 1m")
         return Schedule(text=value, interval=interval)

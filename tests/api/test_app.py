@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.organizations import create_organization, create_workspace
@@ -34,10 +36,16 @@ async def test_graphql_requires_a_valid_key(
         await _tenant(session, "Acme")
     async with api_client(engine) as client:
         anonymous = await client.graphql("{ viewer { role } }")
-        wrong = await client.graphql("{ viewer { role } }", key="ck_not-a-real-key")
-    for body in (anonymous, wrong):
-        assert body["data"] is None
-        assert "missing or invalid API key" in body["errors"][0]["message"]
+        wrong = await client.http.post(
+            "/graphql",
+            json={"query": "{ viewer { role } }"},
+            headers={"Authorization": "Bearer ck_not-a-real-key"},
+        )
+    assert anonymous["data"] is None
+    assert "missing or invalid API key" in anonymous["errors"][0]["message"]
+    assert wrong.status_code == 401  # a wrong key is refused whole (issue #20)
+    assert wrong.json()["data"] is None
+    assert "invalid API key" in wrong.json()["errors"][0]["message"]
 
 
 async def test_each_key_sees_only_its_own_workspaces(
@@ -79,7 +87,12 @@ async def test_metrics_endpoint_counts_graphql_operations(
     async with sessionmaker() as session:
         _, _, key = await _tenant(session, "Acme")
     async with api_client(engine) as client:
-        await client.graphql("query DashboardProbe { viewer { role } }", key=key)
+        await client.graphql("query DashboardWorkspaces { viewer { role } }", key=key)
+        for i in range(50):  # client-chosen names: one "other" series, not fifty
+            await client.graphql(f"query Probe{i} {{ viewer {{ role }} }}", key=key)
+        await client.http.post("/graphql", json={"query": "query Anon1 { __typename }"})
         text = (await client.http.get("/metrics")).text
-    assert 'crmkpi_graphql_seconds_count{operation="DashboardProbe"}' in text
+    assert 'crmkpi_graphql_seconds_count{operation="DashboardWorkspaces"}' in text
+    assert 'operation="other"' in text and "Probe" not in text and "Anon1" not in text
+    assert len(re.findall(r'crmkpi_graphql_seconds_count\{operation="', text)) <= 6
     assert "crmkpi_sync_runs_total" in text

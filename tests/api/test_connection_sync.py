@@ -133,7 +133,9 @@ async def test_private_base_urls_are_refused_unless_allowed(
     add = {"workspaceId": ws, "connector": "testcrm", "baseUrl": base_url, "credentials": good}
     verify = {"connector": "testcrm", "baseUrl": base_url, "credentials": good}
     secret = Fernet.generate_key().decode()
-    async with api_client(engine, plugins=[testcrm_plugin], secret_keys=secret) as client:
+    async with api_client(
+        engine, plugins=[testcrm_plugin], secret_keys=secret, connection_allowed_hosts=[]
+    ) as client:
         refused = await client.graphql(ADD, {"input": add}, key=key)
         link_local = await client.graphql(
             ADD, {"input": {**add, "baseUrl": "http://169.254.169.254/latest"}}, key=key

@@ -179,7 +179,13 @@ async def test_key_lifecycle_and_workspace_limited_admins(
         revoked = await client.graphql(
             REVOKE_KEY, {"id": limited["apiKey"]["id"]}, key=tenant.keys["admin"]
         )
-        after = await client.graphql("{ viewer { role } }", key=limited["key"])
+        after_revoke = await client.http.post(
+            "/graphql",
+            json={"query": "{ viewer { role } }"},
+            headers={"Authorization": f"Bearer {limited['key']}"},
+        )
+        assert after_revoke.status_code == 401  # a revoked key is refused whole
+        after = after_revoke.json()
     assert limited["key"].startswith(limited["apiKey"]["prefix"])
     assert seen["data"]["viewer"] == {"role": "admin", "workspaceIds": [ws0]}
     assert escalate["data"]["createApiKey"]["code"] == "FORBIDDEN"

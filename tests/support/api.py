@@ -12,7 +12,6 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
-from core.metrics import KpiDefinition
 from core.plugins import create_plugin_manager
 from core.settings import Settings
 
@@ -39,17 +38,14 @@ async def api_client(
     engine: AsyncEngine,
     *,
     plugins: Sequence[object] = (),
-    user_kpis: Sequence[KpiDefinition] = (),
     **settings: Any,
 ) -> AsyncIterator[ApiClient]:
-    """``plugins`` are registered instead of the installed connectors (none by default);
-    ``user_kpis`` become Metrics fields, as stored KPIs do when ``crmkpi serve`` starts."""
+    """``plugins`` are registered instead of the installed connectors (none by default)."""
     settings.setdefault("scheduler", "off")
     app = create_app(
         Settings(database_url=str(engine.url.render_as_string(hide_password=False)), **settings),
         engine=engine,
         plugins=create_plugin_manager(load_entrypoints=False, plugins=plugins),
-        user_kpis=user_kpis,
     )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

@@ -8,10 +8,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from core.metrics import build_registry
 from core.models import Workspace
 from core.tenancy import create_api_key
-from core.user_kpis import field_definitions
 from tests.core.metrics.factory import Seed, utc
 from tests.core.metrics.test_user_kpis import CUSTOMER_OUTCOMES
 from tests.support.api import api_client
@@ -65,6 +63,7 @@ query($ws: ID!) {
 }
 """
 DEFINITIONS = "{ kpiDefinitions { name userDefined workspaceId } }"
+INTROSPECT_METRICS = '{ __type(name: "Metrics") { fields { name description } } }'
 
 
 async def _tenant(session: AsyncSession, role: str = "editor") -> tuple[Seed, str]:
@@ -82,7 +81,7 @@ def _typename(body: dict[str, Any], field: str) -> str:
     return str(body["data"][field]["__typename"])
 
 
-async def test_defined_kpi_answers_at_once_then_as_a_field_after_restart(
+async def test_defined_kpi_answers_by_name_and_stays_private_after_restart(
     engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     async with sessionmaker() as session:
@@ -120,18 +119,33 @@ async def test_defined_kpi_answers_at_once_then_as_a_field_after_restart(
     assert names["customerOutcomes"] is True and names["winRate"] is False
     assert "Cannot query field 'customerOutcomes'" in not_yet["errors"][0]["message"]
 
+    # After a restart (the schema is built anew) it is still no field: the schema is shared
+    # by every tenant and by unauthenticated introspection (issue #20); kpi(name:) answers.
     async with sessionmaker() as session:
-        fields = await field_definitions(session, build_registry())
-    async with api_client(engine, user_kpis=fields) as restarted:
-        body = await restarted.graphql(AS_FIELD, {"ws": ws}, key=key)
+        stranger, stranger_key = await _tenant(session, role="viewer")
+        await session.commit()
+    async with api_client(engine) as restarted:
+        still_no_field = await restarted.graphql(AS_FIELD, {"ws": ws}, key=key)
+        by_name = await restarted.graphql(BY_NAME, {"ws": ws}, key=key)
+        anonymous = await restarted.graphql(INTROSPECT_METRICS)
+        theirs = await restarted.graphql(INTROSPECT_METRICS, key=stranger_key)
+        their_list = await restarted.graphql(DEFINITIONS, key=stranger_key)
+        their_answer = await restarted.graphql(
+            BY_NAME, {"ws": stranger.workspace.id}, key=stranger_key
+        )
         deleted = await restarted.graphql(DELETE, {"name": "customerOutcomes"}, key=key)
-        gone = await restarted.graphql(AS_FIELD, {"ws": ws}, key=key)
-    assert body["data"]["metrics"] == {
-        "customerOutcomes": {"value": 0.6},
-        "winRate": {"value": 0.6},
-    }
+        gone = await restarted.graphql(BY_NAME, {"ws": ws}, key=key)
+    assert "Cannot query field 'customerOutcomes'" in still_no_field["errors"][0]["message"]
+    assert by_name["data"]["metrics"]["kpi"]["value"] == 0.6
+    for body in (anonymous, theirs):
+        fields = {f["name"]: f["description"] for f in body["data"]["__type"]["fields"]}
+        assert "winRate" in fields and "kpi" in fields
+        assert "customerOutcomes" not in str(body)
+    assert "customerOutcomes" not in {d["name"] for d in their_list["data"]["kpiDefinitions"]}
+    assert their_answer["data"]["metrics"]["kpi"] is None  # another organization's KPI
+    assert "unknown KPI 'customerOutcomes'" in their_answer["errors"][0]["message"]
     assert _typename(deleted, "deleteKpi") == "DeleteKpiSuccess"
-    assert gone["data"]["metrics"]["customerOutcomes"] is None
+    assert gone["data"]["metrics"]["kpi"] is None
     assert "unknown KPI 'customerOutcomes'" in gone["errors"][0]["message"]
 
 
