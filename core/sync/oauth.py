@@ -67,7 +67,9 @@ async def refresh_grant(
         detail = body.get("error_description") if isinstance(body, Mapping) else None
         raise OAuthRefreshError(
             f"{name} token refresh failed ({response.status_code} {error or ''}): "
-            f"{detail or response.text[:200]}",
+            # The OAuth error fields only, never the raw body (core.egress: an answer is
+            # not echoed to API callers).
+            f"{str(detail)[:200] if detail else 'no error description'}",
             status=response.status_code,
             error=None if error is None else str(error),
         )
