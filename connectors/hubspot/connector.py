@@ -11,6 +11,7 @@ import httpx
 from connectors.hubspot import client, quota, settings
 from connectors.hubspot.streams import all_streams
 from connectors.hubspot.webhooks import streams_to_sync, verify_signature_v3
+from core.simulation.options import SimulatorOptions
 from core.sync.connector import (
     Auth,
     Budget,
@@ -98,11 +99,11 @@ class HubSpotConnector(Connector):
         return f"{self.name}:{base_url}:{digest}"
 
     @classmethod
-    def simulator(cls, *, seed: int = 1, deals: int = 1000, faults: str | None = None) -> Any:
+    def simulator(cls, options: SimulatorOptions) -> Any:
         """The HubSpot simulator as an ASGI app (see connectors.hubspot.simulator)."""
         from connectors.hubspot.simulator import create_app
 
-        return create_app(seed=seed, deals=deals, faults=faults)
+        return create_app(seed=options.seed, deals=options.deals, faults=options.faults)
 
     @classmethod
     def simulator_credentials(cls) -> dict[str, str]:

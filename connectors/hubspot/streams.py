@@ -47,8 +47,8 @@ STAGES_KEY = "hubspot.stages"
 
 def extra_properties(ctx: StreamContext) -> list[str]:
     """Custom properties the connection maps to dimensions or deal attributes."""
-    names = list((ctx.mappings.get("custom_dimensions") or {}).keys())
-    names += [str(p) for p in (ctx.mappings.get("deal_attributes") or {}).values()]
+    names = list(ctx.mappings.custom_dimensions.keys())
+    names += [str(p) for p in ctx.mappings.deal_attributes.values()]
     return sorted(set(names))
 
 
@@ -260,7 +260,7 @@ class ContactsStream(ObjectStream):
     produces = (ContactRecord,)
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        kinds = ctx.mappings.get("lifecycle") or {}
+        kinds = ctx.mappings.lifecycle
         return [mapping.map_contact(raw, extra_properties(ctx), kinds)]
 
 

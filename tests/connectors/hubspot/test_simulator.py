@@ -21,6 +21,7 @@ from connectors.hubspot.simulator import (
 from core.models.enums import SyncMode
 from core.simulation.dataset import generate
 from core.sync.connector import StreamContext
+from core.sync.mappings import FieldMappings
 from core.sync.records import (
     AccountRecord,
     ActivityRecord,
@@ -220,7 +221,7 @@ async def test_every_stream_reads_back_the_seeded_business(sim, data) -> None:
     ctx = StreamContext(
         connection_id="c1",
         mode=SyncMode.FULL,
-        mappings={"deal_attributes": {"cost": "deal_cost"}},
+        mappings=FieldMappings.from_dict({"deal_attributes": {"cost": "deal_cost"}}),
     )
     records = []
     for stream in streams.all_streams():

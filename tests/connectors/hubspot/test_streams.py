@@ -14,6 +14,7 @@ from connectors.hubspot import streams
 from core.models.enums import SyncMode
 from core.sync.connector import Cursor, StreamContext
 from core.sync.errors import RequestFailed
+from core.sync.mappings import FieldMappings
 from core.sync.records import (
     AccountRecord,
     ActivityRecord,
@@ -81,7 +82,9 @@ async def test_deals_full_read_pages_with_stage_properties_and_deletions(http) -
             200, json={"results": [{"id": "17", "archived": True, "properties": {}}]}
         )
     )
-    ctx = full_ctx(mappings={"custom_dimensions": {"customer_tier": "tier"}})
+    ctx = full_ctx(
+        mappings=FieldMappings.from_dict({"custom_dimensions": {"customer_tier": "tier"}})
+    )
     result = await drive(streams.DealsStream(), ctx, http)
 
     first = listing.calls[0].request.url.params
@@ -330,10 +333,12 @@ async def test_engagement_stream_maps_its_own_type(http) -> None:
 
 async def test_companies_properties_include_custom_and_deal_attribute_sources() -> None:
     ctx = full_ctx(
-        mappings={
-            "custom_dimensions": {"customer_tier": "tier"},
-            "deal_attributes": {"cost": "cost_of_sale"},
-        }
+        mappings=FieldMappings.from_dict(
+            {
+                "custom_dimensions": {"customer_tier": "tier"},
+                "deal_attributes": {"cost": "cost_of_sale"},
+            }
+        )
     )
     request = streams.CompaniesStream().first_request(ctx)
     properties = request.params["properties"].split(",")
