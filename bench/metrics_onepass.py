@@ -15,9 +15,9 @@ What a DBA would write for this dashboard, not one statement per KPI and period:
   joined after aggregation. Deals with stage history take the stage they were in at t, so
   they are left out of that aggregate and weighted one by one in a statement of their own.
 - **deals created**: one range aggregate per bucket on ``(workspace_id, remote_created_at)``.
-- **activities done**: one scan of the hull range (``done_at >= first bucket start``: a
-  held meeting counts at its start, which is never after its stored done time, so the range
-  has no upper bound, exactly as the product's), one ``FILTER`` aggregate per bucket.
+- **activities done**: a range per bucket on the stored done time, index-only, for all but
+  held meetings whose start is earlier than their stored done time (done at their start,
+  KPIS.md); those few are read once from the hull range and counted by their start.
 - **breakdowns by owner**: grouped by the stored owner id (plain columns), the users joined
   after aggregation.
 
@@ -96,8 +96,8 @@ WITH history AS (
   SELECT DISTINCT connection_id, deal_remote_id FROM deal_stage_history
   WHERE {_LIVE}
 ), cand AS (
-  SELECT connection_id, remote_id, stage_remote_id, probability, currency, amount, status,
-         closed_at, remote_created_at
+  SELECT connection_id, remote_id, stage_remote_id, probability, currency, amount,
+         'OPEN' AS status, CAST(NULL AS timestamptz) AS closed_at, remote_created_at
   FROM deals WHERE {_LIVE} AND status = 'OPEN' AND remote_created_at < :t2
   UNION ALL
   SELECT connection_id, remote_id, stage_remote_id, probability, currency, amount, status,
@@ -153,16 +153,27 @@ GROUP BY t.i, d.currency
 """
 
 
-def activities_series(buckets: int) -> str:
-    """Activities done per bucket: one scan of the hull range, a FILTER per bucket."""
-    cells = ",\n  ".join(
-        f"count(*) FILTER (WHERE done >= :b{i} AND done < :b{i + 1}) AS n{i}"
-        for i in range(buckets)
-    )
-    return (
-        f"SELECT {cells}\nFROM (SELECT {_DONE} AS done FROM activities "
-        f"WHERE {_LIVE} AND done_at >= :b0) AS a"
-    )
+_MOVED = "type = 'MEETING' AND due_at IS NOT NULL AND due_at < done_at"
+
+#: Activities done per bucket. Done is the stored done time except for a held meeting, done
+#: at its start when that is earlier (``_DONE``): the others are counted by a range per
+#: bucket on the stored time (index-only); those meetings, read once from the hull range
+#: (the stored time is after their start, so at or after the first bucket's start), by
+#: their start.
+ACTIVITIES_SERIES = f"""
+WITH moved AS MATERIALIZED (
+  SELECT due_at FROM activities WHERE {_LIVE} AND done_at >= :s0 AND {_MOVED}
+)
+SELECT b.i, x.n + y.n AS n
+FROM {_BUCKETS}
+CROSS JOIN LATERAL (
+  SELECT count(*) FILTER (WHERE NOT ({_MOVED})) AS n FROM activities
+  WHERE {_LIVE} AND done_at >= b.s AND done_at < b.e
+) AS x
+CROSS JOIN LATERAL (
+  SELECT count(*) AS n FROM moved WHERE due_at >= b.s AND due_at < b.e
+) AS y
+"""
 
 
 REVENUE_BY_OWNER = f"""
@@ -221,13 +232,12 @@ async def run_one_pass(
     starts, ends = [s for s, _ in series], [e for _, e in series]
     n = len(series)
     (s1, t1), (s2, t2) = series[-2], series[-1]
-    bounds = {f"b{i}": v for i, v in enumerate([*starts, ends[-1]])}
     jobs: list[tuple[str, dict[str, Any]]] = [
         (CLOSED_SERIES, {"ws": ws, "starts": starts, "ends": ends}),
         (CREATED_SERIES, {"ws": ws, "starts": starts, "ends": ends}),
         (OPEN_DEALS, {"ws": ws, "s1": s1, "t1": t1, "s2": s2, "t2": t2}),
         (OPEN_WITH_HISTORY, {"ws": ws, "ts": [t1, t2]}),
-        (activities_series(n), {"ws": ws, **bounds}),
+        (ACTIVITIES_SERIES, {"ws": ws, "starts": starts, "ends": ends, "s0": starts[0]}),
         (REVENUE_BY_OWNER, {"ws": ws, "s": s2, "e": t2}),
         (ACTIVITIES_BY_OWNER, {"ws": ws, "s": s2, "e": t2}),
     ]
@@ -273,7 +283,7 @@ def _assemble(
     cycle = {i: sum(float(r.cycle_s or 0) for r in rows) / 86400.0 for i, rows in by_bucket.items()}
     cycle_n = {i: sum(r.cycle_n for r in rows) for i, rows in by_bucket.items()}
     made = {row.i: row.n for row in created}
-    done = acts[0]
+    done = {row.i: row.n for row in acts}
     out: dict[str, Any] = {}
     weighted_history = {
         i: sum(
@@ -302,12 +312,12 @@ def _assemble(
         out[f"pipelineValue.{label}"] = pipeline
         out[f"weightedPipelineValue.{label}"] = weighted
         out[f"openDeals.{label}"] = open_n
-        out[f"activities.{label}"] = getattr(done, f"n{b - 1}")
+        out[f"activities.{label}"] = done[b]
     for i in range(n):
         out[f"revenueSeries.{i}"] = revenue[i + 1]
         out[f"wonSeries.{i}"] = won[i + 1]
         out[f"createdSeries.{i}"] = made[i + 1]
-        out[f"activitySeries.{i}"] = getattr(done, f"n{i}")
+        out[f"activitySeries.{i}"] = done[i + 1]
     revenue_by: dict[str, float] = {}
     for row in rev_owner:
         key = str(row.id) if row.id is not None else ""
