@@ -12,8 +12,8 @@ What a DBA would write for this dashboard, not one statement per KPI and period:
   plus deals closed at or after the earliest instant needed (a range on ``closed_at``),
   as one UNION ALL, both periods in the same aggregates; grouped by plain columns
   (connection, stage, the deal's own probability, currency), and the stage probability
-  joined after aggregation. Deals with stage history take the stage they were in at t, so
-  they are left out of that aggregate and weighted one by one in a statement of their own.
+  joined after aggregation. Deals with stage history take the stage they were in at t: a
+  statement of their own, deal by deal, adds the difference that makes.
 - **deals created**: one range aggregate per bucket on ``(workspace_id, remote_created_at)``.
 - **activities done**: a range per bucket on the stored done time, index-only, for all but
   held meetings whose start is earlier than their stored done time (done at their start,
@@ -92,34 +92,27 @@ def _open_any(s: str, e: str) -> str:
 #: stage probability joined after aggregation. :t1/:t2 are the periods' ends, :s1/:s2 their
 #: starts (s1 < t1 = s2 < t2).
 OPEN_DEALS = f"""
-WITH history AS (
-  SELECT DISTINCT connection_id, deal_remote_id FROM deal_stage_history
-  WHERE {_LIVE}
-), cand AS (
-  SELECT connection_id, remote_id, stage_remote_id, probability, currency, amount,
+WITH cand AS (
+  SELECT connection_id, stage_remote_id, probability, currency, amount,
          'OPEN' AS status, CAST(NULL AS timestamptz) AS closed_at, remote_created_at
   FROM deals WHERE {_LIVE} AND status = 'OPEN' AND remote_created_at < :t2
   UNION ALL
-  SELECT connection_id, remote_id, stage_remote_id, probability, currency, amount, status,
+  SELECT connection_id, stage_remote_id, probability, currency, amount, status,
          closed_at, remote_created_at
   FROM deals WHERE {_LIVE} AND status IN ('WON', 'LOST') AND closed_at > :s1
     AND remote_created_at < :t2
 ), agg AS (
-  SELECT c.connection_id, c.stage_remote_id, c.probability, c.currency,
+  SELECT connection_id, stage_remote_id, probability, currency,
     count(*) FILTER (WHERE {_open(":t1")}) AS open1,
     count(*) FILTER (WHERE {_open(":t2")}) AS open2,
     sum(amount) FILTER (WHERE {_open(":t1")}) AS amount1,
     count(amount) FILTER (WHERE {_open(":t1")}) AS priced1,
     sum(amount) FILTER (WHERE {_open(":t2")}) AS amount2,
     count(amount) FILTER (WHERE {_open(":t2")}) AS priced2,
-    sum(amount) FILTER (WHERE {_open(":t1")} AND h.deal_remote_id IS NULL) AS plain1,
-    sum(amount) FILTER (WHERE {_open(":t2")} AND h.deal_remote_id IS NULL) AS plain2,
     count(*) FILTER (WHERE {_open_any(":s1", ":t1")}) AS any1,
     count(*) FILTER (WHERE {_open_any(":s2", ":t2")}) AS any2
-  FROM cand AS c
-  LEFT JOIN history AS h
-    ON h.connection_id = c.connection_id AND h.deal_remote_id = c.remote_id
-  GROUP BY c.connection_id, c.stage_remote_id, c.probability, c.currency
+  FROM cand
+  GROUP BY connection_id, stage_remote_id, probability, currency
 )
 SELECT agg.*, COALESCE(st.probability, agg.probability, 0.0) AS weight
 FROM agg
@@ -127,11 +120,12 @@ LEFT JOIN stages AS st
   ON st.connection_id = agg.connection_id AND st.remote_id = agg.stage_remote_id
 """
 
-#: The weighted pipeline of deals that have stage history, one by one: the stage each was in
-#: at t when its history reaches back to t, else its current stage (as the product).
+#: What stage history changes in the weighted pipeline, deal by deal (only deals that have
+#: history): the probability of the stage each was in at t when its history reaches back to
+#: t, less the current stage's that OPEN_DEALS weighted it with (as the product).
 OPEN_WITH_HISTORY = f"""
 SELECT t.i, d.currency,
-  sum(d.amount * COALESCE(
+  sum(d.amount * (COALESCE(
     CASE WHEN h.first_at < t.t THEN (
       SELECT hs.probability FROM deal_stage_history AS sh
       JOIN stages AS hs ON hs.connection_id = sh.connection_id
@@ -139,7 +133,8 @@ SELECT t.i, d.currency,
       WHERE sh.connection_id = d.connection_id AND sh.deal_remote_id = d.remote_id
         AND sh.entered_at < t.t AND sh.deleted_at IS NULL
       ORDER BY sh.entered_at DESC LIMIT 1) END,
-    st.probability, d.probability, 0.0)) AS weighted
+    st.probability, d.probability, 0.0) - COALESCE(st.probability, d.probability, 0.0)))
+    AS weighted
 FROM (
   SELECT connection_id, deal_remote_id, min(entered_at) AS first_at FROM deal_stage_history
   WHERE {_LIVE} GROUP BY connection_id, deal_remote_id
@@ -298,7 +293,7 @@ def _assemble(
         any_n = sum(getattr(r, f"any{k}") for r in open_rows)
         pipeline = _money(open_rows, f"amount{k}", reporting)
         weighted = weighted_history[k] + sum(
-            float(getattr(r, f"plain{k}") or 0) * float(r.weight) * _factor(r.currency, reporting)
+            float(getattr(r, f"amount{k}") or 0) * float(r.weight) * _factor(r.currency, reporting)
             for r in open_rows
         )
         out[f"salesRevenue.{label}"] = revenue[b]
