@@ -54,6 +54,11 @@ QUERY = (Path(__file__).parent / "dashboard.graphql").read_text()
 #: checks their values against a plain-Python reading of KPIS.md).
 LIFECYCLE = ("customerChurnRate", "customerRetentionRate", "mrr")
 assert all(f"    {name}(" in QUERY for name in LIFECYCLE), "dashboard.graphql lost a lifecycle KPI"
+#: The dashboard without the lifecycle KPIs: what the hand-written SQL computes, so the ratio
+#: to it compares the same work.
+QUERY_CORE = "\n".join(
+    line for line in QUERY.splitlines() if not any(f"    {n}(" in line for n in LIFECYCLE)
+)
 TZ = ZoneInfo("Europe/Madrid")
 RUNS = 5
 
@@ -167,7 +172,13 @@ def result_caches(enabled: bool) -> Iterator[None]:
 
 
 async def run_graphql(
-    engine: AsyncEngine, org: str, ws: str, *, runs: int = RUNS, cached: bool = False
+    engine: AsyncEngine,
+    org: str,
+    ws: str,
+    *,
+    runs: int = RUNS,
+    cached: bool = False,
+    query: str = QUERY,
 ) -> tuple[list[float], dict[str, Any]]:
     """``runs`` timings of the dashboard query; ``cached``: with the result cache on."""
     schema = create_schema(Settings(graphql_max_tokens=100_000, graphql_max_aliases=100))
@@ -187,7 +198,7 @@ async def run_graphql(
             with result_caches(cached):
                 started = time.perf_counter()
                 result = await schema.execute(
-                    QUERY, variable_values={"ws": ws}, context_value=context
+                    query, variable_values={"ws": ws}, context_value=context
                 )
                 timings.append(time.perf_counter() - started)
         if result.errors:
@@ -242,6 +253,8 @@ class Timed:
     one_cold: float | None = None
     one_pass: float | None = None
     one_serial: float | None = None
+    #: The product on the dashboard less its lifecycle KPIs (what the one-pass SQL computes).
+    uncached_core: float | None = None
 
 
 async def time_dashboard(
@@ -281,10 +294,12 @@ async def time_dashboard(
         hand_runs: list[float] = []
         one_runs: list[float] = []
         serial_runs: list[float] = []
+        core_runs: list[float] = []
         _, hand = await run_hand_written(engine, ws)
         for _ in range(RUNS - 1):
             uncached += (await run_graphql(engine, org, ws, runs=1))[0]
             if one_pass:
+                core_runs += (await run_graphql(engine, org, ws, runs=1, query=QUERY_CORE))[0]
                 one_runs.append((await run_one_pass(engine, ws, SERIES))[0])
                 serial_runs.append((await run_one_pass(engine, ws, SERIES, parallel=False))[0])
             hand_runs.append((await run_hand_written(engine, ws))[0])
@@ -308,6 +323,7 @@ async def time_dashboard(
             one_cold,
             statistics.median(one_runs) if one_runs else None,
             statistics.median(serial_runs) if serial_runs else None,
+            statistics.median(core_runs) if core_runs else None,
         )
     finally:
         await engine.dispose()
@@ -373,12 +389,15 @@ def measurements(label: str, t: Timed, *, full: bool) -> list[Measurement]:
             ),
             Measurement(
                 f"dashboard.graphql uncached / one-pass hand-written SQL, {label}",
-                t.uncached / t.one_pass,
+                (t.uncached_core or t.uncached) / t.one_pass,
                 "ratio",
                 1.0,
                 "one-pass hand-written SQL",
                 "≤ 1.5",
-                f"one-pass SQL: {t.one_pass * 1000:.0f} ms warm; cold: product "
+                f"the same KPIs on both sides: the product on the dashboard less churn, retention "
+                f"and MRR ({(t.uncached_core or 0) * 1000:.0f} ms; with them "
+                f"{t.uncached * 1000:.0f} ms = {t.uncached / t.one_pass:.2f}x) against one-pass "
+                f"SQL {t.one_pass * 1000:.0f} ms warm; cold, whole dashboard: product "
                 f"{t.cold * 1000:.0f} ms / one-pass {t.one_cold * 1000:.0f} ms = "
                 f"{t.cold / t.one_cold:.2f}; {t.notes}",
                 key="dashboard_vs_onepass_ratio" if pg and full else None,
