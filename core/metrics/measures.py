@@ -390,4 +390,19 @@ TIME_COLUMNS = {
 
 MEASURES: tuple[Measure, ...] = tuple(replace(m, time=TIME_COLUMNS.get(m.name)) for m in _MEASURES)
 
-__all__ = ["MEASURES", "Measure", "activity_done_at", "open_at", "within"]
+#: Measures whose frame range holds on a stored column other than their time column, and
+#: whether it bounds that column above too: an activity's done time is never after its
+#: stored done time (see ``activity_done_at``), so only the start bounds ``marked_done_at``.
+INDEX_RANGES: dict[str, tuple[str, bool]] = {"activities_done": ("marked_done_at", False)}
+
+
+def index_range(measure: Measure) -> tuple[str, bool] | None:
+    """The column every row of ``measure`` over a frame has in the frame's range (start
+    included; below the end too when the flag is set), or None: what lets the cells of a
+    statement share one hull range instead of ORed per-cell ranges."""
+    if measure.name in INDEX_RANGES:
+        return INDEX_RANGES[measure.name]
+    return None if measure.time is None else (measure.time, True)
+
+
+__all__ = ["MEASURES", "Measure", "activity_done_at", "index_range", "open_at", "within"]

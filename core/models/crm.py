@@ -188,12 +188,18 @@ class Activity(SyncedMixin, Base):
 
 # Access paths of the metrics core (DESIGN.md: workspace + closed_at, workspace + created_at).
 DEAL_CLOSED_INCLUDE = (
-    "deleted_at", "status", "amount", "currency", "connection_id", "owner_remote_id"
+    "deleted_at", "status", "amount", "currency", "connection_id", "owner_remote_id",
+    "remote_created_at", "stage_remote_id", "probability", "remote_id",
 )  # fmt: skip
 DEAL_CREATED_INCLUDE = ("deleted_at",)
-ACTIVITY_DONE_INCLUDE = ("deleted_at", "connection_id", "owner_remote_id")
+DEAL_OPEN_INCLUDE = (
+    "amount", "currency", "connection_id", "stage_remote_id", "probability", "remote_id"
+)  # fmt: skip
+ACTIVITY_DONE_INCLUDE = ("deleted_at", "connection_id", "owner_remote_id", "type", "due_at")
+ACTIVITY_CONTACT_INCLUDE = ("workspace_id", "deleted_at", "type", "due_at", "done_at")
 # On PostgreSQL the time indexes also carry what the metric statements of a period read
-# (core/migrations/versions/0008_covering_metric_indexes.py): index-only scans.
+# (core/migrations/versions/0008_covering_metric_indexes.py, 0010_metrics_indexes.py):
+# index-only scans.
 Index(
     "ix_deals_ws_closed",
     Deal.workspace_id,
@@ -210,6 +216,7 @@ Index(
     "ix_deals_ws_open",
     Deal.workspace_id,
     Deal.remote_created_at,
+    postgresql_include=list(DEAL_OPEN_INCLUDE),
     postgresql_where=text("status = 'OPEN' AND deleted_at IS NULL"),
     sqlite_where=text("status = 'OPEN' AND deleted_at IS NULL"),
 )
@@ -227,6 +234,14 @@ Index(
 Index("ix_activities_ws_created", Activity.workspace_id, Activity.remote_created_at)
 Index("ix_activities_conn_deal", Activity.connection_id, Activity.deal_remote_id)
 Index("ix_activities_conn_lead", Activity.connection_id, Activity.lead_remote_id)
+# A converted lead's activities moved to its contact (core.metrics.sources), and the first
+# done activity per contact.
+Index(
+    "ix_activities_conn_contact",
+    Activity.connection_id,
+    Activity.contact_remote_id,
+    postgresql_include=list(ACTIVITY_CONTACT_INCLUDE),
+)
 # With entered_at last, "the stage a deal was in at instant T" (weighted pipeline as of a date)
 # is one index seek per deal; without it SQLite scanned every history row of the workspace.
 Index(

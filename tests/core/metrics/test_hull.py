@@ -1,0 +1,55 @@
+"""The compiler's hull range: one range for cells that bound the same column, else none."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy.dialects import postgresql
+
+from core.metrics.compiler import compile_cells, hull
+from core.metrics.measures import MEASURES
+from core.metrics.segments import Segment
+from core.metrics.sources import source
+from core.metrics.types import Entity, Frame
+
+BY_NAME = {m.name: m for m in MEASURES}
+
+
+def _frame(month: int) -> Frame:
+    start = datetime(2025, month, 1, tzinfo=UTC)
+    end = datetime(2025, month + 1, 1, tzinfo=UTC)
+    return Frame(date(2025, month, 1), date(2025, month + 1, 1), "UTC", start, end, end)
+
+
+def test_activities_of_two_periods_share_one_lower_bound() -> None:
+    c = source(Entity.ACTIVITIES, ["ws"]).c
+    cells = [(BY_NAME["activities_done"], _frame(9)), (BY_NAME["activities_done"], _frame(10))]
+    span = hull(c, cells)
+    assert span is not None
+    sql = str(span.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+    # The stored done time from the earlier frame's start, no upper bound (a held meeting is
+    # done at its start, before its stored done time).
+    assert sql == "activities_src.marked_done_at >= '2025-09-01 00:00:00+00:00'"
+
+
+def test_closed_deals_get_both_bounds_and_mixed_cells_none() -> None:
+    c = source(Entity.DEALS, ["ws"]).c
+    won = [(BY_NAME["deals_won"], _frame(9)), (BY_NAME["deals_lost"], _frame(10))]
+    span = hull(c, won)
+    assert span is not None
+    sql = str(span.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+    assert "deals_src.closed_at >= '2025-09-01" in sql
+    assert "deals_src.closed_at < '2025-11-01" in sql
+    # An "open at t" cell has no range: the statement keeps its ORed conditions alone.
+    assert hull(c, [*won, (BY_NAME["deals_open"], _frame(10))]) is None
+    # Cells on another column (creation) neither.
+    assert hull(c, [*won, (BY_NAME["deals_created"], _frame(10))]) is None
+    # One frame: nothing to merge.
+    assert hull(c, [(BY_NAME["deals_won"], _frame(9))]) is None
+
+
+def test_the_hull_is_in_the_compiled_where() -> None:
+    cells = [(BY_NAME["activities_done"], _frame(9)), (BY_NAME["activities_done"], _frame(10))]
+    compiled = compile_cells(Entity.ACTIVITIES, cells, workspace_ids=["ws"], segment=Segment())
+    where = str(compiled.statement.whereclause)
+    assert where.count("marked_done_at >=") == 3  # the hull and each cell's own bound
