@@ -33,6 +33,7 @@ from tenacity import (
     wait_exponential,
 )
 
+from core.egress import EgressPolicy, egress_client
 from core.errors import NotFoundError, ValidationError
 from core.models import Connection, SyncRun, SyncWebhook, Workspace, utcnow
 from core.secrets import Vault
@@ -143,9 +144,13 @@ async def deliver_sync_webhook(
     run_id: int,
     *,
     wait_base: float = 0.5,
+    egress: EgressPolicy | None = None,
 ) -> bool:
     """POST the run's payload to its workspace's webhook, if any; True when delivered.
 
+    The POST goes through the egress policy of the connections' own requests (core.egress):
+    the URL was checked when set, but its name may resolve elsewhere by now, so every
+    delivery checks the address it connects to, and never follows a redirect.
     Never raises: a missing, slow or failing receiver is logged and the sync stays as it was.
     """
     try:
@@ -163,7 +168,8 @@ async def deliver_sync_webhook(
         run, connection, hook = found
         secret = vault.decrypt(hook.secret_encrypted)["secret"]
         body = json.dumps(sync_payload(run, connection), sort_keys=True).encode()
-        async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as client:
+        policy = egress or EgressPolicy.from_settings()
+        async with egress_client(policy, timeout=TIMEOUT_SECONDS, max_connections=2) as client:
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(ATTEMPTS),
                 wait=wait_exponential(multiplier=wait_base, max=wait_base * 4),

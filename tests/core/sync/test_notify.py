@@ -11,10 +11,16 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from core.egress import EgressPolicy
 from core.errors import ValidationError
 from core.models import Connection
 from core.secrets import Vault
-from core.sync.notify import check_webhook_url, clear_sync_webhook, set_sync_webhook
+from core.sync.notify import (
+    check_webhook_url,
+    clear_sync_webhook,
+    deliver_sync_webhook,
+    set_sync_webhook,
+)
 from core.sync.scheduler import EmbeddedScheduler
 from tests.support.receiver import Receiver
 from tests.support.server import serve
@@ -52,6 +58,28 @@ async def test_a_finished_sync_is_posted_signed_and_retried(
     assert payload["mode"] == "FULL"
     assert payload["records"]["fetched"] == result.records > 0
     assert payload["started_at"] <= payload["finished_at"]
+
+
+async def test_a_delivery_goes_only_where_the_egress_policy_allows(
+    crm: SyncBench, vault: Vault, servers: ExitStack
+) -> None:
+    """The URL is checked when set, but a delivery checks the address it connects to too
+    (a name may resolve to a private address by then): a receiver on an address the
+    policy does not allow is never reached, and the sync is not affected."""
+    receiver = Receiver()
+    hook_url = servers.enter_context(serve(receiver))
+    connection = await crm.connect()
+    result = await crm.sync(connection.id, full=True)
+    await _register(crm.sessionmaker, vault, connection.workspace_id, hook_url + "/hook")
+    receiver.deliveries.clear()
+
+    strict = EgressPolicy.of(())  # loopback not allowed
+    assert not await deliver_sync_webhook(crm.sessionmaker, vault, result.run_id, egress=strict)
+    assert receiver.attempts == 0 and receiver.deliveries == []
+
+    allowed = EgressPolicy.from_settings()  # the tests allow loopback
+    assert await deliver_sync_webhook(crm.sessionmaker, vault, result.run_id, egress=allowed)
+    assert len(receiver.deliveries) == 1
 
 
 async def test_an_unreachable_receiver_never_fails_the_sync(crm: SyncBench, vault: Vault) -> None:
