@@ -145,6 +145,7 @@ def map_lead(
         converted_account_remote_id=converted[2] if converted else None,
         custom=custom,
         remote_data=dict(raw),
-        # Archived leads (``/v1/leads/archived``) leave the lead funnel like deleted ones.
-        deleted=bool(raw.get("is_archived")) or bool(raw.get("is_deleted")),
+        # Archived leads (``/v1/leads/archived``) leave the lead funnel like deleted ones;
+        # a converted lead never does (Pipedrive marks it deleted at the conversion).
+        deleted=not converted and (bool(raw.get("is_archived")) or bool(raw.get("is_deleted"))),
     )

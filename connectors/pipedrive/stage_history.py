@@ -2,7 +2,9 @@
 own cursor, saved deal by deal).
 
 Pipedrive has no bulk history: stage moves are only in each deal's flow
-(``/v1/deals/{id}/flow?items=dealChange``) or changelog, one request per deal. So this
+(``/v1/deals/{id}/flow?items=dealChange``) or changelog, one request per deal (see
+docs/connectors/pipedrive.md), read a few at a time (``concurrent.IN_FLIGHT``) so a first
+load is bound by the account's rate allowance, not by round trips. So this
 stream lists deals by update time from its own cursor and reads the flow of those whose
 ``stage_change_time`` is at or after the pass's *threshold* (a deal's update time is never
 before its last move, so every moved deal is listed): an edit of any other field costs
@@ -16,11 +18,12 @@ a run after an interrupted pass finishes it with the same threshold (the deals a
 cursor still need every move since then); a finished pass saves no ``resume``, and the
 next run moves the threshold up to its own window.
 
-A full sync given its cursor lists every deal (the list is cheap: 500 deals a request)
-but reads flows with the threshold of its cursor like an incremental run: the stays of
-deals that did not move are already written. (The engine starts full syncs without
-cursors today; then a full sync reads every moved deal's flow.) Deals deleted in the
-window (``status=deleted``) have the flows of their moves read and their stays written
+A full sync gets this stream's cursor too (``keeps_cursor_on_full``): it lists every
+deal (the list is cheap: 500 deals a request) but reads flows with the threshold of its
+cursor like an incremental run, so a nightly full sync reads only the flows of deals
+moved since the last run; the stays of deals that did not move are already written.
+Deals deleted in the window (``status=deleted``; on a full sync, those deleted at or
+after the threshold) have the flows of their moves read and their stays written
 deleted; this stream thereby finds its own deletions (``finds_deletions``), which keeps
 the stage history out of the full sync's reconciliation sweep, whose cost would
 otherwise be one flow request per deal.
@@ -35,6 +38,7 @@ from typing import Any
 from connectors.pipedrive import mapping, settings
 from connectors.pipedrive._base import V1_PAGINATOR, V2_PAGINATOR, page_data
 from connectors.pipedrive._state import run_state
+from connectors.pipedrive.concurrent import ordered_map
 from core.sync.connector import (
     Cursor,
     HttpClient,
@@ -51,6 +55,8 @@ DEAL_KEYS = ("id", "add_time", "stage_id", "pipeline_id", "is_deleted", "is_arch
 #: ``Cursor.resume`` key of an unfinished pass; its value for "every move".
 THRESHOLD = "threshold"
 EVERY_MOVE = "*"
+#: Flows written per page (one transaction; a run cut short re-reads at most these).
+FLOW_BATCH = 50
 
 
 def threshold_of(ctx: StreamContext) -> datetime | None:
@@ -105,6 +111,7 @@ class DealStageHistoryStream(Stream):
     incremental = True
     finds_deletions = True
     cursor_ordered = True
+    keeps_cursor_on_full = True
 
     async def read(self, http: HttpClient, ctx: StreamContext) -> AsyncIterator[Page]:
         threshold = threshold_of(ctx)
@@ -117,16 +124,36 @@ class DealStageHistoryStream(Stream):
             # Deals deleted in the window: their stays go with them (no cursor moves).
             deleted = Request(path=settings.V2_DEALS, params={**base, "status": "deleted"})
             async for deals, _ in _deal_pages(http, deleted):
-                for deal in deals:
-                    if moved(deal, None):  # whenever it moved: all its stays go
-                        yield Page(raws=[await _history(http, {**deal, "is_deleted": True})])
+                # whenever it moved, all its stays go; on a full sync (the list is not
+                # narrowed by updated_since) one deleted before the threshold was seen
+                # by an earlier run
+                gone = [
+                    {**deal, "is_deleted": True}
+                    for deal in deals
+                    if moved(deal, None) and not (since is None and _before(deal, threshold))
+                ]
+                batch: list[dict[str, Any]] = []
+                async for _, raw in ordered_map(gone, lambda deal: _history(http, deal)):
+                    batch.append(raw)
+                    if len(batch) >= FLOW_BATCH:
+                        yield Page(raws=batch)
+                        batch = []
+                if batch:
+                    yield Page(raws=batch)
         async for deals, last in _deal_pages(http, Request(path=settings.V2_DEALS, params=base)):
-            for deal in deals:
-                if moved(deal, threshold):
-                    raw = await _history(http, deal)
-                    position = _position(deal)
-                    cursor = None if position is None else _with(position, resume)
-                    yield Page(raws=[raw], cursor=cursor)
+            flows = [deal for deal in deals if moved(deal, threshold)]
+            # Flows read concurrently (the shared limiter paces them), written in order,
+            # a batch at a time: the cursor of a batch's last deal covers every one before.
+            batch, cursor = [], None
+            async for deal, raw in ordered_map(flows, lambda deal: _history(http, deal)):
+                batch.append(raw)
+                position = _position(deal)
+                cursor = cursor if position is None else _with(position, resume)
+                if len(batch) >= FLOW_BATCH:
+                    yield Page(raws=batch, cursor=cursor)
+                    batch, cursor = [], None
+            if batch:
+                yield Page(raws=batch, cursor=cursor)
             tail = next((p for p in map(_position, reversed(deals)) if p is not None), None)
             if tail is not None:
                 yield Page(cursor=_with(tail, None if last else resume), final=last)
@@ -135,6 +162,13 @@ class DealStageHistoryStream(Stream):
         return mapping.map_stage_history(
             raw["deal"], raw["changes"], run_state(ctx).pipeline_of_stage
         )
+
+
+def _before(deal: Mapping[str, Any], threshold: datetime | None) -> bool:
+    """Whether the deal was last updated (for a deleted deal: deleted) before
+    ``threshold``; an unparseable time is not before, to be safe."""
+    position = _position(deal)
+    return threshold is not None and position is not None and position.updated_at < threshold
 
 
 def _with(position: Cursor, resume: Mapping[str, str] | None) -> Cursor:

@@ -38,6 +38,7 @@ from connectors.pipedrive._capabilities import (
     CAP_TEAMS,
 )
 from connectors.pipedrive._state import run_state
+from connectors.pipedrive.leads import BY_ID, converted_leads
 from connectors.pipedrive.objects import (
     OrganizationsStream,
     PersonsStream,
@@ -224,15 +225,20 @@ class LeadsStream(PipedriveStream):
 
     async def read(self, http: HttpClient, ctx: StreamContext) -> AsyncIterator[Page]:
         await self.prepare(http, ctx)
+        listed: set[str] = set()
         archived = Request(path=settings.V1_ARCHIVED_LEADS, params={"limit": settings.PAGE_SIZE})
         async for raws, _ in _pages(http, archived, V1_PAGINATOR):
+            listed.update(str(raw.get("id")) for raw in raws)
             yield Page(raws=_unmoving(raws))
         async for raws, last in _pages(http, self.first_request(ctx), V1_PAGINATOR):
+            listed.update(str(raw.get("id")) for raw in raws)
             yield Page(raws=raws, final=last)
+        async for page in converted_leads(http, ctx, listed):
+            yield page
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
         state = run_state(ctx)
-        lead = {k: v for k, v in raw.items() if k != _REMOVED}
+        lead = {k: v for k, v in raw.items() if k not in (_REMOVED, BY_ID)}
         if raw.get(_REMOVED):
             lead["is_archived"] = True  # listed by /leads/archived
         return [
@@ -246,7 +252,7 @@ class LeadsStream(PipedriveStream):
         ]
 
     def cursor_of(self, raw: Mapping[str, Any]) -> Cursor | None:
-        return None if raw.get(_REMOVED) else super().cursor_of(raw)
+        return None if raw.get(_REMOVED) or raw.get(BY_ID) else super().cursor_of(raw)
 
 
 class ActivitiesStream(PipedriveStream):

@@ -152,6 +152,8 @@ class Page:
     cursor: Cursor | None = None
     #: The last page of records (deletion pages may follow): the computed cursor is saved.
     final: bool = False
+    #: Records that still exist though not read again: a full read's sweep keeps them.
+    kept: Sequence[tuple[type[Record], str]] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +250,7 @@ class Stream(ABC):
     #: the engine then commits the cursor with every page, so a crashed run resumes where
     #: it stopped. False (safe default): the cursor is committed when the stream completes.
     cursor_ordered: ClassVar[bool] = False
+    keeps_cursor_on_full: ClassVar[bool] = False  # True: FULL syncs get its cursor too
 
     def read(self, http: HttpClient, ctx: StreamContext) -> AsyncIterator[Page]:
         """The stream's pages: the one method the engine calls. The default is the

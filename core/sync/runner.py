@@ -199,9 +199,10 @@ async def _locked_run(
             .values(last_sync_started_at=started)
         )
         await session.commit()
-        cursors = (
-            {} if options.mode is SyncMode.FULL else await load_cursors(session, connection.id)
-        )
+        cursors = await load_cursors(session, connection.id)
+        if options.mode is SyncMode.FULL:  # a full read starts afresh, unless it opts out
+            kept = {s.name for s in streams if s.keeps_cursor_on_full}
+            cursors = {name: c for name, c in cursors.items() if name in kept}
     run_id = await start_run(
         sessionmaker,
         connection_id=connection.id,

@@ -201,7 +201,7 @@ class StreamRunner:
                 )
                 self.stats.fetched += len(page.raws)
                 cursor = self.cursors.for_page(page)
-                await self._commit(records, bad, cursor, deleted=page.deleted)
+                await self._commit(records, bad, cursor, deleted=page.deleted, kept=page.kept)
             leftover = self.cursors.leftover()
             if leftover is not None:
                 await self._commit([], [], leftover, count_page=False)
@@ -226,6 +226,7 @@ class StreamRunner:
         cursor: Cursor | None,
         *,
         deleted: Sequence[Any] = (),
+        kept: Sequence[Any] = (),
         count_page: bool = True,
     ) -> None:
         job = self.job
@@ -235,8 +236,8 @@ class StreamRunner:
             counts: WriteCounts = await job.writer.write_page(
                 conn, records, now, deleted=deleted, quarantined=bad, run_id=job.run_id
             )
-            if job.touch_seen and records:
-                await job.writer.touch(conn, records, now)
+            if job.touch_seen and (records or kept):
+                await job.writer.touch(conn, records, now, kept=kept)
             if cursor is not None:
                 await save_cursor(conn, self.ctx.connection_id, self.stream.name, cursor, now)
         if cursor is not None:

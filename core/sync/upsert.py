@@ -292,13 +292,21 @@ class RecordWriter:
         return total
 
     async def touch(
-        self, conn: AsyncConnection, records: Sequence[AnyRecord], now: datetime
+        self,
+        conn: AsyncConnection,
+        records: Sequence[AnyRecord],
+        now: datetime,
+        *,
+        kept: Sequence[tuple[type[Record], str]] = (),
     ) -> None:
-        """Mark unchanged records as seen by this run (full reads that sweep afterwards)."""
+        """Mark unchanged records, and ``kept`` ones not read again, as seen by this run
+        (full reads that sweep afterwards)."""
         by_table: dict[str, list[str]] = {}
         for record in records:
             if isinstance(record, Record):
                 by_table.setdefault(record.record_type, []).append(record.remote_id)
+        for record_class, remote_id in kept:
+            by_table.setdefault(record_class.record_type, []).append(remote_id)
         for record_type, ids in by_table.items():
             table = _table(record_type)
             await conn.execute(

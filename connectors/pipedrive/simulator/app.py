@@ -46,6 +46,7 @@ from connectors.pipedrive.simulator.errors import (
     not_found,
     render_fault,
 )
+from connectors.pipedrive.simulator.narrow import RECENT_ITEMS
 from connectors.pipedrive.simulator.pages import (
     Table,
     decode_cursor,
@@ -66,23 +67,6 @@ CLIENT_SECRET = "sim-secret"  # noqa: S105
 #: The burst limit of ``rate_limit=True``: an API token on the Professional plan, per
 #: rolling 2-second window (Pipedrive's rate limiting reference).
 API_TOKEN_BURST = 80
-#: ``items`` values of ``/v1/recents`` (RecentsApi.getRecents).
-RECENT_ITEMS = frozenset(
-    [
-        "activity",
-        "activityType",
-        "deal",
-        "file",
-        "filter",
-        "note",
-        "person",
-        "organization",
-        "pipeline",
-        "product",
-        "stage",
-        "user",
-    ]
-)
 
 
 class PipedriveSimulator(RenderedDataset):
@@ -98,12 +82,21 @@ class PipedriveSimulator(RenderedDataset):
         daily_tokens: int | None = None,
         account: Account | str = Account.FULL,
         lead_field: bool = True,
+        converted_leads_listed: bool | None = None,
     ):
         self.dataset = dataset
         self.account = Account(account)
         #: False plays an API that ignores include_fields=source_lead_id (the other
         #: reading of the docs): deals never carry the key.
         self.lead_field = lead_field
+        #: Pipedrive marks a converted lead deleted (``convertLeadToDeal``): the full
+        #: account drops them from the lists (readable by id), the others still list them.
+        self.converted_leads_listed = (
+            self.account is not Account.FULL
+            if converted_leads_listed is None
+            else converted_leads_listed
+        )
+        self.converted_leads_readable = True
         self.api_token = api_token
         self.access_tokens: set[str] = set()
         self.refresh_tokens: set[str] = {"sim-refresh-token"}
@@ -118,6 +111,8 @@ class PipedriveSimulator(RenderedDataset):
         self.throttled = 0
         #: Deal flow pages served (what the stage history costs).
         self.flow_reads = 0
+        #: Leads read by id (``GET /v1/leads/{id}``).
+        self.lead_reads = 0
         self._cache: dict[tuple[str, Any], tuple[Any, Any]] = {}
         self.refresh()
         self.app = Starlette(
@@ -158,11 +153,13 @@ class PipedriveSimulator(RenderedDataset):
             v1[f"/{kind}"] = self._fields_handler(kind)
         routes = [Route(path, self._endpoint(handler)) for path, handler in v2.items()]
         flow = self._endpoint(self._flow, with_path=True)
+        lead = self._endpoint(self._lead, with_path=True)
         # The official clients call ``https://api.pipedrive.com/v1/...`` (or the company
         # domain's): v1 is served under both ``/v1/`` and ``/api/v1/``.
         for prefix in ("/api/v1", "/v1"):
             routes.extend(Route(prefix + path, self._endpoint(h)) for path, h in v1.items())
             routes.append(Route(prefix + "/deals/{id}/flow", flow))
+            routes.append(Route(prefix + "/leads/{id}", lead))
         routes.append(Route("/oauth/token", self._token, methods=["POST"]))
         return routes
 
@@ -317,6 +314,14 @@ class PipedriveSimulator(RenderedDataset):
             raise ApiError(400, f"sort {sort!r} is not supported by the simulator")
         since = None if archived else _since(q, "updated_since")
         return self._v1(table.select(since, None, sort is not None), q, flat=True)
+
+    def _lead(self, q: Any, path: Any) -> bytes:
+        """``GET /v1/leads/{id}``: a lead not deleted (converted included, if readable)."""
+        self.lead_reads += 1
+        body = self.lead_by_id.get(str(path["id"]))
+        if body is None:
+            raise ApiError(404, "Lead not found")
+        return b'{"success":true,"data":' + body + b"}"
 
     def _notes(self, q: Any) -> bytes:
         sort = q.get("sort")

@@ -101,6 +101,24 @@ DEAL_STATUSES = frozenset({"open", "won", "lost", "deleted"})
 NOT_DELETED = frozenset({"open", "won", "lost"})
 MAX_IDS = 100
 
+#: ``items`` values of ``/v1/recents`` (RecentsApi.getRecents).
+RECENT_ITEMS = frozenset(
+    [
+        "activity",
+        "activityType",
+        "deal",
+        "file",
+        "filter",
+        "note",
+        "person",
+        "organization",
+        "pipeline",
+        "product",
+        "stage",
+        "user",
+    ]
+)
+
 
 def includes(kind: str, q: Mapping[str, str]) -> frozenset[str]:
     """The ``include_fields`` asked for; 400 for a value the list does not document."""

@@ -20,6 +20,11 @@ class RenderedDataset:
     """``dataset`` as tables of rendered records; :meth:`refresh` after changing it."""
 
     dataset: Dataset
+    #: False (the full account): leads converted to deals leave the ``/v1/leads`` lists
+    #: (Pipedrive marks a converted lead as deleted); True: they stay listed.
+    converted_leads_listed: bool
+    #: False: converted leads are gone by id too (``GET /v1/leads/{id}`` answers 404).
+    converted_leads_readable: bool
     _cache: dict[tuple[str, Any], tuple[Any, Any]]
 
     def _memo(self, kind: str, obj: Any, make: Callable[..., Any], *args: Any) -> Any:
@@ -86,8 +91,15 @@ class RenderedDataset:
                 memo("lead", x, as_json, render.lead, ds, x),
             )
             for x in ds.leads
-            if x.deleted_at is None
+            if x.deleted_at is None and (self.converted_leads_listed or x.converted_deal_id is None)
         )
+        #: Every lead not deleted (converted ones included), by id: ``GET /v1/leads/{id}``.
+        self.lead_by_id: dict[str, bytes] = {
+            setup.lead_uuid(ds.seed, x.id): memo("lead", x, as_json, render.lead, ds, x)
+            for x in ds.leads
+            if x.deleted_at is None
+            and (self.converted_leads_readable or x.converted_deal_id is None)
+        }
         self.archived_leads = Table()
         deleted: list[tuple[datetime, Any, bytes]] = []
         for kind, objects in (

@@ -392,6 +392,41 @@ async def test_incremental_stage_history_reads_only_the_flows_of_moved_deals(
     assert simulator.flow_reads <= len(moves)  # only what the look-back window re-reads
 
 
+async def test_nightly_full_sync_reads_only_the_flows_of_deals_moved_since(
+    crm: SyncBench, dataset: Dataset, simulator: PipedriveSimulator
+) -> None:
+    """The stage history keeps its cursor on a full sync (``keeps_cursor_on_full``): the
+    nightly full sync reads the flows of the deals moved (or deleted after moving) since
+    the last run, not every moved deal's, and ends with the data of a clean sync."""
+    connection = await crm.connect()
+    assert (await crm.sync(connection.id, full=True)).status is SyncStatus.SUCCEEDED
+    assert simulator.flow_reads == len(simulator.flows)  # the first read: every moved deal
+    at = _latest_change(dataset) + timedelta(hours=1)
+    moves = _move(dataset, 3, at)
+    gone = next(
+        d
+        for d in dataset.deals
+        if d.deleted_at is None and str(d.id) in simulator.flows and d.id not in dict(moves)
+    )
+    dataset.delete([gone], at)
+    dataset.edit_deals(5, at)  # edited, not moved: no flow to read
+    simulator.refresh()
+    simulator.flow_reads = 0
+
+    result = await crm.sync(connection.id, full=True)
+    assert result.status is SyncStatus.SUCCEEDED, result.error
+    assert simulator.flow_reads == len(moves) + 1  # the moved deals and the deleted one
+    clean = await crm.connect()
+    assert (await crm.sync(clean.id, full=True)).status is SyncStatus.SUCCEEDED
+    ours = _live_rows(await data(crm.engine, connection.id))
+    assert (
+        ours["deal_stage_history"]
+        == _live_rows(await data(crm.engine, clean.id))["deal_stage_history"]
+    )
+    history = await rows(crm.engine, "deal_stage_history", connection.id)
+    assert all(h["deleted_at"] for h in history.values() if h["deal_remote_id"] == str(gone.id))
+
+
 class Crash(BaseException):
     """A worker dying between two batches (not an error the engine may catch)."""
 
@@ -410,14 +445,11 @@ async def test_crash_in_stage_history_resumes_from_its_own_cursor(
     assert (await sync(clean.id)).status is SyncStatus.SUCCEEDED
     simulator = PipedriveSimulator(dataset)
     connection = await make_connection(servers.enter_context(serve(checked(simulator.asgi()))))
-    batches = 0
 
     def crash_mid_history(stream: str, stats: StreamStats, run: RunStats) -> None:
-        nonlocal batches
-        if stream == "deal_stage_history":
-            batches += 1
-            if batches == len(simulator.flows) // 2:
-                raise Crash
+        # after the batch of flows that passes half of them (flows are written in batches)
+        if stream == "deal_stage_history" and stats.fetched >= len(simulator.flows) // 2:
+            raise Crash
 
     with pytest.raises(Crash):
         await sync(connection.id, concurrency=1, progress=crash_mid_history)

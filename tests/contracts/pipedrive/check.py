@@ -29,6 +29,7 @@ App = Callable[
 ]
 
 _FLOW = re.compile(r"^/v1/deals/[0-9]+/flow$")
+_LEAD = re.compile(r"^/v1/leads/[0-9a-f]{8}-[0-9a-f-]{27}$")
 
 
 @cache
@@ -44,6 +45,8 @@ def route_of(method: str, path: str) -> str | None:
         path = path[len("/api") :]
     if _FLOW.match(path):
         path = "/v1/deals/{id}/flow"
+    elif _LEAD.match(path):
+        path = "/v1/leads/{id}"
     key = f"{method} {path}"
     return key if key in _documents()[1]["responses"] else None
 
