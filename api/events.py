@@ -53,6 +53,9 @@ class SyncFinishedHub:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.waiters: set[asyncio.Event] = set()
+        #: Counts the syncs ended here, so a stream busy reading when one ends (not waiting
+        #: yet) still sees it at its next wait instead of sleeping a whole poll.
+        self.generation = 0
 
     @hookimpl
     def crmkpi_sync_finished(
@@ -62,11 +65,15 @@ class SyncFinishedHub:
         self.loop.call_soon_threadsafe(self.wake)
 
     def wake(self) -> None:
+        self.generation += 1
         for event in self.waiters:
             event.set()
 
-    async def wait(self, seconds: float) -> None:
-        """Until a sync ends in this process, or ``seconds`` pass."""
+    async def wait(self, seconds: float, seen: int) -> int:
+        """Until a sync ends in this process after generation ``seen`` (at once if one
+        already has), or ``seconds`` pass; returns the generation now."""
+        if self.generation != seen:
+            return self.generation
         event = asyncio.Event()
         self.waiters.add(event)
         try:
@@ -75,6 +82,7 @@ class SyncFinishedHub:
             pass
         finally:
             self.waiters.discard(event)
+        return self.generation
 
 
 def hub_of(request: Request) -> SyncFinishedHub:
@@ -153,9 +161,10 @@ async def _stream(
 ) -> AsyncIterator[str]:
     loop = asyncio.get_running_loop()
     quiet_since = checked = loop.time()
+    seen = hub.generation
     yield f": watching {len(workspace_ids)} workspace(s)\nretry: 5000\n\n"
     while not await request.is_disconnected():
-        await hub.wait(POLL_SECONDS)
+        seen = await hub.wait(POLL_SECONDS, seen)
         if loop.time() - checked >= KEY_CHECK_SECONDS:
             checked = loop.time()
             viewer = await _viewer(sessionmaker, request, touch=False)
