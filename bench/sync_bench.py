@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import BenchContext, Measurement
+from core.simulation.options import SimulatorOptions
 
 #: Raw records per dataset of N deals: 10 users + 2 pipelines + N/4 accounts + N/2 contacts
 #: + N deals + N activities + 6 FX rates (deals also yield 1-2 stage-history rows each).
@@ -360,7 +361,7 @@ def _main(argv: list[str]) -> None:
         connector = argv[3] if len(argv) > 3 else "testcrm"
         cls = connector_classes(plugin_manager(connector))[connector]
         faults = os.environ.get("CRMKPI_BENCH_FAULTS") or None
-        app = cls.simulator(seed=1, deals=int(argv[1]), faults=faults)
+        app = cls.simulator(SimulatorOptions(seed=1, deals=int(argv[1]), faults=faults))
         assert app is not None, f"{connector} has no simulator"
         if argv[4:] == ["peer"]:
             from bench.peer_tap import properties_app

@@ -1,4 +1,5 @@
-"""Managing connections: pause and resume, checking credentials, deletion with their data.
+"""Managing connections: pause and resume, checking credentials and capabilities, deletion
+with their data.
 
 (Creating connections and editing mappings is core.sync.connections, shared with the CLI.)
 
@@ -11,17 +12,29 @@ here, in the same transaction; its runs, cursors and quarantined records go with
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import EllipsisType
+from typing import Any
 
 import httpx
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import NotFoundError
-from core.models import SYNCED_MODELS, Connection, RecordError, SyncRun, SyncState, Workspace
+from core.models import (
+    SYNCED_MODELS,
+    Connection,
+    RecordError,
+    SyncRun,
+    SyncState,
+    Workspace,
+    utcnow,
+)
 from core.models.enums import SyncMode
-from core.sync.connections import check_credentials
+from core.sync.capabilities import Capabilities, CapabilityUnavailable
+from core.sync.connections import check_credentials, resolve_options
 from core.sync.connector import Connector, StreamContext
+from core.sync.discovery import DiscoveryFailed, discover, store_capabilities
 from core.sync.errors import SyncError
 from core.sync.http import RetryPolicy, SyncHttp, create_http_client
 from core.sync.ratelimit import RateLimiter
@@ -75,6 +88,20 @@ async def delete_connection(session: AsyncSession, connection_id: str) -> int:
     return deleted
 
 
+@dataclass(frozen=True, slots=True)
+class AccountCheck:
+    """What a live check of an account found: ``reason`` the CRM refused the credentials
+    (None: accepted), the capabilities discovered, or why discovery could not tell."""
+
+    reason: str | None
+    capabilities: Capabilities | None = None
+    discovery_error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.reason is None
+
+
 async def verify_credentials(
     connector_cls: type[Connector],
     credentials: Mapping[str, str],
@@ -82,11 +109,28 @@ async def verify_credentials(
     *,
     client: httpx.AsyncClient | None = None,
 ) -> str | None:
-    """None when the CRM accepts the credentials, otherwise why it did not.
+    """None when the CRM accepts the credentials, otherwise why it did not (no discovery)."""
+    check = await check_account(
+        connector_cls, credentials, base_url, client=client, discover_capabilities=False
+    )
+    return check.reason
+
+
+async def check_account(
+    connector_cls: type[Connector],
+    credentials: Mapping[str, str],
+    base_url: str | None = None,
+    *,
+    options: Mapping[str, Any] | None = None,
+    connection_id: str = "credential-check",
+    client: httpx.AsyncClient | None = None,
+    discover_capabilities: bool = True,
+) -> AccountCheck:
+    """Check credentials, then discover the account's capabilities (``Connector.discover``).
 
     Authenticates, then reads the first page of the connector's first stream through the
     engine's HTTP policy: an API-token CRM only refuses a bad token on a real request.
-    Nothing is stored, and the message never contains a credential value.
+    Nothing is stored, and no message contains a credential value.
     """
     check_credentials(connector_cls, credentials)
     connector = connector_cls()
@@ -101,20 +145,52 @@ async def verify_credentials(
         limiter=RateLimiter(connector.rate_limit),
         retry=_CHECK_RETRY,
     )
+    resolved = resolve_options(connector_cls, options)
+    ctx = StreamContext(
+        connection_id=connection_id,
+        mode=SyncMode.FULL,
+        now=utcnow(),
+        options=resolved,
+        state=connector.new_state(resolved),
+    )
     try:
-        if streams:
-            ctx = StreamContext(connection_id="credential-check", mode=SyncMode.FULL)
-            await http.send(streams[0].first_request(ctx))
-        else:
-            await http.auth()
-    except SyncError as exc:
-        return str(exc)
-    except httpx.HTTPError as exc:
-        return f"{connector_cls.name}: {type(exc).__name__} reaching the CRM"
+        try:
+            first = streams[0].first_request(ctx) if streams else None
+        except NotImplementedError:  # a stream that only implements read()
+            first = None
+        try:
+            if first is not None:
+                await http.send(first)
+            else:
+                await http.auth()
+        except CapabilityUnavailable:
+            await http.auth()  # the first stream is optional: the credentials still work
+        except SyncError as exc:
+            return AccountCheck(reason=str(exc))
+        except httpx.HTTPError as exc:
+            return AccountCheck(
+                reason=f"{connector_cls.name}: {type(exc).__name__} reaching the CRM"
+            )
+        if not discover_capabilities:
+            return AccountCheck(reason=None)
+        try:
+            found = await discover(connector, http, ctx)
+        except DiscoveryFailed as exc:
+            return AccountCheck(reason=None, discovery_error=str(exc))
+        return AccountCheck(reason=None, capabilities=found)
     finally:
         if own_client:
             await http_client.aclose()
-    return None
+
+
+async def record_check(session: AsyncSession, connection: Connection, check: AccountCheck) -> None:
+    """Store what a check discovered on ``connection`` (nothing when it found nothing)."""
+    if check.capabilities is None:
+        return
+    await store_capabilities(
+        session, connection.id, check.capabilities, check.capabilities.checked_at or utcnow()
+    )
+    await session.refresh(connection)
 
 
 async def delete_workspace(session: AsyncSession, workspace_id: str) -> int:

@@ -7,16 +7,18 @@ from typing import Annotated
 import typer
 
 from api.commands.common import database, emit, run
-from core.connections import get_connection, set_schedule
+from api.commands.connection_check import capabilities_summary, check_command
+from core.connections import check_account, get_connection, record_check, set_schedule
 from core.errors import ValidationError
 from core.plugins import connector_classes, create_plugin_manager
 from core.secrets import Vault
 from core.settings import get_settings
-from core.sync.connections import check_lookback, create_connection
+from core.sync.connections import check_lookback, create_connection, parse_options
 from core.sync.connector import DEFAULT_LOOKBACK
 from core.sync.schedules import parse_full_sync, parse_schedule, schedule_from_options
 
 app = typer.Typer(help="Connections to CRM accounts.", no_args_is_help=True)
+app.command("check")(check_command)
 
 
 def parse_credentials(pairs: list[str]) -> dict[str, str]:
@@ -52,10 +54,23 @@ def add(
             help="Minutes incremental syncs re-read before the last cursor (default 10).",
         ),
     ] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--option",
+            help="KEY=VALUE, repeatable: a non-secret connector option (`crmkpi connectors "
+            "list`), stored unencrypted.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Add a connection; prints its id on the last line. Credentials are stored encrypted."""
+    """Add a connection; prints its id on the last line. Credentials are stored encrypted.
+
+    The account's capabilities (optional objects and features) are discovered right away;
+    `crmkpi connection check ID` shows them in full.
+    """
     credentials = parse_credentials(credential or [])
+    options = parse_options(option or [])
     if schedule is not None:
         schedule = parse_schedule(schedule).text
     settings = get_settings()
@@ -74,8 +89,18 @@ def add(
                 base_url=base_url,
                 name=name,
                 lookback_minutes=lookback_minutes,
+                options=options,
             )
             connection.schedule = schedule
+            await session.commit()
+            check = await check_account(
+                classes[connection.connector],
+                credentials,
+                connection.base_url,
+                options=connection.options,
+                connection_id=connection.id,
+            )
+            await record_check(session, connection, check)
             await session.commit()
             return {
                 "id": connection.id,
@@ -84,6 +109,8 @@ def add(
                 "schedule": connection.schedule or "manual",
                 "base_url": connection.base_url or classes[connector].default_base_url,
                 "lookback_minutes": lookback_or_default(connection.lookback_minutes),
+                "options": dict(connection.options or {}),
+                "capabilities": capabilities_summary(check, as_json=as_json),
             }
 
     data = run(_add())

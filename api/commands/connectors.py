@@ -28,6 +28,10 @@ def describe() -> list[dict[str, Any]]:
                     {"name": f.name, "secret": f.secret, "required": f.required}
                     for f in cls.credential_fields
                 ],
+                "options": [
+                    {"name": f.name, "description": f.description, "default": f.default}
+                    for f in cls.option_fields
+                ],
                 "streams": [s.name for s in cls().streams()],
                 "simulator": any("simulator" in vars(k) for k in cls.__mro__ if k is not Connector),
             }
@@ -44,12 +48,18 @@ def list_connectors(
     if as_json:
         out.print_json(json.dumps(rows))
         return
-    table = Table("connector", "credentials", "streams", "default base URL")
+    table = Table("connector", "credentials", "options", "streams", "default base URL")
     for row in rows:
         creds = ", ".join(
             c["name"] + ("*" if c["required"] else "") + (" (secret)" if c["secret"] else "")
             for c in row["credentials"]
         )
-        table.add_row(row["name"], creds, ", ".join(row["streams"]), row["default_base_url"])
+        options = ", ".join(
+            o["name"] + (f"={o['default']}" if o["default"] is not None else "")
+            for o in row["options"]
+        )
+        table.add_row(
+            row["name"], creds, options, ", ".join(row["streams"]), row["default_base_url"]
+        )
     out.print(table)
     out.print("* required")

@@ -1,4 +1,9 @@
-"""`crmkpi sync CONNECTION_ID`: one sync run with live progress per stream and a summary."""
+"""`crmkpi sync CONNECTION_ID`: one sync run with live progress per stream and a summary.
+
+Exit status: 0 succeeded (streams skipped for a capability the account lacks included),
+2 partial (a stream failed, was blocked by a failed one or stopped at the daily API limit,
+or records were quarantined: the summary names them and why), 1 failed.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +21,10 @@ from core.plugins import create_plugin_manager
 from core.secrets import Vault
 from core.settings import get_settings
 from core.sync.runner import SyncOptions, SyncResult, run_sync
-from core.sync.runs import RunStats
+from core.sync.runs import RunStats, StreamStatus
+
+#: ``crmkpi sync`` exit status per run status (README, --help).
+EXIT_CODES = {SyncStatus.SUCCEEDED: 0, SyncStatus.PARTIAL: 2, SyncStatus.FAILED: 1}
 
 _COLUMNS = (
     "stream",
@@ -34,7 +42,8 @@ def _table(stats: RunStats, started: float, *, title: str) -> Table:
     elapsed = max(time.monotonic() - started, 1e-6)
     table = Table(*_COLUMNS, title=title)
     for name, s in stats.streams.items():
-        seconds = s.seconds if s.status in ("DONE", "FAILED", "STOPPED") and s.seconds else elapsed
+        finished = (StreamStatus.DONE, StreamStatus.FAILED, StreamStatus.STOPPED)
+        seconds = s.seconds if s.status in finished and s.seconds else elapsed
         table.add_row(
             name,
             s.status if not s.error else f"{s.status}: {s.error}",
@@ -61,7 +70,27 @@ def result_json(result: SyncResult) -> dict[str, Any]:
         "requests": result.stats.requests,
         "retries": result.stats.retries,
         "streams": result.stats.to_json(),
+        "exit_code": EXIT_CODES.get(result.status, 1),
+        "incomplete": {name: s.error for name, s in result.stats.incomplete().items()},
+        "skipped": {
+            name: s.error
+            for name, s in result.stats.streams.items()
+            if s.status == StreamStatus.SKIPPED
+        },
     }
+
+
+def partial_reasons(stats: RunStats) -> list[str]:
+    """One line per stream that left the run partial, and the quarantine count."""
+    lines = [
+        f"stream {name} {s.status.lower()}: {s.error or 'no reason given'}"
+        for name, s in stats.incomplete().items()
+    ]
+    if stats.quarantined:
+        lines.append(
+            f"{stats.quarantined:,} records quarantined (see the connection's quarantined records)"
+        )
+    return lines
 
 
 def sync(
@@ -75,7 +104,11 @@ def sync(
     concurrency: Annotated[int, typer.Option(help="Streams synced at the same time.")] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Sync one connection now (refused if it is already being synced)."""
+    """Sync one connection now (refused if it is already being synced).
+
+    Exit status: 0 succeeded (streams skipped because the account lacks a capability
+    included), 2 partial (the streams that failed are named, with why), 1 failed.
+    """
     settings = get_settings()
     vault = Vault.from_settings(settings)
     pm = create_plugin_manager()
@@ -103,7 +136,11 @@ def sync(
             f"{result.status.value}: {result.records:,} records in {result.seconds:.1f}s "
             f"({result.records / max(result.seconds, 1e-6):,.0f}/s), run {result.run_id}"
         )
-        if result.error:
+        if result.status is SyncStatus.PARTIAL:
+            for line in partial_reasons(result.stats):
+                console.print(f"[yellow]partial:[/] {line}", highlight=False)
+        elif result.error:
             console.print(f"[red]error:[/] {result.error}", highlight=False)
-    if result.status is SyncStatus.FAILED:
-        raise typer.Exit(1)
+    code = EXIT_CODES.get(result.status, 1)
+    if code:
+        raise typer.Exit(code)

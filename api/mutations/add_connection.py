@@ -49,6 +49,24 @@ def credentials_dict(items: list[CredentialInput]) -> dict[str, str]:
     return out
 
 
+@strawberry.input(description="One non-secret connector option (the connector's option fields).")
+class ConnectionOptionInput:
+    name: str
+    value: str
+
+
+def options_dict(items: list[ConnectionOptionInput] | None) -> dict[str, str]:
+    """The options as a dict (checked against the connector's fields by create_connection)."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        if item.name in out:
+            raise ValidationError(f"option {item.name[:64]!r} given twice")
+        if len(item.value) > 1_000:
+            raise ValidationError(f"option {item.name[:64]!r} is too long")
+        out[item.name] = item.value
+    return out
+
+
 @strawberry.input(description="A CRM account to connect.")
 class AddConnectionInput:
     workspace_id: strawberry.ID
@@ -61,9 +79,17 @@ class AddConnectionInput:
     schedule: str | None = strawberry.field(
         default=None, description="'15m', '1h' or a cron expression; null: manual syncs only."
     )
+    options: list[ConnectionOptionInput] | None = strawberry.field(
+        default=None,
+        description="Non-secret connector options (stored unencrypted); see the connector's "
+        "option fields.",
+    )
 
 
-@strawberry.type(description="The connection was added; sync it with triggerSync.")
+@strawberry.type(
+    description="The connection was added; sync it with triggerSync. Its capabilities are "
+    "discovered by verifyCredentials (with its id) or its first full sync."
+)
 class AddConnectionSuccess:
     connection: CrmConnection
 
@@ -103,6 +129,7 @@ class AddConnectionMutation:
                 credentials=credentials_dict(input.credentials),
                 base_url=input.base_url,
                 name=valid_name(input.name, "connection name") if input.name else "",
+                options=options_dict(input.options),
             )
             connection.schedule = schedule
             await session.flush()

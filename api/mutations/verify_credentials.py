@@ -1,7 +1,9 @@
-"""``verifyCredentials``: ask the CRM whether credentials work, before or after adding them.
+"""``verifyCredentials``: ask the CRM whether credentials work, before or after adding them,
+and what the account offers.
 
-Given a connection, its stored credentials are checked; given a connector and credentials,
-nothing is stored. Either way one authenticated request is made to the CRM (editor).
+Given a connection, its stored credentials are checked and the capabilities discovered are
+stored on it; given a connector and credentials, nothing is stored. Either way the CRM is
+asked with the connection's credentials only (editor).
 """
 
 from __future__ import annotations
@@ -9,13 +11,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from api.context import Context
-from api.mutations._support import MutationError
+from api.mutations._support import MutationError, apply
 from api.mutations.add_connection import CredentialInput, credentials_dict
 from api.permissions import CanWrite
-from core.connections import verify_credentials
+from api.types.connections import ConnectionCapability, capabilities_of
+from core.connections import AccountCheck, check_account, record_check
 from core.egress import check_base_url
 from core.errors import CrmkpiError, NotFoundError, ValidationError
 from core.models import Connection as ConnectionRow
@@ -36,6 +40,14 @@ class VerifyCredentialsInput:
 class VerifyCredentialsSuccess:
     ok: bool
     reason: str | None = strawberry.field(description="Why the CRM refused, when it did.")
+    capabilities: list[ConnectionCapability] | None = strawberry.field(
+        default=None,
+        description="What the account offers; null when the credentials were refused or "
+        "the discovery failed (see capabilitiesError).",
+    )
+    capabilities_error: str | None = strawberry.field(
+        default=None, description="Why the capabilities could not be discovered."
+    )
 
 
 @strawberry.type(description="The check could not run.")
@@ -51,7 +63,8 @@ VerifyCredentialsResult = Annotated[
 @strawberry.type
 class VerifyCredentialsMutation:
     @strawberry.mutation(
-        description="Check CRM credentials with one request; stores nothing.",
+        description="Check CRM credentials and discover the account's capabilities; for a "
+        "connection, the capabilities are stored on it.",
         permission_classes=[CanWrite],
     )
     async def verify_credentials(
@@ -59,6 +72,8 @@ class VerifyCredentialsMutation:
     ) -> VerifyCredentialsResult:
         ctx = info.context
         classes = connector_classes(ctx.plugins)
+        connection: ConnectionRow | None = None
+        options = None
         try:
             if input.connection_id is not None:
                 connection = await ctx.session.get(ConnectionRow, str(input.connection_id))
@@ -68,6 +83,7 @@ class VerifyCredentialsMutation:
                 stored = connection.credentials_encrypted
                 credentials = Vault.from_settings(ctx.settings).decrypt(stored) if stored else {}
                 base_url = connection.base_url
+                options = connection.options
             elif input.connector is not None and input.credentials is not None:
                 cls = connector_class(classes, input.connector)
                 credentials = credentials_dict(input.credentials)
@@ -76,7 +92,27 @@ class VerifyCredentialsMutation:
                     await check_base_url(base_url, ctx.settings.connection_allowed_hosts)
             else:
                 raise ValidationError("give a connectionId, or a connector and its credentials")
-            reason = await verify_credentials(cls, credentials, base_url)
+            check = await check_account(cls, credentials, base_url, options=options)
         except CrmkpiError as exc:
             return VerifyCredentialsError.from_error(exc)
-        return VerifyCredentialsSuccess(ok=reason is None, reason=reason)
+        if connection is not None and check.capabilities is not None:
+            refused = await apply(ctx, _store(connection.id, check))
+            if isinstance(refused, CrmkpiError):
+                return VerifyCredentialsError.from_error(refused)
+        found = check.capabilities
+        return VerifyCredentialsSuccess(
+            ok=check.ok,
+            reason=check.reason,
+            capabilities=None if found is None else capabilities_of(found.to_json()),
+            capabilities_error=check.discovery_error,
+        )
+
+
+def _store(connection_id: str, check: AccountCheck) -> Any:
+    async def store(session: AsyncSession) -> None:
+        row = await session.get(ConnectionRow, connection_id)
+        if row is None:
+            raise NotFoundError(f"connection {connection_id!r} not found")
+        await record_check(session, row, check)
+
+    return store

@@ -20,6 +20,7 @@ from api.types._convert import from_attributes
 from api.types.pagination import Connection, Edge
 from core.models import Connection as ConnectionRow
 from core.models import RecordError, SyncRun
+from core.sync.capabilities import Capabilities
 from core.sync.scheduler import next_runs
 
 MAX_RUNS = 50
@@ -32,6 +33,13 @@ def _int(value: Any) -> int | None:
 @strawberry.type(description="What one stream did in one sync run.")
 class StreamRunStats:
     stream: str
+    status: str | None = strawberry.field(
+        description="DONE, FAILED, SKIPPED (a capability the account lacks: fine), BLOCKED "
+        "(a stream it depends on failed), STOPPED (daily API limit), PENDING or RUNNING."
+    )
+    error: str | None = strawberry.field(
+        description="Why it failed, was skipped, blocked or stopped."
+    )
     fetched: int | None
     inserted: int | None
     updated: int | None
@@ -58,9 +66,12 @@ class SyncRunInfo:
         for name, stats in sorted((row.stream_stats or {}).items()):
             stats = stats if isinstance(stats, dict) else {}
             seconds = stats.get("seconds")
+            status, error = stats.get("status"), stats.get("error")
             streams.append(
                 StreamRunStats(
                     stream=str(name),
+                    status=str(status) if status is not None else None,
+                    error=str(error) if error is not None else None,
                     fetched=_int(stats.get("fetched")),
                     inserted=_int(stats.get("inserted")),
                     updated=_int(stats.get("updated")),
@@ -70,6 +81,36 @@ class SyncRunInfo:
                 )
             )
         return from_attributes(cls, row, id=strawberry.ID(str(row.id)), streams=streams)
+
+
+@strawberry.type(description="Something a CRM account may or may not offer.")
+class ConnectionCapability:
+    key: str = strawberry.field(description="leads_object, multi_currency, teams, ...")
+    title: str
+    available: bool = strawberry.field(
+        description="False only when known to be missing (UNKNOWN counts as available)."
+    )
+    status: str = strawberry.field(description="AVAILABLE, UNAVAILABLE or UNKNOWN.")
+    reason: str | None = strawberry.field(description="Why it is unavailable (the CRM's answer).")
+    streams: list[str] = strawberry.field(description="Streams skipped while it is unavailable.")
+    kpis: list[str] = strawberry.field(
+        description="KPIs that answer null when no connection in scope has it."
+    )
+
+
+def capabilities_of(data: Any) -> list[ConnectionCapability]:
+    return [
+        ConnectionCapability(
+            key=c.key,
+            title=c.title,
+            available=c.available,
+            status=c.status.value,
+            reason=c.reason,
+            streams=list(c.streams),
+            kpis=list(c.kpis),
+        )
+        for c in Capabilities.from_json(data).values()
+    ]
 
 
 @strawberry.type(description="Records of one type synced by a connection (deleted excluded).")
@@ -123,6 +164,16 @@ class CrmConnection:
         description="From when its scheduled runs are full reconciliations; null: none."
     )
     mappings: JSON | None = strawberry.field(description="Field mappings.")
+    options: JSON | None = strawberry.field(
+        description="The connector's non-secret options set on this connection."
+    )
+    capabilities: list[ConnectionCapability] = strawberry.field(
+        description="What the account offers, from the last discovery (connection add, "
+        "verifyCredentials, `crmkpi connection check`, full syncs) and what syncs learnt."
+    )
+    capabilities_checked_at: datetime | None = strawberry.field(
+        description="When the capabilities were last discovered."
+    )
     last_sync_started_at: datetime | None
     last_synced_at: datetime | None
     last_full_sync_at: datetime | None
@@ -143,6 +194,9 @@ class CrmConnection:
             next_sync_at=next_sync,
             next_full_sync_at=next_full,
             mappings=cast(JSON, row.mappings),
+            options=cast(JSON, row.options),
+            capabilities=capabilities_of(row.capabilities),
+            capabilities_checked_at=row.capabilities_checked_at,
             last_sync_started_at=row.last_sync_started_at,
             last_synced_at=row.last_synced_at,
             last_full_sync_at=row.last_full_sync_at,

@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from connectors.hubspot import _values as v
 from connectors.hubspot import settings
+from connectors.hubspot import values as v
 from connectors.hubspot._common import common, custom_values, first_id, object_parts
 from core.sync.connector import MappingError
 from core.sync.records import ActivityRecord

@@ -6,8 +6,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from connectors.hubspot import _values as v
 from connectors.hubspot import settings
+from connectors.hubspot import values as v
 from core.sync.connector import MappingError
 
 SOURCE_LABELS = {

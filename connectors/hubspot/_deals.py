@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from connectors.hubspot import _values as v
 from connectors.hubspot import settings
+from connectors.hubspot import values as v
 from connectors.hubspot._common import common, custom_values, first_id, object_parts, source_label
 from core.sync.connector import MappingError
 from core.sync.records import DealRecord, DealStageHistoryRecord, Record, stage_history_id
@@ -124,8 +124,12 @@ def map_deal(
     stages: Mapping[str, StageInfo],
     custom: Sequence[str] = (),
     recurring_property: str | None = "hs_mrr",
+    company_currency: str | None = None,
 ) -> list[Record]:
-    """A deal, then its stage history. Unknown stages are kept as they are."""
+    """A deal, then its stage history. Unknown stages are kept as they are.
+
+    ``deal_currency_code`` is empty (null or absent) on single-currency portals: the
+    amount is then in the portal's ``company_currency``."""
     remote_id, props = object_parts(raw)
     stage_id = v.text(props, "dealstage")
     stage = stages.get(stage_id or "")
@@ -138,7 +142,7 @@ def map_deal(
         closed_at = close_date or (max(entered_current) if entered_current else None)
         if closed_at is None:
             raise MappingError(f"deal is {status.lower()} but has no closedate")
-    currency = v.text(props, "deal_currency_code")
+    currency = v.text(props, "deal_currency_code") or company_currency
     probability = v.number(props, "hs_deal_stage_probability")
     deal = DealRecord(
         remote_id=remote_id,

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from connectors.hubspot import settings
-from connectors.hubspot._values import parse_datetime
+from connectors.hubspot.values import parse_datetime
 from core.sync.connector import Request
 
 _ID = "hs_object_id"

@@ -8,9 +8,12 @@ from typing import Any
 
 import httpx
 
-from connectors.hubspot import client, quota, settings
+from connectors.hubspot import _capabilities, client, quota, settings
+from connectors.hubspot._state import HubSpotState
 from connectors.hubspot.streams import all_streams
 from connectors.hubspot.webhooks import streams_to_sync, verify_signature_v3
+from core.simulation.options import SimulatorOptions
+from core.sync import Capability, HttpClient, StreamContext
 from core.sync.connector import (
     Auth,
     Budget,
@@ -85,6 +88,16 @@ class HubSpotConnector(Connector):
     ) -> Auth:
         return await client.authenticate(http, credentials, base_url, refresh=refresh)
 
+    async def discover(self, http: HttpClient, ctx: StreamContext) -> Sequence[Capability]:
+        """The Leads object, multi-currency and the properties API (see _capabilities)."""
+        return await _capabilities.discover(http)
+
+    def unavailable_reason(self, response: httpx.Response) -> str | None:
+        return _capabilities.unavailable_reason(response)
+
+    def new_state(self, options: Mapping[str, str]) -> HubSpotState:
+        return HubSpotState()
+
     def budgets_for(self, request: Request) -> tuple[str, ...]:
         return quota.budgets_for(request)
 
@@ -98,11 +111,17 @@ class HubSpotConnector(Connector):
         return f"{self.name}:{base_url}:{digest}"
 
     @classmethod
-    def simulator(cls, *, seed: int = 1, deals: int = 1000, faults: str | None = None) -> Any:
+    def simulator(cls, options: SimulatorOptions) -> Any:
         """The HubSpot simulator as an ASGI app (see connectors.hubspot.simulator)."""
         from connectors.hubspot.simulator import create_app
 
-        return create_app(seed=seed, deals=deals, faults=faults)
+        return create_app(
+            seed=options.seed,
+            deals=options.deals,
+            faults=options.faults,
+            account=str(options.account),
+            rate_limit=options.rate_limit,
+        )
 
     @classmethod
     def simulator_credentials(cls) -> dict[str, str]:

@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from connectors.hubspot import _values as v
 from connectors.hubspot import settings
+from connectors.hubspot import values as v
 from connectors.hubspot._activities import map_engagement
 from connectors.hubspot._common import (
     SOURCE_LABELS,

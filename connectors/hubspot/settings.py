@@ -15,6 +15,8 @@ OWNERS_PATH = "/crm/v3/owners"
 DEAL_PIPELINES_PATH = "/crm/v3/pipelines/deals"
 ASSOCIATIONS_V4_PATH = "/crm/v4/associations"
 EXCHANGE_RATES_PATH = "/settings/v3/currencies/exchange-rates"
+COMPANY_CURRENCY_PATH = "/settings/v3/currencies/company-currency"
+PROPERTIES_PATH = "/crm/v3/properties"
 TOKEN_PATH = "/oauth/v1/token"  # noqa: S105 (a path, not a secret)
 
 #: List endpoints: at most 100 records a page.

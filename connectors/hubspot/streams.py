@@ -1,4 +1,7 @@
-"""HubSpot streams, declared by class attributes; the engine drives them (core.sync.connector).
+"""HubSpot streams; the engine drives them through ``Stream.read`` (core.sync.connector).
+
+Owners, pipelines and exchange rates are declarative (the default ``read``). Leads and
+exchange rates need a capability (``requires``): SKIPPED on portals without it.
 
 CRM objects (companies, contacts, leads, deals, engagements) share one base:
 
@@ -8,22 +11,31 @@ CRM objects (companies, contacts, leads, deals, engagements) share one base:
 - an incremental read searches ``POST /crm/v3/objects/{type}/search`` on the last-modified
   property from the cursor minus the look-back, sorted ascending (see :mod:`._search` for
   how the 10,000-result cap and equal timestamps are handled). Search results carry no
-  associations nor history, so each search page is followed by v4 association batch
-  reads and, for deals, history batch reads (:mod:`._chain`), and the page's records are
-  handed to the engine with the last of them;
+  associations nor history, so each search page is completed by v4 association batch
+  reads and, for deals, history batch reads (:mod:`._follow`) before it is yielded
+  (``ObjectStream.read`` is a plain loop);
 - deletions are the archived records, ``GET /crm/v3/objects/{type}?archived=true``, and
   the ids merged into records read by the run (``hs_merged_object_ids``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
-from connectors.hubspot import _chain, _search, mapping, settings
-from connectors.hubspot._values import parse_datetime
-from core.sync.connector import Cursor, HttpClient, Request, Stream, StreamContext
-from core.sync.errors import RequestFailed
+from connectors.hubspot import _capabilities, _follow, _search, mapping, settings
+from connectors.hubspot._state import state_of
+from connectors.hubspot.values import parse_datetime
+from core.sync import (
+    CapabilityStatus,
+    Cursor,
+    HttpClient,
+    Page,
+    Request,
+    Stream,
+    StreamContext,
+)
+from core.sync.declarative import prefetched
 from core.sync.pagination import CursorPaginator
 from core.sync.records import (
     AccountRecord,
@@ -41,14 +53,12 @@ from core.sync.records import (
 )
 
 _AFTER = CursorPaginator(("paging", "next", "after"), "after")
-#: ctx.shared key of the deal stages (stage id -> mapping.StageInfo).
-STAGES_KEY = "hubspot.stages"
 
 
 def extra_properties(ctx: StreamContext) -> list[str]:
     """Custom properties the connection maps to dimensions or deal attributes."""
-    names = list((ctx.mappings.get("custom_dimensions") or {}).keys())
-    names += [str(p) for p in (ctx.mappings.get("deal_attributes") or {}).values()]
+    names = list(ctx.mappings.custom_dimensions.keys())
+    names += [str(p) for p in ctx.mappings.deal_attributes.values()]
     return sorted(set(names))
 
 
@@ -97,10 +107,12 @@ class PipelinesStream(Stream):
 
 
 class ExchangeRatesStream(Stream):
-    """The portal's exchange rates to its company currency (multicurrency settings)."""
+    """The portal's exchange rates to its company currency (multicurrency settings);
+    SKIPPED on single-currency portals (nothing to convert)."""
 
     name = "exchange_rates"
     produces = ()
+    requires = (_capabilities.MULTI_CURRENCY,)
     paginator = _AFTER
 
     def first_request(self, ctx: StreamContext) -> Request:
@@ -114,7 +126,12 @@ class ExchangeRatesStream(Stream):
 
 
 class ObjectStream(Stream):
-    """A CRM object read in full, or incrementally through search, with its deletions."""
+    """A CRM object read in full, or incrementally through search, with its deletions.
+
+    ``read`` is a plain loop: each page (list or search) is completed by its follow-up
+    reads (:mod:`._follow`) and yielded; then the archived records and the ids merged away
+    into records this run read are yielded as deletions.
+    """
 
     object_type: ClassVar[settings.ObjectType]
     record_class: ClassVar[type[Record]]
@@ -122,20 +139,24 @@ class ObjectStream(Stream):
     finds_deletions = True
     paginator = _AFTER
 
-    def __init__(self) -> None:
-        #: The page being completed by follow-up reads (see :mod:`._chain`).
-        self._chain: _chain.Chain | None = None
-        #: What each page gives, by id(page), until extract / next_request take it: the
-        #: engine asks for the next request before extracting a page (it prefetches), a
-        #: plain loop does it the other way round; whichever comes first works the page out.
-        self._records: dict[int, list[Mapping[str, Any]]] = {}
-        self._next: dict[int, Request | None] = {}
-        self._handed: Request | None = None
-        #: Ids merged away into records read by this run, to be deleted with the archived.
-        self._merged: set[str] = set()
-
     def properties(self, ctx: StreamContext) -> list[str]:
         return [*self.object_type.properties, *extra_properties(ctx)]
+
+    def associations(self, ctx: StreamContext) -> tuple[str, ...]:
+        """The associated types to read: never leads on a portal without a readable Leads
+        object (its v4 association reads answer 400 there)."""
+        leads = ctx.capabilities.available(_capabilities.LEADS) and state_of(ctx).leads
+        return tuple(t for t in self.object_type.associations if t != "leads" or leads)
+
+    async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
+        """Learn whether leads can be read when no discovery told (older connections)."""
+        state = state_of(ctx)
+        if state.leads is None:
+            known = ctx.capabilities.get(_capabilities.LEADS)
+            if known is not None and known.status is not CapabilityStatus.UNKNOWN:
+                state.leads = known.available
+            elif "leads" in self.object_type.associations:
+                state.leads = await _capabilities.leads_available(http)
 
     def with_history(self) -> bool:
         """True when reads ask for ``propertiesWithHistory`` (deal stage visits)."""
@@ -144,11 +165,8 @@ class ObjectStream(Stream):
     def first_request(self, ctx: StreamContext) -> Request:
         since = ctx.since()
         if since is None:
-            self._handed = self._list_request(ctx, archived=False)
-        else:
-            properties = self.properties(ctx)
-            self._handed = _search.first_request(self.object_type, properties, since, ctx.now)
-        return self._handed
+            return self._list_request(ctx, archived=False)
+        return _search.first_request(self.object_type, self.properties(ctx), since, ctx.now)
 
     def _list_request(self, ctx: StreamContext, *, archived: bool) -> Request:
         params: dict[str, Any] = {"limit": settings.LIST_PAGE_SIZE}
@@ -157,68 +175,61 @@ class ObjectStream(Stream):
             params["archived"] = "true"
         else:
             params["properties"] = ",".join(self.properties(ctx))
-            if self.object_type.associations:
-                params["associations"] = ",".join(self.object_type.associations)
+            associations = self.associations(ctx)
+            if associations:
+                params["associations"] = ",".join(associations)
             if self.with_history():
-                params["propertiesWithHistory"] = _chain.HISTORY_PROPERTY
+                params["propertiesWithHistory"] = _follow.HISTORY_PROPERTY
                 params["limit"] = settings.HISTORY_PAGE_SIZE
             params["archived"] = "false"
-        return Request("GET", f"{settings.OBJECTS_PATH}/{self.object_type.name}", params=params)
+        return Request(
+            "GET",
+            f"{settings.OBJECTS_PATH}/{self.object_type.name}",
+            params=params,
+            capability=self.capability,
+        )
+
+    #: The capability a read of this object needs (leads), None for core objects.
+    capability: ClassVar[str | None] = None
 
     def next_request(self, page: Any, request: Request, ctx: StreamContext) -> Request | None:
-        key = id(page)
-        if key not in self._next:
-            self._work_out(page, request)
-        self._handed = self._next.pop(key)
-        return self._handed
-
-    def extract(self, page: Any) -> Sequence[Mapping[str, Any]]:
-        key = id(page)
-        if key not in self._records and self._handed is not None:
-            self._work_out(page, self._handed)
-        return self._records.pop(key, [])
-
-    def _work_out(self, page: Any, request: Request) -> None:
-        """The records ``page`` completes and the request after it."""
-        key, chain = id(page), self._chain
-        if chain is not None and request is chain.outstanding:
-            chain.absorb(page)
-            nxt = chain.next()
-            if nxt is None:
-                self._chain = None
-                self._records[key] = self._seen(chain.pending.values())
-                self._next[key] = chain.resume
-            else:
-                self._records[key], self._next[key] = [], nxt
-            return
-        results = _results(page)
-        following = self._next_page(page, request)
-        if not isinstance(page, Mapping) or not results:
-            chain = None
-        elif "total" in page:  # a search page
-            chain = _chain.for_search_page(self.object_type, results, self.with_history())
-        else:
-            chain = _chain.for_list_page(self.object_type, results)
-        if chain is None:
-            self._records[key], self._next[key] = self._seen(results), following
-            return
-        chain.resume, self._chain = following, chain
-        self._records[key], self._next[key] = [], chain.next()
-
-    def _seen(self, records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-        """``records``, noting the ids merged into them (HubSpot keeps one record of a
-        merge and lists the others in ``hs_merged_object_ids``: they must not count twice)."""
-        out = list(records)
-        for raw in out:
-            merged = (raw.get("properties") or {}).get(settings.MERGED_PROPERTY)
-            if merged:
-                self._merged.update(i.strip() for i in str(merged).split(";") if i.strip())
-        return out
-
-    def _next_page(self, page: Any, request: Request) -> Request | None:
         if _search.is_search(request):
             return _search.next_request(page, request)
         return _AFTER.next_request(page, request)
+
+    async def read(self, http: HttpClient, ctx: StreamContext) -> AsyncIterator[Page]:
+        await self.prepare(http, ctx)
+        associations = self.associations(ctx)
+        merged: set[str] = set()
+        pages = prefetched(
+            http,
+            self.first_request(ctx),
+            lambda page, request: self.next_request(page, request, ctx),
+        )
+        async for page, is_last in pages:
+            results = _results(page)
+            if isinstance(page, Mapping) and "total" in page:  # a search page
+                records = await _follow.complete_search_page(
+                    http, self.object_type, results, associations, self.with_history()
+                )
+            else:
+                records = await _follow.complete_list_page(http, self.object_type, results)
+            merged.update(merged_ids(records))
+            yield Page(raws=records, final=is_last)
+        archived = prefetched(
+            http,
+            self._list_request(ctx, archived=True),
+            lambda page, request: _AFTER.next_request(page, request),
+        )
+        async for page, _ in archived:
+            deleted = [(self.record_class, str(r["id"])) for r in _results(page) if r.get("id")]
+            if deleted:
+                yield Page(deleted=deleted)
+        if merged:
+            yield Page(deleted=[(self.record_class, i) for i in sorted(merged)])
+
+    def extract(self, page: Any) -> Sequence[Mapping[str, Any]]:
+        return _results(page)
 
     def cursor_of(self, raw: Mapping[str, Any]) -> Cursor | None:
         value = (raw.get("properties") or {}).get(self.object_type.modified_property)
@@ -227,20 +238,16 @@ class ObjectStream(Stream):
         at = parse_datetime(str(value), self.object_type.modified_property)
         return Cursor(at, str(raw["id"]))
 
-    def deletions_request(self, ctx: StreamContext) -> Request | None:
-        return self._list_request(ctx, archived=True)
 
-    def next_deletions_request(
-        self, page: Any, request: Request, ctx: StreamContext
-    ) -> Request | None:
-        return _AFTER.next_request(page, request)
-
-    def extract_deleted(self, page: Any) -> Sequence[tuple[type[Record], str]]:
-        """Archived records, and (with the first page) the records merged away this run."""
-        deleted = [(self.record_class, str(r["id"])) for r in _results(page) if r.get("id")]
-        deleted += [(self.record_class, i) for i in sorted(self._merged)]
-        self._merged.clear()
-        return deleted
+def merged_ids(records: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Ids merged into ``records``: HubSpot keeps one record of a merge and lists the
+    others in ``hs_merged_object_ids`` (``;``-separated); they must not count twice."""
+    ids: set[str] = set()
+    for raw in records:
+        merged = (raw.get("properties") or {}).get(settings.MERGED_PROPERTY)
+        if merged:
+            ids.update(i.strip() for i in str(merged).split(";") if i.strip())
+    return ids
 
 
 class CompaniesStream(ObjectStream):
@@ -260,41 +267,21 @@ class ContactsStream(ObjectStream):
     produces = (ContactRecord,)
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        kinds = ctx.mappings.get("lifecycle") or {}
+        kinds = ctx.mappings.lifecycle
         return [mapping.map_contact(raw, extra_properties(ctx), kinds)]
 
 
 class LeadsStream(ObjectStream):
-    """The Leads object, on portals that have it (Sales Hub Pro and up).
-
-    ``prepare`` asks for one lead; a 400/403/404 there means the portal has no Leads object
-    (or the app lacks its scope), and the stream then reads nothing instead of failing.
-    """
+    """The Leads object, on portals that have it (Sales Hub Pro and up) and apps with its
+    scope. SKIPPED while ``leads_object`` is unavailable; on a connection never
+    discovered, the first read's 400/403/404 tells the engine so (``capability``)."""
 
     name = "leads"
     object_type = settings.LEADS
     record_class = LeadRecord
     produces = (LeadRecord,)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.available = True
-
-    async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
-        probe = Request("GET", f"{settings.OBJECTS_PATH}/leads", params={"limit": 1})
-        try:
-            await http.send(probe)
-        except RequestFailed as exc:
-            if exc.status not in (400, 403, 404):
-                raise
-            self.available = False
-
-    def first_request(self, ctx: StreamContext) -> Request:
-        # None (no read) is what the engine expects when there is nothing to read.
-        return super().first_request(ctx) if self.available else None  # type: ignore[return-value]
-
-    def deletions_request(self, ctx: StreamContext) -> Request | None:
-        return super().deletions_request(ctx) if self.available else None
+    requires = (_capabilities.LEADS,)
+    capability = _capabilities.LEADS
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
         return [mapping.map_lead(raw, extra_properties(ctx))]
@@ -312,15 +299,19 @@ class DealsStream(ObjectStream):
     depends_on = ("pipelines",)
 
     async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
-        if STAGES_KEY not in ctx.shared:
+        state = state_of(ctx)
+        if state.stages is None:
             page = await http.send(PipelinesStream().first_request(ctx))
-            ctx.shared[STAGES_KEY] = mapping.stage_infos(_results(page))
+            state.stages = mapping.stage_infos(_results(page))
+        if state.company_currency is None:
+            state.company_currency = await _capabilities.company_currency(http)
+        await super().prepare(http, ctx)
 
     def with_history(self) -> bool:
         return True
 
     def properties(self, ctx: StreamContext) -> list[str]:
-        stages = sorted(ctx.shared.get(STAGES_KEY) or {})
+        stages = sorted(state_of(ctx).stages or {})
         per_stage = [
             f"{prefix}{stage}"
             for stage in stages
@@ -329,8 +320,10 @@ class DealsStream(ObjectStream):
         return [*super().properties(ctx), *per_stage]
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        stages = ctx.shared.get(STAGES_KEY) or {}
-        return mapping.map_deal(raw, stages, extra_properties(ctx))
+        state = state_of(ctx)
+        return mapping.map_deal(
+            raw, state.stages or {}, extra_properties(ctx), company_currency=state.company_currency
+        )
 
 
 class EngagementStream(ObjectStream):

@@ -11,6 +11,7 @@ import httpx
 from connectors.pipedrive import client, quota, settings
 from connectors.pipedrive.streams import all_streams
 from connectors.pipedrive.webhooks import parse_event, verify_basic_auth, wants_sync
+from core.simulation.options import SimulatorOptions
 from core.sync.connector import (
     Auth,
     Connector,
@@ -90,11 +91,11 @@ class PipedriveConnector(Connector):
         return await client.authenticate(http, credentials, base_url, refresh=refresh)
 
     @classmethod
-    def simulator(cls, *, seed: int = 1, deals: int = 1000, faults: str | None = None) -> Any:
+    def simulator(cls, options: SimulatorOptions) -> Any:
         """The Pipedrive simulator (ASGI) over the shared business of ``seed`` and ``deals``."""
         from connectors.pipedrive.simulator import create_app
 
-        return create_app(seed=seed, deals=deals, faults=faults)
+        return create_app(seed=options.seed, deals=options.deals, faults=options.faults)
 
     @classmethod
     def simulator_credentials(cls) -> dict[str, str]:

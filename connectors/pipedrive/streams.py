@@ -269,7 +269,7 @@ def _field_mappings(ctx: StreamContext) -> FieldMappings:
     """The connection's field mappings, parsed once per run."""
     parsed = ctx.shared.get(Shared.FIELD_MAPPINGS)
     if parsed is None:
-        parsed = ctx.shared[Shared.FIELD_MAPPINGS] = FieldMappings.from_dict(ctx.mappings)
+        parsed = ctx.shared[Shared.FIELD_MAPPINGS] = ctx.mappings
     result: FieldMappings = parsed
     return result
 

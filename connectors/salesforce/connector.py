@@ -21,6 +21,7 @@ from connectors.salesforce.objects import (
 )
 from connectors.salesforce.paths import ApiPaths
 from connectors.salesforce.streams import DealsStream, LeadsStream, PipelinesStream, StagesStream
+from core.simulation.options import SimulatorOptions
 from core.sync.connector import (
     DAILY_BUDGET,
     Auth,
@@ -151,11 +152,11 @@ class SalesforceConnector(Connector):
         return client.api_usage(response.headers)
 
     @classmethod
-    def simulator(cls, *, seed: int = 1, deals: int = 1000, faults: str | None = None) -> Any:
+    def simulator(cls, options: SimulatorOptions) -> Any:
         """The ASGI simulator of a Salesforce org rendering the shared seeded business."""
         from connectors.salesforce.simulator import create_simulator
 
-        return create_simulator(seed=seed, deals=deals, faults=faults).app
+        return create_simulator(seed=options.seed, deals=options.deals, faults=options.faults).app
 
     @classmethod
     def simulator_credentials(cls) -> dict[str, str]:

@@ -34,7 +34,6 @@ from core.sync.connector import (
     StreamContext,
     TextBody,
 )
-from core.sync.mappings import FieldMappings
 from core.sync.pagination import NextUrlPaginator
 from core.sync.records import (
     AnyRecord,
@@ -54,7 +53,7 @@ def lifecycle_classifier(ctx: StreamContext) -> mapping.Classifier:
     (their ``lifecycle`` part, over the engine's defaults); parsed once per run."""
     found = ctx.shared.get(_MAPPINGS_KEY)
     if found is None:
-        found = ctx.shared[_MAPPINGS_KEY] = FieldMappings.from_dict(ctx.mappings)
+        found = ctx.shared[_MAPPINGS_KEY] = ctx.mappings
     classify: mapping.Classifier = found.lifecycle_kind
     return classify
 

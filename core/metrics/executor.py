@@ -20,12 +20,13 @@ from sqlalchemy import select
 # may be imported first.
 from core import targets as target_book
 from core.errors import CrmkpiError, NotFoundError, ValidationError
+from core.metrics.capability_gate import gate
 from core.metrics.compiler import Compiled, compile_cells, compile_order_statistic
 from core.metrics.definitions import KpiDefinition
 from core.metrics.dimensions import DimensionRef
 from core.metrics.fetch import fetch_all
 from core.metrics.formulas import Cell, Incremental, Outcome, Ratio, Single, Total
-from core.metrics.freshness import freshness, load_connections
+from core.metrics.freshness import freshness, kpi_tables, load_connections
 from core.metrics.fx import FxTable, load_fx
 from core.metrics.measures import Measure
 from core.metrics.periods import (
@@ -300,19 +301,21 @@ class MetricsExecutor:
                 continue
             plan = item
             key = (plan.request.segment, plan.main.timezone)
-            results.append(
-                await self._assemble(
-                    session,
-                    plan,
-                    values.get(key, {}),
-                    groups.get((key, plan.breakdown)) if plan.breakdown else None,
-                    currency,
-                    ws_ids,
-                    freshness(connections, plan.request.segment, now),
-                    now,
-                    targets.get(_target_key(plan)),
-                )
+            fresh = freshness(
+                connections, plan.request.segment, now, kpi_tables(self.registry, plan.kpi.name)
             )
+            result = await self._assemble(
+                session,
+                plan,
+                values.get(key, {}),
+                groups.get((key, plan.breakdown)) if plan.breakdown else None,
+                currency,
+                ws_ids,
+                fresh,
+                now,
+                targets.get(_target_key(plan)),
+            )
+            results.append(gate(result, connections, plan.request.segment))
         return results
 
     async def _targets(

@@ -1,49 +1,154 @@
-"""How current the data behind a KPI is: the connections it read and their last syncs."""
+"""How current the data behind a KPI is: the connections it read and their last syncs.
+
+A connection is stale for a KPI when its last successful sync is older than
+:data:`STALE_AFTER`, or when its last finished run left a stream that writes a table the
+KPI reads out of date (FAILED, BLOCKED by a failed stream, or STOPPED at the API limit):
+the KPI then answers from data that misses that stream's changes.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Table, func, select
+from sqlalchemy.sql import visitors
 
 from core.metrics.dimensions import Dimension
 from core.metrics.query import Freshness, Reader
+from core.metrics.registry import MetricRegistry
 from core.metrics.segments import Segment
-from core.models import Connection
+from core.metrics.sources import source
+from core.metrics.types import Entity
+from core.models import Connection, SyncRun
+from core.models.enums import SyncStatus
+from core.sync.capabilities import Capabilities
+from core.sync.runs import INCOMPLETE
 
 #: A connection whose last successful sync is older than this is listed as stale.
 STALE_AFTER = timedelta(hours=24)
+#: The table money measures convert with.
+FX_TABLE = "fx_rates"
 
-ConnectionRow = tuple[str, str, datetime | None]
+
+@dataclass(frozen=True, slots=True)
+class ConnectionRow:
+    """A connection in a metrics query's scope, as freshness and the capability gate see it."""
+
+    id: str
+    workspace_id: str
+    synced_at: datetime | None
+    connector: str = ""
+    #: Tables written by the streams its last finished run left out of date.
+    out_of_date: frozenset[str] = frozenset()
+    capabilities: Capabilities = field(default_factory=Capabilities)
 
 
 async def load_connections(session: Reader, workspace_ids: Sequence[str]) -> list[ConnectionRow]:
-    """(id, workspace id, last successful sync) of every connection in scope."""
+    """Every connection in scope: last successful sync, capabilities, and the tables its
+    last finished run left out of date (two queries)."""
     rows = await session.execute(
-        select(Connection.id, Connection.workspace_id, Connection.last_synced_at).where(
-            Connection.workspace_id.in_(workspace_ids)
-        )
+        select(
+            Connection.id,
+            Connection.workspace_id,
+            Connection.last_synced_at,
+            Connection.connector,
+            Connection.capabilities,
+        ).where(Connection.workspace_id.in_(workspace_ids))
     )
-    return [(r[0], r[1], r[2]) for r in rows]
+    connections = list(rows)
+    latest = (
+        select(func.max(SyncRun.id))
+        .where(
+            SyncRun.workspace_id.in_(workspace_ids),
+            SyncRun.status != SyncStatus.RUNNING.value,
+        )
+        .group_by(SyncRun.connection_id)
+    )
+    runs = await session.execute(
+        select(SyncRun.connection_id, SyncRun.stream_stats).where(SyncRun.id.in_(latest))
+    )
+    out_of_date = {cid: _out_of_date(stats) for cid, stats in runs}
+    return [
+        ConnectionRow(
+            id=r[0],
+            workspace_id=r[1],
+            synced_at=r[2],
+            connector=r[3],
+            out_of_date=out_of_date.get(r[0], frozenset()),
+            capabilities=Capabilities.from_json(r[4]),
+        )
+        for r in connections
+    ]
 
 
-def freshness(connections: Sequence[ConnectionRow], segment: Segment, now: datetime) -> Freshness:
-    """The oldest last sync among the connections the segment reads; never-synced is None."""
+def _out_of_date(stream_stats: object) -> frozenset[str]:
+    if not isinstance(stream_stats, dict):
+        return frozenset()
+    tables: set[str] = set()
+    for stats in stream_stats.values():
+        if isinstance(stats, dict) and stats.get("status") in INCOMPLETE:
+            tables.update(str(t) for t in stats.get("tables") or ())
+    return frozenset(tables)
+
+
+def in_scope(connections: Iterable[ConnectionRow], segment: Segment) -> list[ConnectionRow]:
+    """The connections a segment reads (its connection and workspace filters)."""
     allowed: dict[Dimension, set[str]] = {}
     for ref, values in segment.filters:
         if ref.dimension in (Dimension.CONNECTION, Dimension.WORKSPACE):
             allowed[ref.dimension] = set(values)
-    read = [
-        (cid, synced)
-        for cid, ws, synced in connections
-        if cid in allowed.get(Dimension.CONNECTION, {cid})
-        and ws in allowed.get(Dimension.WORKSPACE, {ws})
+    return [
+        c
+        for c in connections
+        if c.id in allowed.get(Dimension.CONNECTION, {c.id})
+        and c.workspace_id in allowed.get(Dimension.WORKSPACE, {c.workspace_id})
     ]
+
+
+@functools.cache
+def entity_tables(entity: Entity) -> frozenset[str]:
+    """The tables an entity's SQL source reads, found in the statement itself (so they
+    follow the source as it changes)."""
+    statement = source(entity, ["-"])
+    found = {e.name for e in visitors.iterate(statement) if isinstance(e, Table)}
+    if isinstance(statement, Table):
+        found.add(statement.name)
+    return frozenset(found)
+
+
+def kpi_tables(registry: MetricRegistry, name: str) -> frozenset[str]:
+    """The tables a KPI reads: its entities' sources, and the FX rates for money."""
+    kpi = registry.get(name)
+    if kpi is None:
+        return frozenset()
+    tables = set().union(*(entity_tables(e) for e in registry.entities(kpi)))
+    if registry.money_measures(kpi):
+        tables.add(FX_TABLE)
+    return frozenset(tables)
+
+
+def freshness(
+    connections: Sequence[ConnectionRow],
+    segment: Segment,
+    now: datetime,
+    tables: frozenset[str] = frozenset(),
+) -> Freshness:
+    """The oldest last sync among the connections the segment reads (never-synced is None),
+    and the stale ones: synced too long ago, or left out of date in one of ``tables``."""
+    read = in_scope(connections, segment)
     stale = tuple(
-        sorted(cid for cid, synced in read if synced is None or now - synced > STALE_AFTER)
+        sorted(
+            c.id
+            for c in read
+            if c.synced_at is None
+            or now - c.synced_at > STALE_AFTER
+            or not c.out_of_date.isdisjoint(tables)
+        )
     )
-    synced_times = [synced for _, synced in read]
+    synced_times = [c.synced_at for c in read]
     oldest = (
         None
         if not synced_times or None in synced_times

@@ -43,6 +43,12 @@ class Connection(Base):
     lock_owner: Mapped[str | None] = mapped_column(String(100))
     lock_expires_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: What the account offers (core.sync.capabilities.Capabilities.to_json), from the
+    #: last discovery and what streams learnt since.
+    capabilities: Mapped[list[Any] | None]
+    capabilities_checked_at: Mapped[datetime | None]
+    #: The connector's non-secret option fields (Connector.option_fields), unencrypted.
+    options: Mapped[dict[str, Any] | None]
 
 
 class SyncRun(Base):

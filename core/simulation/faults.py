@@ -26,6 +26,10 @@ from typing import Any
 
 from core.errors import ValidationError
 
+#: The CRM's own body and headers for an injected error status (429, 500, 502, 503), so a
+#: simulator's faults look like the CRM's: ``error(status) -> (body, headers)``.
+ErrorRenderer = Callable[[int], tuple[bytes, dict[str, str]]]
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -102,9 +106,13 @@ class FaultSpec:
 class FaultMiddleware:
     """ASGI middleware injecting the faults of a :class:`FaultSpec` into HTTP requests."""
 
-    def __init__(self, app: App, spec: FaultSpec | str | None) -> None:
+    def __init__(
+        self, app: App, spec: FaultSpec | str | None, *, error: ErrorRenderer | None = None
+    ) -> None:
         self.app = app
         self.spec = spec if isinstance(spec, FaultSpec) else FaultSpec.parse(spec)
+        #: Renders injected errors in the CRM's shapes; None: a neutral JSON body.
+        self.error = error
         self._random = random.Random(self.spec.seed)
         self._count = 0
         self._window_start = 0.0
@@ -128,15 +136,15 @@ class FaultMiddleware:
             if self._window_count > spec.rate_requests:
                 self.injected["rate"] += 1
                 wait = self._window_start + spec.rate_window - now
-                await _answer(send, 429, {"retry-after": str(max(1, math.ceil(wait)))})
+                await self._answer(send, 429, {"retry-after": str(max(1, math.ceil(wait)))})
                 return
         if spec.every_429 and self._count % spec.every_429 == 0:
             self.injected["429"] += 1
-            await _answer(send, 429, {"retry-after": f"{spec.retry_after:g}"})
+            await self._answer(send, 429, {"retry-after": f"{spec.retry_after:g}"})
             return
         if spec.error_rate and self._random.random() < spec.error_rate:
             self.injected["5xx"] += 1
-            await _answer(send, self._random.choice((500, 502, 503)), {})
+            await self._answer(send, self._random.choice((500, 502, 503)), {})
             return
         if spec.drop_rate and self._random.random() < spec.drop_rate:
             self.injected["drop"] += 1
@@ -144,11 +152,19 @@ class FaultMiddleware:
             return
         await self.app(scope, receive, send)
 
+    async def _answer(self, send: Send, status: int, headers: dict[str, str]) -> None:
+        """The injected answer: the renderer's body and headers, then the fault's own
+        headers (Retry-After), which win."""
+        body = b'{"error": "injected fault"}'
+        if self.error is not None:
+            body, rendered = self.error(status)
+            headers = {**{k.lower(): v for k, v in rendered.items()}, **headers}
+        await _answer(send, status, headers, body)
 
-async def _answer(send: Send, status: int, headers: dict[str, str]) -> None:
-    body = b'{"error": "injected fault"}'
+
+async def _answer(send: Send, status: int, headers: dict[str, str], body: bytes) -> None:
+    headers = {"content-type": "application/json", **headers, "content-length": str(len(body))}
     raw = [(k.encode(), v.encode()) for k, v in headers.items()]
-    raw += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
 

@@ -6,7 +6,7 @@ nothing here returns or formats a credential value.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,6 +42,36 @@ def check_credentials(cls: type[Connector], credentials: Mapping[str, str]) -> N
         raise ValidationError(f"{cls.name} needs the credential field(s) {', '.join(missing)}")
 
 
+def check_options(cls: type[Connector], options: Mapping[str, str]) -> dict[str, str]:
+    """The options as strings; ValidationError for a name the connector does not declare."""
+    known = {f.name for f in cls.option_fields}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ValidationError(
+            f"{cls.name} has no option {', '.join(unknown)}; "
+            f"its options are: {', '.join(sorted(known)) or 'none'}"
+        )
+    return {str(k): str(v) for k, v in options.items()}
+
+
+def resolve_options(cls: type[Connector], stored: Mapping[str, Any] | None) -> dict[str, str]:
+    """A connection's options for a run: the declared defaults, then what it stored."""
+    options = {f.name: f.default for f in cls.option_fields if f.default is not None}
+    options.update({str(k): str(v) for k, v in (stored or {}).items() if v is not None})
+    return options
+
+
+def parse_options(pairs: Sequence[str]) -> dict[str, str]:
+    """``KEY=VALUE`` strings (``--option``) as a dict; ValidationError names a bad one."""
+    options: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValidationError(f"option {pair!r}: expected KEY=VALUE")
+        options[key.strip()] = value
+    return options
+
+
 async def create_connection(
     session: AsyncSession,
     vault: Vault,
@@ -53,10 +83,12 @@ async def create_connection(
     base_url: str | None = None,
     name: str = "",
     lookback_minutes: int | None = None,
+    options: Mapping[str, str] | None = None,
 ) -> Connection:
     cls = connector_class(classes, connector)
     check_lookback(lookback_minutes)
     check_credentials(cls, credentials)
+    checked_options = check_options(cls, options or {})
     if await session.get(Workspace, workspace_id) is None:
         raise NotFoundError(f"no workspace {workspace_id}")
     if base_url is not None and not base_url.startswith(("http://", "https://")):
@@ -69,6 +101,7 @@ async def create_connection(
         credentials_encrypted=vault.encrypt(credentials),
         mappings=FieldMappings().to_dict(),
         lookback_minutes=lookback_minutes,
+        options=checked_options,
     )
     session.add(connection)
     await session.flush()

@@ -1,27 +1,38 @@
-"""The connector contract: a Connector declares auth, limits and streams; a Stream declares
-requests, extraction, mapping and cursors. The engine (core.sync.runner) owns the loops.
+"""The connector contract: a Connector declares auth, limits, capabilities and streams; a
+Stream reads pages. The engine (core.sync.runner) owns the writes, cursors and retries.
 
 A connector never touches the database, state or retries. The engine calls, per stream::
 
+    async for page in stream.read(http, ctx):       # rate limit, retries, auth refresh inside
+        records = [r for raw in page.raws for r in stream.map(raw, ctx)]  # MappingError: quarantine
+        upsert(records); soft_delete(page.deleted)
+        commit(cursor=page.cursor or max(stream.cursor_of(raw) for raw in page.raws))
+
+``Stream.read`` defaults to the declarative path (core.sync.declarative)::
+
     await stream.prepare(http, ctx)                 # optional metadata reads (fields, describe)
     request = stream.first_request(ctx)             # from ctx.start_cursor in INCREMENTAL mode
-    while request is not None:
-        page = await http.send(request)             # rate limit, retries, auth refresh
-        raws = stream.extract(page)
-        records = [r for raw in raws for r in stream.map(raw, ctx)]   # MappingError: quarantine
-        upsert(records); commit(cursor=max(stream.cursor_of(raw) for raw in raws))
+    while request is not None:                      # one page of prefetch
+        page = await http.send(request)
+        yield Page(raws=stream.extract(page))
         request = stream.next_request(page, request, ctx)
     request = stream.deletions_request(ctx)         # where the CRM lists deleted records
     while request is not None:
         page = await http.send(request)
-        soft_delete(stream.extract_deleted(page))
+        yield Page(deleted=stream.extract_deleted(page))
         request = stream.next_deletions_request(page, request, ctx)
+
+A stream whose reads do not fit that shape overrides ``read`` as a plain loop. A stream
+that needs an optional capability names it in ``requires`` (skipped while unavailable) or
+raises :class:`~core.sync.capabilities.CapabilityUnavailable`; a request with
+``capability`` set lets the HTTP layer raise it from the connector's
+``unavailable_reason``.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal, Protocol, TypeAlias
@@ -29,6 +40,17 @@ from typing import Any, ClassVar, Literal, Protocol, TypeAlias
 import httpx
 
 from core.models.enums import SyncMode
+from core.simulation.options import SimulatorOptions
+from core.sync.capabilities import Capabilities, Capability
+from core.sync.errors import MappingError as MappingError
+from core.sync.errors import json_error_message
+from core.sync.limits import DAILY_BUDGET as DAILY_BUDGET
+from core.sync.limits import DEFAULT_BUDGET as DEFAULT_BUDGET
+from core.sync.limits import Budget as Budget
+from core.sync.limits import DailyBudget as DailyBudget
+from core.sync.limits import QuotaReading as QuotaReading
+from core.sync.limits import RateLimitPolicy as RateLimitPolicy
+from core.sync.mappings import FieldMappings
 from core.sync.pagination import BasePaginator
 from core.sync.records import AnyRecord, Record
 
@@ -50,10 +72,6 @@ class WebhookDelivery:
     body: bytes
 
 
-class MappingError(ValueError):
-    """A raw record cannot be mapped; the engine quarantines it with this message."""
-
-
 @dataclass(frozen=True, slots=True)
 class Request:
     """One HTTP call. ``path`` is relative to the base URL, or an absolute URL.
@@ -72,6 +90,9 @@ class Request:
     budgets: tuple[str, ...] = ()
     #: ``text``: the body is returned as a TextBody (Bulk API CSV) instead of decoded JSON.
     decode: Literal["json", "text"] = "json"
+    #: The optional capability this call reads (``"leads_object"``): a 4xx answer that
+    #: ``Connector.unavailable_reason`` classifies raises CapabilityUnavailable, unretried.
+    capability: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +137,24 @@ class Cursor:
 
 
 @dataclass(frozen=True, slots=True)
+class Page:
+    """What ``Stream.read`` yields: raw records to map and write, deleted records to
+    soft-delete, and optionally the cursor this page brings the stream to.
+
+    ``cursor`` None: the engine computes it from ``Stream.cursor_of`` over ``raws`` (saved
+    with each page of a ``cursor_ordered`` stream, else once the ``final`` page is read or
+    the read ends). A set ``cursor`` is saved with this page: the stream vouches that
+    everything before it is in this page or an earlier one.
+    """
+
+    raws: Sequence[Mapping[str, Any]] = ()
+    deleted: Sequence[tuple[type[Record], str]] = ()
+    cursor: Cursor | None = None
+    #: The last page of records (deletion pages may follow): the computed cursor is saved.
+    final: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class CredentialField:
     name: str
     description: str
@@ -123,64 +162,14 @@ class CredentialField:
     required: bool = True
 
 
-#: The budget every request draws from: ``RateLimitPolicy.requests`` per ``per_seconds``.
-DEFAULT_BUDGET = "default"
-#: The name a :class:`QuotaReading` of the daily allowance carries.
-DAILY_BUDGET = "daily"
-
-
 @dataclass(frozen=True, slots=True)
-class Budget:
-    """A further window some requests are also counted in (HubSpot search: 5 a second)."""
+class OptionField:
+    """A non-secret setting of a connection (``crmkpi connection add --option K=V``),
+    stored unencrypted in ``connections.options``; ``default`` applies when unset."""
 
     name: str
-    requests: int
-    per_seconds: float
-
-
-@dataclass(frozen=True, slots=True)
-class DailyBudget:
-    """A daily allowance shared with the customer's other integrations.
-
-    ``limit`` is in the CRM's unit (requests, Pipedrive tokens); None means learn it from
-    the responses. The sync never spends the last ``reserve`` share of it, paces itself
-    once less than ``slow_below`` of it is left above the reserve (at most ``max_delay``
-    seconds between requests), and counts ``cost`` per request between two readings.
-    """
-
-    limit: float | None = None
-    reserve: float = 0.1
-    slow_below: float = 0.1
-    max_delay: float = 1.0
-    cost: float = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class RateLimitPolicy:
-    """The CRM's allowance per account, and the headers that report what is left of it.
-
-    ``requests`` per ``per_seconds`` is the default budget every request draws from;
-    ``budgets`` are named extra windows a :class:`Request` opts into; ``daily`` is the
-    daily allowance, known from :meth:`Connector.read_quota` readings.
-    """
-
-    requests: int
-    per_seconds: float
-    remaining_header: str | None = None
-    reset_header: str | None = None
-    budgets: tuple[Budget, ...] = ()
-    daily: DailyBudget | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class QuotaReading:
-    """What a response says is left of one budget (:data:`DEFAULT_BUDGET`, a
-    :class:`Budget` name or :data:`DAILY_BUDGET`); ``reset_in`` in seconds."""
-
-    budget: str
-    remaining: float
-    limit: float | None = None
-    reset_in: float | None = None
+    description: str
+    default: str | None = None
 
 
 @dataclass(slots=True)
@@ -218,12 +207,20 @@ class StreamContext:
     mode: SyncMode
     start_cursor: Cursor | None = None
     lookback: timedelta = DEFAULT_LOOKBACK
-    #: Field mappings of the connection (core.sync.mappings.FieldMappings as a dict).
-    mappings: dict[str, Any] = field(default_factory=dict)
-    #: Scratch space shared by the streams of one run (field metadata, describe results).
+    #: Field mappings of the connection.
+    mappings: FieldMappings = field(default_factory=FieldMappings)
+    #: Deprecated scratch space shared by the streams of one run; use ``state``. Kept only
+    #: until the connectors no longer read it.
     shared: dict[str, Any] = field(default_factory=dict)
     #: Run start; incremental reads never ask beyond it.
     now: datetime | None = None
+    #: What the account offers, as stored on the connection (refreshed by full syncs).
+    capabilities: Capabilities = field(default_factory=Capabilities)
+    #: The connection's non-secret options (``Connector.option_fields``, defaults applied).
+    options: Mapping[str, str] = field(default_factory=dict)
+    #: One object per run from ``Connector.new_state(options)``, shared by its streams
+    #: (each connector reads it through its own typed accessor).
+    state: Any = None
 
     def since(self) -> datetime | None:
         """The incremental lower bound: the cursor minus the look-back window."""
@@ -238,8 +235,11 @@ class Stream(ABC):
     name: ClassVar[str]
     #: Record classes this stream yields (documentation and `crmkpi connectors list`).
     produces: ClassVar[tuple[type[Record], ...]] = ()
-    #: Streams whose data this one reads from ``ctx.shared`` (they run first).
+    #: Streams whose data this one reads from ``ctx.state`` (they run first; a failed one
+    #: BLOCKS this stream, a capability-SKIPPED one does not).
     depends_on: ClassVar[tuple[str, ...]] = ()
+    #: Capability keys this stream needs: SKIPPED while one is UNAVAILABLE.
+    requires: ClassVar[tuple[str, ...]] = ()
     incremental: ClassVar[bool] = False
     #: True when deletions_request() lists deleted records.
     finds_deletions: ClassVar[bool] = False
@@ -249,12 +249,23 @@ class Stream(ABC):
     #: it stopped. False (safe default): the cursor is committed when the stream completes.
     cursor_ordered: ClassVar[bool] = False
 
+    def read(self, http: HttpClient, ctx: StreamContext) -> AsyncIterator[Page]:
+        """The stream's pages: the one method the engine calls. The default is the
+        declarative path (``prepare``, ``first_request``/``next_request``/``extract`` with
+        one page of prefetch, then the deletion requests); override it as a plain loop
+        when reads do not fit that shape."""
+        from core.sync.declarative import read_declarative
+
+        return read_declarative(self, http, ctx)
+
     async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:  # noqa: B027
         """Read metadata before the first page (custom field definitions, describe)."""
 
-    @abstractmethod
-    def first_request(self, ctx: StreamContext) -> Request:
-        """The first page: a full read, or an incremental read from ``ctx.since()``."""
+    def first_request(self, ctx: StreamContext) -> Request | None:
+        """The first page: a full read, or an incremental read from ``ctx.since()``.
+        Declarative streams implement it (None: nothing to read); streams overriding
+        ``read`` need not."""
+        raise NotImplementedError(f"stream {self.name} implements neither read nor first_request")
 
     def next_request(self, page: Any, request: Request, ctx: StreamContext) -> Request | None:
         """The request of the next page, or None after the last page."""
@@ -262,9 +273,9 @@ class Stream(ABC):
             return None
         return self.paginator.next_request(page, request)
 
-    @abstractmethod
     def extract(self, page: Any) -> Sequence[Mapping[str, Any]]:
-        """The raw records of a page."""
+        """The raw records of a page (declarative streams)."""
+        raise NotImplementedError(f"stream {self.name} implements neither read nor extract")
 
     @abstractmethod
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
@@ -301,6 +312,8 @@ class Connector(ABC):
     default_base_url: ClassVar[str]
     credential_fields: ClassVar[tuple[CredentialField, ...]]
     rate_limit: ClassVar[RateLimitPolicy]
+    #: Non-secret settings a connection may set (``--option K=V``), see ``StreamContext.options``.
+    option_fields: ClassVar[tuple[OptionField, ...]] = ()
 
     @abstractmethod
     def streams(self) -> Sequence[Stream]:
@@ -316,6 +329,29 @@ class Connector(ABC):
         refresh: bool = False,
     ) -> Auth:
         """Headers/params for requests; ``refresh=True`` after a 401 (OAuth refresh)."""
+
+    async def discover(self, http: HttpClient, ctx: StreamContext) -> Sequence[Capability]:
+        """What the account offers (optional objects, permissions, features). Called at
+        ``connection add``, ``verifyCredentials``, ``crmkpi connection check`` and at the
+        start of every full sync; stored on the connection. Default: nothing to discover."""
+        return ()
+
+    def unavailable_reason(self, response: httpx.Response) -> str | None:
+        """Why a 4xx answer to a request with ``Request.capability`` means the account
+        lacks that capability ("not available on this portal (HTTP 404)"), or None when it
+        is an ordinary failure. Default: never."""
+        return None
+
+    def error_message(self, response: httpx.Response) -> str | None:
+        """The CRM's own explanation of a failed request, for the stream's error (at most
+        300 characters, one line). Default: the usual JSON shapes (``message``, ``error``,
+        ``error_description``, a list of ``{"message"}``, ``errors[0].message``); override
+        to return None when a CRM's messages may echo something secret."""
+        return json_error_message(response)
+
+    def new_state(self, options: Mapping[str, str]) -> Any:
+        """The per-run state the connector's streams share (``StreamContext.state``)."""
+        return None
 
     def account_key(self, credentials: Mapping[str, str], base_url: str) -> str:
         """Identifies the CRM account whose rate limit is shared (default: the base URL)."""
@@ -346,11 +382,12 @@ class Connector(ABC):
         return ()
 
     @classmethod
-    def simulator(cls, *, seed: int, deals: int, faults: str | None) -> ASGIApp | None:
+    def simulator(cls, options: SimulatorOptions) -> ASGIApp | None:
         """An ASGI app serving a generated dataset in this CRM's shapes (``crmkpi simulate``).
 
-        ``faults`` is a :class:`core.simulation.faults.FaultSpec` string the app should wrap
-        itself in; None (the default) means the connector ships no simulator.
+        ``options.faults`` is a :class:`core.simulation.faults.FaultSpec` string the app
+        should wrap itself in, ``options.account`` the account variant it plays. None (the
+        default) means the connector ships no simulator.
         """
         return None
 

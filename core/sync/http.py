@@ -9,7 +9,10 @@ the quota the CRM reports (``Connector.read_quota``) back to the limiter, then
   streams that hit the same expired token wait for one refresh) and resends once;
 - 429, 5xx, connection and read errors: retries with exponential backoff and full jitter
   (tenacity), honouring Retry-After, which also pauses the whole account's limiter;
-- any other 4xx: raises :class:`RequestFailed` at once (retrying cannot fix it).
+- a 4xx to a request with ``capability`` that ``Connector.unavailable_reason`` classifies:
+  raises :class:`CapabilityUnavailable` at once (the account lacks it; never retried);
+- any other 4xx: raises :class:`RequestFailed` at once (retrying cannot fix it), with the
+  CRM's own message (``Connector.error_message``).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from tenacity import (
 )
 
 from core.observability import record_crm_response
+from core.sync.capabilities import CapabilityUnavailable
 from core.sync.connector import Auth, Connector, Request, TextBody
 from core.sync.errors import AuthFailed, RequestFailed
 from core.sync.ratelimit import RateLimiter, parse_reset
@@ -212,6 +216,10 @@ class SyncHttp:
         record_crm_response(self.connector.name, status)
         if status >= 400:
             self.limiter.check()  # a refusal at the daily limit ends the run, no retry
+        if request.capability is not None and 400 <= status < 500 and status != 429:
+            reason = self.connector.unavailable_reason(response)
+            if reason is not None:
+                raise CapabilityUnavailable(request.capability, reason)
         if status == 429 or status >= 500:
             retry_after = parse_reset(response.headers.get("retry-after"))
             if retry_after is not None:
@@ -220,8 +228,11 @@ class SyncHttp:
                     self.limiter.pause(retry_after)
             raise _Retryable(status, _path(request), retry_after)
         if status >= 400:
+            said = self.connector.error_message(response)
             raise RequestFailed(
-                f"{self.connector.name}: HTTP {status} on {_path(request)}", status=status
+                f"{self.connector.name}: HTTP {status} on {_path(request)}"
+                + (f": {said}" if said else ""),
+                status=status,
             )
         if request.decode == "text":
             return TextBody(response.text, {k.lower(): v for k, v in response.headers.items()})

@@ -3,7 +3,10 @@
 PostgreSQL: a session-level advisory lock held on a dedicated connection for the whole run;
 the server frees it if the worker dies (its connection closes). SQLite: a lease in
 ``connections.lock_owner / lock_expires_at`` taken by a conditional UPDATE and renewed while
-the run lasts, so a crashed worker's lease simply expires.
+the run lasts, so a crashed worker's lease simply expires. A lease whose holder is a process
+of this host that no longer exists (its owner is ``host:pid:nonce``) is taken over at once,
+by a compare-and-set on that owner: after a crash the next sync need not wait the lease out.
+(A pid reused by another process only makes us wait for the expiry, as before.)
 """
 
 from __future__ import annotations
@@ -16,11 +19,14 @@ import socket
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import structlog
 from sqlalchemy import or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.models import Connection, utcnow
 from core.sync.errors import SyncAlreadyRunning
+
+_log = structlog.get_logger(__name__)
 
 LEASE = timedelta(seconds=60)
 
@@ -34,6 +40,42 @@ def advisory_key(connection_id: str) -> int:
 def lock_owner() -> str:
     """Who holds a lease: host, process and a per-call nonce (one process, many runs)."""
     return f"{socket.gethostname()}:{os.getpid()}:{os.urandom(4).hex()}"
+
+
+def holder_is_dead(owner: str) -> bool:
+    """True when ``owner`` (``host:pid:nonce``) names a process of this host that is gone.
+
+    ``os.kill(pid, 0)`` sends no signal: it only checks that the process exists
+    (PermissionError: it exists, under another user). Another host's process, our own
+    process, or an owner in another format is never presumed dead.
+    """
+    parts = owner.rsplit(":", 2)
+    if len(parts) != 3:
+        return False
+    host, pid_text, _nonce = parts
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid <= 0 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # PermissionError and the like: the process exists
+        return False
+    return False
+
+
+async def _take_over(engine: AsyncEngine, connection_id: str, dead: str, owner: str) -> bool:
+    """Replace the lease of ``dead`` by ours, unless someone else changed it meanwhile."""
+    async with engine.begin() as conn:
+        result = await conn.execute(
+            update(Connection)
+            .where(Connection.id == connection_id, Connection.lock_owner == dead)
+            .values(lock_owner=owner, lock_expires_at=utcnow() + LEASE)
+        )
+        return bool(result.rowcount)
 
 
 def _refused(connection_id: str, detail: str = "") -> SyncAlreadyRunning:
@@ -99,8 +141,15 @@ async def _lease(engine: AsyncEngine, connection_id: str) -> AsyncIterator[None]
                     )
                 )
             ).first()
-        detail = f" by {row[0]} (lease until {row[1]:%H:%M:%S} UTC)" if row and row[0] else ""
-        raise _refused(connection_id, detail)
+        holder = row[0] if row else None
+        if not (
+            holder
+            and holder_is_dead(holder)
+            and await _take_over(engine, connection_id, holder, owner)
+        ):
+            detail = f" by {holder} (lease until {row[1]:%H:%M:%S} UTC)" if row and holder else ""
+            raise _refused(connection_id, detail)
+        _log.warning("sync.lease_taken_over", connection=connection_id, dead_holder=holder)
 
     async def renew() -> None:
         while True:

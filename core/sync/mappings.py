@@ -22,7 +22,7 @@ from typing import Any
 
 from core.errors import ValidationError
 from core.models.enums import DealType, StageKind
-from core.sync.connector import MappingError
+from core.sync.errors import MappingError
 from core.sync.records import AnyRecord, DealRecord, StageRecord
 
 LIFECYCLE_KINDS = ("lead", "mql", "sql", "customer")

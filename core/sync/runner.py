@@ -3,8 +3,11 @@
 The run takes the connection's sync lock (refusing a second concurrent run), opens a
 ``sync_runs`` row, builds the HTTP policy for the CRM account, then runs the connector's
 streams: each starts once the streams it depends on are done, at most ``concurrency`` at a
-time, in the connector's order. A failing stream fails its dependants only; the run ends
-SUCCEEDED, PARTIAL (records quarantined or some streams failed) or FAILED.
+time, in the connector's order. A full run first discovers the account's capabilities.
+
+A stream whose capability is unavailable is SKIPPED (the run stays SUCCEEDED); a failing
+stream BLOCKS its dependants (a SKIPPED one does not: they run). The run ends SUCCEEDED,
+PARTIAL (records quarantined, or streams FAILED, BLOCKED or STOPPED) or FAILED.
 """
 
 from __future__ import annotations
@@ -27,14 +30,23 @@ from core.models import Connection, SyncRun, utcnow
 from core.models.enums import SyncMode, SyncStatus
 from core.plugins import connector_classes
 from core.secrets import Vault
+from core.sync.capabilities import CapabilityUnavailable
+from core.sync.connections import resolve_options
 from core.sync.connector import DEFAULT_LOOKBACK, Connector, Stream, StreamContext
+from core.sync.discovery import (
+    discover_or_keep,
+    learnt,
+    skip_reason,
+    store_capabilities,
+    stored_capabilities,
+)
 from core.sync.errors import SyncError, UnknownConnector
 from core.sync.http import RetryPolicy, SyncHttp, create_http_client
 from core.sync.locks import sync_lock
 from core.sync.mappings import FieldMappings
 from core.sync.notify import deliver_sync_webhook
 from core.sync.ratelimit import DEFAULT_LIMITERS, RateLimiters
-from core.sync.runs import RunStats, StreamStats, finish_run, start_run
+from core.sync.runs import COMPLETE, RunStats, StreamStats, StreamStatus, finish_run, start_run
 from core.sync.state import load_cursors
 from core.sync.streams import StreamJob, StreamRunner
 from core.sync.upsert import RecordWriter, table_of
@@ -107,10 +119,12 @@ async def _schedule(
                 if dep in names:
                     await done[dep].wait()
             failed = [
-                d for d in stream.depends_on if d in names and stats.streams[d].status != "DONE"
+                d
+                for d in stream.depends_on
+                if d in names and stats.streams[d].status not in COMPLETE
             ]
             if failed:
-                stats.streams[stream.name].status = "SKIPPED"
+                stats.streams[stream.name].status = StreamStatus.BLOCKED
                 stats.streams[stream.name].error = f"depends on failed stream {failed[0]}"
                 return
             async with semaphore:
@@ -191,7 +205,12 @@ async def _locked_run(
         workspace_id=connection.workspace_id,
         mode=options.mode,
     )
-    stats = RunStats(streams={s.name: StreamStats() for s in streams})
+    stats = RunStats(
+        streams={
+            s.name: StreamStats(tables=sorted({table_of(c).name for c in s.produces}))
+            for s in streams
+        }
+    )
     new_credentials: dict[str, str] = {}
     base_url = connection.base_url or connector.default_base_url
     client = options.http_client or create_http_client()
@@ -223,6 +242,24 @@ async def _locked_run(
         if connection.lookback_minutes is None
         else timedelta(minutes=connection.lookback_minutes)
     )
+    connector_options = resolve_options(type(connector), connection.options)
+    state = connector.new_state(connector_options)
+    capabilities = stored_capabilities(connection)
+    discovered = False
+
+    def context(stream: Stream | None) -> StreamContext:
+        return StreamContext(
+            connection_id=connection.id,
+            mode=options.mode,
+            start_cursor=None if stream is None else cursors.get(stream.name),
+            lookback=lookback,
+            mappings=mappings,
+            shared=shared,
+            now=started,
+            capabilities=capabilities,
+            options=connector_options,
+            state=state,
+        )
 
     def progress(name: str, stream_stats: StreamStats) -> None:
         stats.requests, stats.retries = http.requests, http.retries
@@ -230,15 +267,15 @@ async def _locked_run(
             options.progress(name, stream_stats, stats)
 
     async def run_one(stream: Stream) -> None:
-        ctx = StreamContext(
-            connection_id=connection.id,
-            mode=options.mode,
-            start_cursor=cursors.get(stream.name),
-            lookback=lookback,
-            mappings=mappings.to_dict(),
-            shared=shared,
-            now=started,
-        )
+        nonlocal capabilities
+        stream_stats = stats.streams[stream.name]
+        reason = skip_reason(stream, capabilities)
+        if reason is not None:
+            stream_stats.status, stream_stats.error = StreamStatus.SKIPPED, reason
+            _log.info("sync.stream_skipped", connection=connection.id, stream=stream.name)
+            progress(stream.name, stream_stats)
+            return
+        ctx = context(stream)
         job = StreamJob(
             engine=engine,
             http=http,
@@ -252,6 +289,11 @@ async def _locked_run(
         )
         try:
             await StreamRunner(stream, ctx, job).run()
+        except CapabilityUnavailable as exc:
+            capabilities = learnt(capabilities, exc, stream.name)
+            _log.info(
+                "sync.stream_skipped", connection=connection.id, stream=stream.name, key=exc.key
+            )
         except Exception as exc:
             _log.warning(
                 "sync.stream_failed", connection=connection.id, stream=stream.name, error=str(exc)
@@ -260,10 +302,21 @@ async def _locked_run(
 
     error: str | None = None
     try:
+        if options.mode is SyncMode.FULL:
+            found = await discover_or_keep(connector, http, context(None))
+            if found is not None:
+                capabilities, discovered = found, True
         await _schedule(streams, options.concurrency, run_one, stats)
-        if sweep_classes and all(s.status == "DONE" for s in stats.streams.values()):
+        if sweep_classes and all(s.status in COMPLETE for s in stats.streams.values()):
+            # A skipped stream read nothing: its record classes cannot be reconciled.
+            skipped = {
+                c
+                for s in streams
+                if stats.streams[s.name].status == StreamStatus.SKIPPED
+                for c in s.produces
+            }
             async with engine.begin() as conn:
-                swept = await writer.sweep(conn, sweep_classes, started)
+                swept = await writer.sweep(conn, sweep_classes - skipped, started)
             if swept:
                 _log.info("sync.swept", connection=connection.id, rows=swept)
     except Exception as exc:
@@ -285,6 +338,12 @@ async def _locked_run(
     await _finish_connection(
         sessionmaker, connection.id, status, options.mode, vault, new_credentials
     )
+    if discovered or capabilities.to_json() != stored_capabilities(connection).to_json():
+        async with sessionmaker() as session:
+            await store_capabilities(
+                session, connection.id, capabilities, started if discovered else None
+            )
+            await session.commit()
     seconds = (utcnow() - started).total_seconds()
     _notify(pm, connection.id, run_id, status, stats)
     await deliver_sync_webhook(sessionmaker, vault, run_id)

@@ -5,6 +5,9 @@ for due connections and runs their syncs in the background. With PostgreSQL and
 ``crmkpi worker`` processes, the same ``due_syncs`` feeds procrastinate instead
 (core.sync.worker), so both paths agree on what is due.
 
+A PARTIAL run is logged at warning and retried after core.sync.partial's delays when a
+stream failed; meanwhile the scheduler leaves that connection to its retry.
+
 A connection is due for an incremental run when its schedule says so, and for a full
 reconciliation (which also sweeps deletions) by its ``full_sync_schedule``: nightly
 (``full_every``) by default, an interval or cron, or "off" (core.sync.schedules).
@@ -27,9 +30,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.db import create_sessionmaker
 from core.errors import ValidationError
 from core.models import Connection, utcnow
-from core.models.enums import SyncMode
+from core.models.enums import SyncMode, SyncStatus
 from core.secrets import Vault
 from core.sync.errors import SyncAlreadyRunning
+from core.sync.partial import PARTIAL_RETRY_DELAYS, log_partial, worth_retrying
 from core.sync.runner import SyncOptions, run_sync
 from core.sync.schedules import next_full_sync, parse_schedule
 
@@ -110,8 +114,14 @@ class EmbeddedScheduler:
         poll_seconds: float = 30.0,
         concurrency: int = 2,
         clock: Callable[[], datetime] = utcnow,
+        partial_retry_delays: Sequence[float] = PARTIAL_RETRY_DELAYS,
     ) -> None:
         self.engine = engine
+        self.partial_retry_delays = tuple(partial_retry_delays)
+        #: Retries already made of each connection's latest partial run.
+        self._retries: dict[str, int] = {}
+        #: Connections waiting for the retry of a partial run (not started by tick()).
+        self._retrying: dict[str, asyncio.Task[None]] = {}
         self.pm = pm
         self.vault = vault
         self.poll_seconds = poll_seconds
@@ -124,7 +134,7 @@ class EmbeddedScheduler:
         """Start every due sync not already running here; returns the connection ids."""
         started = []
         for item in await due_syncs(self.engine, self.clock()):
-            if item.connection_id in self._running:
+            if item.connection_id in self._running or item.connection_id in self._retrying:
                 continue
             task = asyncio.create_task(self._run(item), name=f"sync-{item.connection_id}")
             self._running[item.connection_id] = task
@@ -151,14 +161,49 @@ class EmbeddedScheduler:
                     status=result.status.value,
                     records=result.records,
                 )
+                if result.status is SyncStatus.PARTIAL:
+                    log_partial(_log, "scheduler.sync_partial", result)
+                self._after(item, worth_retrying(result))
             except SyncAlreadyRunning:
                 _log.info("scheduler.already_running", connection_id=item.connection_id)
             except Exception:  # one failing connection must not stop the scheduler
                 _log.exception("scheduler.sync_failed", connection_id=item.connection_id)
 
+    def _after(self, item: DueSync, retry: bool) -> None:
+        """Schedule the next retry of a partial run, or forget the retries of a good one."""
+        attempt = self._retries.get(item.connection_id, 0)
+        if not retry or attempt >= len(self.partial_retry_delays):
+            self._retries.pop(item.connection_id, None)
+            return
+        self._retries[item.connection_id] = attempt + 1
+        delay = self.partial_retry_delays[attempt]
+        _log.warning(
+            "scheduler.partial_retry",
+            connection_id=item.connection_id,
+            attempt=attempt + 1,
+            in_seconds=delay,
+        )
+        task = asyncio.create_task(self._retry(item, delay), name=f"retry-{item.connection_id}")
+        self._retrying[item.connection_id] = task
+
+    async def _retry(self, item: DueSync, delay: float) -> None:
+        try:
+            await asyncio.sleep(delay)
+        finally:
+            self._retrying.pop(item.connection_id, None)
+        if item.connection_id not in self._running:
+            task = asyncio.create_task(self._run(item), name=f"sync-{item.connection_id}")
+            self._running[item.connection_id] = task
+            task.add_done_callback(functools.partial(self._forget, item.connection_id))
+
     async def wait_idle(self) -> None:
-        while self._running:
-            await asyncio.gather(*list(self._running.values()), return_exceptions=True)
+        """Wait until no sync runs and no retry of a partial run is pending."""
+        while self._running or self._retrying:
+            await asyncio.gather(
+                *list(self._running.values()),
+                *list(self._retrying.values()),
+                return_exceptions=True,
+            )
 
     async def _loop(self) -> None:
         while True:
@@ -178,6 +223,8 @@ class EmbeddedScheduler:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        for task in list(self._running.values()):
+        for task in [*self._running.values(), *self._retrying.values()]:
             task.cancel()
-        await asyncio.gather(*list(self._running.values()), return_exceptions=True)
+        await asyncio.gather(
+            *self._running.values(), *self._retrying.values(), return_exceptions=True
+        )

@@ -1,11 +1,11 @@
-"""Runs one stream: the paging loop with one page of prefetch, mapping, batch commits.
+"""Runs one stream: consumes ``Stream.read``'s pages, maps them, commits page by page.
 
-Memory stays constant whatever the stream's size: at most two pages are alive (the one
-being written and the next one being fetched, through a queue of size one). Each page is
-written in its own transaction together with the cursor it covers, so a crash between
-two pages loses nothing (the next run re-reads from the committed cursor) and duplicates
-nothing (writes are upserts on the remote id). A quarantined record still advances the
-cursor: it is kept in ``record_errors``, and its next edit in the CRM brings it back.
+Memory stays constant whatever the stream's size: the default read keeps at most two
+pages alive (core.sync.declarative). Each page is written in its own transaction together
+with the cursor it covers, so a crash between two pages loses nothing (the next run
+re-reads from the committed cursor) and duplicates nothing (writes are upserts on the
+remote id). A quarantined record still advances the cursor: it is kept in
+``record_errors``, and its next edit in the CRM brings it back.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import InvalidOperation
@@ -22,19 +22,18 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.models import utcnow
-from core.sync.connector import Cursor, HttpClient, MappingError, Request, Stream, StreamContext
+from core.sync.capabilities import CapabilityUnavailable
+from core.sync.connector import Cursor, HttpClient, MappingError, Page, Stream, StreamContext
 from core.sync.errors import QuotaExhausted
 from core.sync.mappings import FieldMappings, apply_mappings
 from core.sync.records import AnyRecord, StageRecord
-from core.sync.runs import StreamStats
+from core.sync.runs import StreamStats, StreamStatus
 from core.sync.state import save_cursor
 from core.sync.textcheck import page_storable, storable, unstorable_text
 from core.sync.upsert import Quarantined, RecordWriter, WriteCounts
 
 #: What a broken raw record may raise while mapped: quarantined, never fatal to the run.
 MAPPING_FAILURES = (MappingError, KeyError, TypeError, ValueError, InvalidOperation, IndexError)
-
-_END = object()
 
 
 @dataclass(slots=True)
@@ -53,48 +52,6 @@ class StreamJob:
     #: Full read that will be followed by a reconciliation sweep: mark every row seen.
     touch_seen: bool = False
     stats: StreamStats = field(default_factory=StreamStats)
-
-
-async def _prefetched(
-    http: HttpClient,
-    first: Request | None,
-    next_request: Callable[[Any, Request], Request | None],
-) -> AsyncIterator[tuple[Any, bool]]:
-    """Yield (page, is_last) while the next page is already being fetched.
-
-    The producer fetches page n+1 while page n is consumed, then waits until the consumer
-    takes it (``queue.join``): at most two pages are alive at any time.
-    """
-    if first is None:
-        return
-    queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=1)
-
-    async def produce() -> None:
-        request: Request | None = first
-        try:
-            while request is not None:
-                page = await http.send(request)
-                request = next_request(page, request)
-                await queue.put((page, request is None))
-                await queue.join()
-            await queue.put(_END)
-        except Exception as exc:
-            await queue.put(exc)
-
-    producer = asyncio.create_task(produce())
-    try:
-        while True:
-            item = await queue.get()
-            queue.task_done()
-            if item is _END:
-                return
-            if isinstance(item, Exception):
-                raise item
-            yield item
-    finally:
-        producer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await producer
 
 
 def map_page(
@@ -174,6 +131,47 @@ def _newer(cursor: Cursor, than: Cursor) -> bool:
     return cursor > than or cursor.resume != than.resume
 
 
+class CursorTracker:
+    """Which cursor to save with each page of one stream.
+
+    A page's own ``cursor`` is saved with it. Otherwise the page's highest
+    ``cursor_of`` is pending, saved with the page when the stream is ``cursor_ordered``
+    (a crashed run resumes where it stopped), else with the ``final`` page or, failing
+    that, when the read ends. Nothing is saved that is not newer than what is saved.
+    """
+
+    def __init__(self, stream: Stream, start: Cursor | None) -> None:
+        self.stream = stream
+        self.saved = start
+        self.pending: Cursor | None = None
+
+    def for_page(self, page: Page) -> Cursor | None:
+        """The cursor to commit with ``page`` (None: none now)."""
+        if page.cursor is not None:
+            self.pending = None
+            return page.cursor if self._newer(page.cursor) else None
+        if not self.stream.incremental:
+            return None
+        page_cursor = _page_cursor(self.stream, page.raws) if page.raws else None
+        if page_cursor is not None and (self.pending is None or _newer(page_cursor, self.pending)):
+            self.pending = page_cursor
+        if (self.stream.cursor_ordered or page.final) and self.pending is not None:
+            cursor, self.pending = self.pending, None
+            return cursor if self._newer(cursor) else None
+        return None
+
+    def leftover(self) -> Cursor | None:
+        """A computed cursor no page carried yet (a read that marked no page ``final``)."""
+        cursor, self.pending = self.pending, None
+        return cursor if cursor is not None and self._newer(cursor) else None
+
+    def committed(self, cursor: Cursor) -> None:
+        self.saved = cursor
+
+    def _newer(self, cursor: Cursor) -> bool:
+        return self.saved is None or _newer(cursor, self.saved)
+
+
 class StreamRunner:
     """Reads one stream to its end (records, then deletions) and writes it page by page."""
 
@@ -182,60 +180,44 @@ class StreamRunner:
         self.ctx = ctx
         self.job = job
         self.stats = job.stats
-        self.cursor = ctx.start_cursor
+        self.cursors = CursorTracker(stream, ctx.start_cursor)
+
+    @property
+    def cursor(self) -> Cursor | None:
+        """The stream's last committed cursor."""
+        return self.cursors.saved
 
     async def run(self) -> None:
+        """Read and write every page. A missing capability ends the stream SKIPPED (and
+        re-raises for the runner to store it); other errors FAILED (STOPPED at quota)."""
         started = time.monotonic()
-        self.stats.status = "RUNNING"
+        self.stats.status = StreamStatus.RUNNING
         try:
-            await self.stream.prepare(self.job.http, self.ctx)
-            await self._read_records()
-            if self.stream.finds_deletions:
-                await self._read_deletions()
-            self.stats.status = "DONE"
+            async for page in self.stream.read(self.job.http, self.ctx):
+                records, bad = (
+                    map_page(self.stream, page.raws, self.ctx, self.job.mappings)
+                    if page.raws
+                    else ([], [])
+                )
+                self.stats.fetched += len(page.raws)
+                cursor = self.cursors.for_page(page)
+                await self._commit(records, bad, cursor, deleted=page.deleted)
+            leftover = self.cursors.leftover()
+            if leftover is not None:
+                await self._commit([], [], leftover, count_page=False)
+            self.stats.status = StreamStatus.DONE
+        except CapabilityUnavailable as exc:
+            self.stats.status = StreamStatus.SKIPPED
+            self.stats.error = exc.reason
+            raise
         except Exception as exc:
-            self.stats.status = "STOPPED" if isinstance(exc, QuotaExhausted) else "FAILED"
+            self.stats.status = (
+                StreamStatus.STOPPED if isinstance(exc, QuotaExhausted) else StreamStatus.FAILED
+            )
             self.stats.error = str(exc) or type(exc).__name__
             raise
         finally:
             self.stats.seconds = time.monotonic() - started
-
-    async def _read_records(self) -> None:
-        stream, ctx = self.stream, self.ctx
-        pending: Cursor | None = None
-        pages = _prefetched(
-            self.job.http,
-            stream.first_request(ctx),
-            lambda page, request: stream.next_request(page, request, ctx),
-        )
-        async for page, is_last in pages:
-            raws = stream.extract(page)
-            records, bad = map_page(stream, raws, ctx, self.job.mappings)
-            cursor = None
-            if stream.incremental:
-                page_cursor = _page_cursor(stream, raws)
-                if page_cursor is not None and (pending is None or _newer(page_cursor, pending)):
-                    pending = page_cursor
-                if (
-                    (stream.cursor_ordered or is_last)
-                    and pending is not None
-                    and (self.cursor is None or _newer(pending, self.cursor))
-                ):
-                    cursor = pending
-            self.stats.fetched += len(raws)
-            await self._commit(records, bad, cursor)
-
-    async def _read_deletions(self) -> None:
-        stream, ctx = self.stream, self.ctx
-        pages = _prefetched(
-            self.job.http,
-            stream.deletions_request(ctx),
-            lambda page, request: stream.next_deletions_request(page, request, ctx),
-        )
-        async for page, _ in pages:
-            deleted = stream.extract_deleted(page)
-            if deleted:
-                await self._commit([], [], None, deleted=deleted)
 
     async def _commit(
         self,
@@ -244,6 +226,7 @@ class StreamRunner:
         cursor: Cursor | None,
         *,
         deleted: Sequence[Any] = (),
+        count_page: bool = True,
     ) -> None:
         job = self.job
         lock = job.write_lock or contextlib.nullcontext()
@@ -257,9 +240,10 @@ class StreamRunner:
             if cursor is not None:
                 await save_cursor(conn, self.ctx.connection_id, self.stream.name, cursor, now)
         if cursor is not None:
-            self.cursor = cursor
+            self.cursors.committed(cursor)
         stats = self.stats
-        stats.pages += 1
+        if count_page:
+            stats.pages += 1
         stats.inserted += counts.inserted
         stats.updated += counts.updated
         stats.unchanged += counts.unchanged

@@ -7,6 +7,8 @@
 - ``enqueue_due_syncs`` runs every minute on whichever worker gets it (procrastinate dedupes
   periodic jobs across workers) and defers a job for every due connection
   (core.sync.scheduler.due_syncs, shared with the embedded scheduler).
+- A PARTIAL run is logged at warning and, when a stream failed, retried by the task's
+  RetryStrategy (core.sync.partial says which partial runs are worth it, and why).
 - ``requeue_stalled_jobs`` runs every minute and retries jobs whose worker stopped sending
   heartbeats (killed with SIGKILL, machine lost): another worker resumes the sync from the
   last committed cursor, which the engine commits with each batch.
@@ -28,13 +30,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db import create_engine
 from core.errors import ConfigurationError
-from core.models.enums import SyncMode
+from core.models.enums import SyncMode, SyncStatus
 from core.observability import SyncMetricsPlugin
 from core.plugins import create_plugin_manager
 from core.secrets import Vault
 from core.settings import Settings
 from core.sync.errors import SyncAlreadyRunning
-from core.sync.runner import SyncOptions, run_sync
+from core.sync.partial import PartialSync, incomplete_streams, log_partial, worth_retrying
+from core.sync.runner import SyncOptions, SyncResult, run_sync
 from core.sync.scheduler import due_syncs
 
 _log = structlog.get_logger(__name__)
@@ -102,7 +105,7 @@ def create_queue(settings: Settings) -> procrastinate.App:
             return "ALREADY_RUNNING"
         finally:
             structlog.contextvars.unbind_contextvars("connection_id")
-        return result.status.value
+        return job_outcome(result)
 
     @app.periodic(cron="* * * * *", periodic_id="due")
     @app.task(name="crmkpi.enqueue_due_syncs", queue=QUEUE, pass_context=False)
@@ -127,6 +130,17 @@ def create_queue(settings: Settings) -> procrastinate.App:
         return len(stalled)
 
     return app
+
+
+def job_outcome(result: SyncResult) -> str:
+    """The job's result: the run status; a partial run is logged at warning, and one worth
+    retrying raises PartialSync so that procrastinate retries the job by its strategy."""
+    if result.status is SyncStatus.PARTIAL:
+        log_partial(_log, "worker.sync_partial", result)
+        if worth_retrying(result):
+            streams = ", ".join(f"{n} ({why})" for n, why in incomplete_streams(result).items())
+            raise PartialSync(f"sync of {result.connection_id} was partial: {streams}")
+    return result.status.value
 
 
 async def defer_sync(

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from core.simulation.options import SimulatorOptions
 from core.sync.connector import (
     ASGIApp,
     Auth,
@@ -166,10 +167,10 @@ class TinyCrmConnector(Connector):
         return Auth(headers={"Authorization": f"Token {credentials['api_token']}"})
 
     @classmethod
-    def simulator(cls, *, seed: int, deals: int, faults: str | None) -> ASGIApp | None:
+    def simulator(cls, options: SimulatorOptions) -> ASGIApp | None:
         from crmkpi_tinycrm.simulator import build_app
 
-        return build_app(seed=seed, deals=deals, faults=faults)
+        return build_app(seed=options.seed, deals=options.deals, faults=options.faults)
 
     @classmethod
     def simulator_credentials(cls) -> dict[str, str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,6 +24,7 @@ from core.secrets import Vault
 from core.simulation.dataset import generate
 from core.sync.connector import RateLimitPolicy
 from core.sync.http import RetryPolicy
+from tests.contracts.hubspot.contract import ContractRecorder
 from tests.support.server import serve
 from tests.support.syncing import (
     ConnectionFactory,
@@ -60,9 +61,24 @@ def simulator() -> HubSpotSimulator:
 
 
 @pytest.fixture
-def serve_simulator(simulator: HubSpotSimulator, servers: ExitStack) -> Callable[..., str]:
+def contract() -> Iterator[list[ContractRecorder]]:
+    """Every simulator served by the test, checked against HubSpot's documented contract
+    (tests/contracts/hubspot): the test fails on any request or answer that breaks it."""
+    recorders: list[ContractRecorder] = []
+    yield recorders
+    violations = [v for r in recorders for v in r.violations]
+    assert violations == [], "\n".join(violations[:20])
+    assert not recorders or sum(r.exchanges for r in recorders) > 0
+
+
+@pytest.fixture
+def serve_simulator(
+    simulator: HubSpotSimulator, servers: ExitStack, contract: list[ContractRecorder]
+) -> Callable[..., str]:
     def start(faults: str | None = None, sim: HubSpotSimulator | None = None) -> str:
-        return servers.enter_context(serve(create_app(simulator=sim or simulator, faults=faults)))
+        recorder = ContractRecorder(create_app(simulator=sim or simulator, faults=faults))
+        contract.append(recorder)
+        return servers.enter_context(serve(recorder))
 
     return start
 

@@ -6,6 +6,7 @@ import httpx
 
 from connectors.hubspot.connector import HubSpotConnector
 from core.plugins import connector_classes, create_plugin_manager
+from core.simulation.options import SimulatorOptions
 
 
 def test_the_entry_point_provides_the_hubspot_connector() -> None:
@@ -34,7 +35,7 @@ def test_account_key_is_per_base_url_and_token() -> None:
 
 
 async def test_simulator_accepts_its_own_credentials() -> None:
-    app = HubSpotConnector.simulator(seed=2, deals=30, faults=None)
+    app = HubSpotConnector.simulator(SimulatorOptions(seed=2, deals=30))
     token = HubSpotConnector.simulator_credentials()["access_token"]
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://s") as c:
         response = await c.get("/crm/v3/owners", headers={"Authorization": f"Bearer {token}"})

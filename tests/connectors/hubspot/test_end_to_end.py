@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from connectors.hubspot._render import DEFAULT_STAGE_IDS, stage_id
+from connectors.hubspot.simulator.render import DEFAULT_STAGE_IDS, stage_id
 from core.models import SYNCED_MODELS
 from core.models.enums import SyncStatus
 from tests.connectors.hubspot.conftest import make_simulator

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -317,3 +318,56 @@ def test_exchange_rates_to_the_company_currency() -> None:
         mapping.map_exchange_rate(zero)
     with pytest.raises(MappingError, match="effectiveAt"):
         mapping.map_exchange_rate(undated)
+
+
+def _without(raw: dict, drop_nulls: bool) -> dict:
+    """``raw`` with its null properties left out (one reading of the docs) or kept (the
+    other): HubSpot documents properties as strings and answers empty ones as null."""
+    props = {k: v for k, v in raw["properties"].items() if not (drop_nulls and v is None)}
+    return {**raw, "properties": props}
+
+
+def _fields(records) -> list:
+    """Records without ``remote_data`` (which keeps the raw answer as it came)."""
+    return [dataclasses.replace(r, remote_data=None) for r in records]
+
+
+def _raws(kind: str) -> list[tuple[str, dict]]:
+    loaded = load(f"{kind}.json")
+    if kind == "engagements":
+        return [(name, raw) for name, items in loaded.items() for raw in items]
+    return [(kind, raw) for raw in loaded["results"]]
+
+
+@pytest.mark.parametrize("kind", ["deals", "contacts", "companies", "engagements"])
+def test_null_and_absent_properties_map_alike(stages, kind: str) -> None:
+    for name, raw in _raws(kind):
+        nulls = _without(raw, drop_nulls=False)
+        nulls["properties"] = {**nulls["properties"], "closed_lost_reason": None, "hs_mrr": None}
+        absent = _without(nulls, drop_nulls=True)
+
+        def read(reading: dict, name: str = name) -> list | str:
+            try:
+                if kind == "deals":
+                    return _fields(mapping.map_deal(reading, stages))
+                if kind == "contacts":
+                    return _fields([mapping.map_contact(reading, [], {})])
+                if kind == "companies":
+                    return _fields([mapping.map_company(reading, [])])
+                return _fields([mapping.map_engagement(name, reading, [])])
+            except MappingError as exc:  # the fixtures' deliberately broken records
+                return str(exc)
+
+        one, other = read(nulls), read(absent)
+        assert "hs_mrr" not in absent["properties"]
+        assert one == other
+
+
+def test_a_deal_without_currency_takes_the_company_currency(stages) -> None:
+    raw = next(r for r in load("deals.json")["results"] if r["properties"].get("amount"))
+    single = {**raw, "properties": {**raw["properties"], "deal_currency_code": None}}
+    props = {k: v for k, v in single["properties"].items() if k != "deal_currency_code"}
+    for reading in (single, {**raw, "properties": props}):
+        deal = mapping.map_deal(reading, stages, company_currency="EUR")[0]
+        assert isinstance(deal, DealRecord) and deal.currency == "EUR"
+    assert mapping.map_deal(single, stages)[0].currency is None  # unknown without it

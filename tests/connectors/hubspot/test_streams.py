@@ -11,9 +11,10 @@ import pytest
 import respx
 
 from connectors.hubspot import streams
+from connectors.hubspot._state import HubSpotState
 from core.models.enums import SyncMode
 from core.sync.connector import Cursor, StreamContext
-from core.sync.errors import RequestFailed
+from core.sync.mappings import FieldMappings
 from core.sync.records import (
     AccountRecord,
     ActivityRecord,
@@ -34,7 +35,13 @@ async def http():
         yield PlainHttp(client)
 
 
+def known_portal() -> dict:
+    """A run that already knows the portal (has leads, bills in USD): no probes."""
+    return {"hubspot.state": HubSpotState(leads=True, company_currency="USD")}
+
+
 def full_ctx(**kwargs) -> StreamContext:
+    kwargs.setdefault("shared", known_portal())
     return StreamContext(connection_id="c1", mode=SyncMode.FULL, **kwargs)
 
 
@@ -81,7 +88,9 @@ async def test_deals_full_read_pages_with_stage_properties_and_deletions(http) -
             200, json={"results": [{"id": "17", "archived": True, "properties": {}}]}
         )
     )
-    ctx = full_ctx(mappings={"custom_dimensions": {"customer_tier": "tier"}})
+    ctx = full_ctx(
+        mappings=FieldMappings.from_dict({"custom_dimensions": {"customer_tier": "tier"}})
+    )
     result = await drive(streams.DealsStream(), ctx, http)
 
     first = listing.calls[0].request.url.params
@@ -95,7 +104,7 @@ async def test_deals_full_read_pages_with_stage_properties_and_deletions(http) -
     assert archived.called
     deal_records = [r for r in result.records if isinstance(r, DealRecord)]
     assert [d.remote_id for d in deal_records] == ["18000001", "18000002"]
-    assert deal_records[0].custom == {"customer_tier": "gold"}
+    assert deal_records[0].custom == {"tier": "gold"}  # the dimension the property maps to
     assert sum(isinstance(r, DealStageHistoryRecord) for r in result.records) == 3
     assert result.deleted == [(DealRecord, "17")]
     assert result.cursor == Cursor(datetime(2024, 6, 28, 15, 5, 11, 320000, tzinfo=UTC), "18000001")
@@ -159,6 +168,7 @@ async def test_deals_incremental_search_then_associations(http, prefetch: bool) 
     now = datetime(2024, 7, 2, tzinfo=UTC)
     cursor = Cursor(datetime(2024, 7, 1, 7, 0, tzinfo=UTC), "18000000")
     ctx = StreamContext(
+        shared=known_portal(),
         connection_id="c1",
         mode=SyncMode.INCREMENTAL,
         start_cursor=cursor,
@@ -221,6 +231,7 @@ async def test_incremental_search_without_changes_ends_after_one_request(http) -
         return_value=httpx.Response(200, json={"results": []})
     )
     ctx = StreamContext(
+        shared=known_portal(),
         connection_id="c1",
         mode=SyncMode.INCREMENTAL,
         start_cursor=Cursor(datetime(2024, 7, 1, tzinfo=UTC)),
@@ -330,10 +341,12 @@ async def test_engagement_stream_maps_its_own_type(http) -> None:
 
 async def test_companies_properties_include_custom_and_deal_attribute_sources() -> None:
     ctx = full_ctx(
-        mappings={
-            "custom_dimensions": {"customer_tier": "tier"},
-            "deal_attributes": {"cost": "cost_of_sale"},
-        }
+        mappings=FieldMappings.from_dict(
+            {
+                "custom_dimensions": {"customer_tier": "tier"},
+                "deal_attributes": {"cost": "cost_of_sale"},
+            }
+        )
     )
     request = streams.CompaniesStream().first_request(ctx)
     properties = request.params["properties"].split(",")
@@ -348,29 +361,3 @@ def test_every_stream_has_a_unique_name_and_produces_records() -> None:
     assert all(s.produces for s in all_streams if s.name != "exchange_rates")
     assert names.index("pipelines") < names.index("deals")
     assert any(AccountRecord in s.produces for s in all_streams)
-
-
-class RefusingHttp:
-    """An engine HTTP policy whose every request fails with one status."""
-
-    def __init__(self, status: int) -> None:
-        self.status = status
-        self.sent: list = []
-
-    async def send(self, request):
-        self.sent.append(request)
-        raise RequestFailed(f"hubspot: HTTP {self.status}", status=self.status)
-
-
-async def test_leads_stream_reads_nothing_on_portals_without_the_leads_object() -> None:
-    stream = streams.LeadsStream()
-    http = RefusingHttp(403)
-    await stream.prepare(http, full_ctx())
-    assert len(http.sent) == 1 and http.sent[0].path == "/crm/v3/objects/leads"
-    assert stream.first_request(full_ctx()) is None
-    assert stream.deletions_request(full_ctx()) is None
-
-
-async def test_leads_stream_fails_on_other_errors() -> None:
-    with pytest.raises(RequestFailed):
-        await streams.LeadsStream().prepare(RefusingHttp(500), full_ctx())

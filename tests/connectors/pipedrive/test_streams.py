@@ -12,6 +12,7 @@ import respx
 from connectors.pipedrive import streams
 from core.models.enums import SyncMode
 from core.sync.connector import Cursor, StreamContext
+from core.sync.mappings import FieldMappings
 from core.sync.records import CurrencyRecord, DealRecord, LeadRecord, UserRecord
 from tests.connectors.pipedrive.conftest import load
 from tests.connectors.pipedrive.driver import Http, run_stream
@@ -156,7 +157,7 @@ async def test_leads_page_by_offset_and_archived_are_deletions(http: Http) -> No
     first = result.records[0]
     assert isinstance(first, LeadRecord) and first.converted_deal_remote_id == "101"
     assert first.mql_at is None  # no lifecycle mapping for its "Hot" label
-    ctx.mappings = {"lifecycle": {"Hot": "sql"}}
+    ctx.mappings = FieldMappings.from_dict({"lifecycle": {"Hot": "sql"}})
     ctx.shared.pop(streams.Shared.FIELD_MAPPINGS, None)
     hot = next(iter(streams.LeadsStream().map(leads["data"][0], ctx)))
     assert isinstance(hot, LeadRecord)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -10,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.models import Connection, Organization, Workspace, utcnow
 from core.sync.errors import SyncAlreadyRunning
-from core.sync.locks import advisory_key, sync_lock
+from core.sync.locks import _lease as lease
+from core.sync.locks import advisory_key, holder_is_dead, sync_lock
 
 
 async def _connection(sessionmaker: async_sessionmaker[AsyncSession]) -> str:
@@ -77,3 +82,58 @@ async def test_expired_lease_of_a_dead_worker_is_taken_over(
         await session.commit()
     async with sync_lock(engine, connection_id):
         pass
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has exited and been reaped."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def _sleeper() -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+
+
+async def _hold(
+    sessionmaker: async_sessionmaker[AsyncSession], connection_id: str, owner: str
+) -> None:
+    async with sessionmaker() as session:
+        await session.execute(
+            update(Connection)
+            .where(Connection.id == connection_id)
+            .values(lock_owner=owner, lock_expires_at=utcnow() + timedelta(seconds=60))
+        )
+        await session.commit()
+
+
+async def test_a_lease_held_by_a_dead_process_of_this_host_is_taken_over_at_once(
+    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    # The lease is SQLite's lock; PostgreSQL's advisory lock needs no takeover (above), but
+    # the lease's statements are checked on both databases.
+    connection_id = await _connection(sessionmaker)
+    host = socket.gethostname()
+    dead = f"{host}:{_dead_pid()}:c0ffee"
+    assert holder_is_dead(dead)
+    await _hold(sessionmaker, connection_id, dead)
+    async with lease(engine, connection_id), sessionmaker() as session:
+        row = await session.get(Connection, connection_id)
+        assert row is not None and row.lock_owner != dead
+        assert row.lock_owner and row.lock_owner.startswith(f"{host}:{os.getpid()}:")
+
+    # A live process of this host (a sleeping child), or any process of another host,
+    # keeps its lease until it expires.
+    sleeper = _sleeper()
+    try:
+        for owner in (f"{host}:{sleeper.pid}:beef", f"other-host:{_dead_pid()}:beef"):
+            assert not holder_is_dead(owner)
+            await _hold(sessionmaker, connection_id, owner)
+            with pytest.raises(SyncAlreadyRunning, match=owner):
+                async with lease(engine, connection_id):
+                    pass
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert not holder_is_dead(f"{host}:{os.getpid()}:x")  # ourselves: another run of ours
+    assert not holder_is_dead("garbage")

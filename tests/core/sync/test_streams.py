@@ -11,9 +11,10 @@ import pytest
 
 from core.models.enums import SyncMode
 from core.sync.connector import Cursor, MappingError, Request, Stream, StreamContext
+from core.sync.declarative import prefetched as _prefetched
 from core.sync.mappings import FieldMappings
 from core.sync.records import AnyRecord, DealRecord
-from core.sync.streams import _page_cursor, _prefetched, map_page
+from core.sync.streams import _page_cursor, map_page
 
 
 class Deals(Stream):

@@ -9,13 +9,17 @@ from typing import Any, ClassVar
 
 import httpx
 
+from core.simulation.options import SimulatorOptions
+from core.sync.capabilities import Capability, CapabilityStatus, CapabilityUnavailable
 from core.sync.connector import (
     ASGIApp,
     Auth,
     Connector,
     CredentialField,
     Cursor,
+    HttpClient,
     MappingError,
+    OptionField,
     RateLimitPolicy,
     Request,
     Stream,
@@ -247,6 +251,34 @@ class FxStream(Stream):
         )
 
 
+FORECASTS = "forecasts"
+#: The KPIs that answer null while no connection in scope has forecasts (gate tests).
+FORECAST_KPIS = ("winRate",)
+
+
+def forecasts_request() -> Request:
+    return Request(path="/v1/forecasts", capability=FORECASTS)
+
+
+class ForecastsStream(Stream):
+    """An optional object: accounts on a plan without forecasts answer 403. The stream is
+    skipped there; the test CRM stores nothing it reads (it exists for capabilities)."""
+
+    name = "forecasts"
+    requires = (FORECASTS,)
+    produces = ()
+
+    def first_request(self, ctx: StreamContext) -> Request:
+        return forecasts_request()
+
+    def extract(self, page: Any) -> Sequence[Mapping[str, Any]]:
+        results: Sequence[Mapping[str, Any]] = page["results"]
+        return results
+
+    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        return ()
+
+
 class TestCrmConnector(Connector):
     __test__ = False  # not a pytest test class
 
@@ -263,6 +295,7 @@ class TestCrmConnector(Connector):
         remaining_header="x-ratelimit-remaining",
         reset_header="x-ratelimit-reset",
     )
+    option_fields = (OptionField("region", "Data centre of the account", default="eu"),)
 
     def streams(self) -> Sequence[Stream]:
         return [
@@ -273,7 +306,39 @@ class TestCrmConnector(Connector):
             DealsStream(),
             ActivitiesStream(),
             FxStream(),
+            ForecastsStream(),
         ]
+
+    async def discover(self, http: HttpClient, ctx: StreamContext) -> Sequence[Capability]:
+        """One probe: the forecasts listing answers 403 on plans without them."""
+        title = "Forecasts"
+        try:
+            await http.send(forecasts_request())
+        except CapabilityUnavailable as exc:
+            return [
+                Capability(
+                    FORECASTS,
+                    title,
+                    CapabilityStatus.UNAVAILABLE,
+                    exc.reason,
+                    streams=(ForecastsStream.name,),
+                    kpis=FORECAST_KPIS,
+                )
+            ]
+        return [
+            Capability(
+                FORECASTS,
+                title,
+                CapabilityStatus.AVAILABLE,
+                streams=(ForecastsStream.name,),
+                kpis=FORECAST_KPIS,
+            )
+        ]
+
+    def unavailable_reason(self, response: httpx.Response) -> str | None:
+        if response.status_code == 403 and "not enabled" in response.text:
+            return f"not enabled on this plan (HTTP {response.status_code})"
+        return None
 
     async def authenticate(
         self,
@@ -291,13 +356,13 @@ class TestCrmConnector(Connector):
         return Auth(headers={"Authorization": f"Bearer {response.json()['access_token']}"})
 
     @classmethod
-    def simulator(cls, *, seed: int, deals: int, faults: str | None) -> ASGIApp | None:
+    def simulator(cls, options: SimulatorOptions) -> ASGIApp | None:
         from tests.plugins.testcrm.dataset import Dataset
         from tests.plugins.testcrm.simulator import Simulator
 
-        dataset = Dataset.sized(deals)
+        dataset = Dataset.sized(options.deals)
         dataset.warm()
-        app: ASGIApp = Simulator(dataset).app(faults)
+        app: ASGIApp = Simulator(dataset).app(options.faults)
         return app
 
     @classmethod

@@ -4,6 +4,8 @@
 ``GET /v1/<kind>?limit=&after=&updated_since=`` -> ``{"results": [...], "next": "<after>"}``
 ``GET /v1/deleted/<kind>?since=``                 -> ``{"results": [{"id", "deleted_at"}]}``
 ``GET /v1/pipelines``, ``GET /v1/fx``               -> ``{"results": [...]}``
+``GET /v1/forecasts``                             -> ``{"results": [...]}``, or 403
+  ``{"error": "forecasts are not enabled on this plan"}`` on an account without them
 ``POST /oauth/token {"refresh_token"}``          -> ``{"access_token", "expires_in"}``
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +26,8 @@ from core.simulation.faults import FaultMiddleware
 from tests.plugins.testcrm.dataset import FX, KINDS, PIPELINES, Dataset
 
 REFRESH_TOKEN = "test-refresh-token"
+#: What /v1/forecasts lists (the test CRM reads them but stores nothing).
+FORECASTS = [{"id": "f1", "quarter": "2026-Q1", "amount": "1000"}]
 MAX_LIMIT = 1000
 
 
@@ -39,8 +44,15 @@ class Simulator:
         self.valid_tokens: set[str] = set()
         self.token_requests = 0
         self.requests = 0
+        #: Requests per path (after authentication).
+        self.calls: Counter[str] = Counter()
         #: Raw records returned instead of the generated ones (malformed-record tests).
         self.overrides: dict[str, dict[str, Any]] = {}
+        #: False: an account without the optional forecasts (answers 403, as on a plan
+        #: that lacks them).
+        self.forecasts = True
+        #: Paths that answer 400 with an error message (a stream failing for good).
+        self.broken: dict[str, str] = {}
 
     def expire_tokens(self) -> None:
         self.valid_tokens.clear()
@@ -62,6 +74,8 @@ class Simulator:
         self.requests += 1
         if not self._authorized(request):
             return JSONResponse({"error": "expired token"}, status_code=401)
+        if request.url.path in self.broken:
+            return JSONResponse({"error": self.broken[request.url.path]}, status_code=400)
         kind = request.path_params["kind"]
         if kind not in KINDS:
             return JSONResponse({"error": f"unknown kind {kind}"}, status_code=404)
@@ -107,7 +121,16 @@ class Simulator:
         self.requests += 1
         if not self._authorized(request):
             return JSONResponse({"error": "expired token"}, status_code=401)
+        self.calls[request.url.path] += 1
+        if request.url.path in self.broken:
+            return JSONResponse({"error": self.broken[request.url.path]}, status_code=400)
         name = request.url.path.rsplit("/", 1)[-1]
+        if name == "forecasts":
+            if not self.forecasts:
+                return JSONResponse(
+                    {"error": "forecasts are not enabled on this plan"}, status_code=403
+                )
+            return JSONResponse({"results": FORECASTS})
         return JSONResponse({"results": PIPELINES if name == "pipelines" else FX})
 
     def app(self, faults: str | None = None) -> Any:
@@ -116,6 +139,7 @@ class Simulator:
                 Route("/oauth/token", self.token, methods=["POST"]),
                 Route("/v1/pipelines", self.static),
                 Route("/v1/fx", self.static),
+                Route("/v1/forecasts", self.static),
                 Route("/v1/deleted/{kind}", self.deleted),
                 Route("/v1/{kind}", self.listing),
             ]

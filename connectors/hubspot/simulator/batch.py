@@ -10,13 +10,13 @@ with ``paging.next.after``, and the v3 list embeds only its first page, with a
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from connectors.hubspot import settings
-from connectors.hubspot._render import Rendered
-from connectors.hubspot._simerrors import error_body
+from connectors.hubspot.simulator.errors import error_body
+from connectors.hubspot.simulator.render import Rendered
 
 #: Ids a batch read takes (objects; v4 association reads take 1,000).
 BATCH_READ_LIMIT = 100
@@ -43,11 +43,12 @@ def targets(entries: list[dict[str, str]]) -> list[tuple[str, list[dict[str, Any
     return list(grouped.items())
 
 
-def embedded(record: Rendered, page: int) -> dict[str, Any]:
-    """The ``associations`` block of a v3 list: the first ``page`` targets of each type."""
+def embedded(record: Rendered, page: int, types: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The ``associations`` block of a v3 list: the first ``page`` targets of each type
+    asked (every type when ``types`` is empty); types without any are left out."""
     block: dict[str, Any] = {}
     for to_type, entries in record.associations.items():
-        if not entries:
+        if not entries or (types and to_type not in types):
             continue
         first = {target for target, _ in targets(entries)[:page]}
         item: dict[str, Any] = {"results": [e for e in entries if e["id"] in first]}
@@ -113,10 +114,16 @@ def associations(
 
 
 def objects(
-    by_id: Mapping[int, Rendered], object_type: str, request: Any
+    by_id: Mapping[int, Rendered],
+    object_type: str,
+    request: Any,
+    render: Callable[[Rendered, tuple[str, ...] | None], dict[str, Any]],
+    *,
+    archived: bool = False,
 ) -> tuple[int, dict[str, Any]]:
     """``POST /crm/v3/objects/{type}/batch/read`` with ``properties`` and
-    ``propertiesWithHistory``; archived and merged-away ids are not found."""
+    ``propertiesWithHistory``; merged-away ids are not found, nor archived ones unless
+    ``archived`` (then only archived ones are)."""
     if not isinstance(request, Mapping) or not isinstance(request.get("inputs"), list):
         raise BatchError("inputs must be a list")
     inputs = request["inputs"]
@@ -124,17 +131,16 @@ def objects(
     limit = settings.HISTORY_PAGE_SIZE if history else BATCH_READ_LIMIT
     if len(inputs) > limit:
         raise BatchError(f"at most {limit} inputs are allowed, {len(inputs)} were given")
-    wanted = list(request.get("properties") or [])
+    wanted = tuple(request["properties"]) if request.get("properties") is not None else None
     results, missing = [], []
     for item in inputs:
         if not isinstance(item, Mapping):
             raise BatchError("each input must be an object with an id")
         record = _record(by_id, item.get("id"))
-        if record is None or record.archived:
+        if record is None or record.archived != archived:
             missing.append(str(item.get("id")))
             continue
-        props = record.body["properties"]
-        body = {**record.body, "properties": {k: props.get(k) for k in wanted} if wanted else props}
+        body = render(record, wanted)
         if history:
             body["propertiesWithHistory"] = {name: record.history.get(name, []) for name in history}
         results.append(body)

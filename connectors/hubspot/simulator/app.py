@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import bisect
 import json
-import time
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -32,9 +31,27 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from connectors.hubspot import _render, _simbatch, _simedits, settings
-from connectors.hubspot._simerrors import HubSpotErrorBodies, error_body, rate_limit_body
-from connectors.hubspot._simsearch import SearchError, SearchIndex, run_search
+from connectors.hubspot import settings
+from connectors.hubspot.simulator import account as _account
+from connectors.hubspot.simulator import batch as _simbatch
+from connectors.hubspot.simulator import edits as _simedits
+from connectors.hubspot.simulator import properties as _properties
+from connectors.hubspot.simulator import render as _render
+from connectors.hubspot.simulator.errors import error_body, renderer
+from connectors.hubspot.simulator.limits import RateLimits
+from connectors.hubspot.simulator.responses import (
+    _METHODS,
+    _flag,
+    _json,
+    _limit,
+    _missing_scopes,
+    _not_found,
+    _offset_page,
+    _page,
+    _without_trailing_slash,
+)
+from connectors.hubspot.simulator.search import SearchError, run_search
+from connectors.hubspot.simulator.store import ObjectStore
 from core.simulation.dataset import Dataset, generate
 
 ACCESS_TOKEN = "sim-hubspot-private-app-token"  # noqa: S105 (the simulator's public token)
@@ -47,35 +64,7 @@ ASSOCIATION_PAGE = 100
 _MODIFIED = {"contacts": settings.CONTACTS.modified_property}
 
 
-class _ObjectStore:
-    """One object type: live and archived records by id, JSON rendered once each."""
-
-    def __init__(self, rendered: list[_render.Rendered], modified_property: str) -> None:
-        self.live = [r for r in rendered if not r.archived]
-        self.index = SearchIndex(self.live, modified_property)
-        self.archived = [r for r in rendered if r.archived]
-        self.live_ids = [r.id for r in self.live]
-        self.archived_ids = [r.id for r in self.archived]
-        self.by_id = {r.id: r for r in rendered}
-        self._plain: dict[int, bytes] = {}
-        self._with_assoc: dict[int, bytes] = {}
-
-    def plain(self, record: _render.Rendered) -> bytes:
-        cached = self._plain.get(record.id)
-        if cached is None:
-            cached = self._plain[record.id] = json.dumps(record.body).encode()
-        return cached
-
-    def with_associations(self, record: _render.Rendered, page: int) -> bytes:
-        cached = self._with_assoc.get(record.id)
-        if cached is None:
-            assoc = _simbatch.embedded(record, page)
-            cached = json.dumps({**record.body, "associations": assoc}).encode()
-            self._with_assoc[record.id] = cached
-        return cached
-
-
-class HubSpotSimulator:
+class HubSpotSimulator(RateLimits):
     """The simulated portal. ``rate_limit``: requests per 10 s; ``search_rate``: search
     requests per second; ``daily_limit``: requests per day (429 ``DAILY`` beyond it);
     ``association_page``: associated objects per object in one page (lists and v4 reads)."""
@@ -88,8 +77,11 @@ class HubSpotSimulator:
         search_rate: int | None = None,
         daily_limit: int = DAILY_LIMIT,
         association_page: int = ASSOCIATION_PAGE,
+        account: str = _account.FULL,
     ) -> None:
         self.data = data
+        #: The account variant (see :mod:`.account`): minimal, standard or full.
+        self.account = str(account)
         self.rate_limit = rate_limit
         self.search_rate = search_rate
         self.daily_limit = daily_limit
@@ -104,14 +96,18 @@ class HubSpotSimulator:
         self.requests = 0
         self._window: deque[float] = deque()
         self._search_window: deque[float] = deque()
-        self.stores: dict[str, _ObjectStore] = {}
+        self.stores: dict[str, ObjectStore] = {}
         self.owners: list[bytes] = []
         self.pipelines = b""
         self.rates: list[bytes] = []
         self.edits: list[_simedits.Edit] = []
         self.refresh()
-        self.app = Starlette(routes=self._routes())
-        self.app.state.simulator = self
+        router = Starlette(routes=self._routes())
+        # No 307 to the slash-less path: HubSpot serves ``/crm/v3/owners/`` (the official
+        # client's spelling) as ``/crm/v3/owners``; anything else unknown is a JSON 404.
+        router.router.redirect_slashes = False
+        router.state.simulator = self
+        self.app: Any = _without_trailing_slash(router)
 
     def associate(self, from_type: str, from_id: int, to_type: str, to_ids: list[int]) -> None:
         """Associate one more object with ``to_ids`` (unlabeled; kept across refreshes)."""
@@ -127,19 +123,27 @@ class HubSpotSimulator:
         """Re-render everything from ``self.data`` (after edits or deletions)."""
         objects = _render.render(self.data)
         _simedits.apply(objects, self.edits)
+        _account.shape(objects, self.account)
         self.stores = {
-            name: _ObjectStore(items, _MODIFIED.get(name, "hs_lastmodifieddate"))
+            name: ObjectStore(name, items, _MODIFIED.get(name, "hs_lastmodifieddate"))
             for name, items in objects.items()
         }
         self.owners = [json.dumps(_render.owner(u, self.data)).encode() for u in self.data.users]
         pipelines = [_render.pipeline(p, self.data) for p in self.data.pipelines]
         self.pipelines = json.dumps({"results": pipelines}).encode()
-        self.rates = [json.dumps(r).encode() for r in _render.exchange_rates(self.data)]
+        rates = _render.exchange_rates(self.data) if _account.multi_currency(self.account) else []
+        self.rates = [json.dumps(r).encode() for r in rates]
 
     def _routes(self) -> list[Route]:
         return [
             Route("/oauth/v1/token", self.token, methods=["POST"]),
             Route("/crm/v3/owners", self._guard(self.list_owners), methods=["GET"]),
+            Route(
+                "/crm/v3/properties/{object_type}",
+                self._guard(self.list_properties),
+                methods=["GET"],
+            ),
+            Route(settings.COMPANY_CURRENCY_PATH, self._guard(self.company_currency)),
             Route("/crm/v3/pipelines/deals", self._guard(self.list_pipelines), methods=["GET"]),
             Route(settings.EXCHANGE_RATES_PATH, self._guard(self.list_rates), methods=["GET"]),
             Route(
@@ -158,6 +162,7 @@ class HubSpotSimulator:
                 self._guard(self.batch_associations),
                 methods=["POST"],
             ),
+            Route("/{path:path}", self._guard(self.unknown_route), methods=list(_METHODS)),
         ]
 
     # -- authentication and limits -------------------------------------------------------
@@ -186,47 +191,6 @@ class HubSpotSimulator:
 
         return guarded
 
-    def _limited(self, search: bool) -> Response | None:
-        now = time.monotonic()
-        if self.daily_used >= self.daily_limit:
-            return self._throttle("DAILY", self._headers())
-        self.daily_used += 1
-        if self.rate_limit is not None:
-            while self._window and self._window[0] <= now - settings.RATE_LIMIT_SECONDS:
-                self._window.popleft()
-            if len(self._window) >= self.rate_limit:
-                return self._throttle("TEN_SECONDLY_ROLLING", self._headers())
-        self.searches += search
-        if search and self.search_rate is not None:
-            while self._search_window and self._search_window[0] <= now - 1.0:
-                self._search_window.popleft()
-            if len(self._search_window) >= self.search_rate:
-                return self._throttle("SECONDLY", None)
-            self._search_window.append(now)
-        self._window.append(now)
-        return None
-
-    def _throttle(self, policy: str, headers: dict[str, str] | None) -> Response:
-        self.throttled[policy] = self.throttled.get(policy, 0) + 1
-        return JSONResponse(rate_limit_body(policy), status_code=429, headers=headers)
-
-    def exhausted(self) -> dict[str, str]:
-        """Rate-limit headers saying nothing is left of the 10-second allowance."""
-        return {**self._headers(), "X-HubSpot-RateLimit-Remaining": "0"}
-
-    def _headers(self) -> dict[str, str]:
-        limit = self.rate_limit or 190
-        remaining = max(0, limit - len(self._window)) if self.rate_limit else limit - 1
-        return {
-            "X-HubSpot-RateLimit-Daily": str(self.daily_limit),
-            "X-HubSpot-RateLimit-Daily-Remaining": str(max(0, self.daily_limit - self.daily_used)),
-            "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
-            "X-HubSpot-RateLimit-Max": str(limit),
-            "X-HubSpot-RateLimit-Remaining": str(remaining),
-            "X-HubSpot-RateLimit-Secondly": str(limit // 10),
-            "X-HubSpot-RateLimit-Secondly-Remaining": str(max(0, remaining // 10)),
-        }
-
     async def token(self, request: Request) -> Response:
         form = await request.form()
         valid = (
@@ -251,7 +215,7 @@ class HubSpotSimulator:
     # -- reads ---------------------------------------------------------------------------
 
     async def list_owners(self, request: Request) -> Response:
-        if request.query_params.get("archived") == "true":
+        if _flag(request.query_params.get("archived")):
             return _json(b'{"results":[]}')
         return _offset_page(request, self.owners, default=100, maximum=500)
 
@@ -261,16 +225,39 @@ class HubSpotSimulator:
     async def list_pipelines(self, request: Request) -> Response:
         return _json(self.pipelines)
 
+    def _object_store(self, object_type: str) -> ObjectStore | Response:
+        """The store of ``object_type``, or the answer of a portal that cannot read it."""
+        leads = object_type == "leads" and _account.has_leads(self.account)
+        if leads and not _account.leads_readable(self.account):
+            return _missing_scopes("crm.objects.leads.read")
+        store = self.stores.get(object_type)
+        return _not_found(object_type) if store is None else store
+
+    def _unknown_type(self, *object_types: str) -> Response | None:
+        """A 400 naming the first of ``object_types`` this portal does not have."""
+        for name in object_types:
+            found = self._object_store(name)
+            if isinstance(found, Response):
+                if found.status_code == 403:
+                    return found
+                message = f"Unable to infer object type from: {name}"
+                return JSONResponse(error_body(message, "VALIDATION_ERROR"), status_code=400)
+        return None
+
     async def list_objects(self, request: Request) -> Response:
-        store = self.stores.get(request.path_params["object_type"])
-        if store is None:
-            return _not_found(request.path_params["object_type"])
+        store = self._object_store(request.path_params["object_type"])
+        if isinstance(store, Response):
+            return store
         params = request.query_params
-        archived = params.get("archived") == "true"
+        wanted = _properties.requested(params.getlist("properties") or None)
+        # associated types the portal does not have are ignored, as documented
+        asked = _properties.requested(params.getlist("associations") or None) or ()
+        types = tuple(t for t in asked if t in self.stores)
+        archived = _flag(params.get("archived"))
         records, ids = (
             (store.archived, store.archived_ids) if archived else (store.live, store.live_ids)
         )
-        history = [n for n in (params.get("propertiesWithHistory") or "").split(",") if n]
+        history = list(_properties.requested(params.getlist("propertiesWithHistory")) or ())
         maximum = settings.HISTORY_PAGE_SIZE if history else settings.LIST_PAGE_SIZE
         limit = _limit(request, default=10, maximum=maximum)
         if history and int(params.get("limit") or 0) > maximum:
@@ -279,10 +266,11 @@ class HubSpotSimulator:
         after = params.get("after")
         start = bisect.bisect_left(ids, int(after)) if after else 0
         chunk = records[start : start + limit]
-        if params.get("associations"):
-            rendered = [store.with_associations(r, self.association_page) for r in chunk]
+        if types:
+            page = self.association_page
+            rendered = [store.with_associations(r, page, wanted, types) for r in chunk]
         else:
-            rendered = [store.plain(r) for r in chunk]
+            rendered = [store.plain(r, wanted) for r in chunk]
         if history:
             rendered = [
                 _simbatch.with_history(b, r, history) for b, r in zip(rendered, chunk, strict=True)
@@ -291,19 +279,25 @@ class HubSpotSimulator:
         return _json(_page(rendered, nxt))
 
     async def search(self, request: Request) -> Response:
-        store = self.stores.get(request.path_params["object_type"])
-        if store is None:
-            return _not_found(request.path_params["object_type"])
+        store = self._object_store(request.path_params["object_type"])
+        if isinstance(store, Response):
+            return store
         try:
-            total, chunk, nxt = run_search(store.index, await request.json())
-        except SearchError as exc:
+            query = await request.json()
+            total, chunk, nxt = run_search(store.index, query)
+            raw = query.get("properties")
+            wanted = _properties.requested(raw) if isinstance(raw, list) and raw else None
+        except (SearchError, ValueError, AttributeError, TypeError) as exc:
             return JSONResponse(error_body(str(exc), "VALIDATION_ERROR"), status_code=400)
-        body = _page([store.plain(r) for r in chunk], nxt)
+        body = _page([store.plain(r, wanted) for r in chunk], nxt)
         return _json(b'{"total":%d,' % total + body[1:])
 
     async def batch_associations(self, request: Request) -> Response:
         from_type = request.path_params["from_type"]
         to_type = request.path_params["to_type"]
+        refused = self._unknown_type(from_type, to_type)
+        if refused is not None:
+            return refused
         from_store = self.stores.get(from_type)
         if from_store is None or to_type not in self.stores:
             return _not_found(f"{from_type} -> {to_type}")
@@ -316,12 +310,30 @@ class HubSpotSimulator:
 
     async def batch_read(self, request: Request) -> Response:
         object_type = request.path_params["object_type"]
-        store = self.stores.get(object_type)
-        if store is None:
-            return _not_found(object_type)
+        store = self._object_store(object_type)
+        if isinstance(store, Response):
+            return store
+        archived = _flag(request.query_params.get("archived"))
         return await self._batch(
-            request, lambda body: _simbatch.objects(store.by_id, object_type, body)
+            request,
+            lambda body: _simbatch.objects(
+                store.by_id, object_type, body, store.body, archived=archived
+            ),
         )
+
+    async def list_properties(self, request: Request) -> Response:
+        store = self._object_store(request.path_params["object_type"])
+        if isinstance(store, Response):
+            return store
+        return JSONResponse({"results": _properties.describe(store.name, store.known)})
+
+    async def company_currency(self, request: Request) -> Response:
+        created = _render.iso(self.data.anchor.replace(year=self.data.anchor.year - 10))
+        return JSONResponse({"id": self.data.currency, "createdAt": created})
+
+    async def unknown_route(self, request: Request) -> Response:
+        message = f"No route found for {request.method} {request.url.path}"
+        return JSONResponse(error_body(message, "OBJECT_NOT_FOUND"), status_code=404)
 
     async def _batch(
         self, request: Request, answer: Callable[[Any], tuple[int, dict[str, Any]]]
@@ -331,35 +343,6 @@ class HubSpotSimulator:
         except (ValueError, KeyError, TypeError) as exc:
             return JSONResponse(error_body(str(exc), "VALIDATION_ERROR"), status_code=400)
         return JSONResponse(body, status_code=status)
-
-
-def _limit(request: Request, *, default: int, maximum: int) -> int:
-    raw = request.query_params.get("limit")
-    return min(maximum, max(1, int(raw))) if raw and raw.isdigit() else default
-
-
-def _offset_page(request: Request, items: list[bytes], *, default: int, maximum: int) -> Response:
-    limit = _limit(request, default=default, maximum=maximum)
-    start = int(request.query_params.get("after") or 0)
-    more = start + limit < len(items)
-    return _json(_page(items[start : start + limit], str(start + limit) if more else None))
-
-
-def _page(chunk: list[bytes], after: str | None) -> bytes:
-    body = b'{"results":[' + b",".join(chunk) + b"]"
-    if after is not None:
-        link = f'"paging":{{"next":{{"after":"{after}","link":"?after={after}"}}}}'
-        body += b"," + link.encode()
-    return body + b"}"
-
-
-def _json(body: bytes) -> Response:
-    return Response(body, media_type="application/json")
-
-
-def _not_found(what: str) -> Response:
-    body = error_body(f"Unable to infer object type from: {what}", "OBJECT_NOT_FOUND")
-    return JSONResponse(body, status_code=404)
 
 
 def create_simulator(
@@ -374,12 +357,23 @@ def create_app(
     deals: int = 1000,
     faults: str | None = None,
     simulator: HubSpotSimulator | None = None,
+    account: str = _account.FULL,
+    rate_limit: bool = False,
 ) -> Any:
-    """The simulator's ASGI app wrapped in the fault middleware of ``faults``."""
+    """The simulator's ASGI app wrapped in the fault middleware of ``faults``.
+
+    ``rate_limit`` enforces HubSpot's documented limits (100 requests per 10 s, 5 searches
+    a second) with its own 429 bodies and headers."""
     from core.simulation.faults import FaultMiddleware
 
-    sim = simulator or create_simulator(seed=seed, deals=deals)
-    return HubSpotErrorBodies(FaultMiddleware(sim.app, faults), sim.exhausted)
+    limits: dict[str, Any] = {}
+    if rate_limit:
+        limits = {
+            "rate_limit": settings.RATE_LIMIT_REQUESTS,
+            "search_rate": settings.SEARCH_REQUESTS_PER_SECOND,
+        }
+    sim = simulator or create_simulator(seed=seed, deals=deals, account=account, **limits)
+    return FaultMiddleware(sim.app, faults, error=renderer(sim.exhausted))
 
 
 def main() -> None:  # pragma: no cover - a manual entry point
@@ -391,10 +385,11 @@ def main() -> None:  # pragma: no cover - a manual entry point
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--deals", type=int, default=1000)
+    parser.add_argument("--account", choices=_account.ACCOUNTS, default=_account.FULL)
+    parser.add_argument("--rate-limit", action="store_true")
     args = parser.parse_args()
     print(f"base URL: http://127.0.0.1:{args.port}  access_token={ACCESS_TOKEN}")
-    uvicorn.run(create_app(seed=args.seed, deals=args.deals), port=args.port, log_level="warning")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
+    app = create_app(
+        seed=args.seed, deals=args.deals, account=args.account, rate_limit=args.rate_limit
+    )
+    uvicorn.run(app, port=args.port, log_level="warning")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from connectors.hubspot import settings
-from connectors.hubspot._render import Rendered, iso
+from connectors.hubspot.simulator.render import Rendered, iso
 
 MERGED_PROPERTY = "hs_merged_object_ids"
 

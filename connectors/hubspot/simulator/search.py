@@ -14,11 +14,11 @@ from functools import lru_cache
 from typing import Any
 
 from connectors.hubspot import settings
-from connectors.hubspot._render import Rendered
+from connectors.hubspot.simulator.render import Rendered
 
 MAX_GROUPS = 5
-MAX_FILTERS_PER_GROUP = 10
-MAX_FILTERS = 25
+MAX_FILTERS_PER_GROUP = 6
+MAX_FILTERS = 18
 
 
 class SearchError(ValueError):
