@@ -21,10 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 import connectors.hubspot as hubspot_plugin
 import connectors.pipedrive as pipedrive_plugin
 import connectors.salesforce as salesforce_plugin
-from connectors.hubspot.simulator.render import COST_PROPERTY
 from connectors.hubspot.connector import HubSpotConnector
 from connectors.hubspot.simulator import create_app as hubspot_app
 from connectors.hubspot.simulator import create_simulator as hubspot_simulator
+from connectors.hubspot.simulator.render import COST_PROPERTY
 from connectors.pipedrive.connector import PipedriveConnector
 from connectors.pipedrive.simulator import PipedriveSimulator
 from connectors.salesforce.connector import SalesforceConnector

@@ -39,12 +39,6 @@ REL = 1e-6
 #: meeting's start, and a response time measured to it, is up to a minute off.
 DURATION_REL = 1e-4
 
-_LEADS = (
-    "HubSpot contacts at lifecycle lead are leads (KPIS.md); the same people are Salesforce "
-    "contacts and Pipedrive persons whose lifecycle custom fields (Lifecycle_Stage__c, "
-    "MQL_Date__c, SQL_Date__c; Pipedrive 'Lifecycle stage', no 'Lead date') the connectors "
-    "do not turn into is_lead / lead_at / mql_at / sql_at"
-)
 _SF_RECURRING = (
     "the Salesforce simulator renders no recurring amount (nor a mappable MRR field), so "
     "recurring contracts do not keep Salesforce customers active"
@@ -54,41 +48,32 @@ _SF_NOTES = (
     "opportunity, so it is linked to no person and is not the converted lead's activity"
 )
 _MEETINGS = (
-    "a held meeting: the HubSpot simulator renders done meetings with the business's outcome "
-    "(CANCELED, NO_SHOW... -> not done) and notes at their due time instead of when written; "
-    "Salesforce Events have no status, so every past Event counts as held, open ones too"
+    "a held meeting: Salesforce Events have no status, so every past Event counts as held, "
+    "open ones too"
 )
 _MEETING_STATUS = (
     "meeting status: Pipedrive's connector sets none (done meetings could be HELD), "
     "Salesforce's marks every past Event HELD; HubSpot maps hs_meeting_outcome"
 )
-_QUALIFIED = _LEADS + (
-    "; Pipedrive leads are qualified only through labels, so a converted lead (status "
+_QUALIFIED = (
+    "MQL / SQL: the people of the business's accounts reach MQL and SQL (HubSpot lifecycle "
+    "dates; Salesforce contacts' MQL_Date__c / SQL_Date__c and Pipedrive persons' 'MQL date' "
+    "/ 'SQL date' custom fields), which those connectors do not read into mql_at / sql_at; "
+    "Pipedrive leads are qualified only through labels, so a converted lead (status "
     "'Converted') never maps to SQL"
 )
 #: (KPI, CRM) -> why that CRM's number differs today. Flip (delete) an entry once fixed.
 KNOWN_DISAGREEMENTS: dict[tuple[str, str], str] = {
-    ("newLeads", "hubspot"): _LEADS,
-    ("leadConversionRate", "hubspot"): _LEADS,
-    ("leadCloseRatio", "hubspot"): _LEADS,
-    ("costPerLead", "hubspot"): _LEADS,
-    ("visitorToLeadRate", "hubspot"): _LEADS,
-    ("leadFollowUpRate", "hubspot"): _LEADS,
-    ("averageResponseTimeHours", "hubspot"): _LEADS,
     ("mqlToCustomerRate", "salesforce"): _QUALIFIED,
     ("sqlToCustomerRate", "salesforce"): _QUALIFIED,
     ("sqlToCustomerRate", "pipedrive"): _QUALIFIED,
-    ("pendingFollowUps", "hubspot"): _LEADS + " (open lead contacts with nothing scheduled)",
     ("pendingFollowUps", "salesforce"): (
         "Salesforce Task due dates are days (ActivityDate, midnight UTC) and past Events "
         "are never open: fewer open activities due by the period's end"
     ),
-    ("activities", "hubspot"): _MEETINGS,
     ("activities", "salesforce"): _MEETINGS,
     ("meetingAcceptanceRate", "pipedrive"): _MEETING_STATUS,
     ("meetingAcceptanceRate", "salesforce"): _MEETING_STATUS,
-    ("inactiveCustomers", "hubspot"): _MEETINGS,
-    ("existingCustomerEngagement", "hubspot"): _MEETINGS,
     ("inactiveCustomers", "salesforce"): _MEETINGS + "; " + _SF_RECURRING,
     ("leadFollowUpRate", "salesforce"): _SF_NOTES,
     ("averageResponseTimeHours", "salesforce"): _SF_NOTES,
