@@ -295,18 +295,6 @@ def deal(d: SimDeal, data: Dataset, stage_ids: dict[int, str]) -> Rendered:
     return Rendered(d.id, body, assoc, d.deleted_at is not None, {"dealstage": stages})
 
 
-#: Outcomes of a meeting that did not take place (HubSpot's ``hs_meeting_outcome`` values).
-_NOT_HELD = ("SCHEDULED", "RESCHEDULED", "NO_SHOW", "CANCELED")
-
-
-def _meeting_outcome(a: SimActivity) -> str:
-    """A meeting the business held is COMPLETED in HubSpot, whatever outcome the business
-    drew for it; one not held keeps the business's not-held outcome (SCHEDULED otherwise)."""
-    if a.done_at is not None:
-        return "COMPLETED"
-    return a.outcome if a.outcome in _NOT_HELD else "SCHEDULED"
-
-
 def engagement(a: SimActivity) -> tuple[str, Rendered]:
     """(object type, rendering) of an activity; ``hs_timestamp`` is its due time, or for a
     note when it was written (HubSpot: the note's time of creation on the timeline)."""
@@ -338,7 +326,7 @@ def engagement(a: SimActivity) -> tuple[str, Rendered]:
             "hs_meeting_title": a.subject,
             "hs_meeting_start_time": iso(when),
             "hs_meeting_end_time": iso(when + timedelta(minutes=30)),
-            "hs_meeting_outcome": _meeting_outcome(a),
+            "hs_meeting_outcome": a.meeting_outcome,
         }
     elif a.type == "NOTE":
         object_type = "notes"
