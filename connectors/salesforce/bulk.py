@@ -36,6 +36,7 @@ def create_job(api: ApiPaths, soql_text: str, *, include_deleted: bool = False) 
     return Request(
         method="POST",
         path=api.data("/jobs/query"),
+        capability="bulk_api",
         json={
             "operation": "queryAll" if include_deleted else "query",
             "query": soql_text,
@@ -83,7 +84,20 @@ def _typed(value: str, kind: str) -> Any:
         return int(value)
     if kind in _NUMBERS:  # whole numbers stay whole, as in the JSON of a REST query
         return int(value) if value.lstrip("-").isdigit() else float(value)
+    if kind == "datetime":
+        return rest_datetime(value)
     return value
+
+
+def rest_datetime(value: str) -> str:
+    """A Bulk CSV datetime (``2024-05-01T10:00:00.000Z``, sometimes without milliseconds)
+    in the REST form (``2024-05-01T10:00:00.000+0000``): both paths store the same text."""
+    if not value.endswith("Z"):
+        return value
+    body = value[:-1]
+    if "." not in body[10:]:
+        body += ".000"
+    return body + "+0000"
 
 
 def rows(text: str, field_types: Mapping[str, str], sobject: str) -> Iterator[dict[str, Any]]:

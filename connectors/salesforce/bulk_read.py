@@ -30,6 +30,7 @@ from typing import Any
 
 from connectors.salesforce import bulk, settings, soql
 from connectors.salesforce.paths import ApiPaths
+from core.sync.capabilities import CapabilityUnavailable
 from core.sync.connector import Cursor, HttpClient, Request
 
 #: Keys of ``Cursor.resume``: the parent job, the locator of its next page, child jobs.
@@ -251,5 +252,6 @@ async def open_read(
         )
         await read.load_children(http, {})
         return read
-    except bulk.JobFailed:
+    except (bulk.JobFailed, CapabilityUnavailable):
+        # A failed job, or an org without Bulk API 2.0 (job creation refused): REST pages.
         return None

@@ -17,6 +17,7 @@ import httpx
 from connectors.salesforce import settings
 from core.errors import CrmkpiError
 from core.sync.errors import QuotaExhausted
+from core.sync.oauth import OAuthRefreshError, refresh_grant
 
 _USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
 
@@ -59,36 +60,26 @@ class Token:
 async def refresh_access_token(
     http: httpx.AsyncClient, login_url: str, credentials: Mapping[str, str]
 ) -> Token:
-    """Trade the stored refresh token for an access token and the org's instance URL."""
+    """Trade the stored refresh token for an access token and the org's instance URL
+    (the refresh grant of core.sync.oauth, client credentials in the form as documented)."""
     missing = [k for k in ("client_id", "client_secret", "refresh_token") if not credentials.get(k)]
     if missing:
         raise SalesforceAuthError(f"missing Salesforce credentials: {', '.join(missing)}")
-    response = await http.post(
-        login_url.rstrip("/") + settings.TOKEN_PATH,
-        data={
-            "grant_type": "refresh_token",
-            "client_id": credentials["client_id"],
-            "client_secret": credentials["client_secret"],
-            "refresh_token": credentials["refresh_token"],
-        },
-        headers={"Accept": "application/json"},
-    )
-    body = _json(response)
-    if response.status_code != 200 or not isinstance(body, Mapping):
-        error = body.get("error") if isinstance(body, Mapping) else None
-        detail = body.get("error_description") if isinstance(body, Mapping) else None
-        raise SalesforceAuthError(
-            f"Salesforce token refresh failed ({response.status_code} {error or ''}): "
-            f"{detail or response.text[:200]}"
-        )
     try:
-        return Token(
-            access_token=str(body["access_token"]),
-            instance_url=str(body["instance_url"]).rstrip("/"),
-            refresh_token=body.get("refresh_token"),
+        fresh = await refresh_grant(
+            http,
+            login_url.rstrip("/") + settings.TOKEN_PATH,
+            client_id=credentials["client_id"],
+            client_secret=credentials["client_secret"],
+            refresh_token=credentials["refresh_token"],
+            name="Salesforce",
         )
-    except KeyError as exc:
-        raise SalesforceAuthError(f"token response without {exc.args[0]}") from exc
+    except OAuthRefreshError as exc:
+        raise SalesforceAuthError(str(exc)) from None
+    instance = fresh.body.get("instance_url")
+    if not instance:
+        raise SalesforceAuthError("token response without instance_url")
+    return Token(fresh.access_token, str(instance).rstrip("/"), fresh.refresh_token)
 
 
 def _json(response: httpx.Response) -> Any:

@@ -1,4 +1,5 @@
-"""The Salesforce connector: OAuth refresh-token auth, the org's limits, and its streams."""
+"""The Salesforce connector: OAuth refresh-token auth, the org's limits and capabilities,
+its options and its streams."""
 
 from __future__ import annotations
 
@@ -7,8 +8,7 @@ from typing import Any
 
 import httpx
 
-from connectors.salesforce import client, settings
-from connectors.salesforce.client import bulk_threshold
+from connectors.salesforce import capabilities, client, settings
 from connectors.salesforce.currencies import CurrenciesStream, DatedRatesStream
 from connectors.salesforce.objects import (
     AccountsStream,
@@ -19,18 +19,22 @@ from connectors.salesforce.objects import (
     TeamsStream,
     UsersStream,
 )
-from connectors.salesforce.paths import ApiPaths
+from connectors.salesforce.state import OPTION_KEYS, SalesforceRun
 from connectors.salesforce.streams import DealsStream, LeadsStream, PipelinesStream, StagesStream
 from core.simulation.options import SimulatorOptions
+from core.sync.capabilities import Capability
 from core.sync.connector import (
     DAILY_BUDGET,
     Auth,
     Connector,
     CredentialField,
     DailyBudget,
+    HttpClient,
+    OptionField,
     QuotaReading,
     RateLimitPolicy,
     Stream,
+    StreamContext,
 )
 
 
@@ -46,17 +50,14 @@ class SalesforceConnector(Connector):
         CredentialField("client_id", "Consumer key of the connected app", secret=False),
         CredentialField("client_secret", "Consumer secret of the connected app"),
         CredentialField("refresh_token", "OAuth refresh token (scopes: api, refresh_token)"),
-        CredentialField(
-            "api_version",
-            f"REST API version, default {settings.API_VERSION}",
-            secret=False,
-            required=False,
-        ),
-        CredentialField(
+    )
+    #: No defaults declared: an unset option falls back to the legacy credential of the
+    #: same name (connections made before options existed), then to the settings default.
+    option_fields = (
+        OptionField("api_version", f"REST API version, default {settings.API_VERSION}"),
+        OptionField(
             "bulk_threshold",
             f"Rows above which a first load uses Bulk API 2.0, default {settings.BULK_THRESHOLD}",
-            secret=False,
-            required=False,
         ),
     )
     #: Salesforce has no per-second quota, only a rolling daily allocation (read from
@@ -71,24 +72,35 @@ class SalesforceConnector(Connector):
     )
 
     def __init__(self) -> None:
-        self.api = ApiPaths()
+        #: The run state made by ``new_state``; ``authenticate`` gives it the legacy keys.
+        self._run: SalesforceRun | None = None
 
     def streams(self) -> Sequence[Stream]:
         return [
-            TeamsStream(self.api),
-            UsersStream(self.api),
-            PipelinesStream(self.api),
-            StagesStream(self.api),
-            AccountsStream(self.api),
-            ContactsStream(self.api),
-            LeadsStream(self.api),
-            DealsStream(self.api),
-            TasksStream(self.api),
-            EventsStream(self.api),
-            NotesStream(self.api),
-            CurrenciesStream(self.api),
-            DatedRatesStream(self.api),
+            TeamsStream(),
+            UsersStream(),
+            PipelinesStream(),
+            StagesStream(),
+            AccountsStream(),
+            ContactsStream(),
+            LeadsStream(),
+            DealsStream(),
+            TasksStream(),
+            EventsStream(),
+            NotesStream(),
+            CurrenciesStream(),
+            DatedRatesStream(),
         ]
+
+    def new_state(self, options: Mapping[str, str]) -> SalesforceRun:
+        self._run = SalesforceRun(options=dict(options))
+        return self._run
+
+    async def discover(self, http: HttpClient, ctx: StreamContext) -> Sequence[Capability]:
+        return await capabilities.discover(http, ctx)
+
+    def unavailable_reason(self, response: httpx.Response) -> str | None:
+        return capabilities.unavailable_reason(response)
 
     async def authenticate(
         self,
@@ -103,8 +115,8 @@ class SalesforceConnector(Connector):
         A refresh returns the new token, the instance URL and any rotated refresh token as
         ``Auth.credentials`` for the engine to store.
         """
-        self.api.version = credentials.get("api_version") or settings.API_VERSION
-        self.api.bulk_threshold = bulk_threshold(credentials.get("bulk_threshold"))
+        if self._run is not None:
+            self._run.legacy = {k: credentials[k] for k in OPTION_KEYS if credentials.get(k)}
         token, instance = credentials.get("access_token"), credentials.get("instance_url")
         new_credentials = None
         if refresh or not token or not instance:
@@ -153,10 +165,19 @@ class SalesforceConnector(Connector):
 
     @classmethod
     def simulator(cls, options: SimulatorOptions) -> Any:
-        """The ASGI simulator of a Salesforce org rendering the shared seeded business."""
+        """The ASGI simulator of a Salesforce org rendering the shared seeded business
+        (with deletions in its recycle bin), as the account variant of ``options``."""
         from connectors.salesforce.simulator import create_simulator
 
-        return create_simulator(seed=options.seed, deals=options.deals, faults=options.faults).app
+        return create_simulator(
+            seed=options.seed,
+            deals=options.deals,
+            faults=options.faults,
+            deletions=True,
+            account=str(options.account.value),
+            history_batch=options.history_batch,
+            rate_limit=options.rate_limit,
+        ).app
 
     @classmethod
     def simulator_credentials(cls) -> dict[str, str]:

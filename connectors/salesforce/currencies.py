@@ -1,6 +1,9 @@
-"""Currencies and conversion rates, where the org has multi-currency (CurrencyType and, with
-advanced currency management, DatedConversionRate). Single-currency orgs have neither object:
-the streams then read nothing."""
+"""Currencies and conversion rates, where the org has multi-currency: ``CurrencyType`` and,
+with Advanced Currency Management, ``DatedConversionRate``. Single-currency orgs have
+neither object: the streams require the ``currency_types`` / ``dated_rates`` capabilities
+and are SKIPPED (every amount is then in the org's corporate currency, see
+``DealsStream``); an org discovery did not cover answers INVALID_TYPE, which the request's
+``capability`` turns into the same skip."""
 
 from __future__ import annotations
 
@@ -9,12 +12,10 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from connectors.salesforce import mapping, settings, soql, values
+from connectors.salesforce.state import run_state
 from connectors.salesforce.streams import SalesforceStream
 from core.sync.connector import HttpClient, MappingError, Request, StreamContext
 from core.sync.records import AnyRecord, CurrencyRecord, Record
-
-SOBJECTS_KEY = "salesforce:sobjects"
-CORPORATE_KEY = "salesforce:corporate_currency"
 
 
 class _RatesStream(SalesforceStream):
@@ -25,31 +26,25 @@ class _RatesStream(SalesforceStream):
     incremental = False
     finds_deletions = False
 
-    def _available(self, ctx: StreamContext) -> bool:
-        return self.sobject in ctx.shared.get(SOBJECTS_KEY, ())
-
     async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
-        if SOBJECTS_KEY not in ctx.shared:
-            listing = await http.send(Request(path=self.api.data("/sobjects/")))
-            objects = listing.get("sobjects", []) if isinstance(listing, Mapping) else []
-            ctx.shared[SOBJECTS_KEY] = frozenset(o.get("name") for o in objects)
-        if not self._available(ctx) or CORPORATE_KEY in ctx.shared:
+        """The corporate currency, read once per run (rates are per unit of it)."""
+        run = run_state(ctx)
+        if run.corporate_currency_read:
             return
         text = soql.select("CurrencyType", ["IsoCode"], where=["IsCorporate = true"])
-        rows = self.extract(
-            await http.send(Request(path=self.api.data("/query"), params={"q": text}))
+        request = Request(
+            path=run.api.data("/query"), params={"q": text}, capability="currency_types"
         )
-        ctx.shared[CORPORATE_KEY] = values.text(rows[0].get("IsoCode")) if rows else None
+        rows = self.extract(await http.send(request))
+        run.corporate_currency = values.text(rows[0].get("IsoCode")) if rows else None
+        run.corporate_currency_read = True
 
     def query(self, ctx: StreamContext) -> str:
-        if not self._available(ctx) or not ctx.shared.get(CORPORATE_KEY):
-            # A valid query that returns nothing: the contract wants a first request.
-            return soql.select("Organization", ["Id"], limit=0)
         return soql.select(self.sobject, settings.FIELDS[self.sobject], order_by=("Id",))
 
     def corporate(self, raw: Mapping[str, Any], ctx: StreamContext) -> str | None:
         """The corporate currency, or None for its own row (always 1)."""
-        corporate = ctx.shared.get(CORPORATE_KEY)
+        corporate = run_state(ctx).corporate_currency
         if not corporate:
             raise MappingError("conversion rate without a corporate currency")
         return None if raw.get("IsoCode") == corporate else str(corporate)
@@ -61,6 +56,8 @@ class CurrenciesStream(_RatesStream):
     name = "currencies"
     sobject = "CurrencyType"
     produces = (CurrencyRecord,)
+    requires = ("currency_types",)
+    capability = "currency_types"
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
         currency = map_currency(raw)
@@ -98,6 +95,8 @@ class DatedRatesStream(_RatesStream):
 
     name = "fx_rates"
     sobject = "DatedConversionRate"
+    requires = ("currency_types", "dated_rates")
+    capability = "dated_rates"
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
         corporate = self.corporate(raw, ctx)

@@ -20,19 +20,26 @@ from typing import Any
 
 from connectors.salesforce import settings, soql
 from connectors.salesforce.paths import ApiPaths
+from connectors.salesforce.state import run_state
+from core.sync.capabilities import CapabilityUnavailable
 from core.sync.connector import HttpClient, Request, StreamContext
 
 
-def describe_key(sobject: str) -> str:
-    return f"salesforce:describe:{sobject}"
+async def describe(
+    http: HttpClient, ctx: StreamContext, sobject: str, *, capability: str | None = None
+) -> Any:
+    """The object's describe, read once per run and shared between streams. With
+    ``capability``, an object the org or user lacks raises CapabilityUnavailable."""
+    run = run_state(ctx)
+    if sobject not in run.describes:
+        request = Request(path=run.api.data(f"/sobjects/{sobject}/describe"), capability=capability)
+        run.describes[sobject] = await http.send(request)
+    return run.describes[sobject]
 
 
-async def describe(http: HttpClient, api: ApiPaths, ctx: StreamContext, sobject: str) -> Any:
-    """The object's describe, read once per run and shared between streams."""
-    key = describe_key(sobject)
-    if key not in ctx.shared:
-        ctx.shared[key] = await http.send(Request(path=api.data(f"/sobjects/{sobject}/describe")))
-    return ctx.shared[key]
+def described(ctx: StreamContext, sobject: str) -> Any:
+    """The object's describe if this run read it, else None."""
+    return run_state(ctx).describes.get(sobject)
 
 
 def field_names(described: Any) -> set[str]:
@@ -67,9 +74,6 @@ class SalesProcesses:
         return [p for p in self.names if stage in self.stages.get(p, ())]
 
 
-PROCESSES_KEY = "salesforce:sales_processes"
-
-
 def _records(page: Any) -> Sequence[Mapping[str, Any]]:
     records = page.get("records") if isinstance(page, Mapping) else None
     return records if isinstance(records, list) else []
@@ -78,7 +82,9 @@ def _records(page: Any) -> Sequence[Mapping[str, Any]]:
 async def _query(http: HttpClient, api: ApiPaths, text: str) -> list[Mapping[str, Any]]:
     """Every row of a (small) metadata query, following ``nextRecordsUrl``."""
     rows: list[Mapping[str, Any]] = []
-    page = await http.send(Request(path=api.data("/query"), params={"q": text}))
+    page = await http.send(
+        Request(path=api.data("/query"), params={"q": text}, capability="record_types")
+    )
     rows += _records(page)
     while isinstance(page, Mapping) and page.get("nextRecordsUrl"):
         page = await http.send(Request(path=str(page["nextRecordsUrl"])))
@@ -86,16 +92,27 @@ async def _query(http: HttpClient, api: ApiPaths, text: str) -> list[Mapping[str
     return rows
 
 
-async def sales_processes(http: HttpClient, api: ApiPaths, ctx: StreamContext) -> SalesProcesses:
-    """The org's sales processes, read once per run (see the module docstring)."""
-    found = ctx.shared.get(PROCESSES_KEY)
-    if isinstance(found, SalesProcesses):
-        return found
+async def sales_processes(http: HttpClient, ctx: StreamContext) -> SalesProcesses:
+    """The org's sales processes, read once per run (see the module docstring). Orgs
+    without record types (no ``RecordTypeId`` on Opportunity) have none; so do orgs whose
+    user cannot read ``RecordType``/``BusinessProcess`` (INVALID_TYPE): one pipeline."""
+    run = run_state(ctx)
+    if isinstance(run.processes, SalesProcesses):
+        return run.processes
     processes = SalesProcesses()
-    if "RecordTypeId" in field_names(await describe(http, api, ctx, "Opportunity")):
-        processes = await _read_processes(http, api)
-    ctx.shared[PROCESSES_KEY] = processes
+    if "RecordTypeId" in field_names(await describe(http, ctx, "Opportunity")):
+        try:
+            processes = await _read_processes(http, run.api)
+        except CapabilityUnavailable:
+            processes = SalesProcesses()
+    run.processes = processes
     return processes
+
+
+def processes_of(ctx: StreamContext) -> SalesProcesses:
+    """The run's sales processes (none when they were not read)."""
+    found = run_state(ctx).processes
+    return found if isinstance(found, SalesProcesses) else SalesProcesses()
 
 
 async def _read_processes(http: HttpClient, api: ApiPaths) -> SalesProcesses:
@@ -126,7 +143,7 @@ async def _read_processes(http: HttpClient, api: ApiPaths) -> SalesProcesses:
     for process in names:
         record_type = next(k for k, v in record_types.items() if v == process)
         path = f"/ui-api/object-info/Opportunity/picklist-values/{record_type}/StageName"
-        answer = await http.send(Request(path=api.data(path)))
+        answer = await http.send(Request(path=api.data(path), capability="record_types"))
         values = answer.get("values", []) if isinstance(answer, Mapping) else []
         stages[process] = frozenset(
             str(v["value"]) for v in values if isinstance(v, Mapping) and v.get("value")

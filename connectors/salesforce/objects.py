@@ -43,6 +43,8 @@ class Plain:
     #: Read with ``queryAll``: archived activities are hidden from ``query``.
     query_all: bool = False
     depends_on: tuple[str, ...] = ()
+    #: The optional capability the object is: the stream is SKIPPED without it.
+    capability: str | None = None
 
 
 class PlainStream(SalesforceStream):
@@ -62,10 +64,11 @@ def plain_stream(plain: Plain) -> type[PlainStream]:
         "name": plain.name,
         "sobject": plain.sobject,
         "produces": (plain.record,),
-        "finds_deletions": plain.deletions,
         "deleted_type": plain.record if plain.deletions else None,
         "query_all": plain.query_all,
         "depends_on": plain.depends_on,
+        "capability": plain.capability,
+        "requires": () if plain.capability is None else (plain.capability,),
     }
     return cast(type[PlainStream], type(f"{plain.sobject}Stream", (PlainStream,), attributes))
 
@@ -80,6 +83,7 @@ PLAIN = {
             lambda raw, ctx: mapping.map_role(raw),
             "User roles as teams (``User.UserRoleId``).",
             deletions=False,
+            capability="user_roles",
         ),
         Plain(
             "users",
@@ -120,7 +124,14 @@ PLAIN = {
             "Meetings, archived ones included.",
             query_all=True,
         ),
-        Plain("notes", "Note", ActivityRecord, lambda raw, ctx: mapping.map_note(raw), "Notes."),
+        Plain(
+            "notes",
+            "Note",
+            ActivityRecord,
+            lambda raw, ctx: mapping.map_note(raw),
+            "Notes.",
+            capability="notes",
+        ),
     )
 }
 TeamsStream = PLAIN["teams"]

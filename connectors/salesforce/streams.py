@@ -1,39 +1,42 @@
-"""Declarative Salesforce streams: one SOQL object each, read with ``query``/``nextRecordsUrl``.
+"""Salesforce streams: one SOQL object each, read by a plain ``read`` loop.
 
 Every stream first reads the object's ``describe`` (each run, so new custom fields appear
 without a restart) and selects the wanted standard fields the org has plus every custom
-field. Incremental reads filter ``SystemModstamp >= cursor - look-back``; deletions come from
-``getDeleted`` or ``queryAll`` on ``IsDeleted = true`` (connectors.salesforce.deletions).
+field. Incremental reads filter ``SystemModstamp >= cursor - look-back``; a first load of
+a big object goes through Bulk API 2.0 (connectors.salesforce.bulk_read); child subqueries
+are read to their end (connectors.salesforce.children); deletions come from ``getDeleted``
+or ``queryAll`` on ``IsDeleted = true`` (connectors.salesforce.deletions).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, ClassVar
 
 from connectors.salesforce import bulk, bulk_read, deletions, mapping, settings, soql, values
 from connectors.salesforce.bulk_read import ChildQuery
+from connectors.salesforce.children import complete_children
 from connectors.salesforce.metadata import (
-    PROCESSES_KEY,
-    SalesProcesses,
     describe,
-    describe_key,
+    described,
+    processes_of,
     sales_processes,
     stage_id,
 )
-from connectors.salesforce.paths import ApiPaths
+from connectors.salesforce.state import run_state
 from core.models.enums import SyncMode
 from core.sync.connector import (
     Cursor,
     HttpClient,
     MappingError,
+    Page,
     Request,
     Stream,
     StreamContext,
-    TextBody,
 )
+from core.sync.declarative import prefetched
 from core.sync.pagination import NextUrlPaginator
 from core.sync.records import (
     AnyRecord,
@@ -45,16 +48,11 @@ from core.sync.records import (
     StageRecord,
 )
 
-_MAPPINGS_KEY = "salesforce:field_mappings"
-
 
 def lifecycle_classifier(ctx: StreamContext) -> mapping.Classifier:
     """Lead status -> lead | mql | sql | customer, from the connection's field mappings
-    (their ``lifecycle`` part, over the engine's defaults); parsed once per run."""
-    found = ctx.shared.get(_MAPPINGS_KEY)
-    if found is None:
-        found = ctx.shared[_MAPPINGS_KEY] = ctx.mappings
-    classify: mapping.Classifier = found.lifecycle_kind
+    (their ``lifecycle`` part, over the engine's defaults)."""
+    classify: mapping.Classifier = ctx.mappings.lifecycle_kind
     return classify
 
 
@@ -79,7 +77,11 @@ class SalesforceStream(Stream):
     incremental = True
     #: Pages come in (SystemModstamp, Id) order: the engine may commit the cursor per page.
     cursor_ordered = True
-    finds_deletions = True
+    #: Deleted ids are read (``deleted_type``), but only those of the last 15 days
+    #: (``getDeleted``, the recycle bin): the stream does not claim to list every deletion,
+    #: so the engine's full-sync reconciliation also soft-deletes the rows a complete full
+    #: read no longer lists (hard deletes, rows purged before a sync looked).
+    finds_deletions = False
     paginator = NextUrlPaginator(("nextRecordsUrl",))
     #: Read with ``queryAll`` (archived activities are hidden from ``query``).
     query_all: ClassVar[bool] = False
@@ -89,40 +91,77 @@ class SalesforceStream(Stream):
     children: ClassVar[dict[str, str]] = {}
     #: The same children as objects of their own, for Bulk API reads (which cannot nest).
     bulk_children: ClassVar[tuple[ChildQuery, ...]] = ()
+    #: The optional capability the object is (``user_roles`` for UserRole): its requests
+    #: carry it, so an org or user without the object SKIPs the stream.
+    capability: ClassVar[str | None] = None
 
-    def __init__(self, api: ApiPaths | None = None) -> None:
-        self.api = api or ApiPaths()
-        #: The Bulk API 2.0 job this run reads instead of REST pages (see ``choose_bulk``).
-        self.bulk: bulk_read.BulkRead | None = None
+    async def read(self, http: HttpClient, ctx: StreamContext) -> AsyncIterator[Page]:
+        """Metadata, then the rows (a Bulk API job or REST pages, children completed),
+        then the deleted ids."""
+        await self.prepare(http, ctx)
+        job = await self.open_bulk(http, ctx)
+        if job is not None:
+            try:
+                async for page in self._bulk_pages(http, job):
+                    yield page
+            finally:
+                job.close()
+        else:
+            relationships = list(self.subquery_names(ctx))
+            pages = prefetched(
+                http,
+                self.first_request(ctx),
+                lambda page, request: self.next_request(page, request, ctx),
+            )
+            async for body, is_last in pages:
+                rows = self.extract(body)
+                if relationships:
+                    await complete_children(http, rows, relationships)
+                yield Page(raws=rows, final=is_last)
+        if self.deleted_type is not None:
+            api, kind = run_state(ctx).api, self.deleted_type
+            async for ids in deletions.deleted_ids(
+                http, api, self.sobject, self.since(ctx), ctx.now
+            ):
+                if ids:
+                    yield Page(deleted=[(kind, remote_id) for remote_id in ids])
+
+    async def _bulk_pages(self, http: HttpClient, job: bulk_read.BulkRead) -> AsyncIterator[Page]:
+        """The job's CSV pages as REST-shaped rows; each page carries where the read
+        stands (job and locator) so a stopped run resumes there."""
+        request: Request | None = job.first_request()
+        while request is not None:
+            body = await http.send(request)
+            rows = job.extract(body.text, body.headers, self._cursor)
+            yield Page(raws=rows, cursor=job.cursor())
+            request = None if job.done else job.next_request(body.headers)
 
     async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
-        await describe(http, self.api, ctx, self.sobject)
-        await self.choose_bulk(http, ctx)
+        await describe(http, ctx, self.sobject, capability=self.capability)
 
-    async def choose_bulk(self, http: HttpClient, ctx: StreamContext) -> None:
+    async def open_bulk(self, http: HttpClient, ctx: StreamContext) -> bulk_read.BulkRead | None:
         """Continue an earlier run's Bulk API job, or on a full read above the threshold
-        start one for the same query (connectors.salesforce.bulk_read). A job that fails
-        or never completes falls back to REST pages."""
-        if self.bulk is not None:
-            self.bulk.close()
-        self.bulk = None
+        start one for the same query. A job that fails, or an org without Bulk API 2.0,
+        means REST pages."""
         resume = _resume(ctx)
         if not self.incremental or (resume is None and ctx.since() is not None):
-            return
-        described = ctx.shared.get(describe_key(self.sobject))
-        present = {r.get("relationshipName") for r in _relationships(described)}
+            return None
+        if not ctx.capabilities.available("bulk_api"):
+            return None
+        found = described(ctx, self.sobject)
+        present = {r.get("relationshipName") for r in _relationships(found)}
         plan = bulk_read.Plan(
             self.sobject,
             self.fields(ctx),
             self.where(ctx),
             self.query_all,
-            bulk.field_types(described),
+            bulk.field_types(found),
             [c for c in self.bulk_children if c.relationship in present],
         )
         start = ctx.start_cursor
-        self.bulk = await bulk_read.open_read(
+        return await bulk_read.open_read(
             http,
-            self.api,
+            run_state(ctx).api,
             plan,
             resume=resume,
             start=None if start is None else Cursor(start.updated_at, start.remote_id),
@@ -134,10 +173,10 @@ class SalesforceStream(Stream):
         return None if _resume(ctx) is not None else ctx.since()
 
     def fields(self, ctx: StreamContext) -> list[str]:
-        described = ctx.shared.get(describe_key(self.sobject))
-        if described is None:
+        found = described(ctx, self.sobject)
+        if found is None:
             return list(settings.FIELDS[self.sobject])
-        return selectable_fields(settings.FIELDS[self.sobject], described)
+        return selectable_fields(settings.FIELDS[self.sobject], found)
 
     def where(self, ctx: StreamContext) -> list[str]:
         clauses = ["IsDeleted = false"] if self.query_all else []
@@ -147,13 +186,16 @@ class SalesforceStream(Stream):
             clauses.append(f"SystemModstamp <= {soql.literal(ctx.now)}")
         return clauses
 
+    def subquery_names(self, ctx: StreamContext) -> list[str]:
+        """The child relationships the org has (all, before describe)."""
+        found = described(ctx, self.sobject)
+        if found is None:
+            return list(self.children)
+        present = {r.get("relationshipName") for r in _relationships(found)}
+        return [name for name in self.children if name in present]
+
     def subqueries(self, ctx: StreamContext) -> list[str]:
-        """The child subqueries whose relationship the org has (all, before describe)."""
-        described = ctx.shared.get(describe_key(self.sobject))
-        if described is None:
-            return list(self.children.values())
-        present = {r.get("relationshipName") for r in _relationships(described)}
-        return [text for name, text in self.children.items() if name in present]
+        return [self.children[name] for name in self.subquery_names(ctx)]
 
     def query(self, ctx: StreamContext) -> str:
         order = ("SystemModstamp", "Id") if self.incremental else ("Id",)
@@ -165,26 +207,19 @@ class SalesforceStream(Stream):
             children=self.subqueries(ctx),
         )
 
-    def first_request(self, ctx: StreamContext) -> Request:
-        if self.bulk is not None:
-            return self.bulk.first_request()
+    def first_request(self, ctx: StreamContext) -> Request | None:
         resource = "/queryAll" if self.query_all else "/query"
-        return Request(path=self.api.data(resource), params={"q": self.query(ctx)})
+        return Request(
+            path=run_state(ctx).api.data(resource),
+            params={"q": self.query(ctx)},
+            capability=self.capability,
+        )
 
-    def next_request(self, page: Any, request: Request, ctx: StreamContext) -> Request | None:
-        if isinstance(page, TextBody):
-            return None if self.bulk is None else self.bulk.next_request(page.headers)
-        return super().next_request(page, request, ctx)
-
-    def extract(self, page: Any) -> Sequence[Mapping[str, Any]]:
-        if isinstance(page, TextBody) and self.bulk is not None:
-            return self.bulk.extract(page.text, page.headers, self._cursor)
+    def extract(self, page: Any) -> Sequence[dict[str, Any]]:
         records = page.get("records") if isinstance(page, Mapping) else None
         return records if isinstance(records, list) else []
 
     def cursor_of(self, raw: Mapping[str, Any]) -> Cursor | None:
-        if self.bulk is not None:
-            return self.bulk.cursor()
         return self._cursor(raw)
 
     def _cursor(self, raw: Mapping[str, Any]) -> Cursor | None:
@@ -198,25 +233,6 @@ class SalesforceStream(Stream):
         value = raw.get("Id") if isinstance(raw, Mapping) else None
         return None if value is None else str(value)
 
-    def deletions_request(self, ctx: StreamContext) -> Request | None:
-        if not self.finds_deletions or self.deleted_type is None:
-            return None
-        return deletions.first_request(self.api, self.sobject, self.since(ctx), ctx.now)
-
-    def next_deletions_request(
-        self, page: Any, request: Request, ctx: StreamContext
-    ) -> Request | None:
-        since = self.since(ctx)
-        if deletions.is_log_page(page):
-            return (
-                None if since is None else deletions.after_log(self.api, self.sobject, page, since)
-            )
-        return super().next_deletions_request(page, request, ctx)
-
-    def extract_deleted(self, page: Any) -> Sequence[tuple[type[Record], str]]:
-        assert self.deleted_type is not None
-        return [(self.deleted_type, remote_id) for remote_id in deletions.deleted_ids(page)]
-
 
 def _resume(ctx: StreamContext) -> Mapping[str, str] | None:
     """Where an earlier run stopped inside a bulk read (incremental runs only)."""
@@ -226,9 +242,9 @@ def _resume(ctx: StreamContext) -> Mapping[str, str] | None:
     return start.resume or None
 
 
-def _relationships(described: Any) -> list[Mapping[str, Any]]:
-    found = described.get("childRelationships", []) if isinstance(described, Mapping) else []
-    return [r for r in found if isinstance(r, Mapping)]
+def _relationships(found: Any) -> list[Mapping[str, Any]]:
+    listed = found.get("childRelationships", []) if isinstance(found, Mapping) else []
+    return [r for r in listed if isinstance(r, Mapping)]
 
 
 class PipelinesStream(SalesforceStream):
@@ -245,7 +261,7 @@ class PipelinesStream(SalesforceStream):
 
     async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
         """Organization always has Id and Name: no describe of it needed."""
-        await sales_processes(http, self.api, ctx)
+        await sales_processes(http, ctx)
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
         default = PipelineRecord(
@@ -253,7 +269,7 @@ class PipelinesStream(SalesforceStream):
             name=settings.PIPELINE_NAME,
             remote_data=values.remote_data(raw),
         )
-        processes = _processes(ctx)
+        processes = processes_of(ctx)
         return [
             default,
             *(
@@ -261,12 +277,6 @@ class PipelinesStream(SalesforceStream):
                 for order, (process, name) in enumerate(processes.names.items(), start=1)
             ),
         ]
-
-
-def _processes(ctx: StreamContext) -> SalesProcesses:
-    """The run's sales processes (read in ``prepare``; none when it was not)."""
-    found = ctx.shared.get(PROCESSES_KEY)
-    return found if isinstance(found, SalesProcesses) else SalesProcesses()
 
 
 class StagesStream(SalesforceStream):
@@ -281,13 +291,13 @@ class StagesStream(SalesforceStream):
 
     async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
         await super().prepare(http, ctx)
-        await sales_processes(http, self.api, ctx)
+        await sales_processes(http, ctx)
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
         stage = mapping.map_stage(raw)
         in_processes = [
             replace(stage, remote_id=stage_id(process, stage.remote_id), pipeline_remote_id=process)
-            for process in _processes(ctx).processes_with(stage.remote_id)
+            for process in processes_of(ctx).processes_with(stage.remote_id)
         ]
         return [stage, *in_processes]
 
@@ -321,9 +331,6 @@ class LeadsStream(SalesforceStream):
         return [mapping.map_lead(raw, lifecycle_classifier(ctx))]
 
 
-CURRENCY_KEY = "salesforce:default_currency"
-
-
 class DealsStream(SalesforceStream):
     """Opportunities with their OpportunityHistory rows (a child subquery), so each page
     carries complete stage histories: any stage change bumps the opportunity's stamp."""
@@ -348,23 +355,21 @@ class DealsStream(SalesforceStream):
     )
 
     async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
-        """Single-currency orgs have no CurrencyIsoCode: every amount is in the org's one."""
-        await describe(http, self.api, ctx, self.sobject)
-        await sales_processes(http, self.api, ctx)
-        if "CurrencyIsoCode" not in self.fields(ctx) and CURRENCY_KEY not in ctx.shared:
-            await self._read_default_currency(http, ctx)
-        await self.choose_bulk(http, ctx)
-
-    async def _read_default_currency(self, http: HttpClient, ctx: StreamContext) -> None:
-        text = soql.select("Organization", ["DefaultCurrencyIsoCode"])
-        rows = self.extract(
-            await http.send(Request(path=self.api.data("/query"), params={"q": text}))
-        )
-        ctx.shared[CURRENCY_KEY] = (
-            values.text(rows[0].get("DefaultCurrencyIsoCode")) if rows else None
-        )
+        """Single-currency orgs have no CurrencyIsoCode: every amount is in the org's
+        corporate currency (``Organization.DefaultCurrencyIsoCode``)."""
+        await describe(http, ctx, self.sobject)
+        await sales_processes(http, ctx)
+        run = run_state(ctx)
+        if "CurrencyIsoCode" not in self.fields(ctx) and not run.default_currency_read:
+            text = soql.select("Organization", ["DefaultCurrencyIsoCode"])
+            page = await http.send(Request(path=run.api.data("/query"), params={"q": text}))
+            rows = self.extract(page)
+            run.default_currency = (
+                values.text(rows[0].get("DefaultCurrencyIsoCode")) if rows else None
+            )
+            run.default_currency_read = True
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
         return mapping.map_opportunity(
-            raw, default_currency=ctx.shared.get(CURRENCY_KEY), processes=_processes(ctx)
+            raw, default_currency=run_state(ctx).default_currency, processes=processes_of(ctx)
         )

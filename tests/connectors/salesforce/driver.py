@@ -1,8 +1,7 @@
-"""A minimal stand-in for the engine loop of core.sync.connector's docstring.
-
-It drives streams over an httpx client exactly as documented (prepare, first request,
-extract, map, cursor, next request, deletions), refreshing the token once on an auth error,
-so streams and the simulator are tested together before and beside the real engine.
+"""Every stream of the connector read with ``core.sync.read_stream`` (no database) over an
+httpx client: a small HttpClient that refreshes the token once on an auth error and turns
+errors into what the engine raises (CapabilityUnavailable, RequestFailed), so streams and
+the simulator are tested together beside the real engine.
 """
 
 from __future__ import annotations
@@ -15,8 +14,11 @@ import httpx
 from connectors.salesforce.client import DailyLimitReached as QuotaExhausted  # noqa: F401 (re-exported for tests)
 from connectors.salesforce.connector import SalesforceConnector
 from core.models.enums import SyncMode
-from core.sync.connector import Auth, Cursor, Request, StreamContext
+from core.sync.capabilities import CapabilityUnavailable
+from core.sync.connector import Auth, Cursor, Request, StreamContext, TextBody
+from core.sync.errors import RequestFailed
 from core.sync.records import AnyRecord, Record
+from core.sync.streams import CursorTracker, map_page
 
 
 @dataclass
@@ -58,7 +60,16 @@ class Http:
                 self.refreshes += 1
                 await self.login(refresh=True)
                 continue
-            response.raise_for_status()
+            if response.is_error:
+                reason = self.connector.unavailable_reason(response) if request.capability else None
+                if reason is not None:
+                    raise CapabilityUnavailable(request.capability or "", reason)
+                raise RequestFailed(
+                    f"HTTP {response.status_code}: {response.text[:200]}",
+                    status=response.status_code,
+                )
+            if request.decode == "text":
+                return TextBody(response.text, {k.lower(): v for k, v in response.headers.items()})
             return response.json()
         raise AssertionError("unreachable")
 
@@ -68,7 +79,7 @@ class Result:
     records: dict[str, list[AnyRecord]] = field(default_factory=dict)
     deleted: dict[str, list[tuple[type[Record], str]]] = field(default_factory=dict)
     cursors: dict[str, Cursor] = field(default_factory=dict)
-    shared: dict[str, Any] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
 
 
 async def run(
@@ -80,28 +91,29 @@ async def run(
 ) -> Result:
     """One sync of every stream; ``result`` collects what it got even if it stops early."""
     result = result if result is not None else Result()
-    shared: dict[str, Any] = result.shared
+    state = http.connector.new_state({})
     for stream in http.connector.streams():
         start = (cursors or {}).get(stream.name) if stream.incremental else None
-        ctx = StreamContext("conn", mode, start_cursor=start, shared=shared)
+        ctx = StreamContext("conn", mode, start_cursor=start, state=state)
         got = result.records.setdefault(stream.name, [])
-        await stream.prepare(http, ctx)
-        request: Request | None = stream.first_request(ctx)
-        while request is not None:
-            page = await http.send(request)
-            raws = stream.extract(page)
-            for raw in raws:
-                got.extend(stream.map(raw, ctx))
-                cursor = stream.cursor_of(raw)
-                if cursor is not None and (
-                    stream.name not in result.cursors or cursor > result.cursors[stream.name]
-                ):
-                    result.cursors[stream.name] = cursor
-            request = stream.next_request(page, request, ctx)
-        request = stream.deletions_request(ctx)
         gone = result.deleted.setdefault(stream.name, [])
-        while request is not None:
-            page = await http.send(request)
-            gone.extend(stream.extract_deleted(page))
-            request = stream.next_deletions_request(page, request, ctx)
+        # read_stream's loop, page by page, so what was read before a stop is kept
+        tracker = CursorTracker(stream, start)
+        if start is not None:
+            result.cursors[stream.name] = start
+        try:
+            async for page in stream.read(http, ctx):
+                records, _ = map_page(stream, page.raws, ctx, ctx.mappings)
+                got.extend(records)
+                gone.extend(page.deleted)
+                cursor = tracker.for_page(page)
+                if cursor is not None:
+                    tracker.committed(cursor)
+                    result.cursors[stream.name] = cursor
+        except CapabilityUnavailable as exc:
+            result.skipped[stream.name] = exc.reason
+            continue
+        leftover = tracker.leftover()
+        if leftover is not None:
+            result.cursors[stream.name] = leftover
     return result

@@ -164,18 +164,27 @@ class _Scripted:
 async def test_full_reads_above_the_threshold_use_a_job_else_rest(
     total: int, state: str, uses_bulk: bool
 ) -> None:
-    stream = AccountsStream(ApiPaths(bulk_threshold=10))
+    stream = AccountsStream()
     http = _Scripted(total, state)
-    ctx = StreamContext("c", SyncMode.INCREMENTAL)
+    ctx = StreamContext("c", SyncMode.FULL, options={"bulk_threshold": "10"})
     await stream.prepare(http, ctx)
+    job = await stream.open_bulk(http, ctx)
     assert "SELECT COUNT() FROM Account" in str(http.sent[1].params)
-    first = stream.first_request(ctx)
-    assert (first.decode == "text") is uses_bulk
-    assert first.path.endswith("/jobs/query/750x/results") is uses_bulk
+    assert (job is not None) is uses_bulk
+    if job is not None:
+        assert job.first_request().path.endswith("/jobs/query/750x/results")
+        assert job.first_request().decode == "text"
 
-    incremental = StreamContext("c", SyncMode.INCREMENTAL, start_cursor=Cursor(datetime.now(UTC)))
+    incremental = StreamContext(
+        "c",
+        SyncMode.INCREMENTAL,
+        start_cursor=Cursor(datetime.now(UTC)),
+        options={"bulk_threshold": "10"},
+    )
     http.sent.clear()
     await stream.prepare(http, incremental)
+    assert await stream.open_bulk(http, incremental) is None
     # the describe only (no count, no job): incremental reads are REST only
     assert [r.path.rsplit("/", 1)[-1] for r in http.sent] == ["describe"]
-    assert stream.first_request(incremental).decode == "json"
+    first = stream.first_request(incremental)
+    assert first is not None and first.decode == "json"

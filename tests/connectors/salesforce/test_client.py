@@ -50,11 +50,14 @@ async def test_stored_token_is_reused_until_a_refresh_is_asked() -> None:
         "api_version": "64.0",
     }
     connector = SalesforceConnector()
+    run = connector.new_state({})
     async with httpx.AsyncClient() as http:
         auth = await connector.authenticate(http, stored, LOGIN)
         assert route.call_count == 0 and auth.credentials is None
         assert auth.headers["Authorization"] == "Bearer old"
-        assert connector.api.version == "64.0"
+        # the legacy credential still sets the version of a connection without options
+        assert run.api.version == "64.0"
+        assert connector.new_state({"api_version": "65.0"}).api.version == "65.0"
         refreshed = await connector.authenticate(http, stored, LOGIN, refresh=True)
     assert route.call_count == 1
     assert refreshed.headers["Authorization"] == "Bearer fresh"

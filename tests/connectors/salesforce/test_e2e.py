@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from connectors.salesforce import settings
-from connectors.salesforce._sim_tables import sfid
 from connectors.salesforce.simulator import CREDENTIALS, create_simulator
+from connectors.salesforce.simulator.tables import sfid
 from core.models import SYNCED_MODELS, Connection, FxRate, SyncState
 from core.models.enums import SyncStatus
 from core.secrets import Vault

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -126,7 +127,8 @@ async def test_deleted_rows_only_in_query_all_and_get_deleted() -> None:
         assert (await c.get(f"{DATA}/query", params={"q": q})).json()["totalSize"] == 0
         deleted = (await c.get(f"{DATA}/queryAll", params={"q": q})).json()["records"]
         assert len(deleted) == 2
-        window = {"start": "2000-01-01T00:00:00Z", "end": "2100-01-01T00:00:00Z"}
+        now = datetime.now(UTC)
+        window = {"start": _at(now - timedelta(days=14)), "end": _at(now)}
         listed = (await c.get(f"{DATA}/sobjects/Contact/deleted/", params=window)).json()
         assert sorted(r["id"] for r in listed["deletedRecords"]) == sorted(r["Id"] for r in deleted)
 
@@ -236,3 +238,7 @@ async def test_record_types_name_their_process_and_its_stage_values() -> None:
     plain = create_simulator(seed=7, deals=20)
     assert "RecordTypeId" not in plain.tables["Opportunity"].fields
     assert "RecordType" not in plain.tables
+
+
+def _at(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -8,13 +8,17 @@ import httpx
 import pytest
 import respx
 
-from connectors.salesforce import currencies, objects, streams
+from connectors.salesforce import currencies, deletions, objects, streams
 from connectors.salesforce.connector import SalesforceConnector
+from connectors.salesforce.state import run_state
 from core.models.enums import SyncMode
+from core.sync import read_stream
+from core.sync.capabilities import Capabilities, Capability, CapabilityStatus
 from core.sync.connector import Cursor, Request, StreamContext
+from core.sync.discovery import skip_reason
+from core.sync.errors import RequestFailed
 from core.sync.records import (
     AccountRecord,
-    ContactRecord,
     CurrencyRecord,
     DealRecord,
     FxRateRecord,
@@ -55,17 +59,11 @@ def ctx(mode: SyncMode = SyncMode.FULL, cursor: Cursor | None = None) -> StreamC
 
 async def drain(stream: streams.SalesforceStream, context: StreamContext) -> list[Any]:
     """Read every page of ``stream`` as the engine does and return the mapped records."""
+    if stream.deleted_type is not None:  # no deletion in these recordings: an empty bin
+        respx.get(f"{DATA}/queryAll").respond(json={"totalSize": 0, "done": True, "records": []})
     async with httpx.AsyncClient() as client:
-        http = Http(client)
-        await stream.prepare(http, context)
-        request: Request | None = stream.first_request(context)
-        out: list[Any] = []
-        while request is not None:
-            page = await http.send(request)
-            for raw in stream.extract(page):
-                out.extend(stream.map(raw, context))
-            request = stream.next_request(page, request, context)
-        return out
+        result = await read_stream(stream, Http(client), context)
+        return list(result.records)
 
 
 @respx.mock
@@ -143,18 +141,17 @@ def test_full_mode_ignores_the_cursor() -> None:
 
 
 def test_deletions_come_from_query_all_on_is_deleted() -> None:
-    stream = streams.DealsStream()
     cursor = Cursor(datetime(2026, 11, 1, tzinfo=UTC), "x")
-    request = stream.deletions_request(ctx(SyncMode.INCREMENTAL, cursor))
-    assert request is not None and request.path == "/services/data/v66.0/queryAll"
+    request = deletions.query_all(run_state(ctx()).api, "Opportunity", cursor.updated_at)
+    assert request.path == "/services/data/v66.0/queryAll"
     assert request.params == {
         "q": "SELECT Id, SystemModstamp FROM Opportunity WHERE IsDeleted = true AND "
-        "SystemModstamp >= 2026-10-31T23:50:00Z ORDER BY SystemModstamp, Id"
+        "SystemModstamp >= 2026-11-01T00:00:00Z ORDER BY SystemModstamp, Id"
     }
     page = {"totalSize": 2, "done": True, "records": [{"Id": "006A"}, {"Id": "006B"}]}
-    assert stream.extract_deleted(page) == [(DealRecord, "006A"), (DealRecord, "006B")]
-    assert objects.UsersStream().deletions_request(ctx()) is None
-    assert streams.StagesStream().deletions_request(ctx()) is None
+    assert deletions.ids_of(page) == ["006A", "006B"]
+    assert objects.UsersStream().deleted_type is None  # deactivated, never deleted
+    assert streams.StagesStream().deleted_type is None
 
 
 def test_activities_read_archived_rows_with_query_all() -> None:
@@ -175,20 +172,33 @@ def test_next_records_url_is_followed_as_is_and_never_twice() -> None:
         stream.next_request(page, nxt, ctx())  # type: ignore[arg-type]
 
 
-@respx.mock
-async def test_fx_streams_skip_single_currency_orgs() -> None:
-    respx.get(f"{DATA}/sobjects/").respond(json={"sobjects": [{"name": "Account"}]})
-    route = respx.get(f"{DATA}/query").respond(json={"totalSize": 0, "done": True, "records": []})
-    assert await drain(currencies.DatedRatesStream(), ctx()) == []
-    assert soql_of(route.calls.last.request) == "SELECT Id FROM Organization LIMIT 0"
+def test_fx_streams_skip_single_currency_orgs() -> None:
+    """Single-currency orgs have no CurrencyType: both rate streams are SKIPPED with the
+    capability's reason, and an undiscovered org's INVALID_TYPE is classified the same."""
+    single = Capabilities(
+        [
+            Capability("currency_types", "Multiple currencies", CapabilityStatus.UNAVAILABLE, "x"),
+            Capability("dated_rates", "Dated rates", CapabilityStatus.UNAVAILABLE, "y"),
+        ]
+    )
+    for stream in (currencies.CurrenciesStream(), currencies.DatedRatesStream()):
+        assert skip_reason(stream, single) == "Multiple currencies: x"
+    invalid = httpx.Response(
+        400,
+        json=[
+            {
+                "message": "sObject type 'CurrencyType' is not supported.",
+                "errorCode": "INVALID_TYPE",
+            }
+        ],
+    )
+    assert "INVALID_TYPE" in (SalesforceConnector().unavailable_reason(invalid) or "")
+    request = currencies.CurrenciesStream().first_request(ctx())
+    assert request is not None and request.capability == "currency_types"
 
 
 @respx.mock
 async def test_fx_streams_read_rates_against_the_corporate_currency() -> None:
-    respx.get(f"{DATA}/sobjects/").respond(
-        json={"sobjects": [{"name": "CurrencyType"}, {"name": "DatedConversionRate"}]}
-    )
-
     def answer(request: httpx.Request) -> httpx.Response:
         query = soql_of(request)
         if "IsCorporate = true" in query:
@@ -218,23 +228,24 @@ async def test_fx_streams_read_rates_against_the_corporate_currency() -> None:
 
 @respx.mock
 async def test_orgs_without_dated_rates_take_today_s_rates_from_currency_type() -> None:
-    """Multi-currency without advanced currency management: CurrencyType only."""
-    respx.get(f"{DATA}/sobjects/").respond(json={"sobjects": [{"name": "CurrencyType"}]})
+    """Multi-currency without advanced currency management: CurrencyType only (the dated
+    rates stream is SKIPPED by its capability)."""
 
     def answer(request: httpx.Request) -> httpx.Response:
         query = soql_of(request)
-        assert "DatedConversionRate" not in query  # the object is missing: never queried
+        assert "DatedConversionRate" not in query
         if "IsCorporate = true" in query:
             return httpx.Response(
                 200, json={"totalSize": 1, "done": True, "records": [{"IsoCode": "USD"}]}
             )
-        if "FROM CurrencyType" in query:
-            return httpx.Response(200, json=load_fixture("currency_types.json"))
-        return httpx.Response(200, json={"totalSize": 0, "done": True, "records": []})
+        return httpx.Response(200, json=load_fixture("currency_types.json"))
 
     respx.get(f"{DATA}/query").mock(side_effect=answer)
     context = ctx()
-    assert await drain(currencies.DatedRatesStream(), context) == []
+    no_acm = Capabilities(
+        [Capability("dated_rates", "Dated rates", CapabilityStatus.UNAVAILABLE, "no ACM")]
+    )
+    assert skip_reason(currencies.DatedRatesStream(), no_acm) == "Dated rates: no ACM"
     got = await drain(currencies.CurrenciesStream(), context)
     assert [r.code for r in got if isinstance(r, CurrencyRecord)] == ["USD", "EUR", "JPY"]
     rates = [r for r in got if isinstance(r, FxRateRecord)]
@@ -242,10 +253,11 @@ async def test_orgs_without_dated_rates_take_today_s_rates_from_currency_type() 
     assert [(r.currency, r.day) for r in rates] == [("EUR", context.now.date())]  # type: ignore[union-attr]
 
 
-def test_api_version_is_shared_by_the_connector_and_its_streams() -> None:
+def test_api_version_option_is_shared_by_the_connector_and_its_streams() -> None:
     connector = SalesforceConnector()
-    connector.api.version = "62.0"
-    paths = {s.first_request(ctx()).path for s in connector.streams()}
+    context = ctx()
+    context.state = connector.new_state({"api_version": "62.0"})
+    paths = {s.first_request(context).path for s in connector.streams()}  # type: ignore[union-attr]
     assert paths == {"/services/data/v62.0/query", "/services/data/v62.0/queryAll"}
 
 
@@ -276,7 +288,7 @@ def test_leads_read_status_history_only_where_the_org_has_it() -> None:
     stream = streams.LeadsStream()
     context = ctx()
     described = {"fields": [{"name": "Id"}, {"name": "Status"}], "childRelationships": []}
-    context.shared["salesforce:describe:Lead"] = described
+    run_state(context).describes["Lead"] = described
     assert "Histories" not in stream.query(context)
     described["childRelationships"] = [
         {"relationshipName": "Histories", "childSObject": "LeadHistory"}
@@ -290,33 +302,54 @@ def test_leads_read_status_history_only_where_the_org_has_it() -> None:
 def test_deals_skip_the_history_subquery_where_the_org_hides_it() -> None:
     context = ctx()
     described = load_fixture("describe_opportunity.json")
-    context.shared["salesforce:describe:Opportunity"] = described
+    run_state(context).describes["Opportunity"] = described
     assert "FROM OpportunityHistories" in streams.DealsStream().query(context)
     described["childRelationships"] = []
     assert "OpportunityHistories" not in streams.DealsStream().query(context)
 
 
-def test_recent_windows_read_deletions_from_get_deleted_older_ones_from_query_all() -> None:
-    stream = objects.ContactsStream()
-    recent = ctx(SyncMode.INCREMENTAL, Cursor(datetime(2026, 11, 20, 8, 30, tzinfo=UTC), "x"))
-    request = stream.deletions_request(recent)
-    assert request is not None and request.path == "/services/data/v66.0/sobjects/Contact/deleted/"
-    assert request.params == {
-        "start": "2026-11-20T08:20:00+00:00",
-        "end": "2026-11-25T12:00:00+00:00",
-    }
+async def test_recent_windows_read_deletions_from_get_deleted_older_ones_from_query_all() -> None:
+    api = run_state(ctx()).api
+    now = datetime(2026, 11, 25, 12, tzinfo=UTC)
+    since = datetime(2026, 11, 20, 8, 20, tzinfo=UTC)
     log = {
         "deletedRecords": [{"id": "003A", "deletedDate": "2026-11-21T10:00:00.000+0000"}],
         "earliestDateAvailable": "2026-11-10T00:00:00.000+0000",
         "latestDateCovered": "2026-11-25T12:00:00.000+0000",
     }
-    assert stream.extract_deleted(log) == [(ContactRecord, "003A")]
-    assert stream.next_deletions_request(log, request, recent) is None  # the log covered it
-    purged = {**log, "earliestDateAvailable": "2026-11-22T00:00:00.000+0000"}
-    again = stream.next_deletions_request(purged, request, recent)
-    assert again is not None and again.path.endswith("/queryAll")
-    assert "SystemModstamp >= 2026-11-20T08:20:00Z" in again.params["q"]  # type: ignore[index]
+    recycle = {"totalSize": 1, "done": True, "records": [{"Id": "003B"}]}
 
-    old = ctx(SyncMode.INCREMENTAL, Cursor(datetime(2026, 11, 1, tzinfo=UTC), "x"))
-    assert stream.deletions_request(old).path.endswith("/queryAll")  # type: ignore[union-attr]
-    assert stream.deletions_request(ctx()).path.endswith("/queryAll")  # type: ignore[union-attr]
+    class Scripted:
+        def __init__(self, answer: Any) -> None:
+            self.answer, self.sent = answer, []  # type: list[Request]
+
+        async def send(self, request: Request) -> Any:
+            self.sent.append(request)
+            if request.path.endswith("/deleted/"):
+                if isinstance(self.answer, Exception):
+                    raise self.answer
+                return self.answer
+            return recycle
+
+    async def ids(http: Scripted, start: datetime | None) -> list[str]:
+        return [
+            i
+            async for page in deletions.deleted_ids(http, api, "Contact", start, now)
+            for i in page
+        ]
+
+    covered = Scripted(log)
+    assert await ids(covered, since) == ["003A"]  # the log covered the window
+    assert covered.sent[0].params == {
+        "start": "2026-11-20T08:20:00+00:00",
+        "end": "2026-11-25T12:00:00+00:00",
+    }
+    purged = Scripted({**log, "earliestDateAvailable": "2026-11-22T00:00:00.000+0000"})
+    assert await ids(purged, since) == ["003A", "003B"]  # log purged early: recycle bin too
+    assert "SystemModstamp >= 2026-11-20T08:20:00Z" in purged.sent[1].params["q"]  # type: ignore[index]
+    refused = Scripted(RequestFailed("400 INVALID_REPLICATION_DATE", status=400))
+    assert await ids(refused, since) == ["003B"]  # getDeleted errors: the recycle bin
+    old = Scripted(log)
+    assert await ids(old, datetime(2026, 11, 1, tzinfo=UTC)) == ["003B"]
+    assert [r.path.rsplit("/", 1)[-1] for r in old.sent] == ["queryAll"]
+    assert await ids(Scripted(log), None) == ["003B"]  # a full read: the recycle bin

@@ -14,43 +14,46 @@ from __future__ import annotations
 
 import itertools
 import json
-import secrets
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from connectors.salesforce import _sim_soql as soql
-from connectors.salesforce._sim_bulk import BulkJobs
-from connectors.salesforce._sim_processes import stage_values
-from connectors.salesforce._sim_render import render
-from connectors.salesforce._sim_tables import Table, stamp
+from connectors.salesforce.simulator import soql
+from connectors.salesforce.simulator.accounts import OrgFeatures, features
+from connectors.salesforce.simulator.bulk import BulkJobs
+from connectors.salesforce.simulator.dataset import (
+    delete_some,
+    no_future_stamps,
+    whole_seconds,
+)
+from connectors.salesforce.simulator.errors import NOT_FOUND, error_response, fault_renderer
+from connectors.salesforce.simulator.oauth import CREDENTIALS, token_answer
+from connectors.salesforce.simulator.processes import stage_values
+from connectors.salesforce.simulator.render import render
+from connectors.salesforce.simulator.tables import Table, stamp
 from core.simulation.dataset import Dataset, generate
 from core.simulation.faults import FaultMiddleware
 
-CREDENTIALS = {
-    "client_id": "3MVG9sim.client.id",
-    "client_secret": "sim-client-secret",
-    "refresh_token": "5Aep861sim.refresh.token",
-}
 VERSIONS = ("60.0", "62.0", "64.0", "65.0", "66.0", "67.0")
 MAX_BATCH = 2000
+#: The daily API allocation of a Developer Edition org (``rate_limit``).
+RATE_LIMITED_DAILY = 15_000
+#: How far back ``getDeleted`` reaches (the REST guide's 15 days).
+DELETE_LOG_DAYS = 15
 _OPEN_LOCATORS = 64
+_OPEN_CHILD_LOCATORS = 100_000
 
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def _errors(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
-) -> Response:
-    return JSONResponse([{"message": message, "errorCode": code}], status, headers=headers)
+_errors = error_response
 
 
 @dataclass
@@ -67,18 +70,33 @@ class SalesforceSimulator:
         self,
         data: Dataset,
         *,
-        multi_currency: bool = True,
-        record_types: bool = False,
+        account: str | None = None,
+        multi_currency: bool | None = None,
+        record_types: bool | None = None,
         daily_limit: int = 5_000_000,
         session_requests: int | None = None,
         batch_size: int = MAX_BATCH,
+        history_batch: int | None = None,
+        rotate_refresh_tokens: bool = False,
+        rate_limit: bool = False,
         faults: str | None = None,
     ) -> None:
         self.data = data
-        _no_future_stamps(data)
-        self.multi_currency = multi_currency
-        self.record_types = record_types
-        self.daily_limit = daily_limit
+        whole_seconds(data)
+        no_future_stamps(data)
+        #: What the org offers (``account`` variant, with explicit knobs over it).
+        self.org: OrgFeatures = features(
+            account, multi_currency=multi_currency, record_types=record_types
+        )
+        #: Child subquery rows per batch: a longer history answers ``done: false`` with its
+        #: own ``nextRecordsUrl`` (Salesforce sizes child batches itself; tests force it).
+        self.history_batch = history_batch
+        #: Each refresh returns a new refresh token and retires the one used (rotation).
+        self.rotate_refresh_tokens = rotate_refresh_tokens
+        self.refresh_tokens = {CREDENTIALS["refresh_token"]}
+        #: ``rate_limit``: a Developer Edition's allocation, answered with 403
+        #: ``REQUEST_LIMIT_EXCEEDED`` once used (``crmkpi simulate --rate-limit``).
+        self.daily_limit = min(daily_limit, RATE_LIMITED_DAILY) if rate_limit else daily_limit
         self.session_requests = session_requests
         self.batch_size = batch_size
         self.faults = faults
@@ -87,26 +105,25 @@ class SalesforceSimulator:
         self.get_deleted_calls = 0
         self.sessions: dict[str, int | None] = {}
         self.locators: OrderedDict[str, _Locator] = OrderedDict()
+        self.child_locators: OrderedDict[str, _Locator] = OrderedDict()
         self._ids = itertools.count(1)
         self.tables: dict[str, Table] = {}
-        self.bulk = BulkJobs(lambda: self.tables)
+        self.bulk = BulkJobs(lambda: self.tables, enabled=self.org.bulk_api)
         self.rerender()
         #: The org wrapped in the shared fault injection (429/5xx/drops/latency, ``--faults``).
-        self.app = FaultMiddleware(Starlette(routes=self._routes()), faults)
+        self.app = FaultMiddleware(
+            self._starlette(), faults, error=fault_renderer(lambda: self._usage())
+        )
 
     # -- state knobs ---------------------------------------------------------------------
 
     def rerender(self) -> None:
-        self.tables = render(
-            self.data,
-            version=VERSIONS[-1],
-            multi_currency=self.multi_currency,
-            record_types=self.record_types,
-        )
+        self.tables = render(self.data, version=VERSIONS[-1], org=self.org)
         for table in self.tables.values():
             table.rows.sort(key=lambda r: (r.get("SystemModstamp") or "", r["Id"]))
         self._json: dict[str, dict[str, str]] = {}
         self.locators.clear()
+        self.child_locators.clear()
 
     def expire_sessions(self) -> None:
         """Every access token dies (session timeout): the next data call gets 401."""
@@ -118,6 +135,22 @@ class SalesforceSimulator:
 
     # -- routing -------------------------------------------------------------------------
 
+    def _starlette(self) -> Starlette:
+        """The routes, with Salesforce's JSON error bodies for unknown paths and methods
+        (never Starlette's text 404 or a trailing-slash redirect)."""
+
+        async def not_found(request: Request, exc: Exception) -> Response:
+            return _errors(404, *NOT_FOUND)
+
+        async def not_allowed(request: Request, exc: Exception) -> Response:
+            return _errors(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{request.method}' not allowed")
+
+        app = Starlette(
+            routes=self._routes(), exception_handlers={404: not_found, 405: not_allowed}
+        )
+        app.router.redirect_slashes = False
+        return app
+
     def _routes(self) -> list[Route]:
         data = "/services/data/v{version}"
         return [
@@ -125,10 +158,14 @@ class SalesforceSimulator:
             Route("/services/data/", self.versions),
             Route(f"{data}/limits", self._data(self.limits)),
             Route(f"{data}/sobjects/", self._data(self.describe_global)),
+            Route(f"{data}/sobjects", self._data(self.describe_global)),
             Route(f"{data}/sobjects/{{sobject}}/describe", self._data(self.describe)),
             Route(f"{data}/sobjects/{{sobject}}/deleted/", self._data(self.get_deleted)),
+            Route(f"{data}/sobjects/{{sobject}}/deleted", self._data(self.get_deleted)),
             Route(f"{data}/query", self._data(self.query)),
+            Route(f"{data}/query/", self._data(self.query)),
             Route(f"{data}/queryAll", self._data(self.query)),
+            Route(f"{data}/queryAll/", self._data(self.query)),
             Route(f"{data}/query/{{locator}}", self._data(self.query_more)),
             Route(f"{data}/queryAll/{{locator}}", self._data(self.query_more)),
             Route(
@@ -180,46 +217,7 @@ class SalesforceSimulator:
     # -- OAuth ---------------------------------------------------------------------------
 
     async def token(self, request: Request) -> Response:
-        form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
-        self.token_requests += 1
-        if form.get("grant_type") != "refresh_token":
-            return JSONResponse(
-                {
-                    "error": "unsupported_grant_type",
-                    "error_description": "grant type not supported",
-                },
-                400,
-            )
-        if form.get("client_id") != CREDENTIALS["client_id"]:
-            return JSONResponse(
-                {"error": "invalid_client_id", "error_description": "client identifier invalid"},
-                400,
-            )
-        if form.get("client_secret") != CREDENTIALS["client_secret"]:
-            return JSONResponse(
-                {"error": "invalid_client", "error_description": "invalid client credentials"},
-                400,
-            )
-        if form.get("refresh_token") != CREDENTIALS["refresh_token"]:
-            return JSONResponse(
-                {"error": "invalid_grant", "error_description": "expired access/refresh token"},
-                400,
-            )
-        org = self.tables["Organization"].rows[0]["Id"]
-        access = f"{org[:15]}!{secrets.token_urlsafe(24)}"
-        self.sessions[access] = self.session_requests
-        base = str(request.base_url).rstrip("/")
-        return JSONResponse(
-            {
-                "access_token": access,
-                "signature": secrets.token_urlsafe(16),
-                "scope": "refresh_token api",
-                "instance_url": base,
-                "id": f"{base}/id/{org}/005Dn0000000000001",
-                "token_type": "Bearer",
-                "issued_at": "1764000000000",
-            }
-        )
+        return await token_answer(self, request)
 
     # -- REST resources ------------------------------------------------------------------
 
@@ -229,15 +227,12 @@ class SalesforceSimulator:
         )
 
     async def limits(self, request: Request) -> Response:
-        return JSONResponse(
-            {
-                "DailyApiRequests": {
-                    "Max": self.daily_limit,
-                    "Remaining": self.daily_limit - self.used,
-                },
-                "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": 10000},
-            }
-        )
+        limits: dict[str, Any] = {
+            "DailyApiRequests": {"Max": self.daily_limit, "Remaining": self.daily_limit - self.used}
+        }
+        if self.org.bulk_api:  # an org without Bulk API 2.0 lists no query-job allocation
+            limits["DailyBulkV2QueryJobs"] = {"Max": 10000, "Remaining": 10000}
+        return JSONResponse(limits)
 
     async def describe_global(self, request: Request) -> Response:
         version = request.path_params["version"]
@@ -252,6 +247,7 @@ class SalesforceSimulator:
                         if k not in ("fields", "childRelationships")
                     }
                     for t in self.tables.values()
+                    if t.queryable
                 ],
             }
         )
@@ -260,34 +256,49 @@ class SalesforceSimulator:
         return stage_values(self.tables, request)
 
     async def describe(self, request: Request) -> Response:
-        table = self.tables.get(request.path_params["sobject"])
-        if table is None:
-            return _errors(404, "NOT_FOUND", "The requested resource does not exist")
+        table = soql.find_table(self.tables, request.path_params["sobject"])
+        if table is None or not table.queryable:
+            return _errors(404, *NOT_FOUND)
         return JSONResponse(table.describe(request.path_params["version"]))
 
     async def get_deleted(self, request: Request) -> Response:
+        """``GET /sobjects/{type}/deleted/?start=&end=``: the delete log of the last
+        ``DELETE_LOG_DAYS`` days. As the real API, a start after the end or older than the
+        log answers 400 ``INVALID_REPLICATION_DATE``; seconds are ignored (minutes count)."""
         self.get_deleted_calls += 1
-        table = self.tables.get(request.path_params["sobject"])
-        if table is None:
-            return _errors(404, "NOT_FOUND", "The requested resource does not exist")
+        table = soql.find_table(self.tables, request.path_params["sobject"])
+        if table is None or not table.queryable:
+            return _errors(404, *NOT_FOUND)
         start, end = request.query_params.get("start"), request.query_params.get("end")
         if not start or not end:
             return _errors(400, "MISSING_ARGUMENT", "start and end are required")
         lo, hi = (
-            soql.literal_value(start, "datetime", "start"),
-            soql.literal_value(end, "datetime", "end"),
+            soql.literal_value(start, "datetime", "start")[:16],
+            soql.literal_value(end, "datetime", "end")[:16],
         )
+        earliest = stamp(
+            (datetime.now(UTC) - timedelta(days=DELETE_LOG_DAYS)).replace(second=0, microsecond=0)
+        )
+        if lo > hi:
+            return _errors(
+                400, "INVALID_REPLICATION_DATE", "startDate must chronologically precede endDate"
+            )
+        if lo < earliest[:16]:
+            return _errors(
+                400,
+                "INVALID_REPLICATION_DATE",
+                f"startDate cannot be more than {DELETE_LOG_DAYS} days ago",
+            )
         deleted = [
             {"id": r["Id"], "deletedDate": r["SystemModstamp"]}
             for r in table.rows
-            if r.get("IsDeleted") and lo <= r["SystemModstamp"] <= hi
+            if r.get("IsDeleted") and lo <= r["SystemModstamp"][:16] <= hi
         ]
-        earliest = self.data.anchor - timedelta(days=15)
         return JSONResponse(
             {
                 "deletedRecords": deleted,
-                "earliestDateAvailable": stamp(earliest),
-                "latestDateCovered": hi,
+                "earliestDateAvailable": earliest,
+                "latestDateCovered": hi + ":00.000+0000",
             }
         )
 
@@ -296,7 +307,7 @@ class SalesforceSimulator:
         if not text:
             return _errors(400, "MALFORMED_QUERY", "A query string has to be specified")
         parsed = soql.parse(text)
-        include_deleted = request.url.path.endswith("/queryAll")
+        include_deleted = request.url.path.rstrip("/").endswith("/queryAll")
         rows = soql.run(parsed, self.tables, include_deleted=include_deleted)
         if parsed.count:
             return JSONResponse({"totalSize": len(rows), "done": True, "records": []})
@@ -304,7 +315,7 @@ class SalesforceSimulator:
 
     async def query_more(self, request: Request) -> Response:
         name, _, offset = request.path_params["locator"].rpartition("-")
-        found = self.locators.get(name)
+        found = self.locators.get(name) or self.child_locators.get(name)
         if found is None or not offset.isdigit():
             return _errors(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
         return self._page(request, found, name, int(offset))
@@ -330,8 +341,34 @@ class SalesforceSimulator:
             version = request.path_params["version"]
             body["nextRecordsUrl"] = f"/services/data/v{version}/{resource}/{name}-{end}"
         head = json.dumps(body, separators=(",", ":"))[:-1]
-        records = ",".join(self._rendered(r, found.query) for r in found.rows[offset:end])
+        page = found.rows[offset:end]
+        if self.history_batch is not None and found.query.children:
+            children = self._paged_children(request.path_params["version"])
+            rendered = (json.dumps(soql.project(r, found.query, children)) for r in page)
+        else:
+            rendered = (self._rendered(r, found.query) for r in page)
+        records = ",".join(rendered)
         return Response(f'{head},"records":[{records}]}}', media_type="application/json")
+
+    def _paged_children(self, version: str) -> soql.ChildResult:
+        """Child subquery results of at most ``history_batch`` rows: a longer one answers
+        ``done: false`` and a ``nextRecordsUrl`` of its own, read with ``queryMore``."""
+        batch = max(1, self.history_batch or MAX_BATCH)
+
+        def result(child: soql.Query, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+            if not rows:
+                return None
+            out: dict[str, Any] = {"totalSize": len(rows), "done": len(rows) <= batch}
+            if not out["done"]:
+                name = f"0r8Dn{next(self._ids):013d}"
+                self.child_locators[name] = _Locator(child, rows, batch)
+                while len(self.child_locators) > _OPEN_CHILD_LOCATORS:
+                    self.child_locators.popitem(last=False)
+                out["nextRecordsUrl"] = f"/services/data/v{version}/query/{name}-{batch}"
+            out["records"] = [soql.project(r, child) for r in rows[:batch]]
+            return out
+
+        return result
 
     def _rendered(self, row: dict[str, Any], query: soql.Query) -> str:
         """A row's JSON for this query's field list, memoised until the next ``rerender``
@@ -343,46 +380,17 @@ class SalesforceSimulator:
         return text
 
 
-def _no_future_stamps(data: Dataset) -> None:
-    """Salesforce never stamps a row after now. ``generate`` can leave an open deal's
-    ``updated_at`` past the anchor (a stage move it then dropped): use its last real move."""
-    for deal in data.deals:
-        if deal.updated_at > data.anchor and deal.deleted_at is None:
-            deal.updated_at = max(at for _, at in deal.history)
-
-
 def create_simulator(
-    *, seed: int = 1, deals: int = 1000, faults: str | None = None, **options: Any
+    *,
+    seed: int = 1,
+    deals: int = 1000,
+    faults: str | None = None,
+    deletions: bool = False,
+    **options: Any,
 ) -> SalesforceSimulator:
-    """A simulator over ``generate(seed=seed, deals=deals)``; ``options`` go to the class."""
-    return SalesforceSimulator(generate(seed=seed, deals=deals), faults=faults, **options)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """``python -m connectors.salesforce.simulator [--port P] [--seed S] [--deals N]``."""
-    import argparse
-
-    import uvicorn
-
-    parser = argparse.ArgumentParser(description="A simulated Salesforce org")
-    parser.add_argument("--port", type=int, default=8766)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--deals", type=int, default=1000)
-    parser.add_argument("--single-currency", action="store_true")
-    parser.add_argument("--record-types", action="store_true", help="one per sales process")
-    parser.add_argument("--faults", default=None, help='e.g. "5xx=0.1,429every=7,drop=0.01"')
-    args = parser.parse_args(argv)
-    sim = create_simulator(
-        seed=args.seed,
-        deals=args.deals,
-        faults=args.faults,
-        multi_currency=not args.single_currency,
-        record_types=args.record_types,
-    )
-    print(f"login URL: http://127.0.0.1:{args.port}")
-    print(" ".join(f"--credential {k}={v}" for k, v in CREDENTIALS.items()))
-    uvicorn.run(sim.app, host="127.0.0.1", port=args.port, log_level="warning")
-
-
-if __name__ == "__main__":
-    main()
+    """A simulator over ``generate(seed=seed, deals=deals)``; ``options`` go to the class.
+    With ``deletions`` some deals, contacts and activities sit in the recycle bin."""
+    data = generate(seed=seed, deals=deals)
+    if deletions:
+        delete_some(data, seed)
+    return SalesforceSimulator(data, faults=faults, **options)

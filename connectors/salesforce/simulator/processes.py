@@ -10,7 +10,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from connectors.salesforce._sim_tables import Table, make_table, sfid, stamp
+from connectors.salesforce.simulator.tables import Table, make_table, sfid, stamp
 from core.simulation.dataset import Dataset
 
 Add = Callable[[Table, list[dict[str, Any]]], None]

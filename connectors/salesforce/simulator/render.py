@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from connectors.salesforce._sim_processes import render_processes
-from connectors.salesforce._sim_sales import render_activities, render_currencies, render_deals
-from connectors.salesforce._sim_tables import (
+from connectors.salesforce.simulator.accounts import OrgFeatures
+from connectors.salesforce.simulator.processes import render_processes
+from connectors.salesforce.simulator.sales import render_activities, render_currencies, render_deals
+from connectors.salesforce.simulator.tables import (
     Table,
     api_row,
     common_fields,
@@ -27,11 +28,12 @@ from connectors.salesforce._sim_tables import (
 from core.simulation.dataset import Dataset
 
 
-def render(
-    data: Dataset, *, version: str, multi_currency: bool = True, record_types: bool = False
-) -> dict[str, Table]:
-    """Every object of the org, keyed by sObject name. Without ``record_types`` the org has
-    one sales process (no RecordType objects, no ``Opportunity.RecordTypeId``)."""
+def render(data: Dataset, *, version: str, org: OrgFeatures | None = None) -> dict[str, Table]:
+    """Every object of the org, keyed by sObject name, as ``org`` offers them. Without
+    record types the org has one sales process (no RecordType objects, no
+    ``Opportunity.RecordTypeId``)."""
+    org = org or OrgFeatures()
+    multi_currency, record_types = org.multi_currency, org.record_types
     tables: dict[str, Table] = {}
 
     def add(table: Table, rows: list[dict[str, Any]]) -> None:
@@ -183,14 +185,32 @@ def render(
             for lead in data.leads
         ],
     )
-    _render_lead_history(data, tables, version, lead_status)
+    if org.lead_history:
+        _render_lead_history(data, tables, version, lead_status)
     if record_types:
         render_processes(data, add, org_start)
     render_deals(data, version, multi_currency, add, record_types=record_types)
     render_activities(data, version, add)
     if multi_currency:
         render_currencies(data, add)
+        if not org.dated_rates:
+            del tables["DatedConversionRate"]
+    _restrict(tables, org)
+    stage_names = [str(r["ApiName"]) for r in tables["OpportunityStage"].rows]
+    for table in tables.values():
+        table.fill_picklists({"StageName": stage_names} if table.name == "Opportunity" else None)
     return tables
+
+
+def _restrict(tables: dict[str, Table], org: OrgFeatures) -> None:
+    """What the API user's profile cannot see: objects (``INVALID_TYPE``) and fields."""
+    if not org.user_roles:
+        tables["UserRole"].queryable = False
+    if not org.notes:
+        tables["Note"].queryable = False
+    for sobject, name in org.hidden:
+        if sobject in tables:
+            tables[sobject].hidden.add(name)
 
 
 def _render_lead_history(

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from connectors.salesforce._sim_processes import record_type_of
-from connectors.salesforce._sim_tables import (
+from connectors.salesforce.simulator.processes import record_type_of
+from connectors.salesforce.simulator.tables import (
     Table,
     api_row,
     common_fields,

@@ -13,14 +13,21 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from connectors.salesforce import _sim_soql as soql
+from connectors.salesforce.simulator import soql
 
 if TYPE_CHECKING:
-    from connectors.salesforce._sim_tables import Table
+    from connectors.salesforce.simulator.tables import Table
 
 
 def _error(status: int, code: str, message: str) -> Response:
     return JSONResponse([{"errorCode": code, "message": message}], status)
+
+
+def _disabled() -> Response:
+    """An org without Bulk API 2.0 (the permission or the edition lacks it)."""
+    return _error(
+        403, "FUNCTIONALITY_NOT_ENABLED", "Bulk API 2.0 is not enabled for this organization"
+    )
 
 
 @dataclass
@@ -50,11 +57,15 @@ class _Job:
         }
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, kind: str = "string") -> str:
+    """A CSV cell as Bulk API 2.0 writes it: empty for null, datetimes in UTC ending in
+    ``.000Z`` (``2024-05-01T10:00:00.000Z``, to the second as every Salesforce datetime)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if kind == "datetime" and isinstance(value, str) and value.endswith("+0000"):
+        return value[:19] + ".000Z"
     return str(value)
 
 
@@ -62,14 +73,18 @@ class BulkJobs:
     """Jobs become ``JobComplete`` on their second status poll, as a slow org would. Without
     ORDER BY, rows come in id order (as PK chunking reads them), not by SystemModstamp."""
 
-    def __init__(self, tables: Callable[[], dict[str, Table]]) -> None:
+    def __init__(self, tables: Callable[[], dict[str, Table]], *, enabled: bool = True) -> None:
         self._tables = tables
+        #: False: the org has no Bulk API (every jobs call answers 403).
+        self.enabled = enabled
         self.jobs: dict[str, _Job] = {}
         self._ids = itertools.count(1)
         #: (job id, locator) of every results page served, for tests of resumed reads.
         self.served: list[tuple[str, str]] = []
 
     async def create(self, request: Request) -> Response:
+        if not self.enabled:
+            return _disabled()
         try:
             body = json.loads(await request.body())
         except ValueError:
@@ -99,6 +114,8 @@ class BulkJobs:
         return JSONResponse(job.info())
 
     def _job(self, request: Request) -> _Job | Response:
+        if not self.enabled:
+            return _disabled()
         job = self.jobs.get(request.path_params["job"])
         if job is None:
             return _error(404, "NOT_FOUND", "The requested resource does not exist")
@@ -129,8 +146,14 @@ class BulkJobs:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(job.query.fields)
         page = job.rows[start:end]
+        table = soql.find_table(self._tables(), job.query.sobject)
+        kinds = [
+            table.all_fields().get(n, "string") if table else "string" for n in job.query.fields
+        ]
         for row in page:
-            writer.writerow([_cell(row.get(name)) for name in job.query.fields])
+            writer.writerow(
+                [_cell(row.get(n), k) for n, k in zip(job.query.fields, kinds, strict=True)]
+            )
         headers = {
             "Sforce-Locator": str(end) if end < len(job.rows) else "null",
             "Sforce-NumberOfRecords": str(len(page)),
