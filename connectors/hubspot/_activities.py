@@ -35,7 +35,12 @@ _EMAIL_NOT_DONE = ("SCHEDULED", "SENDING")
 def _activity_done(
     kind: str, props: Mapping[str, Any], when: datetime | None
 ) -> tuple[datetime | None, datetime | None]:
-    """(due_at, done_at) of an engagement; ``when`` is its ``hs_timestamp``."""
+    """(due_at, done_at) of an engagement; ``when`` is its ``hs_timestamp``.
+
+    A note's ``hs_timestamp`` is when it was written (its place on the timeline): a note is
+    done then and never due, as Salesforce and Pipedrive notes are."""
+    if kind == "NOTE":
+        return None, when
     if kind == "TASK":
         status = (v.text(props, "hs_task_status") or "").upper()
         done = v.timestamp(props, "hs_task_completion_date") or v.timestamp(
@@ -47,10 +52,8 @@ def _activity_done(
     elif kind == "MEETING":
         pending = (v.text(props, "hs_meeting_outcome") or "").upper() in _MEETING_NOT_DONE
         when = v.timestamp(props, "hs_meeting_start_time") or when
-    elif kind == "EMAIL":
-        pending = (v.text(props, "hs_email_status") or "").upper() in _EMAIL_NOT_DONE
     else:
-        pending = False
+        pending = (v.text(props, "hs_email_status") or "").upper() in _EMAIL_NOT_DONE
     return when, None if pending else when
 
 

@@ -16,8 +16,6 @@ from typing import Any
 
 from connectors.hubspot._deals import StageInfo
 
-_KEY = "hubspot.state"
-
 
 @dataclass(slots=True)
 class HubSpotState:
@@ -28,12 +26,8 @@ class HubSpotState:
 
 def state_of(ctx: Any) -> HubSpotState:
     """The run's HubSpotState: ``ctx.state`` (``HubSpotConnector.new_state``); a context
-    built without one (a stream read on its own) keeps one in its scratch space."""
+    built without one (a stream read on its own) is given a fresh one."""
     state = getattr(ctx, "state", None)
-    if isinstance(state, HubSpotState):
-        return state
-    shared: dict[str, Any] = ctx.shared
-    found = shared.get(_KEY)
-    if not isinstance(found, HubSpotState):
-        found = shared[_KEY] = HubSpotState()
-    return found
+    if not isinstance(state, HubSpotState):
+        state = ctx.state = HubSpotState()
+    return state

@@ -339,18 +339,25 @@ def map_task(raw: Mapping[str, Any]) -> ActivityRecord:
 
 
 def map_event(raw: Mapping[str, Any], *, now: datetime | None = None) -> ActivityRecord:
-    """An Event is a meeting, held once it has ended (as of ``now``, the run's start)."""
+    """An Event is a meeting, done at its start when held (KPIS.md). Its outcome, where the
+    org keeps one (settings.MEETING_OUTCOME_FIELDS), says whether it was held; without one
+    it is held once it has ended (as of ``now``, the run's start)."""
     start = parse_datetime(raw.get("StartDateTime") or raw.get("ActivityDateTime"), "Start")
     end = parse_datetime(raw.get("EndDateTime"), "EndDateTime")
-    held = end is not None and (now is None or end <= now)
+    outcome = next((o for f in settings.MEETING_OUTCOME_FIELDS if (o := text(raw.get(f)))), None)
+    key = "".join(c for c in (outcome or "").lower() if c.isalpha())
+    status = settings.MEETING_OUTCOMES.get(key)
+    if status is None and end is not None and (now is None or end <= now):
+        status = "HELD"
     return ActivityRecord(
         **_base(raw),
         **_links(raw),
         type="MEETING",
         subject=text(raw.get("Subject")),
         due_at=start,
-        done_at=end if held else None,
-        meeting_status="HELD" if held else None,
+        done_at=start if status == "HELD" else None,
+        outcome=outcome,
+        meeting_status=status,
     )
 
 

@@ -197,3 +197,16 @@ DEAL_TYPES = {
 }
 #: Custom fields orgs commonly add for the reason a deal was lost.
 LOST_REASON_FIELDS = ("Loss_Reason__c", "Lost_Reason__c", "Closed_Lost_Reason__c")
+#: Custom Event fields orgs commonly add for a meeting's outcome (Event has no status of its
+#: own), and their values (lowercase, letters only) -> meeting status.
+MEETING_OUTCOME_FIELDS = ("Meeting_Outcome__c", "Outcome__c", "Meeting_Status__c")
+MEETING_OUTCOMES = {
+    "completed": "HELD",
+    "held": "HELD",
+    "scheduled": "ACCEPTED",
+    "rescheduled": "ACCEPTED",
+    "accepted": "ACCEPTED",
+    "noshow": "NO_SHOW",
+    "canceled": "CANCELLED",
+    "cancelled": "CANCELLED",
+}

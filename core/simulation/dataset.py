@@ -28,6 +28,8 @@ LOST_REASONS = ("Price", "Timing", "Competitor", "No decision", "Product fit")
 DEAL_TYPES = ("NEW_BUSINESS", "NEW_BUSINESS", "NEW_BUSINESS", "UPSELL", "CROSS_SELL", "RENEWAL")
 CALL_OUTCOMES = ("CONNECTED", "LEFT_VOICEMAIL", "NO_ANSWER", "BUSY", "WRONG_NUMBER")
 MEETING_OUTCOMES = ("SCHEDULED", "COMPLETED", "RESCHEDULED", "NO_SHOW", "CANCELED")
+#: Outcomes of a meeting that did not take place.
+MEETING_NOT_HELD = ("SCHEDULED", "RESCHEDULED", "NO_SHOW", "CANCELED")
 ACTIVITY_TYPES = ("CALL", "EMAIL", "MEETING", "NOTE", "TASK")
 #: (name, probability, kind) of each open stage, then the won and lost stages.
 STAGE_TEMPLATE = (
@@ -181,6 +183,15 @@ class SimActivity:
     outcome: str | None = None
     direction: str | None = None
     deleted_at: datetime | None = None
+
+    @property
+    def meeting_outcome(self) -> str:
+        """A meeting's outcome as its facts fix it: COMPLETED when held (done), whatever
+        outcome was drawn; otherwise the drawn not-held one (SCHEDULED when it drew
+        COMPLETED). Every CRM's simulator renders this one."""
+        if self.done_at is not None:
+            return "COMPLETED"
+        return self.outcome if self.outcome in MEETING_NOT_HELD else "SCHEDULED"
 
 
 @dataclass(slots=True)

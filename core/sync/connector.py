@@ -211,9 +211,6 @@ class StreamContext:
     lookback: timedelta = DEFAULT_LOOKBACK
     #: Field mappings of the connection.
     mappings: FieldMappings = field(default_factory=FieldMappings)
-    #: Deprecated scratch space shared by the streams of one run; use ``state``. Kept only
-    #: until the connectors no longer read it.
-    shared: dict[str, Any] = field(default_factory=dict)
     #: Run start; incremental reads never ask beyond it.
     now: datetime | None = None
     #: What the account offers, as stored on the connection (refreshed by full syncs).

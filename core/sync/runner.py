@@ -240,7 +240,6 @@ async def _locked_run(
         else set()
     )
     write_lock = asyncio.Lock() if engine.dialect.name == "sqlite" else None
-    shared: dict[str, Any] = {}
     lookback = (
         DEFAULT_LOOKBACK
         if connection.lookback_minutes is None
@@ -258,7 +257,6 @@ async def _locked_run(
             start_cursor=None if stream is None else cursors.get(stream.name),
             lookback=lookback,
             mappings=mappings,
-            shared=shared,
             now=started,
             capabilities=capabilities,
             options=connector_options,

@@ -25,10 +25,12 @@ import connectors.salesforce as salesforce_plugin
 from connectors.hubspot.connector import HubSpotConnector
 from connectors.hubspot.simulator import create_app as hubspot_app
 from connectors.hubspot.simulator import create_simulator as hubspot_simulator
+from connectors.hubspot.simulator.render import COST_PROPERTY
 from connectors.pipedrive.connector import PipedriveConnector
 from connectors.pipedrive.simulator import PipedriveSimulator
 from connectors.salesforce.connector import SalesforceConnector
 from connectors.salesforce.simulator import SalesforceSimulator
+from connectors.salesforce.simulator.sales import COST_FIELD, MRR_FIELD
 from core.imports import import_kind
 from core.imports.kind import import_csv
 from core.models import Connection, FxRate, Organization, Workspace
@@ -56,7 +58,11 @@ MAPPINGS: dict[str, dict[str, Any]] = {
     # The simulated portal keeps the cost of sale in a custom deal property.
     "hubspot": {"deal_attributes": {"cost": COST_PROPERTY}},
     "pipedrive": {"lifecycle": LEAD_STATUS},
-    "salesforce": {"lifecycle": LEAD_STATUS},
+    # The simulated org keeps them in custom Opportunity fields, as an admin would add them.
+    "salesforce": {
+        "lifecycle": LEAD_STATUS,
+        "deal_attributes": {"recurring_amount": MRR_FIELD, "cost": COST_FIELD},
+    },
 }
 
 

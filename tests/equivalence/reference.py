@@ -175,7 +175,14 @@ class Reference:
             for a in self.data.activities
             if a.deleted_at is None and (t := self._done_at(a)) is not None and self._in(t)
         ]
-        return {"activities": len(done)}
+        meetings = [
+            a
+            for a in self.data.activities
+            if a.type == "MEETING" and a.deleted_at is None and self._in(a.created_at)
+        ]
+        # held (done), or still on: neither cancelled nor a no-show
+        on = [a for a in meetings if a.done_at or a.outcome not in ("NO_SHOW", "CANCELED")]
+        return {"activities": len(done), "meetingAcceptanceRate": _ratio(len(on), len(meetings))}
 
     # -- customers ----------------------------------------------------------------------
 

@@ -36,6 +36,7 @@ from connectors.hubspot.simulator import account as _account
 from connectors.hubspot.simulator import batch as _simbatch
 from connectors.hubspot.simulator import edits as _simedits
 from connectors.hubspot.simulator import properties as _properties
+from connectors.hubspot.simulator import prospects as _prospects
 from connectors.hubspot.simulator import render as _render
 from connectors.hubspot.simulator.errors import error_body, renderer
 from connectors.hubspot.simulator.limits import RateLimits
@@ -122,6 +123,10 @@ class HubSpotSimulator(RateLimits):
     def refresh(self) -> None:
         """Re-render everything from ``self.data`` (after edits or deletions)."""
         objects = _render.render(self.data)
+        if not _account.leads_readable(self.account):
+            # each Lead record's contact at lifecycle lead (see .prospects) is all it sees
+            objects["contacts"] += _prospects.prospects(self.data)
+            _prospects.link_activities(objects, self.data)
         _simedits.apply(objects, self.edits)
         _account.shape(objects, self.account)
         self.stores = {

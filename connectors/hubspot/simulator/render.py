@@ -202,18 +202,25 @@ def companies(data: Dataset) -> list[Rendered]:
 
 
 def contact(c: SimContact) -> Rendered:
+    """A person of an account. The business's leads are its prospects (Lead records, or
+    prospect contacts: see .prospects), not the people of its accounts, so the contact keeps
+    only the qualification stages of its lifecycle, not the lead stage it starts at; the
+    same people are plain contacts (persons) in Salesforce and Pipedrive."""
+    stages = {
+        name: at for name, at in c.lifecycle.items() if name not in settings.LIFECYCLE_LEAD_STAGES
+    }
     props: dict[str, Any] = {
         "firstname": c.first_name,
         "lastname": c.last_name,
         "email": c.email,
         "associatedcompanyid": None if c.account_id is None else str(c.account_id),
         "hubspot_owner_id": str(c.owner_id),
-        "lifecyclestage": c.lifecycle_stage,
+        "lifecyclestage": next(reversed(stages), None),
         "hs_analytics_source": SOURCES.get(c.source, c.source),
         "createdate": iso(c.created_at),
     }
     for stage in settings.LIFECYCLE_STAGES:
-        props[settings.LIFECYCLE_DATE.format(stage)] = iso(c.lifecycle.get(stage))
+        props[settings.LIFECYCLE_DATE.format(stage)] = iso(stages.get(stage))
     body = _object(c.id, props, c.created_at, c.updated_at, c.deleted_at, "lastmodifieddate")
     assoc = {"companies": _assoc("contacts", "companies", c.account_id)}
     return Rendered(c.id, body, assoc, c.deleted_at is not None)
@@ -289,8 +296,9 @@ def deal(d: SimDeal, data: Dataset, stage_ids: dict[int, str]) -> Rendered:
 
 
 def engagement(a: SimActivity) -> tuple[str, Rendered]:
-    """(object type, rendering) of an activity; ``hs_timestamp`` is its due time."""
-    when = a.due_at or a.created_at
+    """(object type, rendering) of an activity; ``hs_timestamp`` is its due time, or for a
+    note when it was written (HubSpot: the note's time of creation on the timeline)."""
+    when = a.created_at if a.type == "NOTE" else (a.due_at or a.created_at)
     done = a.done_at is not None
     props: dict[str, Any] = {
         "hs_timestamp": iso(when),
@@ -318,7 +326,7 @@ def engagement(a: SimActivity) -> tuple[str, Rendered]:
             "hs_meeting_title": a.subject,
             "hs_meeting_start_time": iso(when),
             "hs_meeting_end_time": iso(when + timedelta(minutes=30)),
-            "hs_meeting_outcome": (a.outcome or "COMPLETED") if done else "SCHEDULED",
+            "hs_meeting_outcome": a.meeting_outcome,
         }
     elif a.type == "NOTE":
         object_type = "notes"

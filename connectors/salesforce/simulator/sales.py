@@ -23,6 +23,18 @@ from connectors.salesforce.simulator.tables import (
 from core.simulation.dataset import FX_TO_USD, Dataset, SimActivity
 
 Add = Callable[[Table, list[dict[str, Any]]], None]
+#: Custom Opportunity fields of the simulated org (see render_deals).
+MRR_FIELD = "MRR__c"
+COST_FIELD = "Cost__c"
+#: The org's custom Event picklist for a meeting's outcome (Event has no status).
+OUTCOME_FIELD = "Meeting_Outcome__c"
+_MEETING_OUTCOMES = {
+    "COMPLETED": "Completed",
+    "SCHEDULED": "Scheduled",
+    "RESCHEDULED": "Rescheduled",
+    "NO_SHOW": "No Show",
+    "CANCELED": "Canceled",
+}
 
 _DEAL_TYPES = {
     "NEW_BUSINESS": "New Customer",
@@ -59,7 +71,11 @@ def render_deals(
         () if multi_currency else ("CurrencyIsoCode",)
     )
     deal_names = org_fields("Opportunity", "IsDeleted", without=missing)
-    deals = make_table("Opportunity", deal_names, {"Loss_Reason__c": "picklist"})
+    # An admin's custom fields for what Opportunity lacks: the monthly recurring amount and
+    # the cost of sale (currency fields, in the opportunity's currency), mapped through the
+    # connection's deal_attributes.
+    custom = {"Loss_Reason__c": "picklist", MRR_FIELD: "currency", COST_FIELD: "currency"}
+    deals = make_table("Opportunity", deal_names, custom)
     deals.children = {"OpportunityHistories": "OpportunityHistory"}
     rows: list[dict[str, Any]] = []
     history_rows: list[dict[str, Any]] = []
@@ -107,6 +123,8 @@ def render_deals(
             "ForecastCategory": forecast[0],
             "ForecastCategoryName": forecast[1],
             "Loss_Reason__c": d.lost_reason,
+            MRR_FIELD: None if d.recurring_amount is None else float(d.recurring_amount),
+            COST_FIELD: None if d.cost is None else float(d.cost),
             "_children": {"OpportunityHistories": children},
         }
         if multi_currency:
@@ -148,6 +166,7 @@ def render_activities(data: Dataset, version: str, add: Add) -> None:
                     "IsAllDayEvent": False,
                     "EventSubtype": "Event",
                     "IsArchived": False,
+                    OUTCOME_FIELD: _MEETING_OUTCOMES[a.meeting_outcome],
                 }
             )
         elif a.type == "NOTE":
@@ -156,7 +175,9 @@ def render_activities(data: Dataset, version: str, add: Add) -> None:
                     **common,
                     "Id": sfid("Note", a.id),
                     "Title": a.subject,
-                    "ParentId": _links(a)["WhatId"] or _links(a)["WhoId"],
+                    # one parent: the person the note is about, else its deal or account
+                    # (a converted lead's notes go with its contact, as conversion moves them)
+                    "ParentId": _links(a)["WhoId"] or _links(a)["WhatId"],
                     "OwnerId": sfid("User", a.owner_id),
                 }
             )
@@ -187,7 +208,9 @@ def render_activities(data: Dataset, version: str, add: Add) -> None:
         tasks,
     )
     add(
-        make_table("Event", org_fields("Event", "IsDeleted", "IsArchived")),
+        make_table(
+            "Event", org_fields("Event", "IsDeleted", "IsArchived"), {OUTCOME_FIELD: "picklist"}
+        ),
         events,
     )
     add(make_table("Note", org_fields("Note", "IsDeleted", "LastModifiedDate")), notes)

@@ -66,7 +66,7 @@ async def test_full_sync_fills_every_table_as_the_business_says(crm: SyncBench, 
     for sim_contact in data.contacts:
         row = contacts[str(sim_contact.id)]
         assert row["mql_at"] == sim_contact.lifecycle.get("marketingqualifiedlead")
-        assert row["is_lead"] is True
+        assert row["is_lead"] is False  # the people of accounts; the leads are Lead records
     leads = (await _rows(crm.engine, connection.id))["lead"]
     assert {rid for rid, row in leads.items() if row["converted_deal_remote_id"]} == {
         str(lead.id) for lead in data.leads if lead.converted_deal_id

@@ -286,7 +286,7 @@ def test_emails_meetings_notes_tasks() -> None:
     assert (no_show.meeting_status, no_show.done_at) == ("NO_SHOW", None)
     note = mapping.map_engagement("notes", data["notes"][0])
     assert note.subject == "Budget approved , next step: legal"
-    assert note.done_at == utc(2024, 6, 13, 10)
+    assert note.done_at == utc(2024, 6, 13, 10) and note.due_at is None  # never due
     completed, open_task = (mapping.map_engagement("tasks", r) for r in data["tasks"])
     assert completed.due_at == utc(2024, 6, 14, 17) and completed.done_at == utc(2024, 6, 14, 9)
     assert open_task.done_at is None and open_task.subject == "Call back"

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from connectors.hubspot import streams
+from connectors.hubspot._state import HubSpotState
 from connectors.hubspot.simulator import (
     ACCESS_TOKEN,
     CLIENT_ID,
@@ -19,6 +20,7 @@ from connectors.hubspot.simulator import (
     create_simulator,
 )
 from connectors.hubspot.simulator.account import ARCHIVED_ID_BASE
+from connectors.hubspot.simulator.prospects import PROSPECT_ID_BASE
 from core.models.enums import SyncMode
 from core.simulation.dataset import generate
 from core.sync.connector import StreamContext
@@ -270,7 +272,7 @@ async def test_every_stream_reads_back_the_seeded_business(sim, data) -> None:
     contacts = {r.remote_id: r for r in records if isinstance(r, ContactRecord)}
     for sim_contact in data.contacts:
         contact = contacts[str(sim_contact.id)]
-        assert contact.lead_at == sim_contact.lifecycle.get("lead")
+        assert not contact.is_lead and contact.lead_at is None  # the leads are Lead records
         assert contact.mql_at == sim_contact.lifecycle.get("marketingqualifiedlead")
         assert contact.sql_at == sim_contact.lifecycle.get("salesqualifiedlead")
         assert contact.account_remote_id == str(sim_contact.account_id)
@@ -283,9 +285,15 @@ async def test_every_stream_reads_back_the_seeded_business(sim, data) -> None:
     activities = {(r.type, r.remote_id): r for r in records if isinstance(r, ActivityRecord)}
     for act in data.activities:
         activity = activities[(act.type, str(act.id))]
-        assert activity.due_at == act.due_at
+        if act.type == "NOTE":  # on the timeline when written, done then, never due
+            assert (activity.due_at, activity.done_at) == (None, act.created_at)
+        else:
+            assert activity.due_at == act.due_at
         if act.type in ("CALL", "TASK", "EMAIL"):
             assert activity.done_at == act.done_at
+        if act.type == "MEETING":  # a held meeting is COMPLETED, done at its start
+            assert activity.done_at == (act.due_at if act.done_at else None)
+            assert (activity.meeting_status == "HELD") is (act.done_at is not None)
         assert activity.deal_remote_id == (str(act.deal_id) if act.deal_id else None)
         assert activity.lead_remote_id == (str(act.lead_id) if act.lead_id else None)
 
@@ -461,3 +469,42 @@ async def test_a_merge_keeps_one_record_and_moves_the_associations(data) -> None
     assert kept["properties"]["lastmodifieddate"] == at.isoformat().replace("+00:00", ".000Z")
     targets = [t["toObjectId"] for r in read.json()["results"] for t in r["to"]]
     assert pointing and targets == [keep.id] * len(pointing)
+
+
+@pytest.mark.parametrize("account", ["minimal", "standard", "full"])
+async def test_the_business_leads_are_leads_and_its_accounts_people_are_not(
+    data, account: str
+) -> None:
+    """KPIS.md "Lead": the business's leads are HubSpot leads (Lead records, or on a portal
+    whose Leads object the app cannot read, contacts at lifecycle lead that reach customer
+    when their deal is won); the people of its accounts are contacts, as in Salesforce and
+    Pipedrive, with their qualification dates but no lead stage."""
+    sim = create_simulator(data=data, account=account)
+    readable = HubSpotState(leads=account == "full")  # as discovery tells the streams
+    ctx = StreamContext(connection_id="c1", mode=SyncMode.FULL, state=readable)
+    contacts = {r.remote_id: r for r in await read_all(sim, streams.ContactsStream(), ctx)}
+    for person in data.contacts:
+        contact = contacts[str(person.id)]
+        assert not contact.is_lead and contact.lead_at is None
+        assert contact.sql_at == person.lifecycle.get("salesqualifiedlead")
+    prospects = {rid: c for rid, c in contacts.items() if c.is_lead}
+    if account == "full":
+        assert prospects == {}
+        return
+    assert len(prospects) == len(data.leads)
+    deals = {d.id: d for d in data.deals}
+    for lead in data.leads:
+        prospect = prospects[str(PROSPECT_ID_BASE + lead.id)]
+        assert prospect.lead_at == lead.created_at
+        deal = deals.get(lead.converted_deal_id or 0)
+        won = deal.closed_at if deal is not None and deal.status == "WON" else None
+        assert prospect.customer_at == won
+    calls_stream = next(s for s in streams.all_streams() if s.name == "calls")
+    calls = await read_all(sim, calls_stream, ctx)
+    lead_calls = {str(a.id): a.lead_id for a in data.activities if a.type == "CALL" and a.lead_id}
+    linked = {c.remote_id: c.contact_remote_id for c in calls if c.remote_id in lead_calls}
+    assert linked and all(
+        linked[rid] == str(PROSPECT_ID_BASE + lead_id)
+        for rid, lead_id in lead_calls.items()
+        if data.activities[int(rid) - 1].contact_id is None
+    )

@@ -35,13 +35,13 @@ async def http():
         yield PlainHttp(client)
 
 
-def known_portal() -> dict:
+def known_portal() -> HubSpotState:
     """A run that already knows the portal (has leads, bills in USD): no probes."""
-    return {"hubspot.state": HubSpotState(leads=True, company_currency="USD")}
+    return HubSpotState(leads=True, company_currency="USD")
 
 
 def full_ctx(**kwargs) -> StreamContext:
-    kwargs.setdefault("shared", known_portal())
+    kwargs.setdefault("state", known_portal())
     return StreamContext(connection_id="c1", mode=SyncMode.FULL, **kwargs)
 
 
@@ -168,7 +168,7 @@ async def test_deals_incremental_search_then_associations(http, prefetch: bool) 
     now = datetime(2024, 7, 2, tzinfo=UTC)
     cursor = Cursor(datetime(2024, 7, 1, 7, 0, tzinfo=UTC), "18000000")
     ctx = StreamContext(
-        shared=known_portal(),
+        state=known_portal(),
         connection_id="c1",
         mode=SyncMode.INCREMENTAL,
         start_cursor=cursor,
@@ -231,7 +231,7 @@ async def test_incremental_search_without_changes_ends_after_one_request(http) -
         return_value=httpx.Response(200, json={"results": []})
     )
     ctx = StreamContext(
-        shared=known_portal(),
+        state=known_portal(),
         connection_id="c1",
         mode=SyncMode.INCREMENTAL,
         start_cursor=Cursor(datetime(2024, 7, 1, tzinfo=UTC)),

@@ -106,6 +106,19 @@ async def test_full_sync_fills_every_table(
     assert Counter(a["type"] for a in activities.values()) == Counter(
         a.type for a in data.activities
     )
+    for sim_activity in data.activities:
+        if sim_activity.type == "MEETING":  # the org's outcome field: held or not
+            meeting = activities[sfid("Event", sim_activity.id)]
+            held = sim_activity.done_at is not None
+            assert (meeting["meeting_status"] == "HELD") is held
+            assert meeting["done_at"] == (sim_activity.due_at if held else None)
+        elif sim_activity.type == "NOTE" and sim_activity.contact_id:  # on the person
+            note = activities[sfid("Note", sim_activity.id)]
+            assert note["contact_remote_id"] == sfid("Contact", sim_activity.contact_id)
+    for deal in data.deals[:40]:  # the org's custom MRR and cost fields, for mappings
+        custom = by_name[deal.name]["custom"]
+        assert custom["MRR__c"] == (deal.recurring_amount and float(deal.recurring_amount))
+        assert custom["Cost__c"] == (deal.cost and float(deal.cost))
     currencies = await _table(engine, "currency", connection.id)
     assert set(currencies) == {r.currency for r in data.fx_rates} | {data.currency}
     fx = await _fx(engine, connection.id)

@@ -185,17 +185,39 @@ def test_tasks_types_links_and_outcomes() -> None:
     assert legacy.direction is None
 
 
-def test_events_are_meetings_held_once_ended() -> None:
+def test_events_are_meetings_held_once_ended_done_at_their_start() -> None:
     now = _utc(2026, 11, 25)
     past, future = (mapping.map_event(r, now=now) for r in _records("events.json"))
+    # KPIS.md: a held meeting happens at its start (StartDateTime), not when it ends
     assert (past.type, past.meeting_status, past.done_at) == (
         "MEETING",
         "HELD",
-        _utc(2026, 10, 5, 16),
+        _utc(2026, 10, 5, 15),
     )
     assert past.due_at == _utc(2026, 10, 5, 15)
     assert future.done_at is None and future.meeting_status is None
     assert future.lead_remote_id == "00QRO00000Lx1aCYAR"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "status"),
+    [
+        ("Meeting_Outcome__c", "No Show", "NO_SHOW"),
+        ("Outcome__c", "Canceled", "CANCELLED"),
+        ("Meeting_Outcome__c", "Rescheduled", "ACCEPTED"),
+        ("Meeting_Status__c", "Completed", "HELD"),
+        ("Meeting_Outcome__c", "Rain check", "HELD"),  # unknown: held once ended
+    ],
+)
+def test_an_events_outcome_field_says_whether_it_was_held(
+    field: str, value: str, status: str
+) -> None:
+    """Event has no status: an org's custom outcome field, where it has one, decides."""
+    past = {**_records("events.json")[0], field: value}
+    event = mapping.map_event(past, now=_utc(2026, 11, 25))
+    assert (event.meeting_status, event.outcome) == (status, value)
+    held = _utc(2026, 10, 5, 15) if status == "HELD" else None
+    assert event.done_at == held
 
 
 def test_currency_rates_are_inverted_to_corporate_units() -> None:

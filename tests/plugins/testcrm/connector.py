@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
@@ -117,6 +118,21 @@ class UsersStream(ListStream):
         yield UserRecord(**self.common(raw), name=raw["name"], email=raw.get("email"))
 
 
+@dataclass(slots=True)
+class TestCrmState:
+    """The run's state: each stage's pipeline, learnt by the pipelines stream."""
+
+    stage_pipeline: dict[str, str] = field(default_factory=dict)
+
+
+def state_of(ctx: StreamContext) -> TestCrmState:
+    """The run's TestCrmState (a stream read on its own gets a fresh one)."""
+    if not isinstance(ctx.state, TestCrmState):
+        ctx.state = TestCrmState()
+    state: TestCrmState = ctx.state
+    return state
+
+
 class PipelinesStream(Stream):
     """Full read only; remembers each stage's pipeline for the streams that depend on it."""
 
@@ -133,7 +149,7 @@ class PipelinesStream(Stream):
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
         yield PipelineRecord(remote_id=raw["id"], name=raw["name"], display_order=raw["order"])
         for order, stage in enumerate(raw["stages"]):
-            ctx.shared.setdefault("stage_pipeline", {})[stage["id"]] = raw["id"]
+            state_of(ctx).stage_pipeline[stage["id"]] = raw["id"]
             yield StageRecord(
                 remote_id=stage["id"],
                 pipeline_remote_id=raw["id"],
@@ -186,7 +202,7 @@ class DealsStream(ListStream):
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
         common = self.common(raw)
         deal_id = common["remote_id"]
-        pipeline = ctx.shared.get("stage_pipeline", {}).get(raw["stage_id"], raw["pipeline_id"])
+        pipeline = state_of(ctx).stage_pipeline.get(raw["stage_id"], raw["pipeline_id"])
         yield DealRecord(
             **common,
             name=raw["title"],
@@ -296,6 +312,9 @@ class TestCrmConnector(Connector):
         reset_header="x-ratelimit-reset",
     )
     option_fields = (OptionField("region", "Data centre of the account", default="eu"),)
+
+    def new_state(self, options: Mapping[str, str]) -> TestCrmState:
+        return TestCrmState()
 
     def streams(self) -> Sequence[Stream]:
         return [
