@@ -16,7 +16,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from connectors.hubspot._render import COST_PROPERTY
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import connectors.hubspot as hubspot_plugin

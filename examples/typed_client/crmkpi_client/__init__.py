@@ -24,6 +24,7 @@ from .fragments import KpiValue, KpiValueComparison
 from .input_types import (
     AddConnectionInput,
     BreakdownInput,
+    ConnectionOptionInput,
     CreateApiKeyInput,
     CreateWorkspaceInput,
     CredentialInput,
@@ -70,6 +71,7 @@ __all__ = [
     "BaseModel",
     "BreakdownInput",
     "Comparison",
+    "ConnectionOptionInput",
     "CreateApiKeyInput",
     "CreateWorkspaceInput",
     "CredentialInput",

@@ -20,6 +20,8 @@ class AddConnectionInput(BaseModel):
     "A label; default: the CRM's name."
     schedule: Optional[str] = None
     "'15m', '1h' or a cron expression; null: manual syncs only."
+    options: Optional[list["ConnectionOptionInput"]] = None
+    "Non-secret connector options (stored unencrypted); see the connector's option fields."
 
 
 class BreakdownInput(BaseModel):
@@ -28,6 +30,13 @@ class BreakdownInput(BaseModel):
     by: Optional[Dimension] = None
     custom: Optional[str] = None
     top: int = 10
+
+
+class ConnectionOptionInput(BaseModel):
+    """One non-secret connector option (the connector's option fields)."""
+
+    name: str
+    value: str
 
 
 class CreateApiKeyInput(BaseModel):
