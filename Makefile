@@ -35,9 +35,11 @@ lint: $(STAMP)
 
 typecheck: lint
 
-# Two processes (pytest-xdist): each starts its own PostgreSQL and SQLite databases.
+# Four processes (pytest-xdist) on two cores: most end-to-end tests wait on simulators,
+# CLI subprocesses and PostgreSQL rather than compute. Each starts its own PostgreSQL
+# and SQLite databases.
 test: lint $(CHROMIUM) $(CODEGEN)
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 4
 
 # A file target: nothing to do (and nothing printed) once Chromium is installed.
 $(CHROMIUM):
