@@ -16,6 +16,7 @@ import httpx
 from connectors.hubspot import settings
 from core.errors import CrmkpiError
 from core.sync.connector import Auth
+from core.sync.oauth import OAuthRefreshError, refresh_grant
 
 #: Refresh this long before the token's end, so no request carries an expiring token.
 REFRESH_MARGIN = timedelta(minutes=5)
@@ -69,23 +70,21 @@ async def refresh_token(
     http: httpx.AsyncClient, credentials: Mapping[str, str], base_url: str, *, now: datetime
 ) -> dict[str, str]:
     """``grant_type=refresh_token`` at ``/oauth/v1/token`` (form-encoded, as documented)."""
-    response = await http.post(
-        base_url.rstrip("/") + settings.TOKEN_PATH,
-        data={
-            "grant_type": "refresh_token",
-            "client_id": credentials["client_id"],
-            "client_secret": credentials["client_secret"],
-            "refresh_token": credentials["refresh_token"],
-        },
-        headers={"Accept": "application/json"},
-    )
-    if response.status_code != 200:
-        raise HubSpotAuthError(f"hubspot: token refresh refused (HTTP {response.status_code})")
-    body = response.json()
-    expires_in = int(body.get("expires_in") or 1800)
+    try:
+        fresh = await refresh_grant(
+            http,
+            base_url.rstrip("/") + settings.TOKEN_PATH,
+            client_id=credentials["client_id"],
+            client_secret=credentials["client_secret"],
+            refresh_token=credentials["refresh_token"],
+            name="hubspot",
+        )
+    except OAuthRefreshError as exc:
+        raise HubSpotAuthError(str(exc)) from None
+    expires_in = int(fresh.body.get("expires_in") or 1800)
     return {
         **credentials,
-        "access_token": str(body["access_token"]),
-        "refresh_token": str(body.get("refresh_token") or credentials["refresh_token"]),
+        "access_token": fresh.access_token,
+        "refresh_token": fresh.refresh_token or credentials["refresh_token"],
         "expires_at": (now + timedelta(seconds=expires_in)).isoformat(),
     }

@@ -19,6 +19,7 @@ import httpx
 
 from connectors.pipedrive.settings import OAUTH_TOKEN_URL
 from core.sync.connector import Auth
+from core.sync.oauth import OAuthRefreshError, refresh_grant
 
 #: Refresh this long before ``expires_at`` so a token never expires in the middle of a page.
 REFRESH_MARGIN_SECONDS = 120
@@ -58,18 +59,23 @@ async def _refresh(http: httpx.AsyncClient, credentials: Mapping[str, str], now:
     for needed in ("refresh_token", "client_id", "client_secret"):
         if not credentials.get(needed):
             raise AuthError(f"pipedrive: cannot refresh the OAuth token without {needed}")
-    response = await http.post(
-        credentials.get("token_url") or OAUTH_TOKEN_URL,
-        data={"grant_type": "refresh_token", "refresh_token": credentials["refresh_token"]},
-        auth=(credentials["client_id"], credentials["client_secret"]),
-    )
-    if response.status_code != 200:
-        raise AuthError(f"pipedrive: OAuth refresh refused (HTTP {response.status_code})")
-    body = response.json()
+    try:
+        fresh = await refresh_grant(
+            http,
+            credentials.get("token_url") or OAUTH_TOKEN_URL,
+            client_id=credentials["client_id"],
+            client_secret=credentials["client_secret"],
+            refresh_token=credentials["refresh_token"],
+            client_auth="basic",
+            name="pipedrive",
+        )
+    except OAuthRefreshError as exc:
+        raise AuthError(str(exc)) from None
+    body = fresh.body
     new = dict(credentials)
-    new["access_token"] = str(body["access_token"])
-    if body.get("refresh_token"):
-        new["refresh_token"] = str(body["refresh_token"])
+    new["access_token"] = fresh.access_token
+    if fresh.refresh_token:
+        new["refresh_token"] = fresh.refresh_token
     new["expires_at"] = str(int(now + float(body.get("expires_in") or 3599)))
     if body.get("api_domain"):
         new["api_domain"] = str(body["api_domain"])

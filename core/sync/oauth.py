@@ -66,7 +66,8 @@ async def refresh_grant(
         error = body.get("error") if isinstance(body, Mapping) else None
         detail = body.get("error_description") if isinstance(body, Mapping) else None
         raise OAuthRefreshError(
-            f"{name} token refresh failed ({response.status_code} {error or ''}): "
+            f"{name} token refresh failed (HTTP {response.status_code}"
+            f"{' ' + str(error)[:100] if error else ''}): "
             # The OAuth error fields only, never the raw body (core.egress: an answer is
             # not echoed to API callers).
             f"{str(detail)[:200] if detail else 'no error description'}",

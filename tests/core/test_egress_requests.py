@@ -153,7 +153,7 @@ async def test_token_errors_do_not_echo_the_answer() -> None:
             )
         except CrmkpiError as exc:  # what verifyCredentials answers with
             reason = str(exc)
-    assert reason is not None and "token refresh failed (400" in reason
+    assert reason is not None and "token refresh failed (HTTP 400" in reason
     assert "INTERNAL" not in reason
 
 
