@@ -70,16 +70,17 @@ FACTS: dict[str, tuple[str, str, str]] = {
         "activities done at `marked_as_done_time`, meetings at their start (`due_date` + "
         "`due_time`, minutes); notes done at `add_time`",
         "Tasks done at `CompletedDateTime` (else `LastModifiedDate`) when `IsClosed`; Events "
-        "held once `EndDateTime` has passed, counted at `StartDateTime`; Notes at "
-        "`CreatedDate`",
+        "done at `StartDateTime`, held by their outcome field (`Meeting_Outcome__c`, "
+        "`Outcome__c` or `Meeting_Status__c`) or, without one, once `EndDateTime` has passed; "
+        "Notes at `CreatedDate`",
     ),
     "lead_activities": (
         "activities associated with the lead (Leads object) or with the contact that is the lead",
         "activities with the lead's `lead_id`; once converted, Pipedrive moves them to the "
         "deal: those of the lead's person, else its converted deal's `person_id`",
         "Tasks and Events whose `WhoId` is the lead; once converted, Salesforce moves them to "
-        "`ConvertedContactId`. A Note has one parent (`ParentId`): a note on an opportunity "
-        "is linked to no person",
+        "`ConvertedContactId`. A Note has one parent (`ParentId`): a note whose parent is an "
+        "opportunity is linked to no person",
     ),
     "meetings": (
         "meetings created (`hs_createdate`); accepted or held from `hs_meeting_outcome`",
