@@ -30,11 +30,12 @@ import collections
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from bench.peer_tap import tap_python
 
 ROOT = Path(__file__).resolve().parents[1]
 PEER_VENV = ROOT / "var" / "meltano-venv"
@@ -66,17 +67,8 @@ TapHubspot.cli()
 
 
 def peer_python() -> Path:
-    """The peer venv's interpreter, installing the tap first when it is missing."""
-    python = PEER_VENV / "bin" / "python"
-    if (PEER_VENV / "bin" / "tap-hubspot").exists():
-        return python
-    subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", PEER_PACKAGE],
-        check=True,
-        timeout=INSTALL_TIMEOUT,
-    )
-    return python
+    """The Meltano tap's interpreter, in its own venv (installed on first use)."""
+    return tap_python(PEER_VENV, PEER_PACKAGE, INSTALL_TIMEOUT)
 
 
 def meltano_app(inner: Any) -> Any:

@@ -57,18 +57,22 @@ CONTACT_PROPERTIES = (
 )
 
 
-def peer_python() -> Path:
-    """The peer venv's interpreter, installing the tap first when it is missing."""
-    python = PEER_VENV / "bin" / "python"
-    if (PEER_VENV / "bin" / "tap-hubspot").exists():
+def tap_python(venv: Path, package: str, timeout: float = INSTALL_TIMEOUT) -> Path:
+    """The interpreter of a tap's own venv, creating it and installing ``package`` from the
+    package index first when its ``tap-hubspot`` command is missing."""
+    python = venv / "bin" / "python"
+    if (venv / "bin" / "tap-hubspot").exists():
         return python
-    subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", PEER_PACKAGE],
-        check=True,
-        timeout=INSTALL_TIMEOUT,
+        [str(python), "-m", "pip", "install", "--quiet", package], check=True, timeout=timeout
     )
     return python
+
+
+def peer_python() -> Path:
+    """The singer-io tap's interpreter (bench.peer_meltano has its own venv)."""
+    return tap_python(PEER_VENV, PEER_PACKAGE)
 
 
 def properties_app(inner: Any) -> Any:
