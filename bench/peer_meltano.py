@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.peer_tap import tap_python
+from bench.peer_tap import answering_first, tap_python
 
 ROOT = Path(__file__).resolve().parents[1]
 PEER_VENV = ROOT / "var" / "meltano-venv"
@@ -77,16 +77,11 @@ def meltano_app(inner: Any) -> Any:
     empty = b'{"results": []}'
     prefix = "/crm/v3/properties/"
 
-    async def app(scope: Any, receive: Any, send: Any) -> None:
-        path = scope.get("path", "") if scope["type"] == "http" else ""
-        if path.startswith(prefix) and path[len(prefix) :].strip("/") not in OBJECT_TYPES:
-            headers = [(b"content-type", b"application/json")]
-            await send({"type": "http.response.start", "status": 200, "headers": headers})
-            await send({"type": "http.response.body", "body": empty})
-            return
-        await inner(scope, receive, send)
+    def body_for(path: str) -> bytes | None:
+        held = not path.startswith(prefix) or path[len(prefix) :].strip("/") in OBJECT_TYPES
+        return None if held else empty
 
-    return app
+    return answering_first(inner, body_for)
 
 
 def _select(catalog: dict[str, Any]) -> dict[str, Any]:

@@ -84,8 +84,15 @@ def properties_app(inner: Any) -> Any:
         "/crm/v3/schemas": b'{"results": []}',
     }
 
+    return answering_first(inner, lambda path: bodies.get(path.rstrip("/")))
+
+
+def answering_first(inner: Any, body_for: Any) -> Any:
+    """``inner`` behind an ASGI app that answers 200 with the JSON ``body_for(path)`` where
+    it is not None (the endpoints a tap reads that the simulator does not hold)."""
+
     async def app(scope: Any, receive: Any, send: Any) -> None:
-        body = bodies.get(scope["path"].rstrip("/")) if scope["type"] == "http" else None
+        body = body_for(scope.get("path", "")) if scope["type"] == "http" else None
         if body is not None:
             headers = [(b"content-type", b"application/json")]
             await send({"type": "http.response.start", "status": 200, "headers": headers})
