@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from api.commands.common import out
 from core.settings import get_settings
@@ -16,6 +15,8 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default CRMKPI_PORT).")] = None,
 ) -> None:
     """Serve the GraphQL API (GraphiQL at /graphql in a browser), /healthz and /readyz."""
+    import uvicorn
+
     from api.app import create_app
 
     settings = get_settings()

@@ -8,7 +8,6 @@ import typer
 
 from api.commands.common import console, database, run
 from core.settings import get_settings
-from core.sync.worker import run_worker
 
 
 def worker(
@@ -16,6 +15,8 @@ def worker(
     name: Annotated[str | None, typer.Option(help="Worker name shown in job tables.")] = None,
 ) -> None:
     """Run scheduled, webhook and manual syncs from the PostgreSQL job queue until SIGTERM."""
+    from core.sync.worker import run_worker  # procrastinate and psycopg: only for this command
+
     settings = get_settings()
 
     async def _work() -> None:
