@@ -37,6 +37,8 @@ from core.sync.connector import (
     StreamContext,
 )
 
+_DATE_WHAT = {"mql_at": "an MQL", "sql_at": "an SQL", "customer_at": "a customer"}
+
 
 class SalesforceConnector(Connector):
     """Salesforce REST API (SOQL). The connection's base URL is the *login* URL
@@ -58,6 +60,15 @@ class SalesforceConnector(Connector):
         OptionField(
             "bulk_threshold",
             f"Rows above which a first load uses Bulk API 2.0, default {settings.BULK_THRESHOLD}",
+        ),
+        *(
+            OptionField(
+                option,
+                f"Contact/Lead custom date fields holding when a person became "
+                f"{_DATE_WHAT[attribute]}, comma-separated (first set wins), default "
+                f"{', '.join(default)}",
+            )
+            for attribute, (option, default) in settings.QUALIFIED_DATE_FIELDS.items()
         ),
     )
     #: Salesforce has no per-second quota, only a rolling daily allocation (read from

@@ -1,7 +1,8 @@
 """Pure functions from Salesforce REST records (SOQL rows) to ``core.sync.records``.
 
 Salesforce facts the functions encode: datetimes are UTC (``2013-05-20T20:49:32.000+0000``),
-``CloseDate``/``ActivityDate``/``ConvertedDate`` are plain dates (taken as midnight UTC),
+``CloseDate``/``ConvertedDate`` are plain dates (taken as midnight UTC; a task's
+``ActivityDate`` as midnight in the org's time zone),
 probabilities are percents, ``IsClosed``/``IsWon`` come from the stage, record ids tell
 their object by a three-character prefix (``WhoId``/``WhatId`` are polymorphic), and
 currency rates are per one unit of the org's corporate currency.
@@ -9,8 +10,8 @@ currency rates are per one unit of the org's corporate currency.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import date, datetime
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +21,7 @@ from connectors.salesforce.values import (
     custom_fields,
     flag,
     id_with_prefix,
+    local_midnight,
     midnight_utc,
     parse_date,
     parse_datetime,
@@ -31,7 +33,6 @@ from connectors.salesforce.values import (
 from core.sync.connector import MappingError
 from core.sync.records import (
     AccountRecord,
-    ActivityRecord,
     ContactRecord,
     DealRecord,
     DealStageHistoryRecord,
@@ -45,17 +46,9 @@ from core.sync.records import (
 )
 
 _RATE_PLACES = Decimal("0.0000000001")
-_CALL_OUTCOMES = {
-    "connected": "CONNECTED",
-    "left voicemail": "LEFT_VOICEMAIL",
-    "left message": "LEFT_VOICEMAIL",
-    "no answer": "NO_ANSWER",
-    "busy": "BUSY",
-    "wrong number": "WRONG_NUMBER",
-}
 
 
-def _base(raw: Mapping[str, Any]) -> dict[str, Any]:
+def base_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
     """The common Record fields; a row without ``Id`` cannot be stored."""
     remote_id = raw.get("Id")
     if not remote_id:
@@ -77,7 +70,7 @@ def _name(raw: Mapping[str, Any]) -> str | None:
     return text(raw.get("Name")) or joined or None
 
 
-def _owner(raw: Mapping[str, Any]) -> str | None:
+def owner_id(raw: Mapping[str, Any]) -> str | None:
     """OwnerId when it is a user; a queue (``00G``) owns no one's pipeline."""
     return id_with_prefix(raw.get("OwnerId"), settings.PREFIX_USER)
 
@@ -86,12 +79,12 @@ def _owner(raw: Mapping[str, Any]) -> str | None:
 
 
 def map_role(raw: Mapping[str, Any]) -> TeamRecord:
-    return TeamRecord(**_base(raw), name=text(raw.get("Name")))
+    return TeamRecord(**base_fields(raw), name=text(raw.get("Name")))
 
 
 def map_user(raw: Mapping[str, Any]) -> UserRecord:
     return UserRecord(
-        **_base(raw),
+        **base_fields(raw),
         name=_name(raw),
         email=text(raw.get("Email")),
         team_remote_id=text(raw.get("UserRoleId")),
@@ -105,7 +98,7 @@ def map_stage(raw: Mapping[str, Any]) -> StageRecord:
     if api_name is None:
         raise MappingError("OpportunityStage without ApiName")
     is_closed, is_won = flag(raw.get("IsClosed")), flag(raw.get("IsWon"))
-    base = _base(raw)
+    base = base_fields(raw)
     base["remote_id"] = api_name
     base["deleted"] = base["deleted"] or raw.get("IsActive") is False
     return StageRecord(
@@ -122,24 +115,59 @@ def map_stage(raw: Mapping[str, Any]) -> StageRecord:
 
 def map_account(raw: Mapping[str, Any]) -> AccountRecord:
     return AccountRecord(
-        **_base(raw),
+        **base_fields(raw),
         name=text(raw.get("Name")),
         country=text(raw.get("BillingCountry")),
         region=text(raw.get("BillingState")),
         industry=text(raw.get("Industry")),
-        owner_remote_id=_owner(raw),
+        owner_remote_id=owner_id(raw),
         source=text(raw.get("AccountSource")),
     )
 
 
-def map_contact(raw: Mapping[str, Any]) -> ContactRecord:
+#: Attribute (mql_at, sql_at, customer_at) -> the custom fields holding it, first set wins.
+DateFields = Mapping[str, Sequence[str]]
+
+
+def _day_or_instant(value: Any, name: str, zone: tzinfo) -> datetime | None:
+    """A custom Date field (a day of the org's calendar: its local midnight in ``zone``) or
+    DateTime field (an instant)."""
+    if isinstance(value, str) and len(value) == 10:
+        return local_midnight(parse_date(value, name), zone)
+    return parse_datetime(value, name)
+
+
+def qualified_dates(
+    raw: Mapping[str, Any], fields: DateFields, zone: tzinfo = UTC
+) -> dict[str, datetime]:
+    """When the person became an MQL, an SQL or a customer, from the org's custom date
+    fields (``settings.QUALIFIED_DATE_FIELDS``, per connection ``*_date_fields`` options)."""
+    found: dict[str, datetime] = {}
+    for attribute, names in fields.items():
+        for name in names:
+            at = _day_or_instant(raw.get(name), name, zone)
+            if at is not None:
+                found[attribute] = at
+                break
+    return found
+
+
+def map_contact(
+    raw: Mapping[str, Any], fields: DateFields | None = None, zone: tzinfo = UTC
+) -> ContactRecord:
+    """A contact; with ``fields``, its MQL, SQL and customer times from custom date fields
+    (Salesforce has no lifecycle of its own). A contact is never a lead: leads are Leads."""
+    dates = qualified_dates(raw, fields or {}, zone)
     return ContactRecord(
-        **_base(raw),
+        **base_fields(raw),
         name=_name(raw),
         email=text(raw.get("Email")),
         account_remote_id=text(raw.get("AccountId")),
-        owner_remote_id=_owner(raw),
+        owner_remote_id=owner_id(raw),
         source=text(raw.get("LeadSource")),
+        mql_at=dates.get("mql_at"),
+        sql_at=dates.get("sql_at"),
+        customer_at=dates.get("customer_at"),
     )
 
 
@@ -171,8 +199,14 @@ def status_times(raw: Mapping[str, Any]) -> list[tuple[str, datetime]]:
     return times
 
 
-def map_lead(raw: Mapping[str, Any], classify: Classifier | None = None) -> LeadRecord:
-    """A lead; with ``classify``, MQL/SQL times are when its status first meant them."""
+def map_lead(
+    raw: Mapping[str, Any],
+    classify: Classifier | None = None,
+    fields: DateFields | None = None,
+    zone: tzinfo = UTC,
+) -> LeadRecord:
+    """A lead; with ``classify``, MQL/SQL times are when its status first meant them, or the
+    lead's MQL/SQL custom date fields (``fields``) where earlier: an org may keep either."""
     converted = flag(raw.get("IsConverted"))
     converted_on = parse_date(raw.get("ConvertedDate"), "ConvertedDate") if converted else None
     reached: dict[str, datetime] = {}
@@ -181,12 +215,16 @@ def map_lead(raw: Mapping[str, Any], classify: Classifier | None = None) -> Lead
             kind = classify(status)
             if kind is not None:
                 reached.setdefault(kind, at)
+    for attribute, at in qualified_dates(raw, fields or {}, zone).items():
+        kind = attribute.removesuffix("_at")
+        if kind in ("mql", "sql") and (kind not in reached or at < reached[kind]):
+            reached[kind] = at
     return LeadRecord(
-        **_base(raw),
+        **base_fields(raw),
         name=_name(raw),
         status=text(raw.get("Status")),
         source=text(raw.get("LeadSource")),
-        owner_remote_id=_owner(raw),
+        owner_remote_id=owner_id(raw),
         account_remote_id=text(raw.get("ConvertedAccountId")),
         contact_remote_id=text(raw.get("ConvertedContactId")),
         mql_at=reached.get("mql"),
@@ -231,7 +269,7 @@ def map_opportunity(
 ) -> list[Record]:
     """The deal, then one record per stay in a stage (``exited_at`` = next stay's entry);
     placed in the pipeline of its record type's sales process, if the org has several."""
-    base = _base(raw)
+    base = base_fields(raw)
     stage = text(raw.get("StageName"))
     if stage is None:
         raise MappingError("Opportunity without StageName")
@@ -256,7 +294,7 @@ def map_opportunity(
         pipeline_remote_id=pipeline,
         stage_remote_id=stage_remote_id,
         status=("WON" if is_won else "LOST") if is_closed else "OPEN",
-        owner_remote_id=_owner(raw),
+        owner_remote_id=owner_id(raw),
         account_remote_id=text(raw.get("AccountId")),
         contact_remote_id=text(raw.get("ContactId")),
         closed_at=closed_at,
@@ -284,92 +322,6 @@ def map_opportunity(
             )
         )
     return records
-
-
-# -- activities ----------------------------------------------------------------------------
-
-
-def _links(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Who (Contact/Lead) and What (Opportunity/Account) links of a Task, Event or Note."""
-    who, what = raw.get("WhoId"), raw.get("WhatId") or raw.get("ParentId")
-    return {
-        "owner_remote_id": _owner(raw),
-        "contact_remote_id": id_with_prefix(who, settings.PREFIX_CONTACT)
-        or id_with_prefix(raw.get("ParentId"), settings.PREFIX_CONTACT),
-        "lead_remote_id": id_with_prefix(who, settings.PREFIX_LEAD)
-        or id_with_prefix(raw.get("ParentId"), settings.PREFIX_LEAD),
-        "deal_remote_id": id_with_prefix(what, settings.PREFIX_OPPORTUNITY),
-        "account_remote_id": text(raw.get("AccountId"))
-        or id_with_prefix(what, settings.PREFIX_ACCOUNT),
-    }
-
-
-def task_type(raw: Mapping[str, Any]) -> str:
-    subtype = (text(raw.get("TaskSubtype")) or "").lower()
-    kind = (text(raw.get("Type")) or "").lower()
-    if subtype == "call" or (subtype in ("", "task") and kind == "call"):
-        return "CALL"
-    if subtype in ("email", "listemail") or (subtype in ("", "task") and kind == "email"):
-        return "EMAIL"
-    if subtype in ("", "task") and kind == "meeting":
-        return "MEETING"
-    return "TASK"
-
-
-def map_task(raw: Mapping[str, Any]) -> ActivityRecord:
-    base = _base(raw)
-    activity_type = task_type(raw)
-    done_at = None
-    if flag(raw.get("IsClosed")):
-        done_at = parse_datetime(
-            raw.get("CompletedDateTime") or raw.get("LastModifiedDate"), "CompletedDateTime"
-        )
-    disposition = text(raw.get("CallDisposition"))
-    call_type = (text(raw.get("CallType")) or "").upper()
-    return ActivityRecord(
-        **base,
-        **_links(raw),
-        type=activity_type,
-        subject=text(raw.get("Subject")),
-        due_at=midnight_utc(parse_date(raw.get("ActivityDate"), "ActivityDate")),
-        done_at=done_at,
-        outcome=_CALL_OUTCOMES.get(disposition.lower(), disposition) if disposition else None,
-        direction=call_type if call_type in ("INBOUND", "OUTBOUND") else None,
-    )
-
-
-def map_event(raw: Mapping[str, Any], *, now: datetime | None = None) -> ActivityRecord:
-    """An Event is a meeting, done at its start when held (KPIS.md). Its outcome, where the
-    org keeps one (settings.MEETING_OUTCOME_FIELDS), says whether it was held; without one
-    it is held once it has ended (as of ``now``, the run's start)."""
-    start = parse_datetime(raw.get("StartDateTime") or raw.get("ActivityDateTime"), "Start")
-    end = parse_datetime(raw.get("EndDateTime"), "EndDateTime")
-    outcome = next((o for f in settings.MEETING_OUTCOME_FIELDS if (o := text(raw.get(f)))), None)
-    key = "".join(c for c in (outcome or "").lower() if c.isalpha())
-    status = settings.MEETING_OUTCOMES.get(key)
-    if status is None and end is not None and (now is None or end <= now):
-        status = "HELD"
-    return ActivityRecord(
-        **_base(raw),
-        **_links(raw),
-        type="MEETING",
-        subject=text(raw.get("Subject")),
-        due_at=start,
-        done_at=start if status == "HELD" else None,
-        outcome=outcome,
-        meeting_status=status,
-    )
-
-
-def map_note(raw: Mapping[str, Any]) -> ActivityRecord:
-    base = _base(raw)
-    return ActivityRecord(
-        **base,
-        **_links(raw),
-        type="NOTE",
-        subject=text(raw.get("Title")),
-        done_at=base["remote_created_at"],
-    )
 
 
 # -- currencies ----------------------------------------------------------------------------

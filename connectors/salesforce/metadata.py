@@ -1,4 +1,5 @@
-"""Org metadata read once per run and shared between streams: describes and sales processes.
+"""Org metadata read once per run and shared between streams: describes, the org's time
+zone and sales processes.
 
 Sales processes: an org may sell through several processes (new business, renewals ...).
 Each Opportunity record type names a business process (``RecordType.BusinessProcessId``),
@@ -16,7 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from connectors.salesforce import settings, soql
 from connectors.salesforce.paths import ApiPaths
@@ -40,6 +43,22 @@ async def describe(
 def described(ctx: StreamContext, sobject: str) -> Any:
     """The object's describe if this run read it, else None."""
     return run_state(ctx).describes.get(sobject)
+
+
+async def org_timezone(http: HttpClient, ctx: StreamContext) -> tzinfo:
+    """The org's default time zone (``Organization.TimeZoneSidKey``), read once per run:
+    the calendar of its date-only fields (a task's due date). UTC when unknown."""
+    run = run_state(ctx)
+    if run.timezone is None:
+        text = soql.select("Organization", ["TimeZoneSidKey"])
+        page = await http.send(Request(path=run.api.data("/query"), params={"q": text}))
+        rows = page.get("records") if isinstance(page, Mapping) else None
+        key = rows[0].get("TimeZoneSidKey") if rows else None
+        try:
+            run.timezone = ZoneInfo(str(key)) if key else UTC
+        except (ZoneInfoNotFoundError, ValueError):
+            run.timezone = UTC
+    return run.timezone
 
 
 def field_names(described: Any) -> set[str]:

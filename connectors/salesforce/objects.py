@@ -8,14 +8,16 @@ rates) are classes of their own in ``streams`` and ``currencies``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar, cast
 
-from connectors.salesforce import mapping
+from connectors.salesforce import activities, mapping, parents
+from connectors.salesforce.metadata import org_timezone
+from connectors.salesforce.state import run_state
 from connectors.salesforce.streams import SalesforceStream
-from core.sync.connector import StreamContext
+from core.sync.connector import HttpClient, Page, StreamContext
 from core.sync.records import (
     AccountRecord,
     ActivityRecord,
@@ -27,6 +29,10 @@ from core.sync.records import (
 )
 
 Mapper = Callable[[Mapping[str, Any], StreamContext], AnyRecord]
+Preparer = Callable[[HttpClient, StreamContext], Awaitable[object]]
+Completer = Callable[
+    [HttpClient, StreamContext, Sequence[Mapping[str, Any]]], Awaitable[list[Mapping[str, Any]]]
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +51,28 @@ class Plain:
     depends_on: tuple[str, ...] = ()
     #: The optional capability the object is: the stream is SKIPPED without it.
     capability: str | None = None
+    #: Org metadata read before the rows (once per run, kept in the run state).
+    prepare: Preparer | None = None
+    #: Each page's rows completed before they are mapped (look-ups of related records).
+    complete: Completer | None = None
 
 
 class PlainStream(SalesforceStream):
     """A stream made from a :class:`Plain` row by :func:`plain_stream`."""
 
     plain: ClassVar[Plain]
+
+    async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
+        await super().prepare(http, ctx)
+        if self.plain.prepare is not None:
+            await self.plain.prepare(http, ctx)
+
+    async def read(self, http: HttpClient, ctx: StreamContext) -> AsyncIterator[Page]:
+        complete = self.plain.complete
+        async for page in super().read(http, ctx):
+            if complete is not None and page.raws:
+                page = replace(page, raws=await complete(http, ctx, page.raws))
+            yield page
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
         return [self.plain.mapper(raw, ctx)]
@@ -104,23 +126,28 @@ PLAIN = {
             "contacts",
             "Contact",
             ContactRecord,
-            lambda raw, ctx: mapping.map_contact(raw),
-            "Contacts.",
+            lambda raw, ctx: mapping.map_contact(
+                raw, run_state(ctx).date_fields(), run_state(ctx).zone
+            ),
+            "Contacts, with MQL, SQL and customer dates from the org's custom date fields.",
+            prepare=org_timezone,
         ),
         Plain(
             "tasks",
             "Task",
             ActivityRecord,
-            lambda raw, ctx: mapping.map_task(raw),
-            "Calls, emails and to-dos, archived (old closed) ones included.",
+            lambda raw, ctx: activities.map_task(raw, run_state(ctx).zone),
+            "Calls, emails and to-dos, archived (old closed) ones included; due dates are "
+            "days of the org's time zone.",
             query_all=True,
             depends_on=("deals",),
+            prepare=org_timezone,
         ),
         Plain(
             "events",
             "Event",
             ActivityRecord,
-            lambda raw, ctx: mapping.map_event(raw, now=ctx.now or datetime.now(UTC)),
+            lambda raw, ctx: activities.map_event(raw, now=ctx.now or datetime.now(UTC)),
             "Meetings, archived ones included.",
             query_all=True,
         ),
@@ -128,9 +155,10 @@ PLAIN = {
             "notes",
             "Note",
             ActivityRecord,
-            lambda raw, ctx: mapping.map_note(raw),
-            "Notes.",
+            lambda raw, ctx: activities.map_note(raw),
+            "Notes, with the account of their contact or opportunity.",
             capability="notes",
+            complete=parents.add_parent_accounts,
         ),
     )
 }

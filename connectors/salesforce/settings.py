@@ -54,6 +54,13 @@ PREFIX_CONTACT = "003"
 PREFIX_LEAD = "00Q"
 PREFIX_OPPORTUNITY = "006"
 
+#: Parents of a Note (``ParentId``) that belong to an account (their ``AccountId``): the
+#: note's account (connectors.salesforce.parents). A note on an account names it itself.
+PARENTS_WITH_ACCOUNT = {PREFIX_CONTACT: "Contact", PREFIX_OPPORTUNITY: "Opportunity"}
+#: Ids per ``WHERE Id IN (...)`` look-up: 100 quoted 18-character ids make a query URL of
+#: about 3,000 characters, well under the 16,384 bytes a REST call's URI and headers may take.
+PARENT_LOOKUP_IDS = 100
+
 COMMON = ("Id", "CreatedDate", "SystemModstamp")
 
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -173,6 +180,15 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "NextStartDate",
         "SystemModstamp",
     ),
+}
+
+#: Salesforce has no lifecycle dates: orgs keep when a person became an MQL, an SQL or a
+#: customer in custom date (or datetime) fields of Contact and Lead. Attribute -> (the
+#: connection option naming the org's fields, comma-separated; the fields read without it).
+QUALIFIED_DATE_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "mql_at": ("mql_date_fields", ("MQL_Date__c",)),
+    "sql_at": ("sql_date_fields", ("SQL_Date__c",)),
+    "customer_at": ("customer_date_fields", ("Customer_Date__c",)),
 }
 
 #: Child relationship read with each opportunity: its stage history, oldest first.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
 from typing import Any
 
 from connectors.salesforce import settings
@@ -32,6 +33,8 @@ class SalesforceRun:
     #: The org's currency when opportunities carry none (single-currency orgs): read once.
     default_currency: str | None = None
     default_currency_read: bool = False
+    #: The org's default time zone (``Organization.TimeZoneSidKey``), once read.
+    timezone: tzinfo | None = None
     #: The corporate currency (``CurrencyType.IsCorporate``), once read.
     corporate_currency: str | None = None
     corporate_currency_read: bool = False
@@ -41,6 +44,21 @@ class SalesforceRun:
         if value is None or value.strip() == "":
             value = self.legacy.get(name)
         return None if value is None or value.strip() == "" else value
+
+    def date_fields(self) -> dict[str, tuple[str, ...]]:
+        """Attribute (mql_at, sql_at, customer_at) -> the custom fields it is read from, the
+        connection's options over the defaults (settings.QUALIFIED_DATE_FIELDS)."""
+        fields: dict[str, tuple[str, ...]] = {}
+        for attribute, (option, default) in settings.QUALIFIED_DATE_FIELDS.items():
+            value = self.option(option)
+            names = tuple(n.strip() for n in value.split(",") if n.strip()) if value else ()
+            fields[attribute] = names or default
+        return fields
+
+    @property
+    def zone(self) -> tzinfo:
+        """The org's time zone once read (``metadata.org_timezone``), else UTC."""
+        return self.timezone or UTC
 
     @property
     def api(self) -> ApiPaths:

@@ -21,6 +21,7 @@ from connectors.salesforce.children import complete_children
 from connectors.salesforce.metadata import (
     describe,
     described,
+    org_timezone,
     processes_of,
     sales_processes,
     stage_id,
@@ -303,7 +304,8 @@ class StagesStream(SalesforceStream):
 
 
 class LeadsStream(SalesforceStream):
-    """Leads with their Status changes (LeadHistory child rows) for MQL/SQL times."""
+    """Leads with their Status changes (LeadHistory child rows) and MQL/SQL custom date
+    fields for MQL/SQL times."""
 
     name = "leads"
     sobject = "Lead"
@@ -327,8 +329,13 @@ class LeadsStream(SalesforceStream):
         ),
     )
 
+    async def prepare(self, http: HttpClient, ctx: StreamContext) -> None:
+        await super().prepare(http, ctx)
+        await org_timezone(http, ctx)
+
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        return [mapping.map_lead(raw, lifecycle_classifier(ctx))]
+        run = run_state(ctx)
+        return [mapping.map_lead(raw, lifecycle_classifier(ctx), run.date_fields(), run.zone)]
 
 
 class DealsStream(SalesforceStream):

@@ -7,7 +7,7 @@ dates, probabilities percents, and record ids tell their object by a 3-character
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -41,6 +41,13 @@ def parse_date(value: Any, field: str = "date") -> date | None:
 
 def midnight_utc(day: date | None) -> datetime | None:
     return None if day is None else datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def local_midnight(day: date | None, zone: tzinfo) -> datetime | None:
+    """The start of ``day`` in ``zone``, as a UTC instant."""
+    if day is None:
+        return None
+    return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
 
 
 def parse_decimal(value: Any, field: str) -> Decimal | None:

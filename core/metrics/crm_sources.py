@@ -51,8 +51,9 @@ FACTS: dict[str, tuple[str, str, str]] = {
         "deal's close time; a contact: `hs_lifecyclestage_customer_date` (HubSpot sets it when "
         "an associated deal is won)",
         "the deal whose `source_lead_id` is the lead, won, at its `won_time`",
-        "`ConvertedOpportunityId` won, at its close time (`ConvertedDate` is the conversion "
-        "to an opportunity, not to a customer, and is not used)",
+        "a lead: `ConvertedOpportunityId` won, at its close time (`ConvertedDate` is the "
+        "conversion to an opportunity, not to a customer, and is not used); a contact: its "
+        "custom customer date field (`Customer_Date__c`, option `customer_date_fields`)",
     ),
     "qualified": (
         "contacts' `hs_lifecyclestage_marketingqualifiedlead_date` / "
@@ -60,8 +61,11 @@ FACTS: dict[str, tuple[str, str, str]] = {
         "qualified stage",
         "person custom fields 'MQL date' / 'SQL date' (days, midnight UTC) and lead labels "
         "mapped to mql/sql (`lifecycle` mapping), from the lead's creation: no label history",
-        "the first LeadHistory `Status` change to a status mapped to mql/sql (`lifecycle` "
-        "mapping; field history tracking on Lead.Status needed)",
+        "contacts' custom date fields `MQL_Date__c` / `SQL_Date__c` (other names: options "
+        "`mql_date_fields` / `sql_date_fields`; a Date field from midnight in the org's time "
+        "zone); a lead: the earlier of those fields and the first LeadHistory `Status` change "
+        "to a status mapped to mql/sql (`lifecycle` mapping; field history tracking on "
+        "Lead.Status needed)",
     ),
     "activities": (
         "calls, emails, meetings, notes and tasks; done at `hs_timestamp` (tasks "
@@ -69,7 +73,9 @@ FACTS: dict[str, tuple[str, str, str]] = {
         "`hs_meeting_outcome` says scheduled, rescheduled, canceled or no-show",
         "activities done at `marked_as_done_time`, meetings at their start (`due_date` + "
         "`due_time`, minutes); notes done at `add_time`",
-        "Tasks done at `CompletedDateTime` (else `LastModifiedDate`) when `IsClosed`; Events "
+        "Tasks due from the start of `ActivityDate` (a date) in the org's time zone "
+        "(`Organization.TimeZoneSidKey`), done at `CompletedDateTime` (else "
+        "`LastModifiedDate`) when `IsClosed`; Events "
         "done at `StartDateTime`, held by their outcome field (`Meeting_Outcome__c`, "
         "`Outcome__c` or `Meeting_Status__c`) or, without one, once `EndDateTime` has passed; "
         "Notes at `CreatedDate`",
@@ -104,7 +110,8 @@ FACTS: dict[str, tuple[str, str, str]] = {
         "activities associated with the company (or the contact of a contact customer)",
         "activities with the organization's `org_id` (or the person's `person_id`)",
         "Tasks and Events with the account's `AccountId` or `WhatId` (or the contact's "
-        "`WhoId`); Notes only through `ParentId`",
+        "`WhoId`); a Note (no `AccountId`) by its `ParentId`: the account itself, or the "
+        "`AccountId` of the contact or opportunity it is on",
     ),
     "recurring": (
         "`hs_mrr`; contract dates from custom properties mapped with `deal_attributes`",
@@ -162,7 +169,7 @@ KPI_FACTS: dict[str, tuple[str, ...]] = {
     "stageConversion": ("created", "stages"),
     "averageProfitMargin": ("closed", "money", "cost"),
     "activities": ("activities",),
-    "pendingFollowUps": ("activities", "created", "closed", "leads"),
+    "pendingFollowUps": ("activities", "created", "closed", "leads", "lead_activities"),
     "leadFollowUpRate": ("leads", "lead_activities", "activities"),
     "averageResponseTimeHours": ("leads", "lead_activities", "activities"),
     "meetingAcceptanceRate": ("meetings",),

@@ -263,7 +263,9 @@ BUILTIN_KPIS: tuple[KpiDefinition, ...] = (
         STOCK,
         Unit.COUNT,
         "At the period's end: open activities due before it, plus open deals and open "
-        "(unconverted) leads with no activity scheduled at or after it.",
+        "(unconverted) leads with no activity scheduled at or after it. A lead converted "
+        "into a deal not won yet is still open, and the activities of the contact it became "
+        "are its own (CRMs move them there).",
         Total(("activities_due_open", "deals_unscheduled", "leads_unscheduled")),
     ),
     _k(

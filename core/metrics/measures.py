@@ -217,10 +217,13 @@ def _open_deal_unscheduled(c: Cols, f: Frame) -> ColumnElement[bool]:
 
 
 def _open_lead_unscheduled(c: Cols, f: Frame) -> ColumnElement[bool]:
+    """An open lead with nothing scheduled among its activities: those linked to it and,
+    once converted, those of the contact it became (KPIS.md "A lead's activities")."""
     link = and_(
         Activity.connection_id == c.connection_id,
         or_(
             and_(c.origin == "lead", Activity.lead_remote_id == c.remote_id),
+            and_(c.origin == "lead", Activity.contact_remote_id == c.became_contact),
             and_(c.origin == "contact", Activity.contact_remote_id == c.remote_id),
         ),
     )

@@ -21,6 +21,7 @@ from sqlalchemy import (
     case,
     func,
     literal,
+    null,
     or_,
     select,
     union_all,
@@ -138,17 +139,30 @@ def _lead_done(workspace_ids: Sequence[str]) -> FromClause:
     )
 
 
-def _converted_contact_done(workspace_ids: Sequence[str]) -> FromClause:
-    """First done activity per (connection, converted lead) among those linked to the contact
-    it became, done at or after the lead was created (KPIS.md "A lead's activities":
-    Salesforce and Pipedrive move a converted lead's activities to the records it became).
+def _is_converted(lead: type[Lead]) -> ColumnElement[bool]:
+    """The CRM converted the lead (into a contact and a deal), whether or not it is won."""
+    return or_(lead.converted_at.is_not(None), lead.converted_deal_remote_id.is_not(None))
+
+
+def _became_contact(lead: type[Lead], deal: Any) -> ColumnElement[Any]:
+    """The contact a converted lead became, whose activities are the lead's too (KPIS.md "A
+    lead's activities": Salesforce and Pipedrive move a converted lead's activities to the
+    records it became); NULL for a lead not converted.
 
     The contact is the lead's own (Salesforce ConvertedContactId, the person of a Pipedrive
-    or HubSpot lead), else its converted deal's contact.
+    or HubSpot lead), else its converted deal's (``deal``, joined on the converted deal id).
     """
+    return case(
+        (_is_converted(lead), func.coalesce(lead.contact_remote_id, deal.contact_remote_id))
+    )
+
+
+def _converted_contact_done(workspace_ids: Sequence[str]) -> FromClause:
+    """First done activity per (connection, converted lead) among those linked to the contact
+    it became (:func:`_became_contact`), done at or after the lead was created."""
     done = activity_done_at(Activity)
     deal = aliased(Deal)
-    contact = func.coalesce(Lead.contact_remote_id, deal.contact_remote_id)
+    contact = _became_contact(Lead, deal)
     return (
         select(
             Lead.connection_id.label("connection_id"),
@@ -174,7 +188,7 @@ def _converted_contact_done(workspace_ids: Sequence[str]) -> FromClause:
         .where(
             Lead.workspace_id.in_(workspace_ids),
             Lead.deleted_at.is_(None),
-            or_(Lead.converted_at.is_not(None), Lead.converted_deal_remote_id.is_not(None)),
+            _is_converted(Lead),
             Activity.workspace_id.in_(workspace_ids),
             Activity.deleted_at.is_(None),
             Activity.contact_remote_id.is_not(None),
@@ -197,9 +211,10 @@ def _prospects(workspace_ids: Sequence[str]) -> FromClause:
     A lead converts when its converted deal is won, at that win's close time (KPIS.md "Lead
     conversion"; a lead whose own deal was lost has not converted). A contact converts when
     its lifecycle reaches customer (HubSpot's customer stage date, a mapped customer date
-    elsewhere), not when some deal naming it is won.
+    elsewhere), not when some deal naming it is won. ``became_contact`` is the contact a
+    converted lead became (:func:`_became_contact`), whose activities are the lead's too.
     """
-    won = aliased(Deal)
+    deal = aliased(Deal)
     lead_done = _lead_done(workspace_ids)
     moved_done = _converted_contact_done(workspace_ids)
     contact_done = _contact_done(workspace_ids)
@@ -217,16 +232,16 @@ def _prospects(workspace_ids: Sequence[str]) -> FromClause:
             Lead.custom,
             Lead.mql_at,
             Lead.sql_at,
-            won.closed_at.label("conv_at"),
+            case((deal.status == DealStatus.WON, deal.closed_at)).label("conv_at"),
             _earliest(lead_done.c.first_done_at, moved_done.c.first_done_at).label("first_done_at"),
+            _became_contact(Lead, deal).label("became_contact"),
         )
         .outerjoin(
-            won,
+            deal,
             and_(
-                won.connection_id == Lead.connection_id,
-                won.remote_id == Lead.converted_deal_remote_id,
-                won.status == DealStatus.WON,
-                won.deleted_at.is_(None),
+                deal.connection_id == Lead.connection_id,
+                deal.remote_id == Lead.converted_deal_remote_id,
+                deal.deleted_at.is_(None),
             ),
         )
         .outerjoin(
@@ -261,6 +276,7 @@ def _prospects(workspace_ids: Sequence[str]) -> FromClause:
             Contact.sql_at,
             Contact.customer_at.label("conv_at"),
             contact_done.c.first_done_at,
+            null().label("became_contact"),
         )
         .outerjoin(
             contact_done,

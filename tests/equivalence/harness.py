@@ -78,8 +78,9 @@ def fast_limits(monkeypatch: pytest.MonkeyPatch) -> None:
         )
 
 
-def _serve(crm: str, servers: ExitStack) -> tuple[str, Mapping[str, str]]:
-    """Serve ``crm``'s simulator of the business; its base URL and credentials."""
+def _serve(crm: str, servers: ExitStack, timezone: str) -> tuple[str, Mapping[str, str]]:
+    """Serve ``crm``'s simulator of the business; its base URL and credentials. The
+    Salesforce org's time zone is the business's (its tasks' due dates are local days)."""
     if crm == "hubspot":
         hub = hubspot_simulator(data=business())
         return servers.enter_context(serve(hubspot_app(simulator=hub))), {
@@ -88,7 +89,7 @@ def _serve(crm: str, servers: ExitStack) -> tuple[str, Mapping[str, str]]:
     if crm == "pipedrive":
         pipe = PipedriveSimulator(business())
         return servers.enter_context(serve(pipe.asgi())), PipedriveConnector.simulator_credentials()
-    sales = SalesforceSimulator(business())
+    sales = SalesforceSimulator(business(), timezone=timezone)
     return servers.enter_context(serve(sales.app)), SalesforceConnector.simulator_credentials()
 
 
@@ -146,7 +147,7 @@ async def sync_all(
             )
             session.add(workspace)
             await session.flush()
-            url, credentials = _serve(crm, servers)
+            url, credentials = _serve(crm, servers, timezone)
             connection = Connection(
                 workspace_id=workspace.id,
                 connector=crm,

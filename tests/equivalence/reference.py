@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 from core.simulation.dataset import Dataset, SimActivity, SimDeal
 
 Value = float | None
+#: The workspace's default noContactDays (inactiveCustomers).
+NO_CONTACT_DAYS = 90
 
 
 def _ratio(numerator: float, denominator: float) -> Value:
@@ -130,6 +132,13 @@ class Reference:
                 out.append(a)
         return out
 
+    def _became_contact(self, lead) -> int | None:  # type: ignore[no-untyped-def]
+        """The contact a lead converted into (its own, else its converted deal's)."""
+        if lead.converted_at is None and lead.converted_deal_id is None:
+            return None
+        deal = next((d for d in self.deals if d.id == lead.converted_deal_id), None)
+        return lead.converted_contact_id or (deal.contact_id if deal is not None else None)
+
     def lead_kpis(self) -> dict[str, Value]:
         leads = self._leads()
         converted = [x for x in leads if (c := self._conversion(x)) and c <= self.as_of]
@@ -157,6 +166,35 @@ class Reference:
             "averageResponseTimeHours": _mean(responses),
         }
 
+    def qualified_kpis(self) -> dict[str, Value]:
+        """MQLs / SQLs of the period (contacts' lifecycle dates; a lead is SQL when converted,
+        the status mapping the test configures) that became customers by as-of: a contact
+        when its lifecycle reaches customer, a lead when its own deal is won."""
+        out: dict[str, Value] = {}
+        for stage, kpi in (
+            ("marketingqualifiedlead", "mqlToCustomerRate"),
+            ("salesqualifiedlead", "sqlToCustomerRate"),
+        ):
+            people = [
+                c
+                for c in self.data.contacts
+                if not c.deleted_at and self._in(c.lifecycle.get(stage))
+            ]
+            customers = [
+                c for c in people if (t := c.lifecycle.get("customer")) and t <= self.as_of
+            ]
+            leads = [
+                x
+                for x in self.data.leads
+                if kpi == "sqlToCustomerRate"
+                and not x.deleted_at
+                and x.status == "Converted"
+                and self._in(x.converted_at)
+            ]
+            won = [x for x in leads if (c := self._conversion(x)) and c <= self.as_of]
+            out[kpi] = _ratio(len(customers) + len(won), len(people) + len(leads))
+        return out
+
     # -- activities ---------------------------------------------------------------------
 
     @staticmethod
@@ -182,7 +220,42 @@ class Reference:
         ]
         # held (done), or still on: neither cancelled nor a no-show
         on = [a for a in meetings if a.done_at or a.outcome not in ("NO_SHOW", "CANCELED")]
-        return {"activities": len(done), "meetingAcceptanceRate": _ratio(len(on), len(meetings))}
+        return {
+            "activities": len(done),
+            "meetingAcceptanceRate": _ratio(len(on), len(meetings)),
+            "pendingFollowUps": self._pending_follow_ups(),
+        }
+
+    def _pending_follow_ups(self) -> int:
+        """At the period's end: open activities due before it, plus open deals and open leads
+        (not converted by then) with no activity scheduled at or after it, a lead's being
+        those of the contact it converted into too. Notes have no due time in any CRM."""
+        acts = [a for a in self.data.activities if a.deleted_at is None]
+        end = self.hi
+
+        def undone(a: SimActivity) -> bool:
+            return (t := self._done_at(a)) is None or t >= end
+
+        scheduled = [
+            a for a in acts if a.type != "NOTE" and a.due_at and a.due_at >= end and undone(a)
+        ]
+        due = sum(
+            1 for a in acts if a.created_at < end and a.due_at and a.due_at < end and undone(a)
+        )
+        deals = {a.deal_id for a in scheduled}
+        idle_deals = sum(1 for d in self.deals if self._open_at(d, end) and d.id not in deals)
+        idle_leads = 0
+        for lead in self.data.leads:
+            converted = self._conversion(lead)
+            if lead.deleted_at or lead.created_at >= end or (converted and converted < end):
+                continue
+            contact = self._became_contact(lead)
+            if not any(
+                a.lead_id == lead.id or (contact is not None and a.contact_id == contact)
+                for a in scheduled
+            ):
+                idle_leads += 1
+        return due + idle_deals + idle_leads
 
     # -- customers ----------------------------------------------------------------------
 
@@ -252,7 +325,18 @@ class Reference:
             and (t := self._done_at(a)) is not None
             and self._in(t)
         }
+        ever = [a for a, spans in stretches.items() if spans[0][0] <= last]
+        recent = self.hi - timedelta(days=NO_CONTACT_DAYS)
+        lately = {
+            a.account_id
+            for a in self.data.activities
+            if a.deleted_at is None
+            and a.account_id is not None
+            and (t := self._done_at(a)) is not None
+            and recent <= t < self.hi
+        }
         return {
+            "inactiveCustomers": sum(1 for a in ever if not (active(a, last) and a in lately)),
             "existingCustomerEngagement": _ratio(
                 sum(1 for a in at_start if a in contacted), len(at_start)
             ),
@@ -273,6 +357,7 @@ class Reference:
         return {
             **self.deals_kpis(),
             **self.lead_kpis(),
+            **self.qualified_kpis(),
             **self.activity_kpis(),
             **self.customer_kpis(),
         }

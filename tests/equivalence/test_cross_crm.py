@@ -41,34 +41,16 @@ DURATION_REL = 1e-4
 
 _QUALIFIED = (
     "MQL / SQL: the people of the business's accounts reach MQL and SQL (HubSpot lifecycle "
-    "dates; Salesforce contacts' MQL_Date__c / SQL_Date__c and Pipedrive persons' 'MQL date' "
-    "/ 'SQL date' custom fields), which those connectors do not read into mql_at / sql_at; "
-    "Pipedrive leads are qualified only through labels, so a converted lead (status "
-    "'Converted') never maps to SQL"
-)
-_SF_NOTE_ACCOUNT = (
-    "a Salesforce Note has one parent (ParentId) and no AccountId: a note on a contact or "
-    "an opportunity reaches no account (the account of the parent would need SOQL's TYPEOF "
-    "Parent, or the activity's account taken from its contact or deal)"
+    "dates; Pipedrive persons' 'MQL date' / 'SQL date' custom fields); Pipedrive leads are "
+    "qualified only through labels, so a converted lead (status 'Converted') never maps to SQL"
 )
 #: (KPI, CRM) -> why that CRM's number differs today. Flip (delete) an entry once fixed.
 KNOWN_DISAGREEMENTS: dict[tuple[str, str], str] = {
-    ("mqlToCustomerRate", "salesforce"): _QUALIFIED,
-    ("sqlToCustomerRate", "salesforce"): _QUALIFIED,
     ("sqlToCustomerRate", "pipedrive"): _QUALIFIED,
-    ("pendingFollowUps", "salesforce"): (
-        "the open activities agree; the open leads with nothing scheduled do not: Salesforce "
-        "moves a converted lead's activities to its contact, and the open-lead rule of "
-        "pendingFollowUps looks only at activities still linked to the lead (KPIS.md 'A "
-        "lead's activities' includes its contact's), so a converted lead whose deal is not "
-        "won looks unscheduled (core/metrics/measures.py _open_lead_unscheduled)"
-    ),
     ("meetingAcceptanceRate", "pipedrive"): (
         "meeting status: Pipedrive's connector sets none (a done meeting could be HELD, an "
         "open one ACCEPTED), and the simulator renders no cancelled or no-show meeting"
     ),
-    ("inactiveCustomers", "salesforce"): _SF_NOTE_ACCOUNT,
-    ("existingCustomerEngagement", "salesforce"): _SF_NOTE_ACCOUNT,
     ("stageDuration", "pipedrive"): (
         "Pipedrive has no won/lost stages: the connector leaves the last open stay of a "
         "closed deal open (it should end at won_time/lost_time)"
@@ -153,7 +135,7 @@ def _same(a: float | None, b: float | None, rel: float = REL) -> bool:
 
 #: When the three CRMs all differ, the one whose rendering of the facts the KPI reads is
 #: complete (see KNOWN_DISAGREEMENTS); HubSpot otherwise.
-BASELINE = {"pendingFollowUps": "pipedrive", "inactiveCustomers": "pipedrive"}
+BASELINE: dict[str, str] = {}
 
 
 def _consensus(kpi: str, answers: Answers) -> float | None:

@@ -29,6 +29,9 @@ class OrgFeatures:
     #: The API user may read ``UserRole`` (a profile with "View Setup and Configuration").
     user_roles: bool = True
     notes: bool = True
+    #: The org's default time zone (``Organization.TimeZoneSidKey``): its users' calendar,
+    #: in which a task's due date (``Task.ActivityDate``, a date) is rendered.
+    timezone: str = "UTC"
     #: (object, field) pairs field-level security hides from the API user.
     hidden: frozenset[tuple[str, str]] = frozenset()
 

@@ -80,13 +80,14 @@ class SalesforceSimulator:
         rotate_refresh_tokens: bool = False,
         rate_limit: bool = False,
         faults: str | None = None,
+        timezone: str | None = None,
     ) -> None:
         self.data = data
         whole_seconds(data)
         no_future_stamps(data)
         #: What the org offers (``account`` variant, with explicit knobs over it).
         self.org: OrgFeatures = features(
-            account, multi_currency=multi_currency, record_types=record_types
+            account, multi_currency=multi_currency, record_types=record_types, timezone=timezone
         )
         #: Child subquery rows per batch: a longer history answers ``done: false`` with its
         #: own ``nextRecordsUrl`` (Salesforce sizes child batches itself; tests force it).

@@ -42,12 +42,16 @@ def render(data: Dataset, *, version: str, org: OrgFeatures | None = None) -> di
 
     org_start = min(u.created_at for u in data.users)
     add(
-        make_table("Organization", ("Id", "Name", "DefaultCurrencyIsoCode", "SystemModstamp")),
+        make_table(
+            "Organization",
+            ("Id", "Name", "DefaultCurrencyIsoCode", "TimeZoneSidKey", "SystemModstamp"),
+        ),
         [
             {
                 "Id": sfid("Organization", data.seed),
                 "Name": f"Simulated Org {data.seed}",
                 "DefaultCurrencyIsoCode": data.currency,
+                "TimeZoneSidKey": org.timezone,
                 "SystemModstamp": stamp(org_start),
             }
         ],
@@ -190,7 +194,7 @@ def render(data: Dataset, *, version: str, org: OrgFeatures | None = None) -> di
     if record_types:
         render_processes(data, add, org_start)
     render_deals(data, version, multi_currency, add, record_types=record_types)
-    render_activities(data, version, add)
+    render_activities(data, version, add, timezone=org.timezone)
     if multi_currency:
         render_currencies(data, add)
         if not org.dated_rates:

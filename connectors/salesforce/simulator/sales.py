@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from connectors.salesforce.simulator.processes import record_type_of
 from connectors.salesforce.simulator.tables import (
@@ -147,7 +148,10 @@ def _links(a: SimActivity) -> dict[str, Any]:
     }
 
 
-def render_activities(data: Dataset, version: str, add: Add) -> None:
+def render_activities(data: Dataset, version: str, add: Add, *, timezone: str = "UTC") -> None:
+    """Tasks, Events and Notes. A task's due date (``ActivityDate``) is the day it is due
+    in the org's time zone, the calendar its users pick it in."""
+    zone = ZoneInfo(timezone)
     tasks, events, notes = [], [], []
     for a in data.activities:
         common = common_fields(a, "Task")
@@ -191,7 +195,9 @@ def render_activities(data: Dataset, version: str, add: Add) -> None:
                     "Status": "Completed" if a.done_at else "Not Started",
                     "IsClosed": a.done_at is not None,
                     "Priority": "Normal",
-                    "ActivityDate": a.due_at.date().isoformat() if a.due_at else None,
+                    "ActivityDate": a.due_at.astimezone(zone).date().isoformat()
+                    if a.due_at
+                    else None,
                     "TaskSubtype": subtype,
                     "Type": subtype if subtype != "Task" else "Other",
                     "CallType": a.direction.title() if a.type == "CALL" and a.direction else None,

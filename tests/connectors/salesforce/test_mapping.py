@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from connectors.salesforce import mapping
+from connectors.salesforce import activities, mapping
 from connectors.salesforce.metadata import SalesProcesses
 from core.sync.connector import MappingError
 from core.sync.records import DealRecord, DealStageHistoryRecord, stage_history_id
@@ -167,7 +167,7 @@ def test_users_roles_accounts_contacts() -> None:
 
 
 def test_tasks_types_links_and_outcomes() -> None:
-    call, email, todo, legacy = map(mapping.map_task, _records("tasks.json"))
+    call, email, todo, legacy = map(activities.map_task, _records("tasks.json"))
     assert (call.type, call.outcome, call.direction) == ("CALL", "LEFT_VOICEMAIL", "OUTBOUND")
     assert call.done_at == _utc(2026, 10, 2, 14, 3)
     assert call.due_at == _utc(2026, 10, 2)
@@ -187,7 +187,7 @@ def test_tasks_types_links_and_outcomes() -> None:
 
 def test_events_are_meetings_held_once_ended_done_at_their_start() -> None:
     now = _utc(2026, 11, 25)
-    past, future = (mapping.map_event(r, now=now) for r in _records("events.json"))
+    past, future = (activities.map_event(r, now=now) for r in _records("events.json"))
     # KPIS.md: a held meeting happens at its start (StartDateTime), not when it ends
     assert (past.type, past.meeting_status, past.done_at) == (
         "MEETING",
@@ -214,7 +214,7 @@ def test_an_events_outcome_field_says_whether_it_was_held(
 ) -> None:
     """Event has no status: an org's custom outcome field, where it has one, decides."""
     past = {**_records("events.json")[0], field: value}
-    event = mapping.map_event(past, now=_utc(2026, 11, 25))
+    event = activities.map_event(past, now=_utc(2026, 11, 25))
     assert (event.meeting_status, event.outcome) == (status, value)
     held = _utc(2026, 10, 5, 15) if status == "HELD" else None
     assert event.done_at == held

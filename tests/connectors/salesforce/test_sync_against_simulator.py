@@ -136,9 +136,9 @@ async def test_expired_session_mid_sync_refreshes_once_per_expiry() -> None:
 
 
 async def test_daily_limit_stops_the_run_then_it_resumes_from_the_cursor() -> None:
-    sim = create_simulator(seed=9, deals=300, daily_limit=25, batch_size=200)
-    # the deals stream starts after ~20 calls (describes, one SELECT COUNT() per bulk-eligible
-    # stream, pages): the limit stops the run inside it
+    sim = create_simulator(seed=9, deals=300, daily_limit=26, batch_size=200)
+    # the deals stream starts after ~21 calls (describes, the org's time zone, one SELECT
+    # COUNT() per bulk-eligible stream, pages): the limit stops the run inside it
     sim_deals = {d.name for d in sim.data.deals}
     async with await _client(sim) as client:
         http = driver.Http(client, SalesforceConnector(), dict(CREDENTIALS), LOGIN)

@@ -157,6 +157,51 @@ async def test_a_converted_leads_activities_follow_it_to_its_contact(
     assert hours.value == pytest.approx((2 + 4 + 24 + 1) / 4)
 
 
+async def test_a_converted_leads_scheduled_activity_is_on_its_contact(
+    session: AsyncSession,
+) -> None:
+    """pendingFollowUps' open leads: a lead converted into a deal not won yet is still open,
+    and the activity scheduled on the contact it became is its own (KPIS.md "A lead's
+    activities")."""
+    seed = await Seed.create(session)
+    created, later = utc(2026, 3, 2), utc(2026, 4, 10)
+    # Salesforce: converted into contact p-sf (ConvertedContactId), its call moved there.
+    await seed.deal(remote_id="d-sf", contact_remote_id="p-sf", remote_created_at=created)
+    await seed.lead(
+        remote_id="sf",
+        remote_created_at=created,
+        contact_remote_id="p-sf",
+        converted_at=utc(2026, 3, 5),
+        converted_deal_remote_id="d-sf",
+    )
+    await seed.activity(remote_id="call-sf", contact_remote_id="p-sf", due_at=later)
+    await seed.activity(remote_id="deal-sf", deal_remote_id="d-sf", due_at=later)
+    # Pipedrive: no person of its own, its converted deal's person has the call.
+    await seed.deal(remote_id="d-pd", contact_remote_id="p-pd", remote_created_at=created)
+    await seed.lead(remote_id="pd", remote_created_at=created, converted_deal_remote_id="d-pd")
+    await seed.activity(remote_id="call-pd", contact_remote_id="p-pd", due_at=later)
+    await seed.activity(remote_id="deal-pd", deal_remote_id="d-pd", due_at=later)
+    # Converted, but its contact's only call was done in March: nothing scheduled.
+    await seed.deal(remote_id="d-idle", contact_remote_id="p-idle", remote_created_at=created)
+    await seed.lead(
+        remote_id="idle",
+        remote_created_at=created,
+        contact_remote_id="p-idle",
+        converted_at=utc(2026, 3, 5),
+        converted_deal_remote_id="d-idle",
+    )
+    await seed.activity(
+        remote_id="done-idle", contact_remote_id="p-idle", due_at=later, done_at=utc(2026, 3, 9)
+    )
+    await seed.activity(remote_id="deal-idle", deal_remote_id="d-idle", due_at=later)
+    # Not converted: a call on its person is not the lead's.
+    await seed.lead(remote_id="open", remote_created_at=created, contact_remote_id="p-open")
+    await seed.activity(remote_id="call-open", contact_remote_id="p-open", due_at=later)
+    result = await seed.one(KpiRequest("pendingFollowUps", MARCH), now=NOW)
+    assert result.value == 2
+    assert await _records(seed, result) == ["Lead:idle", "Lead:open"]
+
+
 async def test_a_held_meeting_happens_at_its_start(session: AsyncSession) -> None:
     seed = await Seed.create(session, timezone="Europe/Madrid")
     # Starts 31 March 23:30 Madrid (21:30 UTC), ends 1 April: a March meeting (Salesforce
