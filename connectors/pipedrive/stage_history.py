@@ -51,7 +51,10 @@ from core.sync.connector import (
 from core.sync.records import AnyRecord, DealStageHistoryRecord
 
 #: What the stage history keeps of a listed deal to rebuild its stays.
-DEAL_KEYS = ("id", "add_time", "stage_id", "pipeline_id", "is_deleted", "is_archived")
+DEAL_KEYS = (
+    *("id", "add_time", "stage_id", "pipeline_id", "is_deleted", "is_archived"),
+    *("status", "won_time", "lost_time", "close_time"),
+)
 #: ``Cursor.resume`` key of an unfinished pass; its value for "every move".
 THRESHOLD = "threshold"
 EVERY_MOVE = "*"
@@ -85,18 +88,22 @@ def _position(deal: Mapping[str, Any]) -> Cursor | None:
 
 
 def moved(deal: Mapping[str, Any], threshold: datetime | None) -> bool:
-    """Whether the deal's flow must be read: it moved stage at least once and at or after
-    ``threshold`` when there is one (an unparseable time reads it, to be safe)."""
+    """Whether the deal's flow must be read: it moved stage at least once, and, when there
+    is a ``threshold``, moved or closed at or after it (an unparseable time reads it, to
+    be safe)."""
     changed = deal.get("stage_change_time")
     if changed is None:
         return False
     if threshold is None:
         return True
+    # A close ends the last open stay (mapping._stay_records): a deal that moved earlier
+    # and closed since the threshold has its flow read again, though its stage did not.
+    closed = deal.get("won_time") or deal.get("lost_time") or deal.get("close_time")
     try:
-        at = mapping.parse_time(changed)
+        times = [mapping.parse_time(t) for t in (changed, closed) if t is not None]
     except MappingError:
         return True
-    return at is None or at >= threshold
+    return any(at is None or at >= threshold for at in times)
 
 
 class DealStageHistoryStream(Stream):

@@ -94,15 +94,40 @@ class UsersStream(PipedriveStream):
 
 
 class StagesStream(PipedriveStream):
+    """Stages (read whole every run), then each pipeline's won and lost stages, which
+    Pipedrive does not have (``mapping.closed_stages``), ordered after its last stage."""
+
     name = "stages"
     produces = (StageRecord,)
     path = settings.V2_STAGES
 
+    async def read(self, http: HttpClient, ctx: StreamContext) -> AsyncIterator[Page]:
+        last_order: dict[str, int] = {}
+        async for page in super().read(http, ctx):
+            for raw in page.raws:
+                pipeline = mapping.foreign_id(raw.get("pipeline_id"))
+                if pipeline is not None:
+                    order = int(raw.get("order_nr") or 0)
+                    last_order[pipeline] = max(order, last_order.get(pipeline, order))
+            yield page
+        yield Page(
+            raws=[
+                {"id": f"{pipeline}:closed", "pipeline_id": pipeline, _CLOSED: order}
+                for pipeline, order in sorted(last_order.items())
+            ]
+        )
+
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        if _CLOSED in raw:
+            return mapping.closed_stages(str(raw["pipeline_id"]), int(raw[_CLOSED]))
         record = mapping.map_stage(raw)
         if record.pipeline_remote_id is not None:
             run_state(ctx).pipeline_of_stage[record.remote_id] = record.pipeline_remote_id
         return [record]
+
+
+#: Marks the item standing for one pipeline's won and lost stages (never sent by Pipedrive).
+_CLOSED = "__crmkpi_closed_after"
 
 
 class CurrenciesStream(PipedriveStream):
@@ -258,7 +283,8 @@ class LeadsStream(PipedriveStream):
 class ActivitiesStream(PipedriveStream):
     """Activities, incremental; deleted ones vanish from the list (``is_deleted`` items
     are mapped as deleted should the list return any): the full sync's sweep removes
-    them. Activity types (for custom types' icons) are optional."""
+    them. Activity types (for custom types' icons, and names that say how a meeting
+    went) are optional."""
 
     name = "activities"
     produces = (ActivityRecord,)
@@ -275,9 +301,13 @@ class ActivitiesStream(PipedriveStream):
             state.activity_icons = {
                 str(t.get("key_string")): str(t.get("icon_key")) for t in types or []
             }
+            state.activity_names = {
+                str(t.get("key_string")): str(t.get("name") or "") for t in types or []
+            }
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        return [mapping.map_activity(raw, run_state(ctx).activity_icons or {})]
+        state = run_state(ctx)
+        return [mapping.map_activity(raw, state.activity_icons or {}, state.activity_names)]
 
 
 class NotesStream(PipedriveStream):

@@ -42,9 +42,7 @@ DURATION_REL = 1e-4
 _QUALIFIED = (
     "MQL / SQL: the people of the business's accounts reach MQL and SQL (HubSpot lifecycle "
     "dates; Salesforce contacts' MQL_Date__c / SQL_Date__c and Pipedrive persons' 'MQL date' "
-    "/ 'SQL date' custom fields), which those connectors do not read into mql_at / sql_at; "
-    "Pipedrive leads are qualified only through labels, so a converted lead (status "
-    "'Converted') never maps to SQL"
+    "/ 'SQL date' custom fields), which those connectors do not read into mql_at / sql_at"
 )
 _SF_NOTE_ACCOUNT = (
     "a Salesforce Note has one parent (ParentId) and no AccountId: a note on a contact or "
@@ -55,7 +53,6 @@ _SF_NOTE_ACCOUNT = (
 KNOWN_DISAGREEMENTS: dict[tuple[str, str], str] = {
     ("mqlToCustomerRate", "salesforce"): _QUALIFIED,
     ("sqlToCustomerRate", "salesforce"): _QUALIFIED,
-    ("sqlToCustomerRate", "pipedrive"): _QUALIFIED,
     ("pendingFollowUps", "salesforce"): (
         "the open activities agree; the open leads with nothing scheduled do not: Salesforce "
         "moves a converted lead's activities to its contact, and the open-lead rule of "
@@ -63,20 +60,8 @@ KNOWN_DISAGREEMENTS: dict[tuple[str, str], str] = {
         "lead's activities' includes its contact's), so a converted lead whose deal is not "
         "won looks unscheduled (core/metrics/measures.py _open_lead_unscheduled)"
     ),
-    ("meetingAcceptanceRate", "pipedrive"): (
-        "meeting status: Pipedrive's connector sets none (a done meeting could be HELD, an "
-        "open one ACCEPTED), and the simulator renders no cancelled or no-show meeting"
-    ),
     ("inactiveCustomers", "salesforce"): _SF_NOTE_ACCOUNT,
     ("existingCustomerEngagement", "salesforce"): _SF_NOTE_ACCOUNT,
-    ("stageDuration", "pipedrive"): (
-        "Pipedrive has no won/lost stages: the connector leaves the last open stay of a "
-        "closed deal open (it should end at won_time/lost_time)"
-    ),
-    ("stageConversion", "pipedrive"): (
-        "Pipedrive has no won/lost stages: a won deal never reaches a stage beyond its last "
-        "open one (the connector should emit the close as a WON/LOST stay)"
-    ),
 }
 
 
