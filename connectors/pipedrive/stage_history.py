@@ -31,6 +31,7 @@ otherwise be one flow request per deal.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -185,11 +186,23 @@ def _with(position: Cursor, resume: Mapping[str, str] | None) -> Cursor:
 async def _deal_pages(
     http: HttpClient, first: Request
 ) -> AsyncIterator[tuple[list[Mapping[str, Any]], bool]]:
-    request: Request | None = first
-    while request is not None:
-        page = await http.send(request)
-        request = V2_PAGINATOR.next_request(page, request)
-        yield page_data(page), request is None
+    """Each page of deals, and whether it is the last; the next page is asked for as soon
+    as a page arrives, so that it is there when the flows of this one are read (the flow
+    reads otherwise drain to none in flight at every page boundary)."""
+    request = first
+    pending: asyncio.Future[Any] | None = asyncio.ensure_future(http.send(request))
+    try:
+        while pending is not None:
+            page = await pending
+            following = V2_PAGINATOR.next_request(page, request)
+            pending = None
+            if following is not None:
+                request, pending = following, asyncio.ensure_future(http.send(following))
+            yield page_data(page), following is None
+    finally:
+        if pending is not None:
+            pending.cancel()
+            await asyncio.gather(pending, return_exceptions=True)
 
 
 async def _history(http: HttpClient, deal: Mapping[str, Any]) -> dict[str, Any]:
