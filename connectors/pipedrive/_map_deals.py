@@ -62,10 +62,13 @@ def _deal_type(value: Any) -> str | None:
     )
 
 
-def map_deal(raw: Mapping[str, Any], catalog: FieldCatalog) -> list[Record]:
+def map_deal(
+    raw: Mapping[str, Any], catalog: FieldCatalog, *, with_stays: bool = True
+) -> list[Record]:
     """``GET /api/v2/deals`` item -> the deal, plus its stays when it never moved stage
     (``stage_change_time`` null): the one in its stage, and if it closed, the one in its
-    pipeline's won / lost stage. Moved deals get their stays from the deal flow."""
+    pipeline's won / lost stage (``with_stays``). Moved deals get their stays from the
+    deal flow."""
     remote_id = remote_id_of(raw, "deal")
     deleted = raw.get("status") == "deleted"
     deleted = deleted or bool(raw.get("is_deleted")) or bool(raw.get("is_archived"))
@@ -114,7 +117,8 @@ def map_deal(raw: Mapping[str, Any], catalog: FieldCatalog) -> list[Record]:
     )
     records: list[Record] = [deal]
     stage = deal.stage_remote_id
-    if raw.get("stage_change_time") is None and stage is not None and created is not None:
+    unmoved = raw.get("stage_change_time") is None
+    if with_stays and unmoved and stage is not None and created is not None:
         closure = None if closed_at is None else (status, closed_at)
         records += _stay_records(
             remote_id, [(stage, created)], closure, deal.pipeline_remote_id, {}, deleted

@@ -37,7 +37,7 @@ from datetime import datetime
 from typing import Any
 
 from connectors.pipedrive import mapping, settings
-from connectors.pipedrive._base import V1_PAGINATOR, V2_PAGINATOR, page_data
+from connectors.pipedrive._base import V1_PAGINATOR, V2_PAGINATOR, page_data, read_all
 from connectors.pipedrive._state import run_state
 from connectors.pipedrive.concurrent import ordered_map
 from core.sync.connector import (
@@ -108,20 +108,33 @@ def moved(deal: Mapping[str, Any], threshold: datetime | None) -> bool:
 
 
 class DealStageHistoryStream(Stream):
-    """Stage stays of the deals whose stage moved since this stream's cursor, from their
-    flows. Deals that never moved get their single stay from the deals stream, which runs
-    first: a deal moving during a run could otherwise have its flow's stays overwritten
-    by the single open stay the deals stream read before the move."""
+    """Stage stays of the deals listed since this stream's cursor: from their flows for
+    those whose stage moved (or that closed after moving) since the threshold, from the
+    listing itself for those that never moved (their stage since ``add_time``, and their
+    close). Every live deal's stays come from this one stream, so it need not wait for
+    the deals stream (a deal moving during a run cannot have its flow's stays overwritten
+    by a single open stay another stream read before the move), and it reads the stages
+    (one request) rather than wait for that stream either: its flow reads, the bulk of a
+    first load's requests, start with the run and keep the rate allowance busy while the
+    other streams' sequential list pages are read."""
 
     name = "deal_stage_history"
     produces = (DealStageHistoryRecord,)
-    depends_on = ("deals", "stages")
     incremental = True
     finds_deletions = True
     cursor_ordered = True
     keeps_cursor_on_full = True
 
     async def read(self, http: HttpClient, ctx: StreamContext) -> AsyncIterator[Page]:
+        stages = await read_all(
+            http,
+            Request(path=settings.V2_STAGES, params={"limit": settings.PAGE_SIZE}),
+            V2_PAGINATOR,
+        )
+        pipeline_of_stage = run_state(ctx).pipeline_of_stage
+        for stage in stages:
+            if stage.get("id") is not None and stage.get("pipeline_id") is not None:
+                pipeline_of_stage[str(stage["id"])] = str(stage["pipeline_id"])
         threshold = threshold_of(ctx)
         resume = {THRESHOLD: EVERY_MOVE if threshold is None else threshold.isoformat()}
         base = {"limit": settings.PAGE_SIZE, "sort_by": "update_time", "sort_direction": "asc"}
@@ -140,6 +153,9 @@ class DealStageHistoryStream(Stream):
                     for deal in deals
                     if moved(deal, None) and not (since is None and _before(deal, threshold))
                 ]
+                still = [{**deal, "is_deleted": True} for deal in deals if not moved(deal, None)]
+                if still:
+                    yield Page(raws=[_unmoved(deal) for deal in still])
                 batch: list[dict[str, Any]] = []
                 async for _, raw in ordered_map(gone, lambda deal: _history(http, deal)):
                     batch.append(raw)
@@ -149,6 +165,9 @@ class DealStageHistoryStream(Stream):
                 if batch:
                     yield Page(raws=batch)
         async for deals, last in _deal_pages(http, Request(path=settings.V2_DEALS, params=base)):
+            unmoved = [_unmoved(deal) for deal in deals if deal.get("stage_change_time") is None]
+            if unmoved:
+                yield Page(raws=unmoved)
             flows = [deal for deal in deals if moved(deal, threshold)]
             # Flows read concurrently (the shared limiter paces them), written in order,
             # a batch at a time: the cursor of a batch's last deal covers every one before.
@@ -203,6 +222,11 @@ async def _deal_pages(
         if pending is not None:
             pending.cancel()
             await asyncio.gather(pending, return_exceptions=True)
+
+
+def _unmoved(deal: Mapping[str, Any]) -> dict[str, Any]:
+    """A deal that never moved stage, as a flow without changes (no request)."""
+    return {"id": str(deal["id"]), "deal": {k: deal.get(k) for k in DEAL_KEYS}, "changes": []}
 
 
 async def _history(http: HttpClient, deal: Mapping[str, Any]) -> dict[str, Any]:

@@ -159,12 +159,12 @@ class DealsStream(PipedriveStream):
     (``status=deleted``: deleted within 30 days), archived deals (``/deals/archived``; not
     in ``/deals`` since 2025-07-15; skipped on accounts without them), then the live ones,
     all with ``include_fields=source_lead_id``. The first two are mapped as deleted
-    records (deal and single stage stay) and move no cursor, so a run cut short in them
+    records (the deal, and the stays of one that never moved) and move no cursor, so a run cut short in them
     reads them again, and one cut short in the live list has read them all.
 
     Deals deleted longer ago than 30 days are found by the full sync's sweep (this stream
     does not set ``finds_deletions``). Remembers lead conversions (for the leads stream);
-    the stage history of moved deals is the deal_stage_history stream's."""
+    the stage stays of live deals are the deal_stage_history stream's."""
 
     name = "deals"
     produces = (DealRecord, DealStageHistoryRecord)
@@ -205,7 +205,10 @@ class DealsStream(PipedriveStream):
         deal = {k: v for k, v in raw.items() if k != _REMOVED}
         if raw.get(_REMOVED) and not deal.get("is_archived"):
             deal["is_deleted"] = True  # listed by status=deleted
-        records = mapping.map_deal(deal, catalog_of(ctx, "deal"))
+        # The stays of live deals are the stage history's (it lists every deal): a removed
+        # one's go here, as deleted, for that stream lists no archived deal.
+        removed = bool(raw.get(_REMOVED)) or bool(deal.get("is_deleted"))
+        records = mapping.map_deal(deal, catalog_of(ctx, "deal"), with_stays=removed)
         _remember_conversion(ctx, deal)
         return records
 
@@ -367,6 +370,7 @@ def _remember_conversion(ctx: StreamContext, deal: Mapping[str, Any]) -> None:
 def all_streams() -> list[Stream]:
     """Every stream, in dependency order."""
     return [
+        DealStageHistoryStream(),  # first: its flow reads are most of a first load
         TeamsStream(),
         UsersStream(),
         PipelinesStream(),
@@ -378,5 +382,4 @@ def all_streams() -> list[Stream]:
         LeadsStream(),
         ActivitiesStream(),
         NotesStream(),
-        DealStageHistoryStream(),
     ]
