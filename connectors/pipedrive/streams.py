@@ -159,8 +159,9 @@ class DealsStream(PipedriveStream):
     (``status=deleted``: deleted within 30 days), archived deals (``/deals/archived``; not
     in ``/deals`` since 2025-07-15; skipped on accounts without them), then the live ones,
     all with ``include_fields=source_lead_id``. The first two are mapped as deleted
-    records (the deal, and the stays of one that never moved) and move no cursor, so a run cut short in them
-    reads them again, and one cut short in the live list has read them all.
+    records (the deal, and the stays of one that never moved) and move no cursor, so a
+    run cut short in them reads them again, and one cut short in the live list has read
+    them all.
 
     Deals deleted longer ago than 30 days are found by the full sync's sweep (this stream
     does not set ``finds_deletions``). Remembers lead conversions (for the leads stream);
