@@ -395,44 +395,6 @@ async def test_incremental_stage_history_reads_only_the_flows_of_moved_deals(
     assert simulator.flow_reads <= len(moves)  # only what the look-back window re-reads
 
 
-async def test_a_moved_deal_won_later_ends_its_last_stay_at_the_win(
-    crm: SyncBench, dataset: Dataset, simulator: PipedriveSimulator
-) -> None:
-    """Pipedrive has no won stage: a deal that moved, then is won without moving again,
-    keeps its ``stage_change_time``; its flow is read again because it closed since the
-    last run, so that its last open stay ends at ``won_time`` where its Won stay begins."""
-    connection = await crm.connect()
-    assert (await crm.sync(connection.id)).status is SyncStatus.SUCCEEDED
-    deal = next(
-        d
-        for d in dataset.deals
-        if d.status == "OPEN" and d.deleted_at is None and str(d.id) in simulator.flows
-    )
-    at = _latest_change(dataset) + timedelta(hours=1)
-    won_stage = next(
-        s.id for s in dataset.stages if s.pipeline_id == deal.pipeline_id and s.kind == "WON"
-    )
-    deal.history.append((won_stage, at))
-    deal.status, deal.closed_at, deal.updated_at = "WON", at, at
-    simulator.refresh()
-    simulator.flow_reads = 0
-
-    assert (await crm.sync(connection.id)).status is SyncStatus.SUCCEEDED
-    assert simulator.flow_reads == 1
-    history = await rows(crm.engine, "deal_stage_history", connection.id)
-    stays = sorted(
-        (h for h in history.values() if h["deal_remote_id"] == str(deal.id)),
-        key=lambda h: h["entered_at"],
-    )
-    won_at = at.replace(microsecond=0)
-    assert stays[-2]["exited_at"] == won_at
-    assert (stays[-1]["stage_remote_id"], stays[-1]["entered_at"], stays[-1]["exited_at"]) == (
-        f"{deal.pipeline_id}:won",
-        won_at,
-        None,
-    )
-
-
 async def test_nightly_full_sync_reads_only_the_flows_of_deals_moved_since(
     crm: SyncBench, dataset: Dataset, simulator: PipedriveSimulator
 ) -> None:

@@ -184,6 +184,34 @@ async def test_incremental_reads_only_flows_of_deals_moved_since_its_cursor(http
 
 
 @respx.mock
+async def test_a_deal_that_moved_long_ago_and_closed_since_has_its_flow_read_again(
+    http: Http,
+) -> None:
+    """Pipedrive has no won stage: winning keeps ``stage_change_time``, so a close since
+    the cursor is what says the last open stay must now end (at ``won_time``)."""
+    won = {
+        **_deal(5, "2026-03-01T12:30:00Z", "2026-02-01T12:00:00Z"),
+        **{"status": "won", "won_time": "2026-03-01T12:30:00Z"},
+    }
+    edited = _deal(6, "2026-03-01T12:40:00Z", "2026-02-01T12:00:00Z")  # moved long ago
+    asked = _mock(respx.mock, [won, edited])
+    cursor = Cursor(datetime(2026, 3, 1, 12, 0, tzinfo=UTC), "0")
+    ctx = StreamContext(connection_id="c", mode=SyncMode.INCREMENTAL, start_cursor=cursor)
+    pages = await _engine_order(DealStageHistoryStream(), http, ctx)
+
+    assert [a for a in asked if a.startswith("flow")] == ["flow:5:0"]
+    stays = [r for page, _ in pages for r in page]
+    closed_at = _at(won["won_time"])
+    assert [(r.stage_remote_id, r.exited_at) for r in stays] == [
+        ("1", _at("2026-01-10T16:45:30Z")),
+        ("2", _at("2026-02-01T12:00:00Z")),
+        ("3", closed_at),
+        ("1:won", None),
+    ]
+    assert stays[-1].entered_at == closed_at
+
+
+@respx.mock
 async def test_stays_of_a_deleted_deal_are_written_deleted_whenever_it_moved(
     http: Http,
 ) -> None:
