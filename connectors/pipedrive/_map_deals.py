@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from connectors.pipedrive._map_setup import closed_stage_id
 from connectors.pipedrive.custom_fields import FieldCatalog, picks
 from connectors.pipedrive.settings import DEAL_TYPE_LABELS
 from connectors.pipedrive.values import (
@@ -27,6 +28,23 @@ from core.sync.records import (
 _DEAL_STATUSES = {"open": "OPEN", "won": "WON", "lost": "LOST"}
 
 
+def _status(raw: Mapping[str, Any]) -> str | None:
+    """OPEN, WON or LOST; a deal listed by ``status=deleted`` is an open one deleted."""
+    raw_status = raw.get("status")
+    return _DEAL_STATUSES.get("open" if raw_status == "deleted" else str(raw_status))
+
+
+def _closed_at(raw: Mapping[str, Any], remote_id: str, status: str) -> datetime | None:
+    """When a won / lost deal closed (``won_time`` / ``lost_time``, else ``close_time``)."""
+    if status == "OPEN":
+        return None
+    own = "won_time" if status == "WON" else "lost_time"
+    closed_at = parse_time(raw.get(own) or raw.get("close_time"), f"deal.{own}")
+    if closed_at is None:
+        raise MappingError(f"deal {remote_id}: status {status.lower()} without {own}/close_time")
+    return closed_at
+
+
 def _labels(catalog: FieldCatalog, field_key: str, ids: Any) -> list[str]:
     names = []
     for label_id in ids or ():
@@ -44,23 +62,20 @@ def _deal_type(value: Any) -> str | None:
     )
 
 
-def map_deal(raw: Mapping[str, Any], catalog: FieldCatalog) -> list[Record]:
-    """``GET /api/v2/deals`` item -> the deal, plus its only stage stay when it never moved
-    (``stage_change_time`` null); moved deals get their stays from the deal flow."""
+def map_deal(
+    raw: Mapping[str, Any], catalog: FieldCatalog, *, with_stays: bool = True
+) -> list[Record]:
+    """``GET /api/v2/deals`` item -> the deal, plus its stays when it never moved stage
+    (``stage_change_time`` null): the one in its stage, and if it closed, the one in its
+    pipeline's won / lost stage (``with_stays``). Moved deals get their stays from the
+    deal flow."""
     remote_id = remote_id_of(raw, "deal")
-    raw_status = raw.get("status")
-    deleted = bool(raw.get("is_deleted")) or bool(raw.get("is_archived"))
-    if raw_status == "deleted":
-        deleted, raw_status = True, "open"
-    status = _DEAL_STATUSES.get(str(raw_status))
+    deleted = raw.get("status") == "deleted"
+    deleted = deleted or bool(raw.get("is_deleted")) or bool(raw.get("is_archived"))
+    status = _status(raw)
     if status is None:
-        raise MappingError(f"deal {remote_id}: unknown status {raw_status!r}")
-    closed_at = None
-    if status != "OPEN":
-        own = "won_time" if status == "WON" else "lost_time"
-        closed_at = parse_time(raw.get(own) or raw.get("close_time"), f"deal.{own}")
-        if closed_at is None:
-            raise MappingError(f"deal {remote_id}: status {raw_status} without {own}/close_time")
+        raise MappingError(f"deal {remote_id}: unknown status {raw.get('status')!r}")
+    closed_at = _closed_at(raw, remote_id, status)
     decoded = catalog.decode(raw.get("custom_fields"))
     labels = _labels(catalog, "label", raw.get("label_ids"))
     attributes = picks(decoded, "deal")
@@ -102,16 +117,11 @@ def map_deal(raw: Mapping[str, Any], catalog: FieldCatalog) -> list[Record]:
     )
     records: list[Record] = [deal]
     stage = deal.stage_remote_id
-    if raw.get("stage_change_time") is None and stage is not None and created is not None:
-        records.append(
-            DealStageHistoryRecord(
-                remote_id=stage_history_id(remote_id, stage, created),
-                deal_remote_id=remote_id,
-                stage_remote_id=stage,
-                pipeline_remote_id=deal.pipeline_remote_id,
-                entered_at=created,
-                deleted=deleted,
-            )
+    unmoved = raw.get("stage_change_time") is None
+    if with_stays and unmoved and stage is not None and created is not None:
+        closure = None if closed_at is None else (status, closed_at)
+        records += _stay_records(
+            remote_id, [(stage, created)], closure, deal.pipeline_remote_id, {}, deleted
         )
     return records
 
@@ -124,9 +134,11 @@ def map_stage_history(
     """The stays of one deal, rebuilt from its ``stage_id`` changes (deal flow
     ``dealChange`` data: ``old_value``, ``new_value``, ``log_time``).
 
-    ``deal`` is the deal as listed (``id``, ``add_time``, ``stage_id``, ``pipeline_id``).
-    The first stay starts at ``add_time`` in the first change's old stage; each change
-    closes the running stay and opens the next; the last one stays open.
+    ``deal`` is the deal as listed (``id``, ``add_time``, ``stage_id``, ``pipeline_id``,
+    ``status``, ``won_time`` / ``lost_time`` / ``close_time``). The first stay starts at
+    ``add_time`` in the first change's old stage; each change closes the running stay and
+    opens the next; a won or lost deal's last one ends at its close, where its stay in
+    the pipeline's won / lost stage begins (see :func:`_stay_records`).
     """
     deal_id = remote_id_of(deal, "deal")
     created = parse_time(deal.get("add_time"), "deal.add_time")
@@ -153,17 +165,50 @@ def map_stage_history(
         if current is None:
             return []
         stays.append((current, created))
-    deleted = bool(deal.get("is_deleted")) or bool(deal.get("is_archived"))
-    default_pipeline = foreign_id(deal.get("pipeline_id"))
+    status = _status(deal) or "OPEN"
+    closed_at = _closed_at(deal, deal_id, status)
+    return _stay_records(
+        deal_id,
+        stays,
+        None if closed_at is None else (status, closed_at),
+        foreign_id(deal.get("pipeline_id")),
+        pipeline_of_stage,
+        bool(deal.get("is_deleted")) or bool(deal.get("is_archived")),
+    )
+
+
+def _stay_records(
+    deal_id: str,
+    stays: Sequence[tuple[str, datetime]],
+    closure: tuple[str, datetime] | None,
+    pipeline: str | None,
+    pipeline_of_stage: Mapping[str, str],
+    deleted: bool,
+) -> list[DealStageHistoryRecord]:
+    """One record per stay (stage, entered at), each ending where the next begins.
+
+    Pipedrive has no won / lost stage: a closed deal stays in its last open stage with
+    its ``status`` set. KPIS.md's stage KPIs read the close as a stage entry (the last
+    open stay ends there; a won deal reached a stage beyond it), so ``closure`` (status,
+    closed at) adds a last stay in the pipeline's won / lost stage
+    (:func:`~connectors.pipedrive._map_setup.closed_stage_id`), never earlier than the
+    stay before it, and open-ended.
+    """
+    timeline = list(stays)
+    if closure is not None and pipeline is not None:
+        status, closed_at = closure
+        if timeline:
+            closed_at = max(closed_at, timeline[-1][1])
+        timeline.append((closed_stage_id(pipeline, status), closed_at))
     records = []
-    for index, (stage, entered) in enumerate(stays):
-        exited = stays[index + 1][1] if index + 1 < len(stays) else None
+    for index, (stage, entered) in enumerate(timeline):
+        exited = timeline[index + 1][1] if index + 1 < len(timeline) else None
         records.append(
             DealStageHistoryRecord(
                 remote_id=stage_history_id(deal_id, stage, entered),
                 deal_remote_id=deal_id,
                 stage_remote_id=stage,
-                pipeline_remote_id=pipeline_of_stage.get(stage) or default_pipeline,
+                pipeline_remote_id=pipeline_of_stage.get(stage) or pipeline,
                 entered_at=entered,
                 exited_at=exited,
                 deleted=deleted,

@@ -109,9 +109,12 @@ def map_lead(
     ``source_lead_id`` is that lead. The source is the marketing channel when set, else
     the lead's ``source_name`` (how it was created).
 
-    MQL / SQL come from the lead's labels through the connection's lifecycle mapping
-    (``lifecycle_kind``: label -> lead | mql | sql | customer). Pipedrive keeps no label
-    history, so a labelled lead counts as qualified from its creation."""
+    MQL / SQL come from the lead's labels and its status (Open, Archived, Converted)
+    through the connection's lifecycle mapping (``lifecycle_kind``: value -> lead | mql |
+    sql | customer). Pipedrive keeps no label history, so a labelled lead counts as
+    qualified from its creation; a status is dated when the lead took it, which only a
+    conversion tells (the converted deal's add time), as Salesforce's "Closed - Converted"
+    is dated by the lead's status history and HubSpot's qualified lead by its stage entry."""
     remote_id = remote_id_of(raw, "lead")
     decoded = deal_fields.custom_of_v1(raw)
     labels = [lead_labels.get(str(i), str(i)) for i in raw.get("label_ids") or ()]
@@ -128,6 +131,7 @@ def map_lead(
         custom = {**(custom or {}), "value": value}
     created = parse_time(raw.get("add_time"), "lead.add_time")
     kinds = {lifecycle_kind(label) for label in labels}
+    qualified = _qualified_at(kinds, lifecycle_kind(status), created, converted)
     return LeadRecord(
         remote_id=remote_id,
         remote_created_at=created,
@@ -138,8 +142,8 @@ def map_lead(
         owner_remote_id=foreign_id(raw.get("owner_id")),
         account_remote_id=foreign_id(raw.get("organization_id")),
         contact_remote_id=foreign_id(raw.get("person_id")),
-        mql_at=created if kinds & {"mql", "sql"} else None,
-        sql_at=created if "sql" in kinds else None,
+        mql_at=qualified.get("mql"),
+        sql_at=qualified.get("sql"),
         converted_deal_remote_id=converted[0] if converted else None,
         converted_at=converted[1] if converted else None,
         converted_account_remote_id=converted[2] if converted else None,
@@ -149,3 +153,24 @@ def map_lead(
         # a converted lead never does (Pipedrive marks it deleted at the conversion).
         deleted=not converted and (bool(raw.get("is_archived")) or bool(raw.get("is_deleted"))),
     )
+
+
+def _qualified_at(
+    label_kinds: set[str | None],
+    status_kind: str | None,
+    created: datetime | None,
+    converted: tuple[str, datetime | None, str | None] | None,
+) -> dict[str, datetime]:
+    """When the lead became MQL and SQL: from its creation for a label (an SQL label
+    implies MQL), from its conversion for the Converted status (a status mapped to SQL says
+    nothing of MQL); the earlier of the two when both say so."""
+    reached: dict[str, datetime] = {}
+    if created is not None:
+        if label_kinds & {"mql", "sql"}:
+            reached["mql"] = created
+        if "sql" in label_kinds:
+            reached["sql"] = created
+    at = converted[1] if converted else None
+    if at is not None and status_kind in ("mql", "sql"):
+        reached[status_kind] = min(reached.get(status_kind, at), at)
+    return reached

@@ -98,6 +98,36 @@ def map_stage(raw: Mapping[str, Any]) -> StageRecord:
     )
 
 
+#: Pipedrive has no won / lost stage (a deal's ``status`` is independent of its stage), but
+#: the stage KPIs read a close as entering one (KPIS.md): each pipeline gets one of each,
+#: after its open stages. Their ids, ``<pipeline>:won`` / ``<pipeline>:lost``, never clash
+#: with Pipedrive's numeric stage ids. status -> (id suffix, name, probability).
+CLOSED_STAGES = {"WON": ("won", "Won", 1.0), "LOST": ("lost", "Lost", 0.0)}
+
+
+def closed_stage_id(pipeline_id: str, status: str) -> str:
+    """The id of ``pipeline_id``'s stage for deals of ``status`` (WON or LOST)."""
+    return f"{pipeline_id}:{CLOSED_STAGES[status][0]}"
+
+
+def closed_stages(pipeline_id: str, after_order: int) -> list[StageRecord]:
+    """The won and lost stages of one pipeline, ordered after ``after_order`` (its last
+    open stage's ``order_nr``)."""
+    return [
+        StageRecord(
+            remote_id=closed_stage_id(pipeline_id, status),
+            pipeline_remote_id=pipeline_id,
+            name=name,
+            display_order=after_order + offset,
+            probability=probability,
+            kind=status,
+            is_closed=True,
+            is_won=status == "WON",
+        )
+        for offset, (status, (_, name, probability)) in enumerate(CLOSED_STAGES.items(), 1)
+    ]
+
+
 def map_currency(raw: Mapping[str, Any]) -> CurrencyRecord:
     """``GET /api/v1/currencies`` item. The code is the id deals reference (their
     ``currency``), so it is the remote id; Pipedrive's numeric id stays in ``remote_data``."""

@@ -33,6 +33,8 @@ class RunState:
     #: Deals answered without a ``source_lead_id`` key although include_fields asked.
     deals_without_lead_field: int = 0
     activity_icons: dict[str, str] | None = None
+    #: activity type key -> its name (set with ``activity_icons``).
+    activity_names: dict[str, str] = field(default_factory=dict)
     lead_labels: dict[str, str] | None = None
 
 

@@ -63,6 +63,7 @@ class PipedriveConnector(Connector):
         remaining_header="x-ratelimit-remaining",
         reset_header="x-ratelimit-reset",
         daily=DailyBudget(reserve=settings.DAILY_RESERVE, cost=settings.LIST_TOKEN_COST),
+        paced=True,
     )
 
     @classmethod

@@ -31,12 +31,13 @@ otherwise be one flow request per deal.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from connectors.pipedrive import mapping, settings
-from connectors.pipedrive._base import V1_PAGINATOR, V2_PAGINATOR, page_data
+from connectors.pipedrive._base import V1_PAGINATOR, V2_PAGINATOR, page_data, read_all
 from connectors.pipedrive._state import run_state
 from connectors.pipedrive.concurrent import ordered_map
 from core.sync.connector import (
@@ -51,7 +52,10 @@ from core.sync.connector import (
 from core.sync.records import AnyRecord, DealStageHistoryRecord
 
 #: What the stage history keeps of a listed deal to rebuild its stays.
-DEAL_KEYS = ("id", "add_time", "stage_id", "pipeline_id", "is_deleted", "is_archived")
+DEAL_KEYS = (
+    *("id", "add_time", "stage_id", "pipeline_id", "is_deleted", "is_archived"),
+    *("status", "won_time", "lost_time", "close_time"),
+)
 #: ``Cursor.resume`` key of an unfinished pass; its value for "every move".
 THRESHOLD = "threshold"
 EVERY_MOVE = "*"
@@ -85,35 +89,52 @@ def _position(deal: Mapping[str, Any]) -> Cursor | None:
 
 
 def moved(deal: Mapping[str, Any], threshold: datetime | None) -> bool:
-    """Whether the deal's flow must be read: it moved stage at least once and at or after
-    ``threshold`` when there is one (an unparseable time reads it, to be safe)."""
+    """Whether the deal's flow must be read: it moved stage at least once, and, when there
+    is a ``threshold``, moved or closed at or after it (an unparseable time reads it, to
+    be safe)."""
     changed = deal.get("stage_change_time")
     if changed is None:
         return False
     if threshold is None:
         return True
+    # A close ends the last open stay (mapping._stay_records): a deal that moved earlier
+    # and closed since the threshold has its flow read again, though its stage did not.
+    closed = deal.get("won_time") or deal.get("lost_time") or deal.get("close_time")
     try:
-        at = mapping.parse_time(changed)
+        times = [mapping.parse_time(t) for t in (changed, closed) if t is not None]
     except MappingError:
         return True
-    return at is None or at >= threshold
+    return any(at is None or at >= threshold for at in times)
 
 
 class DealStageHistoryStream(Stream):
-    """Stage stays of the deals whose stage moved since this stream's cursor, from their
-    flows. Deals that never moved get their single stay from the deals stream, which runs
-    first: a deal moving during a run could otherwise have its flow's stays overwritten
-    by the single open stay the deals stream read before the move."""
+    """Stage stays of the deals listed since this stream's cursor: from their flows for
+    those whose stage moved (or that closed after moving) since the threshold, from the
+    listing itself for those that never moved (their stage since ``add_time``, and their
+    close). Every live deal's stays come from this one stream, so it need not wait for
+    the deals stream (a deal moving during a run cannot have its flow's stays overwritten
+    by a single open stay another stream read before the move), and it reads the stages
+    (one request) rather than wait for that stream either: its flow reads, the bulk of a
+    first load's requests, start with the run and keep the rate allowance busy while the
+    other streams' sequential list pages are read."""
 
     name = "deal_stage_history"
     produces = (DealStageHistoryRecord,)
-    depends_on = ("deals", "stages")
     incremental = True
     finds_deletions = True
     cursor_ordered = True
     keeps_cursor_on_full = True
 
     async def read(self, http: HttpClient, ctx: StreamContext) -> AsyncIterator[Page]:
+        stages = await read_all(
+            http,
+            Request(path=settings.V2_STAGES, params={"limit": settings.PAGE_SIZE}),
+            V2_PAGINATOR,
+        )
+        pipeline_of_stage = run_state(ctx).pipeline_of_stage
+        for stage in stages:
+            if stage.get("id") is not None and stage.get("pipeline_id") is not None:
+                pipeline_of_stage[str(stage["id"])] = str(stage["pipeline_id"])
         threshold = threshold_of(ctx)
         resume = {THRESHOLD: EVERY_MOVE if threshold is None else threshold.isoformat()}
         base = {"limit": settings.PAGE_SIZE, "sort_by": "update_time", "sort_direction": "asc"}
@@ -132,6 +153,9 @@ class DealStageHistoryStream(Stream):
                     for deal in deals
                     if moved(deal, None) and not (since is None and _before(deal, threshold))
                 ]
+                still = [{**deal, "is_deleted": True} for deal in deals if not moved(deal, None)]
+                if still:
+                    yield Page(raws=[_unmoved(deal) for deal in still])
                 batch: list[dict[str, Any]] = []
                 async for _, raw in ordered_map(gone, lambda deal: _history(http, deal)):
                     batch.append(raw)
@@ -141,6 +165,9 @@ class DealStageHistoryStream(Stream):
                 if batch:
                     yield Page(raws=batch)
         async for deals, last in _deal_pages(http, Request(path=settings.V2_DEALS, params=base)):
+            unmoved = [_unmoved(deal) for deal in deals if deal.get("stage_change_time") is None]
+            if unmoved:
+                yield Page(raws=unmoved)
             flows = [deal for deal in deals if moved(deal, threshold)]
             # Flows read concurrently (the shared limiter paces them), written in order,
             # a batch at a time: the cursor of a batch's last deal covers every one before.
@@ -178,11 +205,28 @@ def _with(position: Cursor, resume: Mapping[str, str] | None) -> Cursor:
 async def _deal_pages(
     http: HttpClient, first: Request
 ) -> AsyncIterator[tuple[list[Mapping[str, Any]], bool]]:
-    request: Request | None = first
-    while request is not None:
-        page = await http.send(request)
-        request = V2_PAGINATOR.next_request(page, request)
-        yield page_data(page), request is None
+    """Each page of deals, and whether it is the last; the next page is asked for as soon
+    as a page arrives, so that it is there when the flows of this one are read (the flow
+    reads otherwise drain to none in flight at every page boundary)."""
+    request = first
+    pending: asyncio.Future[Any] | None = asyncio.ensure_future(http.send(request))
+    try:
+        while pending is not None:
+            page = await pending
+            following = V2_PAGINATOR.next_request(page, request)
+            pending = None
+            if following is not None:
+                request, pending = following, asyncio.ensure_future(http.send(following))
+            yield page_data(page), following is None
+    finally:
+        if pending is not None:
+            pending.cancel()
+            await asyncio.gather(pending, return_exceptions=True)
+
+
+def _unmoved(deal: Mapping[str, Any]) -> dict[str, Any]:
+    """A deal that never moved stage, as a flow without changes (no request)."""
+    return {"id": str(deal["id"]), "deal": {k: deal.get(k) for k in DEAL_KEYS}, "changes": []}
 
 
 async def _history(http: HttpClient, deal: Mapping[str, Any]) -> dict[str, Any]:

@@ -94,15 +94,40 @@ class UsersStream(PipedriveStream):
 
 
 class StagesStream(PipedriveStream):
+    """Stages (read whole every run), then each pipeline's won and lost stages, which
+    Pipedrive does not have (``mapping.closed_stages``), ordered after its last stage."""
+
     name = "stages"
     produces = (StageRecord,)
     path = settings.V2_STAGES
 
+    async def read(self, http: HttpClient, ctx: StreamContext) -> AsyncIterator[Page]:
+        last_order: dict[str, int] = {}
+        async for page in super().read(http, ctx):
+            for raw in page.raws:
+                pipeline = mapping.foreign_id(raw.get("pipeline_id"))
+                if pipeline is not None:
+                    order = int(raw.get("order_nr") or 0)
+                    last_order[pipeline] = max(order, last_order.get(pipeline, order))
+            yield page
+        yield Page(
+            raws=[
+                {"id": f"{pipeline}:closed", "pipeline_id": pipeline, _CLOSED: order}
+                for pipeline, order in sorted(last_order.items())
+            ]
+        )
+
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        if _CLOSED in raw:
+            return mapping.closed_stages(str(raw["pipeline_id"]), int(raw[_CLOSED]))
         record = mapping.map_stage(raw)
         if record.pipeline_remote_id is not None:
             run_state(ctx).pipeline_of_stage[record.remote_id] = record.pipeline_remote_id
         return [record]
+
+
+#: Marks the item standing for one pipeline's won and lost stages (never sent by Pipedrive).
+_CLOSED = "__crmkpi_closed_after"
 
 
 class CurrenciesStream(PipedriveStream):
@@ -134,12 +159,13 @@ class DealsStream(PipedriveStream):
     (``status=deleted``: deleted within 30 days), archived deals (``/deals/archived``; not
     in ``/deals`` since 2025-07-15; skipped on accounts without them), then the live ones,
     all with ``include_fields=source_lead_id``. The first two are mapped as deleted
-    records (deal and single stage stay) and move no cursor, so a run cut short in them
-    reads them again, and one cut short in the live list has read them all.
+    records (the deal, and the stays of one that never moved) and move no cursor, so a
+    run cut short in them reads them again, and one cut short in the live list has read
+    them all.
 
     Deals deleted longer ago than 30 days are found by the full sync's sweep (this stream
     does not set ``finds_deletions``). Remembers lead conversions (for the leads stream);
-    the stage history of moved deals is the deal_stage_history stream's."""
+    the stage stays of live deals are the deal_stage_history stream's."""
 
     name = "deals"
     produces = (DealRecord, DealStageHistoryRecord)
@@ -180,7 +206,10 @@ class DealsStream(PipedriveStream):
         deal = {k: v for k, v in raw.items() if k != _REMOVED}
         if raw.get(_REMOVED) and not deal.get("is_archived"):
             deal["is_deleted"] = True  # listed by status=deleted
-        records = mapping.map_deal(deal, catalog_of(ctx, "deal"))
+        # The stays of live deals are the stage history's (it lists every deal): a removed
+        # one's go here, as deleted, for that stream lists no archived deal.
+        removed = bool(raw.get(_REMOVED)) or bool(deal.get("is_deleted"))
+        records = mapping.map_deal(deal, catalog_of(ctx, "deal"), with_stays=removed)
         _remember_conversion(ctx, deal)
         return records
 
@@ -258,7 +287,8 @@ class LeadsStream(PipedriveStream):
 class ActivitiesStream(PipedriveStream):
     """Activities, incremental; deleted ones vanish from the list (``is_deleted`` items
     are mapped as deleted should the list return any): the full sync's sweep removes
-    them. Activity types (for custom types' icons) are optional."""
+    them. Activity types (for custom types' icons, and names that say how a meeting
+    went) are optional."""
 
     name = "activities"
     produces = (ActivityRecord,)
@@ -275,9 +305,13 @@ class ActivitiesStream(PipedriveStream):
             state.activity_icons = {
                 str(t.get("key_string")): str(t.get("icon_key")) for t in types or []
             }
+            state.activity_names = {
+                str(t.get("key_string")): str(t.get("name") or "") for t in types or []
+            }
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        return [mapping.map_activity(raw, run_state(ctx).activity_icons or {})]
+        state = run_state(ctx)
+        return [mapping.map_activity(raw, state.activity_icons or {}, state.activity_names)]
 
 
 class NotesStream(PipedriveStream):
@@ -337,6 +371,7 @@ def _remember_conversion(ctx: StreamContext, deal: Mapping[str, Any]) -> None:
 def all_streams() -> list[Stream]:
     """Every stream, in dependency order."""
     return [
+        DealStageHistoryStream(),  # first: its flow reads are most of a first load
         TeamsStream(),
         UsersStream(),
         PipelinesStream(),
@@ -348,5 +383,4 @@ def all_streams() -> list[Stream]:
         LeadsStream(),
         ActivitiesStream(),
         NotesStream(),
-        DealStageHistoryStream(),
     ]

@@ -36,8 +36,10 @@ FACTS: dict[str, tuple[str, str, str]] = {
     "stages": (
         "`hs_date_entered_<stage>` / `hs_date_exited_<stage>` and the `dealstage` history; "
         "stage probability from the pipeline's stage metadata",
-        "the deal flow's `stage_id` changes; Pipedrive has no won/lost stages, so a closed "
-        "deal's last open stay has no exit; probability `deal_probability`",
+        "the deal flow's `stage_id` changes; Pipedrive has no won/lost stages, so each "
+        "pipeline gets a Won and a Lost stage after its own, entered at the deal's "
+        "`won_time` / `lost_time` (where its last open stay ends); probability "
+        "`deal_probability`",
         "OpportunityHistory `StageName` rows; probability `DefaultProbability` of OpportunityStage",
     ),
     "leads": (
@@ -59,8 +61,10 @@ FACTS: dict[str, tuple[str, str, str]] = {
         "contacts' `hs_lifecyclestage_marketingqualifiedlead_date` / "
         "`..._salesqualifiedlead_date`; a Leads-object lead is SQL when it enters the "
         "qualified stage",
-        "person custom fields 'MQL date' / 'SQL date' (days, midnight UTC) and lead labels "
-        "mapped to mql/sql (`lifecycle` mapping), from the lead's creation: no label history",
+        "person custom fields 'MQL date' / 'SQL date' (days, midnight UTC); lead labels "
+        "mapped to mql/sql (`lifecycle` mapping) from the lead's creation (no label "
+        "history), its status 'Converted' so mapped from the conversion (its deal's "
+        "`add_time`)",
         "contacts' custom date fields `MQL_Date__c` / `SQL_Date__c` (other names: options "
         "`mql_date_fields` / `sql_date_fields`; a Date field from midnight in the org's time "
         "zone); a lead: the earlier of those fields and the first LeadHistory `Status` change "
@@ -90,8 +94,10 @@ FACTS: dict[str, tuple[str, str, str]] = {
     ),
     "meetings": (
         "meetings created (`hs_createdate`); accepted or held from `hs_meeting_outcome`",
-        "meetings created (`add_time`); Pipedrive has no meeting status, so none counts as "
-        "accepted",
+        "meetings created (`add_time`); held when `done`, else by the invitees' `attendees` "
+        "`status` (accepted / declined / none yet) or, without invitees, booked (accepted); "
+        "no meeting outcome exists, so an activity type of the company's named for a "
+        "no-show or cancellation marks one (not held)",
         "Events created (`CreatedDate`); an Event whose end has passed is held (Salesforce "
         "has no acceptance status)",
     ),

@@ -195,7 +195,7 @@ class SyncHttp:
         return self._decode(request, response)
 
     async def _send_once(self, request: Request, auth: Auth) -> httpx.Response:
-        await self.limiter.acquire(self.connector.budgets_for(request))
+        ticket = await self.limiter.acquire(self.connector.budgets_for(request))
         self.requests += 1
         url = request.path
         if not url.startswith(("http://", "https://")):
@@ -208,7 +208,7 @@ class SyncHttp:
             json=request.json,
             headers=auth.headers,
         )
-        self.limiter.observe(response.headers)
+        self.limiter.observe(response.headers, ticket)
         self.limiter.record(self.connector.read_quota(response))
         return response
 

@@ -54,6 +54,11 @@ class RateLimitPolicy:
     reset_header: str | None = None
     budgets: tuple[Budget, ...] = ()
     daily: DailyBudget | None = None
+    #: Spread the window's requests evenly (one every ``per_seconds / requests``) instead
+    #: of letting a whole window's worth start at once: a burst reaches the CRM bunched,
+    #: and a server counting from its first arrival can see one window's burst and the
+    #: next window's first requests together (Pipedrive's 2-second burst limit).
+    paced: bool = False
 
 
 @dataclass(frozen=True, slots=True)

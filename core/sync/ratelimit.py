@@ -2,12 +2,14 @@
 
 Each budget of the policy is a sliding-window log: it lets at most ``requests`` calls
 start in any window of ``per_seconds``, which keeps a client under a fixed-window server
-limit as well, and lets a steady caller use the whole allowance. Every request draws from
-the default budget, and from the named budgets it asks for (HubSpot search calls also
-from "search"). On top of that the CRM's own accounting wins: a reading saying no quota
-remains in a budget (``remaining_header`` = 0, :meth:`Connector.read_quota`) pauses that
-budget until its reset, a 429's Retry-After pauses every caller of the account, and the
-daily allowance (:mod:`core.sync.daily`) slows the calls down, then stops them.
+limit as well, and lets a steady caller use the whole allowance; a ``paced`` policy also
+spreads them evenly over the window. Every request draws from the default budget, and from
+the named budgets it asks for (HubSpot search calls also from "search"). On top of that
+the CRM's own accounting wins: a reading saying no quota remains in a budget
+(``remaining_header`` = 0 once the requests sent since that answer are counted: those
+in flight; :meth:`Connector.read_quota`) holds it back until its reset, a 429's Retry-After
+pauses every caller of the account, and the daily allowance (:mod:`core.sync.daily`)
+slows the calls down, then stops them.
 
 Limiters live in a :class:`RateLimiters` registry keyed by ``Connector.account_key``; the
 process-wide :data:`DEFAULT_LIMITERS` is what the runner uses unless told otherwise. On
@@ -48,15 +50,25 @@ def parse_reset(value: str | None, now: float | None = None) -> float | None:
     return max(0.0, number)
 
 
+#: How many intervals early a paced request may start (see ``_Window.interval``).
+PACE_SLACK = 2
+
+
 class _Window:
     """The start times of the last ``requests`` calls of one budget, and its pause."""
 
-    def __init__(self, requests: int, per_seconds: float) -> None:
+    def __init__(self, requests: int, per_seconds: float, paced: bool = False) -> None:
         self.requests = requests
         self.per_seconds = per_seconds
         #: Requests reach the CRM with some jitter after they leave: the window is padded
         #: a little (3% + 20 ms) so that the CRM's own count never sees one too many.
         self.span = per_seconds * 1.03 + 0.02
+        #: Paced: one request per ``interval`` on average (the window's share of one),
+        #: scheduled GCRA-style: ``due`` is when the next one is due on that schedule, and
+        #: a request may start up to ``PACE_SLACK`` intervals early, so that a caller late
+        #: for its turn (a busy event loop) catches up instead of losing the slot.
+        self.interval = self.span / requests if paced and requests > 0 else 0.0
+        self.due = 0.0
         self.starts: deque[float] = deque()
         self.paused_until = 0.0
 
@@ -66,7 +78,15 @@ class _Window:
         delay = self.paused_until - now
         if len(self.starts) >= self.requests:
             delay = max(delay, self.starts[0] + self.span - now)
+        if self.interval:
+            delay = max(delay, self.due - PACE_SLACK * self.interval - now)
         return delay
+
+    def start(self, now: float) -> None:
+        """Count a request starting at ``now``."""
+        self.starts.append(now)
+        if self.interval:
+            self.due = max(self.due, now) + self.interval
 
 
 class RateLimiter:
@@ -86,7 +106,7 @@ class RateLimiter:
     ) -> None:
         self.policy = policy
         self.clock, self.sleep, self.wall = clock, sleep, wall
-        self.windows = {DEFAULT_BUDGET: _Window(policy.requests, policy.per_seconds)}
+        self.windows = {DEFAULT_BUDGET: _Window(policy.requests, policy.per_seconds, policy.paced)}
         for budget in policy.budgets:
             self.windows[budget.name] = _Window(budget.requests, budget.per_seconds)
         self.daily = DailyTracker(policy.daily, wall) if policy.daily is not None else None
@@ -94,12 +114,21 @@ class RateLimiter:
         self.shared: SharedWindows | None = None
         self._paused_until = 0.0
         self._last_start: float | None = None
+        #: Requests started so far: :meth:`acquire` hands out the count as a ticket.
+        self.started = 0
+        #: The CRM's latest figure for the default window: (remaining, the ticket of the
+        #: request it answered, when the window resets), from :meth:`observe`.
+        self._said: tuple[float, int, float] | None = None
+        #: How often a request held back for answers on their way looks again.
+        self._poll = self.windows[DEFAULT_BUDGET].interval or 0.025
         self._lock = asyncio.Lock()
         #: Seconds callers spent waiting, for run statistics.
         self.waited = 0.0
 
-    async def acquire(self, budgets: Iterable[str] = ()) -> None:
-        """Wait until one more request may start in every budget it uses, then count it.
+    async def acquire(self, budgets: Iterable[str] = ()) -> int:
+        """Wait until one more request may start in every budget it uses, then count it;
+        its ticket (the number of requests started before it, this one included) goes
+        back to :meth:`observe` with the answer.
 
         A budget the policy does not declare does not limit (a plan without that limit,
         a test policy). Raises :class:`~core.sync.errors.QuotaExhausted` once the daily
@@ -112,12 +141,15 @@ class RateLimiter:
                 self.check()
                 now = self.clock()
                 delay = max([self._paused_until - now] + [w.delay(now) for w in windows])
+                delay = max(delay, self._unanswered_delay(now))
                 if self.daily is not None and self._last_start is not None:
                     delay = max(delay, self._last_start + self.daily.delay() - now)
                 if delay <= 0:
                     for window in windows:
-                        window.starts.append(now)
+                        window.start(now)
                     self._last_start = now
+                    self.started += 1
+                    ticket = self.started
                     if self.daily is not None:
                         self.daily.spend()
                     break
@@ -125,6 +157,7 @@ class RateLimiter:
                 await self.sleep(delay)
         if self.shared is not None:
             await self._acquire_shared(names)
+        return ticket
 
     async def _acquire_shared(self, names: Sequence[str]) -> None:
         """Take the same slots in the account's windows shared with other processes."""
@@ -154,8 +187,13 @@ class RateLimiter:
         """Hold every caller back for ``seconds`` (a 429's Retry-After, an exhausted quota)."""
         self._paused_until = max(self._paused_until, self.clock() + seconds)
 
-    def observe(self, headers: Mapping[str, str]) -> None:
-        """Obey the policy's ``remaining_header``: no quota left means wait for its reset."""
+    def observe(self, headers: Mapping[str, str], ticket: int | None = None) -> None:
+        """Obey the policy's ``remaining_header``: no quota left means wait for its reset.
+
+        With the answered request's ``ticket`` the figure is kept as the latest word on
+        the window (see :meth:`_unanswered_delay`): the requests started after that one
+        count against it, for the CRM had not seen them when it answered.
+        """
         name = self.policy.remaining_header
         if not name or name not in headers:
             return
@@ -164,7 +202,36 @@ class RateLimiter:
         except ValueError:
             return
         reset = parse_reset(headers.get(self.policy.reset_header or ""), self.wall())
+        if ticket is not None:
+            if self._said is None or ticket >= self._said[1]:
+                wait = reset if reset is not None else self.policy.per_seconds
+                self._said = (remaining, ticket, self.clock() + wait)
+            return
         self.record([QuotaReading(DEFAULT_BUDGET, remaining, reset_in=reset)])
+
+    def _unanswered_delay(self, now: float) -> float:
+        """How long to hold a request back for the CRM's latest figure (``remaining``
+        when it answered request number ``ticket``, until its window resets).
+
+        The requests started after that answer's request are on their way: if they use
+        up what it said was left, one more would be refused unless the window resets
+        before it arrives. So it waits for the answers on their way (one of them brings
+        a newer figure: re-checked every ``poll`` seconds) or, with none on its way, for
+        the reset. Counting requests in flight this way is what a burst limiter alone
+        cannot do: requests reach the CRM late and bunched, so a window the client spaced
+        correctly can still be over the CRM's count.
+        """
+        if self._said is None:
+            return 0.0
+        remaining, ticket, resets_at = self._said
+        if now >= resets_at:
+            self._said = None
+            return 0.0
+        if remaining - (self.started - ticket) > 0:
+            return 0.0
+        if self.started > ticket:
+            return min(self._poll, resets_at - now)
+        return resets_at - now
 
     def record(self, readings: Sequence[QuotaReading]) -> None:
         """Take what the CRM reports: an empty window budget waits for its reset (or a

@@ -39,27 +39,9 @@ REL = 1e-6
 #: meeting's start, and a response time measured to it, is up to a minute off.
 DURATION_REL = 1e-4
 
-_QUALIFIED = (
-    "MQL / SQL: the people of the business's accounts reach MQL and SQL (HubSpot lifecycle "
-    "dates; Pipedrive persons' 'MQL date' / 'SQL date' custom fields); Pipedrive leads are "
-    "qualified only through labels, so a converted lead (status 'Converted') never maps to SQL"
-)
-#: (KPI, CRM) -> why that CRM's number differs today. Flip (delete) an entry once fixed.
-KNOWN_DISAGREEMENTS: dict[tuple[str, str], str] = {
-    ("sqlToCustomerRate", "pipedrive"): _QUALIFIED,
-    ("meetingAcceptanceRate", "pipedrive"): (
-        "meeting status: Pipedrive's connector sets none (a done meeting could be HELD, an "
-        "open one ACCEPTED), and the simulator renders no cancelled or no-show meeting"
-    ),
-    ("stageDuration", "pipedrive"): (
-        "Pipedrive has no won/lost stages: the connector leaves the last open stay of a "
-        "closed deal open (it should end at won_time/lost_time)"
-    ),
-    ("stageConversion", "pipedrive"): (
-        "Pipedrive has no won/lost stages: a won deal never reaches a stage beyond its last "
-        "open one (the connector should emit the close as a WON/LOST stay)"
-    ),
-}
+#: (KPI, CRM) -> why that CRM's number differs today. Add an entry (a strict xfail) only
+#: with its cause; every KPI agrees on the three CRMs since #24.
+KNOWN_DISAGREEMENTS: dict[tuple[str, str], str] = {}
 
 
 def _expected_cases() -> list[tuple[str, str]]:

@@ -2,7 +2,8 @@
 organizations, persons, leads, deals and their flows, activities, notes, the delete log.
 
 Pipedrive facts this rendering follows: a deal's flow only shows moves between open
-stages; notes are separate objects from activities; a lead converted to a deal is
+stages; a meeting has no outcome (one not held has the company's own activity type);
+notes are separate objects from activities; a lead converted to a deal is
 referenced by the deal's ``source_lead_id``; the marketing source is the deal's or lead's
 ``channel`` option. Field keys and the company's setup are in ``_render_setup``.
 """
@@ -21,6 +22,7 @@ from connectors.pipedrive.simulator.render_setup import (
     INDUSTRY_KEY,
     LIFECYCLE_KEY,
     LIFECYCLE_LABELS,
+    MEETING_OUTCOME_TYPES,
     MQL_DATE_KEY,
     MRR_KEY,
     PERSON_SOURCE_KEY,
@@ -206,12 +208,20 @@ def deal_flow(d: SimDeal, stays: list[tuple[int, datetime]]) -> list[dict[str, A
     return items
 
 
+def _type_key(a: SimActivity) -> str:
+    """The activity type; a meeting not held for a no-show or a cancellation gets the
+    company's own type for it (Pipedrive has no meeting outcome)."""
+    if a.type == "MEETING" and a.meeting_outcome in MEETING_OUTCOME_TYPES:
+        return MEETING_OUTCOME_TYPES[a.meeting_outcome][0]
+    return ACTIVITY_KEYS[a.type]
+
+
 def activity(ds: Dataset, a: SimActivity) -> dict[str, Any]:
     due = a.due_at
     return {
         "id": a.id,
         "subject": a.subject,
-        "type": ACTIVITY_KEYS[a.type],
+        "type": _type_key(a),
         "owner_id": a.owner_id,
         "creator_user_id": a.owner_id,
         "is_deleted": a.deleted_at is not None,

@@ -48,6 +48,9 @@ DEAL_TYPE_NAMES = {
     "UPGRADE": "Upgrade",
 }
 ACTIVITY_KEYS = {"CALL": "call", "EMAIL": "email", "MEETING": "meeting", "TASK": "task"}
+#: Pipedrive has no meeting outcome: the simulated company records a meeting that did not
+#: take place by changing its type to one of its own (key, name; icon "meeting").
+MEETING_OUTCOME_TYPES = {"NO_SHOW": ("no_show", "No-show"), "CANCELED": ("cancelled", "Cancelled")}
 
 
 def v2_time(value: datetime | None) -> str | None:
@@ -150,20 +153,21 @@ def activity_types() -> list[dict[str, Any]]:
         "email": "Email",
         "lunch": "Lunch",
     }
+    custom = {key: name for key, name in MEETING_OUTCOME_TYPES.values()}
     return [
         {
             "id": i + 1,
             "order_nr": i + 1,
             "name": name,
             "key_string": key,
-            "icon_key": key,
+            "icon_key": "meeting" if key in custom else key,
             "active_flag": True,
             "color": None,
-            "is_custom_flag": False,
+            "is_custom_flag": key in custom,
             "add_time": "2020-01-01 00:00:00",
             "update_time": None,
         }
-        for i, (key, name) in enumerate(names.items())
+        for i, (key, name) in enumerate({**names, **custom}.items())
     ]
 
 

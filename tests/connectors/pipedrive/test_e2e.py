@@ -21,7 +21,7 @@ import connectors.pipedrive as pipedrive_plugin
 from connectors.pipedrive import settings
 from connectors.pipedrive.connector import PipedriveConnector
 from connectors.pipedrive.simulator import API_TOKEN, CLIENT_ID, CLIENT_SECRET, PipedriveSimulator
-from connectors.pipedrive.simulator.render import lead_uuid, open_stays
+from connectors.pipedrive.simulator.render import lead_uuid
 from connectors.pipedrive.simulator.render_setup import CUSTOM_CURRENCY, currencies
 from core.models import SYNCED_MODELS, Connection
 from core.models.enums import SyncStatus
@@ -127,8 +127,11 @@ def _live(dataset: Dataset) -> dict[str, int]:
         "user": len(dataset.users),
         "team": len(dataset.teams),
         "pipeline": len(dataset.pipelines),
-        "stage": sum(1 for s in dataset.stages if not s.is_closed),
-        "deal_stage_history": sum(len(open_stays(dataset, d)) for d in dataset.deals),
+        # Pipedrive's open stages, and the won and lost stages the connector adds to each
+        # pipeline: the dataset's own
+        "stage": len(dataset.stages),
+        # the open stays, and a closed deal's stay in its won / lost stage
+        "deal_stage_history": sum(len(d.history) for d in dataset.deals),
         "currency": len(currencies(dataset)),
     }
 

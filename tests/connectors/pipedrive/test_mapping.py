@@ -41,9 +41,10 @@ def test_won_deal_with_custom_fields_labels_and_channel(deal_catalog: FieldCatal
     assert deal.remote_data is not None and deal.remote_data["id"] == 101
 
 
-def test_lost_deal_never_moved_yields_its_single_stay(deal_catalog: FieldCatalog) -> None:
-    deal, stay = mapping.map_deal(_deals()[102], deal_catalog)
+def test_lost_deal_never_moved_yields_its_stay_then_its_close(deal_catalog: FieldCatalog) -> None:
+    deal, stay, close = mapping.map_deal(_deals()[102], deal_catalog)
     assert isinstance(deal, DealRecord) and isinstance(stay, DealStageHistoryRecord)
+    assert isinstance(close, DealStageHistoryRecord)
     assert (deal.status, deal.lost_reason, deal.probability) == ("LOST", "Price", 0.35)
     assert deal.closed_at == datetime(2026, 2, 20, 8, tzinfo=UTC)
     assert deal.amount == Decimal("0")
@@ -52,7 +53,11 @@ def test_lost_deal_never_moved_yields_its_single_stay(deal_catalog: FieldCatalog
     assert deal.source == "API"  # no channel: the origin
     created = datetime(2026, 2, 10, 8, tzinfo=UTC)
     assert stay.remote_id == stage_history_id("102", "1", created)
-    assert (stay.stage_remote_id, stay.entered_at, stay.exited_at) == ("1", created, None)
+    # Pipedrive has no lost stage: the close ends the stay and enters pipeline 1's own.
+    lost = datetime(2026, 2, 20, 8, tzinfo=UTC)
+    assert (stay.stage_remote_id, stay.entered_at, stay.exited_at) == ("1", created, lost)
+    assert (close.stage_remote_id, close.entered_at, close.exited_at) == ("1:lost", lost, None)
+    assert close.pipeline_remote_id == "1"
 
 
 def test_open_deal_with_nulls_and_unknown_custom_key(deal_catalog: FieldCatalog) -> None:
@@ -93,14 +98,47 @@ def test_stage_history_from_flow_changes() -> None:
     t0 = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
     t1 = datetime(2026, 1, 10, 16, 45, 30, tzinfo=UTC)
     t2 = datetime(2026, 2, 1, 12, tzinfo=UTC)
+    won = datetime(2026, 3, 2, 10, tzinfo=UTC)  # won_time: the last stay ends there
     assert [(s.stage_remote_id, s.entered_at, s.exited_at) for s in stays] == [
         ("1", t0, t1),
         ("2", t1, t2),
-        ("3", t2, None),
+        ("3", t2, won),
+        ("1:won", won, None),
     ]
     assert {s.pipeline_remote_id for s in stays} == {"1"}
     # The first stay has the id a never-moved deal's single stay had: no duplicate rows.
     assert stays[0].remote_id == stage_history_id("101", "1", t0)
+
+
+def test_stage_history_of_an_open_deal_leaves_its_last_stay_open() -> None:
+    deal = {**_deals()[101], "status": "open", "won_time": None, "close_time": None}
+    changes = [item["data"] for item in load("deal_flow_v1")["data"]]
+    stays = mapping.map_stage_history(deal, changes, {})
+    assert [s.stage_remote_id for s in stays] == ["1", "2", "3"]
+    assert stays[-1].exited_at is None
+
+
+def test_a_close_logged_before_the_last_move_starts_no_stay_before_it() -> None:
+    deal = {**_deals()[101], "won_time": "2026-01-20T00:00:00Z"}  # before the move to 3
+    changes = [item["data"] for item in load("deal_flow_v1")["data"]]
+    stays = mapping.map_stage_history(deal, changes, {})
+    last, close = stays[-2:]
+    assert close.entered_at == last.entered_at == last.exited_at
+    assert close.stage_remote_id == "1:won"
+
+
+def test_each_pipeline_gets_a_won_and_a_lost_stage_after_its_last() -> None:
+    won, lost = mapping.closed_stages("7", 4)
+    assert (won.remote_id, won.kind, won.is_closed, won.is_won) == ("7:won", "WON", True, True)
+    assert (lost.remote_id, lost.kind, lost.is_closed, lost.is_won) == (
+        "7:lost",
+        "LOST",
+        True,
+        False,
+    )
+    assert (won.display_order, lost.display_order) == (5, 6)
+    assert (won.probability, lost.probability) == (1.0, 0.0)
+    assert won.pipeline_remote_id == lost.pipeline_remote_id == "7"
 
 
 def test_stage_history_rejects_changes_without_time() -> None:
@@ -142,6 +180,7 @@ def test_lead_with_labels_channel_and_conversion(deal_catalog: FieldCatalog) -> 
         "101",
         converted_at,
     )
+    assert (lead.mql_at, lead.sql_at) == (None, None)  # no lifecycle mapping given
     assert lead.source == "Referral"  # channel option label, leads share deal fields
     assert lead.custom is not None and lead.custom["labels"] == ["Hot"]
     assert lead.custom["Deal type"] == "New business"
@@ -166,6 +205,51 @@ def test_activities_types_due_and_done_times() -> None:
     assert demo.done_at == datetime(2026, 1, 11, 9, tzinfo=UTC)  # done, no time: update time
     with pytest.raises(MappingError, match="due_time"):
         mapping.map_activity(raws[3], icons)
+
+
+def _meeting(**fields: object) -> dict[str, object]:
+    base = {
+        "id": 9,
+        "type": "meeting",
+        "done": False,
+        "due_date": "2026-01-12",
+        "due_time": "09:00",
+    }
+    return {**base, **fields}
+
+
+def _invitee(status: str) -> dict[str, object]:
+    return {"email": "a@b.example", "status": status, "is_organizer": False, "person_id": 3}
+
+
+ORGANIZER = {"email": "rep@x.example", "status": "accepted", "is_organizer": True, "user_id": 7}
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        (_meeting(done=True, marked_as_done_time="2026-01-12T10:00:00Z"), "HELD"),
+        (_meeting(), "ACCEPTED"),  # booked on the calendar, no invitation to answer
+        (_meeting(attendees=[ORGANIZER, _invitee("accepted")]), "ACCEPTED"),
+        (_meeting(attendees=[ORGANIZER, _invitee("noreply")]), "PROPOSED"),
+        (_meeting(attendees=[ORGANIZER, _invitee("declined")]), "DECLINED"),
+        (_meeting(type="no_show"), "NO_SHOW"),
+        (_meeting(type="cancelled", done=True), "CANCELLED"),  # the type's outcome wins
+    ],
+)
+def test_meeting_status_from_done_attendees_and_outcome_types(
+    raw: dict[str, object], status: str
+) -> None:
+    icons = {"meeting": "meeting", "no_show": "meeting", "cancelled": "calendar"}
+    names = {"no_show": "No-show", "cancelled": "Meeting cancelled"}
+    record = mapping.map_activity(raw, icons, names)
+    assert (record.type, record.meeting_status) == ("MEETING", status)
+    assert (record.done_at is not None) == (status == "HELD")
+
+
+def test_activities_other_than_meetings_have_no_meeting_status() -> None:
+    record = mapping.map_activity(_meeting(type="call"), {}, {})
+    assert (record.type, record.meeting_status) == ("CALL", None)
 
 
 def test_users_teams_pipelines_stages() -> None:
@@ -221,3 +305,27 @@ def test_currencies_are_keyed_by_code_with_their_flags() -> None:
     assert custom.is_custom and custom.active
     assert not by_code["ZWL"].active and not by_code["ZWL"].is_custom
     assert by_code["USD"].remote_data == load("currencies_v1")["data"][0]
+
+
+def test_lead_status_and_labels_are_qualified_through_the_lifecycle_mapping(
+    deal_catalog: FieldCatalog,
+) -> None:
+    labels = {x["id"]: x["name"] for x in load("lead_labels")["data"]}
+    converted_at = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
+    conversions = {"adf21080-0e10-11eb-879b-05d71fb426ec": ("101", converted_at, "201")}
+    kinds = {"converted": "sql", "hot": "mql"}
+
+    def read(kind_of: dict[str, str]) -> list[tuple[datetime | None, datetime | None]]:
+        leads = (
+            mapping.map_lead(
+                raw, deal_catalog, labels, conversions, lambda v: kind_of.get(v.lower())
+            )
+            for raw in load("leads_v1")["data"]
+        )
+        return [(x.mql_at, x.sql_at) for x in leads]
+
+    created = datetime(2025, 12, 20, 8, tzinfo=UTC)
+    # "Hot" (a label, no history) holds since creation; Converted since the conversion
+    assert read(kinds) == [(created, converted_at), (None, None)]
+    # an SQL label dates SQL (and MQL) from creation, before the conversion
+    assert read({"converted": "sql", "hot": "sql"}) == [(created, created), (None, None)]

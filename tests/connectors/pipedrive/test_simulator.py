@@ -13,7 +13,7 @@ import pytest
 from connectors.pipedrive import streams
 from connectors.pipedrive._state import RunState
 from connectors.pipedrive.simulator import API_TOKEN, PipedriveSimulator
-from connectors.pipedrive.simulator.render import lead_uuid, open_stays
+from connectors.pipedrive.simulator.render import lead_uuid
 from core.models.enums import SyncMode
 from core.simulation.dataset import Dataset, generate
 from core.sync.connector import StreamContext
@@ -25,6 +25,7 @@ from core.sync.records import (
     DealStageHistoryRecord,
     LeadRecord,
     Record,
+    StageRecord,
 )
 from tests.connectors.pipedrive.driver import Http, Result, run_stream
 
@@ -202,7 +203,29 @@ async def test_full_read_carries_the_whole_business(
         expected_lead = lead_uuid(dataset.seed, sim_deal.lead_id) if sim_deal.lead_id else None
         assert deal.lead_remote_id == expected_lead
     stays = _of(results, DealStageHistoryRecord)
-    assert len(stays) == sum(len(open_stays(dataset, d)) for d in dataset.deals)
+    # every open-stage stay, and the close as a stay in the pipeline's won / lost stage
+    assert len(stays) == sum(len(d.history) for d in dataset.deals)
+    closes = {
+        (s.deal_remote_id, s.stage_remote_id, s.entered_at)
+        for s in stays.values()
+        if isinstance(s, DealStageHistoryRecord) and s.stage_remote_id.endswith(("won", "lost"))
+    }
+    assert closes == {
+        (str(d.id), f"{d.pipeline_id}:{d.status.lower()}", d.closed_at.replace(microsecond=0))
+        for d in dataset.deals
+        if d.closed_at is not None
+    }
+    stages = [s for s in _of(results, StageRecord).values() if isinstance(s, StageRecord)]
+    for pipeline in dataset.pipelines:
+        own = sorted(
+            (s for s in stages if s.pipeline_remote_id == str(pipeline.id)),
+            key=lambda s: s.display_order,
+        )
+        assert [(s.remote_id, s.kind) for s in own[-2:]] == [
+            (f"{pipeline.id}:won", "WON"),
+            (f"{pipeline.id}:lost", "LOST"),
+        ]
+        assert not any(s.is_closed for s in own[:-2])  # Pipedrive's own: open stages
     open_now = [
         s for s in stays.values() if isinstance(s, DealStageHistoryRecord) and not s.exited_at
     ]

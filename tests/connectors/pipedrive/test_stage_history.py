@@ -66,6 +66,13 @@ def _flow_pages(deal_id: str) -> list[dict[str, Any]]:
     ]
 
 
+def _mock_stages(router: respx.MockRouter) -> None:
+    """The stages the stream reads first (stage -> pipeline), one v2 page."""
+    stages = [{"id": i, "pipeline_id": 1, "order_nr": i} for i in (1, 2, 3)]
+    page = {"success": True, "data": stages, "additional_data": {"next_cursor": None}}
+    router.get(f"{BASE}/api/v2/stages").mock(return_value=httpx.Response(200, json=page))
+
+
 def _mock(router: respx.MockRouter, deals: list[dict[str, Any]]) -> list[str]:
     """Deals in two cursor pages (2 + rest), flows per deal; returns the paths asked."""
     asked: list[str] = []
@@ -88,6 +95,7 @@ def _mock(router: respx.MockRouter, deals: list[dict[str, Any]]) -> list[str]:
         asked.append(f"flow:{deal_id}:{page}")
         return httpx.Response(200, json=_flow_pages(deal_id)[page])
 
+    _mock_stages(router)
     router.get(f"{BASE}/api/v2/deals").mock(side_effect=deals_page)
     router.get(url__regex=rf"{BASE}/api/v1/deals/\d+/flow").mock(side_effect=flow)
     return asked
@@ -113,18 +121,23 @@ def _pending(threshold: str) -> dict[str, str]:
 async def test_first_read_interleaves_flows_of_moved_deals_with_deals_pages(http: Http) -> None:
     asked = _mock(respx.mock, DEALS)
     ctx = StreamContext(connection_id="c", mode=SyncMode.FULL)
-    run_state(ctx).pipeline_of_stage.update({"1": "1", "2": "1", "3": "1"})
     pages = await _engine_order(DealStageHistoryStream(), http, ctx)
 
-    assert asked == ["deals:", "flow:1:0", "deals:c1", "flow:3:0", "flow:3:1"]
-    first = respx.calls[0].request.url.params
+    # the next deals page is asked for as soon as one arrives, before its flows
+    assert asked == ["deals:", "deals:c1", "flow:1:0", "flow:3:0", "flow:3:1"]
+    assert run_state(ctx).pipeline_of_stage == {"1": "1", "2": "1", "3": "1"}
+    lists = [c.request.url.params for c in respx.calls if c.request.url.path == "/api/v2/deals"]
+    first = lists[0]
     assert first["sort_by"] == "update_time" and "updated_since" not in first
     assert "status" not in first  # no deleted deals to read on a first read
     records = [r for page, _ in pages for r in page]
+    # the deals that never moved get their stay from the list, without a request
     assert [(r.deal_remote_id, r.stage_remote_id) for r in records] == [
+        ("2", "3"),
         ("1", "1"),
         ("1", "2"),
         ("1", "3"),
+        ("4", "3"),
         ("3", "1"),
         ("3", "2"),
         ("3", "3"),
@@ -134,7 +147,8 @@ async def test_first_read_interleaves_flows_of_moved_deals_with_deals_pages(http
     # end of page 1 (unmoved deal 2), deal 3 after its two flow pages, then the end of
     # the list, which ends the pass. Until then the cursor keeps the pass's threshold
     # ("*": every move) in ``resume``; the last one has none.
-    cursors = [cursor for _, cursor in pages]
+    assert all(cursor is None for page, cursor in pages if page and page[0].deal_remote_id in "24")
+    cursors = [cursor for _, cursor in pages if cursor is not None]
     assert cursors == [
         Cursor(_at(DEALS[0]["update_time"]), "1"),
         Cursor(_at(DEALS[1]["update_time"]), "2"),
@@ -170,6 +184,34 @@ async def test_incremental_reads_only_flows_of_deals_moved_since_its_cursor(http
 
 
 @respx.mock
+async def test_a_deal_that_moved_long_ago_and_closed_since_has_its_flow_read_again(
+    http: Http,
+) -> None:
+    """Pipedrive has no won stage: winning keeps ``stage_change_time``, so a close since
+    the cursor is what says the last open stay must now end (at ``won_time``)."""
+    won = {
+        **_deal(5, "2026-03-01T12:30:00Z", "2026-02-01T12:00:00Z"),
+        **{"status": "won", "won_time": "2026-03-01T12:30:00Z"},
+    }
+    edited = _deal(6, "2026-03-01T12:40:00Z", "2026-02-01T12:00:00Z")  # moved long ago
+    asked = _mock(respx.mock, [won, edited])
+    cursor = Cursor(datetime(2026, 3, 1, 12, 0, tzinfo=UTC), "0")
+    ctx = StreamContext(connection_id="c", mode=SyncMode.INCREMENTAL, start_cursor=cursor)
+    pages = await _engine_order(DealStageHistoryStream(), http, ctx)
+
+    assert [a for a in asked if a.startswith("flow")] == ["flow:5:0"]
+    stays = [r for page, _ in pages for r in page]
+    closed_at = _at(won["won_time"])
+    assert [(r.stage_remote_id, r.exited_at) for r in stays] == [
+        ("1", _at("2026-01-10T16:45:30Z")),
+        ("2", _at("2026-02-01T12:00:00Z")),
+        ("3", closed_at),
+        ("1:won", None),
+    ]
+    assert stays[-1].entered_at == closed_at
+
+
+@respx.mock
 async def test_stays_of_a_deleted_deal_are_written_deleted_whenever_it_moved(
     http: Http,
 ) -> None:
@@ -181,6 +223,7 @@ async def test_stays_of_a_deleted_deal_are_written_deleted_whenever_it_moved(
             200, json={"success": True, "data": data, "additional_data": {"next_cursor": None}}
         )
 
+    _mock_stages(respx.mock)
     respx.get(f"{BASE}/api/v2/deals").mock(side_effect=deals_page)
     respx.get(url__regex=rf"{BASE}/api/v1/deals/\d+/flow").mock(
         return_value=httpx.Response(200, json=_flow_pages("1")[0])
@@ -200,8 +243,11 @@ async def test_a_page_without_moved_deals_still_moves_the_cursor(http: Http) -> 
     ctx = StreamContext(connection_id="c", mode=SyncMode.FULL)
     pages = await _engine_order(DealStageHistoryStream(), http, ctx)
     assert asked == ["deals:"]
-    assert pages == [([], Cursor(_at(unmoved[1]["update_time"]), "9"))]
-    assert pages[0][1] is not None and pages[0][1].resume is None  # the pass ended
+    (stays, none), (nothing, cursor) = pages
+    assert [(r.deal_remote_id, r.exited_at) for r in stays] == [("8", None), ("9", None)]
+    assert none is None and nothing == []
+    assert cursor == Cursor(_at(unmoved[1]["update_time"]), "9")
+    assert cursor is not None and cursor.resume is None  # the pass ended
 
 
 def test_moved_compares_the_stage_change_with_the_window() -> None:

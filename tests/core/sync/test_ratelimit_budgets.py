@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
+from itertools import pairwise
 
 import pytest
 
 from core.sync.connector import DEFAULT_BUDGET, Budget, QuotaReading, RateLimitPolicy
-from core.sync.ratelimit import RateLimiter
+from core.sync.ratelimit import PACE_SLACK, RateLimiter
 from tests.support.limits import FakeClock
 
 SEARCH = RateLimitPolicy(100, 10.0, budgets=(Budget("search", 5, 1.0),))
@@ -99,3 +101,37 @@ async def test_retry_after_pause_holds_every_budget() -> None:
     limiter.pause(4.0)
     assert await starts(limiter, clock, 1) == [4.0]
     assert limiter.waited == pytest.approx(4.0)
+
+
+async def test_a_paced_policy_spreads_the_window_evenly() -> None:
+    clock = FakeClock()
+    policy = RateLimitPolicy(requests=10, per_seconds=1.0, paced=True)
+    limiter = limiter_on(clock, policy)
+    stamps = await starts(limiter, clock, 30)
+    span = 1.0 * 1.03 + 0.02
+    # a few may go at once (the slack that lets a late caller catch up), never a
+    # window's worth; between those, one per interval (the window's share of one)
+    assert max(Counter(stamps).values()) == PACE_SLACK + 1
+    gaps = {round(b - a, 6) for a, b in pairwise(stamps) if b > a}
+    assert round(span / 10, 6) == min(gaps)
+    # still the whole allowance: 10 per padded window, and no more
+    assert all(b - a >= 1.0 for a, b in zip(stamps, stamps[10:], strict=False))
+    assert stamps[-1] < 3 * span
+
+
+async def test_requests_sent_after_an_answer_count_against_its_remaining_figure() -> None:
+    clock = FakeClock()
+    policy = RateLimitPolicy(80, 2.0, remaining_header="x-left", reset_header="x-reset")
+    limiter = limiter_on(clock, policy)
+    tickets = [await limiter.acquire() for _ in range(10)]
+    # the first request's answer says 9 more fit, but 9 were sent after it: none fit
+    limiter.observe({"x-left": "9", "x-reset": "2"}, tickets[0])
+    started = clock.now
+    await limiter.acquire()
+    assert clock.now - started == pytest.approx(2.0)
+    # the last request's answer: its 5 are really left
+    tickets = [await limiter.acquire() for _ in range(3)]
+    limiter.observe({"x-left": "5", "x-reset": "2"}, tickets[-1])
+    started = clock.now
+    await limiter.acquire()
+    assert clock.now == started
