@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, literal_column, or_, select
+from sqlalchemy import CompoundSelect, Select, and_, func, or_, select
 from sqlalchemy.sql import ColumnElement, FromClause
 
 from core.metrics.dimensions import DimensionRef, grouping
 from core.metrics.fx import FxTable
-from core.metrics.measures import Measure, index_range
+from core.metrics.measures import Measure, index_range, open_since
 from core.metrics.segments import Segment
-from core.metrics.sources import source, with_stage_probability
+from core.metrics.sources import open_deals, source, with_stage_probability
 from core.metrics.types import Agg, Entity, Frame, FxDate
 
 #: Cell name and frame each result column stands for, in column order.
@@ -32,7 +32,7 @@ _FX_COLUMN = "fx_close"
 
 @dataclass(frozen=True)
 class Compiled:
-    statement: Select[Any]
+    statement: Select[Any] | CompoundSelect[Any]
     labels: Labels
     #: Number of leading group columns (key, label) before the aggregates.
     group_columns: int
@@ -50,10 +50,16 @@ def measure_source(
     measures: Sequence[Measure],
     workspace_ids: Sequence[str],
     fx: FxTable | None,
+    closed_since: datetime | None = None,
 ) -> FromClause:
     """``entity``'s rows, plus what ``measures`` need joined: stage probabilities, the
-    close-date FX factor."""
-    src = source(entity, workspace_ids)
+    close-date FX factor. With ``closed_since`` (deals only), just the deals that may be open
+    at or after that instant (sources.open_deals)."""
+    src = (
+        source(entity, workspace_ids)
+        if closed_since is None
+        else open_deals(workspace_ids, closed_since)
+    )
     if any(m.stage_probability for m in measures):
         src = with_stage_probability(src, workspace_ids)
     if any(m.fx is FxDate.CLOSE for m in measures):
@@ -76,7 +82,7 @@ def money_factor(measure: Measure, frame: Frame, c: Any, fx: FxTable | None) -> 
     return fx.on_day(c.currency, frame.last_day)
 
 
-def _aggregates(
+def aggregates(
     measure: Measure, frame: Frame, c: Any, fx: FxTable | None
 ) -> list[tuple[str, ColumnElement[Any]]]:
     where = measure.where(c, frame)
@@ -121,41 +127,84 @@ def hull(c: Any, cells: Sequence[tuple[Measure, Frame]]) -> ColumnElement[bool] 
     return and_(low, c[column] < max(f.end for _, f in cells)) if upper else low
 
 
-def compile_cells(
+Cells = Sequence[tuple[Measure, Frame]]
+
+
+def access_paths(entity: Entity, cells: Cells) -> list[tuple[str, list[tuple[Measure, Frame]]]]:
+    """The cells split by how the database best reaches their rows, in order of first cell.
+
+    Deals only (their table is the large one, and its indexes serve each path): cells of
+    deals open at an instant (measures.OPEN_SINCE) read the still-open deals plus a range of
+    closed ones; flows read a range of their time column (one hull range per column). A
+    statement per path, run at once (core.metrics.fetch), reads far fewer rows than one
+    pass over every deal of the workspace, which is what the cells together would need.
+    When any cell has no such path, that pass is needed anyway, and all cells share it.
+    """
+    if entity is not Entity.DEALS:
+        return [("scan", list(cells))]
+    paths: dict[str, list[tuple[Measure, Frame]]] = {}
+    for measure, frame in cells:
+        bound = index_range(measure)
+        if open_since(measure) is not None:
+            path = "open"
+        elif bound is not None:
+            path = bound[0]
+        else:
+            return [("scan", list(cells))]
+        paths.setdefault(path, []).append((measure, frame))
+    return list(paths.items())
+
+
+def compile_by_path(
     entity: Entity,
-    cells: Sequence[tuple[Measure, Frame]],
+    cells: Cells,
     *,
     workspace_ids: Sequence[str],
     segment: Segment,
     fx: FxTable | None = None,
     breakdown: DimensionRef | None = None,
-    buckets: tuple[str, Sequence[datetime]] | None = None,
-) -> Compiled:
-    """One statement computing every cell of ``entity``, optionally grouped.
+) -> list[Compiled]:
+    """:func:`compile_cells` once per access path of the cells (see :func:`access_paths`)."""
+    out = []
+    for path, part in access_paths(entity, cells):
+        since = None
+        if path == "open":
+            since = min(bound(f) for m, f in part if (bound := open_since(m)) is not None)
+        out.append(
+            compile_cells(
+                entity,
+                part,
+                workspace_ids=workspace_ids,
+                segment=segment,
+                fx=fx,
+                breakdown=breakdown,
+                closed_since=since,
+            )
+        )
+    return out
 
-    ``breakdown`` groups by a dimension; ``buckets`` = (time column, UTC starts of the second
-    and later buckets) groups a series by bucket index, the bounds computed in Python (so
-    DST-correct) and compared as plain instants: one aggregate per measure, not per bucket.
-    """
-    src = measure_source(entity, [m for m, _ in cells], workspace_ids, fx)
+
+def compile_cells(
+    entity: Entity,
+    cells: Cells,
+    *,
+    workspace_ids: Sequence[str],
+    segment: Segment,
+    fx: FxTable | None = None,
+    breakdown: DimensionRef | None = None,
+    closed_since: datetime | None = None,
+) -> Compiled:
+    """One statement computing every cell of ``entity``, optionally grouped by a dimension
+    (``breakdown``); a series' buckets are core.metrics.series_sql's."""
+    src = measure_source(entity, [m for m, _ in cells], workspace_ids, fx, closed_since)
     c = src.c
     columns: list[ColumnElement[Any]] = []
     labels: Labels = []
     conditions = [measure.where(c, frame) for measure, frame in cells]
     for measure, frame in cells:
-        for name, expression in _aggregates(measure, frame, c, fx):
+        for name, expression in aggregates(measure, frame, c, fx):
             columns.append(expression.label(f"c{len(labels)}"))
             labels.append((name, frame))
-    if buckets is not None:
-        column, bounds = buckets
-        statement = select(literal_column("0").label("bucket"), *columns).select_from(src)
-        statement = statement.where(segment.clause(src), or_(*conditions))
-        if bounds:  # a single bucket needs no grouping (and CASE needs a WHEN)
-            index = case(
-                *[(c[column] < bound, i) for i, bound in enumerate(bounds)], else_=len(bounds)
-            ).label("bucket")
-            statement = statement.with_only_columns(index, *columns).group_by(index)
-        return Compiled(statement, labels, 1)
     where = or_(*conditions)
     span = hull(c, cells)
     if span is not None:

@@ -21,7 +21,11 @@ from sqlalchemy import select
 from core import targets as target_book
 from core.errors import CrmkpiError, NotFoundError, ValidationError
 from core.metrics.capability_gate import gate
-from core.metrics.compiler import Compiled, compile_cells, compile_order_statistic
+from core.metrics.compiler import (
+    Compiled,
+    compile_by_path,
+    compile_order_statistic,
+)
 from core.metrics.definitions import KpiDefinition
 from core.metrics.dimensions import DimensionRef
 from core.metrics.fetch import fetch_all
@@ -49,7 +53,8 @@ from core.metrics.query import (
 )
 from core.metrics.registry import MetricRegistry
 from core.metrics.segments import Breakdown, Segment
-from core.metrics.series_totals import add_span_totals, from_buckets
+from core.metrics.series_sql import compile_series
+from core.metrics.series_totals import add_span_totals, from_buckets, whole_span
 from core.metrics.types import PERCENTILES, Agg, Entity, Frame, KpiKind, Statistic
 from core.models import Workspace
 
@@ -186,26 +191,50 @@ class MetricsExecutor:
             defaultdict(lambda: defaultdict(set))
         )
         money_days: dict[str, list[Frame]] = defaultdict(list)
-        bucketed: dict[
-            tuple[GroupKey, tuple[Frame, ...]], dict[tuple[Entity, str], set[Measure]]
-        ] = defaultdict(lambda: defaultdict(set))
+        # Every distinct series of the batch, numbered once (a DAY series is hundreds of
+        # frames: hashing or comparing it per cell would cost more than the cells, #20).
+        series_index: dict[tuple[Frame, ...], int] = {}
+        own_series: list[int | None] = []
         for plan in ok:
-            key = (plan.request.segment, plan.main.timezone)
             series = tuple(f for _, _, f in plan.series)
-            # Looked up once per plan: a DAY series is hundreds of frames, and comparing
-            # equal keys (another plan's series) compares every frame (issue #20).
-            in_series = frozenset(series)
-            by_column = bucketed[(key, series)] if series else None
+            own_series.append(
+                series_index.setdefault(series, len(series_index)) if series else None
+            )
+        all_series = list(series_index)
+        series_sets = [frozenset(s) for s in all_series]
+        by_key_series: dict[GroupKey, list[int]] = defaultdict(list)
+        for plan, own in zip(ok, own_series, strict=True):
+            key = (plan.request.segment, plan.main.timezone)
+            if own is not None and own not in by_key_series[key]:
+                by_key_series[key].append(own)
+        bucketed: dict[tuple[GroupKey, int], dict[tuple[Entity, str], set[Measure]]] = defaultdict(
+            lambda: defaultdict(set)
+        )
+
+        def on_series(key: GroupKey, own: int | None, measure: Measure, f: Frame) -> int | None:
+            """The series whose buckets give ``measure`` over ``f`` (a bucket of it or its
+            whole span): the request's own first, else any series of the batch with the same
+            segment, so a period's figure falls on another request's series (the dashboard's
+            month figures are buckets of its yearly series) instead of a pass of its own."""
+            if measure.time is None:
+                return None
+            candidates = by_key_series.get(key, [])
+            if own is not None:
+                candidates = [own, *(i for i in candidates if i != own)]
+            for i in candidates:
+                if f in series_sets[i] or from_buckets(measure, f, all_series[i]):
+                    return i
+            return None
+
+        for plan, own in zip(ok, own_series, strict=True):
+            key = (plan.request.segment, plan.main.timezone)
             for frame in plan.frames():
                 for measure, f in self._cells(plan, frame):
                     if measure.agg is Agg.MONEY:
                         money_days[f.timezone].append(f)
-                    if measure.time is not None and (
-                        f in in_series or from_buckets(measure, f, series)
-                    ):
-                        if by_column is None:
-                            by_column = bucketed[(key, series)]
-                        by_column[(measure.entity, measure.time)].add(measure)
+                    index = on_series(key, own, measure, f)
+                    if index is not None:
+                        bucketed[(key, index)][(measure.entity, measure.time or "")].add(measure)
                     else:
                         totals[key][measure.entity].add((measure, f))
             if plan.breakdown is not None:
@@ -224,47 +253,43 @@ class MetricsExecutor:
 
         # Every statement of the batch first, then all of them at once (core.metrics.fetch).
         total_jobs: list[tuple[GroupKey, Compiled]] = [
-            (
-                key,
-                compile_cells(
-                    entity,
-                    _ordered(cells),
-                    workspace_ids=ws_ids,
-                    segment=key[0],
-                    fx=fx_tables.get(key[1]),
-                ),
-            )
+            (key, compiled)
             for key, by_entity in totals.items()
             for entity, cells in by_entity.items()
+            for compiled in compile_by_path(
+                entity,
+                _ordered(cells),
+                workspace_ids=ws_ids,
+                segment=key[0],
+                fx=fx_tables.get(key[1]),
+            )
         ]
         series_jobs: list[tuple[GroupKey, tuple[Frame, ...], Compiled]] = []
-        for (key, series), by_column in bucketed.items():
-            span = replace(series[0], end=series[-1].end, end_date=series[-1].end_date)
-            bounds = [f.start for f in series[1:]]
+        for (key, index), by_column in bucketed.items():
+            series = all_series[index]
             for (entity, column), measures in by_column.items():
-                compiled = compile_cells(
+                compiled = compile_series(
                     entity,
-                    _ordered({(m, span) for m in measures}),
+                    sorted(measures, key=lambda m: m.name),
+                    column,
+                    series,
                     workspace_ids=ws_ids,
                     segment=key[0],
                     fx=fx_tables.get(key[1]),
-                    buckets=(column, bounds),
                 )
                 series_jobs.append((key, series, compiled))
         group_jobs: list[tuple[tuple[GroupKey, Breakdown], Compiled]] = [
-            (
-                (key, breakdown),
-                compile_cells(
-                    entity,
-                    _ordered(cells),
-                    workspace_ids=ws_ids,
-                    segment=key[0],
-                    fx=fx_tables.get(key[1]),
-                    breakdown=breakdown.by,
-                ),
-            )
+            ((key, breakdown), compiled)
             for (key, breakdown), by_entity in grouped.items()
             for entity, cells in by_entity.items()
+            for compiled in compile_by_path(
+                entity,
+                _ordered(cells),
+                workspace_ids=ws_ids,
+                segment=key[0],
+                fx=fx_tables.get(key[1]),
+                breakdown=breakdown.by,
+            )
         ]
         compiled_all = [c for _, c in total_jobs]
         compiled_all += [c for _, _, c in series_jobs] + [c for _, c in group_jobs]
@@ -278,16 +303,25 @@ class MetricsExecutor:
                 found[(name, frame)] = None if value is None else float(value)
         for key, series, compiled in series_jobs:
             found = values.setdefault(key, {})
+            # A bucket may come as several rows, one per range part (series_sql): added up
+            # here, then set (another series may compute the same cells).
+            sums: Values = {}
             for row in next(fetched):
                 frame = series[int(row[0])]
                 for (name, _), value in zip(compiled.labels, row[1:], strict=True):
-                    found[(name, frame)] = None if value is None else float(value)
+                    if value is not None:
+                        sums[(name, frame)] = (sums.get((name, frame)) or 0.0) + float(value)
+                    else:
+                        sums.setdefault((name, frame), None)
+            found.update(sums)
+            span = whole_span(series)
+            names = dict.fromkeys(name for name, _ in compiled.labels)
             counts = {
                 n
-                for n, _ in compiled.labels
+                for n in names
                 if (m := self.registry.measures.get(n)) is not None and m.agg is Agg.COUNT
             }
-            add_span_totals(found, compiled.labels, series, counts)
+            add_span_totals(found, [(n, span) for n in names if span], series, counts)
         groups: dict[tuple[GroupKey, Breakdown], dict[str, tuple[str, Values]]] = {}
         for group, compiled in group_jobs:
             out = groups.setdefault(group, {})

@@ -11,6 +11,7 @@ written once for every entity. Deleted rows are left out here, once. Rows derive
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -53,6 +54,25 @@ def _deals(workspace_ids: Sequence[str]) -> FromClause:
         .where(Deal.workspace_id.in_(workspace_ids), Deal.deleted_at.is_(None))
         .subquery("deals_src")
     )
+
+
+def open_deals(workspace_ids: Sequence[str], closed_since: datetime) -> FromClause:
+    """The deals that may be open at an instant at or after ``closed_since``: still-open deals
+    (the partial index ``ix_deals_ws_open``) plus deals closed at or after it (a range of
+    ``ix_deals_ws_closed``), as one row set with the columns of the deals source.
+
+    The branches are disjoint by status and every deal open at such an instant is in one of
+    them (a deal is OPEN, WON or LOST), so a measure of deals open at t counts the same rows
+    as over all deals, without reading the workspace's long-closed deals.
+    """
+    live = (Deal.workspace_id.in_(workspace_ids), Deal.deleted_at.is_(None))
+    still_open = select(Deal).where(*live, Deal.status == DealStatus.OPEN)
+    closed = select(Deal).where(
+        *live,
+        Deal.status.in_([DealStatus.WON, DealStatus.LOST]),
+        Deal.closed_at >= closed_since,
+    )
+    return union_all(still_open, closed).subquery("deals_src")
 
 
 def with_stage_probability(deals: FromClause, workspace_ids: Sequence[str]) -> FromClause:
