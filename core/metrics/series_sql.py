@@ -15,21 +15,24 @@ Many buckets (a DAY series of a year) keep the grouped statement: :data:`MAX_BRA
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import case, literal, or_, select, union_all
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy import and_, case, literal, or_, select, union_all
+from sqlalchemy.sql import ColumnElement, FromClause
+from sqlalchemy.types import TypeEngine
 
 from core.metrics.compiler import Compiled, Labels, aggregates, measure_source
 from core.metrics.fx import FxTable
-from core.metrics.measures import Measure, RangePart, range_parts, within
+from core.metrics.measures import Measure, RangePart, range_parts
 from core.metrics.segments import Segment
 from core.metrics.series_totals import ADDITIVE, whole_span
 from core.metrics.types import Entity, Frame
 
-#: Most range aggregates of one statement, parts times buckets (SQLite allows 500 compound
-#: terms; a weekly series of a year is 53 buckets).
-MAX_BRANCHES = 120
+#: Most buckets read as a range each (their bounds are a UNION ALL of one-row selects, and
+#: SQLite allows 500 compound terms; a weekly series of a year is 53 buckets).
+MAX_BUCKETS = 120
 
 
 def _columns(
@@ -57,6 +60,20 @@ def _parts(measures: Sequence[Measure]) -> tuple[RangePart, ...] | None:
     return parts
 
 
+def _bounds(series: Sequence[Frame], kind: TypeEngine[Any]) -> FromClause:
+    """The buckets as rows (index ``i``, UTC bounds ``s`` and ``e``): one-row selects joined
+    by UNION ALL, which both databases read (SQLite has no column aliases on VALUES)."""
+    rows = [
+        select(
+            literal(i).label("i"),
+            literal(f.start, kind).label("s"),
+            literal(f.end, kind).label("e"),
+        )
+        for i, f in enumerate(series)
+    ]
+    return (rows[0] if len(rows) == 1 else union_all(*rows)).subquery("buckets")
+
+
 def compile_series(
     entity: Entity,
     measures: Sequence[Measure],
@@ -80,27 +97,32 @@ def compile_series(
     where = segment.clause(src)
     labels: Labels = []
     parts = _parts(measures)
-    if parts is not None and len(parts) * len(series) <= MAX_BRANCHES:
+    if parts is not None and len(series) <= MAX_BUCKETS:
+        bounds = _bounds(series, c[column].type)
+        # The measures' conditions over "the bucket of this row": a frame whose bounds are the
+        # joined bucket's (conditions only compare them in SQL). Built once for all buckets.
+        bucket = replace(whole, start=cast(datetime, bounds.c.s), end=cast(datetime, bounds.c.e))
+        columns = _columns(measures, bucket, c, fx, labels)
+        rows = or_(*[m.where(c, bucket) for m in measures])
         branches = []
         for part, part_column in parts:
-            for i, frame in enumerate(series):
-                labels = []
-                columns = _columns(measures, frame, c, fx, labels)
-                conditions = [m.where(c, frame) for m in measures]
-                # The part's range stated on its own, so each branch reads one index range.
-                rows = [within(c[part_column], frame), or_(*conditions)]
-                if part is not None:
-                    rows.append(part(c))
-                branch = select(literal(i).label("bucket"), *columns).select_from(src)
-                branches.append(branch.where(where, *rows))
+            # Each bucket's rows of the part: a range of a stored column, bounded by the
+            # bucket's row (an index range per bucket, the join's inner side).
+            on = [c[part_column] >= bounds.c.s, c[part_column] < bounds.c.e]
+            if part is not None:
+                on.append(part(c))
+            branch = select(bounds.c.i.label("bucket"), *columns).select_from(
+                bounds.join(src, and_(*on))
+            )
+            branches.append(branch.where(where, rows).group_by(bounds.c.i))
         statement = branches[0] if len(branches) == 1 else union_all(*branches)
         return Compiled(statement, [(name, whole) for name, _ in labels], 1)
     columns = _columns(measures, whole, c, fx, labels)
-    rows_of = or_(*[m.where(c, whole) for m in measures])
+    rows = or_(*[m.where(c, whole) for m in measures])
     index = case(
         *[(c[column] < f.start, i) for i, f in enumerate(series[1:])], else_=len(series) - 1
     ).label("bucket")
-    statement = select(literal(0).label("bucket"), *columns).select_from(src).where(where, rows_of)
+    statement = select(literal(0).label("bucket"), *columns).select_from(src).where(where, rows)
     if len(series) > 1:  # a single bucket needs no grouping (and CASE needs a WHEN)
         statement = statement.with_only_columns(index, *columns).group_by(index)
     return Compiled(statement, labels, 1)
