@@ -51,17 +51,19 @@ def measure_source(
     workspace_ids: Sequence[str],
     fx: FxTable | None,
     closed_since: datetime | None = None,
+    instants: Sequence[datetime] = (),
 ) -> FromClause:
-    """``entity``'s rows, plus what ``measures`` need joined: stage probabilities, the
-    close-date FX factor. With ``closed_since`` (deals only), just the deals that may be open
-    at or after that instant (sources.open_deals)."""
+    """``entity``'s rows, plus what ``measures`` need joined: stage probabilities (now, and
+    at each of ``instants``: the ends of their frames), the close-date FX factor. With
+    ``closed_since`` (deals only), just the deals that may be open at or after that instant
+    (sources.open_deals)."""
     src = (
         source(entity, workspace_ids)
         if closed_since is None
         else open_deals(workspace_ids, closed_since)
     )
     if any(m.stage_probability for m in measures):
-        src = with_stage_probability(src, workspace_ids)
+        src = with_stage_probability(src, workspace_ids, instants)
     if any(m.fx is FxDate.CLOSE for m in measures):
         if fx is None:
             raise ValueError("money measures need an FX table")
@@ -196,7 +198,8 @@ def compile_cells(
 ) -> Compiled:
     """One statement computing every cell of ``entity``, optionally grouped by a dimension
     (``breakdown``); a series' buckets are core.metrics.series_sql's."""
-    src = measure_source(entity, [m for m, _ in cells], workspace_ids, fx, closed_since)
+    instants = [f.end for m, f in cells if m.stage_probability]
+    src = measure_source(entity, [m for m, _ in cells], workspace_ids, fx, closed_since, instants)
     c = src.c
     columns: list[ColumnElement[Any]] = []
     labels: Labels = []
@@ -240,7 +243,7 @@ def compile_order_statistic(
     MEDIAN and P90 interpolate between these two values; only two values leave the database.
     """
     assert measure.value is not None
-    src = measure_source(measure.entity, [measure], workspace_ids, None)
+    src = measure_source(measure.entity, [measure], workspace_ids, None, instants=[frame.end])
     value = measure.value(src.c, frame).label("v")
     return (
         select(value)

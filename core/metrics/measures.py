@@ -12,13 +12,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, literal, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, case, exists, func, literal, or_
 from sqlalchemy.sql import ColumnElement
 
 from core.metrics._sql import seconds_between
 from core.metrics.types import Agg, Entity, Frame, FxDate
-from core.models import Activity, DealStageHistory, Stage
+from core.models import Activity
 from core.models.enums import ActivityType, DealStatus, MeetingStatus, Response
 
 #: A source's column collection (``FromClause.c``).
@@ -49,8 +48,9 @@ class Measure:
     #: condition must differ between two frames of equal as-of only by that range, which
     #: lets a series group rows by bucket of this column instead of one aggregate per bucket.
     time: str | None = None
-    #: Reads ``stage_probability`` and ``history_from`` of a deal, which the compiler joins
-    #: only for such measures (core.metrics.sources.with_stage_probability).
+    #: Reads ``stage_probability`` and the stage probability at its frames' ends of a deal,
+    #: which the compiler joins only for such measures
+    #: (core.metrics.sources.with_stage_probability).
     stage_probability: bool = False
 
     def __post_init__(self) -> None:
@@ -124,38 +124,21 @@ def _open_any(c: Cols, f: Frame) -> ColumnElement[bool]:
     )
 
 
+def probability_column(instant: datetime) -> str:
+    """The column of a deals source holding the probability of each deal's stage at
+    ``instant`` by its stage history (core.metrics.sources.with_stage_probability)."""
+    return f"probability_at_{int(instant.timestamp() * 1_000_000)}"
+
+
 def _probability_at(c: Cols, f: Frame) -> ColumnElement[Any]:
     """Probability of the stage the deal was in at the frame's end (from stage history).
 
     Falls back to the deal's current stage, then its own probability, when history does not
-    reach back to that instant.
+    reach back to that instant. Both are joined to the source for the frames of the
+    statement (see Measure.stage_probability), not looked up per deal.
     """
-    stay = aliased(DealStageHistory)
-    stage = aliased(Stage)
-    historic = (
-        select(stage.probability)
-        .select_from(stay)
-        .join(
-            stage,
-            and_(
-                stage.connection_id == stay.connection_id, stage.remote_id == stay.stage_remote_id
-            ),
-        )
-        .where(
-            stay.connection_id == c.connection_id,
-            stay.deal_remote_id == c.remote_id,
-            stay.entered_at < f.end,
-            stay.deleted_at.is_(None),
-        )
-        .order_by(stay.entered_at.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    # The history look-up runs only for deals whose history starts before the frame's end
-    # (``history_from``); the current stage's probability is joined once, not looked up
-    # per deal (both from sources.with_stage_probability, see Measure.stage_probability).
-    reaches_back = case((c.history_from < f.end, historic))
-    return func.coalesce(reaches_back, c.stage_probability, c.probability, literal(0.0))
+    historic = c[probability_column(f.end)]
+    return func.coalesce(historic, c.stage_probability, c.probability, literal(0.0))
 
 
 def _no_future_activity(link: ColumnElement[bool], f: Frame) -> ColumnElement[bool]:
