@@ -16,10 +16,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-# core.targets reads core.metrics' segments: import the module, not names, so either side
-# may be imported first.
-from core import targets as target_book
 from core.errors import CrmkpiError, NotFoundError, ValidationError
+from core.metrics import target_match as target_book
 from core.metrics.capability_gate import gate
 from core.metrics.compiler import (
     Compiled,
