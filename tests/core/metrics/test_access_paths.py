@@ -44,10 +44,11 @@ def test_deal_cells_split_by_access_path_unless_one_needs_every_deal() -> None:
     assert sorted(paths) == ["closed_at", "open", "remote_created_at"]
     assert {m.name for m, _ in paths["open"]} == {"deals_open", "weighted_pipeline_amount"}
     # A cell without a range (say, a user-defined count of priced deals) needs a pass over
-    # every deal: all cells share it.
+    # every deal, a statement of its own: the others keep their paths.
     priced = Measure("priced_deals", Entity.DEALS, Agg.COUNT, lambda c, f: c.amount > 0)
-    scan = [*cells, (priced, _frame(3))]
-    assert access_paths(Entity.DEALS, scan) == [("scan", scan)]
+    scan = dict(access_paths(Entity.DEALS, [*cells, (priced, _frame(3))]))
+    assert sorted(scan) == ["closed_at", "open", "remote_created_at", "scan"]
+    assert scan["scan"] == [(priced, _frame(3))]
     other = [(BY_NAME["cycle_days"], _frame(3)), (BY_NAME["deals_open_any"], _frame(3))]
     assert [p for p, _ in access_paths(Entity.DEALS, other)] == ["closed_at", "open"]
     activities = [(BY_NAME["activities_done"], _frame(3))]
