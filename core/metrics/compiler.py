@@ -1,10 +1,12 @@
-"""The only place metric SQL is built: (measure, frame) cells -> one statement per entity.
+"""The metric SQL of totals and breakdowns: (measure, frame) cells -> statements per entity.
 
 Every cell becomes a conditional aggregate (``COUNT(*) FILTER (WHERE ...)``,
-``SUM(x) FILTER (WHERE ...)``) of a single scan of its entity, so all KPIs of a request, the
-comparison period and every series bucket share one pass over each table. Frame bounds are
-bound parameters holding UTC instants computed in Python. A breakdown is the same statement
-grouped by the dimension's key and label.
+``SUM(x) FILTER (WHERE ...)``), so the KPIs of a request and its comparison period share a
+statement. Cells are split by how the database best reaches their rows
+(:func:`access_paths`): deals open at an instant read still-open deals plus a range of
+closed ones; flows read one hull range of their time column. Frame bounds are bound
+parameters holding UTC instants computed in Python. A breakdown is the same statement
+grouped by the dimension's key and label; a series' buckets are core.metrics.series_sql's.
 """
 
 from __future__ import annotations
@@ -14,14 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, literal_column, or_, select
+from sqlalchemy import CompoundSelect, Select, and_, func, or_, select
 from sqlalchemy.sql import ColumnElement, FromClause
 
 from core.metrics.dimensions import DimensionRef, grouping
 from core.metrics.fx import FxTable
-from core.metrics.measures import Measure, index_range
+from core.metrics.measures import Measure, index_range, open_since
 from core.metrics.segments import Segment
-from core.metrics.sources import source, with_stage_probability
+from core.metrics.sources import open_deals, source, with_stage_probability
 from core.metrics.types import Agg, Entity, Frame, FxDate
 
 #: Cell name and frame each result column stands for, in column order.
@@ -32,7 +34,7 @@ _FX_COLUMN = "fx_close"
 
 @dataclass(frozen=True)
 class Compiled:
-    statement: Select[Any]
+    statement: Select[Any] | CompoundSelect[Any]
     labels: Labels
     #: Number of leading group columns (key, label) before the aggregates.
     group_columns: int
@@ -50,12 +52,20 @@ def measure_source(
     measures: Sequence[Measure],
     workspace_ids: Sequence[str],
     fx: FxTable | None,
+    closed_since: datetime | None = None,
+    instants: Sequence[datetime] = (),
 ) -> FromClause:
-    """``entity``'s rows, plus what ``measures`` need joined: stage probabilities, the
-    close-date FX factor."""
-    src = source(entity, workspace_ids)
+    """``entity``'s rows, plus what ``measures`` need joined: stage probabilities (now, and
+    at each of ``instants``: the ends of their frames), the close-date FX factor. With
+    ``closed_since`` (deals only), just the deals that may be open at or after that instant
+    (sources.open_deals)."""
+    src = (
+        source(entity, workspace_ids)
+        if closed_since is None
+        else open_deals(workspace_ids, closed_since)
+    )
     if any(m.stage_probability for m in measures):
-        src = with_stage_probability(src, workspace_ids)
+        src = with_stage_probability(src, workspace_ids, instants)
     if any(m.fx is FxDate.CLOSE for m in measures):
         if fx is None:
             raise ValueError("money measures need an FX table")
@@ -76,10 +86,17 @@ def money_factor(measure: Measure, frame: Frame, c: Any, fx: FxTable | None) -> 
     return fx.on_day(c.currency, frame.last_day)
 
 
-def _aggregates(
-    measure: Measure, frame: Frame, c: Any, fx: FxTable | None
+def aggregates(
+    measure: Measure,
+    frame: Frame,
+    c: Any,
+    fx: FxTable | None,
+    where: ColumnElement[bool] | None = None,
 ) -> list[tuple[str, ColumnElement[Any]]]:
-    where = measure.where(c, frame)
+    """The aggregates of one cell; ``where``, when given, is its condition already computed
+    (a column of :func:`_flagged`)."""
+    if where is None:
+        where = measure.where(c, frame)
     if measure.agg is Agg.COUNT:
         return [(measure.name, func.count().filter(where))]
     assert measure.value is not None
@@ -121,41 +138,82 @@ def hull(c: Any, cells: Sequence[tuple[Measure, Frame]]) -> ColumnElement[bool] 
     return and_(low, c[column] < max(f.end for _, f in cells)) if upper else low
 
 
-def compile_cells(
+Cells = Sequence[tuple[Measure, Frame]]
+
+
+def access_paths(entity: Entity, cells: Cells) -> list[tuple[str, list[tuple[Measure, Frame]]]]:
+    """The cells split by how the database best reaches their rows, in order of first cell.
+
+    Deals only (their table is the large one, and its indexes serve each path): cells of
+    deals open at an instant (measures.OPEN_SINCE) read the still-open deals plus a range of
+    closed ones; flows read a range of their time column (one hull range per column). A
+    statement per path, run at once (core.metrics.fetch), reads far fewer rows than one
+    pass over every deal of the workspace, which is what the cells together would need.
+    Cells with no such path (recurring revenue, user-defined measures) share one such pass
+    of their own ("scan"), which the others are spared.
+    """
+    if entity is not Entity.DEALS:
+        return [("scan", list(cells))]
+    paths: dict[str, list[tuple[Measure, Frame]]] = {}
+    for measure, frame in cells:
+        bound = index_range(measure)
+        if open_since(measure) is not None:
+            path = "open"
+        elif bound is not None:
+            path = bound[0]
+        else:
+            path = "scan"
+        paths.setdefault(path, []).append((measure, frame))
+    return list(paths.items())
+
+
+def compile_by_path(
     entity: Entity,
-    cells: Sequence[tuple[Measure, Frame]],
+    cells: Cells,
     *,
     workspace_ids: Sequence[str],
     segment: Segment,
     fx: FxTable | None = None,
     breakdown: DimensionRef | None = None,
-    buckets: tuple[str, Sequence[datetime]] | None = None,
-) -> Compiled:
-    """One statement computing every cell of ``entity``, optionally grouped.
+) -> list[Compiled]:
+    """:func:`compile_cells` once per access path of the cells (see :func:`access_paths`)."""
+    out = []
+    for path, part in access_paths(entity, cells):
+        since = None
+        if path == "open":
+            since = min(bound(f) for m, f in part if (bound := open_since(m)) is not None)
+        out.append(
+            compile_cells(
+                entity,
+                part,
+                workspace_ids=workspace_ids,
+                segment=segment,
+                fx=fx,
+                breakdown=breakdown,
+                closed_since=since,
+            )
+        )
+    return out
 
-    ``breakdown`` groups by a dimension; ``buckets`` = (time column, UTC starts of the second
-    and later buckets) groups a series by bucket index, the bounds computed in Python (so
-    DST-correct) and compared as plain instants: one aggregate per measure, not per bucket.
-    """
-    src = measure_source(entity, [m for m, _ in cells], workspace_ids, fx)
+
+def compile_cells(
+    entity: Entity,
+    cells: Cells,
+    *,
+    workspace_ids: Sequence[str],
+    segment: Segment,
+    fx: FxTable | None = None,
+    breakdown: DimensionRef | None = None,
+    closed_since: datetime | None = None,
+) -> Compiled:
+    """One statement computing every cell of ``entity``, optionally grouped by a dimension
+    (``breakdown``); a series' buckets are core.metrics.series_sql's."""
+    instants = [f.end for m, f in cells if m.stage_probability]
+    src = measure_source(entity, [m for m, _ in cells], workspace_ids, fx, closed_since, instants)
     c = src.c
     columns: list[ColumnElement[Any]] = []
     labels: Labels = []
     conditions = [measure.where(c, frame) for measure, frame in cells]
-    for measure, frame in cells:
-        for name, expression in _aggregates(measure, frame, c, fx):
-            columns.append(expression.label(f"c{len(labels)}"))
-            labels.append((name, frame))
-    if buckets is not None:
-        column, bounds = buckets
-        statement = select(literal_column("0").label("bucket"), *columns).select_from(src)
-        statement = statement.where(segment.clause(src), or_(*conditions))
-        if bounds:  # a single bucket needs no grouping (and CASE needs a WHEN)
-            index = case(
-                *[(c[column] < bound, i) for i, bound in enumerate(bounds)], else_=len(bounds)
-            ).label("bucket")
-            statement = statement.with_only_columns(index, *columns).group_by(index)
-        return Compiled(statement, labels, 1)
     where = or_(*conditions)
     span = hull(c, cells)
     if span is not None:
@@ -163,8 +221,16 @@ def compile_cells(
     if breakdown is None:
         # Rows outside every cell add nothing to any aggregate (each has its FILTER): the
         # WHERE only lets the database skip them, by index where the cells' ranges allow.
-        statement = select(*columns).select_from(src).where(segment.clause(src), where)
-        return Compiled(statement, labels, 0)
+        rows, flags = _flagged(src, cells, conditions, [segment.clause(src), where])
+        for (measure, frame), flag in zip(cells, flags, strict=True):
+            for name, expression in aggregates(measure, frame, rows.c, fx, flag):
+                columns.append(expression.label(f"c{len(labels)}"))
+                labels.append((name, frame))
+        return Compiled(select(*columns).select_from(rows), labels, 0)
+    for measure, frame in cells:
+        for name, expression in aggregates(measure, frame, c, fx):
+            columns.append(expression.label(f"c{len(labels)}"))
+            labels.append((name, frame))
     group = grouping(src, breakdown)
     key, label = group.key.label("group_key"), group.label.label("group_label")
     # Only groups with at least one row in some cell: an owner with no deal in the period is
@@ -176,6 +242,36 @@ def compile_cells(
         .group_by(group.key, group.label)
     )
     return Compiled(statement, labels, 2)
+
+
+def _flagged(
+    src: FromClause,
+    cells: Cells,
+    conditions: Sequence[ColumnElement[bool]],
+    filters: Sequence[ColumnElement[bool]],
+) -> tuple[FromClause, list[ColumnElement[bool]]]:
+    """``src``'s rows passing ``filters``, each distinct cell condition computed once per row
+    as a column (``w0``, ``w1``, ...), and the column of each cell's condition.
+
+    Cells of one condition are many: a money cell's sum and its two row counts, and the
+    pipeline, weighted pipeline and open deals at the same instant. Evaluated in every
+    aggregate's FILTER, the deals open at t statement spent most of its time re-evaluating
+    the same conditions (16 aggregates, 4 distinct conditions). ``OFFSET 0`` keeps the
+    subquery from being merged into the aggregate (PostgreSQL and SQLite alike), so each
+    condition is computed once per row.
+    """
+    index: dict[tuple[int, Frame], int] = {}
+    distinct: list[ColumnElement[bool]] = []
+    of_cell = []
+    for (measure, frame), condition in zip(cells, conditions, strict=True):
+        key = (id(measure.where), frame)
+        if key not in index:
+            index[key] = len(distinct)
+            distinct.append(condition)
+        of_cell.append(index[key])
+    flags = [condition.label(f"w{i}") for i, condition in enumerate(distinct)]
+    rows = select(*src.c, *flags).where(*filters).offset(0).subquery("cell_rows")
+    return rows, [rows.c[f"w{i}"] for i in of_cell]
 
 
 def compile_order_statistic(
@@ -191,7 +287,7 @@ def compile_order_statistic(
     MEDIAN and P90 interpolate between these two values; only two values leave the database.
     """
     assert measure.value is not None
-    src = measure_source(measure.entity, [measure], workspace_ids, None)
+    src = measure_source(measure.entity, [measure], workspace_ids, None, instants=[frame.end])
     value = measure.value(src.c, frame).label("v")
     return (
         select(value)

@@ -1,33 +1,32 @@
-"""Runs a batch of KPI requests: plan frames, compile, execute, assemble results.
+"""Runs a batch of KPI requests: plan each request's frames, plan the batch's statements as
+typed jobs, compile them, fetch them at once, read their rows back and assemble results.
 
-Requests that share a segment (and timezone) are answered together: all their cells for
-every frame (period, comparison, series buckets, previous periods) go into one statement per
-entity; breakdowns add one grouped statement per entity and dimension. Only aggregates come
-back from the database.
+Each step is its own module: core.metrics.jobs (the jobs: planned, compiled, read back),
+core.metrics.compiler and series_sql (the SQL), core.metrics.fetch (running statements at
+once). Only aggregates come back from the database; this module turns a request into its
+frames and the cell values into results (comparison, series, breakdown, target).
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-# core.targets reads core.metrics' segments: import the module, not names, so either side
-# may be imported first.
-from core import targets as target_book
 from core.errors import CrmkpiError, NotFoundError, ValidationError
+from core.metrics import target_match as target_book
 from core.metrics.capability_gate import gate
-from core.metrics.compiler import Compiled, compile_cells, compile_order_statistic
+from core.metrics.compiler import compile_order_statistic
 from core.metrics.definitions import KpiDefinition
 from core.metrics.dimensions import DimensionRef
 from core.metrics.fetch import fetch_all
-from core.metrics.formulas import Cell, Incremental, Outcome, Ratio, Single, Total
+from core.metrics.formulas import Incremental, Outcome, Ratio, Single, Total
 from core.metrics.freshness import freshness, kpi_tables, load_connections
 from core.metrics.fx import FxTable, load_fx
+from core.metrics.jobs import Plan, Values, compile_jobs, plan_jobs, read_rows
 from core.metrics.measures import Measure
 from core.metrics.periods import (
     Calendar,
@@ -49,34 +48,11 @@ from core.metrics.query import (
 )
 from core.metrics.registry import MetricRegistry
 from core.metrics.segments import Breakdown, Segment
-from core.metrics.series_totals import add_span_totals, from_buckets
-from core.metrics.types import PERCENTILES, Agg, Entity, Frame, KpiKind, Statistic
+from core.metrics.types import PERCENTILES, Frame, KpiKind, Statistic
 from core.models import Workspace
 
-GroupKey = tuple[Segment, str]
 #: Most previous periods incrementalRevenue's baseline may average.
 MAX_BASELINE_PERIODS = 36
-
-
-Values = dict[Cell, float | None]
-
-
-@dataclass
-class _Plan:
-    request: KpiRequest
-    kpi: KpiDefinition
-    period: LocalPeriod
-    main: Frame
-    comparison: tuple[LocalPeriod, Frame, bool] | None
-    series: list[tuple[LocalPeriod, str, Frame]]
-    breakdown: Breakdown | None
-    unsupported: str | None
-
-    def frames(self) -> list[Frame]:
-        out = [self.main] + [f for _, _, f in self.series]
-        if self.comparison is not None:
-            out.append(self.comparison[1])
-        return out
 
 
 def _info(period: LocalPeriod, frame: Frame, now: datetime) -> PeriodInfo:
@@ -96,7 +72,7 @@ class MetricsExecutor:
     def __init__(self, registry: MetricRegistry) -> None:
         self.registry = registry
 
-    def _plan(self, request: KpiRequest, workspace: Workspace, now: datetime) -> _Plan:
+    def _plan(self, request: KpiRequest, workspace: Workspace, now: datetime) -> Plan:
         kpi = self.registry.get(request.kpi)
         if kpi is None:
             raise ValidationError(f"unknown KPI {request.kpi!r}")
@@ -141,9 +117,9 @@ class MetricsExecutor:
                     )
         missing = sorted({ref.label for e in entities for ref in request.segment.unsupported(e)})
         unsupported = f"{kpi.name} cannot be segmented by {', '.join(missing)}" if missing else None
-        return _Plan(request, kpi, period, main, comparison, series, breakdown, unsupported)
+        return Plan(request, kpi, period, main, comparison, series, breakdown, unsupported)
 
-    def _cells(self, plan: _Plan, frame: Frame) -> list[tuple[Measure, Frame]]:
+    def _cells(self, plan: Plan, frame: Frame) -> list[tuple[Measure, Frame]]:
         return [(self.registry.measure(name), f) for name, f in plan.kpi.formula.cells(frame)]
 
     async def run(
@@ -171,132 +147,21 @@ class MetricsExecutor:
         currency = (scope.currency or first.currency).upper()
         ws_ids = list(scope.workspace_ids)
 
-        plans: list[_Plan | CrmkpiError] = []
+        plans: list[Plan | CrmkpiError] = []
         for request in requests:
             try:
                 plans.append(self._plan(request, first, now))
             except CrmkpiError as exc:
                 plans.append(exc)
-        ok = [p for p in plans if isinstance(p, _Plan) and p.unsupported is None]
+        ok = [p for p in plans if isinstance(p, Plan) and p.unsupported is None]
 
-        totals: dict[GroupKey, dict[Entity, set[tuple[Measure, Frame]]]] = defaultdict(
-            lambda: defaultdict(set)
-        )
-        grouped: dict[tuple[GroupKey, Breakdown], dict[Entity, set[tuple[Measure, Frame]]]] = (
-            defaultdict(lambda: defaultdict(set))
-        )
-        money_days: dict[str, list[Frame]] = defaultdict(list)
-        bucketed: dict[
-            tuple[GroupKey, tuple[Frame, ...]], dict[tuple[Entity, str], set[Measure]]
-        ] = defaultdict(lambda: defaultdict(set))
-        for plan in ok:
-            key = (plan.request.segment, plan.main.timezone)
-            series = tuple(f for _, _, f in plan.series)
-            # Looked up once per plan: a DAY series is hundreds of frames, and comparing
-            # equal keys (another plan's series) compares every frame (issue #20).
-            in_series = frozenset(series)
-            by_column = bucketed[(key, series)] if series else None
-            for frame in plan.frames():
-                for measure, f in self._cells(plan, frame):
-                    if measure.agg is Agg.MONEY:
-                        money_days[f.timezone].append(f)
-                    if measure.time is not None and (
-                        f in in_series or from_buckets(measure, f, series)
-                    ):
-                        if by_column is None:
-                            by_column = bucketed[(key, series)]
-                        by_column[(measure.entity, measure.time)].add(measure)
-                    else:
-                        totals[key][measure.entity].add((measure, f))
-            if plan.breakdown is not None:
-                for measure, f in self._cells(plan, plan.main):
-                    grouped[(key, plan.breakdown)][measure.entity].add((measure, f))
-        fx_tables: dict[str, FxTable] = {}
-        for tz, frames in money_days.items():
-            fx_tables[tz] = await load_fx(
-                session,
-                ws_ids,
-                currency,
-                tz,
-                min(f.start_date for f in frames),
-                max(f.last_day for f in frames),
-            )
-
-        # Every statement of the batch first, then all of them at once (core.metrics.fetch).
-        total_jobs: list[tuple[GroupKey, Compiled]] = [
-            (
-                key,
-                compile_cells(
-                    entity,
-                    _ordered(cells),
-                    workspace_ids=ws_ids,
-                    segment=key[0],
-                    fx=fx_tables.get(key[1]),
-                ),
-            )
-            for key, by_entity in totals.items()
-            for entity, cells in by_entity.items()
-        ]
-        series_jobs: list[tuple[GroupKey, tuple[Frame, ...], Compiled]] = []
-        for (key, series), by_column in bucketed.items():
-            span = replace(series[0], end=series[-1].end, end_date=series[-1].end_date)
-            bounds = [f.start for f in series[1:]]
-            for (entity, column), measures in by_column.items():
-                compiled = compile_cells(
-                    entity,
-                    _ordered({(m, span) for m in measures}),
-                    workspace_ids=ws_ids,
-                    segment=key[0],
-                    fx=fx_tables.get(key[1]),
-                    buckets=(column, bounds),
-                )
-                series_jobs.append((key, series, compiled))
-        group_jobs: list[tuple[tuple[GroupKey, Breakdown], Compiled]] = [
-            (
-                (key, breakdown),
-                compile_cells(
-                    entity,
-                    _ordered(cells),
-                    workspace_ids=ws_ids,
-                    segment=key[0],
-                    fx=fx_tables.get(key[1]),
-                    breakdown=breakdown.by,
-                ),
-            )
-            for (key, breakdown), by_entity in grouped.items()
-            for entity, cells in by_entity.items()
-        ]
-        compiled_all = [c for _, c in total_jobs]
-        compiled_all += [c for _, _, c in series_jobs] + [c for _, c in group_jobs]
-        fetched = iter(await fetch_all(session, [c.statement for c in compiled_all]))
-
-        values: dict[GroupKey, Values] = {}
-        for key, compiled in total_jobs:
-            (row,) = next(fetched)
-            found = values.setdefault(key, {})
-            for (name, frame), value in zip(compiled.labels, row, strict=True):
-                found[(name, frame)] = None if value is None else float(value)
-        for key, series, compiled in series_jobs:
-            found = values.setdefault(key, {})
-            for row in next(fetched):
-                frame = series[int(row[0])]
-                for (name, _), value in zip(compiled.labels, row[1:], strict=True):
-                    found[(name, frame)] = None if value is None else float(value)
-            counts = {
-                n
-                for n, _ in compiled.labels
-                if (m := self.registry.measures.get(n)) is not None and m.agg is Agg.COUNT
-            }
-            add_span_totals(found, compiled.labels, series, counts)
-        groups: dict[tuple[GroupKey, Breakdown], dict[str, tuple[str, Values]]] = {}
-        for group, compiled in group_jobs:
-            out = groups.setdefault(group, {})
-            for row in next(fetched):
-                group_key = "" if row[0] is None else str(row[0])
-                label = "(none)" if row[1] is None else str(row[1])
-                slot = out.setdefault(group_key, (label, {}))
-                for (name, frame), value in zip(compiled.labels, row[2:], strict=True):
-                    slot[1][(name, frame)] = None if value is None else float(value)
+        # Plan the batch's statements as jobs, compile them all, run them at once
+        # (core.metrics.fetch), read their rows back into cell values, then assemble.
+        jobs = plan_jobs(ok, self._cells)
+        fx_tables = await _load_fx(session, ws_ids, currency, jobs.money_frames)
+        compiled = compile_jobs(jobs, workspace_ids=ws_ids, fx_tables=fx_tables)
+        rows = await fetch_all(session, [c.statement for _, c in compiled])
+        values, groups = read_rows(compiled, rows)
 
         connections = await load_connections(session, ws_ids)
         targets = await self._targets(session, ws_ids, ok)
@@ -306,7 +171,7 @@ class MetricsExecutor:
                 results.append(item)
                 continue
             plan = item
-            key = (plan.request.segment, plan.main.timezone)
+            key = plan.key
             fresh = freshness(
                 connections, plan.request.segment, now, kpi_tables(self.registry, plan.kpi.name)
             )
@@ -325,7 +190,7 @@ class MetricsExecutor:
         return results
 
     async def _targets(
-        self, session: Reader, ws_ids: list[str], plans: list[_Plan]
+        self, session: Reader, ws_ids: list[str], plans: list[Plan]
     ) -> dict[target_book.TargetKey, float]:
         """Targets of one workspace's requests, in one query; none across several workspaces."""
         if len(ws_ids) != 1 or not plans:
@@ -336,7 +201,7 @@ class MetricsExecutor:
     async def _evaluate(
         self,
         session: Reader,
-        plan: _Plan,
+        plan: Plan,
         values: Values,
         frame: Frame,
         ws_ids: list[str],
@@ -371,7 +236,7 @@ class MetricsExecutor:
     async def _assemble(
         self,
         session: Reader,
-        plan: _Plan,
+        plan: Plan,
         values: Values,
         groups: dict[str, tuple[str, Values]] | None,
         currency: str,
@@ -454,7 +319,7 @@ class MetricsExecutor:
         )
 
     def _breakdown(
-        self, plan: _Plan, groups: dict[str, tuple[str, Values]], breakdown: Breakdown
+        self, plan: Plan, groups: dict[str, tuple[str, Values]], breakdown: Breakdown
     ) -> tuple[Point, ...]:
         """Groups by value (largest first), the top N kept and the rest summed as "other"."""
         if plan.unsupported is not None:
@@ -488,6 +353,23 @@ class MetricsExecutor:
         return tuple(top)
 
 
+async def _load_fx(
+    session: Reader, ws_ids: list[str], currency: str, frames: dict[str, list[Frame]]
+) -> dict[str, FxTable]:
+    """The FX table of each timezone's money frames, covering their days."""
+    return {
+        tz: await load_fx(
+            session,
+            ws_ids,
+            currency,
+            tz,
+            min(f.start_date for f in zone),
+            max(f.last_day for f in zone),
+        )
+        for tz, zone in frames.items()
+    }
+
+
 def _narrowed(segment: Segment, breakdown: Breakdown, key: str | None) -> Segment | None:
     """The segment of one breakdown group (its records); None for "(none)" and "other"."""
     if not key:
@@ -505,14 +387,9 @@ def _with_baseline(kpi: KpiDefinition, periods: int) -> KpiDefinition:
     return replace(kpi, formula=replace(kpi.formula, baseline_periods=periods))
 
 
-def _target_key(plan: _Plan) -> target_book.TargetKey:
+def _target_key(plan: Plan) -> target_book.TargetKey:
     segment = target_book.segment_key(target_book.segment_of(plan.request.segment))
     return target_book.TargetKey(plan.kpi.name, plan.period.start, plan.period.end, segment)
-
-
-def _ordered(cells: set[tuple[Measure, Frame]]) -> list[tuple[Measure, Frame]]:
-    """Cells in a stable order, so equal requests compile to equal SQL."""
-    return sorted(cells, key=lambda c: (c[0].name, c[1].start, c[1].end, c[1].as_of))
 
 
 __all__ = ["DimensionRef", "MetricsExecutor"]

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, literal, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, case, exists, func, literal, or_
 from sqlalchemy.sql import ColumnElement
 
 from core.metrics._sql import seconds_between
 from core.metrics.types import Agg, Entity, Frame, FxDate
-from core.models import Activity, DealStageHistory, Stage
+from core.models import Activity
 from core.models.enums import ActivityType, DealStatus, MeetingStatus, Response
 
 #: A source's column collection (``FromClause.c``).
@@ -48,8 +48,9 @@ class Measure:
     #: condition must differ between two frames of equal as-of only by that range, which
     #: lets a series group rows by bucket of this column instead of one aggregate per bucket.
     time: str | None = None
-    #: Reads ``stage_probability`` and ``history_from`` of a deal, which the compiler joins
-    #: only for such measures (core.metrics.sources.with_stage_probability).
+    #: Reads ``stage_probability`` and the stage probability at its frames' ends of a deal,
+    #: which the compiler joins only for such measures
+    #: (core.metrics.sources.with_stage_probability).
     stage_probability: bool = False
 
     def __post_init__(self) -> None:
@@ -57,6 +58,19 @@ class Measure:
             raise ValueError(f"measure {self.name}: only COUNT measures have no value")
         if (self.agg is Agg.MONEY) != (self.fx is not None):
             raise ValueError(f"measure {self.name}: MONEY measures, and only they, need fx")
+
+
+def held_before_marked(type_: Any, due_at: Any, done_at: Any) -> ColumnElement[bool]:
+    """A meeting held at its start, earlier than the stored done time ``done_at`` (see
+    :func:`activity_done_at`); as written here it implies the predicate of the partial index
+    ``ix_activities_ws_held_early`` (migration 0011), so those few rows have a range of
+    their own."""
+    return and_(
+        type_ == ActivityType.MEETING,
+        done_at.is_not(None),
+        due_at.is_not(None),
+        due_at < done_at,
+    )
 
 
 def activity_done_at(a: Any) -> ColumnElement[Any]:
@@ -68,18 +82,7 @@ def activity_done_at(a: Any) -> ColumnElement[Any]:
     Never after the stored ``done_at``, so ``done_at >= start`` is an index-friendly bound
     the activities scan keeps (see ``_activities_done``).
     """
-    return case(
-        (
-            and_(
-                a.type == ActivityType.MEETING,
-                a.done_at.is_not(None),
-                a.due_at.is_not(None),
-                a.due_at < a.done_at,
-            ),
-            a.due_at,
-        ),
-        else_=a.done_at,
-    )
+    return case((held_before_marked(a.type, a.due_at, a.done_at), a.due_at), else_=a.done_at)
 
 
 def within(column: ColumnElement[Any], frame: Frame) -> ColumnElement[bool]:
@@ -121,38 +124,21 @@ def _open_any(c: Cols, f: Frame) -> ColumnElement[bool]:
     )
 
 
+def probability_column(instant: datetime) -> str:
+    """The column of a deals source holding the probability of each deal's stage at
+    ``instant`` by its stage history (core.metrics.sources.with_stage_probability)."""
+    return f"probability_at_{int(instant.timestamp() * 1_000_000)}"
+
+
 def _probability_at(c: Cols, f: Frame) -> ColumnElement[Any]:
     """Probability of the stage the deal was in at the frame's end (from stage history).
 
     Falls back to the deal's current stage, then its own probability, when history does not
-    reach back to that instant.
+    reach back to that instant. Both are joined to the source for the frames of the
+    statement (see Measure.stage_probability), not looked up per deal.
     """
-    stay = aliased(DealStageHistory)
-    stage = aliased(Stage)
-    historic = (
-        select(stage.probability)
-        .select_from(stay)
-        .join(
-            stage,
-            and_(
-                stage.connection_id == stay.connection_id, stage.remote_id == stay.stage_remote_id
-            ),
-        )
-        .where(
-            stay.connection_id == c.connection_id,
-            stay.deal_remote_id == c.remote_id,
-            stay.entered_at < f.end,
-            stay.deleted_at.is_(None),
-        )
-        .order_by(stay.entered_at.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    # The history look-up runs only for deals whose history starts before the frame's end
-    # (``history_from``); the current stage's probability is joined once, not looked up
-    # per deal (both from sources.with_stage_probability, see Measure.stage_probability).
-    reaches_back = case((c.history_from < f.end, historic))
-    return func.coalesce(reaches_back, c.stage_probability, c.probability, literal(0.0))
+    historic = c[probability_column(f.end)]
+    return func.coalesce(historic, c.stage_probability, c.probability, literal(0.0))
 
 
 def _no_future_activity(link: ColumnElement[bool], f: Frame) -> ColumnElement[bool]:
@@ -399,6 +385,41 @@ MEASURES: tuple[Measure, ...] = tuple(replace(m, time=TIME_COLUMNS.get(m.name)) 
 INDEX_RANGES: dict[str, tuple[str, bool]] = {"activities_done": ("marked_done_at", False)}
 
 
+#: A part of a measure's rows: a row condition (None: every row) and the stored column that
+#: each of those rows over a frame has in the frame's range ``[start, end)``.
+RangePart = tuple[Callable[[Cols], ColumnElement[bool]] | None, str]
+
+
+def _done_as_marked(c: Cols) -> ColumnElement[bool]:
+    """Done at the stored done time: not a meeting held earlier (NULL-safe; the type is
+    never NULL)."""
+    return or_(
+        c.type != ActivityType.MEETING,
+        c.due_at.is_(None),
+        c.due_at >= c.marked_done_at,
+    )
+
+
+#: Measures whose rows over a frame are not one range of a stored column, as disjoint parts
+#: that each are: an activity is done at its stored done time, or (a meeting held at its
+#: start) at its due time.
+RANGE_PARTS: dict[str, tuple[RangePart, ...]] = {
+    "activities_done": (
+        (_done_as_marked, "marked_done_at"),
+        (lambda c: held_before_marked(c.type, c.due_at, c.marked_done_at), "due_at"),
+    ),
+}
+
+
+def range_parts(measure: Measure) -> tuple[RangePart, ...] | None:
+    """How the rows of ``measure`` over a frame are ranges of stored columns (disjoint parts,
+    each a range of its column), or None: what lets a series read each bucket's rows as
+    index ranges (core.metrics.series_sql)."""
+    if measure.name in RANGE_PARTS:
+        return RANGE_PARTS[measure.name]
+    return None if measure.time is None else ((None, measure.time),)
+
+
 def index_range(measure: Measure) -> tuple[str, bool] | None:
     """The column every row of ``measure`` over a frame has in the frame's range (start
     included; below the end too when the flag is set), or None: what lets the cells of a
@@ -408,4 +429,33 @@ def index_range(measure: Measure) -> tuple[str, bool] | None:
     return None if measure.time is None else (measure.time, True)
 
 
-__all__ = ["MEASURES", "Measure", "activity_done_at", "index_range", "open_at", "within"]
+#: Deal measures of deals open at an instant, and from which closing time a closed deal may
+#: count: every row of them over a frame is still open (status OPEN) or closed at or after
+#: the instant given for the frame (``open_at``: its end; open at any instant: its start).
+#: What lets "open at t" read the still-open deals (a partial index) plus a range of closed
+#: deals instead of every deal of the workspace (core.metrics.compiler).
+OPEN_SINCE: dict[str, Callable[[Frame], datetime]] = {
+    "deals_open": lambda f: f.end,
+    "pipeline_amount": lambda f: f.end,
+    "weighted_pipeline_amount": lambda f: f.end,
+    "deals_unscheduled": lambda f: f.end,
+    "deals_open_any": lambda f: f.start,
+}
+
+
+def open_since(measure: Measure) -> Callable[[Frame], datetime] | None:
+    """For a deal measure of deals open at an instant, the earliest closing time of a closed
+    deal it may count, per frame (see OPEN_SINCE); else None."""
+    return OPEN_SINCE.get(measure.name) if measure.entity is Entity.DEALS else None
+
+
+__all__ = [
+    "MEASURES",
+    "Measure",
+    "activity_done_at",
+    "index_range",
+    "open_at",
+    "open_since",
+    "range_parts",
+    "within",
+]

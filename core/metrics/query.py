@@ -113,7 +113,7 @@ class KpiResult:
     #: The target set for exactly this KPI, period and segment (single-workspace scopes).
     target: float | None = None
     attainment: float | None = None
-    #: Run-rate forecast of a period in progress (core.targets.projection).
+    #: Run-rate forecast of a period in progress (core.metrics.target_match.projection).
     projection: float | None = None
     #: The frame and segment of the value, for its drill-down (core.metrics.drill).
     frame: Frame | None = None

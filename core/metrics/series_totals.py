@@ -20,7 +20,7 @@ from core.metrics.measures import Measure
 from core.metrics.types import Agg, Frame
 
 ADDITIVE = (Agg.COUNT, Agg.SUM, Agg.MONEY)
-#: Labels of a MONEY measure's row counts (core.metrics.compiler._aggregates).
+#: Labels of a MONEY measure's row counts (core.metrics.compiler.aggregates).
 COUNT_SUFFIXES = (".missing", ".converted")
 
 

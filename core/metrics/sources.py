@@ -11,6 +11,7 @@ written once for every entity. Deleted rows are left out here, once. Rows derive
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -30,7 +31,7 @@ from sqlalchemy.orm import aliased
 
 from core.metrics.customers import customer_stretches
 from core.metrics.marketing import spend_source, surveys_source, visitors_source
-from core.metrics.measures import activity_done_at
+from core.metrics.measures import activity_done_at, probability_column
 from core.metrics.types import Entity
 from core.models import Account, Activity, Contact, Deal, DealStageHistory, Lead, Stage
 from core.models.enums import DealStatus, StageKind
@@ -56,47 +57,97 @@ def _deals(workspace_ids: Sequence[str]) -> FromClause:
     )
 
 
-def with_stage_probability(deals: FromClause, workspace_ids: Sequence[str]) -> FromClause:
-    """Deals plus their current stage's probability (``stage_probability``) and the first
-    entry of their stage history (``history_from``, NULL without history), joined once.
+def open_deals(workspace_ids: Sequence[str], closed_since: datetime) -> FromClause:
+    """The deals that may be open at an instant at or after ``closed_since``: still-open deals
+    (the partial index ``ix_deals_ws_open``) plus deals closed at or after it (a range of
+    ``ix_deals_ws_closed``), as one row set with the columns of the deals source.
 
-    The weighted pipeline reads both per open deal and frame: as correlated look-ups they
-    cost more than the rest of the deals statement. Only statements with such a measure get
-    the joins (SQLite would not drop unused ones). The stage is a plain table alias so that
-    no ORM criteria could turn the outer join into an inner one.
+    The branches are disjoint by status and every deal open at such an instant is in one of
+    them (a deal is OPEN, WON or LOST), so a measure of deals open at t counts the same rows
+    as over all deals, without reading the workspace's long-closed deals.
     """
-    stage = Stage.__table__.alias("deal_stage")
-    history = (
-        select(
-            DealStageHistory.connection_id.label("connection_id"),
-            DealStageHistory.deal_remote_id.label("deal_remote_id"),
-            func.min(DealStageHistory.entered_at).label("history_from"),
-        )
-        .where(
-            DealStageHistory.workspace_id.in_(workspace_ids),
-            DealStageHistory.deleted_at.is_(None),
-        )
-        .group_by(DealStageHistory.connection_id, DealStageHistory.deal_remote_id)
-        .subquery("deal_history")
+    live = (Deal.workspace_id.in_(workspace_ids), Deal.deleted_at.is_(None))
+    still_open = select(Deal).where(*live, Deal.status == DealStatus.OPEN)
+    closed = select(Deal).where(
+        *live,
+        Deal.status.in_([DealStatus.WON, DealStatus.LOST]),
+        Deal.closed_at >= closed_since,
     )
-    return (
-        select(deals, stage.c.probability.label("stage_probability"), history.c.history_from)
-        .outerjoin(
+    return union_all(still_open, closed).subquery("deals_src")
+
+
+def _stage_at(workspace_ids: Sequence[str], instant: datetime, name: str) -> FromClause:
+    """Per deal with stage history before ``instant``: the probability of the last stage it
+    entered before then (among stages still known), ranked within the history table."""
+    stay = DealStageHistory.__table__.alias(f"{name}_stay")
+    stage = Stage.__table__.alias(f"{name}_stage")
+    ranked = (
+        select(
+            stay.c.connection_id,
+            stay.c.deal_remote_id,
+            stage.c.probability,
+            func.row_number()
+            .over(
+                partition_by=(stay.c.connection_id, stay.c.deal_remote_id),
+                order_by=stay.c.entered_at.desc(),
+            )
+            .label("rank"),
+        )
+        .join(
             stage,
             and_(
-                stage.c.connection_id == deals.c.connection_id,
-                stage.c.remote_id == deals.c.stage_remote_id,
+                stage.c.connection_id == stay.c.connection_id,
+                stage.c.remote_id == stay.c.stage_remote_id,
             ),
         )
-        .outerjoin(
-            history,
-            and_(
-                history.c.connection_id == deals.c.connection_id,
-                history.c.deal_remote_id == deals.c.remote_id,
-            ),
+        .where(
+            stay.c.workspace_id.in_(workspace_ids),
+            stay.c.deleted_at.is_(None),
+            stay.c.entered_at < instant,
         )
-        .subquery("deals_weighted")
+        .subquery(f"{name}_ranked")
     )
+    return (
+        select(ranked.c.connection_id, ranked.c.deal_remote_id, ranked.c.probability)
+        .where(ranked.c.rank == 1)
+        .subquery(name)
+    )
+
+
+def with_stage_probability(
+    deals: FromClause, workspace_ids: Sequence[str], instants: Sequence[datetime]
+) -> FromClause:
+    """Deals plus their current stage's probability (``stage_probability``) and, for each of
+    ``instants``, the probability of the stage they were in then by their stage history
+    (column ``measures.probability_column(instant)``, NULL without history reaching back).
+
+    Joined, not looked up per deal: a correlated look-up per open deal and frame cost more
+    than the rest of the deals statement, and (a subplan with outer references) kept
+    PostgreSQL from aggregating in parallel. The history is read only for the deals that
+    have some (hash-joined to the deals). Only statements with such a measure get the joins
+    (SQLite would not drop unused ones). The stage is a plain table alias so that no ORM
+    criteria could turn the outer join into an inner one.
+    """
+    stage = Stage.__table__.alias("deal_stage")
+    joined: FromClause = deals.outerjoin(
+        stage,
+        and_(
+            stage.c.connection_id == deals.c.connection_id,
+            stage.c.remote_id == deals.c.stage_remote_id,
+        ),
+    )
+    columns: list[Any] = [deals, stage.c.probability.label("stage_probability")]
+    for i, instant in enumerate(sorted(set(instants))):
+        at = _stage_at(workspace_ids, instant, f"stage_at_{i}")
+        joined = joined.outerjoin(
+            at,
+            and_(
+                at.c.connection_id == deals.c.connection_id,
+                at.c.deal_remote_id == deals.c.remote_id,
+            ),
+        )
+        columns.append(at.c.probability.label(probability_column(instant)))
+    return select(*columns).select_from(joined).subquery("deals_weighted")
 
 
 def _contact_done(workspace_ids: Sequence[str]) -> FromClause:

@@ -97,10 +97,13 @@ async def test_dashboard_query(
     assert data["openDeals"]["value"] == 7 and data["byName"]["value"] == 1
     names = {d["name"] for d in body["data"]["kpiDefinitions"]}
     assert {"winRate", "salesRevenue", "pendingFollowUps"} <= names
-    # All KPIs of the selection in one batch: one scan of deals for every total, one grouped
-    # by series bucket (dealsWon's quarters), one for the owner breakdown.
+    # All KPIs of the selection in one batch: the totals one statement per access path (a
+    # range of closed deals; still-open plus recently closed deals for openDeals), one by
+    # series bucket (dealsWon's quarters), one for the owner breakdown.
     metric_scans = [s for s in statements if "deals_src" in s]
-    assert len(metric_scans) == 3, metric_scans
+    assert len(metric_scans) == 4, metric_scans
+    assert sum("UNION ALL" in s and "buckets" not in s for s in metric_scans) == 1
+    assert sum("GROUP BY buckets.i" in s for s in metric_scans) == 1
 
 
 async def test_bad_arguments_are_precise_errors(
