@@ -24,6 +24,7 @@ from api.mutations.define_kpi import DefineKpiMutation
 from api.mutations.delete_connection import DeleteConnectionMutation
 from api.mutations.delete_kpi import DeleteKpiMutation
 from api.mutations.delete_workspace import DeleteWorkspaceMutation
+from api.mutations.import_fx import ImportFxMutation
 from api.mutations.import_spend import ImportSpendMutation
 from api.mutations.import_surveys import ImportSurveysMutation
 from api.mutations.import_visitors import ImportVisitorsMutation
@@ -74,6 +75,7 @@ MUTATION_TYPES: tuple[type, ...] = (
     ImportSpendMutation,
     ImportVisitorsMutation,
     ImportSurveysMutation,
+    ImportFxMutation,
     DefineKpiMutation,
     DeleteKpiMutation,
     SetConnectionScheduleMutation,

@@ -7,7 +7,7 @@ nothing here returns or formats a credential value.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +17,7 @@ from core.secrets import Vault
 from core.sync.connector import MAX_LOOKBACK_MINUTES, Connector
 from core.sync.errors import UnknownConnector
 from core.sync.mappings import FieldMappings
+from core.sync.schedules import parse_schedule
 
 
 def connector_class(classes: Mapping[str, type[Connector]], name: str) -> type[Connector]:
@@ -84,9 +85,16 @@ async def create_connection(
     name: str = "",
     lookback_minutes: int | None = None,
     options: Mapping[str, str] | None = None,
+    schedule: str | None = None,
 ) -> Connection:
+    """The one use case behind ``crmkpi connection add`` and ``addConnection``.
+
+    ``schedule`` is an interval or a cron expression (None: manual syncs only), validated
+    and stored here so neither front end sets it after the fact.
+    """
     cls = connector_class(classes, connector)
     check_lookback(lookback_minutes)
+    schedule_text = parse_schedule(schedule).text if schedule else None
     check_credentials(cls, credentials)
     checked_options = check_options(cls, options or {})
     if await session.get(Workspace, workspace_id) is None:
@@ -102,6 +110,7 @@ async def create_connection(
         mappings=FieldMappings().to_dict(),
         lookback_minutes=lookback_minutes,
         options=checked_options,
+        schedule=schedule_text,
     )
     session.add(connection)
     await session.flush()
@@ -116,14 +125,35 @@ def check_lookback(minutes: int | None) -> None:
         )
 
 
-async def update_mappings(
-    session: AsyncSession, connection_id: str, changes: Mapping[str, Any]
-) -> FieldMappings:
+#: More entries than this in one change is a mistake (mappings are small documents).
+MAX_ENTRIES = 2000
+
+
+def check_mapping_changes(value: Any) -> dict[str, dict[str, str | None]]:
+    """``{section: {key: value or null}}``, as ``crmkpi connection mappings`` and
+    ``updateConnectionMappings`` both take it (JSON), checked before the mapping code."""
+    if not isinstance(value, dict):
+        raise ValidationError("changes must be a JSON object of sections")
+    entries = 0
+    for section, items in value.items():
+        if not isinstance(items, dict):
+            raise ValidationError(f"changes.{section} must be an object of key: value")
+        for key, item in items.items():
+            entries += 1
+            if item is not None and not isinstance(item, str):
+                raise ValidationError(f"changes.{section}.{key} must be a string or null")
+    if entries > MAX_ENTRIES:
+        raise ValidationError(f"changes has more than {MAX_ENTRIES} entries")
+    return cast(dict[str, dict[str, str | None]], value)
+
+
+async def update_mappings(session: AsyncSession, connection_id: str, changes: Any) -> FieldMappings:
     """Apply ``changes`` (per section; a None value removes an entry) and store the result."""
+    checked = check_mapping_changes(changes)
     connection = await session.get(Connection, connection_id)
     if connection is None:
         raise NotFoundError(f"no connection {connection_id}")
-    mappings = FieldMappings.from_dict(connection.mappings).merged(changes)
+    mappings = FieldMappings.from_dict(connection.mappings).merged(checked)
     connection.mappings = mappings.to_dict()
     await session.flush()
     return mappings
