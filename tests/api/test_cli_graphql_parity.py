@@ -6,25 +6,20 @@ organizations in the same stored state (ids and times aside), and refuse the sam
 with the same message. The list is the contract: a mutation or a `crmkpi` command missing
 from it (or from the documented exceptions) fails the completeness tests at the end.
 
-The CLI runs in-process (api.cli.main in a thread, with its own event loop, engine and
-settings, exactly as the command does), so each case costs milliseconds, not a process.
+The CLI runs in-process (tests.support.cli.run_cli in a thread: its own event loop, engine
+and settings, as the command has), so a case costs a fraction of a second, not a process.
 """
 
 from __future__ import annotations
 
-import asyncio
-import io
 import json
-import os
 import shlex
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pytest
 import typer
@@ -38,7 +33,6 @@ import connectors.hubspot
 import connectors.pipedrive
 import connectors.salesforce
 from api.cli import app as cli_app
-from api.cli import main as cli_main
 from api.schema import schema_sdl
 from core.metrics import build_registry
 from core.models import (
@@ -57,12 +51,13 @@ from core.models import (
 from core.organizations import create_organization, create_workspace
 from core.plugins import create_plugin_manager
 from core.secrets import Vault
-from core.settings import Settings, get_settings
+from core.settings import Settings
 from core.sync.notify import set_sync_webhook
 from core.tenancy import create_api_key
 from core.user_kpis import define_kpi
 from tests.core.metrics.test_user_kpis import CUSTOMER_OUTCOMES
 from tests.support.api import api_client
+from tests.support.cli import run_cli_async
 
 SAMPLES = Path(__file__).parents[2] / "docs" / "samples"
 SECRET = Fernet.generate_key().decode()
@@ -469,21 +464,6 @@ async def _state(sessionmaker: async_sessionmaker[AsyncSession], org_id: str) ->
         return state
 
 
-def _run_cli(args: list[str], env: dict[str, str]) -> tuple[int, str, str]:
-    """`crmkpi ARGS` in this process: its exit code, standard output and error."""
-    stdout, stderr = io.StringIO(), io.StringIO()
-    code: int | str | None = 0
-    with mock.patch.dict(os.environ, env), redirect_stdout(stdout), redirect_stderr(stderr):
-        get_settings.cache_clear()
-        try:
-            cli_main(args, configure_logs=False)
-        except SystemExit as exc:
-            code = exc.code
-        finally:
-            get_settings.cache_clear()
-    return int(code or 0), stdout.getvalue(), stderr.getvalue()
-
-
 @pytest.mark.parametrize("capability", CAPABILITIES, ids=[c.name for c in CAPABILITIES])
 async def test_cli_and_graphql_do_the_same(
     capability: Capability,
@@ -503,7 +483,8 @@ async def test_cli_and_graphql_do_the_same(
     file.write_text(capability.file, encoding="utf-8")
     args = [_fill(a, by_cli | {"file": str(file)}) for a in shlex.split(capability.cli)]
     env = {"CRMKPI_DATABASE_URL": database_url, "CRMKPI_LOG_FORMAT": "json"}
-    code, stdout, stderr = await asyncio.to_thread(_run_cli, args, env)
+    cli = await run_cli_async(args, env)
+    code, stdout, stderr = cli.returncode, cli.stdout, cli.stderr
 
     signature = ", ".join(f"${name}: {type_}" for name, (type_, _) in capability.variables.items())
     imports = capability.field_name in ("importSpend", "importVisitors", "importSurveys")
