@@ -74,9 +74,15 @@ def workspace_create(
     currency: Annotated[str, typer.Option(help="ISO 4217 reporting currency.")] = "USD",
     fiscal_start: Annotated[int, typer.Option(help="Fiscal-year start month, 1-12.")] = 1,
     week_start: Annotated[int, typer.Option(help="ISO weekday weeks start on, 1-7.")] = 1,
+    inactivity_days: Annotated[
+        int, typer.Option(help="Days after a win a customer stays active.")
+    ] = 365,
+    no_contact_days: Annotated[
+        int, typer.Option(help="Days without activity before a customer is inactive.")
+    ] = 90,
     as_json: JsonOption = False,
 ) -> None:
-    """Create a workspace; prints its id on the last line."""
+    """Create a workspace; prints its id on the last line (createWorkspace)."""
 
     async def _create() -> dict[str, object]:
         async with database() as (_, sessions), sessions() as session:
@@ -88,6 +94,8 @@ def workspace_create(
                 currency=currency.upper(),
                 fiscal_year_start_month=fiscal_start,
                 week_start=week_start,
+                inactivity_days=inactivity_days,
+                no_contact_days=no_contact_days,
             )
             await session.commit()
             return {"id": ws.id, "name": ws.name, "timezone": ws.timezone, "currency": ws.currency}

@@ -23,7 +23,6 @@ from core.models import Connection as ConnectionRow
 from core.plugins import connector_classes
 from core.secrets import Vault
 from core.sync.connections import create_connection
-from core.validation import name as valid_name
 
 MAX_CREDENTIALS = 20
 
@@ -131,7 +130,7 @@ class AddConnectionMutation:
                 connector=input.connector,
                 credentials=credentials_dict(input.credentials),
                 base_url=input.base_url,
-                name=valid_name(input.name, "connection name") if input.name else "",
+                name=input.name,
                 options=options_dict(input.options),
                 schedule=input.schedule,
                 lookback_minutes=input.lookback_minutes,

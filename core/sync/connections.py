@@ -11,6 +11,7 @@ from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import validation
 from core.errors import NotFoundError, ValidationError
 from core.models import Connection, Workspace
 from core.secrets import Vault
@@ -104,7 +105,7 @@ async def create_connection(
     connection = Connection(
         workspace_id=workspace_id,
         connector=cls.name,
-        name=name or cls.title,
+        name=validation.name(name, "connection name") if name else cls.title,
         base_url=base_url.rstrip("/") if base_url else None,
         credentials_encrypted=vault.encrypt(credentials),
         mappings=FieldMappings().to_dict(),

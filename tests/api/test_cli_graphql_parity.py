@@ -120,9 +120,9 @@ CAPABILITIES = [
     Capability(
         "create a workspace",
         "workspace create --org <org> --name Beta --timezone Asia/Tokyo --currency EUR "
-        "--fiscal-start 4 --week-start 7",
+        "--fiscal-start 4 --week-start 7 --inactivity-days 200 --no-contact-days 30",
         'createWorkspace(input: {name: "Beta", timezone: "Asia/Tokyo", currency: "EUR", '
-        "fiscalYearStartMonth: 4, weekStart: 7})",
+        "fiscalYearStartMonth: 4, weekStart: 7, inactivityDays: 200, noContactDays: 30})",
     ),
     Capability(
         "change a workspace",
@@ -191,6 +191,14 @@ CAPABILITIES = [
         'addConnection(input: {workspaceId: "<ws>", connector: "hubspot", credentials: '
         '[{name: "access_token", value: "pat-1"}], schedule: "soon"})',
         refused="soon",
+    ),
+    Capability(
+        "a connection name too long",
+        "connection add --workspace <ws> --connector hubspot --credential access_token=pat-1 "
+        f"--name {'n' * 201}",
+        'addConnection(input: {workspaceId: "<ws>", connector: "hubspot", credentials: '
+        f'[{{name: "access_token", value: "pat-1"}}], name: "{"n" * 201}"}})',
+        refused="connection name",
     ),
     Capability(
         "schedule",
