@@ -39,6 +39,7 @@ from core.sync.discovery import DiscoveryFailed, discover, store_capabilities
 from core.sync.errors import SyncError
 from core.sync.http import RetryPolicy, SyncHttp, create_http_client
 from core.sync.ratelimit import RateLimiter
+from core.sync.schedules import parse_full_sync, schedule_from_options
 
 ACTIVE = "ACTIVE"
 PAUSED = "PAUSED"
@@ -246,6 +247,26 @@ async def set_schedule(
         connection.full_sync_schedule = full_sync
     await session.flush()
     return connection
+
+
+async def schedule_connection(
+    session: AsyncSession,
+    connection_id: str,
+    *,
+    every: str | None = None,
+    cron: str | None = None,
+    off: bool = False,
+    full_sync: str | None = None,
+) -> Connection:
+    """The one use case behind ``crmkpi connection schedule`` and ``setConnectionSchedule``.
+
+    Exactly one of ``every``, ``cron`` or ``off`` sets the schedule; ``full_sync`` alone
+    changes only the reconciliation (an interval, a cron expression, 'off' or 'default').
+    """
+    keep = every is None and cron is None and not off and full_sync is not None
+    schedule = ... if keep else schedule_from_options(every, cron, off)
+    full = ... if full_sync is None else parse_full_sync(full_sync)
+    return await set_schedule(session, connection_id, schedule, full)
 
 
 async def set_lookback(

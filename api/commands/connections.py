@@ -20,16 +20,15 @@ from core.connections import (
     check_account,
     delete_connection,
     record_check,
+    schedule_connection,
     set_lookback,
     set_paused,
-    set_schedule,
 )
 from core.errors import ValidationError
 from core.plugins import connector_classes, create_plugin_manager
 from core.secrets import Vault
 from core.settings import get_settings
 from core.sync.connections import create_connection, parse_options, update_mappings
-from core.sync.schedules import parse_full_sync, schedule_from_options
 
 app = typer.Typer(help="Connections to CRM accounts.", no_args_is_help=True)
 app.command("check")(check_command)
@@ -164,13 +163,12 @@ def schedule_command(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Set when a connection syncs (the embedded scheduler or the workers run it)."""
-    keep_schedule = every is None and cron is None and not off and full_sync is not None
-    text = ... if keep_schedule else schedule_from_options(every, cron, off)
-    full = ... if full_sync is None else parse_full_sync(full_sync)
 
     async def _set() -> dict[str, object]:
         async with database() as (_, sessions), sessions() as session:
-            connection = await set_schedule(session, connection_id, text, full)
+            connection = await schedule_connection(
+                session, connection_id, every=every, cron=cron, off=off, full_sync=full_sync
+            )
             await session.commit()
             return {
                 "id": connection.id,
