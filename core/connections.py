@@ -32,8 +32,15 @@ from core.models import (
     utcnow,
 )
 from core.models.enums import SyncMode
+from core.secrets import Vault
+from core.settings import Settings
 from core.sync.capabilities import Capabilities, CapabilityUnavailable
-from core.sync.connections import check_credentials, check_lookback, resolve_options
+from core.sync.connections import (
+    check_credentials,
+    check_lookback,
+    connector_class,
+    resolve_options,
+)
 from core.sync.connector import Connector, StreamContext
 from core.sync.discovery import DiscoveryFailed, discover, store_capabilities
 from core.sync.errors import SyncError
@@ -203,6 +210,35 @@ async def record_check(session: AsyncSession, connection: Connection, check: Acc
         session, connection.id, check.capabilities, check.capabilities.checked_at or utcnow()
     )
     await session.refresh(connection)
+
+
+async def check_connection(
+    session: AsyncSession,
+    settings: Settings,
+    classes: Mapping[str, type[Connector]],
+    connection_id: str,
+    *,
+    egress: EgressPolicy | None = None,
+) -> tuple[Connection, AccountCheck]:
+    """Check a connection's stored credentials live and store the capabilities found.
+
+    The one use case behind ``crmkpi connection check`` and ``verifyCredentials`` with a
+    connection id; the caller commits. (The vault is opened once the connection is found: a
+    server without a secret key still answers "not found" for another tenant's id.)
+    """
+    connection = await get_connection(session, connection_id)
+    cls = connector_class(classes, connection.connector)
+    stored = connection.credentials_encrypted
+    check = await check_account(
+        cls,
+        Vault.from_settings(settings).decrypt(stored) if stored else {},
+        connection.base_url,
+        options=connection.options,
+        connection_id=connection.id,
+        egress=egress,
+    )
+    await record_check(session, connection, check)
+    return connection, check
 
 
 async def delete_workspace(session: AsyncSession, workspace_id: str) -> int:
