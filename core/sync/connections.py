@@ -100,13 +100,11 @@ async def create_connection(
     checked_options = check_options(cls, options or {})
     if await session.get(Workspace, workspace_id) is None:
         raise NotFoundError(f"no workspace {workspace_id}")
-    if base_url is not None and not base_url.startswith(("http://", "https://")):
-        raise ValidationError(f"base URL {base_url!r} must start with http:// or https://")
     connection = Connection(
         workspace_id=workspace_id,
         connector=cls.name,
         name=validation.name(name, "connection name") if name else cls.title,
-        base_url=base_url.rstrip("/") if base_url else None,
+        base_url=_base_url(base_url),
         credentials_encrypted=vault.encrypt(credentials),
         mappings=FieldMappings().to_dict(),
         lookback_minutes=lookback_minutes,
@@ -114,6 +112,36 @@ async def create_connection(
         schedule=schedule_text,
     )
     session.add(connection)
+    await session.flush()
+    return connection
+
+
+def _base_url(base_url: str | None) -> str | None:
+    if base_url is None:
+        return None
+    if not base_url.startswith(("http://", "https://")):
+        raise ValidationError(f"base URL {base_url!r} must start with http:// or https://")
+    return base_url.rstrip("/") or None
+
+
+async def set_endpoint(
+    session: AsyncSession,
+    vault: Vault,
+    classes: Mapping[str, type[Connector]],
+    connection_id: str,
+    *,
+    base_url: str | None,
+    credentials: Mapping[str, str],
+) -> Connection:
+    """Point a connection at another API base URL with new credentials, checked as at
+    creation (``crmkpi demo`` does it each run: its simulators listen on new ports, and
+    the tokens the last ones issued are void)."""
+    connection = await session.get(Connection, connection_id)
+    if connection is None:
+        raise NotFoundError(f"no connection {connection_id}")
+    check_credentials(connector_class(classes, connection.connector), credentials)
+    connection.base_url = _base_url(base_url)
+    connection.credentials_encrypted = vault.encrypt(credentials)
     await session.flush()
     return connection
 
