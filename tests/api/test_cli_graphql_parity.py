@@ -13,6 +13,7 @@ and settings, as the command has), so a case costs a fraction of a second, not a
 
 from __future__ import annotations
 
+import ast
 import json
 import shlex
 from collections.abc import Iterator, Mapping
@@ -242,3 +243,28 @@ def test_every_command_is_walked() -> None:
     elsewhere = {command for command, _ in ELSEWHERE.values()}
     assert commands - walked - elsewhere - set(CLI_ONLY) == set()
     assert (walked | elsewhere | set(CLI_ONLY)) <= commands
+
+
+#: What queries a database: a command calls a use case in core/ instead (issue #22).
+_QUERYING = {"get", "execute", "scalar", "scalars", "add", "add_all", "delete", "merge"}
+
+
+def test_no_command_queries_the_database_itself() -> None:
+    """`crmkpi` commands only parse, call a core use case and render: no SQL of their own
+    (sqlalchemy only for the engine and session types), no ORM call on a session."""
+    found = []
+    for path in sorted((Path(__file__).parents[2] / "api" / "commands").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            module = node.module or "" if isinstance(node, ast.ImportFrom) else ""
+            if module.startswith("sqlalchemy") and module != "sqlalchemy.ext.asyncio":
+                found.append(f"{path.name}: imports {module}")
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in _QUERYING
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "session"
+            ):
+                found.append(f"{path.name}:{node.lineno}: session.{node.func.attr}(...)")
+    assert found == []
