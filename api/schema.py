@@ -41,6 +41,7 @@ from api.mutations.update_workspace import UpdateWorkspaceMutation
 from api.mutations.verify_credentials import VerifyCredentialsMutation
 from api.observability import GraphQLLatency
 from api.queries.connections import ConnectionsQuery
+from api.queries.connectors import ConnectorsQuery
 from api.queries.metrics import MetricsQuery
 from api.queries.pipelines import PipelinesQuery
 from api.queries.records import RecordsQuery
@@ -55,6 +56,7 @@ QUERY_TYPES: tuple[type, ...] = (
     MetricsQuery,
     RecordsQuery,
     ConnectionsQuery,
+    ConnectorsQuery,
     PipelinesQuery,
 )
 #: Every mutation file adds its type here (one mutation per file, STYLE.md).

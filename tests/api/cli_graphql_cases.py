@@ -335,7 +335,7 @@ CLI_ONLY = {
     "connection list": "a query in GraphQL (connections)",
     "apikey list": "a query in GraphQL (apiKeys)",
     "kpi list": "a query in GraphQL (kpiDefinitions)",
-    "connectors list": "the installed plugins, an operator's view (no management)",
+    "connectors list": "a query in GraphQL (connectors)",
     "db upgrade": "operations",
     "serve": "operations",
     "worker": "operations",
