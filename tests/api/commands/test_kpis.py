@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.models import Workspace
-from tests.api.test_cli import crmkpi
 from tests.core.metrics.test_user_kpis import CUSTOMER_OUTCOMES
+from tests.support.cli import crmkpi
 
 YAML = """\
 name: customerOutcomes
