@@ -1,8 +1,9 @@
 """What the management front ends list: connections with their status, and API keys.
 
-``crmkpi connection list`` and ``crmkpi apikey list`` render these; the GraphQL queries
-``connections`` and ``apiKeys`` answer the same rows through the caller's tenant-scoped
-session (and ``manages_key`` for keys), so a front end never writes its own query.
+``crmkpi connection list`` and ``crmkpi apikey list`` render these, so no command writes a
+query of its own. The GraphQL queries ``connections`` and ``apiKeys`` answer the same
+things for the caller with resolvers of their own: its tenant-scoped, serialised session
+and per-request loaders (last runs) are the API's, not a use case's.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.connections import PAUSED
 from core.errors import NotFoundError
 from core.models import ApiKey, Connection, Organization, SyncRun, Workspace
 from core.sync.capabilities import Capabilities
@@ -41,7 +43,7 @@ class ConnectionStatus:
 
     @property
     def paused(self) -> bool:
-        return self.connection.status == "PAUSED"
+        return self.connection.status == PAUSED
 
 
 async def _require(session: AsyncSession, model: type[Organization | Workspace], id_: str) -> None:
