@@ -2,7 +2,7 @@
 
 One line per connection (or ``--json``): paused or active, its schedule, its last run
 (status, mode, when, why it failed) and the account capabilities it lacks. The rows are
-core.listings.list_connections, the query behind GraphQL's ``connections`` too.
+core.listings.list_connections (GraphQL's ``connections`` shows the same per connection).
 """
 
 from __future__ import annotations
