@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 
 import typer
 from pydantic import ValidationError as SettingsError
@@ -54,11 +55,17 @@ app.command("sync")(sync.sync)
 app.command("simulate")(simulate.simulate)
 
 
-def main() -> None:
+def main(args: Sequence[str] | None = None, *, configure_logs: bool = True) -> None:
+    """Run ``crmkpi`` with ``args`` (default: the command line); always ends in SystemExit.
+
+    ``configure_logs=False`` leaves the process's logging alone, for a caller that runs
+    commands in-process (the CLI/GraphQL parity test).
+    """
     try:
         settings = get_settings()
-        configure_logging(settings.log_level, settings.log_format)
-        app()
+        if configure_logs:
+            configure_logging(settings.log_level, settings.log_format)
+        app(args=None if args is None else list(args))
     except SettingsError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "settings"

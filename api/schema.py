@@ -24,6 +24,7 @@ from api.mutations.define_kpi import DefineKpiMutation
 from api.mutations.delete_connection import DeleteConnectionMutation
 from api.mutations.delete_kpi import DeleteKpiMutation
 from api.mutations.delete_workspace import DeleteWorkspaceMutation
+from api.mutations.import_fx import ImportFxMutation
 from api.mutations.import_spend import ImportSpendMutation
 from api.mutations.import_surveys import ImportSurveysMutation
 from api.mutations.import_visitors import ImportVisitorsMutation
@@ -40,6 +41,7 @@ from api.mutations.update_workspace import UpdateWorkspaceMutation
 from api.mutations.verify_credentials import VerifyCredentialsMutation
 from api.observability import GraphQLLatency
 from api.queries.connections import ConnectionsQuery
+from api.queries.connectors import ConnectorsQuery
 from api.queries.metrics import MetricsQuery
 from api.queries.pipelines import PipelinesQuery
 from api.queries.records import RecordsQuery
@@ -54,6 +56,7 @@ QUERY_TYPES: tuple[type, ...] = (
     MetricsQuery,
     RecordsQuery,
     ConnectionsQuery,
+    ConnectorsQuery,
     PipelinesQuery,
 )
 #: Every mutation file adds its type here (one mutation per file, STYLE.md).
@@ -74,6 +77,7 @@ MUTATION_TYPES: tuple[type, ...] = (
     ImportSpendMutation,
     ImportVisitorsMutation,
     ImportSurveysMutation,
+    ImportFxMutation,
     DefineKpiMutation,
     DeleteKpiMutation,
     SetConnectionScheduleMutation,

@@ -32,13 +32,21 @@ from core.models import (
     utcnow,
 )
 from core.models.enums import SyncMode
+from core.secrets import Vault
+from core.settings import Settings
 from core.sync.capabilities import Capabilities, CapabilityUnavailable
-from core.sync.connections import check_credentials, check_lookback, resolve_options
+from core.sync.connections import (
+    check_credentials,
+    check_lookback,
+    connector_class,
+    resolve_options,
+)
 from core.sync.connector import Connector, StreamContext
 from core.sync.discovery import DiscoveryFailed, discover, store_capabilities
 from core.sync.errors import SyncError
 from core.sync.http import RetryPolicy, SyncHttp, create_http_client
 from core.sync.ratelimit import RateLimiter
+from core.sync.schedules import parse_full_sync, schedule_from_options
 
 ACTIVE = "ACTIVE"
 PAUSED = "PAUSED"
@@ -204,6 +212,35 @@ async def record_check(session: AsyncSession, connection: Connection, check: Acc
     await session.refresh(connection)
 
 
+async def check_connection(
+    session: AsyncSession,
+    settings: Settings,
+    classes: Mapping[str, type[Connector]],
+    connection_id: str,
+    *,
+    egress: EgressPolicy | None = None,
+) -> tuple[Connection, AccountCheck]:
+    """Check a connection's stored credentials live and store the capabilities found.
+
+    The one use case behind ``crmkpi connection check`` and ``verifyCredentials`` with a
+    connection id; the caller commits. (The vault is opened once the connection is found: a
+    server without a secret key still answers "not found" for another tenant's id.)
+    """
+    connection = await get_connection(session, connection_id)
+    cls = connector_class(classes, connection.connector)
+    stored = connection.credentials_encrypted
+    check = await check_account(
+        cls,
+        Vault.from_settings(settings).decrypt(stored) if stored else {},
+        connection.base_url,
+        options=connection.options,
+        connection_id=connection.id,
+        egress=egress,
+    )
+    await record_check(session, connection, check)
+    return connection, check
+
+
 async def delete_workspace(session: AsyncSession, workspace_id: str) -> int:
     """Delete a workspace with its connections and every record; returns records deleted."""
     workspace = await session.get(Workspace, workspace_id)
@@ -246,6 +283,26 @@ async def set_schedule(
         connection.full_sync_schedule = full_sync
     await session.flush()
     return connection
+
+
+async def schedule_connection(
+    session: AsyncSession,
+    connection_id: str,
+    *,
+    every: str | None = None,
+    cron: str | None = None,
+    off: bool = False,
+    full_sync: str | None = None,
+) -> Connection:
+    """The one use case behind ``crmkpi connection schedule`` and ``setConnectionSchedule``.
+
+    Exactly one of ``every``, ``cron`` or ``off`` sets the schedule; ``full_sync`` alone
+    changes only the reconciliation (an interval, a cron expression, 'off' or 'default').
+    """
+    keep = every is None and cron is None and not off and full_sync is not None
+    schedule = ... if keep else schedule_from_options(every, cron, off)
+    full = ... if full_sync is None else parse_full_sync(full_sync)
+    return await set_schedule(session, connection_id, schedule, full)
 
 
 async def set_lookback(

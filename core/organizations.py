@@ -48,12 +48,17 @@ async def create_workspace(
     return workspace
 
 
-async def update_organization(
-    session: AsyncSession, organization_id: str, name: str
-) -> Organization:
+async def get_organization(session: AsyncSession, organization_id: str) -> Organization:
     org = await session.get(Organization, organization_id)
     if org is None:
         raise NotFoundError(f"organization {organization_id!r} not found")
+    return org
+
+
+async def update_organization(
+    session: AsyncSession, organization_id: str, name: str
+) -> Organization:
+    org = await get_organization(session, organization_id)
     org.name = validation.name(name, "organization name")
     await session.flush()
     return org

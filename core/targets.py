@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.db import upsert
 from core.errors import NotFoundError, ValidationError
 from core.imports.kind import bump_data_version
+from core.metrics.registry import MetricRegistry
 from core.metrics.target_match import (
     DIMENSIONS,
     SegmentSpec,
@@ -32,6 +33,7 @@ from core.metrics.target_match import (
     segment_of,
 )
 from core.models import Target, Workspace, utcnow
+from core.user_kpis import scope_kpis
 
 #: Targets are Numeric(24, 6): keep clear of the 18 integer digits.
 _MAX_VALUE = Decimal("1e17")
@@ -57,11 +59,16 @@ async def set_target(
     value: Decimal | float | int | str,
     segment: SegmentSpec | None = None,
     known_kpis: Collection[str] | None = None,
+    registry: MetricRegistry | None = None,
 ) -> Target:
     """Create or replace the target of ``kpi`` for ``[start, end)`` and ``segment``.
 
-    ``known_kpis`` (the registry's names) rejects typos; the caller commits.
+    The one use case behind ``crmkpi target set`` and ``setTarget``. ``registry`` (with the
+    workspace's user-defined KPIs) or ``known_kpis`` rejects typos; the caller commits.
     """
+    if registry is not None:
+        own = await scope_kpis(session, registry, [workspace_id])
+        known_kpis = set(registry.kpis) | {k.definition.name for k in own}
     if known_kpis is not None and kpi not in known_kpis:
         raise ValidationError(f"unknown KPI {kpi!r}")
     if not kpi.isidentifier():

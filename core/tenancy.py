@@ -88,6 +88,10 @@ def generate_key() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
+#: More workspaces than this in one key is a mistake: use an organization-wide key.
+MAX_KEY_WORKSPACES = 100
+
+
 async def create_api_key(
     session: AsyncSession,
     *,
@@ -96,7 +100,15 @@ async def create_api_key(
     workspace_ids: Sequence[str] | None = None,
     name: str = "",
 ) -> tuple[ApiKey, str]:
-    """A new key; the plain key is returned once and never stored."""
+    """A new key; the plain key is returned once and never stored.
+
+    The one use case behind ``crmkpi apikey create`` and ``createApiKey`` (which first
+    checks the caller may grant those workspaces).
+    """
+    if workspace_ids is not None and not 1 <= len(workspace_ids) <= MAX_KEY_WORKSPACES:
+        raise ValidationError(
+            f"a key is limited to 1 to {MAX_KEY_WORKSPACES} workspaces, or to none (all of them)"
+        )
     if role not in _ROLES:
         raise ValidationError(f"role must be one of {', '.join(sorted(_ROLES))}, not {role!r}")
     if await session.get(Organization, organization_id) is None:
@@ -118,7 +130,7 @@ async def create_api_key(
     plain = generate_key()
     key = ApiKey(
         organization_id=organization_id,
-        name=name,
+        name=name[:200],
         prefix=plain[: len(KEY_PREFIX) + 6],
         key_hash=hash_key(plain),
         role=role,

@@ -58,6 +58,28 @@ def check(kpi: UserKpi, registry: MetricRegistry) -> None:
         raise ValidationError(str(exc)) from None
 
 
+async def kpi_owner(
+    session: AsyncSession, *, workspace_id: str | None, organization_id: str | None
+) -> str:
+    """The organization a KPI defined for one workspace or for a whole organization
+    belongs to.
+
+    The one scope check behind ``crmkpi kpi define`` and ``defineKpi`` (each front end only
+    adds its viewer's role check): exactly one place, and it exists.
+    """
+    if (workspace_id is None) == (organization_id is None):
+        raise ValidationError("give a workspace or an organization, exactly one")
+    if workspace_id is not None:
+        workspace = await session.get(Workspace, workspace_id)
+        if workspace is None:
+            raise NotFoundError(f"workspace {workspace_id!r} not found")
+        return workspace.organization_id
+    assert organization_id is not None
+    if await session.get(Organization, organization_id) is None:
+        raise NotFoundError(f"organization {organization_id!r} not found")
+    return organization_id
+
+
 async def define_kpi(
     session: AsyncSession,
     registry: MetricRegistry,
@@ -95,9 +117,20 @@ async def define_kpi(
 
 
 async def delete_kpi(
-    session: AsyncSession, *, organization_id: str, name: str, workspace_ids: Collection[str]
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    name: str,
+    workspace_ids: Collection[str] | None = None,
 ) -> UserKpiRow:
-    """Remove a KPI of the organization; a workspace KPI only if its workspace is given."""
+    """Remove a KPI of the organization; a workspace KPI only if its workspace is given
+    (None: any workspace of the organization, as an operator at the CLI may)."""
+    if workspace_ids is None:
+        workspace_ids = set(
+            await session.scalars(
+                select(Workspace.id).where(Workspace.organization_id == organization_id)
+            )
+        )
     row = await session.scalar(
         select(UserKpiRow).where(
             UserKpiRow.organization_id == organization_id, UserKpiRow.name == name
@@ -111,7 +144,13 @@ async def delete_kpi(
 
 
 async def list_kpis(session: Reader, organization_id: str | None = None) -> list[UserKpiRow]:
-    """Stored KPIs (of one organization, or all), by name."""
+    """Stored KPIs (of one organization, which must exist, or all), by name."""
+    if organization_id is not None:
+        found = await session.scalars(
+            select(Organization.id).where(Organization.id == organization_id)
+        )
+        if found.first() is None:
+            raise NotFoundError(f"organization {organization_id!r} not found")
     statement = select(UserKpiRow).order_by(UserKpiRow.name, UserKpiRow.organization_id)
     if organization_id is not None:
         statement = statement.where(UserKpiRow.organization_id == organization_id)

@@ -99,12 +99,14 @@ async def session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterat
 #: budget); ``CRMKPI_ALL_BACKENDS=1`` runs them on both. Connectors' end-to-end syncs run on
 #: PostgreSQL, the production database: what they check is the CRM side, and the engine's
 #: writes are checked on both backends in tests/core/sync and tests/reliability. The CLI's
-#: management commands and its capability/exit-code checks run on SQLite, its embedded
-#: default; its sync paths (tests/api/test_cli_sync.py) keep both.
+#: management commands, its capability/exit-code checks and its parity with the GraphQL
+#: mutations run on SQLite, its embedded default (the use cases' writes are tested on both
+#: backends through GraphQL); its sync paths (tests/api/test_cli_sync.py) keep both.
 ONE_BACKEND = {
     "tests/connectors/": "postgresql",
     "tests/api/commands/": "sqlite",
     "tests/api/test_cli_capabilities.py": "sqlite",
+    "tests/api/test_cli_graphql_parity.py": "sqlite",
 }
 
 

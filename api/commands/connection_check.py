@@ -15,12 +15,10 @@ import typer
 from rich.table import Table
 
 from api.commands.common import console, database, out, run
-from core.connections import AccountCheck, check_account, get_connection, record_check
+from core.connections import AccountCheck, check_connection
 from core.plugins import connector_classes, create_plugin_manager
-from core.secrets import Vault
 from core.settings import get_settings
 from core.sync.capabilities import Capability, CapabilityStatus
-from core.sync.connections import connector_class
 
 
 def consequence(capability: Capability) -> str:
@@ -79,24 +77,13 @@ def check_command(
     """Check a connection's credentials and capabilities live against the CRM, and store
     what was found (exit 1 when the CRM refused or could not be asked)."""
     settings = get_settings()
-    vault = Vault.from_settings(settings)
     classes = connector_classes(create_plugin_manager())
 
     async def _check() -> tuple[str, AccountCheck]:
         async with database(settings) as (_, sessions), sessions() as session:
-            connection = await get_connection(session, connection_id)
-            cls = connector_class(classes, connection.connector)
-            stored = connection.credentials_encrypted
-            check = await check_account(
-                cls,
-                vault.decrypt(stored) if stored else {},
-                connection.base_url,
-                options=connection.options,
-                connection_id=connection.id,
-            )
-            await record_check(session, connection, check)
+            connection, check = await check_connection(session, settings, classes, connection_id)
             await session.commit()
-            return cls.title, check
+            return classes[connection.connector].title, check
 
     title, check = run(_check())
     if as_json:

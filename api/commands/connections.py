@@ -1,30 +1,38 @@
-"""`crmkpi connection add`: a CRM account in a workspace, its credentials encrypted."""
+"""`crmkpi connection add|lookback|schedule|pause|resume|delete|mappings`.
+
+Each command parses its input, calls the use case its GraphQL mutation calls too
+(core.connections, core.sync.connections) and renders the result; the CLI is the operator's,
+so it checks no role. `list` and `check` are api.commands.connection_list and
+connection_check.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 import typer
 
 from api.commands.common import database, emit, run
 from api.commands.connection_check import capabilities_summary, check_command
+from api.commands.connection_list import list_command, lookback_or_default
 from core.connections import (
     check_account,
+    delete_connection,
     record_check,
+    schedule_connection,
     set_lookback,
     set_paused,
-    set_schedule,
 )
 from core.errors import ValidationError
 from core.plugins import connector_classes, create_plugin_manager
 from core.secrets import Vault
 from core.settings import get_settings
-from core.sync.connections import create_connection, parse_options
-from core.sync.connector import DEFAULT_LOOKBACK
-from core.sync.schedules import parse_full_sync, parse_schedule, schedule_from_options
+from core.sync.connections import create_connection, parse_options, update_mappings
 
 app = typer.Typer(help="Connections to CRM accounts.", no_args_is_help=True)
 app.command("check")(check_command)
+app.command("list")(list_command)
 
 
 def parse_credentials(pairs: list[str]) -> dict[str, str]:
@@ -77,8 +85,6 @@ def add(
     """
     credentials = parse_credentials(credential or [])
     options = parse_options(option or [])
-    if schedule is not None:
-        schedule = parse_schedule(schedule).text
     settings = get_settings()
     vault = Vault.from_settings(settings)
     classes = connector_classes(create_plugin_manager())
@@ -96,8 +102,8 @@ def add(
                 name=name,
                 lookback_minutes=lookback_minutes,
                 options=options,
+                schedule=schedule,
             )
-            connection.schedule = schedule
             await session.commit()
             check = await check_account(
                 classes[connection.connector],
@@ -121,10 +127,6 @@ def add(
 
     data = run(_add())
     emit(data, as_json=as_json, created_id=str(data["id"]))
-
-
-def lookback_or_default(minutes: int | None) -> int:
-    return int(DEFAULT_LOOKBACK.total_seconds() // 60) if minutes is None else minutes
 
 
 @app.command("lookback")
@@ -161,13 +163,12 @@ def schedule_command(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Set when a connection syncs (the embedded scheduler or the workers run it)."""
-    keep_schedule = every is None and cron is None and not off and full_sync is not None
-    text = ... if keep_schedule else schedule_from_options(every, cron, off)
-    full = ... if full_sync is None else parse_full_sync(full_sync)
 
     async def _set() -> dict[str, object]:
         async with database() as (_, sessions), sessions() as session:
-            connection = await set_schedule(session, connection_id, text, full)
+            connection = await schedule_connection(
+                session, connection_id, every=every, cron=cron, off=off, full_sync=full_sync
+            )
             await session.commit()
             return {
                 "id": connection.id,
@@ -207,3 +208,51 @@ def resume_command(
 ) -> None:
     """Resume a paused connection's scheduled syncs."""
     _set_paused(connection_id, False, as_json)
+
+
+@app.command("delete")
+def delete_command(
+    connection_id: str,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Confirm: its synced records are deleted too.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Delete a connection, its sync history and every record it synced (deleteConnection)."""
+    if not yes:
+        raise ValidationError("deleting a connection deletes its records: add --yes")
+
+    async def _delete() -> dict[str, object]:
+        async with database() as (_, sessions), sessions() as session:
+            deleted = await delete_connection(session, connection_id)
+            await session.commit()
+            return {"id": connection_id, "deleted_records": deleted}
+
+    emit(run(_delete()), as_json=as_json)
+
+
+@app.command("mappings")
+def mappings_command(
+    connection_id: str,
+    changes: Annotated[
+        str,
+        typer.Argument(
+            help='JSON {section: {key: value}}, e.g. {"stage_kinds": {"s3": "LOST"}}; '
+            "a null value removes an entry, other entries are kept."
+        ),
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Change a connection's field mappings from its next sync (updateConnectionMappings)."""
+    try:
+        parsed = json.loads(changes)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(f"changes are not JSON: {exc.msg} at column {exc.colno}") from None
+
+    async def _update() -> dict[str, object]:
+        async with database() as (_, sessions), sessions() as session:
+            mappings = await update_mappings(session, connection_id, parsed)
+            await session.commit()
+            return {"id": connection_id, "mappings": mappings.to_dict()}
+
+    emit(run(_update()), as_json=as_json)

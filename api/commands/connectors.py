@@ -10,33 +10,31 @@ from rich.table import Table
 
 from api.commands.common import out
 from core.plugins import connector_classes, create_plugin_manager
-from core.sync.connector import Connector
+from core.sync.described import describe_connectors
 
 app = typer.Typer(help="Connector plugins.", no_args_is_help=True)
 
 
 def describe() -> list[dict[str, Any]]:
     """Each connector with its credential fields, streams and default base URL."""
-    rows = []
-    for name, cls in connector_classes(create_plugin_manager()).items():
-        rows.append(
-            {
-                "name": name,
-                "title": cls.title,
-                "default_base_url": cls.default_base_url,
-                "credentials": [
-                    {"name": f.name, "secret": f.secret, "required": f.required}
-                    for f in cls.credential_fields
-                ],
-                "options": [
-                    {"name": f.name, "description": f.description, "default": f.default}
-                    for f in cls.option_fields
-                ],
-                "streams": [s.name for s in cls().streams()],
-                "simulator": any("simulator" in vars(k) for k in cls.__mro__ if k is not Connector),
-            }
-        )
-    return rows
+    return [
+        {
+            "name": d.name,
+            "title": d.title,
+            "default_base_url": d.default_base_url,
+            "credentials": [
+                {"name": f.name, "secret": f.secret, "required": f.required}
+                for f in d.credential_fields
+            ],
+            "options": [
+                {"name": f.name, "description": f.description, "default": f.default}
+                for f in d.option_fields
+            ],
+            "streams": list(d.streams),
+            "simulator": d.simulator,
+        }
+        for d in describe_connectors(connector_classes(create_plugin_manager()))
+    ]
 
 
 @app.command("list")

@@ -30,17 +30,17 @@ from api.commands.common import console, database, out, run
 from api.commands.demo_simulators import simulators
 from api.commands.serve import serve
 from api.commands.sync import _table as progress_table
-from core.errors import ValidationError
+from core.connections import get_connection
+from core.errors import NotFoundError, ValidationError
 from core.imports import import_kind
 from core.imports.kind import import_csv
-from core.models import Connection, Organization
 from core.models.enums import SyncMode
-from core.organizations import create_organization, create_workspace
+from core.organizations import create_organization, create_workspace, get_organization
 from core.plugins import connector_classes, create_plugin_manager
 from core.secrets import Vault, ensure_key_file
 from core.settings import DEFAULT_DATA_DIR, Settings, get_settings
 from core.simulation.business import spend_csv, surveys_csv, visitors_csv
-from core.sync.connections import create_connection
+from core.sync.connections import create_connection, set_endpoint
 from core.sync.runner import SyncOptions, run_sync
 from core.targets import set_target
 from core.tenancy import create_api_key
@@ -79,10 +79,12 @@ PLAN = (
 async def _tenancy(state: dict[str, Any]) -> dict[str, Any]:
     """Organization, workspaces and key: reused when ``state`` matches the database."""
     async with database(get_settings(), migrate=True) as (_, sessions), sessions() as session:
-        if state.get("organization_id") and await session.get(
-            Organization, state["organization_id"]
-        ):
-            return state
+        if state.get("organization_id"):
+            try:
+                await get_organization(session, state["organization_id"])
+                return state
+            except NotFoundError:
+                pass  # another database: set up again
         org = await create_organization(session, "Demo Agency")
         workspaces = [
             await create_workspace(
@@ -108,15 +110,19 @@ async def _connections(
     ids: dict[str, str] = dict(state.get("connections") or {})
     async with database(get_settings()) as (_, sessions), sessions() as session:
         for item in PLAN:
-            existing = await session.get(Connection, ids.get(item.connector, ""))
-            if existing is not None:
-                # This run's simulator listens elsewhere; tokens and instance URLs of the last
-                # run's simulator are void, so start again from its credentials.
-                existing.base_url = urls[item.connector]
-                existing.credentials_encrypted = vault.encrypt(
-                    classes[item.connector].simulator_credentials()
-                )
-                continue
+            if item.connector in ids:
+                try:  # this run's simulator listens elsewhere: start from its credentials
+                    await set_endpoint(
+                        session,
+                        vault,
+                        classes,
+                        ids[item.connector],
+                        base_url=urls[item.connector],
+                        credentials=classes[item.connector].simulator_credentials(),
+                    )
+                    continue
+                except NotFoundError:
+                    pass  # deleted since: add it again
             connection = await create_connection(
                 session,
                 vault,
@@ -125,8 +131,8 @@ async def _connections(
                 connector=item.connector,
                 credentials=classes[item.connector].simulator_credentials(),
                 base_url=urls[item.connector],
+                schedule="15m",
             )
-            connection.schedule = "15m"
             ids[item.connector] = connection.id
         await session.commit()
     return ids
@@ -173,8 +179,8 @@ def _sync_all(ids: dict[str, str], vault: Vault, pm: pluggy.PluginManager) -> No
         started = time.monotonic()
         engine, sessions = db
         async with sessions() as session:
-            connection = await session.get(Connection, connection_id)
-            first = connection is None or connection.last_synced_at is None
+            connection = await get_connection(session, connection_id)
+            first = connection.last_synced_at is None
         mode = SyncMode.FULL if first else SyncMode.INCREMENTAL
 
         def progress(_name: str, _stream: Any, stats: Any) -> None:

@@ -8,9 +8,8 @@ from typing import Annotated
 import typer
 
 from api.commands.common import database, emit, run
-from core.errors import NotFoundError, ValidationError
-from core.metrics.fx import parse_fx_csv, store_fx
-from core.models import Workspace
+from core.errors import ValidationError
+from core.metrics import fx as core_fx
 
 
 def import_fx(
@@ -37,14 +36,7 @@ def import_fx(
 
     async def _import() -> dict[str, object]:
         async with database() as (_, sessions), sessions() as session:
-            default_base = base.upper() if base else None
-            if workspace is not None:
-                row = await session.get(Workspace, workspace)
-                if row is None:
-                    raise NotFoundError(f"workspace {workspace!r} not found")
-                default_base = default_base or row.currency
-            rows = parse_fx_csv(text, default_base)
-            count = await store_fx(session, rows, workspace)
+            count = await core_fx.import_fx(session, text, workspace_id=workspace, base=base)
             await session.commit()
             return {"imported": count, "workspace": workspace or "global"}
 

@@ -6,14 +6,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy import select
 
 from api.commands.common import database, emit, out, run
-from core.errors import NotFoundError, ValidationError
 from core.metrics import build_registry
-from core.models import Organization, UserKpi, Workspace
+from core.models import UserKpi
 from core.plugins import create_plugin_manager
-from core.user_kpis import define_kpi, delete_kpi, list_kpis, read_definition
+from core.user_kpis import define_kpi, delete_kpi, kpi_owner, list_kpis, read_definition
 
 kpi_app = typer.Typer(help="User-defined KPIs (declared in JSON or YAML).", no_args_is_help=True)
 
@@ -40,20 +38,15 @@ def kpi_define(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Create or replace a user-defined KPI (a Metrics field after the next `crmkpi serve`)."""
-    if (workspace is None) == (organization is None):
-        raise ValidationError("give --workspace or --organization, exactly one")
+    """Create or replace a user-defined KPI (a Metrics field after the next `crmkpi serve`).
+
+    The same use case as defineKpi (core.user_kpis: kpi_owner, define_kpi).
+    """
     definition = read_definition(file)
 
     async def _define() -> dict[str, Any]:
         async with database() as (_, sessions), sessions() as session:
-            org = organization
-            if workspace is not None:
-                found = await session.get(Workspace, workspace)
-                if found is None:
-                    raise NotFoundError(f"workspace {workspace!r} not found")
-                org = found.organization_id
-            assert org is not None
+            org = await kpi_owner(session, workspace_id=workspace, organization_id=organization)
             row = await define_kpi(
                 session,
                 build_registry(create_plugin_manager()),
@@ -79,8 +72,6 @@ def kpi_list(
 
     async def _list() -> list[dict[str, Any]]:
         async with database() as (_, sessions), sessions() as session:
-            if organization is not None and await session.get(Organization, organization) is None:
-                raise NotFoundError(f"organization {organization!r} not found")
             return [_row(r) for r in await list_kpis(session, organization)]
 
     rows = run(_list())
@@ -101,12 +92,7 @@ def kpi_delete(
 
     async def _delete() -> None:
         async with database() as (_, sessions), sessions() as session:
-            workspaces = await session.scalars(
-                select(Workspace.id).where(Workspace.organization_id == organization)
-            )
-            await delete_kpi(
-                session, organization_id=organization, name=name, workspace_ids=set(workspaces)
-            )
+            await delete_kpi(session, organization_id=organization, name=name)
             await session.commit()
 
     run(_delete())

@@ -10,6 +10,8 @@ import typer
 
 from api.commands.common import database, emit, run
 from core.errors import ValidationError
+from core.metrics import build_registry
+from core.plugins import create_plugin_manager
 from core.targets import set_target
 
 target_app = typer.Typer(help="Targets per KPI, period and segment.", no_args_is_help=True)
@@ -61,6 +63,7 @@ def target_set(
                 end=after,
                 value=value,
                 segment=spec,
+                registry=build_registry(create_plugin_manager()),
             )
             await session.commit()
             return {

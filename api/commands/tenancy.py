@@ -1,4 +1,11 @@
-"""`crmkpi org create`, `crmkpi workspace create`, `crmkpi apikey create|revoke`."""
+"""`crmkpi org create|update`, `crmkpi workspace create|update|delete|webhook`,
+`crmkpi apikey create|list|revoke`.
+
+Each command parses its input, calls the use case its GraphQL mutation calls too
+(core.organizations, core.connections, core.tenancy, core.sync.notify) and renders the
+result. The CLI is the operator's: it checks no role, and names the organization where
+GraphQL takes the caller's.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +13,16 @@ from typing import Annotated
 
 import typer
 
-from api.commands.common import database, emit, run
+from api.commands.common import database, emit, out, run
+from core.connections import delete_workspace
 from core.errors import ValidationError
-from core.organizations import create_organization, create_workspace
+from core.listings import list_api_keys
+from core.organizations import (
+    create_organization,
+    create_workspace,
+    update_organization,
+    update_workspace,
+)
 from core.secrets import Vault
 from core.settings import get_settings
 from core.sync.notify import clear_sync_webhook, set_sync_webhook
@@ -35,6 +49,23 @@ def org_create(name: str, as_json: JsonOption = False) -> None:
     emit(data, as_json=as_json, created_id=data["id"])
 
 
+@org_app.command("update")
+def org_update(
+    org: str,
+    name: Annotated[str, typer.Option("--name", help="The new name.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Rename an organization (updateOrganization)."""
+
+    async def _update() -> dict[str, str]:
+        async with database() as (_, sessions), sessions() as session:
+            row = await update_organization(session, org, name)
+            await session.commit()
+            return {"id": row.id, "name": row.name}
+
+    emit(run(_update()), as_json=as_json)
+
+
 @workspace_app.command("create")
 def workspace_create(
     org: Annotated[str, typer.Option("--org", help="Organization id.")],
@@ -43,9 +74,15 @@ def workspace_create(
     currency: Annotated[str, typer.Option(help="ISO 4217 reporting currency.")] = "USD",
     fiscal_start: Annotated[int, typer.Option(help="Fiscal-year start month, 1-12.")] = 1,
     week_start: Annotated[int, typer.Option(help="ISO weekday weeks start on, 1-7.")] = 1,
+    inactivity_days: Annotated[
+        int, typer.Option(help="Days after a win a customer stays active.")
+    ] = 365,
+    no_contact_days: Annotated[
+        int, typer.Option(help="Days without activity before a customer is inactive.")
+    ] = 90,
     as_json: JsonOption = False,
 ) -> None:
-    """Create a workspace; prints its id on the last line."""
+    """Create a workspace; prints its id on the last line (createWorkspace)."""
 
     async def _create() -> dict[str, object]:
         async with database() as (_, sessions), sessions() as session:
@@ -57,12 +94,81 @@ def workspace_create(
                 currency=currency.upper(),
                 fiscal_year_start_month=fiscal_start,
                 week_start=week_start,
+                inactivity_days=inactivity_days,
+                no_contact_days=no_contact_days,
             )
             await session.commit()
             return {"id": ws.id, "name": ws.name, "timezone": ws.timezone, "currency": ws.currency}
 
     data = run(_create())
     emit(data, as_json=as_json, created_id=str(data["id"]))
+
+
+@workspace_app.command("update")
+def workspace_update(
+    workspace: str,
+    name: Annotated[str | None, typer.Option("--name", help="Workspace name.")] = None,
+    timezone: Annotated[str | None, typer.Option(help="IANA timezone.")] = None,
+    currency: Annotated[str | None, typer.Option(help="ISO 4217 reporting currency.")] = None,
+    fiscal_start: Annotated[int | None, typer.Option(help="Fiscal-year start month.")] = None,
+    week_start: Annotated[int | None, typer.Option(help="ISO weekday weeks start on.")] = None,
+    inactivity_days: Annotated[
+        int | None, typer.Option(help="Days after a win a customer stays active.")
+    ] = None,
+    no_contact_days: Annotated[
+        int | None, typer.Option(help="Days without activity before a customer is inactive.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Change some settings of a workspace; the others keep their value (updateWorkspace)."""
+    given = {
+        "name": name,
+        "timezone": timezone,
+        "currency": currency,
+        "fiscal_year_start_month": fiscal_start,
+        "week_start": week_start,
+        "inactivity_days": inactivity_days,
+        "no_contact_days": no_contact_days,
+    }
+    changes = {key: value for key, value in given.items() if value is not None}
+
+    async def _update() -> dict[str, object]:
+        async with database() as (_, sessions), sessions() as session:
+            ws = await update_workspace(session, workspace, changes)
+            await session.commit()
+            return {
+                "id": ws.id,
+                "name": ws.name,
+                "timezone": ws.timezone,
+                "currency": ws.currency,
+                "fiscal_start": ws.fiscal_year_start_month,
+                "week_start": ws.week_start,
+                "inactivity_days": ws.inactivity_days,
+                "no_contact_days": ws.no_contact_days,
+            }
+
+    emit(run(_update()), as_json=as_json)
+
+
+@workspace_app.command("delete")
+def workspace_delete(
+    workspace: str,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Confirm: its connections and data go with it.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Delete a workspace with its connections and every record (deleteWorkspace)."""
+    if not yes:
+        raise ValidationError("deleting a workspace deletes its connections and data: add --yes")
+
+    async def _delete() -> dict[str, object]:
+        async with database() as (_, sessions), sessions() as session:
+            deleted = await delete_workspace(session, workspace)
+            await session.commit()
+            return {"id": workspace, "deleted_records": deleted}
+
+    emit(run(_delete()), as_json=as_json)
 
 
 @workspace_app.command("webhook")
@@ -120,6 +226,42 @@ def apikey_create(
 
     data = run(_create())
     emit(data, as_json=as_json, created_id=str(data["key"]))
+
+
+@apikey_app.command("list")
+def apikey_list(
+    org: Annotated[str, typer.Option("--org", help="Organization id.")],
+    as_json: JsonOption = False,
+) -> None:
+    """The organization's API keys, newest first (their prefixes; the keys are not kept)."""
+
+    async def _list() -> list[dict[str, object]]:
+        async with database() as (_, sessions), sessions() as session:
+            return [
+                {
+                    "id": key.id,
+                    "name": key.name,
+                    "prefix": key.prefix,
+                    "role": key.role,
+                    "workspaces": key.workspace_ids,
+                    "created_at": key.created_at,
+                    "last_used_at": key.last_used_at,
+                    "revoked_at": key.revoked_at,
+                }
+                for key in await list_api_keys(session, org)
+            ]
+
+    rows = run(_list())
+    if as_json:
+        emit({"api_keys": rows}, as_json=True)
+        return
+    for row in rows:
+        state = "revoked" if row["revoked_at"] else "active"
+        scope = ",".join(row["workspaces"]) if isinstance(row["workspaces"], list) else "all"
+        out.print(
+            f"{row['id']}\t{row['prefix']}…\t{row['role']}\t{scope}\t{state}\t{row['name']}",
+            markup=False,
+        )
 
 
 @apikey_app.command("revoke")

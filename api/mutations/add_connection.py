@@ -23,8 +23,6 @@ from core.models import Connection as ConnectionRow
 from core.plugins import connector_classes
 from core.secrets import Vault
 from core.sync.connections import create_connection
-from core.sync.schedules import parse_schedule
-from core.validation import name as valid_name
 
 MAX_CREDENTIALS = 20
 
@@ -79,6 +77,11 @@ class AddConnectionInput:
     schedule: str | None = strawberry.field(
         default=None, description="'15m', '1h' or a cron expression; null: manual syncs only."
     )
+    lookback_minutes: int | None = strawberry.field(
+        default=None,
+        description="Minutes incremental syncs re-read before their last cursor, 0 to 10080 "
+        "(null: the default, 10); setConnectionLookback changes it later.",
+    )
     options: list[ConnectionOptionInput] | None = strawberry.field(
         default=None,
         description="Non-secret connector options (stored unencrypted); see the connector's "
@@ -119,7 +122,6 @@ class AddConnectionMutation:
             workspace_id = viewer.require_workspace(str(input.workspace_id))
             if input.base_url is not None:
                 await check_base_url(input.base_url, ctx.settings.connection_allowed_hosts)
-            schedule = parse_schedule(input.schedule).text if input.schedule else None
             connection = await create_connection(
                 session,
                 Vault.from_settings(ctx.settings),
@@ -128,11 +130,11 @@ class AddConnectionMutation:
                 connector=input.connector,
                 credentials=credentials_dict(input.credentials),
                 base_url=input.base_url,
-                name=valid_name(input.name, "connection name") if input.name else "",
+                name=input.name,
                 options=options_dict(input.options),
+                schedule=input.schedule,
+                lookback_minutes=input.lookback_minutes,
             )
-            connection.schedule = schedule
-            await session.flush()
             return connection
 
         result = await apply(ctx, change)

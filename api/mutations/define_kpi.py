@@ -14,9 +14,9 @@ from api.mutations._support import MutationError, apply, require_unrestricted
 from api.permissions import CanWrite
 from api.types.metrics import KpiDefinition
 from core import metrics as m
-from core.errors import CrmkpiError, NotFoundError, ValidationError
+from core.errors import CrmkpiError, NotFoundError
 from core.models import UserKpi
-from core.user_kpis import define_kpi
+from core.user_kpis import define_kpi, kpi_owner
 
 
 @strawberry.input(
@@ -57,25 +57,27 @@ class DefineKpiMutation:
     )
     async def define_kpi(self, info: Info[Context, Any], input: DefineKpiInput) -> DefineKpiResult:
         viewer = info.context.require_viewer()
-        try:
-            if (input.workspace_id is None) == (input.organization_id is None):
-                raise ValidationError("give workspaceId or organizationId, exactly one")
-            workspace_id = None
-            if input.workspace_id is not None:
-                workspace_id = viewer.require_workspace(str(input.workspace_id))
-            else:
-                if str(input.organization_id) != viewer.organization_id:
-                    raise NotFoundError(f"organization {input.organization_id!r} not found")
+        workspace_id = None if input.workspace_id is None else str(input.workspace_id)
+        organization_id = None if input.organization_id is None else str(input.organization_id)
+        try:  # the viewer's role; the scope itself is checked by core.user_kpis.kpi_owner
+            if workspace_id is not None:
+                viewer.require_workspace(workspace_id)
+            if organization_id is not None:
+                if organization_id != viewer.organization_id:
+                    raise NotFoundError(f"organization {organization_id!r} not found")
                 require_unrestricted(info.context, "define organization KPIs")
         except CrmkpiError as exc:
             return DefineKpiError.from_error(exc)
         registry = m.build_registry(info.context.plugins)
 
         async def change(session: AsyncSession) -> UserKpi:
+            owner = await kpi_owner(
+                session, workspace_id=workspace_id, organization_id=organization_id
+            )
             return await define_kpi(
                 session,
                 registry,
-                organization_id=viewer.organization_id,
+                organization_id=owner,
                 workspace_id=workspace_id,
                 definition=input.definition,
             )

@@ -1,26 +1,22 @@
 """``setConnectionSchedule``: when a connection syncs and reconciles (editor).
 
-Accepts exactly what ``crmkpi connection schedule`` accepts (the validation is
-core.sync.schedules, shared by both).
+The use case is core.connections.schedule_connection, behind ``crmkpi connection
+schedule`` too: both accept and refuse the same input.
 """
 
 from __future__ import annotations
 
-from types import EllipsisType
 from typing import Annotated, Any
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from api.context import Context
 from api.mutations._support import MutationError, apply
 from api.permissions import CanWrite
 from api.types.connections import CrmConnection
-from core.connections import set_schedule
+from core.connections import schedule_connection
 from core.errors import CrmkpiError
-from core.models import Connection as ConnectionRow
-from core.sync.schedules import parse_full_sync, schedule_from_options
 
 
 @strawberry.input(
@@ -55,19 +51,6 @@ SetConnectionScheduleResult = Annotated[
 ]
 
 
-async def _change(session: AsyncSession, input: SetConnectionScheduleInput) -> ConnectionRow:
-    keep = input.every is None and input.cron is None and not input.off
-    schedule: str | EllipsisType | None = (
-        ...
-        if keep and input.full_sync is not None
-        else schedule_from_options(input.every, input.cron, input.off)
-    )
-    full: str | EllipsisType | None = (
-        ... if input.full_sync is None else parse_full_sync(input.full_sync)
-    )
-    return await set_schedule(session, str(input.id), schedule, full)
-
-
 @strawberry.type
 class SetConnectionScheduleMutation:
     @strawberry.mutation(
@@ -77,7 +60,17 @@ class SetConnectionScheduleMutation:
     async def set_connection_schedule(
         self, info: Info[Context, Any], input: SetConnectionScheduleInput
     ) -> SetConnectionScheduleResult:
-        result = await apply(info.context, lambda s: _change(s, input))
+        result = await apply(
+            info.context,
+            lambda s: schedule_connection(
+                s,
+                str(input.id),
+                every=input.every,
+                cron=input.cron,
+                off=input.off,
+                full_sync=input.full_sync,
+            ),
+        )
         if isinstance(result, CrmkpiError):
             return SetConnectionScheduleError.from_error(result)
         return SetConnectionScheduleSuccess(connection=CrmConnection.from_row(result))

@@ -19,7 +19,6 @@ from core.errors import CrmkpiError
 from core.metrics import build_registry
 from core.models import Target as TargetRow
 from core.targets import segment_of, set_target
-from core.user_kpis import scope_kpis
 
 
 @strawberry.input(description="A target: setting the same KPI, period and segment replaces it.")
@@ -60,8 +59,6 @@ class SetTargetMutation:
         async def change(session: AsyncSession) -> TargetRow:
             segment = segment_of(input.segment.to_core()) if input.segment else None
             workspace_id = viewer.require_workspace(str(input.workspace_id))
-            registry = build_registry(info.context.plugins)
-            own = await scope_kpis(session, registry, [workspace_id])  # user-defined KPIs
             return await set_target(
                 session,
                 workspace_id=workspace_id,
@@ -70,7 +67,7 @@ class SetTargetMutation:
                 end=input.period_end,
                 value=input.value,
                 segment=segment,
-                known_kpis=set(registry.kpis) | {k.definition.name for k in own},
+                registry=build_registry(info.context.plugins),
             )
 
         result = await apply(info.context, change)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,29 +14,9 @@ from api.mutations._support import MutationError, apply
 from api.permissions import CanWrite
 from api.types.connections import CrmConnection
 from core.connections import get_connection
-from core.errors import CrmkpiError, ValidationError
+from core.errors import CrmkpiError
 from core.models import Connection as ConnectionRow
 from core.sync.connections import update_mappings
-
-#: More entries than this in one change is a mistake (mappings are small documents).
-MAX_ENTRIES = 2000
-
-
-def _changes(value: Any) -> dict[str, dict[str, str | None]]:
-    """``{section: {key: value or null}}``, checked before it reaches the mapping code."""
-    if not isinstance(value, dict):
-        raise ValidationError("changes must be a JSON object of sections")
-    entries = 0
-    for section, items in value.items():
-        if not isinstance(items, dict):
-            raise ValidationError(f"changes.{section} must be an object of key: value")
-        for key, item in items.items():
-            entries += 1
-            if item is not None and not isinstance(item, str):
-                raise ValidationError(f"changes.{section}.{key} must be a string or null")
-    if entries > MAX_ENTRIES:
-        raise ValidationError(f"changes has more than {MAX_ENTRIES} entries")
-    return cast(dict[str, dict[str, str | None]], value)
 
 
 @strawberry.input(description="The connection and the mapping entries to change.")
@@ -76,7 +56,7 @@ class UpdateConnectionMappingsMutation:
         connection_id = str(input.id)
 
         async def change(session: AsyncSession) -> ConnectionRow:
-            await update_mappings(session, connection_id, _changes(input.changes))
+            await update_mappings(session, connection_id, input.changes)
             return await get_connection(session, connection_id)
 
         result = await apply(info.context, change)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import strawberry
-from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
 from api.context import Context
@@ -19,12 +18,10 @@ from api.mutations._support import MutationError, apply
 from api.mutations.add_connection import CredentialInput, credentials_dict
 from api.permissions import CanWrite
 from api.types.connections import ConnectionCapability, capabilities_of
-from core.connections import AccountCheck, check_account, record_check
+from core.connections import check_account, check_connection
 from core.egress import EgressPolicy, check_base_url
-from core.errors import CrmkpiError, NotFoundError, ValidationError
-from core.models import Connection as ConnectionRow
+from core.errors import CrmkpiError, ValidationError
 from core.plugins import connector_classes
-from core.secrets import Vault
 from core.sync.connections import connector_class
 
 
@@ -72,39 +69,33 @@ class VerifyCredentialsMutation:
     ) -> VerifyCredentialsResult:
         ctx = info.context
         classes = connector_classes(ctx.plugins)
-        connection: ConnectionRow | None = None
-        options = None
         try:
             if input.connection_id is not None:
-                connection = await ctx.session.get(ConnectionRow, str(input.connection_id))
-                if connection is None:
-                    raise NotFoundError(f"connection {str(input.connection_id)!r} not found")
-                cls = connector_class(classes, connection.connector)
-                stored = connection.credentials_encrypted
-                credentials = Vault.from_settings(ctx.settings).decrypt(stored) if stored else {}
-                base_url = connection.base_url
-                options = connection.options
+                egress = EgressPolicy.from_settings(ctx.settings)
+                connection_id = str(input.connection_id)
+                result = await apply(
+                    ctx,
+                    lambda s: check_connection(
+                        s, ctx.settings, classes, connection_id, egress=egress
+                    ),
+                )
+                if isinstance(result, CrmkpiError):
+                    raise result
+                check = result[1]
             elif input.connector is not None and input.credentials is not None:
                 cls = connector_class(classes, input.connector)
-                credentials = credentials_dict(input.credentials)
-                base_url = input.base_url
-                if base_url is not None:
-                    await check_base_url(base_url, ctx.settings.connection_allowed_hosts)
+                if input.base_url is not None:
+                    await check_base_url(input.base_url, ctx.settings.connection_allowed_hosts)
+                check = await check_account(
+                    cls,
+                    credentials_dict(input.credentials),
+                    input.base_url,
+                    egress=EgressPolicy.from_settings(ctx.settings),
+                )
             else:
                 raise ValidationError("give a connectionId, or a connector and its credentials")
-            check = await check_account(
-                cls,
-                credentials,
-                base_url,
-                options=options,
-                egress=EgressPolicy.from_settings(ctx.settings),
-            )
         except CrmkpiError as exc:
             return VerifyCredentialsError.from_error(exc)
-        if connection is not None and check.capabilities is not None:
-            refused = await apply(ctx, _store(connection.id, check))
-            if isinstance(refused, CrmkpiError):
-                return VerifyCredentialsError.from_error(refused)
         found = check.capabilities
         return VerifyCredentialsSuccess(
             ok=check.ok,
@@ -112,13 +103,3 @@ class VerifyCredentialsMutation:
             capabilities=None if found is None else capabilities_of(found.to_json()),
             capabilities_error=check.discovery_error,
         )
-
-
-def _store(connection_id: str, check: AccountCheck) -> Any:
-    async def store(session: AsyncSession) -> None:
-        row = await session.get(ConnectionRow, connection_id)
-        if row is None:
-            raise NotFoundError(f"connection {connection_id!r} not found")
-        await record_check(session, row, check)
-
-    return store

@@ -21,14 +21,14 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Float, and_, delete, literal, or_, select, tuple_
+from sqlalchemy import Float, and_, delete, literal, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement, case, null
 
-from core.errors import ValidationError
+from core.errors import NotFoundError, ValidationError
 from core.metrics.periods import to_utc
 from core.metrics.query import Reader
-from core.models import FxRate
+from core.models import FxRate, Workspace
 
 #: How many days back a missing day's rate may be taken from.
 LOOKBACK_DAYS = 31
@@ -278,3 +278,30 @@ async def store_fx(
         )
         await session.flush()
     return len(rows)
+
+
+async def import_fx(
+    session: AsyncSession, text: str, *, workspace_id: str | None, base: str | None = None
+) -> int:
+    """Parse and store a file of rates; returns the rates stored.
+
+    The one use case behind ``crmkpi import fx`` and ``importFx``. Rows without a base
+    currency take ``base``, else the workspace's reporting currency. A workspace's rates
+    invalidate its cached results (its data version); global rates (``workspace_id`` None,
+    the operator's CLI only) serve every workspace that has none of its own.
+    """
+    default_base = base.strip().upper() if base else None
+    if workspace_id is not None:
+        workspace = await session.get(Workspace, workspace_id)
+        if workspace is None:
+            raise NotFoundError(f"workspace {workspace_id!r} not found")
+        default_base = default_base or workspace.currency
+    count = await store_fx(session, parse_fx_csv(text, default_base), workspace_id)
+    if workspace_id is not None:
+        await session.execute(
+            update(Workspace)
+            .where(Workspace.id == workspace_id)
+            .values(data_version=Workspace.data_version + 1)
+            .execution_options(synchronize_session=False)
+        )
+    return count

@@ -7,16 +7,18 @@ nothing here returns or formats a credential value.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import validation
 from core.errors import NotFoundError, ValidationError
 from core.models import Connection, Workspace
 from core.secrets import Vault
 from core.sync.connector import MAX_LOOKBACK_MINUTES, Connector
 from core.sync.errors import UnknownConnector
 from core.sync.mappings import FieldMappings
+from core.sync.schedules import parse_schedule
 
 
 def connector_class(classes: Mapping[str, type[Connector]], name: str) -> type[Connector]:
@@ -84,26 +86,62 @@ async def create_connection(
     name: str = "",
     lookback_minutes: int | None = None,
     options: Mapping[str, str] | None = None,
+    schedule: str | None = None,
 ) -> Connection:
+    """The one use case behind ``crmkpi connection add`` and ``addConnection``.
+
+    ``schedule`` is an interval or a cron expression (None: manual syncs only), validated
+    and stored here so neither front end sets it after the fact.
+    """
     cls = connector_class(classes, connector)
     check_lookback(lookback_minutes)
+    schedule_text = parse_schedule(schedule).text if schedule else None
     check_credentials(cls, credentials)
     checked_options = check_options(cls, options or {})
     if await session.get(Workspace, workspace_id) is None:
         raise NotFoundError(f"no workspace {workspace_id}")
-    if base_url is not None and not base_url.startswith(("http://", "https://")):
-        raise ValidationError(f"base URL {base_url!r} must start with http:// or https://")
     connection = Connection(
         workspace_id=workspace_id,
         connector=cls.name,
-        name=name or cls.title,
-        base_url=base_url.rstrip("/") if base_url else None,
+        name=validation.name(name, "connection name") if name else cls.title,
+        base_url=_base_url(base_url),
         credentials_encrypted=vault.encrypt(credentials),
         mappings=FieldMappings().to_dict(),
         lookback_minutes=lookback_minutes,
         options=checked_options,
+        schedule=schedule_text,
     )
     session.add(connection)
+    await session.flush()
+    return connection
+
+
+def _base_url(base_url: str | None) -> str | None:
+    if base_url is None:
+        return None
+    if not base_url.startswith(("http://", "https://")):
+        raise ValidationError(f"base URL {base_url!r} must start with http:// or https://")
+    return base_url.rstrip("/") or None
+
+
+async def set_endpoint(
+    session: AsyncSession,
+    vault: Vault,
+    classes: Mapping[str, type[Connector]],
+    connection_id: str,
+    *,
+    base_url: str | None,
+    credentials: Mapping[str, str],
+) -> Connection:
+    """Point a connection at another API base URL with new credentials, checked as at
+    creation (``crmkpi demo`` does it each run: its simulators listen on new ports, and
+    the tokens the last ones issued are void)."""
+    connection = await session.get(Connection, connection_id)
+    if connection is None:
+        raise NotFoundError(f"no connection {connection_id}")
+    check_credentials(connector_class(classes, connection.connector), credentials)
+    connection.base_url = _base_url(base_url)
+    connection.credentials_encrypted = vault.encrypt(credentials)
     await session.flush()
     return connection
 
@@ -116,14 +154,35 @@ def check_lookback(minutes: int | None) -> None:
         )
 
 
-async def update_mappings(
-    session: AsyncSession, connection_id: str, changes: Mapping[str, Any]
-) -> FieldMappings:
+#: More entries than this in one change is a mistake (mappings are small documents).
+MAX_ENTRIES = 2000
+
+
+def check_mapping_changes(value: Any) -> dict[str, dict[str, str | None]]:
+    """``{section: {key: value or null}}``, as ``crmkpi connection mappings`` and
+    ``updateConnectionMappings`` both take it (JSON), checked before the mapping code."""
+    if not isinstance(value, dict):
+        raise ValidationError("changes must be a JSON object of sections")
+    entries = 0
+    for section, items in value.items():
+        if not isinstance(items, dict):
+            raise ValidationError(f"changes.{section} must be an object of key: value")
+        for key, item in items.items():
+            entries += 1
+            if item is not None and not isinstance(item, str):
+                raise ValidationError(f"changes.{section}.{key} must be a string or null")
+    if entries > MAX_ENTRIES:
+        raise ValidationError(f"changes has more than {MAX_ENTRIES} entries")
+    return cast(dict[str, dict[str, str | None]], value)
+
+
+async def update_mappings(session: AsyncSession, connection_id: str, changes: Any) -> FieldMappings:
     """Apply ``changes`` (per section; a None value removes an entry) and store the result."""
+    checked = check_mapping_changes(changes)
     connection = await session.get(Connection, connection_id)
     if connection is None:
         raise NotFoundError(f"no connection {connection_id}")
-    mappings = FieldMappings.from_dict(connection.mappings).merged(changes)
+    mappings = FieldMappings.from_dict(connection.mappings).merged(checked)
     connection.mappings = mappings.to_dict()
     await session.flush()
     return mappings

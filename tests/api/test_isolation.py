@@ -63,6 +63,7 @@ ATTACKS = [
     ("verifyCredentials", "VerifyCredentialsInput", "connection"),
     ("setConnectionSchedule", "SetConnectionScheduleInput", "connection"),
     ("setSyncWebhook", "SetSyncWebhookInput", "workspace"),
+    ("importFx", "ImportFxInput", "workspace"),  # bumps the workspace's data version
 ]
 
 
@@ -196,6 +197,8 @@ def _attack(name: str, input_type: str, kind: str, target_id: str) -> tuple[str,
         payload["every"] = "15m"
     if name == "setSyncWebhook":
         payload = {"workspaceId": target_id, "url": "https://93.184.216.34/hook"}
+    if name == "importFx":
+        payload = {"workspaceId": target_id, "csv": "2026-01-01,EUR,1.1\n", "base": "USD"}
     query = (
         f"mutation($input: {input_type}!) {{ {name}(input: $input) {{ __typename "
         "... on MutationError { code message } } }"

@@ -20,6 +20,8 @@ class AddConnectionInput(BaseModel):
     "A label; default: the CRM's name."
     schedule: Optional[str] = None
     "'15m', '1h' or a cron expression; null: manual syncs only."
+    lookback_minutes: Optional[int] = Field(alias="lookbackMinutes", default=None)
+    "Minutes incremental syncs re-read before their last cursor, 0 to 10080 (null: the default, 10); setConnectionLookback changes it later."
     options: Optional[list["ConnectionOptionInput"]] = None
     "Non-secret connector options (stored unencrypted); see the connector's option fields."
 
@@ -104,6 +106,16 @@ class DeleteWorkspaceInput(BaseModel):
     """The workspace to delete, with its connections and data."""
 
     id: str
+
+
+class ImportFxInput(BaseModel):
+    """A CSV file of FX rates (day,currency,rate[,base]) for a workspace."""
+
+    workspace_id: str = Field(alias="workspaceId")
+    csv: str
+    "Each row says 1 `currency` = `rate` `base` on `day`; a header line is optional. Rates replace those of the same day, currency and base."
+    base: Optional[str] = None
+    "Base currency of rows without one; null: the workspace's currency."
 
 
 class ImportInput(BaseModel):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.secrets import ensure_key_file
-from tests.api.test_cli import crmkpi
+from tests.support.cli import crmkpi
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.errors import ValidationError
 from core.metrics.fx import parse_fx_csv, store_fx
 from core.models import FxRate
-from tests.api.test_cli import crmkpi
+from tests.support.cli import crmkpi
 
 
 def test_parse_rows_with_header_default_base_and_precise_errors() -> None:

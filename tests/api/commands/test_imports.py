@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.api.test_cli import crmkpi
+from tests.support.cli import crmkpi
 
 SAMPLES = Path(__file__).parents[3] / "docs" / "samples"
 

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.models import Workspace
-from tests.api.test_cli import crmkpi
 from tests.core.metrics.test_user_kpis import CUSTOMER_OUTCOMES
+from tests.support.cli import crmkpi
 
 YAML = """\
 name: customerOutcomes
@@ -73,7 +73,7 @@ def test_bad_files_are_refused_in_one_line(
         ("--workspace", ws, "bad.yaml"): "unit: unknown unit 'PERCENT'",
         ("--workspace", ws, "broken.json"): "broken.json is not valid JSON",
         ("--workspace", ws, "kpi.txt"): "ends in .json, .yaml or .yml",
-        ("bad.yaml",): "give --workspace or --organization",
+        ("bad.yaml",): "give a workspace or an organization, exactly one",
     }
     for args, message in cases.items():
         answer = crmkpi("kpi", "define", *args, env=env, cwd=tmp_path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.api.test_cli import crmkpi
+from tests.support.cli import crmkpi
 
 
 def test_set_and_replace_a_target(workspace: tuple[str, dict[str, str]], tmp_path: Path) -> None:
