@@ -22,8 +22,9 @@ from connectors.pipedrive._map_activities import map_activity as pipedrive_activ
 from connectors.pipedrive._map_deals import map_deal as pipedrive_deal
 from connectors.pipedrive._map_people import map_lead as pipedrive_lead
 from connectors.pipedrive.custom_fields import FieldCatalog
+from connectors.salesforce.activities import map_task
 from connectors.salesforce.mapping import map_lead as salesforce_lead
-from connectors.salesforce.mapping import map_opportunity, map_task
+from connectors.salesforce.mapping import map_opportunity
 from core.metrics import KpiRequest, PeriodSpec
 from core.models import SYNCED_MODELS
 from core.sync.records import Record
