@@ -130,7 +130,8 @@ async def complete_list_page(
         cut = [
             to_type
             for to_type, block in associations.items()
-            if isinstance(block, Mapping) and (block.get("paging") or {}).get("next")
+            if isinstance(block, (dict, Mapping))  # dict first: no ABC check
+            and (block.get("paging") or {}).get("next")
         ]
         if cut:
             record = {**record, "associations": dict(associations)}
