@@ -25,7 +25,8 @@ SOURCE_LABELS = {
 
 
 def object_parts(raw: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
-    if not isinstance(raw, Mapping):
+    # ``dict`` first: decoded pages hold dicts, and the ABC check costs several times more.
+    if not isinstance(raw, dict) and not isinstance(raw, Mapping):
         raise MappingError(f"expected an object, got {type(raw).__name__}")
     remote_id = v.identifier(raw.get("id"))
     if remote_id is None:
@@ -33,7 +34,7 @@ def object_parts(raw: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
     props = raw.get("properties")
     if props is None:
         props = {}
-    if not isinstance(props, Mapping):
+    if not isinstance(props, dict) and not isinstance(props, Mapping):
         raise MappingError("properties is not an object")
     return remote_id, props
 
@@ -84,8 +85,24 @@ def associated_ids(raw: Mapping[str, Any], to_type: str) -> list[str]:
 
 
 def first_id(raw: Mapping[str, Any], to_type: str) -> str | None:
-    ids = associated_ids(raw, to_type)
-    return ids[0] if ids else None
+    """``associated_ids(raw, to_type)[0]`` without building the list: the first primary
+    (labelled) id, else the first unlabeled one. Read three or four times per record."""
+    associations = raw.get("associations")
+    block = associations.get(to_type) if associations else None
+    if not block or (not isinstance(block, dict) and not isinstance(block, Mapping)):
+        return None
+    unlabeled: str | None = None
+    for item in block.get("results") or ():
+        if not isinstance(item, dict) and not isinstance(item, Mapping):
+            continue
+        remote_id = item.get("id")
+        if remote_id is None or remote_id == "":
+            continue
+        if not str(item.get("type", "")).endswith("_unlabeled"):
+            return str(remote_id)
+        if unlabeled is None:
+            unlabeled = str(remote_id)
+    return unlabeled
 
 
 def source_label(props: Mapping[str, Any], name: str = "hs_analytics_source") -> str | None:

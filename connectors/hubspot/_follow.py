@@ -113,18 +113,37 @@ async def complete_list_page(
     """A list page whose embedded associations cut short are read again in full.
 
     HubSpot leaves ``associations`` out of an object that has none: it is set to ``{}``
-    so a record reads the same from a list as from search and association reads."""
-    records = [{**r, "associations": dict(r.get("associations") or {})} for r in results]
+    so a record reads the same from a list as from search and association reads. The
+    page's own objects are completed in place (the decoded page is this read's alone);
+    only an object whose associations are read again is copied first.
+    """
+    records: list[dict[str, Any]] = []
     truncated: dict[str, list[str]] = {}
-    for record in records:
-        for to_type, block in record["associations"].items():
-            if isinstance(block, Mapping) and (block.get("paging") or {}).get("next"):
+    for raw in results:
+        record = raw if isinstance(raw, dict) else dict(raw)
+        associations = record.get("associations")
+        if not associations:
+            if associations is None or associations != {}:
+                record["associations"] = {}
+            records.append(record)
+            continue
+        cut = [
+            to_type
+            for to_type, block in associations.items()
+            if isinstance(block, (dict, Mapping))  # dict first: no ABC check
+            and (block.get("paging") or {}).get("next")
+        ]
+        if cut:
+            record = {**record, "associations": dict(associations)}
+            for to_type in cut:
                 truncated.setdefault(to_type, []).append(str(record["id"]))
-    pending = {str(r["id"]): r for r in records}
-    for to_type, ids in sorted(truncated.items()):
-        for i in ids:
-            del pending[i]["associations"][to_type]
-        await read_associations(http, obj.name, to_type, ids, pending)
+        records.append(record)
+    if truncated:
+        pending = {str(r["id"]): r for r in records}
+        for to_type, ids in sorted(truncated.items()):
+            for i in ids:
+                del pending[i]["associations"][to_type]
+            await read_associations(http, obj.name, to_type, ids, pending)
     return records
 
 

@@ -187,6 +187,24 @@ def map_company(raw: Mapping[str, Any], custom: Sequence[str] = ()) -> AccountRe
     )
 
 
+#: The standard lifecycle stages' kinds (a connection's ``lifecycle_kinds`` add to them).
+_LIFECYCLE_KINDS = {
+    **{s: "lead" for s in settings.LIFECYCLE_LEAD_STAGES},
+    settings.LIFECYCLE_MQL: "mql",
+    settings.LIFECYCLE_SQL: "sql",
+    settings.LIFECYCLE_CUSTOMER: "customer",
+}
+_LIFECYCLE_DATES: dict[str, str] = {}
+
+
+def _lifecycle_date(lifecycle: str) -> str:
+    """The property of the date a contact entered ``lifecycle`` (names built once)."""
+    name = _LIFECYCLE_DATES.get(lifecycle)
+    if name is None:
+        name = _LIFECYCLE_DATES[lifecycle] = settings.LIFECYCLE_DATE.format(lifecycle)
+    return name
+
+
 def map_contact(
     raw: Mapping[str, Any],
     custom: Sequence[str] = (),
@@ -203,15 +221,9 @@ def map_contact(
     stage = v.text(props, "lifecyclestage")
     stage = None if stage is None else stage.lower()
     dates: dict[str, datetime] = {}
-    kinds = {
-        **{s: "lead" for s in settings.LIFECYCLE_LEAD_STAGES},
-        settings.LIFECYCLE_MQL: "mql",
-        settings.LIFECYCLE_SQL: "sql",
-        settings.LIFECYCLE_CUSTOMER: "customer",
-        **(lifecycle_kinds or {}),
-    }
+    kinds = {**_LIFECYCLE_KINDS, **lifecycle_kinds} if lifecycle_kinds else _LIFECYCLE_KINDS
     for lifecycle, kind in kinds.items():
-        at = v.timestamp(props, settings.LIFECYCLE_DATE.format(lifecycle))
+        at = v.timestamp(props, _lifecycle_date(lifecycle))
         if at is not None and (kind not in dates or at < dates[kind]):
             dates[kind] = at
     first = v.text(props, "firstname")

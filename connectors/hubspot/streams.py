@@ -142,6 +142,15 @@ class ObjectStream(Stream):
     def properties(self, ctx: StreamContext) -> list[str]:
         return [*self.object_type.properties, *extra_properties(ctx)]
 
+    def custom(self, ctx: StreamContext) -> list[str]:
+        """``extra_properties(ctx)``, worked out once per run rather than per record."""
+        cached = self._custom
+        if cached is None or cached[0] is not ctx.mappings:
+            cached = self._custom = (ctx.mappings, extra_properties(ctx))
+        return cached[1]
+
+    _custom: tuple[Any, list[str]] | None = None
+
     def associations(self, ctx: StreamContext) -> tuple[str, ...]:
         """The associated types to read: never leads on a portal without a readable Leads
         object (its v4 association reads answer 400 there)."""
@@ -257,7 +266,7 @@ class CompaniesStream(ObjectStream):
     produces = (AccountRecord,)
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        return [mapping.map_company(raw, extra_properties(ctx))]
+        return [mapping.map_company(raw, self.custom(ctx))]
 
 
 class ContactsStream(ObjectStream):
@@ -268,7 +277,7 @@ class ContactsStream(ObjectStream):
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
         kinds = ctx.mappings.lifecycle
-        return [mapping.map_contact(raw, extra_properties(ctx), kinds)]
+        return [mapping.map_contact(raw, self.custom(ctx), kinds)]
 
 
 class LeadsStream(ObjectStream):
@@ -284,7 +293,7 @@ class LeadsStream(ObjectStream):
     capability = _capabilities.LEADS
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        return [mapping.map_lead(raw, extra_properties(ctx))]
+        return [mapping.map_lead(raw, self.custom(ctx))]
 
 
 class DealsStream(ObjectStream):
@@ -322,7 +331,7 @@ class DealsStream(ObjectStream):
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
         state = state_of(ctx)
         return mapping.map_deal(
-            raw, state.stages or {}, extra_properties(ctx), company_currency=state.company_currency
+            raw, state.stages or {}, self.custom(ctx), company_currency=state.company_currency
         )
 
 
@@ -331,7 +340,7 @@ class EngagementStream(ObjectStream):
     produces = (ActivityRecord,)
 
     def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
-        return [mapping.map_engagement(self.object_type.name, raw, extra_properties(ctx))]
+        return [mapping.map_engagement(self.object_type.name, raw, self.custom(ctx))]
 
 
 class CallsStream(EngagementStream):

@@ -18,12 +18,14 @@ _ZERO = timedelta(0)
 
 
 def text(props: Mapping[str, Any], name: str) -> str | None:
-    """A property as stripped text; empty and null are None."""
+    """A property as stripped text; empty and null are None. (Called for most properties
+    of every record: the common case, a string, takes no conversion.)"""
     value = props.get(name)
     if value is None:
         return None
-    value = str(value).strip()
-    return value or None
+    if type(value) is not str:
+        value = str(value)
+    return value.strip() or None
 
 
 def timestamp(props: Mapping[str, Any], name: str) -> datetime | None:
@@ -39,7 +41,10 @@ def parse_datetime(value: str, name: str) -> datetime:
         parsed = datetime.fromisoformat(value)  # 3.11 reads "Z" and fractions itself
     except ValueError:
         raise MappingError(f"{name}: {value!r} is not a date") from None
-    if parsed.tzinfo is None:
+    tz = parsed.tzinfo
+    if tz is UTC:  # "...Z" and "+00:00": the usual case, nothing to convert
+        return parsed
+    if tz is None:
         return parsed.replace(tzinfo=UTC)
     return parsed if parsed.utcoffset() == _ZERO else parsed.astimezone(UTC)
 

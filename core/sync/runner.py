@@ -42,6 +42,7 @@ from core.sync.discovery import (
     stored_capabilities,
 )
 from core.sync.errors import SyncError, UnknownConnector
+from core.sync.gcpolicy import sync_collection
 from core.sync.http import RetryPolicy, SyncHttp, create_http_client
 from core.sync.locks import sync_lock
 from core.sync.mappings import FieldMappings
@@ -168,9 +169,10 @@ async def run_sync(
     streams = select_streams(connector.streams(), options.streams)
 
     async with sync_lock(engine, connection_id):
-        return await _locked_run(
-            connection, connector, credentials, mappings, streams, engine, pm, vault, options
-        )
+        with sync_collection():
+            return await _locked_run(
+                connection, connector, credentials, mappings, streams, engine, pm, vault, options
+            )
 
 
 async def _locked_run(

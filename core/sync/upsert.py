@@ -16,7 +16,8 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import ColumnElement, String, Table, any_, bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.db import upsert
@@ -98,6 +99,15 @@ def _same(stored: Mapping[str, Any], row: Mapping[str, Any]) -> bool:
         if stored[key] != value:
             return False
     return True
+
+
+def _among(conn: AsyncConnection, table: Table, ids: list[str]) -> ColumnElement[bool]:
+    """``remote_id IN ids``. On PostgreSQL one array parameter (``= ANY(:ids)``): an
+    expanding IN renders and binds a parameter per id on every call, and a batch holds
+    thousands (a tenth of a Salesforce sync's CPU went to compiling them)."""
+    if conn.dialect.name == "postgresql":
+        return table.c.remote_id == any_(bindparam("ids", ids, type_=ARRAY(String)))
+    return table.c.remote_id.in_(ids)
 
 
 class RecordWriter:
@@ -261,7 +271,7 @@ class RecordWriter:
                 update(table)
                 .where(
                     table.c.connection_id == self.connection_id,
-                    table.c.remote_id.in_(ids),
+                    _among(conn, table, ids),
                     table.c.deleted_at.is_(None),
                 )
                 .values(deleted_at=now, synced_at=now)
@@ -311,6 +321,6 @@ class RecordWriter:
             table = _table(record_type)
             await conn.execute(
                 update(table)
-                .where(table.c.connection_id == self.connection_id, table.c.remote_id.in_(ids))
+                .where(table.c.connection_id == self.connection_id, _among(conn, table, ids))
                 .values(synced_at=now)
             )

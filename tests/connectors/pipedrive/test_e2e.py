@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import connectors.pipedrive as pipedrive_plugin
+import core.sync.streams as core_streams
 from connectors.pipedrive import settings
 from connectors.pipedrive.connector import PipedriveConnector
 from connectors.pipedrive.simulator import API_TOKEN, CLIENT_ID, CLIENT_SECRET, PipedriveSimulator
@@ -441,7 +442,9 @@ async def test_crash_in_stage_history_resumes_from_its_own_cursor(
     make_connection: Make,
     sync: Sync,
     checked: Callable[[Any], Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(core_streams, "BATCH_RECORDS", 1)  # the stream's own batches
     clean = await make_connection(
         servers.enter_context(serve(checked(PipedriveSimulator(dataset).asgi())))
     )

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+import core.sync.streams as core_streams
 from connectors.salesforce import settings
 from connectors.salesforce.client import DailyLimitReached
 from connectors.salesforce.simulator import SalesforceSimulator, create_simulator
@@ -36,6 +37,7 @@ BIG = {
 @pytest.fixture(autouse=True)
 def _small_pages(monkeypatch: pytest.MonkeyPatch, instant_bulk_polls: None) -> None:
     monkeypatch.setattr(settings, "BULK_PAGE_ROWS", 30)  # several CSV pages per job
+    monkeypatch.setattr(core_streams, "BATCH_RECORDS", 30)  # each page its own batch
 
 
 def _edit(sim: SalesforceSimulator, at: datetime) -> None:

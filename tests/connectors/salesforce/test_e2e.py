@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+import core.sync.streams as core_streams
 from connectors.salesforce import settings
 from connectors.salesforce.simulator import CREDENTIALS, create_simulator
 from connectors.salesforce.simulator.tables import sfid
@@ -61,8 +62,9 @@ def _by_name(rows: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 async def test_full_sync_fills_every_table(
-    engine: AsyncEngine, connect: Connect, sync: Sync
+    engine: AsyncEngine, connect: Connect, sync: Sync, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(core_streams, "BATCH_RECORDS", 200)  # a batch per page of 200
     sim = create_simulator(seed=21, deals=250, batch_size=200)
     data = sim.data
     connection = await connect(sim)

@@ -24,12 +24,14 @@ WORKER = textwrap.dedent(
     import asyncio, os, signal, sys
     import tests.plugins.testcrm as plugin
     import tests.plugins.testcrm.connector as connector
+    import core.sync.streams as streams
     from core.db import create_engine
     from core.plugins import create_plugin_manager
     from core.secrets import Vault
     from core.sync.runner import SyncOptions, run_sync
 
     connector.PAGE_SIZE = 40
+    streams.BATCH_RECORDS = 40  # every page its own batch: the kill falls between two
     url, connection_id, key = sys.argv[1:4]
     batches = 0
 

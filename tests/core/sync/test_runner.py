@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+import core.sync.streams as core_streams
 import tests.plugins.testcrm.connector as testcrm_connector
 from core.models import Connection, Deal, RecordError, Stage, SyncRun, SyncState, Workspace
 from core.models.enums import SyncStatus
@@ -42,8 +43,10 @@ def _expected_history(simulator: Simulator) -> int:
 
 @pytest.fixture(autouse=True)
 def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pages of 40 records: every stream of the 200-deal dataset spans several batches."""
+    """Pages of 40 records, each its own batch: every stream of the 200-deal dataset spans
+    several batches."""
     monkeypatch.setattr(testcrm_connector, "PAGE_SIZE", 40)
+    monkeypatch.setattr(core_streams, "BATCH_RECORDS", 40)
 
 
 async def test_full_sync_writes_every_record_and_bookkeeping(
