@@ -118,31 +118,7 @@ def _backend_of(nodeid: str) -> str | None:
     return None
 
 
-#: Tests that take tens of seconds each (whole syncs over HTTP, CLI subprocesses, the
-#: cross-CRM equivalence). They run first, so that pytest-xdist's workers end together
-#: instead of one of them finishing a long test alone at the end of the run.
-HEAVY = (
-    "tests/equivalence/",
-    "tests/connectors/salesforce/test_cli_check.py",
-    "tests/connectors/pipedrive/test_cli_check.py",
-    "tests/api/test_demo.py",
-    "tests/reliability/",
-    "tests/examples/",
-    "tests/connectors/salesforce/test_e2e.py",
-    "tests/connectors/pipedrive/test_e2e",
-    "tests/connectors/hubspot/test_end_to_end",
-)
-
-
-def _heavy_first(item: pytest.Item) -> int:
-    for rank, prefix in enumerate(HEAVY):
-        if item.nodeid.startswith(prefix):
-            return rank
-    return len(HEAVY)
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    items.sort(key=_heavy_first)  # stable: the order within each group is kept
     if os.environ.get("CRMKPI_ALL_BACKENDS"):
         return
     other: set[pytest.Item] = set()

@@ -56,7 +56,11 @@ class PostgresCluster:
         cmd = [str(self.bin_dir / args[0]), *args[1:]]
         if self.as_user:
             cmd = ["runuser", "-u", self.as_user, "--", *cmd]
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if done.returncode:  # say why (the failure's stderr), not only that it failed
+            raise subprocess.CalledProcessError(
+                done.returncode, cmd, stderr=done.stderr
+            ) from RuntimeError(f"{args[0]}: {done.stderr.strip()}")
 
     def psql(self, sql: str) -> None:
         self._run(
