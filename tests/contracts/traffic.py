@@ -18,6 +18,7 @@ still checked and kept in :data:`TRAFFIC`, but does not fail it.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,14 +48,17 @@ class Traffic:
 
     exchanges: list[tuple[str, str, str]] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
+    #: Time the checks took, what the suite pays for them.
+    seconds: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def record(self, crm: str, exchange: Exchange, problems: list[str]) -> None:
+    def record(self, crm: str, exchange: Exchange, problems: list[str], seconds: float) -> None:
         where = f"{crm} {exchange.method} {exchange.path}"
         if exchange.query:
             where += f"?{exchange.query[:200]}"
         with self.lock:
             self.exchanges.append((crm, exchange.method, exchange.path))
+            self.seconds += seconds
             self.violations += [f"{where} -> {exchange.status}: {p}" for p in problems]
 
 
@@ -110,11 +114,12 @@ class Checked:
         announced = exchange.response_headers.get("content-length")
         if announced is not None and len(exchange.response) < int(announced):
             return  # cut short on purpose (a dropped connection): nothing whole to check
+        started = time.perf_counter()
         try:
             problems = CHECKS[self.crm](exchange)
         except Exception as exc:  # a broken check must fail the test, not the simulator
             problems = [f"the contract check itself failed: {exc!r}"]
-        self.traffic.record(self.crm, exchange, problems)
+        self.traffic.record(self.crm, exchange, problems, time.perf_counter() - started)
 
 
 def observer(crm: str, app: Any) -> Any:
@@ -133,6 +138,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     observe.remove_observer(observer)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """What the checks cost this process (under xdist, the controller serves nothing)."""
+    if TRAFFIC.exchanges:
+        terminalreporter.write_line(
+            f"simulator contract: {len(TRAFFIC.exchanges)} exchanges checked in "
+            f"{TRAFFIC.seconds:.2f} s, {len(TRAFFIC.violations)} violations"
+        )
 
 
 def _verdict(item: pytest.Item, start: int, phase: str) -> None:

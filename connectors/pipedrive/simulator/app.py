@@ -20,7 +20,6 @@ simulator is far faster than any client.
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import secrets
@@ -55,6 +54,7 @@ from connectors.pipedrive.simulator.pages import (
     v2_page,
 )
 from connectors.pipedrive.simulator.tables import RenderedDataset
+from core.simulation.credentials import basic_client
 from core.simulation.dataset import Dataset, generate
 from core.simulation.faults import FaultMiddleware
 from core.simulation.observe import observed
@@ -226,10 +226,9 @@ class PipedriveSimulator(RenderedDataset):
 
     async def _token(self, request: Request) -> Response:
         form = await request.form()
-        auth = request.headers.get("authorization", "")
-        expected = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+        client = basic_client(request.headers.get("authorization", ""))
         refresh = str(form.get("refresh_token") or "")
-        if not secrets.compare_digest(auth, expected) or refresh not in self.refresh_tokens:
+        if client != (CLIENT_ID, CLIENT_SECRET) or refresh not in self.refresh_tokens:
             return Response(
                 dump({"success": False, "message": "Invalid grant"}),
                 status_code=401,
