@@ -149,23 +149,32 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         )
 
 
-def _verdict(item: pytest.Item, start: int, phase: str) -> None:
-    broken = TRAFFIC.violations[start:]
-    if not broken or item.get_closest_marker("off_contract"):
-        return
+def _report(broken: list[str], phase: str) -> str:
     more = f"\n... and {len(broken) - SHOWN} more" if len(broken) > SHOWN else ""
-    pytest.fail(
+    return (
         f"{len(broken)} simulator exchange(s) during {phase} break the CRM's documented "
         "contract (tests/contracts; fix the simulator to the spec, or the request):\n"
         + "\n".join(broken[:SHOWN])
-        + more,
-        pytrace=False,
+        + more
     )
+
+
+def _verdict(item: pytest.Item, start: int, phase: str) -> None:
+    broken = TRAFFIC.violations[start:]
+    if broken and not item.get_closest_marker("off_contract"):
+        pytest.fail(_report(broken, phase), pytrace=False)
 
 
 def _phase(item: pytest.Item, phase: str) -> Generator[None, None, None]:
     start = len(TRAFFIC.violations)
-    yield
+    try:
+        yield
+    except BaseException as failed:
+        # The test failed on its own: say what the simulator broke too, it may be why.
+        broken = TRAFFIC.violations[start:]
+        if broken and not item.get_closest_marker("off_contract"):
+            failed.add_note(_report(broken, phase))
+        raise
     _verdict(item, start, phase)
 
 

@@ -45,6 +45,19 @@ _ROUTES: tuple[tuple[str, str, str | None, str], ...] = (
     ("GET", r"/settings/v3/currencies/company-currency", None, "CompanyCurrency"),
     ("POST", r"/oauth/v1/token", None, "Token"),
 )
+#: The documented query parameters of each GET route (by its response schema): anything
+#: else, a misspelt ``propertys`` or ``archive``, HubSpot ignores, so a request relying on
+#: it silently reads something else.
+_QUERY_PARAMS: dict[str, frozenset[str]] = {
+    "ListPage": frozenset(
+        {"limit", "after", "properties", "propertiesWithHistory", "associations", "archived"}
+    ),
+    "OwnersPage": frozenset({"after", "archived", "email", "limit"}),
+    "Pipelines": frozenset(),
+    "Properties": frozenset({"archived", "dataSensitivity", "locale", "properties"}),
+    "ExchangeRatesPage": frozenset({"after", "limit"}),
+    "CompanyCurrency": frozenset(),
+}
 
 
 @cache
@@ -104,6 +117,8 @@ def check(exchange: Exchange) -> list[str]:
                 found.append(f"{total} filters (at most {SEARCH_FILTERS})")
     if route is not None and method == "GET":
         found += _query_problems(path, query)
+        documented = _QUERY_PARAMS.get(route[1], frozenset())
+        found += [f"undocumented query parameter {p!r}" for p in query if p not in documented]
     content_type = exchange.response_headers.get("content-type", "")
     if "json" not in content_type:
         return [*found, f"answered {content_type or 'no content type'}, not JSON"]
