@@ -2,9 +2,10 @@
 
 Loaded as a pytest plugin by tests/conftest.py. It installs an observer
 (core.simulation.observe) that wraps each HubSpot, Pipedrive and Salesforce simulator app
-the suite builds, however it is served (a socket, httpx's ASGITransport, the CLI), in
-:class:`Checked`: each request's path, parameters and body and each answer's status,
-headers and body go through the CRM's check (tests/contracts/<crm>). What breaks the
+the test processes build, however it is served (a socket, httpx's ASGITransport), in
+:class:`Checked` (one in a child process would not be seen: the suite starts none). Each
+request's path, parameters and body and each answer's status, headers and body go through
+the CRM's check (tests/contracts/<crm>). What breaks the
 contract fails the test that caused it, with the exchange and the broken rule, at the end of
 the phase (setup, call, teardown) it happened in.
 
@@ -75,6 +76,8 @@ class Checked:
         self.traffic = traffic
 
     def __getattr__(self, name: str) -> Any:
+        if name == "app":  # not set yet (a copy in the making): no endless lookup
+            raise AttributeError(name)
         return getattr(self.app, name)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -115,11 +118,42 @@ class Checked:
         if announced is not None and len(exchange.response) < int(announced):
             return  # cut short on purpose (a dropped connection): nothing whole to check
         started = time.perf_counter()
-        try:
-            problems = CHECKS[self.crm](exchange)
-        except Exception as exc:  # a broken check must fail the test, not the simulator
-            problems = [f"the contract check itself failed: {exc!r}"]
+        key = _key(self.crm, exchange)
+        problems = _VERDICTS.get(key)
+        if problems is None:
+            try:
+                problems = CHECKS[self.crm](exchange)
+            except Exception as exc:  # a broken check must fail the test, not the simulator
+                problems = [f"the contract check itself failed: {exc!r}"]
+            if len(_VERDICTS) >= _REMEMBERED:
+                _VERDICTS.clear()
+            _VERDICTS[key] = problems
         self.traffic.record(self.crm, exchange, problems, time.perf_counter() - started)
+
+
+#: Verdicts of exchanges already checked: syncs read the same pages of the same seeded
+#: datasets again and again, and a repeat needs no second JSON parse and validation.
+_VERDICTS: dict[tuple[Any, ...], list[str]] = {}
+_REMEMBERED = 50_000
+
+
+def _key(crm: str, exchange: Exchange) -> tuple[Any, ...]:
+    """All a check reads: the request and the answer (bodies by their hash), the answer's
+    header names, content type and the request's authorization scheme (not the values of
+    headers that change on every call, such as usage counters and request ids)."""
+    headers = exchange.response_headers
+    return (
+        crm,
+        exchange.method,
+        exchange.path,
+        exchange.query,
+        exchange.headers.get("authorization", "").partition(" ")[0],
+        hash(exchange.body),
+        exchange.status,
+        headers.get("content-type"),
+        tuple(sorted(headers)),
+        hash(exchange.response),
+    )
 
 
 def observer(crm: str, app: Any) -> Any:
