@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import jsonschema_rs
+import orjson
 
 
 class Validator:
@@ -24,6 +25,13 @@ class Validator:
         if self._compiled.is_valid(instance):
             return iter(())
         return iter(self._compiled.iter_errors(instance))
+
+
+def parse(raw: bytes) -> Any:
+    """A JSON body as Python values; ValueError when it is not JSON. orjson (already the
+    product's JSON library) parses a 600 kB query page in a fraction of json.loads's time,
+    which is most of what a check costs; like the CRMs, it refuses NaN and Infinity."""
+    return orjson.loads(raw)
 
 
 def compiled(schema: dict[str, Any]) -> Validator:

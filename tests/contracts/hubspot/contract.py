@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from tests.contracts.exchange import Exchange
-from tests.contracts.schemas import Validator, compiled
+from tests.contracts.schemas import Validator, compiled, parse
 
 SCHEMA_FILE = Path(__file__).with_name("hubspot.schema.json")
 #: Limits of ``limit`` on list endpoints (with ``propertiesWithHistory``: 50).
@@ -108,7 +108,7 @@ def check(exchange: Exchange) -> list[str]:
     query = parse_qs(exchange.query, keep_blank_values=True)
     route = _route(method, path.rstrip("/") or "/")
     if route is not None and route[0] is not None and exchange.body:
-        sent = json.loads(exchange.body)
+        sent = parse(exchange.body)
         found += problems(route[0], sent)
         if route[0] == "SearchRequest" and isinstance(sent, Mapping):
             groups = sent.get("filterGroups") or []
@@ -123,7 +123,7 @@ def check(exchange: Exchange) -> list[str]:
     if "json" not in content_type:
         return [*found, f"answered {content_type or 'no content type'}, not JSON"]
     try:
-        answer = json.loads(exchange.response)
+        answer = parse(exchange.response)
     except ValueError:
         return [*found, "the answer is not JSON"]
     if status == 429:

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from tests.contracts.exchange import Exchange
-from tests.contracts.schemas import Validator, compiled
+from tests.contracts.schemas import Validator, compiled, parse
 
 HERE = Path(__file__).resolve().parent
 
@@ -73,7 +73,7 @@ def response_errors(route: str | None, status: int, body: bytes) -> list[str]:
     """What is wrong with an answer (``route`` None: an undocumented route, which must
     still answer the error envelope)."""
     try:
-        data = json.loads(body)
+        data = parse(body)
     except ValueError:
         return [f"{route} {status}: the body is not JSON"]
     if 200 <= status < 300:

@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tests.contracts.exchange import Exchange
-from tests.contracts.schemas import Validator, compiled
+from tests.contracts.schemas import Validator, compiled, parse
 
 HERE = Path(__file__).resolve().parent
 
@@ -161,7 +161,7 @@ def check(exchange: Exchange) -> list[str]:
     if operation.schema is None:
         return problems
     try:
-        body = json.loads(exchange.response)
+        body = parse(exchange.response)
     except ValueError:
         return [*problems, f"{where}: answer is not JSON"]
     validator = _validators()[operation.schema]
@@ -196,7 +196,7 @@ def _request(operation: Operation, exchange: Exchange, where: str) -> list[str]:
 
 def _bulk_body(operation: Operation, raw: bytes, where: str) -> list[str]:
     try:
-        body = json.loads(raw)
+        body = parse(raw)
     except ValueError:
         return [f"{where}: job body is not JSON: {raw[:80]!r}"]
     problems = [f"{where}: unknown job field {k!r}" for k in body if k not in operation.body]
@@ -211,7 +211,7 @@ def _bulk_body(operation: Operation, raw: bytes, where: str) -> list[str]:
 
 def _errors(exchange: Exchange, where: str, *, oauth: bool = False) -> list[str]:
     try:
-        body = json.loads(exchange.response)
+        body = parse(exchange.response)
     except ValueError:
         return [f"{where}: error {exchange.status} is not JSON"]
     validator = _validators()["oauth_error" if oauth else "errors"]
