@@ -21,8 +21,9 @@ from core.migrate import upgrade
 from core.models import Base
 from tests.support.postgres import PostgresCluster, start_cluster
 
-#: vault, servers, sync and crm for every sync test directory.
-pytest_plugins = ("tests.support.fixtures",)
+#: vault, servers, sync and crm for every sync test directory; every simulator exchange
+#: checked against its CRM's documented contract (tests/contracts/traffic.py).
+pytest_plugins = ("tests.support.fixtures", "tests.contracts.traffic")
 
 os.environ.setdefault("CRMKPI_LOG_FORMAT", "console")
 #: The simulators the tests sync from listen on loopback, which the egress policy

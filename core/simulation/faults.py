@@ -17,7 +17,6 @@ A :class:`FaultSpec` is parsed from the ``--faults`` string of ``crmkpi simulate
 from __future__ import annotations
 
 import asyncio
-import math
 import random
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -25,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import ValidationError
+from core.simulation.observe import observed
+from core.simulation.paging import FixedWindow
 
 #: The CRM's own body and headers for an injected error status (429, 500, 502, 503), so a
 #: simulator's faults look like the CRM's: ``error(status) -> (body, headers)``.
@@ -107,16 +108,23 @@ class FaultMiddleware:
     """ASGI middleware injecting the faults of a :class:`FaultSpec` into HTTP requests."""
 
     def __init__(
-        self, app: App, spec: FaultSpec | str | None, *, error: ErrorRenderer | None = None
+        self,
+        app: App,
+        spec: FaultSpec | str | None,
+        *,
+        error: ErrorRenderer | None = None,
+        crm: str | None = None,
     ) -> None:
         self.app = app
+        #: The CRM whose simulator this is: its injected answers pass its observers
+        #: (core.simulation.observe) like the app's own.
+        self.crm = crm
         self.spec = spec if isinstance(spec, FaultSpec) else FaultSpec.parse(spec)
         #: Renders injected errors in the CRM's shapes; None: a neutral JSON body.
         self.error = error
         self._random = random.Random(self.spec.seed)
         self._count = 0
-        self._window_start = 0.0
-        self._window_count = 0
+        self._window = FixedWindow(self.spec.rate_window)
         #: What was injected, for tests and the simulator's log.
         self.injected: dict[str, int] = {"429": 0, "5xx": 0, "drop": 0, "rate": 0}
 
@@ -130,21 +138,20 @@ class FaultMiddleware:
             await asyncio.sleep(spec.latency)
         if spec.rate_requests:
             now = time.monotonic()
-            if now - self._window_start >= spec.rate_window:
-                self._window_start, self._window_count = now, 0
-            self._window_count += 1
-            if self._window_count > spec.rate_requests:
+            if self._window.hit(now) > spec.rate_requests:
                 self.injected["rate"] += 1
-                wait = self._window_start + spec.rate_window - now
-                await self._answer(send, 429, {"retry-after": str(max(1, math.ceil(wait)))})
+                retry = {"retry-after": str(self._window.reset_in(now))}
+                await self._answer(scope, receive, send, 429, retry)
                 return
         if spec.every_429 and self._count % spec.every_429 == 0:
             self.injected["429"] += 1
-            await self._answer(send, 429, {"retry-after": f"{spec.retry_after:g}"})
+            retry = {"retry-after": f"{spec.retry_after:g}"}
+            await self._answer(scope, receive, send, 429, retry)
             return
         if spec.error_rate and self._random.random() < spec.error_rate:
             self.injected["5xx"] += 1
-            await self._answer(send, self._random.choice((500, 502, 503)), {})
+            status = self._random.choice((500, 502, 503))
+            await self._answer(scope, receive, send, status, {})
             return
         if spec.drop_rate and self._random.random() < spec.drop_rate:
             self.injected["drop"] += 1
@@ -152,14 +159,21 @@ class FaultMiddleware:
             return
         await self.app(scope, receive, send)
 
-    async def _answer(self, send: Send, status: int, headers: dict[str, str]) -> None:
+    async def _answer(
+        self, scope: Scope, receive: Receive, send: Send, status: int, headers: dict[str, str]
+    ) -> None:
         """The injected answer: the renderer's body and headers, then the fault's own
         headers (Retry-After), which win."""
         body = b'{"error": "injected fault"}'
         if self.error is not None:
             body, rendered = self.error(status)
             headers = {**{k.lower(): v for k, v in rendered.items()}, **headers}
-        await _answer(send, status, headers, body)
+
+        async def injected(scope: Scope, receive: Receive, send: Send) -> None:
+            await _answer(send, status, headers, body)
+
+        app = observed(self.crm, injected) if self.crm else injected
+        await app(scope, receive, send)
 
 
 async def _answer(send: Send, status: int, headers: dict[str, str], body: bytes) -> None:

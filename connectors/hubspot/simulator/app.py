@@ -53,7 +53,9 @@ from connectors.hubspot.simulator.responses import (
 )
 from connectors.hubspot.simulator.search import SearchError, run_search
 from connectors.hubspot.simulator.store import ObjectStore
+from core.simulation import paging as _paging
 from core.simulation.dataset import Dataset, generate
+from core.simulation.observe import observed
 
 ACCESS_TOKEN = "sim-hubspot-private-app-token"  # noqa: S105 (the simulator's public token)
 REFRESH_TOKEN = "sim-hubspot-refresh-token"  # noqa: S105
@@ -108,7 +110,7 @@ class HubSpotSimulator(RateLimits):
         # client's spelling) as ``/crm/v3/owners``; anything else unknown is a JSON 404.
         router.router.redirect_slashes = False
         router.state.simulator = self
-        self.app: Any = _without_trailing_slash(router)
+        self.app: Any = observed("hubspot", _without_trailing_slash(router))
 
     def associate(self, from_type: str, from_id: int, to_type: str, to_ids: list[int]) -> None:
         """Associate one more object with ``to_ids`` (unlabeled; kept across refreshes)."""
@@ -205,7 +207,9 @@ class HubSpotSimulator(RateLimits):
             and form.get("client_secret") == CLIENT_SECRET
         )
         if not valid:
-            refused = {"status": "BAD_REFRESH_TOKEN", "message": "missing or unknown refresh token"}
+            # The observed answer's status and the published spec's Error fields, both.
+            refused = error_body("missing or unknown refresh token", "BAD_REFRESH_TOKEN")
+            refused["status"] = "BAD_REFRESH_TOKEN"
             return JSONResponse(refused, status_code=400)
         token = f"sim-oauth-{uuid.uuid4()}"
         self.tokens.add(token)
@@ -269,8 +273,8 @@ class HubSpotSimulator(RateLimits):
             message = f"limit must be at most {maximum} when propertiesWithHistory is requested"
             return JSONResponse(error_body(message, "VALIDATION_ERROR"), status_code=400)
         after = params.get("after")
-        start = bisect.bisect_left(ids, int(after)) if after else 0
-        chunk = records[start : start + limit]
+        found = _paging.page(records, bisect.bisect_left(ids, int(after)) if after else 0, limit)
+        chunk = found.items
         if types:
             page = self.association_page
             rendered = [store.with_associations(r, page, wanted, types) for r in chunk]
@@ -280,7 +284,7 @@ class HubSpotSimulator(RateLimits):
             rendered = [
                 _simbatch.with_history(b, r, history) for b, r in zip(rendered, chunk, strict=True)
             ]
-        nxt = str(records[start + limit].id) if start + limit < len(records) else None
+        nxt = None if found.next is None else str(records[found.next].id)
         return _json(_page(rendered, nxt))
 
     async def search(self, request: Request) -> Response:
@@ -378,7 +382,7 @@ def create_app(
             "search_rate": settings.SEARCH_REQUESTS_PER_SECOND,
         }
     sim = simulator or create_simulator(seed=seed, deals=deals, account=account, **limits)
-    return FaultMiddleware(sim.app, faults, error=renderer(sim.exhausted))
+    return FaultMiddleware(sim.app, faults, error=renderer(sim.exhausted), crm="hubspot")
 
 
 def main() -> None:  # pragma: no cover - a manual entry point

@@ -17,6 +17,7 @@ from typing import Any
 from connectors.hubspot import settings
 from connectors.hubspot.simulator.errors import error_body
 from connectors.hubspot.simulator.render import Rendered
+from core.simulation import paging
 
 #: Ids a batch read takes (objects; v4 association reads take 1,000).
 BATCH_READ_LIMIT = 100
@@ -100,15 +101,16 @@ def associations(
         if not found:
             missing.append(str(item["id"]))
             continue
+        chunk = paging.page(found, start, page)
         result: dict[str, Any] = {
             "from": {"id": str(item["id"])},
             "to": [
                 {"toObjectId": int(target_id), "associationTypes": types}
-                for target_id, types in found[start : start + page]
+                for target_id, types in chunk.items
             ],
         }
-        if start + page < len(found):
-            result["paging"] = {"next": {"after": str(start + page)}}
+        if chunk.next is not None:
+            result["paging"] = {"next": {"after": str(chunk.next)}}
         results.append(result)
     return _answer(results, missing, f"No {to_type} is associated with {from_type}.")
 

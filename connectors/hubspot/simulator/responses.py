@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from connectors.hubspot.simulator.errors import error_body
+from core.simulation.paging import page
 
 
 def _limit(request: Request, *, default: int, maximum: int) -> int:
@@ -17,9 +18,11 @@ def _limit(request: Request, *, default: int, maximum: int) -> int:
 
 def _offset_page(request: Request, items: list[bytes], *, default: int, maximum: int) -> Response:
     limit = _limit(request, default=default, maximum=maximum)
-    start = int(request.query_params.get("after") or 0)
-    more = start + limit < len(items)
-    return _json(_page(items[start : start + limit], str(start + limit) if more else None))
+    after = request.query_params.get("after") or "0"
+    if not after.isdigit():
+        return JSONResponse(error_body(f"Invalid after: {after}", "VALIDATION_ERROR"), 400)
+    found = page(items, int(after), limit)
+    return _json(_page(list(found.items), None if found.next is None else str(found.next)))
 
 
 def _page(chunk: list[bytes], after: str | None) -> bytes:

@@ -15,6 +15,7 @@ from typing import Any
 
 from connectors.hubspot import settings
 from connectors.hubspot.simulator.render import Rendered
+from core.simulation.paging import page
 
 MAX_GROUPS = 5
 MAX_FILTERS_PER_GROUP = 6
@@ -231,6 +232,5 @@ def run_search(
             matches.sort(key=key, reverse=descending)
     elif by_modified:
         matches.sort(key=lambda r: r.id)
-    chunk = matches[offset : offset + limit]
-    more = offset + limit < len(matches)
-    return len(matches), chunk, str(offset + limit) if more else None
+    found = page(matches, offset, limit)
+    return len(matches), list(found.items), None if found.next is None else str(found.next)

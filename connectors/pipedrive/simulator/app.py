@@ -20,7 +20,6 @@ simulator is far faster than any client.
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import secrets
@@ -49,16 +48,18 @@ from connectors.pipedrive.simulator.errors import (
 from connectors.pipedrive.simulator.narrow import RECENT_ITEMS
 from connectors.pipedrive.simulator.pages import (
     Table,
-    decode_cursor,
     dump,
     v1_all,
     v1_page,
     v2_page,
 )
 from connectors.pipedrive.simulator.tables import RenderedDataset
+from core.simulation.credentials import basic_client
 from core.simulation.dataset import Dataset, generate
 from core.simulation.faults import FaultMiddleware
+from core.simulation.observe import observed
 from core.simulation.options import Account, SimulatorOptions
+from core.simulation.paging import FixedWindow, decode_cursor
 from core.sync.connector import MappingError
 
 API_TOKEN = "sim-pipedrive-token"  # noqa: S105 (the simulator's documented test token)
@@ -104,8 +105,7 @@ class PipedriveSimulator(RenderedDataset):
         self.window_seconds = window_seconds
         self.daily_tokens = daily_tokens
         self.tokens_used = 0
-        self._window_start = 0.0
-        self._window_used = 0
+        self._burst = FixedWindow(window_seconds)
         self.requests = 0
         #: Requests answered 429 by the burst limit or the daily budget.
         self.throttled = 0
@@ -115,16 +115,18 @@ class PipedriveSimulator(RenderedDataset):
         self.lead_reads = 0
         self._cache: dict[tuple[str, Any], tuple[Any, Any]] = {}
         self.refresh()
-        self.app = Starlette(
+        routes = Starlette(
             routes=self._routes(), exception_handlers={404: not_found, 405: not_allowed}
         )
-        self.app.router.redirect_slashes = False
-        self.app.state.simulator = self
+        routes.router.redirect_slashes = False
+        routes.state.simulator = self
+        #: The routes, seen by the installed observers (core.simulation.observe).
+        self.app: Any = observed("pipedrive", routes)
 
     def asgi(self, faults: str | None = None) -> FaultMiddleware:
         """The app behind the shared fault injection (429s, 5xx, drops, latency), whose
         injected errors carry Pipedrive's envelope and rate-limit headers."""
-        return FaultMiddleware(self.app, faults, error=render_fault)
+        return FaultMiddleware(self.app, faults, error=render_fault, crm="pipedrive")
 
     # --- HTTP -------------------------------------------------------------------------
 
@@ -202,21 +204,19 @@ class PipedriveSimulator(RenderedDataset):
         v2 50% lower), reported by the daily token headers; past the budget every request
         gets 429 until midnight UTC."""
         now = time.monotonic()
-        if now - self._window_start >= self.window_seconds:
-            self._window_start, self._window_used = now, 0
-        self._window_used += 1
+        used = self._burst.hit(now)
         self.tokens_used += 10 if path.startswith("/api/v2/") else 20
         limit = self.burst_limit or 100_000
-        reset = max(1, math.ceil(self.window_seconds - (now - self._window_start)))
+        reset = self._burst.reset_in(now)
         headers = {
             "x-ratelimit-limit": str(limit),
-            "x-ratelimit-remaining": str(max(0, limit - self._window_used)),
+            "x-ratelimit-remaining": str(max(0, limit - used)),
             "x-ratelimit-reset": str(reset),
         }
         if self.daily_tokens is not None:
             headers[DAILY_LIMIT_HEADER] = str(self.daily_tokens)
             headers[DAILY_LEFT_HEADER] = str(max(0, self.daily_tokens - self.tokens_used))
-        if self.burst_limit is not None and self._window_used > self.burst_limit:
+        if self.burst_limit is not None and used > self.burst_limit:
             headers["retry-after"] = str(reset)
         elif self.daily_tokens is not None and self.tokens_used > self.daily_tokens:
             midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -226,10 +226,9 @@ class PipedriveSimulator(RenderedDataset):
 
     async def _token(self, request: Request) -> Response:
         form = await request.form()
-        auth = request.headers.get("authorization", "")
-        expected = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+        client = basic_client(request.headers.get("authorization", ""))
         refresh = str(form.get("refresh_token") or "")
-        if not secrets.compare_digest(auth, expected) or refresh not in self.refresh_tokens:
+        if client != (CLIENT_ID, CLIENT_SECRET) or refresh not in self.refresh_tokens:
             return Response(
                 dump({"success": False, "message": "Invalid grant"}),
                 status_code=401,
@@ -288,7 +287,7 @@ class PipedriveSimulator(RenderedDataset):
         cursor = q.get("cursor")
         try:
             start = decode_cursor(cursor) if cursor else 0
-        except (ValueError, KeyError) as exc:
+        except ValueError as exc:
             raise ApiError(400, "Invalid cursor") from exc
         if kind == "deals" and ("source_lead_id" not in included or not self.lead_field):
             return v2_page(
@@ -305,6 +304,8 @@ class PipedriveSimulator(RenderedDataset):
             start = int(q.get("start", 0))
         except ValueError as exc:
             raise ApiError(400, "start must be a number") from exc
+        if start < 0:
+            raise ApiError(400, "start must not be negative")
         return v1_page(items, start, _limit(q, 100), flat=flat)
 
     def _leads(self, table: Table, q: Any, *, archived: bool = False) -> bytes:

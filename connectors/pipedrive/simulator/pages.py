@@ -8,13 +8,14 @@ empty, as Pipedrive sends it).
 
 from __future__ import annotations
 
-import base64
 import json
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from core.simulation.paging import encode_cursor, page
 
 
 @dataclass
@@ -65,15 +66,6 @@ def as_json_items(make: Callable[..., list[Any]], *args: Any) -> list[bytes]:
     return [dump(item) for item in make(*args)]
 
 
-def encode_cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(dump({"offset": offset})).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> int:
-    padded = cursor + "=" * (-len(cursor) % 4)
-    return int(json.loads(base64.urlsafe_b64decode(padded))["offset"])
-
-
 def v2_page(
     items: Sequence[bytes],
     start: int,
@@ -81,9 +73,9 @@ def v2_page(
     transform: Callable[[Sequence[bytes]], Sequence[bytes]] | None = None,
 ) -> bytes:
     """One v2 page of ``items`` from ``start``; ``transform`` rewrites the page's items."""
-    end = start + limit
-    nxt = dump(encode_cursor(end)) if end < len(items) else b"null"
-    chunk = items[start:end]
+    found = page(items, start, limit)
+    nxt = b"null" if found.next is None else dump(encode_cursor(found.next))
+    chunk = found.items
     if transform is not None:
         chunk = transform(chunk)
     return (
@@ -99,11 +91,11 @@ def v1_page(items: Sequence[bytes], start: int, limit: int, *, flat: bool = Fals
     """One v1 offset page. The models document two shapes: ``additional_data.pagination``
     with ``next_start`` (notes), or ``start`` / ``limit`` / ``more_items_in_collection``
     straight under ``additional_data`` (``flat``: leads, field metadata, deal flow)."""
-    chunk = items[start : start + limit]
-    more = start + limit < len(items)
+    found = page(items, start, limit)
+    chunk, more = found.items, found.next is not None
     pagination: dict[str, Any] = {"start": start, "limit": limit, "more_items_in_collection": more}
-    if more and not flat:
-        pagination["next_start"] = start + limit
+    if found.next is not None and not flat:
+        pagination["next_start"] = found.next
     data = b"[" + b",".join(chunk) + b"]" if chunk else b"null"
     extra = dump(pagination) if flat else b'{"pagination":' + dump(pagination) + b"}"
     return b'{"success":true,"data":' + data + b',"additional_data":' + extra + b"}"

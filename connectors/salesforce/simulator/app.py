@@ -40,6 +40,8 @@ from connectors.salesforce.simulator.render import render
 from connectors.salesforce.simulator.tables import Table, stamp
 from core.simulation.dataset import Dataset, generate
 from core.simulation.faults import FaultMiddleware
+from core.simulation.observe import observed
+from core.simulation.paging import page
 
 VERSIONS = ("60.0", "62.0", "64.0", "65.0", "66.0", "67.0")
 MAX_BATCH = 2000
@@ -113,7 +115,10 @@ class SalesforceSimulator:
         self.rerender()
         #: The org wrapped in the shared fault injection (429/5xx/drops/latency, ``--faults``).
         self.app = FaultMiddleware(
-            self._starlette(), faults, error=fault_renderer(lambda: self._usage())
+            observed("salesforce", self._starlette()),
+            faults,
+            error=fault_renderer(lambda: self._usage()),
+            crm="salesforce",
         )
 
     # -- state knobs ---------------------------------------------------------------------
@@ -330,9 +335,9 @@ class SalesforceSimulator:
         return self.batch_size
 
     def _page(self, request: Request, found: _Locator, name: str | None, offset: int) -> Response:
-        end = offset + found.batch
-        body: dict[str, Any] = {"totalSize": len(found.rows), "done": end >= len(found.rows)}
-        if not body["done"]:
+        batch = page(found.rows, offset, found.batch)
+        body: dict[str, Any] = {"totalSize": len(found.rows), "done": batch.next is None}
+        if batch.next is not None:
             if name is None:
                 name = f"01gDn{next(self._ids):013d}"
                 self.locators[name] = found
@@ -340,14 +345,14 @@ class SalesforceSimulator:
                     self.locators.popitem(last=False)
             resource = "queryAll" if "/queryAll" in request.url.path else "query"
             version = request.path_params["version"]
-            body["nextRecordsUrl"] = f"/services/data/v{version}/{resource}/{name}-{end}"
+            body["nextRecordsUrl"] = f"/services/data/v{version}/{resource}/{name}-{batch.next}"
         head = json.dumps(body, separators=(",", ":"))[:-1]
-        page = found.rows[offset:end]
+        rows = batch.items
         if self.history_batch is not None and found.query.children:
             children = self._paged_children(request.path_params["version"])
-            rendered = (json.dumps(soql.project(r, found.query, children)) for r in page)
+            rendered = (json.dumps(soql.project(r, found.query, children)) for r in rows)
         else:
-            rendered = (self._rendered(r, found.query) for r in page)
+            rendered = (self._rendered(r, found.query) for r in rows)
         records = ",".join(rendered)
         return Response(f'{head},"records":[{records}]}}', media_type="application/json")
 
@@ -359,14 +364,15 @@ class SalesforceSimulator:
         def result(child: soql.Query, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
             if not rows:
                 return None
-            out: dict[str, Any] = {"totalSize": len(rows), "done": len(rows) <= batch}
-            if not out["done"]:
+            first = page(rows, 0, batch)
+            out: dict[str, Any] = {"totalSize": len(rows), "done": first.next is None}
+            if first.next is not None:
                 name = f"0r8Dn{next(self._ids):013d}"
                 self.child_locators[name] = _Locator(child, rows, batch)
                 while len(self.child_locators) > _OPEN_CHILD_LOCATORS:
                     self.child_locators.popitem(last=False)
-                out["nextRecordsUrl"] = f"/services/data/v{version}/query/{name}-{batch}"
-            out["records"] = [soql.project(r, child) for r in rows[:batch]]
+                out["nextRecordsUrl"] = f"/services/data/v{version}/query/{name}-{first.next}"
+            out["records"] = [soql.project(r, child) for r in first.items]
             return out
 
         return result

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from connectors.salesforce.simulator import soql
+from core.simulation.paging import page
 
 if TYPE_CHECKING:
     from connectors.salesforce.simulator.tables import Table
@@ -140,23 +141,22 @@ class BulkJobs:
         size = request.query_params.get("maxRecords") or "50000"
         if not locator.isdigit() or not size.isdigit():
             return _error(400, "INVALIDJOB", "Invalid locator or maxRecords")
-        start, end = int(locator), int(locator) + max(1, int(size))
+        batch = page(job.rows, int(locator), max(1, int(size)))
         self.served.append((job.id, locator))
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(job.query.fields)
-        page = job.rows[start:end]
         table = soql.find_table(self._tables(), job.query.sobject)
         kinds = [
             table.all_fields().get(n, "string") if table else "string" for n in job.query.fields
         ]
-        for row in page:
+        for row in batch.items:
             writer.writerow(
                 [_cell(row.get(n), k) for n, k in zip(job.query.fields, kinds, strict=True)]
             )
         headers = {
-            "Sforce-Locator": str(end) if end < len(job.rows) else "null",
-            "Sforce-NumberOfRecords": str(len(page)),
+            "Sforce-Locator": "null" if batch.next is None else str(batch.next),
+            "Sforce-NumberOfRecords": str(len(batch.items)),
         }
         return Response(out.getvalue(), media_type="text/csv", headers=headers)
 

@@ -1,28 +1,14 @@
 """The dataset as a Salesforce org holds it: datetimes to the second, no future stamps,
-some rows in the recycle bin; and the HTTP Basic client credentials of a token request."""
+some rows in the recycle bin."""
 
 from __future__ import annotations
 
-import base64
 import random
 from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import unquote_plus
 
 from core.simulation.dataset import Dataset
-
-
-def basic_client(header: str) -> tuple[str, str] | None:
-    """``Authorization: Basic base64(client_id:client_secret)`` of a token request."""
-    if not header.lower().startswith("basic "):
-        return None
-    try:
-        decoded = base64.b64decode(header[6:].strip()).decode()
-    except (ValueError, UnicodeDecodeError):
-        return None
-    client_id, sep, secret = decoded.partition(":")
-    return (unquote_plus(client_id), unquote_plus(secret)) if sep else None
 
 
 def whole_seconds(data: Dataset) -> None:

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from connectors.salesforce.simulator.dataset import basic_client
+from core.simulation.credentials import basic_client
 
 if TYPE_CHECKING:
     from connectors.salesforce.simulator.app import SalesforceSimulator

@@ -23,7 +23,7 @@ from hubspot.crm.deals.exceptions import ApiException
 
 from connectors.hubspot.simulator import ACCESS_TOKEN, HubSpotSimulator, create_app
 from tests.connectors.hubspot.conftest import make_simulator
-from tests.contracts.hubspot.contract import ContractRecorder
+from tests.contracts.traffic import Window
 from tests.support.server import serve
 
 ALWAYS = {"hs_object_id", "createdate", "hs_lastmodifieddate"}
@@ -35,12 +35,12 @@ def sim() -> HubSpotSimulator:
 
 
 @pytest.fixture
-def client(sim: HubSpotSimulator) -> Iterator[HubSpot]:
-    recorder = ContractRecorder(create_app(simulator=sim))
-    with serve(recorder) as base_url:
+def client(sim: HubSpotSimulator, contract_traffic: Window) -> Iterator[HubSpot]:
+    """The official client on the simulator (every exchange checked against the contract,
+    tests/contracts/traffic.py)."""
+    with serve(create_app(simulator=sim)) as base_url:
         yield HubSpot(access_token=ACCESS_TOKEN, host=base_url)
-    assert recorder.exchanges > 0
-    assert recorder.violations == []
+    assert contract_traffic.exchanges("hubspot")
 
 
 def test_list_pages_with_narrowed_properties(client: HubSpot, sim: HubSpotSimulator) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,6 @@ from connectors.salesforce.simulator import CREDENTIALS, SalesforceSimulator
 from core.models import Connection
 from core.plugins import create_plugin_manager
 from core.secrets import Vault
-from tests.contracts.salesforce.contract import ContractRecorder
 from tests.support.server import serve
 from tests.support.syncing import connection_factory
 
@@ -42,32 +41,20 @@ def pm() -> pluggy.PluginManager:
 
 
 @pytest.fixture
-def contract() -> Iterator[list[ContractRecorder]]:
-    """Every simulator a test serves is checked against the Salesforce API contract
-    (tests/contracts/salesforce): the test fails on any request or answer that breaks it."""
-    recorders: list[ContractRecorder] = []
-    yield recorders
-    broken = [v for r in recorders for v in r.violations]
-    assert not broken, "\n".join(sorted(set(broken))[:20])
-
-
-@pytest.fixture
 def connect(
     sessionmaker: async_sessionmaker[AsyncSession],
     vault: Vault,
     servers: ExitStack,
-    contract: list[ContractRecorder],
 ) -> Connect:
     """Serve ``sim`` on a real socket and add a connection to it (login URL = the server);
     ``options`` are the connection's options (``{"bulk_threshold": "10"}``); keyword
-    arguments are extra credentials (the legacy place of options)."""
+    arguments are extra credentials (the legacy place of options). Its every exchange is
+    checked against the Salesforce API contract (tests/contracts/traffic.py)."""
 
     async def make(
         sim: SalesforceSimulator, *, options: dict[str, str] | None = None, **credentials: str
     ) -> Connection:
-        recorder = ContractRecorder(sim.app)
-        contract.append(recorder)
-        url = servers.enter_context(serve(recorder))
+        url = servers.enter_context(serve(sim.app))
         factory = connection_factory(
             sessionmaker, vault, connector="salesforce", credentials={**CREDENTIALS, **credentials}
         )

@@ -156,8 +156,9 @@ async def test_simulator_options_reach_the_org() -> None:
 
 async def test_injected_faults_answer_in_salesforce_s_shape() -> None:
     app = SalesforceConnector.simulator(SimulatorOptions(seed=2, deals=10, faults="5xx=1.0"))
+    bearer = {"authorization": "Bearer 00D!sim"}  # faults strike before the token is read
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://sf") as c:
-        answer = await c.get(f"{DATA}/limits")
+        answer = await c.get(f"{DATA}/limits", headers=bearer)
     assert answer.status_code in (500, 502, 503)
     (error,) = answer.json()
     assert error["errorCode"] in ("UNKNOWN_EXCEPTION", "SERVER_UNAVAILABLE")
@@ -168,6 +169,6 @@ async def test_injected_faults_answer_in_salesforce_s_shape() -> None:
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(throttled), base_url="http://s"
     ) as c:
-        answer = await c.get(f"{DATA}/limits")
+        answer = await c.get(f"{DATA}/limits", headers=bearer)
     assert answer.status_code == 429
     assert answer.json()[0]["errorCode"] == "REQUEST_LIMIT_EXCEEDED"

@@ -1,11 +1,10 @@
-"""Every exchange with the HubSpot simulator checked against HubSpot's documented contract.
+"""HubSpot's documented contract for one exchange with its simulator.
 
-:class:`ContractRecorder` wraps the simulator's ASGI app: each request (path, query
-parameters, JSON body) and each answer (status, headers, JSON body) is checked against the
-schemas of ``hubspot.schema.json`` (see SOURCES.md) and the documented request limits;
-what breaks them is collected in ``violations``. The HubSpot end-to-end tests assert that
-list is empty, so a simulator drifting from HubSpot's shapes, or a connector request HubSpot
-would refuse, fails them.
+:func:`check` tests each request (path, query parameters, JSON body) and each answer
+(status, headers, JSON body) against the schemas of ``hubspot.schema.json`` (see
+SOURCES.md) and the documented request limits. tests/contracts/traffic.py applies it to
+every exchange of every HubSpot simulator in the suite, so a simulator drifting from
+HubSpot's shapes, or a connector request HubSpot would refuse, fails the test that made it.
 """
 
 from __future__ import annotations
@@ -18,7 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-import jsonschema_rs
+from tests.contracts.exchange import Exchange
+from tests.contracts.schemas import Validator, compiled, parse
 
 SCHEMA_FILE = Path(__file__).with_name("hubspot.schema.json")
 #: Limits of ``limit`` on list endpoints (with ``propertiesWithHistory``: 50).
@@ -45,12 +45,25 @@ _ROUTES: tuple[tuple[str, str, str | None, str], ...] = (
     ("GET", r"/settings/v3/currencies/company-currency", None, "CompanyCurrency"),
     ("POST", r"/oauth/v1/token", None, "Token"),
 )
+#: The documented query parameters of each GET route (by its response schema): anything
+#: else, a misspelt ``propertys`` or ``archive``, HubSpot ignores, so a request relying on
+#: it silently reads something else.
+_QUERY_PARAMS: dict[str, frozenset[str]] = {
+    "ListPage": frozenset(
+        {"limit", "after", "properties", "propertiesWithHistory", "associations", "archived"}
+    ),
+    "OwnersPage": frozenset({"after", "archived", "email", "limit"}),
+    "Pipelines": frozenset(),
+    "Properties": frozenset({"archived", "dataSensitivity", "locale", "properties"}),
+    "ExchangeRatesPage": frozenset({"after", "limit"}),
+    "CompanyCurrency": frozenset(),
+}
 
 
 @cache
-def _validator(name: str) -> Any:
+def _validator(name: str) -> Validator:
     definitions = json.loads(SCHEMA_FILE.read_text())
-    return jsonschema_rs.validator_for({**definitions, "$ref": f"#/$defs/{name}"})
+    return compiled({**definitions, "$ref": f"#/$defs/{name}"})
 
 
 def problems(name: str, instance: Any) -> list[str]:
@@ -88,95 +101,37 @@ def _query_problems(path: str, query: Mapping[str, list[str]]) -> list[str]:
     return found
 
 
-def check(
-    method: str,
-    path: str,
-    query_string: str,
-    request_body: bytes,
-    status: int,
-    headers: Mapping[str, str],
-    body: bytes,
-) -> list[str]:
+def check(exchange: Exchange) -> list[str]:
     """Every way one exchange breaks HubSpot's contract."""
+    method, path, status = exchange.method, exchange.path, exchange.status
     found: list[str] = []
-    query = parse_qs(query_string, keep_blank_values=True)
+    query = parse_qs(exchange.query, keep_blank_values=True)
     route = _route(method, path.rstrip("/") or "/")
-    if route is not None and route[0] is not None and request_body:
-        sent = json.loads(request_body)
+    if route is not None and route[0] is not None and exchange.body:
+        sent = parse(exchange.body)
         found += problems(route[0], sent)
         if route[0] == "SearchRequest" and isinstance(sent, Mapping):
             groups = sent.get("filterGroups") or []
             total = sum(len(g.get("filters") or []) for g in groups if isinstance(g, Mapping))
             if total > SEARCH_FILTERS:
-                found.append(f"{path}: {total} filters (at most {SEARCH_FILTERS})")
+                found.append(f"{total} filters (at most {SEARCH_FILTERS})")
     if route is not None and method == "GET":
         found += _query_problems(path, query)
-    if not body:  # a dropped connection (fault injection): nothing was answered
-        return found
-    if "json" not in headers.get("content-type", ""):
-        return [*found, f"{method} {path}: {status} answered {headers.get('content-type')}"]
+        documented = _QUERY_PARAMS.get(route[1], frozenset())
+        found += [f"undocumented query parameter {p!r}" for p in query if p not in documented]
+    content_type = exchange.response_headers.get("content-type", "")
+    if "json" not in content_type:
+        return [*found, f"answered {content_type or 'no content type'}, not JSON"]
     try:
-        answer = json.loads(body)
+        answer = parse(exchange.response)
     except ValueError:
-        return [*found, f"{method} {path}: {status} answer is not JSON"]
+        return [*found, "the answer is not JSON"]
     if status == 429:
         found += problems("RateLimitError", answer)
     elif status >= 400:
         found += problems("Error", answer)
     elif route is None:
-        found.append(f"{method} {path}: no contract for this route")
+        found.append("no contract for this route")
     else:
         found += problems(route[1], answer)
-    return [f"{method} {path}: {p}" for p in found]
-
-
-class ContractRecorder:
-    """ASGI middleware checking every exchange (see :func:`check`)."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.violations: list[str] = []
-        self.exchanges = 0
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        sent: list[bytes] = []
-        start: dict[str, Any] = {}
-        answer: list[bytes] = []
-
-        async def recording_receive() -> Any:
-            message = await receive()
-            if message["type"] == "http.request":
-                sent.append(message.get("body", b""))
-            return message
-
-        async def recording_send(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-            elif message["type"] == "http.response.body":
-                answer.append(message.get("body", b""))
-                if not message.get("more_body"):
-                    self._check(scope, b"".join(sent), start, b"".join(answer))
-            await send(message)
-
-        await self.app(scope, recording_receive, recording_send)
-
-    def _check(self, scope: Any, request: bytes, start: Mapping[str, Any], body: bytes) -> None:
-        self.exchanges += 1
-        headers = {k.decode().lower(): v.decode() for k, v in start.get("headers", [])}
-        if len(body) < int(headers.get("content-length") or len(body)):
-            body = b""  # cut short on purpose (a dropped connection)
-        try:
-            self.violations += check(
-                scope["method"],
-                scope["path"],
-                scope.get("query_string", b"").decode(),
-                request,
-                int(start.get("status", 0)),
-                headers,
-                body,
-            )
-        except Exception as exc:  # a broken check must fail the test, not the server
-            self.violations.append(f"{scope['method']} {scope['path']}: check failed: {exc!r}")
+    return found

@@ -9,26 +9,24 @@ values). Responses: the JSON Schemas of responses.schema.json (written from the
 documentation), Salesforce's error array for errors, ``Sforce-Limit-Info`` on data answers,
 the Bulk results' CSV headers.
 
-:class:`ContractRecorder` wraps an ASGI app and checks each exchange as it happens.
+tests/contracts/traffic.py applies :func:`check` to every Salesforce simulator exchange of
+the suite.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from jsonschema import Draft202012Validator
+from tests.contracts.exchange import Exchange
+from tests.contracts.schemas import Validator, compiled, parse
 
 HERE = Path(__file__).resolve().parent
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-ASGI = Callable[..., Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -121,13 +119,13 @@ def operations() -> tuple[Operation, ...]:
 
 
 @cache
-def _validators() -> dict[str, Draft202012Validator]:
+def _validators() -> dict[str, Validator]:
     document = json.loads((HERE / "responses.schema.json").read_text())
     defs = document["$defs"]
     return {
-        name: Draft202012Validator({**schema, "$defs": defs})
+        name: compiled({**schema, "$defs": defs})
         for name, schema in {**document["operations"], "errors": {"$ref": "#/$defs/errors"}}.items()
-    } | {"oauth_error": Draft202012Validator({"$ref": "#/$defs/oauthError", "$defs": defs})}
+    } | {"oauth_error": compiled({"$ref": "#/$defs/oauthError", "$defs": defs})}
 
 
 def match(method: str, path: str) -> Operation | None:
@@ -135,18 +133,6 @@ def match(method: str, path: str) -> Operation | None:
     candidates = [o for o in operations() if o.method == method and o.path.match(path)]
     candidates.sort(key=lambda o: o.name not in ("query_more", "query_all_more"))
     return candidates[0] if candidates else None
-
-
-@dataclass
-class Exchange:
-    method: str
-    path: str
-    query: str
-    headers: dict[str, str]
-    body: bytes
-    status: int = 0
-    response_headers: dict[str, str] = field(default_factory=dict)
-    response: bytes = b""
 
 
 def check(exchange: Exchange) -> list[str]:
@@ -175,11 +161,14 @@ def check(exchange: Exchange) -> list[str]:
     if operation.schema is None:
         return problems
     try:
-        body = json.loads(exchange.response)
+        body = parse(exchange.response)
     except ValueError:
         return [*problems, f"{where}: answer is not JSON"]
     validator = _validators()[operation.schema]
-    problems += [f"{where}: {e.json_path}: {e.message}"[:300] for e in validator.iter_errors(body)]
+    problems += [
+        f"{where}: {_json_path(e.instance_path)}: {e.message}"[:300]
+        for e in validator.iter_errors(body)
+    ]
     return problems
 
 
@@ -207,7 +196,7 @@ def _request(operation: Operation, exchange: Exchange, where: str) -> list[str]:
 
 def _bulk_body(operation: Operation, raw: bytes, where: str) -> list[str]:
     try:
-        body = json.loads(raw)
+        body = parse(raw)
     except ValueError:
         return [f"{where}: job body is not JSON: {raw[:80]!r}"]
     problems = [f"{where}: unknown job field {k!r}" for k in body if k not in operation.body]
@@ -222,61 +211,13 @@ def _bulk_body(operation: Operation, raw: bytes, where: str) -> list[str]:
 
 def _errors(exchange: Exchange, where: str, *, oauth: bool = False) -> list[str]:
     try:
-        body = json.loads(exchange.response)
+        body = parse(exchange.response)
     except ValueError:
         return [f"{where}: error {exchange.status} is not JSON"]
     validator = _validators()["oauth_error" if oauth else "errors"]
     return [f"{where}: error body {e.message}"[:300] for e in validator.iter_errors(body)]
 
 
-def _cut(exchange: Exchange) -> bool:
-    """An answer broken off mid-body (an injected connection drop)."""
-    announced = exchange.response_headers.get("content-length")
-    return announced is not None and len(exchange.response) < int(announced)
-
-
-class ContractRecorder:
-    """ASGI middleware: each exchange with ``app`` is checked; ``violations`` lists what
-    broke the contract, ``seen`` the operations exercised."""
-
-    def __init__(self, app: ASGI) -> None:
-        self.app = app
-        self.violations: list[str] = []
-        self.seen: set[str] = set()
-
-    async def __call__(
-        self, scope: Scope, receive: Callable[..., Any], send: Callable[..., Any]
-    ) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        exchange = Exchange(
-            scope["method"],
-            scope["path"],
-            scope.get("query_string", b"").decode(),
-            {k.decode().lower(): v.decode() for k, v in scope.get("headers", [])},
-            b"",
-        )
-
-        async def receiving() -> Message:
-            message: Message = await receive()
-            if message["type"] == "http.request":
-                exchange.body += message.get("body", b"")
-            return message
-
-        async def sending(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                exchange.status = message["status"]
-                exchange.response_headers = {
-                    k.decode().lower(): v.decode() for k, v in message.get("headers", [])
-                }
-            elif message["type"] == "http.response.body":
-                exchange.response += message.get("body", b"")
-            await send(message)
-
-        await self.app(scope, receiving, sending)
-        if exchange.status and not _cut(exchange):  # a dropped answer has nothing to check
-            operation = match(exchange.method, exchange.path)
-            if operation is not None:
-                self.seen.add(operation.name)
-            self.violations += check(exchange)
+def _json_path(path: Any) -> str:
+    """``$.records[0].Id`` for an instance path ``["records", 0, "Id"]``."""
+    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
