@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from api.auth import Authenticator
 from api.background import SyncLauncher
 from api.bodylimit import BodyLimit
 from api.context import Context
@@ -33,6 +34,7 @@ from api.ratelimit import (
     graphql_guard,
     key_hash,
 )
+from api.response_cache import KeptAnswers
 from api.schema import create_schema
 from api.session import SerialSession
 from api.webhooks import router as webhooks_router
@@ -43,7 +45,7 @@ from core.plugins import create_plugin_manager
 from core.secrets import Vault
 from core.settings import Settings
 from core.sync.scheduler import EmbeddedScheduler
-from core.tenancy import authenticate, tenant_session
+from core.tenancy import tenant_session
 
 _log = structlog.get_logger(__name__)
 
@@ -55,6 +57,7 @@ class AppState:
     plugins: pluggy.PluginManager
     settings: Settings
     syncs: SyncLauncher
+    auth: Authenticator
 
 
 async def _invalid_key(_request: Request, exc: Exception) -> JSONResponse:
@@ -109,18 +112,21 @@ def create_app(
         pm = plugins or create_plugin_manager()
         if not any(isinstance(p, SyncMetricsPlugin) for p in pm.get_plugins()):
             pm.register(SyncMetricsPlugin())
+        sessionmaker = create_sessionmaker(eng)
         app.state.crmkpi = AppState(
             engine=eng,
-            sessionmaker=create_sessionmaker(eng),
+            sessionmaker=sessionmaker,
             plugins=pm,
             settings=settings,
             syncs=SyncLauncher(eng, pm, settings),
+            auth=Authenticator(eng, sessionmaker, settings.api_key_cache_seconds),
         )
         scheduler = _start_scheduler(settings, eng, pm)
         try:
             yield
         finally:
             await app.state.crmkpi.syncs.close()
+            await app.state.crmkpi.auth.close()
             if scheduler is not None:
                 await scheduler.stop()
             if own_engine:
@@ -174,11 +180,7 @@ def create_app(
         state: AppState = request.app.state.crmkpi
         header = request.headers.get("authorization", "")
         token = bearer_token(header)
-        viewer = None
-        if token:
-            async with state.sessionmaker() as system_session:
-                viewer = await authenticate(system_session, token)
-                await system_session.commit()
+        viewer = await state.auth.viewer(token) if token else None
         if header.strip() and viewer is None:
             raise InvalidApiKey(
                 "missing or invalid API key: send 'Authorization: Bearer <api key>' with a "
@@ -200,10 +202,17 @@ def create_app(
                 syncs=state.syncs,
             )
 
+    schema = create_schema(settings)
+    answers = (
+        KeptAnswers(schema.responses, lambda: app.state.crmkpi.engine)
+        if schema.responses is not None
+        else None
+    )
     graphql = PersistedQueryRouter(  # + automatic persisted queries, error codes
-        create_schema(settings),
+        schema,
         context_getter=get_context,
         graphql_ide="graphiql",
+        answers=answers,  # kept answers, sent before any GraphQL work
     )
     app.include_router(graphql, prefix="/graphql")
     app.include_router(dashboard_router)  # the page at /dashboard, a client of /graphql

@@ -1,5 +1,5 @@
-"""Whole answers of metrics-only queries, cached by document, variables, viewer, data
-versions and minute.
+"""Whole answers of metrics-only queries, kept as the bytes sent, by document, variables,
+viewer, data versions and minute.
 
 A dashboard answered from the metric result cache (core.metrics.cache) still pays for
 GraphQL execution: about a thousand values completed one by one, their arguments converted,
@@ -12,29 +12,47 @@ built-in KPI fields are kept: user-defined KPIs may change without a data versio
 result cache skips them too), and drill-down ``records`` fields are left to execute. The
 versions read are those of every workspace the viewer may read, so any sync, import or
 target change in one of them makes every kept answer of that viewer a miss.
+
+Answers are kept as the JSON bytes of the HTTP answer, and over HTTP a kept answer is sent
+before any GraphQL work (:class:`KeptAnswers`, called by the /graphql route): no parsing,
+validation or execution, one query for the data versions (which the rest of the request
+reuses if the answer is not kept: core.metrics.cache). Skipping validation is sound because
+the key holds the whole document text, operation name and variables: an answer is only kept
+after that exact request was validated and executed without an error. The key holds who asks
+(organization, role, readable workspaces), so an answer never crosses tenants or roles.
+:class:`CachedMetricsResponses` keeps the answers (after execution) and serves them to
+executions that do not come over HTTP (the benchmarks' in-process runs).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Hashable
+import time
+from collections.abc import AsyncIterator, Callable, Hashable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 import strawberry
 from graphql import (
     DocumentNode,
     ExecutionResult,
     FieldNode,
+    GraphQLError,
     OperationDefinitionNode,
     OperationType,
+    parse,
     visit,
 )
 from graphql.language import Visitor
-from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.extensions import SchemaExtension
 
 from api.limits import Lru
-from core.models import Workspace
+from api.observability import operation_label
+from core.db import retry_if_dropped
+from core.metrics.cache import Versions, known_versions, read_versions, remember_versions
+from core.observability import GRAPHQL_SECONDS
+from core.tenancy import Viewer
 
 #: Answers kept per schema.
 ANSWERS_KEPT = 512
@@ -75,7 +93,7 @@ def cacheable(document: DocumentNode, operation: str | None, kpis: frozenset[str
 
 
 class ResponseCache:
-    """Kept answers, and which documents may be kept, for one schema."""
+    """Kept answers (JSON bytes), and which documents may be kept, for one schema."""
 
     def __init__(self, kpis: frozenset[str], capacity: int = ANSWERS_KEPT) -> None:
         self.kpis = kpis
@@ -83,26 +101,123 @@ class ResponseCache:
         self.documents = Lru(capacity)
         self.hits = 0
 
-    def get(self, key: Hashable) -> ExecutionResult | None:
-        found: ExecutionResult | None = self.answers.get(key)
+    def get(self, key: Hashable) -> bytes | None:
+        found: bytes | None = self.answers.get(key)
         if found is not None:
             self.hits += 1
         return found
 
-    def put(self, key: Hashable, answer: ExecutionResult) -> None:
+    def put(self, key: Hashable, answer: bytes) -> None:
         self.answers.put(key, answer)
 
-    def cacheable(self, query: str, document: DocumentNode, operation: str | None) -> bool:
+    def cacheable(
+        self, query: str, operation: str | None, document: DocumentNode | None = None
+    ) -> bool:
+        """Whether answers to this document may be kept (parsed here the first time when
+        no ``document`` is given; a document that does not parse is not, and is left to
+        GraphQL to refuse)."""
         key = (query, operation)
         found: bool | None = self.documents.get(key)
         if found is None:
+            if document is None:
+                try:
+                    document = parse(query)
+                except GraphQLError:
+                    return False
             found = cacheable(document, operation, self.kpis)
             self.documents.put(key, found)
         return found
 
 
+def answer_key(
+    query: str,
+    operation: str | None,
+    variables: Mapping[str, Any] | None,
+    viewer: Viewer,
+    versions: Versions,
+    now: datetime | None = None,
+) -> Hashable | None:
+    """What a kept answer is kept under; None for variables that are not plain JSON."""
+    try:
+        encoded = json.dumps(variables or {}, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        return None
+    minute = (now or datetime.now(UTC)).replace(second=0, microsecond=0)
+    who = (viewer.organization_id, viewer.role, tuple(sorted(viewer.workspace_ids)))
+    return (query, operation, encoded, who, versions, minute)
+
+
+def encode_answer(data: object) -> bytes:
+    """The bytes of an error-free answer, exactly as the /graphql route encodes it
+    (strawberry's ``encode_json``): the same whether kept or not, so is its ETag."""
+    return json.dumps({"data": data}, separators=(",", ":")).encode()
+
+
+async def request_versions(reader: Any, info: dict[Any, Any], viewer: Viewer) -> Versions:
+    """The data versions of every workspace ``viewer`` may read, read once per request
+    (kept in the request session's ``info``, where the metrics executor finds them)."""
+    versions = known_versions(info, viewer.workspace_ids)
+    if versions is None:
+        versions = await read_versions(reader, viewer.workspace_ids)
+        remember_versions(info, versions)
+    return versions
+
+
+async def _autocommit_versions(engine: AsyncEngine, workspace_ids: frozenset[str]) -> Versions:
+    """One statement, outside any transaction on PostgreSQL: no BEGIN, no ROLLBACK."""
+
+    async def read() -> Versions:
+        async with engine.connect() as conn:
+            if engine.dialect.name == "postgresql":
+                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            return await read_versions(conn, workspace_ids)
+
+    return await retry_if_dropped(read)
+
+
+class KeptAnswers:
+    """The /graphql route's side: a kept answer's bytes, before any GraphQL work."""
+
+    def __init__(self, cache: ResponseCache, engine: Callable[[], AsyncEngine]) -> None:
+        self.cache = cache
+        self.engine = engine
+
+    async def answer(
+        self,
+        context: Any,
+        query: Any,
+        operation: Any,
+        variables: Mapping[str, Any] | None,
+    ) -> bytes | None:
+        """The kept answer for this request, or None (then the request executes, reusing
+        the data versions read here)."""
+        started = time.perf_counter()
+        viewer: Viewer | None = getattr(context, "viewer", None)
+        session = getattr(context, "session", None)
+        if (
+            viewer is None
+            or session is None
+            or not isinstance(query, str)
+            or not isinstance(operation, str | None)
+            or not self.cache.cacheable(query, operation)
+        ):
+            return None
+        info = session.info
+        versions = known_versions(info, viewer.workspace_ids)
+        if versions is None:
+            versions = await _autocommit_versions(self.engine(), viewer.workspace_ids)
+            remember_versions(info, versions)
+        key = answer_key(query, operation, variables, viewer, versions)
+        found = self.cache.get(key) if key is not None else None
+        if found is not None:
+            seconds = time.perf_counter() - started
+            GRAPHQL_SECONDS.labels(operation=operation_label(operation)).observe(seconds)
+        return found
+
+
 class CachedMetricsResponses(SchemaExtension):
-    """Serves a kept answer instead of executing; keeps error-free answers."""
+    """Keeps error-free answers of cacheable queries; serves them to executions that did
+    not get them before GraphQL work (in-process runs, a request racing the first)."""
 
     def __init__(self, cache: ResponseCache) -> None:
         self.cache = cache
@@ -116,29 +231,18 @@ class CachedMetricsResponses(SchemaExtension):
             or session is None
             or not ctx.query
             or ctx.graphql_document is None
-            or not self.cache.cacheable(ctx.query, ctx.graphql_document, ctx.operation_name)
+            or not self.cache.cacheable(ctx.query, ctx.operation_name, ctx.graphql_document)
         ):
             return None
-        try:
-            variables = json.dumps(ctx.variables or {}, sort_keys=True, default=str)
-        except (TypeError, ValueError):
-            return None
-        rows = await session.execute(
-            select(Workspace.id, Workspace.data_version).where(
-                Workspace.id.in_(sorted(viewer.workspace_ids))
-            )
-        )
-        versions = tuple(sorted((str(i), int(v)) for i, v in rows.all()))
-        minute = datetime.now(UTC).replace(second=0, microsecond=0)
-        who = (viewer.organization_id, viewer.role, tuple(sorted(viewer.workspace_ids)))
-        return (ctx.query, ctx.operation_name, variables, who, versions, minute)
+        versions = await request_versions(session, session.info, viewer)
+        return answer_key(ctx.query, ctx.operation_name, ctx.variables, viewer, versions)
 
     async def on_execute(self) -> AsyncIterator[None]:
         ctx = self.execution_context
         key = await self._key()
         found = self.cache.get(key) if key is not None else None
         if found is not None:
-            ctx.result = found
+            ctx.result = ExecutionResult(data=json.loads(found)["data"])
         yield
         answer = ctx.result
         if (
@@ -148,13 +252,16 @@ class CachedMetricsResponses(SchemaExtension):
             and not answer.errors
             and answer.data is not None
         ):
-            self.cache.put(key, answer)
+            self.cache.put(key, encode_answer(answer.data))
 
 
 class AsyncAnswersSchema(strawberry.Schema):
     """A schema whose synchronous executions (``execute_sync``: introspection, tooling) run
     without kept answers: looking up data versions needs the database, which only the
-    asynchronous path may await."""
+    asynchronous path may await. ``responses`` is where its kept answers are, for the
+    /graphql route to send them before any GraphQL work."""
+
+    responses: ResponseCache | None = None
 
     def get_extensions(self, sync: bool = False) -> list[SchemaExtension]:
         found = super().get_extensions(sync)

@@ -1,7 +1,9 @@
 """Metric results cached per (workspaces and their data versions, currency, request, minute).
 
 Every committed sync batch bumps its workspace's ``data_version``, and the versions are read
-on every request, so a cached answer is never older than the data. ``now`` is truncated to
+on every request, so a cached answer is never older than the data. They are read once per
+request: whoever reads them first (the API's kept answers, api.response_cache) leaves them in
+the session's ``info`` under :data:`VERSIONS`, and the executor reuses them. ``now`` is truncated to
 the minute and the executor computes with that same instant, so cached and fresh answers
 agree (only "period in progress" alignment moves with time, by at most that minute).
 
@@ -15,7 +17,7 @@ every other.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -25,6 +27,36 @@ from core.errors import CrmkpiError
 from core.metrics.executor import MetricsExecutor
 from core.metrics.query import KpiRequest, KpiResult, Reader, Scope
 from core.models import Workspace
+
+#: ``Session.info`` key: {workspace id: data version} as read for this request.
+VERSIONS = "crmkpi.data_versions"
+#: Data versions as keys carry them: sorted (workspace id, version) pairs.
+Versions = tuple[tuple[str, int], ...]
+
+
+async def read_versions(reader: Any, workspace_ids: Collection[str]) -> Versions:
+    """The data versions of ``workspace_ids`` that exist (``reader``: a session, a
+    SerialSession or a connection)."""
+    rows = await reader.execute(
+        select(Workspace.id, Workspace.data_version).where(Workspace.id.in_(sorted(workspace_ids)))
+    )
+    return tuple(sorted((str(i), int(v)) for i, v in rows.all()))
+
+
+def known_versions(info: Mapping[Any, Any], workspace_ids: Collection[str]) -> Versions | None:
+    """The versions of ``workspace_ids`` already read for this request, or None when some
+    were not (the caller reads them)."""
+    known = info.get(VERSIONS)
+    if not isinstance(known, dict) or any(w not in known for w in workspace_ids):
+        return None
+    return tuple(sorted((w, int(known[w])) for w in set(workspace_ids)))
+
+
+def remember_versions(info: dict[Any, Any], versions: Versions) -> None:
+    """Keep ``versions`` for the rest of the request (see :func:`known_versions`): only
+    for a session that lives one request, as the API's do."""
+    known = info.setdefault(VERSIONS, {})
+    known.update(versions)
 
 
 class ResultStore(Protocol):
@@ -83,12 +115,10 @@ class CachedExecutor:
         now: datetime | None = None,
     ) -> list[KpiResult | CrmkpiError]:
         now = (now or datetime.now(UTC)).replace(second=0, microsecond=0)
-        rows: Any = await session.execute(
-            select(Workspace.id, Workspace.data_version).where(
-                Workspace.id.in_(scope.workspace_ids)
-            )
-        )
-        versions = tuple(sorted((str(i), int(v)) for i, v in rows.all()))
+        info = getattr(session, "info", None)
+        versions = known_versions(info, scope.workspace_ids) if info is not None else None
+        if versions is None:  # not read for this request yet (not through the API)
+            versions = await read_versions(session, scope.workspace_ids)
         keys = [(scope, versions, request, now) for request in requests]
         results: list[KpiResult | CrmkpiError | None] = list(await self.store.get_many(keys))
         missing = [i for i, r in enumerate(results) if r is None]
