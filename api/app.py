@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import pluggy
 import structlog
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
@@ -26,14 +24,15 @@ from api.events import router as events_router
 from api.observability import metrics_endpoint
 from api.persisted_queries import PersistedQueryRouter
 from api.ratelimit import (
+    GraphQLGuard,
     KnownKeys,
     Limiter,
     RateLimiter,
     SharedRateLimiter,
     bearer_token,
-    graphql_guard,
     key_hash,
 )
+from api.request_ids import RequestIds
 from api.response_cache import KeptAnswers
 from api.schema import create_schema
 from api.session import SerialSession
@@ -152,29 +151,8 @@ def create_app(
             )
         )
     known_keys = KnownKeys()
-    app.middleware("http")(graphql_guard(limiter, known_keys))
-
-    @app.middleware("http")
-    async def request_id(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
-        structlog.contextvars.bind_contextvars(request_id=rid)
-        started = time.perf_counter()
-        try:
-            response = await call_next(request)
-        finally:
-            structlog.contextvars.unbind_contextvars("request_id")
-        response.headers["X-Request-ID"] = rid
-        _log.info(
-            "http.request",
-            request_id=rid,
-            method=request.method,
-            path=request.url.path,
-            status=response.status_code,
-            ms=round((time.perf_counter() - started) * 1000, 1),
-        )
-        return response
+    app.add_middleware(GraphQLGuard, limiter=limiter, known=known_keys)
+    app.add_middleware(RequestIds)  # outside the guard: refusals are logged too
 
     async def get_context(request: Request) -> AsyncIterator[Context]:
         state: AppState = request.app.state.crmkpi

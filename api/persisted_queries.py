@@ -223,6 +223,8 @@ class PersistedQueryRouter(GraphQLRouter[Any, None]):
         finally:
             stored = _STORED.get()
             _STORED.reset(token)
+            if self.answers is not None:
+                self.answers.finished(context)
         if stored and isinstance(response, Response):
             response.headers["X-Persisted-Query"] = "stored"
         if isinstance(request, Request) and _cacheable(request, response):

@@ -26,11 +26,13 @@ executions that do not come over HTTP (the benchmarks' in-process runs).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Hashable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from graphql import (
@@ -49,8 +51,13 @@ from strawberry.extensions import SchemaExtension
 
 from api.limits import Lru
 from api.observability import operation_label
-from core.db import retry_if_dropped
-from core.metrics.cache import Versions, known_versions, read_versions, remember_versions
+from core.metrics.cache import (
+    VersionReads,
+    Versions,
+    known_versions,
+    read_versions,
+    remember_versions,
+)
 from core.observability import GRAPHQL_SECONDS
 from core.tenancy import Viewer
 
@@ -163,24 +170,24 @@ async def request_versions(reader: Any, info: dict[Any, Any], viewer: Viewer) ->
     return versions
 
 
-async def _autocommit_versions(engine: AsyncEngine, workspace_ids: frozenset[str]) -> Versions:
-    """One statement, outside any transaction on PostgreSQL: no BEGIN, no ROLLBACK."""
-
-    async def read() -> Versions:
-        async with engine.connect() as conn:
-            if engine.dialect.name == "postgresql":
-                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            return await read_versions(conn, workspace_ids)
-
-    return await retry_if_dropped(read)
+#: ``Session.info`` key: the answer key computed over HTTP for this request.
+_KEY = "crmkpi.answer_key"
+#: Longest a request waits for the same answer being computed by another one.
+WAIT_SECONDS = 30.0
 
 
 class KeptAnswers:
-    """The /graphql route's side: a kept answer's bytes, before any GraphQL work."""
+    """The /graphql route's side: a kept answer's bytes, before any GraphQL work.
+
+    One computation per answer: when the minute turns or a sync bumps a data version, every
+    dashboard client misses at once; only the first executes, the others wait for its
+    answer (50 clients once computed the same dashboard 50 times over, issue #19). If the
+    first fails (its answer is not kept), each waiter executes its own."""
 
     def __init__(self, cache: ResponseCache, engine: Callable[[], AsyncEngine]) -> None:
         self.cache = cache
-        self.engine = engine
+        self.versions = VersionReads(engine)
+        self._computing: dict[Hashable, asyncio.Future[None]] = {}
 
     async def answer(
         self,
@@ -189,8 +196,8 @@ class KeptAnswers:
         operation: Any,
         variables: Mapping[str, Any] | None,
     ) -> bytes | None:
-        """The kept answer for this request, or None (then the request executes, reusing
-        the data versions read here)."""
+        """The kept answer for this request, or None: then the request executes, reusing
+        the data versions and key computed here, and :meth:`finished` must follow."""
         started = time.perf_counter()
         viewer: Viewer | None = getattr(context, "viewer", None)
         session = getattr(context, "session", None)
@@ -205,14 +212,33 @@ class KeptAnswers:
         info = session.info
         versions = known_versions(info, viewer.workspace_ids)
         if versions is None:
-            versions = await _autocommit_versions(self.engine(), viewer.workspace_ids)
+            versions = await self.versions.read(viewer.workspace_ids)
             remember_versions(info, versions)
         key = answer_key(query, operation, variables, viewer, versions)
-        found = self.cache.get(key) if key is not None else None
+        if key is None:
+            return None
+        found = self.cache.get(key)
+        computing = self._computing.get(key)
+        if found is None and computing is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(computing), WAIT_SECONDS)
+            found = self.cache.get(key)
         if found is not None:
             seconds = time.perf_counter() - started
             GRAPHQL_SECONDS.labels(operation=operation_label(operation)).observe(seconds)
-        return found
+            return found
+        info[_KEY] = key
+        if key not in self._computing:
+            self._computing[key] = asyncio.get_running_loop().create_future()
+        return None
+
+    def finished(self, context: Any) -> None:
+        """This request's execution is over (kept or not): release those waiting for it."""
+        session = getattr(context, "session", None)
+        key = session.info.pop(_KEY, None) if session is not None else None
+        computing = self._computing.pop(key, None) if key is not None else None
+        if computing is not None and not computing.done():
+            computing.set_result(None)
 
 
 class CachedMetricsResponses(SchemaExtension):
@@ -234,6 +260,9 @@ class CachedMetricsResponses(SchemaExtension):
             or not self.cache.cacheable(ctx.query, ctx.operation_name, ctx.graphql_document)
         ):
             return None
+        known = session.info.get(_KEY)  # computed over HTTP for this very request
+        if known is not None:
+            return cast(Hashable, known)
         versions = await request_versions(session, session.info, viewer)
         return answer_key(ctx.query, ctx.operation_name, ctx.variables, viewer, versions)
 

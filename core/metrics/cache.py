@@ -16,13 +16,17 @@ every other.
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
-from collections.abc import Collection, Hashable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.db import retry_if_dropped
 from core.errors import CrmkpiError
 from core.metrics.executor import MetricsExecutor
 from core.metrics.query import KpiRequest, KpiResult, Reader, Scope
@@ -34,12 +38,16 @@ VERSIONS = "crmkpi.data_versions"
 Versions = tuple[tuple[str, int], ...]
 
 
+#: Built once: a cached request should not pay for building and compiling a statement.
+_VERSIONS = select(Workspace.id, Workspace.data_version).where(
+    Workspace.id.in_(bindparam("ids", expanding=True))
+)
+
+
 async def read_versions(reader: Any, workspace_ids: Collection[str]) -> Versions:
     """The data versions of ``workspace_ids`` that exist (``reader``: a session, a
     SerialSession or a connection)."""
-    rows = await reader.execute(
-        select(Workspace.id, Workspace.data_version).where(Workspace.id.in_(sorted(workspace_ids)))
-    )
+    rows = await reader.execute(_VERSIONS, {"ids": sorted(workspace_ids)})
     return tuple(sorted((str(i), int(v)) for i, v in rows.all()))
 
 
@@ -57,6 +65,58 @@ def remember_versions(info: dict[Any, Any], versions: Versions) -> None:
     for a session that lives one request, as the API's do."""
     known = info.setdefault(VERSIONS, {})
     known.update(versions)
+
+
+class VersionReads:
+    """Data versions for concurrent requests, read in rounds: one statement per round.
+
+    Under load every request read its versions on a connection of its own: 50 dashboard
+    clients kept 20 pooled connections busy and opened and closed overflow ones, for one
+    indexed row per workspace. Here a request joins the *next* round, which starts once the
+    current one is over, so the versions it gets were read after it arrived (never older
+    than a commit it could have seen), and one statement on one connection serves every
+    request that arrived meanwhile. Outside any transaction on PostgreSQL (no BEGIN, no
+    ROLLBACK); a dropped connection is retried once (core.db.retry_if_dropped)."""
+
+    def __init__(self, engine: Callable[[], AsyncEngine]) -> None:
+        self.engine = engine
+        self._next: tuple[asyncio.Future[dict[str, int]], set[str]] | None = None
+        self._reading: asyncio.Task[None] | None = None
+        #: Statements run (tests count them).
+        self.rounds = 0
+
+    async def read(self, workspace_ids: Collection[str]) -> Versions:
+        if self._next is None:
+            self._next = (asyncio.get_running_loop().create_future(), set())
+        future, wanted = self._next
+        wanted.update(workspace_ids)
+        if self._reading is None:  # (kept referenced: a task only weakly held may vanish)
+            self._reading = asyncio.get_running_loop().create_task(self._rounds())
+        found = await asyncio.shield(future)
+        return tuple(sorted((w, found[w]) for w in set(workspace_ids) if w in found))
+
+    async def _rounds(self) -> None:
+        try:
+            while self._next is not None:
+                future, wanted = self._next
+                self._next = None
+                self.rounds += 1
+                try:
+                    found = await retry_if_dropped(partial(self._read, wanted))
+                except Exception as exc:  # every request of the round fails alike
+                    future.set_exception(exc)
+                    future.exception()  # retrieved here; each waiter raises it too
+                else:
+                    future.set_result(found)
+        finally:
+            self._reading = None
+
+    async def _read(self, workspace_ids: Collection[str]) -> dict[str, int]:
+        engine = self.engine()
+        async with engine.connect() as conn:
+            if engine.dialect.name == "postgresql":
+                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            return dict(await read_versions(conn, workspace_ids))
 
 
 class ResultStore(Protocol):

@@ -4,6 +4,7 @@ work; never across tenants or roles; the data versions read once per request."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -124,6 +125,22 @@ async def test_a_kept_answer_is_the_stored_bytes_without_graphql_work(
     assert executions == [QUERY]  # the second request was not parsed, validated or executed
     assert reads_of_a_miss == 1  # the data versions, read once for the executed request
     assert len(version_reads) == 2  # ... and once for the kept one
+
+
+async def test_concurrent_misses_of_one_answer_compute_it_once(
+    engine: AsyncEngine, tenant: Tenant, executions: list[str]
+) -> None:
+    """When the minute turns or a sync lands, every dashboard client misses at once."""
+    body = {"query": QUERY, "variables": {"ws": tenant.workspace_ids[0], "end": "2026-06-01"}}
+    headers = {"Authorization": f"Bearer {tenant.keys['viewer']}"}
+    async with api_client(engine) as client:
+        answers = await asyncio.gather(
+            *(client.http.post("/graphql", json=body, headers=headers) for _ in range(6))
+        )
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.content for a in answers}) == 1
+    assert b'"dealsWon":{"value":2' in answers[0].content
+    assert len(executions) == 1
 
 
 async def test_kept_answers_never_cross_tenants_or_roles(
