@@ -15,8 +15,9 @@ target change in one of them makes every kept answer of that viewer a miss.
 
 Answers are kept as the JSON bytes of the HTTP answer, and over HTTP a kept answer is sent
 before any GraphQL work (:class:`KeptAnswers`, called by the /graphql route): no parsing,
-validation or execution, one query for the data versions (which the rest of the request
-reuses if the answer is not kept: core.metrics.cache). Skipping validation is sound because
+validation or execution; the data versions are read once (in a round shared with the
+requests that arrived meanwhile: core.metrics.cache.VersionReads), and the rest of the
+request reuses them if the answer is not kept. Skipping validation is sound because
 the key holds the whole document text, operation name and variables: an answer is only kept
 after that exact request was validated and executed without an error. The key holds who asks
 (organization, role, readable workspaces), so an answer never crosses tenants or roles.
