@@ -134,6 +134,7 @@ def create_app(
             syncs=SyncLauncher(eng, pm, settings),
             auth=Authenticator(eng, sessionmaker, settings.api_key_cache_seconds),
         )
+        await app.state.crmkpi.auth.ready()
         scheduler = _start_scheduler(settings, eng, pm)
         try:
             yield

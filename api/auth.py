@@ -185,6 +185,13 @@ class Authenticator:
             self.listener = ViewerChangesListener(engine, self.keys)
             self.listener.start()
 
+    async def ready(self, seconds: float = 5.0) -> None:
+        """Wait (at most ``seconds``) until the listener listens, so the app serves with it
+        in place; if the database is away the listener keeps trying, and the TTL holds."""
+        if self.listener is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.listener.listening.wait(), seconds)
+
     async def viewer(self, token: str) -> Viewer | None:
         return await self.keys.viewer(token)
 
