@@ -176,8 +176,9 @@ class ViewerChangesListener:
 class Authenticator:
     """The app's key cache, told of changes in this process and (PostgreSQL) in others."""
 
-    def __init__(self, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession],
-                 ttl: float) -> None:  # fmt: skip
+    def __init__(
+        self, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession], ttl: float
+    ) -> None:
         self.keys = KeyCache(sessionmaker, ttl=ttl)
         self._unregister = on_change(engine.sync_engine, self.keys.clear)
         self.listener: ViewerChangesListener | None = None
