@@ -46,6 +46,7 @@ from strawberry.types.unset import UNSET
 
 from api.errors import AuthenticationError, PermissionDeniedError
 from api.permissions import CanWrite, IsAdmin, IsAuthenticated
+from api.response_cache import KeptAnswers
 from core.errors import ConfigurationError, CrmkpiError, NotFoundError, ValidationError
 
 #: Documents kept per process.
@@ -152,9 +153,16 @@ def _persisted_hash(extensions: dict[str, Any] | None) -> str | None:
 class PersistedQueryRouter(GraphQLRouter[Any, None]):
     """strawberry's FastAPI router, plus persisted queries and error codes (module doc)."""
 
-    def __init__(self, *args: Any, store: DocumentStore | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        store: DocumentStore | None = None,
+        answers: KeptAnswers | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.documents = store or DocumentStore()
+        self.answers = answers
 
     def _resolve(self, data: GraphQLRequestData) -> GraphQLRequestData:
         sha = _persisted_hash(data.extensions)
@@ -202,7 +210,9 @@ class PersistedQueryRouter(GraphQLRouter[Any, None]):
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         token = _STORED.set(False)
         try:
-            response = await super().run(request, context, root_value)
+            response = await self._kept(request, context)
+            if response is None:
+                response = await super().run(request, context, root_value)
         except PersistedQueryError as exc:
             return exc.response()
         except HTTPException as exc:
@@ -213,11 +223,36 @@ class PersistedQueryRouter(GraphQLRouter[Any, None]):
         finally:
             stored = _STORED.get()
             _STORED.reset(token)
+            if self.answers is not None:
+                self.answers.finished(context)
         if stored and isinstance(response, Response):
             response.headers["X-Persisted-Query"] = "stored"
         if isinstance(request, Request) and _cacheable(request, response):
             return _with_cache_headers(request, response)
         return response
+
+    async def _kept(self, request: Any, context: Any) -> Response | None:
+        """A kept answer (api.response_cache) for this request, before any GraphQL work;
+        None to execute it. The request is read as execution would read it, so a hash or
+        body that execution refuses is refused here the same way."""
+        if self.answers is None or not isinstance(request, Request):
+            return None
+        if request.method not in ("GET", "POST"):
+            return None
+        adapter = self.request_adapter_class(request)
+        if request.method == "GET" and self.should_render_graphql_ide(adapter):
+            return None
+        try:
+            data = await self.parse_http_body(adapter)
+        except (ValueError, KeyError):  # not JSON: execution answers why
+            return None
+        if isinstance(data, list):
+            return None
+        body = await self.answers.answer(context, data.query, data.operation_name, data.variables)
+        if body is None:
+            return None
+        request.state.graphql_errors = False
+        return Response(body, media_type="application/json")
 
 
 def _cacheable(request: Request, response: Any) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import strawberry
 import structlog
 from graphql import GraphQLError
 from strawberry.extensions import (
@@ -101,7 +100,7 @@ class _Schema(AsyncAnswersSchema):
             _log.info("graphql.refused", errors=refused[:5])
 
 
-def create_schema(settings: Settings | None = None) -> strawberry.Schema:
+def create_schema(settings: Settings | None = None) -> AsyncAnswersSchema:
     """The one schema every tenant shares: nothing tenant-specific in it (user-defined KPIs
     are answered by ``kpi(name:)``, never as fields: api.queries.metrics)."""
     settings = settings or Settings()
@@ -117,7 +116,7 @@ def create_schema(settings: Settings | None = None) -> strawberry.Schema:
     documents = DocumentCache()
     # Whole answers of metrics-only queries (api.response_cache): built-in KPIs only.
     responses = ResponseCache(frozenset(build_registry().kpis))
-    return _Schema(
+    schema = _Schema(
         query=merge_types("Query", query_types),
         mutation=merge_types("Mutation", MUTATION_TYPES),
         extensions=[
@@ -129,6 +128,8 @@ def create_schema(settings: Settings | None = None) -> strawberry.Schema:
             GraphQLLatency,
         ],
     )
+    schema.responses = responses
+    return schema
 
 
 def schema_sdl() -> str:

@@ -82,8 +82,8 @@ def run(ctx: BenchContext) -> list[Measurement]:
     seconds = 15.0 if ctx.quick else 45.0
     url = f"sqlite+aiosqlite:///{ctx.workdir / 'load.db'}"
     ws, key = asyncio.run(_prepare(url))
-    with api_server(url) as base_url:
-        found = asyncio.run(_measure(base_url, ws, key, seconds))
+    with api_server(url) as server:
+        found = asyncio.run(_measure(server.url, ws, key, seconds))
     p99_alone = _percentile(found["alone"], 0.99)
     p99 = _percentile(found["loaded"], 0.99)
     heavy = found["heavy"]

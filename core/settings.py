@@ -76,6 +76,12 @@ class Settings(BaseSettings):
         description="Longest an API request's SQL statement may run (PostgreSQL "
         "statement_timeout, SQLite progress handler); then the request fails with a clear error.",
     )
+    api_key_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long an API process keeps an authenticated key's viewer (api.auth); "
+        "revocations made through the product clear it at once, others count from here.",
+    )
     rate_limit_per_minute: int = Field(
         default=600, ge=0, description="Requests per minute per API key; 0 disables the limit."
     )

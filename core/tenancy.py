@@ -19,6 +19,7 @@ from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
+from core import viewer_changes  # noqa: F401  (registers the hooks that tell key caches)
 from core.errors import NotFoundError, ValidationError
 from core.models import (
     ApiKey,

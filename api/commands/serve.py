@@ -17,11 +17,13 @@ def serve(
     """Serve the GraphQL API (GraphiQL at /graphql in a browser), /healthz and /readyz."""
     import uvicorn
 
-    from api.app import create_app
+    from api.app import create_app, freeze_startup_heap
 
     settings = get_settings()
+    app = create_app(settings)
+    freeze_startup_heap()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=host or settings.host,
         port=port or settings.port,
         log_config=None,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
 
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from core.metrics import KpiRequest, MetricsExecutor, Scope
-from core.metrics.cache import CachedExecutor
+from core.metrics.cache import CachedExecutor, VersionReads
 from core.metrics.periods import PeriodSpec
 from core.models import Workspace
 from tests.core.metrics.factory import REGISTRY, Seed, utc
@@ -41,3 +42,26 @@ async def test_cache_hits_until_the_data_version_changes(session: AsyncSession) 
     [fresh] = await cache.run(session, scope, [request], NOW)
     assert fresh.value == 5
     assert cache.store.hits == 1
+
+
+async def test_concurrent_version_reads_share_rounds_and_follow_commits(
+    session: AsyncSession, engine: AsyncEngine
+) -> None:
+    """One statement serves the requests that arrived while the previous one ran; a read
+    always starts after its request arrived, so it sees every commit before it."""
+    first = await Seed.create(session)
+    other = await Seed.create(session)
+    await session.commit()
+    a, b = first.workspace.id, other.workspace.id
+    reads = VersionReads(lambda: engine)
+    found = await asyncio.gather(*(reads.read([a] if i % 2 else [a, b]) for i in range(10)))
+    rounds = reads.rounds
+    await session.execute(
+        update(Workspace).where(Workspace.id == b).values(data_version=Workspace.data_version + 1)
+    )
+    await session.commit()
+    after = await reads.read([b, "ws_missing"])
+    assert found[0] == tuple(sorted([(a, 0), (b, 0)]))
+    assert found[1] == ((a, 0),)  # only the workspaces asked for
+    assert rounds <= 2  # not one statement per request
+    assert after == ((b, 1),)  # the commit before this read is seen; unknown ids left out
