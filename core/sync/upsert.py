@@ -20,12 +20,15 @@ from sqlalchemy import Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.db import upsert
-from core.models import SYNCED_MODELS, FxRate, RecordError, Workspace
+from core.metrics import stretch_refresh
+from core.models import SYNCED_MODELS, Deal, FxRate, RecordError, Workspace
 from core.sync.pgcopy import copy_upsert
 from core.sync.records import AnyRecord, FxRateRecord, Record
 from core.sync.sqlitebulk import executemany_upsert
 
 _FX_KEY = ("base_currency", "currency", "day")
+#: Deals feed the maintained customer stretches (core.metrics.stretch_refresh).
+_DEAL = "deal"
 
 
 @dataclass(slots=True)
@@ -152,6 +155,7 @@ class RecordWriter:
         when anything changed, so cached metrics are recomputed."""
         counts = WriteCounts()
         synced, fx = self.rows_by_table(records, now)
+        stretches = await self._customers_before(conn, synced.get(_DEAL), deleted)
         for record_type, batch in synced.items():
             await self._upsert_synced(conn, _table(record_type), batch, counts)
         if fx:
@@ -176,6 +180,9 @@ class RecordWriter:
                 ],
             )
             counts.quarantined = len(quarantined)
+        if stretches is not None and counts.changed:
+            stretches |= self._customers_of(synced.get(_DEAL))
+            await conn.run_sync(stretch_refresh.refresh, stretches)
         if counts.changed:
             await conn.execute(
                 update(Workspace)
@@ -183,6 +190,31 @@ class RecordWriter:
                 .values(data_version=Workspace.data_version + 1)
             )
         return counts
+
+    async def _customers_before(
+        self,
+        conn: AsyncConnection,
+        deals: TableRows | None,
+        deleted: Sequence[tuple[type[Record], str]],
+    ) -> set[stretch_refresh.CustomerRef] | None:
+        """The customers the page's deals belong to before it is written (a deal may move
+        to another account): with those after it, whose stretches the write may change.
+        None when the page writes no deals."""
+        ids = [remote_id for cls, remote_id in deleted if cls.record_type == _DEAL]
+        if deals is not None:
+            at = deals.columns.index("remote_id")
+            ids.extend(row[at] for row in deals.rows)
+        if not ids:
+            return None
+        return await conn.run_sync(stretch_refresh.deal_refs, self.connection_id, ids)
+
+    def _customers_of(self, deals: TableRows | None) -> set[stretch_refresh.CustomerRef]:
+        if deals is None:
+            return set()
+        account = deals.columns.index("account_remote_id")
+        contact = deals.columns.index("contact_remote_id")
+        keys = (stretch_refresh.customer_of(row[account], row[contact]) for row in deals.rows)
+        return {(self.connection_id, key) for key in keys if key is not None}
 
     async def _upsert_synced(
         self, conn: AsyncConnection, table: Table, batch: TableRows, counts: WriteCounts
@@ -279,6 +311,9 @@ class RecordWriter:
         total = 0
         for record_class in record_classes:
             table = table_of(record_class)
+            swept: set[stretch_refresh.CustomerRef] = set()
+            if record_class.record_type == _DEAL:
+                swept = await self._customers_swept(conn, started)
             result = await conn.execute(
                 update(table)
                 .where(
@@ -289,7 +324,25 @@ class RecordWriter:
                 .values(deleted_at=started)
             )
             total += result.rowcount
+            if swept:
+                await conn.run_sync(stretch_refresh.refresh, swept)
         return total
+
+    async def _customers_swept(
+        self, conn: AsyncConnection, started: datetime
+    ) -> set[stretch_refresh.CustomerRef]:
+        """The customers of the deals a sweep is about to delete."""
+        rows = await conn.execute(
+            select(Deal.account_remote_id, Deal.contact_remote_id)
+            .where(
+                Deal.connection_id == self.connection_id,
+                Deal.deleted_at.is_(None),
+                Deal.synced_at < started,
+            )
+            .distinct()
+        )
+        keys = (stretch_refresh.customer_of(account, contact) for account, contact in rows)
+        return {(self.connection_id, key) for key in keys if key is not None}
 
     async def touch(
         self,

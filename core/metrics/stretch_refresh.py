@@ -1,0 +1,164 @@
+"""Keeps ``customer_stretches`` equal to the stretches computed from the deals.
+
+Every write of deals refreshes, in the same transaction, the stretches of the customers
+those deals belonged to before the write and belong to after it (a deal moved to another
+account changes two customers): their rows are deleted and recomputed from their won deals
+with :func:`core.metrics.stretches.computed_stretches`, the one statement of the rule, so the
+table cannot drift from what the metrics would compute. A change of a workspace's timezone or
+inactivity days moves every day, so the workspace is rebuilt.
+
+Writers reach this in two ways: the sync's writer (core.sync.upsert, Core statements and
+COPY) calls :func:`deal_refs` before and :func:`refresh` after writing a page, and ORM
+flushes of deals or workspaces (tests, admin paths) are caught by :func:`_after_flush`.
+The functions take a synchronous connection; async callers use ``run_sync``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import delete, event, insert, inspect, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session, UOWTransaction
+
+from core.metrics.stretches import computed_stretches, customers_of
+from core.models import CustomerStretch, Deal, Workspace
+
+#: (connection id, customer key ``a:<account>`` / ``c:<contact>``)
+CustomerRef = tuple[str, str]
+
+#: Customers refreshed per statement: small enough for any bound-parameter limit.
+CHUNK = 500
+
+_COLUMNS = (
+    "workspace_id",
+    "connection_id",
+    "customer",
+    "account_remote_id",
+    "source",
+    "owner_remote_id",
+    "pipeline_remote_id",
+    "start_day",
+    "end_day",
+)
+
+
+def customer_of(account_remote_id: str | None, contact_remote_id: str | None) -> str | None:
+    """The customer key of a deal's account and contact (None: no customer)."""
+    if account_remote_id is not None:
+        return f"a:{account_remote_id}"
+    if contact_remote_id is not None:
+        return f"c:{contact_remote_id}"
+    return None
+
+
+def deal_refs(conn: Connection, connection_id: str, remote_ids: Iterable[str]) -> set[CustomerRef]:
+    """The customers stored deals of one connection belong to (whatever their status)."""
+    refs: set[CustomerRef] = set()
+    ids = sorted(set(remote_ids))
+    for at in range(0, len(ids), CHUNK):
+        rows = conn.execute(
+            select(Deal.account_remote_id, Deal.contact_remote_id).where(
+                Deal.connection_id == connection_id, Deal.remote_id.in_(ids[at : at + CHUNK])
+            )
+        )
+        for account, contact in rows:
+            key = customer_of(account, contact)
+            if key is not None:
+                refs.add((connection_id, key))
+    return refs
+
+
+def _insert_computed(conn: Connection, stretches: Any) -> None:
+    conn.execute(
+        insert(CustomerStretch).from_select(
+            list(_COLUMNS), select(*(stretches.c[name] for name in _COLUMNS))
+        )
+    )
+
+
+def refresh(conn: Connection, refs: Iterable[CustomerRef]) -> None:
+    """Recompute the stretches of these customers from their deals."""
+    by_connection: dict[str, set[str]] = {}
+    for connection_id, customer in refs:
+        by_connection.setdefault(connection_id, set()).add(customer)
+    for connection_id, customers in sorted(by_connection.items()):
+        keys = sorted(customers)
+        for at in range(0, len(keys), CHUNK):
+            chunk = keys[at : at + CHUNK]
+            conn.execute(
+                delete(CustomerStretch).where(
+                    CustomerStretch.connection_id == connection_id,
+                    CustomerStretch.customer.in_(chunk),
+                )
+            )
+            _insert_computed(conn, computed_stretches(None, customers_of(connection_id, chunk)))
+
+
+def rebuild(conn: Connection, workspace_ids: Sequence[str]) -> None:
+    """Recompute every stretch of these workspaces (a settings change, a bulk load)."""
+    conn.execute(delete(CustomerStretch).where(CustomerStretch.workspace_id.in_(workspace_ids)))
+    _insert_computed(conn, computed_stretches(workspace_ids))
+
+
+def rebuild_all(conn: Connection) -> None:
+    """Recompute every stretch of every workspace (the migration that adds the table)."""
+    conn.execute(delete(CustomerStretch))
+    _insert_computed(conn, computed_stretches(None))
+
+
+_LIFECYCLE_SETTINGS = ("timezone", "inactivity_days")
+
+
+def _changed(obj: Any, names: Iterable[str]) -> bool:
+    state = inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in names)
+
+
+def _flushed_refs(obj: Deal) -> set[CustomerRef]:
+    """The customers a flushed deal belongs to, before and after the flush."""
+    state = inspect(obj)
+    refs: set[CustomerRef] = set()
+    for side in ("current", "before"):
+        values = []
+        for name in ("connection_id", "account_remote_id", "contact_remote_id"):
+            history = state.attrs[name].history
+            if side == "current":
+                values.append(state.attrs[name].value)
+            else:
+                old = history.deleted or history.unchanged or history.added
+                values.append(old[0] if old else None)
+        connection_id, account, contact = values
+        key = customer_of(account, contact)
+        if connection_id is not None and key is not None:
+            refs.add((connection_id, key))
+    return refs
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, flush: UOWTransaction) -> None:
+    """Refresh the stretches a flush of deals (or of a workspace's lifecycle settings)
+    changed, in the flush's own transaction."""
+    refs: set[CustomerRef] = set()
+    workspaces: set[str] = set()
+    for obj in session.new:
+        if isinstance(obj, Deal):
+            refs |= _flushed_refs(obj)
+    for obj in session.deleted:
+        if isinstance(obj, Deal):
+            refs |= _flushed_refs(obj)
+    for obj in session.dirty:
+        if isinstance(obj, Deal) and session.is_modified(obj):
+            refs |= _flushed_refs(obj)
+        elif isinstance(obj, Workspace) and _changed(obj, _LIFECYCLE_SETTINGS):
+            workspaces.add(obj.id)
+    if not refs and not workspaces:
+        return
+    conn = session.connection()
+    if workspaces:
+        rebuild(conn, sorted(workspaces))
+    refresh(conn, refs)
+
+
+__all__ = ["CustomerRef", "customer_of", "deal_refs", "rebuild", "rebuild_all", "refresh"]
