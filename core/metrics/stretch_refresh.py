@@ -79,11 +79,12 @@ def _insert_computed(conn: Connection, stretches: Any) -> None:
 
 
 def refresh(conn: Connection, refs: Iterable[CustomerRef]) -> None:
-    """Recompute the stretches of these customers from their deals."""
-    by_connection: dict[str, set[str]] = {}
+    """Recompute the stretches of these customers from their deals: accounts and contacts
+    in separate statements, each found by its own index."""
+    groups: dict[tuple[str, str], set[str]] = {}
     for connection_id, customer in refs:
-        by_connection.setdefault(connection_id, set()).add(customer)
-    for connection_id, customers in sorted(by_connection.items()):
+        groups.setdefault((connection_id, customer[:2]), set()).add(customer)
+    for (connection_id, _kind), customers in sorted(groups.items()):
         keys = sorted(customers)
         for at in range(0, len(keys), CHUNK):
             chunk = keys[at : at + CHUNK]

@@ -64,16 +64,20 @@ def reading_base_tables() -> bool:
 
 
 def customers_of(connection_id: str, customers: Sequence[str]) -> ColumnElement[bool]:
-    """Deals of some customers (:func:`customer_key` values) of one connection, written so
-    that an account's deals are found by the (connection, account) index."""
+    """Deals of some customers (:func:`customer_key` values, all accounts or all contacts)
+    of one connection: an account's by the (connection, account) index, a contact's by the
+    (connection, contact) index of deals without an account."""
     accounts = [key[2:] for key in customers if key.startswith("a:")]
     contacts = [key[2:] for key in customers if key.startswith("c:")]
-    found: list[ColumnElement[bool]] = []
-    if accounts:
-        found.append(Deal.account_remote_id.in_(accounts))
+    if accounts and contacts:
+        raise ValueError("customers_of() takes accounts or contacts, not both (no OR scan)")
     if contacts:
-        found.append(and_(Deal.account_remote_id.is_(None), Deal.contact_remote_id.in_(contacts)))
-    return and_(Deal.connection_id == connection_id, or_(*found) if found else literal(False))
+        return and_(
+            Deal.connection_id == connection_id,
+            Deal.account_remote_id.is_(None),
+            Deal.contact_remote_id.in_(contacts),
+        )
+    return and_(Deal.connection_id == connection_id, Deal.account_remote_id.in_(accounts))
 
 
 def computed_stretches(

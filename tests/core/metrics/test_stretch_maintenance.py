@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from core.connections import delete_connection, delete_workspace
 from core.db import create_engine, create_sessionmaker
 from core.metrics import (
     Breakdown,
@@ -245,3 +246,22 @@ def test_maintained_stretches_equal_recomputed(
     """Each example has its own workspace (no truncation between examples: the ``engine``
     fixture empties the tables once, after the test)."""
     asyncio.run(_check(database_url, steps))
+
+
+async def test_stretches_go_with_their_connection_and_workspace(session: AsyncSession) -> None:
+    """Deleting a connection (or a workspace) deletes its stretches with its deals."""
+    seed = await Seed.create(session)
+    kept = await seed.add_connection()
+    for connection in (seed.connection, kept):
+        await seed.deal(
+            status="WON", closed_at=ORIGIN, account_remote_id="a0", connection=connection
+        )
+    await session.flush()
+    count = select(CustomerStretch.connection_id).where(
+        CustomerStretch.workspace_id == seed.workspace.id
+    )
+    assert sorted((await session.scalars(count)).all()) == sorted([seed.connection.id, kept.id])
+    await delete_connection(session, seed.connection.id)
+    assert (await session.scalars(count)).all() == [kept.id]
+    await delete_workspace(session, seed.workspace.id)
+    assert (await session.scalars(count)).all() == []
