@@ -8,14 +8,16 @@ table cannot drift from what the metrics would compute. A change of a workspace'
 inactivity days moves every day, so the workspace is rebuilt.
 
 Writers reach this in two ways: the sync's writer (core.sync.upsert, Core statements and
-COPY) calls :func:`deal_refs` before and :func:`refresh` after writing a page, and ORM
+COPY) reads the :func:`stored_states` of a page's deals before writing it and refreshes the
+:func:`changed_customers` after (an unchanged re-sync, an amount or stage edit, an open deal
+refresh nothing), and ORM
 flushes of deals or workspaces (tests, admin paths) are caught by :func:`_after_flush`.
 The functions take a synchronous connection; async callers use ``run_sync``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import delete, event, insert, inspect, select
@@ -24,6 +26,7 @@ from sqlalchemy.orm import Session, UOWTransaction
 
 from core.metrics.stretches import computed_stretches, customers_of
 from core.models import CustomerStretch, Deal, Workspace
+from core.models.enums import DealStatus
 
 #: (connection id, customer key ``a:<account>`` / ``c:<contact>``)
 CustomerRef = tuple[str, str]
@@ -53,20 +56,74 @@ def customer_of(account_remote_id: str | None, contact_remote_id: str | None) ->
     return None
 
 
-def deal_refs(conn: Connection, connection_id: str, remote_ids: Iterable[str]) -> set[CustomerRef]:
-    """The customers stored deals of one connection belong to (whatever their status)."""
-    refs: set[CustomerRef] = set()
+#: The deal columns the lifecycle reads. A write that changes none of them on a won deal
+#: (an amount, a stage, an open deal) leaves every stretch as it was: nothing to refresh.
+LIFECYCLE_COLUMNS = (
+    "account_remote_id",
+    "contact_remote_id",
+    "status",
+    "closed_at",
+    "contract_start",
+    "contract_end",
+    "recurring_amount",
+    "source",
+    "owner_remote_id",
+    "pipeline_remote_id",
+    "deleted_at",
+)
+#: A deal as the lifecycle sees it: LIFECYCLE_COLUMNS, the recurring amount and the
+#: deletion time reduced to whether they are set.
+DealState = tuple[Any, ...]
+
+
+def deal_state(values: Sequence[Any]) -> DealState:
+    """The :data:`DealState` of a deal's values in :data:`LIFECYCLE_COLUMNS` order."""
+    *head, recurring, source, owner, pipeline, deleted_at = values
+    return (*head, recurring is not None, source, owner, pipeline, deleted_at is not None)
+
+
+def deleted_state(state: DealState) -> DealState:
+    return (*state[:-1], True)
+
+
+def _counted(state: DealState) -> bool:
+    """Whether the deal is one the stretches are computed from (won, not deleted)."""
+    return state[2] == DealStatus.WON and not state[-1]
+
+
+def stored_states(
+    conn: Connection, connection_id: str, remote_ids: Iterable[str]
+) -> dict[str, DealState]:
+    """The stored deals of one connection among ``remote_ids``, by remote id."""
+    states: dict[str, DealState] = {}
     ids = sorted(set(remote_ids))
+    columns = [Deal.__table__.c[name] for name in LIFECYCLE_COLUMNS]
     for at in range(0, len(ids), CHUNK):
         rows = conn.execute(
-            select(Deal.account_remote_id, Deal.contact_remote_id).where(
+            select(Deal.remote_id, *columns).where(
                 Deal.connection_id == connection_id, Deal.remote_id.in_(ids[at : at + CHUNK])
             )
         )
-        for account, contact in rows:
-            key = customer_of(account, contact)
-            if key is not None:
-                refs.add((connection_id, key))
+        for remote_id, *values in rows:
+            states[remote_id] = deal_state(values)
+    return states
+
+
+def changed_customers(
+    connection_id: str, before: Mapping[str, DealState], after: Mapping[str, DealState]
+) -> set[CustomerRef]:
+    """The customers whose stretches a write may have changed: those of every counted deal
+    (before or after) whose lifecycle columns changed."""
+    refs: set[CustomerRef] = set()
+    for remote_id, new in after.items():
+        old = before.get(remote_id)
+        if old == new:
+            continue
+        for state in (old, new):
+            if state is not None and _counted(state):
+                key = customer_of(state[0], state[1])
+                if key is not None:
+                    refs.add((connection_id, key))
     return refs
 
 
@@ -162,4 +219,16 @@ def _after_flush(session: Session, flush: UOWTransaction) -> None:
     refresh(conn, refs)
 
 
-__all__ = ["CustomerRef", "customer_of", "deal_refs", "rebuild", "rebuild_all", "refresh"]
+__all__ = [
+    "LIFECYCLE_COLUMNS",
+    "CustomerRef",
+    "DealState",
+    "changed_customers",
+    "customer_of",
+    "deal_state",
+    "deleted_state",
+    "rebuild",
+    "rebuild_all",
+    "refresh",
+    "stored_states",
+]

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from core.db import upsert
 from core.metrics import stretch_refresh
 from core.models import SYNCED_MODELS, Deal, FxRate, RecordError, Workspace
+from core.models.enums import DealStatus
 from core.sync.pgcopy import copy_upsert
 from core.sync.records import AnyRecord, FxRateRecord, Record
 from core.sync.sqlitebulk import executemany_upsert
@@ -155,7 +156,9 @@ class RecordWriter:
         when anything changed, so cached metrics are recomputed."""
         counts = WriteCounts()
         synced, fx = self.rows_by_table(records, now)
-        stretches = await self._customers_before(conn, synced.get(_DEAL), deleted)
+        deals = synced.get(_DEAL)
+        deleted_deals = [remote_id for cls, remote_id in deleted if cls.record_type == _DEAL]
+        before = await self._deals_before(conn, deals, deleted_deals)
         for record_type, batch in synced.items():
             await self._upsert_synced(conn, _table(record_type), batch, counts)
         if fx:
@@ -180,9 +183,11 @@ class RecordWriter:
                 ],
             )
             counts.quarantined = len(quarantined)
-        if stretches is not None and counts.changed:
-            stretches |= self._customers_of(synced.get(_DEAL))
-            await conn.run_sync(stretch_refresh.refresh, stretches)
+        if before is not None:
+            after = self._deals_after(deals, deleted_deals, before)
+            changed = stretch_refresh.changed_customers(self.connection_id, before, after)
+            if changed:
+                await conn.run_sync(stretch_refresh.refresh, changed)
         if counts.changed:
             await conn.execute(
                 update(Workspace)
@@ -191,30 +196,37 @@ class RecordWriter:
             )
         return counts
 
-    async def _customers_before(
-        self,
-        conn: AsyncConnection,
-        deals: TableRows | None,
-        deleted: Sequence[tuple[type[Record], str]],
-    ) -> set[stretch_refresh.CustomerRef] | None:
-        """The customers the page's deals belong to before it is written (a deal may move
-        to another account): with those after it, whose stretches the write may change.
-        None when the page writes no deals."""
-        ids = [remote_id for cls, remote_id in deleted if cls.record_type == _DEAL]
+    async def _deals_before(
+        self, conn: AsyncConnection, deals: TableRows | None, deleted: Sequence[str]
+    ) -> dict[str, stretch_refresh.DealState] | None:
+        """What the lifecycle reads of the page's deals as stored before the write (a deal
+        may move to another account): compared with what is written, it says whose customer
+        stretches to refresh. None when the page writes no deals."""
+        ids = list(deleted)
         if deals is not None:
             at = deals.columns.index("remote_id")
             ids.extend(row[at] for row in deals.rows)
         if not ids:
             return None
-        return await conn.run_sync(stretch_refresh.deal_refs, self.connection_id, ids)
+        return await conn.run_sync(stretch_refresh.stored_states, self.connection_id, ids)
 
-    def _customers_of(self, deals: TableRows | None) -> set[stretch_refresh.CustomerRef]:
-        if deals is None:
-            return set()
-        account = deals.columns.index("account_remote_id")
-        contact = deals.columns.index("contact_remote_id")
-        keys = (stretch_refresh.customer_of(row[account], row[contact]) for row in deals.rows)
-        return {(self.connection_id, key) for key in keys if key is not None}
+    @staticmethod
+    def _deals_after(
+        deals: TableRows | None,
+        deleted: Sequence[str],
+        before: Mapping[str, stretch_refresh.DealState],
+    ) -> dict[str, stretch_refresh.DealState]:
+        after: dict[str, stretch_refresh.DealState] = {}
+        if deals is not None:
+            at = [deals.columns.index(name) for name in stretch_refresh.LIFECYCLE_COLUMNS]
+            key = deals.columns.index("remote_id")
+            for row in deals.rows:
+                after[row[key]] = stretch_refresh.deal_state([row[i] for i in at])
+        for remote_id in deleted:  # soft-deleted after the upsert
+            state = after.get(remote_id, before.get(remote_id))
+            if state is not None:
+                after[remote_id] = stretch_refresh.deleted_state(state)
+        return after
 
     async def _upsert_synced(
         self, conn: AsyncConnection, table: Table, batch: TableRows, counts: WriteCounts
@@ -331,13 +343,14 @@ class RecordWriter:
     async def _customers_swept(
         self, conn: AsyncConnection, started: datetime
     ) -> set[stretch_refresh.CustomerRef]:
-        """The customers of the deals a sweep is about to delete."""
+        """The customers of the won deals a sweep is about to delete."""
         rows = await conn.execute(
             select(Deal.account_remote_id, Deal.contact_remote_id)
             .where(
                 Deal.connection_id == self.connection_id,
                 Deal.deleted_at.is_(None),
                 Deal.synced_at < started,
+                Deal.status == DealStatus.WON,
             )
             .distinct()
         )
