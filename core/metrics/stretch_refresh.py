@@ -10,8 +10,8 @@ inactivity days moves every day, so the workspace is rebuilt.
 Writers reach this in two ways: the sync's writer (core.sync.upsert, Core statements and
 COPY) reads the :func:`stored_states` of a page's deals before writing it and refreshes the
 :func:`changed_customers` after (an unchanged re-sync, an amount or stage edit, an open deal
-refresh nothing), and ORM
-flushes of deals or workspaces (tests, admin paths) are caught by :func:`_after_flush`.
+refresh nothing), and ORM flushes of deals or workspaces (tests, admin paths) are caught by
+:func:`_after_flush`.
 The functions take a synchronous connection; async callers use ``run_sync``.
 """
 
@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import delete, event, insert, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm.base import NO_VALUE
 
 from core.metrics.stretches import computed_stretches, customers_of
 from core.models import CustomerStretch, Deal, Workspace
@@ -174,17 +175,20 @@ def _changed(obj: Any, names: Iterable[str]) -> bool:
     return any(state.attrs[name].history.has_changes() for name in names)
 
 
-def _flushed_refs(obj: Deal) -> set[CustomerRef]:
-    """The customers a flushed deal belongs to, before and after the flush."""
+def _flushed_refs(obj: Deal, *, deleted: bool = False) -> set[CustomerRef]:
+    """The customers a flushed deal belongs to, before and after the flush. A deleted
+    row cannot be loaded again: only what the session holds of it is read."""
     state = inspect(obj)
     refs: set[CustomerRef] = set()
     for side in ("current", "before"):
         values = []
         for name in ("connection_id", "account_remote_id", "contact_remote_id"):
-            history = state.attrs[name].history
+            attr = state.attrs[name]
             if side == "current":
-                values.append(state.attrs[name].value)
+                value = attr.loaded_value if deleted else attr.value
+                values.append(None if value is NO_VALUE else value)
             else:
+                history = attr.history
                 old = history.deleted or history.unchanged or history.added
                 values.append(old[0] if old else None)
         connection_id, account, contact = values
@@ -205,7 +209,7 @@ def _after_flush(session: Session, flush: UOWTransaction) -> None:
             refs |= _flushed_refs(obj)
     for obj in session.deleted:
         if isinstance(obj, Deal):
-            refs |= _flushed_refs(obj)
+            refs |= _flushed_refs(obj, deleted=True)
     for obj in session.dirty:
         if isinstance(obj, Deal) and session.is_modified(obj):
             refs |= _flushed_refs(obj)

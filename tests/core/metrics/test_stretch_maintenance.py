@@ -276,3 +276,25 @@ async def test_stretches_go_with_their_connection_and_workspace(session: AsyncSe
     assert (await session.scalars(count)).all() == [kept.id]
     await delete_workspace(session, seed.workspace.id)
     assert (await session.scalars(count)).all() == []
+
+
+async def test_orm_edits_and_deletes_keep_stretches(session: AsyncSession) -> None:
+    """ORM writes: an edit of a deal whose other columns expired at commit, a hard delete."""
+    seed = await Seed.create(session, inactivity_days=30)
+    ws = seed.workspace.id
+    first = await seed.deal(status="WON", closed_at=ORIGIN, account_remote_id="a0")
+    second = await seed.deal(
+        status="WON", closed_at=ORIGIN + timedelta(days=10), account_remote_id="a1"
+    )
+    await session.commit()
+    session.expire(first)  # its account is loaded again by the flush hook
+    first.status = "LOST"
+    await session.flush()
+    await _assert_maintained(await session.connection(), ws)
+    await session.delete(second)
+    await session.flush()
+    await _assert_maintained(await session.connection(), ws)
+    stored = await session.scalars(
+        select(CustomerStretch.customer).where(CustomerStretch.workspace_id == ws)
+    )
+    assert stored.all() == []
