@@ -73,7 +73,10 @@ def _retained(c: Cols, f: Frame) -> ColumnElement[bool]:
         _active_end(c, f),
         or_(
             c.start_day <= before,
-            active_on_day(c.connection_id, c.customer, c.account_remote_id, before),
+            # Evaluated when this stretch starts after ``before``: an earlier one holds it.
+            active_on_day(
+                c.connection_id, c.customer, c.account_remote_id, before, before_start=c.start_day
+            ),
         ),
     )
 

@@ -161,7 +161,7 @@ async def _assert_maintained(conn: AsyncConnection, workspace_id: str) -> None:
     ).all()
     src = computed_stretches([workspace_id])
     computed = (await conn.execute(select(*(src.c[c] for c in COLUMNS)))).all()
-    assert sorted(map(tuple, stored)) == sorted(map(tuple, computed))
+    assert sorted(map(tuple, stored), key=repr) == sorted(map(tuple, computed), key=repr)
 
 
 async def _kpis(session: AsyncSession, workspace_id: str) -> list[Any]:
