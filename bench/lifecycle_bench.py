@@ -168,7 +168,11 @@ async def _python_reference(engine: AsyncEngine, ws: str) -> tuple[float, dict[s
         for s, e in merged:
             at_start += s <= before < e
             lost += first <= e <= last
-            retained += s <= before and e > last
+        # KPIS.md "Retention": active the day before and on the last day, even when lost
+        # and won back in between (two stretches).
+        retained += any(s <= before < e for s, e in merged) and any(
+            s <= last < e for s, e in merged
+        )
     elapsed = time.perf_counter() - started
     return elapsed, {
         "customerChurnRate": lost / at_start if at_start else float("nan"),
