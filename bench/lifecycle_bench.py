@@ -191,10 +191,15 @@ async def measure(url: str, label: str, deals: int, activities: int) -> list[Mea
         dashboard, _ = await _graphql(engine, org, ws, BASE)
         extended, data = await _graphql(engine, org, ws, EXTENDED)
         alone, _ = await _graphql(engine, org, ws, LIFECYCLE_ONLY)
-        computed, same = await _graphql(engine, org, ws, LIFECYCLE_ONLY, base_tables=True)
-        maintained = {name: data[name]["value"] for name in ("customerChurnRate", "mrr")}
-        if maintained != {name: same[name]["value"] for name in maintained}:
-            raise AssertionError(f"{label}: maintained stretches answer differently")
+        computed: list[float] = []
+        # Recomputed from the deals on SQLite only: on PostgreSQL the recomputation's
+        # retention look-up (core.metrics.lifecycle.active_on) ran as a scan of the deals
+        # per stretch, minutes at 400k deals.
+        if engine.dialect.name == "sqlite":
+            computed, same = await _graphql(engine, org, ws, LIFECYCLE_ONLY, base_tables=True)
+            names = ("customerChurnRate", "customerRetentionRate", "mrr")
+            if any(data[name]["value"] != same[name]["value"] for name in names):
+                raise AssertionError(f"{label}: maintained stretches answer differently")
         python_s, reference = await _python_reference(engine, ws)
         for name, value in reference.items():
             got = data[name]["value"]
@@ -210,7 +215,7 @@ async def measure(url: str, label: str, deals: int, activities: int) -> list[Mea
         def warm(timings: list[float]) -> float:
             return statistics.median(timings[1:]) * 1000
 
-        return [
+        out = [
             Measurement(
                 f"dashboard + churn, retention, MRR, {label}, warm, uncached",
                 warm(extended),
@@ -231,17 +236,21 @@ async def measure(url: str, label: str, deals: int, activities: int) -> list[Mea
                 "three KPIs with comparison: one statement per entity",
                 key=f"lifecycle_{label}_alone_warm_ms",
             ),
-            Measurement(
-                f"churn, retention, MRR alone, {label}, stretches recomputed from the deals",
-                warm(computed),
-                "ms",
-                warm(alone),
-                "the same from the maintained customer_stretches table",
-                "",
-                f"same answers; rebuilding the workspace's stretches: {rebuilt * 1000:,.0f} ms",
-                key=f"lifecycle_{label}_base_tables_warm_ms",
-            ),
         ]
+        if computed:
+            out.append(
+                Measurement(
+                    f"churn, retention, MRR alone, {label}, stretches recomputed from the deals",
+                    warm(computed),
+                    "ms",
+                    warm(alone),
+                    "the same from the maintained customer_stretches table",
+                    "",
+                    f"same answers; rebuilding the workspace's stretches: {rebuilt * 1000:,.0f} ms",
+                    key=f"lifecycle_{label}_base_tables_warm_ms",
+                )
+            )
+        return out
     finally:
         await engine.dispose()
 
