@@ -25,6 +25,7 @@ from core.errors import NotFoundError
 from core.models import (
     SYNCED_MODELS,
     Connection,
+    CustomerStretch,
     RecordError,
     SyncRun,
     SyncState,
@@ -80,7 +81,7 @@ async def delete_connection(session: AsyncSession, connection_id: str) -> int:
             .execution_options(synchronize_session=False)
         )
         deleted += int(getattr(result, "rowcount", 0) or 0)
-    for bookkeeping in (SyncRun, SyncState, RecordError):
+    for bookkeeping in (SyncRun, SyncState, RecordError, CustomerStretch):
         await session.execute(
             delete(bookkeeping)
             .where(bookkeeping.connection_id == connection_id)
@@ -254,7 +255,8 @@ async def delete_workspace(session: AsyncSession, workspace_id: str) -> int:
         deleted += await delete_connection(session, connection_id)
     # Rows left without a connection (imports, targets, FX) go by ON DELETE CASCADE; synced
     # rows are keyed by workspace too, in case a connection row was removed by hand.
-    for model in SYNCED_MODELS.values():
+    models: list[type[Any]] = [*SYNCED_MODELS.values(), CustomerStretch]
+    for model in models:
         await session.execute(
             delete(model)
             .where(model.workspace_id == workspace_id)

@@ -1,13 +1,4 @@
-"""The customer lifecycle of KPIS.md, in SQL: active stretches, and the measures on them.
-
-A customer is an account (or, for deals without one, a contact) of one connection. Every
-won deal with local close date ``c`` makes it active on the local days ``[c, c +
-inactivityDays)``, and a won deal's recurring contract (a contract start or a recurring
-amount) on ``[contract_start or c, contract_end]`` (open-ended without an end), as mrr
-reads it. Overlapping or touching intervals merge into
-*stretches* (gaps and islands: a window running-max of interval ends); a stretch starts on
-the day the account becomes a customer (new again after being lost) and ends on the first
-day it is no longer active, the day it is *lost*.
+"""The customer KPIs' measures, on the active stretches of core.metrics.stretches.
 
 All arithmetic is on day numbers (days since 1970-01-01) of the workspace's local dates;
 frames contribute their local first day ``S``, and the day ``T`` at which a stock is read:
@@ -17,31 +8,24 @@ that has not happened yet is not counted).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date, datetime
 
 from sqlalchemy import (
-    FromClause,
-    Integer,
     and_,
-    case,
-    cast,
     exists,
     func,
     literal,
     or_,
-    select,
-    union_all,
 )
 from sqlalchemy.sql import ColumnElement
 
-from core.metrics._sql import EPOCH_ORDINAL, DayNumber, EpochSeconds, LocalDay
-from core.metrics.lifecycle import FOREVER, customer_key
-from core.metrics.lifecycle import active_on as active_on_day
+from core.metrics._sql import EPOCH_ORDINAL, EpochSeconds, LocalDay
+from core.metrics.lifecycle import customer_key
 from core.metrics.measures import Cols, Measure, activity_done_at, within
 from core.metrics.periods import local_date, to_utc
+from core.metrics.stretches import active_on as active_on_day
 from core.metrics.types import Agg, Entity, Frame, FxDate
-from core.models import Activity, Deal, Workspace
+from core.models import Activity
 from core.models.enums import DealStatus, DealType
 
 
@@ -56,116 +40,6 @@ def first_day(f: Frame) -> int:
 def stock_day(f: Frame) -> int:
     """The day a frame's stocks are read: its last day, or the as-of day if earlier."""
     return min(_day(f.last_day), _day(local_date(f.as_of, f.timezone)))
-
-
-def customer_stretches(workspace_ids: Sequence[str]) -> FromClause:
-    """One row per stretch: ``start_day`` (became a customer), ``end_day`` (lost), and the
-    ``source`` (the acquisition channel), owner and pipeline of the deal that began it, which
-    the source, owner and pipeline segments and breakdowns of customer KPIs read."""
-    won = and_(
-        Deal.workspace_id.in_(workspace_ids),
-        Deal.deleted_at.is_(None),
-        Deal.status == DealStatus.WON,
-        or_(Deal.account_remote_id.is_not(None), Deal.contact_remote_id.is_not(None)),
-    )
-    # One row per won deal with its local close day, computed once (a CTE read twice).
-    deals = (
-        select(
-            Deal.workspace_id,
-            Deal.connection_id,
-            customer_key(Deal).label("customer"),
-            Deal.account_remote_id,
-            Deal.source,
-            Deal.owner_remote_id,
-            Deal.pipeline_remote_id,
-            Deal.contract_start,
-            Deal.contract_end,
-            Deal.recurring_amount,
-            Workspace.no_contact_days,
-            Workspace.inactivity_days,
-            LocalDay(Deal.closed_at, Workspace.timezone).label("d"),
-        )
-        .join(Workspace, Workspace.id == Deal.workspace_id)
-        .where(won)
-        .cte("won_deals")
-    )
-    w = deals.c
-    common = (
-        w.workspace_id,
-        w.connection_id,
-        w.customer,
-        w.account_remote_id,
-        w.source,
-        w.owner_remote_id,
-        w.pipeline_remote_id,
-    )
-    by_wins = select(
-        *common, w.no_contact_days, w.d.label("s"), (w.d + w.inactivity_days).label("e")
-    ).where(w.d.is_not(None))
-    contract_start = func.coalesce(DayNumber(w.contract_start), w.d)
-    contract_end = case(
-        (w.contract_end.is_(None), literal(FOREVER)),
-        else_=DayNumber(w.contract_end) + 1,
-    )
-    by_contracts = select(
-        *common, w.no_contact_days, contract_start.label("s"), contract_end.label("e")
-    ).where(
-        or_(w.contract_start.is_not(None), w.recurring_amount.is_not(None)),
-        contract_start.is_not(None),
-    )
-    intervals = union_all(by_wins, by_contracts).subquery("customer_intervals")
-    i = intervals.c
-    partition = (i.connection_id, i.customer)
-    order = (i.s, i.e)
-    reach = func.max(i.e).over(partition_by=partition, order_by=order, rows=(None, -1))
-    flagged = select(
-        i.workspace_id,
-        i.connection_id,
-        i.customer,
-        i.account_remote_id,
-        i.source,
-        i.owner_remote_id,
-        i.pipeline_remote_id,
-        i.no_contact_days,
-        i.s,
-        i.e,
-        case((or_(reach.is_(None), i.s > reach), 1), else_=0).label("starts"),
-    ).subquery("customer_starts")
-    g = flagged.c
-    stretch = func.sum(g.starts).over(
-        partition_by=(g.connection_id, g.customer), order_by=(g.s, g.e), rows=(None, 0)
-    )
-    numbered = select(
-        g.workspace_id,
-        g.connection_id,
-        g.customer,
-        g.account_remote_id,
-        g.source,
-        g.owner_remote_id,
-        g.pipeline_remote_id,
-        g.no_contact_days,
-        g.starts,
-        g.s,
-        g.e,
-        stretch.label("stretch"),
-    ).subquery("customer_numbered")
-    n = numbered.c
-    return (
-        select(
-            n.workspace_id,
-            n.connection_id,
-            n.customer,
-            func.max(n.account_remote_id).label("account_remote_id"),
-            func.max(case((n.starts == 1, n.source))).label("source"),
-            func.max(case((n.starts == 1, n.owner_remote_id))).label("owner_remote_id"),
-            func.max(case((n.starts == 1, n.pipeline_remote_id))).label("pipeline_remote_id"),
-            func.max(n.no_contact_days).label("no_contact_days"),
-            cast(func.min(n.s), Integer).label("start_day"),
-            cast(func.max(n.e), Integer).label("end_day"),
-        )
-        .group_by(n.workspace_id, n.connection_id, n.customer, n.stretch)
-        .subquery("customers_src")
-    )
 
 
 # -- conditions on a stretch for a frame -------------------------------------------------
@@ -199,7 +73,10 @@ def _retained(c: Cols, f: Frame) -> ColumnElement[bool]:
         _active_end(c, f),
         or_(
             c.start_day <= before,
-            active_on_day(c.connection_id, c.customer, c.account_remote_id, before),
+            # Evaluated when this stretch starts after ``before``: an earlier one holds it.
+            active_on_day(
+                c.connection_id, c.customer, c.account_remote_id, before, before_start=c.start_day
+            ),
         ),
     )
 

@@ -29,9 +29,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from core.metrics.customers import customer_stretches
 from core.metrics.marketing import spend_source, surveys_source, visitors_source
 from core.metrics.measures import activity_done_at, probability_column
+from core.metrics.stretches import customer_stretches
 from core.metrics.types import Entity
 from core.models import Account, Activity, Contact, Deal, DealStageHistory, Lead, Stage
 from core.models.enums import DealStatus, StageKind

@@ -1,5 +1,6 @@
 """The normalized model and tenancy, as SQLAlchemy 2 typed tables (Alembic reads ``Base``)."""
 
+from core.models.aggregates import CustomerStretch
 from core.models.base import SYNCED_COLUMNS, Base, SyncedMixin, new_id, utcnow
 from core.models.business import FxRate, Spend, SurveyResponse, Target, UserKpi, Visitors
 from core.models.connection import Connection, RecordError, SyncRun, SyncState
@@ -45,6 +46,7 @@ __all__ = [
     "Connection",
     "Contact",
     "Currency",
+    "CustomerStretch",
     "Deal",
     "DealStageHistory",
     "FxRate",

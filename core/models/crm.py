@@ -229,6 +229,30 @@ Index(
     sqlite_where=text("status = 'OPEN' AND deleted_at IS NULL"),
 )
 Index("ix_deals_conn_account", Deal.connection_id, Deal.account_remote_id)
+# A customer known only by a contact (core.metrics.stretch_refresh recomputes its stretches
+# when its deals change): its deals by contact, without indexing every deal's contact.
+Index(
+    "ix_deals_conn_contact_only",
+    Deal.connection_id,
+    Deal.contact_remote_id,
+    postgresql_where=text("account_remote_id IS NULL"),
+    sqlite_where=text("account_remote_id IS NULL"),
+)
+# mrr reads won deals with a recurring amount: a tenth of the deals, each a contract. With
+# the customer stretches maintained (core.models.aggregates) it is the rest of churn,
+# retention and MRR's cost; on PostgreSQL this partial index answers it without the heap.
+DEAL_RECURRING_WHERE = "status = 'WON' AND recurring_amount IS NOT NULL AND deleted_at IS NULL"
+DEAL_RECURRING_INCLUDE = (
+    "contract_start", "contract_end", "closed_at", "recurring_amount", "currency", "amount",
+    "status", "deleted_at",
+)  # fmt: skip
+Index(
+    "ix_deals_ws_recurring",
+    Deal.workspace_id,
+    postgresql_include=list(DEAL_RECURRING_INCLUDE),
+    postgresql_where=text(DEAL_RECURRING_WHERE),
+    sqlite_where=text(DEAL_RECURRING_WHERE),
+)
 Index("ix_leads_ws_created", Lead.workspace_id, Lead.remote_created_at)
 Index("ix_contacts_ws_created", Contact.workspace_id, Contact.remote_created_at)
 Index("ix_contacts_conn_account", Contact.connection_id, Contact.account_remote_id)

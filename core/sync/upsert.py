@@ -21,12 +21,16 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.db import upsert
-from core.models import SYNCED_MODELS, FxRate, RecordError, Workspace
+from core.metrics import stretch_refresh
+from core.models import SYNCED_MODELS, Deal, FxRate, RecordError, Workspace
+from core.models.enums import DealStatus
 from core.sync.pgcopy import copy_upsert
 from core.sync.records import AnyRecord, FxRateRecord, Record
 from core.sync.sqlitebulk import executemany_upsert
 
 _FX_KEY = ("base_currency", "currency", "day")
+#: Deals feed the maintained customer stretches (core.metrics.stretch_refresh).
+_DEAL = "deal"
 
 
 @dataclass(slots=True)
@@ -162,6 +166,9 @@ class RecordWriter:
         when anything changed, so cached metrics are recomputed."""
         counts = WriteCounts()
         synced, fx = self.rows_by_table(records, now)
+        deals = synced.get(_DEAL)
+        deleted_deals = [remote_id for cls, remote_id in deleted if cls.record_type == _DEAL]
+        before = await self._deals_before(conn, deals, deleted_deals)
         for record_type, batch in synced.items():
             await self._upsert_synced(conn, _table(record_type), batch, counts)
         if fx:
@@ -186,6 +193,11 @@ class RecordWriter:
                 ],
             )
             counts.quarantined = len(quarantined)
+        if before is not None:
+            after = self._deals_after(deals, deleted_deals, before)
+            changed = stretch_refresh.changed_customers(self.connection_id, before, after)
+            if changed:
+                await conn.run_sync(stretch_refresh.refresh, changed)
         if counts.changed:
             await conn.execute(
                 update(Workspace)
@@ -193,6 +205,38 @@ class RecordWriter:
                 .values(data_version=Workspace.data_version + 1)
             )
         return counts
+
+    async def _deals_before(
+        self, conn: AsyncConnection, deals: TableRows | None, deleted: Sequence[str]
+    ) -> dict[str, stretch_refresh.DealState] | None:
+        """What the lifecycle reads of the page's deals as stored before the write (a deal
+        may move to another account): compared with what is written, it says whose customer
+        stretches to refresh. None when the page writes no deals."""
+        ids = list(deleted)
+        if deals is not None:
+            at = deals.columns.index("remote_id")
+            ids.extend(row[at] for row in deals.rows)
+        if not ids:
+            return None
+        return await conn.run_sync(stretch_refresh.stored_states, self.connection_id, ids)
+
+    @staticmethod
+    def _deals_after(
+        deals: TableRows | None,
+        deleted: Sequence[str],
+        before: Mapping[str, stretch_refresh.DealState],
+    ) -> dict[str, stretch_refresh.DealState]:
+        after: dict[str, stretch_refresh.DealState] = {}
+        if deals is not None:
+            at = [deals.columns.index(name) for name in stretch_refresh.LIFECYCLE_COLUMNS]
+            key = deals.columns.index("remote_id")
+            for row in deals.rows:
+                after[row[key]] = stretch_refresh.deal_state([row[i] for i in at])
+        for remote_id in deleted:  # soft-deleted after the upsert
+            state = after.get(remote_id, before.get(remote_id))
+            if state is not None:
+                after[remote_id] = stretch_refresh.deleted_state(state)
+        return after
 
     async def _upsert_synced(
         self, conn: AsyncConnection, table: Table, batch: TableRows, counts: WriteCounts
@@ -289,6 +333,9 @@ class RecordWriter:
         total = 0
         for record_class in record_classes:
             table = table_of(record_class)
+            swept: set[stretch_refresh.CustomerRef] = set()
+            if record_class.record_type == _DEAL:
+                swept = await self._customers_swept(conn, started)
             result = await conn.execute(
                 update(table)
                 .where(
@@ -299,7 +346,26 @@ class RecordWriter:
                 .values(deleted_at=started)
             )
             total += result.rowcount
+            if swept:
+                await conn.run_sync(stretch_refresh.refresh, swept)
         return total
+
+    async def _customers_swept(
+        self, conn: AsyncConnection, started: datetime
+    ) -> set[stretch_refresh.CustomerRef]:
+        """The customers of the won deals a sweep is about to delete."""
+        rows = await conn.execute(
+            select(Deal.account_remote_id, Deal.contact_remote_id)
+            .where(
+                Deal.connection_id == self.connection_id,
+                Deal.deleted_at.is_(None),
+                Deal.synced_at < started,
+                Deal.status == DealStatus.WON,
+            )
+            .distinct()
+        )
+        keys = (stretch_refresh.customer_of(account, contact) for account, contact in rows)
+        return {(self.connection_id, key) for key in keys if key is not None}
 
     async def touch(
         self,

@@ -1,0 +1,238 @@
+"""Keeps ``customer_stretches`` equal to the stretches computed from the deals.
+
+Every write of deals refreshes, in the same transaction, the stretches of the customers
+those deals belonged to before the write and belong to after it (a deal moved to another
+account changes two customers): their rows are deleted and recomputed from their won deals
+with :func:`core.metrics.stretches.computed_stretches`, the one statement of the rule, so the
+table cannot drift from what the metrics would compute. A change of a workspace's timezone or
+inactivity days moves every day, so the workspace is rebuilt.
+
+Writers reach this in two ways: the sync's writer (core.sync.upsert, Core statements and
+COPY) reads the :func:`stored_states` of a page's deals before writing it and refreshes the
+:func:`changed_customers` after (an unchanged re-sync, an amount or stage edit, an open deal
+refresh nothing), and ORM flushes of deals or workspaces (tests, admin paths) are caught by
+:func:`_after_flush`.
+The functions take a synchronous connection; async callers use ``run_sync``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import delete, event, insert, inspect, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm.base import NO_VALUE
+
+from core.metrics.stretches import computed_stretches, customers_of
+from core.models import CustomerStretch, Deal, Workspace
+from core.models.enums import DealStatus
+
+#: (connection id, customer key ``a:<account>`` / ``c:<contact>``)
+CustomerRef = tuple[str, str]
+
+#: Customers refreshed per statement: small enough for any bound-parameter limit.
+CHUNK = 500
+
+_COLUMNS = (
+    "workspace_id",
+    "connection_id",
+    "customer",
+    "account_remote_id",
+    "source",
+    "owner_remote_id",
+    "pipeline_remote_id",
+    "start_day",
+    "end_day",
+)
+
+
+def customer_of(account_remote_id: str | None, contact_remote_id: str | None) -> str | None:
+    """The customer key of a deal's account and contact (None: no customer)."""
+    if account_remote_id is not None:
+        return f"a:{account_remote_id}"
+    if contact_remote_id is not None:
+        return f"c:{contact_remote_id}"
+    return None
+
+
+#: The deal columns the lifecycle reads. A write that changes none of them on a won deal
+#: (an amount, a stage, an open deal) leaves every stretch as it was: nothing to refresh.
+LIFECYCLE_COLUMNS = (
+    "account_remote_id",
+    "contact_remote_id",
+    "status",
+    "closed_at",
+    "contract_start",
+    "contract_end",
+    "recurring_amount",
+    "source",
+    "owner_remote_id",
+    "pipeline_remote_id",
+    "deleted_at",
+)
+#: A deal as the lifecycle sees it: LIFECYCLE_COLUMNS, the recurring amount and the
+#: deletion time reduced to whether they are set.
+DealState = tuple[Any, ...]
+
+
+def deal_state(values: Sequence[Any]) -> DealState:
+    """The :data:`DealState` of a deal's values in :data:`LIFECYCLE_COLUMNS` order."""
+    *head, recurring, source, owner, pipeline, deleted_at = values
+    return (*head, recurring is not None, source, owner, pipeline, deleted_at is not None)
+
+
+def deleted_state(state: DealState) -> DealState:
+    return (*state[:-1], True)
+
+
+def _counted(state: DealState) -> bool:
+    """Whether the deal is one the stretches are computed from (won, not deleted)."""
+    return state[2] == DealStatus.WON and not state[-1]
+
+
+def stored_states(
+    conn: Connection, connection_id: str, remote_ids: Iterable[str]
+) -> dict[str, DealState]:
+    """The stored deals of one connection among ``remote_ids``, by remote id."""
+    states: dict[str, DealState] = {}
+    ids = sorted(set(remote_ids))
+    columns = [Deal.__table__.c[name] for name in LIFECYCLE_COLUMNS]
+    for at in range(0, len(ids), CHUNK):
+        rows = conn.execute(
+            select(Deal.remote_id, *columns).where(
+                Deal.connection_id == connection_id, Deal.remote_id.in_(ids[at : at + CHUNK])
+            )
+        )
+        for remote_id, *values in rows:
+            states[remote_id] = deal_state(values)
+    return states
+
+
+def changed_customers(
+    connection_id: str, before: Mapping[str, DealState], after: Mapping[str, DealState]
+) -> set[CustomerRef]:
+    """The customers whose stretches a write may have changed: those of every counted deal
+    (before or after) whose lifecycle columns changed."""
+    refs: set[CustomerRef] = set()
+    for remote_id, new in after.items():
+        old = before.get(remote_id)
+        if old == new:
+            continue
+        for state in (old, new):
+            if state is not None and _counted(state):
+                key = customer_of(state[0], state[1])
+                if key is not None:
+                    refs.add((connection_id, key))
+    return refs
+
+
+def _insert_computed(conn: Connection, stretches: Any) -> None:
+    conn.execute(
+        insert(CustomerStretch).from_select(
+            list(_COLUMNS), select(*(stretches.c[name] for name in _COLUMNS))
+        )
+    )
+
+
+def refresh(conn: Connection, refs: Iterable[CustomerRef]) -> None:
+    """Recompute the stretches of these customers from their deals: accounts and contacts
+    in separate statements, each found by its own index."""
+    groups: dict[tuple[str, str], set[str]] = {}
+    for connection_id, customer in refs:
+        groups.setdefault((connection_id, customer[:2]), set()).add(customer)
+    for (connection_id, _kind), customers in sorted(groups.items()):
+        keys = sorted(customers)
+        for at in range(0, len(keys), CHUNK):
+            chunk = keys[at : at + CHUNK]
+            conn.execute(
+                delete(CustomerStretch).where(
+                    CustomerStretch.connection_id == connection_id,
+                    CustomerStretch.customer.in_(chunk),
+                )
+            )
+            _insert_computed(conn, computed_stretches(None, customers_of(connection_id, chunk)))
+
+
+def rebuild(conn: Connection, workspace_ids: Sequence[str]) -> None:
+    """Recompute every stretch of these workspaces (a settings change, a bulk load)."""
+    conn.execute(delete(CustomerStretch).where(CustomerStretch.workspace_id.in_(workspace_ids)))
+    _insert_computed(conn, computed_stretches(workspace_ids))
+
+
+def rebuild_all(conn: Connection) -> None:
+    """Recompute every stretch of every workspace (the migration that adds the table)."""
+    conn.execute(delete(CustomerStretch))
+    _insert_computed(conn, computed_stretches(None))
+
+
+_LIFECYCLE_SETTINGS = ("timezone", "inactivity_days")
+
+
+def _changed(obj: Any, names: Iterable[str]) -> bool:
+    state = inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in names)
+
+
+def _flushed_refs(obj: Deal, *, deleted: bool = False) -> set[CustomerRef]:
+    """The customers a flushed deal belongs to, before and after the flush. A deleted
+    row cannot be loaded again: only what the session holds of it is read."""
+    state = inspect(obj)
+    refs: set[CustomerRef] = set()
+    for side in ("current", "before"):
+        values = []
+        for name in ("connection_id", "account_remote_id", "contact_remote_id"):
+            attr = state.attrs[name]
+            if side == "current":
+                value = attr.loaded_value if deleted else attr.value
+                values.append(None if value is NO_VALUE else value)
+            else:
+                history = attr.history
+                old = history.deleted or history.unchanged or history.added
+                values.append(old[0] if old else None)
+        connection_id, account, contact = values
+        key = customer_of(account, contact)
+        if connection_id is not None and key is not None:
+            refs.add((connection_id, key))
+    return refs
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, flush: UOWTransaction) -> None:
+    """Refresh the stretches a flush of deals (or of a workspace's lifecycle settings)
+    changed, in the flush's own transaction."""
+    refs: set[CustomerRef] = set()
+    workspaces: set[str] = set()
+    for obj in session.new:
+        if isinstance(obj, Deal):
+            refs |= _flushed_refs(obj)
+    for obj in session.deleted:
+        if isinstance(obj, Deal):
+            refs |= _flushed_refs(obj, deleted=True)
+    for obj in session.dirty:
+        if isinstance(obj, Deal) and session.is_modified(obj):
+            refs |= _flushed_refs(obj)
+        elif isinstance(obj, Workspace) and _changed(obj, _LIFECYCLE_SETTINGS):
+            workspaces.add(obj.id)
+    if not refs and not workspaces:
+        return
+    conn = session.connection()
+    if workspaces:
+        rebuild(conn, sorted(workspaces))
+    refresh(conn, refs)
+
+
+__all__ = [
+    "LIFECYCLE_COLUMNS",
+    "CustomerRef",
+    "DealState",
+    "changed_customers",
+    "customer_of",
+    "deal_state",
+    "deleted_state",
+    "rebuild",
+    "rebuild_all",
+    "refresh",
+    "stored_states",
+]
