@@ -13,7 +13,7 @@ amount (a tenth of the deals) that mrr reads; on PostgreSQL it carries the colum
 cells read, so the workspace's contracts are an index-only scan.
 
 Revision ID: 0012_customer_stretches
-Revises: 0010_metrics_indexes
+Revises: 0011_metrics_access_paths
 Create Date: 2026-12-07
 """
 
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_customer_stretches"
-down_revision = "0010_metrics_indexes"
+down_revision = "0011_metrics_access_paths"
 branch_labels = None
 depends_on = None
 
