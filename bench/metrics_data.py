@@ -40,6 +40,16 @@ def _rand(dialect: str, n: int) -> str:
     return f"(abs(random()) % {n})"
 
 
+def _once(dialect: str) -> str:
+    """Close a subquery of random columns so each is drawn once per row.
+
+    SQLite flattens a subquery into its outer query, which then evaluates ``random()`` again
+    at every reference: an activity's due and done times, or a deal's creation and close,
+    came from different draws. A LIMIT keeps the subquery whole (PostgreSQL never re-draws).
+    """
+    return "" if dialect == "postgresql" else " LIMIT -1 OFFSET 0"
+
+
 def _ts(dialect: str, seconds: str) -> str:
     if dialect == "postgresql":
         return f"(timestamptz '{EPOCH} 00:00:00+00' + ({seconds}) * interval '1 second')"
@@ -132,8 +142,8 @@ async def generate(
                     "1) AS stage, "
                     f"{created} AS created, {_rand(dialect, 120 * 86400)} AS gap, "
                     f"{_rand(dialect, 100)} AS del FROM ("
-                    f"SELECT i, {_rand(dialect, 100)} AS r FROM {_series(dialect, n_deals)}) AS "
-                    "a) AS b"
+                    f"SELECT i, {_rand(dialect, 100)} AS r FROM {_series(dialect, n_deals)}"
+                    f"{_once(dialect)}) AS a{_once(dialect)}) AS b"
                 )
             )
             await conn.execute(
@@ -150,7 +160,7 @@ async def generate(
                     "owner, "
                     f"'d' || ({_rand(dialect, max(1, n_deals))} + 1) AS deal, "
                     f"{_rand(dialect, SPAN_SECONDS)} AS created, {_rand(dialect, 100)} AS d "
-                    f"FROM {_series(dialect, n_acts)}) AS a"
+                    f"FROM {_series(dialect, n_acts)}{_once(dialect)}) AS a"
                 )
             )
     async with engine.begin() as conn:

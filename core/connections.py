@@ -11,7 +11,7 @@ here, in the same transaction; its runs, cursors and quarantined records go with
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import EllipsisType
 from typing import Any
@@ -42,7 +42,7 @@ from core.sync.connections import (
     connector_class,
     resolve_options,
 )
-from core.sync.connector import Connector, StreamContext
+from core.sync.connector import Connector, Request, Stream, StreamContext
 from core.sync.discovery import DiscoveryFailed, discover, store_capabilities
 from core.sync.errors import SyncError
 from core.sync.http import RetryPolicy, SyncHttp, create_http_client
@@ -172,10 +172,7 @@ async def check_account(
         state=connector.new_state(resolved),
     )
     try:
-        try:
-            first = streams[0].first_request(ctx) if streams else None
-        except NotImplementedError:  # a stream that only implements read()
-            first = None
+        first = _first_request(streams, ctx)
         try:
             if first is not None:
                 await http.send(first)
@@ -201,6 +198,18 @@ async def check_account(
     finally:
         if own_client:
             await http_client.aclose()
+
+
+def _first_request(streams: Sequence[Stream], ctx: StreamContext) -> Request | None:
+    """The first request of the first stream that has one: an API-token CRM only refuses a
+    bad token on a real request, and streams that implement only ``read()`` (whatever
+    their place in the order) have no first request to borrow."""
+    for stream in streams:
+        try:
+            return stream.first_request(ctx)
+        except NotImplementedError:
+            continue
+    return None
 
 
 async def record_check(session: AsyncSession, connection: Connection, check: AccountCheck) -> None:
