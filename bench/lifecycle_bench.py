@@ -97,14 +97,20 @@ async def _accounts(engine: AsyncEngine, ws: str, deals: int) -> float:
 
 
 async def _graphql(
-    engine: AsyncEngine, org: str, ws: str, query: str, *, base_tables: bool = False
+    engine: AsyncEngine,
+    org: str,
+    ws: str,
+    query: str,
+    *,
+    base_tables: bool = False,
+    runs: int = RUNS,
 ) -> tuple[list[float], Any]:
     schema = create_schema(Settings(graphql_max_tokens=100_000, graphql_max_aliases=100))
     sessionmaker = create_sessionmaker(engine)
     viewer = Viewer("bench", org, Role.VIEWER, frozenset({ws}))
     timings: list[float] = []
     data: Any = None
-    for _ in range(RUNS):
+    for _ in range(runs):
         async with sessionmaker() as session:
             context = Context(
                 session=SerialSession(session),
@@ -196,7 +202,10 @@ async def measure(url: str, label: str, deals: int, activities: int) -> list[Mea
         # retention look-up (core.metrics.lifecycle.active_on) ran as a scan of the deals
         # per stretch, minutes at 400k deals.
         if engine.dialect.name == "sqlite":
-            computed, same = await _graphql(engine, org, ws, LIFECYCLE_ONLY, base_tables=True)
+            # Once: it takes tens of seconds at 100k deals, which is the point of the table.
+            computed, same = await _graphql(
+                engine, org, ws, LIFECYCLE_ONLY, base_tables=True, runs=1
+            )
             names = ("customerChurnRate", "customerRetentionRate", "mrr")
             if any(data[name]["value"] != same[name]["value"] for name in names):
                 raise AssertionError(f"{label}: maintained stretches answer differently")
@@ -241,7 +250,7 @@ async def measure(url: str, label: str, deals: int, activities: int) -> list[Mea
             out.append(
                 Measurement(
                     f"churn, retention, MRR alone, {label}, stretches recomputed from the deals",
-                    warm(computed),
+                    computed[0] * 1000,  # one run (see above)
                     "ms",
                     warm(alone),
                     "the same from the maintained customer_stretches table",
