@@ -37,9 +37,10 @@ typecheck: lint
 
 # Four processes (pytest-xdist) on two cores: most end-to-end tests wait on simulators,
 # CLI subprocesses and PostgreSQL rather than compute. Each starts its own PostgreSQL
-# and SQLite databases.
+# and SQLite databases. Work stealing: a process that runs out of tests takes some of
+# another's, instead of idling while one process works through a queue of long syncs.
 test: lint $(CHROMIUM) $(CODEGEN)
-	$(BIN)/python -m pytest -n 4
+	$(BIN)/python -m pytest -n 4 --dist worksteal
 
 # A file target: nothing to do (and nothing printed) once Chromium is installed.
 $(CHROMIUM):

@@ -52,6 +52,10 @@ def _migrate(url: str) -> None:
     asyncio.run(run())
 
 
+#: The test database of each running cluster (by port), made at its first use.
+_PG_DATABASES: dict[int, str] = {}
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A migrated, empty database of each backend, shared by the session."""
@@ -60,7 +64,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         url = f"sqlite+aiosqlite:///{path}"
     else:
         cluster: PostgresCluster = request.getfixturevalue("pg_cluster")
-        url = cluster.create_database("crmkpi_test")
+        # Created once per cluster: pytest sets this fixture up again whenever a worker's
+        # tests switch backends (xdist's work stealing hands a worker tests out of order).
+        url = _PG_DATABASES.get(cluster.port) or cluster.create_database("crmkpi_test")
+        _PG_DATABASES[cluster.port] = url
     _migrate(url)
     return url
 
