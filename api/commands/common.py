@@ -12,7 +12,7 @@ from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from core.db import create_engine, create_sessionmaker
-from core.errors import ConfigurationError
+from core.errors import ConfigurationError, ValidationError
 from core.migrate import current_revision, head_revision, upgrade
 from core.settings import Settings, get_settings
 
@@ -65,3 +65,25 @@ def emit(data: Mapping[str, Any], *, as_json: bool, created_id: str | None = Non
             out.print(f"{key}: {value}")
     if created_id is not None:
         out.print(created_id)
+
+
+def delete_confirmed(
+    delete: Callable[[AsyncSession, str], Awaitable[int]],
+    target: str,
+    *,
+    yes: bool,
+    refusal: str,
+    as_json: bool,
+) -> None:
+    """``crmkpi … delete ID --yes``: refuse without the confirmation, else run the delete use
+    case in one committed session and print the id and how many records went with it."""
+    if not yes:
+        raise ValidationError(refusal)
+
+    async def _delete() -> dict[str, object]:
+        async with database() as (_, sessions), sessions() as session:
+            deleted = await delete(session, target)
+            await session.commit()
+            return {"id": target, "deleted_records": deleted}
+
+    emit(run(_delete()), as_json=as_json)

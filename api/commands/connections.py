@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from api.commands.common import database, emit, run
+from api.commands.common import database, delete_confirmed, emit, run
 from api.commands.connection_check import capabilities_summary, check_command
 from api.commands.connection_list import list_command, lookback_or_default
 from core.connections import (
@@ -219,16 +219,13 @@ def delete_command(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Delete a connection, its sync history and every record it synced (deleteConnection)."""
-    if not yes:
-        raise ValidationError("deleting a connection deletes its records: add --yes")
-
-    async def _delete() -> dict[str, object]:
-        async with database() as (_, sessions), sessions() as session:
-            deleted = await delete_connection(session, connection_id)
-            await session.commit()
-            return {"id": connection_id, "deleted_records": deleted}
-
-    emit(run(_delete()), as_json=as_json)
+    delete_confirmed(
+        delete_connection,
+        connection_id,
+        yes=yes,
+        refusal="deleting a connection deletes its records: add --yes",
+        as_json=as_json,
+    )
 
 
 @app.command("mappings")

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from api.commands.common import database, emit, out, run
+from api.commands.common import database, delete_confirmed, emit, out, run
 from core.connections import delete_workspace
 from core.errors import ValidationError
 from core.listings import list_api_keys
@@ -159,16 +159,13 @@ def workspace_delete(
     as_json: JsonOption = False,
 ) -> None:
     """Delete a workspace with its connections and every record (deleteWorkspace)."""
-    if not yes:
-        raise ValidationError("deleting a workspace deletes its connections and data: add --yes")
-
-    async def _delete() -> dict[str, object]:
-        async with database() as (_, sessions), sessions() as session:
-            deleted = await delete_workspace(session, workspace)
-            await session.commit()
-            return {"id": workspace, "deleted_records": deleted}
-
-    emit(run(_delete()), as_json=as_json)
+    delete_confirmed(
+        delete_workspace,
+        workspace,
+        yes=yes,
+        refusal="deleting a workspace deletes its connections and data: add --yes",
+        as_json=as_json,
+    )
 
 
 @workspace_app.command("webhook")
