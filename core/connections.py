@@ -24,8 +24,10 @@ from core.egress import EgressPolicy, OutboundRefused
 from core.errors import NotFoundError
 from core.models import (
     SYNCED_MODELS,
+    ActivityDay,
     Connection,
     CustomerStretch,
+    DealDay,
     RecordError,
     SyncRun,
     SyncState,
@@ -81,7 +83,7 @@ async def delete_connection(session: AsyncSession, connection_id: str) -> int:
             .execution_options(synchronize_session=False)
         )
         deleted += int(getattr(result, "rowcount", 0) or 0)
-    for bookkeeping in (SyncRun, SyncState, RecordError, CustomerStretch):
+    for bookkeeping in (SyncRun, SyncState, RecordError, CustomerStretch, DealDay, ActivityDay):
         await session.execute(
             delete(bookkeeping)
             .where(bookkeeping.connection_id == connection_id)
@@ -264,7 +266,7 @@ async def delete_workspace(session: AsyncSession, workspace_id: str) -> int:
         deleted += await delete_connection(session, connection_id)
     # Rows left without a connection (imports, targets, FX) go by ON DELETE CASCADE; synced
     # rows are keyed by workspace too, in case a connection row was removed by hand.
-    models: list[type[Any]] = [*SYNCED_MODELS.values(), CustomerStretch]
+    models: list[type[Any]] = [*SYNCED_MODELS.values(), CustomerStretch, DealDay, ActivityDay]
     for model in models:
         await session.execute(
             delete(model)

@@ -3,8 +3,9 @@
 Public API: build a registry, describe requests, run them with an executor.
 """
 
-# Imported for its ORM flush hook: deals written through a session keep the maintained
-# customer stretches current wherever the metrics are in use.
+# Imported for their ORM flush hooks: deals and activities written through a session keep
+# the maintained customer stretches and daily rollups current wherever the metrics are in use.
+from core.metrics import rollup_refresh as _rollup_refresh  # noqa: F401
 from core.metrics import stretch_refresh as _stretch_refresh  # noqa: F401
 from core.metrics.definitions import BUILTIN_KPIS, KpiDefinition
 from core.metrics.dimensions import Dimension, DimensionRef

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from core.errors import CrmkpiError, NotFoundError, ValidationError
+from core.metrics import rollups
 from core.metrics import target_match as target_book
 from core.metrics.capability_gate import gate
 from core.metrics.compiler import compile_order_statistic
@@ -159,7 +160,11 @@ class MetricsExecutor:
         # (core.metrics.fetch), read their rows back into cell values, then assemble.
         jobs = plan_jobs(ok, self._cells)
         fx_tables = await _load_fx(session, ws_ids, currency, jobs.money_frames)
-        compiled = compile_jobs(jobs, workspace_ids=ws_ids, fx_tables=fx_tables)
+        # Cells on whole local days with rollup dimensions read the daily rollups.
+        zones = {workspaces[w].timezone if w in workspaces else None for w in ws_ids}
+        zone = zones.pop() if len(zones) == 1 else None
+        rolled, jobs = rollups.take(jobs, workspace_ids=ws_ids, fx_tables=fx_tables, timezone=zone)
+        compiled = rolled + compile_jobs(jobs, workspace_ids=ws_ids, fx_tables=fx_tables)
         rows = await fetch_all(session, [c.statement for _, c in compiled])
         values, groups = read_rows(compiled, rows)
 

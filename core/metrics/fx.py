@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement, case, null
 
 from core.errors import NotFoundError, ValidationError
+from core.metrics._sql import EPOCH_ORDINAL
 from core.metrics.periods import to_utc
 from core.metrics.query import Reader
 from core.models import FxRate, Workspace
@@ -81,6 +82,22 @@ class FxTable:
             currency,
             lambda runs: _search(
                 day, [(first, last + timedelta(days=1), factor) for first, last, factor in runs]
+            ),
+        )
+
+    def by_day_number(
+        self, currency: ColumnElement[Any], day: ColumnElement[Any]
+    ) -> ColumnElement[float]:
+        """Factor for each row at its local day given as a day number (days since
+        1970-01-01 in this table's timezone: the daily rollups' ``day``)."""
+        return self._per_currency(
+            currency,
+            lambda runs: _search(
+                day,
+                [
+                    (first.toordinal() - EPOCH_ORDINAL, last.toordinal() + 1 - EPOCH_ORDINAL, f)
+                    for first, last, f in runs
+                ],
             ),
         )
 

@@ -19,6 +19,7 @@ from core.models.crm import (
 )
 from core.models.platform import MetricCacheEntry, RateLimitBucket, SyncWebhook
 from core.models.ratelimit import RateBudget
+from core.models.rollups import ActivityDay, DealDay
 from core.models.tenancy import ApiKey, Organization, Workspace
 
 #: Synced tables by the record type name connectors yield.
@@ -41,6 +42,7 @@ __all__ = [
     "SYNCED_MODELS",
     "Account",
     "Activity",
+    "ActivityDay",
     "ApiKey",
     "Base",
     "Connection",
@@ -48,6 +50,7 @@ __all__ = [
     "Currency",
     "CustomerStretch",
     "Deal",
+    "DealDay",
     "DealStageHistory",
     "FxRate",
     "Lead",

@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.db import upsert
-from core.metrics import stretch_refresh
+from core.metrics import rollup_refresh, stretch_refresh
 from core.models import SYNCED_MODELS, Deal, FxRate, RecordError, Workspace
 from core.models.enums import DealStatus
 from core.sync.pgcopy import copy_upsert
@@ -31,6 +31,8 @@ from core.sync.sqlitebulk import executemany_upsert
 _FX_KEY = ("base_currency", "currency", "day")
 #: Deals feed the maintained customer stretches (core.metrics.stretch_refresh).
 _DEAL = "deal"
+#: Deals and activities feed the daily rollups (core.metrics.rollup_refresh).
+_ROLLED = ("deal", "activity")
 
 
 @dataclass(slots=True)
@@ -169,6 +171,7 @@ class RecordWriter:
         deals = synced.get(_DEAL)
         deleted_deals = [remote_id for cls, remote_id in deleted if cls.record_type == _DEAL]
         before = await self._deals_before(conn, deals, deleted_deals)
+        rolled = await self._rolled_before(conn, synced, deleted)
         for record_type, batch in synced.items():
             await self._upsert_synced(conn, _table(record_type), batch, counts)
         if fx:
@@ -198,6 +201,11 @@ class RecordWriter:
             changed = stretch_refresh.changed_customers(self.connection_id, before, after)
             if changed:
                 await conn.run_sync(stretch_refresh.refresh, changed)
+        for record_type, stored in rolled.items():
+            after = self._rolled_after(record_type, synced.get(record_type), deleted, stored)
+            await conn.run_sync(
+                rollup_refresh.refresh_written, record_type, self.workspace_id, stored, after
+            )
         if counts.changed:
             await conn.execute(
                 update(Workspace)
@@ -236,6 +244,47 @@ class RecordWriter:
             state = after.get(remote_id, before.get(remote_id))
             if state is not None:
                 after[remote_id] = stretch_refresh.deleted_state(state)
+        return after
+
+    async def _rolled_before(
+        self,
+        conn: AsyncConnection,
+        synced: Mapping[str, TableRows],
+        deleted: Sequence[tuple[type[Record], str]],
+    ) -> dict[str, dict[str, rollup_refresh.State]]:
+        """What the daily rollups read of the page's deals and activities as stored before
+        the write, by record type (core.metrics.rollup_refresh)."""
+        out: dict[str, dict[str, rollup_refresh.State]] = {}
+        for record_type in _ROLLED:
+            ids = [remote_id for cls, remote_id in deleted if cls.record_type == record_type]
+            batch = synced.get(record_type)
+            if batch is not None:
+                at = batch.columns.index("remote_id")
+                ids.extend(row[at] for row in batch.rows)
+            if ids:
+                out[record_type] = await conn.run_sync(
+                    rollup_refresh.stored_instants, record_type, self.connection_id, ids
+                )
+        return out
+
+    @staticmethod
+    def _rolled_after(
+        record_type: str,
+        batch: TableRows | None,
+        deleted: Sequence[tuple[type[Record], str]],
+        before: Mapping[str, rollup_refresh.State],
+    ) -> dict[str, rollup_refresh.State]:
+        after: dict[str, rollup_refresh.State] = {}
+        if batch is not None:
+            at = [batch.columns.index(name) for name in rollup_refresh.STATES[record_type]]
+            key = batch.columns.index("remote_id")
+            for row in batch.rows:
+                after[row[key]] = rollup_refresh.state_of([row[i] for i in at])
+        for cls, remote_id in deleted:  # soft-deleted after the upsert
+            if cls.record_type == record_type:
+                state = after.get(remote_id, before.get(remote_id))
+                if state is not None:
+                    after[remote_id] = rollup_refresh.deleted(state)
         return after
 
     async def _upsert_synced(
@@ -336,6 +385,14 @@ class RecordWriter:
             swept: set[stretch_refresh.CustomerRef] = set()
             if record_class.record_type == _DEAL:
                 swept = await self._customers_swept(conn, started)
+            rolled: dict[str, rollup_refresh.State] = {}
+            if record_class.record_type in _ROLLED:
+                rolled = await conn.run_sync(
+                    rollup_refresh.swept_states,
+                    record_class.record_type,
+                    self.connection_id,
+                    started,
+                )
             result = await conn.execute(
                 update(table)
                 .where(
@@ -348,6 +405,15 @@ class RecordWriter:
             total += result.rowcount
             if swept:
                 await conn.run_sync(stretch_refresh.refresh, swept)
+            if rolled:
+                gone = {remote_id: rollup_refresh.deleted(s) for remote_id, s in rolled.items()}
+                await conn.run_sync(
+                    rollup_refresh.refresh_written,
+                    record_class.record_type,
+                    self.workspace_id,
+                    rolled,
+                    gone,
+                )
         return total
 
     async def _customers_swept(

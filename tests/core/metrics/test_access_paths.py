@@ -14,7 +14,7 @@ from datetime import date
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from core.metrics import Comparison, Granularity, KpiRequest, PeriodSpec
+from core.metrics import Comparison, Granularity, KpiRequest, PeriodSpec, rollups
 from core.metrics.compiler import access_paths
 from core.metrics.measures import MEASURES, Measure
 from core.metrics.types import Agg, Entity, Frame
@@ -120,12 +120,12 @@ async def test_a_series_counts_a_held_meeting_in_the_bucket_of_its_start(
     await seed.activity(
         remote_id="t1", type="TASK", due_at=utc(2026, 3, 1), done_at=utc(2026, 4, 1)
     )
-    with _statements(engine) as statements:
-        series, march = await seed.run(
-            KpiRequest("activities", SPRING, granularity=Granularity.MONTH),
-            KpiRequest("activities", MARCH),
-            now=NOW,
-        )
+    requests = (
+        KpiRequest("activities", SPRING, granularity=Granularity.MONTH),
+        KpiRequest("activities", MARCH),
+    )
+    with _statements(engine) as statements, rollups.from_base_tables():
+        series, march = await seed.run(*requests, now=NOW)
     assert series.series is not None
     assert [p.value for p in series.series] == [1, 3, 2]
     assert series.value == 6
@@ -133,6 +133,14 @@ async def test_a_series_counts_a_held_meeting_in_the_bucket_of_its_start(
     assert march.value == 3
     activity_statements = [s for s, _ in statements if "activities" in s and "count(" in s]
     assert len(activity_statements) == 1
+    # The daily rollup gives the same buckets, in one statement of its own.
+    with _statements(engine) as rolled_statements:
+        rolled, rolled_march = await seed.run(*requests, now=NOW)
+    assert rolled.series is not None
+    assert [p.value for p in rolled.series] == [1, 3, 2]
+    assert (rolled.value, rolled_march.value) == (6, 3)
+    read = [s for s, _ in rolled_statements if "FROM activity_days" in s]
+    assert len(read) == 1 and not [s for s, _ in rolled_statements if "activities_src" in s]
     # Each bucket's rows joined by a range of the stored done time, and the held meetings'
     # by a range of their start: no grouping by a computed bucket index.
     (sql,) = activity_statements

@@ -1,0 +1,271 @@
+"""Keeps ``deal_days`` and ``activity_days`` equal to the rollups computed from the base
+tables (core.metrics.rollup_rules), in the transaction that writes the rows.
+
+A write touches local days: those of the instants a written row had before the write and
+has after it, for every time column of its rollup. The rows of those days (every kind,
+every connection of the workspace) are deleted and computed again from the base tables with
+:func:`core.metrics.rollup_rules.rollup_rows`, the one statement of the rule, so the tables
+cannot drift from what the base tables say. A change of a workspace's timezone moves every
+day: its rollups are rebuilt.
+
+Writers reach this in two ways: the sync's writer (core.sync.upsert) reads the
+:func:`stored_instants` of a page's rows before writing it and refreshes the days of the rows
+it changed (:func:`touched_days`) after; ORM flushes of deals, activities or a workspace's
+timezone (tests, admin paths) are caught by :func:`_after_flush`. Deleting a connection or a
+workspace deletes its rollup rows with its records (core.connections). The functions take a
+synchronous connection; async callers use ``run_sync``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, event, insert, inspect, select, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm.base import NO_VALUE
+
+from core.metrics.periods import local_date
+from core.metrics.rollup_rules import (
+    ACTIVITY_COLUMNS,
+    ACTIVITY_KINDS,
+    DEAL_COLUMNS,
+    DEAL_KINDS,
+    day_number,
+    day_ranges,
+    rollup_rows,
+)
+from core.models import Activity, ActivityDay, Deal, DealDay, Workspace
+
+RollupModel = type[DealDay] | type[ActivityDay]
+
+#: The columns of a deal or activity its rollup reads: a write that changes none of them
+#: (a name, a description) touches no day. The instant columns come first.
+DEAL_STATE = (
+    "remote_created_at", "closed_at", "status", "currency", "owner_remote_id",
+    "pipeline_remote_id", "stage_remote_id", "deal_type", "amount", "cost", "deleted_at",
+)  # fmt: skip
+ACTIVITY_STATE = (
+    "remote_created_at", "done_at", "due_at", "type", "owner_remote_id", "meeting_status",
+    "response", "deleted_at",
+)  # fmt: skip
+#: How many leading columns of each state are instants whose local days a write touches
+#: (an activity is done at its done time or, a held meeting, at its due time).
+INSTANTS = {"deal": 2, "activity": 3}
+STATES = {"deal": DEAL_STATE, "activity": ACTIVITY_STATE}
+MODELS: dict[str, Any] = {"deal": Deal, "activity": Activity}
+
+#: Days refreshed per statement (each a UTC range bound in the statement).
+CHUNK = 200
+
+#: A row as its rollup sees it: the values of its STATES columns, the deletion time reduced
+#: to whether it is set.
+State = tuple[Any, ...]
+
+
+def state_of(values: Sequence[Any]) -> State:
+    *head, deleted_at = values
+    return (*head, deleted_at is not None)
+
+
+def stored_instants(
+    conn: Connection, record_type: str, connection_id: str, remote_ids: Iterable[str]
+) -> dict[str, State]:
+    """The stored rows of one connection among ``remote_ids``, by remote id."""
+    model = MODELS[record_type]
+    columns = [model.__table__.c[name] for name in STATES[record_type]]
+    ids = sorted(set(remote_ids))
+    if conn.dialect.name == "postgresql":
+        # As core.metrics.stretch_refresh.stored_states: no generic plan made on an empty table.
+        conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    states: dict[str, State] = {}
+    for at in range(0, len(ids), 500):
+        rows = conn.execute(
+            select(model.remote_id, *columns).where(
+                model.connection_id == connection_id, model.remote_id.in_(ids[at : at + 500])
+            )
+        )
+        for remote_id, *values in rows:
+            states[remote_id] = state_of(values)
+    return states
+
+
+def touched_days(
+    record_type: str, timezone: str, before: Mapping[str, State], after: Mapping[str, State]
+) -> set[int]:
+    """The local days whose rollup rows a write may have changed: every day an instant of a
+    changed row fell on, before or after."""
+    count = INSTANTS[record_type]
+    days: set[int] = set()
+    for remote_id, new in after.items():
+        old = before.get(remote_id)
+        if old == new:
+            continue
+        for state in (old, new):
+            if state is not None:
+                days.update(_days(state[:count], timezone))
+    return days
+
+
+def _days(instants: Iterable[datetime | None], timezone: str) -> set[int]:
+    return {day_number(local_date(i, timezone)) for i in instants if i is not None}
+
+
+def timezone_of(conn: Connection, workspace_id: str) -> str:
+    zone = conn.scalar(select(Workspace.timezone).where(Workspace.id == workspace_id))
+    assert zone is not None, f"workspace {workspace_id} not found"
+    return str(zone)
+
+
+def _model(record_type: str) -> RollupModel:
+    return DealDay if record_type == "deal" else ActivityDay
+
+
+def _insert(conn: Connection, model: RollupModel, rows: Any) -> None:
+    columns = DEAL_COLUMNS if model is DealDay else ACTIVITY_COLUMNS
+    conn.execute(insert(model).from_select(list(columns), rows))
+
+
+def refresh(
+    conn: Connection,
+    record_type: str,
+    workspace_id: str,
+    days: Iterable[int],
+    timezone: str | None = None,
+) -> None:
+    """Recompute the rollup rows of these local days of one workspace from the base table."""
+    model = _model(record_type)
+    kinds = DEAL_KINDS if model is DealDay else ACTIVITY_KINDS
+    ordered = sorted(set(days))
+    if not ordered:
+        return
+    timezone = timezone or timezone_of(conn, workspace_id)
+    for at in range(0, len(ordered), CHUNK):
+        chunk = ordered[at : at + CHUNK]
+        ranges = day_ranges(chunk, timezone)
+        for kind in kinds:
+            conn.execute(
+                delete(model).where(
+                    model.workspace_id == workspace_id,
+                    model.kind == kind.name,
+                    model.day.in_(chunk),
+                )
+            )
+            _insert(conn, model, rollup_rows(model, kind, [workspace_id], ranges))
+
+
+def refresh_written(
+    conn: Connection,
+    record_type: str,
+    workspace_id: str,
+    before: Mapping[str, State],
+    after: Mapping[str, State],
+) -> None:
+    """Refresh the days a write of rows (``before`` as stored, ``after`` as written, by
+    remote id) touched: what the sync's writer calls after a page."""
+    timezone = timezone_of(conn, workspace_id)
+    days = touched_days(record_type, timezone, before, after)
+    refresh(conn, record_type, workspace_id, days, timezone)
+
+
+def deleted(state: State) -> State:
+    return (*state[:-1], True)
+
+
+def rebuild(conn: Connection, workspace_ids: Sequence[str] | None) -> None:
+    """Recompute every rollup row of these workspaces (all with None): a timezone change,
+    a bulk load."""
+    for model in (DealDay, ActivityDay):
+        statement = delete(model)
+        if workspace_ids is not None:
+            statement = statement.where(model.workspace_id.in_(workspace_ids))
+        conn.execute(statement)
+        for kind in DEAL_KINDS if model is DealDay else ACTIVITY_KINDS:
+            _insert(conn, model, rollup_rows(model, kind, workspace_ids))
+
+
+def swept_states(
+    conn: Connection, record_type: str, connection_id: str, started: datetime
+) -> dict[str, State]:
+    """The rows a sweep is about to delete (not seen since ``started``), by remote id."""
+    model = MODELS[record_type]
+    columns = [model.__table__.c[name] for name in STATES[record_type]]
+    rows = conn.execute(
+        select(model.remote_id, *columns).where(
+            model.connection_id == connection_id,
+            model.deleted_at.is_(None),
+            model.synced_at < started,
+        )
+    )
+    return {remote_id: state_of(values) for remote_id, *values in rows}
+
+
+def _flushed(obj: Any, record_type: str, *, deleted: bool = False) -> tuple[str | None, list[Any]]:
+    """A flushed row's workspace and its instants before and after the flush. A deleted row
+    cannot be loaded again: only what the session holds of it is read."""
+    state = inspect(obj)
+    instants: list[Any] = []
+    workspace = None
+    for name in ("workspace_id", *STATES[record_type][: INSTANTS[record_type]]):
+        attr = state.attrs[name]
+        current = attr.loaded_value if deleted else attr.value
+        history = attr.history
+        values = [current, *history.deleted, *history.unchanged, *history.added]
+        values = [v for v in values if v is not None and v is not NO_VALUE]
+        if name == "workspace_id":
+            workspace = values[0] if values else None
+        else:
+            instants.extend(values)
+    return workspace, instants
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, flush: UOWTransaction) -> None:
+    """Refresh the rollup days a flush of deals or activities touched, and rebuild those of a
+    workspace whose timezone changed, in the flush's own transaction."""
+    touched: dict[tuple[str, str], list[Any]] = {}
+    rebuilt: set[str] = set()
+
+    def collect(obj: Any, *, deleted: bool = False) -> None:
+        record_type = "deal" if isinstance(obj, Deal) else "activity"
+        workspace, instants = _flushed(obj, record_type, deleted=deleted)
+        if workspace is not None:
+            touched.setdefault((record_type, workspace), []).extend(instants)
+
+    for obj in session.new:
+        if isinstance(obj, Deal | Activity):
+            collect(obj)
+    for obj in session.deleted:
+        if isinstance(obj, Deal | Activity):
+            collect(obj, deleted=True)
+    for obj in session.dirty:
+        if isinstance(obj, Deal | Activity) and session.is_modified(obj):
+            collect(obj)
+        elif isinstance(obj, Workspace) and inspect(obj).attrs.timezone.history.has_changes():
+            rebuilt.add(obj.id)
+    if not touched and not rebuilt:
+        return
+    conn = session.connection()
+    if rebuilt:
+        rebuild(conn, sorted(rebuilt))
+    for (record_type, workspace), instants in sorted(touched.items(), key=lambda i: i[0]):
+        if workspace in rebuilt or not instants:
+            continue
+        refresh(conn, record_type, workspace, _days(instants, timezone_of(conn, workspace)))
+
+
+__all__ = [
+    "ACTIVITY_STATE",
+    "DEAL_STATE",
+    "State",
+    "deleted",
+    "rebuild",
+    "refresh",
+    "refresh_written",
+    "state_of",
+    "stored_instants",
+    "swept_states",
+    "touched_days",
+]

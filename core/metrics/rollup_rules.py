@@ -1,0 +1,184 @@
+"""The rows of the daily rollups (``deal_days``, ``activity_days``) computed from the base
+tables: the one statement of what a rollup row sums, which the refresh writes
+(core.metrics.rollup_refresh) and the tests compare the maintained tables with.
+
+A kind is a time column: a live row falls on the local day (in its workspace's timezone) of
+that column's instant, and is summed with the rows of the same workspace, connection, kind,
+day and dimensions. Rows whose instant is NULL are in no day of that kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy.sql import ColumnElement
+
+from core.metrics._sql import EPOCH_ORDINAL, EpochSeconds, LocalDay
+from core.metrics.measures import activity_done_at
+from core.metrics.periods import to_utc
+from core.models import Activity, ActivityDay, Deal, DealDay, Workspace
+from core.models.enums import MeetingStatus, Response
+
+#: A UTC range ``[start, end)`` of instants.
+Range = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One time column of a rollup: its name in the ``kind`` column, the instant each base
+    row falls on, and which base rows it sums (None: every live row)."""
+
+    name: str
+    instant: Callable[[], Any]
+    only: Callable[[], ColumnElement[bool]] | None = None
+
+
+def _responded() -> ColumnElement[bool]:
+    return Activity.response.in_([Response.POSITIVE, Response.NEGATIVE])
+
+
+DEAL_KINDS = (
+    Kind("created", lambda: Deal.remote_created_at),
+    Kind("closed", lambda: Deal.closed_at),
+)
+ACTIVITY_KINDS = (
+    Kind("created", lambda: Activity.remote_created_at),
+    Kind("done", lambda: activity_done_at(Activity)),
+    Kind(
+        "response",
+        lambda: func.coalesce(activity_done_at(Activity), Activity.remote_created_at),
+        _responded,
+    ),
+)
+
+DEAL_DIMENSIONS = (
+    "status",
+    "currency",
+    "owner_remote_id",
+    "pipeline_remote_id",
+    "stage_remote_id",
+    "deal_type",
+)
+ACTIVITY_DIMENSIONS = ("type", "owner_remote_id")
+
+#: Columns of each rollup written by :func:`rollup_rows`, in its select order.
+DEAL_COLUMNS = (
+    "workspace_id", "connection_id", "kind", "day", *DEAL_DIMENSIONS, "deals", "amount_n",
+    "amount", "cycle_n", "cycle_seconds", "margin_n", "margin", "margin_revenue",
+)  # fmt: skip
+ACTIVITY_COLUMNS = (
+    "workspace_id", "connection_id", "kind", "day", *ACTIVITY_DIMENSIONS, "activities",
+    "accepted", "positive",
+)  # fmt: skip
+
+
+def _count_when(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.count(case((condition, 1)))
+
+
+def _deal_sums() -> list[ColumnElement[Any]]:
+    cycle = and_(Deal.remote_created_at.is_not(None), Deal.closed_at.is_not(None))
+    margin = and_(Deal.amount.is_not(None), Deal.cost.is_not(None))
+    return [
+        func.count().label("deals"),
+        func.count(Deal.amount).label("amount_n"),
+        func.sum(Deal.amount).label("amount"),
+        _count_when(cycle).label("cycle_n"),
+        func.sum(
+            case((cycle, EpochSeconds(Deal.closed_at) - EpochSeconds(Deal.remote_created_at)))
+        ).label("cycle_seconds"),
+        _count_when(margin).label("margin_n"),
+        func.sum(case((margin, Deal.amount - Deal.cost))).label("margin"),
+        func.sum(case((margin, Deal.amount))).label("margin_revenue"),
+    ]
+
+
+def _activity_sums() -> list[ColumnElement[Any]]:
+    return [
+        func.count().label("activities"),
+        _count_when(
+            Activity.meeting_status.in_([MeetingStatus.ACCEPTED, MeetingStatus.HELD])
+        ).label("accepted"),
+        _count_when(Activity.response == Response.POSITIVE).label("positive"),
+    ]
+
+
+def rollup_rows(
+    model: type[DealDay] | type[ActivityDay],
+    kind: Kind,
+    workspace_ids: Sequence[str] | None,
+    ranges: Sequence[Range] | None = None,
+) -> Select[Any]:
+    """The rows of ``model``'s ``kind`` computed from the base table, for ``workspace_ids``
+    (all with None) and, when given, only the days whose instants are in ``ranges``."""
+    base: Any = Deal if model is DealDay else Activity
+    dimensions = DEAL_DIMENSIONS if model is DealDay else ACTIVITY_DIMENSIONS
+    sums = _deal_sums() if model is DealDay else _activity_sums()
+    instant = kind.instant()
+    day = LocalDay(instant, Workspace.timezone)
+    where = [base.deleted_at.is_(None), instant.is_not(None)]
+    if kind.only is not None:
+        where.append(kind.only())
+    if workspace_ids is not None:
+        where.append(base.workspace_id.in_(workspace_ids))
+    if ranges is not None:
+        where.append(or_(*(and_(instant >= start, instant < end) for start, end in ranges)))
+    dims = [base.__table__.c[d] for d in dimensions]
+    return (
+        select(
+            base.workspace_id,
+            base.connection_id,
+            literal(kind.name).label("kind"),
+            day.label("day"),
+            *dims,
+            *sums,
+        )
+        .join(Workspace, Workspace.id == base.workspace_id)
+        .where(*where)
+        .group_by(base.workspace_id, base.connection_id, day, *dims)
+    )
+
+
+def day_number(day: date) -> int:
+    """A local date as the rollups' day number (days since 1970-01-01)."""
+    return day.toordinal() - EPOCH_ORDINAL
+
+
+def day_of(number: int) -> date:
+    return date.fromordinal(number + EPOCH_ORDINAL)
+
+
+def day_ranges(days: Sequence[int], timezone: str) -> list[Range]:
+    """The UTC ranges of these local days, consecutive days merged."""
+    out: list[Range] = []
+    run: list[int] = []
+    for number in sorted(set(days)):
+        if run and number == run[-1] + 1:
+            run.append(number)
+            continue
+        if run:
+            out.append(_utc_range(run[0], run[-1], timezone))
+        run = [number]
+    if run:
+        out.append(_utc_range(run[0], run[-1], timezone))
+    return out
+
+
+def _utc_range(first: int, last: int, timezone: str) -> Range:
+    return to_utc(day_of(first), timezone), to_utc(day_of(last + 1), timezone)
+
+
+__all__ = [
+    "ACTIVITY_COLUMNS",
+    "ACTIVITY_KINDS",
+    "DEAL_COLUMNS",
+    "DEAL_KINDS",
+    "Kind",
+    "day_number",
+    "day_ranges",
+    "rollup_rows",
+]

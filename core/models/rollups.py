@@ -1,0 +1,83 @@
+"""Daily rollups of deals and activities, maintained from the synced tables in the same
+transaction as the rows they sum (never stale, no separate job).
+
+A row sums the live rows of one workspace and connection that fall on one local day (in the
+workspace's timezone) of one time column (``kind``) and share the rollup's dimensions. The
+metrics answer flow KPIs from them when a request's frames are whole local days and its
+segment and breakdown read only these dimensions (core.metrics.rollups); they are written
+only by core.metrics.rollup_refresh. Like ``customer_stretches`` they carry no foreign keys:
+rows go with their connection or workspace (core.connections).
+
+Dimensions are nullable (a deal without an owner is a row of the "(none)" owner), so rows are
+keyed by a surrogate id and found by ``(workspace_id, kind, day)``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import Float, Index, Integer, Numeric, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.models.base import Base, BigIntPK
+
+#: Sums of money columns: Money's scale, room for a workspace's total.
+RollupMoney = Numeric(28, 4)
+
+
+class DealDay(Base):
+    """Deals of one local day of ``kind`` (``created``: remote_created_at; ``closed``:
+    closed_at) by status, currency, owner, pipeline, stage and deal type."""
+
+    __tablename__ = "deal_days"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(String(40), nullable=False)
+    connection_id: Mapped[str] = mapped_column(String(40), nullable=False)
+    kind: Mapped[str] = mapped_column(String(8), nullable=False)
+    day: Mapped[int] = mapped_column(Integer, nullable=False)
+    status: Mapped[str] = mapped_column(String(8), nullable=False)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    owner_remote_id: Mapped[str | None] = mapped_column(String(255))
+    pipeline_remote_id: Mapped[str | None] = mapped_column(String(255))
+    stage_remote_id: Mapped[str | None] = mapped_column(String(255))
+    deal_type: Mapped[str | None] = mapped_column(String(32))
+    #: Rows summed.
+    deals: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: Deals with an amount, and their amounts.
+    amount_n: Mapped[int] = mapped_column(Integer, nullable=False)
+    amount: Mapped[Decimal | None] = mapped_column(RollupMoney)
+    #: Deals with a creation and a close time, and the seconds between them.
+    cycle_n: Mapped[int] = mapped_column(Integer, nullable=False)
+    cycle_seconds: Mapped[float | None] = mapped_column(Float)
+    #: Deals with an amount and a cost: amount - cost, and their amounts.
+    margin_n: Mapped[int] = mapped_column(Integer, nullable=False)
+    margin: Mapped[Decimal | None] = mapped_column(RollupMoney)
+    margin_revenue: Mapped[Decimal | None] = mapped_column(RollupMoney)
+
+
+class ActivityDay(Base):
+    """Activities of one local day of ``kind`` (``created``: remote_created_at; ``done``:
+    when done, a held meeting at its start; ``response``: a classified response's done or
+    creation time) by type and owner."""
+
+    __tablename__ = "activity_days"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(String(40), nullable=False)
+    connection_id: Mapped[str] = mapped_column(String(40), nullable=False)
+    kind: Mapped[str] = mapped_column(String(8), nullable=False)
+    day: Mapped[int] = mapped_column(Integer, nullable=False)
+    type: Mapped[str] = mapped_column(String(16), nullable=False)
+    owner_remote_id: Mapped[str | None] = mapped_column(String(255))
+    #: Rows summed; meetings accepted or held; positive responses.
+    activities: Mapped[int] = mapped_column(Integer, nullable=False)
+    accepted: Mapped[int] = mapped_column(Integer, nullable=False)
+    positive: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+#: Requests read a workspace's days of one kind; refreshes delete a few days of one kind.
+Index("ix_deal_days_ws_kind_day", DealDay.workspace_id, DealDay.kind, DealDay.day)
+Index("ix_deal_days_connection", DealDay.connection_id)
+Index("ix_activity_days_ws_kind_day", ActivityDay.workspace_id, ActivityDay.kind, ActivityDay.day)
+Index("ix_activity_days_connection", ActivityDay.connection_id)
