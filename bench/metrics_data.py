@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db import create_sessionmaker
-from core.metrics import stretch_refresh
+from core.metrics import rollup_refresh, stretch_refresh
 from core.models import Activity, Connection, Deal, Organization, Workspace
 
 EPOCH = "2024-01-01"
@@ -168,6 +168,7 @@ async def generate(
             await conn.run_sync(ix.create)
         # A bulk load by hand, like a restore: the maintained aggregates are rebuilt once.
         await conn.run_sync(stretch_refresh.rebuild, [ws for ws, _ in pairs])
+        await conn.run_sync(rollup_refresh.rebuild, [ws for ws, _ in pairs])
         if dialect != "postgresql":
             await conn.execute(text("ANALYZE"))
     if dialect == "postgresql":

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.egress import EgressPolicy, OutboundRefused
 from core.errors import NotFoundError
+from core.metrics.rollup_refresh import ROLLUPS_KEPT
 from core.models import (
     SYNCED_MODELS,
     ActivityDay,
@@ -80,7 +81,7 @@ async def delete_connection(session: AsyncSession, connection_id: str) -> int:
         result = await session.execute(
             delete(model)
             .where(model.connection_id == connection_id)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False, **{ROLLUPS_KEPT: True})
         )
         deleted += int(getattr(result, "rowcount", 0) or 0)
     for bookkeeping in (SyncRun, SyncState, RecordError, CustomerStretch, DealDay, ActivityDay):
@@ -271,7 +272,7 @@ async def delete_workspace(session: AsyncSession, workspace_id: str) -> int:
         await session.execute(
             delete(model)
             .where(model.workspace_id == workspace_id)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False, **{ROLLUPS_KEPT: True})
         )
     await session.delete(workspace)
     await session.flush()

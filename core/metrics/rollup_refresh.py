@@ -23,8 +23,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, event, insert, inspect, select, text
-from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.engine import Connection, Result
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.orm.base import NO_VALUE
 
 from core.metrics.periods import local_date
@@ -256,9 +256,47 @@ def _after_flush(session: Session, flush: UOWTransaction) -> None:
         refresh(conn, record_type, workspace, _days(instants, timezone_of(conn, workspace)))
 
 
+#: Execution option of a bulk write of deals or activities whose caller keeps the rollups
+#: itself (deleting a connection deletes its rollup rows instead).
+ROLLUPS_KEPT = "rollups_kept"
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _bulk_write(state: ORMExecuteState) -> Result[Any] | None:
+    """A bulk ``update(Deal)`` or ``delete(Activity)`` through a session: the days of the
+    rows it matches, before and after, are refreshed in its transaction."""
+    if not (state.is_update or state.is_delete) or state.execution_options.get(ROLLUPS_KEPT):
+        return None
+    mapper = state.bind_mapper
+    record_type = next(
+        (t for t, m in MODELS.items() if mapper is not None and m is mapper.class_), None
+    )
+    if record_type is None:
+        return None
+    model = MODELS[record_type]
+    instants = [model.__table__.c[n] for n in STATES[record_type][: INSTANTS[record_type]]]
+    conn = state.session.connection()
+    query = select(model.id, model.workspace_id, *instants)
+    where = getattr(state.statement, "whereclause", None)
+    matched = conn.execute(query if where is None else query.where(where)).all()
+    result = state.invoke_statement()
+    rows = list(matched)
+    ids = [row[0] for row in matched]
+    for at in range(0, len(ids), 500):  # after an update: where they are now
+        rows += conn.execute(query.where(model.id.in_(ids[at : at + 500]))).all()
+    touched: dict[str, list[Any]] = {}
+    for _, workspace, *values in rows:
+        touched.setdefault(workspace, []).extend(values)
+    for workspace, values in sorted(touched.items()):
+        zone = timezone_of(conn, workspace)
+        refresh(conn, record_type, workspace, _days(values, zone), zone)
+    return result
+
+
 __all__ = [
     "ACTIVITY_STATE",
     "DEAL_STATE",
+    "ROLLUPS_KEPT",
     "State",
     "deleted",
     "rebuild",

@@ -16,7 +16,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from core.connections import delete_connection, delete_workspace
@@ -206,3 +206,22 @@ async def test_whole_days_on_rollup_dimensions_read_the_rollups(
         assert result.value == value
         assert any("FROM deal_days" in s for s, _ in statements) is rolled, request
         assert any("deals_src" in s for s, _ in statements) is not rolled, request
+
+
+async def test_bulk_orm_writes_keep_rollups(session: AsyncSession) -> None:
+    """``update(Deal)`` and ``delete(Activity)`` through a session refresh the days of the
+    rows they match, where they were and where they are now."""
+    seed = await Seed.create(session, timezone="Europe/Madrid")
+    await seed.deal(remote_created_at=ORIGIN, status="WON", closed_at=ORIGIN)
+    await seed.activity(remote_created_at=ORIGIN, done_at=ORIGIN)
+    await session.commit()
+    await session.execute(update(Deal).values(status="LOST", closed_at=ORIGIN + timedelta(days=3)))
+    await session.execute(delete(Activity).where(Activity.done_at.is_not(None)))
+    await assert_maintained(await session.connection(), seed.workspace.id)
+    statuses = await session.scalars(
+        select(DealDay.status).where(
+            DealDay.kind == "closed", DealDay.workspace_id == seed.workspace.id
+        )
+    )
+    assert statuses.all() == ["LOST"]
+    assert await _rows(session, seed.workspace.id) == [seed.connection.id] * 2 + ["activities:0"]
