@@ -113,8 +113,18 @@ def _days(instants: Iterable[datetime | None], timezone: str) -> set[int]:
     return {day_number(local_date(i, timezone)) for i in instants if i is not None}
 
 
-def timezone_of(conn: Connection, workspace_id: str) -> str:
-    zone = conn.scalar(select(Workspace.timezone).where(Workspace.id == workspace_id))
+def timezone_of(conn: Connection, workspace_id: str, *, lock: bool = False) -> str:
+    """The workspace's timezone; with ``lock``, its row is locked until the transaction
+    ends (PostgreSQL; SQLite has one writer at a time).
+
+    Refreshes of one workspace's days take the lock: two transactions writing rows of the
+    same day (a connection's streams run in parallel) would otherwise each delete the day's
+    rows they see and insert the rows they compute, and the second would keep the first's
+    (inserted after its DELETE's snapshot) beside its own: counted twice. Serialised, the
+    second deletes and recomputes after the first committed. The sync's writer updates the
+    same row (the data version) just after, so the lock adds little waiting."""
+    query = select(Workspace.timezone).where(Workspace.id == workspace_id)
+    zone = conn.scalar(query.with_for_update() if lock else query)
     assert zone is not None, f"workspace {workspace_id} not found"
     return str(zone)
 
@@ -141,7 +151,13 @@ def refresh(
     ordered = sorted(set(days))
     if not ordered:
         return
-    timezone = timezone or timezone_of(conn, workspace_id)
+    locked = timezone_of(conn, workspace_id, lock=True)
+    if timezone is not None and timezone != locked:
+        # The timezone changed since the days were computed (another transaction, now
+        # committed): they are not the workspace's days any more.
+        rebuild(conn, [workspace_id])
+        return
+    timezone = locked
     for at in range(0, len(ordered), CHUNK):
         chunk = ordered[at : at + CHUNK]
         ranges = day_ranges(chunk, timezone)

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, select, update
@@ -225,3 +226,39 @@ async def test_bulk_orm_writes_keep_rollups(session: AsyncSession) -> None:
     )
     assert statuses.all() == ["LOST"]
     assert await _rows(session, seed.workspace.id) == [seed.connection.id] * 2 + ["activities:0"]
+
+
+async def test_concurrent_pages_of_one_day_are_counted_once(engine: AsyncEngine) -> None:
+    """Two streams of a connection write activities of the same day in parallel
+    transactions (PostgreSQL; SQLite has one writer at a time): each refresh sees the
+    other's committed rows, none is counted twice."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writing transaction at a time")
+    async with create_sessionmaker(engine)() as session:
+        seed = await Seed.create(session)
+        ws, conn_id = seed.workspace.id, seed.connection.id
+        await session.commit()
+    writer = RecordWriter(workspace_id=ws, connection_id=conn_id, source="hubspot")
+    calls = [ActivityRecord(remote_id="c1", type="CALL", remote_created_at=ORIGIN)]
+    later = [ActivityRecord(remote_id="c2", type="CALL", remote_created_at=ORIGIN)]
+    async with engine.connect() as first, engine.connect() as second:
+        await first.begin()
+        await writer.write_page(first, calls, ORIGIN)
+
+        async def other() -> None:
+            await second.begin()
+            await writer.write_page(second, later, ORIGIN)
+            await second.commit()
+
+        waiting = asyncio.create_task(other())
+        await asyncio.sleep(0.2)  # the second page waits for the first's lock
+        await first.commit()
+        await waiting
+    async with engine.connect() as conn:
+        await assert_maintained(conn, ws)
+        total = await conn.scalar(
+            select(func.sum(ActivityDay.activities)).where(
+                ActivityDay.workspace_id == ws, ActivityDay.kind == "created"
+            )
+        )
+    assert total == 2
