@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy import Select, and_, case, func, literal, null, or_, select
 from sqlalchemy.sql import ColumnElement
 
 from core.metrics._sql import EPOCH_ORDINAL, EpochSeconds, LocalDay
@@ -35,17 +35,24 @@ class Kind:
     name: str
     instant: Callable[[], Any]
     only: Callable[[], ColumnElement[bool]] | None = None
+    #: The dimensions its rows keep (the others are NULL): a coarse kind (``<name>/all``)
+    #: keeps only those its measures' conditions read, so a request without a segment or
+    #: breakdown on the others reads a few rows per day instead of one per combination.
+    keep: tuple[str, ...] | None = None
+
+    def coarse(self, keep: tuple[str, ...]) -> Kind:
+        return Kind(f"{self.name}/all", self.instant, self.only, keep)
 
 
 def _responded() -> ColumnElement[bool]:
     return Activity.response.in_([Response.POSITIVE, Response.NEGATIVE])
 
 
-DEAL_KINDS = (
+_DEAL_KINDS = (
     Kind("created", lambda: Deal.remote_created_at),
     Kind("closed", lambda: Deal.closed_at),
 )
-ACTIVITY_KINDS = (
+_ACTIVITY_KINDS = (
     Kind("created", lambda: Activity.remote_created_at),
     Kind("done", lambda: activity_done_at(Activity)),
     Kind(
@@ -54,6 +61,9 @@ ACTIVITY_KINDS = (
         _responded,
     ),
 )
+#: Every kind of each rollup: the fine ones, by every dimension, and their coarse versions.
+DEAL_KINDS = _DEAL_KINDS + tuple(k.coarse(("status", "currency")) for k in _DEAL_KINDS)
+ACTIVITY_KINDS = _ACTIVITY_KINDS + tuple(k.coarse(("type",)) for k in _ACTIVITY_KINDS)
 
 DEAL_DIMENSIONS = (
     "status",
@@ -127,7 +137,9 @@ def rollup_rows(
         where.append(base.workspace_id.in_(workspace_ids))
     if ranges is not None:
         where.append(or_(*(and_(instant >= start, instant < end) for start, end in ranges)))
-    dims = [base.__table__.c[d] for d in dimensions]
+    kept = [d for d in dimensions if kind.keep is None or d in kind.keep]
+    grouped = [base.__table__.c[d] for d in kept]
+    dims = [base.__table__.c[d] if d in kept else null().label(d) for d in dimensions]
     return (
         select(
             base.workspace_id,
@@ -139,7 +151,7 @@ def rollup_rows(
         )
         .join(Workspace, Workspace.id == base.workspace_id)
         .where(*where)
-        .group_by(base.workspace_id, base.connection_id, day, *dims)
+        .group_by(base.workspace_id, base.connection_id, day, *grouped)
     )
 
 

@@ -12,6 +12,10 @@ frame) is answered from it when:
 - the segment's filters and the breakdown's dimension read only the rollup's columns
   (owner, team, pipeline, stage, deal type, activity type, connection, workspace).
 
+A request without a segment or breakdown on the dimensions (the dashboard's totals and
+series) reads the coarse kinds (``<kind>/all``: by day, status and currency, or activity
+type), a few rows per day instead of one per combination of owner, pipeline and stage.
+
 The statements are those of the base tables with rollup rows for records: a count is the sum
 of the rows' counts, a sum the sum of their sums, a money sum each row's sum converted at
 the rate of its day and currency (a deal's local close day: the rollup's day). Breakdown
@@ -150,8 +154,19 @@ def on_dimensions(entity: Entity, refs: Sequence[DimensionRef]) -> bool:
     )
 
 
-def _condition(spec: Rolled, c: Cols, start: Any, end: Any) -> ColumnElement[bool]:
-    parts = [c.kind == spec.kind, c.day >= start, c.day < end]
+#: Dimensions a coarse kind's rows still tell apart (core.metrics.rollup_rules: besides
+#: those the measures' conditions read, which every kind keeps).
+COARSE_COLUMNS = frozenset({"workspace_id", "connection_id"})
+
+
+def _kind(spec: Rolled, coarse: bool) -> str:
+    return f"{spec.kind}/all" if coarse else spec.kind
+
+
+def _condition(
+    spec: Rolled, c: Cols, start: Any, end: Any, coarse: bool = False
+) -> ColumnElement[bool]:
+    parts = [c.kind == _kind(spec, coarse), c.day >= start, c.day < end]
     if spec.where is not None:
         parts.append(spec.where(c))
     if spec.rows not in _ALWAYS:
@@ -191,6 +206,7 @@ def _source(
     days: tuple[int, int],
     workspace_ids: Sequence[str],
     fx: FxTable | None,
+    coarse: bool,
 ) -> FromClause:
     """The rollup rows of the workspaces, kinds and day range read, with each row's FX
     factor when money is summed (computed once per row)."""
@@ -204,11 +220,20 @@ def _source(
         select(*columns)
         .where(
             table.c.workspace_id.in_(workspace_ids),
-            table.c.kind.in_(sorted({s.kind for s in specs})),
+            table.c.kind.in_(sorted({_kind(s, coarse) for s in specs})),
             table.c.day >= days[0],
             table.c.day < days[1],
         )
         .subquery("rollup_src")
+    )
+
+
+def _coarse(segment: Segment, breakdown: DimensionRef | None) -> bool:
+    """Whether the coarse kinds answer: no filter or grouping on a dimension they drop."""
+    refs = [ref for ref, _ in segment.filters] + ([breakdown] if breakdown else [])
+    return all(
+        ref.dimension is not Dimension.CUSTOM and REQUIRED_COLUMN[ref.dimension] in COARSE_COLUMNS
+        for ref in refs
     )
 
 
@@ -231,12 +256,13 @@ def compile_cells(
     bounds = [_bounds(f) for _, f in cells]
     money = any(m.agg is Agg.MONEY for m, _ in cells)
     days = (min(s for s, _ in bounds), max(e for _, e in bounds))
-    src = _source(entity, specs, money, days, workspace_ids, fx)
+    coarse = _coarse(segment, breakdown)
+    src = _source(entity, specs, money, days, workspace_ids, fx, coarse)
     columns: list[ColumnElement[Any]] = []
     labels: Labels = []
     conditions = []
     for (measure, frame), spec, (start, end) in zip(cells, specs, bounds, strict=True):
-        where = _condition(spec, src.c, start, end)
+        where = _condition(spec, src.c, start, end, coarse)
         conditions.append(where)
         for name, expression in _aggregates(measure, spec, src.c, where):
             columns.append(expression.label(f"c{len(labels)}"))
@@ -273,13 +299,14 @@ def compile_series(
     specs = [_spec(m) for m in measures]
     start, end = _bounds(whole)
     money = any(m.agg is Agg.MONEY for m in measures)
-    src = _source(entity, specs, money, (start, end), workspace_ids, fx)
+    coarse = _coarse(segment, None)
+    src = _source(entity, specs, money, (start, end), workspace_ids, fx, coarse)
     c = src.c
     columns: list[ColumnElement[Any]] = []
     labels: Labels = []
     conditions = []
     for measure, spec in zip(measures, specs, strict=True):
-        where = _condition(spec, c, start, end)
+        where = _condition(spec, c, start, end, coarse)
         conditions.append(where)
         for name, expression in _aggregates(measure, spec, c, where):
             columns.append(expression.label(f"c{len(labels)}"))

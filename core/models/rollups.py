@@ -8,6 +8,10 @@ segment and breakdown read only these dimensions (core.metrics.rollups); they ar
 only by core.metrics.rollup_refresh. Like ``customer_stretches`` they carry no foreign keys:
 rows go with their connection or workspace (core.connections).
 
+Each kind also has a coarse version, ``<kind>/all``, keeping only the dimensions its
+measures' conditions read (a deal's status and currency, an activity's type; the others
+NULL): what requests without a segment or breakdown read (core.metrics.rollups).
+
 Dimensions are nullable (a deal without an owner is a row of the "(none)" owner), so rows are
 keyed by a surrogate id and found by ``(workspace_id, kind, day)``.
 """
@@ -34,7 +38,7 @@ class DealDay(Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     workspace_id: Mapped[str] = mapped_column(String(40), nullable=False)
     connection_id: Mapped[str] = mapped_column(String(40), nullable=False)
-    kind: Mapped[str] = mapped_column(String(8), nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
     day: Mapped[int] = mapped_column(Integer, nullable=False)
     status: Mapped[str] = mapped_column(String(8), nullable=False)
     currency: Mapped[str | None] = mapped_column(String(3))
@@ -66,7 +70,7 @@ class ActivityDay(Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     workspace_id: Mapped[str] = mapped_column(String(40), nullable=False)
     connection_id: Mapped[str] = mapped_column(String(40), nullable=False)
-    kind: Mapped[str] = mapped_column(String(8), nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
     day: Mapped[int] = mapped_column(Integer, nullable=False)
     type: Mapped[str] = mapped_column(String(16), nullable=False)
     owner_remote_id: Mapped[str | None] = mapped_column(String(255))

@@ -380,14 +380,17 @@ class RecordWriter:
         ``started`` (see :meth:`touch`).
         """
         total = 0
+        # The rollups' days are refreshed once every table is swept: a refresh locks the
+        # workspace row until commit (core.metrics.rollup_refresh.timezone_of), after which
+        # this transaction takes no other row locks.
+        rolled: dict[str, dict[str, rollup_refresh.State]] = {}
         for record_class in record_classes:
             table = table_of(record_class)
             swept: set[stretch_refresh.CustomerRef] = set()
             if record_class.record_type == _DEAL:
                 swept = await self._customers_swept(conn, started)
-            rolled: dict[str, rollup_refresh.State] = {}
             if record_class.record_type in _ROLLED:
-                rolled = await conn.run_sync(
+                rolled[record_class.record_type] = await conn.run_sync(
                     rollup_refresh.swept_states,
                     record_class.record_type,
                     self.connection_id,
@@ -405,15 +408,11 @@ class RecordWriter:
             total += result.rowcount
             if swept:
                 await conn.run_sync(stretch_refresh.refresh, swept)
-            if rolled:
-                gone = {remote_id: rollup_refresh.deleted(s) for remote_id, s in rolled.items()}
-                await conn.run_sync(
-                    rollup_refresh.refresh_written,
-                    record_class.record_type,
-                    self.workspace_id,
-                    rolled,
-                    gone,
-                )
+        for record_type, states in rolled.items():
+            gone = {remote_id: rollup_refresh.deleted(s) for remote_id, s in states.items()}
+            await conn.run_sync(
+                rollup_refresh.refresh_written, record_type, self.workspace_id, states, gone
+            )
         return total
 
     async def _customers_swept(

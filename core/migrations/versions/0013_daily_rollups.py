@@ -93,25 +93,36 @@ DEAL_SUM_COLUMNS = (
 ACTIVITY_SUM_COLUMNS = ("activities", "accepted", "positive")
 
 
-def _fill(table: str, source: str, kinds: dict[str, tuple[str, str | None]], dialect: str) -> None:
+def _fill(
+    table: str,
+    source: str,
+    kinds: dict[str, tuple[str, str | None]],
+    coarse: tuple[str, ...],
+    dialect: str,
+) -> None:
+    """Each kind by every dimension, and its coarse version (``<kind>/all``) keeping only
+    the ``coarse`` dimensions (the others NULL)."""
     deals = table == "deal_days"
     dimensions = DEAL_DIMENSIONS if deals else ACTIVITY_DIMENSIONS
     sums = _deal_sums(dialect) if deals else _ACTIVITY_SUMS
     names = DEAL_SUM_COLUMNS if deals else ACTIVITY_SUM_COLUMNS
-    dims = ", ".join(f"r.{d}" for d in dimensions)
+    columns = ", ".join(["workspace_id", "connection_id", "kind", "day", *dimensions, *names])
     for kind, (instant, only) in kinds.items():
-        day = _local_day(instant, dialect)
-        where = f"r.deleted_at IS NULL AND ({instant}) IS NOT NULL"
-        if only is not None:
-            where += f" AND {only}"
-        columns = ", ".join(["workspace_id", "connection_id", "kind", "day", *dimensions, *names])
-        op.execute(
-            f"INSERT INTO {table} ({columns}) "
-            f"SELECT r.workspace_id, r.connection_id, '{kind}', {day}, {dims}, {', '.join(sums)} "
-            f"FROM {source} r JOIN workspaces w ON w.id = r.workspace_id "
-            f"WHERE {where} "
-            f"GROUP BY r.workspace_id, r.connection_id, {day}, {dims}"
-        )
+        for name, kept in ((kind, dimensions), (f"{kind}/all", coarse)):
+            day = _local_day(instant, dialect)
+            where = f"r.deleted_at IS NULL AND ({instant}) IS NOT NULL"
+            if only is not None:
+                where += f" AND {only}"
+            dims = ", ".join(f"r.{d}" if d in kept else "NULL" for d in dimensions)
+            grouped = "".join(f", r.{d}" for d in kept)
+            op.execute(
+                f"INSERT INTO {table} ({columns}) "
+                f"SELECT r.workspace_id, r.connection_id, '{name}', {day}, {dims}, "
+                f"{', '.join(sums)} "
+                f"FROM {source} r JOIN workspaces w ON w.id = r.workspace_id "
+                f"WHERE {where} "
+                f"GROUP BY r.workspace_id, r.connection_id, {day}{grouped}"
+            )
 
 
 def upgrade() -> None:
@@ -120,7 +131,7 @@ def upgrade() -> None:
             sa.Column("id", _ID, autoincrement=True, nullable=False),
             sa.Column("workspace_id", sa.String(40), nullable=False),
             sa.Column("connection_id", sa.String(40), nullable=False),
-            sa.Column("kind", sa.String(8), nullable=False),
+            sa.Column("kind", sa.String(16), nullable=False),
             sa.Column("day", sa.Integer(), nullable=False),
         ]
 
@@ -157,8 +168,8 @@ def upgrade() -> None:
         op.create_index(f"ix_{table}_ws_kind_day", table, ["workspace_id", "kind", "day"])
         op.create_index(f"ix_{table}_connection", table, ["connection_id"])
     dialect = op.get_bind().dialect.name
-    _fill("deal_days", "deals", DEAL_KINDS, dialect)
-    _fill("activity_days", "activities", ACTIVITY_KINDS, dialect)
+    _fill("deal_days", "deals", DEAL_KINDS, ("status", "currency"), dialect)
+    _fill("activity_days", "activities", ACTIVITY_KINDS, ("type",), dialect)
 
 
 def downgrade() -> None:
