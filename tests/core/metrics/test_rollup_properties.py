@@ -256,7 +256,7 @@ async def _check(url: str, drawn: dict[str, Any], specs: list[dict[str, Any]]) -
 
 
 @settings(
-    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(drawn=data(), specs=st.lists(request, min_size=1, max_size=5))
 def test_rollups_answer_as_the_base_tables(
