@@ -28,7 +28,7 @@ from core.errors import ValidationError
 from core.metrics.definitions import KpiDefinition
 from core.metrics.dimensions import CATALOGUE, Dimension, DimensionRef
 from core.metrics.formulas import Formula, Ratio, Single
-from core.metrics.measures import Cols, Measure, within
+from core.metrics.measures import Cols, Measure
 from core.metrics.segments import Segment, applies
 from core.metrics.types import Agg, Entity, Frame, FxDate, KpiKind, Unit
 from core.models.enums import ActivityType, DealStatus, MeetingStatus, Response
@@ -118,7 +118,9 @@ class MeasureSpec:
         return self.number is not None and self.number.money
 
     def where(self, c: Cols, f: Frame) -> ColumnElement[bool]:
-        conditions = [within(c[self.entity.times[self.time]], f)]
+        """The rows' condition besides the period: the measures declare their time column,
+        whose frame range every measure adds itself (Measure.where)."""
+        conditions = []
         if self.entity.origin is not None:
             conditions.append(c.origin == self.entity.origin)
         for column, values in self.fields:

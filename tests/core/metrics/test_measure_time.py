@@ -1,0 +1,58 @@
+"""A measure declares its time column once (``time=``): the frame's range on it is added to
+every frame's condition, and the declared condition never reads that range."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy.dialects import postgresql
+
+from core.metrics.customers import CUSTOMER_MEASURES
+from core.metrics.marketing import MARKETING_MEASURES
+from core.metrics.measures import INDEX_RANGES, MEASURES, Measure
+from core.metrics.sources import source
+from core.metrics.types import Frame
+
+ALL = MEASURES + CUSTOMER_MEASURES + MARKETING_MEASURES
+TIMED = [m for m in ALL if m.time is not None]
+AS_OF = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _frame(month: int) -> Frame:
+    start = datetime(2025, month, 1, tzinfo=UTC)
+    end = datetime(2025, month + 1, 1, tzinfo=UTC)
+    return Frame(date(2025, month, 1), date(2025, month + 1, 1), "UTC", start, end, AS_OF)
+
+
+def _sql(expression: object) -> str:
+    compiled = expression.compile(  # type: ignore[attr-defined]
+        dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
+    )
+    return " ".join(str(compiled).split())
+
+
+def test_flow_measures_declare_their_time() -> None:
+    times = {m.name: m.time for m in TIMED}
+    assert times["deals_won"] == times["won_amount"] == times["cycle_days"] == "closed_at"
+    assert times["deals_created"] == times["meetings_accepted"] == "remote_created_at"
+    assert times["mqls_converted"] == "mql_at" and times["activities_done"] == "done_at"
+    assert len(TIMED) == 28
+
+
+@pytest.mark.parametrize("measure", TIMED, ids=lambda m: m.name)
+def test_the_range_is_added_on_the_time_column_and_nowhere_else(measure: Measure) -> None:
+    c = source(measure.entity, ["ws"]).c
+    september, october = _frame(9), _frame(10)
+    where = _sql(measure.where(c, september))
+    assert f".{measure.time} >= '2025-09-01 00:00:00+00:00'" in where
+    assert f".{measure.time} < '2025-10-01 00:00:00+00:00'" in where
+    # Two frames of one as-of differ only by the range: the declared condition is the same
+    # (save a bound the range implies on another stored column, see INDEX_RANGES).
+    condition = measure.condition
+    if measure.name in INDEX_RANGES:
+        column = INDEX_RANGES[measure.name][0]
+        assert f"{column} >= '2025-09-01" in _sql(condition(c, september))
+        return
+    assert _sql(condition(c, september)) == _sql(condition(c, october))
+    assert "2025-09" not in _sql(condition(c, september))
