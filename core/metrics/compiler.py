@@ -260,11 +260,13 @@ def _flagged(
     subquery from being merged into the aggregate (PostgreSQL and SQLite alike), so each
     condition is computed once per row.
     """
-    index: dict[tuple[int, Frame], int] = {}
+    index: dict[tuple[int, str | None, Frame], int] = {}
     distinct: list[ColumnElement[bool]] = []
     of_cell = []
     for (measure, frame), condition in zip(cells, conditions, strict=True):
-        key = (id(measure.where), frame)
+        # Measures share a condition when they share the declared one and its time column
+        # (won count and won amount: the won deals closed in the frame).
+        key = (id(measure.condition), measure.time, frame)
         if key not in index:
             index[key] = len(distinct)
             distinct.append(condition)

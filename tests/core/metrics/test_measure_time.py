@@ -4,15 +4,18 @@ every frame's condition, and the declared condition never reads that range."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy.dialects import postgresql
 
+from core.metrics.compiler import compile_cells
 from core.metrics.customers import CUSTOMER_MEASURES
 from core.metrics.marketing import MARKETING_MEASURES
 from core.metrics.measures import INDEX_RANGES, MEASURES, Measure
+from core.metrics.segments import Segment
 from core.metrics.sources import source
-from core.metrics.types import Frame
+from core.metrics.types import Agg, Entity, Frame
 
 ALL = MEASURES + CUSTOMER_MEASURES + MARKETING_MEASURES
 TIMED = [m for m in ALL if m.time is not None]
@@ -56,3 +59,23 @@ def test_the_range_is_added_on_the_time_column_and_nowhere_else(measure: Measure
         return
     assert _sql(condition(c, september)) == _sql(condition(c, october))
     assert "2025-09" not in _sql(condition(c, september))
+
+
+def test_measures_of_one_condition_and_time_share_one_row_flag() -> None:
+    by_name = {m.name: m for m in MEASURES}
+    frame = _frame(9)
+    cells = [(by_name["cycle_days"], frame), (by_name["cycle_deals"], frame)]
+    compiled = compile_cells(Entity.DEALS, cells, workspace_ids=["ws"], segment=Segment())
+    sql = str(compiled.statement.compile(dialect=postgresql.dialect()))
+    assert " AS w0" in sql and " AS w1" not in sql
+    # The same declared condition on another time column is another flag.
+    closed = Measure("closed", Entity.DEALS, Agg.COUNT, _status_won, time="closed_at")
+    created = Measure("created", Entity.DEALS, Agg.COUNT, _status_won, time="remote_created_at")
+    cells = [(closed, frame), (created, frame), (by_name["deals_won"], frame)]
+    compiled = compile_cells(Entity.DEALS, cells, workspace_ids=["ws"], segment=Segment())
+    sql = str(compiled.statement.compile(dialect=postgresql.dialect()))
+    assert " AS w1" in sql and " AS w2" in sql and " AS w3" not in sql
+
+
+def _status_won(c: Any, f: Frame) -> Any:
+    return c.status == "WON"
