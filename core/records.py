@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, or_, true
 from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.expression import ColumnCollection
 
 from core import validation
 from core.errors import ValidationError
@@ -35,6 +36,7 @@ __all__ = [
     "parse_record_id",
     "period_condition",
     "plural",
+    "record_columns",
     "segment_conditions",
 ]
 
@@ -78,32 +80,19 @@ class Period:
         return start, end
 
 
-class _RecordColumns:
+def record_columns(model: type[SyncedMixin]) -> ColumnCollection[str, Any]:
     """A record table's columns under the names of the metric sources (core.metrics.sources),
     so the catalogue's filters (core.metrics.dimensions) apply to record lists unchanged: an
     account is its own account (``account_remote_id`` is its ``remote_id``)."""
-
-    def __init__(self, model: type[SyncedMixin]) -> None:
-        table = model.__table__  # type: ignore[attr-defined]
-        self._columns: dict[str, Any] = {c.name: c for c in table.c}
-        if model is Account:
-            self._columns["account_remote_id"] = table.c.remote_id
-
-    def __contains__(self, name: str) -> bool:
-        return name in self._columns
-
-    def __getitem__(self, name: str) -> Any:
-        return self._columns[name]
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self._columns[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    table = model.__table__  # type: ignore[attr-defined]
+    columns = [(c.name, c) for c in table.c]
+    if model is Account:
+        columns.append(("account_remote_id", table.c.remote_id))
+    return ColumnCollection(columns)
 
 
-def _supported(model: type[SyncedMixin], columns: _RecordColumns) -> list[DimensionSpec]:
-    """The catalogue's record-list dimensions ``model`` has the column of."""
+def _supported(columns: ColumnCollection[str, Any]) -> list[DimensionSpec]:
+    """The catalogue's record-list dimensions a table of ``columns`` can be filtered by."""
     return [s for s in CATALOGUE.values() if s.records and s.column in columns]
 
 
@@ -134,8 +123,8 @@ def plural(model: type[SyncedMixin]) -> str:
 def segment_conditions(model: type[SyncedMixin], segment: Segment) -> list[Condition]:
     """One condition per filter of the segment; a dimension the record type lacks is an
     error."""
-    columns = _RecordColumns(model)
-    supported = _supported(model, columns)
+    columns = record_columns(model)
+    supported = _supported(columns)
     conditions: list[Condition] = []
     for ref, values in segment.filters:
         spec = CATALOGUE[ref.dimension]
