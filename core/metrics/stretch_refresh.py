@@ -45,6 +45,7 @@ _COLUMNS = (
     "pipeline_remote_id",
     "start_day",
     "end_day",
+    "prev_end_day",
 )
 
 

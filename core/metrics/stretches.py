@@ -84,7 +84,8 @@ def computed_stretches(
     workspace_ids: Sequence[str] | None, where: ColumnElement[bool] | None = None
 ) -> FromClause:
     """One row per stretch computed from the won deals of ``workspace_ids`` (all with None)
-    meeting ``where``: ``start_day`` (became a customer), ``end_day`` (lost), and the
+    meeting ``where``: ``start_day`` (became a customer), ``end_day`` (lost),
+    ``prev_end_day`` (the end of the customer's previous stretch, None for its first), and the
     ``source`` (the acquisition channel), owner and pipeline of the deal that began it,
     which the source, owner and pipeline segments and breakdowns of customer KPIs read.
     Intervals starting and ending on the same days are ordered by deal id, so which deal
@@ -163,6 +164,10 @@ def computed_stretches(
         *(g[c.name] for c in common), g.starts, g.s, g.e, stretch.label("stretch")
     ).subquery("customer_numbered")
     n = numbered.c
+    # Stretches of a customer never overlap, so the previous one ended last of the earlier.
+    previous_end = func.lag(func.max(n.e)).over(
+        partition_by=(n.connection_id, n.customer), order_by=func.min(n.s)
+    )
     return (
         select(
             n.workspace_id,
@@ -175,6 +180,7 @@ def computed_stretches(
             func.max(n.no_contact_days).label("no_contact_days"),
             cast(func.min(n.s), Integer).label("start_day"),
             cast(func.max(n.e), Integer).label("end_day"),
+            cast(previous_end, Integer).label("prev_end_day"),
         )
         .group_by(n.workspace_id, n.connection_id, n.customer, n.stretch)
         .subquery("customers_src")
@@ -201,6 +207,7 @@ def maintained_stretches(workspace_ids: Sequence[str]) -> FromClause:
             no_contact_days.label("no_contact_days"),
             s.start_day,
             s.end_day,
+            s.prev_end_day,
         )
         .where(s.workspace_id.in_(workspace_ids))
         .subquery("customers_src")
