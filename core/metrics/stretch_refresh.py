@@ -11,7 +11,10 @@ Writers reach this in two ways: the sync's writer (core.sync.upsert, Core statem
 COPY) reads the :func:`stored_states` of a page's deals before writing it and refreshes the
 :func:`changed_customers` after (an unchanged re-sync, an amount or stage edit, an open deal
 refresh nothing), and ORM flushes of deals or workspaces (tests, admin paths) are caught by
-:func:`_after_flush`.
+:func:`_after_flush`. An ORM bulk UPDATE or DELETE of deals (or an UPDATE of a
+workspace's timezone or inactivity days) run by a session skips the flush: :func:`_bulk_write`
+refreshes what it touched. Core statements on the deals table outside the sync's writer
+are refused by a test (tests/core/metrics/test_stretch_bulk_writes.py).
 The functions take a synchronous connection; async callers use ``run_sync``.
 """
 
@@ -20,9 +23,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, event, insert, inspect, select, text
+from sqlalchemy import Result, delete, event, insert, inspect, select, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.orm.base import NO_VALUE
 
 from core.metrics.stretches import computed_stretches, customers_of
@@ -227,6 +230,58 @@ def _after_flush(session: Session, flush: UOWTransaction) -> None:
     if workspaces:
         rebuild(conn, sorted(workspaces))
     refresh(conn, refs)
+
+
+def _deal_customers(conn: Connection, ids: Sequence[int]) -> set[CustomerRef]:
+    refs: set[CustomerRef] = set()
+    for at in range(0, len(ids), CHUNK):
+        rows = conn.execute(
+            select(Deal.connection_id, Deal.account_remote_id, Deal.contact_remote_id)
+            .where(Deal.id.in_(ids[at : at + CHUNK]))
+            .distinct()
+        )
+        for connection_id, account, contact in rows:
+            key = customer_of(account, contact)
+            if key is not None:
+                refs.add((connection_id, key))
+    return refs
+
+
+def _settings(conn: Connection, ids: Sequence[str]) -> set[tuple[Any, ...]]:
+    columns = [Workspace.id, *(Workspace.__table__.c[n] for n in _LIFECYCLE_SETTINGS)]
+    return {tuple(row) for row in conn.execute(select(*columns).where(Workspace.id.in_(ids)))}
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _bulk_write(state: ORMExecuteState) -> Result[Any] | None:
+    """An ORM bulk UPDATE or DELETE of deals (or an UPDATE of workspaces) bypasses the flush:
+    the rows it matches are found first, and the stretches of their customers before and
+    after the statement (of the workspaces whose lifecycle settings it changed) recomputed,
+    in its transaction."""
+    mapper = state.bind_mapper
+    if not (state.is_update or state.is_delete) or mapper is None:
+        return None
+    if mapper.class_ not in (Deal, Workspace):
+        return None
+    where = getattr(state.statement, "whereclause", None)
+    conn = state.session.connection()
+    if mapper.class_ is Workspace:
+        if state.is_delete:  # its deals and stretches go with it (core.connections)
+            return None
+        spaces = select(Workspace.id) if where is None else select(Workspace.id).where(where)
+        workspaces = list(conn.scalars(spaces))
+        settings = _settings(conn, workspaces)
+        result = state.invoke_statement()
+        changed = {row[0] for row in settings ^ _settings(conn, workspaces)}
+        if changed:
+            rebuild(conn, sorted(changed))
+        return result
+    found = select(Deal.id) if where is None else select(Deal.id).where(where)
+    ids = list(conn.scalars(found))
+    before = _deal_customers(conn, ids)
+    result = state.invoke_statement()
+    refresh(conn, before | _deal_customers(conn, ids))
+    return result
 
 
 __all__ = [
