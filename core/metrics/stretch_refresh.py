@@ -232,19 +232,29 @@ def _after_flush(session: Session, flush: UOWTransaction) -> None:
     refresh(conn, refs)
 
 
+def _customers_where(conn: Connection, where: Any) -> set[CustomerRef]:
+    """The customers of the deals meeting ``where`` (None: every deal)."""
+    found = select(Deal.connection_id, Deal.account_remote_id, Deal.contact_remote_id)
+    if where is not None:
+        found = found.where(where)
+    refs: set[CustomerRef] = set()
+    for connection_id, account, contact in conn.execute(found.distinct()):
+        key = customer_of(account, contact)
+        if key is not None:
+            refs.add((connection_id, key))
+    return refs
+
+
 def _deal_customers(conn: Connection, ids: Sequence[int]) -> set[CustomerRef]:
     refs: set[CustomerRef] = set()
     for at in range(0, len(ids), CHUNK):
-        rows = conn.execute(
-            select(Deal.connection_id, Deal.account_remote_id, Deal.contact_remote_id)
-            .where(Deal.id.in_(ids[at : at + CHUNK]))
-            .distinct()
-        )
-        for connection_id, account, contact in rows:
-            key = customer_of(account, contact)
-            if key is not None:
-                refs.add((connection_id, key))
+        refs |= _customers_where(conn, Deal.id.in_(ids[at : at + CHUNK]))
     return refs
+
+
+#: Execution option of a bulk statement on deals whose caller keeps the stretches itself
+#: (core.connections deletes a connection's stretches with its deals).
+KEEPS_STRETCHES = "keeps_customer_stretches"
 
 
 def _settings(conn: Connection, ids: Sequence[str]) -> set[tuple[Any, ...]]:
@@ -261,7 +271,7 @@ def _bulk_write(state: ORMExecuteState) -> Result[Any] | None:
     mapper = state.bind_mapper
     if not (state.is_update or state.is_delete) or mapper is None:
         return None
-    if mapper.class_ not in (Deal, Workspace):
+    if mapper.class_ not in (Deal, Workspace) or state.execution_options.get(KEEPS_STRETCHES):
         return None
     where = getattr(state.statement, "whereclause", None)
     conn = state.session.connection()
@@ -276,6 +286,11 @@ def _bulk_write(state: ORMExecuteState) -> Result[Any] | None:
         if changed:
             rebuild(conn, sorted(changed))
         return result
+    if state.is_delete:
+        gone = _customers_where(conn, where)
+        result = state.invoke_statement()
+        refresh(conn, gone)
+        return result
     found = select(Deal.id) if where is None else select(Deal.id).where(where)
     ids = list(conn.scalars(found))
     before = _deal_customers(conn, ids)
@@ -285,6 +300,7 @@ def _bulk_write(state: ORMExecuteState) -> Result[Any] | None:
 
 
 __all__ = [
+    "KEEPS_STRETCHES",
     "LIFECYCLE_COLUMNS",
     "CustomerRef",
     "DealState",
