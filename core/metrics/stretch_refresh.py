@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Result, delete, event, insert, inspect, select, text
+from sqlalchemy import Result, delete, event, insert, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.orm.base import NO_VALUE
@@ -99,14 +99,11 @@ def _counted(state: DealState) -> bool:
 def stored_states(
     conn: Connection, connection_id: str, remote_ids: Iterable[str]
 ) -> dict[str, DealState]:
-    """The stored deals of one connection among ``remote_ids``, by remote id."""
+    """The stored deals of one connection among ``remote_ids``, by remote id (the sync's
+    writer plans its transaction's statements for the tables as they are: see
+    core.sync.upsert.RecordWriter.write_page)."""
     states: dict[str, DealState] = {}
     ids = sorted(set(remote_ids))
-    if conn.dialect.name == "postgresql":
-        # asyncpg prepares this statement once; after five runs PostgreSQL may keep a generic
-        # plan made while a first load's table was still empty (a sequential scan), and the
-        # scan grows with every page written. A custom plan sees the table's real size.
-        conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     columns = [Deal.__table__.c[name] for name in LIFECYCLE_COLUMNS]
     for at in range(0, len(ids), CHUNK):
         rows = conn.execute(
