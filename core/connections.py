@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.egress import EgressPolicy, OutboundRefused
 from core.errors import NotFoundError
+from core.metrics.stretch_refresh import KEEPS_STRETCHES
 from core.models import (
     SYNCED_MODELS,
     Connection,
@@ -54,6 +55,10 @@ PAUSED = "PAUSED"
 #: A credential check is one request: fail fast rather than wait out a long retry budget.
 _CHECK_RETRY = RetryPolicy(attempts=2, base=0.2, cap=1.0)
 
+#: Deleting a connection's (a workspace's) deals deletes its customer stretches too: no
+#: refresh of each customer's stretches first (core.metrics.stretch_refresh).
+_STRETCHES_DELETED_TOO = {KEEPS_STRETCHES: True}
+
 
 async def get_connection(session: AsyncSession, connection_id: str) -> Connection:
     connection = await session.get(Connection, connection_id)
@@ -78,7 +83,7 @@ async def delete_connection(session: AsyncSession, connection_id: str) -> int:
         result = await session.execute(
             delete(model)
             .where(model.connection_id == connection_id)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False, **_STRETCHES_DELETED_TOO)
         )
         deleted += int(getattr(result, "rowcount", 0) or 0)
     for bookkeeping in (SyncRun, SyncState, RecordError, CustomerStretch):
@@ -269,7 +274,7 @@ async def delete_workspace(session: AsyncSession, workspace_id: str) -> int:
         await session.execute(
             delete(model)
             .where(model.workspace_id == workspace_id)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False, **_STRETCHES_DELETED_TOO)
         )
     await session.delete(workspace)
     await session.flush()
