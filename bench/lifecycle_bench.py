@@ -24,9 +24,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.app import freeze_startup_heap
 from api.context import Context
 from api.schema import create_schema
-from api.session import SerialSession
+from api.session import RequestSessions
 from bench import lifecycle_onepass
 from bench.harness import BenchContext, Measurement
 from bench.lifecycle_data import TIMEZONE, generate
@@ -59,12 +60,14 @@ INACTIVITY_DAYS = 365
 class Product:
     """The lifecycle query through the API's schema and executor, caches bypassed, with the
     request session api.app gives it (tenant-scoped, concurrent readers on PostgreSQL, the
-    statement timeout); timed from opening the session to the answer."""
+    statement timeout, api.session.RequestSessions); timed from opening the session to the
+    answer. Its start-up heap is frozen, as a served app's (api.app.freeze_startup_heap)."""
 
     def __init__(self, engine: AsyncEngine, org: str, ws: str) -> None:
         self.settings = Settings()
         self.schema = create_schema(self.settings)
         self.sessionmaker = create_sessionmaker(engine)
+        self.requests = RequestSessions(engine, self.settings.statement_timeout_seconds)
         self.viewer = Viewer("bench", org, Role.VIEWER, frozenset({ws}))
         self.plugins = create_plugin_manager(load_entrypoints=False)
         self.ws = ws
@@ -72,7 +75,9 @@ class Product:
         self.cpu: list[float] = []
         #: Statements each run sent (round trips).
         self.statements = 0
-        event.listen(engine.sync_engine, "before_cursor_execute", self._count)
+        for counted in {engine, self.requests.engine}:
+            event.listen(counted.sync_engine, "before_cursor_execute", self._count)
+        freeze_startup_heap()
 
     def _count(self, *args: Any) -> None:
         self.statements += 1
@@ -80,13 +85,9 @@ class Product:
     async def run(self) -> tuple[float, dict[str, Any]]:
         cpu = time.process_time()
         started = time.perf_counter()
-        async with tenant_session(self.sessionmaker, self.viewer) as session:
+        async with tenant_session(self.requests.sessionmaker, self.viewer) as session:
             context = Context(
-                session=SerialSession(
-                    session,
-                    readers=self.sessionmaker,
-                    statement_timeout=self.settings.statement_timeout_seconds,
-                ),
+                session=self.requests.serial(session),
                 sessionmaker=self.sessionmaker,
                 settings=self.settings,
                 plugins=self.plugins,
@@ -218,6 +219,7 @@ async def measure(url: str, accounts: int, runs: int) -> list[Measurement]:
             "Python CPU on it (median); load average "
             f"{load:.1f}; data generated in {generated:.0f} s"
         )
+        await product.requests.close()
         return [
             Measurement(
                 "churn, retention, MRR with comparison, postgresql, warm, uncached",
