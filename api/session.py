@@ -33,6 +33,7 @@ from core.db import (
     DEADLINE,
     Deadline,
     StatementTimeout,
+    autocommit_reads,
     create_engine,
     create_sessionmaker,
     is_statement_timeout,
@@ -204,8 +205,10 @@ class RequestSessions:
     On PostgreSQL with a statement timeout this is an engine of its own, like ``engine``
     but whose connections start with the timeout: a request then sends no ``SET LOCAL``
     per transaction (3 of a lifecycle request's 11 round trips, issue #19). Its pool is
-    used by requests only; writers, syncs and the CLI keep ``engine``'s, unlimited. On
-    SQLite, or without a timeout, it is ``engine`` itself."""
+    used by requests only; writers, syncs and the CLI keep ``engine``'s, unlimited. Its
+    readers run each statement in autocommit (core.db.autocommit_reads): no BEGIN and no
+    ROLLBACK around their one read. On SQLite, or without a timeout, it is ``engine``
+    itself."""
 
     def __init__(self, engine: AsyncEngine, statement_timeout: float | None) -> None:
         self.statement_timeout = statement_timeout
@@ -219,11 +222,14 @@ class RequestSessions:
             else engine
         )
         self.sessionmaker = create_sessionmaker(self.engine)
+        self.readers = (
+            create_sessionmaker(autocommit_reads(self.engine)) if self._own else self.sessionmaker
+        )
 
     def serial(self, session: AsyncSession) -> SerialSession:
         """A request's session (from :attr:`sessionmaker`), with readers from the same pool."""
         return SerialSession(
-            session, readers=self.sessionmaker, statement_timeout=self.statement_timeout
+            session, readers=self.readers, statement_timeout=self.statement_timeout
         )
 
     async def close(self) -> None:

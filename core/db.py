@@ -206,6 +206,19 @@ def statement_limit(engine: AsyncEngine) -> int | None:
     return _LIMITED.get(engine.sync_engine)
 
 
+def autocommit_reads(engine: AsyncEngine) -> AsyncEngine:
+    """``engine``'s pool with every statement its own transaction (PostgreSQL): for
+    sessions that run one read each (a request's concurrent readers, core.metrics.fetch),
+    which then send no BEGIN before it and no ROLLBACK after (two round trips of three,
+    issue #19). Keeps ``engine``'s statement timeout, a setting of each connection; SET
+    LOCAL would do nothing outside a transaction, so it needs one."""
+    reads = engine.execution_options(isolation_level="AUTOCOMMIT")
+    limit = statement_limit(engine)
+    if limit is not None:
+        _LIMITED[reads.sync_engine] = limit
+    return reads
+
+
 def create_engine(
     url: str, *, echo: bool = False, statement_timeout: float | None = None
 ) -> AsyncEngine:

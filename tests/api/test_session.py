@@ -62,6 +62,8 @@ async def test_request_connections_start_under_the_timeout(
             assert await session.scalar(show) == "250ms"
             async with session.reader() as reader:
                 assert (await reader.execute(show)).scalar() == "250ms"
+                own = await (await reader.session.connection()).get_raw_connection()
+                assert not own.driver_connection.is_in_transaction()  # autocommit: no BEGIN
                 with pytest.raises(StatementTimeout):
                     await reader.execute(slow)
             with pytest.raises(StatementTimeout):
