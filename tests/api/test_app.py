@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 import re
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from api.app import create_app
 from core.organizations import create_organization, create_workspace
+from core.plugins import create_plugin_manager
+from core.settings import Settings
 from core.tenancy import create_api_key
 from tests.support.api import api_client
 
@@ -96,3 +100,23 @@ async def test_metrics_endpoint_counts_graphql_operations(
     assert 'operation="other"' in text and "Probe" not in text and "Anon1" not in text
     assert len(re.findall(r'crmkpi_graphql_seconds_count\{operation="', text)) <= 6
     assert "crmkpi_sync_runs_total" in text
+
+
+async def test_a_served_app_freezes_its_start_up_heap(engine: AsyncEngine) -> None:
+    """``freeze_heap`` (every server): what the lifespan built is left out of later
+    collections; the app's requests get a pool of their own on PostgreSQL (api.session)."""
+    url = engine.url.render_as_string(hide_password=False)
+    app = create_app(
+        Settings(database_url=url, scheduler="off"),
+        engine=engine,
+        plugins=create_plugin_manager(load_entrypoints=False),
+        freeze_heap=True,
+    )
+    assert gc.get_freeze_count() == 0  # not at build time: tests build many apps
+    try:
+        async with app.router.lifespan_context(app):
+            assert gc.get_freeze_count() > 0
+            requests = app.state.crmkpi.requests
+            assert (requests.engine is engine) is (engine.dialect.name == "sqlite")
+    finally:
+        gc.unfreeze()
