@@ -234,7 +234,14 @@ def read_rows(
             (row,) = result
             found = values.setdefault(job.key, {})
             for (name, frame), value in zip(statement.labels, row, strict=True):
-                found[(name, frame)] = _number(value)
+                number = _number(value)
+                if statement.adds:  # to the value of the statement before it
+                    before = found.get((name, frame))
+                    if number is None:
+                        number = before
+                    elif before is not None:
+                        number += before
+                found[(name, frame)] = number
         elif isinstance(job, SeriesJob):
             _read_series(job, statement, result, values.setdefault(job.key, {}))
         else:
