@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy import Executable, Row
 
 from core.metrics.query import Reader
+
+T = TypeVar("T")
 
 #: Statements of one batch running at once (each holds a pooled connection meanwhile).
 MAX_CONCURRENT = 4
@@ -66,20 +68,48 @@ class ConcurrentReader(Protocol):
 
 async def fetch_all(session: Reader, statements: Sequence[Executable]) -> list[list[Row[Any]]]:
     """The rows of every statement, in order."""
+    rows, _ = await fetch_beside(session, statements, None)
+    return rows
+
+
+async def fetch_beside(
+    session: Reader,
+    statements: Sequence[Executable],
+    beside: Callable[[], Awaitable[T]] | None,
+    order: Sequence[int] | None = None,
+) -> tuple[list[list[Row[Any]]], T | None]:
+    """The rows of every statement, in order, and the result of ``beside()``: reads of the
+    request's own session (freshness, targets) run meanwhile when the statements run on
+    readers of their own, after them otherwise. ``order``: the indexes of the statements in
+    the order to start them (the longest first, so that none waits for a slot at the end).
+    """
     parallel = session if isinstance(session, ConcurrentReader) else None
     granted = 0
     if parallel is not None and parallel.concurrent_reads and len(statements) > 1:
         granted = READERS.take(min(MAX_CONCURRENT, len(statements)))
     try:
         if parallel is None or granted < 2:
-            return [list((await session.execute(s)).all()) for s in statements]
+            rows = [list((await session.execute(s)).all()) for s in statements]
+            return rows, (await beside() if beside is not None else None)
         limit = asyncio.Semaphore(granted)
         readers = parallel
+        found: dict[int, list[Row[Any]]] = {}
 
-        async def one(statement: Executable) -> list[Row[Any]]:
+        async def one(index: int) -> None:
             async with limit, readers.reader() as own:
-                return list((await own.execute(statement)).all())
+                found[index] = list((await own.execute(statements[index])).all())
 
-        return list(await asyncio.gather(*(one(s) for s in statements)))
+        # Tasks start in creation order, so the semaphore's first slots go to ``order``'s head.
+        started = [asyncio.ensure_future(one(i)) for i in (order or range(len(statements)))]
+        try:
+            other = await beside() if beside is not None else None
+            await asyncio.gather(*started)
+        except BaseException:
+            # None left running on a reader once the slots are given back.
+            for task in started:
+                task.cancel()
+            await asyncio.gather(*started, return_exceptions=True)
+            raise
+        return [found[i] for i in range(len(statements))], other
     finally:
         READERS.give_back(granted)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from sqlalchemy import Executable, Result, ScalarResult, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -93,3 +94,66 @@ async def test_without_free_reader_slots_the_batch_runs_on_its_session(
     assert fetch.READERS.free == fetch.MAX_READERS  # every slot given back
     await fetch_all(readers, _statements(4))
     assert readers.opened == 4 and fetch.READERS.free == fetch.MAX_READERS
+
+
+class Recording(Readers):
+    """Readers that record which statement each reader ran, in the order they started."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.started: list[Executable] = []
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[Reader]:
+        async with super().reader() as own:
+            yield _Recorded(own, self.started)
+
+
+class _Recorded:
+    def __init__(self, own: Any, started: list[Executable]) -> None:
+        self.own = own
+        self.started = started
+
+    async def execute(self, statement: Executable, params: object = None) -> Result[Any]:
+        self.started.append(statement)
+        result: Result[Any] = await self.own.execute(statement)
+        return result
+
+
+async def test_the_sessions_own_reads_run_beside_and_the_longest_start_first(
+    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    readers = Recording(session, sessionmaker)
+    statements = _statements(6)
+    open_during: list[int] = []
+
+    async def beside() -> str:
+        await asyncio.sleep(0.005)  # the readers are open (each sleeps 10 ms first)
+        open_during.append(readers.open)
+        return "freshness"
+
+    order = [5, 4, 3, 2, 1, 0]
+    rows, other = await fetch.fetch_beside(readers, statements, beside, order)
+    assert other == "freshness"
+    assert open_during == [fetch.MAX_CONCURRENT]  # ran while readers held statements
+    first = [statements.index(s) for s in readers.started[: fetch.MAX_CONCURRENT]]
+    assert sorted(first) == order[: fetch.MAX_CONCURRENT][::-1]
+    assert [[r[0] for r in part] for part in rows][:2] == [[0], [10, 11]]  # statement order
+    assert fetch.READERS.free == fetch.MAX_READERS
+
+
+async def test_a_failing_read_beside_leaves_no_statement_running(
+    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    readers = Readers(session, sessionmaker)
+
+    async def beside() -> None:
+        raise RuntimeError("freshness failed")
+
+    try:
+        await fetch.fetch_beside(readers, _statements(4), beside)
+    except RuntimeError as exc:
+        assert str(exc) == "freshness failed"
+    else:
+        raise AssertionError("the failure was lost")
+    assert readers.open == 0 and fetch.READERS.free == fetch.MAX_READERS
