@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -20,6 +21,9 @@ from core.metrics.measures import probability_column
 from core.models import Deal, DealStageHistory, Stage
 from core.models.enums import DealStatus
 
+#: Row sets kept built (see core.metrics.sources.source).
+CACHED = 512
+
 
 def deals(workspace_ids: Sequence[str]) -> FromClause:
     return (
@@ -30,6 +34,13 @@ def deals(workspace_ids: Sequence[str]) -> FromClause:
 
 
 def open_deals(workspace_ids: Sequence[str], closed_since: datetime) -> FromClause:
+    """The deals that may be open at an instant at or after ``closed_since`` (see
+    :func:`_open_deals`), built once per workspaces and instant (sources.source)."""
+    return _open_deals(tuple(workspace_ids), closed_since)
+
+
+@lru_cache(maxsize=CACHED)
+def _open_deals(workspace_ids: tuple[str, ...], closed_since: datetime) -> FromClause:
     """The deals that may be open at an instant at or after ``closed_since``: still-open deals
     (the partial index ``ix_deals_ws_open``) plus deals closed at or after it (a range of
     ``ix_deals_ws_closed``), as one row set with the columns of the deals source.
@@ -49,6 +60,12 @@ def open_deals(workspace_ids: Sequence[str], closed_since: datetime) -> FromClau
 
 
 def deals_with_history(workspace_ids: Sequence[str], before: datetime) -> FromClause:
+    """:func:`_deals_with_history`, built once per workspaces and instant."""
+    return _deals_with_history(tuple(workspace_ids), before)
+
+
+@lru_cache(maxsize=CACHED)
+def _deals_with_history(workspace_ids: tuple[str, ...], before: datetime) -> FromClause:
     """The live deals with stage history entered before ``before``, with the columns of the
     deals source: the only deals whose weight at an instant up to then may differ from
     their current stage's (core.metrics.open_sql), read from the history's side."""
@@ -76,7 +93,8 @@ def deals_with_history(workspace_ids: Sequence[str], before: datetime) -> FromCl
     )
 
 
-def _stage_at(workspace_ids: Sequence[str], instant: datetime, name: str) -> FromClause:
+@lru_cache(maxsize=CACHED)
+def _stage_at(workspace_ids: tuple[str, ...], instant: datetime, name: str) -> FromClause:
     """Per deal with stage history before ``instant``: the probability of the last stage it
     entered before then (among stages still known), ranked within the history table."""
     stay = DealStageHistory.__table__.alias(f"{name}_stay")
@@ -132,7 +150,7 @@ def _with_stage_history(
     """
     out: list[Any] = []
     for i, instant in enumerate(sorted(set(instants))):
-        at = _stage_at(workspace_ids, instant, f"stage_at_{i}")
+        at = _stage_at(tuple(workspace_ids), instant, f"stage_at_{i}")
         joined = joined.outerjoin(
             at,
             and_(

@@ -16,6 +16,7 @@ core.metrics.stretches; activities and accounts are plain enough to stay here.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from sqlalchemy import FromClause, select
 
@@ -89,9 +90,23 @@ _BUILDERS = {
 
 
 def source(entity: Entity, workspace_ids: Sequence[str]) -> FromClause:
-    """The row set of ``entity`` restricted to the caller's workspaces, deleted rows left out."""
+    """The row set of ``entity`` restricted to the caller's workspaces, deleted rows left out.
+
+    Built once per entity and workspaces (:data:`CACHED`): a row set is an immutable SQL
+    construct that any number of statements may select from, and building one (a subquery
+    proxying every column of its table) is a good part of the Python a dashboard costs.
+    """
     if not workspace_ids:
         raise ValueError("source() needs at least one workspace id")
+    return _built(entity, tuple(workspace_ids))
+
+
+#: Row sets kept built (distinct entity and workspaces).
+CACHED = 512
+
+
+@lru_cache(maxsize=CACHED)
+def _built(entity: Entity, workspace_ids: tuple[str, ...]) -> FromClause:
     return _BUILDERS[entity](workspace_ids)
 
 
