@@ -4,9 +4,10 @@ Every cell becomes a conditional aggregate (``COUNT(*) FILTER (WHERE ...)``,
 ``SUM(x) FILTER (WHERE ...)``), so the KPIs of a request and its comparison period share a
 statement. Cells are split by how the database best reaches their rows
 (:func:`access_paths`): deals open at an instant read still-open deals plus a range of
-closed ones; flows read one hull range of their time column. Frame bounds are bound
-parameters holding UTC instants computed in Python. A breakdown is the same statement
-grouped by the dimension's key and label; a series' buckets are core.metrics.series_sql's.
+closed ones, aggregated by plain columns first when their cells allow (core.metrics.open_sql);
+flows read one hull range of their time column. Frame bounds are bound parameters holding
+UTC instants computed in Python. A breakdown is the same statement grouped by the
+dimension's key and label; a series' buckets are core.metrics.series_sql's.
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 typed jobs, compile them, fetch them at once, read their rows back and assemble results.
 
 Each step is its own module: core.metrics.jobs (the jobs: planned, compiled, read back),
-core.metrics.compiler and series_sql (the SQL), core.metrics.fetch (running statements at
-once). Only aggregates come back from the database; this module turns a request into its
-frames and the cell values into results (comparison, series, breakdown, target).
+core.metrics.compiler, open_sql and series_sql (the SQL), core.metrics.fetch (running
+statements at once, the request's own reads beside them). Only aggregates come back from
+the database; this module turns a request into its frames and the cell values into results
+(comparison, series, breakdown, target).
 """
 
 from __future__ import annotations
