@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -82,6 +83,11 @@ async def fetch_beside(
     request's own session (freshness, targets) run meanwhile when the statements run on
     readers of their own, after them otherwise. ``order``: the indexes of the statements in
     the order to start them (the longest first, so that none waits for a slot at the end).
+
+    With readers, each granted slot is one reader session taking the next statement as
+    its last one ends, and the request's session takes statements too once ``beside()`` is
+    done: as many statements at a time as slots plus one, and no session opened (BEGIN, the
+    statement timeout) per statement.
     """
     parallel = session if isinstance(session, ConcurrentReader) else None
     granted = 0
@@ -91,25 +97,37 @@ async def fetch_beside(
         if parallel is None or granted < 2:
             rows = [list((await session.execute(s)).all()) for s in statements]
             return rows, (await beside() if beside is not None else None)
-        limit = asyncio.Semaphore(granted)
         readers = parallel
+        queue = deque(order if order is not None else range(len(statements)))
         found: dict[int, list[Row[Any]]] = {}
 
-        async def one(index: int) -> None:
-            async with limit, readers.reader() as own:
+        async def drain(own: Reader) -> None:
+            while queue:
+                index = queue.popleft()
                 found[index] = list((await own.execute(statements[index])).all())
 
-        # Tasks start in creation order, so the semaphore's first slots go to ``order``'s head.
-        started = [asyncio.ensure_future(one(i)) for i in (order or range(len(statements)))]
-        try:
+        async def reader() -> None:
+            # One reader session per slot, taking the next statement as each one ends.
+            async with readers.reader() as own:
+                await drain(own)
+
+        async def own_session() -> T | None:
+            # The request's own reads first, then statements like any reader: a connection
+            # already open (a first request opens one fewer), one more statement at a time.
             other = await beside() if beside is not None else None
-            await asyncio.gather(*started)
+            await drain(session)
+            return other
+
+        workers = [asyncio.ensure_future(reader()) for _ in range(granted)]
+        mine = asyncio.ensure_future(own_session())
+        try:
+            await asyncio.gather(*workers, mine)
         except BaseException:
             # None left running on a reader once the slots are given back.
-            for task in started:
+            for task in (*workers, mine):
                 task.cancel()
-            await asyncio.gather(*started, return_exceptions=True)
+            await asyncio.gather(*workers, mine, return_exceptions=True)
             raise
-        return [found[i] for i in range(len(statements))], other
+        return [found[i] for i in range(len(statements))], mine.result()
     finally:
         READERS.give_back(granted)
