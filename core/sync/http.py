@@ -99,6 +99,10 @@ class SyncHttp:
         self.on_credentials = on_credentials
         self.requests = 0
         self.retries = 0
+        #: True while every body this client decoded holds only storable text (see
+        #: :func:`clean_text`): then nothing mapped from them needs a text check beyond the
+        #: columns' lengths (core.sync.textcheck). False from the first body that may not.
+        self.text_clean = True
         self._auth: Auth | None = None
         self._auth_generation = 0
         self._auth_lock = asyncio.Lock()
@@ -235,14 +239,20 @@ class SyncHttp:
                 + (f": {said}" if said else ""),
                 status=status,
             )
+        content = response.content
         if request.decode == "text":
+            if self.text_clean and b"\x00" in content:  # undecodable bytes become U+FFFD
+                self.text_clean = False
             return TextBody(response.text, {k.lower(): v for k, v in response.headers.items()})
-        if not response.content:
+        if not content:
             return None
         try:
-            return loads(response.content)
+            value, strict = _loads(content)
         except ValueError:
             raise _Retryable(status, _path(request) + " (truncated JSON)", None) from None
+        if self.text_clean and not (strict and clean_text(content)):
+            self.text_clean = False
+        return value
 
 
 #: 20 digits in a row may be an integer orjson cannot hold (2**64 has 20 digits). Found by
@@ -261,12 +271,30 @@ def loads(content: bytes) -> Any:
     with such text are decoded as before, so a record with bad text is still quarantined
     alone (never its page) and a huge integer keeps every digit.
     """
+    return _loads(content)[0]
+
+
+def _loads(content: bytes) -> tuple[Any, bool]:
+    """:func:`loads`, and whether orjson decoded it (strict UTF-8, no lone surrogate)."""
     if _LONG_DIGITS in content.translate(_DIGITS_AS_ZERO):
-        return json.loads(content)
+        return json.loads(content), False
     try:
-        return orjson.loads(content)
+        return orjson.loads(content), True
     except orjson.JSONDecodeError:
-        return json.loads(content)
+        return json.loads(content), False
+
+
+def clean_text(content: bytes) -> bool:
+    """True when no string orjson decodes from ``content`` can hold what a database refuses.
+
+    orjson reads strict UTF-8 and rejects raw control characters, so a decoded string has
+    a NUL or a lone surrogate only where the JSON escapes one: ``\\u0000``, or a
+    ``\\uD800``-``\\uDFFF`` escape (any surrogate escape counts, paired or not; CRMs send
+    non-ASCII text as UTF-8, so such escapes are rare, and a literal backslash before ``u``
+    only makes the answer a cautious False). Three byte searches run in C over a page
+    instead of a check of every decoded string (core.sync.textcheck).
+    """
+    return b"\\u0000" not in content and b"\\ud" not in content and b"\\uD" not in content
 
 
 def _auth_retryable(exc: BaseException) -> bool:
