@@ -165,8 +165,9 @@ def page_storable(records: Sequence[Any], *, text_clean: bool = False) -> bool:
                 fields = bounded[1]
             else:
                 columns = zip(*map(_getter(cls), group), strict=True)
+            check = _column_fits if text_clean else _column_storable
             for (_, length), column in zip(fields, columns, strict=True):
-                if not _column_storable(column, length):
+                if not check(column, length):
                     return False
     except AttributeError:  # a slot left unset: let the record-by-record check decide
         return False
@@ -205,6 +206,16 @@ def _column_storable(column: tuple[Any, ...], length: int | None) -> bool:
     if all(issubclass(kind, _NESTED) for kind in kinds):
         return _nested_problem(list(column)) is None
     return False
+
+
+def _column_fits(column: tuple[Any, ...], length: int | None) -> bool:
+    """A bounded column of clean text: every value fits its length (what else a value may
+    be is left to :func:`_column_storable`)."""
+    kinds = set(map(type, column))
+    kinds.discard(type(None))
+    if kinds != {str}:
+        return not kinds or _column_storable(column, length)
+    return length is None or max(map(len, filter(None, column)), default=0) <= length
 
 
 def _encodable(text: str) -> bool:
