@@ -74,6 +74,8 @@ class _Retryable(Exception):
 
 
 _RETRY_ON = (_Retryable, httpx.TransportError)
+#: What a response's stream becomes once its body is read (see SyncHttp._send_once).
+_READ = httpx.ByteStream(b"")
 
 
 class SyncHttp:
@@ -225,6 +227,10 @@ class SyncHttp:
             json=request.json,
             headers=auth.headers,
         )
+        # Read and closed by now: dropping the stream breaks the Response <-> stream
+        # reference cycle, so the request's objects are freed at once instead of piling up
+        # for the cyclic collector (about 60 objects per request).
+        response.stream = _READ
         self.limiter.observe(response.headers, ticket)
         self.limiter.record(self.connector.read_quota(response))
         return response

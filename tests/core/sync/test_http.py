@@ -197,3 +197,24 @@ async def test_a_text_body_with_a_nul_byte_is_not_clean() -> None:
     http = _http(_sequence(httpx.Response(200, content=b"Id,Name\n1,a\x00b\n")))
     await http.send(Request(path="/jobs/1/results", decode="text"))
     assert http.text_clean is False
+
+
+async def test_a_sent_request_leaves_no_reference_cycle_for_the_collector() -> None:
+    """httpx binds a response and its stream to each other; the read response's stream is
+    dropped, so a request's objects are freed by reference counting (a sync sends
+    hundreds, and their cycles made most of its garbage collections)."""
+    import gc
+
+    http = _http(_sequence(httpx.Response(200, json={"ok": 1})))
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        assert await http.send(Request(path="/a")) == {"ok": 1}
+        gc.collect()
+        leftovers = [o for o in gc.garbage if isinstance(o, httpx.Response | httpx.Request)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert leftovers == []
