@@ -16,7 +16,7 @@ core.metrics.stretches; activities and accounts are plain enough to stay here.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from sqlalchemy import FromClause, select
 
@@ -28,18 +28,6 @@ from core.metrics.stage_sources import proposals, stage_reach, stage_stays
 from core.metrics.stretches import customer_stretches
 from core.metrics.types import Entity
 from core.models import Account, Activity
-
-#: Dimension columns a source may expose (see module docstring).
-DIMENSION_COLUMNS = (
-    "owner_remote_id",
-    "account_remote_id",
-    "pipeline_remote_id",
-    "stage_remote_id",
-    "source",
-    "deal_type",
-    "custom",
-    "type",
-)
 
 
 def _activities(workspace_ids: Sequence[str]) -> FromClause:
@@ -112,12 +100,14 @@ def _built(entity: Entity, workspace_ids: tuple[str, ...]) -> FromClause:
 
 def has_column(entity: Entity, name: str) -> bool:
     """Whether ``entity``'s rows carry ``name`` (decides which dimensions apply)."""
-    return name in _COLUMNS[entity]
+    return name in _columns(entity)
 
 
-_COLUMNS: dict[Entity, frozenset[str]] = {
-    entity: frozenset(c.name for c in builder(["ws"]).c) for entity, builder in _BUILDERS.items()
-}
+@cache
+def _columns(entity: Entity) -> frozenset[str]:
+    """``entity``'s column names, built on first use: building every source at import cost
+    a process that never asks (a sync) a few percent of its CPU."""
+    return frozenset(c.name for c in _BUILDERS[entity](["ws"]).c)
 
 
-__all__ = ["DIMENSION_COLUMNS", "has_column", "open_deals", "source", "with_stage_probability"]
+__all__ = ["has_column", "open_deals", "source", "with_stage_probability"]
