@@ -2,9 +2,10 @@
 typed jobs, compile them, fetch them at once, read their rows back and assemble results.
 
 Each step is its own module: core.metrics.jobs (the jobs: planned, compiled, read back),
-core.metrics.compiler and series_sql (the SQL), core.metrics.fetch (running statements at
-once). Only aggregates come back from the database; this module turns a request into its
-frames and the cell values into results (comparison, series, breakdown, target).
+core.metrics.compiler, open_sql and series_sql (the SQL), core.metrics.fetch (running
+statements at once, the request's own reads beside them). Only aggregates come back from
+the database; this module turns a request into its frames and the cell values into results
+(comparison, series, breakdown, target).
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ from core.metrics.capability_gate import gate
 from core.metrics.compiler import compile_order_statistic
 from core.metrics.definitions import KpiDefinition
 from core.metrics.dimensions import DimensionRef
-from core.metrics.fetch import fetch_all
+from core.metrics.fetch import fetch_beside
 from core.metrics.formulas import Incremental, Outcome, Ratio, Single, Total
-from core.metrics.freshness import freshness, kpi_tables, load_connections
+from core.metrics.freshness import ConnectionRow, freshness, kpi_tables, load_connections
 from core.metrics.fx import FxTable, load_fx
-from core.metrics.jobs import Plan, Values, compile_jobs, plan_jobs, read_rows
+from core.metrics.jobs import Plan, Values, compile_jobs, plan_jobs, read_rows, start_order
 from core.metrics.measures import Measure
 from core.metrics.periods import (
     Calendar,
@@ -160,11 +161,17 @@ class MetricsExecutor:
         jobs = plan_jobs(ok, self._cells)
         fx_tables = await _load_fx(session, ws_ids, currency, jobs.money_frames)
         compiled = compile_jobs(jobs, workspace_ids=ws_ids, fx_tables=fx_tables)
-        rows = await fetch_all(session, [c.statement for _, c in compiled])
-        values, groups = read_rows(compiled, rows)
 
-        connections = await load_connections(session, ws_ids)
-        targets = await self._targets(session, ws_ids, ok)
+        async def own_reads() -> tuple[list[ConnectionRow], dict[target_book.TargetKey, float]]:
+            # The request's session is free while readers run the statements.
+            return await load_connections(session, ws_ids), await self._targets(session, ws_ids, ok)
+
+        rows, reads = await fetch_beside(
+            session, [c.statement for _, c in compiled], own_reads, start_order(compiled)
+        )
+        assert reads is not None
+        connections, targets = reads
+        values, groups = read_rows(compiled, rows)
         results: list[KpiResult | CrmkpiError] = []
         for item in plans:
             if isinstance(item, CrmkpiError):
