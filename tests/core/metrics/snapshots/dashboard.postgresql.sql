@@ -112,20 +112,14 @@ WHERE activities_src.marked_done_at >= $2::TIMESTAMP WITH TIME ZONE AND activiti
 -- parameters: (<ActivityType.MEETING: 'MEETING'>, datetime.datetime(2025, 9, 30, 22, 0, tzinfo=datetime.timezone.utc), datetime.datetime(2025, 9, 30, 22, 0, tzinfo=datetime.timezone.utc), datetime.datetime(2025, 10, 31, 23, 0, tzinfo=datetime.timezone.utc), 'ws_snapshot')
 
 -- statement 10
-SELECT connections.id, connections.workspace_id, connections.last_synced_at, connections.connector, connections.capabilities
-FROM connections
-WHERE connections.workspace_id IN ($1::VARCHAR);
--- parameters: ('ws_snapshot',)
+SELECT connections.id, connections.workspace_id, connections.last_synced_at, connections.connector, connections.capabilities, sync_runs.stream_stats
+FROM connections LEFT OUTER JOIN sync_runs ON sync_runs.id = (SELECT max(sync_runs.id) AS max_1
+FROM sync_runs
+WHERE sync_runs.connection_id = connections.id AND sync_runs.workspace_id IN ($2::VARCHAR) AND sync_runs.status != $1::VARCHAR)
+WHERE connections.workspace_id IN ($3::VARCHAR);
+-- parameters: ('RUNNING', 'ws_snapshot', 'ws_snapshot')
 
 -- statement 11
-SELECT sync_runs.connection_id, sync_runs.stream_stats
-FROM sync_runs
-WHERE sync_runs.id IN (SELECT max(sync_runs.id) AS max_1
-FROM sync_runs
-WHERE sync_runs.workspace_id IN ($2::VARCHAR) AND sync_runs.status != $1::VARCHAR GROUP BY sync_runs.connection_id);
--- parameters: ('RUNNING', 'ws_snapshot')
-
--- statement 12
 SELECT targets.id, targets.workspace_id, targets.kpi, targets.period_start, targets.period_end, targets.segment_key, targets.segment, targets.value, targets.created_at
 FROM targets
 WHERE targets.workspace_id = $1::VARCHAR AND targets.kpi IN ($2::VARCHAR, $3::VARCHAR, $4::VARCHAR, $5::VARCHAR, $6::VARCHAR, $7::VARCHAR, $8::VARCHAR, $9::VARCHAR, $10::VARCHAR, $11::VARCHAR, $12::VARCHAR, $13::VARCHAR);

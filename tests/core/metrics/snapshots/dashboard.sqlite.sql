@@ -112,20 +112,14 @@ WHERE activities_src.marked_done_at >= ? AND activities_src.done_at >= ? AND act
 -- parameters: (<ActivityType.MEETING: 'MEETING'>, 'ws_snapshot', '2025-09-30 22:00:00.000000', '2025-09-30 22:00:00.000000', '2025-10-31 23:00:00.000000')
 
 -- statement 10
-SELECT connections.id, connections.workspace_id, connections.last_synced_at, connections.connector, connections.capabilities
-FROM connections
+SELECT connections.id, connections.workspace_id, connections.last_synced_at, connections.connector, connections.capabilities, sync_runs.stream_stats
+FROM connections LEFT OUTER JOIN sync_runs ON sync_runs.id = (SELECT max(sync_runs.id) AS max_1
+FROM sync_runs
+WHERE sync_runs.connection_id = connections.id AND sync_runs.workspace_id IN (?) AND sync_runs.status != ?)
 WHERE connections.workspace_id IN (?);
--- parameters: ('ws_snapshot',)
+-- parameters: ('ws_snapshot', 'RUNNING', 'ws_snapshot')
 
 -- statement 11
-SELECT sync_runs.connection_id, sync_runs.stream_stats
-FROM sync_runs
-WHERE sync_runs.id IN (SELECT max(sync_runs.id) AS max_1
-FROM sync_runs
-WHERE sync_runs.workspace_id IN (?) AND sync_runs.status != ? GROUP BY sync_runs.connection_id);
--- parameters: ('ws_snapshot', 'RUNNING')
-
--- statement 12
 SELECT targets.id, targets.workspace_id, targets.kpi, targets.period_start, targets.period_end, targets.segment_key, targets.segment, targets.value, targets.created_at
 FROM targets
 WHERE targets.workspace_id = ? AND targets.kpi IN (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
