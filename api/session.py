@@ -207,7 +207,7 @@ class RequestSessions:
     per transaction (3 of a lifecycle request's 11 round trips, issue #19). Its pool is
     used by requests only; writers, syncs and the CLI keep ``engine``'s, unlimited. Its
     readers run each statement in autocommit (core.db.autocommit_reads): no BEGIN and no
-    ROLLBACK around their one read. On SQLite, or without a timeout, it is ``engine``
+    ROLLBACK around their reads. On SQLite, or without a timeout, it is ``engine``
     itself."""
 
     def __init__(self, engine: AsyncEngine, statement_timeout: float | None) -> None:

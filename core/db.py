@@ -208,10 +208,11 @@ def statement_limit(engine: AsyncEngine) -> int | None:
 
 def autocommit_reads(engine: AsyncEngine) -> AsyncEngine:
     """``engine``'s pool with every statement its own transaction (PostgreSQL): for
-    sessions that run one read each (a request's concurrent readers, core.metrics.fetch),
-    which then send no BEGIN before it and no ROLLBACK after (two round trips of three,
-    issue #19). Keeps ``engine``'s statement timeout, a setting of each connection; SET
-    LOCAL would do nothing outside a transaction, so it needs one."""
+    sessions that only read statements independent of each other (a request's concurrent
+    readers, core.metrics.fetch, each statement already in a snapshot of its own), which
+    then send no BEGIN before their reads and no ROLLBACK after (issue #19). Keeps
+    ``engine``'s statement timeout, a setting of each connection; SET LOCAL would do
+    nothing outside a transaction, so it needs one."""
     reads = engine.execution_options(isolation_level="AUTOCOMMIT")
     limit = statement_limit(engine)
     if limit is not None:
