@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import CompoundSelect, Select, and_, func, or_, select
 from sqlalchemy.sql import ColumnElement, FromClause
 
+from core.metrics.currency_sql import compile_per_currency, per_currency
 from core.metrics.dimensions import DimensionRef, grouping
 from core.metrics.fx import FxTable
 from core.metrics.measures import Measure, index_range, open_since
@@ -43,6 +44,8 @@ class Compiled:
     #: Its values are added to those of the statement before it in the batch, not set:
     #: what the stage history changes in the weighted pipeline (core.metrics.open_sql).
     adds: bool = False
+    #: Rows per currency, converted in Python (core.metrics.currency_sql.convert_rows).
+    per_currency: bool = False
 
 
 def _with_fx(src: FromClause, fx: FxTable) -> FromClause:
@@ -170,8 +173,9 @@ def access_paths(entity: Entity, cells: Cells) -> list[tuple[str, list[tuple[Mea
     closed ones; flows read a range of their time column (one hull range per column). A
     statement per path, run at once (core.metrics.fetch), reads far fewer rows than one
     pass over every deal of the workspace, which is what the cells together would need.
-    Cells with no such path (recurring revenue, user-defined measures) share one such pass
-    of their own ("scan"), which the others are spared.
+    Cells with no such path (user-defined measures) share one such pass of their own
+    ("scan"), which the others are spared; money at the frame's last day read by such a pass
+    (recurring revenue) is summed per currency ("currency", core.metrics.currency_sql).
     """
     if entity is not Entity.DEALS:
         return [("scan", list(cells))]
@@ -180,6 +184,8 @@ def access_paths(entity: Entity, cells: Cells) -> list[tuple[str, list[tuple[Mea
         bound = index_range(measure)
         if open_since(measure) is not None:
             path = "open"
+        elif per_currency(measure):
+            path = "currency"
         elif bound is not None:
             path = bound[0]
         else:
@@ -206,6 +212,12 @@ def compile_by_path(
             if breakdown is None and groupable(part):
                 out += _open_grouped(part, workspace_ids, segment, fx, since)
                 continue
+        if path == "currency" and breakdown is None:
+            statement, labels = compile_per_currency(
+                part, workspace_ids=workspace_ids, segment=segment
+            )
+            out.append(Compiled(statement, labels, 1, per_currency=True))
+            continue
         out.append(
             compile_cells(
                 entity,

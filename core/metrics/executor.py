@@ -27,7 +27,15 @@ from core.metrics.fetch import fetch_beside
 from core.metrics.formulas import Incremental, Outcome, Ratio, Single, Total
 from core.metrics.freshness import ConnectionRow, freshness, kpi_tables, load_connections
 from core.metrics.fx import FxTable, load_fx
-from core.metrics.jobs import Plan, Values, compile_jobs, plan_jobs, read_rows, start_order
+from core.metrics.jobs import (
+    Plan,
+    Values,
+    compile_jobs,
+    fx_in_sql,
+    plan_jobs,
+    read_rows,
+    start_order,
+)
 from core.metrics.measures import Measure
 from core.metrics.periods import (
     Calendar,
@@ -158,20 +166,30 @@ class MetricsExecutor:
 
         # Plan the batch's statements as jobs, compile them all, run them at once
         # (core.metrics.fetch), read their rows back into cell values, then assemble.
+        # The FX rates are read before compiling only when a statement converts money in
+        # SQL; money summed per currency (MRR) is converted after, so its rates are read
+        # beside the statements, like the request's other reads: one round trip fewer.
         jobs = plan_jobs(ok, self._cells)
-        fx_tables = await _load_fx(session, ws_ids, currency, jobs.money_frames)
+        fx_first = fx_in_sql(jobs)
+        fx_tables = await _load_fx(session, ws_ids, currency, jobs.money_frames) if fx_first else {}
         compiled = compile_jobs(jobs, workspace_ids=ws_ids, fx_tables=fx_tables)
 
-        async def own_reads() -> tuple[list[ConnectionRow], dict[target_book.TargetKey, float]]:
+        async def own_reads() -> tuple[
+            list[ConnectionRow], dict[target_book.TargetKey, float], dict[str, FxTable]
+        ]:
             # The request's session is free while readers run the statements.
-            return await load_connections(session, ws_ids), await self._targets(session, ws_ids, ok)
+            fx = fx_tables
+            if not fx_first:
+                fx = await _load_fx(session, ws_ids, currency, jobs.money_frames)
+            connections = await load_connections(session, ws_ids)
+            return connections, await self._targets(session, ws_ids, ok), fx
 
         rows, reads = await fetch_beside(
             session, [c.statement for _, c in compiled], own_reads, start_order(compiled)
         )
         assert reads is not None
-        connections, targets = reads
-        values, groups = read_rows(compiled, rows)
+        connections, targets, fx_tables = reads
+        values, groups = read_rows(compiled, rows, fx_tables)
         results: list[KpiResult | CrmkpiError] = []
         for item in plans:
             if isinstance(item, CrmkpiError):
