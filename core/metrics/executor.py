@@ -26,7 +26,7 @@ from core.metrics.dimensions import DimensionRef
 from core.metrics.fetch import fetch_beside
 from core.metrics.formulas import Incremental, Outcome, Ratio, Single, Total
 from core.metrics.freshness import ConnectionRow, freshness, kpi_tables, load_connections
-from core.metrics.fx import FxTable, load_fx
+from core.metrics.fx import FxTable, load_fx_tables
 from core.metrics.jobs import (
     Plan,
     Values,
@@ -171,7 +171,9 @@ class MetricsExecutor:
         # beside the statements, like the request's other reads: one round trip fewer.
         jobs = plan_jobs(ok, self._cells)
         fx_first = fx_in_sql(jobs)
-        fx_tables = await _load_fx(session, ws_ids, currency, jobs.money_frames) if fx_first else {}
+        fx_tables = (
+            await load_fx_tables(session, ws_ids, currency, jobs.money_frames) if fx_first else {}
+        )
         compiled = compile_jobs(jobs, workspace_ids=ws_ids, fx_tables=fx_tables)
 
         async def own_reads() -> tuple[
@@ -180,7 +182,7 @@ class MetricsExecutor:
             # The request's session is free while readers run the statements.
             fx = fx_tables
             if not fx_first:
-                fx = await _load_fx(session, ws_ids, currency, jobs.money_frames)
+                fx = await load_fx_tables(session, ws_ids, currency, jobs.money_frames)
             connections = await load_connections(session, ws_ids)
             return connections, await self._targets(session, ws_ids, ok), fx
 
@@ -376,23 +378,6 @@ class MetricsExecutor:
                     merged[cell] = (merged.get(cell) or 0.0) + (v or 0.0)
             top.append(point(None, "other", merged))
         return tuple(top)
-
-
-async def _load_fx(
-    session: Reader, ws_ids: list[str], currency: str, frames: dict[str, list[Frame]]
-) -> dict[str, FxTable]:
-    """The FX table of each timezone's money frames, covering their days."""
-    return {
-        tz: await load_fx(
-            session,
-            ws_ids,
-            currency,
-            tz,
-            min(f.start_date for f in zone),
-            max(f.last_day for f in zone),
-        )
-        for tz, zone in frames.items()
-    }
 
 
 def _narrowed(segment: Segment, breakdown: Breakdown, key: str | None) -> Segment | None:
