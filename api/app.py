@@ -36,7 +36,7 @@ from api.ratelimit import (
 from api.request_ids import RequestIds
 from api.response_cache import KeptAnswers
 from api.schema import create_schema
-from api.session import SerialSession
+from api.session import RequestSessions
 from api.webhooks import router as webhooks_router
 from core.db import create_engine, create_sessionmaker
 from core.errors import ConfigurationError
@@ -58,6 +58,8 @@ class AppState:
     settings: Settings
     syncs: SyncLauncher
     auth: Authenticator
+    #: Requests' sessions and readers (their own pool on PostgreSQL: api.session).
+    requests: RequestSessions
 
 
 async def _invalid_key(_request: Request, exc: Exception) -> JSONResponse:
@@ -99,7 +101,8 @@ def freeze_startup_heap() -> None:
     A full collection walks every tracked object, and a served app holds some hundreds of
     thousands that live as long as the process: under load one came every few seconds and
     stopped every request for 100-400 ms, collecting nothing, which was the whole p99 of 50
-    dashboard clients (issue #19). Not done by create_app: tests build many apps in one
+    dashboard clients (issue #19). Done by the lifespan of ``create_app(freeze_heap=True)``,
+    which every server passes; not by default, because tests build many apps in one
     process, and what is frozen is never collected."""
     gc.collect()
     gc.freeze()
@@ -110,8 +113,13 @@ def create_app(
     *,
     engine: AsyncEngine | None = None,
     plugins: pluggy.PluginManager | None = None,
+    freeze_heap: bool = False,
 ) -> FastAPI:
     """Build the app; the engine and plugins are created in the lifespan unless given.
+
+    ``freeze_heap``: a served app (``crmkpi serve``, ``crmkpi demo``, the benches) leaves
+    what its start-up built out of later garbage collections (:func:`freeze_startup_heap`),
+    once the lifespan has built it all (engine, pools, scheduler), just before serving.
 
     User-defined KPIs are answered by ``kpi(name:)`` for their own organization only; they
     are not fields of the shared schema (issue #20).
@@ -133,14 +141,18 @@ def create_app(
             settings=settings,
             syncs=SyncLauncher(eng, pm, settings),
             auth=Authenticator(eng, sessionmaker, settings.api_key_cache_seconds),
+            requests=RequestSessions(eng, settings.statement_timeout_seconds),
         )
         await app.state.crmkpi.auth.ready()
         scheduler = _start_scheduler(settings, eng, pm)
+        if freeze_heap:
+            freeze_startup_heap()
         try:
             yield
         finally:
             await app.state.crmkpi.syncs.close()
             await app.state.crmkpi.auth.close()
+            await app.state.crmkpi.requests.close()
             if scheduler is not None:
                 await scheduler.stop()
             if own_engine:
@@ -181,13 +193,9 @@ def create_app(
             )
         if token:
             known_keys.add(key_hash(token))
-        async with tenant_session(state.sessionmaker, viewer) as session:
+        async with tenant_session(state.requests.sessionmaker, viewer) as session:
             yield Context(
-                session=SerialSession(
-                    session,
-                    readers=state.sessionmaker,
-                    statement_timeout=state.settings.statement_timeout_seconds,
-                ),
+                session=state.requests.serial(session),
                 sessionmaker=state.sessionmaker,
                 settings=state.settings,
                 plugins=state.plugins,

@@ -6,8 +6,11 @@ may run beside each other (a metrics batch's statements, core.metrics.fetch) get
 their own instead, on PostgreSQL only (SQLite gains nothing from more connections).
 
 Every statement of a request runs under the statement timeout (issue #20): on PostgreSQL
-``SET LOCAL statement_timeout`` at the start of each of the session's transactions (and of
-each reader's), on SQLite the connection's progress handler (core.db.Deadline). A statement
+the request's connections start with it (:class:`RequestSessions`: a pool of its own whose
+connections set it once, at connect, instead of a ``SET LOCAL`` round trip per transaction,
+issue #19), or, for a session from any other pool, ``SET LOCAL statement_timeout`` at the
+start of each of its transactions (and of each reader's); on SQLite the connection's
+progress handler (core.db.Deadline). Writes lift it for their transaction. A statement
 stopped by it becomes :class:`core.db.StatementTimeout`, a message for the caller, and the
 transaction is rolled back so the request's other fields can still read.
 """
@@ -23,21 +26,36 @@ from typing import Any, TypeVar
 import structlog
 from sqlalchemy import Connection, Executable, Result, ScalarResult, event, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, SessionTransaction
 
-from core.db import DEADLINE, Deadline, StatementTimeout, is_statement_timeout
+from core.db import (
+    DEADLINE,
+    Deadline,
+    StatementTimeout,
+    autocommit_reads,
+    create_engine,
+    create_sessionmaker,
+    is_statement_timeout,
+    milliseconds,
+    statement_limit,
+)
 
 T = TypeVar("T")
 _log = structlog.get_logger(__name__)
 
 
 def _limit_transactions(session: AsyncSession, seconds: float) -> None:
-    """PostgreSQL: every transaction of ``session`` starts with SET LOCAL statement_timeout."""
-    milliseconds = max(1, int(seconds * 1000))
+    """PostgreSQL: every transaction of ``session`` runs under the timeout: as it is when
+    its engine's connections start with it (RequestSessions), else from SET LOCAL
+    statement_timeout at the start of each transaction."""
+    limit = milliseconds(seconds)
+    bind = session.bind
+    if isinstance(bind, AsyncEngine) and statement_limit(bind) == limit:
+        return
 
     def started(_s: Session, _t: SessionTransaction, connection: Connection) -> None:
-        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {milliseconds}")
+        connection.exec_driver_sql(f"SET LOCAL statement_timeout = {limit}")
 
     event.listen(session.sync_session, "after_begin", started)
 
@@ -178,3 +196,42 @@ class SerialSession:
                 await self.raw.rollback()
                 raise
             return result
+
+
+class RequestSessions:
+    """Where API requests get their sessions and readers (api.app, and the benches that
+    time the API's path).
+
+    On PostgreSQL with a statement timeout this is an engine of its own, like ``engine``
+    but whose connections start with the timeout: a request then sends no ``SET LOCAL``
+    per transaction (3 of a lifecycle request's 11 round trips, issue #19). Its pool is
+    used by requests only; writers, syncs and the CLI keep ``engine``'s, unlimited. Its
+    readers run each statement in autocommit (core.db.autocommit_reads): no BEGIN and no
+    ROLLBACK around their reads. On SQLite, or without a timeout, it is ``engine``
+    itself."""
+
+    def __init__(self, engine: AsyncEngine, statement_timeout: float | None) -> None:
+        self.statement_timeout = statement_timeout
+        self._own = engine.dialect.name == "postgresql" and statement_timeout is not None
+        self.engine = (
+            create_engine(
+                engine.url.render_as_string(hide_password=False),
+                statement_timeout=statement_timeout,
+            )
+            if self._own
+            else engine
+        )
+        self.sessionmaker = create_sessionmaker(self.engine)
+        self.readers = (
+            create_sessionmaker(autocommit_reads(self.engine)) if self._own else self.sessionmaker
+        )
+
+    def serial(self, session: AsyncSession) -> SerialSession:
+        """A request's session (from :attr:`sessionmaker`), with readers from the same pool."""
+        return SerialSession(
+            session, readers=self.readers, statement_timeout=self.statement_timeout
+        )
+
+    async def close(self) -> None:
+        if self._own:
+            await self.engine.dispose()

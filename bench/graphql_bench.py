@@ -253,7 +253,7 @@ def _main(argv: list[str]) -> None:
     if argv and argv[0] == "serve":
         import uvicorn
 
-        from api.app import create_app, freeze_startup_heap
+        from api.app import create_app
         from core.logging import configure_logging
         from core.settings import Settings
 
@@ -267,8 +267,7 @@ def _main(argv: list[str]) -> None:
             rate_limit_per_minute=0,
         )
         configure_logging(settings.log_level)  # as `crmkpi serve` does: no line per request
-        app = create_app(settings)
-        freeze_startup_heap()  # as `crmkpi serve` does
+        app = create_app(settings, freeze_heap=True)  # as `crmkpi serve`: frozen after start-up
         uvicorn.run(app, host="127.0.0.1", port=int(argv[2]), log_level="warning", access_log=False)
         return
     with tempfile.TemporaryDirectory(prefix="crmkpi-bench-") as tmp:

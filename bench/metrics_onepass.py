@@ -210,6 +210,25 @@ def _div(a: float | None, b: float | None) -> float | None:
     return None if a is None or not b else a / b
 
 
+def statements(
+    ws: str, series: Sequence[tuple[datetime, datetime]]
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """The one-pass statements of the dashboard (name, SQL, parameters), in the order
+    :func:`run_one_pass` reads them; the periods are the series' last two buckets."""
+    starts, ends = [s for s, _ in series], [e for _, e in series]
+    (s1, t1), (s2, t2) = series[-2], series[-1]
+    buckets = {"ws": ws, "starts": starts, "ends": ends}
+    return [
+        ("closed series", CLOSED_SERIES, buckets),
+        ("created series", CREATED_SERIES, buckets),
+        ("open deals", OPEN_DEALS, {"ws": ws, "s1": s1, "t1": t1, "s2": s2, "t2": t2}),
+        ("open with history", OPEN_WITH_HISTORY, {"ws": ws, "ts": [t1, t2]}),
+        ("activities series", ACTIVITIES_SERIES, {**buckets, "s0": starts[0]}),
+        ("revenue by owner", REVENUE_BY_OWNER, {"ws": ws, "s": s2, "e": t2}),
+        ("activities by owner", ACTIVITIES_BY_OWNER, {"ws": ws, "s": s2, "e": t2}),
+    ]
+
+
 async def run_one_pass(
     engine: AsyncEngine,
     ws: str,
@@ -224,18 +243,8 @@ async def run_one_pass(
     the measured month). ``parallel``: each statement on its own connection at once (as the
     product's fetcher does), else one after another on one connection.
     """
-    starts, ends = [s for s, _ in series], [e for _, e in series]
     n = len(series)
-    (s1, t1), (s2, t2) = series[-2], series[-1]
-    jobs: list[tuple[str, dict[str, Any]]] = [
-        (CLOSED_SERIES, {"ws": ws, "starts": starts, "ends": ends}),
-        (CREATED_SERIES, {"ws": ws, "starts": starts, "ends": ends}),
-        (OPEN_DEALS, {"ws": ws, "s1": s1, "t1": t1, "s2": s2, "t2": t2}),
-        (OPEN_WITH_HISTORY, {"ws": ws, "ts": [t1, t2]}),
-        (ACTIVITIES_SERIES, {"ws": ws, "starts": starts, "ends": ends, "s0": starts[0]}),
-        (REVENUE_BY_OWNER, {"ws": ws, "s": s2, "e": t2}),
-        (ACTIVITIES_BY_OWNER, {"ws": ws, "s": s2, "e": t2}),
-    ]
+    jobs = [(sql, params) for _, sql, params in statements(ws, series)]
     started = time.perf_counter()
     if parallel:
 

@@ -24,10 +24,10 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bench.harness import BenchContext, Measurement
-from core.simulation.options import SimulatorOptions
+if TYPE_CHECKING:  # the sync child imports no more than a syncing process needs
+    from bench.harness import BenchContext, Measurement
 
 #: Raw records per dataset of N deals: 10 users + 2 pipelines + N/4 accounts + N/2 contacts
 #: + N deals + N activities + 6 FX rates (deals also yield 1-2 stage-history rows each).
@@ -242,6 +242,7 @@ def measure(
 
 
 def run(ctx: BenchContext) -> list[Measurement]:
+    from bench.harness import Measurement
     from tests.support.postgres import start_cluster
 
     sizes = QUICK_SIZES if ctx.quick else SIZES
@@ -316,6 +317,8 @@ def run(ctx: BenchContext) -> list[Measurement]:
 
 
 def connector_measurements(ctx: BenchContext, cluster: Any) -> list[Measurement]:
+    from bench.harness import Measurement
+
     """Each CRM's simulator -> its connector -> PostgreSQL: records/s and peak RSS."""
     deals = QUICK_CONNECTOR_DEALS if ctx.quick else CONNECTOR_DEALS
     results: list[Measurement] = []
@@ -356,6 +359,7 @@ def _main(argv: list[str]) -> None:
         import uvicorn
 
         from core.plugins import connector_classes
+        from core.simulation.options import SimulatorOptions
 
         connector = argv[3] if len(argv) > 3 else "testcrm"
         cls = connector_classes(plugin_manager(connector))[connector]
@@ -374,7 +378,7 @@ def _main(argv: list[str]) -> None:
     elif argv and argv[0] == "sync":
         print(json.dumps(asyncio.run(_sync(*argv[1:6]))))
     else:
-        from bench.harness import write_results
+        from bench.harness import BenchContext, write_results
 
         with tempfile.TemporaryDirectory(prefix="crmkpi-bench-") as tmp:
             ctx = BenchContext(workdir=Path(tmp), quick="--quick" in argv)

@@ -100,7 +100,7 @@ def phase_of_file(filename: str) -> str | None:
 
 #: (file, function) whose own time is JSON decoding: orjson is C code without frames of its
 #: own, so its time lands in the Python function that called it.
-_JSON_CALLERS = (("core/sync/http.py", "loads"),)
+_JSON_CALLERS = (("core/sync/http.py", "loads"), ("core/sync/http.py", "_loads"))
 
 
 def phase_of_stack(frame: FrameType | None) -> str:

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.egress import EgressPolicy, OutboundRefused
 from core.errors import NotFoundError
 from core.metrics.rollup_refresh import ROLLUPS_KEPT
+from core.metrics.stretch_refresh import KEEPS_STRETCHES
 from core.models import (
     SYNCED_MODELS,
     ActivityDay,
@@ -57,6 +58,11 @@ PAUSED = "PAUSED"
 #: A credential check is one request: fail fast rather than wait out a long retry budget.
 _CHECK_RETRY = RetryPolicy(attempts=2, base=0.2, cap=1.0)
 
+#: Deleting a connection's (a workspace's) records deletes its customer stretches and daily
+#: rollups too: no refresh of each customer's stretches or each day first
+#: (core.metrics.stretch_refresh, core.metrics.rollup_refresh).
+_DERIVED_DELETED_TOO = {KEEPS_STRETCHES: True, ROLLUPS_KEPT: True}
+
 
 async def get_connection(session: AsyncSession, connection_id: str) -> Connection:
     connection = await session.get(Connection, connection_id)
@@ -81,7 +87,7 @@ async def delete_connection(session: AsyncSession, connection_id: str) -> int:
         result = await session.execute(
             delete(model)
             .where(model.connection_id == connection_id)
-            .execution_options(synchronize_session=False, **{ROLLUPS_KEPT: True})
+            .execution_options(synchronize_session=False, **_DERIVED_DELETED_TOO)
         )
         deleted += int(getattr(result, "rowcount", 0) or 0)
     for bookkeeping in (SyncRun, SyncState, RecordError, CustomerStretch, DealDay, ActivityDay):
@@ -272,7 +278,7 @@ async def delete_workspace(session: AsyncSession, workspace_id: str) -> int:
         await session.execute(
             delete(model)
             .where(model.workspace_id == workspace_id)
-            .execution_options(synchronize_session=False, **{ROLLUPS_KEPT: True})
+            .execution_options(synchronize_session=False, **_DERIVED_DELETED_TOO)
         )
     await session.delete(workspace)
     await session.flush()

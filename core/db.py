@@ -6,6 +6,7 @@ import contextlib
 import os
 import sqlite3
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
@@ -15,7 +16,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import Table, event
+from sqlalchemy import Engine, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError
@@ -190,8 +191,45 @@ async def retry_if_dropped(work: Callable[[], Awaitable[T]]) -> T:
     return await work()
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """An async engine for ``sqlite+aiosqlite://`` or ``postgresql+asyncpg://`` URLs."""
+#: PostgreSQL engines whose every connection starts with a statement timeout (ms).
+_LIMITED: weakref.WeakKeyDictionary[Engine, int] = weakref.WeakKeyDictionary()
+
+
+def milliseconds(seconds: float) -> int:
+    """A statement timeout in PostgreSQL's unit (at least 1 ms: 0 would mean none)."""
+    return max(1, int(seconds * 1000))
+
+
+def statement_limit(engine: AsyncEngine) -> int | None:
+    """The statement timeout (ms) every connection of ``engine`` starts its session with,
+    None when it has none (see ``create_engine(statement_timeout=)``)."""
+    return _LIMITED.get(engine.sync_engine)
+
+
+def autocommit_reads(engine: AsyncEngine) -> AsyncEngine:
+    """``engine``'s pool with every statement its own transaction (PostgreSQL): for
+    sessions that only read statements independent of each other (a request's concurrent
+    readers, core.metrics.fetch, each statement already in a snapshot of its own), which
+    then send no BEGIN before their reads and no ROLLBACK after (issue #19). Keeps
+    ``engine``'s statement timeout, a setting of each connection; SET LOCAL would do
+    nothing outside a transaction, so it needs one."""
+    reads = engine.execution_options(isolation_level="AUTOCOMMIT")
+    limit = statement_limit(engine)
+    if limit is not None:
+        _LIMITED[reads.sync_engine] = limit
+    return reads
+
+
+def create_engine(
+    url: str, *, echo: bool = False, statement_timeout: float | None = None
+) -> AsyncEngine:
+    """An async engine for ``sqlite+aiosqlite://`` or ``postgresql+asyncpg://`` URLs.
+
+    ``statement_timeout`` (PostgreSQL only) is set once per pooled connection, in its
+    startup packet, so its transactions need no ``SET LOCAL`` round trip each (issue #19):
+    for API requests' own engine (api.session.RequestSessions), never for writers'. A
+    transaction lifts it with ``SET LOCAL statement_timeout = 0``. SQLite ignores it (the
+    API's session sets a Deadline per statement instead)."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -206,14 +244,19 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         # JIT off: metric statements carry hundreds of conditional aggregates, and compiling
         # them costs seconds for queries that run in milliseconds. No pre-ping: see
         # RetryingSession.
+        server_settings = {"jit": "off"}
+        if statement_timeout is not None:
+            server_settings["statement_timeout"] = str(milliseconds(statement_timeout))
         engine = create_async_engine(
             parsed,
             echo=echo,
             pool_size=10,
             max_overflow=10,
-            connect_args={"server_settings": {"jit": "off"}},
+            connect_args={"server_settings": server_settings},
         )
         event.listen(engine.sync_engine.pool, "checkout", _closed_at_checkout)
+        if statement_timeout is not None:
+            _LIMITED[engine.sync_engine] = milliseconds(statement_timeout)
         return engine
     raise ConfigurationError(
         f"unsupported database driver {parsed.drivername!r}: "

@@ -5,70 +5,42 @@ segment dimensions as the metrics (KPIS.md "Segment": values within one dimensio
 dimensions AND) and a period of local dates. Everything here builds SQLAlchemy conditions;
 the caller's workspaces are *not* checked here: ``core.tenancy`` scopes every query.
 
-References between records are remote ids within one connection, so a segment on users,
-pipelines, stages or accounts (given by their integer ids) becomes a correlated ``EXISTS``
-on the referenced table that matches ``connection_id`` and the remote id.
+The segment is the metrics' own :class:`~core.metrics.segments.Segment` and its filters the
+catalogue's (core.metrics.dimensions), applied to the record table's columns: a record list
+and the KPI it drills into select rows by the same conditions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select, true
+from sqlalchemy import ColumnElement, and_, or_, true
 from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.expression import ColumnCollection
 
 from core import validation
 from core.errors import ValidationError
-from core.models import (
-    Account,
-    Activity,
-    Contact,
-    Deal,
-    Lead,
-    Pipeline,
-    Stage,
-    SyncedMixin,
-    Team,
-    User,
-)
+from core.metrics.dimensions import CATALOGUE, DimensionSpec, parse_record_id
+from core.metrics.segments import Segment
+from core.models import Account, Activity, Contact, Deal, Lead, SyncedMixin
 
-#: Most values one segment dimension accepts: a bigger list is a mistake or an abuse.
-MAX_SEGMENT_VALUES = 100
+__all__ = [
+    "Period",
+    "Segment",
+    "TimeField",
+    "live",
+    "parse_record_id",
+    "period_condition",
+    "plural",
+    "record_columns",
+    "segment_conditions",
+]
 
-
-@dataclass(frozen=True)
-class Segment:
-    """Optional filters; ids are the integer ids of synced records, the rest plain values."""
-
-    connections: Sequence[str] = ()
-    owners: Sequence[int] = ()
-    teams: Sequence[int] = ()
-    pipelines: Sequence[int] = ()
-    stages: Sequence[int] = ()
-    sources: Sequence[str] = ()
-    countries: Sequence[str] = ()
-    regions: Sequence[str] = ()
-    industries: Sequence[str] = ()
-    deal_types: Sequence[str] = ()
-    statuses: Sequence[str] = ()
-    activity_types: Sequence[str] = ()
-
-    def used(self) -> list[str]:
-        """Names of the dimensions given (non-empty)."""
-        return [f.name for f in fields(self) if getattr(self, f.name)]
-
-    def validate(self) -> Segment:
-        for name in self.used():
-            if len(getattr(self, name)) > MAX_SEGMENT_VALUES:
-                raise ValidationError(
-                    f"segment.{_camel(name)} has more than {MAX_SEGMENT_VALUES} values"
-                )
-        return self
+Condition = ColumnElement[bool]
 
 
 class TimeField(StrEnum):
@@ -108,134 +80,21 @@ class Period:
         return start, end
 
 
-#: Ids are 64-bit integers; anything else cannot name a record (and must not reach SQL).
-_MAX_ID = 2**63 - 1
+def record_columns(model: type[SyncedMixin]) -> ColumnCollection[str, Any]:
+    """A record table's columns under the names of the metric sources (core.metrics.sources),
+    so the catalogue's filters (core.metrics.dimensions) apply to record lists unchanged: an
+    account is its own account (``account_remote_id`` is its ``remote_id``)."""
+    table = model.__table__  # type: ignore[attr-defined]
+    columns = [(c.name, c) for c in table.c]
+    if model is Account:
+        columns.append(("account_remote_id", table.c.remote_id))
+    return ColumnCollection(columns)
 
 
-def parse_record_id(value: str) -> int | None:
-    """The integer id in ``value``, or None when it cannot be a record id."""
-    try:
-        number = int(value)
-    except ValueError:
-        return None
-    return number if 0 < number <= _MAX_ID else None
+def _supported(columns: ColumnCollection[str, Any]) -> list[DimensionSpec]:
+    """The catalogue's record-list dimensions a table of ``columns`` can be filtered by."""
+    return [s for s in CATALOGUE.values() if s.records and s.column in columns]
 
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(p.title() for p in rest)
-
-
-Condition = ColumnElement[bool]
-_Builder = Callable[[type[Any], Sequence[Any]], Condition]
-
-
-def _refers(target: type[Any], column: str) -> _Builder:
-    """``model.<column>`` names a ``target`` row (same connection) whose id is in the values."""
-
-    def build(model: type[Any], ids: Sequence[Any]) -> Condition:
-        return exists(
-            select(target.id).where(
-                target.id.in_(ids),
-                target.connection_id == model.connection_id,
-                target.remote_id == getattr(model, column),
-            )
-        )
-
-    return build
-
-
-def _team(model: type[Any], ids: Sequence[Any]) -> Condition:
-    return exists(
-        select(User.id).where(
-            User.connection_id == model.connection_id,
-            User.remote_id == model.owner_remote_id,
-            exists(
-                select(Team.id).where(
-                    Team.id.in_(ids),
-                    Team.connection_id == User.connection_id,
-                    Team.remote_id == User.team_remote_id,
-                )
-            ),
-        )
-    )
-
-
-def _account_field(column: str, *, own: bool = False) -> _Builder:
-    """An account attribute: the row's own column for accounts, its account's otherwise."""
-
-    def build(model: type[Any], values: Sequence[Any]) -> Condition:
-        if own:
-            return getattr(model, column).in_(values)  # type: ignore[no-any-return]
-        return exists(
-            select(Account.id).where(
-                Account.connection_id == model.connection_id,
-                Account.remote_id == model.account_remote_id,
-                getattr(Account, column).in_(values),
-            )
-        )
-
-    return build
-
-
-def _column(column: str) -> _Builder:
-    def build(model: type[Any], values: Sequence[Any]) -> Condition:
-        return getattr(model, column).in_(values)  # type: ignore[no-any-return]
-
-    return build
-
-
-def _connection(model: type[Any], values: Sequence[Any]) -> Condition:
-    return model.connection_id.in_(values)  # type: ignore[no-any-return]
-
-
-_OWNED = {"owners": _refers(User, "owner_remote_id"), "teams": _team}
-_ACCOUNT = {
-    "countries": _account_field("country"),
-    "regions": _account_field("region"),
-    "industries": _account_field("industry"),
-}
-
-#: The segment dimensions each record type supports, and how.
-DIMENSIONS: dict[type[SyncedMixin], dict[str, _Builder]] = {
-    Deal: {
-        "connections": _connection,
-        **_OWNED,
-        "pipelines": _refers(Pipeline, "pipeline_remote_id"),
-        "stages": _refers(Stage, "stage_remote_id"),
-        "sources": _column("source"),
-        **_ACCOUNT,
-        "deal_types": _column("deal_type"),
-        "statuses": _column("status"),
-    },
-    Lead: {
-        "connections": _connection,
-        **_OWNED,
-        "sources": _column("source"),
-        **_ACCOUNT,
-        "statuses": _column("status"),
-    },
-    Contact: {
-        "connections": _connection,
-        **_OWNED,
-        "sources": _column("source"),
-        **_ACCOUNT,
-    },
-    Account: {
-        "connections": _connection,
-        **_OWNED,
-        "sources": _column("source"),
-        "countries": _account_field("country", own=True),
-        "regions": _account_field("region", own=True),
-        "industries": _account_field("industry", own=True),
-    },
-    Activity: {
-        "connections": _connection,
-        **_OWNED,
-        **_ACCOUNT,
-        "activity_types": _column("type"),
-    },
-}
 
 #: The timestamp each period field means, per record type.
 TIME_COLUMNS: dict[type[SyncedMixin], dict[TimeField, str]] = {
@@ -262,17 +121,19 @@ def plural(model: type[SyncedMixin]) -> str:
 
 
 def segment_conditions(model: type[SyncedMixin], segment: Segment) -> list[Condition]:
-    """One condition per dimension given; a dimension the record type lacks is an error."""
-    supported = DIMENSIONS[model]
+    """One condition per filter of the segment; a dimension the record type lacks is an
+    error."""
+    columns = record_columns(model)
+    supported = _supported(columns)
     conditions: list[Condition] = []
-    for name in segment.validate().used():
-        builder = supported.get(name)
-        if builder is None:
+    for ref, values in segment.filters:
+        spec = CATALOGUE[ref.dimension]
+        if spec not in supported:
             raise ValidationError(
-                f"segment.{_camel(name)} does not apply to {plural(model)}; "
-                f"use one of {', '.join(sorted(_camel(n) for n in supported))}"
+                f"segment.{spec.key} does not apply to {plural(model)}; "
+                f"use one of {', '.join(sorted(s.key for s in supported))}"
             )
-        conditions.append(builder(model, list(getattr(segment, name))))
+        conditions.append(spec.filter(columns, ref, values))
     return conditions
 
 

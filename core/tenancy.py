@@ -8,6 +8,7 @@ viewer (CLI, sync workers) are trusted system sessions.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from collections.abc import AsyncIterator, Sequence
@@ -190,13 +191,15 @@ async def revoke_api_key(session: AsyncSession, key_id: str, *, by: Viewer | Non
     return key
 
 
-@event.listens_for(Session, "do_orm_execute")
-def _scope_to_viewer(state: ORMExecuteState) -> None:
-    viewer: Viewer | None = state.session.info.get("viewer")
-    if viewer is None or not (state.is_select or state.is_update or state.is_delete):
-        return
-    ids = list(viewer.workspace_ids)
-    org_id = viewer.organization_id
+@functools.lru_cache(maxsize=1024)
+def _viewer_options(org_id: str, workspace_ids: frozenset[str]) -> tuple[Any, ...]:
+    """The loader criteria scoping statements to one viewer's organization and workspaces.
+
+    Built once per (organization, workspaces) and reused by every statement: building them
+    (eleven options whose lambdas SQLAlchemy analyses) was ~15% of an uncached metrics
+    request's Python CPU when done per statement (issue #19). They are immutable and carry
+    their ids as bound values, so a statement given the same options reads the same rows."""
+    ids = sorted(workspace_ids)
     options = [
         with_loader_criteria(scoped, lambda cls: cls.workspace_id.in_(ids), include_aliases=True)
         for scoped in _WORKSPACE_SCOPED
@@ -221,6 +224,15 @@ def _scope_to_viewer(state: ORMExecuteState) -> None:
             include_aliases=True,
         ),
     ]
+    return tuple(options)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_to_viewer(state: ORMExecuteState) -> None:
+    viewer: Viewer | None = state.session.info.get("viewer")
+    if viewer is None or not (state.is_select or state.is_update or state.is_delete):
+        return
+    options = _viewer_options(viewer.organization_id, frozenset(viewer.workspace_ids))
     state.statement = state.statement.options(*options)
 
 

@@ -17,11 +17,10 @@ def serve(
     """Serve the GraphQL API (GraphiQL at /graphql in a browser), /healthz and /readyz."""
     import uvicorn
 
-    from api.app import create_app, freeze_startup_heap
+    from api.app import create_app
 
     settings = get_settings()
-    app = create_app(settings)
-    freeze_startup_heap()
+    app = create_app(settings, freeze_heap=True)  # frozen once the lifespan has started
     uvicorn.run(
         app,
         host=host or settings.host,

@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 import strawberry
 
 from core.errors import ValidationError
+from core.metrics.dimensions import CATALOGUE, Dimension, DimensionRef, DimensionSpec, ValueKind
 from core.records import Period, Segment, TimeField, parse_record_id
 
 
-def _ids(values: list[strawberry.ID] | None, what: str) -> list[int]:
-    out = []
-    for value in values or []:
-        number = parse_record_id(str(value))
-        if number is None:
-            raise ValidationError(f"segment.{what}: {str(value)[:40]!r} is not a record id")
-        out.append(number)
-    return out
+def input_filters(
+    given: object, specs: Iterable[DimensionSpec]
+) -> list[tuple[DimensionRef, list[str]]]:
+    """The filters of a segment input, whose fields are the catalogue's keys (snake_case):
+    one conversion for the metrics' SegmentInput and the record lists' RecordSegmentInput."""
+    pairs = []
+    for spec in specs:
+        values = getattr(given, spec.attr)
+        if values:
+            pairs.append((DimensionRef(spec.dimension), [str(v) for v in values]))
+    return pairs
+
+
+#: The dimensions of RecordSegmentInput, and of SegmentInput's plain fields (not custom).
+RECORD_DIMENSIONS = tuple(s for s in CATALOGUE.values() if s.records)
+METRIC_FILTERS = tuple(
+    s for s in CATALOGUE.values() if s.metrics and s.dimension is not Dimension.CUSTOM
+)
 
 
 @strawberry.input(
@@ -53,20 +65,13 @@ class RecordSegmentInput:
     )
 
     def to_segment(self) -> Segment:
-        return Segment(
-            connections=[str(c) for c in self.connections or []],
-            owners=_ids(self.owners, "owners"),
-            teams=_ids(self.teams, "teams"),
-            pipelines=_ids(self.pipelines, "pipelines"),
-            stages=_ids(self.stages, "stages"),
-            sources=list(self.sources or []),
-            countries=list(self.countries or []),
-            regions=list(self.regions or []),
-            industries=list(self.industries or []),
-            deal_types=list(self.deal_types or []),
-            statuses=list(self.statuses or []),
-            activity_types=list(self.activity_types or []),
-        ).validate()
+        pairs = input_filters(self, RECORD_DIMENSIONS)
+        for ref, values in pairs:
+            spec = CATALOGUE[ref.dimension]
+            for value in values:
+                if spec.kind is ValueKind.ID and parse_record_id(value) is None:
+                    raise ValidationError(f"segment.{spec.key}: {value[:40]!r} is not a record id")
+        return Segment.of(pairs)
 
 
 RecordTimeField = strawberry.enum(

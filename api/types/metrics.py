@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import cast
 
 import strawberry
@@ -10,8 +11,10 @@ from strawberry.scalars import JSON
 
 from api.types._convert import from_attributes
 from api.types.drill import RECORDS_DESCRIPTION, DrillTarget, records_field
+from api.types.filters import METRIC_FILTERS, input_filters
 from core import metrics as m
 from core.errors import ValidationError
+from core.metrics.dimensions import METRIC_DIMENSIONS
 from core.metrics.query import ComparisonResult as CoreComparison
 from core.metrics.query import PeriodInfo as CorePeriodInfo
 from core.metrics.query import Point as CorePoint
@@ -25,7 +28,12 @@ Granularity = strawberry.enum(m.Granularity, name="Granularity", description="Se
 Statistic = strawberry.enum(
     m.Statistic, name="Statistic", description="MEAN, or MEDIAN / P90 (linear interpolation)."
 )
-Dimension = strawberry.enum(m.Dimension, name="Dimension", description="Segment dimensions.")
+#: The dimensions metrics offer, as the GraphQL enum (the catalogue's record-list-only
+#: dimensions, such as STATUS, are not among them).
+_MetricDimension = StrEnum(  # type: ignore[misc]
+    "_MetricDimension", [(d.name, d.value) for d in METRIC_DIMENSIONS]
+)
+Dimension = strawberry.enum(_MetricDimension, name="Dimension", description="Segment dimensions.")
 Unit = strawberry.enum(m.Unit, name="Unit", description="Unit of a KPI's value.")
 KpiKind = strawberry.enum(m.KpiKind, name="KpiKind", description="flow, stock or cohort.")
 
@@ -72,26 +80,9 @@ class SegmentInput:
     custom: list[CustomFilterInput] | None = None
 
     def to_core(self) -> m.Segment:
-        D = m.Dimension
-        pairs: list[tuple[m.DimensionRef, list[str]]] = []
-        for dim, values in [
-            (D.OWNER, self.owners),
-            (D.TEAM, self.teams),
-            (D.PIPELINE, self.pipelines),
-            (D.STAGE, self.stages),
-            (D.SOURCE, self.sources),
-            (D.COUNTRY, self.countries),
-            (D.REGION, self.regions),
-            (D.INDUSTRY, self.industries),
-            (D.DEAL_TYPE, self.deal_types),
-            (D.ACTIVITY_TYPE, self.activity_types),
-            (D.CONNECTION, self.connections),
-            (D.WORKSPACE, self.workspaces),
-        ]:
-            if values:
-                pairs.append((m.DimensionRef(dim), [str(v) for v in values]))
+        pairs = input_filters(self, METRIC_FILTERS)
         for custom in self.custom or []:
-            pairs.append((m.DimensionRef(D.CUSTOM, custom.field), custom.values))
+            pairs.append((m.DimensionRef(m.Dimension.CUSTOM, custom.field), custom.values))
         return m.Segment.of(pairs)
 
 

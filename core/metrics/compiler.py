@@ -4,9 +4,10 @@ Every cell becomes a conditional aggregate (``COUNT(*) FILTER (WHERE ...)``,
 ``SUM(x) FILTER (WHERE ...)``), so the KPIs of a request and its comparison period share a
 statement. Cells are split by how the database best reaches their rows
 (:func:`access_paths`): deals open at an instant read still-open deals plus a range of
-closed ones; flows read one hull range of their time column. Frame bounds are bound
-parameters holding UTC instants computed in Python. A breakdown is the same statement
-grouped by the dimension's key and label; a series' buckets are core.metrics.series_sql's.
+closed ones, aggregated by plain columns first when their cells allow (core.metrics.open_sql);
+flows read one hull range of their time column. Frame bounds are bound parameters holding
+UTC instants computed in Python. A breakdown is the same statement grouped by the
+dimension's key and label; a series' buckets are core.metrics.series_sql's.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from typing import Any
 from sqlalchemy import CompoundSelect, Select, and_, func, or_, select
 from sqlalchemy.sql import ColumnElement, FromClause
 
+from core.metrics.currency_sql import compile_per_currency, per_currency
 from core.metrics.dimensions import DimensionRef, grouping
 from core.metrics.fx import FxTable
 from core.metrics.measures import Measure, index_range, open_since
+from core.metrics.open_sql import compile_history_change, compile_open_grouped, groupable
 from core.metrics.segments import Segment
 from core.metrics.sources import open_deals, source, with_stage_probability
 from core.metrics.types import Agg, Entity, Frame, FxDate
@@ -38,6 +41,11 @@ class Compiled:
     labels: Labels
     #: Number of leading group columns (key, label) before the aggregates.
     group_columns: int
+    #: Its values are added to those of the statement before it in the batch, not set:
+    #: what the stage history changes in the weighted pipeline (core.metrics.open_sql).
+    adds: bool = False
+    #: Rows per currency, converted in Python (core.metrics.currency_sql.convert_rows).
+    per_currency: bool = False
 
 
 def _with_fx(src: FromClause, fx: FxTable) -> FromClause:
@@ -92,32 +100,48 @@ def aggregates(
     c: Any,
     fx: FxTable | None,
     where: ColumnElement[bool] | None = None,
+    *,
+    filtered: bool = True,
 ) -> list[tuple[str, ColumnElement[Any]]]:
     """The aggregates of one cell; ``where``, when given, is its condition already computed
-    (a column of :func:`_flagged`)."""
-    if where is None:
+    (a column of :func:`_flagged`). ``filtered=False``: the statement's WHERE already is the
+    cell's condition (:func:`one_condition`), so the aggregates need no FILTER evaluating
+    it again on every row."""
+    if where is None and filtered:
         where = measure.where(c, frame)
+
+    def only(aggregate: Any, *more: ColumnElement[bool]) -> ColumnElement[Any]:
+        conditions = [w for w in (where, *more) if w is not None]
+        if not conditions:
+            result: ColumnElement[Any] = aggregate
+            return result
+        filtered_aggregate: ColumnElement[Any] = aggregate.filter(and_(*conditions))
+        return filtered_aggregate
+
     if measure.agg is Agg.COUNT:
-        return [(measure.name, func.count().filter(where))]
+        return [(measure.name, only(func.count()))]
     assert measure.value is not None
     value = measure.value(c, frame)
     if measure.agg is Agg.SUM:
-        return [(measure.name, func.sum(value).filter(where))]
+        return [(measure.name, only(func.sum(value)))]
     if measure.agg is Agg.COUNT_DISTINCT:
-        return [(measure.name, func.count(value.distinct()).filter(where))]
+        return [(measure.name, only(func.count(value.distinct())))]
     factor = money_factor(measure, frame, c, fx)
     # Money values are amounts of the row's currency: a row is convertible when its amount
     # is set and its currency has a rate (checked on the amount, not the value, so costly
     # values such as the weighted amount are computed once per row).
     present = c.amount.is_not(None)
     return [
-        (measure.name, func.sum(value * factor).filter(where)),
-        (f"{measure.name}.missing", func.count().filter(and_(where, present, factor.is_(None)))),
-        (
-            f"{measure.name}.converted",
-            func.count().filter(and_(where, present, factor.is_not(None))),
-        ),
+        (measure.name, only(func.sum(value * factor))),
+        (f"{measure.name}.missing", only(func.count(), present, factor.is_(None))),
+        (f"{measure.name}.converted", only(func.count(), present, factor.is_not(None))),
     ]
+
+
+def one_condition(measures: Sequence[Measure]) -> bool:
+    """Whether the measures share one row condition (the same function, over the same
+    frame): a statement whose WHERE is that condition needs no FILTER on its aggregates."""
+    return len({id(m.where) for m in measures}) == 1
 
 
 def hull(c: Any, cells: Sequence[tuple[Measure, Frame]]) -> ColumnElement[bool] | None:
@@ -149,8 +173,9 @@ def access_paths(entity: Entity, cells: Cells) -> list[tuple[str, list[tuple[Mea
     closed ones; flows read a range of their time column (one hull range per column). A
     statement per path, run at once (core.metrics.fetch), reads far fewer rows than one
     pass over every deal of the workspace, which is what the cells together would need.
-    Cells with no such path (recurring revenue, user-defined measures) share one such pass
-    of their own ("scan"), which the others are spared.
+    Cells with no such path (user-defined measures) share one such pass of their own
+    ("scan"), which the others are spared; money at the frame's last day read by such a pass
+    (recurring revenue) is summed per currency ("currency", core.metrics.currency_sql).
     """
     if entity is not Entity.DEALS:
         return [("scan", list(cells))]
@@ -159,6 +184,8 @@ def access_paths(entity: Entity, cells: Cells) -> list[tuple[str, list[tuple[Mea
         bound = index_range(measure)
         if open_since(measure) is not None:
             path = "open"
+        elif per_currency(measure):
+            path = "currency"
         elif bound is not None:
             path = bound[0]
         else:
@@ -182,6 +209,15 @@ def compile_by_path(
         since = None
         if path == "open":
             since = min(bound(f) for m, f in part if (bound := open_since(m)) is not None)
+            if breakdown is None and groupable(part):
+                out += _open_grouped(part, workspace_ids, segment, fx, since)
+                continue
+        if path == "currency" and breakdown is None:
+            statement, labels = compile_per_currency(
+                part, workspace_ids=workspace_ids, segment=segment
+            )
+            out.append(Compiled(statement, labels, 1, per_currency=True))
+            continue
         out.append(
             compile_cells(
                 entity,
@@ -193,6 +229,32 @@ def compile_by_path(
                 closed_since=since,
             )
         )
+    return out
+
+
+def _open_grouped(
+    cells: Cells,
+    workspace_ids: Sequence[str],
+    segment: Segment,
+    fx: FxTable | None,
+    since: datetime,
+) -> list[Compiled]:
+    """Deals open at an instant aggregated by plain columns, then (added to it) what the
+    stage history changes (core.metrics.open_sql)."""
+    statement, labels = compile_open_grouped(
+        cells,
+        workspace_ids=workspace_ids,
+        segment=segment,
+        fx=fx,
+        closed_since=since,
+        factor=money_factor,
+    )
+    out = [Compiled(statement, labels, 0)]
+    change = compile_history_change(
+        cells, workspace_ids=workspace_ids, segment=segment, fx=fx, factor=money_factor
+    )
+    if change is not None:
+        out.append(Compiled(change[0], change[1], 0, adds=True))
     return out
 
 
@@ -227,8 +289,10 @@ def compile_cells(
                 columns.append(expression.label(f"c{len(labels)}"))
                 labels.append((name, frame))
         return Compiled(select(*columns).select_from(rows), labels, 0)
+    # One condition (one frame; cells of one measure or of measures sharing it) is the WHERE.
+    filtered = not (len({f for _, f in cells}) == 1 and one_condition([m for m, _ in cells]))
     for measure, frame in cells:
-        for name, expression in aggregates(measure, frame, c, fx):
+        for name, expression in aggregates(measure, frame, c, fx, filtered=filtered):
             columns.append(expression.label(f"c{len(labels)}"))
             labels.append((name, frame))
     group = grouping(src, breakdown)
@@ -260,11 +324,13 @@ def _flagged(
     subquery from being merged into the aggregate (PostgreSQL and SQLite alike), so each
     condition is computed once per row.
     """
-    index: dict[tuple[int, Frame], int] = {}
+    index: dict[tuple[int, str | None, Frame], int] = {}
     distinct: list[ColumnElement[bool]] = []
     of_cell = []
     for (measure, frame), condition in zip(cells, conditions, strict=True):
-        key = (id(measure.where), frame)
+        # Measures share a condition when they share the declared one and its time column
+        # (won count and won amount: the won deals closed in the frame).
+        key = (id(measure.condition), measure.time, frame)
         if key not in index:
             index[key] = len(distinct)
             distinct.append(condition)

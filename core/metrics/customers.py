@@ -21,7 +21,7 @@ from sqlalchemy.sql import ColumnElement
 
 from core.metrics._sql import EPOCH_ORDINAL, EpochSeconds, LocalDay
 from core.metrics.lifecycle import customer_key
-from core.metrics.measures import Cols, Measure, activity_done_at, within
+from core.metrics.measures import Cols, Measure, activity_done_at
 from core.metrics.periods import local_date, to_utc
 from core.metrics.stretches import active_on as active_on_day
 from core.metrics.types import Agg, Entity, Frame, FxDate
@@ -67,15 +67,27 @@ def _active_end(c: Cols, f: Frame) -> ColumnElement[bool]:
 
 def _retained(c: Cols, f: Frame) -> ColumnElement[bool]:
     """Active at the end (this stretch) and on the day before the period (this stretch, or
-    an earlier one: lost and won back in between still counts, KPIS.md "Retention")."""
+    an earlier one: lost and won back in between still counts, KPIS.md "Retention").
+
+    Earlier stretches all end by ``prev_end_day``, so one can hold the day before only when
+    that ends after it: the look-up of the customer's stretches runs for the customers won
+    back in the period, not for every customer new in it (at 50k accounts, 2,500 index
+    probes became 300). ``IS NOT NULL`` first: NULL AND x evaluates x."""
     before = first_day(f) - 1
     return and_(
         _active_end(c, f),
         or_(
             c.start_day <= before,
-            # Evaluated when this stretch starts after ``before``: an earlier one holds it.
-            active_on_day(
-                c.connection_id, c.customer, c.account_remote_id, before, before_start=c.start_day
+            and_(
+                c.prev_end_day.is_not(None),
+                c.prev_end_day > before,
+                active_on_day(
+                    c.connection_id,
+                    c.customer,
+                    c.account_remote_id,
+                    before,
+                    before_start=c.start_day,
+                ),
             ),
         ),
     )
@@ -185,7 +197,8 @@ _EXPANSION = (DealType.UPSELL, DealType.CROSS_SELL, DealType.UPGRADE)
 
 
 def _won_in(c: Cols, f: Frame) -> ColumnElement[bool]:
-    return and_(c.status == DealStatus.WON, within(c.closed_at, f))
+    """Won: in the frame by the measures' time (``closed_at``)."""
+    return c.status == DealStatus.WON  # type: ignore[no-any-return]
 
 
 def _upsold(c: Cols, f: Frame) -> ColumnElement[bool]:
@@ -239,9 +252,25 @@ CUSTOMER_MEASURES += (
         _customer_won_in,
         lambda c, f: c.connection_id + literal(":") + customer_key(c),
         description="distinct customers with a deal won in the frame",
+        time="closed_at",
     ),
-    Measure("deals_upsold", D, Agg.COUNT, _upsold, description="upsell/cross-sell deals won"),
-    Measure("expansion_amount", D, Agg.MONEY, _expansion, lambda c, f: c.amount, FxDate.CLOSE),
+    Measure(
+        "deals_upsold",
+        D,
+        Agg.COUNT,
+        _upsold,
+        description="upsell/cross-sell deals won",
+        time="closed_at",
+    ),
+    Measure(
+        "expansion_amount",
+        D,
+        Agg.MONEY,
+        _expansion,
+        lambda c, f: c.amount,
+        FxDate.CLOSE,
+        time="closed_at",
+    ),
     Measure(
         "mrr_amount",
         D,

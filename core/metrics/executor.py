@@ -2,9 +2,10 @@
 typed jobs, compile them, fetch them at once, read their rows back and assemble results.
 
 Each step is its own module: core.metrics.jobs (the jobs: planned, compiled, read back),
-core.metrics.compiler and series_sql (the SQL), core.metrics.fetch (running statements at
-once). Only aggregates come back from the database; this module turns a request into its
-frames and the cell values into results (comparison, series, breakdown, target).
+core.metrics.compiler, open_sql and series_sql (the SQL), core.metrics.fetch (running
+statements at once, the request's own reads beside them). Only aggregates come back from
+the database; this module turns a request into its frames and the cell values into results
+(comparison, series, breakdown, target).
 """
 
 from __future__ import annotations
@@ -23,11 +24,19 @@ from core.metrics.capability_gate import gate
 from core.metrics.compiler import compile_order_statistic
 from core.metrics.definitions import KpiDefinition
 from core.metrics.dimensions import DimensionRef
-from core.metrics.fetch import fetch_all
+from core.metrics.fetch import fetch_beside
 from core.metrics.formulas import Incremental, Outcome, Ratio, Single, Total
-from core.metrics.freshness import freshness, kpi_tables, load_connections
-from core.metrics.fx import FxTable, load_fx
-from core.metrics.jobs import Plan, Values, compile_jobs, plan_jobs, read_rows
+from core.metrics.freshness import ConnectionRow, freshness, kpi_tables, load_connections
+from core.metrics.fx import FxTable, load_fx_tables
+from core.metrics.jobs import (
+    Plan,
+    Values,
+    compile_jobs,
+    fx_in_sql,
+    plan_jobs,
+    read_rows,
+    start_order,
+)
 from core.metrics.measures import Measure
 from core.metrics.periods import (
     Calendar,
@@ -158,18 +167,36 @@ class MetricsExecutor:
 
         # Plan the batch's statements as jobs, compile them all, run them at once
         # (core.metrics.fetch), read their rows back into cell values, then assemble.
+        # The FX rates are read before compiling only when a statement converts money in
+        # SQL; money summed per currency (MRR) is converted after, so its rates are read
+        # beside the statements, like the request's other reads: one round trip fewer.
         jobs = plan_jobs(ok, self._cells)
-        fx_tables = await _load_fx(session, ws_ids, currency, jobs.money_frames)
         # Cells on whole local days with rollup dimensions read the daily rollups.
         zones = {workspaces[w].timezone if w in workspaces else None for w in ws_ids}
         zone = zones.pop() if len(zones) == 1 else None
+        fx_first = fx_in_sql(jobs) or rollups.converts_money(jobs, zone)
+        fx_tables = (
+            await load_fx_tables(session, ws_ids, currency, jobs.money_frames) if fx_first else {}
+        )
         rolled, jobs = rollups.take(jobs, workspace_ids=ws_ids, fx_tables=fx_tables, timezone=zone)
         compiled = rolled + compile_jobs(jobs, workspace_ids=ws_ids, fx_tables=fx_tables)
-        rows = await fetch_all(session, [c.statement for _, c in compiled])
-        values, groups = read_rows(compiled, rows)
 
-        connections = await load_connections(session, ws_ids)
-        targets = await self._targets(session, ws_ids, ok)
+        async def own_reads() -> tuple[
+            list[ConnectionRow], dict[target_book.TargetKey, float], dict[str, FxTable]
+        ]:
+            # The request's session is free while readers run the statements.
+            fx = fx_tables
+            if not fx_first:
+                fx = await load_fx_tables(session, ws_ids, currency, jobs.money_frames)
+            connections = await load_connections(session, ws_ids)
+            return connections, await self._targets(session, ws_ids, ok), fx
+
+        rows, reads = await fetch_beside(
+            session, [c.statement for _, c in compiled], own_reads, start_order(compiled)
+        )
+        assert reads is not None
+        connections, targets, fx_tables = reads
+        values, groups = read_rows(compiled, rows, fx_tables)
         results: list[KpiResult | CrmkpiError] = []
         for item in plans:
             if isinstance(item, CrmkpiError):
@@ -356,23 +383,6 @@ class MetricsExecutor:
                     merged[cell] = (merged.get(cell) or 0.0) + (v or 0.0)
             top.append(point(None, "other", merged))
         return tuple(top)
-
-
-async def _load_fx(
-    session: Reader, ws_ids: list[str], currency: str, frames: dict[str, list[Frame]]
-) -> dict[str, FxTable]:
-    """The FX table of each timezone's money frames, covering their days."""
-    return {
-        tz: await load_fx(
-            session,
-            ws_ids,
-            currency,
-            tz,
-            min(f.start_date for f in zone),
-            max(f.last_day for f in zone),
-        )
-        for tz, zone in frames.items()
-    }
 
 
 def _narrowed(segment: Segment, breakdown: Breakdown, key: str | None) -> Segment | None:

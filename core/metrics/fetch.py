@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy import Executable, Row
 
 from core.metrics.query import Reader
+
+T = TypeVar("T")
 
 #: Statements of one batch running at once (each holds a pooled connection meanwhile).
 MAX_CONCURRENT = 4
@@ -66,20 +69,65 @@ class ConcurrentReader(Protocol):
 
 async def fetch_all(session: Reader, statements: Sequence[Executable]) -> list[list[Row[Any]]]:
     """The rows of every statement, in order."""
+    rows, _ = await fetch_beside(session, statements, None)
+    return rows
+
+
+async def fetch_beside(
+    session: Reader,
+    statements: Sequence[Executable],
+    beside: Callable[[], Awaitable[T]] | None,
+    order: Sequence[int] | None = None,
+) -> tuple[list[list[Row[Any]]], T | None]:
+    """The rows of every statement, in order, and the result of ``beside()``: reads of the
+    request's own session (freshness, targets) run meanwhile when the statements run on
+    readers of their own, after them otherwise. ``order``: the indexes of the statements in
+    the order to start them (the longest first, so that none waits for a slot at the end).
+
+    With readers, each granted slot is one reader session taking the next statement as
+    its last one ends, and the request's session takes statements too once ``beside()`` is
+    done: as many statements at a time as slots plus one, and no session opened (BEGIN, the
+    statement timeout) per statement.
+    """
     parallel = session if isinstance(session, ConcurrentReader) else None
     granted = 0
     if parallel is not None and parallel.concurrent_reads and len(statements) > 1:
         granted = READERS.take(min(MAX_CONCURRENT, len(statements)))
     try:
         if parallel is None or granted < 2:
-            return [list((await session.execute(s)).all()) for s in statements]
-        limit = asyncio.Semaphore(granted)
+            rows = [list((await session.execute(s)).all()) for s in statements]
+            return rows, (await beside() if beside is not None else None)
         readers = parallel
+        queue = deque(order if order is not None else range(len(statements)))
+        found: dict[int, list[Row[Any]]] = {}
 
-        async def one(statement: Executable) -> list[Row[Any]]:
-            async with limit, readers.reader() as own:
-                return list((await own.execute(statement)).all())
+        async def drain(own: Reader) -> None:
+            while queue:
+                index = queue.popleft()
+                found[index] = list((await own.execute(statements[index])).all())
 
-        return list(await asyncio.gather(*(one(s) for s in statements)))
+        async def reader() -> None:
+            # One reader session per slot, taking the next statement as each one ends.
+            async with readers.reader() as own:
+                await drain(own)
+
+        async def own_session() -> T | None:
+            # The request's own reads first, then statements like any reader: a connection
+            # already open (a first request opens one fewer), one more statement at a time.
+            other = await beside() if beside is not None else None
+            await drain(session)
+            return other
+
+        workers = [asyncio.ensure_future(reader()) for _ in range(granted)]
+        mine = asyncio.ensure_future(own_session())
+        try:
+            await asyncio.gather(*workers, mine)
+        except BaseException:
+            # None left running on a reader once the slots are given back.
+            for task in (*workers, mine):
+                task.cancel()
+            await asyncio.gather(*workers, mine, return_exceptions=True)
+            raise
+        return [found[i] for i in range(len(statements))], mine.result()
     finally:
         READERS.give_back(granted)

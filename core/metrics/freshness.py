@@ -48,7 +48,17 @@ class ConnectionRow:
 
 async def load_connections(session: Reader, workspace_ids: Sequence[str]) -> list[ConnectionRow]:
     """Every connection in scope: last successful sync, capabilities, and the tables its
-    last finished run left out of date (two queries)."""
+    last finished run left out of date, in one query (one round trip per request, #19)."""
+    latest = (
+        select(func.max(SyncRun.id))
+        .where(
+            SyncRun.connection_id == Connection.id,
+            SyncRun.workspace_id.in_(workspace_ids),
+            SyncRun.status != SyncStatus.RUNNING.value,
+        )
+        .correlate(Connection)
+        .scalar_subquery()
+    )
     rows = await session.execute(
         select(
             Connection.id,
@@ -56,31 +66,22 @@ async def load_connections(session: Reader, workspace_ids: Sequence[str]) -> lis
             Connection.last_synced_at,
             Connection.connector,
             Connection.capabilities,
-        ).where(Connection.workspace_id.in_(workspace_ids))
-    )
-    connections = list(rows)
-    latest = (
-        select(func.max(SyncRun.id))
-        .where(
-            SyncRun.workspace_id.in_(workspace_ids),
-            SyncRun.status != SyncStatus.RUNNING.value,
+            SyncRun.stream_stats,
         )
-        .group_by(SyncRun.connection_id)
+        .select_from(Connection)
+        .outerjoin(SyncRun, SyncRun.id == latest)
+        .where(Connection.workspace_id.in_(workspace_ids))
     )
-    runs = await session.execute(
-        select(SyncRun.connection_id, SyncRun.stream_stats).where(SyncRun.id.in_(latest))
-    )
-    out_of_date = {cid: _out_of_date(stats) for cid, stats in runs}
     return [
         ConnectionRow(
             id=r[0],
             workspace_id=r[1],
             synced_at=r[2],
             connector=r[3],
-            out_of_date=out_of_date.get(r[0], frozenset()),
+            out_of_date=_out_of_date(r[5]),
             capabilities=Capabilities.from_json(r[4]),
         )
-        for r in connections
+        for r in rows
     ]
 
 

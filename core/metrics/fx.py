@@ -29,6 +29,7 @@ from core.errors import NotFoundError, ValidationError
 from core.metrics._sql import EPOCH_ORDINAL
 from core.metrics.periods import to_utc
 from core.metrics.query import Reader
+from core.metrics.types import Frame
 from core.models import FxRate, Workspace
 
 #: How many days back a missing day's rate may be taken from.
@@ -210,6 +211,23 @@ async def load_fx(
                     cur_runs.append((day, day, factor))
         day += timedelta(days=1)
     return FxTable(reporting=reporting, timezone=timezone, runs=runs)
+
+
+async def load_fx_tables(
+    session: Reader, workspace_ids: Sequence[str], reporting: str, frames: dict[str, list[Frame]]
+) -> dict[str, FxTable]:
+    """The FX table of each timezone's money frames, covering their days (none: no read)."""
+    return {
+        tz: await load_fx(
+            session,
+            workspace_ids,
+            reporting,
+            tz,
+            min(f.start_date for f in zone),
+            max(f.last_day for f in zone),
+        )
+        for tz, zone in frames.items()
+    }
 
 
 @dataclass(frozen=True, slots=True)

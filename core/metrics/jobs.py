@@ -16,13 +16,14 @@ Requests that share a segment (and timezone) are answered together:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Row
 
 from core.metrics.compiler import Compiled, compile_by_path
+from core.metrics.currency_sql import convert_rows, per_currency
 from core.metrics.definitions import KpiDefinition
 from core.metrics.formulas import Cell
 from core.metrics.fx import FxTable
@@ -180,6 +181,18 @@ def plan_jobs(plans: Sequence[Plan], cells: Callable[[Plan, Frame], Cells]) -> J
     )
 
 
+def fx_in_sql(jobs: Jobs) -> bool:
+    """Whether a statement of the batch converts money in SQL (so needs the FX tables to be
+    compiled); money summed per currency (core.metrics.currency_sql) is converted after."""
+    if any(m.agg is Agg.MONEY for job in jobs.series for m in job.measures):
+        return True
+    if any(m.agg is Agg.MONEY for job in jobs.breakdowns for m, _ in job.cells):
+        return True
+    return any(
+        m.agg is Agg.MONEY and not per_currency(m) for job in jobs.totals for m, _ in job.cells
+    )
+
+
 def compile_jobs(
     jobs: Jobs, *, workspace_ids: Sequence[str], fx_tables: dict[str, FxTable]
 ) -> list[tuple[Job, Compiled]]:
@@ -216,6 +229,27 @@ def compile_jobs(
     return out
 
 
+#: The entities with the large tables (a statement over them reads the most rows).
+_LARGE = frozenset({Entity.DEALS, Entity.ACTIVITIES})
+
+
+def start_order(compiled: Sequence[tuple[Job, Compiled]]) -> list[int]:
+    """The statements' indexes, the likely longest first: series (a range per bucket), then
+    totals and breakdowns over the large tables, then the rest. Started in this order, no
+    long statement waits for a slot behind short ones (core.metrics.fetch.fetch_beside)."""
+
+    def rank(index: int) -> tuple[int, int]:
+        job = compiled[index][0]
+        large = job.entity in _LARGE
+        if isinstance(job, SeriesJob):
+            return (0 if large else 2, index)
+        if isinstance(job, TotalsJob):
+            return (1 if large else 3, index)
+        return (2 if large else 3, index)
+
+    return sorted(range(len(compiled)), key=rank)
+
+
 Groups = dict[tuple[GroupKey, Breakdown], dict[str, tuple[str, Values]]]
 
 
@@ -224,17 +258,31 @@ def _number(value: Any) -> float | None:
 
 
 def read_rows(
-    compiled: Iterable[tuple[Job, Compiled]], rows: Iterable[list[Row[Any]]]
+    compiled: Iterable[tuple[Job, Compiled]],
+    rows: Iterable[list[Row[Any]]],
+    fx_tables: Mapping[str, FxTable] | None = None,
 ) -> tuple[dict[GroupKey, Values], Groups]:
-    """Cell values by request group, and breakdown groups, from each statement's rows."""
+    """Cell values by request group, and breakdown groups, from each statement's rows
+    (``fx_tables``: by timezone, for the statements of money per currency)."""
     values: dict[GroupKey, Values] = {}
     groups: Groups = {}
     for (job, statement), result in zip(compiled, rows, strict=True):
         if isinstance(job, TotalsJob):
-            (row,) = result
+            if statement.per_currency:
+                fx = (fx_tables or {}).get(job.key[1])
+                row: Sequence[Any] = convert_rows(statement.labels, result, fx)
+            else:
+                (row,) = result
             found = values.setdefault(job.key, {})
             for (name, frame), value in zip(statement.labels, row, strict=True):
-                found[(name, frame)] = _number(value)
+                number = _number(value)
+                if statement.adds:  # to the value of the statement before it
+                    before = found.get((name, frame))
+                    if number is None:
+                        number = before
+                    elif before is not None:
+                        number += before
+                found[(name, frame)] = number
         elif isinstance(job, SeriesJob):
             _read_series(job, statement, result, values.setdefault(job.key, {}))
         else:

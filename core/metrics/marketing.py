@@ -16,7 +16,7 @@ from sqlalchemy import FromClause, and_, case, literal, select
 from sqlalchemy.sql import ColumnElement
 
 from core.metrics.formulas import Cell, Outcome, Values, _get
-from core.metrics.measures import Cols, Measure, within
+from core.metrics.measures import Cols, Measure
 from core.metrics.types import Agg, Entity, Frame, FxDate
 from core.models import Spend, SurveyResponse, Visitors
 
@@ -83,8 +83,9 @@ def _answered(kind: str) -> Measure:
         name,
         Entity.SURVEYS,
         Agg.COUNT,
-        lambda c, f: and_(c.kind == kind, within(c.responded_at, f)),
+        lambda c, f: c.kind == kind,
         description=f"{kind} responses in the frame",
+        time="responded_at",
     )
 
 
@@ -103,21 +104,24 @@ MARKETING_MEASURES: tuple[Measure, ...] = (
         "nps_points",
         Entity.SURVEYS,
         Agg.SUM,
-        lambda c, f: and_(c.kind == "NPS", within(c.responded_at, f)),
+        lambda c, f: c.kind == "NPS",
         _nps_points,
+        time="responded_at",
     ),
     Measure(
         "csat_score",
         Entity.SURVEYS,
         Agg.SUM,
-        lambda c, f: and_(c.kind == "CSAT", within(c.responded_at, f)),
+        lambda c, f: c.kind == "CSAT",
         lambda c, f: c.score,
+        time="responded_at",
     ),
     Measure(
         "csat_satisfied",
         Entity.SURVEYS,
         Agg.COUNT,
-        lambda c, f: and_(c.kind == "CSAT", c.score >= 4, within(c.responded_at, f)),
+        lambda c, f: and_(c.kind == "CSAT", c.score >= 4),
+        time="responded_at",
     ),
 )
 

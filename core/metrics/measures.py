@@ -1,18 +1,21 @@
 """Measures: the building blocks KPIs are made of, declared as data.
 
-A measure is an entity, an aggregate, a row condition for one :class:`Frame` and, for sums,
-a per-row value. The compiler turns every (measure, frame) pair into one conditional
-aggregate (``FILTER (WHERE ...)``) of its entity's single scan.
+A measure is an entity, an aggregate, a row condition for one :class:`Frame`, for flow and
+cohort measures the time column that places a row in a frame (``time``, MetricFlow's
+agg_time_dimension: declared once, the frame's range on it is added for every frame, never
+written in the condition) and, for sums, a per-row value. The compiler turns every (measure,
+frame) pair into one conditional aggregate (``FILTER (WHERE ...)``) of its entity's single
+scan.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, literal, or_
+from sqlalchemy import and_, case, exists, func, literal, or_, true
 from sqlalchemy.sql import ColumnElement
 
 from core.metrics._sql import seconds_between
@@ -40,24 +43,48 @@ class Measure:
     name: str
     entity: Entity
     agg: Agg
-    where: Condition
+    #: The rows' condition apart from the frame's range on ``time`` (see :attr:`where`).
+    condition: Condition
     value: Value | None = None
     fx: FxDate | None = None
     description: str = ""
-    #: For flow and cohort measures: the column whose value must fall in the frame. The
-    #: condition must differ between two frames of equal as-of only by that range, which
-    #: lets a series group rows by bucket of this column instead of one aggregate per bucket.
+    #: For flow and cohort measures: the column whose value must fall in the frame, declared
+    #: here only: :attr:`where` adds the frame's range on it. ``condition`` may read the
+    #: frame's as-of (cohorts) but not its range, except through bounds the range implies
+    #: (INDEX_RANGES), so two frames of equal as-of differ only by that range: what lets a
+    #: series group rows by bucket of this column instead of one aggregate per bucket.
     time: str | None = None
     #: Reads ``stage_probability`` and the stage probability at its frames' ends of a deal,
     #: which the compiler joins only for such measures
     #: (core.metrics.sources.with_stage_probability).
     stage_probability: bool = False
+    #: The whole row condition of a frame, which the compiler, series and drill-downs read:
+    #: ``condition`` and, when ``time`` is declared, the frame's range on it. Built once per
+    #: measure, so its identity stands for the condition (the compiler's per-row flags).
+    where: Condition = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if (self.agg is Agg.COUNT) != (self.value is None):
             raise ValueError(f"measure {self.name}: only COUNT measures have no value")
         if (self.agg is Agg.MONEY) != (self.fx is not None):
             raise ValueError(f"measure {self.name}: MONEY measures, and only they, need fx")
+        object.__setattr__(self, "where", _framed(self.condition, self.time))
+
+
+def _framed(condition: Condition, time: str | None) -> Condition:
+    """``condition`` and, for a measure with a time column, the frame's range on it."""
+    if time is None:
+        return condition
+
+    def where(c: Cols, f: Frame) -> ColumnElement[bool]:
+        return and_(condition(c, f), within(c[time], f))
+
+    return where
+
+
+def _any_row(c: Cols, f: Frame) -> ColumnElement[bool]:
+    """No condition besides the frame's range on the measure's time column."""
+    return true()
 
 
 def held_before_marked(type_: Any, due_at: Any, done_at: Any) -> ColumnElement[bool]:
@@ -91,15 +118,15 @@ def within(column: ColumnElement[Any], frame: Frame) -> ColumnElement[bool]:
 
 
 def _won(c: Cols, f: Frame) -> ColumnElement[bool]:
-    return and_(c.status == DealStatus.WON, within(c.closed_at, f))
+    return c.status == DealStatus.WON  # type: ignore[no-any-return]
 
 
 def _lost(c: Cols, f: Frame) -> ColumnElement[bool]:
-    return and_(c.status == DealStatus.LOST, within(c.closed_at, f))
+    return c.status == DealStatus.LOST  # type: ignore[no-any-return]
 
 
 def _closed(c: Cols, f: Frame) -> ColumnElement[bool]:
-    return and_(c.status.in_([DealStatus.WON, DealStatus.LOST]), within(c.closed_at, f))
+    return c.status.in_([DealStatus.WON, DealStatus.LOST])  # type: ignore[no-any-return]
 
 
 def open_at(c: Cols, f: Frame) -> ColumnElement[bool]:
@@ -153,11 +180,12 @@ def _no_future_activity(link: ColumnElement[bool], f: Frame) -> ColumnElement[bo
 
 
 def _cohort_converted(time_column: str) -> Condition:
-    """Cohort entered at ``time_column`` in the frame and converted by as-of (and within N days)."""
+    """Cohort entered at ``time_column`` (the measure's time) and converted by as-of (and
+    within N days)."""
 
     def where(c: Cols, f: Frame) -> ColumnElement[bool]:
         entered = c[time_column]
-        conditions = [within(entered, f), c.conv_at <= f.as_of]
+        conditions = [c.conv_at <= f.as_of]
         if time_column == "created_at":
             conditions.append(c.is_lead.is_(True))
         if f.within_days is not None:
@@ -168,10 +196,10 @@ def _cohort_converted(time_column: str) -> Condition:
 
 
 def _entered(time_column: str) -> Condition:
+    """Entered at ``time_column`` (the measure's time): created leads, or MQL/SQL dates."""
+
     def where(c: Cols, f: Frame) -> ColumnElement[bool]:
-        if time_column == "created_at":
-            return and_(c.is_lead.is_(True), within(c.created_at, f))
-        return within(c[time_column], f)
+        return c.is_lead.is_(True) if time_column == "created_at" else true()
 
     return where
 
@@ -179,14 +207,13 @@ def _entered(time_column: str) -> Condition:
 def _responded(c: Cols, f: Frame) -> ColumnElement[bool]:
     return and_(
         c.is_lead.is_(True),
-        within(c.created_at, f),
         c.first_done_at <= f.as_of,
         c.first_done_at >= c.created_at,
     )
 
 
 def _converted_in(c: Cols, f: Frame) -> ColumnElement[bool]:
-    return and_(c.is_lead.is_(True), within(c.conv_at, f), c.created_at.is_not(None))
+    return and_(c.is_lead.is_(True), c.created_at.is_not(None))
 
 
 def _cycle(c: Cols, f: Frame) -> ColumnElement[bool]:
@@ -222,9 +249,10 @@ def _open_lead_unscheduled(c: Cols, f: Frame) -> ColumnElement[bool]:
 
 
 def _activities_done(c: Cols, f: Frame) -> ColumnElement[bool]:
-    """Done in the frame; the stored time is never earlier than the done time, so its lower
-    bound lets the scan use the (workspace, done_at) index."""
-    return and_(c.marked_done_at >= f.start, within(c.done_at, f))
+    """Done in the frame (the measure's time); the stored time is never earlier than the
+    done time, so the frame's start bounds it too, which lets the scan use the (workspace,
+    done_at) index."""
+    return c.marked_done_at >= f.start  # type: ignore[no-any-return]
 
 
 def _activity_due_open(c: Cols, f: Frame) -> ColumnElement[bool]:
@@ -236,7 +264,7 @@ def _activity_due_open(c: Cols, f: Frame) -> ColumnElement[bool]:
 
 
 def _meetings(c: Cols, f: Frame) -> ColumnElement[bool]:
-    return and_(c.type == ActivityType.MEETING, within(c.remote_created_at, f))
+    return c.type == ActivityType.MEETING  # type: ignore[no-any-return]
 
 
 def _meetings_accepted(c: Cols, f: Frame) -> ColumnElement[bool]:
@@ -254,8 +282,10 @@ def _positive(c: Cols, f: Frame) -> ColumnElement[bool]:
     return and_(_responses(c, f), c.response == Response.POSITIVE)
 
 
-def _count(name: str, entity: Entity, where: Condition, description: str) -> Measure:
-    return Measure(name, entity, Agg.COUNT, where, description=description)
+def _count(
+    name: str, entity: Entity, where: Condition, description: str, time: str | None = None
+) -> Measure:
+    return Measure(name, entity, Agg.COUNT, where, description=description, time=time)
 
 
 def _days(start: str, end: str) -> Value:
@@ -263,15 +293,18 @@ def _days(start: str, end: str) -> Value:
 
 
 D, P, A = Entity.DEALS, Entity.PROSPECTS, Entity.ACTIVITIES
+CREATED, CLOSED = "remote_created_at", "closed_at"
 
-_MEASURES: tuple[Measure, ...] = (
-    _count("deals_created", D, lambda c, f: within(c.remote_created_at, f), "deals created"),
-    _count("deals_won", D, _won, "deals won (closed as won in the frame)"),
-    _count("deals_lost", D, _lost, "deals lost in the frame"),
-    _count("deals_closed", D, _closed, "deals won or lost in the frame"),
+#: Every measure with a time column declares it (``time=``); the others (deals open at an
+#: instant, open activities, responses placed by a computed time) bound the frame themselves.
+MEASURES: tuple[Measure, ...] = (
+    _count("deals_created", D, _any_row, "deals created", CREATED),
+    _count("deals_won", D, _won, "deals won (closed as won in the frame)", CLOSED),
+    _count("deals_lost", D, _lost, "deals lost in the frame", CLOSED),
+    _count("deals_closed", D, _closed, "deals won or lost in the frame", CLOSED),
     _count("deals_open_any", D, _open_any, "deals open at any instant of the frame"),
     _count("deals_open", D, open_at, "deals open at the frame's end"),
-    Measure("won_amount", D, Agg.MONEY, _won, lambda c, f: c.amount, FxDate.CLOSE),
+    Measure("won_amount", D, Agg.MONEY, _won, lambda c, f: c.amount, FxDate.CLOSE, time=CLOSED),
     Measure("pipeline_amount", D, Agg.MONEY, open_at, lambda c, f: c.amount, FxDate.FRAME_END),
     Measure(
         "weighted_pipeline_amount",
@@ -282,24 +315,39 @@ _MEASURES: tuple[Measure, ...] = (
         FxDate.FRAME_END,
         stage_probability=True,
     ),
-    Measure("cycle_days", D, Agg.SUM, _cycle, _days("remote_created_at", "closed_at")),
-    _count("cycle_deals", D, _cycle, "won deals with a creation time"),
+    Measure("cycle_days", D, Agg.SUM, _cycle, _days(CREATED, CLOSED), time=CLOSED),
+    _count("cycle_deals", D, _cycle, "won deals with a creation time", CLOSED),
     Measure(
-        "margin_amount", D, Agg.MONEY, _with_cost, lambda c, f: c.amount - c.cost, FxDate.CLOSE
+        "margin_amount",
+        D,
+        Agg.MONEY,
+        _with_cost,
+        lambda c, f: c.amount - c.cost,
+        FxDate.CLOSE,
+        time=CLOSED,
     ),
-    Measure("margin_revenue", D, Agg.MONEY, _with_cost, lambda c, f: c.amount, FxDate.CLOSE),
+    Measure(
+        "margin_revenue", D, Agg.MONEY, _with_cost, lambda c, f: c.amount, FxDate.CLOSE, time=CLOSED
+    ),
     _count("deals_unscheduled", D, _open_deal_unscheduled, "open deals, nothing scheduled"),
-    _count("leads_created", P, _entered("created_at"), "leads created"),
-    _count("leads_converted", P, _cohort_converted("created_at"), "leads converted by as-of"),
-    _count("mqls", P, _entered("mql_at"), "contacts and leads that became MQL"),
-    _count("mqls_converted", P, _cohort_converted("mql_at"), "MQLs converted by as-of"),
-    _count("sqls", P, _entered("sql_at"), "contacts and leads that became SQL"),
-    _count("sqls_converted", P, _cohort_converted("sql_at"), "SQLs converted by as-of"),
+    _count("leads_created", P, _entered("created_at"), "leads created", "created_at"),
+    _count(
+        "leads_converted",
+        P,
+        _cohort_converted("created_at"),
+        "leads converted by as-of",
+        "created_at",
+    ),
+    _count("mqls", P, _entered("mql_at"), "contacts and leads that became MQL", "mql_at"),
+    _count("mqls_converted", P, _cohort_converted("mql_at"), "MQLs converted by as-of", "mql_at"),
+    _count("sqls", P, _entered("sql_at"), "contacts and leads that became SQL", "sql_at"),
+    _count("sqls_converted", P, _cohort_converted("sql_at"), "SQLs converted by as-of", "sql_at"),
     _count(
         "leads_followed_up",
         P,
         lambda c, f: and_(_entered("created_at")(c, f), c.first_done_at <= f.as_of),
         "leads with a done activity by as-of",
+        "created_at",
     ),
     Measure(
         "response_hours",
@@ -307,77 +355,51 @@ _MEASURES: tuple[Measure, ...] = (
         Agg.SUM,
         _responded,
         lambda c, f: seconds_between(c.created_at, c.first_done_at) / HOUR,
+        time="created_at",
     ),
-    _count("responded_leads", P, _responded, "leads with a first done activity"),
-    Measure("convert_days", P, Agg.SUM, _converted_in, _days("created_at", "conv_at")),
-    _count("leads_converted_in", P, _converted_in, "leads converted in the frame"),
+    _count("responded_leads", P, _responded, "leads with a first done activity", "created_at"),
+    Measure(
+        "convert_days", P, Agg.SUM, _converted_in, _days("created_at", "conv_at"), time="conv_at"
+    ),
+    _count("leads_converted_in", P, _converted_in, "leads converted in the frame", "conv_at"),
     _count("leads_unscheduled", P, _open_lead_unscheduled, "open leads, nothing scheduled"),
-    _count("activities_done", A, _activities_done, "activities done"),
+    _count("activities_done", A, _activities_done, "activities done", "done_at"),
     _count("activities_due_open", A, _activity_due_open, "open activities due by the end"),
-    _count("meetings", A, _meetings, "meetings created"),
-    _count("meetings_accepted", A, _meetings_accepted, "meetings accepted or held"),
+    _count("meetings", A, _meetings, "meetings created", CREATED),
+    _count("meetings_accepted", A, _meetings_accepted, "meetings accepted or held", CREATED),
     _count("responses", A, _responses, "classified responses"),
     _count("responses_positive", A, _positive, "positive responses"),
     _count(
         "proposals_sent",
         Entity.PROPOSALS,
-        lambda c, f: within(c.first_at, f),
+        _any_row,
         "deals entering a PROPOSAL stage for the first time",
+        "first_at",
     ),
     Measure(
         "stay_days",
         Entity.STAGE_STAYS,
         Agg.SUM,
-        lambda c, f: within(c.exited_at, f),
+        _any_row,
         _days("entered_at", "exited_at"),
+        time="exited_at",
     ),
-    _count("stage_exits", Entity.STAGE_STAYS, lambda c, f: within(c.exited_at, f), "stage exits"),
+    _count("stage_exits", Entity.STAGE_STAYS, _any_row, "stage exits", "exited_at"),
     _count(
         "stage_reached",
         Entity.STAGE_REACH,
-        lambda c, f: within(c.remote_created_at, f),
+        _any_row,
         "(deal, stage) pairs reached, deals created in the frame",
+        CREATED,
     ),
     _count(
         "stage_passed",
         Entity.STAGE_REACH,
-        lambda c, f: and_(within(c.remote_created_at, f), c.max_order > c.stage_order),
+        lambda c, f: c.max_order > c.stage_order,
         "(deal, stage) pairs the deal went beyond, deals created in the frame",
+        CREATED,
     ),
 )
-
-#: The time column of every flow and cohort measure (see Measure.time).
-TIME_COLUMNS = {
-    "deals_created": "remote_created_at",
-    "deals_won": "closed_at",
-    "deals_lost": "closed_at",
-    "deals_closed": "closed_at",
-    "won_amount": "closed_at",
-    "cycle_days": "closed_at",
-    "cycle_deals": "closed_at",
-    "margin_amount": "closed_at",
-    "margin_revenue": "closed_at",
-    "leads_created": "created_at",
-    "leads_converted": "created_at",
-    "mqls": "mql_at",
-    "mqls_converted": "mql_at",
-    "sqls": "sql_at",
-    "sqls_converted": "sql_at",
-    "leads_followed_up": "created_at",
-    "response_hours": "created_at",
-    "responded_leads": "created_at",
-    "convert_days": "conv_at",
-    "leads_converted_in": "conv_at",
-    "activities_done": "done_at",
-    "meetings": "remote_created_at",
-    "proposals_sent": "first_at",
-    "stay_days": "exited_at",
-    "stage_exits": "exited_at",
-    "stage_reached": "remote_created_at",
-    "stage_passed": "remote_created_at",
-}
-
-MEASURES: tuple[Measure, ...] = tuple(replace(m, time=TIME_COLUMNS.get(m.name)) for m in _MEASURES)
 
 #: Measures whose frame range holds on a stored column other than their time column, and
 #: whether it bounds that column above too: an activity's done time is never after its

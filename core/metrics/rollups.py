@@ -347,6 +347,18 @@ def _answers_segment(entity: Entity, segment: Segment, *extra: DimensionRef) -> 
     return entity in ROLLED and on_dimensions(entity, [*(r for r, _ in segment.filters), *extra])
 
 
+def converts_money(jobs: Jobs, timezone: str | None) -> bool:
+    """Whether :func:`take` may answer a money cell of ``jobs`` (its statement converts in
+    SQL, so the FX tables must be read before compiling). Errs towards yes: a rolled money
+    measure anywhere in the batch."""
+    if timezone is None or _BASE_TABLES.get():
+        return False
+    measures = [m for job in jobs.totals for m, _ in job.cells]
+    measures += [m for job in jobs.breakdowns for m, _ in job.cells]
+    measures += [m for job in jobs.series for m in job.measures]
+    return any(m.agg is Agg.MONEY and rolled(m) is not None for m in measures)
+
+
 def take(
     jobs: Jobs,
     *,
@@ -434,6 +446,7 @@ __all__ = [
     "Rolled",
     "compile_cells",
     "compile_series",
+    "converts_money",
     "from_base_tables",
     "rolled",
     "take",

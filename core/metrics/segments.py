@@ -1,4 +1,8 @@
-"""Segments (filters that narrow the records a KPI reads) and breakdowns (groupings)."""
+"""Segments (filters that narrow the records read) and breakdowns (groupings).
+
+One :class:`Segment` serves the metrics, user KPIs and the record lists (core.records): its
+filters are dimensions of the catalogue (core.metrics.dimensions), validated here once.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,14 @@ from sqlalchemy import and_, true
 from sqlalchemy.sql import ColumnElement, FromClause
 
 from core.errors import ValidationError
-from core.metrics.dimensions import REQUIRED_COLUMN, Dimension, DimensionRef, filter_clause
+from core.metrics.dimensions import CATALOGUE, Cols, DimensionRef, ValueKind, parse_record_id
 from core.metrics.sources import has_column
 from core.metrics.types import Entity
 
-#: Dimensions whose values are our numeric row ids.
-_NUMERIC_IDS = frozenset({Dimension.OWNER, Dimension.TEAM, Dimension.PIPELINE, Dimension.STAGE})
 #: Largest ``top`` a breakdown accepts.
 MAX_TOP = 200
+#: Most values one segment filter accepts: a bigger list is a mistake or an abuse.
+MAX_SEGMENT_VALUES = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +37,14 @@ class Segment:
         """A canonical segment: empty filters dropped, values de-duplicated and sorted."""
         kept: dict[DimensionRef, tuple[str, ...]] = {}
         for ref, values in filters:
-            vals = tuple(sorted(set(values)))
-            if ref.dimension in _NUMERIC_IDS and not all(v.isdigit() for v in vals):
+            given = list(values)
+            spec = CATALOGUE[ref.dimension]
+            if len(given) > MAX_SEGMENT_VALUES:
+                raise ValidationError(
+                    f"segment.{spec.key} has more than {MAX_SEGMENT_VALUES} values"
+                )
+            vals = tuple(sorted(set(given)))
+            if spec.kind is ValueKind.ID and any(parse_record_id(v) is None for v in vals):
                 raise ValidationError(
                     f"{ref.dimension.value.lower()} ids must be the numeric ids of the API"
                 )
@@ -46,14 +56,23 @@ class Segment:
 
     def unsupported(self, entity: Entity) -> list[DimensionRef]:
         """Filters that ``entity``'s rows cannot be narrowed by (e.g. pipeline for leads)."""
-        return [
-            ref for ref, _ in self.filters if not has_column(entity, REQUIRED_COLUMN[ref.dimension])
-        ]
+        return [ref for ref, _ in self.filters if not applies(ref, entity)]
 
-    def clause(self, src: FromClause) -> ColumnElement[bool]:
+    def where(self, c: Cols) -> ColumnElement[bool]:
+        """Rows of the column collection ``c`` (a source's or a record table's) in the
+        segment."""
         if not self.filters:
             return true()
-        return and_(*(filter_clause(src, ref, values) for ref, values in self.filters))
+        return and_(*(CATALOGUE[ref.dimension].filter(c, ref, vals) for ref, vals in self.filters))
+
+    def clause(self, src: FromClause) -> ColumnElement[bool]:
+        return self.where(src.c)
+
+
+def applies(ref: DimensionRef, entity: Entity) -> bool:
+    """Whether metrics may filter or group ``entity``'s rows by ``ref``."""
+    spec = CATALOGUE[ref.dimension]
+    return spec.metrics and has_column(entity, spec.column)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,4 +87,4 @@ class Breakdown:
             raise ValidationError(f"breakdown top must be between 1 and {MAX_TOP}")
 
     def supported(self, entity: Entity) -> bool:
-        return has_column(entity, REQUIRED_COLUMN[self.by.dimension])
+        return applies(self.by, entity)

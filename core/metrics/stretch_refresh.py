@@ -11,7 +11,10 @@ Writers reach this in two ways: the sync's writer (core.sync.upsert, Core statem
 COPY) reads the :func:`stored_states` of a page's deals before writing it and refreshes the
 :func:`changed_customers` after (an unchanged re-sync, an amount or stage edit, an open deal
 refresh nothing), and ORM flushes of deals or workspaces (tests, admin paths) are caught by
-:func:`_after_flush`.
+:func:`_after_flush`. An ORM bulk UPDATE or DELETE of deals (or an UPDATE of a
+workspace's timezone or inactivity days) run by a session skips the flush: :func:`_bulk_write`
+refreshes what it touched. Core statements on the deals table outside the sync's writer
+are refused by a test (tests/core/metrics/test_stretch_bulk_writes.py).
 The functions take a synchronous connection; async callers use ``run_sync``.
 """
 
@@ -20,9 +23,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, event, insert, inspect, select, text
+from sqlalchemy import Result, delete, event, insert, inspect, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.orm.base import NO_VALUE
 
 from core.metrics.stretches import computed_stretches, customers_of
@@ -45,6 +48,7 @@ _COLUMNS = (
     "pipeline_remote_id",
     "start_day",
     "end_day",
+    "prev_end_day",
 )
 
 
@@ -95,14 +99,11 @@ def _counted(state: DealState) -> bool:
 def stored_states(
     conn: Connection, connection_id: str, remote_ids: Iterable[str]
 ) -> dict[str, DealState]:
-    """The stored deals of one connection among ``remote_ids``, by remote id."""
+    """The stored deals of one connection among ``remote_ids``, by remote id (the sync's
+    writer plans its transaction's statements for the tables as they are: see
+    core.sync.upsert.RecordWriter.write_page)."""
     states: dict[str, DealState] = {}
     ids = sorted(set(remote_ids))
-    if conn.dialect.name == "postgresql":
-        # asyncpg prepares this statement once; after five runs PostgreSQL may keep a generic
-        # plan made while a first load's table was still empty (a sequential scan), and the
-        # scan grows with every page written. A custom plan sees the table's real size.
-        conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     columns = [Deal.__table__.c[name] for name in LIFECYCLE_COLUMNS]
     for at in range(0, len(ids), CHUNK):
         rows = conn.execute(
@@ -228,7 +229,75 @@ def _after_flush(session: Session, flush: UOWTransaction) -> None:
     refresh(conn, refs)
 
 
+def _customers_where(conn: Connection, where: Any) -> set[CustomerRef]:
+    """The customers of the deals meeting ``where`` (None: every deal)."""
+    found = select(Deal.connection_id, Deal.account_remote_id, Deal.contact_remote_id)
+    if where is not None:
+        found = found.where(where)
+    refs: set[CustomerRef] = set()
+    for connection_id, account, contact in conn.execute(found.distinct()):
+        key = customer_of(account, contact)
+        if key is not None:
+            refs.add((connection_id, key))
+    return refs
+
+
+def _deal_customers(conn: Connection, ids: Sequence[int]) -> set[CustomerRef]:
+    refs: set[CustomerRef] = set()
+    for at in range(0, len(ids), CHUNK):
+        refs |= _customers_where(conn, Deal.id.in_(ids[at : at + CHUNK]))
+    return refs
+
+
+#: Execution option of a bulk statement on deals whose caller keeps the stretches itself
+#: (core.connections deletes a connection's stretches with its deals).
+KEEPS_STRETCHES = "keeps_customer_stretches"
+
+
+def _settings(conn: Connection, ids: Sequence[str]) -> set[tuple[Any, ...]]:
+    columns = [Workspace.id, *(Workspace.__table__.c[n] for n in _LIFECYCLE_SETTINGS)]
+    return {tuple(row) for row in conn.execute(select(*columns).where(Workspace.id.in_(ids)))}
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _bulk_write(state: ORMExecuteState) -> Result[Any] | None:
+    """An ORM bulk UPDATE or DELETE of deals (or an UPDATE of workspaces) bypasses the flush:
+    the rows it matches are found first, and the stretches of their customers before and
+    after the statement (of the workspaces whose lifecycle settings it changed) recomputed,
+    in its transaction."""
+    mapper = state.bind_mapper
+    if not (state.is_update or state.is_delete) or mapper is None:
+        return None
+    if mapper.class_ not in (Deal, Workspace) or state.execution_options.get(KEEPS_STRETCHES):
+        return None
+    where = getattr(state.statement, "whereclause", None)
+    conn = state.session.connection()
+    if mapper.class_ is Workspace:
+        if state.is_delete:  # its deals and stretches go with it (core.connections)
+            return None
+        spaces = select(Workspace.id) if where is None else select(Workspace.id).where(where)
+        workspaces = list(conn.scalars(spaces))
+        settings = _settings(conn, workspaces)
+        result = state.invoke_statement()
+        changed = {row[0] for row in settings ^ _settings(conn, workspaces)}
+        if changed:
+            rebuild(conn, sorted(changed))
+        return result
+    if state.is_delete:
+        gone = _customers_where(conn, where)
+        result = state.invoke_statement()
+        refresh(conn, gone)
+        return result
+    found = select(Deal.id) if where is None else select(Deal.id).where(where)
+    ids = list(conn.scalars(found))
+    before = _deal_customers(conn, ids)
+    result = state.invoke_statement()
+    refresh(conn, before | _deal_customers(conn, ids))
+    return result
+
+
 __all__ = [
+    "KEEPS_STRETCHES",
     "LIFECYCLE_COLUMNS",
     "CustomerRef",
     "DealState",

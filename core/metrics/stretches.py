@@ -36,7 +36,6 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
 from core.metrics import lifecycle
@@ -84,7 +83,8 @@ def computed_stretches(
     workspace_ids: Sequence[str] | None, where: ColumnElement[bool] | None = None
 ) -> FromClause:
     """One row per stretch computed from the won deals of ``workspace_ids`` (all with None)
-    meeting ``where``: ``start_day`` (became a customer), ``end_day`` (lost), and the
+    meeting ``where``: ``start_day`` (became a customer), ``end_day`` (lost),
+    ``prev_end_day`` (the end of the customer's previous stretch, None for its first), and the
     ``source`` (the acquisition channel), owner and pipeline of the deal that began it,
     which the source, owner and pipeline segments and breakdowns of customer KPIs read.
     Intervals starting and ending on the same days are ordered by deal id, so which deal
@@ -163,6 +163,10 @@ def computed_stretches(
         *(g[c.name] for c in common), g.starts, g.s, g.e, stretch.label("stretch")
     ).subquery("customer_numbered")
     n = numbered.c
+    # Stretches of a customer never overlap, so the previous one ended last of the earlier.
+    previous_end = func.lag(func.max(n.e)).over(
+        partition_by=(n.connection_id, n.customer), order_by=func.min(n.s)
+    )
     return (
         select(
             n.workspace_id,
@@ -175,6 +179,7 @@ def computed_stretches(
             func.max(n.no_contact_days).label("no_contact_days"),
             cast(func.min(n.s), Integer).label("start_day"),
             cast(func.max(n.e), Integer).label("end_day"),
+            cast(previous_end, Integer).label("prev_end_day"),
         )
         .group_by(n.workspace_id, n.connection_id, n.customer, n.stretch)
         .subquery("customers_src")
@@ -201,6 +206,7 @@ def maintained_stretches(workspace_ids: Sequence[str]) -> FromClause:
             no_contact_days.label("no_contact_days"),
             s.start_day,
             s.end_day,
+            s.prev_end_day,
         )
         .where(s.workspace_id.in_(workspace_ids))
         .subquery("customers_src")
@@ -213,6 +219,12 @@ def customer_stretches(workspace_ids: Sequence[str]) -> FromClause:
     if reading_base_tables():
         return computed_stretches(workspace_ids)
     return maintained_stretches(workspace_ids)
+
+
+#: Table aliases of the look-up, made once: an ORM ``aliased()`` per call cost more Python
+#: time (its columns adapted on first use) than the rest of compiling churn and retention.
+_ACTIVE_STRETCH = CustomerStretch.__table__.alias("active_stretch")
+_ACTIVE_WORKSPACE = Workspace.__table__.alias("active_workspace")
 
 
 def active_on(
@@ -233,12 +245,12 @@ def active_on(
     statement, it cost more than the rest of churn and retention at 50k customers)."""
     if reading_base_tables():
         return lifecycle.active_on(connection_id, customer, account_id, day)
-    s = aliased(CustomerStretch, name="active_stretch")
-    ws = aliased(Workspace, name="active_workspace")
+    s = _ACTIVE_STRETCH.c
+    ws = _ACTIVE_WORKSPACE.c
     on = day(ws) if callable(day) else day
-    found = select(literal(1)).select_from(s)
+    found = select(literal(1)).select_from(_ACTIVE_STRETCH)
     if callable(day):
-        found = found.join(ws, ws.id == s.workspace_id)
+        found = found.join(_ACTIVE_WORKSPACE, ws.id == s.workspace_id)
     earlier = () if before_start is None else (s.start_day < before_start,)
     return found.where(
         s.connection_id == connection_id,

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 
 from core.errors import ValidationError
-from core.metrics.dimensions import Dimension
+from core.metrics.dimensions import CATALOGUE, Dimension
 from core.metrics.segments import Segment
 from core.models import Target
 
@@ -26,24 +26,15 @@ from core.models import Target
 #: or by dimension name: ``{"OWNER": ["usr_1"], "CUSTOM:tier": ["gold"]}``.
 SegmentSpec = Mapping[str, Any]
 
-#: GraphQL SegmentInput field names -> dimension names (core.metrics.dimensions).
+#: GraphQL SegmentInput field names (and their snake_case spelling) -> dimension names, from
+#: the catalogue (core.metrics.dimensions).
 _ALIASES = {
-    "owners": "OWNER",
-    "teams": "TEAM",
-    "pipelines": "PIPELINE",
-    "stages": "STAGE",
-    "sources": "SOURCE",
-    "countries": "COUNTRY",
-    "regions": "REGION",
-    "industries": "INDUSTRY",
-    "dealTypes": "DEAL_TYPE",
-    "deal_types": "DEAL_TYPE",
-    "activityTypes": "ACTIVITY_TYPE",
-    "activity_types": "ACTIVITY_TYPE",
-    "connections": "CONNECTION",
-    "workspaces": "WORKSPACE",
+    alias: dim.value
+    for dim, spec in CATALOGUE.items()
+    if spec.metrics and dim is not Dimension.CUSTOM
+    for alias in (spec.key, spec.attr)
 }
-DIMENSIONS = frozenset(d.value for d in Dimension if d is not Dimension.CUSTOM)
+DIMENSIONS = frozenset(_ALIASES.values())
 
 
 def canonical_segment(segment: SegmentSpec | None) -> dict[str, list[str]]:

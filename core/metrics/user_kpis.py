@@ -19,18 +19,17 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import and_, true
-from sqlalchemy.sql import ColumnElement, FromClause
+from sqlalchemy import and_
+from sqlalchemy.sql import ColumnElement
 
 from core.errors import ValidationError
 from core.metrics.definitions import KpiDefinition
-from core.metrics.dimensions import REQUIRED_COLUMN, Dimension, DimensionRef
+from core.metrics.dimensions import CATALOGUE, Dimension, DimensionRef
 from core.metrics.formulas import Formula, Ratio, Single
-from core.metrics.measures import Cols, Measure, within
-from core.metrics.segments import Segment
-from core.metrics.sources import has_column
+from core.metrics.measures import Cols, Measure
+from core.metrics.segments import Segment, applies
 from core.metrics.types import Agg, Entity, Frame, FxDate, KpiKind, Unit
 from core.models.enums import ActivityType, DealStatus, MeetingStatus, Response
 
@@ -38,20 +37,9 @@ from core.models.enums import ActivityType, DealStatus, MeetingStatus, Response
 NAME = re.compile(r"^[a-z][A-Za-z0-9]{0,79}$")
 #: Names of ``Metrics`` fields that are not KPIs.
 RESERVED = frozenset({"kpi"})
-#: Segment keys (as in SegmentInput) and the dimension each filters by.
+#: Segment keys (as in SegmentInput) and the dimension each filters by (the catalogue's).
 SEGMENT_KEYS: dict[str, Dimension] = {
-    "owners": Dimension.OWNER,
-    "teams": Dimension.TEAM,
-    "pipelines": Dimension.PIPELINE,
-    "stages": Dimension.STAGE,
-    "sources": Dimension.SOURCE,
-    "countries": Dimension.COUNTRY,
-    "regions": Dimension.REGION,
-    "industries": Dimension.INDUSTRY,
-    "dealTypes": Dimension.DEAL_TYPE,
-    "activityTypes": Dimension.ACTIVITY_TYPE,
-    "connections": Dimension.CONNECTION,
-    "workspaces": Dimension.WORKSPACE,
+    spec.key: dim for dim, spec in CATALOGUE.items() if spec.metrics and dim is not Dimension.CUSTOM
 }
 AGGREGATES = ("count", "sum", "avg")
 
@@ -114,13 +102,6 @@ ENTITIES: dict[str, EntitySpec] = {
 }
 
 
-class _Columns:
-    """A column collection posing as a FromClause, so segment clauses apply to measure rows."""
-
-    def __init__(self, c: Cols) -> None:
-        self.c = c
-
-
 @dataclass(frozen=True)
 class MeasureSpec:
     """One validated measure of a declaration."""
@@ -137,15 +118,16 @@ class MeasureSpec:
         return self.number is not None and self.number.money
 
     def where(self, c: Cols, f: Frame) -> ColumnElement[bool]:
-        conditions = [within(c[self.entity.times[self.time]], f)]
+        """The rows' condition besides the period: the measures declare their time column,
+        whose frame range every measure adds itself (Measure.where)."""
+        conditions = []
         if self.entity.origin is not None:
             conditions.append(c.origin == self.entity.origin)
         for column, values in self.fields:
             conditions.append(c[column].in_(list(values)))
         if self.number is not None:
             conditions.append(c[self.number.column].is_not(None))
-        segment = self.segment.clause(cast(FromClause, _Columns(c)))
-        return and_(*conditions, segment) if self.segment.filters else and_(*conditions, true())
+        return and_(*conditions, self.segment.where(c))
 
     def measures(self, prefix: str) -> tuple[list[Measure], str, str | None]:
         """The measures, the name of the value's cell and, for an average, the count's."""
@@ -234,14 +216,14 @@ def _filters(
                     Dimension.CUSTOM, _string(item.get("field"), f"{where}[{i}].field")
                 )
                 pairs.append((ref, _strings(item.get("values"), f"{where}[{i}].values")))
-            if not has_column(entity.entity, "custom"):
+            if not applies(DimensionRef(Dimension.CUSTOM, "-"), entity.entity):
                 raise _fail(where, f"{name} have no custom fields")
             continue
         if key in SEGMENT_KEYS:
-            dimension = SEGMENT_KEYS[key]
-            if not has_column(entity.entity, REQUIRED_COLUMN[dimension]):
+            ref = DimensionRef(SEGMENT_KEYS[key])
+            if not applies(ref, entity.entity):
                 raise _fail(where, f"{name} cannot be filtered by {key}")
-            pairs.append((DimensionRef(dimension), _strings(raw, where)))
+            pairs.append((ref, _strings(raw, where)))
             continue
         if key in entity.fields:
             column, allowed = entity.fields[key]

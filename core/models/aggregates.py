@@ -33,6 +33,11 @@ class CustomerStretch(Base):
     source: Mapped[str | None] = mapped_column(String(200))
     owner_remote_id: Mapped[str | None] = mapped_column(String(255))
     pipeline_remote_id: Mapped[str | None] = mapped_column(String(255))
+    #: The day the customer's previous stretch ended (None: its first stretch). Retention
+    #: asks whether a customer new in a period was active on the day before it; only when
+    #: this day falls after that day can an earlier stretch hold it, so the look-up of the
+    #: customer's other stretches is skipped for nearly every row.
+    prev_end_day: Mapped[int | None] = mapped_column(Integer)
 
 
 #: The frame conditions of the customer KPIs are ranges on the days of one workspace.

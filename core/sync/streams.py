@@ -55,12 +55,20 @@ class StreamJob:
 
 
 def map_page(
-    stream: Stream, raws: Sequence[Mapping[str, Any]], ctx: StreamContext, mappings: FieldMappings
+    stream: Stream,
+    raws: Sequence[Mapping[str, Any]],
+    ctx: StreamContext,
+    mappings: FieldMappings,
+    *,
+    text_clean: bool = False,
 ) -> tuple[list[AnyRecord], list[Quarantined]]:
     """Map every raw record; those that fail are returned as quarantined, with the reason.
 
     Unstorable text is looked for over the whole page at once (the usual clean page costs a
     few passes in C); only a page that may hold some is checked record by record.
+    ``text_clean``: the raws hold no NUL nor lone surrogate (``SyncHttp.text_clean``), so
+    only the lengths of bounded columns are checked, unless the mappings rename custom
+    fields (a dimension name is text from the connection, not from the CRM).
     """
     outcomes: list[list[AnyRecord] | Quarantined] = []
     map_one = stream.map
@@ -76,7 +84,8 @@ def map_page(
             continue
         outcomes.append(mapped)
     records = [r for o in outcomes if not isinstance(o, Quarantined) for r in o]
-    if not page_storable(records):
+    clean = text_clean and not mappings.custom_dimensions
+    if not page_storable(records, text_clean=clean):
         outcomes = [_text_checked(stream, raw, o) for raw, o in zip(raws, outcomes, strict=True)]
         records = [r for o in outcomes if not isinstance(o, Quarantined) for r in o]
     return records, [o for o in outcomes if isinstance(o, Quarantined)]
@@ -258,7 +267,13 @@ class StreamRunner:
                     # after its deletion must not be deleted by it.
                     await self._write(batch)
                 records, bad = (
-                    map_page(self.stream, page.raws, self.ctx, self.job.mappings)
+                    map_page(
+                        self.stream,
+                        page.raws,
+                        self.ctx,
+                        self.job.mappings,
+                        text_clean=getattr(self.job.http, "text_clean", False),
+                    )
                     if page.raws
                     else ([], [])
                 )

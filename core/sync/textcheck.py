@@ -141,22 +141,56 @@ def storable(raw: Any) -> Any:
     return raw
 
 
-def page_storable(records: Sequence[Any]) -> bool:
+def page_storable(records: Sequence[Any], *, text_clean: bool = False) -> bool:
     """True when no record of ``records`` has unstorable text; False when one may have
     (then :func:`unstorable_text` finds which). Checks each field of each record class
-    over the whole page at once."""
+    over the whole page at once.
+
+    ``text_clean``: the text the records were mapped from is known to hold no NUL and no
+    lone surrogate (``SyncHttp.text_clean``: every body decoded was searched for the
+    escapes that make them). Only the columns with a length are checked then; the nested
+    values and unbounded text, most of a check's cost, are not read at all.
+    """
     by_class: dict[type[Any], list[Any]] = {}
     for record in records:
         by_class.setdefault(type(record), []).append(record)
     try:
         for cls, group in by_class.items():
-            columns = zip(*map(_getter(cls), group), strict=True)
-            for (_, length), column in zip(_fields(cls), columns, strict=True):
-                if not _column_storable(column, length):
+            fields = _fields(cls)
+            if text_clean:
+                bounded = _bounded(cls)
+                if not bounded:
+                    continue
+                columns = zip(*map(bounded[0], group), strict=True)
+                fields = bounded[1]
+            else:
+                columns = zip(*map(_getter(cls), group), strict=True)
+            check = _column_fits if text_clean else _column_storable
+            for (_, length), column in zip(fields, columns, strict=True):
+                if not check(column, length):
                     return False
     except AttributeError:  # a slot left unset: let the record-by-record check decide
         return False
     return True
+
+
+_BOUNDED: dict[type[Any], tuple[Any, tuple[tuple[str, int | None], ...]] | None] = {}
+
+
+def _bounded(cls: type[Any]) -> tuple[Any, tuple[tuple[str, int | None], ...]] | None:
+    """(getter, fields) of a record class's fields with a column length, as
+    :func:`_getter` returns them; None when it has none. Cached per class."""
+    if cls not in _BOUNDED:
+        fields = tuple((name, length) for name, length in _fields(cls) if length is not None)
+        names = [name for name, _ in fields]
+        if not names:
+            _BOUNDED[cls] = None
+        elif len(names) == 1:
+            one = attrgetter(names[0])
+            _BOUNDED[cls] = ((lambda r: (one(r),)), fields)
+        else:
+            _BOUNDED[cls] = (attrgetter(*names), fields)
+    return _BOUNDED[cls]
 
 
 def _column_storable(column: tuple[Any, ...], length: int | None) -> bool:
@@ -172,6 +206,16 @@ def _column_storable(column: tuple[Any, ...], length: int | None) -> bool:
     if all(issubclass(kind, _NESTED) for kind in kinds):
         return _nested_problem(list(column)) is None
     return False
+
+
+def _column_fits(column: tuple[Any, ...], length: int | None) -> bool:
+    """A bounded column of clean text: every value fits its length (what else a value may
+    be is left to :func:`_column_storable`)."""
+    kinds = set(map(type, column))
+    kinds.discard(type(None))
+    if kinds != {str}:
+        return not kinds or _column_storable(column, length)
+    return length is None or max(map(len, filter(None, column)), default=0) <= length
 
 
 def _encodable(text: str) -> bool:

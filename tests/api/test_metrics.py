@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.tenancy import create_api_key
@@ -69,11 +69,12 @@ async def test_dashboard_query(
         statements.append(statement)
 
     async with api_client(engine) as client:
-        event.listen(engine.sync_engine, "before_cursor_execute", count)
+        # every engine: requests have a pool of their own on PostgreSQL (api.session)
+        event.listen(Engine, "before_cursor_execute", count)
         try:
             body = await client.graphql(DASHBOARD, {"ws": seed.workspace.id}, key=key)
         finally:
-            event.remove(engine.sync_engine, "before_cursor_execute", count)
+            event.remove(Engine, "before_cursor_execute", count)
     assert "errors" not in body, body
     data = body["data"]["metrics"]
     revenue = data["salesRevenue"]

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from graphql import parse
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.response_cache import (
@@ -69,9 +69,10 @@ def version_reads(engine: AsyncEngine) -> Iterator[list[str]]:
         if statement.startswith("SELECT workspaces.id, workspaces.data_version"):
             seen.append(statement)
 
-    event.listen(engine.sync_engine, "before_cursor_execute", before)
+    del engine  # every engine of the test: requests have a pool of their own (api.session)
+    event.listen(Engine, "before_cursor_execute", before)
     yield seen
-    event.remove(engine.sync_engine, "before_cursor_execute", before)
+    event.remove(Engine, "before_cursor_execute", before)
 
 
 async def test_kept_answers_follow_data_versions_viewers_and_variables(

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from core.models import (
@@ -134,14 +134,17 @@ async def create_tenant(
 
 @contextmanager
 def count_statements(engine: AsyncEngine) -> Iterator[list[str]]:
-    """Every SQL statement the engine runs inside the block, in order."""
+    """Every SQL statement run inside the block, in order: by ``engine`` or any other
+    engine of the test (an app's requests have a pool of their own on PostgreSQL,
+    api.session.RequestSessions)."""
     statements: list[str] = []
 
     def record(*args: Any) -> None:
         statements.append(str(args[2]))
 
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    del engine  # every engine: see above
+    event.listen(Engine, "before_cursor_execute", record)
     try:
         yield statements
     finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
+        event.remove(Engine, "before_cursor_execute", record)

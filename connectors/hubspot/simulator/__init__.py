@@ -3,14 +3,12 @@ business in HubSpot's response shapes (see :mod:`.app`)."""
 
 from __future__ import annotations
 
-from connectors.hubspot.simulator.app import (
+from connectors.hubspot.simulator.app import HubSpotSimulator, create_app, create_simulator
+from connectors.hubspot.simulator.auth import (
     ACCESS_TOKEN,
     CLIENT_ID,
     CLIENT_SECRET,
     REFRESH_TOKEN,
-    HubSpotSimulator,
-    create_app,
-    create_simulator,
 )
 
 __all__ = [

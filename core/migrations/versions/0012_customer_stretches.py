@@ -4,7 +4,9 @@ Churn, retention, MRR's customers and ARPA read active stretches of customers; c
 request they cost a scan of every won deal of the workspace. The table holds them, kept
 current by the sync in the transaction that writes the deals
 (core.metrics.stretch_refresh). This migration creates it and fills it from the deals
-already stored, with the same statement the sync uses.
+already stored with a frozen copy of the rule as it stood at this revision (plain SQL
+below, not an import of core.metrics): a later change to the app cannot change what this
+migration does. Later revisions that change the rule recompute what they change.
 
 A customer known only by a contact has its deals found by ``ix_deals_conn_contact_only``
 (deals without an account, by connection and contact) when they change. It also adds
@@ -19,8 +21,12 @@ Create Date: 2026-12-07
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.engine import Connection
 
 revision = "0012_customer_stretches"
 down_revision = "0011_metrics_access_paths"
@@ -33,6 +39,95 @@ RECURRING_INCLUDE = (
     "contract_start", "contract_end", "closed_at", "recurring_amount", "currency", "amount",
     "status", "deleted_at",
 )  # fmt: skip
+
+
+#: The stretches of every won deal of every workspace, as core.metrics.stretches computed
+#: them at this revision: a won deal makes its customer (account, or contact without one)
+#: active on local days [close day, close day + inactivity days), and its recurring
+#: contract on [contract start or close day, contract end + 1) (open-ended: 1,000,000);
+#: overlapping or touching intervals merge (gaps and islands), ties ordered by deal id.
+_FILL = """
+WITH won_deals AS (
+    SELECT deals.id AS deal_id, deals.workspace_id, deals.connection_id,
+        CASE WHEN deals.account_remote_id IS NOT NULL THEN 'a:' || deals.account_remote_id
+            ELSE 'c:' || deals.contact_remote_id END AS customer,
+        deals.account_remote_id, deals.source, deals.owner_remote_id,
+        deals.pipeline_remote_id, deals.contract_start, deals.contract_end,
+        deals.recurring_amount, workspaces.inactivity_days,
+        {local_day} AS d
+    FROM deals JOIN workspaces ON workspaces.id = deals.workspace_id
+    WHERE deals.deleted_at IS NULL AND deals.status = 'WON'
+        AND (deals.account_remote_id IS NOT NULL OR deals.contact_remote_id IS NOT NULL)
+), intervals AS (
+    SELECT deal_id, workspace_id, connection_id, customer, account_remote_id, source,
+        owner_remote_id, pipeline_remote_id, d AS s, d + inactivity_days AS e
+    FROM won_deals WHERE d IS NOT NULL
+    UNION ALL
+    SELECT deal_id, workspace_id, connection_id, customer, account_remote_id, source,
+        owner_remote_id, pipeline_remote_id, coalesce({contract_start}, d) AS s,
+        CASE WHEN contract_end IS NULL THEN 1000000 ELSE {contract_end} + 1 END AS e
+    FROM won_deals
+    WHERE (contract_start IS NOT NULL OR recurring_amount IS NOT NULL)
+        AND coalesce({contract_start}, d) IS NOT NULL
+), flagged AS (
+    SELECT intervals.*,
+        CASE WHEN max(e) OVER (PARTITION BY connection_id, customer ORDER BY s, e, deal_id
+                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) IS NULL
+            OR s > max(e) OVER (PARTITION BY connection_id, customer ORDER BY s, e, deal_id
+                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+        THEN 1 ELSE 0 END AS starts
+    FROM intervals
+), numbered AS (
+    SELECT flagged.*,
+        sum(starts) OVER (PARTITION BY connection_id, customer ORDER BY s, e, deal_id
+            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS stretch
+    FROM flagged
+)
+INSERT INTO customer_stretches (workspace_id, connection_id, customer, account_remote_id,
+    source, owner_remote_id, pipeline_remote_id, start_day, end_day)
+SELECT workspace_id, connection_id, customer, max(account_remote_id),
+    max(CASE WHEN starts = 1 THEN source END),
+    max(CASE WHEN starts = 1 THEN owner_remote_id END),
+    max(CASE WHEN starts = 1 THEN pipeline_remote_id END),
+    CAST(min(s) AS INTEGER), CAST(max(e) AS INTEGER)
+FROM numbered
+GROUP BY workspace_id, connection_id, customer, stretch
+"""
+
+_PG_DAYS = {
+    "local_day": "(CAST(timezone(workspaces.timezone, deals.closed_at) AS DATE)"
+    " - DATE '1970-01-01')",
+    "contract_start": "(contract_start - DATE '1970-01-01')",
+    "contract_end": "(contract_end - DATE '1970-01-01')",
+}
+_SQLITE_DAYS = {
+    "local_day": "m0012_local_day(deals.closed_at, workspaces.timezone)",
+    "contract_start": "CAST(julianday(contract_start) - 2440587.5 AS INTEGER)",
+    "contract_end": "CAST(julianday(contract_end) - 2440587.5 AS INTEGER)",
+}
+_EPOCH_ORDINAL = 719163
+
+
+def _local_day(stored: str | None, timezone: str | None) -> int | None:
+    """Days since 1970-01-01 of a stored UTC timestamp's local date (SQLite has no time
+    zones; this revision's own copy, registered on the migrating connection only)."""
+    if stored is None or timezone is None:
+        return None
+    instant = datetime.fromisoformat(stored)
+    instant = instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant
+    return instant.astimezone(ZoneInfo(timezone)).date().toordinal() - _EPOCH_ORDINAL
+
+
+def fill_stretches(bind: Connection) -> None:
+    """Fill ``customer_stretches`` from the stored deals (the table is empty)."""
+    if bind.dialect.name == "sqlite":
+        bind.connection.dbapi_connection.create_function(  # type: ignore[union-attr]
+            "m0012_local_day", 2, _local_day, deterministic=True
+        )
+        days = _SQLITE_DAYS
+    else:
+        days = _PG_DAYS
+    bind.execute(sa.text(_FILL.format(**days)))
 
 
 def upgrade() -> None:
@@ -71,10 +166,7 @@ def upgrade() -> None:
         postgresql_where=sa.text(RECURRING_WHERE),
         sqlite_where=sa.text(RECURRING_WHERE),
     )
-    # Imported here, not at module level: only this step needs the model and the rule.
-    from core.metrics.stretch_refresh import rebuild_all
-
-    rebuild_all(op.get_bind())
+    fill_stretches(op.get_bind())
 
 
 def downgrade() -> None:

@@ -12,24 +12,19 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import pluggy
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-import connectors.pipedrive as pipedrive_plugin
 import core.sync.streams as core_streams
-from connectors.pipedrive import settings
 from connectors.pipedrive.connector import PipedriveConnector
-from connectors.pipedrive.simulator import API_TOKEN, CLIENT_ID, CLIENT_SECRET, PipedriveSimulator
+from connectors.pipedrive.simulator import CLIENT_ID, CLIENT_SECRET, PipedriveSimulator
 from connectors.pipedrive.simulator.render import lead_uuid
 from connectors.pipedrive.simulator.render_setup import CUSTOM_CURRENCY, currencies
 from core.models import SYNCED_MODELS, Connection
 from core.models.enums import SyncStatus
-from core.plugins import create_plugin_manager
 from core.secrets import Vault
 from core.simulation.dataset import Dataset, generate
-from core.sync.http import RetryPolicy
 from core.sync.ratelimit import RateLimiters
 from core.sync.runs import RunStats, StreamStats
 from tests.support.server import serve
@@ -53,10 +48,7 @@ TABLES = (
 )
 
 
-@pytest.fixture(autouse=True)
-def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pages of 40: every stream of the 120-deal business spans several pages."""
-    monkeypatch.setattr(settings, "PAGE_SIZE", 40)
+pytestmark = pytest.mark.usefixtures("small_pages")
 
 
 @pytest.fixture
@@ -67,36 +59,6 @@ def dataset() -> Dataset:
 @pytest.fixture
 def simulator(dataset: Dataset) -> PipedriveSimulator:
     return PipedriveSimulator(dataset)
-
-
-@pytest.fixture
-def pm() -> pluggy.PluginManager:
-    return create_plugin_manager(load_entrypoints=False, plugins=[pipedrive_plugin])
-
-
-@pytest.fixture
-def serve_simulator(
-    simulator: PipedriveSimulator, servers: ExitStack, checked: Callable[[Any], Any]
-) -> Callable[..., str]:
-    """Serve the test's simulator (with optional faults) on a real socket; its base URL."""
-
-    def start(faults: str | None = None) -> str:
-        return servers.enter_context(serve(checked(simulator.asgi(faults))))
-
-    return start
-
-
-@pytest.fixture
-def make_connection(sessionmaker: async_sessionmaker[AsyncSession], vault: Vault) -> Make:
-    """A connection to the simulator, in a fresh tenant, with its API token."""
-    return connection_factory(
-        sessionmaker, vault, connector="pipedrive", credentials={"api_token": API_TOKEN}
-    )
-
-
-@pytest.fixture
-def sync_retry() -> RetryPolicy:
-    return RetryPolicy(attempts=12, base=0.01, cap=0.05)
 
 
 async def rows(engine: AsyncEngine, record_type: str, connection_id: str) -> dict[str, dict]:

@@ -7,40 +7,25 @@ with the reason and the capabilities are stored; an API that ignores
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import ExitStack
 from datetime import timedelta
-from typing import Any
 
-import pluggy
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-import connectors.pipedrive as pipedrive_plugin
-from connectors.pipedrive import settings
 from connectors.pipedrive._capabilities import CONVERSION_KPIS
-from connectors.pipedrive.simulator import API_TOKEN, PipedriveSimulator
+from connectors.pipedrive.simulator import PipedriveSimulator
 from connectors.pipedrive.simulator.render import lead_uuid
 from core.metrics import KpiRequest, KpiResult, MetricsExecutor, Scope, build_registry
 from core.metrics.periods import PeriodSpec
 from core.models import Connection
 from core.models.enums import SyncStatus
-from core.plugins import create_plugin_manager
-from core.secrets import Vault
 from core.simulation.dataset import Dataset, generate
 from core.simulation.options import Account
 from core.sync.capabilities import Capabilities, CapabilityStatus
-from core.sync.http import RetryPolicy
 from core.sync.runs import StreamStatus
 from tests.connectors.pipedrive.test_e2e import _latest_change, _live_rows, data, rows
-from tests.support.server import serve
-from tests.support.syncing import ConnectionFactory as Make
-from tests.support.syncing import SyncBench, connection_factory
+from tests.support.syncing import SyncBench
 
-
-@pytest.fixture(autouse=True)
-def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(settings, "PAGE_SIZE", 40)
+pytestmark = pytest.mark.usefixtures("small_pages")
 
 
 @pytest.fixture(params=[Account.MINIMAL, Account.FULL], ids=["minimal", "full"])
@@ -56,33 +41,6 @@ def dataset() -> Dataset:
 @pytest.fixture
 def simulator(dataset: Dataset, account: Account) -> PipedriveSimulator:
     return PipedriveSimulator(dataset, account=account)
-
-
-@pytest.fixture
-def pm() -> pluggy.PluginManager:
-    return create_plugin_manager(load_entrypoints=False, plugins=[pipedrive_plugin])
-
-
-@pytest.fixture
-def serve_simulator(
-    simulator: PipedriveSimulator, servers: ExitStack, checked: Callable[[Any], Any]
-) -> Callable[..., str]:
-    def start(faults: str | None = None) -> str:
-        return servers.enter_context(serve(checked(simulator.asgi(faults))))
-
-    return start
-
-
-@pytest.fixture
-def make_connection(sessionmaker: async_sessionmaker[AsyncSession], vault: Vault) -> Make:
-    return connection_factory(
-        sessionmaker, vault, connector="pipedrive", credentials={"api_token": API_TOKEN}
-    )
-
-
-@pytest.fixture
-def sync_retry() -> RetryPolicy:
-    return RetryPolicy(attempts=12, base=0.01, cap=0.05)
 
 
 async def _stored(crm: SyncBench, connection_id: str) -> Capabilities:

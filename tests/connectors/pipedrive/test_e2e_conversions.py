@@ -11,7 +11,6 @@ from datetime import timedelta
 
 import pytest
 
-from connectors.pipedrive import settings
 from connectors.pipedrive.simulator import PipedriveSimulator
 from connectors.pipedrive.simulator.render import lead_uuid
 from core.metrics import KpiRequest, KpiResult, MetricsExecutor, Scope, build_registry
@@ -20,13 +19,7 @@ from core.models import Connection
 from core.models.enums import SyncStatus
 from core.simulation.dataset import Dataset, generate
 from core.simulation.options import Account
-from tests.connectors.pipedrive.test_e2e import (  # noqa: F401  (fixtures)
-    make_connection,
-    pm,
-    rows,
-    serve_simulator,
-    sync_retry,
-)
+from tests.connectors.pipedrive.test_e2e import rows
 from tests.support.syncing import SyncBench
 
 CONVERSION_KPIS = (
@@ -38,9 +31,7 @@ CONVERSION_KPIS = (
 )
 
 
-@pytest.fixture(autouse=True)
-def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(settings, "PAGE_SIZE", 40)
+pytestmark = pytest.mark.usefixtures("small_pages")
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import httpx
 import pytest
 import respx
 
-from connectors.salesforce import activities, objects
+from connectors.salesforce import activities, objects, parents
 from tests.connectors.salesforce.conftest import load_fixture
 from tests.connectors.salesforce.test_streams import DATA, ctx, drain, soql_of
 
@@ -95,3 +95,22 @@ def test_a_typeof_answer_gives_the_parent_account_too() -> None:
     }
     assert activities.map_note(raw).account_remote_id == "001RO00000Xy7zQYAR"
     assert activities.map_note({**raw, "Parent": None}).account_remote_id is None
+
+
+def test_the_parents_of_a_bulk_sized_page_are_collected_once_each_in_order() -> None:
+    """20,000 notes on contacts, opportunities, accounts and leads, each parent named
+    by several notes: each contact and opportunity once, in the order first named."""
+    notes = [
+        {"Id": f"002N{i}", "ParentId": f"{prefix}P{i % 12_500}"}
+        for i in range(20_000)
+        for prefix in (("003", "006", "001", "00Q")[i % 4],)
+    ]
+    wanted = parents._wanted(notes)
+    assert set(wanted) == {"Contact", "Opportunity"}
+    contacts = wanted["Contact"]
+    assert len(contacts) == len(set(contacts)) == 3_125  # i % 4 == 0: every 4th of 12,500
+    assert contacts[:3] == ["003P0", "003P4", "003P8"]
+    assert wanted["Opportunity"][:2] == ["006P1", "006P5"]
+    # a note already carrying its parent (a TYPEOF answer) needs no look-up
+    typed = [{"Id": "002T", "ParentId": "003P0", "Parent": {"AccountId": "001A"}}]
+    assert parents._wanted(typed) == {}

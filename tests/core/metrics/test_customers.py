@@ -18,6 +18,7 @@ from core.metrics import (
     PeriodSpec,
     Segment,
 )
+from core.metrics.stretches import from_base_tables
 from core.models import Deal
 from tests.core.metrics.factory import Seed, utc
 
@@ -151,6 +152,27 @@ async def test_lost_and_won_back_is_new_again(session: AsyncSession) -> None:
     mar = await _kpis(seed, months[3], "customerChurnRate", "customerRetentionRate")
     assert mar["customerChurnRate"].value is None  # nobody active on 28 February
     assert mar["customerChurnRate"].null_reason
+
+
+async def test_retained_through_stretches_inside_the_period(session: AsyncSession) -> None:
+    """A customer active on the day before the period and on its last day is retained
+    however many times it was lost and won back in between; one whose previous stretch
+    ended before the period, or that is new, is not (KPIS.md "Retention")."""
+    seed = await Seed.create(session, inactivity_days=10)
+    mar25, may1, jun25 = date(2026, 3, 25), date(2026, 5, 1), date(2026, 6, 25)
+    await _customers(seed, 1, mar25, may1, jun25)  # three stretches, the middle one inside
+    await _customers(seed, 1, mar25, jun25)  # lost in April, back in June
+    await _customers(seed, 1, mar25)  # lost
+    await _customers(seed, 1, jun25)  # new
+    await _customers(seed, 1, date(2026, 3, 1), jun25)  # lost before the period, back
+    await _customers(seed, 1, date(2026, 3, 1), may1, jun25)  # the same, through May
+    quarter = PeriodSpec(start=date(2026, 4, 1), end=date(2026, 7, 1))
+    r = await _kpis(seed, quarter, "customerRetentionRate", "activeCustomers")
+    assert (r["customerRetentionRate"].numerator, r["customerRetentionRate"].denominator) == (2, 3)
+    assert r["activeCustomers"].value == 5
+    with from_base_tables():
+        again = await _kpis(seed, quarter, "customerRetentionRate")
+    assert again["customerRetentionRate"].value == r["customerRetentionRate"].value
 
 
 async def test_a_win_on_the_first_inactive_day_keeps_the_stretch(session: AsyncSession) -> None:

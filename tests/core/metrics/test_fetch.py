@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from sqlalchemy import Executable, Result, ScalarResult, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -64,7 +65,9 @@ async def test_concurrent_rows_equal_sequential_rows_in_order(
         [tuple(r) for r in rows] for rows in in_turn
     ]
     assert [[r[0] for r in rows] for rows in in_turn][:3] == [[0], [10, 11], [20, 21, 22]]
-    assert readers.opened == 9  # the sequential run opened none
+    # One reader per slot, each taking statements until none is left (the sequential run
+    # opened none).
+    assert readers.opened == fetch.MAX_CONCURRENT
     assert 1 < readers.most_open <= fetch.MAX_CONCURRENT
 
 
@@ -93,3 +96,73 @@ async def test_without_free_reader_slots_the_batch_runs_on_its_session(
     assert fetch.READERS.free == fetch.MAX_READERS  # every slot given back
     await fetch_all(readers, _statements(4))
     assert readers.opened == 4 and fetch.READERS.free == fetch.MAX_READERS
+
+
+class Recording(Readers):
+    """Readers that record which statement each session ran (``session`` for the request's
+    own, ``reader`` for the others), in the order they started."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.started: list[tuple[str, Executable]] = []
+
+    async def execute(self, statement: Executable, params: object = None) -> Result[object]:
+        self.started.append(("session", statement))
+        return await super().execute(statement)
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[Reader]:
+        async with super().reader() as own:
+            yield _Recorded(own, self.started)
+
+
+class _Recorded:
+    def __init__(self, own: Any, started: list[tuple[str, Executable]]) -> None:
+        self.own = own
+        self.started = started
+
+    async def execute(self, statement: Executable, params: object = None) -> Result[Any]:
+        self.started.append(("reader", statement))
+        result: Result[Any] = await self.own.execute(statement)
+        return result
+
+
+async def test_the_sessions_own_reads_run_beside_and_the_longest_start_first(
+    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    readers = Recording(session, sessionmaker)
+    statements = _statements(6)
+    open_during: list[int] = []
+
+    async def beside() -> str:
+        await asyncio.sleep(0.005)  # the readers are open (each sleeps 10 ms first)
+        open_during.append(readers.open)
+        return "freshness"
+
+    order = [5, 4, 3, 2, 1, 0]
+    rows, other = await fetch.fetch_beside(readers, statements, beside, order)
+    assert other == "freshness"
+    assert open_during == [fetch.MAX_CONCURRENT]  # ran while readers were open
+    # Every statement once, started in the order given, whichever session took it; the
+    # request's own took the first (its connection free at 5 ms, the readers' at 10 ms).
+    assert [statements.index(s) for _, s in readers.started] == order
+    assert readers.started[0][0] == "session"
+    assert [[r[0] for r in part] for part in rows][:2] == [[0], [10, 11]]  # statement order
+    assert fetch.READERS.free == fetch.MAX_READERS
+
+
+async def test_a_failing_read_beside_leaves_no_statement_running(
+    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    readers = Readers(session, sessionmaker)
+
+    async def beside() -> None:
+        raise RuntimeError("freshness failed")
+
+    try:
+        await fetch.fetch_beside(readers, _statements(4), beside)
+    except RuntimeError as exc:
+        assert str(exc) == "freshness failed"
+    else:
+        raise AssertionError("the failure was lost")
+    assert readers.open == 0 and fetch.READERS.free == fetch.MAX_READERS

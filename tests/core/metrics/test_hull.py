@@ -54,3 +54,17 @@ def test_the_hull_is_in_the_compiled_where() -> None:
     # The rows' WHERE (the last one: the cells' conditions are also computed as columns).
     where = str(compiled.statement).rsplit("WHERE", 1)[-1]
     assert where.count("marked_done_at >=") == 3  # the hull and each cell's own bound
+
+
+def test_row_sets_are_built_once_per_entity_and_workspaces() -> None:
+    # A dashboard's statements select from the same row sets; building one proxies every
+    # column of its table, so they are kept (sources.source, deal_sources.open_deals).
+    from core.metrics.deal_sources import open_deals
+
+    deals = source(Entity.DEALS, ["ws1", "ws2"])
+    assert source(Entity.DEALS, ("ws1", "ws2")) is deals
+    assert source(Entity.DEALS, ["ws1"]) is not deals
+    assert source(Entity.ACTIVITIES, ["ws1", "ws2"]) is not deals
+    since = datetime(2025, 9, 1, tzinfo=UTC)
+    assert open_deals(["ws1"], since) is open_deals(("ws1",), since)
+    assert open_deals(["ws1"], since) is not open_deals(["ws1"], datetime(2025, 10, 1, tzinfo=UTC))

@@ -54,6 +54,7 @@ COLUMNS = (
     "pipeline_remote_id",
     "start_day",
     "end_day",
+    "prev_end_day",
 )
 KPIS = (
     "newCustomers",

@@ -169,3 +169,52 @@ def test_bodies_orjson_refuses_decode_as_the_standard_library_does() -> None:
     assert loads(b"[9999999999999999999]") == [9999999999999999999]  # 19 digits: orjson
     assert loads(b"[0.12345678901234567890]") == [0.12345678901234567890]
     assert str(loads(b'{"x": NaN}')["x"]) == "nan"
+
+
+@pytest.mark.parametrize(
+    ("body", "clean"),
+    [
+        (b'{"name": "Caf\xc3\xa9", "n": 1}', True),  # UTF-8 text decodes to storable text
+        (b'{"name": "nul \\u0000"}', False),
+        (b'{"name": "bad \\ud800"}', False),  # lone surrogate: orjson refuses, json takes
+        (b'{"name": "pair \\uD83D\\uDE00"}', False),  # any surrogate escape: cautious
+        (b'{"big": 1234567890123456789012}', False),  # decoded by json: not vouched for
+    ],
+)
+async def test_text_clean_stays_true_only_while_every_body_is_vouched_for(
+    body: bytes, clean: bool
+) -> None:
+    plain = httpx.Response(200, content=b'{"ok": "yes"}')
+    http = _http(_sequence(plain, httpx.Response(200, content=body), plain))
+    await http.send(Request(path="/a"))
+    assert http.text_clean is True
+    await http.send(Request(path="/b"))
+    await http.send(Request(path="/c"))
+    assert http.text_clean is clean  # once False, it stays False for the run
+
+
+async def test_a_text_body_with_a_nul_byte_is_not_clean() -> None:
+    http = _http(_sequence(httpx.Response(200, content=b"Id,Name\n1,a\x00b\n")))
+    await http.send(Request(path="/jobs/1/results", decode="text"))
+    assert http.text_clean is False
+
+
+async def test_a_sent_request_leaves_no_reference_cycle_for_the_collector() -> None:
+    """httpx binds a response and its stream to each other; the read response's stream is
+    dropped, so a request's objects are freed by reference counting (a sync sends
+    hundreds, and their cycles made most of its garbage collections)."""
+    import gc
+
+    gc.disable()
+    gc.collect(0)  # what is young now moves on: the next generation-0 pass sees only ours
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        http = _http(_sequence(httpx.Response(200, json={"ok": 1})))
+        assert await http.send(Request(path="/a")) == {"ok": 1}
+        gc.collect(0)
+        leftovers = [o for o in gc.garbage if isinstance(o, httpx.Response | httpx.Request)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert leftovers == []

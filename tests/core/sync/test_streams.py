@@ -70,6 +70,29 @@ def test_unstorable_text_quarantines_its_raw_in_page_order() -> None:
     assert bad[0].raw == {"id": 2, "name": "nul\\x00"}
 
 
+def test_clean_text_pages_check_only_the_bounded_columns() -> None:
+    """With ``text_clean`` (every body searched for NUL and surrogate escapes), nested and
+    unbounded values are not read, but a value longer than its column is still found."""
+    ctx = StreamContext(connection_id="c", mode=SyncMode.FULL)
+    none = FieldMappings.from_dict({})
+    nested = [{"id": 2, "custom": {"k": "nul\x00"}}]
+    records, bad = map_page(Deals(), nested, ctx, none, text_clean=True)
+    assert ([r.remote_id for r in records], bad) == (["2"], [])  # vouched for: not read
+    records, bad = map_page(Deals(), nested, ctx, none)
+    assert [q.reason for q in bad] == ["field custom contains a NUL character"]
+    long = [{"id": 1, "name": "x" * 501}, {"id": 3, "name": "ok"}]
+    records, bad = map_page(Deals(), long, ctx, none, text_clean=True)
+    assert [r.remote_id for r in records] == ["3"]
+    assert [(q.remote_id, q.reason) for q in bad] == [
+        ("1", "field name is 501 characters long, more than its 500")
+    ]
+    # Renamed custom fields carry the connection's own text: the full check comes back.
+    renamed = FieldMappings.from_dict({"custom_dimensions": {"k": "dim"}})
+    records, bad = map_page(Deals(), nested, ctx, renamed, text_clean=True)
+    assert records == []
+    assert [q.reason for q in bad] == ["field custom contains a NUL character"]
+
+
 class Dated(Deals):
     """Cursors from ``day`` (a bad day is unreadable); ``ordered`` as the test asks."""
 
