@@ -285,7 +285,7 @@ ROLLUPS_KEPT = "rollups_kept"
 
 @event.listens_for(Session, "do_orm_execute")
 def _bulk_write(state: ORMExecuteState) -> Result[Any] | None:
-    """A bulk ``update(Deal)`` or ``delete(Activity)`` through a session: the days of the
+    """A bulk ORM update of deals or delete of activities through a session: the days of the
     rows it matches, before and after, are refreshed in its transaction."""
     if not (state.is_update or state.is_delete) or state.execution_options.get(ROLLUPS_KEPT):
         return None
