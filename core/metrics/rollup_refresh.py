@@ -8,18 +8,18 @@ every connection of the workspace) are deleted and computed again from the base 
 cannot drift from what the base tables say. A change of a workspace's timezone moves every
 day: its rollups are rebuilt.
 
-Writers reach this in two ways: the sync's writer (core.sync.upsert) reads the
-:func:`stored_instants` of a page's rows before writing it and refreshes the days of the rows
-it changed (:func:`touched_days`) after; ORM flushes of deals, activities or a workspace's
-timezone (tests, admin paths) are caught by :func:`_after_flush`. Deleting a connection or a
-workspace deletes its rollup rows with its records (core.connections). The functions take a
-synchronous connection; async callers use ``run_sync``.
+Writers reach this in three ways: the sync's writer adds each page's signed contribution
+(core.metrics.rollup_deltas: a first load's pages touch hundreds of days each, which whole
+days recomputed here made 20-30x slower) and refreshes the days of the rows a full read's
+sweep deleted (:func:`swept_states`, :func:`refresh_written`); ORM flushes of deals,
+activities or a workspace's timezone (tests, admin paths) and bulk ORM writes are caught by
+:func:`_after_flush` and :func:`_bulk_write`. Deleting a connection or a workspace deletes
+its rollup rows with its records (core.connections). The functions take a synchronous
+connection; async callers use ``run_sync``.
 
-Known cost (#19, to be replaced by signed delta rows): recomputing whole days is cheap for
-incremental syncs but not for a first load whose pages each touch hundreds of days (random
-dates over years): 20k deals in pages of 200 wrote 4,907 deals/s on SQLite and 5,355/s on
-PostgreSQL without the refresh, 154/s and 292/s with it (its statements' UTC ranges differ
-per page, so each is compiled anew, and each re-reads every row of the days it touches).
+Known cost: an ORM flush of deals or activities locks the workspace's row until commit
+(:func:`timezone_of`), as the sync's pages do; a long admin transaction holds the
+workspace's syncs back meanwhile.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, event, insert, inspect, select, text
+from sqlalchemy import delete, event, insert, inspect, select
 from sqlalchemy.engine import Connection, Result
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.orm.base import NO_VALUE
@@ -74,28 +74,6 @@ State = tuple[Any, ...]
 def state_of(values: Sequence[Any]) -> State:
     *head, deleted_at = values
     return (*head, deleted_at is not None)
-
-
-def stored_instants(
-    conn: Connection, record_type: str, connection_id: str, remote_ids: Iterable[str]
-) -> dict[str, State]:
-    """The stored rows of one connection among ``remote_ids``, by remote id."""
-    model = MODELS[record_type]
-    columns = [model.__table__.c[name] for name in STATES[record_type]]
-    ids = sorted(set(remote_ids))
-    if conn.dialect.name == "postgresql":
-        # As core.metrics.stretch_refresh.stored_states: no generic plan made on an empty table.
-        conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-    states: dict[str, State] = {}
-    for at in range(0, len(ids), 500):
-        rows = conn.execute(
-            select(model.remote_id, *columns).where(
-                model.connection_id == connection_id, model.remote_id.in_(ids[at : at + 500])
-            )
-        )
-        for remote_id, *values in rows:
-            states[remote_id] = state_of(values)
-    return states
 
 
 def touched_days(
@@ -325,7 +303,6 @@ __all__ = [
     "refresh",
     "refresh_written",
     "state_of",
-    "stored_instants",
     "swept_states",
     "touched_days",
 ]

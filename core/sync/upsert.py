@@ -31,7 +31,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.db import upsert
-from core.metrics import rollup_refresh, stretch_refresh
+from core.metrics import rollup_deltas, rollup_refresh, stretch_refresh
 from core.models import SYNCED_MODELS, Deal, FxRate, RecordError, Workspace
 from core.models.enums import DealStatus
 from core.sync.pgcopy import copy_upsert
@@ -218,11 +218,12 @@ class RecordWriter:
             changed = stretch_refresh.changed_customers(self.connection_id, before, after)
             if changed:
                 await conn.run_sync(stretch_refresh.refresh, changed)
-        for record_type, stored in rolled.items():
-            after = self._rolled_after(record_type, synced.get(record_type), deleted, stored)
-            await conn.run_sync(
-                rollup_refresh.refresh_written, record_type, self.workspace_id, stored, after
+        for record_type, (ids, stored) in rolled.items():
+            written = await conn.run_sync(
+                rollup_deltas.contribution, record_type, self.workspace_id, self.connection_id, ids
             )
+            delta = rollup_deltas.difference(stored, written)
+            await conn.run_sync(rollup_deltas.apply, record_type, delta)
         if counts.changed:
             await conn.execute(
                 update(Workspace)
@@ -268,41 +269,30 @@ class RecordWriter:
         conn: AsyncConnection,
         synced: Mapping[str, TableRows],
         deleted: Sequence[tuple[type[Record], str]],
-    ) -> dict[str, dict[str, rollup_refresh.State]]:
-        """What the daily rollups read of the page's deals and activities as stored before
-        the write, by record type (core.metrics.rollup_refresh)."""
-        out: dict[str, dict[str, rollup_refresh.State]] = {}
+    ) -> dict[str, tuple[list[str], rollup_deltas.Sums]]:
+        """The page's deals and activities by record type: their remote ids and the rollup
+        rows they make up as stored before the write (core.metrics.rollup_deltas). The
+        workspace's row is locked first, until commit (see there)."""
+        out: dict[str, tuple[list[str], rollup_deltas.Sums]] = {}
         for record_type in _ROLLED:
             ids = [remote_id for cls, remote_id in deleted if cls.record_type == record_type]
             batch = synced.get(record_type)
             if batch is not None:
                 at = batch.columns.index("remote_id")
                 ids.extend(row[at] for row in batch.rows)
-            if ids:
-                out[record_type] = await conn.run_sync(
-                    rollup_refresh.stored_instants, record_type, self.connection_id, ids
-                )
+            if not ids:
+                continue
+            if not out:
+                await conn.run_sync(rollup_refresh.timezone_of, self.workspace_id, lock=True)
+            stored = await conn.run_sync(
+                rollup_deltas.contribution,
+                record_type,
+                self.workspace_id,
+                self.connection_id,
+                ids,
+            )
+            out[record_type] = (ids, stored)
         return out
-
-    @staticmethod
-    def _rolled_after(
-        record_type: str,
-        batch: TableRows | None,
-        deleted: Sequence[tuple[type[Record], str]],
-        before: Mapping[str, rollup_refresh.State],
-    ) -> dict[str, rollup_refresh.State]:
-        after: dict[str, rollup_refresh.State] = {}
-        if batch is not None:
-            at = [batch.columns.index(name) for name in rollup_refresh.STATES[record_type]]
-            key = batch.columns.index("remote_id")
-            for row in batch.rows:
-                after[row[key]] = rollup_refresh.state_of([row[i] for i in at])
-        for cls, remote_id in deleted:  # soft-deleted after the upsert
-            if cls.record_type == record_type:
-                state = after.get(remote_id, before.get(remote_id))
-                if state is not None:
-                    after[remote_id] = rollup_refresh.deleted(state)
-        return after
 
     async def _upsert_synced(
         self, conn: AsyncConnection, table: Table, batch: TableRows, counts: WriteCounts
