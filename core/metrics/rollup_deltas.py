@@ -18,9 +18,10 @@ would otherwise make it stale (its write is then counted from what it replaced).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from enum import Enum
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, tuple_, union_all, update
+from sqlalchemy import String, bindparam, cast, delete, func, insert, select, union_all, update
 from sqlalchemy.engine import Connection
 
 from core.metrics.rollup_rules import (
@@ -54,8 +55,16 @@ _ROWS = {"deal": "deals", "activity": "activities"}
 _IDS = 500
 #: Keys per statement reading rollup rows.
 _KEYS_PER_READ = 500
-#: Stands for a NULL dimension in a key compared with IN.
+#: Stands for a NULL dimension in a key compared with IN; separates a key's parts.
 _NULL = "\x01null"
+_SEP = "\x1f"
+
+
+def _text(value: Any) -> str:
+    """A key part as the database's text of it."""
+    if value is None:
+        return _NULL
+    return str(value.value if isinstance(value, Enum) else value)
 
 
 def _columns(record_type: str) -> tuple[str, ...]:
@@ -135,14 +144,14 @@ def apply(conn: Connection, record_type: str, delta: Sums) -> None:
     key_names, sum_names = columns[:split], columns[split:]
     keys = sorted(delta, key=repr)
     stored: dict[Key, tuple[int, list[Any]]] = {}
-    # The keys' rows, matched on (kind, day, dimensions) with NULL as a sentinel: one
-    # statement shape whatever the keys (an IN of tuples, cached compiled; an OR of the keys
-    # was compiled anew every page, most of the write's time), the index on
-    # (workspace, kind, day) narrowed by the kinds and days. A dimension equal to the
-    # sentinel would only read a row more: the keys are compared exactly below.
-    matched = tuple_(
-        model.kind, model.day, *(func.coalesce(model[n], _NULL) for n in key_names[4:])
-    )
+    # The keys' rows, matched on one text of (kind, day, dimensions), NULL as a sentinel: one
+    # statement shape whatever the keys (an OR of the keys was compiled anew every page),
+    # an IN of scalars the databases hash (an IN of tuples is compared key by key with every
+    # row of the days), the index on (workspace, kind, day) narrowed by the kinds and days.
+    # A dimension equal to the sentinel would only read a row more: keys are compared below.
+    text_key: Any = model.kind
+    for column in (cast(model.day, String), *(model[n] for n in key_names[4:])):
+        text_key = text_key + _SEP + func.coalesce(column, _NULL)
     for at in range(0, len(keys), _KEYS_PER_READ):
         chunk = keys[at : at + _KEYS_PER_READ]
         first = chunk[0]
@@ -151,7 +160,7 @@ def apply(conn: Connection, record_type: str, delta: Sums) -> None:
             model.connection_id == first[1],
             model.kind.in_(sorted({k[2] for k in chunk})),
             model.day.in_(sorted({k[3] for k in chunk})),
-            matched.in_([(k[2], k[3], *(_NULL if v is None else v for v in k[4:])) for k in chunk]),
+            text_key.in_([_SEP.join(map(_text, k[2:])) for k in chunk]),
         )
         for row_id, *found in conn.execute(query):
             stored[tuple(found[:split])] = (row_id, list(found[split:]))

@@ -188,7 +188,7 @@ class RecordWriter:
         deals = synced.get(_DEAL)
         deleted_deals = [remote_id for cls, remote_id in deleted if cls.record_type == _DEAL]
         before = await self._deals_before(conn, deals, deleted_deals)
-        rolled = await self._rolled_before(conn, synced, deleted)
+        rolled = await self._rolled_before(conn, synced, deleted, before)
         for record_type, batch in synced.items():
             await self._upsert_synced(conn, _table(record_type), batch, counts)
         if fx:
@@ -269,10 +269,13 @@ class RecordWriter:
         conn: AsyncConnection,
         synced: Mapping[str, TableRows],
         deleted: Sequence[tuple[type[Record], str]],
+        stored_deals: Mapping[str, stretch_refresh.DealState] | None,
     ) -> dict[str, tuple[list[str], rollup_deltas.Sums]]:
         """The page's deals and activities by record type: their remote ids and the rollup
         rows they make up as stored before the write (core.metrics.rollup_deltas). The
-        workspace's row is locked first, until commit (see there)."""
+        workspace's row is locked first, until commit (see there). Deals not stored
+        (``stored_deals``: every stored deal of the page) make up nothing: a first load's
+        pages read only what they write."""
         out: dict[str, tuple[list[str], rollup_deltas.Sums]] = {}
         for record_type in _ROLLED:
             ids = [remote_id for cls, remote_id in deleted if cls.record_type == record_type]
@@ -284,13 +287,18 @@ class RecordWriter:
                 continue
             if not out:
                 await conn.run_sync(rollup_refresh.timezone_of, self.workspace_id, lock=True)
-            stored = await conn.run_sync(
-                rollup_deltas.contribution,
-                record_type,
-                self.workspace_id,
-                self.connection_id,
-                ids,
-            )
+            known = ids
+            if record_type == _DEAL and stored_deals is not None:
+                known = [remote_id for remote_id in ids if remote_id in stored_deals]
+            stored: rollup_deltas.Sums = {}
+            if known:
+                stored = await conn.run_sync(
+                    rollup_deltas.contribution,
+                    record_type,
+                    self.workspace_id,
+                    self.connection_id,
+                    known,
+                )
             out[record_type] = (ids, stored)
         return out
 
