@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     FromClause,
@@ -57,6 +57,48 @@ def _open_deals(workspace_ids: tuple[str, ...], closed_since: datetime) -> FromC
         Deal.closed_at >= closed_since,
     )
     return union_all(still_open, closed).subquery("deals_src")
+
+
+class OpenBranch(NamedTuple):
+    """A row set of the deals that may be open at an instant, and what its WHERE tells of
+    every row in it: its status is one of ``statuses``, its closing time (when bounded)
+    in ``[closed_from, closed_below)``."""
+
+    rows: FromClause
+    statuses: tuple[DealStatus, ...]
+    closed_from: datetime | None = None
+    closed_below: datetime | None = None
+
+
+def open_branches(
+    workspace_ids: Sequence[str], closed_since: datetime, late: datetime
+) -> tuple[OpenBranch, ...]:
+    """:func:`open_deals`' rows as disjoint row sets: the still-open deals, those closed in
+    ``[closed_since, late)``, and those closed at or after ``late`` (a statement's latest
+    instant: closed at or after any of its instants is known true of them). Each is a range
+    of its own index, and a condition over what it bounds folds to what its rows leave
+    undecided (core.metrics.known_values, core.metrics.open_sql)."""
+    return _open_branches(tuple(workspace_ids), closed_since, late)
+
+
+@lru_cache(maxsize=CACHED)
+def _open_branches(
+    workspace_ids: tuple[str, ...], closed_since: datetime, late: datetime
+) -> tuple[OpenBranch, ...]:
+    live = (Deal.workspace_id.in_(workspace_ids), Deal.deleted_at.is_(None))
+    closing = (DealStatus.WON, DealStatus.LOST)
+    start = max(closed_since, late)
+    parts: list[tuple[Any, tuple[DealStatus, ...], datetime | None, datetime | None]] = [
+        (Deal.status == DealStatus.OPEN, (DealStatus.OPEN,), None, None)
+    ]
+    if closed_since < late:
+        middle = and_(Deal.closed_at >= closed_since, Deal.closed_at < late)
+        parts.append((and_(Deal.status.in_(closing), middle), closing, closed_since, late))
+    parts.append((and_(Deal.status.in_(closing), Deal.closed_at >= start), closing, start, None))
+    return tuple(
+        OpenBranch(select(Deal).where(*live, where).subquery(f"deals_src{i}"), among, low, high)
+        for i, (where, among, low, high) in enumerate(parts)
+    )
 
 
 def deals_with_history(workspace_ids: Sequence[str], before: datetime) -> FromClause:

@@ -135,3 +135,33 @@ async def test_a_segment_applies_to_both_statements(session: AsyncSession) -> No
     assert got[("deals_open", FEB)] == 2
     assert got[("weighted_pipeline_amount", FEB)] == pytest.approx(1000 * 0.2 + 9 * 0.5)
     assert got[("weighted_pipeline_amount", MAR)] == pytest.approx(1000 * 0.8 + 9 * 0.5)
+
+
+async def test_each_row_set_folds_only_what_its_rows_decide(session: AsyncSession) -> None:
+    """Deals closed between the instants, exactly at one, and after the last are read from
+    three row sets whose conditions are folded by their bounds (core.metrics.known_values):
+    still the per-row numbers, at every boundary."""
+    seed = await _fill(session)
+    jan = utc(2026, 1, 5)
+    for closed in (FEB.start, FEB.end, utc(2026, 3, 31, 23), MAR.end, utc(2026, 6, 1)):
+        for status in ("WON", "LOST"):
+            await seed.deal(status=status, amount=7, remote_created_at=jan, closed_at=closed)
+    # Created after the first instant, closed after the last: open at the second only.
+    await seed.deal(status="WON", amount=11, remote_created_at=utc(2026, 3, 5), closed_at=MAR.end)
+    await session.commit()
+    ws = [seed.workspace.id]
+    fx = await load_fx(session, ws, "USD", "UTC", date(2026, 2, 1), date(2026, 3, 31))
+    grouped = compile_by_path(Entity.DEALS, CELLS, workspace_ids=ws, segment=Segment(), fx=fx)
+    sql = str(grouped[0].statement)
+    assert all(f"deals_src{i}" in sql for i in range(3))
+    per_row = compile_cells(
+        Entity.DEALS, CELLS, workspace_ids=ws, segment=Segment(), fx=fx, closed_since=FEB.start
+    )
+    got = await _values(session, grouped)
+    want = await _values(session, [per_row])
+    assert got.keys() == want.keys()
+    for cell, value in want.items():
+        assert got[cell] == pytest.approx(value, rel=1e-12), cell
+    # Ten open at the end of February as before, plus the eight closed at or after it.
+    assert got[("deals_open", FEB)] == 10 + 8
+    assert got[("deals_open", MAR)] == want[("deals_open", MAR)] > 0
