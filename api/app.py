@@ -114,12 +114,16 @@ def create_app(
     engine: AsyncEngine | None = None,
     plugins: pluggy.PluginManager | None = None,
     freeze_heap: bool = False,
+    warm_pool: bool = False,
 ) -> FastAPI:
     """Build the app; the engine and plugins are created in the lifespan unless given.
 
     ``freeze_heap``: a served app (``crmkpi serve``, ``crmkpi demo``, the benches) leaves
     what its start-up built out of later garbage collections (:func:`freeze_startup_heap`),
     once the lifespan has built it all (engine, pools, scheduler), just before serving.
+
+    ``warm_pool``: the lifespan opens the connections of a first dashboard request before
+    serving (api.session.RequestSessions.warm), so that its first request does not pay them.
 
     User-defined KPIs are answered by ``kpi(name:)`` for their own organization only; they
     are not fields of the shared schema (issue #20).
@@ -145,6 +149,8 @@ def create_app(
         )
         await app.state.crmkpi.auth.ready()
         scheduler = _start_scheduler(settings, eng, pm)
+        if warm_pool:
+            await app.state.crmkpi.requests.warm()
         if freeze_heap:
             freeze_startup_heap()
         try:

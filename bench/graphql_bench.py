@@ -267,7 +267,8 @@ def _main(argv: list[str]) -> None:
             rate_limit_per_minute=0,
         )
         configure_logging(settings.log_level)  # as `crmkpi serve` does: no line per request
-        app = create_app(settings, freeze_heap=True)  # as `crmkpi serve`: frozen after start-up
+        # As `crmkpi serve`: frozen after start-up, its pool warmed.
+        app = create_app(settings, freeze_heap=True, warm_pool=True)
         uvicorn.run(app, host="127.0.0.1", port=int(argv[2]), log_level="warning", access_log=False)
         return
     with tempfile.TemporaryDirectory(prefix="crmkpi-bench-") as tmp:

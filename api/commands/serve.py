@@ -20,7 +20,8 @@ def serve(
     from api.app import create_app
 
     settings = get_settings()
-    app = create_app(settings, freeze_heap=True)  # frozen once the lifespan has started
+    # Frozen once the lifespan has started, its pool warmed.
+    app = create_app(settings, freeze_heap=True, warm_pool=True)
     uvicorn.run(
         app,
         host=host or settings.host,

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 import api.app
 from api.app import create_app
 from api.observability import KNOWN_OPERATIONS
+from api.session import WARM_CONNECTIONS
 from core.organizations import create_organization, create_workspace
 from core.plugins import create_plugin_manager
 from core.settings import Settings
@@ -126,3 +127,19 @@ async def test_a_served_app_freezes_its_start_up_heap(
             assert frozen == ([True] if freeze else [])  # after start-up, before serving
             requests = app.state.crmkpi.requests
             assert (requests.engine is engine) is (engine.dialect.name == "sqlite")
+
+
+async def test_a_served_app_opens_its_first_requests_connections(engine: AsyncEngine) -> None:
+    """``warm_pool`` (every server): the lifespan opens the connections a first dashboard
+    takes (its session and readers) in the requests' pool, PostgreSQL only."""
+    url = engine.url.render_as_string(hide_password=False)
+    settings = Settings(database_url=url, scheduler="off")
+    plugins = create_plugin_manager(load_entrypoints=False)
+    for warm in (False, True):
+        app = create_app(settings, engine=engine, plugins=plugins, warm_pool=warm)
+        async with app.router.lifespan_context(app):
+            pool = app.state.crmkpi.requests.engine.sync_engine.pool
+            if engine.dialect.name != "postgresql":
+                continue
+            assert pool.checkedout() == 0
+            assert pool.checkedin() == (WARM_CONNECTIONS if warm else 0)
