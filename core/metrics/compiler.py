@@ -46,6 +46,9 @@ class Compiled:
     adds: bool = False
     #: Rows per currency, converted in Python (core.metrics.currency_sql.convert_rows).
     per_currency: bool = False
+    #: Reads the daily rollups (core.metrics.rollup_sql): a few rows per day, however many
+    #: records they sum.
+    rolled: bool = False
 
 
 def _with_fx(src: FromClause, fx: FxTable) -> FromClause:

@@ -234,13 +234,15 @@ _LARGE = frozenset({Entity.DEALS, Entity.ACTIVITIES})
 
 
 def start_order(compiled: Sequence[tuple[Job, Compiled]]) -> list[int]:
-    """The statements' indexes, the likely longest first: series (a range per bucket), then
-    totals and breakdowns over the large tables, then the rest. Started in this order, no
-    long statement waits for a slot behind short ones (core.metrics.fetch.fetch_beside)."""
+    """The statements' indexes, the likely longest first: those reading the large tables'
+    rows (series, a range per bucket; then totals, deals open at t among them; then
+    breakdowns), then the rest, those over the daily rollups among them (a few rows per
+    day). Started in this order, no long statement waits for a slot, or for the others'
+    compiling, behind short ones (core.metrics.fetch.fetch_beside)."""
 
     def rank(index: int) -> tuple[int, int]:
-        job = compiled[index][0]
-        large = job.entity in _LARGE
+        job, statement = compiled[index]
+        large = job.entity in _LARGE and not statement.rolled
         if isinstance(job, SeriesJob):
             return (0 if large else 2, index)
         if isinstance(job, TotalsJob):

@@ -11,8 +11,12 @@ from sqlalchemy import Executable, Result, ScalarResult, literal, select, union_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.metrics import fetch
+from core.metrics.compiler import Compiled
 from core.metrics.fetch import ConcurrentReader, fetch_all
+from core.metrics.jobs import SeriesJob, TotalsJob, start_order
 from core.metrics.query import Reader
+from core.metrics.segments import Segment
+from core.metrics.types import Entity
 
 
 class Readers:
@@ -166,3 +170,17 @@ async def test_a_failing_read_beside_leaves_no_statement_running(
     else:
         raise AssertionError("the failure was lost")
     assert readers.open == 0 and fetch.READERS.free == fetch.MAX_READERS
+
+
+def test_statements_over_the_large_tables_start_before_the_rollups() -> None:
+    """A series answered by the daily rollups reads a few rows per day: the deals open at t,
+    read from the deals table, start first (jobs.start_order)."""
+    key = (Segment(), "UTC")
+    cheap = select(literal(1))
+    compiled = [
+        (SeriesJob(key, (), Entity.DEALS, "closed_at", []), Compiled(cheap, [], 1, rolled=True)),
+        (TotalsJob(key, Entity.ACCOUNTS, []), Compiled(cheap, [], 0)),
+        (TotalsJob(key, Entity.DEALS, []), Compiled(cheap, [], 0)),
+        (SeriesJob(key, (), Entity.DEALS, "closed_at", []), Compiled(cheap, [], 1)),
+    ]
+    assert start_order(compiled) == [3, 2, 0, 1]
