@@ -3,12 +3,13 @@ starts and ends on which connection, the Python time around them, and EXPLAIN (A
 BUFFERS) of each; the one-pass SQL's statements (bench/metrics_onepass.py) timed alone
 beside the product's.
 
-    python -m bench.metrics_explain [deals] [--explain]
+    python -m bench.metrics_explain [deals] [--explain] [--warm-pool]
 
 Starts a throwaway PostgreSQL cluster, generates ``deals`` deals (default 100,000; 40% in
 the measured workspace, three activities per deal, as bench/metrics_bench.py), runs the
-dashboard cold (a new engine) and warm, and prints the timelines. Not part of ``make
-bench``: a tool for finding the next thing to make faster.
+dashboard cold (a new engine; with ``--warm-pool`` its connections opened first, as a
+served app's lifespan does: api.session.warm_pool) and warm, and prints the timelines.
+Not part of ``make bench``: a tool for finding the next thing to make faster.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.session import WARM_CONNECTIONS, warm_pool
 from bench.metrics_bench import SERIES, run_graphql
 from bench.metrics_data import generate
 from bench.metrics_onepass import statements as one_pass_statements
@@ -107,7 +109,7 @@ async def alone(engine: AsyncEngine, ws: str, log: Logged, runs: int = 3) -> Non
             print(f"  {took * 1000:7.1f} ms  {name}")
 
 
-async def main(deals: int, plans: bool) -> None:
+async def main(deals: int, plans: bool, warm: bool = False) -> None:
     from tests.support.postgres import start_cluster
 
     cluster = start_cluster()
@@ -121,6 +123,8 @@ async def main(deals: int, plans: bool) -> None:
         await engine.dispose()
         log: Logged = []
         engine = create_engine(url)  # cold: new connections, empty compiled cache
+        if warm:
+            await warm_pool(engine, WARM_CONNECTIONS)
         record(engine, log)
         await timeline(engine, org, ws, "cold", log)
         for i in range(3):
@@ -134,5 +138,10 @@ async def main(deals: int, plans: bool) -> None:
 
 
 if __name__ == "__main__":
+    if "--help" in sys.argv or "-h" in sys.argv:
+        print(__doc__)
+        sys.exit(0)
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    asyncio.run(main(int(args[0]) if args else 100_000, "--explain" in sys.argv))
+    asyncio.run(
+        main(int(args[0]) if args else 100_000, "--explain" in sys.argv, "--warm-pool" in sys.argv)
+    )
