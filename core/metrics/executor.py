@@ -30,12 +30,15 @@ from core.metrics.freshness import ConnectionRow, freshness, kpi_tables, load_co
 from core.metrics.fx import FxTable, load_fx_tables
 from core.metrics.jobs import (
     Plan,
+    Unit,
     Values,
+    built,
     compile_jobs,
     fx_in_sql,
     plan_jobs,
     read_rows,
     start_order,
+    statements,
 )
 from core.metrics.measures import Measure
 from core.metrics.periods import (
@@ -171,7 +174,8 @@ class MetricsExecutor:
         # SQL; money summed per currency (MRR) is converted after, so its rates are read
         # beside the statements, like the request's other reads: one round trip fewer.
         jobs = plan_jobs(ok, self._cells)
-        # Cells on whole local days with rollup dimensions read the daily rollups.
+        # Cells on whole local days with rollup dimensions read the daily rollups (built when
+        # a session takes them, after those over the large tables have started).
         zones = {workspaces[w].timezone if w in workspaces else None for w in ws_ids}
         zone = zones.pop() if len(zones) == 1 else None
         fx_first = fx_in_sql(jobs) or rollups.converts_money(jobs, zone)
@@ -179,7 +183,8 @@ class MetricsExecutor:
             await load_fx_tables(session, ws_ids, currency, jobs.money_frames) if fx_first else {}
         )
         rolled, jobs = rollups.take(jobs, workspace_ids=ws_ids, fx_tables=fx_tables, timezone=zone)
-        compiled = rolled + compile_jobs(jobs, workspace_ids=ws_ids, fx_tables=fx_tables)
+        base = compile_jobs(jobs, workspace_ids=ws_ids, fx_tables=fx_tables)
+        units: list[Unit] = [*rolled, *base]
 
         async def own_reads() -> tuple[
             list[ConnectionRow], dict[target_book.TargetKey, float], dict[str, FxTable]
@@ -191,9 +196,8 @@ class MetricsExecutor:
             connections = await load_connections(session, ws_ids)
             return connections, await self._targets(session, ws_ids, ok), fx
 
-        rows, reads = await fetch_beside(
-            session, [c.statement for _, c in compiled], own_reads, start_order(compiled)
-        )
+        rows, reads = await fetch_beside(session, statements(units), own_reads, start_order(units))
+        compiled = built(units)
         assert reads is not None
         connections, targets, fx_tables = reads
         values, groups = read_rows(compiled, rows, fx_tables)

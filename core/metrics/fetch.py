@@ -67,7 +67,15 @@ class ConcurrentReader(Protocol):
     def reader(self) -> AbstractAsyncContextManager[Reader]: ...
 
 
-async def fetch_all(session: Reader, statements: Sequence[Executable]) -> list[list[Row[Any]]]:
+#: A statement, or what builds it when a session takes it (see :func:`fetch_beside`).
+Statement = Executable | Callable[[], Executable]
+
+
+def _built(statement: Statement) -> Executable:
+    return statement() if callable(statement) else statement
+
+
+async def fetch_all(session: Reader, statements: Sequence[Statement]) -> list[list[Row[Any]]]:
     """The rows of every statement, in order."""
     rows, _ = await fetch_beside(session, statements, None)
     return rows
@@ -75,7 +83,7 @@ async def fetch_all(session: Reader, statements: Sequence[Executable]) -> list[l
 
 async def fetch_beside(
     session: Reader,
-    statements: Sequence[Executable],
+    statements: Sequence[Statement],
     beside: Callable[[], Awaitable[T]] | None,
     order: Sequence[int] | None = None,
 ) -> tuple[list[list[Row[Any]]], T | None]:
@@ -83,6 +91,9 @@ async def fetch_beside(
     request's own session (freshness, targets) run meanwhile when the statements run on
     readers of their own, after them otherwise. ``order``: the indexes of the statements in
     the order to start them (the longest first, so that none waits for a slot at the end).
+    A statement given as a function is built by the session that takes it: the first
+    statements start without waiting for the others to be built, which are built while
+    the database runs them.
 
     With readers, each granted slot is one reader session taking the next statement as
     its last one ends, and the request's session takes statements too once ``beside()`` is
@@ -95,7 +106,10 @@ async def fetch_beside(
         granted = READERS.take(min(MAX_CONCURRENT, len(statements)))
     try:
         if parallel is None or granted < 2:
-            rows = [list((await session.execute(s)).all()) for s in statements]
+            done: dict[int, list[Row[Any]]] = {}
+            for index in order if order is not None else range(len(statements)):
+                done[index] = list((await session.execute(_built(statements[index]))).all())
+            rows = [done[i] for i in range(len(statements))]
             return rows, (await beside() if beside is not None else None)
         readers = parallel
         queue = deque(order if order is not None else range(len(statements)))
@@ -104,7 +118,7 @@ async def fetch_beside(
         async def drain(own: Reader) -> None:
             while queue:
                 index = queue.popleft()
-                found[index] = list((await own.execute(statements[index])).all())
+                found[index] = list((await own.execute(_built(statements[index]))).all())
 
         async def reader() -> None:
             # One reader session per slot, taking the next statement as each one ends.

@@ -20,11 +20,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Executable, Row
 
 from core.metrics.compiler import Compiled, compile_by_path
 from core.metrics.currency_sql import convert_rows, per_currency
 from core.metrics.definitions import KpiDefinition
+from core.metrics.fetch import Statement
 from core.metrics.formulas import Cell
 from core.metrics.fx import FxTable
 from core.metrics.measures import Measure
@@ -229,11 +230,47 @@ def compile_jobs(
     return out
 
 
+class Deferred:
+    """A statement of the daily rollups, built when first needed (core.metrics.rollups.take):
+    when a session of the fetch takes it, after the statements over the large tables have
+    started (:func:`start_order`), instead of before any of them."""
+
+    rolled = True
+
+    def __init__(self, build: Callable[[], Compiled]) -> None:
+        self._build = build
+        self._compiled: Compiled | None = None
+
+    @property
+    def compiled(self) -> Compiled:
+        if self._compiled is None:
+            self._compiled = self._build()
+        return self._compiled
+
+    def statement(self) -> Executable:
+        """Built now (a function, where core.metrics.fetch takes one to build later)."""
+        return self.compiled.statement
+
+
+def statements(units: Sequence[Unit]) -> list[Statement]:
+    """What core.metrics.fetch runs: each statement, or what builds it."""
+    return [c.statement for _, c in units]
+
+
+#: A statement of a batch, built or to build, and the job it answers.
+Unit = tuple[Job, Compiled | Deferred]
+
+
+def built(units: Sequence[Unit]) -> list[tuple[Job, Compiled]]:
+    """Every unit's statement, those deferred built now if no session has yet."""
+    return [(job, c if isinstance(c, Compiled) else c.compiled) for job, c in units]
+
+
 #: The entities with the large tables (a statement over them reads the most rows).
 _LARGE = frozenset({Entity.DEALS, Entity.ACTIVITIES})
 
 
-def start_order(compiled: Sequence[tuple[Job, Compiled]]) -> list[int]:
+def start_order(compiled: Sequence[Unit]) -> list[int]:
     """The statements' indexes, the likely longest first: those reading the large tables'
     rows (series, a range per bucket; then totals, deals open at t among them; then
     breakdowns), then the rest, those over the daily rollups among them (a few rows per

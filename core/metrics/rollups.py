@@ -29,11 +29,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import replace
+from functools import partial
 
-from core.metrics.compiler import Compiled, access_paths
+from core.metrics.compiler import access_paths
 from core.metrics.dimensions import REQUIRED_COLUMN, Dimension, DimensionRef
 from core.metrics.fx import FxTable
-from core.metrics.jobs import Cells, Job, Jobs
+from core.metrics.jobs import Cells, Deferred, Job, Jobs
 from core.metrics.periods import to_utc
 from core.metrics.rollup_sql import ROLLED, Rolled, compile_cells, compile_series, rolled
 from core.metrics.segments import Segment
@@ -112,13 +113,14 @@ def take(
     workspace_ids: Sequence[str],
     fx_tables: dict[str, FxTable],
     timezone: str | None,
-) -> tuple[list[tuple[Job, Compiled]], Jobs]:
+) -> tuple[list[tuple[Job, Deferred]], Jobs]:
     """The statements answering from the rollups every cell of ``jobs`` they can, each with
-    the job it answers, and the jobs left for the base tables. ``timezone``: that of every
+    the job it answers (built when first needed: jobs.Deferred), and the jobs left for the
+    base tables. ``timezone``: that of every
     workspace read (None when they differ: nothing is taken)."""
     if timezone is None or _BASE_TABLES.get():
         return [], jobs
-    out: list[tuple[Job, Compiled]] = []
+    out: list[tuple[Job, Deferred]] = []
     totals = []
     for total in jobs.totals:
         segment = total.key[0]
@@ -129,14 +131,9 @@ def take(
         )
         if mine:
             fx = fx_tables.get(total.key[1])
-            out.append(
-                (
-                    total,
-                    compile_cells(
-                        total.entity, mine, workspace_ids=workspace_ids, segment=segment, fx=fx
-                    ),
-                )
-            )
+            build = partial(compile_cells, total.entity, mine, workspace_ids=workspace_ids)
+            build = partial(build, segment=segment, fx=fx)
+            out.append((total, Deferred(build)))
         if rest:
             totals.append(replace(total, cells=rest))
     breakdowns = []
@@ -152,7 +149,8 @@ def take(
             if other:
                 rest += path_cells
                 continue
-            statement = compile_cells(
+            build = partial(
+                compile_cells,
                 group.entity,
                 mine,
                 workspace_ids=workspace_ids,
@@ -160,7 +158,7 @@ def take(
                 fx=fx_tables.get(group.key[1]),
                 breakdown=group.breakdown.by,
             )
-            out.append((group, statement))
+            out.append((group, Deferred(build)))
         if rest:
             breakdowns.append(replace(group, cells=rest))
     series = []
@@ -174,7 +172,8 @@ def take(
         rest_m = [m for m in job.measures if m not in mine_m]
         if mine_m:
             part = replace(job, measures=mine_m)
-            statement = compile_series(
+            build = partial(
+                compile_series,
                 job.entity,
                 mine_m,
                 frames,
@@ -182,7 +181,7 @@ def take(
                 segment=job.key[0],
                 fx=fx_tables.get(job.key[1]),
             )
-            out.append((part, statement))
+            out.append((part, Deferred(build)))
         if rest_m:
             series.append(replace(job, measures=rest_m))
     return out, replace(jobs, totals=totals, breakdowns=breakdowns, series=series)

@@ -184,3 +184,24 @@ def test_statements_over_the_large_tables_start_before_the_rollups() -> None:
         (SeriesJob(key, (), Entity.DEALS, "closed_at", []), Compiled(cheap, [], 1)),
     ]
     assert start_order(compiled) == [3, 2, 0, 1]
+
+
+async def test_a_statement_given_as_a_function_is_built_when_taken(
+    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """A deferred statement (jobs.Deferred: the daily rollups') is built by the session that
+    takes it, after the statements started before it, on readers and on the session alike."""
+    plain = _statements(3)
+    for concurrent in (True, False):
+        readers = Recording(session, sessionmaker)
+        readers.concurrent_reads = concurrent
+        built_after: list[int] = []
+
+        def later(i: int) -> Executable:
+            built_after.append(len(readers.started))  # statements started before its build
+            return plain[i]
+
+        statements: list[fetch.Statement] = [lambda: later(0), plain[1], plain[2]]
+        rows, _ = await fetch.fetch_beside(readers, statements, None, [1, 2, 0])
+        assert built_after == [2], concurrent
+        assert [[r[0] for r in part] for part in rows] == [[0], [10, 11], [20, 21, 22]]
