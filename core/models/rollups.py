@@ -12,15 +12,19 @@ Each kind also has a coarse version, ``<kind>/all``, keeping only the dimensions
 measures' conditions read (a deal's status and currency, an activity's type; the others
 NULL): what requests without a segment or breakdown read (core.metrics.rollups).
 
-Dimensions are nullable (a deal without an owner is a row of the "(none)" owner), so rows are
-keyed by a surrogate id and found by ``(workspace_id, kind, day)``.
+Dimensions are nullable (a deal without an owner is a row of the "(none)" owner). A row's key
+is unique by an index on expressions (:func:`key_of`) in which NULL equals NULL, as neither
+database's plain UNIQUE has it (PostgreSQL 15's NULLS NOT DISTINCT, SQLite none): the sync
+adds a page's contribution with one ``INSERT .. ON CONFLICT (key) DO UPDATE``
+(core.metrics.rollup_deltas). Requests find rows by its leading ``(workspace_id, kind, day)``.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Float, Index, Integer, Numeric, String
+from sqlalchemy import Float, Index, Integer, Numeric, String, func, literal_column
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base, BigIntPK
@@ -80,8 +84,33 @@ class ActivityDay(Base):
     positive: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
-#: Requests read a workspace's days of one kind; refreshes delete a few days of one kind.
-Index("ix_deal_days_ws_kind_day", DealDay.workspace_id, DealDay.kind, DealDay.day)
-Index("ix_deal_days_connection", DealDay.connection_id)
-Index("ix_activity_days_ws_kind_day", ActivityDay.workspace_id, ActivityDay.kind, ActivityDay.day)
-Index("ix_activity_days_connection", ActivityDay.connection_id)
+#: A rollup row's key, in its unique index's order: requests read a workspace's days of one
+#: kind (its leading columns), the sync adds to the row of a key, refreshes delete a few days
+#: of one kind. The one index of each rollup: every other would be written by every page.
+KEY_ORDER = ("workspace_id", "kind", "day", "connection_id")
+
+
+def key_of(model: type[DealDay] | type[ActivityDay]) -> list[Any]:
+    """The expressions of a rollup row's unique key: :data:`KEY_ORDER`, then the dimensions,
+    a nullable one as ``COALESCE('=' || value, '')`` (NULL and every value distinct, NULLs
+    equal). An ``ON CONFLICT`` names these same expressions to find the index."""
+    table: Any = model.__table__
+    names = list(table.c.keys())
+    dimensions = names[names.index("day") + 1 : names.index(_COUNT[table.name])]
+    out: list[Any] = [table.c[n] for n in KEY_ORDER]
+    for name in dimensions:
+        column = table.c[name]
+        if column.nullable:
+            marked = literal_column("'='", String).concat(column)
+            out.append(func.coalesce(marked, literal_column("''", String)))
+        else:
+            out.append(column)
+    return out
+
+
+#: The first sum column of each rollup: the dimensions are the columns between the day
+#: and it.
+_COUNT = {"deal_days": "deals", "activity_days": "activities"}
+
+Index("uq_deal_days_key", *key_of(DealDay), unique=True)
+Index("uq_activity_days_key", *key_of(ActivityDay), unique=True)
