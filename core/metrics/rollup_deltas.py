@@ -94,7 +94,7 @@ def _on_conflict(dialect: Any, record_type: str) -> str:
     whose count becomes zero is NULL. No bound parameters: it is appended as text."""
     model = _model(record_type)
     table: Any = model.__table__
-    columns = table.c.keys()
+    columns = DEAL_COLUMNS if record_type == "deal" else ACTIVITY_COLUMNS
     sums = columns[columns.index(_ROWS[record_type]) :]
     zero: Any = literal_column("0")
     stored, added = table.c, table.alias("excluded").c

@@ -25,6 +25,7 @@ from core.metrics.measures import activity_done_at
 from core.metrics.periods import to_utc
 from core.models import Activity, ActivityDay, Deal, DealDay, Workspace
 from core.models.enums import MeetingStatus, Response
+from core.models.rollups import ACTIVITY_DIMENSIONS, DEAL_DIMENSIONS
 
 #: A UTC range ``[start, end)`` of instants.
 Range = tuple[datetime, datetime]
@@ -69,15 +70,6 @@ _ACTIVITY_KINDS = (
 DEAL_KINDS = _DEAL_KINDS + tuple(k.coarse(("status", "currency")) for k in _DEAL_KINDS)
 ACTIVITY_KINDS = _ACTIVITY_KINDS + tuple(k.coarse(("type",)) for k in _ACTIVITY_KINDS)
 
-DEAL_DIMENSIONS = (
-    "status",
-    "currency",
-    "owner_remote_id",
-    "pipeline_remote_id",
-    "stage_remote_id",
-    "deal_type",
-)
-ACTIVITY_DIMENSIONS = ("type", "owner_remote_id")
 
 #: Columns of each rollup written by :func:`rollup_rows`, in its select order.
 DEAL_COLUMNS = (

@@ -33,17 +33,24 @@ from core.models.base import Base, BigIntPK
 RollupMoney = Numeric(28, 4)
 
 
-class DealDay(Base):
+class _DayKey:
+    """What locates a rollup row, whatever it sums: workspace, connection, kind and day
+    (its dimensions are the rollup's own)."""
+
+    # First in the table, as a mixin's columns are not by default.
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True, sort_order=-1)
+    workspace_id: Mapped[str] = mapped_column(String(40), nullable=False, sort_order=-1)
+    connection_id: Mapped[str] = mapped_column(String(40), nullable=False, sort_order=-1)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False, sort_order=-1)
+    day: Mapped[int] = mapped_column(Integer, nullable=False, sort_order=-1)
+
+
+class DealDay(_DayKey, Base):
     """Deals of one local day of ``kind`` (``created``: remote_created_at; ``closed``:
     closed_at) by status, currency, owner, pipeline, stage and deal type."""
 
     __tablename__ = "deal_days"
 
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    workspace_id: Mapped[str] = mapped_column(String(40), nullable=False)
-    connection_id: Mapped[str] = mapped_column(String(40), nullable=False)
-    kind: Mapped[str] = mapped_column(String(16), nullable=False)
-    day: Mapped[int] = mapped_column(Integer, nullable=False)
     status: Mapped[str] = mapped_column(String(8), nullable=False)
     currency: Mapped[str | None] = mapped_column(String(3))
     owner_remote_id: Mapped[str | None] = mapped_column(String(255))
@@ -64,18 +71,13 @@ class DealDay(Base):
     margin_revenue: Mapped[Decimal | None] = mapped_column(RollupMoney)
 
 
-class ActivityDay(Base):
+class ActivityDay(_DayKey, Base):
     """Activities of one local day of ``kind`` (``created``: remote_created_at; ``done``:
     when done, a held meeting at its start; ``response``: a classified response's done or
     creation time) by type and owner."""
 
     __tablename__ = "activity_days"
 
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    workspace_id: Mapped[str] = mapped_column(String(40), nullable=False)
-    connection_id: Mapped[str] = mapped_column(String(40), nullable=False)
-    kind: Mapped[str] = mapped_column(String(16), nullable=False)
-    day: Mapped[int] = mapped_column(Integer, nullable=False)
     type: Mapped[str] = mapped_column(String(16), nullable=False)
     owner_remote_id: Mapped[str | None] = mapped_column(String(255))
     #: Rows summed; meetings accepted or held; positive responses.
@@ -83,6 +85,17 @@ class ActivityDay(Base):
     accepted: Mapped[int] = mapped_column(Integer, nullable=False)
     positive: Mapped[int] = mapped_column(Integer, nullable=False)
 
+
+#: The dimensions of each rollup (the columns a row is grouped by besides its key's).
+DEAL_DIMENSIONS = (
+    "status",
+    "currency",
+    "owner_remote_id",
+    "pipeline_remote_id",
+    "stage_remote_id",
+    "deal_type",
+)
+ACTIVITY_DIMENSIONS = ("type", "owner_remote_id")
 
 #: A rollup row's key, in its unique index's order: requests read a workspace's days of one
 #: kind (its leading columns), the sync adds to the row of a key, refreshes delete a few days
@@ -95,10 +108,8 @@ def key_of(model: type[DealDay] | type[ActivityDay]) -> list[Any]:
     a nullable one as ``COALESCE('=' || value, '')`` (NULL and every value distinct, NULLs
     equal). An ``ON CONFLICT`` names these same expressions to find the index."""
     table: Any = model.__table__
-    names = list(table.c.keys())
-    dimensions = names[names.index("day") + 1 : names.index(_COUNT[table.name])]
     out: list[Any] = [table.c[n] for n in KEY_ORDER]
-    for name in dimensions:
+    for name in DEAL_DIMENSIONS if model is DealDay else ACTIVITY_DIMENSIONS:
         column = table.c[name]
         if column.nullable:
             marked = literal_column("'='", String).concat(column)
@@ -107,10 +118,6 @@ def key_of(model: type[DealDay] | type[ActivityDay]) -> list[Any]:
             out.append(column)
     return out
 
-
-#: The first sum column of each rollup: the dimensions are the columns between the day
-#: and it.
-_COUNT = {"deal_days": "deals", "activity_days": "activities"}
 
 Index("uq_deal_days_key", *key_of(DealDay), unique=True)
 Index("uq_activity_days_key", *key_of(ActivityDay), unique=True)
