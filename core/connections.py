@@ -90,10 +90,19 @@ async def delete_connection(session: AsyncSession, connection_id: str) -> int:
             .execution_options(synchronize_session=False, **_DERIVED_DELETED_TOO)
         )
         deleted += int(getattr(result, "rowcount", 0) or 0)
-    for bookkeeping in (SyncRun, SyncState, RecordError, CustomerStretch, DealDay, ActivityDay):
+    for bookkeeping in (SyncRun, SyncState, RecordError, CustomerStretch):
         await session.execute(
             delete(bookkeeping)
             .where(bookkeeping.connection_id == connection_id)
+            .execution_options(synchronize_session=False)
+        )
+    for rollup in (DealDay, ActivityDay):  # found by their key's leading workspace
+        await session.execute(
+            delete(rollup)
+            .where(
+                rollup.workspace_id == connection.workspace_id,
+                rollup.connection_id == connection_id,
+            )
             .execution_options(synchronize_session=False)
         )
     await session.execute(

@@ -1,29 +1,54 @@
-"""Keeps the daily rollups by adding a page's signed contribution (core.metrics.rollup_refresh
-recomputes whole days instead: right for a few rows, slow for a first load whose pages each
-touch hundreds of days).
+"""Keeps the daily rollups by adding the contribution of the rows a sync writes, in SQL
+(core.metrics.rollup_refresh recomputes whole days instead: right for a few rows, slow for a
+first load whose pages each touch hundreds of days).
 
 The contribution of a set of base rows is :func:`core.metrics.rollup_rules.rollup_rows`
-restricted to them: the same rule, so no second statement of what a row sums. The sync's
-writer reads the contribution of the page's stored rows before writing (:func:`contribution`),
-the one of the written rows after, and :func:`apply` adds the difference to the day rows of
-the keys it changed: rows updated, inserted, or deleted when their count reaches zero (a
-sum whose count is zero is NULL, as the rule's SUM of no values). Only the rows of those
-keys are read, whatever the number of rows the days already hold.
+restricted to them: the same rule, so no second statement of what a row sums. It is added
+to the rollup tables by one ``INSERT .. SELECT <rule> .. ON CONFLICT (key) DO UPDATE``
+statement per record type (:func:`add`; the key: core.models.rollups.key_of), negated for
+the rows as stored before a write and as written after it; the rows whose count reached
+zero are then deleted (:func:`drop_empty`), and a sum whose count is zero is NULL, as the
+rule's SUM of no values. Nothing of the rows is read into Python but their states, which
+say which rows of a page change what the rollups read (:func:`before_write`): a re-sync of
+unchanged rows adds nothing, and rows not stored yet (a first load) have nothing to take
+away.
 
 The workspace's row is locked (:func:`core.metrics.rollup_refresh.timezone_of`) before the
-stored contribution is read and until commit: a transaction writing the same rows meanwhile
-would otherwise make it stale (its write is then counted from what it replaced).
+stored rows are read and until commit: a transaction writing the same rows meanwhile would
+otherwise make what is taken away stale (parallel pages of one connection's streams).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from enum import Enum
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import String, bindparam, cast, delete, func, insert, select, union_all, update
+from sqlalchemy import (
+    String,
+    any_,
+    bindparam,
+    case,
+    column,
+    delete,
+    func,
+    insert,
+    literal_column,
+    null,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy import (
+    table as sql_table,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import ColumnElement
 
+from core.metrics.rollup_refresh import MODELS, STATES, State, state_of, timezone_of
 from core.metrics.rollup_rules import (
     ACTIVITY_COLUMNS,
     ACTIVITY_KINDS,
@@ -31,14 +56,9 @@ from core.metrics.rollup_rules import (
     DEAL_KINDS,
     rollup_rows,
 )
-from core.models import Activity, ActivityDay, Deal, DealDay
+from core.models import ActivityDay, DealDay
+from core.models.rollups import key_of
 
-#: A rollup row's key (workspace, connection, kind, day, dimensions) and its sums.
-Key = tuple[Any, ...]
-Sums = dict[Key, list[Any]]
-
-#: The key columns of each rollup (the others are sums).
-_KEYS = {"deal": 10, "activity": 6}
 #: Sums that are NULL when their count is zero: (sum column, count column).
 _COUNTED = {
     "deal": (
@@ -49,154 +69,247 @@ _COUNTED = {
     ),
     "activity": (),
 }
-#: The count column: a row summing no record is deleted.
+#: The count column of each rollup: its key columns come before it.
 _ROWS = {"deal": "deals", "activity": "activities"}
-#: Remote ids per contribution statement.
+#: The dialects the ON CONFLICT clause is written for.
+_DIALECTS = {"postgresql": postgresql.dialect, "sqlite": sqlite.dialect}
+#: Remote ids per statement reading stored states (SQLite's bound parameters are limited).
 _IDS = 500
-#: Keys per statement reading rollup rows.
-_KEYS_PER_READ = 500
-#: Stands for a NULL dimension in a key compared with IN; separates a key's parts.
-_NULL = "\x01null"
-_SEP = "\x1f"
 
 
-def _text(value: Any) -> str:
-    """A key part as the database's text of it."""
-    if value is None:
-        return _NULL
-    return str(value.value if isinstance(value, Enum) else value)
-
-
-def _columns(record_type: str) -> tuple[str, ...]:
-    return DEAL_COLUMNS if record_type == "deal" else ACTIVITY_COLUMNS
-
-
-def _model(record_type: str) -> Any:
+def _model(record_type: str) -> type[DealDay] | type[ActivityDay]:
     return DealDay if record_type == "deal" else ActivityDay
 
 
-def _table(record_type: str) -> Any:
-    return _model(record_type).__table__
+def _among(dialect: str, column: ColumnElement[str]) -> ColumnElement[bool]:
+    """``column IN :ids``: on PostgreSQL one array parameter (``= ANY(:ids)``), which is not
+    rendered and bound anew for each id."""
+    if dialect == "postgresql":
+        return column == any_(bindparam("ids", type_=postgresql.ARRAY(String)))
+    return column.in_(bindparam("ids", expanding=True))
 
 
-def contribution(
+def _on_conflict(dialect: Any, record_type: str) -> str:
+    """``ON CONFLICT (key) DO UPDATE`` adding the inserted sums to the stored row's; a sum
+    whose count becomes zero is NULL. No bound parameters: it is appended as text."""
+    model = _model(record_type)
+    table: Any = model.__table__
+    columns = DEAL_COLUMNS if record_type == "deal" else ACTIVITY_COLUMNS
+    sums = columns[columns.index(_ROWS[record_type]) :]
+    zero: Any = literal_column("0")
+    stored, added = table.c, table.alias("excluded").c
+    updates: dict[str, Any] = {c: stored[c] + added[c] for c in sums}
+    for total, count in _COUNTED[record_type]:
+        updates[total] = case(
+            (stored[count] + added[count] == zero, null()),
+            else_=func.coalesce(stored[total], zero) + func.coalesce(added[total], zero),
+        )
+
+    def sql(element: Any, **kw: Any) -> str:
+        return str(element.compile(dialect=dialect, compile_kwargs=kw))
+
+    key = ", ".join(sql(e, include_table=False) for e in key_of(model))
+    sets = ", ".join(f"{name} = {sql(value)}" for name, value in updates.items())
+    return f"ON CONFLICT ({key}) DO UPDATE SET {sets}"
+
+
+#: Where the rows a statement sums come from: the connection's base rows of ``:ids``, or
+#: the live ones not seen since ``:started`` (a sweep); any other value names a table with
+#: the base table's columns holding the rows just written (their ``:ids``).
+_IDS_SOURCE = "ids"
+_SWEPT_SOURCE = "swept"
+
+
+def _source(dialect_name: str, record_type: str, rows_from: str) -> Any:
+    """The rows a statement sums, with the columns the rule reads, as a CTE: read once for
+    every kind (an index probe per id, not one per id and kind)."""
+    base: Any = MODELS[record_type].__table__
+    names = ("workspace_id", "connection_id", *STATES[record_type])
+    if rows_from in (_IDS_SOURCE, _SWEPT_SOURCE):
+        rows, where = base, [base.c.connection_id == bindparam("connection_id")]
+    else:
+        types = {n: base.c[n].type for n in ("remote_id", *names)}
+        rows, where = sql_table(rows_from, *(column(n, t) for n, t in types.items())), []
+    if rows_from == _SWEPT_SOURCE:
+        where += [rows.c.deleted_at.is_(None), rows.c.synced_at < bindparam("started")]
+    else:
+        where.append(_among(dialect_name, rows.c.remote_id))
+    return select(*(rows.c[n] for n in names)).where(*where).cte("page_rows")
+
+
+@cache
+def _add_statement(dialect_name: str, record_type: str, sign: int, rows_from: str) -> Any:
+    """``INSERT .. SELECT`` the rule's rows of some base rows (:func:`_source`), sums times
+    ``sign``, ``ON CONFLICT`` adding them to the stored row of their key. Built once per
+    shape: bound parameters only.
+
+    The ON CONFLICT clause is the SELECT's suffix, not SQLAlchemy's dialect ``Insert
+    .on_conflict_do_update``: that construct has no cache key, and compiling this statement
+    for every page cost about 20 ms."""
+    model = _model(record_type)
+    columns = DEAL_COLUMNS if record_type == "deal" else ACTIVITY_COLUMNS
+    split = columns.index(_ROWS[record_type])
+    source = _source(dialect_name, record_type, rows_from)
+    kinds = DEAL_KINDS if record_type == "deal" else ACTIVITY_KINDS
+    rows = union_all(*(rollup_rows(model, kind, None, source=source) for kind in kinds))
+    summed = rows.subquery()
+    signed = [summed.c[c] if sign > 0 else (-summed.c[c]).label(c) for c in columns[split:]]
+    # The WHERE also ends the FROM for SQLite, which would read ``ON`` as a join's.
+    chosen_rows = (
+        select(*(summed.c[c] for c in columns[:split]), *signed)
+        .where(true())
+        .suffix_with(_on_conflict(_DIALECTS[dialect_name](), record_type))
+    )
+    table: Any = model.__table__
+    statement = insert(table).from_select(list(columns), chosen_rows)
+    if sign < 0:  # the rows taken from, to delete those left empty
+        statement = statement.returning(table.c.id, table.c[_ROWS[record_type]])
+    return statement
+
+
+def add(
     conn: Connection,
     record_type: str,
+    connection_id: str,
+    sign: int,
+    *,
+    ids: Sequence[str] = (),
+    written_in: str | None = None,
+    swept_before: datetime | None = None,
+) -> list[int]:
+    """Add to the rollups the contribution of one connection's live rows ``ids`` (read from
+    ``written_in`` when given: a table holding the rows just written, with the base table's
+    columns), or of those a sweep deletes (not seen since ``swept_before``), times ``sign``.
+    Returns, when taking away, the rollup rows left empty (for :func:`drop_empty`). The
+    caller holds the workspace's lock."""
+    rows_from = _SWEPT_SOURCE if swept_before is not None else written_in or _IDS_SOURCE
+    statement = _add_statement(conn.dialect.name, record_type, sign, rows_from)
+    calls: list[dict[str, Any]] = []
+    if swept_before is not None:
+        calls.append({"started": swept_before})
+    else:
+        ordered = sorted(set(ids))
+        calls += [{"ids": ordered[at : at + _IDS]} for at in range(0, len(ordered), _IDS)]
+    emptied: list[int] = []
+    for params in calls:
+        if written_in is None:
+            params["connection_id"] = connection_id
+        result = conn.execute(statement, params)
+        if sign < 0:
+            emptied += [row_id for row_id, count in result if count == 0]
+    return emptied
+
+
+def drop_empty(conn: Connection, record_type: str, row_ids: Sequence[int]) -> None:
+    """Delete the rollup rows among ``row_ids`` (left empty by taking away) that still sum
+    no row (adding the written rows may have filled them again)."""
+    table: Any = _model(record_type).__table__
+    count = table.c[_ROWS[record_type]]
+    for at in range(0, len(row_ids), _IDS):
+        chunk = row_ids[at : at + _IDS]
+        conn.execute(delete(table).where(table.c.id.in_(chunk), count == 0))
+
+
+def stored_states(
+    conn: Connection, record_type: str, connection_id: str, ids: Collection[str]
+) -> dict[str, State]:
+    """What the rollups read of one connection's stored rows among ``ids``, by remote id."""
+    model = MODELS[record_type]
+    columns = [model.__table__.c[name] for name in STATES[record_type]]
+    query = select(model.remote_id, *columns).where(
+        model.connection_id == connection_id, _among(conn.dialect.name, model.remote_id)
+    )
+    ordered = sorted(set(ids))
+    states: dict[str, State] = {}
+    for at in range(0, len(ordered), _IDS):
+        for remote_id, *values in conn.execute(query, {"ids": ordered[at : at + _IDS]}):
+            states[remote_id] = state_of(values)
+    return states
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """The rows of one record type whose write changes what the rollups read: ``live``, those
+    the page leaves live, are added once written; ``taken`` when a stored one was taken
+    away first, ``emptied`` the rollup rows that left empty."""
+
+    record_type: str
+    live: list[str]
+    emptied: list[int]
+
+
+def _live(state: State | None) -> bool:
+    return state is not None and not state[-1]
+
+
+def _changes(stored: State | None, written: State | None) -> bool:
+    if written is None:  # soft-deleted by the page
+        return _live(stored)
+    return stored != written
+
+
+def before_write(
+    conn: Connection,
     workspace_id: str,
     connection_id: str,
-    remote_ids: Iterable[str],
-) -> Sums:
-    """The rollup rows the live base rows of ``remote_ids`` (one connection) make up, as
-    stored now."""
-    base: Any = Deal if record_type == "deal" else Activity
-    model = _model(record_type)
-    kinds = DEAL_KINDS if record_type == "deal" else ACTIVITY_KINDS
-    split = _KEYS[record_type]
-    out: Sums = {}
-    ids = sorted(set(remote_ids))
-    for at in range(0, len(ids), _IDS):
-        chunk = ids[at : at + _IDS]
-        statement = union_all(
-            *(
-                rollup_rows(model, kind, [workspace_id]).where(
-                    base.connection_id == connection_id, base.remote_id.in_(chunk)
-                )
-                for kind in kinds
-            )
-        )
-        for row in conn.execute(statement):
-            _add(out, tuple(row[:split]), list(row[split:]), 1)
-    return out
+    written: Mapping[str, Mapping[str, State | None]],
+    stored_ids: Mapping[str, Collection[str]],
+) -> list[Pending]:
+    """Before a page's write: lock the workspace's row, find which of the page's rows
+    (``written``: by record type, each row's state as written, None when the page deletes
+    it) change what the rollups read, and take away the contribution of those stored.
+    ``stored_ids`` may say, by record type, which rows can be stored at all (the lifecycle's
+    read of the page's deals): the others are not read, a first load's pages read nothing."""
+    pending: list[Pending] = []
+    if any(written.values()):
+        timezone_of(conn, workspace_id, lock=True)
+    for record_type, states in written.items():
+        known = stored_ids.get(record_type)
+        candidates = list(states) if known is None else [i for i in states if i in known]
+        stored = stored_states(conn, record_type, connection_id, candidates) if candidates else {}
+        changed = [i for i, state in states.items() if _changes(stored.get(i), state)]
+        taken = [i for i in changed if _live(stored.get(i))]
+        emptied = add(conn, record_type, connection_id, -1, ids=taken) if taken else []
+        live = [i for i in changed if _live(states[i])]
+        if live or emptied:
+            pending.append(Pending(record_type, live, emptied))
+    return pending
 
 
-def _add(into: Sums, key: Key, sums: Sequence[Any], sign: int) -> None:
-    current = into.get(key)
-    if current is None:
-        current = into[key] = [None] * len(sums)
-    for i, value in enumerate(sums):
-        if value is None:
-            continue
-        held = current[i] or 0
-        if isinstance(held, float) or isinstance(value, float):
-            # Float columns (cycle seconds) come back as floats or, computed, as decimals.
-            held, value = float(held), float(value)
-        current[i] = held + sign * value
+def after_write(
+    conn: Connection,
+    workspace_id: str,
+    connection_id: str,
+    pending: Sequence[Pending],
+    written_in: Mapping[str, str],
+) -> None:
+    """After a page's write: add the contribution of its changed live rows, read from the
+    table ``written_in`` names for their record type if any (a table holding the rows just
+    written: PostgreSQL's staged copy of the page; its few rows are read whatever the
+    planner's statistics, where the base table's could be read whole), else from the base
+    table. Then delete the rows that reached zero."""
+    for page in pending:
+        source = written_in.get(page.record_type)
+        add(conn, page.record_type, connection_id, 1, ids=page.live, written_in=source)
+        drop_empty(conn, page.record_type, page.emptied)
 
 
-def difference(before: Sums, after: Sums) -> Sums:
-    """``after - before`` for every key of either, without the keys left unchanged."""
-    out: Sums = {}
-    for key, sums in after.items():
-        _add(out, key, sums, 1)
-    for key, sums in before.items():
-        _add(out, key, sums, -1)
-    return {k: v for k, v in out.items() if any(x for x in v)}
+def take_swept(
+    conn: Connection, record_type: str, workspace_id: str, connection_id: str, started: datetime
+) -> list[int]:
+    """Before a sweep soft-deletes one connection's rows not seen since ``started``: lock
+    the workspace's row and take their contribution away. Returns the rollup rows left
+    empty (to :func:`drop_empty`: it deletes them)."""
+    timezone_of(conn, workspace_id, lock=True)
+    return add(conn, record_type, connection_id, -1, swept_before=started)
 
 
-def apply(conn: Connection, record_type: str, delta: Sums) -> None:
-    """Add ``delta`` to the stored rollup rows of its keys (the caller holds the lock)."""
-    if not delta:
-        return
-    model = _table(record_type).c
-    table = _table(record_type)
-    columns = _columns(record_type)
-    split = _KEYS[record_type]
-    key_names, sum_names = columns[:split], columns[split:]
-    keys = sorted(delta, key=repr)
-    stored: dict[Key, tuple[int, list[Any]]] = {}
-    # The keys' rows, matched on one text of (kind, day, dimensions), NULL as a sentinel: one
-    # statement shape whatever the keys (an OR of the keys was compiled anew every page),
-    # an IN of scalars the databases hash (an IN of tuples is compared key by key with every
-    # row of the days), the index on (workspace, kind, day) narrowed by the kinds and days.
-    # A dimension equal to the sentinel would only read a row more: keys are compared below.
-    text_key: Any = model.kind
-    for column in (cast(model.day, String), *(model[n] for n in key_names[4:])):
-        text_key = text_key + _SEP + func.coalesce(column, _NULL)
-    for at in range(0, len(keys), _KEYS_PER_READ):
-        chunk = keys[at : at + _KEYS_PER_READ]
-        first = chunk[0]
-        query = select(model.id, *(model[n] for n in columns)).where(
-            model.workspace_id == first[0],
-            model.connection_id == first[1],
-            model.kind.in_(sorted({k[2] for k in chunk})),
-            model.day.in_(sorted({k[3] for k in chunk})),
-            text_key.in_([_SEP.join(map(_text, k[2:])) for k in chunk]),
-        )
-        for row_id, *found in conn.execute(query):
-            stored[tuple(found[:split])] = (row_id, list(found[split:]))
-    inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
-    deletes: list[int] = []
-    for key in keys:
-        row_id, sums = stored.get(key, (None, [None] * len(sum_names)))
-        merged = {key: list(sums)}
-        _add(merged, key, delta[key], 1)
-        values = dict(zip(sum_names, merged[key], strict=True))
-        for total, count in _COUNTED[record_type]:
-            if not values[count]:
-                values[total] = None
-        if not values[_ROWS[record_type]]:
-            if row_id is not None:
-                deletes.append(row_id)
-            continue
-        for name in sum_names:
-            if values[name] is None and name not in dict(_COUNTED[record_type]):
-                values[name] = 0
-        if row_id is None:
-            inserts.append(dict(zip(key_names, key, strict=True)) | values)
-        else:
-            updates.append({"row_id": row_id} | {f"v_{n}": values[n] for n in sum_names})
-    if deletes:
-        conn.execute(delete(table).where(model.id.in_(deletes)))
-    if updates:
-        conn.execute(
-            update(table)
-            .where(model.id == bindparam("row_id"))
-            .values({n: bindparam(f"v_{n}") for n in sum_names}),
-            updates,
-        )
-    if inserts:
-        conn.execute(insert(table), inserts)
-
-
-__all__ = ["Sums", "apply", "contribution", "difference"]
+__all__ = [
+    "Pending",
+    "add",
+    "after_write",
+    "before_write",
+    "drop_empty",
+    "stored_states",
+    "take_swept",
+]

@@ -8,12 +8,12 @@ every connection of the workspace) are deleted and computed again from the base 
 cannot drift from what the base tables say. A change of a workspace's timezone moves every
 day: its rollups are rebuilt.
 
-Writers reach this in three ways: the sync's writer adds each page's signed contribution
+Writers reach this in three ways: the sync's writer adds the signed contribution of each
+page's changed rows and takes away that of the rows a full read's sweep deletes
 (core.metrics.rollup_deltas: a first load's pages touch hundreds of days each, which whole
-days recomputed here made 20-30x slower) and refreshes the days of the rows a full read's
-sweep deleted (:func:`swept_states`, :func:`refresh_written`); ORM flushes of deals,
-activities or a workspace's timezone (tests, admin paths) and bulk ORM writes are caught by
-:func:`_after_flush` and :func:`_bulk_write`. Deleting a connection or a workspace deletes
+days recomputed here made 20-30x slower); ORM flushes of deals, activities or a workspace's
+timezone (tests, admin paths) and bulk ORM writes are caught by :func:`_after_flush` and
+:func:`_bulk_write`. Deleting a connection or a workspace deletes
 its rollup rows with its records (core.connections). The functions take a synchronous
 connection; async callers use ``run_sync``.
 
@@ -24,7 +24,7 @@ workspace's syncs back meanwhile.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -74,23 +74,6 @@ State = tuple[Any, ...]
 def state_of(values: Sequence[Any]) -> State:
     *head, deleted_at = values
     return (*head, deleted_at is not None)
-
-
-def touched_days(
-    record_type: str, timezone: str, before: Mapping[str, State], after: Mapping[str, State]
-) -> set[int]:
-    """The local days whose rollup rows a write may have changed: every day an instant of a
-    changed row fell on, before or after."""
-    count = INSTANTS[record_type]
-    days: set[int] = set()
-    for remote_id, new in after.items():
-        old = before.get(remote_id)
-        if old == new:
-            continue
-        for state in (old, new):
-            if state is not None:
-                days.update(_days(state[:count], timezone))
-    return days
 
 
 def _days(instants: Iterable[datetime | None], timezone: str) -> set[int]:
@@ -156,24 +139,6 @@ def refresh(
             _insert(conn, model, rollup_rows(model, kind, [workspace_id], ranges))
 
 
-def refresh_written(
-    conn: Connection,
-    record_type: str,
-    workspace_id: str,
-    before: Mapping[str, State],
-    after: Mapping[str, State],
-) -> None:
-    """Refresh the days a write of rows (``before`` as stored, ``after`` as written, by
-    remote id) touched: what the sync's writer calls after a page."""
-    timezone = timezone_of(conn, workspace_id)
-    days = touched_days(record_type, timezone, before, after)
-    refresh(conn, record_type, workspace_id, days, timezone)
-
-
-def deleted(state: State) -> State:
-    return (*state[:-1], True)
-
-
 def rebuild(conn: Connection, workspace_ids: Sequence[str] | None) -> None:
     """Recompute every rollup row of these workspaces (all with None): a timezone change,
     a bulk load."""
@@ -184,22 +149,6 @@ def rebuild(conn: Connection, workspace_ids: Sequence[str] | None) -> None:
         conn.execute(statement)
         for kind in DEAL_KINDS if model is DealDay else ACTIVITY_KINDS:
             _insert(conn, model, rollup_rows(model, kind, workspace_ids))
-
-
-def swept_states(
-    conn: Connection, record_type: str, connection_id: str, started: datetime
-) -> dict[str, State]:
-    """The rows a sweep is about to delete (not seen since ``started``), by remote id."""
-    model = MODELS[record_type]
-    columns = [model.__table__.c[name] for name in STATES[record_type]]
-    rows = conn.execute(
-        select(model.remote_id, *columns).where(
-            model.connection_id == connection_id,
-            model.deleted_at.is_(None),
-            model.synced_at < started,
-        )
-    )
-    return {remote_id: state_of(values) for remote_id, *values in rows}
 
 
 def _flushed(obj: Any, record_type: str, *, deleted: bool = False) -> tuple[str | None, list[Any]]:
@@ -296,13 +245,12 @@ def _bulk_write(state: ORMExecuteState) -> Result[Any] | None:
 __all__ = [
     "ACTIVITY_STATE",
     "DEAL_STATE",
+    "MODELS",
     "ROLLUPS_KEPT",
+    "STATES",
     "State",
-    "deleted",
     "rebuild",
     "refresh",
-    "refresh_written",
     "state_of",
-    "swept_states",
-    "touched_days",
+    "timezone_of",
 ]

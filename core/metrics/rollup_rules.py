@@ -5,6 +5,9 @@ tables: the one statement of what a rollup row sums, which the refresh writes
 A kind is a time column: a live row falls on the local day (in its workspace's timezone) of
 that column's instant, and is summed with the rows of the same workspace, connection, kind,
 day and dimensions. Rows whose instant is NULL are in no day of that kind.
+
+The rule reads its rows from the base table or from any table or CTE with its columns (a
+``source``): the sync's writer sums just the rows of a page (core.metrics.rollup_deltas).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from core.metrics.measures import activity_done_at
 from core.metrics.periods import to_utc
 from core.models import Activity, ActivityDay, Deal, DealDay, Workspace
 from core.models.enums import MeetingStatus, Response
+from core.models.rollups import ACTIVITY_DIMENSIONS, DEAL_DIMENSIONS
 
 #: A UTC range ``[start, end)`` of instants.
 Range = tuple[datetime, datetime]
@@ -30,11 +34,12 @@ Range = tuple[datetime, datetime]
 @dataclass(frozen=True)
 class Kind:
     """One time column of a rollup: its name in the ``kind`` column, the instant each base
-    row falls on, and which base rows it sums (None: every live row)."""
+    row falls on, and which base rows it sums (None: every live row), both of a source's
+    columns."""
 
     name: str
-    instant: Callable[[], Any]
-    only: Callable[[], ColumnElement[bool]] | None = None
+    instant: Callable[[Any], Any]
+    only: Callable[[Any], ColumnElement[bool]] | None = None
     #: The dimensions its rows keep (the others are NULL): a coarse kind (``<name>/all``)
     #: keeps only those its measures' conditions read, so a request without a segment or
     #: breakdown on the others reads a few rows per day instead of one per combination.
@@ -44,20 +49,20 @@ class Kind:
         return Kind(f"{self.name}/all", self.instant, self.only, keep)
 
 
-def _responded() -> ColumnElement[bool]:
-    return Activity.response.in_([Response.POSITIVE, Response.NEGATIVE])
+def _responded(a: Any) -> ColumnElement[bool]:
+    return a.response.in_([Response.POSITIVE, Response.NEGATIVE])  # type: ignore[no-any-return]
 
 
 _DEAL_KINDS = (
-    Kind("created", lambda: Deal.remote_created_at),
-    Kind("closed", lambda: Deal.closed_at),
+    Kind("created", lambda d: d.remote_created_at),
+    Kind("closed", lambda d: d.closed_at),
 )
 _ACTIVITY_KINDS = (
-    Kind("created", lambda: Activity.remote_created_at),
-    Kind("done", lambda: activity_done_at(Activity)),
+    Kind("created", lambda a: a.remote_created_at),
+    Kind("done", activity_done_at),
     Kind(
         "response",
-        lambda: func.coalesce(activity_done_at(Activity), Activity.remote_created_at),
+        lambda a: func.coalesce(activity_done_at(a), a.remote_created_at),
         _responded,
     ),
 )
@@ -65,15 +70,6 @@ _ACTIVITY_KINDS = (
 DEAL_KINDS = _DEAL_KINDS + tuple(k.coarse(("status", "currency")) for k in _DEAL_KINDS)
 ACTIVITY_KINDS = _ACTIVITY_KINDS + tuple(k.coarse(("type",)) for k in _ACTIVITY_KINDS)
 
-DEAL_DIMENSIONS = (
-    "status",
-    "currency",
-    "owner_remote_id",
-    "pipeline_remote_id",
-    "stage_remote_id",
-    "deal_type",
-)
-ACTIVITY_DIMENSIONS = ("type", "owner_remote_id")
 
 #: Columns of each rollup written by :func:`rollup_rows`, in its select order.
 DEAL_COLUMNS = (
@@ -90,30 +86,30 @@ def _count_when(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.count(case((condition, 1)))
 
 
-def _deal_sums() -> list[ColumnElement[Any]]:
-    cycle = and_(Deal.remote_created_at.is_not(None), Deal.closed_at.is_not(None))
-    margin = and_(Deal.amount.is_not(None), Deal.cost.is_not(None))
+def _deal_sums(d: Any) -> list[ColumnElement[Any]]:
+    cycle = and_(d.remote_created_at.is_not(None), d.closed_at.is_not(None))
+    margin = and_(d.amount.is_not(None), d.cost.is_not(None))
     return [
         func.count().label("deals"),
-        func.count(Deal.amount).label("amount_n"),
-        func.sum(Deal.amount).label("amount"),
+        func.count(d.amount).label("amount_n"),
+        func.sum(d.amount).label("amount"),
         _count_when(cycle).label("cycle_n"),
         func.sum(
-            case((cycle, EpochSeconds(Deal.closed_at) - EpochSeconds(Deal.remote_created_at)))
+            case((cycle, EpochSeconds(d.closed_at) - EpochSeconds(d.remote_created_at)))
         ).label("cycle_seconds"),
         _count_when(margin).label("margin_n"),
-        func.sum(case((margin, Deal.amount - Deal.cost))).label("margin"),
-        func.sum(case((margin, Deal.amount))).label("margin_revenue"),
+        func.sum(case((margin, d.amount - d.cost))).label("margin"),
+        func.sum(case((margin, d.amount))).label("margin_revenue"),
     ]
 
 
-def _activity_sums() -> list[ColumnElement[Any]]:
+def _activity_sums(a: Any) -> list[ColumnElement[Any]]:
     return [
         func.count().label("activities"),
-        _count_when(
-            Activity.meeting_status.in_([MeetingStatus.ACCEPTED, MeetingStatus.HELD])
-        ).label("accepted"),
-        _count_when(Activity.response == Response.POSITIVE).label("positive"),
+        _count_when(a.meeting_status.in_([MeetingStatus.ACCEPTED, MeetingStatus.HELD])).label(
+            "accepted"
+        ),
+        _count_when(a.response == Response.POSITIVE).label("positive"),
     ]
 
 
@@ -122,36 +118,41 @@ def rollup_rows(
     kind: Kind,
     workspace_ids: Sequence[str] | None,
     ranges: Sequence[Range] | None = None,
+    source: Any = None,
 ) -> Select[Any]:
-    """The rows of ``model``'s ``kind`` computed from the base table, for ``workspace_ids``
-    (all with None) and, when given, only the days whose instants are in ``ranges``."""
-    base: Any = Deal if model is DealDay else Activity
+    """The rows of ``model``'s ``kind`` computed from the base table (or ``source``: a table
+    or CTE with the base table's columns), for ``workspace_ids`` (all with None) and, when
+    given, only the days whose instants are in ``ranges``."""
+    table: Any = Deal.__table__ if model is DealDay else Activity.__table__
+    rows: Any = table if source is None else source
+    c = rows.c
     dimensions = DEAL_DIMENSIONS if model is DealDay else ACTIVITY_DIMENSIONS
-    sums = _deal_sums() if model is DealDay else _activity_sums()
-    instant = kind.instant()
+    sums = _deal_sums(c) if model is DealDay else _activity_sums(c)
+    instant = kind.instant(c)
     day = LocalDay(instant, Workspace.timezone)
-    where = [base.deleted_at.is_(None), instant.is_not(None)]
+    where = [c.deleted_at.is_(None), instant.is_not(None)]
     if kind.only is not None:
-        where.append(kind.only())
+        where.append(kind.only(c))
     if workspace_ids is not None:
-        where.append(base.workspace_id.in_(workspace_ids))
+        where.append(c.workspace_id.in_(workspace_ids))
     if ranges is not None:
         where.append(or_(*(and_(instant >= start, instant < end) for start, end in ranges)))
     kept = [d for d in dimensions if kind.keep is None or d in kind.keep]
-    grouped = [base.__table__.c[d] for d in kept]
-    dims = [base.__table__.c[d] if d in kept else null().label(d) for d in dimensions]
+    grouped = [c[d] for d in kept]
+    dims = [c[d] if d in kept else null().label(d) for d in dimensions]
     return (
         select(
-            base.workspace_id,
-            base.connection_id,
+            c.workspace_id,
+            c.connection_id,
             literal(kind.name).label("kind"),
             day.label("day"),
             *dims,
             *sums,
         )
-        .join(Workspace, Workspace.id == base.workspace_id)
+        .select_from(rows)
+        .join(Workspace, Workspace.id == c.workspace_id)
         .where(*where)
-        .group_by(base.workspace_id, base.connection_id, day, *grouped)
+        .group_by(c.workspace_id, c.connection_id, day, *grouped)
     )
 
 

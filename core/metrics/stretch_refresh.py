@@ -38,7 +38,8 @@ CustomerRef = tuple[str, str]
 #: Customers refreshed per statement: small enough for any bound-parameter limit.
 CHUNK = 500
 
-_COLUMNS = (
+#: The stored columns of a customer stretch, in the order the refresh writes them.
+STRETCH_COLUMNS = (
     "workspace_id",
     "connection_id",
     "customer",
@@ -137,7 +138,7 @@ def changed_customers(
 def _insert_computed(conn: Connection, stretches: Any) -> None:
     conn.execute(
         insert(CustomerStretch).from_select(
-            list(_COLUMNS), select(*(stretches.c[name] for name in _COLUMNS))
+            list(STRETCH_COLUMNS), select(*(stretches.c[name] for name in STRETCH_COLUMNS))
         )
     )
 
@@ -299,6 +300,7 @@ def _bulk_write(state: ORMExecuteState) -> Result[Any] | None:
 __all__ = [
     "KEEPS_STRETCHES",
     "LIFECYCLE_COLUMNS",
+    "STRETCH_COLUMNS",
     "CustomerRef",
     "DealState",
     "changed_customers",

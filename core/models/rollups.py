@@ -12,15 +12,19 @@ Each kind also has a coarse version, ``<kind>/all``, keeping only the dimensions
 measures' conditions read (a deal's status and currency, an activity's type; the others
 NULL): what requests without a segment or breakdown read (core.metrics.rollups).
 
-Dimensions are nullable (a deal without an owner is a row of the "(none)" owner), so rows are
-keyed by a surrogate id and found by ``(workspace_id, kind, day)``.
+Dimensions are nullable (a deal without an owner is a row of the "(none)" owner). A row's key
+is unique by an index on expressions (:func:`key_of`) in which NULL equals NULL, as neither
+database's plain UNIQUE has it (PostgreSQL 15's NULLS NOT DISTINCT, SQLite none): the sync
+adds a page's contribution with one ``INSERT .. ON CONFLICT (key) DO UPDATE``
+(core.metrics.rollup_deltas). Requests find rows by its leading ``(workspace_id, kind, day)``.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Float, Index, Integer, Numeric, String
+from sqlalchemy import Float, Index, Integer, Numeric, String, func, literal_column
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models.base import Base, BigIntPK
@@ -29,17 +33,24 @@ from core.models.base import Base, BigIntPK
 RollupMoney = Numeric(28, 4)
 
 
-class DealDay(Base):
+class _DayKey:
+    """What locates a rollup row, whatever it sums: workspace, connection, kind and day
+    (its dimensions are the rollup's own)."""
+
+    # First in the table, as a mixin's columns are not by default.
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True, sort_order=-1)
+    workspace_id: Mapped[str] = mapped_column(String(40), nullable=False, sort_order=-1)
+    connection_id: Mapped[str] = mapped_column(String(40), nullable=False, sort_order=-1)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False, sort_order=-1)
+    day: Mapped[int] = mapped_column(Integer, nullable=False, sort_order=-1)
+
+
+class DealDay(_DayKey, Base):
     """Deals of one local day of ``kind`` (``created``: remote_created_at; ``closed``:
     closed_at) by status, currency, owner, pipeline, stage and deal type."""
 
     __tablename__ = "deal_days"
 
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    workspace_id: Mapped[str] = mapped_column(String(40), nullable=False)
-    connection_id: Mapped[str] = mapped_column(String(40), nullable=False)
-    kind: Mapped[str] = mapped_column(String(16), nullable=False)
-    day: Mapped[int] = mapped_column(Integer, nullable=False)
     status: Mapped[str] = mapped_column(String(8), nullable=False)
     currency: Mapped[str | None] = mapped_column(String(3))
     owner_remote_id: Mapped[str | None] = mapped_column(String(255))
@@ -60,18 +71,13 @@ class DealDay(Base):
     margin_revenue: Mapped[Decimal | None] = mapped_column(RollupMoney)
 
 
-class ActivityDay(Base):
+class ActivityDay(_DayKey, Base):
     """Activities of one local day of ``kind`` (``created``: remote_created_at; ``done``:
     when done, a held meeting at its start; ``response``: a classified response's done or
     creation time) by type and owner."""
 
     __tablename__ = "activity_days"
 
-    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    workspace_id: Mapped[str] = mapped_column(String(40), nullable=False)
-    connection_id: Mapped[str] = mapped_column(String(40), nullable=False)
-    kind: Mapped[str] = mapped_column(String(16), nullable=False)
-    day: Mapped[int] = mapped_column(Integer, nullable=False)
     type: Mapped[str] = mapped_column(String(16), nullable=False)
     owner_remote_id: Mapped[str | None] = mapped_column(String(255))
     #: Rows summed; meetings accepted or held; positive responses.
@@ -80,8 +86,38 @@ class ActivityDay(Base):
     positive: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
-#: Requests read a workspace's days of one kind; refreshes delete a few days of one kind.
-Index("ix_deal_days_ws_kind_day", DealDay.workspace_id, DealDay.kind, DealDay.day)
-Index("ix_deal_days_connection", DealDay.connection_id)
-Index("ix_activity_days_ws_kind_day", ActivityDay.workspace_id, ActivityDay.kind, ActivityDay.day)
-Index("ix_activity_days_connection", ActivityDay.connection_id)
+#: The dimensions of each rollup (the columns a row is grouped by besides its key's).
+DEAL_DIMENSIONS = (
+    "status",
+    "currency",
+    "owner_remote_id",
+    "pipeline_remote_id",
+    "stage_remote_id",
+    "deal_type",
+)
+ACTIVITY_DIMENSIONS = ("type", "owner_remote_id")
+
+#: A rollup row's key, in its unique index's order: requests read a workspace's days of one
+#: kind (its leading columns), the sync adds to the row of a key, refreshes delete a few days
+#: of one kind. The one index of each rollup: every other would be written by every page.
+KEY_ORDER = ("workspace_id", "kind", "day", "connection_id")
+
+
+def key_of(model: type[DealDay] | type[ActivityDay]) -> list[Any]:
+    """The expressions of a rollup row's unique key: :data:`KEY_ORDER`, then the dimensions,
+    a nullable one as ``COALESCE('=' || value, '')`` (NULL and every value distinct, NULLs
+    equal). An ``ON CONFLICT`` names these same expressions to find the index."""
+    table: Any = model.__table__
+    out: list[Any] = [table.c[n] for n in KEY_ORDER]
+    for name in DEAL_DIMENSIONS if model is DealDay else ACTIVITY_DIMENSIONS:
+        column = table.c[name]
+        if column.nullable:
+            marked = literal_column("'='", String).concat(column)
+            out.append(func.coalesce(marked, literal_column("''", String)))
+        else:
+            out.append(column)
+    return out
+
+
+Index("uq_deal_days_key", *key_of(DealDay), unique=True)
+Index("uq_activity_days_key", *key_of(ActivityDay), unique=True)

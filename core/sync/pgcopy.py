@@ -81,6 +81,13 @@ def _encode(columns: Sequence[str], rows: list[tuple[Any, ...]]) -> list[tuple[A
     return out
 
 
+def stage_of(table: Table) -> str:
+    """The temporary table a batch of ``table`` is copied into: it holds the batch's rows,
+    with ``table``'s columns, until the transaction ends (the daily rollups sum them:
+    core.sync.upsert)."""
+    return f"_crmkpi_stage_{table.name}"
+
+
 async def copy_upsert(
     conn: AsyncConnection, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
 ) -> tuple[int, int]:
@@ -93,7 +100,7 @@ async def copy_upsert(
         # SQLAlchemy begins the driver's transaction lazily, at its first statement: make
         # it begin now, so the COPY belongs to the batch's transaction.
         await conn.execute(text("SELECT 1"))
-    stage = f"_crmkpi_stage_{table.name}"
+    stage = stage_of(table)
     cols = ", ".join(_quote(c) for c in columns)
     # Rows are emptied at commit and vanish on rollback: the table is reused by the next
     # batch on this database connection.

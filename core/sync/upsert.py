@@ -34,7 +34,7 @@ from core.db import upsert
 from core.metrics import rollup_deltas, rollup_refresh, stretch_refresh
 from core.models import SYNCED_MODELS, Deal, FxRate, RecordError, Workspace
 from core.models.enums import DealStatus
-from core.sync.pgcopy import copy_upsert
+from core.sync.pgcopy import copy_upsert, stage_of
 from core.sync.records import AnyRecord, FxRateRecord, Record
 from core.sync.sqlitebulk import executemany_upsert
 
@@ -101,6 +101,25 @@ def _table(record_type: str) -> Table:
 def table_of(record_class: type[Record]) -> Table:
     """The synced table a record class is written to."""
     return _table(record_class.record_type)
+
+
+def _rolled_states(
+    synced: Mapping[str, TableRows], deleted: Sequence[tuple[type[Record], str]]
+) -> dict[str, dict[str, rollup_refresh.State | None]]:
+    """What the daily rollups read of a page's deals and activities as written, by record
+    type and remote id; None for a row the page deletes (core.metrics.rollup_deltas)."""
+    out: dict[str, dict[str, rollup_refresh.State | None]] = {}
+    for record_type in _ROLLED:
+        states: dict[str, rollup_refresh.State | None] = {}
+        batch = synced.get(record_type)
+        if batch is not None:
+            at = [batch.columns.index(name) for name in rollup_refresh.STATES[record_type]]
+            key = batch.columns.index("remote_id")
+            for row in batch.rows:
+                states[row[key]] = rollup_refresh.state_of([row[i] for i in at])
+        states.update((i, None) for cls, i in deleted if cls.record_type == record_type)
+        out[record_type] = states
+    return out
 
 
 def _same(stored: Mapping[str, Any], row: Mapping[str, Any]) -> bool:
@@ -188,7 +207,13 @@ class RecordWriter:
         deals = synced.get(_DEAL)
         deleted_deals = [remote_id for cls, remote_id in deleted if cls.record_type == _DEAL]
         before = await self._deals_before(conn, deals, deleted_deals)
-        rolled = await self._rolled_before(conn, synced, deleted, before)
+        rolled = await conn.run_sync(
+            rollup_deltas.before_write,
+            self.workspace_id,
+            self.connection_id,
+            _rolled_states(synced, deleted),
+            {} if before is None else {_DEAL: before},
+        )
         for record_type, batch in synced.items():
             await self._upsert_synced(conn, _table(record_type), batch, counts)
         if fx:
@@ -218,12 +243,13 @@ class RecordWriter:
             changed = stretch_refresh.changed_customers(self.connection_id, before, after)
             if changed:
                 await conn.run_sync(stretch_refresh.refresh, changed)
-        for record_type, (ids, stored) in rolled.items():
-            written = await conn.run_sync(
-                rollup_deltas.contribution, record_type, self.workspace_id, self.connection_id, ids
+        if rolled:
+            staged = {}  # PostgreSQL's copy of the page (core.sync.pgcopy)
+            if conn.dialect.name == "postgresql":
+                staged = {record_type: stage_of(_table(record_type)) for record_type in synced}
+            await conn.run_sync(
+                rollup_deltas.after_write, self.workspace_id, self.connection_id, rolled, staged
             )
-            delta = rollup_deltas.difference(stored, written)
-            await conn.run_sync(rollup_deltas.apply, record_type, delta)
         if counts.changed:
             await conn.execute(
                 update(Workspace)
@@ -263,44 +289,6 @@ class RecordWriter:
             if state is not None:
                 after[remote_id] = stretch_refresh.deleted_state(state)
         return after
-
-    async def _rolled_before(
-        self,
-        conn: AsyncConnection,
-        synced: Mapping[str, TableRows],
-        deleted: Sequence[tuple[type[Record], str]],
-        stored_deals: Mapping[str, stretch_refresh.DealState] | None,
-    ) -> dict[str, tuple[list[str], rollup_deltas.Sums]]:
-        """The page's deals and activities by record type: their remote ids and the rollup
-        rows they make up as stored before the write (core.metrics.rollup_deltas). The
-        workspace's row is locked first, until commit (see there). Deals not stored
-        (``stored_deals``: every stored deal of the page) make up nothing: a first load's
-        pages read only what they write."""
-        out: dict[str, tuple[list[str], rollup_deltas.Sums]] = {}
-        for record_type in _ROLLED:
-            ids = [remote_id for cls, remote_id in deleted if cls.record_type == record_type]
-            batch = synced.get(record_type)
-            if batch is not None:
-                at = batch.columns.index("remote_id")
-                ids.extend(row[at] for row in batch.rows)
-            if not ids:
-                continue
-            if not out:
-                await conn.run_sync(rollup_refresh.timezone_of, self.workspace_id, lock=True)
-            known = ids
-            if record_type == _DEAL and stored_deals is not None:
-                known = [remote_id for remote_id in ids if remote_id in stored_deals]
-            stored: rollup_deltas.Sums = {}
-            if known:
-                stored = await conn.run_sync(
-                    rollup_deltas.contribution,
-                    record_type,
-                    self.workspace_id,
-                    self.connection_id,
-                    known,
-                )
-            out[record_type] = (ids, stored)
-        return out
 
     async def _upsert_synced(
         self, conn: AsyncConnection, table: Table, batch: TableRows, counts: WriteCounts
@@ -395,19 +383,17 @@ class RecordWriter:
         ``started`` (see :meth:`touch`).
         """
         total = 0
-        # The rollups' days are refreshed once every table is swept: a refresh locks the
-        # workspace row until commit (core.metrics.rollup_refresh.timezone_of), after which
-        # this transaction takes no other row locks.
-        rolled: dict[str, dict[str, rollup_refresh.State]] = {}
         for record_class in record_classes:
             table = table_of(record_class)
             swept: set[stretch_refresh.CustomerRef] = set()
             if record_class.record_type == _DEAL:
                 swept = await self._customers_swept(conn, started)
-            if record_class.record_type in _ROLLED:
-                rolled[record_class.record_type] = await conn.run_sync(
-                    rollup_refresh.swept_states,
+            emptied: list[int] = []
+            if record_class.record_type in _ROLLED:  # taken away while the rows are live
+                emptied = await conn.run_sync(
+                    rollup_deltas.take_swept,
                     record_class.record_type,
+                    self.workspace_id,
                     self.connection_id,
                     started,
                 )
@@ -423,11 +409,8 @@ class RecordWriter:
             total += result.rowcount
             if swept:
                 await conn.run_sync(stretch_refresh.refresh, swept)
-        for record_type, states in rolled.items():
-            gone = {remote_id: rollup_refresh.deleted(s) for remote_id, s in states.items()}
-            await conn.run_sync(
-                rollup_refresh.refresh_written, record_type, self.workspace_id, states, gone
-            )
+            if emptied:
+                await conn.run_sync(rollup_deltas.drop_empty, record_class.record_type, emptied)
         return total
 
     async def _customers_swept(

@@ -12,7 +12,7 @@ from types import ModuleType
 from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.metrics.stretch_refresh import _COLUMNS
+from core.metrics.stretch_refresh import STRETCH_COLUMNS
 from core.metrics.stretches import computed_stretches
 from core.models import CustomerStretch
 from tests.core.metrics.factory import Seed, utc
@@ -76,9 +76,9 @@ async def test_migration_fills_equal_the_computed_stretches(session: AsyncSessio
     await conn.execute(text(_migration("0015_customer_paths")._FILL))
 
     table = CustomerStretch.__table__.c
-    stored = (await conn.execute(select(*(table[c] for c in _COLUMNS)))).all()
+    stored = (await conn.execute(select(*(table[c] for c in STRETCH_COLUMNS)))).all()
     src = computed_stretches([seed.workspace.id])
-    computed = (await conn.execute(select(*(src.c[c] for c in _COLUMNS)))).all()
+    computed = (await conn.execute(select(*(src.c[c] for c in STRETCH_COLUMNS)))).all()
     assert sorted(map(tuple, stored), key=repr) == sorted(map(tuple, computed), key=repr)
     # The data reaches what the fills must get right: a second stretch, contact customers.
     assert len(stored) >= 6

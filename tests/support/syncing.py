@@ -18,6 +18,8 @@ from core.sync.runner import SyncOptions, SyncResult, run_sync
 
 #: Retries fast enough for tests, still exponential with jitter.
 FAST_RETRY = RetryPolicy(attempts=10, base=0.01, cap=0.05)
+#: As FAST_RETRY, with room for the CRM simulators' injected fault bursts.
+CRM_RETRY = RetryPolicy(attempts=12, base=0.01, cap=0.05)
 ConnectionFactory = Callable[..., Awaitable[Connection]]
 Syncer = Callable[..., Awaitable[SyncResult]]
 

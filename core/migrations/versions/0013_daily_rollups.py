@@ -164,16 +164,24 @@ def upgrade() -> None:
         sa.Column("positive", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_activity_days")),
     )
-    for table in ("deal_days", "activity_days"):
-        op.create_index(f"ix_{table}_ws_kind_day", table, ["workspace_id", "kind", "day"])
-        op.create_index(f"ix_{table}_connection", table, ["connection_id"])
     dialect = op.get_bind().dialect.name
     _fill("deal_days", "deals", DEAL_KINDS, ("status", "currency"), dialect)
     _fill("activity_days", "activities", ACTIVITY_KINDS, ("type",), dialect)
+    # A row's key, NULL dimensions equal to each other (core.models.rollups.key_of), its
+    # leading columns what requests read by: the sync adds to a row with ON CONFLICT on it.
+    # Created once the rows are filled.
+    for table, (first, *nullable) in (
+        ("deal_days", DEAL_DIMENSIONS),
+        ("activity_days", ACTIVITY_DIMENSIONS),
+    ):
+        marked = "".join(f", coalesce('=' || {d}, '')" for d in nullable)
+        op.execute(
+            f"CREATE UNIQUE INDEX uq_{table}_key ON {table} "
+            f"(workspace_id, kind, day, connection_id, {first}{marked})"
+        )
 
 
 def downgrade() -> None:
     for table in ("activity_days", "deal_days"):
-        op.drop_index(f"ix_{table}_connection", table_name=table)
-        op.drop_index(f"ix_{table}_ws_kind_day", table_name=table)
+        op.drop_index(f"uq_{table}_key", table_name=table)
         op.drop_table(table)

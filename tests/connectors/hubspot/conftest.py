@@ -27,11 +27,11 @@ from core.sync.http import RetryPolicy
 from tests.contracts.traffic import Window
 from tests.support.server import serve
 from tests.support.syncing import (
+    CRM_RETRY,
     ConnectionFactory,
     connection_factory,
 )
 
-FAST_RETRY = RetryPolicy(attempts=12, base=0.01, cap=0.05)
 #: Well in the past, so that every generated change is older than the run's "now".
 ANCHOR = (datetime.now(UTC) - timedelta(days=60)).replace(microsecond=0)
 
@@ -93,4 +93,4 @@ def make_connection(
 
 @pytest.fixture
 def sync_retry() -> RetryPolicy:
-    return FAST_RETRY
+    return CRM_RETRY

@@ -21,7 +21,7 @@ from core.secrets import Vault
 from core.sync.http import RetryPolicy
 from tests.contracts.traffic import Window
 from tests.support.server import serve
-from tests.support.syncing import ConnectionFactory, connection_factory
+from tests.support.syncing import CRM_RETRY, ConnectionFactory, connection_factory
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "pipedrive"
 
@@ -86,4 +86,4 @@ def make_connection(
 
 @pytest.fixture
 def sync_retry() -> RetryPolicy:
-    return RetryPolicy(attempts=12, base=0.01, cap=0.05)
+    return CRM_RETRY

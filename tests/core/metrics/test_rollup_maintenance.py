@@ -10,6 +10,7 @@ Deleting a connection or a workspace deletes its rollup rows; a request answers 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -24,6 +25,7 @@ from core.connections import delete_connection, delete_workspace
 from core.db import create_engine, create_sessionmaker
 from core.metrics import KpiRequest, PeriodSpec, Segment
 from core.metrics.dimensions import Dimension, DimensionRef
+from core.metrics.rollup_rules import day_number
 from core.models import Activity, ActivityDay, Deal, DealDay
 from core.organizations import update_workspace
 from core.sync.records import ActivityRecord, DealRecord
@@ -246,8 +248,10 @@ async def test_bulk_orm_writes_keep_rollups(session: AsyncSession) -> None:
 
 async def test_concurrent_pages_of_one_day_are_counted_once(engine: AsyncEngine) -> None:
     """Two streams of a connection write activities of the same day in parallel
-    transactions (PostgreSQL; SQLite has one writer at a time): each refresh sees the
-    other's committed rows, none is counted twice."""
+    transactions (PostgreSQL; SQLite has one writer at a time), both moving one stored
+    activity: the second waits for the first's lock on the workspace, then takes away what
+    the first wrote, not what was stored before it. Nothing is counted twice or taken away
+    twice."""
     if engine.dialect.name != "postgresql":
         pytest.skip("SQLite runs one writing transaction at a time")
     async with create_sessionmaker(engine)() as session:
@@ -255,15 +259,21 @@ async def test_concurrent_pages_of_one_day_are_counted_once(engine: AsyncEngine)
         ws, conn_id = seed.workspace.id, seed.connection.id
         await session.commit()
     writer = RecordWriter(workspace_id=ws, connection_id=conn_id, source="hubspot")
-    calls = [ActivityRecord(remote_id="c1", type="CALL", remote_created_at=ORIGIN)]
-    later = [ActivityRecord(remote_id="c2", type="CALL", remote_created_at=ORIGIN)]
+
+    def call(remote_id: str, days: int) -> ActivityRecord:
+        return ActivityRecord(
+            remote_id=remote_id, type="CALL", remote_created_at=ORIGIN + timedelta(days=days)
+        )
+
+    async with engine.begin() as conn:
+        await writer.write_page(conn, [call("c0", 0)], ORIGIN)
     async with engine.connect() as first, engine.connect() as second:
         await first.begin()
-        await writer.write_page(first, calls, ORIGIN)
+        await writer.write_page(first, [call("c1", 0), call("c0", 1)], ORIGIN)
 
         async def other() -> None:
             await second.begin()
-            await writer.write_page(second, later, ORIGIN)
+            await writer.write_page(second, [call("c2", 0), call("c0", 2)], ORIGIN)
             await second.commit()
 
         waiting = asyncio.create_task(other())
@@ -272,9 +282,47 @@ async def test_concurrent_pages_of_one_day_are_counted_once(engine: AsyncEngine)
         await waiting
     async with engine.connect() as conn:
         await assert_maintained(conn, ws)
-        total = await conn.scalar(
-            select(func.sum(ActivityDay.activities)).where(
-                ActivityDay.workspace_id == ws, ActivityDay.kind == "created"
-            )
+        days = await conn.execute(
+            select(ActivityDay.day, ActivityDay.activities)
+            .where(ActivityDay.workspace_id == ws, ActivityDay.kind == "created")
+            .order_by(ActivityDay.day)
         )
-    assert total == 2
+    first_day = day_number(ORIGIN.date())
+    assert days.all() == [(first_day, 2), (first_day + 2, 1)]
+
+
+def _rollup_writes(statements: list[tuple[str, Any]]) -> list[str]:
+    return [
+        table
+        for sql, _ in statements
+        for table in ("deal_days", "activity_days")
+        if table in sql and not sql.lstrip().startswith("SELECT")
+    ]
+
+
+async def test_pages_write_the_rollups_of_changed_rows_only(engine: AsyncEngine) -> None:
+    """A first load's page adds its rows in one statement per rollup (nothing stored to
+    take away); a page of unchanged rows writes no rollup; a page changing a deal's owner
+    takes away and adds that deal's contribution only."""
+    async with create_sessionmaker(engine)() as session:
+        seed = await Seed.create(session)
+        ws, conn_id = seed.workspace.id, seed.connection.id
+        await session.commit()
+    writer = RecordWriter(workspace_id=ws, connection_id=conn_id, source="hubspot")
+    deals = [
+        DealRecord(remote_id=f"d{i}", remote_created_at=ORIGIN, owner_remote_id="u0")
+        for i in range(3)
+    ]
+    calls = [ActivityRecord(remote_id="c0", type="CALL", remote_created_at=ORIGIN)]
+    moved = dataclasses.replace(deals[0], owner_remote_id="u1")
+    expected = [
+        ([*deals, *calls], ["deal_days", "activity_days"]),
+        ([*deals, *calls], []),
+        ([moved, *deals[1:], *calls], ["deal_days", "deal_days"]),
+    ]
+    for n, (page, writes) in enumerate(expected):
+        async with engine.begin() as conn:
+            with _statements(engine) as statements:
+                await writer.write_page(conn, page, ORIGIN + timedelta(minutes=n))
+            assert _rollup_writes(statements) == writes, n
+            await assert_maintained(conn, ws)

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.metrics.stretch_refresh import _COLUMNS
+from core.metrics.stretch_refresh import STRETCH_COLUMNS
 from core.metrics.stretches import computed_stretches
 from core.models import CustomerStretch, Deal, Workspace
 from tests.core.metrics.factory import Seed, utc
@@ -22,13 +22,13 @@ ROOT = Path(__file__).parents[3]
 
 async def _table(session: AsyncSession) -> list[tuple[object, ...]]:
     c = CustomerStretch.__table__.c
-    rows = await session.execute(select(*(c[n] for n in _COLUMNS)))
+    rows = await session.execute(select(*(c[n] for n in STRETCH_COLUMNS)))
     return sorted(map(tuple, rows), key=repr)
 
 
 async def _computed(session: AsyncSession, workspace_id: str) -> list[tuple[object, ...]]:
     src = computed_stretches([workspace_id])
-    rows = await session.execute(select(*(src.c[n] for n in _COLUMNS)))
+    rows = await session.execute(select(*(src.c[n] for n in STRETCH_COLUMNS)))
     return sorted(map(tuple, rows), key=repr)
 
 

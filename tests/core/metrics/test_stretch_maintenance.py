@@ -35,6 +35,7 @@ from core.metrics import (
     Scope,
 )
 from core.metrics.dimensions import Dimension
+from core.metrics.stretch_refresh import STRETCH_COLUMNS
 from core.metrics.stretches import computed_stretches, from_base_tables
 from core.models import CustomerStretch, Deal
 from core.organizations import update_workspace
@@ -44,18 +45,6 @@ from tests.core.metrics.factory import REGISTRY, Seed
 
 ORIGIN = datetime(2026, 1, 1, tzinfo=UTC)
 NOW = datetime(2026, 8, 1, tzinfo=UTC)
-COLUMNS = (
-    "workspace_id",
-    "connection_id",
-    "customer",
-    "account_remote_id",
-    "source",
-    "owner_remote_id",
-    "pipeline_remote_id",
-    "start_day",
-    "end_day",
-    "prev_end_day",
-)
 KPIS = (
     "newCustomers",
     "activeCustomers",
@@ -157,11 +146,11 @@ async def _assert_maintained(conn: AsyncConnection, workspace_id: str) -> None:
     table = CustomerStretch.__table__.c
     stored = (
         await conn.execute(
-            select(*(table[c] for c in COLUMNS)).where(table.workspace_id == workspace_id)
+            select(*(table[c] for c in STRETCH_COLUMNS)).where(table.workspace_id == workspace_id)
         )
     ).all()
     src = computed_stretches([workspace_id])
-    computed = (await conn.execute(select(*(src.c[c] for c in COLUMNS)))).all()
+    computed = (await conn.execute(select(*(src.c[c] for c in STRETCH_COLUMNS)))).all()
     assert sorted(map(tuple, stored), key=repr) == sorted(map(tuple, computed), key=repr)
 
 
