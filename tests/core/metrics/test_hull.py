@@ -96,3 +96,16 @@ def test_churn_and_retention_read_one_range_of_stretch_ends() -> None:
     assert "end_day > 20331" not in _where(
         compile_cells(Entity.CUSTOMERS, new, workspace_ids=["ws"], segment=Segment())
     )
+
+
+def test_customer_stretches_from_base_tables_are_a_row_set_of_their_own() -> None:
+    # Kept apart from the maintained table's row set: else a comparison of the two
+    # (stretches.from_base_tables) read the maintained table twice.
+    from core.metrics.stretches import from_base_tables
+
+    maintained = source(Entity.CUSTOMERS, ["ws"])
+    with from_base_tables():
+        computed = source(Entity.CUSTOMERS, ["ws"])
+    assert computed is not maintained
+    assert "won_deals" in str(computed.compile(dialect=postgresql.dialect()))
+    assert source(Entity.CUSTOMERS, ["ws"]) is maintained
