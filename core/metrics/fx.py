@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
@@ -196,21 +197,42 @@ async def load_fx(
     return FxTable(reporting=reporting, timezone=timezone, runs=runs)
 
 
+#: FX tables kept per process, by the workspaces' data versions (see :func:`load_fx_tables`).
+_KEPT: OrderedDict[Hashable, FxTable] = OrderedDict()
+#: Most FX tables kept (each a few runs per currency).
+KEPT_TABLES = 256
+
+
 async def load_fx_tables(
     session: Reader, workspace_ids: Sequence[str], reporting: str, frames: dict[str, list[Frame]]
 ) -> dict[str, FxTable]:
-    """The FX table of each timezone's money frames, covering their days (none: no read)."""
-    return {
-        tz: await load_fx(
-            session,
-            workspace_ids,
-            reporting,
-            tz,
-            min(f.start_date for f in zone),
-            max(f.last_day for f in zone),
-        )
-        for tz, zone in frames.items()
-    }
+    """The FX table of each timezone's money frames, covering their days (none: no read).
+
+    Kept per the workspaces' data versions when the request has read them (the API does,
+    before any metric: core.metrics.cache.known_versions): every import of rates bumps the
+    versions of the workspaces it serves (:func:`import_fx`), so a kept table is never
+    older than the rates; a request at the same versions reads none (one round trip and
+    its rows turned into runs in Python, which were a tenth of a lifecycle request's CPU).
+    """
+    from core.metrics.cache import known_versions  # cache imports the executor, which us
+
+    info = getattr(session, "info", None)
+    versions = known_versions(info, workspace_ids) if info is not None else None
+    out: dict[str, FxTable] = {}
+    for tz, zone in frames.items():
+        first, last = min(f.start_date for f in zone), max(f.last_day for f in zone)
+        key = (versions, tuple(workspace_ids), reporting, tz, first, last)
+        table = _KEPT.get(key) if versions is not None else None
+        if table is None:
+            table = await load_fx(session, workspace_ids, reporting, tz, first, last)
+            if versions is not None:
+                _KEPT[key] = table
+                while len(_KEPT) > KEPT_TABLES:
+                    _KEPT.popitem(last=False)
+        else:
+            _KEPT.move_to_end(key)
+        out[tz] = table
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,8 +327,9 @@ async def import_fx(
 
     The one use case behind ``crmkpi import fx`` and ``importFx``. Rows without a base
     currency take ``base``, else the workspace's reporting currency. A workspace's rates
-    invalidate its cached results (its data version); global rates (``workspace_id`` None,
-    the operator's CLI only) serve every workspace that has none of its own.
+    invalidate its cached results and FX tables (its data version); global rates
+    (``workspace_id`` None, the operator's CLI only) serve every workspace that has none of
+    its own, so they bump every workspace's version.
     """
     default_base = base.strip().upper() if base else None
     if workspace_id is not None:
@@ -315,11 +338,13 @@ async def import_fx(
             raise NotFoundError(f"workspace {workspace_id!r} not found")
         default_base = default_base or workspace.currency
     count = await store_fx(session, parse_fx_csv(text, default_base), workspace_id)
+    # Global rates serve every workspace without rates of its own: all their versions move.
+    bump = update(Workspace)
     if workspace_id is not None:
-        await session.execute(
-            update(Workspace)
-            .where(Workspace.id == workspace_id)
-            .values(data_version=Workspace.data_version + 1)
-            .execution_options(synchronize_session=False)
+        bump = bump.where(Workspace.id == workspace_id)
+    await session.execute(
+        bump.values(data_version=Workspace.data_version + 1).execution_options(
+            synchronize_session=False
         )
+    )
     return count
