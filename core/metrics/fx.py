@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Float, and_, delete, literal, or_, select, tuple_, update
@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement, case, null
 
 from core.errors import NotFoundError, ValidationError
+from core.metrics.kept import KeptByVersions
 from core.metrics.periods import to_utc
 from core.metrics.query import Reader
 from core.metrics.types import Frame
@@ -197,10 +198,8 @@ async def load_fx(
     return FxTable(reporting=reporting, timezone=timezone, runs=runs)
 
 
-#: FX tables kept per process, by the workspaces' data versions (see :func:`load_fx_tables`).
-_KEPT: OrderedDict[Hashable, FxTable] = OrderedDict()
-#: Most FX tables kept (each a few runs per currency).
-KEPT_TABLES = 256
+#: FX tables kept by the workspaces' data versions (core.metrics.kept).
+_KEPT: KeptByVersions[FxTable] = KeptByVersions(256)
 
 
 async def load_fx_tables(
@@ -208,30 +207,16 @@ async def load_fx_tables(
 ) -> dict[str, FxTable]:
     """The FX table of each timezone's money frames, covering their days (none: no read).
 
-    Kept per the workspaces' data versions when the request has read them (the API does,
-    before any metric: core.metrics.cache.known_versions): every import of rates bumps the
-    versions of the workspaces it serves (:func:`import_fx`), so a kept table is never
-    older than the rates; a request at the same versions reads none (one round trip and
-    its rows turned into runs in Python, which were a tenth of a lifecycle request's CPU).
+    Kept per the workspaces' data versions (core.metrics.kept): every import of rates bumps
+    the versions of the workspaces its rates serve (:func:`import_fx`), so a request at
+    the versions of an earlier one reads none (one round trip and its rows turned into runs
+    in Python, which were a tenth of a lifecycle request's CPU).
     """
-    from core.metrics.cache import known_versions  # cache imports the executor, which us
-
-    info = getattr(session, "info", None)
-    versions = known_versions(info, workspace_ids) if info is not None else None
     out: dict[str, FxTable] = {}
     for tz, zone in frames.items():
         first, last = min(f.start_date for f in zone), max(f.last_day for f in zone)
-        key = (versions, tuple(workspace_ids), reporting, tz, first, last)
-        table = _KEPT.get(key) if versions is not None else None
-        if table is None:
-            table = await load_fx(session, workspace_ids, reporting, tz, first, last)
-            if versions is not None:
-                _KEPT[key] = table
-                while len(_KEPT) > KEPT_TABLES:
-                    _KEPT.popitem(last=False)
-        else:
-            _KEPT.move_to_end(key)
-        out[tz] = table
+        read = partial(load_fx, session, workspace_ids, reporting, tz, first, last)
+        out[tz] = await _KEPT.get(session, workspace_ids, (reporting, tz, first, last), read)
     return out
 
 

@@ -4,24 +4,22 @@ calendar), kept per their data versions.
 The executor needs them before it can plan a request's frames, so their read sat on every
 request's path between the data versions and the first metric statement: a round trip and an
 ORM object per workspace. Every change of a workspace's settings bumps its data version
-(core.organizations.update_workspace), and the API reads the versions first
-(core.metrics.cache.known_versions), so settings read at the same versions are the same:
-kept here as plain values, a request at known versions reads none. Without known versions
-(not through the API) they are read, as before.
+(core.organizations.update_workspace), so settings read at the same versions are the same:
+kept as plain values per versions (core.metrics.kept), a request at known versions reads
+none.
 
 The read selects columns of the mapped table, so the tenant scoping of the request's
-session applies to it (core.tenancy); a kept entry is found only by a request that read the
-versions of those workspaces through its own scoped session.
+session applies to it (core.tenancy).
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select
 
+from core.metrics.kept import KeptByVersions
 from core.metrics.query import Reader
 from core.models import Workspace
 
@@ -45,31 +43,21 @@ _READ = select(
     Workspace.week_start,
 ).where(Workspace.id.in_(bindparam("ids", expanding=True)))
 
-_KEPT: OrderedDict[Hashable, dict[str, WorkspaceSettings]] = OrderedDict()
-#: Most (workspaces, versions) kept.
-KEPT = 1024
+#: Settings kept by the workspaces' data versions (core.metrics.kept).
+_KEPT: KeptByVersions[dict[str, WorkspaceSettings]] = KeptByVersions(1024)
 
 
 async def load_settings(
     session: Reader, workspace_ids: Sequence[str]
 ) -> dict[str, WorkspaceSettings]:
     """The settings of those of ``workspace_ids`` that exist (and the session may read), by
-    id."""
-    from core.metrics.cache import known_versions  # cache imports the executor, which us
+    id (shared by the requests at the same versions: not to be changed)."""
 
-    info = getattr(session, "info", None)
-    versions = known_versions(info, workspace_ids) if info is not None else None
-    key = (versions, tuple(workspace_ids))
-    if versions is not None and (found := _KEPT.get(key)) is not None:
-        _KEPT.move_to_end(key)
-        return found
-    rows = (await session.execute(_READ, {"ids": list(workspace_ids)})).all()
-    settings = {row.id: WorkspaceSettings(*row) for row in rows}
-    if versions is not None:
-        _KEPT[key] = settings
-        while len(_KEPT) > KEPT:
-            _KEPT.popitem(last=False)
-    return settings
+    async def read() -> dict[str, WorkspaceSettings]:
+        rows = (await session.execute(_READ, {"ids": list(workspace_ids)})).all()
+        return {row.id: WorkspaceSettings(*row) for row in rows}
+
+    return await _KEPT.get(session, workspace_ids, "settings", read)
 
 
 __all__ = ["WorkspaceSettings", "load_settings"]

@@ -1,6 +1,8 @@
-"""FX tables kept per the workspaces' data versions (core.metrics.fx.load_fx_tables): a
-request at the versions of an earlier one reads no rates; an import of rates, global ones
-too, moves the versions, and the next request reads the new rates."""
+"""Reference data kept per the workspaces' data versions (core.metrics.kept): FX tables
+and workspace settings. A request at the versions of an earlier one reads none of
+them; every change (an import of rates, global ones too; a settings change)
+moves the versions, and the next request reads the new data. Without the request's
+versions they are always read."""
 
 from __future__ import annotations
 
@@ -13,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.metrics.cache import read_versions, remember_versions
 from core.metrics.fx import import_fx, load_fx_tables
 from core.metrics.types import Frame
+from core.metrics.workspace_settings import load_settings
 from core.models import Workspace
+from core.organizations import update_workspace
 from tests.core.metrics.factory import Seed
 
 MARCH = Frame(
@@ -26,13 +30,19 @@ MARCH = Frame(
 )
 
 
-class Counting:
-    """The session, counting the statements load_fx_tables sends, with a request's info."""
+class Request:
+    """A request's session: its info (the versions it read) and the statements it sends."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.info: dict[Any, Any] = {}
         self.statements = 0
+
+    @classmethod
+    async def at_versions(cls, session: AsyncSession, ws: str) -> Request:
+        request = cls(session)
+        remember_versions(request.info, await read_versions(session, [ws]))
+        return request
 
     async def execute(self, statement: Any, params: Any = None) -> Any:
         self.statements += 1
@@ -41,8 +51,7 @@ class Counting:
 
 async def _eur(session: AsyncSession, ws: str) -> tuple[float | None, int]:
     """EUR's factor on March 31 as a new request reads it, and the statements it sent."""
-    request = Counting(session)
-    remember_versions(request.info, await read_versions(session, [ws]))
+    request = await Request.at_versions(session, ws)
     tables = await load_fx_tables(request, [ws], "USD", {"UTC": [MARCH]})
     return tables["UTC"].factor_on("EUR", date(2026, 3, 31)), request.statements
 
@@ -56,8 +65,7 @@ async def test_fx_tables_are_kept_until_an_import_moves_the_versions(
     await session.commit()
     assert await _eur(session, ws) == (2.0, 1)
     assert await _eur(session, ws) == (2.0, 0)  # same versions: kept, no statement
-    # Without the request's versions nothing is kept (always read).
-    bare = Counting(session)
+    bare = Request(session)  # no versions read: always read
     await load_fx_tables(bare, [ws], "USD", {"UTC": [MARCH]})
     assert bare.statements == 1
     # A workspace's import moves its version.
@@ -72,3 +80,24 @@ async def test_fx_tables_are_kept_until_an_import_moves_the_versions(
     assert after == before + 1
     # The latest fixing (the global one of the 25th) is March 31's rate.
     assert await _eur(session, ws) == (4.0, 1)
+
+
+async def test_settings_are_kept_until_a_change_moves_the_version(session: AsyncSession) -> None:
+    seed = await Seed.create(session, timezone="Europe/Madrid", currency="EUR")
+    ws = seed.workspace.id
+    await session.commit()
+
+    async def read() -> tuple[tuple[str, str], int]:
+        request = await Request.at_versions(session, ws)
+        found = await load_settings(request, [ws])
+        return (found[ws].timezone, found[ws].currency), request.statements
+
+    assert await read() == (("Europe/Madrid", "EUR"), 1)
+    assert await read() == (("Europe/Madrid", "EUR"), 0)  # same versions: kept
+    await update_workspace(session, ws, {"timezone": "America/New_York"})
+    await session.commit()
+    assert await read() == (("America/New_York", "EUR"), 1)
+    # A workspace whose version the request has not read (one that does not exist): read.
+    request = await Request.at_versions(session, ws)
+    assert list(await load_settings(request, [ws, "ws_missing"])) == [ws]
+    assert request.statements == 1
