@@ -1,6 +1,6 @@
-"""Reference data kept per the workspaces' data versions (core.metrics.kept): FX tables
-and workspace settings. A request at the versions of an earlier one reads none of
-them; every change (an import of rates, global ones too; a settings change)
+"""Reference data kept per the workspaces' data versions (core.metrics.kept): FX tables,
+workspace settings and targets. A request at the versions of an earlier one reads none of
+them; every change (an import of rates, global ones too; a settings change; a target)
 moves the versions, and the next request reads the new data. Without the request's
 versions they are always read."""
 
@@ -14,10 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.metrics.cache import read_versions, remember_versions
 from core.metrics.fx import import_fx, load_fx_tables
+from core.metrics.target_match import TargetKey, find_targets
 from core.metrics.types import Frame
 from core.metrics.workspace_settings import load_settings
 from core.models import Workspace
 from core.organizations import update_workspace
+from core.targets import set_target
 from tests.core.metrics.factory import Seed
 
 MARCH = Frame(
@@ -101,3 +103,25 @@ async def test_settings_are_kept_until_a_change_moves_the_version(session: Async
     request = await Request.at_versions(session, ws)
     assert list(await load_settings(request, [ws, "ws_missing"])) == [ws]
     assert request.statements == 1
+
+
+async def test_targets_are_kept_until_one_is_set(session: AsyncSession) -> None:
+    seed = await Seed.create(session)
+    ws = seed.workspace.id
+    march = TargetKey("dealsWon", date(2026, 3, 1), date(2026, 4, 1))
+    await set_target(
+        session, workspace_id=ws, kpi="dealsWon", start=march.start, end=march.end, value=5
+    )
+    await session.commit()
+
+    async def read() -> tuple[dict[TargetKey, Any], int]:
+        request = await Request.at_versions(session, ws)
+        return await find_targets(request, ws, [march]), request.statements
+
+    assert await read() == ({march: 5}, 1)
+    assert await read() == ({march: 5}, 0)
+    await set_target(
+        session, workspace_id=ws, kpi="dealsWon", start=march.start, end=march.end, value=7
+    )
+    await session.commit()
+    assert await read() == ({march: 7}, 1)
