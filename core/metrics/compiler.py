@@ -21,6 +21,7 @@ from sqlalchemy import CompoundSelect, Select, and_, func, or_, select
 from sqlalchemy.sql import ColumnElement, FromClause
 
 from core.metrics.currency_sql import compile_per_currency, per_currency
+from core.metrics.customers import stretch_range
 from core.metrics.dimensions import DimensionRef, grouping
 from core.metrics.fx import FxTable
 from core.metrics.measures import Measure, index_range, open_since
@@ -286,6 +287,10 @@ def compile_cells(
     if breakdown is None:
         # Rows outside every cell add nothing to any aggregate (each has its FILTER): the
         # WHERE only lets the database skip them, by index where the cells' ranges allow.
+        # Customer stretches: one range holding every cell's rows instead (customers.py).
+        bounded = stretch_range(c, cells) if entity is Entity.CUSTOMERS else None
+        if bounded is not None:
+            where = bounded
         rows, flags = _flagged(src, cells, conditions, [segment.clause(src), where])
         for (measure, frame), flag in zip(cells, flags, strict=True):
             for name, expression in aggregates(measure, frame, rows.c, fx, flag):

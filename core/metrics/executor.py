@@ -15,8 +15,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from sqlalchemy import select
-
 from core.errors import CrmkpiError, NotFoundError, ValidationError
 from core.metrics import rollups
 from core.metrics import target_match as target_book
@@ -62,7 +60,7 @@ from core.metrics.query import (
 from core.metrics.registry import MetricRegistry
 from core.metrics.segments import Breakdown, Segment
 from core.metrics.types import PERCENTILES, Frame, KpiKind, Statistic
-from core.models import Workspace
+from core.metrics.workspace_settings import WorkspaceSettings, load_settings
 
 #: Most previous periods incrementalRevenue's baseline may average.
 MAX_BASELINE_PERIODS = 36
@@ -85,7 +83,7 @@ class MetricsExecutor:
     def __init__(self, registry: MetricRegistry) -> None:
         self.registry = registry
 
-    def _plan(self, request: KpiRequest, workspace: Workspace, now: datetime) -> Plan:
+    def _plan(self, request: KpiRequest, workspace: WorkspaceSettings, now: datetime) -> Plan:
         kpi = self.registry.get(request.kpi)
         if kpi is None:
             raise ValidationError(f"unknown KPI {request.kpi!r}")
@@ -146,14 +144,7 @@ class MetricsExecutor:
         now = now or datetime.now(UTC)
         if not scope.workspace_ids:
             raise NotFoundError("no workspace to read")
-        workspaces = {
-            w.id: w
-            for w in (
-                await session.scalars(
-                    select(Workspace).where(Workspace.id.in_(scope.workspace_ids))
-                )
-            )
-        }
+        workspaces = await load_settings(session, scope.workspace_ids)
         first = next((workspaces[w] for w in scope.workspace_ids if w in workspaces), None)
         if first is None:
             raise NotFoundError("workspace not found")

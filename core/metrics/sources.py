@@ -25,7 +25,7 @@ from core.metrics.marketing import spend_source, surveys_source, visitors_source
 from core.metrics.measures import activity_done_at
 from core.metrics.prospect_sources import prospects
 from core.metrics.stage_sources import proposals, stage_reach, stage_stays
-from core.metrics.stretches import customer_stretches
+from core.metrics.stretches import customer_stretches, reading_base_tables
 from core.metrics.types import Entity
 from core.models import Account, Activity
 
@@ -86,7 +86,10 @@ def source(entity: Entity, workspace_ids: Sequence[str]) -> FromClause:
     """
     if not workspace_ids:
         raise ValueError("source() needs at least one workspace id")
-    return _built(entity, tuple(workspace_ids))
+    # Customer stretches are the maintained table or, inside stretches.from_base_tables(),
+    # computed from the deals: two row sets, kept apart.
+    computed = entity is Entity.CUSTOMERS and reading_base_tables()
+    return _built(entity, tuple(workspace_ids), computed)
 
 
 #: Row sets kept built (distinct entity and workspaces).
@@ -94,7 +97,7 @@ CACHED = 512
 
 
 @lru_cache(maxsize=CACHED)
-def _built(entity: Entity, workspace_ids: tuple[str, ...]) -> FromClause:
+def _built(entity: Entity, workspace_ids: tuple[str, ...], computed: bool) -> FromClause:
     return _BUILDERS[entity](workspace_ids)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from core.errors import ValidationError
 from core.metrics.dimensions import CATALOGUE, Dimension
+from core.metrics.kept import KeptByVersions
 from core.metrics.segments import Segment
 from core.models import Target
 
@@ -85,25 +86,31 @@ class TargetKey:
     segment_key: str = ""
 
 
+#: A workspace's targets of some KPIs, kept by its data version (core.metrics.kept): every
+#: target set bumps it (core.targets.set_target).
+_KEPT: KeptByVersions[dict[TargetKey, Decimal]] = KeptByVersions(1024)
+
+
 async def find_targets(
     session: Any, workspace_id: str, keys: Iterable[TargetKey]
 ) -> dict[TargetKey, Decimal]:
-    """The targets of ``keys`` in one query (``session`` is any object with ``scalars``)."""
+    """The targets of ``keys`` in one query (``session`` is any object with ``execute``),
+    none at the data version of an earlier request for the same KPIs."""
     wanted = set(keys)
     if not wanted:
         return {}
-    rows = await session.scalars(
-        select(Target).where(
-            Target.workspace_id == workspace_id,
-            Target.kpi.in_(sorted({k.kpi for k in wanted})),  # stable SQL and parameters
+    kpis = tuple(sorted({k.kpi for k in wanted}))  # stable SQL and parameters
+
+    async def read() -> dict[TargetKey, Decimal]:
+        rows = await session.execute(
+            select(
+                Target.kpi, Target.period_start, Target.period_end, Target.segment_key, Target.value
+            ).where(Target.workspace_id == workspace_id, Target.kpi.in_(kpis))
         )
-    )
-    found: dict[TargetKey, Decimal] = {}
-    for row in rows:
-        key = TargetKey(row.kpi, row.period_start, row.period_end, row.segment_key)
-        if key in wanted:
-            found[key] = Decimal(row.value)
-    return found
+        return {TargetKey(*row[:4]): Decimal(row[4]) for row in rows}
+
+    every = await _KEPT.get(session, [workspace_id], ("targets", kpis), read)
+    return {key: value for key, value in every.items() if key in wanted}
 
 
 def attainment(value: float | None, target: Decimal | float | None) -> float | None:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy.dialects import postgresql
 
 from core.metrics.compiler import compile_cells, hull
+from core.metrics.customers import CUSTOMER_MEASURES, stretch_range
 from core.metrics.measures import MEASURES
 from core.metrics.segments import Segment
 from core.metrics.sources import source
 from core.metrics.types import Entity, Frame
 
-BY_NAME = {m.name: m for m in MEASURES}
+BY_NAME = {m.name: m for m in (*MEASURES, *CUSTOMER_MEASURES)}
 
 
 def _frame(month: int) -> Frame:
@@ -68,3 +70,42 @@ def test_row_sets_are_built_once_per_entity_and_workspaces() -> None:
     since = datetime(2025, 9, 1, tzinfo=UTC)
     assert open_deals(["ws1"], since) is open_deals(("ws1",), since)
     assert open_deals(["ws1"], since) is not open_deals(["ws1"], datetime(2025, 10, 1, tzinfo=UTC))
+
+
+def _where(compiled: Any) -> str:
+    sql = str(
+        compiled.statement.compile(
+            dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
+        )
+    )
+    return sql.rsplit("WHERE", 1)[-1]
+
+
+def test_churn_and_retention_read_one_range_of_stretch_ends() -> None:
+    churn = ("customers_lost", "customers_active_start", "customers_retained")
+    cells = [(BY_NAME[n], _frame(m)) for n in churn for m in (9, 10)]
+    compiled = compile_cells(Entity.CUSTOMERS, cells, workspace_ids=["ws"], segment=Segment())
+    where = _where(compiled)
+    # Every such stretch ends after the day before the earlier frame (2025-08-31, day
+    # 20331): that range alone, not the cells' conditions ORed (each is a per-row flag).
+    assert "customers_src.end_day > 20331" in where
+    assert " OR " not in where
+    # A cell without a bound on the end (new customers) keeps the ORed conditions.
+    new = [*cells, (BY_NAME["customers_new"], _frame(10))]
+    assert stretch_range(source(Entity.CUSTOMERS, ["ws"]).c, new) is None
+    assert "end_day > 20331" not in _where(
+        compile_cells(Entity.CUSTOMERS, new, workspace_ids=["ws"], segment=Segment())
+    )
+
+
+def test_customer_stretches_from_base_tables_are_a_row_set_of_their_own() -> None:
+    # Kept apart from the maintained table's row set: else a comparison of the two
+    # (stretches.from_base_tables) read the maintained table twice.
+    from core.metrics.stretches import from_base_tables
+
+    maintained = source(Entity.CUSTOMERS, ["ws"])
+    with from_base_tables():
+        computed = source(Entity.CUSTOMERS, ["ws"])
+    assert computed is not maintained
+    assert "won_deals" in str(computed.compile(dialect=postgresql.dialect()))
+    assert source(Entity.CUSTOMERS, ["ws"]) is maintained

@@ -20,7 +20,7 @@ from core.metrics import (
     PeriodSpec,
 )
 from core.metrics.executor import MetricsExecutor
-from core.metrics.jobs import fx_in_sql, plan_jobs
+from core.metrics.jobs import compile_jobs, fx_in_sql, plan_jobs, start_order
 from core.models import Workspace
 from tests.core.metrics.factory import REGISTRY, Seed, utc
 
@@ -96,3 +96,20 @@ def test_lifecycle_kpis_need_no_fx_before_their_statements() -> None:
 
     assert not needs_fx("customerChurnRate", "customerRetentionRate", "mrr")
     assert needs_fx("mrr", "salesRevenue")
+
+
+def test_the_customer_statement_starts_before_mrr_and_deals_before_both() -> None:
+    """MRR reads only the recurring contracts: its statement is started after the longer
+    customer scan (and a deal-range statement first of all)."""
+    executor = MetricsExecutor(REGISTRY)
+    workspace = Workspace(timezone="UTC", currency="USD", fiscal_year_start_month=1, week_start=1)
+    plans = [
+        executor._plan(KpiRequest(n, MARCH, compare_to=Comparison.PREVIOUS_PERIOD), workspace, NOW)
+        for n in ("mrr", "customerChurnRate", "dealsWon")
+    ]
+    compiled = compile_jobs(plan_jobs(plans, executor._cells), workspace_ids=["ws"], fx_tables={})
+    started = [
+        "currency" if c.per_currency else job.entity.value
+        for job, c in (compiled[i] for i in start_order(compiled))
+    ]
+    assert started == ["DEALS", "CUSTOMERS", "currency"]

@@ -1,5 +1,5 @@
 -- statement 1
-SELECT workspaces.id, workspaces.organization_id, workspaces.name, workspaces.timezone, workspaces.currency, workspaces.fiscal_year_start_month, workspaces.week_start, workspaces.inactivity_days, workspaces.no_contact_days, workspaces.data_version, workspaces.created_at
+SELECT workspaces.id, workspaces.timezone, workspaces.currency, workspaces.fiscal_year_start_month, workspaces.week_start
 FROM workspaces
 WHERE workspaces.id IN ($1::VARCHAR);
 -- parameters: ('ws_snapshot',)
@@ -121,7 +121,7 @@ WHERE connections.workspace_id IN ($3::VARCHAR);
 -- parameters: ('RUNNING', 'ws_snapshot', 'ws_snapshot')
 
 -- statement 11
-SELECT targets.id, targets.workspace_id, targets.kpi, targets.period_start, targets.period_end, targets.segment_key, targets.segment, targets.value, targets.created_at
+SELECT targets.kpi, targets.period_start, targets.period_end, targets.segment_key, targets.value
 FROM targets
 WHERE targets.workspace_id = $1::VARCHAR AND targets.kpi IN ($2::VARCHAR, $3::VARCHAR, $4::VARCHAR, $5::VARCHAR, $6::VARCHAR, $7::VARCHAR, $8::VARCHAR, $9::VARCHAR, $10::VARCHAR, $11::VARCHAR, $12::VARCHAR, $13::VARCHAR);
 -- parameters: ('ws_snapshot', 'activities', 'averageDealSize', 'averageSalesCycleDays', 'closeRate', 'dealsLost', 'dealsWon', 'openDeals', 'opportunitiesCreated', 'pipelineValue', 'salesRevenue', 'weightedPipelineValue', 'winRate')
