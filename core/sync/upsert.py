@@ -247,9 +247,7 @@ class RecordWriter:
             staged = {}  # PostgreSQL's copy of the page (core.sync.pgcopy)
             if conn.dialect.name == "postgresql":
                 staged = {record_type: stage_of(_table(record_type)) for record_type in synced}
-            await conn.run_sync(
-                rollup_deltas.after_write, self.workspace_id, self.connection_id, rolled, staged
-            )
+            await conn.run_sync(rollup_deltas.after_write, self.connection_id, rolled, staged)
         if counts.changed:
             await conn.execute(
                 update(Workspace)
