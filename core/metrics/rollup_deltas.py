@@ -20,7 +20,7 @@ otherwise make what is taken away stale (parallel pages of one connection's stre
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -238,6 +238,23 @@ class Pending:
     emptied: list[int]
 
 
+def written_states(
+    record_type: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    deleted: Iterable[str],
+) -> dict[str, State | None]:
+    """What the rollups read of a page's rows of one record type as written (value tuples
+    in ``columns`` order), by remote id; None for the ``deleted`` ones."""
+    states: dict[str, State | None] = {}
+    if rows:
+        at = [columns.index(name) for name in STATES[record_type]]
+        key = columns.index("remote_id")
+        states = {row[key]: state_of([row[i] for i in at]) for row in rows}
+    states.update((remote_id, None) for remote_id in deleted)
+    return states
+
+
 def _live(state: State | None) -> bool:
     return state is not None and not state[-1]
 
@@ -305,10 +322,12 @@ def take_swept(
 
 __all__ = [
     "Pending",
+    "State",
     "add",
     "after_write",
     "before_write",
     "drop_empty",
     "stored_states",
     "take_swept",
+    "written_states",
 ]
