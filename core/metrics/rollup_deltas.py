@@ -5,13 +5,13 @@ first load whose pages each touch hundreds of days).
 The contribution of a set of base rows is :func:`core.metrics.rollup_rules.rollup_rows`
 restricted to them: the same rule, so no second statement of what a row sums. It is added
 to the rollup tables by one ``INSERT .. SELECT <rule> .. ON CONFLICT (key) DO UPDATE``
-statement per record type (:func:`add`; the key: core.models.rollups.key_of), negated for
-the rows as stored before a write and as written after it; the rows whose count reached
-zero are then deleted (:func:`drop_empty`), and a sum whose count is zero is NULL, as the
-rule's SUM of no values. Nothing of the rows is read into Python but their states, which
-say which rows of a page change what the rollups read (:func:`before_write`): a re-sync of
-unchanged rows adds nothing, and rows not stored yet (a first load) have nothing to take
-away.
+statement per record type (:func:`add`; the key: core.models.rollups.key_of): negated for
+the changed rows as stored before a write, as they are for them as written after it. The
+rollup rows whose count reached zero are then deleted (:func:`drop_empty`), and a sum whose
+count is zero is NULL, as the rule's SUM of no values. Nothing of the rows is read into
+Python but their states, which say which rows of a page change what the rollups read
+(:func:`before_write`): a re-sync of unchanged rows adds nothing, and rows not stored yet (a
+first load) have nothing to take away.
 
 The workspace's row is locked (:func:`core.metrics.rollup_refresh.timezone_of`) before the
 stored rows are read and until commit: a transaction writing the same rows meanwhile would
@@ -20,7 +20,7 @@ otherwise make what is taken away stale (parallel pages of one connection's stre
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -73,7 +73,7 @@ _COUNTED = {
 _ROWS = {"deal": "deals", "activity": "activities"}
 #: The dialects the ON CONFLICT clause is written for.
 _DIALECTS = {"postgresql": postgresql.dialect, "sqlite": sqlite.dialect}
-#: Remote ids per statement reading stored states (SQLite's bound parameters are limited).
+#: Ids per statement (SQLite's bound parameters are limited).
 _IDS = 500
 
 
@@ -230,12 +230,29 @@ def stored_states(
 @dataclass(frozen=True, slots=True)
 class Pending:
     """The rows of one record type whose write changes what the rollups read: ``live``, those
-    the page leaves live, are added once written; ``taken`` when a stored one was taken
-    away first, ``emptied`` the rollup rows that left empty."""
+    the page leaves live, are added once written; ``emptied``: the rollup rows that taking
+    away the stored ones left empty."""
 
     record_type: str
     live: list[str]
     emptied: list[int]
+
+
+def written_states(
+    record_type: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    deleted: Iterable[str],
+) -> dict[str, State | None]:
+    """What the rollups read of a page's rows of one record type as written (value tuples
+    in ``columns`` order), by remote id; None for the ``deleted`` ones."""
+    states: dict[str, State | None] = {}
+    if rows:
+        at = [columns.index(name) for name in STATES[record_type]]
+        key = columns.index("remote_id")
+        states = {row[key]: state_of([row[i] for i in at]) for row in rows}
+    states.update((remote_id, None) for remote_id in deleted)
+    return states
 
 
 def _live(state: State | None) -> bool:
@@ -278,7 +295,6 @@ def before_write(
 
 def after_write(
     conn: Connection,
-    workspace_id: str,
     connection_id: str,
     pending: Sequence[Pending],
     written_in: Mapping[str, str],
@@ -306,10 +322,12 @@ def take_swept(
 
 __all__ = [
     "Pending",
+    "State",
     "add",
     "after_write",
     "before_write",
     "drop_empty",
     "stored_states",
     "take_swept",
+    "written_states",
 ]

@@ -13,9 +13,9 @@ page's changed rows and takes away that of the rows a full read's sweep deletes
 (core.metrics.rollup_deltas: a first load's pages touch hundreds of days each, which whole
 days recomputed here made 20-30x slower); ORM flushes of deals, activities or a workspace's
 timezone (tests, admin paths) and bulk ORM writes are caught by :func:`_after_flush` and
-:func:`_bulk_write`. Deleting a connection or a workspace deletes
-its rollup rows with its records (core.connections). The functions take a synchronous
-connection; async callers use ``run_sync``.
+:func:`_bulk_write`. Deleting a connection or a workspace deletes its rollup rows with its
+records (core.connections). The functions take a synchronous connection; async callers use
+``run_sync``.
 
 Known cost: an ORM flush of deals or activities locks the workspace's row until commit
 (:func:`timezone_of`), as the sync's pages do; a long admin transaction holds the

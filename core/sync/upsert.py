@@ -31,7 +31,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.db import upsert
-from core.metrics import rollup_deltas, rollup_refresh, stretch_refresh
+from core.metrics import rollup_deltas, stretch_refresh
 from core.models import SYNCED_MODELS, Deal, FxRate, RecordError, Workspace
 from core.models.enums import DealStatus
 from core.sync.pgcopy import copy_upsert, stage_of
@@ -41,7 +41,7 @@ from core.sync.sqlitebulk import executemany_upsert
 _FX_KEY = ("base_currency", "currency", "day")
 #: Deals feed the maintained customer stretches (core.metrics.stretch_refresh).
 _DEAL = "deal"
-#: Deals and activities feed the daily rollups (core.metrics.rollup_refresh).
+#: Deals and activities feed the daily rollups (core.metrics.rollup_deltas).
 _ROLLED = ("deal", "activity")
 
 
@@ -101,25 +101,6 @@ def _table(record_type: str) -> Table:
 def table_of(record_class: type[Record]) -> Table:
     """The synced table a record class is written to."""
     return _table(record_class.record_type)
-
-
-def _rolled_states(
-    synced: Mapping[str, TableRows], deleted: Sequence[tuple[type[Record], str]]
-) -> dict[str, dict[str, rollup_refresh.State | None]]:
-    """What the daily rollups read of a page's deals and activities as written, by record
-    type and remote id; None for a row the page deletes (core.metrics.rollup_deltas)."""
-    out: dict[str, dict[str, rollup_refresh.State | None]] = {}
-    for record_type in _ROLLED:
-        states: dict[str, rollup_refresh.State | None] = {}
-        batch = synced.get(record_type)
-        if batch is not None:
-            at = [batch.columns.index(name) for name in rollup_refresh.STATES[record_type]]
-            key = batch.columns.index("remote_id")
-            for row in batch.rows:
-                states[row[key]] = rollup_refresh.state_of([row[i] for i in at])
-        states.update((i, None) for cls, i in deleted if cls.record_type == record_type)
-        out[record_type] = states
-    return out
 
 
 def _same(stored: Mapping[str, Any], row: Mapping[str, Any]) -> bool:
@@ -211,7 +192,7 @@ class RecordWriter:
             rollup_deltas.before_write,
             self.workspace_id,
             self.connection_id,
-            _rolled_states(synced, deleted),
+            {t: self._rolled(t, synced, deleted) for t in _ROLLED},
             {} if before is None else {_DEAL: before},
         )
         for record_type, batch in synced.items():
@@ -247,9 +228,7 @@ class RecordWriter:
             staged = {}  # PostgreSQL's copy of the page (core.sync.pgcopy)
             if conn.dialect.name == "postgresql":
                 staged = {record_type: stage_of(_table(record_type)) for record_type in synced}
-            await conn.run_sync(
-                rollup_deltas.after_write, self.workspace_id, self.connection_id, rolled, staged
-            )
+            await conn.run_sync(rollup_deltas.after_write, self.connection_id, rolled, staged)
         if counts.changed:
             await conn.execute(
                 update(Workspace)
@@ -257,6 +236,17 @@ class RecordWriter:
                 .values(data_version=Workspace.data_version + 1)
             )
         return counts
+
+    @staticmethod
+    def _rolled(
+        record_type: str,
+        synced: Mapping[str, TableRows],
+        deleted: Sequence[tuple[type[Record], str]],
+    ) -> dict[str, rollup_deltas.State | None]:
+        """What the daily rollups read of the page's rows of a type, as written."""
+        batch = synced.get(record_type, TableRows((), []))
+        gone = [remote_id for cls, remote_id in deleted if cls.record_type == record_type]
+        return rollup_deltas.written_states(record_type, batch.columns, batch.rows, gone)
 
     async def _deals_before(
         self, conn: AsyncConnection, deals: TableRows | None, deleted: Sequence[str]
