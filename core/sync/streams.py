@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import InvalidOperation
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -171,18 +172,31 @@ def _page_cursor(stream: Stream, raws: Sequence[Mapping[str, Any]]) -> Cursor | 
     """The page's highest cursor. A ``cursor_ordered`` stream's is its last record's (the
     first readable from the end): reading every record's cost a twentieth of a sync's CPU.
     Were a CRM to break the order, that cursor would be lower than the highest: the next
-    run would read some records again, never skip one."""
-    best: Cursor | None = None
-    for raw in reversed(raws) if stream.cursor_ordered else raws:
+    run would read some records again, never skip one. Other streams' records are compared
+    by their cursors' ordering fields in C (the first of equal ones wins, as in ``>``)."""
+    cursor_of = stream.cursor_of
+    if stream.cursor_ordered:
+        for raw in reversed(raws):
+            try:
+                cursor = cursor_of(raw)
+            except MAPPING_FAILURES:
+                continue
+            if cursor is not None:
+                return cursor
+        return None
+    cursors: list[Cursor] = []
+    for raw in raws:
         try:
-            cursor = stream.cursor_of(raw)
+            cursor = cursor_of(raw)
         except MAPPING_FAILURES:
             continue
-        if cursor is not None and (best is None or cursor > best):
-            best = cursor
-            if stream.cursor_ordered:
-                break
-    return best
+        if cursor is not None:
+            cursors.append(cursor)
+    return max(cursors, key=_CURSOR_ORDER) if cursors else None
+
+
+#: What orders cursors (``Cursor``'s compared fields, in order; ``resume`` is not one).
+_CURSOR_ORDER = attrgetter("updated_at", "remote_id")
 
 
 def _newer(cursor: Cursor, than: Cursor) -> bool:
