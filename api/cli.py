@@ -5,29 +5,33 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-import typer
-from pydantic import ValidationError as SettingsError
-from sqlalchemy.exc import SQLAlchemyError
+from core.startup import quiet_imports
 
-from api.commands import (
-    connections,
-    connectors,
-    db,
-    demo,
-    fx,
-    imports,
-    kpis,
-    serve,
-    simulate,
-    sync,
-    targets,
-    tenancy,
-    worker,
-)
-from api.commands.common import console
-from core.errors import CrmkpiError
-from core.logging import configure_logging
-from core.settings import get_settings
+# The start-up's imports, a million long-lived objects: see core.startup.
+with quiet_imports():
+    import typer
+    from pydantic import ValidationError as SettingsError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from api.commands import (
+        connections,
+        connectors,
+        db,
+        demo,
+        fx,
+        imports,
+        kpis,
+        serve,
+        simulate,
+        sync,
+        targets,
+        tenancy,
+        worker,
+    )
+    from api.commands.common import console
+    from core.errors import CrmkpiError
+    from core.logging import configure_logging
+    from core.settings import get_settings
 
 app = typer.Typer(
     name="crmkpi",

@@ -376,6 +376,12 @@ def _main(argv: list[str]) -> None:
             app = meltano_app(app)
         uvicorn.run(app, host="127.0.0.1", port=int(argv[2]), log_level="warning", access_log=False)
     elif argv and argv[0] == "sync":
+        from core.startup import quiet_imports
+
+        with quiet_imports():  # the start-up of `crmkpi sync` (api.cli)
+            import core.sync.runner  # noqa: F401
+
+            plugin_manager(argv[4] if len(argv) > 4 else "testcrm")
         print(json.dumps(asyncio.run(_sync(*argv[1:6]))))
     else:
         from bench.harness import BenchContext, write_results

@@ -236,6 +236,13 @@ def run(ctx: BenchContext, cluster: Any, deals: int, connector: str = "hubspot")
 
 def _main(argv: list[str]) -> None:
     if argv and argv[0] == "child":
+        from bench.sync_bench import plugin_manager
+        from core.startup import quiet_imports
+
+        with quiet_imports():  # the start-up of `crmkpi sync` (api.cli)
+            import core.sync.runner  # noqa: F401
+
+            plugin_manager(argv[4])
         print(json.dumps(asyncio.run(_profiled_sync(*argv[1:5]))))
         return
     import tempfile

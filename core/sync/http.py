@@ -313,7 +313,10 @@ def clean_text(content: bytes) -> bool:
     only makes the answer a cautious False). One to four byte searches run in C over a
     page instead of a check of every decoded string (core.sync.textcheck).
     """
-    if b"\\u" not in content:  # the usual page: no escape of that kind at all, one search
+    # The usual page has no escape at all: a search for the backslash alone is one memchr
+    # (1 us for 100 KB), where searching two bytes ending in "u", a letter all over JSON
+    # text, took 85 us a page.
+    if b"\\" not in content or b"\\u" not in content:
         return True
     return b"\\u0000" not in content and b"\\ud" not in content and b"\\uD" not in content
 

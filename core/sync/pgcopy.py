@@ -64,21 +64,15 @@ def dumps(value: Any) -> str:
 
 
 def _encode(columns: Sequence[str], rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """Rows with their JSON columns as text (asyncpg's jsonb codec); rows whose JSON
-    columns are all empty (most) are passed on as they are."""
-    json_at = [i for i, c in enumerate(columns) if c in _JSON_COLUMNS]
-    if not json_at or not any(row[i] is not None for i in json_at for row in rows):
-        return rows
-    out = []
-    for row in rows:
-        if any(row[i] is not None for i in json_at):
-            values = list(row)
-            for i in json_at:
-                if values[i] is not None:
-                    values[i] = dumps(values[i])
-            row = tuple(values)
-        out.append(row)
-    return out
+    """Rows with their JSON columns as text (asyncpg's jsonb codec); a row whose value is
+    None is passed on as it is. One comprehension per JSON column, each row rebuilt by
+    slicing in C: a copy through a list per row cost as much as encoding its JSON."""
+    for at in [i for i, c in enumerate(columns) if c in _JSON_COLUMNS]:
+        after = at + 1
+        rows = [
+            row if row[at] is None else (*row[:at], dumps(row[at]), *row[after:]) for row in rows
+        ]
+    return rows
 
 
 def stage_of(table: Table) -> str:

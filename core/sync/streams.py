@@ -13,10 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import InvalidOperation
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -65,43 +66,93 @@ def map_page(
     """Map every raw record; those that fail are returned as quarantined, with the reason.
 
     Unstorable text is looked for over the whole page at once (the usual clean page costs a
-    few passes in C); only a page that may hold some is checked record by record.
-    ``text_clean``: the raws hold no NUL nor lone surrogate (``SyncHttp.text_clean``), so
-    only the lengths of bounded columns are checked, unless the mappings rename custom
-    fields (a dimension name is text from the connection, not from the CRM).
+    few passes in C); only a page that may hold some is mapped again record by record, to
+    find which. ``text_clean``: the raws hold no NUL nor lone surrogate
+    (``SyncHttp.text_clean``), so only the lengths of bounded columns are checked, unless
+    the mappings rename custom fields (a dimension name is text from the connection, not
+    from the CRM).
     """
-    outcomes: list[list[AnyRecord] | Quarantined] = []
     map_one = stream.map
     needs_mapping = bool(mappings.deal_attributes or mappings.custom_dimensions)
+    records: list[AnyRecord] = []
+    bad: list[Quarantined] = []
     for raw in raws:
         try:
-            mapped = list(map_one(raw, ctx))
-            for record in mapped:
-                if needs_mapping or isinstance(record, StageRecord):
-                    apply_mappings(record, mappings)
+            mapped = _mapped(map_one, raw, ctx, mappings, needs_mapping)
         except MAPPING_FAILURES as exc:
-            outcomes.append(_quarantined(stream, raw, exc))
+            bad.append(_quarantined(stream, raw, exc))
             continue
-        outcomes.append(mapped)
-    records = [r for o in outcomes if not isinstance(o, Quarantined) for r in o]
-    clean = text_clean and not mappings.custom_dimensions
-    if not page_storable(records, text_clean=clean):
-        outcomes = [_text_checked(stream, raw, o) for raw, o in zip(raws, outcomes, strict=True)]
-        records = [r for o in outcomes if not isinstance(o, Quarantined) for r in o]
-    return records, [o for o in outcomes if isinstance(o, Quarantined)]
+        records += mapped
+    if not needs_mapping:
+        _stage_kinds(records, mappings)
+    if page_storable(records, text_clean=text_clean and not mappings.custom_dimensions):
+        return records, bad
+    return _checked_one_by_one(stream, raws, ctx, mappings)
+
+
+def _mapped(
+    map_one: Callable[[Mapping[str, Any], StreamContext], Iterable[AnyRecord]],
+    raw: Mapping[str, Any],
+    ctx: StreamContext,
+    mappings: FieldMappings,
+    needs_mapping: bool,
+) -> list[AnyRecord]:
+    """One raw's records, with the connection's mappings applied when it has some."""
+    mapped = map_one(raw, ctx)
+    if type(mapped) is not list:
+        mapped = list(mapped)
+    if needs_mapping:
+        for record in mapped:
+            apply_mappings(record, mappings)
+    return mapped
+
+
+def _stage_kinds(records: list[AnyRecord], mappings: FieldMappings) -> None:
+    """Stages' kinds, the one mapping applied without a connection's own mappings (it
+    cannot fail: a guess). Most pages hold no stage: one pass in C over their types."""
+    if any(issubclass(kind, StageRecord) for kind in set(map(type, records))):
+        for record in records:
+            if isinstance(record, StageRecord):
+                apply_mappings(record, mappings)
+
+
+def _checked_one_by_one(
+    stream: Stream,
+    raws: Sequence[Mapping[str, Any]],
+    ctx: StreamContext,
+    mappings: FieldMappings,
+) -> tuple[list[AnyRecord], list[Quarantined]]:
+    """:func:`map_page` for a page that may hold unstorable text: each raw mapped again
+    (mappings are pure) and its records checked, so only the raws with such text are
+    quarantined."""
+    needs_mapping = bool(mappings.deal_attributes or mappings.custom_dimensions)
+    records: list[AnyRecord] = []
+    bad: list[Quarantined] = []
+    for raw in raws:
+        try:
+            mapped = _mapped(stream.map, raw, ctx, mappings, needs_mapping)
+        except MAPPING_FAILURES as exc:
+            bad.append(_quarantined(stream, raw, exc))
+            continue
+        if not needs_mapping:
+            _stage_kinds(mapped, mappings)
+        outcome = _text_checked(stream, raw, mapped)
+        if isinstance(outcome, Quarantined):
+            bad.append(outcome)
+        else:
+            records += outcome
+    return records, bad
 
 
 def _text_checked(
-    stream: Stream, raw: Any, outcome: list[AnyRecord] | Quarantined
+    stream: Stream, raw: Any, records: list[AnyRecord]
 ) -> list[AnyRecord] | Quarantined:
     """The raw's records, or the raw quarantined if one of them has unstorable text."""
-    if isinstance(outcome, Quarantined):
-        return outcome
-    for record in outcome:
+    for record in records:
         problem = unstorable_text(record)
         if problem:
             return _quarantined(stream, raw, MappingError(problem))
-    return outcome
+    return records
 
 
 def _quarantined(stream: Stream, raw: Any, exc: Exception) -> Quarantined:
@@ -121,18 +172,31 @@ def _page_cursor(stream: Stream, raws: Sequence[Mapping[str, Any]]) -> Cursor | 
     """The page's highest cursor. A ``cursor_ordered`` stream's is its last record's (the
     first readable from the end): reading every record's cost a twentieth of a sync's CPU.
     Were a CRM to break the order, that cursor would be lower than the highest: the next
-    run would read some records again, never skip one."""
-    best: Cursor | None = None
-    for raw in reversed(raws) if stream.cursor_ordered else raws:
+    run would read some records again, never skip one. Other streams' records are compared
+    by their cursors' ordering fields in C (the first of equal ones wins, as in ``>``)."""
+    cursor_of = stream.cursor_of
+    if stream.cursor_ordered:
+        for raw in reversed(raws):
+            try:
+                cursor = cursor_of(raw)
+            except MAPPING_FAILURES:
+                continue
+            if cursor is not None:
+                return cursor
+        return None
+    cursors: list[Cursor] = []
+    for raw in raws:
         try:
-            cursor = stream.cursor_of(raw)
+            cursor = cursor_of(raw)
         except MAPPING_FAILURES:
             continue
-        if cursor is not None and (best is None or cursor > best):
-            best = cursor
-            if stream.cursor_ordered:
-                break
-    return best
+        if cursor is not None:
+            cursors.append(cursor)
+    return max(cursors, key=_CURSOR_ORDER) if cursors else None
+
+
+#: What orders cursors (``Cursor``'s compared fields, in order; ``resume`` is not one).
+_CURSOR_ORDER = attrgetter("updated_at", "remote_id")
 
 
 def _newer(cursor: Cursor, than: Cursor) -> bool:

@@ -24,3 +24,16 @@ from core.sync.pgcopy import dumps
 )
 def test_dumps_means_the_same_json_as_the_standard_library(value: Any) -> None:
     assert json.loads(dumps(value)) == json.loads(json.dumps(value, default=str))
+
+
+def test_only_the_json_columns_are_encoded_and_rows_without_json_pass_as_they_are() -> None:
+    from core.sync.pgcopy import _encode
+
+    columns = ("remote_id", "remote_data", "name", "custom")
+    plain = ("1", None, "a", None)
+    rows = [plain, ("2", {"k": [1]}, "b", None), ("3", None, "c", {"d": "é"})]
+    encoded = _encode(columns, rows)
+    assert encoded[0] is plain
+    assert encoded[1] == ("2", '{"k":[1]}', "b", None)
+    assert encoded[2][:3] == ("3", None, "c")
+    assert json.loads(encoded[2][3]) == {"d": "é"}

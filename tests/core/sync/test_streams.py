@@ -13,7 +13,7 @@ from core.models.enums import SyncMode
 from core.sync.connector import Cursor, MappingError, Request, Stream, StreamContext
 from core.sync.declarative import prefetched as _prefetched
 from core.sync.mappings import FieldMappings
-from core.sync.records import AnyRecord, DealRecord
+from core.sync.records import AnyRecord, DealRecord, PipelineRecord, StageRecord
 from core.sync.streams import _page_cursor, map_page
 
 
@@ -150,3 +150,30 @@ async def test_prefetch_reraises_fetch_errors() -> None:
     with pytest.raises(RuntimeError, match="fetch failed"):
         async for _ in _prefetched(http, Request(path="98"), lambda p, r: Request(path="99")):
             pass
+
+
+class Stages(Stream):
+    name = "stages"
+
+    def map(self, raw: Mapping[str, Any], ctx: StreamContext) -> Iterable[AnyRecord]:
+        return [
+            PipelineRecord(remote_id="p"),
+            StageRecord(remote_id=str(raw["id"]), name=raw["name"], is_closed=raw["closed"]),
+        ]
+
+
+@pytest.mark.parametrize("mappings", [{}, {"custom_dimensions": {"k": "dim"}}])
+def test_stages_get_their_kind_with_or_without_the_connections_own_mappings(
+    mappings: dict[str, Any],
+) -> None:
+    """A stage's kind is the one mapping applied to every page (a guess when neither the
+    CRM nor the connection says): with other mappings, and without any."""
+    ctx = StreamContext(connection_id="c", mode=SyncMode.FULL)
+    raws = [
+        {"id": "s1", "name": "Proposal made", "closed": False},
+        {"id": "s2", "name": "Lost", "closed": True},
+    ]
+    records, bad = map_page(Stages(), raws, ctx, FieldMappings.from_dict(mappings))
+    assert bad == []
+    kinds = [r.kind for r in records if isinstance(r, StageRecord)]
+    assert kinds == ["PROPOSAL", "LOST"]

@@ -1,0 +1,29 @@
+"""A syncing process does not import the metrics engine (a tenth of a second of start-up).
+
+The writer imports ``core.metrics.stretch_refresh`` and with it the ``core.metrics``
+package, whose public names are imported on first use (``from core.metrics import
+MetricsExecutor`` everywhere else in the tests): the executor, the KPI definitions and the
+SQL compiler stay out of a process that only syncs.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+_PROBE = """
+import sys
+import core.sync.runner, core.sync.upsert, connectors.hubspot
+import core.metrics
+print(sorted(m for m in sys.modules if m.startswith("core.metrics")))
+"""
+
+
+def test_a_syncing_process_imports_the_metrics_engine_only_when_it_is_used() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE], capture_output=True, text=True, check=True
+    )
+    imported = done.stdout.strip()
+    assert "core.metrics.stretch_refresh" in imported
+    for engine in ("core.metrics.executor", "core.metrics.definitions", "core.metrics.compiler"):
+        assert engine not in imported
