@@ -98,13 +98,17 @@ async def test_dashboard_query(
     assert data["openDeals"]["value"] == 7 and data["byName"]["value"] == 1
     names = {d["name"] for d in body["data"]["kpiDefinitions"]}
     assert {"winRate", "salesRevenue", "pendingFollowUps"} <= names
-    # All KPIs of the selection in one batch: the totals one statement per access path (a
-    # range of closed deals; still-open plus recently closed deals for openDeals), one by
-    # series bucket (dealsWon's quarters), one for the owner breakdown.
+    # All KPIs of the selection in one batch. The flows fall on whole local days, so the
+    # daily rollups answer them: one statement for the totals, one for dealsWon's quarters,
+    # one for the owner breakdown. openDeals (a state at an instant, not a flow) reads the
+    # deals, as still-open plus recently closed deals added up (core.metrics.open_sql).
+    rolled = [s for s in statements if "FROM deal_days" in s or "deal_days AS" in s]
+    assert len(rolled) == 3, rolled
+    assert sum("bucket" in s for s in rolled) == 1
+    assert sum("bd_user" in s for s in rolled) == 1
     metric_scans = [s for s in statements if "deals_src" in s]
-    assert len(metric_scans) == 4, metric_scans
-    assert sum("UNION ALL" in s and "buckets" not in s for s in metric_scans) == 1
-    assert sum("GROUP BY buckets.i" in s for s in metric_scans) == 1
+    assert len(metric_scans) == 1, metric_scans
+    assert "open_groups" in metric_scans[0]
 
 
 async def test_bad_arguments_are_precise_errors(
