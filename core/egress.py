@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
+from core.connpool import LeanPool
 from core.errors import ValidationError
 from core.sync.errors import RequestFailed, SyncError
 
@@ -266,11 +267,12 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 class EgressTransport(httpx.AsyncHTTPTransport):
     """httpx's transport with connections opened by :class:`_CheckedBackend`, no proxies
-    from the environment (a proxy would connect for us, unchecked), and redirects refused."""
+    from the environment (a proxy would connect for us, unchecked), and redirects refused;
+    its pool plans requests in linear time (core.connpool)."""
 
     def __init__(self, policy: EgressPolicy, limits: httpx.Limits) -> None:
         super().__init__(limits=limits, trust_env=False)
-        self._pool = httpcore.AsyncConnectionPool(
+        self._pool = LeanPool(
             ssl_context=httpx.create_ssl_context(trust_env=False),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
