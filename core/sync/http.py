@@ -53,8 +53,17 @@ class RetryPolicy:
     max_retry_after: float = 300.0
 
 
+#: Connections a run's client may keep open: enough that no request waits for one (a
+#: Pipedrive first load has 24 per-deal reads in flight, and the other streams' pages),
+#: which is cheaper than queueing in the pool; only as many are opened as are in use.
+MAX_CONNECTIONS = 32
+
+
 def create_http_client(
-    *, timeout: float = 30.0, max_connections: int = 16, egress: EgressPolicy | None = None
+    *,
+    timeout: float = 30.0,
+    max_connections: int = MAX_CONNECTIONS,
+    egress: EgressPolicy | None = None,
 ) -> httpx.AsyncClient:
     """One client per connection: pooled keep-alive connections, a timeout on every call,
     and every connection checked by the egress policy (default: the settings' allow list),
