@@ -134,8 +134,8 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         self.transport.write(buffer)
         drained = self.protocol.drained
         if drained is not None:
-            try:
-                await _wait(drained, timeout)
+            try:  # shielded: a writer cancelled or timed out leaves it for the next one
+                await _wait(asyncio.shield(drained), timeout)
             except TimeoutError:
                 raise httpcore.WriteTimeout("timed out sending the request") from None
         if self.protocol.error is not None:

@@ -93,3 +93,30 @@ async def test_a_refused_connection_is_a_connect_error() -> None:
         port = unused.getsockname()[1]
     with pytest.raises(httpcore.ConnectError):
         await AsyncioBackend().connect_tcp("127.0.0.1", port, timeout=5)
+
+
+async def test_a_write_waits_for_back_pressure_and_a_timed_out_one_spoils_no_other() -> None:
+    """A reader that does not read: writes wait for the transport to drain; one that
+    times out raises WriteTimeout and the next write waits afresh (not failed at once by
+    the first one's expired wait)."""
+    release = asyncio.Event()
+
+    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await release.wait()
+        while await reader.read(1 << 20):
+            pass
+        writer.close()
+
+    async with _served(slow) as port:
+        stream = await AsyncioBackend().connect_tcp("127.0.0.1", port, timeout=5)
+        chunk = b"x" * (1 << 20)
+        with pytest.raises(httpcore.WriteTimeout):
+            for _ in range(64):  # past the kernel's and the transport's buffers
+                await stream.write(chunk, timeout=0.05)
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(httpcore.WriteTimeout):
+            await stream.write(chunk, timeout=0.05)
+        assert asyncio.get_running_loop().time() - started >= 0.04  # it waited its own
+        release.set()
+        await stream.write(chunk, timeout=5)  # drains once the server reads
+        await stream.aclose()
