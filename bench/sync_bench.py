@@ -7,7 +7,8 @@ served by uvicorn in another process, over real HTTP. Reported: records/s end to
 (raw CRM records fetched / wall time of ``run_sync``) and peak RSS, 50k next to 200k to
 show memory does not grow with the dataset.
 
-Runnable alone: ``python -m bench.sync_bench [--quick]``.
+Runnable alone: ``python -m bench.sync_bench [--quick]``; the connectors' lines alone:
+``python -m bench.sync_bench connectors [--quick] [hubspot|pipedrive|salesforce ...]``.
 """
 
 from __future__ import annotations
@@ -316,13 +317,15 @@ def run(ctx: BenchContext) -> list[Measurement]:
     return results
 
 
-def connector_measurements(ctx: BenchContext, cluster: Any) -> list[Measurement]:
+def connector_measurements(
+    ctx: BenchContext, cluster: Any, connectors: tuple[str, ...] = CONNECTORS
+) -> list[Measurement]:
+    """Each CRM's simulator -> its connector -> PostgreSQL: records/s and peak RSS."""
     from bench.harness import Measurement
 
-    """Each CRM's simulator -> its connector -> PostgreSQL: records/s and peak RSS."""
     deals = QUICK_CONNECTOR_DEALS if ctx.quick else CONNECTOR_DEALS
     results: list[Measurement] = []
-    for connector in CONNECTORS:
+    for connector in connectors:
         with simulator(deals, connector) as base_url:
             url = cluster.create_database(f"sync_{connector}_{deals}")
             report = measure(url, base_url, connector)
@@ -383,6 +386,8 @@ def _main(argv: list[str]) -> None:
 
             plugin_manager(argv[4] if len(argv) > 4 else "testcrm")
         print(json.dumps(asyncio.run(_sync(*argv[1:6]))))
+    elif argv and argv[0] == "connectors":
+        _connectors_only([a for a in argv[1:] if a != "--quick"] or list(CONNECTORS), argv)
     else:
         from bench.harness import BenchContext, write_results
 
@@ -393,6 +398,26 @@ def _main(argv: list[str]) -> None:
             print(f"{m.name}: {m.value:,.1f} {m.unit}  {m.notes}")
         if "--write" in argv:
             write_results({"sync": measurements}, {})
+
+
+def _connectors_only(connectors: list[str], argv: list[str]) -> None:
+    """``python -m bench.sync_bench connectors [--quick] [pipedrive ...]``: the connector
+    lines alone (one CRM's measurement without the 50k/200k runs), printed, not written."""
+    from bench.harness import BenchContext
+    from tests.support.postgres import start_cluster
+
+    unknown = sorted(set(connectors) - set(CONNECTORS))
+    if unknown:
+        raise SystemExit(f"unknown connector(s): {', '.join(unknown)}; known: {CONNECTORS}")
+    cluster = start_cluster()
+    try:
+        with tempfile.TemporaryDirectory(prefix="crmkpi-bench-") as tmp:
+            ctx = BenchContext(workdir=Path(tmp), quick="--quick" in argv)
+            measurements = connector_measurements(ctx, cluster, tuple(connectors))
+    finally:
+        cluster.stop()
+    for m in measurements:
+        print(f"{m.name}: {m.value:,.1f} {m.unit}  {m.notes}")
 
 
 if __name__ == "__main__":

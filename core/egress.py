@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import select
 import socket
-import ssl
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +34,9 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
+from core.connpool import LeanPool
 from core.errors import ValidationError
+from core.netstream import AsyncioBackend
 from core.sync.errors import RequestFailed, SyncError
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -169,11 +169,13 @@ async def _resolve(host: str, port: int) -> list[IpAddress]:
 
 
 class _CheckedBackend(httpcore.AsyncNetworkBackend):
-    """Opens TCP connections only to addresses the policy allows, the checked ones."""
+    """Opens TCP connections only to addresses the policy allows, the checked ones, as
+    plain asyncio streams (core.netstream: cheaper per request than httpcore's anyio
+    backend; their "did the server close this idle connection" check is cheap too)."""
 
     def __init__(self, policy: EgressPolicy) -> None:
         self.policy = policy
-        self.inner = httpcore.AnyIOBackend()
+        self.inner = AsyncioBackend()
 
     async def connect_tcp(
         self,
@@ -190,10 +192,9 @@ class _CheckedBackend(httpcore.AsyncNetworkBackend):
         last: Exception | None = None
         for ip in addresses:
             try:
-                stream = await self.inner.connect_tcp(
+                return await self.inner.connect_tcp(
                     str(ip), port, timeout, local_address, socket_options
                 )
-                return _Stream(stream)
             except httpcore.ConnectError as exc:
                 last = exc
         assert last is not None
@@ -211,66 +212,17 @@ class _CheckedBackend(httpcore.AsyncNetworkBackend):
         await self.inner.sleep(seconds)
 
 
-class _Stream(httpcore.AsyncNetworkStream):
-    """An opened connection whose "is the idle socket readable" check is one ``poll``.
-
-    httpcore's pool asks every idle connection of the pool whether the server closed it
-    (``get_extra_info("is_readable")``) each time a request is queued and each time one
-    ends; the anyio stream answers by building all its typed attributes (a ``getpeername``
-    call and a dozen closures) to find the raw socket, which made those checks a fifth of
-    a Pipedrive first load's CPU (one request per moved deal, 16 pooled connections).
-    The socket is looked up once here and polled directly (:func:`_readable`);
-    everything else is the wrapped stream's.
-    """
-
-    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
-        self.inner = inner
-        self.socket = inner.get_extra_info("socket")
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
-        return await self.inner.read(max_bytes, timeout)
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
-        await self.inner.write(buffer, timeout)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-    async def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
-    ) -> httpcore.AsyncNetworkStream:
-        return _Stream(await self.inner.start_tls(ssl_context, server_hostname, timeout))
-
-    def get_extra_info(self, info: str) -> Any:
-        if info == "is_readable" and self.socket is not None:
-            return _readable(self.socket)
-        return self.inner.get_extra_info(info)
-
-
-def _readable(sock: socket.socket) -> bool:
-    """Whether reading ``sock`` would not block: on an idle keep-alive connection, the
-    server closed it (or sent what it should not have); a closed socket counts as
-    readable, so the pool drops it."""
-    if sock.fileno() == -1:
-        return True
-    poller = select.poll()
-    poller.register(sock, select.POLLIN)
-    return bool(poller.poll(0))
-
-
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
 class EgressTransport(httpx.AsyncHTTPTransport):
     """httpx's transport with connections opened by :class:`_CheckedBackend`, no proxies
-    from the environment (a proxy would connect for us, unchecked), and redirects refused."""
+    from the environment (a proxy would connect for us, unchecked), and redirects refused;
+    its pool plans requests in linear time (core.connpool)."""
 
     def __init__(self, policy: EgressPolicy, limits: httpx.Limits) -> None:
         super().__init__(limits=limits, trust_env=False)
-        self._pool = httpcore.AsyncConnectionPool(
+        self._pool = LeanPool(
             ssl_context=httpx.create_ssl_context(trust_env=False),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,

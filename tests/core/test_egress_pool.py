@@ -1,6 +1,6 @@
 """The egress client's pooled connections: a keep-alive connection the server closed while
-idle is noticed and replaced (core.egress._Stream answers httpcore's "is the idle socket
-readable" check with one poll of the socket it looked up once)."""
+idle is noticed and replaced (core.netstream.AsyncioStream answers httpcore's "is the
+idle socket readable" check from what it received, else one poll of its socket)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from core.egress import EgressPolicy, _CheckedBackend, _readable, egress_client
+from core.egress import EgressPolicy, _CheckedBackend, egress_client
+from core.netstream import readable as _readable
 
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
 

@@ -28,6 +28,9 @@ from typing import Any
 
 from bench.sync_bench import ROOT, _env, _free_port
 
+#: This module's name for ``-m`` (``__name__`` is ``__main__`` when run by hand).
+_MODULE = "tests.connectors.pipedrive.bench_first_load"
+
 
 def unlimited(deals: int) -> dict[str, Any]:
     from bench.sync_bench import measure, simulator
@@ -89,7 +92,7 @@ def _served(deals: int, latency_ms: int) -> Iterator[str]:
     server sharing this process's GIL would deliver requests late and in bunches)."""
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", __name__, "serve", str(deals), str(port), str(latency_ms)],
+        [sys.executable, "-m", _MODULE, "serve", str(deals), str(port), str(latency_ms)],
         env=_env(),
         cwd=ROOT,
     )

@@ -218,3 +218,42 @@ async def test_a_sent_request_leaves_no_reference_cycle_for_the_collector() -> N
         gc.garbage.clear()
         gc.enable()
     assert leftovers == []
+
+
+async def test_client_headers_cookies_and_timeout_go_with_every_request() -> None:
+    """Requests skip AsyncClient.request (core.sync.http.SyncHttp._exchange) but keep what
+    it adds: the client's default headers under the auth headers, its timeout, and the
+    cookies an answer set, sent back on the next request."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if len(seen) == 1:
+            return httpx.Response(200, json={}, headers={"Set-Cookie": "lb=node-7; Path=/"})
+        return httpx.Response(200, json={"n": len(seen)})
+
+    http = _http(handler)
+    http.client.headers["User-Agent"] = "crmkpi-test"
+    http.client.timeout = httpx.Timeout(7.0)
+    assert await http.send(Request(path="/v1/deals")) == {}
+    assert await http.send(Request(path="/v1/deals", params={"start": 500})) == {"n": 2}
+    first, second = seen
+    assert "cookie" not in first.headers
+    assert second.headers["cookie"] == "lb=node-7"
+    for request in seen:
+        assert request.headers["user-agent"] == "crmkpi-test"
+        assert request.headers["authorization"] == "Bearer t0"
+        assert request.extensions["timeout"]["read"] == 7.0
+    assert str(second.url) == "https://crm.test/v1/deals?start=500"
+
+
+async def test_a_client_with_event_hooks_goes_through_asyncclient() -> None:
+    hooked: list[str] = []
+
+    async def on_request(request: httpx.Request) -> None:
+        hooked.append(request.url.path)
+
+    http = _http(lambda request: httpx.Response(200, json={"ok": 1}))
+    http.client.event_hooks = {"request": [on_request], "response": []}
+    assert await http.send(Request(path="/v1/users")) == {"ok": 1}
+    assert hooked == ["/v1/users"]
