@@ -138,14 +138,17 @@ def create_app(
         if not any(isinstance(p, SyncMetricsPlugin) for p in pm.get_plugins()):
             pm.register(SyncMetricsPlugin())
         sessionmaker = create_sessionmaker(eng)
+        requests = RequestSessions(eng, settings.statement_timeout_seconds)
         app.state.crmkpi = AppState(
             engine=eng,
             sessionmaker=sessionmaker,
             plugins=pm,
             settings=settings,
             syncs=SyncLauncher(eng, pm, settings),
-            auth=Authenticator(eng, sessionmaker, settings.api_key_cache_seconds),
-            requests=RequestSessions(eng, settings.statement_timeout_seconds),
+            auth=Authenticator(
+                eng, sessionmaker, settings.api_key_cache_seconds, also=(requests.engine,)
+            ),
+            requests=requests,
         )
         await app.state.crmkpi.auth.ready()
         scheduler = _start_scheduler(settings, eng, pm)

@@ -28,7 +28,7 @@ import asyncio
 import contextlib
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import structlog
@@ -177,10 +177,19 @@ class Authenticator:
     """The app's key cache, told of changes in this process and (PostgreSQL) in others."""
 
     def __init__(
-        self, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession], ttl: float
+        self,
+        engine: AsyncEngine,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        ttl: float,
+        *,
+        also: Sequence[AsyncEngine] = (),
     ) -> None:
+        """``also``: other engines of this process that commit viewer changes (the requests'
+        own pool, api.session): a change they commit clears the cache at once as well, not
+        only when PostgreSQL delivers its notification."""
         self.keys = KeyCache(sessionmaker, ttl=ttl)
-        self._unregister = on_change(engine.sync_engine, self.keys.clear)
+        engines = {id(e.sync_engine): e.sync_engine for e in (engine, *also)}
+        self._removers = [on_change(e, self.keys.clear) for e in engines.values()]
         self.listener: ViewerChangesListener | None = None
         if engine.dialect.name == "postgresql" and ttl > 0:
             self.listener = ViewerChangesListener(engine, self.keys)
@@ -197,6 +206,7 @@ class Authenticator:
         return await self.keys.viewer(token)
 
     async def close(self) -> None:
-        self._unregister()
+        for remove in self._removers:
+            remove()
         if self.listener is not None:
             await self.listener.stop()

@@ -147,3 +147,23 @@ async def test_a_revocation_in_another_process_is_heard(
     else:
         assert after is not None  # SQLite: until the TTL (previous test)
         assert keys.lookups == 1
+
+
+async def test_a_revocation_committed_by_a_request_clears_the_cache_without_notify(
+    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """On PostgreSQL requests write through a pool of their own (api.session): a revocation
+    they commit clears this process's cache itself, not only when the notification comes
+    back (which, on a loaded machine, can come after the next request)."""
+    tenant = await _tenant(sessionmaker)
+    viewer_id = await _key_id(sessionmaker, tenant.keys["viewer"])
+    headers = {"Authorization": f"Bearer {tenant.keys['viewer']}"}
+    async with api_client(engine, api_key_cache_seconds=3600) as client:
+        state = client.app.state.crmkpi
+        if state.auth.listener is not None:  # hear nothing from PostgreSQL
+            await state.auth.listener.stop()
+        assert (await client.graphql(VIEWER, key=tenant.keys["viewer"]))["data"]["viewer"]
+        revoked = await client.graphql(REVOKE, {"id": viewer_id}, key=tenant.keys["admin"])
+        refused = await client.http.post("/graphql", json={"query": VIEWER}, headers=headers)
+    assert revoked["data"]["revokeApiKey"]["apiKey"]["revokedAt"], revoked
+    assert refused.status_code == 401
