@@ -1,4 +1,4 @@
-"""Migration 0013 fills the daily rollups of the rows already stored, in plain SQL, equal to
+"""Migration 0016 fills the daily rollups of the rows already stored, in plain SQL, equal to
 the rollups the application computes (core.metrics.rollup_rules), on both databases."""
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ async def test_migration_fills_the_rollups(
         url = request.getfixturevalue("pg_cluster").create_database(f"m{uuid.uuid4().hex}")
     engine = create_engine(url)
     try:
-        await upgrade(engine, "0012_customer_stretches")
+        await upgrade(engine, "0015_customer_paths")
         async with engine.begin() as conn:  # Core statements: no flush hook writes rollups
             await conn.execute(insert(Organization).values(id="org", name="Acme"))
             await conn.execute(

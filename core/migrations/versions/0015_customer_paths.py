@@ -11,7 +11,7 @@ The column is filled here in plain SQL from the stretches already stored (the sy
 it from then on, core.metrics.stretch_refresh); no application code is imported.
 
 Revision ID: 0015_customer_paths
-Revises: 0013_daily_rollups
+Revises: 0012_customer_stretches
 Create Date: 2026-12-07
 """
 
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015_customer_paths"
-down_revision = "0013_daily_rollups"
+down_revision = "0012_customer_stretches"
 branch_labels = None
 depends_on = None
 

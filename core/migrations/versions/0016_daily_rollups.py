@@ -9,8 +9,8 @@ each time column (``kind``) it has, summed with the rows of the same workspace, 
 kind, day and dimensions. On SQLite the local day is ``crmkpi_local_day``, which core.db
 registers on every connection (as the metrics' own statements use it).
 
-Revision ID: 0013_daily_rollups
-Revises: 0012_customer_stretches
+Revision ID: 0016_daily_rollups
+Revises: 0015_customer_paths
 Create Date: 2026-12-07
 """
 
@@ -21,8 +21,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013_daily_rollups"
-down_revision = "0012_customer_stretches"
+revision = "0016_daily_rollups"
+down_revision = "0015_customer_paths"
 branch_labels = None
 depends_on = None
 
