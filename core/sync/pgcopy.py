@@ -19,13 +19,20 @@ from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 _JSON_COLUMNS = ("remote_data", "custom")
+#: The column a batch's rows all share one value of: a parameter of the upsert.
+_SHARED = "synced_at"
 
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _upsert_sql(table: Table, stage: str, columns: Sequence[str]) -> str:
+def _upsert_sql(table: Table, stage: str, columns: Sequence[str], shared: str | None = None) -> str:
+    """The upsert from ``stage`` (holding ``columns``); ``shared``, when given, is a
+    timestamptz column set to the statement's one parameter for every row."""
+    staged = [f"{_quote(c)}::jsonb" if c in _JSON_COLUMNS else _quote(c) for c in columns]
+    if shared is not None:
+        columns, staged = [*columns, shared], [*staged, "$1::timestamptz"]
     cols = ", ".join(_quote(c) for c in columns)
     compared = [c for c in columns if c not in ("connection_id", "remote_id", "synced_at")]
     differs = " OR ".join(
@@ -43,9 +50,8 @@ def _upsert_sql(table: Table, stage: str, columns: Sequence[str]) -> str:
         for c in columns
         if c not in ("connection_id", "remote_id")
     )
-    staged = ", ".join(f"{_quote(c)}::jsonb" if c in _JSON_COLUMNS else _quote(c) for c in columns)
     return (
-        f"INSERT INTO {_quote(table.name)} AS t ({cols}) SELECT {staged} FROM {stage} "
+        f"INSERT INTO {_quote(table.name)} AS t ({cols}) SELECT {', '.join(staged)} FROM {stage} "
         f"ON CONFLICT (connection_id, remote_id) DO UPDATE SET {updates} "
         f"WHERE {differs} RETURNING (xmax = 0)"
     )
@@ -64,16 +70,37 @@ def dumps(value: Any) -> str:
         return json.dumps(value, default=str)
 
 
-def _encode(columns: Sequence[str], rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """Rows with their JSON columns as text (staged as text, cast to jsonb by the upsert); a
-    row whose value is None is passed on as it is. One comprehension per JSON column, each
-    row rebuilt by slicing in C: a copy through a list per row cost as much as encoding its
-    JSON."""
-    for at in [i for i, c in enumerate(columns) if c in _JSON_COLUMNS]:
+def _encode(
+    columns: Sequence[str], rows: list[tuple[Any, ...]], drop: int | None = None
+) -> list[tuple[Any, ...]]:
+    """Rows with their JSON columns as text (staged as text, cast to jsonb by the upsert)
+    and without the value at index ``drop`` if given; a JSON value None is passed on as it
+    is. One comprehension per JSON column, each row rebuilt by slicing in C (a copy through
+    a list per row cost as much as encoding its JSON); dropping a column after the last
+    JSON one happens in the same rebuild."""
+    json_at = [i for i, c in enumerate(columns) if c in _JSON_COLUMNS]
+    fused = drop is not None and bool(json_at) and drop > json_at[-1]
+    for at in json_at[:-1] if fused else json_at:
         after = at + 1
         rows = [
             row if row[at] is None else (*row[:at], dumps(row[at]), *row[after:]) for row in rows
         ]
+    if drop is not None:
+        end = drop + 1
+        if fused:
+            at = json_at[-1]
+            after = at + 1
+            rows = [
+                (
+                    *row[:at],
+                    None if row[at] is None else dumps(row[at]),
+                    *row[after:drop],
+                    *row[end:],
+                )
+                for row in rows
+            ]
+        else:
+            rows = [row[:drop] + row[end:] for row in rows]
     return rows
 
 
@@ -87,9 +114,21 @@ def stage_of(table: Table) -> str:
 async def copy_upsert(
     conn: AsyncConnection, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
 ) -> tuple[int, int]:
-    """Upsert ``rows`` (value tuples in ``columns`` order, unique remote ids); returns
-    (inserted, updated)."""
+    """Upsert ``rows`` (value tuples in ``columns`` order, unique remote ids, one shared
+    ``synced_at`` object); returns (inserted, updated)."""
     columns = list(columns)
+    # synced_at, the same for a whole batch (the writer's ``now``), is one parameter of the
+    # upsert instead of a timestamptz encoded per row (and is not staged).
+    drop: int | None = None
+    shared: Any = None
+    if _SHARED in columns and rows:
+        drop = columns.index(_SHARED)
+        shared = rows[0][drop]
+        if any(row[drop] is not shared for row in rows):
+            raise ValueError(f"the rows of one batch must share one {_SHARED} value")
+    records = _encode(columns, rows, drop)
+    if drop is not None:
+        del columns[drop]
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection
     if not driver.is_in_transaction():
@@ -109,7 +148,10 @@ async def copy_upsert(
         f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
         f"SELECT {staged} FROM {_quote(table.name)} WITH NO DATA"
     )
-    await driver.copy_records_to_table(stage, records=_encode(columns, rows), columns=columns)
-    flags = await driver.fetch(_upsert_sql(table, stage, columns))
+    await driver.copy_records_to_table(stage, records=records, columns=columns)
+    if drop is None:
+        flags = await driver.fetch(_upsert_sql(table, stage, columns))
+    else:
+        flags = await driver.fetch(_upsert_sql(table, stage, columns, _SHARED), shared)
     inserted = sum(1 for (flag,) in flags if flag)
     return inserted, len(flags) - inserted
