@@ -79,6 +79,21 @@ def _encode(
     a list per row cost as much as encoding its JSON); dropping a column after the last
     JSON one happens in the same rebuild."""
     json_at = [i for i, c in enumerate(columns) if c in _JSON_COLUMNS]
+    if drop is not None and len(json_at) == 2 and drop > json_at[1]:
+        # The synced tables' layout: one rebuild per row instead of three (~0.8 us each).
+        a, b = json_at
+        a1, b1, end = a + 1, b + 1, drop + 1
+        return [
+            (
+                *row[:a],
+                None if row[a] is None else dumps(row[a]),
+                *row[a1:b],
+                None if row[b] is None else dumps(row[b]),
+                *row[b1:drop],
+                *row[end:],
+            )
+            for row in rows
+        ]
     fused = drop is not None and bool(json_at) and drop > json_at[-1]
     for at in json_at[:-1] if fused else json_at:
         after = at + 1
