@@ -37,3 +37,28 @@ def test_only_the_json_columns_are_encoded_and_rows_without_json_pass_as_they_ar
     assert encoded[1] == ("2", '{"k":[1]}', "b", None)
     assert encoded[2][:3] == ("3", None, "c")
     assert json.loads(encoded[2][3]) == {"d": "é"}
+
+
+def test_a_dropped_column_leaves_every_row_after_or_before_the_json_columns() -> None:
+    from core.sync.pgcopy import _encode
+
+    columns = ("remote_id", "custom", "synced_at", "deleted_at")
+    rows = [("1", None, "now", None), ("2", {"k": 1}, "now", "then")]
+    assert _encode(columns, rows, drop=2) == [("1", None, None), ("2", '{"k":1}', "then")]
+    before = ("synced_at", "remote_id", "custom")
+    assert _encode(before, [("now", "1", {"k": 1})], drop=0) == [("1", '{"k":1}')]
+
+
+def test_two_json_columns_and_a_dropped_one_are_rebuilt_in_one_pass() -> None:
+    from core.sync.pgcopy import _encode
+
+    columns = ("remote_id", "remote_data", "name", "custom", "synced_at", "deleted_at")
+    rows = [("1", {"a": 1}, "x", None, "now", None), ("2", None, "y", {}, "now", "then")]
+    assert _encode(columns, rows, drop=4) == [
+        ("1", '{"a":1}', "x", None, None),
+        ("2", None, "y", "{}", "then"),
+    ]
+    assert _encode(columns, rows) == [
+        ("1", '{"a":1}', "x", None, "now", None),
+        ("2", None, "y", "{}", "now", "then"),
+    ]
