@@ -305,8 +305,10 @@ async def upsert(
     empty list means DO NOTHING. All rows must carry the same keys. Returns rows written.
 
     The statement has one row of bind parameters and is executed with the list of rows
-    (executemany), so SQLAlchemy compiles it once and caches it; a multi-row ``.values()``
-    would be compiled anew for every batch, which costs more than the database work.
+    (executemany): it is compiled once per call, whatever the number of rows, where a
+    multi-row ``.values()`` would grow with the batch. It is not kept in SQLAlchemy's
+    compiled cache across calls: the dialects' ``on_conflict_do_update`` has no cache key
+    (core.metrics.rollup_deltas writes its ON CONFLICT clause as a suffix for that reason).
     """
     if not rows:
         return 0
