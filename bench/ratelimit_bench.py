@@ -10,6 +10,10 @@ reported: successful requests as a share of the budget R per window (target >= 9
 The same for a named budget: a search endpoint limited to S requests per second (HubSpot:
 5) called through the policy's ``search`` budget, on top of the 10-second window.
 
+And Pipedrive's rate-limited first load (bench/pipedrive_load.py): a full sync against
+the simulator enforcing Pipedrive's burst limit, the share of its allowance used (target
+>= 90%) and the 429s met (target 0), with its requests and deals.
+
 Runnable alone: ``python -m bench.ratelimit_bench [--quick]``.
 """
 
@@ -25,6 +29,7 @@ from typing import Any
 import httpx
 
 from api.threaded_server import serve_in_thread
+from bench import pipedrive_load
 from bench.harness import BenchContext, Measurement
 from core.simulation.faults import FaultMiddleware
 from core.sync.connector import Budget, RateLimitPolicy
@@ -114,6 +119,7 @@ def run(ctx: BenchContext) -> list[Measurement]:
         f"429s in total {found['rejected_total']:.0f}"
     )
     return [
+        *_first_load(ctx),
         Measurement(
             "search budget used after warm-up",
             found["share"],
@@ -153,6 +159,50 @@ def run(ctx: BenchContext) -> list[Measurement]:
             target="0",
             notes=notes,
             key="rate_429_after_warmup",
+        ),
+    ]
+
+
+def _first_load(ctx: BenchContext) -> list[Measurement]:
+    deals = pipedrive_load.QUICK_DEALS if ctx.quick else pipedrive_load.DEALS
+    load = pipedrive_load.measure(deals)
+    print(f"   pipedrive first load: {load}", flush=True)
+    if load["status"] != "SUCCEEDED":
+        raise RuntimeError(f"the Pipedrive first load did not succeed: {load}")
+    notes = (
+        f"full sync of {load['deals']:,} deals against the Pipedrive simulator in its own "
+        f"process enforcing 80 requests per 2 s (429 + Retry-After past it), "
+        f"{load['latency_ms']} ms per answer, the connector's own limiter, SQLite: "
+        f"{load['requests']:,} requests answered in {load['seconds']:.1f} s, "
+        f"{load['records']:,} records; answers >= 400 other than 429: {load['other_errors']}"
+    )
+    return [
+        Measurement(
+            "Pipedrive first load: allowance used",
+            load["allowance_used"],
+            "share of 80 per 2 s",
+            baseline=1.0,
+            baseline_name="physical limit (80 requests per 2 s)",
+            target=">= 0.9",
+            notes=notes,
+            key="pipedrive_first_load_allowance_use",
+        ),
+        Measurement(
+            "Pipedrive first load: 429s met",
+            load["http_429"],
+            "responses",
+            baseline=0,
+            baseline_name="none possible within the limit",
+            target="0",
+            notes=notes,
+            key="pipedrive_first_load_429",
+        ),
+        Measurement(
+            "Pipedrive first load: requests",
+            load["requests"],
+            f"requests for {load['deals']:,} deals",
+            notes=notes,
+            key="pipedrive_first_load_requests",
         ),
     ]
 

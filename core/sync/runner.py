@@ -112,10 +112,12 @@ async def _schedule(
     run_one: Callable[[Stream], Any],
     stats: RunStats,
 ) -> None:
-    """Start each stream when its dependencies are done, ``concurrency`` at a time."""
+    """Start each stream when its dependencies are done, ``concurrency`` at a time; if one
+    raises (or the run is cancelled), the others are cancelled and awaited first."""
     names = {s.name for s in streams}
     done: dict[str, asyncio.Event] = {s.name: asyncio.Event() for s in streams}
     semaphore = asyncio.Semaphore(max(1, concurrency))
+    stopping: list[str] = []  # the stream that raised, once one has
 
     async def guarded(stream: Stream) -> None:
         try:
@@ -132,11 +134,30 @@ async def _schedule(
                 stats.streams[stream.name].error = f"depends on failed stream {failed[0]}"
                 return
             async with semaphore:
-                await run_one(stream)
+                if stopping:  # woken by the slot a raising stream freed: start nothing
+                    return
+                try:
+                    await run_one(stream)
+                except BaseException:
+                    stopping.append(stream.name)
+                    raise
         finally:
             done[stream.name].set()
 
-    await asyncio.gather(*(guarded(s) for s in streams))
+    tasks = [asyncio.ensure_future(guarded(s)) for s in streams]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        # A stream ends the run by raising only what run_one does not catch (a worker
+        # shutting down, a BaseException from a progress hook). gather() leaves the other
+        # streams running then: they would read and write after the run is recorded as
+        # interrupted, through a closed client, and die with their event loop. Stop them
+        # and wait until they have (their own clean-up included) before the run ends.
+        left = [t for t in tasks if not t.done()]
+        for task in left:
+            task.cancel()
+        if left:
+            await asyncio.gather(*left, return_exceptions=True)
 
 
 async def run_sync(

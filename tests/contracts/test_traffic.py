@@ -63,7 +63,9 @@ async def test_an_answer_cut_short_on_purpose_is_not_checked() -> None:
     assert log.exchanges == [] and log.violations == []
 
 
-@pytest.mark.off_contract("injects a neutral 429 body, which is not HubSpot's")
+@pytest.mark.off_contract(
+    "injects a neutral 429 body, which is not HubSpot's", expect=["RateLimitError"]
+)
 async def test_injected_faults_pass_the_observers_too() -> None:
     log = Traffic()
 
@@ -81,15 +83,52 @@ async def test_injected_faults_pass_the_observers_too() -> None:
     assert any("RateLimitError" in v for v in log.violations), log.violations
 
 
+def _item(marker: Any = None) -> Any:
+    """A stand-in test item carrying ``marker`` (an ``off_contract`` mark) or none."""
+    mark = None if marker is None else marker.mark
+    return SimpleNamespace(get_closest_marker=lambda name: mark if name == "off_contract" else None)
+
+
 def test_a_violation_fails_the_test_it_happened_in() -> None:
     start = len(TRAFFIC.violations)
     TRAFFIC.violations.append("pipedrive GET /api/v2/deals -> 200: broken")
+    expected = TRAFFIC.expected
     try:
-        plain = SimpleNamespace(get_closest_marker=lambda name: None)
         with pytest.raises(pytest.fail.Exception, match="during the test break") as failed:
-            traffic._verdict(plain, start, "the test")  # type: ignore[arg-type]
+            traffic._verdict(_item(), start, "the test")
         assert "pipedrive GET /api/v2/deals -> 200: broken" in str(failed.value)
-        exempt = SimpleNamespace(get_closest_marker=lambda name: name == "off_contract")
-        traffic._verdict(exempt, start, "the test")  # type: ignore[arg-type]
+        traffic._verdict(
+            _item(pytest.mark.off_contract("why", expect=["broken"])), start, "the test"
+        )
+        assert TRAFFIC.expected == expected + 1
     finally:
+        TRAFFIC.expected = expected
         del TRAFFIC.violations[start:]
+
+
+def test_off_contract_excuses_only_the_violations_it_names() -> None:
+    start = len(TRAFFIC.violations)
+    TRAFFIC.violations += [
+        "hubspot GET /crm/v3/objects/deals -> 200: limit 500 outside 1..100",
+        'hubspot GET /crm/v3/objects/deals -> 200: 7 is not of type "string"',
+    ]
+    probe = _item(pytest.mark.off_contract("asks limit=500", expect=["limit 500 outside"]))
+    expected = TRAFFIC.expected
+    try:
+        with pytest.raises(pytest.fail.Exception, match="1 simulator exchange") as failed:
+            traffic._verdict(probe, start, "the test")
+        assert "is not of type" in str(failed.value) and "limit 500" not in str(failed.value)
+    finally:
+        TRAFFIC.expected = expected
+        del TRAFFIC.violations[start:]
+
+
+def test_off_contract_fails_when_its_probe_breaks_nothing_or_names_nothing() -> None:
+    start = len(TRAFFIC.violations)
+    stale = _item(pytest.mark.off_contract("asks limit=500", expect=["limit 500 outside"]))
+    with pytest.raises(pytest.fail.Exception, match=r"no longer provokes.*limit 500 outside"):
+        traffic._verdict(stale, start, "the test")
+    traffic._verdict(stale, start, "teardown")  # the probe is the test's, not its fixtures'
+    vague = _item(pytest.mark.off_contract("probes something"))
+    with pytest.raises(pytest.fail.Exception, match="needs expect"):
+        traffic._verdict(vague, start, "the test")

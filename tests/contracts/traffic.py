@@ -12,8 +12,12 @@ the phase (setup, call, teardown) it happened in.
 The check runs before the answer's last bytes go out, so a client never holds an answer
 whose verdict is not recorded yet. An answer cut short on purpose (``drop`` faults) has
 nothing whole to check. A test that sends off-contract requests on purpose (probing the
-simulator's refusals) says so with ``@pytest.mark.off_contract("why")``: its traffic is
-still checked and kept in :data:`TRAFFIC`, but does not fail it.
+simulator's refusals) says so with ``@pytest.mark.off_contract("why", expect=[...])``,
+``expect`` naming each violation it provokes (a substring of the reported rule): those are
+counted as expected, and nothing else is excused. Any other violation still fails the test,
+and so does an expected one that no longer occurs (the probe stopped probing). The run's
+summary line therefore shows how many violations were expected, and any unexplained one has
+failed a test.
 """
 
 from __future__ import annotations
@@ -49,6 +53,8 @@ class Traffic:
 
     exchanges: list[tuple[str, str, str]] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
+    #: Violations an ``off_contract`` test declared it provokes (the rest failed a test).
+    expected: int = 0
     #: Time the checks took, what the suite pays for them.
     seconds: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -164,8 +170,9 @@ def observer(crm: str, app: Any) -> Any:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "off_contract(reason): the test sends requests off the CRM's documented contract on "
-        "purpose; its simulator traffic does not fail it (tests/contracts/traffic.py)",
+        "off_contract(reason, expect): the test sends requests off the CRM's documented "
+        "contract on purpose; the violations it provokes, each named by a substring in "
+        "expect, do not fail it, any other does (tests/contracts/traffic.py)",
     )
     observe.add_observer(observer)
 
@@ -179,7 +186,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if TRAFFIC.exchanges:
         terminalreporter.write_line(
             f"simulator contract: {len(TRAFFIC.exchanges)} exchanges checked in "
-            f"{TRAFFIC.seconds:.2f} s, {len(TRAFFIC.violations)} violations"
+            f"{TRAFFIC.seconds:.2f} s, {len(TRAFFIC.violations)} violations "
+            f"({TRAFFIC.expected} provoked on purpose by off_contract tests, "
+            f"{len(TRAFFIC.violations) - TRAFFIC.expected} failed their test)"
         )
 
 
@@ -193,10 +202,44 @@ def _report(broken: list[str], phase: str) -> str:
     )
 
 
+def _expected(item: pytest.Item) -> tuple[str, ...] | None:
+    """The violations an ``off_contract`` test provokes on purpose; None if not marked."""
+    marker = item.get_closest_marker("off_contract")
+    if marker is None:
+        return None
+    expect = tuple(marker.kwargs.get("expect", ()))
+    if not expect or not all(isinstance(e, str) and e for e in expect):
+        pytest.fail(
+            "off_contract needs expect=[...]: a substring of each violation the test "
+            "provokes on purpose",
+            pytrace=False,
+        )
+    return expect
+
+
+def _unexplained(item: pytest.Item, broken: list[str]) -> list[str]:
+    """The violations the item's ``off_contract`` marker does not name (all, unmarked)."""
+    expect = _expected(item)
+    if expect is None:
+        return broken
+    return [v for v in broken if not any(e in v for e in expect)]
+
+
 def _verdict(item: pytest.Item, start: int, phase: str) -> None:
     broken = TRAFFIC.violations[start:]
-    if broken and not item.get_closest_marker("off_contract"):
-        pytest.fail(_report(broken, phase), pytrace=False)
+    unexplained = _unexplained(item, broken)
+    with TRAFFIC.lock:
+        TRAFFIC.expected += len(broken) - len(unexplained)
+    if unexplained:
+        pytest.fail(_report(unexplained, phase), pytrace=False)
+    expect = _expected(item) if phase == "the test" else None
+    missing = [e for e in expect or () if not any(e in v for v in broken)]
+    if missing:
+        pytest.fail(
+            "off_contract expects violation(s) the test no longer provokes (its off-contract "
+            f"probe no longer reaches the simulator, or the contract changed): {missing}",
+            pytrace=False,
+        )
 
 
 def _phase(item: pytest.Item, phase: str) -> Generator[None, None, None]:
@@ -205,8 +248,8 @@ def _phase(item: pytest.Item, phase: str) -> Generator[None, None, None]:
         yield
     except BaseException as failed:
         # The test failed on its own: say what the simulator broke too, it may be why.
-        broken = TRAFFIC.violations[start:]
-        if broken and not item.get_closest_marker("off_contract"):
+        broken = _unexplained(item, TRAFFIC.violations[start:])
+        if broken:
             failed.add_note(_report(broken, phase))
         raise
     _verdict(item, start, phase)

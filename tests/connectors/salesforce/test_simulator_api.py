@@ -191,7 +191,9 @@ async def test_get_deleted_refuses_what_the_real_api_refuses(api: httpx.AsyncCli
     assert fine.status_code == 200 and "earliestDateAvailable" in fine.json()
 
 
-@pytest.mark.off_contract("calls the API without a token, to see it refused")
+@pytest.mark.off_contract(
+    "calls the API without a token, to see it refused", expect=["no Bearer token"]
+)
 async def test_errors_are_salesforce_json_bodies(api: httpx.AsyncClient) -> None:
     unknown = await api.get(f"{DATA}/no/such/resource")
     assert unknown.status_code == 404

@@ -4,6 +4,7 @@ break a simulator unnoticed), and the simulator's own answers pass it."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from tests.contracts.salesforce.contract import Exchange, check, match, operations
 
@@ -100,3 +101,20 @@ def test_token_requests_follow_the_collection() -> None:
         "POST", "/services/oauth2/token", "", {}, form + b"&scope=api", 200, {}, good.response
     )
     assert check(odd)
+
+
+def test_respx_fixtures_are_documented_payloads() -> None:
+    """The recorded payloads the respx tests use pass the contract as answers of the route
+    they stand for: the query results as /query pages, the describe as an sObject
+    describe (all its fields' documented attributes, not only those the connector reads)."""
+    root = Path(__file__).resolve().parents[2] / "fixtures" / "salesforce"
+    names = sorted(p.stem for p in root.glob("*.json"))
+    assert len(names) == 16
+    for name in names:
+        payload = json.loads((root / f"{name}.json").read_text())
+        if name.startswith("describe_"):
+            sobject = payload["name"]
+            exchange = _exchange(f"{DATA}/sobjects/{sobject}/describe", payload)
+        else:
+            exchange = _exchange(f"{DATA}/query", payload, query="q=SELECT+Id+FROM+Account")
+        assert check(exchange) == [], name
