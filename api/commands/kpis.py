@@ -1,4 +1,8 @@
-"""`crmkpi kpi define --workspace|--organization ID FILE`, `crmkpi kpi list` and `delete`."""
+"""`crmkpi kpi define --workspace|--organization ID FILE`, `crmkpi kpi list` and `delete`.
+
+core.user_kpis (YAML, the KPI registry's definitions) is imported by the commands that use
+it: every ``crmkpi`` process imports this module to build its command line.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,6 @@ from api.commands.common import database, emit, out, run
 from core.metrics import build_registry
 from core.models import UserKpi
 from core.plugins import create_plugin_manager
-from core.user_kpis import define_kpi, delete_kpi, kpi_owner, list_kpis, read_definition
 
 kpi_app = typer.Typer(help="User-defined KPIs (declared in JSON or YAML).", no_args_is_help=True)
 
@@ -42,6 +45,8 @@ def kpi_define(
 
     The same use case as defineKpi (core.user_kpis: kpi_owner, define_kpi).
     """
+    from core.user_kpis import define_kpi, kpi_owner, read_definition  # see the module doc
+
     definition = read_definition(file)
 
     async def _define() -> dict[str, Any]:
@@ -69,6 +74,7 @@ def kpi_list(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """The stored user-defined KPIs, by name."""
+    from core.user_kpis import list_kpis  # see the module doc
 
     async def _list() -> list[dict[str, Any]]:
         async with database() as (_, sessions), sessions() as session:
@@ -89,6 +95,7 @@ def kpi_delete(
     organization: Annotated[str, typer.Option("--organization", help="Its organization.")],
 ) -> None:
     """Delete a user-defined KPI of an organization (or of one of its workspaces)."""
+    from core.user_kpis import delete_kpi  # see the module doc
 
     async def _delete() -> None:
         async with database() as (_, sessions), sessions() as session:

@@ -12,7 +12,6 @@ from api.commands.common import database, emit, run
 from core.errors import ValidationError
 from core.metrics import build_registry
 from core.plugins import create_plugin_manager
-from core.targets import set_target
 
 target_app = typer.Typer(help="Targets per KPI, period and segment.", no_args_is_help=True)
 
@@ -54,6 +53,10 @@ def target_set(
     spec = _segment(segment)
 
     async def _set() -> dict[str, object]:
+        # core.targets (the KPI registry's definitions, YAML) only for this command: not
+        # every crmkpi command's start-up.
+        from core.targets import set_target
+
         async with database() as (_, sessions), sessions() as session:
             target = await set_target(
                 session,
