@@ -32,8 +32,6 @@ from api.commands.serve import serve
 from api.commands.sync import _table as progress_table
 from core.connections import get_connection
 from core.errors import NotFoundError, ValidationError
-from core.imports import import_kind
-from core.imports.kind import import_csv
 from core.models.enums import SyncMode
 from core.organizations import create_organization, create_workspace, get_organization
 from core.plugins import connector_classes, create_plugin_manager
@@ -139,6 +137,8 @@ async def _connections(
 async def _business_data(state: dict[str, Any]) -> None:
     """Spend, visitors and surveys through the validated CSV import; monthly targets."""
     # Only the demo needs these (YAML, the KPI registry): not every crmkpi command's start-up.
+    from core.imports import import_kind
+    from core.imports.kind import import_csv
     from core.simulation.business import spend_csv, surveys_csv, visitors_csv
     from core.targets import set_target
 

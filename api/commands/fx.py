@@ -9,7 +9,6 @@ import typer
 
 from api.commands.common import database, emit, run
 from core.errors import ValidationError
-from core.metrics import fx as core_fx
 
 
 def import_fx(
@@ -35,6 +34,10 @@ def import_fx(
         raise ValidationError(f"cannot read {file}: {exc.strerror}") from None
 
     async def _import() -> dict[str, object]:
+        # core.metrics.fx (with the KPI query compiler) only for this command: not every
+        # crmkpi command's start-up.
+        from core.metrics import fx as core_fx
+
         async with database() as (_, sessions), sessions() as session:
             count = await core_fx.import_fx(session, text, workspace_id=workspace, base=base)
             await session.commit()

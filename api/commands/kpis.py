@@ -1,7 +1,7 @@
 """`crmkpi kpi define --workspace|--organization ID FILE`, `crmkpi kpi list` and `delete`.
 
-core.user_kpis (YAML, the KPI registry's definitions) is imported by the commands that use
-it: every ``crmkpi`` process imports this module to build its command line.
+core.user_kpis (YAML) and the KPI registry are imported by the commands that use them:
+every ``crmkpi`` process imports this module to build its command line.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from typing import Annotated, Any
 import typer
 
 from api.commands.common import database, emit, out, run
-from core.metrics import build_registry
 from core.models import UserKpi
 from core.plugins import create_plugin_manager
 
@@ -45,7 +44,8 @@ def kpi_define(
 
     The same use case as defineKpi (core.user_kpis: kpi_owner, define_kpi).
     """
-    from core.user_kpis import define_kpi, kpi_owner, read_definition  # see the module doc
+    from core.metrics import build_registry  # see the module doc
+    from core.user_kpis import define_kpi, kpi_owner, read_definition
 
     definition = read_definition(file)
 

@@ -10,7 +10,6 @@ import typer
 
 from api.commands.common import database, emit, run
 from core.errors import ValidationError
-from core.metrics import build_registry
 from core.plugins import create_plugin_manager
 
 target_app = typer.Typer(help="Targets per KPI, period and segment.", no_args_is_help=True)
@@ -53,8 +52,9 @@ def target_set(
     spec = _segment(segment)
 
     async def _set() -> dict[str, object]:
-        # core.targets (the KPI registry's definitions, YAML) only for this command: not
-        # every crmkpi command's start-up.
+        # core.targets and the KPI registry (its definitions, YAML) only for this command:
+        # not every crmkpi command's start-up.
+        from core.metrics import build_registry
         from core.targets import set_target
 
         async with database() as (_, sessions), sessions() as session:

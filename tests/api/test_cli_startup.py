@@ -28,7 +28,7 @@ print(json.dumps({
 }))
 """
 
-#: Imported by other commands, or eagerly by libraries, and never by a sync.
+#: What other commands use, or libraries import eagerly: not imported by a sync's start-up.
 NOT_FOR_A_SYNC = (
     "alembic",  # the schema check at head reads the version table (core.migrate.at_head)
     "mako",
@@ -36,6 +36,9 @@ NOT_FOR_A_SYNC = (
     "yaml",  # user-defined KPIs (core.user_kpis)
     "core.targets",
     "core.user_kpis",
+    "core.metrics.registry",  # crmkpi target / kpi
+    "core.metrics.fx",  # crmkpi import fx
+    "core.imports",  # crmkpi import
     "click",  # httpx's command-line client (core.startup)
 )
 
