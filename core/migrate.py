@@ -2,8 +2,9 @@
 
 Alembic is imported by the functions that run it, not by this module: every command
 checks the schema at start-up (``crmkpi sync`` included), and importing alembic costs
-some 50 ms of CPU (0.1 s more with mako's syntax highlighting, core.startup). When the
-database is at head, which it almost always is, :func:`at_head` answers without it.
+some 50 ms of CPU (110 ms with mako's syntax highlighting, which core.startup skips).
+When the database is at head, which it almost always is, :func:`at_head` answers
+without it.
 """
 
 from __future__ import annotations
