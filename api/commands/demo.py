@@ -8,7 +8,8 @@ dashboard are served until Ctrl-C. ``var/demo.json`` (mode 0600: it holds the de
 remembers what was created, so a second run reuses it and only syncs what changed.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: typer reads these signatures at every start-up
+# (api.commands says why).
 
 import asyncio
 import calendar

@@ -1,6 +1,7 @@
 """`crmkpi import fx FILE.csv`: FX rates for currencies the CRMs do not convert."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: typer reads these signatures at every start-up
+# (api.commands says why).
 
 from pathlib import Path
 from typing import Annotated

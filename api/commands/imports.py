@@ -4,7 +4,8 @@
 with ``import_app.command("fx")(...)``.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: typer reads these signatures at every start-up
+# (api.commands says why).
 
 from pathlib import Path
 from typing import Annotated

@@ -4,7 +4,8 @@ core.user_kpis (YAML) and the KPI registry are imported by the commands that use
 every ``crmkpi`` process imports this module to build its command line.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: typer reads these signatures at every start-up
+# (api.commands says why).
 
 from pathlib import Path
 from typing import Annotated, Any

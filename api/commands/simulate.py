@@ -1,6 +1,7 @@
 """`crmkpi simulate NAME`: a connector's CRM simulator on its own, until Ctrl-C."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: typer reads these signatures at every start-up
+# (api.commands says why).
 
 import json
 from typing import Annotated

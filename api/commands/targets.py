@@ -1,6 +1,7 @@
 """`crmkpi target set --workspace ID --kpi NAME --start D --end D [--segment JSON] VALUE`."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: typer reads these signatures at every start-up
+# (api.commands says why).
 
 import json
 from datetime import date
