@@ -1,37 +1,38 @@
-"""The ``crmkpi`` command. Errors of ours become one clear line and a non-zero exit."""
+"""The ``crmkpi`` command. Errors of ours become one clear line and a non-zero exit.
+
+The console script is api.entry, which imports this module as a command's start-up
+(core.startup.quiet_imports); importing it elsewhere (tests run commands in-process)
+leaves the importer's heap alone.
+"""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
 
-from core.startup import quiet_imports
+import typer
+from pydantic import ValidationError as SettingsError
+from sqlalchemy.exc import SQLAlchemyError
 
-# The start-up's imports, a million long-lived objects: see core.startup.
-with quiet_imports():
-    import typer
-    from pydantic import ValidationError as SettingsError
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from api.commands import (
-        connections,
-        connectors,
-        db,
-        demo,
-        fx,
-        imports,
-        kpis,
-        serve,
-        simulate,
-        sync,
-        targets,
-        tenancy,
-        worker,
-    )
-    from api.commands.common import console
-    from core.errors import CrmkpiError
-    from core.logging import configure_logging
-    from core.settings import get_settings
+from api.commands import (
+    connections,
+    connectors,
+    db,
+    demo,
+    fx,
+    imports,
+    kpis,
+    serve,
+    simulate,
+    sync,
+    targets,
+    tenancy,
+    worker,
+)
+from api.commands.common import console
+from core.errors import CrmkpiError
+from core.logging import configure_logging
+from core.settings import get_settings
 
 app = typer.Typer(
     name="crmkpi",

@@ -6,7 +6,8 @@ null; stream leads skipped"). Exit status 0 when the CRM accepted the credential
 answered the discovery, 1 otherwise.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: typer reads these signatures at every start-up
+# (api.commands says why).
 
 import json
 from typing import Annotated, Any

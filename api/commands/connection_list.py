@@ -5,7 +5,8 @@ One line per connection (or ``--json``): paused or active, its schedule, its las
 core.listings.list_connections (GraphQL's ``connections`` shows the same per connection).
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: typer reads these signatures at every start-up
+# (api.commands says why).
 
 from typing import Annotated, Any
 

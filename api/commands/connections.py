@@ -6,7 +6,8 @@ so it checks no role. `list` and `check` are api.commands.connection_list and
 connection_check.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: typer reads these signatures at every start-up
+# (api.commands says why).
 
 import json
 from typing import Annotated

@@ -1,6 +1,7 @@
 """`crmkpi connectors list`: the installed connector plugins and what they need."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: typer reads these signatures at every start-up
+# (api.commands says why).
 
 import json
 from typing import Annotated, Any

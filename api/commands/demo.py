@@ -8,7 +8,8 @@ dashboard are served until Ctrl-C. ``var/demo.json`` (mode 0600: it holds the de
 remembers what was created, so a second run reuses it and only syncs what changed.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: typer reads these signatures at every start-up
+# (api.commands says why).
 
 import asyncio
 import calendar
@@ -32,17 +33,13 @@ from api.commands.serve import serve
 from api.commands.sync import _table as progress_table
 from core.connections import get_connection
 from core.errors import NotFoundError, ValidationError
-from core.imports import import_kind
-from core.imports.kind import import_csv
 from core.models.enums import SyncMode
 from core.organizations import create_organization, create_workspace, get_organization
 from core.plugins import connector_classes, create_plugin_manager
 from core.secrets import Vault, ensure_key_file
 from core.settings import DEFAULT_DATA_DIR, Settings, get_settings
-from core.simulation.business import spend_csv, surveys_csv, visitors_csv
 from core.sync.connections import create_connection, set_endpoint
 from core.sync.runner import SyncOptions, run_sync
-from core.targets import set_target
 from core.tenancy import create_api_key
 
 STATE_FILE = DEFAULT_DATA_DIR / "demo.json"
@@ -140,6 +137,12 @@ async def _connections(
 
 async def _business_data(state: dict[str, Any]) -> None:
     """Spend, visitors and surveys through the validated CSV import; monthly targets."""
+    # Only the demo needs these (YAML, the KPI registry): not every crmkpi command's start-up.
+    from core.imports import import_kind
+    from core.imports.kind import import_csv
+    from core.simulation.business import spend_csv, surveys_csv, visitors_csv
+    from core.targets import set_target
+
     today = datetime.now(UTC).date()
     month_start = today.replace(day=1)
     month_end = date(today.year + (today.month == 12), today.month % 12 + 1, 1)

@@ -1,6 +1,7 @@
 """`crmkpi import fx FILE.csv`: FX rates for currencies the CRMs do not convert."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: typer reads these signatures at every start-up
+# (api.commands says why).
 
 from pathlib import Path
 from typing import Annotated
@@ -9,7 +10,6 @@ import typer
 
 from api.commands.common import database, emit, run
 from core.errors import ValidationError
-from core.metrics import fx as core_fx
 
 
 def import_fx(
@@ -35,6 +35,10 @@ def import_fx(
         raise ValidationError(f"cannot read {file}: {exc.strerror}") from None
 
     async def _import() -> dict[str, object]:
+        # core.metrics.fx (with the KPI query compiler) only for this command: not every
+        # crmkpi command's start-up.
+        from core.metrics import fx as core_fx
+
         async with database() as (_, sessions), sessions() as session:
             count = await core_fx.import_fx(session, text, workspace_id=workspace, base=base)
             await session.commit()

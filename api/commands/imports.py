@@ -4,7 +4,8 @@
 with ``import_app.command("fx")(...)``.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: typer reads these signatures at every start-up
+# (api.commands says why).
 
 from pathlib import Path
 from typing import Annotated
@@ -13,7 +14,6 @@ import typer
 
 from api.commands.common import console, database, emit, run
 from core.errors import ValidationError
-from core.imports import ImportRejected, import_csv, import_kind
 
 import_app = typer.Typer(
     help="Import what CRMs do not hold (CSV files, see docs/imports.md).", no_args_is_help=True
@@ -34,6 +34,9 @@ def _read(path: Path) -> str:
 
 
 def _import(kind_name: str, workspace: str, path: Path, as_json: bool) -> None:
+    # The CSV imports only for these commands: not every crmkpi command's start-up.
+    from core.imports import ImportRejected, import_csv, import_kind
+
     kind = import_kind(kind_name)
     text = _read(path)
 

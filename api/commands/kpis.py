@@ -1,6 +1,11 @@
-"""`crmkpi kpi define --workspace|--organization ID FILE`, `crmkpi kpi list` and `delete`."""
+"""`crmkpi kpi define --workspace|--organization ID FILE`, `crmkpi kpi list` and `delete`.
 
-from __future__ import annotations
+core.user_kpis (YAML) and the KPI registry are imported by the commands that use them:
+every ``crmkpi`` process imports this module to build its command line.
+"""
+
+# No `from __future__ import annotations`: typer reads these signatures at every start-up
+# (api.commands says why).
 
 from pathlib import Path
 from typing import Annotated, Any
@@ -8,10 +13,8 @@ from typing import Annotated, Any
 import typer
 
 from api.commands.common import database, emit, out, run
-from core.metrics import build_registry
 from core.models import UserKpi
 from core.plugins import create_plugin_manager
-from core.user_kpis import define_kpi, delete_kpi, kpi_owner, list_kpis, read_definition
 
 kpi_app = typer.Typer(help="User-defined KPIs (declared in JSON or YAML).", no_args_is_help=True)
 
@@ -42,6 +45,9 @@ def kpi_define(
 
     The same use case as defineKpi (core.user_kpis: kpi_owner, define_kpi).
     """
+    from core.metrics import build_registry  # see the module doc
+    from core.user_kpis import define_kpi, kpi_owner, read_definition
+
     definition = read_definition(file)
 
     async def _define() -> dict[str, Any]:
@@ -69,6 +75,7 @@ def kpi_list(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """The stored user-defined KPIs, by name."""
+    from core.user_kpis import list_kpis  # see the module doc
 
     async def _list() -> list[dict[str, Any]]:
         async with database() as (_, sessions), sessions() as session:
@@ -89,6 +96,7 @@ def kpi_delete(
     organization: Annotated[str, typer.Option("--organization", help="Its organization.")],
 ) -> None:
     """Delete a user-defined KPI of an organization (or of one of its workspaces)."""
+    from core.user_kpis import delete_kpi  # see the module doc
 
     async def _delete() -> None:
         async with database() as (_, sessions), sessions() as session:

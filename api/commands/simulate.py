@@ -1,12 +1,12 @@
 """`crmkpi simulate NAME`: a connector's CRM simulator on its own, until Ctrl-C."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: typer reads these signatures at every start-up
+# (api.commands says why).
 
 import json
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from api.commands.common import out
 from core.errors import ConfigurationError
@@ -78,4 +78,6 @@ def simulate(
             f"  crmkpi connection add --workspace WS --connector {name} --base-url {base_url}"
         )
         out.print(base_url)
+    import uvicorn  # only this command serves: not every crmkpi command's start-up
+
     uvicorn.run(app, host=host, port=port, log_level="warning", lifespan="off")

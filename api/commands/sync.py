@@ -5,7 +5,8 @@ Exit status: 0 succeeded (streams skipped for a capability the account lacks inc
 or records were quarantined: the summary names them and why), 1 failed.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: typer reads these signatures at every start-up
+# (api.commands says why).
 
 import json
 import time

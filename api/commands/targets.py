@@ -1,6 +1,7 @@
 """`crmkpi target set --workspace ID --kpi NAME --start D --end D [--segment JSON] VALUE`."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: typer reads these signatures at every start-up
+# (api.commands says why).
 
 import json
 from datetime import date
@@ -10,9 +11,7 @@ import typer
 
 from api.commands.common import database, emit, run
 from core.errors import ValidationError
-from core.metrics import build_registry
 from core.plugins import create_plugin_manager
-from core.targets import set_target
 
 target_app = typer.Typer(help="Targets per KPI, period and segment.", no_args_is_help=True)
 
@@ -54,6 +53,11 @@ def target_set(
     spec = _segment(segment)
 
     async def _set() -> dict[str, object]:
+        # core.targets and the KPI registry (its definitions, YAML) only for this command:
+        # not every crmkpi command's start-up.
+        from core.metrics import build_registry
+        from core.targets import set_target
+
         async with database() as (_, sessions), sessions() as session:
             target = await set_target(
                 session,

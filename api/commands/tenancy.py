@@ -7,7 +7,8 @@ result. The CLI is the operator's: it checks no role, and names the organization
 GraphQL takes the caller's.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: typer reads these signatures at every start-up
+# (api.commands says why).
 
 from typing import Annotated
 

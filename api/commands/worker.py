@@ -1,6 +1,7 @@
 """`crmkpi worker`: a sync worker process for PostgreSQL deployments."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: typer reads these signatures at every start-up
+# (api.commands says why).
 
 from typing import Annotated
 

@@ -1,4 +1,12 @@
-"""The normalized model and tenancy, as SQLAlchemy 2 typed tables (Alembic reads ``Base``)."""
+"""The normalized model and tenancy, as SQLAlchemy 2 typed tables (Alembic reads ``Base``).
+
+The model modules do not use ``from __future__ import annotations`` (STYLE.md's rule has
+this one exception): with it, every ``Mapped[...]`` annotation is a string SQLAlchemy
+evaluates with ``eval()`` when it maps the class, about 800 of them (a mixin's columns
+again for each class), 20 ms of CPU in every process's start-up (a sync's, issue #21).
+Evaluated by Python itself, they are compiled once into the modules' bytecode. A column
+that names a class defined later still quotes it (``Mapped["Deal"]``).
+"""
 
 from core.models.aggregates import CustomerStretch
 from core.models.base import SYNCED_COLUMNS, Base, SyncedMixin, new_id, utcnow

@@ -8,7 +8,8 @@ one connection. It is written only by :mod:`core.metrics.stretch_refresh`; like 
 tables it carries no foreign keys (rows are keyed by connection, deleted with it).
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: the columns' annotations are evaluated once, here
+# (core.models says why).
 
 from sqlalchemy import Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column

@@ -1,6 +1,7 @@
 """Declarative base, shared column types and the mixin every synced row carries."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: the columns' annotations are evaluated once, here
+# (core.models says why).
 
 import uuid
 from datetime import UTC, datetime

@@ -1,6 +1,7 @@
 """What CRMs do not hold: FX rates, spend, visitors, surveys and targets."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: the columns' annotations are evaluated once, here
+# (core.models says why).
 
 from datetime import date, datetime
 from decimal import Decimal

@@ -1,6 +1,7 @@
 """Connections to CRM accounts and the bookkeeping of their syncs."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: the columns' annotations are evaluated once, here
+# (core.models says why).
 
 from datetime import datetime
 from typing import Any

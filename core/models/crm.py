@@ -4,7 +4,8 @@ Every table here carries :class:`SyncedMixin`; enum-like columns hold the closed
 declared in :mod:`core.models.enums`.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: the columns' annotations are evaluated once, here
+# (core.models says why).
 
 from datetime import date, datetime
 from decimal import Decimal

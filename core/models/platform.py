@@ -1,7 +1,8 @@
 """Tables of the multi-process platform: sync-end webhooks, the shared metric cache and the
 shared API rate-limit buckets (core.notify, core.metrics.cache, api.ratelimit)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: the columns' annotations are evaluated once, here
+# (core.models says why).
 
 from datetime import datetime
 

@@ -1,6 +1,7 @@
 """Rate-limit state shared by the worker processes of one CRM account (PostgreSQL)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: the columns' annotations are evaluated once, here
+# (core.models says why).
 
 from typing import Any
 

@@ -19,7 +19,8 @@ adds a page's contribution with one ``INSERT .. ON CONFLICT (key) DO UPDATE``
 (core.metrics.rollup_deltas). Requests find rows by its leading ``(workspace_id, kind, day)``.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: the columns' annotations are evaluated once, here
+# (core.models says why).
 
 from decimal import Decimal
 from typing import Any

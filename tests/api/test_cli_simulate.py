@@ -5,10 +5,10 @@ each connector's tests check that the options reach its simulator's behaviour)."
 from __future__ import annotations
 
 import pytest
+import uvicorn
 from typer.testing import CliRunner
 
 from api import cli
-from api.commands import simulate as command
 from connectors.hubspot.connector import HubSpotConnector
 from connectors.pipedrive.connector import PipedriveConnector
 from connectors.salesforce.connector import SalesforceConnector
@@ -19,7 +19,7 @@ from core.simulation.options import Account, SimulatorOptions
 def asked(monkeypatch: pytest.MonkeyPatch) -> list[SimulatorOptions]:
     """The options each connector's simulator is built from (uvicorn is not started)."""
     options: list[SimulatorOptions] = []
-    monkeypatch.setattr(command.uvicorn, "run", lambda app, **_: None)
+    monkeypatch.setattr(uvicorn, "run", lambda app, **_: None)
     for connector in (HubSpotConnector, PipedriveConnector, SalesforceConnector):
         monkeypatch.setattr(connector, "simulator", classmethod(lambda cls, o: options.append(o)))
     return options
