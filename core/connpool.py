@@ -17,11 +17,16 @@ request find it busy and queue again). The full httpcore pass (idle connections 
 their keep-alive closed, surplus idle connections closed) runs at most every
 :data:`SWEEP_SECONDS`, so connections that sit unused are still closed in time.
 HTTP/2 pools, which multiplex requests over one connection, keep httpcore's pass.
+
+A pool given ``tls`` (a function returning the TLS context) calls it when it opens its
+first TLS connection, so a pool that only speaks plain HTTP never loads a CA store.
 """
 
 from __future__ import annotations
 
+import ssl
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpcore
@@ -34,9 +39,17 @@ SWEEP_SECONDS = 1.0
 class LeanPool(httpcore.AsyncConnectionPool):
     """An ``httpcore.AsyncConnectionPool`` whose per-request planning is linear."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, tls: Callable[[], ssl.SSLContext] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._swept = time.monotonic()
+        self._tls = tls
+
+    def create_connection(self, origin: httpcore.Origin) -> AsyncConnectionInterface:
+        if self._tls is not None and self._ssl_context is None and origin.scheme == b"https":
+            self._ssl_context = self._tls()
+        return super().create_connection(origin)
 
     def _assign_requests_to_connections(self) -> list[AsyncConnectionInterface]:
         now = time.monotonic()

@@ -39,6 +39,7 @@ from core.observability import record_crm_response
 from core.sync.capabilities import CapabilityUnavailable
 from core.sync.connector import Auth, Connector, Request, TextBody
 from core.sync.errors import AuthFailed, RequestFailed
+from core.sync.exchange import Exchange
 from core.sync.ratelimit import RateLimiter, parse_reset
 
 
@@ -115,8 +116,7 @@ class SyncHttp:
         #: columns' lengths (core.sync.textcheck). False from the first body that may not.
         self.text_clean = True
         self._auth: Auth | None = None
-        #: The auth headers last sent, merged into the client's default headers.
-        self._headers: tuple[Mapping[str, str], httpx.Headers] | None = None
+        self._exchange = Exchange(client)
         self._auth_generation = 0
         self._auth_lock = asyncio.Lock()
 
@@ -231,60 +231,15 @@ class SyncHttp:
         if not url.startswith(("http://", "https://")):
             url = f"{(auth.base_url or self.base_url).rstrip('/')}/{url.lstrip('/')}"
         params = {**auth.params, **(request.params or {})} or None
-        response = await self._exchange(request.method, url, params, request.json, auth.headers)
+        response = await self._exchange.send(
+            request.method, url, params, request.json, auth.headers
+        )
         # Read and closed by now: dropping the stream breaks the Response <-> stream
         # reference cycle, so the request's objects are freed at once instead of piling up
         # for the cyclic collector (about 60 objects per request).
         response.stream = _READ
         self.limiter.observe(response.headers, ticket)
         self.limiter.record(self.connector.read_quota(response))
-        return response
-
-    async def _exchange(
-        self,
-        method: str,
-        url: str,
-        params: Mapping[str, Any] | None,
-        body: Any,
-        headers: Mapping[str, str],
-    ) -> httpx.Response:
-        """One request through the client's transport, its answer read and closed.
-
-        What ``AsyncClient.request`` would do for a client without auth, event hooks or
-        redirects (:func:`create_http_client` builds such clients): its default headers
-        and timeout, and its cookies (sent when the jar holds any, kept when an answer
-        sets some), minus the per-request bookkeeping that made the client layer a
-        quarter of a Pipedrive first load's CPU (a merged cookie jar and two urllib
-        adapters per request, the base URL merge, the auth and redirect wrappers). A
-        client that has auth or hooks goes through ``AsyncClient.request``.
-        """
-        client = self.client
-        transport_for = getattr(client, "_transport_for_url", None)
-        if transport_for is None or client.auth is not None or _hooked(client):
-            return await client.request(method, url, params=params, json=body, headers=headers)
-        if self._headers is None or self._headers[0] is not headers:
-            merged = client.headers.copy()
-            merged.update(headers)
-            self._headers = (headers, merged)
-        outgoing = httpx.Request(
-            method,
-            url,
-            params=params,
-            json=body,
-            headers=self._headers[1],
-            extensions={"timeout": client.timeout.as_dict()},
-        )
-        if client.cookies:
-            client.cookies.set_cookie_header(outgoing)
-        transport: httpx.AsyncBaseTransport = transport_for(outgoing.url)
-        response = await transport.handle_async_request(outgoing)
-        response.request = outgoing
-        try:
-            await response.aread()
-        finally:
-            await response.aclose()
-        if "set-cookie" in response.headers:
-            client.cookies.extract_cookies(response)
         return response
 
     def _decode(self, request: Request, response: httpx.Response) -> Any:
@@ -371,11 +326,6 @@ def clean_text(content: bytes) -> bool:
     if b"\\" not in content or b"\\u" not in content:
         return True
     return b"\\u0000" not in content and b"\\ud" not in content and b"\\uD" not in content
-
-
-def _hooked(client: httpx.AsyncClient) -> bool:
-    """Whether the client has event hooks, which only ``AsyncClient.send`` runs."""
-    return any(client.event_hooks.values())
 
 
 def _auth_retryable(exc: BaseException) -> bool:
