@@ -83,7 +83,7 @@ class Exchange:
         body: Any,
         headers: Mapping[str, str],
     ) -> httpx.Response:
-        """One request (``params`` None or non-empty), its answer read and closed."""
+        """One request, its answer read and closed."""
         client = self.client
         if (
             not isinstance(client, EgressClient)
@@ -95,7 +95,10 @@ class Exchange:
         parts = self._urls.get(url)
         if parts is None:
             parts = self._parse(url)
-        target = parts.path + (b"?" + encode_params(params) if params else parts.query)
+        if params is None:
+            target = parts.path + parts.query
+        else:  # as httpx: params replace the URL's query; empty params, no query at all
+            target = parts.path + (b"?" + encode_params(params) if params else b"")
         given = self._merged(headers)
         head = [] if given.has_host else [(b"Host", parts.netloc)]
         method = method.upper()

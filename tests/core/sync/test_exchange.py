@@ -26,7 +26,8 @@ LOCAL = EgressPolicy.of(["127.0.0.1"])
 
 async def _echo(request: Request) -> Response:
     """What arrived: method, target, headers in order, body."""
-    target = request.scope["raw_path"] + (b"?" + request.scope["query_string"] or b"")
+    query = request.scope["query_string"]  # ASGI: a bare "?" reads as no query
+    target = request.scope["raw_path"] + (b"?" + query if query else b"")
     return JSONResponse(
         {
             "method": request.method,
@@ -73,6 +74,8 @@ SHAPES: list[tuple[str, str, dict[str, Any] | None, Any]] = [
     ("GET", "/search", {"q": "Café & co / 100% = ok?", "sort": "name asc"}, None),
     ("GET", "/v1/deals/42/flow?start=100&limit=50", None, None),  # the URL's own query
     ("GET", "/v1/deals/42/flow?start=100", {"limit": 5}, None),  # params replace it
+    ("GET", "/v1/deals/42/flow?start=100", {}, None),  # empty params: no query either
+    ("GET", "/v1/deals/42/flow?start=100", {"ids": []}, None),  # "?" and nothing
     ("GET", "/a path/with é/and%20escape/./x/../y", None, None),
     ("POST", "/crm/v3/objects/deals/search", None, {"filters": [{"v": "é"}], "n": 10**30}),
     ("POST", "/empty", None, None),
