@@ -172,3 +172,27 @@ def test_params_are_encoded_as_httpx_encodes_them() -> None:
         {1: 2.5},
     ):
         assert encode_params(params).decode() == str(httpx.QueryParams(params))
+
+
+async def test_a_sync_client_sends_through_the_direct_path(server: str) -> None:
+    """SyncHttp on the client create_http_client makes (what runs use) takes the direct
+    path: its requests arrive with the auth headers and params, and decode as JSON."""
+    from core.sync.connector import Request
+    from core.sync.http import SyncHttp, create_http_client
+    from core.sync.ratelimit import RateLimiter
+    from tests.core.sync.test_http import FAST, FakeConnector
+
+    connector = FakeConnector()
+    async with create_http_client(egress=LOCAL) as client:
+        http = SyncHttp(
+            client=client,
+            connector=connector,
+            credentials={},
+            base_url=server,
+            limiter=RateLimiter(connector.rate_limit),
+            retry=FAST,
+        )
+        echoed = await http.send(Request(path="/v1/deals", params={"limit": 2}))
+        assert http._exchange._urls  # not httpx's request path
+    assert echoed["target"] == "/v1/deals?limit=2"
+    assert ["authorization", "Bearer t0"] in echoed["headers"]
