@@ -17,15 +17,30 @@ request find it busy and queue again). The full httpcore pass (idle connections 
 their keep-alive closed, surplus idle connections closed) runs at most every
 :data:`SWEEP_SECONDS`, so connections that sit unused are still closed in time.
 HTTP/2 pools, which multiplex requests over one connection, keep httpcore's pass.
+
+A pool given ``tls`` (a function returning the TLS context) calls it when it opens its
+first TLS connection, so a pool that only speaks plain HTTP never loads a CA store.
+
+Its connections (:class:`LeanConnection`) take their locks without a detour through the
+event loop: under asyncio httpcore's locks are anyio's, whose every acquire, contended or
+not, yields to the event loop once inside a shielded cancel scope; an HTTP/1.1 request
+takes three of them (the connection's, then its HTTP/1.1 state lock at the start and at
+the end), about 50 us of a 350 us request. :class:`FastLock` is the same lock with
+anyio's ``fast_acquire``: still a mutex, still a cancellation point when it must wait.
 """
 
 from __future__ import annotations
 
+import ssl
 import time
+from collections.abc import Callable
 from typing import Any
 
+import anyio
 import httpcore
+from httpcore._async.http11 import AsyncHTTP11Connection
 from httpcore._async.interfaces import AsyncConnectionInterface
+from httpcore._synchronization import AsyncLock
 
 #: Longest time between two complete passes of httpcore's own planning.
 SWEEP_SECONDS = 1.0
@@ -34,9 +49,30 @@ SWEEP_SECONDS = 1.0
 class LeanPool(httpcore.AsyncConnectionPool):
     """An ``httpcore.AsyncConnectionPool`` whose per-request planning is linear."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, tls: Callable[[], ssl.SSLContext] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._swept = time.monotonic()
+        self._tls = tls
+
+    def create_connection(self, origin: httpcore.Origin) -> AsyncConnectionInterface:
+        if self._tls is not None and self._ssl_context is None and origin.scheme == b"https":
+            self._ssl_context = self._tls()
+        if self._proxy is not None:  # pragma: no cover (egress pools have no proxy)
+            return super().create_connection(origin)
+        return LeanConnection(  # httpcore's own arguments (AsyncConnectionPool.create_connection)
+            origin=origin,
+            ssl_context=self._ssl_context,
+            keepalive_expiry=self._keepalive_expiry,
+            http1=self._http1,
+            http2=self._http2,
+            retries=self._retries,
+            local_address=self._local_address,
+            uds=self._uds,
+            network_backend=self._network_backend,
+            socket_options=self._socket_options,
+        )
 
     def _assign_requests_to_connections(self) -> list[AsyncConnectionInterface]:
         now = time.monotonic()
@@ -89,3 +125,31 @@ class LeanPool(httpcore.AsyncConnectionPool):
                 continue
             return connection
         return None
+
+
+class FastLock(AsyncLock):
+    """httpcore's lock, on asyncio an anyio lock with ``fast_acquire`` (no event-loop
+    iteration when it is free)."""
+
+    def setup(self) -> None:
+        super().setup()
+        if self._backend == "asyncio":
+            self._anyio_lock = anyio.Lock(fast_acquire=True)
+
+
+class LeanConnection(httpcore.AsyncHTTPConnection):
+    """httpcore's connection with :class:`FastLock` locks: its own from the start, its
+    HTTP/1.1 connection's (made at the first request) once that request has its answer;
+    a lock is swapped only while nothing holds it (the request owns the connection, and
+    the state lock is free between the start of a request and the end of its body)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._request_lock = FastLock()
+
+    async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
+        response = await super().handle_async_request(request)
+        inner = self._connection
+        if isinstance(inner, AsyncHTTP11Connection) and type(inner._state_lock) is AsyncLock:
+            inner._state_lock = FastLock()
+        return response

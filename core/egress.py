@@ -24,15 +24,18 @@ that may be reached although internal. Tests and the demo list their local simul
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
-from collections.abc import Iterable, Sequence
+import ssl
+from collections.abc import AsyncIterable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpcore
 import httpx
+from httpx._transports.default import map_httpcore_exceptions
 
 from core.connpool import LeanPool
 from core.errors import ValidationError
@@ -215,44 +218,97 @@ class _CheckedBackend(httpcore.AsyncNetworkBackend):
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The TLS context of every connection client: certificates verified against the
+    default trust store, no SSL environment variables. Made on the first TLS connection
+    and shared (loading the CA store took about 1% of a plain-HTTP sync's CPU when each
+    client made two); ``tls_context.cache_clear()`` makes the next one anew."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class EgressTransport(httpx.AsyncHTTPTransport):
     """httpx's transport with connections opened by :class:`_CheckedBackend`, no proxies
     from the environment (a proxy would connect for us, unchecked), and redirects refused;
-    its pool plans requests in linear time (core.connpool)."""
+    its pool plans requests in linear time (core.connpool) and gets its TLS context only
+    when it opens a TLS connection (:func:`tls_context`).
+
+    ``AsyncHTTPTransport.__init__`` is not called: all it sets is the pool, which this one
+    replaces, and it would load the CA store for a context never used.
+    """
 
     def __init__(self, policy: EgressPolicy, limits: httpx.Limits) -> None:
-        super().__init__(limits=limits, trust_env=False)
         self._pool = LeanPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
             network_backend=_CheckedBackend(policy),
+            tls=tls_context,
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.url.scheme not in ("http", "https"):
-            raise OutboundRefused(f"scheme {request.url.scheme[:20]!r} is not allowed")
+        _check_scheme(request.url.raw_scheme)
         response = await super().handle_async_request(request)
         if response.status_code in _REDIRECTS:
             await response.aclose()
-            raise RedirectRefused(
-                f"HTTP {response.status_code} redirect on {request.url.path or '/'} not followed",
-                status=response.status_code,
-            )
+            raise _redirect_refused(response.status_code, request.url.raw_path)
         return response
 
+    async def exchange(self, request: httpcore.Request) -> tuple[httpcore.Response, bytes]:
+        """``request`` sent straight to the pool; its answer and its whole (undecoded)
+        body, read and closed. The checks of :meth:`handle_async_request` (scheme,
+        redirects) and its errors (httpcore's mapped to httpx's), without httpx's
+        request and response objects and stream wrappers around every request
+        (core.sync.exchange builds what it needs from the parts)."""
+        _check_scheme(request.url.scheme)
+        try:
+            response = await self._pool.handle_async_request(request)
+            try:
+                body = b"".join([part async for part in _stream(response)])
+            finally:
+                await response.aclose()
+        except Exception:
+            with map_httpcore_exceptions():
+                raise
+        if response.status in _REDIRECTS:
+            raise _redirect_refused(response.status, request.url.target)
+        return response, body
 
-def egress_client(
-    policy: EgressPolicy, *, timeout: float, max_connections: int
-) -> httpx.AsyncClient:
+
+def _stream(response: httpcore.Response) -> AsyncIterable[bytes]:
+    stream = response.stream
+    assert isinstance(stream, AsyncIterable)
+    return stream
+
+
+def _check_scheme(scheme: bytes) -> None:
+    if scheme not in (b"http", b"https"):
+        raise OutboundRefused(f"scheme {scheme[:20].decode(errors='replace')!r} is not allowed")
+
+
+def _redirect_refused(status: int, target: bytes) -> RedirectRefused:
+    path = target.split(b"?", 1)[0].decode("ascii", errors="replace") or "/"
+    return RedirectRefused(f"HTTP {status} redirect on {path} not followed", status=status)
+
+
+class EgressClient(httpx.AsyncClient):
+    """An ``httpx.AsyncClient`` whose every request goes through one
+    :class:`EgressTransport`, ``egress`` (no mounts, no proxies): a sync may send its
+    requests to that transport directly (core.sync.exchange)."""
+
+    def __init__(self, egress: EgressTransport, **kwargs: Any) -> None:
+        super().__init__(transport=egress, **kwargs)
+        self.egress = egress
+
+
+def egress_client(policy: EgressPolicy, *, timeout: float, max_connections: int) -> EgressClient:
     """The client for a connection's requests (auth and sync): checked, no redirects."""
     limits = httpx.Limits(
         max_connections=max_connections, max_keepalive_connections=max_connections
     )
-    return httpx.AsyncClient(
+    return EgressClient(
+        EgressTransport(policy, limits),
         timeout=httpx.Timeout(timeout, connect=10.0),
-        transport=EgressTransport(policy, limits),
         follow_redirects=False,
         trust_env=False,
     )

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import orjson
+import msgspec
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -39,6 +39,7 @@ from core.observability import record_crm_response
 from core.sync.capabilities import CapabilityUnavailable
 from core.sync.connector import Auth, Connector, Request, TextBody
 from core.sync.errors import AuthFailed, RequestFailed
+from core.sync.exchange import Exchange
 from core.sync.ratelimit import RateLimiter, parse_reset
 
 
@@ -115,8 +116,7 @@ class SyncHttp:
         #: columns' lengths (core.sync.textcheck). False from the first body that may not.
         self.text_clean = True
         self._auth: Auth | None = None
-        #: The auth headers last sent, merged into the client's default headers.
-        self._headers: tuple[Mapping[str, str], httpx.Headers] | None = None
+        self._exchange = Exchange(client)
         self._auth_generation = 0
         self._auth_lock = asyncio.Lock()
 
@@ -231,60 +231,15 @@ class SyncHttp:
         if not url.startswith(("http://", "https://")):
             url = f"{(auth.base_url or self.base_url).rstrip('/')}/{url.lstrip('/')}"
         params = {**auth.params, **(request.params or {})} or None
-        response = await self._exchange(request.method, url, params, request.json, auth.headers)
+        response = await self._exchange.send(
+            request.method, url, params, request.json, auth.headers
+        )
         # Read and closed by now: dropping the stream breaks the Response <-> stream
         # reference cycle, so the request's objects are freed at once instead of piling up
         # for the cyclic collector (about 60 objects per request).
         response.stream = _READ
         self.limiter.observe(response.headers, ticket)
         self.limiter.record(self.connector.read_quota(response))
-        return response
-
-    async def _exchange(
-        self,
-        method: str,
-        url: str,
-        params: Mapping[str, Any] | None,
-        body: Any,
-        headers: Mapping[str, str],
-    ) -> httpx.Response:
-        """One request through the client's transport, its answer read and closed.
-
-        What ``AsyncClient.request`` would do for a client without auth, event hooks or
-        redirects (:func:`create_http_client` builds such clients): its default headers
-        and timeout, and its cookies (sent when the jar holds any, kept when an answer
-        sets some), minus the per-request bookkeeping that made the client layer a
-        quarter of a Pipedrive first load's CPU (a merged cookie jar and two urllib
-        adapters per request, the base URL merge, the auth and redirect wrappers). A
-        client that has auth or hooks goes through ``AsyncClient.request``.
-        """
-        client = self.client
-        transport_for = getattr(client, "_transport_for_url", None)
-        if transport_for is None or client.auth is not None or _hooked(client):
-            return await client.request(method, url, params=params, json=body, headers=headers)
-        if self._headers is None or self._headers[0] is not headers:
-            merged = client.headers.copy()
-            merged.update(headers)
-            self._headers = (headers, merged)
-        outgoing = httpx.Request(
-            method,
-            url,
-            params=params,
-            json=body,
-            headers=self._headers[1],
-            extensions={"timeout": client.timeout.as_dict()},
-        )
-        if client.cookies:
-            client.cookies.set_cookie_header(outgoing)
-        transport: httpx.AsyncBaseTransport = transport_for(outgoing.url)
-        response = await transport.handle_async_request(outgoing)
-        response.request = outgoing
-        try:
-            await response.aread()
-        finally:
-            await response.aclose()
-        if "set-cookie" in response.headers:
-            client.cookies.extract_cookies(response)
         return response
 
     def _decode(self, request: Request, response: httpx.Response) -> Any:
@@ -326,41 +281,39 @@ class SyncHttp:
         return value
 
 
-#: 20 digits in a row may be an integer orjson cannot hold (2**64 has 20 digits). Found by
-#: turning every digit into "0" and searching for 20 of them: the regex ``\d{20}`` did the
-#: same three times slower than decoding the page itself (12 ms for 1,000 deals).
-_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
-_LONG_DIGITS = b"0" * 20
+#: msgspec's JSON decoder (typeless: dicts, lists, str, int, float, bool, None).
+_DECODE = msgspec.json.Decoder().decode
 
 
 def loads(content: bytes) -> Any:
-    """A response body decoded: orjson, or the standard library for what orjson refuses.
+    """A response body decoded: msgspec, or the standard library for what msgspec refuses.
 
-    orjson (a maintained, widely used C/Rust decoder) parses a page several times faster
-    than ``json.loads``, a sixth of a sync's CPU. It refuses some JSON the standard library
-    takes (lone surrogate escapes, NaN), and reads integers past 64 bits as floats: bodies
-    with such text are decoded as before, so a record with bad text is still quarantined
-    alone (never its page) and a huge integer keeps every digit.
+    msgspec (a maintained, widely used C decoder) parses a page several times faster than
+    ``json.loads``, and, unlike orjson, reads an integer of any size exactly, so a body
+    needs no search for long digit runs first (that search copied every body: a fifth of
+    the decoding). It refuses some JSON the standard library takes (lone surrogate
+    escapes, NaN, Infinity, numbers past a float's range): bodies with such text are
+    decoded as before, so a record with bad text is still quarantined alone (never its
+    page).
     """
     return _loads(content)[0]
 
 
 def _loads(content: bytes) -> tuple[Any, bool]:
-    """:func:`loads`, and whether orjson decoded it (strict UTF-8, no lone surrogate)."""
-    if _LONG_DIGITS in content.translate(_DIGITS_AS_ZERO):
-        return json.loads(content), False
+    """:func:`loads`, and whether msgspec decoded it (strict UTF-8, no lone surrogate)."""
     try:
-        return orjson.loads(content), True
-    except orjson.JSONDecodeError:
+        return _DECODE(content), True
+    except (msgspec.DecodeError, RecursionError):
         return json.loads(content), False
 
 
 def clean_text(content: bytes) -> bool:
-    """True when no string orjson decodes from ``content`` can hold what a database refuses.
+    """True when no string msgspec decodes from ``content`` can hold what a database refuses.
 
-    orjson reads strict UTF-8 and rejects raw control characters, so a decoded string has
-    a NUL or a lone surrogate only where the JSON escapes one: ``\\u0000``, or a
-    ``\\uD800``-``\\uDFFF`` escape (any surrogate escape counts, paired or not; CRMs send
+    msgspec reads strict UTF-8 and rejects raw control characters and lone surrogate
+    escapes, so a decoded string has a NUL only where the JSON escapes one: ``\\u0000``;
+    a surrogate escape is checked for too (any, paired or not, as when orjson, which
+    decoded bodies before, was the decoder: ``\\uD800``-``\\uDFFF``; CRMs send
     non-ASCII text as UTF-8, so such escapes are rare, and a literal backslash before ``u``
     only makes the answer a cautious False). One to four byte searches run in C over a
     page instead of a check of every decoded string (core.sync.textcheck).
@@ -371,11 +324,6 @@ def clean_text(content: bytes) -> bool:
     if b"\\" not in content or b"\\u" not in content:
         return True
     return b"\\u0000" not in content and b"\\ud" not in content and b"\\uD" not in content
-
-
-def _hooked(client: httpx.AsyncClient) -> bool:
-    """Whether the client has event hooks, which only ``AsyncClient.send`` runs."""
-    return any(client.event_hooks.values())
 
 
 def _auth_retryable(exc: BaseException) -> bool:

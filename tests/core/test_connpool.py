@@ -9,8 +9,9 @@ from typing import Any
 
 import httpcore
 from httpcore._async.connection_pool import AsyncPoolRequest
+from httpcore._async.http11 import AsyncHTTP11Connection
 
-from core.connpool import LeanPool
+from core.connpool import FastLock, LeanConnection, LeanPool
 from core.egress import EgressPolicy, egress_client
 
 ORIGIN = httpcore.Origin(b"https", b"api.pipedrive.com", 443)
@@ -114,11 +115,10 @@ async def test_the_full_httpcore_pass_runs_once_a_sweep_is_due() -> None:
 
 async def test_more_concurrent_requests_than_connections_all_answered() -> None:
     """Over real sockets: twelve requests at once through three kept-alive connections."""
-    opened = 0
+    handlers: list[asyncio.Task[Any]] = []
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal opened
-        opened += 1
+        handlers.append(asyncio.current_task())  # type: ignore[arg-type]
         while True:
             try:
                 await reader.readuntil(b"\r\n\r\n")
@@ -138,8 +138,51 @@ async def test_more_concurrent_requests_than_connections_all_answered() -> None:
                 *(client.get(f"http://127.0.0.1:{port}/v1/deals/{i}/flow") for i in range(12))
             )
         assert [a.status_code for a in answers] == [200] * 12
-        assert opened == 3
+        assert len(handlers) == 3
     finally:
         await client.aclose()
         server.close()
         await server.wait_closed()
+        # the server's handlers end when they read the closed connections' EOF
+        await asyncio.wait_for(asyncio.gather(*handlers), 5)
+
+
+async def test_connections_take_their_locks_without_an_event_loop_detour() -> None:
+    """Every connection of the pool is a LeanConnection: its lock, and its HTTP/1.1
+    connection's state lock from its first answer on, are FastLocks (a free one is taken
+    without yielding to the event loop), and a held one still makes the next taker wait."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for _ in range(2):
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = egress_client(EgressPolicy.of(["127.0.0.1"]), timeout=5.0, max_connections=1)
+    try:
+        for _ in range(2):
+            assert (await client.get(f"http://127.0.0.1:{port}/x")).content == b"{}"
+        [connection] = client.egress._pool.connections
+        assert isinstance(connection, LeanConnection)
+        assert isinstance(connection._request_lock, FastLock)
+        inner = connection._connection
+        assert isinstance(inner, AsyncHTTP11Connection)
+        assert isinstance(inner._state_lock, FastLock)
+    finally:
+        await client.aclose()
+        server.close()
+        await server.wait_closed()
+
+    lock, order = FastLock(), []
+
+    async def hold(name: str) -> None:
+        async with lock:
+            order.append(f"{name} in")
+            await asyncio.sleep(0)
+            order.append(f"{name} out")
+
+    await asyncio.gather(hold("a"), hold("b"))
+    assert order == ["a in", "a out", "b in", "b out"]

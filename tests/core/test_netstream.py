@@ -120,3 +120,30 @@ async def test_a_write_waits_for_back_pressure_and_a_timed_out_one_spoils_no_oth
         release.set()
         await stream.write(chunk, timeout=5)  # drains once the server reads
         await stream.aclose()
+
+
+async def test_reads_hand_on_received_chunks_in_order_never_more_than_asked() -> None:
+    """Received chunks are queued as they came: a read returns the first one whole when
+    it fits (no copy) and splits it when it does not, the rest read next."""
+    written: list[bytes] = []
+
+    async def echo_in_pieces(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readexactly(2)
+        for piece in (b"abc", b"defghij"):
+            writer.write(piece)
+            await writer.drain()
+            written.append(piece)
+            await asyncio.sleep(0.01)  # separate deliveries
+        writer.close()
+
+    async with _served(echo_in_pieces) as port:
+        stream = await AsyncioBackend().connect_tcp("127.0.0.1", port, timeout=5)
+        await stream.write(b"go")
+        received = []
+        while chunk := await stream.read(4, timeout=5):
+            assert len(chunk) <= 4
+            received.append(chunk)
+        await stream.aclose()
+    assert b"".join(received) == b"abcdefghij"
+    assert received[0] == b"abc"  # the first delivery, whole
+    assert written == [b"abc", b"defghij"]

@@ -27,10 +27,13 @@ def ca() -> trustme.CA:
 
 
 @contextlib.asynccontextmanager
-async def _https(ca: trustme.CA) -> AsyncIterator[int]:
-    """An HTTPS server on 127.0.0.1 whose certificate ``ca`` issued for that address."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(context)
+async def _https(ca: trustme.CA | None) -> AsyncIterator[int]:
+    """An HTTPS server on 127.0.0.1 whose certificate ``ca`` issued for that address
+    (``None``: the same server over plain HTTP)."""
+    context = None
+    if ca is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert("127.0.0.1").configure_cert(context)
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(ConnectionError, ssl.SSLError):
@@ -81,12 +84,49 @@ async def test_a_connection_client_verifies_certificates_and_succeeds_with_a_tru
     """The product's client (egress checks, linear pool, asyncio streams): a certificate
     its trust store does not know is refused; trusted, the same request succeeds."""
     policy = EgressPolicy.of(["127.0.0.1"])
-    async with _https(ca) as port:
-        url = f"https://127.0.0.1:{port}/v1/deals"
-        async with egress_client(policy, timeout=5, max_connections=2) as client:
-            with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
-                await client.get(url)
-        monkeypatch.setattr(egress.httpx, "create_ssl_context", lambda **_: _trusting(ca))
-        async with egress_client(policy, timeout=5, max_connections=2) as client:
-            response = await client.get(url)
+    egress.tls_context.cache_clear()
+    try:
+        async with _https(ca) as port:
+            url = f"https://127.0.0.1:{port}/v1/deals"
+            async with egress_client(policy, timeout=5, max_connections=2) as client:
+                with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+                    await client.get(url)
+            monkeypatch.setattr(egress.httpx, "create_ssl_context", lambda **_: _trusting(ca))
+            egress.tls_context.cache_clear()  # the next TLS connection makes it anew
+            async with egress_client(policy, timeout=5, max_connections=2) as client:
+                response = await client.get(url)
+                assert (response.status_code, response.content) == (200, BODY)
+    finally:
+        egress.tls_context.cache_clear()
+
+
+async def test_the_tls_context_is_made_at_the_first_tls_connection_and_then_shared(
+    ca: trustme.CA, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Clients that speak plain HTTP never load a CA store; the first TLS connection makes
+    the context, and every later client (a sync's, the next sync's) uses that one."""
+    made: list[ssl.SSLContext] = []
+
+    def make(**_: object) -> ssl.SSLContext:
+        made.append(_trusting(ca))
+        return made[-1]
+
+    monkeypatch.setattr(egress.httpx, "create_ssl_context", make)
+    policy = EgressPolicy.of(["127.0.0.1"])
+    egress.tls_context.cache_clear()
+    try:
+        async with (
+            _https(None) as port,
+            egress_client(policy, timeout=5, max_connections=2) as client,
+        ):
+            response = await client.get(f"http://127.0.0.1:{port}/v1/deals")
             assert (response.status_code, response.content) == (200, BODY)
+        assert made == []
+        async with _https(ca) as port:
+            for _ in range(2):
+                async with egress_client(policy, timeout=5, max_connections=2) as client:
+                    response = await client.get(f"https://127.0.0.1:{port}/v1/deals")
+                    assert (response.status_code, response.content) == (200, BODY)
+        assert len(made) == 1
+    finally:
+        egress.tls_context.cache_clear()

@@ -158,17 +158,27 @@ async def test_a_text_request_gets_the_body_and_headers_after_the_same_retries()
     assert http.retries == 1
 
 
-def test_bodies_orjson_refuses_decode_as_the_standard_library_does() -> None:
-    from core.sync.http import loads
+def test_bodies_msgspec_refuses_decode_as_the_standard_library_does() -> None:
+    from core.sync.http import _loads, loads
 
     assert loads(b'{"a": [1, 2.5, null, "\xc3\xa9"]}') == {"a": [1, 2.5, None, "é"]}
     # A lone surrogate reaches the record (and the text check quarantines it, alone).
-    assert loads(b'{"name": "bad \\ud800"}') == {"name": "bad \ud800"}
-    assert loads(b'{"big": 1234567890123456789012}')["big"] == 1234567890123456789012
-    assert loads(b"[-98765432109876543210]") == [-98765432109876543210]
-    assert loads(b"[9999999999999999999]") == [9999999999999999999]  # 19 digits: orjson
-    assert loads(b"[0.12345678901234567890]") == [0.12345678901234567890]
+    assert _loads(b'{"name": "bad \\ud800"}') == ({"name": "bad \ud800"}, False)
+    assert _loads(b'{"name": "bad \xed\xa0\x80"}') == ({"name": "bad \ud800"}, False)
+    # Integers of any size keep every digit, decoded strictly (no second decoder needed).
+    assert _loads(b'{"big": 1234567890123456789012}') == ({"big": 1234567890123456789012}, True)
+    assert loads(b"[-98765432109876543210, 18446744073709551616]") == [
+        -98765432109876543210,
+        18446744073709551616,
+    ]
+    assert loads(b"[9999999999999999999]") == [9999999999999999999]
+    assert loads(b"[0.12345678901234567890, -0.0, 1E5]") == [0.12345678901234567890, -0.0, 1e5]
     assert str(loads(b'{"x": NaN}')["x"]) == "nan"
+    assert _loads(b"[1e400, -Infinity]") == ([float("inf"), float("-inf")], False)
+    assert loads(b'\xef\xbb\xbf{"bom": 1}') == {"bom": 1}
+    for broken in (b'{"a": "\xff"}', b'{"a": 1', b'{"a": 1} x', b'{"a": "x\ny"}'):
+        with pytest.raises(ValueError):  # invalid UTF-8, truncated, trailing, raw newline
+            loads(broken)
 
 
 @pytest.mark.parametrize(
@@ -178,7 +188,8 @@ def test_bodies_orjson_refuses_decode_as_the_standard_library_does() -> None:
         (b'{"name": "nul \\u0000"}', False),
         (b'{"name": "bad \\ud800"}', False),  # lone surrogate: orjson refuses, json takes
         (b'{"name": "pair \\uD83D\\uDE00"}', False),  # any surrogate escape: cautious
-        (b'{"big": 1234567890123456789012}', False),  # decoded by json: not vouched for
+        (b'{"n": NaN}', False),  # decoded by json: not vouched for
+        (b'{"big": 1234567890123456789012}', True),  # msgspec reads it exactly and strictly
     ],
 )
 async def test_text_clean_stays_true_only_while_every_body_is_vouched_for(
