@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import InvalidOperation
 from operator import attrgetter
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -172,8 +172,8 @@ def _page_cursor(stream: Stream, raws: Sequence[Mapping[str, Any]]) -> Cursor | 
     """The page's highest cursor. A ``cursor_ordered`` stream's is its last record's (the
     first readable from the end): reading every record's cost a twentieth of a sync's CPU.
     Were a CRM to break the order, that cursor would be lower than the highest: the next
-    run would read some records again, never skip one. Other streams' records are compared
-    by their cursors' ordering fields in C (the first of equal ones wins, as in ``>``)."""
+    run would read some records again, never skip one. A :class:`FindsHighestCursor`
+    stream finds it itself; other streams' are compared by :func:`highest_cursor`."""
     cursor_of = stream.cursor_of
     if stream.cursor_ordered:
         for raw in reversed(raws):
@@ -184,6 +184,25 @@ def _page_cursor(stream: Stream, raws: Sequence[Mapping[str, Any]]) -> Cursor | 
             if cursor is not None:
                 return cursor
         return None
+    if isinstance(stream, FindsHighestCursor):
+        return stream.highest_cursor(raws)
+    return highest_cursor(stream, raws)
+
+
+@runtime_checkable
+class FindsHighestCursor(Protocol):
+    """A stream that finds the highest of a page's cursors without reading each one (its
+    cursors compare as the text they are read from, say), and answers exactly what
+    :func:`highest_cursor` would; it may call that for pages it cannot read so."""
+
+    def highest_cursor(self, raws: Sequence[Mapping[str, Any]]) -> Cursor | None: ...
+
+
+def highest_cursor(stream: Stream, raws: Sequence[Mapping[str, Any]]) -> Cursor | None:
+    """The highest ``cursor_of`` of ``raws`` (None: none has one; unreadable ones are
+    skipped): compared by their cursors' ordering fields in C (the first of equal ones
+    wins, as in ``>``)."""
+    cursor_of = stream.cursor_of
     cursors: list[Cursor] = []
     for raw in raws:
         try:
