@@ -30,6 +30,8 @@ _MEETING_NOT_DONE = ("SCHEDULED", "RESCHEDULED", "NO_SHOW", "CANCELED")
 #: Calls in these states have not happened yet.
 _CALL_NOT_DONE = ("QUEUED", "RINGING", "CONNECTING", "CALLING_CRM_USER", "IN_PROGRESS")
 _EMAIL_NOT_DONE = ("SCHEDULED", "SENDING")
+#: HTML tags of a note's body (compiled once: ``re.sub`` looks its cache up per call).
+_TAGS = re.compile(r"<[^>]+>")
 
 
 def _activity_done(
@@ -61,7 +63,7 @@ def _note_subject(props: Mapping[str, Any]) -> str | None:
     body = v.text(props, "hs_note_body")
     if body is None:
         return None
-    plain = " ".join(re.sub(r"<[^>]+>", " ", body).split())
+    plain = " ".join(_TAGS.sub(" ", body).split())
     return plain[:200] or None
 
 
