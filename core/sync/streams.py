@@ -16,9 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import InvalidOperation
-from operator import attrgetter
-from typing import Any, Protocol, TypeGuard, runtime_checkable
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -27,14 +25,12 @@ from core.sync.capabilities import CapabilityUnavailable
 from core.sync.connector import Cursor, HttpClient, MappingError, Page, Stream, StreamContext
 from core.sync.errors import QuotaExhausted
 from core.sync.mappings import FieldMappings, apply_mappings
+from core.sync.pagecursor import MAPPING_FAILURES, page_cursor
 from core.sync.records import AnyRecord, StageRecord
 from core.sync.runs import StreamStats, StreamStatus
 from core.sync.state import save_cursor
 from core.sync.textcheck import page_storable, storable, unstorable_text
 from core.sync.upsert import Quarantined, RecordWriter, WriteCounts
-
-#: What a broken raw record may raise while mapped: quarantined, never fatal to the run.
-MAPPING_FAILURES = (MappingError, KeyError, TypeError, ValueError, InvalidOperation, IndexError)
 
 
 @dataclass(slots=True)
@@ -177,69 +173,6 @@ def _remote_id(stream: Stream, raw: Any) -> str | None:
         return None
 
 
-def _page_cursor(stream: Stream, raws: Sequence[Mapping[str, Any]]) -> Cursor | None:
-    """The page's highest cursor. A ``cursor_ordered`` stream's is its last record's (the
-    first readable from the end): reading every record's cost a twentieth of a sync's CPU.
-    Were a CRM to break the order, that cursor would be lower than the highest: the next
-    run would read some records again, never skip one. A :class:`FindsHighestCursor`
-    stream finds it itself; other streams' are compared by :func:`highest_cursor`."""
-    cursor_of = stream.cursor_of
-    if stream.cursor_ordered:
-        for raw in reversed(raws):
-            try:
-                cursor = cursor_of(raw)
-            except MAPPING_FAILURES:
-                continue
-            if cursor is not None:
-                return cursor
-        return None
-    if _finds_highest_cursor(stream):
-        return stream.highest_cursor(raws)
-    return highest_cursor(stream, raws)
-
-
-@runtime_checkable
-class FindsHighestCursor(Protocol):
-    """A stream that finds the highest of a page's cursors without reading each one (its
-    cursors compare as the text they are read from, say), and answers exactly what
-    :func:`highest_cursor` would; it may call that for pages it cannot read so."""
-
-    def highest_cursor(self, raws: Sequence[Mapping[str, Any]]) -> Cursor | None: ...
-
-
-_FINDS_HIGHEST: dict[type[Any], bool] = {}
-
-
-def _finds_highest_cursor(stream: Any) -> TypeGuard[FindsHighestCursor]:
-    """``isinstance(stream, FindsHighestCursor)``, known per class: a protocol's check
-    inspects the class every time (half of a page cursor's cost)."""
-    kind = type(stream)
-    finds = _FINDS_HIGHEST.get(kind)
-    if finds is None:
-        finds = _FINDS_HIGHEST[kind] = isinstance(stream, FindsHighestCursor)
-    return finds
-
-
-def highest_cursor(stream: Stream, raws: Sequence[Mapping[str, Any]]) -> Cursor | None:
-    """The highest ``cursor_of`` of ``raws`` (None: none has one; unreadable ones are
-    skipped): compared by their cursors' ordering fields in C (the first of equal ones
-    wins, as in ``>``)."""
-    cursor_of = stream.cursor_of
-    cursors: list[Cursor] = []
-    for raw in raws:
-        try:
-            cursor = cursor_of(raw)
-        except MAPPING_FAILURES:
-            continue
-        if cursor is not None:
-            cursors.append(cursor)
-    return max(cursors, key=_CURSOR_ORDER) if cursors else None
-
-
-#: What orders cursors (``Cursor``'s compared fields, in order; ``resume`` is not one).
-_CURSOR_ORDER = attrgetter("updated_at", "remote_id")
-
-
 def _newer(cursor: Cursor, than: Cursor) -> bool:
     """Worth saving over ``than``: further on, or another place inside an unordered read."""
     return cursor > than or cursor.resume != than.resume
@@ -266,9 +199,9 @@ class CursorTracker:
             return page.cursor if self._newer(page.cursor) else None
         if not self.stream.incremental:
             return None
-        page_cursor = _page_cursor(self.stream, page.raws) if page.raws else None
-        if page_cursor is not None and (self.pending is None or _newer(page_cursor, self.pending)):
-            self.pending = page_cursor
+        found = page_cursor(self.stream, page.raws) if page.raws else None
+        if found is not None and (self.pending is None or _newer(found, self.pending)):
+            self.pending = found
         if (self.stream.cursor_ordered or page.final) and self.pending is not None:
             cursor, self.pending = self.pending, None
             return cursor if self._newer(cursor) else None

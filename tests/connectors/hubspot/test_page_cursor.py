@@ -1,5 +1,5 @@
 """A HubSpot page's highest cursor found from the dates' text equals the one found by
-comparing every record's cursor (core.sync.streams.highest_cursor), whatever the page."""
+comparing every record's cursor (core.sync.pagecursor.highest_cursor), whatever the page."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 
 from connectors.hubspot.streams import CallsStream, DealsStream
 from core.sync.connector import Cursor
-from core.sync.streams import _page_cursor, highest_cursor
+from core.sync.pagecursor import highest_cursor
+from core.sync.pagecursor import page_cursor as _page_cursor
 
 
 def _raw(remote_id: Any, modified: Any) -> dict[str, Any]:
