@@ -53,15 +53,12 @@ def _deal_type(props: Mapping[str, Any]) -> str | None:
     value = v.text(props, "dealtype")
     if value is None:
         return None
-    kind = _DEAL_TYPE_CACHE.get(value, _UNSEEN)
-    if kind is _UNSEEN:
-        kind = _DEAL_TYPES.get(re.sub(r"[^a-z]", "", value.lower()))
-        if len(_DEAL_TYPE_CACHE) < 1_000:
-            _DEAL_TYPE_CACHE[value] = kind
-    return kind  # type: ignore[return-value]
-
-
-_UNSEEN = object()
+    if value in _DEAL_TYPE_CACHE:
+        return _DEAL_TYPE_CACHE[value]
+    kind = _DEAL_TYPES.get(re.sub(r"[^a-z]", "", value.lower()))
+    if len(_DEAL_TYPE_CACHE) < 1_000:
+        _DEAL_TYPE_CACHE[value] = kind
+    return kind
 
 
 def _deal_status(props: Mapping[str, Any], stage: StageInfo | None) -> str:
