@@ -11,7 +11,7 @@ from connectors.hubspot import settings
 from connectors.hubspot import values as v
 from connectors.hubspot._common import common, custom_values, first_id, object_parts
 from core.sync.connector import MappingError
-from core.sync.records import ActivityRecord
+from core.sync.records import ActivityRecord, builder
 
 _EMAIL_DIRECTIONS = {
     "EMAIL": "OUTBOUND",
@@ -30,6 +30,8 @@ _MEETING_NOT_DONE = ("SCHEDULED", "RESCHEDULED", "NO_SHOW", "CANCELED")
 #: Calls in these states have not happened yet.
 _CALL_NOT_DONE = ("QUEUED", "RINGING", "CONNECTING", "CALLING_CRM_USER", "IN_PROGRESS")
 _EMAIL_NOT_DONE = ("SCHEDULED", "SENDING")
+#: HTML tags of a note's body (compiled once: ``re.sub`` looks its cache up per call).
+_TAGS = re.compile(r"<[^>]+>")
 
 
 def _activity_done(
@@ -61,7 +63,7 @@ def _note_subject(props: Mapping[str, Any]) -> str | None:
     body = v.text(props, "hs_note_body")
     if body is None:
         return None
-    plain = " ".join(re.sub(r"<[^>]+>", " ", body).split())
+    plain = " ".join(_TAGS.sub(" ", body).split())
     return plain[:200] or None
 
 
@@ -92,20 +94,30 @@ def map_engagement(
         subject = _note_subject(props)
     else:
         subject = v.text(props, "hs_task_subject")
-    return ActivityRecord(
+    owner = v.text(props, "hubspot_owner_id")
+    deal, contact = first_id(raw, "deals"), first_id(raw, "contacts")
+    account, lead = first_id(raw, "companies"), first_id(raw, "leads")
+    created, updated, deleted, remote_data = common(raw, props, settings.ENGAGEMENTS[0])
+    return _new_activity(
         remote_id=remote_id,
         type=kind,
         subject=subject,
-        owner_remote_id=v.text(props, "hubspot_owner_id"),
-        deal_remote_id=first_id(raw, "deals"),
-        contact_remote_id=first_id(raw, "contacts"),
-        account_remote_id=first_id(raw, "companies"),
-        lead_remote_id=first_id(raw, "leads"),
+        owner_remote_id=owner,
+        deal_remote_id=deal,
+        contact_remote_id=contact,
+        account_remote_id=account,
+        lead_remote_id=lead,
         due_at=due_at,
         done_at=done_at,
         outcome=outcome,
         direction=direction if direction in ("INBOUND", "OUTBOUND") else None,
         meeting_status=meeting_status,
         custom=custom_values(props, custom),
-        **common(raw, props, settings.ENGAGEMENTS[0]),
+        remote_created_at=created,
+        remote_updated_at=updated,
+        deleted=deleted,
+        remote_data=remote_data,
     )
+
+
+_new_activity = builder(ActivityRecord)

@@ -17,7 +17,13 @@ from connectors.hubspot import settings
 from connectors.hubspot import values as v
 from connectors.hubspot._common import common, custom_values, first_id, object_parts, source_label
 from core.sync.connector import MappingError
-from core.sync.records import DealRecord, DealStageHistoryRecord, Record, stage_history_id
+from core.sync.records import (
+    DealRecord,
+    DealStageHistoryRecord,
+    Record,
+    builder,
+    stage_history_id,
+)
 
 _DEAL_TYPES = {
     "newbusiness": "NEW_BUSINESS",
@@ -39,9 +45,20 @@ class StageInfo:
     is_won: bool
 
 
+#: Deal types by their raw value (a portal has a handful; bounded all the same).
+_DEAL_TYPE_CACHE: dict[str, str | None] = {}
+
+
 def _deal_type(props: Mapping[str, Any]) -> str | None:
     value = v.text(props, "dealtype")
-    return None if value is None else _DEAL_TYPES.get(re.sub(r"[^a-z]", "", value.lower()))
+    if value is None:
+        return None
+    if value in _DEAL_TYPE_CACHE:
+        return _DEAL_TYPE_CACHE[value]
+    kind = _DEAL_TYPES.get(re.sub(r"[^a-z]", "", value.lower()))
+    if len(_DEAL_TYPE_CACHE) < 1_000:
+        _DEAL_TYPE_CACHE[value] = kind
+    return kind
 
 
 def _deal_status(props: Mapping[str, Any], stage: StageInfo | None) -> str:
@@ -66,36 +83,24 @@ def stage_history(
     ``hs_date_exited_<stage>`` properties (the last visit of each stage). A stay ends when
     the next one starts; the current stay has no exit.
     """
-    entries: list[tuple[datetime, str]] = []
     history = (raw.get("propertiesWithHistory") or {}).get("dealstage")
     exits: dict[str, datetime] = {}
-    if history:
-        for item in history:
-            stage = v.text(item, "value")
-            at = v.timestamp(item, "timestamp")
-            if stage and at:
-                entries.append((at, stage))
-    else:
-        for name, value in props.items():
-            if value is None or value == "" or not name.startswith(_STAGE_DATE_PREFIXES):
-                continue
-            for prefix in settings.DATE_ENTERED_PREFIXES:
-                if name.startswith(prefix):
-                    entries.append((v.parse_datetime(str(value), name), name[len(prefix) :]))
-            for prefix in settings.DATE_EXITED_PREFIXES:
-                if name.startswith(prefix):
-                    exits[name[len(prefix) :]] = v.parse_datetime(str(value), name)
-    unique = _visits(sorted(set(entries)))
+    entries = _history_entries(history) if history else _property_entries(props, exits)
+    unique = _visits(entries)
     records = []
+    last = len(unique) - 1
+    pipeline: str | None = None
     for index, (entered, stage) in enumerate(unique):
-        exited = unique[index + 1][0] if index + 1 < len(unique) else exits.get(stage)
+        exited = unique[index + 1][0] if index < last else exits.get(stage)
         info = stages.get(stage)
+        if info is None and pipeline is None:
+            pipeline = v.text(props, "pipeline")
         records.append(
-            DealStageHistoryRecord(
+            _new_stay(
                 remote_id=stage_history_id(deal_id, stage, entered),
                 deal_remote_id=deal_id,
                 stage_remote_id=stage,
-                pipeline_remote_id=info.pipeline_id if info else v.text(props, "pipeline"),
+                pipeline_remote_id=info.pipeline_id if info else pipeline,
                 entered_at=entered,
                 exited_at=exited,
                 remote_created_at=entered,
@@ -105,15 +110,56 @@ def stage_history(
     return records
 
 
+_new_stay = builder(DealStageHistoryRecord)
+
+
+def _history_entries(history: Any) -> list[tuple[datetime, str]]:
+    """(entered, stage) of each item of a ``dealstage`` history. HubSpot documents both
+    fields as strings: those are read inline (a history item is read per visit); any
+    other shape goes through the property readers."""
+    entries: list[tuple[datetime, str]] = []
+    for item in history:
+        stage = item.get("value")
+        at = item.get("timestamp")
+        if type(stage) is str and type(at) is str:
+            stage = stage.strip()
+            at = at.strip()
+            when = v.parse_datetime(at, "timestamp") if at else None
+        else:
+            stage = v.text(item, "value")
+            when = v.timestamp(item, "timestamp")
+        if stage and when:
+            entries.append((when, stage))
+    return entries
+
+
+def _property_entries(
+    props: Mapping[str, Any], exits: dict[str, datetime]
+) -> list[tuple[datetime, str]]:
+    """(entered, stage) from the per-stage entry dates; their exit dates go to ``exits``."""
+    entries: list[tuple[datetime, str]] = []
+    for name, value in props.items():
+        if value is None or value == "" or not name.startswith(_STAGE_DATE_PREFIXES):
+            continue
+        for prefix in settings.DATE_ENTERED_PREFIXES:
+            if name.startswith(prefix):
+                entries.append((v.parse_datetime(str(value), name), name[len(prefix) :]))
+        for prefix in settings.DATE_EXITED_PREFIXES:
+            if name.startswith(prefix):
+                exits[name[len(prefix) :]] = v.parse_datetime(str(value), name)
+    return entries
+
+
 def _visits(entries: list[tuple[datetime, str]]) -> list[tuple[datetime, str]]:
     """Entries in time order without the repeats of an unchanged stage.
 
     The history lists every write of ``dealstage``, also one that sets the stage it already
     had (imports, workflows): that is no new visit, so the stay goes on from its first entry.
-    A stage left and entered again later is a new visit and is kept.
+    A stage left and entered again later is a new visit and is kept. (An entry listed
+    twice sorts next to its twin, so it is dropped here as a repeat: no set is needed.)
     """
     visits: list[tuple[datetime, str]] = []
-    for at, stage in entries:
+    for at, stage in sorted(entries):
         if not visits or visits[-1][1] != stage:
             visits.append((at, stage))
     return visits
@@ -144,10 +190,14 @@ def map_deal(
             raise MappingError(f"deal is {status.lower()} but has no closedate")
     currency = v.text(props, "deal_currency_code") or company_currency
     probability = v.number(props, "hs_deal_stage_probability")
-    deal = DealRecord(
+    # In the order the fields were always read: the first bad one names the quarantine.
+    amount = v.decimal(props, "amount")
+    recurring = v.decimal(props, recurring_property) if recurring_property else None
+    created, updated, deleted, remote_data = common(raw, props, settings.DEALS)
+    deal = _new_deal(
         remote_id=remote_id,
         name=v.text(props, "dealname"),
-        amount=v.decimal(props, "amount"),
+        amount=amount,
         currency=None if currency is None else currency.upper(),
         pipeline_remote_id=v.text(props, "pipeline") or (stage.pipeline_id if stage else None),
         stage_remote_id=stage_id,
@@ -162,8 +212,14 @@ def map_deal(
         source=source_label(props),
         deal_type=_deal_type(props),
         probability=probability,
-        recurring_amount=v.decimal(props, recurring_property) if recurring_property else None,
+        recurring_amount=recurring,
         custom=custom_values(props, custom),
-        **common(raw, props, settings.DEALS),
+        remote_created_at=created,
+        remote_updated_at=updated,
+        deleted=deleted,
+        remote_data=remote_data,
     )
     return [deal, *history]
+
+
+_new_deal = builder(DealRecord)

@@ -131,7 +131,8 @@ async def complete_list_page(
             to_type
             for to_type, block in associations.items()
             if isinstance(block, (dict, Mapping))  # dict first: no ABC check
-            and (block.get("paging") or {}).get("next")
+            and "paging" in block  # the usual block has none: no dict made for it
+            and (block["paging"] or {}).get("next")
         ]
         if cut:
             record = {**record, "associations": dict(associations)}

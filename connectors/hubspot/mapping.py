@@ -37,6 +37,7 @@ from core.sync.records import (
     StageRecord,
     TeamRecord,
     UserRecord,
+    builder,
 )
 
 __all__ = [
@@ -174,7 +175,8 @@ def map_exchange_rate(raw: Mapping[str, Any]) -> FxRateRecord:
 
 def map_company(raw: Mapping[str, Any], custom: Sequence[str] = ()) -> AccountRecord:
     remote_id, props = object_parts(raw)
-    return AccountRecord(
+    created, updated, deleted, remote_data = common(raw, props, settings.COMPANIES)
+    return _new_account(
         remote_id=remote_id,
         name=v.text(props, "name") or v.text(props, "domain"),
         country=v.text(props, "country"),
@@ -183,8 +185,14 @@ def map_company(raw: Mapping[str, Any], custom: Sequence[str] = ()) -> AccountRe
         owner_remote_id=v.text(props, "hubspot_owner_id"),
         source=source_label(props),
         custom=custom_values(props, custom),
-        **common(raw, props, settings.COMPANIES),
+        remote_created_at=created,
+        remote_updated_at=updated,
+        deleted=deleted,
+        remote_data=remote_data,
     )
+
+
+_new_account = builder(AccountRecord)
 
 
 #: The standard lifecycle stages' kinds (a connection's ``lifecycle_kinds`` add to them).
@@ -229,7 +237,8 @@ def map_contact(
     first = v.text(props, "firstname")
     last = v.text(props, "lastname")
     name = " ".join(p for p in (first, last) if p) or None
-    return ContactRecord(
+    created, updated, deleted, remote_data = common(raw, props, settings.CONTACTS)
+    return _new_contact(
         remote_id=remote_id,
         name=name,
         email=v.text(props, "email"),
@@ -243,8 +252,14 @@ def map_contact(
         sql_at=dates.get("sql"),
         customer_at=dates.get("customer"),
         custom=custom_values(props, custom),
-        **common(raw, props, settings.CONTACTS),
+        remote_created_at=created,
+        remote_updated_at=updated,
+        deleted=deleted,
+        remote_data=remote_data,
     )
+
+
+_new_contact = builder(ContactRecord)
 
 
 def map_lead(raw: Mapping[str, Any], custom: Sequence[str] = ()) -> LeadRecord:
@@ -256,7 +271,8 @@ def map_lead(raw: Mapping[str, Any], custom: Sequence[str] = ()) -> LeadRecord:
     if qualified:
         converted_at = v.timestamp(props, f"hs_v2_date_entered_{settings.LEAD_QUALIFIED_STAGE}")
     deal = first_id(raw, "deals") if qualified else None
-    return LeadRecord(
+    created, updated, deleted, remote_data = common(raw, props, settings.LEADS)
+    return _new_lead(
         remote_id=remote_id,
         name=v.text(props, "hs_lead_name"),
         status=None if stage is None else _LEAD_STATUSES.get(stage, stage),
@@ -269,5 +285,11 @@ def map_lead(raw: Mapping[str, Any], custom: Sequence[str] = ()) -> LeadRecord:
         converted_deal_remote_id=deal,
         converted_account_remote_id=first_id(raw, "companies") if deal else None,
         custom=custom_values(props, custom),
-        **common(raw, props, settings.LEADS),
+        remote_created_at=created,
+        remote_updated_at=updated,
+        deleted=deleted,
+        remote_data=remote_data,
     )
+
+
+_new_lead = builder(LeadRecord)

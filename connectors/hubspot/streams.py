@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
-from connectors.hubspot import _capabilities, _follow, _search, mapping, settings
+from connectors.hubspot import _capabilities, _cursor, _follow, _search, mapping, settings
 from connectors.hubspot._state import state_of
 from connectors.hubspot.values import parse_datetime
 from core.sync import (
@@ -246,6 +246,11 @@ class ObjectStream(Stream):
             return None
         at = parse_datetime(str(value), self.object_type.modified_property)
         return Cursor(at, str(raw["id"]))
+
+    def highest_cursor(self, raws: Sequence[Mapping[str, Any]]) -> Cursor | None:
+        """The page's highest ``cursor_of`` (core.sync.pagecursor.FindsHighestCursor),
+        read from the dates' text (:mod:`._cursor`)."""
+        return _cursor.highest_cursor(self, raws, self.object_type.modified_property)
 
 
 def merged_ids(records: Iterable[Mapping[str, Any]]) -> set[str]:

@@ -17,6 +17,7 @@ from connectors.pipedrive.values import (
 from core.sync.connector import MappingError
 from core.sync.records import (
     ActivityRecord,
+    builder,
 )
 
 _TAGS = re.compile(r"<[^>]+>")
@@ -102,7 +103,7 @@ def map_activity(
     if raw.get("done") and outcome is None:
         done_at = parse_time(raw.get("marked_as_done_time"), "activity.marked_as_done_time")
         done_at = done_at or due_at or parse_time(raw.get("update_time"))
-    return ActivityRecord(
+    return _new_activity(
         remote_id=remote_id,
         remote_created_at=parse_time(raw.get("add_time"), "activity.add_time"),
         remote_updated_at=parse_time(raw.get("update_time"), "activity.update_time"),
@@ -127,7 +128,7 @@ def map_note(raw: Mapping[str, Any]) -> ActivityRecord:
     remote_id = note_id(remote_id_of(raw, "note"))
     created = parse_time(raw.get("add_time"), "note.add_time")
     content = str(raw.get("content") or "")
-    return ActivityRecord(
+    return _new_activity(
         remote_id=remote_id,
         remote_created_at=created,
         remote_updated_at=parse_time(raw.get("update_time"), "note.update_time"),
@@ -142,3 +143,6 @@ def map_note(raw: Mapping[str, Any]) -> ActivityRecord:
         deleted=raw.get("active_flag") is False,
         remote_data=dict(raw),
     )
+
+
+_new_activity = builder(ActivityRecord)

@@ -22,6 +22,7 @@ from core.sync.records import (
     DealRecord,
     DealStageHistoryRecord,
     Record,
+    builder,
     stage_history_id,
 )
 
@@ -87,7 +88,7 @@ def map_deal(
     probability = raw.get("probability")
     created = parse_time(raw.get("add_time"), "deal.add_time")
     mrr = attributes.get("recurring_amount")
-    deal = DealRecord(
+    deal = _new_deal(
         remote_id=remote_id,
         remote_created_at=created,
         remote_updated_at=parse_time(raw.get("update_time"), "deal.update_time"),
@@ -204,7 +205,7 @@ def _stay_records(
     for index, (stage, entered) in enumerate(timeline):
         exited = timeline[index + 1][1] if index + 1 < len(timeline) else None
         records.append(
-            DealStageHistoryRecord(
+            _new_stay(
                 remote_id=stage_history_id(deal_id, stage, entered),
                 deal_remote_id=deal_id,
                 stage_remote_id=stage,
@@ -215,3 +216,7 @@ def _stay_records(
             )
         )
     return records
+
+
+_new_deal = builder(DealRecord)
+_new_stay = builder(DealStageHistoryRecord)

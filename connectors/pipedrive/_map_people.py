@@ -18,6 +18,7 @@ from core.sync.records import (
     AccountRecord,
     ContactRecord,
     LeadRecord,
+    builder,
 )
 
 
@@ -29,7 +30,7 @@ def map_organization(raw: Mapping[str, Any], catalog: FieldCatalog) -> AccountRe
         address = {}
     attributes = picks(decoded, "organization")
     industry, source = attributes.get("industry"), attributes.get("source")
-    return AccountRecord(
+    return _new_account(
         remote_id=remote_id_of(raw, "organization"),
         remote_created_at=parse_time(raw.get("add_time"), "organization.add_time"),
         remote_updated_at=parse_time(raw.get("update_time"), "organization.update_time"),
@@ -63,7 +64,7 @@ def map_person(raw: Mapping[str, Any], catalog: FieldCatalog) -> ContactRecord:
     )
     attributes = picks(decoded, "person")
     source, stage = attributes.get("source"), attributes.get("lifecycle_stage")
-    return ContactRecord(
+    return _new_contact(
         remote_id=remote_id_of(raw, "person"),
         remote_created_at=parse_time(raw.get("add_time"), "person.add_time"),
         remote_updated_at=parse_time(raw.get("update_time"), "person.update_time"),
@@ -132,7 +133,7 @@ def map_lead(
     created = parse_time(raw.get("add_time"), "lead.add_time")
     kinds = {lifecycle_kind(label) for label in labels}
     qualified = _qualified_at(kinds, lifecycle_kind(status), created, converted)
-    return LeadRecord(
+    return _new_lead(
         remote_id=remote_id,
         remote_created_at=created,
         remote_updated_at=parse_time(raw.get("update_time"), "lead.update_time"),
@@ -174,3 +175,8 @@ def _qualified_at(
     if at is not None and status_kind in ("mql", "sql"):
         reached[status_kind] = min(reached.get(status_kind, at), at)
     return reached
+
+
+_new_account = builder(AccountRecord)
+_new_contact = builder(ContactRecord)
+_new_lead = builder(LeadRecord)

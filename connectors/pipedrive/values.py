@@ -37,11 +37,16 @@ def parse_date(value: Any, what: str = "date") -> date | None:
         raise MappingError(f"{what}: unparseable date {value!r}") from exc
 
 
+#: What JSON decodes most values to: no Mapping, so the ABC check (several times the cost
+#: of the rest of a read) is skipped for them.
+_SCALARS = frozenset((str, int, float))
+
+
 def parse_money(value: Any, what: str = "amount") -> Decimal | None:
     """Money as Decimal (via ``str`` so 0.1 stays 0.1); None stays None."""
     if value is None or value == "":
         return None
-    if isinstance(value, Mapping):
+    if type(value) not in _SCALARS and isinstance(value, Mapping):
         value = value.get("value", value.get("amount"))
         if value is None:
             return None
@@ -55,7 +60,7 @@ def parse_money(value: Any, what: str = "amount") -> Decimal | None:
 
 def foreign_id(value: Any) -> str | None:
     """A foreign id as a string; v1 sometimes expands it to ``{"value": 3, "name": ...}``."""
-    if isinstance(value, Mapping):
+    if type(value) not in _SCALARS and isinstance(value, Mapping):
         value = value.get("value", value.get("id"))
     if value is None or value == "" or value == 0:
         return None

@@ -42,6 +42,7 @@ from core.sync.records import (
     StageRecord,
     TeamRecord,
     UserRecord,
+    builder,
     stage_history_id,
 )
 
@@ -309,7 +310,7 @@ def map_opportunity(
         exited = stays[index + 1][1] if index + 1 < len(stays) else None
         stay_pipeline, stay_stage_id = processes.place(record_type, stay_stage)
         records.append(
-            DealStageHistoryRecord(
+            _new_stay(
                 remote_id=stage_history_id(deal.remote_id, stay_stage, entered),
                 remote_created_at=entered,
                 remote_updated_at=deal.remote_updated_at,
@@ -350,3 +351,7 @@ def map_dated_rate(raw: Mapping[str, Any], *, corporate: str) -> FxRateRecord:
     if iso is None or day is None:
         raise MappingError("DatedConversionRate without IsoCode or StartDate")
     return FxRateRecord(base_currency=corporate, currency=iso, day=day, rate=_inverse_rate(raw))
+
+
+#: Stays are built per visit: records.builder skips type.__call__'s keyword round trip.
+_new_stay = builder(DealStageHistoryRecord)

@@ -16,8 +16,6 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import InvalidOperation
-from operator import attrgetter
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -27,14 +25,12 @@ from core.sync.capabilities import CapabilityUnavailable
 from core.sync.connector import Cursor, HttpClient, MappingError, Page, Stream, StreamContext
 from core.sync.errors import QuotaExhausted
 from core.sync.mappings import FieldMappings, apply_mappings
+from core.sync.pagecursor import MAPPING_FAILURES, page_cursor
 from core.sync.records import AnyRecord, StageRecord
 from core.sync.runs import StreamStats, StreamStatus
 from core.sync.state import save_cursor
 from core.sync.textcheck import page_storable, storable, unstorable_text
 from core.sync.upsert import Quarantined, RecordWriter, WriteCounts
-
-#: What a broken raw record may raise while mapped: quarantined, never fatal to the run.
-MAPPING_FAILURES = (MappingError, KeyError, TypeError, ValueError, InvalidOperation, IndexError)
 
 
 @dataclass(slots=True)
@@ -76,14 +72,23 @@ def map_page(
     needs_mapping = bool(mappings.deal_attributes or mappings.custom_dimensions)
     records: list[AnyRecord] = []
     bad: list[Quarantined] = []
-    for raw in raws:
-        try:
-            mapped = _mapped(map_one, raw, ctx, mappings, needs_mapping)
-        except MAPPING_FAILURES as exc:
-            bad.append(_quarantined(stream, raw, exc))
-            continue
-        records += mapped
-    if not needs_mapping:
+    if needs_mapping:
+        for raw in raws:
+            try:
+                mapped = _mapped(map_one, raw, ctx, mappings, needs_mapping)
+            except MAPPING_FAILURES as exc:
+                bad.append(_quarantined(stream, raw, exc))
+                continue
+            records += mapped
+    else:
+        for raw in raws:  # _mapped inlined: a call per raw saved on the usual page
+            try:
+                produced = map_one(raw, ctx)
+                mapped = produced if type(produced) is list else list(produced)
+            except MAPPING_FAILURES as exc:
+                bad.append(_quarantined(stream, raw, exc))
+                continue
+            records += mapped
         _stage_kinds(records, mappings)
     if page_storable(records, text_clean=text_clean and not mappings.custom_dimensions):
         return records, bad
@@ -168,37 +173,6 @@ def _remote_id(stream: Stream, raw: Any) -> str | None:
         return None
 
 
-def _page_cursor(stream: Stream, raws: Sequence[Mapping[str, Any]]) -> Cursor | None:
-    """The page's highest cursor. A ``cursor_ordered`` stream's is its last record's (the
-    first readable from the end): reading every record's cost a twentieth of a sync's CPU.
-    Were a CRM to break the order, that cursor would be lower than the highest: the next
-    run would read some records again, never skip one. Other streams' records are compared
-    by their cursors' ordering fields in C (the first of equal ones wins, as in ``>``)."""
-    cursor_of = stream.cursor_of
-    if stream.cursor_ordered:
-        for raw in reversed(raws):
-            try:
-                cursor = cursor_of(raw)
-            except MAPPING_FAILURES:
-                continue
-            if cursor is not None:
-                return cursor
-        return None
-    cursors: list[Cursor] = []
-    for raw in raws:
-        try:
-            cursor = cursor_of(raw)
-        except MAPPING_FAILURES:
-            continue
-        if cursor is not None:
-            cursors.append(cursor)
-    return max(cursors, key=_CURSOR_ORDER) if cursors else None
-
-
-#: What orders cursors (``Cursor``'s compared fields, in order; ``resume`` is not one).
-_CURSOR_ORDER = attrgetter("updated_at", "remote_id")
-
-
 def _newer(cursor: Cursor, than: Cursor) -> bool:
     """Worth saving over ``than``: further on, or another place inside an unordered read."""
     return cursor > than or cursor.resume != than.resume
@@ -225,9 +199,9 @@ class CursorTracker:
             return page.cursor if self._newer(page.cursor) else None
         if not self.stream.incremental:
             return None
-        page_cursor = _page_cursor(self.stream, page.raws) if page.raws else None
-        if page_cursor is not None and (self.pending is None or _newer(page_cursor, self.pending)):
-            self.pending = page_cursor
+        found = page_cursor(self.stream, page.raws) if page.raws else None
+        if found is not None and (self.pending is None or _newer(found, self.pending)):
+            self.pending = found
         if (self.stream.cursor_ordered or page.final) and self.pending is not None:
             cursor, self.pending = self.pending, None
             return cursor if self._newer(cursor) else None

@@ -13,8 +13,9 @@ from core.models.enums import SyncMode
 from core.sync.connector import Cursor, MappingError, Request, Stream, StreamContext
 from core.sync.declarative import prefetched as _prefetched
 from core.sync.mappings import FieldMappings
+from core.sync.pagecursor import page_cursor as _page_cursor
 from core.sync.records import AnyRecord, DealRecord, PipelineRecord, StageRecord
-from core.sync.streams import _page_cursor, map_page
+from core.sync.streams import map_page
 
 
 class Deals(Stream):
