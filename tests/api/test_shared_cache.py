@@ -7,7 +7,9 @@ too: the database store bypasses it, which is what makes the hit below come from
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -24,6 +26,23 @@ query($ws: ID!) {
   }
 }
 """
+
+
+class _FrozenClock(datetime):
+    """The result cache's clock stopped at one minute: its keys hold the request's minute,
+    so two requests either side of a minute's end (a slow first request on a loaded
+    machine) would miss each other's entries for a reason this test is not about."""
+
+    @classmethod
+    def now(cls, tz: object = None) -> datetime:  # type: ignore[override]
+        return datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _one_minute(monkeypatch: pytest.MonkeyPatch) -> None:
+    import core.metrics.cache
+
+    monkeypatch.setattr(core.metrics.cache, "datetime", _FrozenClock)
 
 
 async def _won(client: ApiClient, key: str, ws: str) -> float:
