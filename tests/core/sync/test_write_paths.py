@@ -1,0 +1,232 @@
+"""The writer stores the same rows whichever way a page travels: PostgreSQL's JSON document
+(core.sync.pgcopy), its binary COPY (pages JSON cannot carry as they are), and SQLite's
+executemany. One page of awkward values is written, rewritten unchanged, and edited; the
+stored rows are checked value by value on both backends, and on PostgreSQL the two paths'
+rows are compared column by column."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+import core.sync.pgcopy as pgcopy
+from core.models import Activity, Connection, Currency, Deal, Stage
+from core.sync.batches import group
+from core.sync.records import (
+    ActivityRecord,
+    AnyRecord,
+    CurrencyRecord,
+    DealRecord,
+    StageRecord,
+)
+from core.sync.upsert import RecordWriter, WriteCounts, table_of
+from tests.core.metrics.factory import Seed
+
+NOW = datetime(2026, 5, 1, 12, tzinfo=UTC)
+BERLIN = ZoneInfo("Europe/Berlin")
+TEXT = 'Ünïcode ☕ "quoted" \\ back\nslash\ttab'
+REMOTE = {"id": "d1", "nested": {"list": [1, 2.5, None, True, "é"], "empty": {}}, "big": 2**62}
+
+
+def _page() -> list[AnyRecord]:
+    return [
+        DealRecord(
+            remote_id="d1",
+            name=TEXT,
+            amount=Decimal("1234.5678"),
+            currency="EUR",
+            remote_created_at=datetime(2026, 3, 29, 3, 30, 15, 250000, tzinfo=BERLIN),
+            closed_at=datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC),
+            expected_close_date=date(2026, 2, 28),
+            probability=0.1,
+            status="WON",
+            recurring_amount=Decimal("0.0001"),
+            cost=Decimal("-7"),
+            remote_data=REMOTE,
+            custom={"tier": "gold", "score": 3, "tags": ["a", "b"]},
+        ),
+        DealRecord(remote_id="d2", deleted=True),
+        DealRecord(remote_id="d3", name="first read"),
+        DealRecord(remote_id="d3", name="read again: the last one wins", amount=Decimal("5")),
+        ActivityRecord(
+            remote_id="a1",
+            type="MEETING",
+            subject="",
+            due_at=datetime(2026, 4, 1, 9, tzinfo=BERLIN),
+            done_at=None,
+            meeting_status="HELD",
+            deal_remote_id="d1",
+        ),
+        StageRecord(remote_id="s1", name="Won", display_order=7, probability=1.0, is_won=True),
+        CurrencyRecord(remote_id="EUR", code="EUR", decimals=2, active=False, is_custom=True),
+    ]
+
+
+_TABLES = (Deal, Activity, Stage, Currency)
+
+
+async def _stored(session: AsyncSession, connection_id: str) -> dict[str, list[dict[str, Any]]]:
+    """Every stored row of the connection, without the columns that differ by connection."""
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for model in _TABLES:
+        table: Any = model.__table__
+        columns = [c for c in table.c if c.name not in ("id", "connection_id", "workspace_id")]
+        result = await session.execute(
+            select(*columns)
+            .where(table.c.connection_id == connection_id)
+            .order_by(table.c.remote_id)
+        )
+        rows[table.name] = [dict(row) for row in result.mappings()]
+    return rows
+
+
+def _by_id(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {row["remote_id"]: row for row in rows}
+
+
+def _check_values(stored: dict[str, list[dict[str, Any]]]) -> None:
+    deals = _by_id(stored["deals"])
+    assert set(deals) == {"d1", "d2", "d3"}
+    d1 = deals["d1"]
+    assert d1["name"] == TEXT
+    assert d1["amount"] == Decimal("1234.5678") and d1["cost"] == Decimal("-7")
+    assert d1["recurring_amount"] == Decimal("0.0001")
+    assert d1["remote_created_at"] == datetime(2026, 3, 29, 1, 30, 15, 250000, tzinfo=UTC)
+    assert d1["closed_at"] == datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    assert d1["expected_close_date"] == date(2026, 2, 28)
+    assert d1["probability"] == 0.1
+    assert d1["remote_data"] == REMOTE
+    assert d1["custom"] == {"tier": "gold", "score": 3, "tags": ["a", "b"]}
+    assert d1["deleted_at"] is None and d1["synced_at"] == NOW
+    assert deals["d2"]["deleted_at"] == NOW and deals["d2"]["status"] == "OPEN"
+    assert deals["d2"]["remote_data"] is None and deals["d2"]["amount"] is None
+    assert deals["d3"]["name"] == "read again: the last one wins"
+    (a1,) = stored["activities"]
+    assert a1["subject"] == "" and a1["done_at"] is None
+    assert a1["due_at"] == datetime(2026, 4, 1, 7, tzinfo=UTC)
+    (s1,) = stored["stages"]
+    assert (s1["display_order"], s1["probability"], s1["is_won"], s1["is_closed"]) == (
+        7,
+        1.0,
+        True,
+        False,
+    )
+    (eur,) = stored["currencies"]
+    assert (eur["decimals"], eur["active"], eur["is_custom"]) == (2, False, True)
+
+
+async def _write_three_times(
+    engine: AsyncEngine, writer: RecordWriter
+) -> tuple[WriteCounts, WriteCounts, WriteCounts]:
+    """The page, the same page again, then the page with one deal edited."""
+    later = NOW + timedelta(hours=1)
+    async with engine.begin() as conn:
+        first = await writer.write_page(conn, _page(), NOW)
+    async with engine.begin() as conn:
+        again = await writer.write_page(conn, _page(), later)
+    edited = _page()
+    edited[0].amount = Decimal("1")  # type: ignore[union-attr]
+    async with engine.begin() as conn:
+        third = await writer.write_page(conn, edited, later)
+    async with engine.begin() as conn:  # back as first written, for the value checks
+        await writer.write_page(conn, _page(), NOW)
+    return first, again, third
+
+
+def _refuse(*args: Any, **kwargs: Any) -> Any:
+    raise AssertionError("this path must not be taken")
+
+
+async def test_every_path_stores_the_same_rows(
+    engine: AsyncEngine, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed = await Seed.create(session)
+    other = await seed.add_connection()
+    await session.commit()
+    paths: dict[str, Connection] = {"document": seed.connection}
+    if engine.dialect.name == "postgresql":
+        paths["copy"] = other
+    stored = {}
+    for path, connection in paths.items():
+        with monkeypatch.context() as patch:
+            if path == "document":
+                patch.setattr(pgcopy, "copy_upsert", _refuse)
+            else:
+                patch.setattr(pgcopy, "_document", lambda batch, table: None)
+                patch.setattr(pgcopy, "_json_upsert", _refuse)
+            writer = RecordWriter(
+                workspace_id=seed.workspace.id, connection_id=connection.id, source="hubspot"
+            )
+            first, again, third = await _write_three_times(engine, writer)
+        assert (first.inserted, first.updated, first.unchanged) == (6, 0, 0)
+        assert (again.inserted, again.updated, again.unchanged) == (0, 0, 6)
+        assert (third.inserted, third.updated, third.unchanged) == (0, 1, 5)
+        stored[path] = await _stored(session, connection.id)
+        _check_values(stored[path])
+    if "copy" in stored:
+        assert stored["copy"] == stored["document"]
+
+
+async def test_a_page_json_cannot_carry_is_written_by_copy(
+    engine: AsyncEngine, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed = await Seed.create(session)
+    await session.commit()
+    writer = RecordWriter(
+        workspace_id=seed.workspace.id, connection_id=seed.connection.id, source="hubspot"
+    )
+    monkeypatch.setattr(pgcopy, "_json_upsert", _refuse)
+    records = [DealRecord(remote_id="d1", remote_data={"big": 2**70, "n": [1]})]
+    async with engine.begin() as conn:
+        counts = await writer.write_page(conn, records, NOW)
+    assert counts.inserted == 1
+    stored = await session.scalar(select(Deal.remote_data))
+    assert stored == {"big": 2**70, "n": [1]}
+
+
+def _document(*records: AnyRecord) -> str | None:
+    (batch,) = group(records, workspace_id="w", connection_id="c", now=NOW)[0].values()
+    return pgcopy._document(batch, table_of(type(batch.records[0])))
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        DealRecord(remote_id="d", probability=math.nan),
+        StageRecord(remote_id="s", probability=math.inf),
+        DealRecord(remote_id="d", remote_data={"big": 2**64}),
+        DealRecord(remote_id="d", custom={1: "an integer key"}),  # type: ignore[dict-item]
+        DealRecord(remote_id="d", custom={"a set": {1}}),
+        DealRecord(remote_id="d", name="\ud800"),
+    ],
+    ids=["nan", "infinity", "big-int", "int-key", "set", "surrogate"],
+)
+def test_values_json_cannot_carry_as_they_are_send_the_page_to_copy(record: AnyRecord) -> None:
+    fine = type(record)(remote_id="ok")  # type: ignore[call-arg]
+    assert _document(fine) is not None
+    assert _document(fine, record) is None  # one such value sends the whole page
+
+
+def test_the_document_carries_exact_decimals_and_instants_with_their_offset() -> None:
+    document = _document(
+        DealRecord(
+            remote_id="d",
+            amount=Decimal("10.50"),
+            closed_at=datetime(2026, 1, 1, 1, tzinfo=BERLIN),
+            remote_created_at=datetime(2026, 1, 1, 1),  # naive: read as UTC
+            expected_close_date=date(2026, 1, 31),
+        )
+    )
+    assert document is not None
+    assert '"amount":"10.50"' in document
+    assert '"closed_at":"2026-01-01T01:00:00+01:00"' in document
+    assert '"remote_created_at":"2026-01-01T01:00:00+00:00"' in document
+    assert '"expected_close_date":"2026-01-31"' in document
+    assert '"deleted":false' in document
