@@ -239,18 +239,13 @@ class Pending:
 
 
 def written_states(
-    record_type: str,
-    columns: Sequence[str],
-    rows: Sequence[Sequence[Any]],
-    deleted: Iterable[str],
+    rows: Iterable[Sequence[Any]], deleted: Iterable[str]
 ) -> dict[str, State | None]:
-    """What the rollups read of a page's rows of one record type as written (value tuples
-    in ``columns`` order), by remote id; None for the ``deleted`` ones."""
-    states: dict[str, State | None] = {}
-    if rows:
-        at = [columns.index(name) for name in STATES[record_type]]
-        key = columns.index("remote_id")
-        states = {row[key]: state_of([row[i] for i in at]) for row in rows}
+    """What the rollups read of a page's rows of one record type as written, by remote id;
+    None for the ``deleted`` ones. Each of ``rows`` is a remote id then the row's
+    :data:`State` (its STATES values, the deletion reduced to whether it is set: a record's
+    ``deleted``), as one flat tuple: it is sliced, not rebuilt value by value."""
+    states: dict[str, State | None] = {row[0]: tuple(row[1:]) for row in rows}
     states.update((remote_id, None) for remote_id in deleted)
     return states
 

@@ -182,7 +182,8 @@ def _json_sql(table: Table, fields: tuple[str, ...]) -> str:
         f"SELECT {', '.join('r.' + _quote(f) for f in fields)}, "
         "$2::varchar AS workspace_id, $3::varchar AS connection_id, "
         "CASE WHEN r.deleted THEN $1::timestamptz END AS deleted_at "
-        f"FROM json_to_recordset($4::json) AS r({types}, deleted boolean)"
+        "FROM json_to_recordset(convert_from($4::bytea, 'UTF8')::json) "
+        f"AS r({types}, deleted boolean)"
     )
     plain = ", ".join(_quote(c) for c in columns if c not in _JSON_COLUMNS)
     ctes = (
@@ -214,7 +215,7 @@ def _floats(batch: TableBatch, table: Table) -> list[Any]:
     return [value for row in batch.values(names) for value in row] if names else []
 
 
-def _document(batch: TableBatch, table: Table) -> str | None:
+def _document(batch: TableBatch, table: Table) -> bytes | None:
     """The batch's records as one JSON array, encoded by orjson in C (dataclasses, datetimes
     with their offset, naive ones as UTC); None when orjson cannot say every value as the
     COPY would store it: values it refuses (integers past 64 bits, non-string keys, lone
@@ -222,13 +223,13 @@ def _document(batch: TableBatch, table: Table) -> str | None:
     if any(v is not None and not isfinite(v) for v in _floats(batch, table)):
         return None
     try:
-        return orjson.dumps(batch.records, default=_default, option=orjson.OPT_NAIVE_UTC).decode()
+        return orjson.dumps(batch.records, default=_default, option=orjson.OPT_NAIVE_UTC)
     except TypeError:  # orjson.JSONEncodeError is a TypeError
         return None
 
 
 async def _json_upsert(
-    conn: AsyncConnection, table: Table, batch: TableBatch, document: str
+    conn: AsyncConnection, table: Table, batch: TableBatch, document: bytes
 ) -> tuple[int, int]:
     """Upsert the batch from its JSON document: one parameter, where binary COPY encoded
     every value of every row in asyncpg (the writer's largest cost), and the rows were

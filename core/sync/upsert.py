@@ -206,9 +206,9 @@ class RecordWriter:
         """What the daily rollups read of the page's rows of a type, as written."""
         batch = synced.get(record_type)
         gone = [remote_id for cls, remote_id in deleted if cls.record_type == record_type]
-        names = ("remote_id", *STATES[record_type])
-        rows = batch.values(names) if batch is not None else []
-        return rollup_deltas.written_states(record_type, names, rows, gone)
+        # STATES ends with deleted_at, of which a state keeps whether it is set: ``deleted``.
+        names = ("remote_id", *STATES[record_type][:-1], "deleted")
+        return rollup_deltas.written_states(batch.values(names) if batch else [], gone)
 
     async def _deals_before(
         self, conn: AsyncConnection, deals: TableBatch | None, deleted: Sequence[str]
