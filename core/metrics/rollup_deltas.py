@@ -27,8 +27,6 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import (
-    String,
-    any_,
     bindparam,
     case,
     column,
@@ -46,8 +44,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql import ColumnElement
 
+from core.db import among
 from core.metrics.rollup_refresh import MODELS, STATES, State, state_of, timezone_of
 from core.metrics.rollup_rules import (
     ACTIVITY_COLUMNS,
@@ -79,14 +77,6 @@ _IDS = 500
 
 def _model(record_type: str) -> type[DealDay] | type[ActivityDay]:
     return DealDay if record_type == "deal" else ActivityDay
-
-
-def _among(dialect: str, column: ColumnElement[str]) -> ColumnElement[bool]:
-    """``column IN :ids``: on PostgreSQL one array parameter (``= ANY(:ids)``), which is not
-    rendered and bound anew for each id."""
-    if dialect == "postgresql":
-        return column == any_(bindparam("ids", type_=postgresql.ARRAY(String)))
-    return column.in_(bindparam("ids", expanding=True))
 
 
 def _on_conflict(dialect: Any, record_type: str) -> str:
@@ -133,7 +123,7 @@ def _source(dialect_name: str, record_type: str, rows_from: str) -> Any:
     if rows_from == _SWEPT_SOURCE:
         where += [rows.c.deleted_at.is_(None), rows.c.synced_at < bindparam("started")]
     else:
-        where.append(_among(dialect_name, rows.c.remote_id))
+        where.append(among(dialect_name, rows.c.remote_id))
     return select(*(rows.c[n] for n in names)).where(*where).cte("page_rows")
 
 
@@ -217,7 +207,7 @@ def stored_states(
     model = MODELS[record_type]
     columns = [model.__table__.c[name] for name in STATES[record_type]]
     query = select(model.remote_id, *columns).where(
-        model.connection_id == connection_id, _among(conn.dialect.name, model.remote_id)
+        model.connection_id == connection_id, among(conn.dialect.name, model.remote_id)
     )
     ordered = sorted(set(ids))
     states: dict[str, State] = {}

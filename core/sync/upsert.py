@@ -17,20 +17,15 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
-    String,
     Table,
-    any_,
-    bindparam,
     insert,
     select,
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from core.db import upsert
+from core.db import among, upsert
 from core.metrics import rollup_deltas, stretch_refresh
 from core.metrics.rollup_refresh import STATES
 from core.models import SYNCED_MODELS, Deal, FxRate, RecordError, Workspace
@@ -92,15 +87,6 @@ def _same(stored: Mapping[str, Any], row: Mapping[str, Any]) -> bool:
         if stored[key] != value:
             return False
     return True
-
-
-def _among(conn: AsyncConnection, table: Table, ids: list[str]) -> ColumnElement[bool]:
-    """``remote_id IN ids``. On PostgreSQL one array parameter (``= ANY(:ids)``): an
-    expanding IN renders and binds a parameter per id on every call, and a batch holds
-    thousands (a tenth of a Salesforce sync's CPU went to compiling them)."""
-    if conn.dialect.name == "postgresql":
-        return table.c.remote_id == any_(bindparam("ids", ids, type_=ARRAY(String)))
-    return table.c.remote_id.in_(ids)
 
 
 class RecordWriter:
@@ -317,10 +303,11 @@ class RecordWriter:
                 update(table)
                 .where(
                     table.c.connection_id == self.connection_id,
-                    _among(conn, table, ids),
+                    among(conn.dialect.name, table.c.remote_id),
                     table.c.deleted_at.is_(None),
                 )
-                .values(deleted_at=now, synced_at=now)
+                .values(deleted_at=now, synced_at=now),
+                {"ids": ids},
             )
             counts.deleted += result.rowcount
 
@@ -400,6 +387,10 @@ class RecordWriter:
             table = _table(record_type)
             await conn.execute(
                 update(table)
-                .where(table.c.connection_id == self.connection_id, _among(conn, table, ids))
-                .values(synced_at=now)
+                .where(
+                    table.c.connection_id == self.connection_id,
+                    among(conn.dialect.name, table.c.remote_id),
+                )
+                .values(synced_at=now),
+                {"ids": ids},
             )

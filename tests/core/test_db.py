@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db import upsert
+from core.db import among, upsert
 from core.models import Deal, Organization, Workspace
 
 
@@ -69,3 +69,16 @@ async def test_timestamps_round_trip_as_utc(session: AsyncSession) -> None:
     closed = await session.scalar(select(Deal.closed_at))
     assert closed == stamp and closed.tzinfo is not None
     assert closed.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+
+
+async def test_among_matches_the_bound_ids_with_one_parameter(session: AsyncSession) -> None:
+    rows = [_deal(str(i), "1") for i in range(5)]
+    await upsert(session, Deal.__table__, rows, conflict_columns=["connection_id", "remote_id"])
+    dialect = session.bind.dialect
+    query = select(Deal.remote_id).where(among(dialect.name, Deal.__table__.c.remote_id))
+    found = await session.scalars(query, {"ids": ["1", "3", "missing"]})
+    assert sorted(found) == ["1", "3"]
+    assert list(await session.scalars(query, {"ids": []})) == []
+    sql = str(query.compile(dialect=dialect))
+    if dialect.name == "postgresql":  # one array parameter, however many ids
+        assert "= ANY (" in sql and sql.count("$") == 1
