@@ -22,7 +22,7 @@ from math import isfinite
 from typing import Any
 
 import orjson
-from sqlalchemy import Float, Table, text
+from sqlalchemy import Float, String, Table, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -166,24 +166,33 @@ def _staged_columns(fields: Sequence[str]) -> list[str]:
     return [*fields, *(c for c in ADDED if c != _SHARED)]
 
 
+def _cast(table: Table, name: str, at: int) -> str:
+    """The SQL reading field ``name`` from position ``at`` of a row array ``e`` (jsonb):
+    JSON columns as jsonb (a JSON null as SQL NULL), text as text (the INSERT's assignment
+    cast checks a varchar's length as COPY did), other values from their JSON text by
+    their column's type (a Decimal's exact text, an ISO instant with its offset)."""
+    if name in _JSON_COLUMNS:
+        return f"NULLIF(e->{at}, 'null'::jsonb)"
+    column_type = table.c[name].type
+    if isinstance(column_type, String):
+        return f"e->>{at}"
+    dialect: Any = postgresql.dialect()  # type: ignore[no-untyped-call]
+    return f"(e->>{at})::{column_type.compile(dialect)}"
+
+
 @cache
 def _json_sql(table: Table, fields: tuple[str, ...]) -> str:
-    """The page's upsert from its JSON document (``$4``: an array of records, one object
-    each with ``fields`` and ``deleted``), with ``$1`` its ``synced_at`` (and ``deleted_at``
-    of the records read deleted), ``$2`` and ``$3`` its workspace and connection. The
-    document is read once (a materialized CTE), into the stage and into the table."""
-    dialect: Any = postgresql.dialect()  # type: ignore[no-untyped-call]
-    types = ", ".join(
-        f"{_quote(f)} {'jsonb' if f in _JSON_COLUMNS else table.c[f].type.compile(dialect)}"
-        for f in fields
-    )
+    """The page's upsert from its JSON document (``$4``: an array of rows, each an array of
+    ``fields`` then ``deleted``), with ``$1`` its ``synced_at`` (and ``deleted_at`` of the
+    records read deleted), ``$2`` and ``$3`` its workspace and connection. The document
+    is parsed once (jsonb: each value is then read by its position, not searched for), and
+    its rows read once (a materialized CTE) into the stage and into the table."""
     columns = _staged_columns(fields)
+    read = [f"{_cast(table, f, at)} AS {_quote(f)}" for at, f in enumerate(fields)]
     page = (
-        f"SELECT {', '.join('r.' + _quote(f) for f in fields)}, "
-        "$2::varchar AS workspace_id, $3::varchar AS connection_id, "
-        "CASE WHEN r.deleted THEN $1::timestamptz END AS deleted_at "
-        "FROM json_to_recordset(convert_from($4::bytea, 'UTF8')::json) "
-        f"AS r({types}, deleted boolean)"
+        f"SELECT {', '.join(read)}, $2::varchar AS workspace_id, $3::varchar AS connection_id, "
+        f"CASE WHEN (e->>{len(fields)})::boolean THEN $1::timestamptz END AS deleted_at "
+        "FROM jsonb_array_elements(convert_from($4::bytea, 'UTF8')::jsonb) AS e"
     )
     plain = ", ".join(_quote(c) for c in columns if c not in _JSON_COLUMNS)
     ctes = (
@@ -223,7 +232,8 @@ def _document(batch: TableBatch, table: Table) -> bytes | None:
     if any(v is not None and not isfinite(v) for v in _floats(batch, table)):
         return None
     try:
-        return orjson.dumps(batch.records, default=_default, option=orjson.OPT_NAIVE_UTC)
+        rows = batch.values((*fields_of(batch.record_class), "deleted"))
+        return orjson.dumps(rows, default=_default, option=orjson.OPT_NAIVE_UTC)
     except TypeError:  # orjson.JSONEncodeError is a TypeError
         return None
 
