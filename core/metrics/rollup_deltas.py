@@ -45,7 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from core.db import among
+from core.db import among, on_conflict
 from core.metrics.rollup_refresh import MODELS, STATES, State, state_of, timezone_of
 from core.metrics.rollup_rules import (
     ACTIVITY_COLUMNS,
@@ -98,9 +98,8 @@ def _on_conflict(dialect: Any, record_type: str) -> str:
     def sql(element: Any, **kw: Any) -> str:
         return str(element.compile(dialect=dialect, compile_kwargs=kw))
 
-    key = ", ".join(sql(e, include_table=False) for e in key_of(model))
-    sets = ", ".join(f"{name} = {sql(value)}" for name, value in updates.items())
-    return f"ON CONFLICT ({key}) DO UPDATE SET {sets}"
+    key = [sql(e, include_table=False) for e in key_of(model)]
+    return on_conflict(key, {name: sql(value) for name, value in updates.items()})
 
 
 #: Where the rows a statement sums come from: the connection's base rows of ``:ids``, or
