@@ -224,33 +224,53 @@ def _floats(batch: TableBatch, table: Table) -> list[Any]:
     return [value for row in batch.values(names) for value in row] if names else []
 
 
-def _document(batch: TableBatch, table: Table) -> bytes | None:
-    """The batch's records as one JSON array, encoded by orjson in C (dataclasses, datetimes
-    with their offset, naive ones as UTC); None when orjson cannot say every value as the
-    COPY would store it: values it refuses (integers past 64 bits, non-string keys, lone
+#: The largest JSON document sent at once: a page of big records is split (PostgreSQL
+#: refuses a jsonb value past 256 MB, and the client and the server each hold a document
+#: whole). A HubSpot page of 2,000 records is about 3 MB.
+DOCUMENT_BYTES = 32 << 20
+
+
+def _encoded(rows: list[tuple[Any, ...]]) -> list[bytes]:
+    """``rows`` as JSON arrays, in documents of at most :data:`DOCUMENT_BYTES` (or of one
+    row, whatever its size)."""
+    document = orjson.dumps(rows, default=_default, option=orjson.OPT_NAIVE_UTC)
+    if len(document) <= DOCUMENT_BYTES or len(rows) == 1:
+        return [document]
+    size = -(-len(rows) // (len(document) // DOCUMENT_BYTES + 1))
+    return [part for at in range(0, len(rows), size) for part in _encoded(rows[at : at + size])]
+
+
+def _documents(batch: TableBatch, table: Table) -> list[bytes] | None:
+    """The batch's records as JSON documents, arrays of rows (a tuple per record, one C
+    call, encoded by orjson in C: Decimals by their exact text, datetimes with their
+    offset, naive ones as UTC); None when JSON cannot say every value as the COPY would
+    store it: values orjson refuses (integers past 64 bits, non-string keys, lone
     surrogates, other types) or a float that is not finite (JSON would make it null)."""
     if any(v is not None and not isfinite(v) for v in _floats(batch, table)):
         return None
     try:
-        rows = batch.values((*fields_of(batch.record_class), "deleted"))
-        return orjson.dumps(rows, default=_default, option=orjson.OPT_NAIVE_UTC)
+        return _encoded(batch.values((*fields_of(batch.record_class), "deleted")))
     except TypeError:  # orjson.JSONEncodeError is a TypeError
         return None
 
 
 async def _json_upsert(
-    conn: AsyncConnection, table: Table, batch: TableBatch, document: bytes
+    conn: AsyncConnection, table: Table, batch: TableBatch, documents: list[bytes]
 ) -> tuple[int, int]:
-    """Upsert the batch from its JSON document: one parameter, where binary COPY encoded
-    every value of every row in asyncpg (the writer's largest cost), and the rows were
-    built as tuples for it first. Through SQLAlchemy's connection: it begins the
+    """Upsert the batch from its JSON documents: one parameter each, where binary COPY
+    encoded every value of every row in asyncpg (the writer's largest cost), and the rows
+    were built as tuples for it first. Through SQLAlchemy's connection: it begins the
     transaction and keeps the prepared statement."""
     fields = fields_of(batch.record_class)
     await conn.exec_driver_sql(_stage_ddl(table, _staged_columns(fields)))
-    result = await conn.exec_driver_sql(
-        _json_sql(table, fields), (batch.now, batch.workspace_id, batch.connection_id, document)
-    )
-    inserted, written = result.one()
+    inserted = written = 0
+    for document in documents:
+        result = await conn.exec_driver_sql(
+            _json_sql(table, fields),
+            (batch.now, batch.workspace_id, batch.connection_id, document),
+        )
+        new, rows = result.one()
+        inserted, written = inserted + new, written + rows
     return inserted, written - inserted
 
 
@@ -292,9 +312,9 @@ async def copy_upsert(
 
 async def write_batch(conn: AsyncConnection, table: Table, batch: TableBatch) -> tuple[int, int]:
     """Upsert one table's records of a page and stage them (:func:`stage_of`); returns
-    (inserted, updated). By the JSON document when orjson can encode it, else (rare:
+    (inserted, updated). By JSON documents when orjson can encode them, else (rare:
     values JSON cannot hold as they are) by binary COPY of the rows."""
-    document = _document(batch, table)
-    if document is not None:
-        return await _json_upsert(conn, table, batch, document)
+    documents = _documents(batch, table)
+    if documents is not None:
+        return await _json_upsert(conn, table, batch, documents)
     return await copy_upsert(conn, table, batch.columns, batch.rows())

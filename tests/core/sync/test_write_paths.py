@@ -159,18 +159,20 @@ async def test_every_path_stores_the_same_rows(
     engine: AsyncEngine, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seed = await Seed.create(session)
-    other = await seed.add_connection()
-    await session.commit()
     paths: dict[str, Connection] = {"document": seed.connection}
     if engine.dialect.name == "postgresql":
-        paths["copy"] = other
+        paths["split"] = await seed.add_connection("split")
+        paths["copy"] = await seed.add_connection("copy")
+    await session.commit()
     stored = {}
     for path, connection in paths.items():
         with monkeypatch.context() as patch:
-            if path == "document":
+            if path in ("document", "split"):
                 patch.setattr(pgcopy, "copy_upsert", _refuse)
+                if path == "split":  # a document per row
+                    patch.setattr(pgcopy, "DOCUMENT_BYTES", 1)
             else:
-                patch.setattr(pgcopy, "_document", lambda batch, table: None)
+                patch.setattr(pgcopy, "_documents", lambda batch, table: None)
                 patch.setattr(pgcopy, "_json_upsert", _refuse)
             writer = RecordWriter(
                 workspace_id=seed.workspace.id, connection_id=connection.id, source="hubspot"
@@ -181,8 +183,8 @@ async def test_every_path_stores_the_same_rows(
         assert (third.inserted, third.updated, third.unchanged) == (0, 1, 5)
         stored[path] = await _stored(session, connection.id)
         _check_values(stored[path], engine.dialect.name)
-    if "copy" in stored:
-        assert stored["copy"] == stored["document"]
+    for path in paths:
+        assert stored[path] == stored["document"], path
 
 
 async def test_a_page_json_cannot_carry_is_written_by_copy(
@@ -204,7 +206,11 @@ async def test_a_page_json_cannot_carry_is_written_by_copy(
 
 def _document(*records: AnyRecord) -> bytes | None:
     (batch,) = group(records, workspace_id="w", connection_id="c", now=NOW)[0].values()
-    return pgcopy._document(batch, table_of(type(batch.records[0])))
+    documents = pgcopy._documents(batch, table_of(type(batch.records[0])))
+    if documents is None:
+        return None
+    (document,) = documents
+    return document
 
 
 @pytest.mark.parametrize(
@@ -264,8 +270,22 @@ async def test_text_longer_than_its_column_fails_the_page_on_postgresql_whatever
     for document in (True, False):
         with monkeypatch.context() as patch:
             if not document:
-                patch.setattr(pgcopy, "_document", lambda batch, table: None)
+                patch.setattr(pgcopy, "_documents", lambda batch, table: None)
             with pytest.raises((DBAPIError, PostgresError), match="too long"):
                 async with engine.begin() as conn:
                     await writer.write_page(conn, records, NOW)
     assert await session.scalar(select(func.count()).select_from(Deal)) == 0
+
+
+def test_a_large_page_is_sent_as_several_documents_of_its_rows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rows = [(f"r{i}", "x" * (i % 7), i) for i in range(50)]
+    whole = orjson.dumps(rows)
+    monkeypatch.setattr(pgcopy, "DOCUMENT_BYTES", len(whole) // 5)
+    documents = pgcopy._encoded(rows)
+    assert len(documents) >= 5
+    assert all(len(d) <= pgcopy.DOCUMENT_BYTES for d in documents)
+    assert [tuple(r) for d in documents for r in orjson.loads(d)] == rows
+    monkeypatch.setattr(pgcopy, "DOCUMENT_BYTES", 1)  # too small for any row: one row each
+    assert len(pgcopy._encoded(rows)) == len(rows)
