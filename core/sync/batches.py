@@ -93,8 +93,8 @@ def group(
         by_class.setdefault(type(record), []).append(record)
     fx: list[FxRateRecord] = by_class.pop(FxRateRecord, [])
     batches: dict[str, TableBatch] = {}
-    for cls, group in by_class.items():
-        if len({record.remote_id for record in group}) != len(group):
-            group = list({record.remote_id: record for record in group}.values())
-        batches[cls.record_type] = TableBatch(cls, group, workspace_id, connection_id, now)
+    for cls, members in by_class.items():
+        if len({record.remote_id for record in members}) != len(members):
+            members = list({record.remote_id: record for record in members}.values())
+        batches[cls.record_type] = TableBatch(cls, members, workspace_id, connection_id, now)
     return batches, fx
