@@ -1,4 +1,4 @@
-"""Engines, sessions and the dialect-aware bulk upsert (the only SQL shared by every writer)."""
+"""Engines, sessions, and the dialect-aware SQL the writers share (upsert, ON CONFLICT, IN)."""
 
 from __future__ import annotations
 
