@@ -78,6 +78,7 @@ _RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
             "/sqlite3/",
             "core/sync/upsert.py",
             "core/sync/pgcopy.py",
+            "core/sync/batches.py",
             "core/sync/sqlitebulk.py",
             "core/sync/state.py",
             "core/sync/runs.py",

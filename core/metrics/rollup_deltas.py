@@ -27,8 +27,6 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import (
-    String,
-    any_,
     bindparam,
     case,
     column,
@@ -46,8 +44,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql import ColumnElement
 
+from core.db import among, on_conflict
 from core.metrics.rollup_refresh import MODELS, STATES, State, state_of, timezone_of
 from core.metrics.rollup_rules import (
     ACTIVITY_COLUMNS,
@@ -81,14 +79,6 @@ def _model(record_type: str) -> type[DealDay] | type[ActivityDay]:
     return DealDay if record_type == "deal" else ActivityDay
 
 
-def _among(dialect: str, column: ColumnElement[str]) -> ColumnElement[bool]:
-    """``column IN :ids``: on PostgreSQL one array parameter (``= ANY(:ids)``), which is not
-    rendered and bound anew for each id."""
-    if dialect == "postgresql":
-        return column == any_(bindparam("ids", type_=postgresql.ARRAY(String)))
-    return column.in_(bindparam("ids", expanding=True))
-
-
 def _on_conflict(dialect: Any, record_type: str) -> str:
     """``ON CONFLICT (key) DO UPDATE`` adding the inserted sums to the stored row's; a sum
     whose count becomes zero is NULL. No bound parameters: it is appended as text."""
@@ -108,9 +98,8 @@ def _on_conflict(dialect: Any, record_type: str) -> str:
     def sql(element: Any, **kw: Any) -> str:
         return str(element.compile(dialect=dialect, compile_kwargs=kw))
 
-    key = ", ".join(sql(e, include_table=False) for e in key_of(model))
-    sets = ", ".join(f"{name} = {sql(value)}" for name, value in updates.items())
-    return f"ON CONFLICT ({key}) DO UPDATE SET {sets}"
+    key = [sql(e, include_table=False) for e in key_of(model)]
+    return on_conflict(key, {name: sql(value) for name, value in updates.items()})
 
 
 #: Where the rows a statement sums come from: the connection's base rows of ``:ids``, or
@@ -133,7 +122,7 @@ def _source(dialect_name: str, record_type: str, rows_from: str) -> Any:
     if rows_from == _SWEPT_SOURCE:
         where += [rows.c.deleted_at.is_(None), rows.c.synced_at < bindparam("started")]
     else:
-        where.append(_among(dialect_name, rows.c.remote_id))
+        where.append(among(dialect_name, rows.c.remote_id))
     return select(*(rows.c[n] for n in names)).where(*where).cte("page_rows")
 
 
@@ -217,7 +206,7 @@ def stored_states(
     model = MODELS[record_type]
     columns = [model.__table__.c[name] for name in STATES[record_type]]
     query = select(model.remote_id, *columns).where(
-        model.connection_id == connection_id, _among(conn.dialect.name, model.remote_id)
+        model.connection_id == connection_id, among(conn.dialect.name, model.remote_id)
     )
     ordered = sorted(set(ids))
     states: dict[str, State] = {}
@@ -239,18 +228,13 @@ class Pending:
 
 
 def written_states(
-    record_type: str,
-    columns: Sequence[str],
-    rows: Sequence[Sequence[Any]],
-    deleted: Iterable[str],
+    rows: Iterable[Sequence[Any]], deleted: Iterable[str]
 ) -> dict[str, State | None]:
-    """What the rollups read of a page's rows of one record type as written (value tuples
-    in ``columns`` order), by remote id; None for the ``deleted`` ones."""
-    states: dict[str, State | None] = {}
-    if rows:
-        at = [columns.index(name) for name in STATES[record_type]]
-        key = columns.index("remote_id")
-        states = {row[key]: state_of([row[i] for i in at]) for row in rows}
+    """What the rollups read of a page's rows of one record type as written, by remote id;
+    None for the ``deleted`` ones. Each of ``rows`` is a remote id then the row's
+    :data:`State` (its STATES values, the deletion reduced to whether it is set: a record's
+    ``deleted``), as one flat tuple: it is sliced, not rebuilt value by value."""
+    states: dict[str, State | None] = {row[0]: tuple(row[1:]) for row in rows}
     states.update((remote_id, None) for remote_id in deleted)
     return states
 

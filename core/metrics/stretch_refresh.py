@@ -21,13 +21,15 @@ The functions take a synchronous connection; async callers use ``run_sync``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Result, delete, event, insert, inspect, select
+from sqlalchemy import Result, bindparam, delete, event, insert, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.orm.base import NO_VALUE
 
+from core.db import among
 from core.metrics.stretches import computed_stretches, customers_of
 from core.models import CustomerStretch, Deal, Workspace
 from core.models.enums import DealStatus
@@ -97,6 +99,17 @@ def _counted(state: DealState) -> bool:
     return state[2] == DealStatus.WON and not state[-1]
 
 
+@cache
+def _stored_states_query(dialect_name: str) -> Any:
+    """Built once per dialect: only bound parameters (the page's ids as one array on
+    PostgreSQL, not an expanding IN compiled anew for every chunk)."""
+    columns = [Deal.__table__.c[name] for name in LIFECYCLE_COLUMNS]
+    return select(Deal.remote_id, *columns).where(
+        Deal.connection_id == bindparam("connection_id"),
+        among(dialect_name, Deal.__table__.c.remote_id),
+    )
+
+
 def stored_states(
     conn: Connection, connection_id: str, remote_ids: Iterable[str]
 ) -> dict[str, DealState]:
@@ -105,14 +118,10 @@ def stored_states(
     core.sync.upsert.RecordWriter.write_page)."""
     states: dict[str, DealState] = {}
     ids = sorted(set(remote_ids))
-    columns = [Deal.__table__.c[name] for name in LIFECYCLE_COLUMNS]
+    query = _stored_states_query(conn.dialect.name)
     for at in range(0, len(ids), CHUNK):
-        rows = conn.execute(
-            select(Deal.remote_id, *columns).where(
-                Deal.connection_id == connection_id, Deal.remote_id.in_(ids[at : at + CHUNK])
-            )
-        )
-        for remote_id, *values in rows:
+        params = {"connection_id": connection_id, "ids": ids[at : at + CHUNK]}
+        for remote_id, *values in conn.execute(query, params):
             states[remote_id] = deal_state(values)
     return states
 

@@ -1,10 +1,11 @@
-"""Records -> rows, and the one writer of the normalized tables.
+"""The one writer of the normalized tables.
 
 A page batch is written by :meth:`RecordWriter.write_page` inside the caller's transaction:
-rows are built straight from the record dataclasses (one dict per record, field names are
-the column names), compared with what is stored so that only new or changed rows are
-written (a re-sync of unchanged data writes nothing, and the counts say what happened),
-then upserted with one statement per table through :func:`core.db.upsert`.
+its records are grouped by table (core.sync.batches), and each table's are upserted so that
+only new or changed rows are written (a re-sync of unchanged data writes nothing, and the
+counts say what happened): on PostgreSQL compared in SQL (core.sync.pgcopy), on SQLite
+with the stored rows read first (core.sync.sqlitebulk). The maintained aggregates (daily
+rollups, customer stretches) are kept in the same transaction.
 """
 
 from __future__ import annotations
@@ -13,28 +14,25 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
-    String,
     Table,
-    any_,
-    bindparam,
     insert,
     select,
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from core.db import upsert
+from core.db import among, upsert
 from core.metrics import rollup_deltas, stretch_refresh
+from core.metrics.rollup_refresh import STATES
 from core.models import SYNCED_MODELS, Deal, FxRate, RecordError, Workspace
 from core.models.enums import DealStatus
-from core.sync.pgcopy import copy_upsert, stage_of
+from core.sync import batches
+from core.sync.batches import TableBatch
+from core.sync.pgcopy import stage_of, write_batch
 from core.sync.records import AnyRecord, FxRateRecord, Record
 from core.sync.sqlitebulk import executemany_upsert
 
@@ -68,32 +66,6 @@ class Quarantined:
     raw: Any
 
 
-@dataclass(slots=True)
-class TableRows:
-    """One table's rows of a batch: value tuples in ``columns`` order, one per remote id."""
-
-    columns: tuple[str, ...]
-    rows: list[tuple[Any, ...]]
-
-    def dicts(self) -> list[dict[str, Any]]:
-        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
-
-
-#: The record fields written (all but ``deleted``), then the columns the writer adds.
-_ADDED = ("workspace_id", "connection_id", "synced_at", "deleted_at")
-_LAYOUTS: dict[type[Any], tuple[tuple[str, ...], Any]] = {}
-
-
-def _layout(cls: type[Any]) -> tuple[tuple[str, ...], Any]:
-    """A record class's columns, and a getter of its field values then ``deleted``: one C
-    call per record instead of a ``getattr`` per field (a tenth of a sync's CPU)."""
-    layout = _LAYOUTS.get(cls)
-    if layout is None:
-        names = tuple(f.name for f in dataclasses.fields(cls) if f.name != "deleted")
-        layout = _LAYOUTS[cls] = (names + _ADDED, attrgetter(*names, "deleted"))
-    return layout
-
-
 def _table(record_type: str) -> Table:
     return SYNCED_MODELS[record_type].__table__  # type: ignore[attr-defined,no-any-return]
 
@@ -117,15 +89,6 @@ def _same(stored: Mapping[str, Any], row: Mapping[str, Any]) -> bool:
     return True
 
 
-def _among(conn: AsyncConnection, table: Table, ids: list[str]) -> ColumnElement[bool]:
-    """``remote_id IN ids``. On PostgreSQL one array parameter (``= ANY(:ids)``): an
-    expanding IN renders and binds a parameter per id on every call, and a batch holds
-    thousands (a tenth of a Salesforce sync's CPU went to compiling them)."""
-    if conn.dialect.name == "postgresql":
-        return table.c.remote_id == any_(bindparam("ids", ids, type_=ARRAY(String)))
-    return table.c.remote_id.in_(ids)
-
-
 class RecordWriter:
     """Writes one connection's records; stateless between pages except its constants."""
 
@@ -133,26 +96,6 @@ class RecordWriter:
         self.workspace_id = workspace_id
         self.connection_id = connection_id
         self.source = source
-
-    def rows_by_table(
-        self, records: Iterable[AnyRecord], now: datetime
-    ) -> tuple[dict[str, TableRows], list[dict[str, Any]]]:
-        """Synced rows grouped by table (last record of a remote id wins) and FX rows."""
-        by_class: dict[type[Any], list[Any]] = {}
-        for record in records:
-            by_class.setdefault(type(record), []).append(record)
-        fx = by_class.pop(FxRateRecord, [])
-        tables: dict[str, TableRows] = {}
-        for cls, group in by_class.items():
-            columns, getter = _layout(cls)
-            ws, conn = self.workspace_id, self.connection_id
-            rows = [(*v[:-1], ws, conn, now, now if v[-1] else None) for v in map(getter, group)]
-            ids = [row[0] for row in rows] if columns[0] == "remote_id" else None
-            if ids is None or len(set(ids)) != len(rows):
-                at = columns.index("remote_id")
-                rows = list({row[at]: row for row in rows}.values())
-            tables[cls.record_type] = TableRows(columns, rows)
-        return tables, self._fx_rows(fx)
 
     def _fx_rows(self, records: Iterable[FxRateRecord]) -> list[dict[str, Any]]:
         fx: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -184,7 +127,10 @@ class RecordWriter:
             # 200k-record first load took 40-74 s instead of 9.9 s). Every statement of the
             # page's transaction is planned for the tables as they are now.
             await conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-        synced, fx = self.rows_by_table(records, now)
+        synced, fx_records = batches.group(
+            records, workspace_id=self.workspace_id, connection_id=self.connection_id, now=now
+        )
+        fx = self._fx_rows(fx_records)
         deals = synced.get(_DEAL)
         deleted_deals = [remote_id for cls, remote_id in deleted if cls.record_type == _DEAL]
         before = await self._deals_before(conn, deals, deleted_deals)
@@ -240,40 +186,40 @@ class RecordWriter:
     @staticmethod
     def _rolled(
         record_type: str,
-        synced: Mapping[str, TableRows],
+        synced: Mapping[str, TableBatch],
         deleted: Sequence[tuple[type[Record], str]],
     ) -> dict[str, rollup_deltas.State | None]:
         """What the daily rollups read of the page's rows of a type, as written."""
-        batch = synced.get(record_type, TableRows((), []))
+        batch = synced.get(record_type)
         gone = [remote_id for cls, remote_id in deleted if cls.record_type == record_type]
-        return rollup_deltas.written_states(record_type, batch.columns, batch.rows, gone)
+        # STATES ends with deleted_at, of which a state keeps whether it is set: ``deleted``.
+        names = ("remote_id", *STATES[record_type][:-1], "deleted")
+        return rollup_deltas.written_states(batch.values(names) if batch else [], gone)
 
     async def _deals_before(
-        self, conn: AsyncConnection, deals: TableRows | None, deleted: Sequence[str]
+        self, conn: AsyncConnection, deals: TableBatch | None, deleted: Sequence[str]
     ) -> dict[str, stretch_refresh.DealState] | None:
         """What the lifecycle reads of the page's deals as stored before the write (a deal
         may move to another account): compared with what is written, it says whose customer
         stretches to refresh. None when the page writes no deals."""
         ids = list(deleted)
         if deals is not None:
-            at = deals.columns.index("remote_id")
-            ids.extend(row[at] for row in deals.rows)
+            ids.extend(deals.ids())
         if not ids:
             return None
         return await conn.run_sync(stretch_refresh.stored_states, self.connection_id, ids)
 
     @staticmethod
     def _deals_after(
-        deals: TableRows | None,
+        deals: TableBatch | None,
         deleted: Sequence[str],
         before: Mapping[str, stretch_refresh.DealState],
     ) -> dict[str, stretch_refresh.DealState]:
         after: dict[str, stretch_refresh.DealState] = {}
         if deals is not None:
-            at = [deals.columns.index(name) for name in stretch_refresh.LIFECYCLE_COLUMNS]
-            key = deals.columns.index("remote_id")
-            for row in deals.rows:
-                after[row[key]] = stretch_refresh.deal_state([row[i] for i in at])
+            names = ("remote_id", *stretch_refresh.LIFECYCLE_COLUMNS)
+            for remote_id, *values in deals.values(names):
+                after[remote_id] = stretch_refresh.deal_state(values)
         for remote_id in deleted:  # soft-deleted after the upsert
             state = after.get(remote_id, before.get(remote_id))
             if state is not None:
@@ -281,13 +227,13 @@ class RecordWriter:
         return after
 
     async def _upsert_synced(
-        self, conn: AsyncConnection, table: Table, batch: TableRows, counts: WriteCounts
+        self, conn: AsyncConnection, table: Table, batch: TableBatch, counts: WriteCounts
     ) -> None:
         if conn.dialect.name == "postgresql":
-            inserted, updated = await copy_upsert(conn, table, batch.columns, batch.rows)
+            inserted, updated = await write_batch(conn, table, batch)
             counts.inserted += inserted
             counts.updated += updated
-            counts.unchanged += len(batch.rows) - inserted - updated
+            counts.unchanged += len(batch.records) - inserted - updated
             return
         rows = batch.dicts()
         columns = list(batch.columns)
@@ -357,10 +303,11 @@ class RecordWriter:
                 update(table)
                 .where(
                     table.c.connection_id == self.connection_id,
-                    _among(conn, table, ids),
+                    among(conn.dialect.name, table.c.remote_id),
                     table.c.deleted_at.is_(None),
                 )
-                .values(deleted_at=now, synced_at=now)
+                .values(deleted_at=now, synced_at=now),
+                {"ids": ids},
             )
             counts.deleted += result.rowcount
 
@@ -440,6 +387,10 @@ class RecordWriter:
             table = _table(record_type)
             await conn.execute(
                 update(table)
-                .where(table.c.connection_id == self.connection_id, _among(conn, table, ids))
-                .values(synced_at=now)
+                .where(
+                    table.c.connection_id == self.connection_id,
+                    among(conn.dialect.name, table.c.remote_id),
+                )
+                .values(synced_at=now),
+                {"ids": ids},
             )

@@ -8,8 +8,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db import upsert
-from core.models import Deal, Organization, Workspace
+from core.db import _upsert_statement, among, upsert
+from core.models import Deal, FxRate, Organization, Workspace
 
 
 def _deal(remote_id: str, amount: str) -> dict[str, object]:
@@ -69,3 +69,60 @@ async def test_timestamps_round_trip_as_utc(session: AsyncSession) -> None:
     closed = await session.scalar(select(Deal.closed_at))
     assert closed == stamp and closed.tzinfo is not None
     assert closed.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+
+
+async def test_among_matches_the_bound_ids_with_one_parameter(session: AsyncSession) -> None:
+    rows = [_deal(str(i), "1") for i in range(5)]
+    await upsert(session, Deal.__table__, rows, conflict_columns=["connection_id", "remote_id"])
+    dialect = session.bind.dialect
+    query = select(Deal.remote_id).where(among(dialect.name, Deal.__table__.c.remote_id))
+    found = await session.scalars(query, {"ids": ["1", "3", "missing"]})
+    assert sorted(found) == ["1", "3"]
+    assert list(await session.scalars(query, {"ids": []})) == []
+    sql = str(query.compile(dialect=dialect))
+    if dialect.name == "postgresql":  # one array parameter, however many ids
+        assert "= ANY (" in sql and sql.count("$") == 1
+
+
+async def test_an_upsert_is_built_once_per_shape_and_kept_in_the_compiled_cache(
+    session: AsyncSession,
+) -> None:
+    dialect = session.bind.dialect.name
+    key = ("connection_id", "remote_id")
+    shape = (dialect, Deal.__table__, tuple(_deal("1", "1")), key, ("amount",))
+    statement = _upsert_statement(*shape)
+    assert _upsert_statement(*shape) is statement
+    assert statement._generate_cache_key() is not None
+    await upsert(session, Deal.__table__, [_deal("1", "1")], conflict_columns=key)
+    await upsert(
+        session, Deal.__table__, [_deal("1", "2")], conflict_columns=key, update_columns=["amount"]
+    )
+    assert await session.scalar(select(Deal.amount)) == Decimal("2")
+
+
+async def test_rows_without_a_column_that_has_a_python_default_get_it(
+    session: AsyncSession,
+) -> None:
+    org = Organization(name="Acme")
+    session.add(org)
+    await session.flush()
+    workspace = Workspace(organization_id=org.id, name="W")
+    session.add(workspace)
+    await session.flush()
+    rate = {"workspace_id": workspace.id, "base_currency": "EUR", "currency": "USD"}
+    key = ["workspace_id", "base_currency", "currency", "day"]
+    day = datetime(2026, 1, 1).date()
+    await upsert(session, FxRate.__table__, [{**rate, "day": day, "rate": 1}], conflict_columns=key)
+    await upsert(
+        session,
+        FxRate.__table__,
+        [{**rate, "day": day, "rate": 2, "source": "sync"}],
+        conflict_columns=key,
+    )
+    stored = (await session.execute(select(FxRate.rate, FxRate.source))).one()
+    assert tuple(stored) == (Decimal("2"), "sync")
+    other = datetime(2026, 1, 2).date()
+    await upsert(
+        session, FxRate.__table__, [{**rate, "day": other, "rate": 3}], conflict_columns=key
+    )
+    assert await session.scalar(select(FxRate.source).where(FxRate.day == other)) == "import"
