@@ -28,6 +28,7 @@ from core.models import Deal
 from core.models.enums import Role
 from core.tenancy import Viewer
 from tests.support.api import api_client
+from tests.support.clock import stop_result_clocks
 from tests.support.records import Tenant, create_tenant
 
 QUERY = """query($ws: ID!, $end: Date!) { metrics(workspaceId: $ws) {
@@ -35,6 +36,12 @@ QUERY = """query($ws: ID!, $end: Date!) { metrics(workspaceId: $ws) {
   won: salesRevenue(period: {start: "2026-01-01", end: $end}) { value comparison { value } }
 } }"""
 KPIS = frozenset(build_registry().kpis)
+
+
+@pytest.fixture(autouse=True)
+def _one_minute(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Requests expected to hit each other's answers ask in one minute."""
+    stop_result_clocks(monkeypatch)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ too: the database store bypasses it, which is what makes the hit below come from
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select, update
@@ -18,6 +17,7 @@ from core.models import Deal, MetricCacheEntry, Workspace
 from core.tenancy import create_api_key
 from tests.core.metrics.factory import Seed, utc
 from tests.support.api import ApiClient, api_client
+from tests.support.clock import stop_result_clocks
 
 QUERY = """
 query($ws: ID!) {
@@ -28,21 +28,9 @@ query($ws: ID!) {
 """
 
 
-class _FrozenClock(datetime):
-    """The result cache's clock stopped at one minute: its keys hold the request's minute,
-    so two requests either side of a minute's end (a slow first request on a loaded
-    machine) would miss each other's entries for a reason this test is not about."""
-
-    @classmethod
-    def now(cls, tz: object = None) -> datetime:  # type: ignore[override]
-        return datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
-
-
 @pytest.fixture(autouse=True)
 def _one_minute(monkeypatch: pytest.MonkeyPatch) -> None:
-    import core.metrics.cache
-
-    monkeypatch.setattr(core.metrics.cache, "datetime", _FrozenClock)
+    stop_result_clocks(monkeypatch)
 
 
 async def _won(client: ApiClient, key: str, ws: str) -> float:
