@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,7 +32,7 @@ from typing import Any
 
 import httpx
 
-from bench.sync_bench import ROOT, _env, _free_port
+from bench.sync_bench import ROOT, _env, _free_port, listening
 
 #: Deals of the bench's first load: ~1,200 requests, ~30 s at the allowance. The share is
 #: the same at 10,000 deals (docs/connectors/pipedrive.md: 95% at 3,000 and at 10,000).
@@ -134,18 +133,8 @@ def _served(deals: int, latency_ms: int) -> Iterator[str]:
         env=_env(),
         cwd=ROOT,
     )
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                break
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("the simulator did not start")
-            time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with listening(process, port, start_timeout=300) as base_url:
+        yield base_url
 
 
 def _serve(deals: int, port: int, latency_ms: int) -> None:

@@ -142,8 +142,17 @@ def simulator(
         env={**_env(), "CRMKPI_BENCH_FAULTS": faults},
         cwd=ROOT,
     )
+    # 200k records are encoded before it listens
+    with listening(process, port, start_timeout=600) as base_url:
+        yield base_url
+
+
+@contextlib.contextmanager
+def listening(process: subprocess.Popen[Any], port: int, start_timeout: float) -> Iterator[str]:
+    """A server ``process`` started by the caller, once it accepts connections on
+    ``port`` (localhost); yields its base URL and terminates it at the end."""
     try:
-        deadline = time.monotonic() + 600  # 200k records are encoded before it listens
+        deadline = time.monotonic() + start_timeout
         while True:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
                 break
