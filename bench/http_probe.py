@@ -68,10 +68,7 @@ async def _bare_send_once(self: Any, request: Any, auth: Any) -> Any:
 
     ticket = await self.limiter.acquire(self.connector.budgets_for(request))
     self.requests += 1
-    url = request.path
-    if not url.startswith(("http://", "https://")):
-        url = f"{(auth.base_url or self.base_url).rstrip('/')}/{url.lstrip('/')}"
-    params = {**auth.params, **(request.params or {})} or None
+    url, params = self.target(request, auth)
     status, headers, content = await _exchange(
         request.method, url, params, request.json, auth.headers
     )

@@ -224,13 +224,19 @@ class SyncHttp:
                 )
         return self._decode(request, response)
 
-    async def _send_once(self, request: Request, auth: Auth) -> httpx.Response:
-        ticket = await self.limiter.acquire(self.connector.budgets_for(request))
-        self.requests += 1
+    def target(self, request: Request, auth: Auth) -> tuple[str, dict[str, Any] | None]:
+        """The absolute URL and query parameters ``request`` goes to under ``auth``: a
+        relative path joins the credentials' base URL (or the connection's), and the
+        credentials' own parameters come first."""
         url = request.path
         if not url.startswith(("http://", "https://")):
             url = f"{(auth.base_url or self.base_url).rstrip('/')}/{url.lstrip('/')}"
-        params = {**auth.params, **(request.params or {})} or None
+        return url, {**auth.params, **(request.params or {})} or None
+
+    async def _send_once(self, request: Request, auth: Auth) -> httpx.Response:
+        ticket = await self.limiter.acquire(self.connector.budgets_for(request))
+        self.requests += 1
+        url, params = self.target(request, auth)
         response = await self._exchange.send(
             request.method, url, params, request.json, auth.headers
         )
