@@ -44,6 +44,7 @@ NOT_FOR_A_SYNC = (
     "rich.pretty",
     "pygments",
     "attr",
+    "prometheus_client",  # exported by the API and counted by workers (core.prometheus)
 )
 
 
