@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import pytest
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, generate_latest
 
 import core.observability
 from core.observability import record_crm_response
@@ -30,6 +30,15 @@ def test_crm_answers_are_counted_by_connector_and_failed_status() -> None:
         _value("crmkpi_crm_error_responses_total", connector="probecrm", status="200"),
     )
     assert [a - b for a, b in zip(after, before, strict=True)] == [4.0, 2.0, 0.0]
+    exposed = generate_latest(REGISTRY).decode()  # what /metrics serves (api.observability)
+    for line in (
+        "# HELP crmkpi_crm_requests_total Requests sent to CRMs.",
+        "# TYPE crmkpi_crm_requests_total counter",
+        "# TYPE crmkpi_crm_error_responses_total counter",
+        f'crmkpi_crm_requests_total{{connector="probecrm"}} {after[0]}',
+        f'crmkpi_crm_error_responses_total{{connector="probecrm",status="429"}} {after[1]}',
+    ):
+        assert line in exposed.splitlines()
 
 
 def test_without_counters_an_answer_is_counted_by_nothing(
