@@ -1,5 +1,6 @@
 """A command's start-up: its imports without the cyclic garbage collector, then frozen, and
-without the modules libraries import eagerly that no crmkpi process uses.
+without the modules libraries import eagerly that no crmkpi process uses (or that only
+serve features crmkpi never asks of them: structlog's rich).
 
 Why: importing what ``crmkpi sync`` needs (SQLAlchemy and the models, httpx, pydantic)
 allocates about a million objects that live as long as the process. The collector ran
