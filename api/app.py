@@ -40,8 +40,8 @@ from api.session import RequestSessions
 from api.webhooks import router as webhooks_router
 from core.db import create_engine, create_sessionmaker
 from core.errors import ConfigurationError
-from core.observability import SyncMetricsPlugin
 from core.plugins import create_plugin_manager
+from core.prometheus import SyncMetricsPlugin
 from core.secrets import Vault
 from core.settings import Settings
 from core.sync.scheduler import EmbeddedScheduler

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from strawberry.extensions import SchemaExtension
 
-from core.observability import GRAPHQL_SECONDS
+from core.prometheus import GRAPHQL_SECONDS
 
 QUEUE_DEPTH = Gauge("crmkpi_sync_queue_depth", "Sync jobs waiting in the PostgreSQL queue.")
 

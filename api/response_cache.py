@@ -59,7 +59,7 @@ from core.metrics.cache import (
     read_versions,
     remember_versions,
 )
-from core.observability import GRAPHQL_SECONDS
+from core.prometheus import GRAPHQL_SECONDS
 from core.tenancy import Viewer
 
 #: Answers kept per schema.

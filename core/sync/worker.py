@@ -31,8 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.db import create_engine
 from core.errors import ConfigurationError
 from core.models.enums import SyncMode, SyncStatus
-from core.observability import SyncMetricsPlugin
 from core.plugins import create_plugin_manager
+from core.prometheus import SyncMetricsPlugin
 from core.secrets import Vault
 from core.settings import Settings
 from core.sync.errors import SyncAlreadyRunning

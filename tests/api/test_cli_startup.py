@@ -40,6 +40,11 @@ NOT_FOR_A_SYNC = (
     "core.metrics.fx",  # crmkpi import fx
     "core.imports",  # crmkpi import
     "click",  # httpx's command-line client (core.startup)
+    "rich.traceback",  # structlog's exception formatting, unused (core.startup)
+    "rich.pretty",
+    "pygments",
+    "attr",
+    "prometheus_client",  # exported by the API and counted by workers (core.prometheus)
 )
 
 
