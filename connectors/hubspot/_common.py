@@ -123,6 +123,10 @@ def first_id(raw: Mapping[str, Any], to_type: str) -> str | None:
     return unlabeled
 
 
+#: What indexing an association block of an unexpected shape raises.
+_ODD_BLOCK = (KeyError, TypeError, IndexError)
+
+
 def first_ids(raw: Mapping[str, Any], to_types: tuple[str, ...]) -> list[str | None]:
     """``[first_id(raw, t) for t in to_types]``, the associations looked up once: a mapper
     reads three or four types per record. The documented block (a dict whose first result
@@ -139,22 +143,25 @@ def first_ids(raw: Mapping[str, Any], to_types: tuple[str, ...]) -> list[str | N
         if block is None:
             found.append(None)
             continue
-        if type(block) is dict:
-            results = block.get("results")
-            if type(results) is list and results:
-                item = results[0]
-                if type(item) is dict:
-                    remote_id = item.get("id")
-                    kind = item.get("type")
-                    if (
-                        type(remote_id) is str
-                        and remote_id
-                        and type(kind) is str
-                        and not kind.endswith("_unlabeled")
-                    ):
-                        found.append(remote_id)
-                        continue
-        found.append(first_id(raw, to_type))
+        try:  # indexing, not checking each step: an odd shape raises and is read below
+            results = block["results"]
+            item = results[0]
+            remote_id = item["id"]
+            kind = item["type"]
+        except _ODD_BLOCK:
+            found.append(first_id(raw, to_type))
+            continue
+        if (
+            type(results) is list
+            and type(item) is dict
+            and type(remote_id) is str
+            and remote_id
+            and type(kind) is str
+            and not kind.endswith("_unlabeled")
+        ):
+            found.append(remote_id)
+        else:
+            found.append(first_id(raw, to_type))
     return found
 
 

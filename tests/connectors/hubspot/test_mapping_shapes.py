@@ -110,6 +110,15 @@ _LINKS = ("deals", "contacts", "companies", "leads")
             [None] * 4,
         ),
         ({"deals": {"results": ({"id": "9", "type": "call_to_deal"},)}}, ["9", None, None, None]),
+        (
+            {
+                "deals": {"results": "abc"},
+                "contacts": {"results": {0: {"id": "1", "type": "x"}}},
+                "companies": {"results": [{"id": "3"}]},
+                "leads": {"results": [["4"], {"id": "5", "type": None}]},
+            },
+            [None, None, "3", "5"],
+        ),
     ],
 )
 def test_every_link_of_an_engagement_is_read_as_first_id_reads_it(associations, links) -> None:
