@@ -201,13 +201,16 @@ def _column_storable(column: Sequence[Any], length: int | None) -> bool:
 
 
 def _column_fits(column: Sequence[Any], length: int | None) -> bool:
-    """A bounded column of clean text: every value fits its length (what else a value may
-    be is left to :func:`_column_storable`)."""
-    kinds = set(map(type, column))
-    kinds.discard(type(None))
-    if kinds != {str}:
-        return not kinds or _column_storable(column, length)
-    return length is None or max(map(len, filter(None, column)), default=0) <= length
+    """A bounded column of clean text: every value fits its length. A column that holds
+    values other than text (a ``join`` refuses them) is left to :func:`_column_storable`;
+    empty and falsy values hold no text and are skipped (they are storable either way).
+    One ``join`` proves the values text: cheaper than collecting their types."""
+    texts = list(filter(None, column))
+    try:
+        "".join(texts)
+    except TypeError:
+        return _column_storable(column, length)
+    return length is None or max(map(len, texts), default=0) <= length
 
 
 def _encodable(text: str) -> bool:
