@@ -28,6 +28,7 @@ from typing import Any
 import orjson
 
 from core.models import SYNCED_MODELS
+from core.sync.records import by_type
 
 _FIELDS: dict[type[Any], tuple[tuple[str, int | None], ...]] = {}
 
@@ -151,11 +152,8 @@ def page_storable(records: Sequence[Any], *, text_clean: bool = False) -> bool:
     escapes that make them). Only the columns with a length are checked then; the nested
     values and unbounded text, most of a check's cost, are not read at all.
     """
-    by_class: dict[type[Any], list[Any]] = {}
-    for record in records:
-        by_class.setdefault(type(record), []).append(record)
     try:
-        for cls, group in by_class.items():
+        for cls, group in by_type(records).items():
             if text_clean:
                 # A column at a time (one C pass each): no tuple per record to transpose.
                 for get, length in _bounded(cls):
