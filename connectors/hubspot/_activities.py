@@ -9,7 +9,7 @@ from typing import Any
 
 from connectors.hubspot import settings
 from connectors.hubspot import values as v
-from connectors.hubspot._common import common, custom_values, first_id, object_parts
+from connectors.hubspot._common import common, custom_values, first_ids, object_parts
 from core.sync.connector import MappingError
 from core.sync.records import ActivityRecord, builder
 
@@ -30,6 +30,8 @@ _MEETING_NOT_DONE = ("SCHEDULED", "RESCHEDULED", "NO_SHOW", "CANCELED")
 #: Calls in these states have not happened yet.
 _CALL_NOT_DONE = ("QUEUED", "RINGING", "CONNECTING", "CALLING_CRM_USER", "IN_PROGRESS")
 _EMAIL_NOT_DONE = ("SCHEDULED", "SENDING")
+#: The associations an engagement links to, in the order map_engagement reads them.
+_LINKED = ("deals", "contacts", "companies", "leads")
 #: HTML tags of a note's body (compiled once: ``re.sub`` looks its cache up per call).
 _TAGS = re.compile(r"<[^>]+>")
 
@@ -95,8 +97,7 @@ def map_engagement(
     else:
         subject = v.text(props, "hs_task_subject")
     owner = v.text(props, "hubspot_owner_id")
-    deal, contact = first_id(raw, "deals"), first_id(raw, "contacts")
-    account, lead = first_id(raw, "companies"), first_id(raw, "leads")
+    deal, contact, account, lead = first_ids(raw, _LINKED)
     created, updated, deleted, remote_data = common(raw, props, settings.ENGAGEMENTS[0])
     return _new_activity(
         remote_id=remote_id,

@@ -15,7 +15,7 @@ from typing import Any
 
 from connectors.hubspot import settings
 from connectors.hubspot import values as v
-from connectors.hubspot._common import common, custom_values, first_id, object_parts, source_label
+from connectors.hubspot._common import common, custom_values, first_ids, object_parts, source_label
 from core.sync.connector import MappingError
 from core.sync.records import (
     DealRecord,
@@ -33,6 +33,8 @@ _DEAL_TYPES = {
     "renewal": "RENEWAL",
     "upgrade": "UPGRADE",
 }
+#: The associations a deal links to: its account, contact and lead.
+_LINKED = ("companies", "contacts", "leads")
 _STAGE_DATE_PREFIXES = settings.DATE_ENTERED_PREFIXES + settings.DATE_EXITED_PREFIXES
 
 
@@ -194,6 +196,7 @@ def map_deal(
     amount = v.decimal(props, "amount")
     recurring = v.decimal(props, recurring_property) if recurring_property else None
     created, updated, deleted, remote_data = common(raw, props, settings.DEALS)
+    account, contact, lead = first_ids(raw, _LINKED)
     deal = _new_deal(
         remote_id=remote_id,
         name=v.text(props, "dealname"),
@@ -203,9 +206,9 @@ def map_deal(
         stage_remote_id=stage_id,
         status=status,
         owner_remote_id=v.text(props, "hubspot_owner_id"),
-        account_remote_id=first_id(raw, "companies"),
-        contact_remote_id=first_id(raw, "contacts"),
-        lead_remote_id=first_id(raw, "leads"),
+        account_remote_id=account,
+        contact_remote_id=contact,
+        lead_remote_id=lead,
         closed_at=closed_at,
         expected_close_date=None if close_date is None else close_date.date(),
         lost_reason=v.text(props, "closed_lost_reason") if status == "LOST" else None,

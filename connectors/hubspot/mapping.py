@@ -21,6 +21,7 @@ from connectors.hubspot._common import (
     common,
     custom_values,
     first_id,
+    first_ids,
     object_parts,
     source_label,
     top_level_time,
@@ -262,6 +263,10 @@ def map_contact(
 _new_contact = builder(ContactRecord)
 
 
+#: The associations a lead links to: its account, contact and (once qualified) deal.
+_LEAD_LINKS = ("companies", "contacts", "deals")
+
+
 def map_lead(raw: Mapping[str, Any], custom: Sequence[str] = ()) -> LeadRecord:
     """A record of the Leads object (0-136); qualified leads converted to their deal."""
     remote_id, props = object_parts(raw)
@@ -270,7 +275,9 @@ def map_lead(raw: Mapping[str, Any], custom: Sequence[str] = ()) -> LeadRecord:
     converted_at = None
     if qualified:
         converted_at = v.timestamp(props, f"hs_v2_date_entered_{settings.LEAD_QUALIFIED_STAGE}")
-    deal = first_id(raw, "deals") if qualified else None
+    account, contact, deal = first_ids(raw, _LEAD_LINKS)
+    if not qualified:
+        deal = None
     created, updated, deleted, remote_data = common(raw, props, settings.LEADS)
     return _new_lead(
         remote_id=remote_id,
@@ -278,12 +285,12 @@ def map_lead(raw: Mapping[str, Any], custom: Sequence[str] = ()) -> LeadRecord:
         status=None if stage is None else _LEAD_STATUSES.get(stage, stage),
         source=source_label(props, "hs_lead_source"),
         owner_remote_id=v.text(props, "hubspot_owner_id"),
-        account_remote_id=first_id(raw, "companies"),
-        contact_remote_id=first_id(raw, "contacts"),
+        account_remote_id=account,
+        contact_remote_id=contact,
         sql_at=converted_at,
         converted_at=converted_at,
         converted_deal_remote_id=deal,
-        converted_account_remote_id=first_id(raw, "companies") if deal else None,
+        converted_account_remote_id=account if deal else None,
         custom=custom_values(props, custom),
         remote_created_at=created,
         remote_updated_at=updated,

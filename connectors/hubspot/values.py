@@ -15,6 +15,7 @@ from typing import Any
 from core.sync.connector import MappingError
 
 _ZERO = timedelta(0)
+_from_iso = datetime.fromisoformat
 
 
 def text(props: Mapping[str, Any], name: str) -> str | None:
@@ -33,6 +34,13 @@ def timestamp(props: Mapping[str, Any], name: str) -> datetime | None:
     value = props.get(name)
     if value is None:
         return None
+    if type(value) is str and value[-1:] == "Z":
+        # HubSpot's own UTC ISO-8601 text, the usual value: parsed as it is (what the
+        # path below answers for it); what fromisoformat refuses (a space) goes on below.
+        try:
+            return _from_iso(value)
+        except ValueError:
+            pass
     if type(value) is not str:
         value = str(value)
     value = value.strip()
@@ -40,6 +48,11 @@ def timestamp(props: Mapping[str, Any], name: str) -> datetime | None:
 
 
 def parse_datetime(value: str, name: str) -> datetime:
+    if value[-1:] == "Z":  # UTC ISO-8601, the usual value: no digits-only check, no offset
+        try:
+            return _from_iso(value)
+        except ValueError:
+            pass
     if value.isdigit():
         return datetime.fromtimestamp(int(value) / 1000, UTC)
     try:
@@ -80,7 +93,13 @@ def number(props: Mapping[str, Any], name: str) -> float | None:
 
 
 def flag(props: Mapping[str, Any], name: str) -> bool | None:
-    """A boolean property ("true"/"false"); None when absent."""
+    """A boolean property ("true"/"false"); None when absent. (HubSpot's own spelling, the
+    usual value, is answered before any conversion: two flags are read per deal.)"""
+    value = props.get(name)
+    if value == "true":
+        return True
+    if value == "false":
+        return False
     value = text(props, name)
     if value is None:
         return None

@@ -17,11 +17,12 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
-from core.sync.records import AnyRecord, FxRateRecord, Record
+from core.sync.records import AnyRecord, FxRateRecord, Record, by_type
 
 #: The columns the writer adds to a record's fields (all but ``deleted``).
 ADDED = ("workspace_id", "connection_id", "synced_at", "deleted_at")
 _FIELDS: dict[type[Any], tuple[str, ...]] = {}
+_REMOTE_ID = attrgetter("remote_id")
 
 
 def fields_of(cls: type[Record]) -> tuple[str, ...]:
@@ -88,13 +89,13 @@ def group(
 ) -> tuple[dict[str, TableBatch], list[FxRateRecord]]:
     """The page's synced records by record type (one per remote id, the last read winning,
     in the order their ids were first read), and its FX rates."""
-    by_class: dict[type[Any], list[Any]] = {}
-    for record in records:
-        by_class.setdefault(type(record), []).append(record)
+    by_class: dict[type[Any], list[Any]] = by_type(
+        records if isinstance(records, list) else list(records)
+    )
     fx: list[FxRateRecord] = by_class.pop(FxRateRecord, [])
     batches: dict[str, TableBatch] = {}
     for cls, members in by_class.items():
-        if len({record.remote_id for record in members}) != len(members):
+        if len(set(map(_REMOTE_ID, members))) != len(members):
             members = list({record.remote_id: record for record in members}.values())
         batches[cls.record_type] = TableBatch(cls, members, workspace_id, connection_id, now)
     return batches, fx

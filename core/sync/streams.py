@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -277,6 +277,18 @@ class _Batch:
         )
 
 
+@contextlib.asynccontextmanager
+async def _closing(pages: AsyncIterator[Page]) -> AsyncIterator[AsyncIterator[Page]]:
+    """``contextlib.aclosing`` for a stream's read: closes it on the way out when it can be
+    closed (an async generator, what reads are); a plain iterator is left as it is."""
+    try:
+        yield pages
+    finally:
+        close = getattr(pages, "aclose", None)
+        if close is not None:
+            await close()
+
+
 class StreamRunner:
     """Reads one stream to its end (records, then deletions) and writes it page by page."""
 
@@ -299,26 +311,29 @@ class StreamRunner:
         self.stats.status = StreamStatus.RUNNING
         batch = _Batch()
         try:
-            async for page in self.stream.read(self.job.http, self.ctx):
-                if page.raws and batch.deleted:
-                    # Deletions are written after the batch's records: a record read again
-                    # after its deletion must not be deleted by it.
-                    await self._write(batch)
-                records, bad = (
-                    map_page(
-                        self.stream,
-                        page.raws,
-                        self.ctx,
-                        self.job.mappings,
-                        text_clean=getattr(self.job.http, "text_clean", False),
+            # aclosing: a read abandoned by an error here is closed at once (its open
+            # response and follow-ups released), not whenever the generator is collected.
+            async with _closing(self.stream.read(self.job.http, self.ctx)) as pages:
+                async for page in pages:
+                    if page.raws and batch.deleted:
+                        # Deletions are written after the batch's records: a record read again
+                        # after its deletion must not be deleted by it.
+                        await self._write(batch)
+                    records, bad = (
+                        map_page(
+                            self.stream,
+                            page.raws,
+                            self.ctx,
+                            self.job.mappings,
+                            text_clean=getattr(self.job.http, "text_clean", False),
+                        )
+                        if page.raws
+                        else ([], [])
                     )
-                    if page.raws
-                    else ([], [])
-                )
-                self.stats.fetched += len(page.raws)
-                batch.add(page, records, bad, self.cursors.for_page(page))
-                if batch.full(BATCH_RECORDS, BATCH_SECONDS):
-                    await self._write(batch)
+                    self.stats.fetched += len(page.raws)
+                    batch.add(page, records, bad, self.cursors.for_page(page))
+                    if batch.full(BATCH_RECORDS, BATCH_SECONDS):
+                        await self._write(batch)
             if not batch.empty():
                 await self._write(batch)
             leftover = self.cursors.leftover()

@@ -28,6 +28,7 @@ from typing import Any
 import orjson
 
 from core.models import SYNCED_MODELS
+from core.sync.records import by_type
 
 _FIELDS: dict[type[Any], tuple[tuple[str, int | None], ...]] = {}
 
@@ -151,49 +152,38 @@ def page_storable(records: Sequence[Any], *, text_clean: bool = False) -> bool:
     escapes that make them). Only the columns with a length are checked then; the nested
     values and unbounded text, most of a check's cost, are not read at all.
     """
-    by_class: dict[type[Any], list[Any]] = {}
-    for record in records:
-        by_class.setdefault(type(record), []).append(record)
     try:
-        for cls, group in by_class.items():
-            fields = _fields(cls)
+        for cls, group in by_type(records).items():
             if text_clean:
-                bounded = _bounded(cls)
-                if not bounded:
-                    continue
-                columns = zip(*map(bounded[0], group), strict=True)
-                fields = bounded[1]
-            else:
-                columns = zip(*map(_getter(cls), group), strict=True)
-            check = _column_fits if text_clean else _column_storable
-            for (_, length), column in zip(fields, columns, strict=True):
-                if not check(column, length):
+                # A column at a time (one C pass each): no tuple per record to transpose.
+                for get, length in _bounded(cls):
+                    if not _column_fits(list(map(get, group)), length):
+                        return False
+                continue
+            columns = zip(*map(_getter(cls), group), strict=True)
+            for (_, length), column in zip(_fields(cls), columns, strict=True):
+                if not _column_storable(column, length):
                     return False
     except AttributeError:  # a slot left unset: let the record-by-record check decide
         return False
     return True
 
 
-_BOUNDED: dict[type[Any], tuple[Any, tuple[tuple[str, int | None], ...]] | None] = {}
+_BOUNDED: dict[type[Any], tuple[tuple[Any, int | None], ...]] = {}
 
 
-def _bounded(cls: type[Any]) -> tuple[Any, tuple[tuple[str, int | None], ...]] | None:
-    """(getter, fields) of a record class's fields with a column length, as
-    :func:`_getter` returns them; None when it has none. Cached per class."""
-    if cls not in _BOUNDED:
-        fields = tuple((name, length) for name, length in _fields(cls) if length is not None)
-        names = [name for name, _ in fields]
-        if not names:
-            _BOUNDED[cls] = None
-        elif len(names) == 1:
-            one = attrgetter(names[0])
-            _BOUNDED[cls] = ((lambda r: (one(r),)), fields)
-        else:
-            _BOUNDED[cls] = (attrgetter(*names), fields)
-    return _BOUNDED[cls]
+def _bounded(cls: type[Any]) -> tuple[tuple[Any, int | None], ...]:
+    """(getter, column length) of each field of a record class with a column length
+    (none: empty). Cached per class."""
+    bounded = _BOUNDED.get(cls)
+    if bounded is None:
+        bounded = _BOUNDED[cls] = tuple(
+            (attrgetter(name), length) for name, length in _fields(cls) if length is not None
+        )
+    return bounded
 
 
-def _column_storable(column: tuple[Any, ...], length: int | None) -> bool:
+def _column_storable(column: Sequence[Any], length: int | None) -> bool:
     kinds = set(map(type, column))
     if all(issubclass(kind, _INERT) for kind in kinds):
         return True
@@ -208,14 +198,17 @@ def _column_storable(column: tuple[Any, ...], length: int | None) -> bool:
     return False
 
 
-def _column_fits(column: tuple[Any, ...], length: int | None) -> bool:
-    """A bounded column of clean text: every value fits its length (what else a value may
-    be is left to :func:`_column_storable`)."""
-    kinds = set(map(type, column))
-    kinds.discard(type(None))
-    if kinds != {str}:
-        return not kinds or _column_storable(column, length)
-    return length is None or max(map(len, filter(None, column)), default=0) <= length
+def _column_fits(column: Sequence[Any], length: int | None) -> bool:
+    """A bounded column of clean text: every value fits its length. A column that holds
+    values other than text (a ``join`` refuses them) is left to :func:`_column_storable`;
+    empty and falsy values hold no text and are skipped (they are storable either way).
+    One ``join`` proves the values text: cheaper than collecting their types."""
+    texts = list(filter(None, column))
+    try:
+        "".join(texts)
+    except TypeError:
+        return _column_storable(column, length)
+    return length is None or max(map(len, texts), default=0) <= length
 
 
 def _encodable(text: str) -> bool:

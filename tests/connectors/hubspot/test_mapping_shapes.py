@@ -85,3 +85,103 @@ def test_first_association_of_every_shape(results, expected) -> None:
         "associations": {"deals": {"results": results}},
     }
     assert mapping.map_engagement("calls", raw).deal_remote_id == expected
+
+
+_LINKS = ("deals", "contacts", "companies", "leads")
+
+
+@pytest.mark.parametrize(
+    ("associations", "links"),
+    [
+        ({}, [None] * 4),
+        (None, [None] * 4),
+        ({"deals": {"results": [{"id": "5", "type": "call_to_deal"}]}}, ["5", None, None, None]),
+        (
+            {
+                "deals": {"results": [{"id": "5", "type": "x_unlabeled"}, {"id": "6"}]},
+                "contacts": {"results": []},
+                "companies": {"results": [{"id": 7, "type": "call_to_company"}]},
+                "leads": {"results": ["x", {"id": "", "type": "y"}, {"id": "8", "type": "z"}]},
+            },
+            ["6", None, "7", "8"],
+        ),
+        (
+            {"deals": [], "contacts": {"results": None}, "companies": "no", "leads": {}},
+            [None] * 4,
+        ),
+        ({"deals": {"results": ({"id": "9", "type": "call_to_deal"},)}}, ["9", None, None, None]),
+        (
+            {
+                "deals": {"results": "abc"},
+                "contacts": {"results": {0: {"id": "1", "type": "x"}}},
+                "companies": {"results": [{"id": "3"}]},
+                "leads": {"results": [["4"], {"id": "5", "type": None}]},
+            },
+            [None, None, "3", "5"],
+        ),
+    ],
+)
+def test_every_link_of_an_engagement_is_read_as_first_id_reads_it(associations, links) -> None:
+    """``first_ids`` (all links at once, the documented block inline) answers for every
+    shape what ``first_id`` answers type by type, a read-only Mapping included."""
+    from types import MappingProxyType
+
+    from connectors.hubspot._common import first_id, first_ids
+
+    raw = {"id": "1", "properties": {"hs_timestamp": "2024-05-01T10:00:00Z"}}
+    raw["associations"] = associations
+    expected = [first_id(raw, to_type) for to_type in _LINKS]
+    assert first_ids(raw, _LINKS) == expected
+    activity = mapping.map_engagement("calls", raw)
+    read = [activity.deal_remote_id, activity.contact_remote_id]
+    assert [*read, activity.account_remote_id, activity.lead_remote_id] == expected
+    if associations:
+        proxied = {**raw, "associations": MappingProxyType(associations)}
+        assert first_ids(proxied, _LINKS) == expected
+    assert expected == links
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2024-05-01T10:00:00Z", datetime(2024, 5, 1, 10, tzinfo=UTC)),
+        (" 2024-05-01T10:00:00.123456Z", datetime(2024, 5, 1, 10, 0, 0, 123456, tzinfo=UTC)),
+        ("20240501T100000Z", datetime(2024, 5, 1, 10, tzinfo=UTC)),
+        ("2024-05-01T12:00:00+02:00", datetime(2024, 5, 1, 10, tzinfo=UTC)),
+        ("1714557600000", datetime(2024, 5, 1, 10, tzinfo=UTC)),
+        (1714557600000, datetime(2024, 5, 1, 10, tzinfo=UTC)),
+        ("2024-05-01", datetime(2024, 5, 1, tzinfo=UTC)),
+        ("  ", None),
+        ("2024-05-01T10:00:00+00:00Z", MappingError),
+        ("noon Z", MappingError),
+    ],
+)
+def test_dates_of_every_shape_read_as_utc(value, expected) -> None:
+    """The UTC "...Z" fast path answers what the general path does, and hands on what
+    it cannot read (a space, an offset and a Z) to it, errors naming the property."""
+    from connectors.hubspot import values
+
+    props = {"closedate": value}
+    if expected is MappingError:
+        with pytest.raises(MappingError, match=r"^closedate:"):
+            values.timestamp(props, "closedate")
+        with pytest.raises(MappingError, match=r"^at:"):
+            values.parse_datetime(value.strip(), "at")
+        return
+    read = values.timestamp(props, "closedate")
+    assert read == expected
+    assert read is None or (read.tzinfo is UTC and read.utcoffset() == expected.utcoffset())
+    if read is not None:
+        assert values.parse_datetime(str(value).strip(), "at") == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("true", True), ("false", False), (" TRUE", True), ("No", False), ("1", True), ("", None)],
+)
+def test_flags_of_every_spelling(value, expected) -> None:
+    from connectors.hubspot import values
+
+    assert values.flag({"hs_is_closed": value}, "hs_is_closed") is expected
+    with pytest.raises(MappingError, match=r"^hs_is_closed:"):
+        values.flag({"hs_is_closed": "maybe"}, "hs_is_closed")

@@ -141,3 +141,34 @@ async def test_a_slow_read_commits_its_pages_after_batch_seconds(
 
     assert [ids for ids, _ in writer.batches] == [["0", "1", "2"], ["3", "4", "5"]]
     assert job.stats.pages == 2
+
+
+class Failing(Recording):
+    async def write_page(self, conn: AsyncConnection, *args: Any, **kwargs: Any) -> WriteCounts:
+        raise RuntimeError("the database went away")
+
+
+async def test_a_read_abandoned_by_a_failed_write_is_closed_before_the_error_is_raised(
+    engine: AsyncEngine, make_connection: ConnectionFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stream's read (an async generator holding a response, follow-ups) is closed as
+    the runner gives up on it, not later whenever the event loop finalizes it."""
+    monkeypatch.setattr(core_streams, "BATCH_RECORDS", 1)  # the first page is written at once
+    connection = await make_connection("http://crm.invalid")
+    closed: list[str] = []
+
+    class Held(Scripted):
+        async def read(self, http: HttpClient, ctx: StreamContext) -> AsyncIterator[Page]:
+            try:
+                for page in self.pages:
+                    yield page
+            finally:
+                closed.append("read closed")
+
+    job = StreamJob(engine=engine, http=None, writer=Failing(), mappings=FieldMappings(), run_id=0)  # type: ignore[arg-type]
+    ctx = StreamContext(connection_id=connection.id, mode=SyncMode.INCREMENTAL)
+    with pytest.raises(RuntimeError, match="went away") as raised:
+        await StreamRunner(Held([Page(raws=_raws(0, 2))] * 3), ctx, job).run()
+    assert closed == ["read closed"]
+    assert raised.value.__traceback__ is not None  # the runner's frame still holds the read
+    assert job.stats.error == "the database went away"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from core.sync import records
-from core.sync.records import DealRecord, Record, builder
+from core.sync.records import DealRecord, DealStageHistoryRecord, Record, builder
 
 RECORD_CLASSES = [
     cls
@@ -74,3 +74,20 @@ def test_builder_refuses_what_the_class_refuses_and_what_it_cannot_build() -> No
     for cls in (Frozen, Factory, Plain):
         with pytest.raises(TypeError):
             builder(cls)
+
+
+def test_records_by_type_keep_the_order_of_types_and_of_records() -> None:
+    from core.sync.records import by_type
+
+    deal_a, deal_b = DealRecord(remote_id="a"), DealRecord(remote_id="b")
+    stay = DealStageHistoryRecord(
+        remote_id="h", deal_remote_id="a", stage_remote_id="s", entered_at=datetime(2024, 1, 1)
+    )
+    page = [deal_a, stay, deal_b, stay]
+    grouped = by_type(page)
+    assert list(grouped) == [DealRecord, DealStageHistoryRecord]
+    assert grouped[DealRecord] == [deal_a, deal_b] and grouped[DealStageHistoryRecord] == [stay] * 2
+    one = [deal_b, deal_a]
+    alone = by_type(one)
+    assert alone == {DealRecord: [deal_b, deal_a]} and alone[DealRecord] is not one
+    assert by_type([]) == {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -99,3 +100,22 @@ def test_values_of_unexpected_types_send_the_page_to_the_record_check() -> None:
     assert unstorable_text(odd) is None
     mixed = [*_page(), DealRecord(remote_id="d8", name=["a", "b"])]  # type: ignore[arg-type]
     assert not page_storable(mixed)
+
+
+def test_clean_text_pages_check_each_bounded_length_whatever_the_values() -> None:
+    """``text_clean``: only the bounded columns' lengths are read; a value that is not
+    text leaves the column to the full check (numbers alone are harmless; numbers mixed
+    with text, or a list, go to the record check), and empty values are no text at all."""
+
+    def clean(*records: Record) -> bool:
+        return page_storable([*_page(), *records], text_clean=True)
+
+    assert clean(DealRecord(remote_id="d3", currency="EUR", name="x" * 500))
+    assert not clean(DealRecord(remote_id="d3", currency="EURO"))
+    assert not clean(DealRecord(remote_id="d3", name="x" * 501))
+    assert not clean(DealRecord(remote_id="x" * 256))
+    odd: Any = [0, "", [], False]
+    assert clean(*(DealRecord(remote_id=f"e{i}", name=v) for i, v in enumerate(odd)))
+    assert page_storable([DealRecord(remote_id="n", name=7)], text_clean=True)  # type: ignore[arg-type]
+    assert not clean(DealRecord(remote_id="n", name=7))  # type: ignore[arg-type]
+    assert not clean(DealRecord(remote_id="n", name=["a"]))  # type: ignore[arg-type]
