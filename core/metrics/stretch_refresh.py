@@ -24,13 +24,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Result, bindparam, delete, event, insert, inspect, select
+from sqlalchemy import Result, and_, bindparam, delete, event, insert, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.orm.base import NO_VALUE
 
 from core.db import among
-from core.metrics.stretches import computed_stretches, customers_of
+from core.metrics.stretches import computed_stretches
 from core.models import CustomerStretch, Deal, Workspace
 from core.models.enums import DealStatus
 
@@ -144,12 +144,42 @@ def changed_customers(
     return refs
 
 
-def _insert_computed(conn: Connection, stretches: Any) -> None:
-    conn.execute(
-        insert(CustomerStretch).from_select(
-            list(STRETCH_COLUMNS), select(*(stretches.c[name] for name in STRETCH_COLUMNS))
-        )
+def _insert_from(stretches: Any) -> Any:
+    return insert(CustomerStretch).from_select(
+        list(STRETCH_COLUMNS), select(*(stretches.c[name] for name in STRETCH_COLUMNS))
     )
+
+
+def _insert_computed(conn: Connection, stretches: Any) -> None:
+    conn.execute(_insert_from(stretches))
+
+
+@cache
+def _refresh_statements(dialect_name: str, kind: str) -> tuple[Any, Any]:
+    """The DELETE and INSERT refreshing some customers of one connection, all accounts
+    (``kind`` ``a:``) or all contacts (``c:``), built once per shape: parameters
+    ``connection_id``, ``customers`` (their keys) and ``keys`` (the keys without their
+    prefix). The deals are found as core.metrics.stretches.customers_of finds them, each
+    kind by its own index; here with bound parameters (one array on PostgreSQL), where
+    a statement of literal lists was built and compiled again for every page."""
+    table: Any = CustomerStretch.__table__
+    gone = delete(table).where(
+        table.c.connection_id == bindparam("connection_id"),
+        among(dialect_name, table.c.customer, "customers"),
+    )
+    deals: Any = Deal.__table__
+    if kind == "c:":
+        where = and_(
+            deals.c.connection_id == bindparam("connection_id"),
+            deals.c.account_remote_id.is_(None),
+            among(dialect_name, deals.c.contact_remote_id, "keys"),
+        )
+    else:
+        where = and_(
+            deals.c.connection_id == bindparam("connection_id"),
+            among(dialect_name, deals.c.account_remote_id, "keys"),
+        )
+    return gone, _insert_from(computed_stretches(None, where))
 
 
 def refresh(conn: Connection, refs: Iterable[CustomerRef]) -> None:
@@ -158,17 +188,18 @@ def refresh(conn: Connection, refs: Iterable[CustomerRef]) -> None:
     groups: dict[tuple[str, str], set[str]] = {}
     for connection_id, customer in refs:
         groups.setdefault((connection_id, customer[:2]), set()).add(customer)
-    for (connection_id, _kind), customers in sorted(groups.items()):
+    dialect = conn.dialect.name
+    for (connection_id, kind), customers in sorted(groups.items()):
+        if kind not in ("a:", "c:"):
+            raise ValueError(f"not a customer key: {kind!r}")
+        gone, computed = _refresh_statements(dialect, kind)
         keys = sorted(customers)
-        for at in range(0, len(keys), CHUNK):
-            chunk = keys[at : at + CHUNK]
-            conn.execute(
-                delete(CustomerStretch).where(
-                    CustomerStretch.connection_id == connection_id,
-                    CustomerStretch.customer.in_(chunk),
-                )
-            )
-            _insert_computed(conn, computed_stretches(None, customers_of(connection_id, chunk)))
+        size = len(keys) if dialect == "postgresql" else CHUNK  # one array on PostgreSQL
+        for at in range(0, len(keys), size):
+            chunk = keys[at : at + size]
+            conn.execute(gone, {"connection_id": connection_id, "customers": chunk})
+            params = {"connection_id": connection_id, "keys": [key[2:] for key in chunk]}
+            conn.execute(computed, params)
 
 
 def rebuild(conn: Connection, workspace_ids: Sequence[str]) -> None:

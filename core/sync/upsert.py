@@ -11,7 +11,7 @@ rollups, customer stretches) are kept in the same transaction.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -35,6 +35,7 @@ from core.sync.batches import TableBatch
 from core.sync.pgcopy import stage_of, write_batch
 from core.sync.records import AnyRecord, FxRateRecord, Record
 from core.sync.sqlitebulk import executemany_upsert
+from core.sync.unstored import Unstored
 
 _FX_KEY = ("base_currency", "currency", "day")
 #: Deals feed the maintained customer stretches (core.metrics.stretch_refresh).
@@ -96,6 +97,7 @@ class RecordWriter:
         self.workspace_id = workspace_id
         self.connection_id = connection_id
         self.source = source
+        self._unstored = Unstored(connection_id)
 
     def _fx_rows(self, records: Iterable[FxRateRecord]) -> list[dict[str, Any]]:
         fx: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -133,16 +135,38 @@ class RecordWriter:
         fx = self._fx_rows(fx_records)
         deals = synced.get(_DEAL)
         deleted_deals = [remote_id for cls, remote_id in deleted if cls.record_type == _DEAL]
-        before = await self._deals_before(conn, deals, deleted_deals)
-        rolled = await conn.run_sync(
+        new: dict[str, set[str]] = {}  # rows not stored: not read before the write
+        for record_type in _ROLLED:
+            if record_type in synced:
+                ids = synced[record_type].ids()
+                new[record_type] = await self._unstored.new_rows(conn, record_type, ids)
+        before = await self._deals_before(conn, deals, deleted_deals, new.get(_DEAL, ()))
+        stored_ids: dict[str, Collection[str]] = {} if before is None else {_DEAL: before}
+        if new.get("activity"):
+            stored_ids["activity"] = {
+                *(i for i in synced["activity"].ids() if i not in new["activity"]),
+                *(i for cls, i in deleted if cls.record_type == "activity"),
+            }
+        read = await conn.run_sync(
             rollup_deltas.before_write,
             self.workspace_id,
             self.connection_id,
             {t: self._rolled(t, synced, deleted) for t in _ROLLED},
-            {} if before is None else {_DEAL: before},
+            stored_ids,
         )
+        rolled = read.pending
         for record_type, batch in synced.items():
+            inserted = counts.inserted
             await self._upsert_synced(conn, _table(record_type), batch, counts)
+            if new.get(record_type):
+                found = read.found.get(record_type, set())
+                rows = batch.ids()
+                self._unstored.check(
+                    record_type,
+                    len(rows),
+                    sum(1 for i in rows if i in found),
+                    counts.inserted - inserted,
+                )
         if fx:
             await self._upsert_fx(conn, fx, counts)
         if deleted:
@@ -197,16 +221,23 @@ class RecordWriter:
         return rollup_deltas.written_states(batch.values(names) if batch else [], gone)
 
     async def _deals_before(
-        self, conn: AsyncConnection, deals: TableBatch | None, deleted: Sequence[str]
+        self,
+        conn: AsyncConnection,
+        deals: TableBatch | None,
+        deleted: Sequence[str],
+        new: Collection[str],
     ) -> dict[str, stretch_refresh.DealState] | None:
         """What the lifecycle reads of the page's deals as stored before the write (a deal
         may move to another account): compared with what is written, it says whose customer
-        stretches to refresh. None when the page writes no deals."""
+        stretches to refresh. None when the page writes no deals; the ``new`` ones (not
+        stored: core.sync.unstored) are not read."""
         ids = list(deleted)
         if deals is not None:
-            ids.extend(deals.ids())
-        if not ids:
+            ids.extend(i for i in deals.ids() if i not in new)
+        elif not ids:
             return None
+        if not ids:
+            return {}
         return await conn.run_sync(stretch_refresh.stored_states, self.connection_id, ids)
 
     @staticmethod
