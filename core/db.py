@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy import (
+    JSON,
     ColumnElement,
     Engine,
     String,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     event,
+    func,
     insert,
     select,
     true,
@@ -345,6 +347,35 @@ def _upsert_statement(
     )
 
 
+@lru_cache(maxsize=256)
+def _array_upsert_statement(
+    table: Table, keys: tuple[str, ...], conflict: tuple[str, ...], updates: tuple[str, ...]
+) -> Any:
+    """PostgreSQL: :func:`_upsert_statement` with each column's values bound as one array,
+    unnested in step: one execution for all the rows, where an executemany ran the
+    statement (its foreign key checks, its ON CONFLICT) once per row."""
+    quote = postgresql.dialect().identifier_preparer.quote  # type: ignore[no-untyped-call]
+    suffix = on_conflict(
+        [quote(c) for c in conflict], {quote(c): f"excluded.{quote(c)}" for c in updates}
+    )
+    values = select(
+        *(func.unnest(bindparam(k, type_=postgresql.ARRAY(table.c[k].type))).label(k) for k in keys)
+    )
+    return insert(table).from_select(
+        list(keys), values.where(true()).suffix_with(suffix), include_defaults=False
+    )
+
+
+def _arrays_fit(table: Table, keys: Sequence[str], rows: Sequence[Mapping[str, Any]],
+                conflict: Sequence[str]) -> bool:  # fmt: skip
+    """Whether the rows can go as arrays: no JSON column (its values would need encoding
+    one by one), and no two rows of one key (ON CONFLICT cannot update a row twice in one
+    statement; an executemany updates it twice, the last row winning)."""
+    if any(isinstance(table.c[k].type, JSON) for k in keys):
+        return False
+    return len({tuple(row[c] for c in conflict) for row in rows}) == len(rows)
+
+
 def _defaults_missing(table: Table, keys: Sequence[str]) -> bool:
     """Whether a column the rows leave out has a Python-side default (an INSERT's values
     fill it per row; the cached statement leaves it to the database)."""
@@ -376,7 +407,9 @@ async def upsert(
     (executemany), where a multi-row ``.values()`` would grow with the batch. It is built
     once per shape and kept in SQLAlchemy's compiled cache (:func:`on_conflict`: the
     clause as a suffix), unless the rows leave out a column with a Python-side default:
-    then the dialect's INSERT fills it per row, and is compiled on every call.
+    then the dialect's INSERT fills it per row, and is compiled on every call. On
+    PostgreSQL, rows of distinct keys without JSON columns go as one array per column in
+    one execution (:func:`_array_upsert_statement`).
     """
     if not rows:
         return 0
@@ -393,6 +426,16 @@ async def upsert(
             )
         else:
             stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict_columns))
+    elif (
+        dialect == "postgresql"
+        and len(rows) > 1
+        and _arrays_fit(table, keys, rows, conflict_columns)
+    ):
+        stmt = _array_upsert_statement(
+            table, tuple(keys), tuple(conflict_columns), tuple(update_columns)
+        )
+        await conn.execute(stmt, {k: [row[k] for row in rows] for k in keys})
+        return len(rows)
     else:
         stmt = _upsert_statement(
             dialect, table, tuple(keys), tuple(conflict_columns), tuple(update_columns)

@@ -10,7 +10,6 @@ rollups, customer stretches) are kept in the same transaction.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,19 +24,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from core.db import among, upsert
+from core.db import among
 from core.metrics import rollup_deltas, stretch_refresh
 from core.metrics.rollup_refresh import STATES
-from core.models import SYNCED_MODELS, Deal, FxRate, RecordError, Workspace
+from core.models import SYNCED_MODELS, Deal, RecordError, Workspace
 from core.models.enums import DealStatus
 from core.sync import batches
 from core.sync.batches import TableBatch
+from core.sync.fxwrite import fx_rows, write_fx
 from core.sync.pgcopy import stage_of, write_batch
-from core.sync.records import AnyRecord, FxRateRecord, Record
+from core.sync.records import AnyRecord, Record
 from core.sync.sqlitebulk import executemany_upsert
 from core.sync.unstored import Unstored
 
-_FX_KEY = ("base_currency", "currency", "day")
 #: Deals feed the maintained customer stretches (core.metrics.stretch_refresh).
 _DEAL = "deal"
 #: Deals and activities feed the daily rollups (core.metrics.rollup_deltas).
@@ -99,16 +98,6 @@ class RecordWriter:
         self.source = source
         self._unstored = Unstored(connection_id)
 
-    def _fx_rows(self, records: Iterable[FxRateRecord]) -> list[dict[str, Any]]:
-        fx: dict[tuple[Any, ...], dict[str, Any]] = {}
-        for record in records:
-            row = {f.name: getattr(record, f.name) for f in dataclasses.fields(FxRateRecord)}
-            row.update(
-                workspace_id=self.workspace_id, connection_id=self.connection_id, source=self.source
-            )
-            fx[(row["base_currency"], row["currency"], row["day"])] = row
-        return list(fx.values())
-
     async def write_page(
         self,
         conn: AsyncConnection,
@@ -132,7 +121,12 @@ class RecordWriter:
         synced, fx_records = batches.group(
             records, workspace_id=self.workspace_id, connection_id=self.connection_id, now=now
         )
-        fx = self._fx_rows(fx_records)
+        fx = fx_rows(
+            fx_records,
+            workspace_id=self.workspace_id,
+            connection_id=self.connection_id,
+            source=self.source,
+        )
         deals = synced.get(_DEAL)
         deleted_deals = [remote_id for cls, remote_id in deleted if cls.record_type == _DEAL]
         new: dict[str, set[str]] = {}  # rows not stored: not read before the write
@@ -168,7 +162,10 @@ class RecordWriter:
                     counts.inserted - inserted,
                 )
         if fx:
-            await self._upsert_fx(conn, fx, counts)
+            inserted, updated, unchanged = await write_fx(conn, self.workspace_id, fx)
+            counts.inserted += inserted
+            counts.updated += updated
+            counts.unchanged += unchanged
         if deleted:
             await self._soft_delete(conn, deleted, now, counts)
         if quarantined:
@@ -292,31 +289,6 @@ class RecordWriter:
             write.append(row)
         if write:
             await executemany_upsert(conn, table, write)
-
-    async def _upsert_fx(
-        self, conn: AsyncConnection, rows: list[dict[str, Any]], counts: WriteCounts
-    ) -> None:
-        table: Table = FxRate.__table__  # type: ignore[assignment]
-        result = await conn.execute(
-            select(table.c.base_currency, table.c.currency, table.c.day, table.c.rate).where(
-                table.c.workspace_id == self.workspace_id,
-                table.c.day.in_({row["day"] for row in rows}),
-            )
-        )
-        stored = {(b, c, d): rate for b, c, d, rate in result}
-        write = []
-        for row in rows:
-            old = stored.get((row["base_currency"], row["currency"], row["day"]))
-            if old is None:
-                counts.inserted += 1
-            elif old == row["rate"]:
-                counts.unchanged += 1
-                continue
-            else:
-                counts.updated += 1
-            write.append(row)
-        if write:
-            await upsert(conn, table, write, conflict_columns=["workspace_id", *_FX_KEY])
 
     async def _soft_delete(
         self,
