@@ -91,7 +91,11 @@ def timezone_of(conn: Connection, workspace_id: str, *, lock: bool = False) -> s
     second deletes and recomputes after the first committed. The sync's writer updates the
     same row (the data version) just after, so the lock adds little waiting."""
     query = select(Workspace.timezone).where(Workspace.id == workspace_id)
-    zone = conn.scalar(query.with_for_update() if lock else query)
+    # FOR NO KEY UPDATE: it excludes the other refreshes and an update of the timezone as
+    # FOR UPDATE did, but not the foreign key checks of rows inserted meanwhile (FOR KEY
+    # SHARE): a page of contacts or exchange rates in flight no longer holds the rollups'
+    # writers back until it commits, nor they it.
+    zone = conn.scalar(query.with_for_update(key_share=True) if lock else query)
     assert zone is not None, f"workspace {workspace_id} not found"
     return str(zone)
 
