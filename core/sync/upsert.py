@@ -17,9 +17,9 @@ from typing import Any
 
 from sqlalchemy import (
     Table,
+    bindparam,
     insert,
     select,
-    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -37,6 +37,13 @@ from core.sync.records import AnyRecord, Record
 from core.sync.sqlitebulk import executemany_upsert
 from core.sync.unstored import Unstored
 
+_CUSTOM_PLANS = "SET LOCAL plan_cache_mode = force_custom_plan"
+#: Built once: every page that changes anything bumps its workspace's data version.
+_BUMP_VERSION = (
+    update(Workspace)
+    .where(Workspace.id == bindparam("workspace"))
+    .values(data_version=Workspace.data_version + 1)
+)
 #: Deals feed the maintained customer stretches (core.metrics.stretch_refresh).
 _DEAL = "deal"
 #: Deals and activities feed the daily rollups (core.metrics.rollup_deltas).
@@ -117,7 +124,7 @@ class RecordWriter:
             # scan of the stored deals per page, growing with every page written: the
             # 200k-record first load took 40-74 s instead of 9.9 s). Every statement of the
             # page's transaction is planned for the tables as they are now.
-            await conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+            await conn.exec_driver_sql(_CUSTOM_PLANS)
         synced, fx_records = batches.group(
             records, workspace_id=self.workspace_id, connection_id=self.connection_id, now=now
         )
@@ -197,11 +204,7 @@ class RecordWriter:
                 staged = {record_type: stage_of(_table(record_type)) for record_type in synced}
             await conn.run_sync(rollup_deltas.after_write, self.connection_id, rolled, staged)
         if counts.changed:
-            await conn.execute(
-                update(Workspace)
-                .where(Workspace.id == self.workspace_id)
-                .values(data_version=Workspace.data_version + 1)
-            )
+            await conn.execute(_BUMP_VERSION, {"workspace": self.workspace_id})
         return counts
 
     @staticmethod
