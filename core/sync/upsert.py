@@ -27,9 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from core.db import among
 from core.metrics import rollup_deltas, stretch_refresh
 from core.metrics.rollup_refresh import STATES
-from core.models import SYNCED_MODELS, Deal, RecordError, Workspace
-from core.models.enums import DealStatus
-from core.sync import batches
+from core.models import SYNCED_MODELS, RecordError, Workspace
+from core.sync import batches, reconcile
 from core.sync.batches import TableBatch
 from core.sync.fxwrite import fx_rows, write_fx
 from core.sync.pgcopy import stage_of, write_batch
@@ -320,58 +319,10 @@ class RecordWriter:
     async def sweep(
         self, conn: AsyncConnection, record_classes: Iterable[type[Record]], started: datetime
     ) -> int:
-        """Soft-delete rows a completed full read did not see (reconciliation sweep).
-
-        Only valid when every row seen by the read had its ``synced_at`` set at or after
-        ``started`` (see :meth:`touch`).
-        """
-        total = 0
-        for record_class in record_classes:
-            table = table_of(record_class)
-            swept: set[stretch_refresh.CustomerRef] = set()
-            if record_class.record_type == _DEAL:
-                swept = await self._customers_swept(conn, started)
-            emptied: list[int] = []
-            if record_class.record_type in _ROLLED:  # taken away while the rows are live
-                emptied = await conn.run_sync(
-                    rollup_deltas.take_swept,
-                    record_class.record_type,
-                    self.workspace_id,
-                    self.connection_id,
-                    started,
-                )
-            result = await conn.execute(
-                update(table)
-                .where(
-                    table.c.connection_id == self.connection_id,
-                    table.c.deleted_at.is_(None),
-                    table.c.synced_at < started,
-                )
-                .values(deleted_at=started)
-            )
-            total += result.rowcount
-            if swept:
-                await conn.run_sync(stretch_refresh.refresh, swept)
-            if emptied:
-                await conn.run_sync(rollup_deltas.drop_empty, record_class.record_type, emptied)
-        return total
-
-    async def _customers_swept(
-        self, conn: AsyncConnection, started: datetime
-    ) -> set[stretch_refresh.CustomerRef]:
-        """The customers of the won deals a sweep is about to delete."""
-        rows = await conn.execute(
-            select(Deal.account_remote_id, Deal.contact_remote_id)
-            .where(
-                Deal.connection_id == self.connection_id,
-                Deal.deleted_at.is_(None),
-                Deal.synced_at < started,
-                Deal.status == DealStatus.WON,
-            )
-            .distinct()
+        """Soft-delete rows a completed full read did not see: core.sync.reconcile.sweep."""
+        return await reconcile.sweep(
+            conn, self.workspace_id, self.connection_id, record_classes, started
         )
-        keys = (stretch_refresh.customer_of(account, contact) for account, contact in rows)
-        return {(self.connection_id, key) for key in keys if key is not None}
 
     async def touch(
         self,
@@ -380,23 +331,7 @@ class RecordWriter:
         now: datetime,
         *,
         kept: Sequence[tuple[type[Record], str]] = (),
-    ) -> None:
-        """Mark unchanged records, and ``kept`` ones not read again, as seen by this run
-        (full reads that sweep afterwards)."""
-        by_table: dict[str, list[str]] = {}
-        for record in records:
-            if isinstance(record, Record):
-                by_table.setdefault(record.record_type, []).append(record.remote_id)
-        for record_class, remote_id in kept:
-            by_table.setdefault(record_class.record_type, []).append(remote_id)
-        for record_type, ids in by_table.items():
-            table = _table(record_type)
-            await conn.execute(
-                update(table)
-                .where(
-                    table.c.connection_id == self.connection_id,
-                    among(conn.dialect.name, table.c.remote_id),
-                )
-                .values(synced_at=now),
-                {"ids": ids},
-            )
+    ) -> int:
+        """Mark a page's records, and ``kept`` ones not read again, as seen by this run:
+        core.sync.reconcile.touch."""
+        return await reconcile.touch(conn, self.connection_id, records, now, kept=kept)

@@ -107,3 +107,19 @@ async def test_a_row_stored_behind_the_writers_back_fails_its_page(engine: Async
         counts = await writer.write_page(conn, [_call("a1", 1), _call("a2")], ORIGIN)
         assert (counts.inserted, counts.updated) == (1, 1)
         await assert_maintained(conn, ws)
+
+
+async def test_a_full_read_stamps_only_the_rows_its_page_did_not_write(
+    engine: AsyncEngine,
+) -> None:
+    """Rows a page wrote already carry the page's time: touching them again would write
+    every row of a first load twice. Unchanged rows, and kept ones, are stamped."""
+    _, writer = await _seed(engine)
+    page = [_call("a0"), _call("a1"), _won("d0", "acc0")]
+    async with engine.begin() as conn:
+        await writer.write_page(conn, page, ORIGIN)
+        assert await writer.touch(conn, page, ORIGIN) == 0
+    later = ORIGIN + timedelta(minutes=1)
+    async with engine.begin() as conn:
+        await writer.write_page(conn, [_call("a0", 3), *page[1:]], later)
+        assert await writer.touch(conn, page, later, kept=[(ActivityRecord, "a9")]) == 2
