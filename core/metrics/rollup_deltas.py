@@ -162,10 +162,11 @@ def _add_statement(dialect_name: str, record_type: str, sign: int, rows_from: st
 
 
 def _chunks(dialect_name: str, ids: Collection[str]) -> list[list[str]]:
-    """``ids`` sorted, in the chunks one statement binds (all at once on PostgreSQL)."""
-    ordered = sorted(set(ids))
+    """``ids`` in the chunks one statement binds: all at once on PostgreSQL (an array, a
+    filter: neither order nor repeats matter), else sorted in chunks of :data:`_IDS`."""
     if dialect_name == "postgresql":
-        return [ordered] if ordered else []
+        return [list(ids)] if ids else []
+    ordered = sorted(set(ids))
     return [ordered[at : at + _IDS] for at in range(0, len(ordered), _IDS)]
 
 
@@ -303,8 +304,11 @@ def before_write(
         candidates = list(states) if known is None else [i for i in states if i in known]
         stored = stored_states(conn, record_type, connection_id, candidates) if candidates else {}
         before.found[record_type] = set(stored)
-        changed = [i for i, state in states.items() if _changes(stored.get(i), state)]
-        taken = [i for i in changed if _live(stored.get(i))]
+        if stored:
+            changed = [i for i, state in states.items() if _changes(stored.get(i), state)]
+            taken = [i for i in changed if _live(stored.get(i))]
+        else:  # nothing stored (a first load): every row written is a change, none taken
+            changed, taken = [i for i, state in states.items() if state is not None], []
         emptied = add(conn, record_type, connection_id, -1, zone, ids=taken) if taken else []
         live = [i for i in changed if _live(states[i])]
         if live or emptied:

@@ -119,8 +119,9 @@ def stored_states(
     states: dict[str, DealState] = {}
     ids = sorted(set(remote_ids))
     query = _stored_states_query(conn.dialect.name)
-    for at in range(0, len(ids), CHUNK):
-        params = {"connection_id": connection_id, "ids": ids[at : at + CHUNK]}
+    size = max(len(ids), 1) if conn.dialect.name == "postgresql" else CHUNK  # one array
+    for at in range(0, len(ids), size):
+        params = {"connection_id": connection_id, "ids": ids[at : at + size]}
         for remote_id, *values in conn.execute(query, params):
             states[remote_id] = deal_state(values)
     return states

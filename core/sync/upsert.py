@@ -135,18 +135,18 @@ class RecordWriter:
         )
         deals = synced.get(_DEAL)
         deleted_deals = [remote_id for cls, remote_id in deleted if cls.record_type == _DEAL]
+        ids = {t: synced[t].ids() for t in _ROLLED if t in synced}
         new: dict[str, set[str]] = {}  # rows not stored: not read before the write
-        for record_type in _ROLLED:
-            if record_type in synced:
-                ids = synced[record_type].ids()
-                new[record_type] = await self._unstored.new_rows(conn, record_type, ids)
-        before = await self._deals_before(conn, deals, deleted_deals, new.get(_DEAL, ()))
+        for record_type, written in ids.items():
+            new[record_type] = await self._unstored.new_rows(conn, record_type, written)
+        before = await self._deals_before(
+            conn, ids.get(_DEAL), deleted_deals, new.get(_DEAL, set())
+        )
         stored_ids: dict[str, Collection[str]] = {} if before is None else {_DEAL: before}
         if new.get("activity"):
-            stored_ids["activity"] = {
-                *(i for i in synced["activity"].ids() if i not in new["activity"]),
-                *(i for cls, i in deleted if cls.record_type == "activity"),
-            }
+            maybe = set(ids["activity"]).difference(new["activity"])
+            maybe.update(i for c, i in deleted if c.record_type == "activity")
+            stored_ids["activity"] = maybe
         read = await conn.run_sync(
             rollup_deltas.before_write,
             self.workspace_id,
@@ -159,14 +159,9 @@ class RecordWriter:
             inserted = counts.inserted
             await self._upsert_synced(conn, _table(record_type), batch, counts)
             if new.get(record_type):
-                found = read.found.get(record_type, set())
-                rows = batch.ids()
-                self._unstored.check(
-                    record_type,
-                    len(rows),
-                    sum(1 for i in rows if i in found),
-                    counts.inserted - inserted,
-                )
+                rows = ids[record_type]
+                found = read.found.get(record_type, set()).intersection(rows)
+                self._unstored.check(record_type, len(rows), len(found), counts.inserted - inserted)
         if fx:
             inserted, updated, unchanged = await write_fx(conn, self.workspace_id, fx)
             counts.inserted += inserted
@@ -222,9 +217,9 @@ class RecordWriter:
     async def _deals_before(
         self,
         conn: AsyncConnection,
-        deals: TableBatch | None,
+        deals: Sequence[str] | None,
         deleted: Sequence[str],
-        new: Collection[str],
+        new: set[str],
     ) -> dict[str, stretch_refresh.DealState] | None:
         """What the lifecycle reads of the page's deals as stored before the write (a deal
         may move to another account): compared with what is written, it says whose customer
@@ -232,7 +227,7 @@ class RecordWriter:
         stored: core.sync.unstored) are not read."""
         ids = list(deleted)
         if deals is not None:
-            ids.extend(i for i in deals.ids() if i not in new)
+            ids.extend([i for i in deals if i not in new] if new else deals)
         elif not ids:
             return None
         if not ids:
