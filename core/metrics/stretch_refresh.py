@@ -90,6 +90,18 @@ def deal_state(values: Sequence[Any]) -> DealState:
     return (*head, recurring is not None, source, owner, pipeline, deleted_at is not None)
 
 
+#: What :func:`written_states` reads of a record: its id, the lifecycle's columns, then
+#: its ``deleted`` flag where the row has ``deleted_at``.
+WRITTEN_FIELDS = ("remote_id", *LIFECYCLE_COLUMNS[:-1], "deleted")
+
+
+def written_states(rows: Iterable[Sequence[Any]]) -> dict[str, DealState]:
+    """The :data:`DealState` of records as written, by remote id, from their
+    :data:`WRITTEN_FIELDS` values: :func:`deal_state` in one comprehension (a call and two
+    unpackings per deal cost more than the rest of a page's lifecycle check)."""
+    return {r[0]: (*r[1:7], r[7] is not None, r[8], r[9], r[10], bool(r[11])) for r in rows}
+
+
 def deleted_state(state: DealState) -> DealState:
     return (*state[:-1], True)
 
@@ -352,4 +364,5 @@ __all__ = [
     "rebuild_all",
     "refresh",
     "stored_states",
+    "written_states",
 ]

@@ -242,9 +242,7 @@ class RecordWriter:
     ) -> dict[str, stretch_refresh.DealState]:
         after: dict[str, stretch_refresh.DealState] = {}
         if deals is not None:
-            names = ("remote_id", *stretch_refresh.LIFECYCLE_COLUMNS)
-            for remote_id, *values in deals.values(names):
-                after[remote_id] = stretch_refresh.deal_state(values)
+            after = stretch_refresh.written_states(deals.values(stretch_refresh.WRITTEN_FIELDS))
         for remote_id in deleted:  # soft-deleted after the upsert
             state = after.get(remote_id, before.get(remote_id))
             if state is not None:
