@@ -46,7 +46,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from core.db import among, on_conflict
 from core.metrics.rollup_refresh import MODELS, STATES, State, state_of, timezone_of
 from core.metrics.rollup_rules import (
     ACTIVITY_COLUMNS,
@@ -57,6 +56,7 @@ from core.metrics.rollup_rules import (
 )
 from core.models import ActivityDay, DealDay
 from core.models.rollups import key_of
+from core.sqlwrite import among, on_conflict
 
 #: Sums that are NULL when their count is zero: (sum column, count column).
 _COUNTED = {

@@ -29,10 +29,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.orm.base import NO_VALUE
 
-from core.db import among
 from core.metrics.stretches import computed_stretches
 from core.models import CustomerStretch, Deal, Workspace
 from core.models.enums import DealStatus
+from core.sqlwrite import among
 
 #: (connection id, customer key ``a:<account>`` / ``c:<contact>``)
 CustomerRef = tuple[str, str]

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from core.db import upsert
 from core.models import FxRate
+from core.sqlwrite import upsert
 from core.sync.records import FxRateRecord
 
 _FX_KEY = ("base_currency", "currency", "day")

@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from core.db import among
 from core.metrics import rollup_deltas, stretch_refresh
 from core.models import SYNCED_MODELS, Deal
 from core.models.enums import DealStatus
+from core.sqlwrite import among
 from core.sync.records import AnyRecord, Record
 
 #: Deals feed the maintained customer stretches; deals and activities the daily rollups.

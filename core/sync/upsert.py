@@ -24,10 +24,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from core.db import among
 from core.metrics import rollup_deltas, stretch_refresh
 from core.metrics.rollup_refresh import STATES
 from core.models import SYNCED_MODELS, RecordError, Workspace
+from core.sqlwrite import among
 from core.sync import batches, reconcile
 from core.sync.batches import TableBatch
 from core.sync.fxwrite import fx_rows, write_fx

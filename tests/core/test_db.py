@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db import _upsert_statement, among, upsert
+from core.db import among, upsert
 from core.models import Deal, FxRate, Organization, Workspace
+from core.sqlwrite import _upsert_statement
 
 
 def _deal(remote_id: str, amount: str) -> dict[str, object]:
