@@ -1,4 +1,5 @@
-"""Engines, sessions, and the dialect-aware SQL the writers share (upsert, ON CONFLICT, IN)."""
+"""Engines and sessions (the dialect-aware SQL the writers share, upsert, ON CONFLICT and IN,
+is core.sqlwrite, re-exported here)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import os
 import sqlite3
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -17,22 +18,12 @@ from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy import (
-    ColumnElement,
     Engine,
-    String,
-    Table,
-    any_,
-    bindparam,
     event,
-    insert,
-    select,
-    true,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -294,108 +285,7 @@ async def session_scope(
             raise
 
 
-def among(dialect_name: str, column: ColumnElement[str], name: str = "ids") -> ColumnElement[bool]:
-    """``column IN :name`` for a text column, the values bound at execution (``{name:
-    [...]}``). On PostgreSQL one array parameter (``= ANY(:name)``): an expanding IN is
-    rendered again with a bound parameter per value at every execution, and the sync's
-    writer passes a page's ids, thousands (a tenth of a Salesforce sync's CPU went to
-    compiling them). On SQLite an expanding IN (its bound parameters are limited: callers
-    pass at most a few thousand values)."""
-    if dialect_name == "postgresql":
-        return column == any_(bindparam(name, type_=postgresql.ARRAY(String)))
-    return column.in_(bindparam(name, expanding=True))
-
-
-def on_conflict(target: Sequence[str], sets: Mapping[str, str]) -> str:
-    """``ON CONFLICT (target) DO UPDATE SET name = sql, ...`` (``DO NOTHING`` without
-    ``sets``), the same text for PostgreSQL and SQLite, from SQL already rendered (quoted
-    names, ``excluded.<name>``, expressions). It is the suffix of an ``INSERT .. SELECT``:
-    SQLAlchemy keeps such a statement in its compiled cache, where the dialects'
-    ``on_conflict_do_update`` has no cache key and is compiled on every execution."""
-    clause = f"ON CONFLICT ({', '.join(target)})"
-    if not sets:
-        return f"{clause} DO NOTHING"
-    return f"{clause} DO UPDATE SET {', '.join(f'{k} = {v}' for k, v in sets.items())}"
-
-
-_DIALECTS: dict[str, Any] = {"postgresql": postgresql.dialect, "sqlite": sqlite.dialect}
-
-
-@lru_cache(maxsize=256)
-def _upsert_statement(
-    dialect_name: str,
-    table: Table,
-    keys: tuple[str, ...],
-    conflict: tuple[str, ...],
-    updates: tuple[str, ...],
-) -> Any:
-    """``INSERT INTO table (keys) SELECT :key, ... ON CONFLICT ..``, one per shape: only
-    bound parameters, typed by their columns (so their values are processed as an INSERT's
-    would be). The WHERE ends the FROM-less SELECT for SQLite, which would read ``ON`` as
-    a join's."""
-    if dialect_name not in _DIALECTS:
-        raise ConfigurationError(f"upsert is not supported on {dialect_name}")
-    quote = _DIALECTS[dialect_name]().identifier_preparer.quote
-    suffix = on_conflict(
-        [quote(c) for c in conflict], {quote(c): f"excluded.{quote(c)}" for c in updates}
-    )
-    values = select(*(bindparam(k, type_=table.c[k].type) for k in keys))
-    return insert(table).from_select(
-        list(keys), values.where(true()).suffix_with(suffix), include_defaults=False
-    )
-
-
-def _defaults_missing(table: Table, keys: Sequence[str]) -> bool:
-    """Whether a column the rows leave out has a Python-side default (an INSERT's values
-    fill it per row; the cached statement leaves it to the database)."""
-    return any(c.default is not None and c.name not in keys for c in table.c)
-
-
-def _insert_for(dialect_name: str, table: Table) -> Any:
-    if dialect_name == "postgresql":
-        return postgresql.insert(table)
-    if dialect_name == "sqlite":
-        return sqlite.insert(table)
-    raise ConfigurationError(f"upsert is not supported on {dialect_name}")
-
-
-async def upsert(
-    conn: AsyncConnection | AsyncSession,
-    table: Table,
-    rows: Sequence[Mapping[str, Any]],
-    *,
-    conflict_columns: Sequence[str],
-    update_columns: Sequence[str] | None = None,
-) -> int:
-    """INSERT ... ON CONFLICT (conflict_columns) DO UPDATE for every row, in one executemany.
-
-    ``update_columns`` defaults to every column the rows carry except the conflict key; an
-    empty list means DO NOTHING. All rows must carry the same keys. Returns rows written.
-
-    The statement has one row of bind parameters and is executed with the list of rows
-    (executemany), where a multi-row ``.values()`` would grow with the batch. It is built
-    once per shape and kept in SQLAlchemy's compiled cache (:func:`on_conflict`: the
-    clause as a suffix), unless the rows leave out a column with a Python-side default:
-    then the dialect's INSERT fills it per row, and is compiled on every call.
-    """
-    if not rows:
-        return 0
-    dialect = (conn.bind if isinstance(conn, AsyncSession) else conn).dialect.name
-    keys = list(rows[0].keys())
-    if update_columns is None:
-        update_columns = [k for k in keys if k not in conflict_columns]
-    if _defaults_missing(table, keys):
-        stmt = _insert_for(dialect, table)
-        if update_columns:
-            stmt = stmt.on_conflict_do_update(
-                index_elements=list(conflict_columns),
-                set_={c: stmt.excluded[c] for c in update_columns},
-            )
-        else:
-            stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict_columns))
-    else:
-        stmt = _upsert_statement(
-            dialect, table, tuple(keys), tuple(conflict_columns), tuple(update_columns)
-        )
-    await conn.execute(stmt, [dict(row) for row in rows])
-    return len(rows)
+# The writers' shared SQL lives in core.sqlwrite (kept importable from here).
+from core.sqlwrite import among as among  # noqa: E402
+from core.sqlwrite import on_conflict as on_conflict  # noqa: E402
+from core.sqlwrite import upsert as upsert  # noqa: E402

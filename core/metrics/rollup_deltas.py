@@ -27,6 +27,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import (
+    String,
     bindparam,
     case,
     column,
@@ -45,7 +46,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from core.db import among, on_conflict
 from core.metrics.rollup_refresh import MODELS, STATES, State, state_of, timezone_of
 from core.metrics.rollup_rules import (
     ACTIVITY_COLUMNS,
@@ -56,6 +56,7 @@ from core.metrics.rollup_rules import (
 )
 from core.models import ActivityDay, DealDay
 from core.models.rollups import key_of
+from core.sqlwrite import among, on_conflict
 
 #: Sums that are NULL when their count is zero: (sum column, count column).
 _COUNTED = {
@@ -71,7 +72,8 @@ _COUNTED = {
 _ROWS = {"deal": "deals", "activity": "activities"}
 #: The dialects the ON CONFLICT clause is written for.
 _DIALECTS = {"postgresql": postgresql.dialect, "sqlite": sqlite.dialect}
-#: Ids per statement (SQLite's bound parameters are limited).
+#: Ids per statement on SQLite (its bound parameters are limited); PostgreSQL binds a page's
+#: ids as one array: one statement per page, whose rows are summed together.
 _IDS = 500
 
 
@@ -140,7 +142,10 @@ def _add_statement(dialect_name: str, record_type: str, sign: int, rows_from: st
     split = columns.index(_ROWS[record_type])
     source = _source(dialect_name, record_type, rows_from)
     kinds = DEAL_KINDS if record_type == "deal" else ACTIVITY_KINDS
-    rows = union_all(*(rollup_rows(model, kind, None, source=source) for kind in kinds))
+    zone = bindparam("timezone", type_=String)  # the locked workspace's: no join per row
+    rows = union_all(
+        *(rollup_rows(model, kind, None, source=source, timezone=zone) for kind in kinds)
+    )
     summed = rows.subquery()
     signed = [summed.c[c] if sign > 0 else (-summed.c[c]).label(c) for c in columns[split:]]
     # The WHERE also ends the FROM for SQLite, which would read ``ON`` as a join's.
@@ -156,11 +161,21 @@ def _add_statement(dialect_name: str, record_type: str, sign: int, rows_from: st
     return statement
 
 
+def _chunks(dialect_name: str, ids: Collection[str]) -> list[list[str]]:
+    """``ids`` in the chunks one statement binds: all at once on PostgreSQL (an array, a
+    filter: neither order nor repeats matter), else sorted in chunks of :data:`_IDS`."""
+    if dialect_name == "postgresql":
+        return [list(ids)] if ids else []
+    ordered = sorted(set(ids))
+    return [ordered[at : at + _IDS] for at in range(0, len(ordered), _IDS)]
+
+
 def add(
     conn: Connection,
     record_type: str,
     connection_id: str,
     sign: int,
+    timezone: str,
     *,
     ids: Sequence[str] = (),
     written_in: str | None = None,
@@ -170,17 +185,17 @@ def add(
     ``written_in`` when given: a table holding the rows just written, with the base table's
     columns), or of those a sweep deletes (not seen since ``swept_before``), times ``sign``.
     Returns, when taking away, the rollup rows left empty (for :func:`drop_empty`). The
-    caller holds the workspace's lock."""
+    caller holds the workspace's lock, and read its ``timezone`` under it."""
     rows_from = _SWEPT_SOURCE if swept_before is not None else written_in or _IDS_SOURCE
     statement = _add_statement(conn.dialect.name, record_type, sign, rows_from)
     calls: list[dict[str, Any]] = []
     if swept_before is not None:
         calls.append({"started": swept_before})
     else:
-        ordered = sorted(set(ids))
-        calls += [{"ids": ordered[at : at + _IDS]} for at in range(0, len(ordered), _IDS)]
+        calls += [{"ids": chunk} for chunk in _chunks(conn.dialect.name, ids)]
     emptied: list[int] = []
     for params in calls:
+        params["timezone"] = timezone
         if written_in is None:
             params["connection_id"] = connection_id
         result = conn.execute(statement, params)
@@ -199,19 +214,26 @@ def drop_empty(conn: Connection, record_type: str, row_ids: Sequence[int]) -> No
         conn.execute(delete(table).where(table.c.id.in_(chunk), count == 0))
 
 
+@cache
+def _stored_states_query(dialect_name: str, record_type: str) -> Any:
+    """Built once per shape: bound parameters only."""
+    table: Any = MODELS[record_type].__table__
+    columns = [table.c[name] for name in STATES[record_type]]
+    return select(table.c.remote_id, *columns).where(
+        table.c.connection_id == bindparam("connection_id"),
+        among(dialect_name, table.c.remote_id),
+    )
+
+
 def stored_states(
     conn: Connection, record_type: str, connection_id: str, ids: Collection[str]
 ) -> dict[str, State]:
     """What the rollups read of one connection's stored rows among ``ids``, by remote id."""
-    model = MODELS[record_type]
-    columns = [model.__table__.c[name] for name in STATES[record_type]]
-    query = select(model.remote_id, *columns).where(
-        model.connection_id == connection_id, among(conn.dialect.name, model.remote_id)
-    )
-    ordered = sorted(set(ids))
+    query = _stored_states_query(conn.dialect.name, record_type)
     states: dict[str, State] = {}
-    for at in range(0, len(ordered), _IDS):
-        for remote_id, *values in conn.execute(query, {"ids": ordered[at : at + _IDS]}):
+    for chunk in _chunks(conn.dialect.name, ids):
+        params = {"connection_id": connection_id, "ids": chunk}
+        for remote_id, *values in conn.execute(query, params):
             states[remote_id] = state_of(values)
     return states
 
@@ -220,11 +242,12 @@ def stored_states(
 class Pending:
     """The rows of one record type whose write changes what the rollups read: ``live``, those
     the page leaves live, are added once written; ``emptied``: the rollup rows that taking
-    away the stored ones left empty."""
+    away the stored ones left empty; ``timezone``: the workspace's, read under its lock."""
 
     record_type: str
     live: list[str]
     emptied: list[int]
+    timezone: str
 
 
 def written_states(
@@ -249,32 +272,48 @@ def _changes(stored: State | None, written: State | None) -> bool:
     return stored != written
 
 
+@dataclass(frozen=True, slots=True)
+class Before:
+    """What :func:`before_write` did: the rows to add once written (:func:`after_write`),
+    and the ids it found stored, by record type (the writer checks its upsert with them)."""
+
+    pending: list[Pending]
+    found: dict[str, set[str]]
+
+
 def before_write(
     conn: Connection,
     workspace_id: str,
     connection_id: str,
     written: Mapping[str, Mapping[str, State | None]],
     stored_ids: Mapping[str, Collection[str]],
-) -> list[Pending]:
+) -> Before:
     """Before a page's write: lock the workspace's row, find which of the page's rows
     (``written``: by record type, each row's state as written, None when the page deletes
     it) change what the rollups read, and take away the contribution of those stored.
     ``stored_ids`` may say, by record type, which rows can be stored at all (the lifecycle's
-    read of the page's deals): the others are not read, a first load's pages read nothing."""
-    pending: list[Pending] = []
-    if any(written.values()):
-        timezone_of(conn, workspace_id, lock=True)
+    read of the page's deals, the rows of a first load the writer knows are new): the
+    others are not read, a first load's pages read nothing."""
+    before = Before([], {})
+    pending = before.pending
+    if not any(written.values()):
+        return before
+    zone = timezone_of(conn, workspace_id, lock=True)
     for record_type, states in written.items():
         known = stored_ids.get(record_type)
         candidates = list(states) if known is None else [i for i in states if i in known]
         stored = stored_states(conn, record_type, connection_id, candidates) if candidates else {}
-        changed = [i for i, state in states.items() if _changes(stored.get(i), state)]
-        taken = [i for i in changed if _live(stored.get(i))]
-        emptied = add(conn, record_type, connection_id, -1, ids=taken) if taken else []
+        before.found[record_type] = set(stored)
+        if stored:
+            changed = [i for i, state in states.items() if _changes(stored.get(i), state)]
+            taken = [i for i in changed if _live(stored.get(i))]
+        else:  # nothing stored (a first load): every row written is a change, none taken
+            changed, taken = [i for i, state in states.items() if state is not None], []
+        emptied = add(conn, record_type, connection_id, -1, zone, ids=taken) if taken else []
         live = [i for i in changed if _live(states[i])]
         if live or emptied:
-            pending.append(Pending(record_type, live, emptied))
-    return pending
+            pending.append(Pending(record_type, live, emptied, zone))
+    return before
 
 
 def after_write(
@@ -290,7 +329,8 @@ def after_write(
     table. Then delete the rows that reached zero."""
     for page in pending:
         source = written_in.get(page.record_type)
-        add(conn, page.record_type, connection_id, 1, ids=page.live, written_in=source)
+        zone = page.timezone
+        add(conn, page.record_type, connection_id, 1, zone, ids=page.live, written_in=source)
         drop_empty(conn, page.record_type, page.emptied)
 
 
@@ -300,11 +340,12 @@ def take_swept(
     """Before a sweep soft-deletes one connection's rows not seen since ``started``: lock
     the workspace's row and take their contribution away. Returns the rollup rows left
     empty (to :func:`drop_empty`: it deletes them)."""
-    timezone_of(conn, workspace_id, lock=True)
-    return add(conn, record_type, connection_id, -1, swept_before=started)
+    zone = timezone_of(conn, workspace_id, lock=True)
+    return add(conn, record_type, connection_id, -1, zone, swept_before=started)
 
 
 __all__ = [
+    "Before",
     "Pending",
     "State",
     "add",

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, event, insert, inspect, select
+from sqlalchemy import bindparam, delete, event, insert, inspect, select
 from sqlalchemy.engine import Connection, Result
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.orm.base import NO_VALUE
@@ -80,6 +80,15 @@ def _days(instants: Iterable[datetime | None], timezone: str) -> set[int]:
     return {day_number(local_date(i, timezone)) for i in instants if i is not None}
 
 
+#: Built once (every page of the sync's writer reads it).
+_TIMEZONE = select(Workspace.timezone).where(Workspace.id == bindparam("workspace"))
+#: FOR NO KEY UPDATE: it excludes the other refreshes and an update of the timezone as FOR
+#: UPDATE did, but not the foreign key checks of rows inserted meanwhile (FOR KEY SHARE): a
+#: page of contacts or exchange rates in flight does not hold the rollups' writers back
+#: until it commits, nor they it.
+_TIMEZONE_LOCKED = _TIMEZONE.with_for_update(key_share=True)
+
+
 def timezone_of(conn: Connection, workspace_id: str, *, lock: bool = False) -> str:
     """The workspace's timezone; with ``lock``, its row is locked until the transaction
     ends (PostgreSQL; SQLite has one writer at a time).
@@ -90,8 +99,7 @@ def timezone_of(conn: Connection, workspace_id: str, *, lock: bool = False) -> s
     (inserted after its DELETE's snapshot) beside its own: counted twice. Serialised, the
     second deletes and recomputes after the first committed. The sync's writer updates the
     same row (the data version) just after, so the lock adds little waiting."""
-    query = select(Workspace.timezone).where(Workspace.id == workspace_id)
-    zone = conn.scalar(query.with_for_update() if lock else query)
+    zone = conn.scalar(_TIMEZONE_LOCKED if lock else _TIMEZONE, {"workspace": workspace_id})
     assert zone is not None, f"workspace {workspace_id} not found"
     return str(zone)
 

@@ -50,7 +50,10 @@ class Kind:
 
 
 def _responded(a: Any) -> ColumnElement[bool]:
-    return a.response.in_([Response.POSITIVE, Response.NEGATIVE])  # type: ignore[no-any-return]
+    # ``=`` or ``=``, not IN: a constant IN list is an expanding parameter, which SQLAlchemy
+    # renders into the statement's text again at every execution (the writer runs this
+    # statement for every page).
+    return or_(a.response == Response.POSITIVE, a.response == Response.NEGATIVE)
 
 
 _DEAL_KINDS = (
@@ -106,9 +109,9 @@ def _deal_sums(d: Any) -> list[ColumnElement[Any]]:
 def _activity_sums(a: Any) -> list[ColumnElement[Any]]:
     return [
         func.count().label("activities"),
-        _count_when(a.meeting_status.in_([MeetingStatus.ACCEPTED, MeetingStatus.HELD])).label(
-            "accepted"
-        ),
+        _count_when(
+            or_(a.meeting_status == MeetingStatus.ACCEPTED, a.meeting_status == MeetingStatus.HELD)
+        ).label("accepted"),
         _count_when(a.response == Response.POSITIVE).label("positive"),
     ]
 
@@ -119,17 +122,21 @@ def rollup_rows(
     workspace_ids: Sequence[str] | None,
     ranges: Sequence[Range] | None = None,
     source: Any = None,
+    timezone: Any = None,
 ) -> Select[Any]:
     """The rows of ``model``'s ``kind`` computed from the base table (or ``source``: a table
     or CTE with the base table's columns), for ``workspace_ids`` (all with None) and, when
-    given, only the days whose instants are in ``ranges``."""
+    given, only the days whose instants are in ``ranges``. ``timezone`` (an SQL expression,
+    a bound parameter) is the workspace's when every row read is of one workspace whose
+    timezone the caller holds (locked): its days are then computed without joining the
+    workspace to every row."""
     table: Any = Deal.__table__ if model is DealDay else Activity.__table__
     rows: Any = table if source is None else source
     c = rows.c
     dimensions = DEAL_DIMENSIONS if model is DealDay else ACTIVITY_DIMENSIONS
     sums = _deal_sums(c) if model is DealDay else _activity_sums(c)
     instant = kind.instant(c)
-    day = LocalDay(instant, Workspace.timezone)
+    day = LocalDay(instant, Workspace.timezone if timezone is None else timezone)
     where = [c.deleted_at.is_(None), instant.is_not(None)]
     if kind.only is not None:
         where.append(kind.only(c))
@@ -140,20 +147,13 @@ def rollup_rows(
     kept = [d for d in dimensions if kind.keep is None or d in kind.keep]
     grouped = [c[d] for d in kept]
     dims = [c[d] if d in kept else null().label(d) for d in dimensions]
-    return (
-        select(
-            c.workspace_id,
-            c.connection_id,
-            literal(kind.name).label("kind"),
-            day.label("day"),
-            *dims,
-            *sums,
-        )
-        .select_from(rows)
-        .join(Workspace, Workspace.id == c.workspace_id)
-        .where(*where)
-        .group_by(c.workspace_id, c.connection_id, day, *grouped)
-    )
+    chosen = select(
+        c.workspace_id, c.connection_id, literal(kind.name).label("kind"), day.label("day"),
+        *dims, *sums,
+    ).select_from(rows)  # fmt: skip
+    if timezone is None:
+        chosen = chosen.join(Workspace, Workspace.id == c.workspace_id)
+    return chosen.where(*where).group_by(c.workspace_id, c.connection_id, day, *grouped)
 
 
 def day_number(day: date) -> int:

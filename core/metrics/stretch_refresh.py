@@ -24,15 +24,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Result, bindparam, delete, event, insert, inspect, select
+from sqlalchemy import Result, and_, bindparam, delete, event, insert, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.orm.base import NO_VALUE
 
-from core.db import among
-from core.metrics.stretches import computed_stretches, customers_of
+from core.metrics.stretches import computed_stretches
 from core.models import CustomerStretch, Deal, Workspace
 from core.models.enums import DealStatus
+from core.sqlwrite import among
 
 #: (connection id, customer key ``a:<account>`` / ``c:<contact>``)
 CustomerRef = tuple[str, str]
@@ -90,6 +90,18 @@ def deal_state(values: Sequence[Any]) -> DealState:
     return (*head, recurring is not None, source, owner, pipeline, deleted_at is not None)
 
 
+#: What :func:`written_states` reads of a record: its id, the lifecycle's columns, then
+#: its ``deleted`` flag where the row has ``deleted_at``.
+WRITTEN_FIELDS = ("remote_id", *LIFECYCLE_COLUMNS[:-1], "deleted")
+
+
+def written_states(rows: Iterable[Sequence[Any]]) -> dict[str, DealState]:
+    """The :data:`DealState` of records as written, by remote id, from their
+    :data:`WRITTEN_FIELDS` values: :func:`deal_state` in one comprehension (a call and two
+    unpackings per deal cost more than the rest of a page's lifecycle check)."""
+    return {r[0]: (*r[1:7], r[7] is not None, r[8], r[9], r[10], bool(r[11])) for r in rows}
+
+
 def deleted_state(state: DealState) -> DealState:
     return (*state[:-1], True)
 
@@ -119,8 +131,9 @@ def stored_states(
     states: dict[str, DealState] = {}
     ids = sorted(set(remote_ids))
     query = _stored_states_query(conn.dialect.name)
-    for at in range(0, len(ids), CHUNK):
-        params = {"connection_id": connection_id, "ids": ids[at : at + CHUNK]}
+    size = max(len(ids), 1) if conn.dialect.name == "postgresql" else CHUNK  # one array
+    for at in range(0, len(ids), size):
+        params = {"connection_id": connection_id, "ids": ids[at : at + size]}
         for remote_id, *values in conn.execute(query, params):
             states[remote_id] = deal_state(values)
     return states
@@ -144,12 +157,42 @@ def changed_customers(
     return refs
 
 
-def _insert_computed(conn: Connection, stretches: Any) -> None:
-    conn.execute(
-        insert(CustomerStretch).from_select(
-            list(STRETCH_COLUMNS), select(*(stretches.c[name] for name in STRETCH_COLUMNS))
-        )
+def _insert_from(stretches: Any) -> Any:
+    return insert(CustomerStretch).from_select(
+        list(STRETCH_COLUMNS), select(*(stretches.c[name] for name in STRETCH_COLUMNS))
     )
+
+
+def _insert_computed(conn: Connection, stretches: Any) -> None:
+    conn.execute(_insert_from(stretches))
+
+
+@cache
+def _refresh_statements(dialect_name: str, kind: str) -> tuple[Any, Any]:
+    """The DELETE and INSERT refreshing some customers of one connection, all accounts
+    (``kind`` ``a:``) or all contacts (``c:``), built once per shape: parameters
+    ``connection_id``, ``customers`` (their keys) and ``keys`` (the keys without their
+    prefix). The deals are found as core.metrics.stretches.customers_of finds them, each
+    kind by its own index; here with bound parameters (one array on PostgreSQL), where
+    a statement of literal lists was built and compiled again for every page."""
+    table: Any = CustomerStretch.__table__
+    gone = delete(table).where(
+        table.c.connection_id == bindparam("connection_id"),
+        among(dialect_name, table.c.customer, "customers"),
+    )
+    deals: Any = Deal.__table__
+    if kind == "c:":
+        where = and_(
+            deals.c.connection_id == bindparam("connection_id"),
+            deals.c.account_remote_id.is_(None),
+            among(dialect_name, deals.c.contact_remote_id, "keys"),
+        )
+    else:
+        where = and_(
+            deals.c.connection_id == bindparam("connection_id"),
+            among(dialect_name, deals.c.account_remote_id, "keys"),
+        )
+    return gone, _insert_from(computed_stretches(None, where))
 
 
 def refresh(conn: Connection, refs: Iterable[CustomerRef]) -> None:
@@ -158,17 +201,18 @@ def refresh(conn: Connection, refs: Iterable[CustomerRef]) -> None:
     groups: dict[tuple[str, str], set[str]] = {}
     for connection_id, customer in refs:
         groups.setdefault((connection_id, customer[:2]), set()).add(customer)
-    for (connection_id, _kind), customers in sorted(groups.items()):
+    dialect = conn.dialect.name
+    for (connection_id, kind), customers in sorted(groups.items()):
+        if kind not in ("a:", "c:"):
+            raise ValueError(f"not a customer key: {kind!r}")
+        gone, computed = _refresh_statements(dialect, kind)
         keys = sorted(customers)
-        for at in range(0, len(keys), CHUNK):
-            chunk = keys[at : at + CHUNK]
-            conn.execute(
-                delete(CustomerStretch).where(
-                    CustomerStretch.connection_id == connection_id,
-                    CustomerStretch.customer.in_(chunk),
-                )
-            )
-            _insert_computed(conn, computed_stretches(None, customers_of(connection_id, chunk)))
+        size = len(keys) if dialect == "postgresql" else CHUNK  # one array on PostgreSQL
+        for at in range(0, len(keys), size):
+            chunk = keys[at : at + size]
+            conn.execute(gone, {"connection_id": connection_id, "customers": chunk})
+            params = {"connection_id": connection_id, "keys": [key[2:] for key in chunk]}
+            conn.execute(computed, params)
 
 
 def rebuild(conn: Connection, workspace_ids: Sequence[str]) -> None:
@@ -320,4 +364,5 @@ __all__ = [
     "rebuild_all",
     "refresh",
     "stored_states",
+    "written_states",
 ]

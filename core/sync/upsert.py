@@ -10,33 +10,39 @@ rollups, customer stretches) are kept in the same transaction.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     Table,
+    bindparam,
     insert,
     select,
-    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from core.db import among, upsert
 from core.metrics import rollup_deltas, stretch_refresh
 from core.metrics.rollup_refresh import STATES
-from core.models import SYNCED_MODELS, Deal, FxRate, RecordError, Workspace
-from core.models.enums import DealStatus
-from core.sync import batches
+from core.models import SYNCED_MODELS, RecordError, Workspace
+from core.sqlwrite import among
+from core.sync import batches, reconcile
 from core.sync.batches import TableBatch
+from core.sync.fxwrite import fx_rows, write_fx
 from core.sync.pgcopy import stage_of, write_batch
-from core.sync.records import AnyRecord, FxRateRecord, Record
+from core.sync.records import AnyRecord, Record
 from core.sync.sqlitebulk import executemany_upsert
+from core.sync.unstored import Unstored
 
-_FX_KEY = ("base_currency", "currency", "day")
+_CUSTOM_PLANS = "SET LOCAL plan_cache_mode = force_custom_plan"
+#: Built once: every page that changes anything bumps its workspace's data version.
+_BUMP_VERSION = (
+    update(Workspace)
+    .where(Workspace.id == bindparam("workspace"))
+    .values(data_version=Workspace.data_version + 1)
+)
 #: Deals feed the maintained customer stretches (core.metrics.stretch_refresh).
 _DEAL = "deal"
 #: Deals and activities feed the daily rollups (core.metrics.rollup_deltas).
@@ -96,16 +102,7 @@ class RecordWriter:
         self.workspace_id = workspace_id
         self.connection_id = connection_id
         self.source = source
-
-    def _fx_rows(self, records: Iterable[FxRateRecord]) -> list[dict[str, Any]]:
-        fx: dict[tuple[Any, ...], dict[str, Any]] = {}
-        for record in records:
-            row = {f.name: getattr(record, f.name) for f in dataclasses.fields(FxRateRecord)}
-            row.update(
-                workspace_id=self.workspace_id, connection_id=self.connection_id, source=self.source
-            )
-            fx[(row["base_currency"], row["currency"], row["day"])] = row
-        return list(fx.values())
+        self._unstored = Unstored(connection_id)
 
     async def write_page(
         self,
@@ -126,25 +123,50 @@ class RecordWriter:
             # scan of the stored deals per page, growing with every page written: the
             # 200k-record first load took 40-74 s instead of 9.9 s). Every statement of the
             # page's transaction is planned for the tables as they are now.
-            await conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+            await conn.exec_driver_sql(_CUSTOM_PLANS)
         synced, fx_records = batches.group(
             records, workspace_id=self.workspace_id, connection_id=self.connection_id, now=now
         )
-        fx = self._fx_rows(fx_records)
+        fx = fx_rows(
+            fx_records,
+            workspace_id=self.workspace_id,
+            connection_id=self.connection_id,
+            source=self.source,
+        )
         deals = synced.get(_DEAL)
         deleted_deals = [remote_id for cls, remote_id in deleted if cls.record_type == _DEAL]
-        before = await self._deals_before(conn, deals, deleted_deals)
-        rolled = await conn.run_sync(
+        ids = {t: synced[t].ids() for t in _ROLLED if t in synced}
+        new: dict[str, set[str]] = {}  # rows not stored: not read before the write
+        for record_type, written in ids.items():
+            new[record_type] = await self._unstored.new_rows(conn, record_type, written)
+        before = await self._deals_before(
+            conn, ids.get(_DEAL), deleted_deals, new.get(_DEAL, set())
+        )
+        stored_ids: dict[str, Collection[str]] = {} if before is None else {_DEAL: before}
+        if new.get("activity"):
+            maybe = set(ids["activity"]).difference(new["activity"])
+            maybe.update(i for c, i in deleted if c.record_type == "activity")
+            stored_ids["activity"] = maybe
+        read = await conn.run_sync(
             rollup_deltas.before_write,
             self.workspace_id,
             self.connection_id,
             {t: self._rolled(t, synced, deleted) for t in _ROLLED},
-            {} if before is None else {_DEAL: before},
+            stored_ids,
         )
+        rolled = read.pending
         for record_type, batch in synced.items():
+            inserted = counts.inserted
             await self._upsert_synced(conn, _table(record_type), batch, counts)
+            if new.get(record_type):
+                rows = ids[record_type]
+                found = read.found.get(record_type, set()).intersection(rows)
+                self._unstored.check(record_type, len(rows), len(found), counts.inserted - inserted)
         if fx:
-            await self._upsert_fx(conn, fx, counts)
+            inserted, updated, unchanged = await write_fx(conn, self.workspace_id, fx)
+            counts.inserted += inserted
+            counts.updated += updated
+            counts.unchanged += unchanged
         if deleted:
             await self._soft_delete(conn, deleted, now, counts)
         if quarantined:
@@ -176,11 +198,7 @@ class RecordWriter:
                 staged = {record_type: stage_of(_table(record_type)) for record_type in synced}
             await conn.run_sync(rollup_deltas.after_write, self.connection_id, rolled, staged)
         if counts.changed:
-            await conn.execute(
-                update(Workspace)
-                .where(Workspace.id == self.workspace_id)
-                .values(data_version=Workspace.data_version + 1)
-            )
+            await conn.execute(_BUMP_VERSION, {"workspace": self.workspace_id})
         return counts
 
     @staticmethod
@@ -197,16 +215,23 @@ class RecordWriter:
         return rollup_deltas.written_states(batch.values(names) if batch else [], gone)
 
     async def _deals_before(
-        self, conn: AsyncConnection, deals: TableBatch | None, deleted: Sequence[str]
+        self,
+        conn: AsyncConnection,
+        deals: Sequence[str] | None,
+        deleted: Sequence[str],
+        new: set[str],
     ) -> dict[str, stretch_refresh.DealState] | None:
         """What the lifecycle reads of the page's deals as stored before the write (a deal
         may move to another account): compared with what is written, it says whose customer
-        stretches to refresh. None when the page writes no deals."""
+        stretches to refresh. None when the page writes no deals; the ``new`` ones (not
+        stored: core.sync.unstored) are not read."""
         ids = list(deleted)
         if deals is not None:
-            ids.extend(deals.ids())
-        if not ids:
+            ids.extend([i for i in deals if i not in new] if new else deals)
+        elif not ids:
             return None
+        if not ids:
+            return {}
         return await conn.run_sync(stretch_refresh.stored_states, self.connection_id, ids)
 
     @staticmethod
@@ -217,9 +242,7 @@ class RecordWriter:
     ) -> dict[str, stretch_refresh.DealState]:
         after: dict[str, stretch_refresh.DealState] = {}
         if deals is not None:
-            names = ("remote_id", *stretch_refresh.LIFECYCLE_COLUMNS)
-            for remote_id, *values in deals.values(names):
-                after[remote_id] = stretch_refresh.deal_state(values)
+            after = stretch_refresh.written_states(deals.values(stretch_refresh.WRITTEN_FIELDS))
         for remote_id in deleted:  # soft-deleted after the upsert
             state = after.get(remote_id, before.get(remote_id))
             if state is not None:
@@ -262,31 +285,6 @@ class RecordWriter:
         if write:
             await executemany_upsert(conn, table, write)
 
-    async def _upsert_fx(
-        self, conn: AsyncConnection, rows: list[dict[str, Any]], counts: WriteCounts
-    ) -> None:
-        table: Table = FxRate.__table__  # type: ignore[assignment]
-        result = await conn.execute(
-            select(table.c.base_currency, table.c.currency, table.c.day, table.c.rate).where(
-                table.c.workspace_id == self.workspace_id,
-                table.c.day.in_({row["day"] for row in rows}),
-            )
-        )
-        stored = {(b, c, d): rate for b, c, d, rate in result}
-        write = []
-        for row in rows:
-            old = stored.get((row["base_currency"], row["currency"], row["day"]))
-            if old is None:
-                counts.inserted += 1
-            elif old == row["rate"]:
-                counts.unchanged += 1
-                continue
-            else:
-                counts.updated += 1
-            write.append(row)
-        if write:
-            await upsert(conn, table, write, conflict_columns=["workspace_id", *_FX_KEY])
-
     async def _soft_delete(
         self,
         conn: AsyncConnection,
@@ -314,58 +312,10 @@ class RecordWriter:
     async def sweep(
         self, conn: AsyncConnection, record_classes: Iterable[type[Record]], started: datetime
     ) -> int:
-        """Soft-delete rows a completed full read did not see (reconciliation sweep).
-
-        Only valid when every row seen by the read had its ``synced_at`` set at or after
-        ``started`` (see :meth:`touch`).
-        """
-        total = 0
-        for record_class in record_classes:
-            table = table_of(record_class)
-            swept: set[stretch_refresh.CustomerRef] = set()
-            if record_class.record_type == _DEAL:
-                swept = await self._customers_swept(conn, started)
-            emptied: list[int] = []
-            if record_class.record_type in _ROLLED:  # taken away while the rows are live
-                emptied = await conn.run_sync(
-                    rollup_deltas.take_swept,
-                    record_class.record_type,
-                    self.workspace_id,
-                    self.connection_id,
-                    started,
-                )
-            result = await conn.execute(
-                update(table)
-                .where(
-                    table.c.connection_id == self.connection_id,
-                    table.c.deleted_at.is_(None),
-                    table.c.synced_at < started,
-                )
-                .values(deleted_at=started)
-            )
-            total += result.rowcount
-            if swept:
-                await conn.run_sync(stretch_refresh.refresh, swept)
-            if emptied:
-                await conn.run_sync(rollup_deltas.drop_empty, record_class.record_type, emptied)
-        return total
-
-    async def _customers_swept(
-        self, conn: AsyncConnection, started: datetime
-    ) -> set[stretch_refresh.CustomerRef]:
-        """The customers of the won deals a sweep is about to delete."""
-        rows = await conn.execute(
-            select(Deal.account_remote_id, Deal.contact_remote_id)
-            .where(
-                Deal.connection_id == self.connection_id,
-                Deal.deleted_at.is_(None),
-                Deal.synced_at < started,
-                Deal.status == DealStatus.WON,
-            )
-            .distinct()
+        """Soft-delete rows a completed full read did not see: core.sync.reconcile.sweep."""
+        return await reconcile.sweep(
+            conn, self.workspace_id, self.connection_id, record_classes, started
         )
-        keys = (stretch_refresh.customer_of(account, contact) for account, contact in rows)
-        return {(self.connection_id, key) for key in keys if key is not None}
 
     async def touch(
         self,
@@ -374,23 +324,7 @@ class RecordWriter:
         now: datetime,
         *,
         kept: Sequence[tuple[type[Record], str]] = (),
-    ) -> None:
-        """Mark unchanged records, and ``kept`` ones not read again, as seen by this run
-        (full reads that sweep afterwards)."""
-        by_table: dict[str, list[str]] = {}
-        for record in records:
-            if isinstance(record, Record):
-                by_table.setdefault(record.record_type, []).append(record.remote_id)
-        for record_class, remote_id in kept:
-            by_table.setdefault(record_class.record_type, []).append(remote_id)
-        for record_type, ids in by_table.items():
-            table = _table(record_type)
-            await conn.execute(
-                update(table)
-                .where(
-                    table.c.connection_id == self.connection_id,
-                    among(conn.dialect.name, table.c.remote_id),
-                )
-                .values(synced_at=now),
-                {"ids": ids},
-            )
+    ) -> int:
+        """Mark a page's records, and ``kept`` ones not read again, as seen by this run:
+        core.sync.reconcile.touch."""
+        return await reconcile.touch(conn, self.connection_id, records, now, kept=kept)

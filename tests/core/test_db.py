@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db import _upsert_statement, among, upsert
+from core.db import among, upsert
 from core.models import Deal, FxRate, Organization, Workspace
+from core.sqlwrite import _upsert_statement
 
 
 def _deal(remote_id: str, amount: str) -> dict[str, object]:
@@ -126,3 +128,46 @@ async def test_rows_without_a_column_that_has_a_python_default_get_it(
         session, FxRate.__table__, [{**rate, "day": other, "rate": 3}], conflict_columns=key
     )
     assert await session.scalar(select(FxRate.source).where(FxRate.day == other)) == "import"
+
+
+async def test_rows_of_distinct_keys_are_one_execution_and_repeated_keys_keep_the_last(
+    session: AsyncSession,
+) -> None:
+    """PostgreSQL binds the rows' values as one array per column (one execution, where an
+    executemany ran once per row); rows repeating a key (one statement could not update a
+    row twice) and JSON columns go row by row. Every dialect stores the same."""
+    key = ["connection_id", "remote_id"]
+    statements: list[str] = []
+
+    def record(_c: Any, _cur: Any, statement: str, params: Any, _ctx: Any, many: bool) -> None:
+        statements.append("many" if many else "one")
+
+    engine = session.bind.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        await upsert(
+            session,
+            Deal.__table__,
+            [_deal(str(i), "1.5") for i in range(300)],
+            conflict_columns=key,
+        )
+        one = list(statements)
+        await upsert(
+            session, Deal.__table__, [_deal("1", "2"), _deal("1", "3")], conflict_columns=key
+        )
+        await upsert(
+            session,
+            Deal.__table__,
+            [{**_deal(str(i), "4"), "custom": {"i": i}} for i in range(2)],
+            conflict_columns=key,
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    postgresql = engine.dialect.name == "postgresql"
+    assert one == (["one"] if postgresql else ["many"])
+    assert statements[len(one) :] == ["many", "many"]
+    amounts = dict((await session.execute(select(Deal.remote_id, Deal.amount))).tuples().all())
+    assert len(amounts) == 300 and amounts["299"] == Decimal("1.5")
+    assert (amounts["0"], amounts["1"]) == (Decimal("4"), Decimal("4"))
+    customs = await session.scalars(select(Deal.custom).where(Deal.remote_id.in_(["0", "1"])))
+    assert sorted(c["i"] for c in customs) == [0, 1]
