@@ -74,3 +74,25 @@ def test_a_script_the_fast_reading_cannot_parse_sends_to_alembic(
     assert script_head() is None
     (versions / "0003_merge.py").write_text('revision = "c"\ndown_revision = "a"\n')
     assert script_head() is None  # two heads, b and c
+
+
+async def test_the_rollups_keep_room_in_their_pages_on_postgresql(engine: AsyncEngine) -> None:
+    """0017: the rollup tables' pages keep 30% free for heap-only updates of their sums
+    (PostgreSQL); SQLite has no such setting, and its tables are the models' as on any
+    revision (the schema test above)."""
+    if engine.dialect.name != "postgresql":
+        assert await current_revision(engine) == "0017_rollup_fillfactor"
+        return
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT relname, reloptions FROM pg_class WHERE relkind = 'r'"
+                    " AND relname IN ('deal_days', 'activity_days') ORDER BY relname"
+                )
+            )
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        ("activity_days", ["fillfactor=70"]),
+        ("deal_days", ["fillfactor=70"]),
+    ]
