@@ -55,6 +55,7 @@ RETRIES_BACKOFF_FACTOR = 0.5  # httpcore's: 0 s, 0.5 s, 1 s, 2 s, ...
 #: A header line continued on the next (obs-fold): one space, as h11 joins it.
 _FOLD = re.compile(rb"\r?\n[ \t]+")
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
+_INTERIM = re.compile(rb"HTTP/[0-9]\.[0-9] 1[0-9][0-9]")
 
 
 class _State(enum.IntEnum):
@@ -113,8 +114,8 @@ class _Answer:
         self.reason += reason
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if not self.done:
-            self.headers.append((name, value.rstrip(b" \t")))
+        if not self.head_done:  # (after the head: a chunked body's trailers, which
+            self.headers.append((name, value.rstrip(b" \t")))  # httpcore drops too)
 
     def on_headers_complete(self) -> None:
         if self.done:
@@ -172,13 +173,9 @@ class _Answer:
 
     def _refeed(self) -> None:
         """Everything received so far again, obsolete line folds unfolded, to a new parser."""
-        seen = b"".join(self.seen)
-        end = _HEAD_END.search(seen)
-        head, rest = (seen[: end.end()], seen[end.end() :]) if end else (seen, b"")
-        first, _, fields = head.partition(b"\n")
         self.reason, self.headers, self.body = b"", [], []
         self.parser = _parser(self)
-        self.parser.feed_data(first + b"\n" + _FOLD.sub(b" ", fields) + rest)
+        self.parser.feed_data(_unfold(b"".join(self.seen)))
 
     def eof(self) -> None:
         """The server closed the connection: the end of a close-delimited body, else an
@@ -197,6 +194,22 @@ class _Answer:
             )
         self.done = True
         self.keep_alive = False
+
+
+def _unfold(seen: bytes) -> bytes:
+    """``seen`` with each obs-fold in its heads (interim ones, then the final one: not in
+    a body that follows) replaced by one space, as h11 joins a continued line."""
+    out: list[bytes] = []
+    pos = 0
+    while pos < len(seen):
+        end = _HEAD_END.search(seen, pos)
+        stop = end.end() if end else len(seen)
+        first, newline, fields = seen[pos:stop].partition(b"\n")
+        out.append(first + newline + _FOLD.sub(b" ", fields))
+        pos = stop
+        if not _INTERIM.match(first):
+            break
+    return b"".join(out) + seen[pos:]
 
 
 def _parser(answer: _Answer) -> httptools.HttpResponseParser:
