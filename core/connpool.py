@@ -106,6 +106,13 @@ class LeanPool(httpcore.AsyncConnectionPool):
                 if closing:
                     await self._close_connections(closing)
 
+    async def _close_connections(self, closing: list[AsyncConnectionInterface]) -> None:
+        for connection in closing:  # Http11Connection.aclose: shielded itself
+            if isinstance(connection, Http11Connection):
+                await connection.aclose()
+            else:
+                await super()._close_connections([connection])
+
     def _assign_requests_to_connections(self) -> list[AsyncConnectionInterface]:
         now = time.monotonic()
         if self._http2 or now - self._swept >= SWEEP_SECONDS:

@@ -46,6 +46,7 @@ from httpcore._ssl import default_ssl_context
 from httpcore._synchronization import AsyncShieldCancellation
 
 from core.http11wire import request_head
+from core.netstream import AsyncioStream
 
 READ_NUM_BYTES = 64 * 1024
 #: h11's limit on an incomplete header section (httpcore's ``MAX_INCOMPLETE_EVENT_SIZE``).
@@ -403,15 +404,20 @@ class Http11Connection(AsyncConnectionInterface):
             await self.aclose()
 
     async def _abort(self) -> None:
-        """A request that failed or was cancelled part-way: the connection is closed
-        (shielded: its state is unknown, it must not be reused)."""
-        with AsyncShieldCancellation():
-            await self.aclose()
+        """A request that failed or was cancelled part-way: the connection is closed (its
+        state is unknown, it must not be reused)."""
+        await self.aclose()
 
     async def aclose(self) -> None:
+        """Closed, shielded from cancellation (core.netstream's streams close without
+        waiting: no shield needed, nor anyio's cancel scope it costs)."""
         self._state = _State.CLOSED
-        if self._stream is not None:
-            await self._stream.aclose()
+        stream = self._stream
+        if isinstance(stream, AsyncioStream):
+            await stream.aclose()
+        elif stream is not None:
+            with AsyncShieldCancellation():
+                await stream.aclose()
 
     # -- what the pool asks --------------------------------------------------------------
 
@@ -466,12 +472,15 @@ _EMPTY = ByteStream(b"")
 
 
 def _response(answer: _Answer, content: Any) -> httpcore.Response:
-    return httpcore.Response(
-        status=answer.status,
-        headers=answer.headers,
-        content=content,
-        extensions={"http_version": answer.version, "reason_phrase": answer.reason},
-    )
+    """``httpcore.Response(status, headers=..., content=..., extensions=...)`` as its
+    ``__init__`` sets it, without re-checking headers that are byte pairs already."""
+    response: httpcore.Response = object.__new__(httpcore.Response)
+    response.status = answer.status
+    response.headers = answer.headers
+    response.stream = content
+    response.extensions = {"http_version": answer.version, "reason_phrase": answer.reason}
+    response._stream_consumed = False
+    return response
 
 
 class _Body:

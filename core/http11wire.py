@@ -37,13 +37,42 @@ MAX_CHECKED = 512
 RequestHead = tuple[bytes, int | None, bool, bool]
 
 
+#: Header lists already written: their Host line, other lines, Content-Length, chunked,
+#: closes (a sync sends the same list request after request; bounded like _CHECKED).
+_FIELDS: dict[tuple[tuple[bytes, bytes], ...], tuple[bytes, bytes, bytes | None, bool, bool]] = {}
+MAX_FIELDS = 64
+
+
 def request_head(request: httpcore.Request) -> RequestHead:
     """``request``'s head as h11 writes it (see the module docstring)."""
+    headers = tuple(request.headers)
+    fields = _FIELDS.get(headers)
+    if fields is None:
+        fields = _fields(headers)
+        if len(_FIELDS) >= MAX_FIELDS:
+            _FIELDS.clear()
+        _FIELDS[headers] = fields
+    host, lines, length, chunked, closes = fields
+    verb, target = request.method, request.url.target
+    if verb == b"CONNECT":
+        raise httpcore.LocalProtocolError("CONNECT requests are not sent by this client")
+    if not _METHOD.fullmatch(verb):
+        raise httpcore.LocalProtocolError("Illegal method characters")
+    if not _TARGET.fullmatch(target):
+        raise httpcore.LocalProtocolError("Illegal target characters")
+    head = b"%s %s HTTP/1.1\r\n%s%s\r\n" % (verb, target, host, lines)
+    return head, None if length is None else int(length), chunked, closes
+
+
+def _fields(
+    headers: tuple[tuple[bytes, bytes], ...],
+) -> tuple[bytes, bytes, bytes | None, bool, bool]:
+    """The header lines of ``headers`` (Host's apart), checked (see the module docstring)."""
     host: list[bytes] = []
     lines: list[bytes] = []
     length: bytes | None = None
     chunked = closes = False
-    for name, value in request.headers:
+    for name, value in headers:
         lower = _CHECKED.get((name, value))
         if lower is None:
             lower = _checked(name, value)
@@ -73,15 +102,7 @@ def request_head(request: httpcore.Request) -> RequestHead:
         raise httpcore.LocalProtocolError("Missing mandatory Host: header")
     if len(host) > 1:
         raise httpcore.LocalProtocolError("Found multiple Host: headers")
-    verb, target = request.method, request.url.target
-    if verb == b"CONNECT":
-        raise httpcore.LocalProtocolError("CONNECT requests are not sent by this client")
-    if not _METHOD.fullmatch(verb):
-        raise httpcore.LocalProtocolError("Illegal method characters")
-    if not _TARGET.fullmatch(target):
-        raise httpcore.LocalProtocolError("Illegal target characters")
-    head = b"%s %s HTTP/1.1\r\n%s%s\r\n" % (verb, target, host[0], b"".join(lines))
-    return head, None if length is None else int(length), chunked, closes
+    return host[0], b"".join(lines), length, chunked, closes
 
 
 def _checked(name: bytes, value: bytes) -> bytes:

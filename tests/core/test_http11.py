@@ -236,3 +236,15 @@ async def test_a_server_closing_instead_of_answering_is_a_retryable_httpx_error(
         assert body == b"hello world"
         [connection] = c.egress._pool.connections
         assert isinstance(connection, Http11Connection) and connection.is_available()
+
+
+def test_answers_are_built_as_httpcore_builds_them() -> None:
+    from core.http11 import _EMPTY, _response
+
+    answer = _Answer(head_request=False)
+    answer.feed(ANSWERS["headers"])
+    ours = _response(answer, _EMPTY)
+    theirs = httpcore.Response(
+        answer.status, headers=answer.headers, content=_EMPTY, extensions=ours.extensions
+    )
+    assert vars(ours) == vars(theirs)
