@@ -34,6 +34,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from core.tasks import stop_task
 from core.tenancy import Viewer, authenticate, hash_key
 from core.viewer_changes import CHANNEL, on_change
 
@@ -127,9 +128,7 @@ class ViewerChangesListener:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task)
 
     def _notified(self, *_: Any) -> None:
         self.cache.clear()

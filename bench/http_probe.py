@@ -89,7 +89,9 @@ def _child(argv: list[str]) -> None:
         plugin_manager("hubspot")
     if argv[0] == "bare":
         core.sync.http.SyncHttp._send_once = _bare_send_once  # type: ignore[method-assign]
-    print(json.dumps(asyncio.run(_sync(*argv[1:4], "hubspot"))))
+    from core import eventloop  # the loop `crmkpi sync` runs on
+
+    print(json.dumps(eventloop.run(_sync(*argv[1:4], "hubspot"))))
 
 
 def _main(rounds: int) -> None:

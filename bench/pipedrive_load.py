@@ -18,7 +18,6 @@ bench's connector measurement, bench/sync_bench.py: into PostgreSQL, records/s).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import re
 import subprocess
@@ -33,6 +32,7 @@ from typing import Any
 import httpx
 
 from bench.sync_bench import ROOT, _env, _free_port, listening
+from core import eventloop
 
 #: Deals of the bench's first load: ~1,200 requests, ~30 s at the allowance. The share is
 #: the same at 10,000 deals (docs/connectors/pipedrive.md: 95% at 3,000 and at 10,000).
@@ -121,7 +121,7 @@ def unlimited(deals: int) -> dict[str, Any]:
 
 def measure(deals: int, latency_ms: int = LATENCY_MS) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="crmkpi-pd-") as tmp:
-        return asyncio.run(first_load(deals, latency_ms, Path(tmp)))
+        return eventloop.run(first_load(deals, latency_ms, Path(tmp)))  # as `crmkpi sync`
 
 
 @contextlib.contextmanager

@@ -418,7 +418,9 @@ def _main(argv: list[str]) -> None:
             import core.sync.runner  # noqa: F401
 
             plugin_manager(argv[4] if len(argv) > 4 else "testcrm")
-        print(json.dumps(asyncio.run(_sync(*argv[1:6]))))
+        from core import eventloop  # the loop `crmkpi sync` runs on
+
+        print(json.dumps(eventloop.run(_sync(*argv[1:6]))))
     elif argv and argv[0] == "connectors":
         _connectors_only([a for a in argv[1:] if a != "--quick"] or list(CONNECTORS), argv)
     else:

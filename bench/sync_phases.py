@@ -244,7 +244,9 @@ def _main(argv: list[str]) -> None:
             import core.sync.runner  # noqa: F401
 
             plugin_manager(argv[4])
-        print(json.dumps(asyncio.run(_profiled_sync(*argv[1:5]))))
+        from core import eventloop  # the loop `crmkpi sync` runs on
+
+        print(json.dumps(eventloop.run(_profiled_sync(*argv[1:5]))))
         return
     import tempfile
     from pathlib import Path

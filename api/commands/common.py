@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -11,6 +10,7 @@ from typing import Any, TypeVar
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from core import eventloop
 from core.db import create_engine, create_sessionmaker
 from core.errors import ConfigurationError, ValidationError
 from core.migrate import at_head, current_revision, head_revision, upgrade
@@ -22,10 +22,12 @@ out = Console(highlight=False, soft_wrap=True)
 
 
 def run(coro: Awaitable[T]) -> T:
+    """Run a command's coroutine to its end, on the loop core.eventloop picks (uvloop)."""
+
     async def _wrap() -> T:
         return await coro
 
-    return asyncio.run(_wrap())
+    return eventloop.run(_wrap())
 
 
 async def ensure_schema(engine: AsyncEngine, *, migrate: bool) -> None:

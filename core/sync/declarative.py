@@ -8,9 +8,10 @@ the engine is writing and the next one being fetched, through a queue of size on
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
+
+from core.tasks import stop_task
 
 if TYPE_CHECKING:
     from core.sync.connector import HttpClient, Page, Request, Stream, StreamContext
@@ -55,9 +56,7 @@ async def prefetched(
                 raise item
             yield item
     finally:
-        producer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await producer
+        await stop_task(producer)
 
 
 async def read_declarative(

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.models import Connection, utcnow
 from core.sync.errors import SyncAlreadyRunning
+from core.tasks import stop_task
 
 _log = structlog.get_logger(__name__)
 
@@ -160,12 +161,12 @@ async def _lease(engine: AsyncEngine, connection_id: str) -> AsyncIterator[None]
     try:
         yield
     finally:
-        renewer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await renewer
-        async with engine.begin() as conn:
-            await conn.execute(
-                update(Connection)
-                .where(Connection.id == connection_id, Connection.lock_owner == owner)
-                .values(lock_owner=None, lock_expires_at=None)
-            )
+        try:
+            await stop_task(renewer)
+        finally:  # released even when the wait is cancelled or the renewer failed
+            async with engine.begin() as conn:
+                await conn.execute(
+                    update(Connection)
+                    .where(Connection.id == connection_id, Connection.lock_owner == owner)
+                    .values(lock_owner=None, lock_expires_at=None)
+                )

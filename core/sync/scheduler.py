@@ -16,7 +16,6 @@ reconciliation (which also sweeps deletions) by its ``full_sync_schedule``: nigh
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from core.sync.errors import SyncAlreadyRunning
 from core.sync.partial import PARTIAL_RETRY_DELAYS, log_partial, worth_retrying
 from core.sync.runner import SyncOptions, run_sync
 from core.sync.schedules import next_full_sync, parse_schedule
+from core.tasks import stop_task
 
 _log = structlog.get_logger(__name__)
 FULL_EVERY = timedelta(hours=24)
@@ -219,12 +219,12 @@ class EmbeddedScheduler:
     async def stop(self) -> None:
         """Stop polling and let running syncs end their current batch (cancellation is
         delivered between batches' transactions, so cursors stay consistent)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        for task in [*self._running.values(), *self._retrying.values()]:
-            task.cancel()
-        await asyncio.gather(
-            *self._running.values(), *self._retrying.values(), return_exceptions=True
-        )
+        try:
+            if self._task is not None:
+                await stop_task(self._task)
+        finally:  # the running syncs are stopped even when this wait is cancelled
+            for task in [*self._running.values(), *self._retrying.values()]:
+                task.cancel()
+            await asyncio.gather(
+                *self._running.values(), *self._retrying.values(), return_exceptions=True
+            )

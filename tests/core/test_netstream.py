@@ -12,6 +12,7 @@ import httpcore
 import pytest
 
 from core.netstream import HIGH_WATER, AsyncioBackend
+from tests.support.loops import event_loop_policy  # noqa: F401  (each test on both loops)
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 

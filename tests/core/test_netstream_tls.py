@@ -17,6 +17,7 @@ import trustme
 from core import egress
 from core.egress import EgressPolicy, egress_client
 from core.netstream import AsyncioBackend
+from tests.support.loops import event_loop_policy  # noqa: F401  (each test on both loops)
 
 BODY = b"secured"
 
