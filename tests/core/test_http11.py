@@ -16,6 +16,7 @@ import pytest
 from core.connpool import LeanPool
 from core.egress import EgressPolicy, _CheckedBackend, egress_client
 from core.http11 import MAX_HEAD_BYTES, Http11Connection, _Answer
+from tests.support.loops import event_loop_policy  # noqa: F401  (each test on both loops)
 
 HOST = {"Host": "127.0.0.1"}
 
