@@ -15,7 +15,8 @@ import pytest
 
 from core.connpool import LeanPool
 from core.egress import EgressPolicy, _CheckedBackend, egress_client
-from core.http11 import MAX_HEAD_BYTES, Http11Connection, _Answer
+from core.http11 import Http11Connection
+from core.http11answer import MAX_HEAD_BYTES, Answer
 from tests.support.loops import event_loop_policy  # noqa: F401  (each test on both loops)
 
 HOST = {"Host": "127.0.0.1"}
@@ -162,7 +163,7 @@ def test_an_answer_fed_a_byte_at_a_time_is_parsed_whole() -> None:
         b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nX-Fold: a\r\n b\r\n"
         b"Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
     )
-    answer = _Answer(head_request=False)
+    answer = Answer(head_request=False)
     for i in range(len(data)):
         answer.feed(data[i : i + 1])
     assert answer.done and answer.keep_alive and not answer.stray
@@ -242,7 +243,7 @@ async def test_a_server_closing_instead_of_answering_is_a_retryable_httpx_error(
 def test_answers_are_built_as_httpcore_builds_them() -> None:
     from core.http11 import _EMPTY, _response
 
-    answer = _Answer(head_request=False)
+    answer = Answer(head_request=False)
     answer.feed(ANSWERS["headers"])
     ours = _response(answer, _EMPTY)
     theirs = httpcore.Response(
