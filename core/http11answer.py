@@ -6,13 +6,12 @@ interim (1xx) answers, and says whether the connection may be kept. What it leav
 its caller is done here, so that an answer comes out as httpcore's h11 connection makes
 it: a HEAD answer has no body; obsolete line folding is unfolded to one space (RFC 9112
 5.2 asks it of a user agent; h11 does it, llhttp refuses it); a body with neither
-Content-Length nor a final chunked coding ends when the connection does; the header
-section is limited to h11's 100 KB; header values lose surrounding whitespace; trailers
-are dropped; an HTTP/1.0 answer is never kept alive. Two of llhttp's refusals are lifted
-to read what h11 reads: a bare LF as line end (RFC 9112 2.2 allows it) and
-Transfer-Encoding with Content-Length (the coding wins, RFC 9112 6.3). Where h11 is
-stricter than the RFC (a transfer coding other than chunked, which a response may use
-when its body ends at close), llhttp's reading is the RFC's.
+Content-Length nor chunked ends when the connection does; the header section is limited
+to h11's 100 KB; header values lose surrounding whitespace; trailers are dropped; an
+HTTP/1.0 answer is never kept alive; a transfer coding other than chunked alone is
+refused, as h11 refuses it (its body could only be handed on still coded). Two of
+llhttp's refusals are lifted to read what h11 reads: a bare LF as line end (RFC 9112 2.2
+allows it) and Transfer-Encoding with Content-Length (the coding wins, RFC 9112 6.3).
 """
 
 from __future__ import annotations
@@ -45,6 +44,7 @@ class Answer:
         "parser",
         "reason",
         "received",
+        "refused",
         "seen",
         "status",
         "stray",
@@ -65,6 +65,7 @@ class Answer:
         self.stray = False  #: bytes after the answer: the connection is not reused
         self.seen: list[bytes] = []  #: what was fed before the head was complete
         self.folded = False
+        self.refused = ""  #: why the answer is refused once its head is read
         self.parser = _parser(self)
 
     # -- httptools callbacks ------------------------------------------------------------
@@ -94,6 +95,11 @@ class Answer:
         self.version = b"HTTP/" + parser.get_http_version().encode()
         self.head_done = True
         self.seen = []
+        codings = [v for k, v in self.headers if len(k) == 17 and k.lower() == b"transfer-encoding"]
+        if codings and (len(codings) > 1 or codings[0].lower() != b"chunked"):
+            # h11's refusal: a body in a coding other than chunked alone could only be
+            # handed on still coded (httpx decodes content codings, not transfer ones)
+            self.refused = "Only Transfer-Encoding: chunked is supported"
         if self.head_request:  # no body, whatever the headers announce (llhttp cannot know)
             self.keep_alive = self.version == b"HTTP/1.1" and not _closes(self.headers)
             self.done = True
@@ -136,6 +142,8 @@ class Answer:
                 raise httpcore.RemoteProtocolError(f"invalid HTTP answer: {again}") from None
         if not self.head_done and self.received > MAX_HEAD_BYTES:
             raise httpcore.RemoteProtocolError("the answer's header section is too long")
+        if self.refused:
+            raise httpcore.RemoteProtocolError(self.refused)
 
     def _refeed(self) -> None:
         """Everything received so far again, obsolete line folds unfolded, to a new parser."""
