@@ -101,6 +101,15 @@ class LeanPool(httpcore.AsyncConnectionPool):
                     pool_request.clear_connection()
         finally:
             self._requests.remove(pool_request)
+            unused = pool_request.connection
+            if (
+                isinstance(unused, Http11Connection)
+                and unused.unopened()
+                and unused in self._connections
+            ):
+                # made for this request, which was cancelled before it began: nothing
+                # else would ever take or close it (httpcore's pool keeps it)
+                self._connections.remove(unused)
             if any(r.connection is None for r in self._requests):  # wake the next one
                 closing = self._assign_requests_to_connections()
                 if closing:

@@ -248,6 +248,10 @@ class Http11Connection(AsyncConnectionInterface):
         # it should not have); either way it is not reused.
         return self._state is _State.IDLE and bool(self._stream.get_extra_info("is_readable"))
 
+    def unopened(self) -> bool:
+        """Never given a request (the pool made it for one that did not begin)."""
+        return self._state is _State.NEW and self._stream is None
+
     def is_idle(self) -> bool:
         return self._state is _State.IDLE or self._connect_failed
 

@@ -227,3 +227,26 @@ async def test_a_request_waits_for_a_connection_and_times_out_as_httpcore() -> N
         await pool.aclose()
         server.close()
         await server.wait_closed()
+
+
+async def test_a_request_cancelled_before_it_began_leaves_no_connection_behind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A connection made for a request that is cancelled before it began would never be
+    taken (it is not idle) nor closed: the pool drops it with the request."""
+    from core.connpool import _PoolRequest
+
+    pool = LeanPool(max_connections=2)
+
+    async def assigned_then_cancelled(self: _PoolRequest, timeout: Any = None) -> Any:  # noqa: ASYNC109
+        connection = pool.create_connection(self.request.url.origin)
+        pool._connections.append(connection)
+        self.assign_to_connection(connection)
+        raise asyncio.CancelledError
+
+    monkeypatch.setattr(LeanPool, "_assign_requests_to_connections", lambda self: [])
+    monkeypatch.setattr(_PoolRequest, "wait_for_connection", assigned_then_cancelled)
+    request = httpcore.Request("GET", "http://127.0.0.1:9/x", headers={"Host": "127.0.0.1"})
+    with pytest.raises(asyncio.CancelledError):
+        await pool.exchange(request)
+    assert pool._connections == [] and pool._requests == []
