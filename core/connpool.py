@@ -21,26 +21,27 @@ HTTP/2 pools, which multiplex requests over one connection, keep httpcore's pass
 A pool given ``tls`` (a function returning the TLS context) calls it when it opens its
 first TLS connection, so a pool that only speaks plain HTTP never loads a CA store.
 
-Its connections (:class:`LeanConnection`) take their locks without a detour through the
-event loop: under asyncio httpcore's locks are anyio's, whose every acquire, contended or
-not, yields to the event loop once inside a shielded cancel scope; an HTTP/1.1 request
-takes three of them (the connection's, then its HTTP/1.1 state lock at the start and at
-the end), about 50 us of a 350 us request. :class:`FastLock` is the same lock with
-anyio's ``fast_acquire``: still a mutex, still a cancellation point when it must wait.
+Its connections are core.http11's :class:`Http11Connection` (llhttp's parser, no locks:
+a connection is taken and given back without an await in between), and
+:meth:`LeanPool.exchange` sends a request and reads its answer whole without httpcore's
+stream wrappers; a request that finds a connection at once has no event made for it
+(:class:`_PoolRequest`). Pools with a proxy, a Unix socket or HTTP/2 keep httpcore's
+connections.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterable, Callable
 from typing import Any
 
-import anyio
 import httpcore
-from httpcore._async.http11 import AsyncHTTP11Connection
+from httpcore._async.connection_pool import AsyncPoolRequest
 from httpcore._async.interfaces import AsyncConnectionInterface
-from httpcore._synchronization import AsyncLock
+
+from core.http11 import Http11Connection
 
 #: Longest time between two complete passes of httpcore's own planning.
 SWEEP_SECONDS = 1.0
@@ -59,20 +60,67 @@ class LeanPool(httpcore.AsyncConnectionPool):
     def create_connection(self, origin: httpcore.Origin) -> AsyncConnectionInterface:
         if self._tls is not None and self._ssl_context is None and origin.scheme == b"https":
             self._ssl_context = self._tls()
-        if self._proxy is not None:  # pragma: no cover (egress pools have no proxy)
-            return super().create_connection(origin)
-        return LeanConnection(  # httpcore's own arguments (AsyncConnectionPool.create_connection)
-            origin=origin,
-            ssl_context=self._ssl_context,
-            keepalive_expiry=self._keepalive_expiry,
-            http1=self._http1,
-            http2=self._http2,
-            retries=self._retries,
-            local_address=self._local_address,
-            uds=self._uds,
-            network_backend=self._network_backend,
-            socket_options=self._socket_options,
-        )
+        if self._proxy is None and not self._http2 and self._uds is None:
+            return Http11Connection(
+                origin,
+                network_backend=self._network_backend,
+                ssl_context=self._ssl_context,
+                keepalive_expiry=self._keepalive_expiry,
+                retries=self._retries,
+                local_address=self._local_address,
+                socket_options=self._socket_options,
+            )
+        return super().create_connection(origin)
+
+    async def exchange(self, request: httpcore.Request) -> tuple[httpcore.Response, bytes]:
+        """``request`` sent and its answer read whole (the answer, its stream empty, and
+        its body): what ``handle_async_request`` and reading and closing its stream do,
+        without the stream wrappers, on an HTTP/1.1 pool (:class:`Http11Connection`)."""
+        if self._http2 or self._proxy is not None or self._uds is not None:
+            response = await self.handle_async_request(request)
+            try:
+                body = b"".join([part async for part in _stream(response)])
+            finally:
+                await response.aclose()
+            return response, body
+        pool_request = _PoolRequest(request)
+        self._requests.append(pool_request)
+        try:
+            while True:
+                closing = self._assign_requests_to_connections()
+                if closing:
+                    await self._close_connections(closing)
+                connection = pool_request.connection
+                if connection is None:
+                    timeout = request.extensions.get("timeout", {}).get("pool")
+                    connection = await pool_request.wait_for_connection(timeout)
+                assert isinstance(connection, Http11Connection)
+                try:
+                    return await connection.exchange(request)
+                except httpcore.ConnectionNotAvailable:
+                    pool_request.clear_connection()
+        finally:
+            self._requests.remove(pool_request)
+            unused = pool_request.connection
+            if (
+                isinstance(unused, Http11Connection)
+                and unused.unopened()
+                and unused in self._connections
+            ):
+                # made for this request, which was cancelled before it began: nothing
+                # else would ever take or close it (httpcore's pool keeps it)
+                self._connections.remove(unused)
+            if any(r.connection is None for r in self._requests):  # wake the next one
+                closing = self._assign_requests_to_connections()
+                if closing:
+                    await self._close_connections(closing)
+
+    async def _close_connections(self, closing: list[AsyncConnectionInterface]) -> None:
+        for connection in closing:  # Http11Connection.aclose: shielded itself
+            if isinstance(connection, Http11Connection):
+                await connection.aclose()
+            else:
+                await super()._close_connections([connection])
 
     def _assign_requests_to_connections(self) -> list[AsyncConnectionInterface]:
         now = time.monotonic()
@@ -127,29 +175,39 @@ class LeanPool(httpcore.AsyncConnectionPool):
         return None
 
 
-class FastLock(AsyncLock):
-    """httpcore's lock, on asyncio an anyio lock with ``fast_acquire`` (no event-loop
-    iteration when it is free)."""
+class _PoolRequest(AsyncPoolRequest):
+    """httpcore's queued request without its event (an anyio event made and set for
+    every request) unless the request has to wait for a connection: then one future."""
 
-    def setup(self) -> None:
-        super().setup()
-        if self._backend == "asyncio":
-            self._anyio_lock = anyio.Lock(fast_acquire=True)
+    def __init__(self, request: httpcore.Request) -> None:
+        self.request = request
+        self.connection: AsyncConnectionInterface | None = None
+        self._waiter: asyncio.Future[None] | None = None
+
+    def assign_to_connection(self, connection: AsyncConnectionInterface | None) -> None:
+        self.connection = connection
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def clear_connection(self) -> None:
+        self.connection = None
+
+    async def wait_for_connection(self, timeout: float | None = None) -> AsyncConnectionInterface:  # noqa: ASYNC109
+        if self.connection is None:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._waiter
+            except TimeoutError:
+                raise httpcore.PoolTimeout("no connection free in time") from None
+            finally:
+                self._waiter = None
+        assert self.connection is not None
+        return self.connection
 
 
-class LeanConnection(httpcore.AsyncHTTPConnection):
-    """httpcore's connection with :class:`FastLock` locks: its own from the start, its
-    HTTP/1.1 connection's (made at the first request) once that request has its answer;
-    a lock is swapped only while nothing holds it (the request owns the connection, and
-    the state lock is free between the start of a request and the end of its body)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._request_lock = FastLock()
-
-    async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
-        response = await super().handle_async_request(request)
-        inner = self._connection
-        if isinstance(inner, AsyncHTTP11Connection) and type(inner._state_lock) is AsyncLock:
-            inner._state_lock = FastLock()
-        return response
+def _stream(response: httpcore.Response) -> AsyncIterable[bytes]:
+    stream = response.stream
+    assert isinstance(stream, AsyncIterable)
+    return stream

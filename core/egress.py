@@ -28,7 +28,7 @@ import functools
 import ipaddress
 import socket
 import ssl
-from collections.abc import AsyncIterable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -238,7 +238,7 @@ class EgressTransport(httpx.AsyncHTTPTransport):
     """
 
     def __init__(self, policy: EgressPolicy, limits: httpx.Limits) -> None:
-        self._pool = LeanPool(
+        self._pool = self._lean = LeanPool(
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
@@ -262,23 +262,13 @@ class EgressTransport(httpx.AsyncHTTPTransport):
         (core.sync.exchange builds what it needs from the parts)."""
         _check_scheme(request.url.scheme)
         try:
-            response = await self._pool.handle_async_request(request)
-            try:
-                body = b"".join([part async for part in _stream(response)])
-            finally:
-                await response.aclose()
+            response, body = await self._lean.exchange(request)
         except Exception:
             with map_httpcore_exceptions():
                 raise
         if response.status in _REDIRECTS:
             raise _redirect_refused(response.status, request.url.target)
         return response, body
-
-
-def _stream(response: httpcore.Response) -> AsyncIterable[bytes]:
-    stream = response.stream
-    assert isinstance(stream, AsyncIterable)
-    return stream
 
 
 def _check_scheme(scheme: bytes) -> None:

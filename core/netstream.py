@@ -8,9 +8,9 @@ of the syncing process's CPU. :class:`AsyncioBackend` gives httpcore the same st
 interface over an ``asyncio.Protocol``: received bytes are queued as they arrive (the
 transport's own ``bytes``, not copied into a buffer: a read hands a received chunk on
 whole when it fits, where a ``bytearray`` buffer copied each page three times, 60 us for
-an 80 KB page), a read takes from the queue or waits on one future (its timeout one
-timer), a write hands the bytes to the transport and waits only when the transport asks
-for back-pressure.
+an 80 KB page), a read takes from the queue or waits on one future (its timeout a
+deadline the connection's one timer enforces), a write hands the bytes to the transport
+and waits only when the transport asks for back-pressure.
 
 What httpcore relies on is kept: the timeouts raise its ``ReadTimeout``,
 ``WriteTimeout`` and ``ConnectTimeout``; a connection reset raises ``ReadError`` /
@@ -22,6 +22,7 @@ what the protocol already received (bytes or end of stream) before polling the s
 from __future__ import annotations
 
 import asyncio
+import math
 import select
 import ssl
 from collections import deque
@@ -47,6 +48,12 @@ class _Protocol(asyncio.Protocol):
         self.waiter: asyncio.Future[None] | None = None
         self.paused_reading = False
         self.drained: asyncio.Future[None] | None = None
+        #: The waiting read's deadline (loop time) and the one timer enforcing it. A read
+        #: that must wait moves the deadline and makes a timer only when none is pending
+        #: or the pending one would fire too late: a timer made and cancelled per read
+        #: was 1% of a sync's CPU.
+        self.deadline = math.inf
+        self.timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # A cast, not an isinstance check: uvloop's transports (core.eventloop) are
@@ -67,6 +74,9 @@ class _Protocol(asyncio.Protocol):
         return False  # the transport closes itself
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
         self.eof = True
         self.error = exc
         self._wake()
@@ -80,6 +90,28 @@ class _Protocol(asyncio.Protocol):
         drained, self.drained = self.drained, None
         if drained is not None and not drained.done():
             drained.set_result(None)
+
+    def arm(self, loop: asyncio.AbstractEventLoop, timeout: float | None) -> None:
+        """The waiting read fails with TimeoutError after ``timeout`` seconds."""
+        if timeout is None:
+            self.deadline = math.inf
+            return
+        deadline = self.deadline = loop.time() + timeout
+        timer = self.timer
+        if timer is None or timer.when() > deadline:
+            if timer is not None:
+                timer.cancel()
+            self.timer = loop.call_at(deadline, self._expired, loop)
+
+    def _expired(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.timer = None
+        waiter = self.waiter
+        if waiter is None or waiter.done() or self.deadline == math.inf:
+            return
+        if loop.time() >= self.deadline:
+            waiter.set_exception(TimeoutError())
+        else:  # the deadline moved since this timer was made
+            self.timer = loop.call_at(self.deadline, self._expired, loop)
 
     def _wake(self) -> None:
         waiter = self.waiter
@@ -115,9 +147,11 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
         protocol = self.protocol
         if not protocol.chunks and not protocol.eof:
-            protocol.waiter = asyncio.get_running_loop().create_future()
+            loop = asyncio.get_running_loop()
+            waiter = protocol.waiter = loop.create_future()
+            protocol.arm(loop, timeout)
             try:
-                await _wait(protocol.waiter, timeout)
+                await waiter
             except TimeoutError:
                 raise httpcore.ReadTimeout("timed out reading the answer") from None
             finally:

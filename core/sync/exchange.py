@@ -27,10 +27,11 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 import httpcore
 import httpx
+from httpcore._models import ByteStream
 
 from core.egress import EgressClient
 
@@ -74,6 +75,7 @@ class Exchange:
         self.client = client
         self._urls: dict[str, _Parts] = {}
         self._headers: _Headers | None = None
+        self._timeout: tuple[httpx.Timeout, dict[str, float | None]] | None = None
 
     async def send(
         self,
@@ -112,12 +114,12 @@ class Exchange:
                 tail.append(_JSON_TYPE)
         elif not given.has_length and method in _BODY_METHODS:
             head.append((b"Content-Length", b"0"))
-        request = httpcore.Request(
-            method,
+        request = _request(
+            method.encode("ascii"),
             httpcore.URL(scheme=parts.scheme, host=parts.host, port=parts.port, target=target),
-            headers=head + given.raw + tail if head or tail else given.raw,
-            content=content,
-            extensions={"timeout": client.timeout.as_dict()},
+            head + given.raw + tail if head or tail else given.raw,
+            content,
+            {"timeout": self._timeouts()},
         )
         answer, raw = await client.egress.exchange(request)
         response = httpx.Response(
@@ -135,6 +137,14 @@ class Exchange:
             response.request = httpx.Request(method, url, params=params)
             client.cookies.extract_cookies(response)
         return response
+
+    def _timeouts(self) -> dict[str, float | None]:
+        """The client's timeouts as httpcore takes them (made again if they changed)."""
+        timeout = self.client.timeout
+        cached = self._timeout
+        if cached is None or cached[0] is not timeout:
+            cached = self._timeout = (timeout, timeout.as_dict())
+        return cached[1]
 
     def _parse(self, url: str) -> _Parts:
         parsed = httpx.URL(url)
@@ -206,14 +216,50 @@ class Exchange:
         return response
 
 
+def _request(
+    method: bytes,
+    url: httpcore.URL,
+    headers: list[tuple[bytes, bytes]],
+    content: bytes,
+    extensions: dict[str, Any],
+) -> httpcore.Request:
+    """``httpcore.Request(method, url, headers=..., content=..., extensions=...)`` as its
+    ``__init__`` sets it, from values of its types already (bytes, a URL, byte pairs):
+    without its per-header type checks (typing ABC checks, a few percent of a request)."""
+    request: httpcore.Request = object.__new__(httpcore.Request)
+    request.method = method
+    request.url = url
+    request.headers = headers
+    request.stream = ByteStream(content)
+    request.extensions = extensions
+    return request
+
+
+#: Keys and values already quoted (the same ones page after page; bounded).
+_QUOTED: dict[str, str] = {}
+MAX_QUOTED = 4096
+
+
 def encode_params(params: Mapping[str, Any]) -> bytes:
     """The query string ``httpx.QueryParams(params)`` makes: a list or tuple is one pair
-    per item, True/False are "true"/"false", None is empty, anything else is ``str``."""
-    pairs: list[tuple[str, str]] = []
+    per item, True/False are "true"/"false", None is empty, anything else is ``str``;
+    each quoted as ``urlencode`` quotes it (``quote_plus``), once per distinct text."""
+    pairs: list[str] = []
     for key, value in params.items():
+        name = _quote(str(key)) + "="
         for item in value if isinstance(value, list | tuple) else (value,):
-            pairs.append((str(key), _primitive(item)))
-    return urlencode(pairs).encode("ascii")
+            pairs.append(name + _quote(_primitive(item)))
+    return "&".join(pairs).encode("ascii")
+
+
+def _quote(text: str) -> str:
+    quoted = _QUOTED.get(text)
+    if quoted is None:
+        quoted = quote_plus(text)
+        if len(_QUOTED) >= MAX_QUOTED:
+            _QUOTED.clear()
+        _QUOTED[text] = quoted
+    return quoted
 
 
 def _primitive(value: Any) -> str:

@@ -8,11 +8,13 @@ import asyncio
 from typing import Any
 
 import httpcore
+import httpx
+import pytest
 from httpcore._async.connection_pool import AsyncPoolRequest
-from httpcore._async.http11 import AsyncHTTP11Connection
 
-from core.connpool import FastLock, LeanConnection, LeanPool
+from core.connpool import LeanPool
 from core.egress import EgressPolicy, egress_client
+from core.http11 import Http11Connection
 
 ORIGIN = httpcore.Origin(b"https", b"api.pipedrive.com", 443)
 OTHER = httpcore.Origin(b"https", b"company.pipedrive.com", 443)
@@ -46,7 +48,10 @@ def _pool(connections: list[Any], queued: int, origin: httpcore.Origin = ORIGIN)
     pool = LeanPool(max_connections=len(connections) or 1)
     pool._connections[:] = connections
     url = f"{origin.scheme.decode()}://{origin.host.decode()}/v1/deals/1/flow"
-    pool._requests[:] = [AsyncPoolRequest(httpcore.Request("GET", url)) for _ in range(queued)]
+    pool._requests[:] = [
+        AsyncPoolRequest(httpcore.Request("GET", url, headers={"Host": "127.0.0.1"}))
+        for _ in range(queued)
+    ]
     return pool
 
 
@@ -147,13 +152,12 @@ async def test_more_concurrent_requests_than_connections_all_answered() -> None:
         await asyncio.wait_for(asyncio.gather(*handlers), 5)
 
 
-async def test_connections_take_their_locks_without_an_event_loop_detour() -> None:
-    """Every connection of the pool is a LeanConnection: its lock, and its HTTP/1.1
-    connection's state lock from its first answer on, are FastLocks (a free one is taken
-    without yielding to the event loop), and a held one still makes the next taker wait."""
+async def test_egress_connections_are_ours_and_kept_alive() -> None:
+    """Every connection of an egress pool is a core.http11 connection, and both paths (the
+    sync's exchange and httpx's streaming one) reuse it."""
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        for _ in range(2):
+        for _ in range(3):
             await reader.readuntil(b"\r\n\r\n")
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
             await writer.drain()
@@ -162,27 +166,87 @@ async def test_connections_take_their_locks_without_an_event_loop_detour() -> No
     server = await asyncio.start_server(answer, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     client = egress_client(EgressPolicy.of(["127.0.0.1"]), timeout=5.0, max_connections=1)
+    url = f"http://127.0.0.1:{port}/x"
     try:
         for _ in range(2):
-            assert (await client.get(f"http://127.0.0.1:{port}/x")).content == b"{}"
+            assert (await client.get(url)).content == b"{}"
+        _, body = await client.egress.exchange(
+            httpcore.Request("GET", url, headers={"Host": "127.0.0.1"})
+        )
+        assert body == b"{}"
         [connection] = client.egress._pool.connections
-        assert isinstance(connection, LeanConnection)
-        assert isinstance(connection._request_lock, FastLock)
-        inner = connection._connection
-        assert isinstance(inner, AsyncHTTP11Connection)
-        assert isinstance(inner._state_lock, FastLock)
+        assert isinstance(connection, Http11Connection)
+        assert connection.info().endswith("HTTP/1.1, IDLE, Request Count: 3")
     finally:
         await client.aclose()
         server.close()
         await server.wait_closed()
 
-    lock, order = FastLock(), []
 
-    async def hold(name: str) -> None:
-        async with lock:
-            order.append(f"{name} in")
-            await asyncio.sleep(0)
-            order.append(f"{name} out")
+async def test_a_request_waits_for_a_connection_and_times_out_as_httpcore() -> None:
+    """With every connection busy a request waits (no event made for it before) and gets
+    the first one given back; past the pool timeout it is httpcore's PoolTimeout."""
+    release = asyncio.Event()
 
-    await asyncio.gather(hold("a"), hold("b"))
-    assert order == ["a in", "a out", "b in", "b out"]
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while not reader.at_eof():
+            try:
+                await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:
+                break
+            await release.wait()
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    pool = egress_client(EgressPolicy.of(["127.0.0.1"]), timeout=5.0, max_connections=1).egress
+    url = f"http://127.0.0.1:{port}/x"
+    try:
+        first = asyncio.create_task(
+            pool.exchange(httpcore.Request("GET", url, headers={"Host": "127.0.0.1"}))
+        )
+        second = asyncio.create_task(
+            pool.exchange(httpcore.Request("GET", url, headers={"Host": "127.0.0.1"}))
+        )
+        await asyncio.sleep(0.05)
+        with pytest.raises(httpx.PoolTimeout):
+            await pool.exchange(
+                httpcore.Request(
+                    "GET",
+                    url,
+                    headers={"Host": "127.0.0.1"},
+                    extensions={"timeout": {"pool": 0.01}},
+                )
+            )
+        release.set()
+        assert [body for _, body in await asyncio.gather(first, second)] == [b"{}", b"{}"]
+        assert len(pool._pool.connections) == 1 and not pool._pool._requests
+    finally:
+        await pool.aclose()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_request_cancelled_before_it_began_leaves_no_connection_behind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A connection made for a request that is cancelled before it began would never be
+    taken (it is not idle) nor closed: the pool drops it with the request."""
+    from core.connpool import _PoolRequest
+
+    pool = LeanPool(max_connections=2)
+
+    async def assigned_then_cancelled(self: _PoolRequest, timeout: Any = None) -> Any:  # noqa: ASYNC109
+        connection = pool.create_connection(self.request.url.origin)
+        pool._connections.append(connection)
+        self.assign_to_connection(connection)
+        raise asyncio.CancelledError
+
+    monkeypatch.setattr(LeanPool, "_assign_requests_to_connections", lambda self: [])
+    monkeypatch.setattr(_PoolRequest, "wait_for_connection", assigned_then_cancelled)
+    request = httpcore.Request("GET", "http://127.0.0.1:9/x", headers={"Host": "127.0.0.1"})
+    with pytest.raises(asyncio.CancelledError):
+        await pool.exchange(request)
+    assert pool._connections == [] and pool._requests == []

@@ -39,6 +39,33 @@ async def test_a_silent_server_is_a_read_timeout() -> None:
         await stream.aclose()
 
 
+async def test_each_read_gets_its_own_deadline_from_one_timer() -> None:
+    """A read's deadline is its own, though the connection keeps one timer: a read with a
+    later deadline than the pending timer is not failed by it (the timer moves on), a
+    short read after a long one times out in time, a read without one waits."""
+
+    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(100)
+        for part, pause in ((b"a", 0.02), (b"b", 0.1), (b"c", 0.1), (b"d", 0)):
+            writer.write(part)
+            await asyncio.sleep(pause)
+        await reader.read(100)
+
+    async with _served(slow) as port:
+        loop = asyncio.get_running_loop()
+        stream = await AsyncioBackend().connect_tcp("127.0.0.1", port, timeout=5)
+        await stream.write(b"GET / HTTP/1.1\r\n\r\n")
+        assert await stream.read(100, timeout=0.06) == b"a"  # its timer stays pending
+        assert await stream.read(100, timeout=1) == b"b"
+        assert await stream.read(100, timeout=1) == b"c"  # outlived the 0.06 s timer
+        started = loop.time()
+        with pytest.raises(httpcore.ReadTimeout):
+            await stream.read(100, timeout=0.02)  # the pending 1 s timer is replaced
+        assert loop.time() - started < 0.08
+        assert await stream.read(100, timeout=None) == b"d"
+        await stream.aclose()
+
+
 async def test_a_clean_close_reads_empty_and_a_reset_is_a_read_error() -> None:
     async def close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(b"bye")

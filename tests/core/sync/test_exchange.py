@@ -9,6 +9,7 @@ import socket
 from collections.abc import Iterator
 from typing import Any
 
+import httpcore
 import httpx
 import orjson
 import pytest
@@ -196,3 +197,24 @@ async def test_a_sync_client_sends_through_the_direct_path(server: str) -> None:
         assert http._exchange._urls  # not httpx's request path
     assert echoed["target"] == "/v1/deals?limit=2"
     assert ["authorization", "Bearer t0"] in echoed["headers"]
+
+
+def test_requests_are_built_as_httpcore_builds_them() -> None:
+    """The request made without httpcore's checks has every attribute its __init__ sets
+    (a new httpcore attribute would show here, not as a failure mid-sync)."""
+    from core.sync.exchange import _request
+
+    url = httpcore.URL(scheme=b"https", host=b"api.hubapi.com", port=None, target=b"/x?a=1")
+    headers = [(b"Host", b"api.hubapi.com"), (b"Authorization", b"Bearer t")]
+    ours = _request(b"POST", url, headers, b"{}", {"timeout": {"read": 1.0}})
+    theirs = httpcore.Request(
+        "POST", url, headers=headers, content=b"{}", extensions={"timeout": {"read": 1.0}}
+    )
+    assert set(vars(ours)) == set(vars(theirs))
+    assert (ours.method, ours.url, ours.headers, ours.extensions) == (
+        theirs.method,
+        theirs.url,
+        theirs.headers,
+        theirs.extensions,
+    )
+    assert list(ours.stream) == list(theirs.stream) == [b"{}"]  # type: ignore[arg-type]
