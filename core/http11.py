@@ -92,11 +92,7 @@ class Http11Connection(AsyncConnectionInterface):
         try:
             read = timeouts.get("read")
             while not answer.done:
-                data = await stream.read(READ_NUM_BYTES, read)
-                if data:
-                    answer.feed(data)
-                else:
-                    answer.eof()
+                answer.take(await stream.read(READ_NUM_BYTES, read))
         except BaseException:
             await self._abort()
             raise
@@ -134,11 +130,7 @@ class Http11Connection(AsyncConnectionInterface):
             answer = Answer(request.method == b"HEAD")
             read = timeouts.get("read")
             while not answer.head_done:
-                data = await stream.read(READ_NUM_BYTES, read)
-                if data:
-                    answer.feed(data)
-                else:
-                    answer.eof()
+                answer.take(await stream.read(READ_NUM_BYTES, read))
         except BaseException:
             await self._abort()
             raise
@@ -326,11 +318,7 @@ class _Body:
                         yield part
                 if answer.done:
                     return
-                data = await self._stream.read(READ_NUM_BYTES, self._timeout)
-                if data:
-                    answer.feed(data)
-                else:
-                    answer.eof()
+                answer.take(await self._stream.read(READ_NUM_BYTES, self._timeout))
         except BaseException:
             self._closed = True
             await self._connection._abort()

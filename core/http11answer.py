@@ -151,6 +151,14 @@ class Answer:
         self.parser = _parser(self)
         self.parser.feed_data(_unfold(b"".join(self.seen)))
 
+    def take(self, data: bytes) -> None:
+        """One read of the connection: received bytes are fed, ``b""`` (the server closed
+        it) is :meth:`eof`."""
+        if data:
+            self.feed(data)
+        else:
+            self.eof()
+
     def eof(self) -> None:
         """The server closed the connection: the end of a close-delimited body, else an
         error (httpcore's RemoteProtocolError)."""
