@@ -200,6 +200,7 @@ class Http11Connection(AsyncConnectionInterface):
 
     async def _release(self, answer: Answer) -> None:
         """The answer is read whole: idle again when both sides keep the connection."""
+        answer.finish()
         if answer.keep_alive and not answer.stray and self._state is _State.ACTIVE:
             self._state = _State.IDLE
             if self._keepalive_expiry is not None:

@@ -6,6 +6,7 @@ connection reused or not, or the same httpcore error."""
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -252,3 +253,29 @@ def test_answers_are_built_as_httpcore_builds_them() -> None:
         answer.status, headers=answer.headers, content=_EMPTY, extensions=ours.extensions
     )
     assert vars(ours) == vars(theirs)
+
+
+async def test_an_answer_read_whole_is_freed_without_a_cyclic_collection(
+    server: tuple[_Server, int],
+) -> None:
+    """A sync collects cycles rarely (core.sync.gcpolicy): an answer kept alive by a cycle
+    with its parser would hold its body until then. Read whole, through the exchange and
+    through httpcore's stream, no answer is left for the cyclic collector."""
+    _, port = server
+    gc.collect()
+    gc.disable()
+    try:
+        async with LeanPool(
+            network_backend=_CheckedBackend(EgressPolicy.of(["127.0.0.1"]))
+        ) as pool:
+            for _ in range(3):
+                request = httpcore.Request("GET", f"http://127.0.0.1:{port}/length", headers=HOST)
+                _, body = await pool.exchange(request)
+                assert body == b"{}"
+                streamed = await pool.request("GET", f"http://127.0.0.1:{port}/chunked")
+                assert streamed.status == 200
+                del streamed  # its stream holds its answer: alive, not garbage
+        left = [o for o in gc.get_objects() if isinstance(o, Answer)]
+    finally:
+        gc.enable()
+    assert left == []
