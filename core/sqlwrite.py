@@ -4,7 +4,7 @@ once per shape and kept in SQLAlchemy's compiled cache. core.db re-exports them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -36,6 +36,17 @@ def among(dialect_name: str, column: ColumnElement[str], name: str = "ids") -> C
     if dialect_name == "postgresql":
         return column == any_(bindparam(name, type_=postgresql.ARRAY(String)))
     return column.in_(bindparam(name, expanding=True))
+
+
+def among_chunks(dialect_name: str, values: Iterable[str], size: int) -> list[list[str]]:
+    """``values`` in the lists one :func:`among` binds per execution: all of them at once on
+    PostgreSQL (one array; a filter, so neither order nor repeats matter), else distinct and
+    sorted in chunks of ``size`` (SQLite's bound parameters are limited)."""
+    if dialect_name == "postgresql":
+        whole = list(values)
+        return [whole] if whole else []
+    ordered = sorted(set(values))
+    return [ordered[at : at + size] for at in range(0, len(ordered), size)]
 
 
 def on_conflict(target: Sequence[str], sets: Mapping[str, str]) -> str:

@@ -56,7 +56,7 @@ from core.metrics.rollup_rules import (
 )
 from core.models import ActivityDay, DealDay
 from core.models.rollups import key_of
-from core.sqlwrite import among, on_conflict
+from core.sqlwrite import among, among_chunks, on_conflict
 
 #: Sums that are NULL when their count is zero: (sum column, count column).
 _COUNTED = {
@@ -161,15 +161,6 @@ def _add_statement(dialect_name: str, record_type: str, sign: int, rows_from: st
     return statement
 
 
-def _chunks(dialect_name: str, ids: Collection[str]) -> list[list[str]]:
-    """``ids`` in the chunks one statement binds: all at once on PostgreSQL (an array, a
-    filter: neither order nor repeats matter), else sorted in chunks of :data:`_IDS`."""
-    if dialect_name == "postgresql":
-        return [list(ids)] if ids else []
-    ordered = sorted(set(ids))
-    return [ordered[at : at + _IDS] for at in range(0, len(ordered), _IDS)]
-
-
 def add(
     conn: Connection,
     record_type: str,
@@ -192,7 +183,7 @@ def add(
     if swept_before is not None:
         calls.append({"started": swept_before})
     else:
-        calls += [{"ids": chunk} for chunk in _chunks(conn.dialect.name, ids)]
+        calls += [{"ids": chunk} for chunk in among_chunks(conn.dialect.name, ids, _IDS)]
     emptied: list[int] = []
     for params in calls:
         params["timezone"] = timezone
@@ -231,7 +222,7 @@ def stored_states(
     """What the rollups read of one connection's stored rows among ``ids``, by remote id."""
     query = _stored_states_query(conn.dialect.name, record_type)
     states: dict[str, State] = {}
-    for chunk in _chunks(conn.dialect.name, ids):
+    for chunk in among_chunks(conn.dialect.name, ids, _IDS):
         params = {"connection_id": connection_id, "ids": chunk}
         for remote_id, *values in conn.execute(query, params):
             states[remote_id] = state_of(values)

@@ -32,7 +32,7 @@ from sqlalchemy.orm.base import NO_VALUE
 from core.metrics.stretches import computed_stretches
 from core.models import CustomerStretch, Deal, Workspace
 from core.models.enums import DealStatus
-from core.sqlwrite import among
+from core.sqlwrite import among, among_chunks
 
 #: (connection id, customer key ``a:<account>`` / ``c:<contact>``)
 CustomerRef = tuple[str, str]
@@ -129,11 +129,9 @@ def stored_states(
     writer plans its transaction's statements for the tables as they are: see
     core.sync.upsert.RecordWriter.write_page)."""
     states: dict[str, DealState] = {}
-    ids = sorted(set(remote_ids))
     query = _stored_states_query(conn.dialect.name)
-    size = max(len(ids), 1) if conn.dialect.name == "postgresql" else CHUNK  # one array
-    for at in range(0, len(ids), size):
-        params = {"connection_id": connection_id, "ids": ids[at : at + size]}
+    for chunk in among_chunks(conn.dialect.name, remote_ids, CHUNK):
+        params = {"connection_id": connection_id, "ids": chunk}
         for remote_id, *values in conn.execute(query, params):
             states[remote_id] = deal_state(values)
     return states
@@ -172,9 +170,10 @@ def _refresh_statements(dialect_name: str, kind: str) -> tuple[Any, Any]:
     """The DELETE and INSERT refreshing some customers of one connection, all accounts
     (``kind`` ``a:``) or all contacts (``c:``), built once per shape: parameters
     ``connection_id``, ``customers`` (their keys) and ``keys`` (the keys without their
-    prefix). The deals are found as core.metrics.stretches.customers_of finds them, each
-    kind by its own index; here with bound parameters (one array on PostgreSQL), where
-    a statement of literal lists was built and compiled again for every page."""
+    prefix). Each kind's deals are found by its own index: an account's by (connection,
+    account), a contact's by (connection, contact) among deals without an account; with
+    bound parameters (one array on PostgreSQL), where a statement of literal lists was built
+    and compiled again for every page."""
     table: Any = CustomerStretch.__table__
     gone = delete(table).where(
         table.c.connection_id == bindparam("connection_id"),
@@ -206,10 +205,7 @@ def refresh(conn: Connection, refs: Iterable[CustomerRef]) -> None:
         if kind not in ("a:", "c:"):
             raise ValueError(f"not a customer key: {kind!r}")
         gone, computed = _refresh_statements(dialect, kind)
-        keys = sorted(customers)
-        size = len(keys) if dialect == "postgresql" else CHUNK  # one array on PostgreSQL
-        for at in range(0, len(keys), size):
-            chunk = keys[at : at + size]
+        for chunk in among_chunks(dialect, customers, CHUNK):
             conn.execute(gone, {"connection_id": connection_id, "customers": chunk})
             params = {"connection_id": connection_id, "keys": [key[2:] for key in chunk]}
             conn.execute(computed, params)

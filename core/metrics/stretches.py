@@ -27,7 +27,6 @@ from typing import Any
 from sqlalchemy import (
     FromClause,
     Integer,
-    and_,
     case,
     cast,
     func,
@@ -60,23 +59,6 @@ def from_base_tables() -> Iterator[None]:
 
 def reading_base_tables() -> bool:
     return _BASE_TABLES.get()
-
-
-def customers_of(connection_id: str, customers: Sequence[str]) -> ColumnElement[bool]:
-    """Deals of some customers (:func:`customer_key` values, all accounts or all contacts)
-    of one connection: an account's by the (connection, account) index, a contact's by the
-    (connection, contact) index of deals without an account."""
-    accounts = [key[2:] for key in customers if key.startswith("a:")]
-    contacts = [key[2:] for key in customers if key.startswith("c:")]
-    if accounts and contacts:
-        raise ValueError("customers_of() takes accounts or contacts, not both (no OR scan)")
-    if contacts:
-        return and_(
-            Deal.connection_id == connection_id,
-            Deal.account_remote_id.is_(None),
-            Deal.contact_remote_id.in_(contacts),
-        )
-    return and_(Deal.connection_id == connection_id, Deal.account_remote_id.in_(accounts))
 
 
 def computed_stretches(
@@ -265,7 +247,6 @@ __all__ = [
     "active_on",
     "computed_stretches",
     "customer_stretches",
-    "customers_of",
     "from_base_tables",
     "maintained_stretches",
 ]
