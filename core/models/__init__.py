@@ -8,6 +8,8 @@ Evaluated by Python itself, they are compiled once into the modules' bytecode. A
 that names a class defined later still quotes it (``Mapped["Deal"]``).
 """
 
+from sqlalchemy import Table
+
 from core.models.aggregates import CustomerStretch
 from core.models.base import SYNCED_COLUMNS, Base, SyncedMixin, new_id, utcnow
 from core.models.business import FxRate, Spend, SurveyResponse, Target, UserKpi, Visitors
@@ -44,6 +46,12 @@ SYNCED_MODELS: dict[str, type[SyncedMixin]] = {
     "currency": Currency,
     "activity": Activity,
 }
+
+
+def synced_table(record_type: str) -> Table:
+    """The synced table of a record type (the sync's writers address tables by it)."""
+    return SYNCED_MODELS[record_type].__table__  # type: ignore[attr-defined,no-any-return]
+
 
 __all__ = [
     "SYNCED_COLUMNS",
@@ -82,5 +90,6 @@ __all__ = [
     "Visitors",
     "Workspace",
     "new_id",
+    "synced_table",
     "utcnow",
 ]

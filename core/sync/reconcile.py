@@ -14,7 +14,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.metrics import rollup_deltas, stretch_refresh
-from core.models import SYNCED_MODELS, Deal
+from core.models import Deal, synced_table
 from core.models.enums import DealStatus
 from core.sqlwrite import among
 from core.sync.records import AnyRecord, Record
@@ -22,10 +22,6 @@ from core.sync.records import AnyRecord, Record
 #: Deals feed the maintained customer stretches; deals and activities the daily rollups.
 _DEAL = "deal"
 _ROLLED = ("deal", "activity")
-
-
-def _table(record_type: str) -> Table:
-    return SYNCED_MODELS[record_type].__table__  # type: ignore[attr-defined,no-any-return]
 
 
 async def sweep(
@@ -40,7 +36,7 @@ async def sweep(
     ``started`` (see :func:`touch`)."""
     total = 0
     for record_class in record_classes:
-        table = _table(record_class.record_type)
+        table = synced_table(record_class.record_type)
         swept: set[stretch_refresh.CustomerRef] = set()
         if record_class.record_type == _DEAL:
             swept = await _customers_swept(conn, connection_id, started)
@@ -124,7 +120,7 @@ async def touch(
         by_table.setdefault(record_class.record_type, []).append(remote_id)
     stamped = 0
     for record_type, ids in by_table.items():
-        statement = _touch_statement(conn.dialect.name, _table(record_type))
+        statement = _touch_statement(conn.dialect.name, synced_table(record_type))
         params = {"connection": connection_id, "ids": ids, "now": now}
         stamped += (await conn.execute(statement, params)).rowcount
     return stamped

@@ -30,7 +30,7 @@ from sqlalchemy import bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.errors import CrmkpiError
-from core.models import SYNCED_MODELS
+from core.models import synced_table
 
 #: Past this many rows of one type written in a run, the writer stops keeping their ids (a
 #: few MB) and reads every row again: memory stays flat whatever the account's size.
@@ -44,7 +44,7 @@ class StoredRowTakenForNew(CrmkpiError):
 @cache
 def _any_stored(record_type: str) -> Any:
     """Whether the connection has any row of the type (one index probe), built once."""
-    table: Any = SYNCED_MODELS[record_type].__table__  # type: ignore[attr-defined]
+    table = synced_table(record_type)
     return select(exists().where(table.c.connection_id == bindparam("connection_id")))
 
 

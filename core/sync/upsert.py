@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.metrics import rollup_deltas, stretch_refresh
 from core.metrics.rollup_refresh import STATES
-from core.models import SYNCED_MODELS, RecordError, Workspace
+from core.models import RecordError, Workspace, synced_table
 from core.sqlwrite import among
 from core.sync import batches, reconcile
 from core.sync.batches import TableBatch
@@ -72,13 +72,9 @@ class Quarantined:
     raw: Any
 
 
-def _table(record_type: str) -> Table:
-    return SYNCED_MODELS[record_type].__table__  # type: ignore[attr-defined,no-any-return]
-
-
 def table_of(record_class: type[Record]) -> Table:
     """The synced table a record class is written to."""
-    return _table(record_class.record_type)
+    return synced_table(record_class.record_type)
 
 
 def _same(stored: Mapping[str, Any], row: Mapping[str, Any]) -> bool:
@@ -157,7 +153,7 @@ class RecordWriter:
         rolled = read.pending
         for record_type, batch in synced.items():
             inserted = counts.inserted
-            await self._upsert_synced(conn, _table(record_type), batch, counts)
+            await self._upsert_synced(conn, synced_table(record_type), batch, counts)
             if new.get(record_type):
                 rows = ids[record_type]
                 found = read.found.get(record_type, set()).intersection(rows)
@@ -195,7 +191,7 @@ class RecordWriter:
         if rolled:
             staged = {}  # PostgreSQL's copy of the page (core.sync.pgcopy)
             if conn.dialect.name == "postgresql":
-                staged = {record_type: stage_of(_table(record_type)) for record_type in synced}
+                staged = {kind: stage_of(synced_table(kind)) for kind in synced}
             await conn.run_sync(rollup_deltas.after_write, self.connection_id, rolled, staged)
         if counts.changed:
             await conn.execute(_BUMP_VERSION, {"workspace": self.workspace_id})
@@ -225,11 +221,9 @@ class RecordWriter:
         may move to another account): compared with what is written, it says whose customer
         stretches to refresh. None when the page writes no deals; the ``new`` ones (not
         stored: core.sync.unstored) are not read."""
-        ids = list(deleted)
-        if deals is not None:
-            ids.extend([i for i in deals if i not in new] if new else deals)
-        elif not ids:
+        if deals is None and not deleted:
             return None
+        ids = [*deleted, *(i for i in deals or () if i not in new)]
         if not ids:
             return {}
         return await conn.run_sync(stretch_refresh.stored_states, self.connection_id, ids)
@@ -296,7 +290,7 @@ class RecordWriter:
         for record_class, remote_id in deleted:
             by_table.setdefault(record_class.record_type, []).append(remote_id)
         for record_type, ids in by_table.items():
-            table = _table(record_type)
+            table = synced_table(record_type)
             result = await conn.execute(
                 update(table)
                 .where(
