@@ -17,6 +17,7 @@ for a tunnel, and one would reach what the egress check did not see).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import httpcore
 from h11._abnf import field_name, field_value, method, request_target
@@ -28,8 +29,7 @@ _TARGET = re.compile(request_target.encode("ascii"))
 _DIGITS = re.compile(rb"[0-9]+")
 CONTENT_LENGTH_MAX_DIGITS = 20  # h11's
 
-#: Header pairs already checked, and their lower-cased names (bounded: emptied when full).
-_CHECKED: dict[tuple[bytes, bytes], bytes] = {}
+#: Header pairs whose check and lower-cased name are kept (functools.lru_cache's bound).
 MAX_CHECKED = 512
 
 #: The head's bytes, its Content-Length (None: not given), whether its body is chunked,
@@ -37,22 +37,14 @@ MAX_CHECKED = 512
 RequestHead = tuple[bytes, int | None, bool, bool]
 
 
-#: Header lists already written: their Host line, other lines, Content-Length, chunked,
-#: closes (a sync sends the same list request after request; bounded like _CHECKED).
-_FIELDS: dict[tuple[tuple[bytes, bytes], ...], tuple[bytes, bytes, bytes | None, bool, bool]] = {}
+#: Header lists whose lines are kept written: their Host line, other lines, Content-Length,
+#: chunked, closes (a sync sends the same list request after request; lru_cache's bound).
 MAX_FIELDS = 64
 
 
 def request_head(request: httpcore.Request) -> RequestHead:
     """``request``'s head as h11 writes it (see the module docstring)."""
-    headers = tuple(request.headers)
-    fields = _FIELDS.get(headers)
-    if fields is None:
-        fields = _fields(headers)
-        if len(_FIELDS) >= MAX_FIELDS:
-            _FIELDS.clear()
-        _FIELDS[headers] = fields
-    host, lines, length, chunked, closes = fields
+    host, lines, length, chunked, closes = _fields(tuple(request.headers))
     verb, target = request.method, request.url.target
     if verb == b"CONNECT":
         raise httpcore.LocalProtocolError("CONNECT requests are not sent by this client")
@@ -64,6 +56,7 @@ def request_head(request: httpcore.Request) -> RequestHead:
     return head, None if length is None else int(length), chunked, closes
 
 
+@lru_cache(maxsize=MAX_FIELDS)
 def _fields(
     headers: tuple[tuple[bytes, bytes], ...],
 ) -> tuple[bytes, bytes, bytes | None, bool, bool]:
@@ -73,9 +66,7 @@ def _fields(
     length: bytes | None = None
     chunked = closes = False
     for name, value in headers:
-        lower = _CHECKED.get((name, value))
-        if lower is None:
-            lower = _checked(name, value)
+        lower = _checked(name, value)
         if lower == b"host":
             host.append(b"%s: %s\r\n" % (name, value))
             continue
@@ -105,16 +96,14 @@ def _fields(
     return host[0], b"".join(lines), length, chunked, closes
 
 
+@lru_cache(maxsize=MAX_CHECKED)
 def _checked(name: bytes, value: bytes) -> bytes:
     """``name`` lower-cased, once the pair passed h11's checks."""
     if not _NAME.fullmatch(name):
         raise httpcore.LocalProtocolError(f"Illegal header name {name!r}")
     if not _VALUE.fullmatch(value):
         raise httpcore.LocalProtocolError(f"Illegal header value {value!r}")
-    if len(_CHECKED) >= MAX_CHECKED:
-        _CHECKED.clear()
-    lower = _CHECKED[(name, value)] = name.lower()
-    return lower
+    return name.lower()
 
 
 def _content_length(value: bytes) -> bytes:

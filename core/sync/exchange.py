@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -235,8 +236,7 @@ def _request(
     return request
 
 
-#: Keys and values already quoted (the same ones page after page; bounded).
-_QUOTED: dict[str, str] = {}
+#: Keys and values kept quoted (the same ones page after page; lru_cache's bound).
 MAX_QUOTED = 4096
 
 
@@ -252,14 +252,9 @@ def encode_params(params: Mapping[str, Any]) -> bytes:
     return "&".join(pairs).encode("ascii")
 
 
+@lru_cache(maxsize=MAX_QUOTED)
 def _quote(text: str) -> str:
-    quoted = _QUOTED.get(text)
-    if quoted is None:
-        quoted = quote_plus(text)
-        if len(_QUOTED) >= MAX_QUOTED:
-            _QUOTED.clear()
-        _QUOTED[text] = quoted
-    return quoted
+    return quote_plus(text)
 
 
 def _primitive(value: Any) -> str:
