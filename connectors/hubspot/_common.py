@@ -90,11 +90,25 @@ def associated_ids(raw: Mapping[str, Any], to_type: str) -> list[str]:
 
 def first_id(raw: Mapping[str, Any], to_type: str) -> str | None:
     """``associated_ids(raw, to_type)[0]`` without building the list: the first primary
-    (labelled) id, else the first unlabeled one. Read three or four times per record, so
-    the usual block, whose first item is a labelled association with a string id, is
-    answered before any loop."""
+    (labelled) id, else the first unlabeled one."""
     associations = raw.get("associations")
-    block = associations.get(to_type) if associations else None
+    return _first_of(associations.get(to_type)) if associations else None
+
+
+def first_ids(raw: Mapping[str, Any], to_types: tuple[str, ...]) -> list[str | None]:
+    """``[first_id(raw, t) for t in to_types]``, the associations looked up once: a mapper
+    reads three or four types per record."""
+    associations = raw.get("associations")
+    if not associations:
+        return [None] * len(to_types)
+    block_of = associations.get
+    return [_first_of(block_of(to_type)) for to_type in to_types]
+
+
+def _first_of(block: Any) -> str | None:
+    """The first primary id of one association block, else its first unlabeled one. Read
+    three or four times per record, so the usual block, whose first item is a labelled
+    association with a string id, is answered before any loop."""
     if not block:
         return None
     if type(block) is dict:
@@ -121,48 +135,6 @@ def first_id(raw: Mapping[str, Any], to_type: str) -> str | None:
         if unlabeled is None:
             unlabeled = str(remote_id)
     return unlabeled
-
-
-#: What indexing an association block of an unexpected shape raises.
-_ODD_BLOCK = (KeyError, TypeError, IndexError)
-
-
-def first_ids(raw: Mapping[str, Any], to_types: tuple[str, ...]) -> list[str | None]:
-    """``[first_id(raw, t) for t in to_types]``, the associations looked up once: a mapper
-    reads three or four types per record. The documented block (a dict whose first result
-    is a labelled association with a string id) is answered inline; any other goes to
-    :func:`first_id`."""
-    associations = raw.get("associations")
-    if not associations:
-        return [None] * len(to_types)
-    if type(associations) is not dict:
-        return [first_id(raw, to_type) for to_type in to_types]
-    found: list[str | None] = []
-    for to_type in to_types:
-        block = associations.get(to_type)
-        if block is None:
-            found.append(None)
-            continue
-        try:  # indexing, not checking each step: an odd shape raises and is read below
-            results = block["results"]
-            item = results[0]
-            remote_id = item["id"]
-            kind = item["type"]
-        except _ODD_BLOCK:
-            found.append(first_id(raw, to_type))
-            continue
-        if (
-            type(results) is list
-            and type(item) is dict
-            and type(remote_id) is str
-            and remote_id
-            and type(kind) is str
-            and not kind.endswith("_unlabeled")
-        ):
-            found.append(remote_id)
-        else:
-            found.append(first_id(raw, to_type))
-    return found
 
 
 def source_label(props: Mapping[str, Any], name: str = "hs_analytics_source") -> str | None:
