@@ -57,10 +57,16 @@ class LeanPool(httpcore.AsyncConnectionPool):
         self._swept = time.monotonic()
         self._tls = tls
 
+    @property
+    def _plain_http11(self) -> bool:
+        """Whether this pool's connections are :class:`Http11Connection` (no proxy, no
+        Unix socket, no HTTP/2: those keep httpcore's)."""
+        return self._proxy is None and not self._http2 and self._uds is None
+
     def create_connection(self, origin: httpcore.Origin) -> AsyncConnectionInterface:
         if self._tls is not None and self._ssl_context is None and origin.scheme == b"https":
             self._ssl_context = self._tls()
-        if self._proxy is None and not self._http2 and self._uds is None:
+        if self._plain_http11:
             return Http11Connection(
                 origin,
                 network_backend=self._network_backend,
@@ -76,7 +82,7 @@ class LeanPool(httpcore.AsyncConnectionPool):
         """``request`` sent and its answer read whole (the answer, its stream empty, and
         its body): what ``handle_async_request`` and reading and closing its stream do,
         without the stream wrappers, on an HTTP/1.1 pool (:class:`Http11Connection`)."""
-        if self._http2 or self._proxy is not None or self._uds is not None:
+        if not self._plain_http11:
             response = await self.handle_async_request(request)
             try:
                 body = b"".join([part async for part in _stream(response)])
