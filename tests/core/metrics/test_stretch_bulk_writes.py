@@ -102,3 +102,27 @@ def test_no_module_writes_deals_around_the_stretch_upkeep() -> None:
     # The pattern finds what it is meant to find.
     assert _CORE_WRITE.search("await conn.execute(update(Deal).values(status='WON'))")
     assert _CORE_WRITE.search('text("UPDATE deals SET account_remote_id = NULL")')
+
+
+def test_written_states_are_deal_states_of_the_same_values() -> None:
+    """stretch_refresh.written_states restates deal_state with column positions (speed):
+    the two must agree for a record as written and for a stored row, whatever is set."""
+    from datetime import date
+    from decimal import Decimal
+
+    from core.metrics.stretch_refresh import LIFECYCLE_COLUMNS, deal_state, written_states
+
+    closed = utc(2026, 3, 1)
+    rows = [
+        ("d1", "acc", None, "WON", closed, date(2026, 3, 1), date(2027, 3, 1), Decimal("10"),
+         "ads", "own", "pipe", False),
+        ("d2", None, "con", "LOST", None, None, None, None, None, None, None, True),
+        ("d3", "acc", None, "WON", closed, date(2026, 3, 1), date(2027, 3, 1), None, "ref",
+         None, "pipe", False),
+    ]  # fmt: skip
+    expected = {}
+    for remote_id, *values, deleted in rows:
+        stored = (*values, closed if deleted else None)  # deleted_at, as a stored row has it
+        assert len(stored) == len(LIFECYCLE_COLUMNS)
+        expected[remote_id] = deal_state(stored)
+    assert written_states(rows) == expected
